@@ -1,0 +1,112 @@
+/**
+ * Builders for entries before signing. Sealing is bound to the chain and the
+ * entry id, not the position, so a forwarded write that must be re-signed for
+ * another position keeps its sealed segment.
+ */
+import { ENTRY_VERSION, parseUnsignedEntry, type ConsentPlain, type Entry, type ExamPlain, type ExamSealed, type PlainByType, type UnsignedEntry } from './entry.js'
+import { USER_AUTHOR, type InstitutionId } from './ids.js'
+import { ephemeralKeyPair, recoverDataKey, seal, wrapDataKey } from './seal.js'
+import type { BoxKeyPair, UserKeys } from './keys.js'
+import type { CryptoProvider } from './crypto/provider.js'
+import { CoreError } from './errors.js'
+
+export function newEntryId (crypto: CryptoProvider): Uint8Array {
+  return crypto.randomBytes(16)
+}
+
+interface Common {
+  /** Defaults to a fresh random id; pass the same id to retry a write idempotently. */
+  id?: Uint8Array
+  /** Defaults to now. */
+  time?: number
+}
+
+export function buildGenesis (user: UserKeys, custodian: InstitutionId, opts: Common, crypto: CryptoProvider): UnsignedEntry {
+  return parseUnsignedEntry({
+    v: ENTRY_VERSION,
+    type: 'genesis',
+    id: opts.id ?? newEntryId(crypto),
+    time: opts.time ?? Date.now(),
+    author: USER_AUTHOR,
+    plain: { user: { sign: user.sign.publicKey, box: user.box.publicKey }, custodian }
+  })
+}
+
+export type UserWritableType = 'exercise' | 'location' | 'consent' | 'erasure'
+
+export function buildUserEntry<T extends UserWritableType> (type: T, plain: PlainByType[T], opts: Common, crypto: CryptoProvider): UnsignedEntry {
+  return parseUnsignedEntry({
+    v: ENTRY_VERSION,
+    type,
+    id: opts.id ?? newEntryId(crypto),
+    time: opts.time ?? Date.now(),
+    author: USER_AUTHOR,
+    plain
+  })
+}
+
+export interface ExamInput extends Common {
+  /** The writing institution. */
+  author: InstitutionId
+  /** The registry length the author signs against. */
+  reg: number
+  plain: ExamPlain
+  sealed: ExamSealed
+  /** X25519 keys to seal for: the user, the author, and the granted examiners. */
+  recipients: readonly Uint8Array[]
+  chainKey: Uint8Array
+}
+
+export function buildExam (input: ExamInput, crypto: CryptoProvider): UnsignedEntry {
+  const id = input.id ?? newEntryId(crypto)
+  const { sealed } = seal(input.sealed, input.recipients, { chainKey: input.chainKey, entryId: id }, crypto)
+  return parseUnsignedEntry({
+    v: ENTRY_VERSION,
+    type: 'exam',
+    id,
+    time: input.time ?? Date.now(),
+    author: input.author,
+    reg: input.reg,
+    plain: input.plain,
+    sealed
+  })
+}
+
+export interface GrantInput extends Common {
+  examiner: InstitutionId
+  /** The examiner's X25519 public key, from the registry. */
+  examinerBox: Uint8Array
+  until?: number
+  /** Past sealed entries whose data keys the examiner should receive, with their positions. */
+  history?: ReadonlyArray<{ seq: number, entry: Entry }>
+  chainKey: Uint8Array
+  /** The user's box key pair, to recover each past data key. */
+  userBox: BoxKeyPair
+}
+
+/** A consent grant; with `history`, it carries those entries' data keys re-wrapped for the examiner. */
+export function buildGrant (input: GrantInput, crypto: CryptoProvider): UnsignedEntry {
+  const plain: Extract<ConsentPlain, { action: 'grant' }> = { action: 'grant', examiner: input.examiner }
+  if (input.until !== undefined) plain.until = input.until
+  const sealedHistory = (input.history ?? []).filter((h) => h.entry.sealed !== undefined)
+  if (sealedHistory.length > 0) {
+    const eph = ephemeralKeyPair(crypto)
+    const keys = sealedHistory.map(({ seq, entry }) => {
+      const ctx = { chainKey: input.chainKey, entryId: entry.id }
+      const dataKey = recoverDataKey(entry.sealed!, input.userBox, ctx, crypto)
+      return { seq, wrap: wrapDataKey(dataKey, input.examinerBox, eph, ctx, crypto) }
+    })
+    plain.rewrap = { to: input.examinerBox, epk: eph.publicKey, keys }
+  }
+  return buildUserEntry('consent', plain, input, crypto)
+}
+
+export function buildRevoke (examiner: InstitutionId, opts: Common, crypto: CryptoProvider): UnsignedEntry {
+  return buildUserEntry('consent', { action: 'revoke', examiner }, opts, crypto)
+}
+
+export function buildErasure (entries: readonly number[], opts: Common, crypto: CryptoProvider): UnsignedEntry {
+  const sorted = [...new Set(entries)].sort((a, b) => a - b)
+  if (sorted.length === 0) throw new CoreError('INVALID_FIELD', 'entries: name at least one entry to erase', { field: 'plain.entries' })
+  return buildUserEntry('erasure', { entries: sorted }, opts, crypto)
+}

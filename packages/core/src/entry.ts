@@ -1,0 +1,253 @@
+/**
+ * The user-chain entry model, wire version 1.
+ *
+ * Every block of a user chain is one entry, encoded as canonical CBOR:
+ *
+ *   { v: 1, type, id, time, author, reg?, plain, sealed?, sig }
+ *
+ * - `id`: 16 random bytes, unique per entry; a retried write carries the same
+ *   id, so it is recognised and never appended twice.
+ * - `author`: `"user"` for the chain's own user, or an institution id.
+ * - `reg`: for institution authors only, the registry length the author
+ *   signed against; the author's role and keys are taken from the registry at
+ *   that length.
+ * - `plain`: the type's plain segment (see the schemas below).
+ * - `sealed`: exam entries only; see seal.ts.
+ * - `sig`: the author's Ed25519 signature, see sign.ts.
+ *
+ * Block 0 of every chain is a `genesis` entry signed by the user.
+ */
+import { z } from 'zod'
+import { CoreError } from './errors.js'
+import { decodeCanonical, encodeCanonical } from './encoding.js'
+import { USER_AUTHOR } from './ids.js'
+import {
+  bytesBetween, bytesOf, entryIdSchema, institutionIdSchema, key32Schema, observationSchema,
+  signatureSchema, textSchema, timeSchema, uintSchema
+} from './schema.js'
+
+export const ENTRY_VERSION = 1
+/** The largest encoded entry a chain accepts, in bytes. */
+export const MAX_ENTRY_BYTES = 128 * 1024
+
+export const ENTRY_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
+export type EntryType = typeof ENTRY_TYPES[number]
+/** Types whose data an erasure may clear. */
+export const ERASABLE_TYPES: readonly EntryType[] = ['exam', 'exercise', 'location']
+
+export const genesisPlainSchema = z.strictObject({
+  user: z.strictObject({ sign: key32Schema, box: key32Schema }),
+  custodian: institutionIdSchema
+})
+
+export const examPlainSchema = z.strictObject({
+  title: textSchema(200).optional(),
+  observations: z.array(observationSchema).max(64)
+})
+
+/** The cleartext of an exam's sealed segment, validated before sealing and after opening. */
+export const examSealedSchema = z.strictObject({
+  observations: z.array(observationSchema).max(256).optional(),
+  notes: textSchema(16 * 1024).optional()
+})
+
+export const exercisePlainSchema = z.strictObject({
+  start: timeSchema,
+  end: timeSchema,
+  observations: z.array(observationSchema).min(1).max(32)
+}).refine((p) => p.end >= p.start, { message: 'end must not be before start', path: ['end'] })
+
+export const locationPointSchema = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  /** Horizontal accuracy in metres. */
+  acc: z.number().min(0).max(100_000),
+  time: timeSchema
+})
+
+export const locationPlainSchema = z.strictObject({
+  points: z.array(locationPointSchema).min(1).max(2000)
+})
+
+/** A data key of a past entry, re-wrapped for a newly granted examiner. */
+export const rewrappedKeySchema = z.strictObject({ seq: uintSchema.min(1), wrap: bytesOf(48) })
+
+export const consentPlainSchema = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('grant'),
+    examiner: institutionIdSchema,
+    /** Access ends at this time (exclusive); absent means until revoked. */
+    until: timeSchema.optional(),
+    /** Past entries' data keys for the grantee, all wrapped from one ephemeral key. */
+    rewrap: z.strictObject({
+      to: key32Schema,
+      epk: key32Schema,
+      keys: z.array(rewrappedKeySchema).min(1).max(1000)
+    }).optional()
+  }),
+  z.strictObject({ action: z.literal('revoke'), examiner: institutionIdSchema })
+])
+
+export const erasurePlainSchema = z.strictObject({
+  entries: z.array(uintSchema.min(1)).min(1).max(1000)
+    .refine((seqs) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), { message: 'entries must be strictly increasing' })
+})
+
+export const sealedSchema = z.strictObject({
+  /** Ephemeral X25519 public key the data key is wrapped from. */
+  epk: key32Schema,
+  nonce: bytesOf(24),
+  ct: bytesBetween(16, MAX_ENTRY_BYTES),
+  to: z.array(z.strictObject({ key: key32Schema, wrap: bytesOf(48) })).min(1).max(64)
+})
+
+const PLAIN_SCHEMAS = {
+  genesis: genesisPlainSchema,
+  exam: examPlainSchema,
+  exercise: exercisePlainSchema,
+  location: locationPlainSchema,
+  consent: consentPlainSchema,
+  erasure: erasurePlainSchema
+} as const
+
+export type GenesisPlain = z.infer<typeof genesisPlainSchema>
+export type ExamPlain = z.infer<typeof examPlainSchema>
+export type ExamSealed = z.infer<typeof examSealedSchema>
+export type ExercisePlain = z.infer<typeof exercisePlainSchema>
+export type LocationPlain = z.infer<typeof locationPlainSchema>
+export type ConsentPlain = z.infer<typeof consentPlainSchema>
+export type ErasurePlain = z.infer<typeof erasurePlainSchema>
+export type Sealed = z.infer<typeof sealedSchema>
+
+export interface PlainByType {
+  genesis: GenesisPlain
+  exam: ExamPlain
+  exercise: ExercisePlain
+  location: LocationPlain
+  consent: ConsentPlain
+  erasure: ErasurePlain
+}
+
+interface EnvelopeOf<T extends EntryType> {
+  v: typeof ENTRY_VERSION
+  type: T
+  id: Uint8Array
+  time: number
+  author: string
+  reg?: number
+  plain: PlainByType[T]
+  sealed?: Sealed
+  sig: Uint8Array
+}
+
+/** A signed entry, discriminated by `type`. */
+export type Entry = { [T in EntryType]: EnvelopeOf<T> }[EntryType]
+export type EntryOf<T extends EntryType> = EnvelopeOf<T>
+/** An entry before signing. */
+export type UnsignedEntry = { [T in EntryType]: Omit<EnvelopeOf<T>, 'sig'> }[EntryType]
+
+const envelopeSchema = z.strictObject({
+  v: z.number(),
+  type: z.string(),
+  id: entryIdSchema,
+  time: timeSchema,
+  author: z.string().min(1).max(64),
+  reg: uintSchema.optional(),
+  plain: z.unknown(),
+  sealed: sealedSchema.optional(),
+  sig: signatureSchema
+})
+
+function fail (error: z.ZodError, prefix: string): never {
+  const issue = error.issues[0]
+  const field = [prefix, ...(issue?.path ?? [])].filter((p) => p !== '').join('.')
+  throw new CoreError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field })
+}
+
+function isEntryType (value: string): value is EntryType {
+  return (ENTRY_TYPES as readonly string[]).includes(value)
+}
+
+/** Whether an entry of this type must be signed by the chain's user (the others by an institution). */
+export function isUserAuthored (type: EntryType): boolean {
+  return type !== 'exam'
+}
+
+function checkEnvelope (value: unknown, requireSig: boolean): Entry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CoreError('MALFORMED', 'an entry is a map')
+  }
+  const candidate = value as Record<string, unknown>
+  if (candidate.v !== ENTRY_VERSION) {
+    throw new CoreError('UNSUPPORTED_VERSION', `entry version ${String(candidate.v)} is not supported (expected ${ENTRY_VERSION})`, { field: 'v' })
+  }
+  if (typeof candidate.type !== 'string' || !isEntryType(candidate.type)) {
+    throw new CoreError('UNKNOWN_TYPE', `unknown entry type ${JSON.stringify(String(candidate.type)).slice(0, 40)}`, { field: 'type' })
+  }
+  const schema = requireSig ? envelopeSchema : envelopeSchema.omit({ sig: true })
+  const envelope = schema.safeParse(value)
+  if (!envelope.success) fail(envelope.error, '')
+  const type = candidate.type
+  const plain = PLAIN_SCHEMAS[type].safeParse(candidate.plain)
+  if (!plain.success) fail(plain.error, 'plain')
+
+  const userAuthored = isUserAuthored(type)
+  if (userAuthored && candidate.author !== USER_AUTHOR) {
+    throw new CoreError('INVALID_FIELD', `author: ${type} entries are written by the user`, { field: 'author' })
+  }
+  if (!userAuthored && !institutionIdSchema.safeParse(candidate.author).success) {
+    throw new CoreError('INVALID_FIELD', `author: ${type} entries are written by an institution`, { field: 'author' })
+  }
+  if (userAuthored !== (candidate.reg === undefined)) {
+    throw new CoreError('INVALID_FIELD', 'reg: required for institution authors, forbidden for the user', { field: 'reg' })
+  }
+  if ((type === 'exam') !== (candidate.sealed !== undefined)) {
+    throw new CoreError('INVALID_FIELD', 'sealed: exam entries carry a sealed segment, no other type may', { field: 'sealed' })
+  }
+  return value as Entry
+}
+
+/** Validates a decoded or constructed signed entry; throws CoreError with a code and the field. */
+export function parseEntry (value: unknown): Entry {
+  return checkEnvelope(value, true)
+}
+
+/** Validates an entry before it is signed. */
+export function parseUnsignedEntry (value: unknown): UnsignedEntry {
+  return checkEnvelope(value, false) as UnsignedEntry
+}
+
+function checkSize (bytes: Uint8Array): Uint8Array {
+  if (bytes.length > MAX_ENTRY_BYTES) {
+    throw new CoreError('TOO_LARGE', `entry is ${bytes.length} bytes, the limit is ${MAX_ENTRY_BYTES}`)
+  }
+  return bytes
+}
+
+/** Canonical bytes of a signed entry (validated first). */
+export function encodeEntry (entry: Entry): Uint8Array {
+  return checkSize(encodeCanonical(parseEntry(entry)))
+}
+
+/** Canonical bytes of an entry without its signature: the body the author signs. */
+export function encodeUnsignedEntry (entry: UnsignedEntry): Uint8Array {
+  return checkSize(encodeCanonical(parseUnsignedEntry(entry)))
+}
+
+/** Decodes and validates one block; refuses oversized, non-canonical, unknown-type or invalid entries. */
+export function decodeEntry (bytes: Uint8Array): Entry {
+  checkSize(bytes)
+  return parseEntry(decodeCanonical(bytes))
+}
+
+/** The entry without its signature. */
+export function unsignedPart (entry: Entry): UnsignedEntry {
+  const { sig: _sig, ...rest } = entry
+  return rest as UnsignedEntry
+}
+
+export function validateExamSealed (value: unknown): ExamSealed {
+  const parsed = examSealedSchema.safeParse(value)
+  if (!parsed.success) fail(parsed.error, 'sealed')
+  return parsed.data
+}

@@ -1,0 +1,275 @@
+/**
+ * The registry: one Hypercore written by the consortium's governance key,
+ * recording which institutions exist, their role, keys and libp2p identity.
+ * Every node replicates it and derives membership from it.
+ *
+ * Each block is canonical CBOR `{ v: 1, type, id, time, plain, sig }`, signed
+ * by the governance key over
+ *
+ *   "healthchain/v1/registry" 0x00 || registry key (32) || position (u64 BE) || CBOR without `sig`
+ *
+ * Block 0 is `consortium` (names the governance key); later blocks are
+ * `admit`, `suspend`, `reinstate` and `rotate`. `RegistryState` folds them
+ * and answers "who was what at registry length n".
+ */
+import { z } from 'zod'
+import { domainTag, equal } from './bytes.js'
+import { CoreError } from './errors.js'
+import { decodeCanonical, encodeCanonical } from './encoding.js'
+import type { InstitutionId } from './ids.js'
+import { INSTITUTION_ROLES, type InstitutionRole } from './permissions.js'
+import { entryIdSchema, institutionIdSchema, key32Schema, signatureSchema, textSchema, timeSchema } from './schema.js'
+import { signingMessage, type Slot } from './sign.js'
+import type { CryptoProvider } from './crypto/provider.js'
+
+export const REGISTRY_VERSION = 1
+export const MAX_REGISTRY_ENTRY_BYTES = 16 * 1024
+export const REGISTRY_SIGNATURE_DOMAIN = 'healthchain/v1/registry'
+const REGISTRY_DOMAIN_BYTES = domainTag(REGISTRY_SIGNATURE_DOMAIN)
+
+export const REGISTRY_ENTRY_TYPES = ['consortium', 'admit', 'suspend', 'reinstate', 'rotate'] as const
+export type RegistryEntryType = typeof REGISTRY_ENTRY_TYPES[number]
+
+const peerIdSchema = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,128}$/, { message: 'expected a libp2p peer id (base58btc)' })
+const multiaddrSchema = z.string().min(2).max(256).regex(/^\/[\x21-\x7e]+$/, { message: 'expected a multiaddr such as /ip4/127.0.0.1/tcp/4001' })
+
+const consortiumPlainSchema = z.strictObject({ name: textSchema(200), governance: key32Schema })
+const admitPlainSchema = z.strictObject({
+  institution: institutionIdSchema,
+  name: textSchema(200),
+  role: z.enum(INSTITUTION_ROLES),
+  sign: key32Schema,
+  box: key32Schema,
+  peer: peerIdSchema.optional(),
+  addrs: z.array(multiaddrSchema).max(16).optional()
+})
+const suspendPlainSchema = z.strictObject({ institution: institutionIdSchema, reason: textSchema(500).optional() })
+const reinstatePlainSchema = z.strictObject({ institution: institutionIdSchema })
+const rotatePlainSchema = z.strictObject({
+  institution: institutionIdSchema,
+  sign: key32Schema,
+  box: key32Schema,
+  peer: peerIdSchema.optional(),
+  addrs: z.array(multiaddrSchema).max(16).optional()
+})
+
+const REGISTRY_PLAIN_SCHEMAS = {
+  consortium: consortiumPlainSchema,
+  admit: admitPlainSchema,
+  suspend: suspendPlainSchema,
+  reinstate: reinstatePlainSchema,
+  rotate: rotatePlainSchema
+} as const
+
+export interface RegistryPlainByType {
+  consortium: z.infer<typeof consortiumPlainSchema>
+  admit: z.infer<typeof admitPlainSchema>
+  suspend: z.infer<typeof suspendPlainSchema>
+  reinstate: z.infer<typeof reinstatePlainSchema>
+  rotate: z.infer<typeof rotatePlainSchema>
+}
+
+interface RegistryEnvelopeOf<T extends RegistryEntryType> {
+  v: typeof REGISTRY_VERSION
+  type: T
+  id: Uint8Array
+  time: number
+  plain: RegistryPlainByType[T]
+  sig: Uint8Array
+}
+export type RegistryEntry = { [T in RegistryEntryType]: RegistryEnvelopeOf<T> }[RegistryEntryType]
+export type UnsignedRegistryEntry = { [T in RegistryEntryType]: Omit<RegistryEnvelopeOf<T>, 'sig'> }[RegistryEntryType]
+
+const registryEnvelopeSchema = z.strictObject({
+  v: z.number(),
+  type: z.string(),
+  id: entryIdSchema,
+  time: timeSchema,
+  plain: z.unknown(),
+  sig: signatureSchema
+})
+
+function parseRegistry (value: unknown, requireSig: boolean): RegistryEntry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CoreError('MALFORMED', 'a registry entry is a map')
+  const candidate = value as Record<string, unknown>
+  if (candidate.v !== REGISTRY_VERSION) {
+    throw new CoreError('UNSUPPORTED_VERSION', `registry entry version ${String(candidate.v)} is not supported`, { field: 'v' })
+  }
+  const type = candidate.type
+  if (typeof type !== 'string' || !(REGISTRY_ENTRY_TYPES as readonly string[]).includes(type)) {
+    throw new CoreError('UNKNOWN_TYPE', 'unknown registry entry type', { field: 'type' })
+  }
+  const schema = requireSig ? registryEnvelopeSchema : registryEnvelopeSchema.omit({ sig: true })
+  const envelope = schema.safeParse(value)
+  const plain = REGISTRY_PLAIN_SCHEMAS[type as RegistryEntryType].safeParse(candidate.plain)
+  const error = !envelope.success ? envelope.error : !plain.success ? plain.error : undefined
+  if (error !== undefined) {
+    const issue = error.issues[0]
+    const field = [envelope.success ? 'plain' : '', ...(issue?.path ?? [])].filter((p) => p !== '').join('.')
+    throw new CoreError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field })
+  }
+  return value as RegistryEntry
+}
+
+export function parseRegistryEntry (value: unknown): RegistryEntry {
+  return parseRegistry(value, true)
+}
+
+function checkRegistrySize (bytes: Uint8Array): Uint8Array {
+  if (bytes.length > MAX_REGISTRY_ENTRY_BYTES) {
+    throw new CoreError('TOO_LARGE', `registry entry is ${bytes.length} bytes, the limit is ${MAX_REGISTRY_ENTRY_BYTES}`)
+  }
+  return bytes
+}
+
+export function encodeRegistryEntry (entry: RegistryEntry): Uint8Array {
+  return checkRegistrySize(encodeCanonical(parseRegistryEntry(entry)))
+}
+
+export function decodeRegistryEntry (bytes: Uint8Array): RegistryEntry {
+  checkRegistrySize(bytes)
+  return parseRegistryEntry(decodeCanonical(bytes))
+}
+
+export function registrySigningMessage (entry: UnsignedRegistryEntry, slot: Slot): Uint8Array {
+  return signingMessage(REGISTRY_DOMAIN_BYTES, slot, checkRegistrySize(encodeCanonical(parseRegistry(entry, false))))
+}
+
+export function signRegistryEntry (entry: UnsignedRegistryEntry, slot: Slot, governanceSecretKey: Uint8Array, crypto: CryptoProvider): RegistryEntry {
+  const sig = crypto.sign(registrySigningMessage(entry, slot), governanceSecretKey)
+  return parseRegistryEntry({ ...entry, sig })
+}
+
+export function verifyRegistrySignature (entry: RegistryEntry, slot: Slot, governanceKey: Uint8Array, crypto: CryptoProvider): boolean {
+  const { sig, ...unsigned } = entry
+  return crypto.verify(registrySigningMessage(unsigned as UnsignedRegistryEntry, slot), sig, governanceKey)
+}
+
+/** An institution as the registry describes it at some length. */
+export interface InstitutionRecord {
+  readonly id: InstitutionId
+  readonly name: string
+  readonly role: InstitutionRole
+  readonly sign: Uint8Array
+  readonly box: Uint8Array
+  readonly peer: string | undefined
+  readonly addrs: readonly string[]
+  readonly status: 'active' | 'suspended'
+  /** Registry position of the entry that produced this state. */
+  readonly since: number
+}
+
+/**
+ * Membership derived from registry entries, with its full history so that
+ * `institutionAt(id, length)` answers for any past registry length.
+ */
+export class RegistryState {
+  readonly registryKey: Uint8Array
+  private consortium: RegistryPlainByType['consortium'] | undefined
+  private readonly history = new Map<InstitutionId, InstitutionRecord[]>()
+  private count = 0
+
+  constructor (registryKey: Uint8Array) {
+    this.registryKey = registryKey
+  }
+
+  /** Number of registry entries applied. */
+  get length (): number { return this.count }
+  get name (): string | undefined { return this.consortium?.name }
+  get governanceKey (): Uint8Array | undefined { return this.consortium?.governance }
+
+  /**
+   * Verifies and applies the entry at the next position. Throws BAD_SIGNATURE
+   * or REGISTRY_CONFLICT without changing the state.
+   */
+  apply (entry: RegistryEntry, crypto: CryptoProvider): void {
+    const seq = this.count
+    const slot = { chainKey: this.registryKey, seq }
+    if (seq === 0) {
+      if (entry.type !== 'consortium') throw new CoreError('REGISTRY_CONFLICT', 'registry block 0 must be a consortium entry')
+      if (!verifyRegistrySignature(entry, slot, entry.plain.governance, crypto)) {
+        throw new CoreError('BAD_SIGNATURE', 'registry block 0 is not signed by the governance key it names')
+      }
+      this.consortium = entry.plain
+      this.count = 1
+      return
+    }
+    if (entry.type === 'consortium') throw new CoreError('REGISTRY_CONFLICT', 'only block 0 may be a consortium entry')
+    if (!verifyRegistrySignature(entry, slot, this.consortium!.governance, crypto)) {
+      throw new CoreError('BAD_SIGNATURE', `registry block ${seq} is not signed by the governance key`)
+    }
+    const next = this.transition(entry, seq)
+    const list = this.history.get(next.id) ?? []
+    list.push(next)
+    this.history.set(next.id, list)
+    this.count = seq + 1
+  }
+
+  private transition (entry: Exclude<RegistryEntry, { type: 'consortium' }>, seq: number): InstitutionRecord {
+    const id = entry.plain.institution as InstitutionId
+    const current = this.current(id)
+    switch (entry.type) {
+      case 'admit': {
+        if (current !== undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is already admitted`)
+        const p = entry.plain
+        this.assertKeysUnused(p.sign, p.box, id)
+        return { id, name: p.name, role: p.role, sign: p.sign, box: p.box, peer: p.peer, addrs: p.addrs ?? [], status: 'active', since: seq }
+      }
+      case 'suspend':
+        if (current?.status !== 'active') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not active`)
+        return { ...current, status: 'suspended', since: seq }
+      case 'reinstate':
+        if (current?.status !== 'suspended') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not suspended`)
+        return { ...current, status: 'active', since: seq }
+      case 'rotate': {
+        if (current === undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not admitted`)
+        const p = entry.plain
+        this.assertKeysUnused(p.sign, p.box, id)
+        return { ...current, sign: p.sign, box: p.box, peer: p.peer ?? current.peer, addrs: p.addrs ?? current.addrs, since: seq }
+      }
+    }
+  }
+
+  /** A key once used by one institution may never be claimed by another (nor reused). */
+  private assertKeysUnused (sign: Uint8Array, box: Uint8Array, id: InstitutionId): void {
+    for (const records of this.history.values()) {
+      for (const r of records) {
+        if (equal(r.sign, sign) || equal(r.box, box)) {
+          throw new CoreError('REGISTRY_CONFLICT', `a key given for ${id} is already registered`)
+        }
+      }
+    }
+  }
+
+  private current (id: InstitutionId): InstitutionRecord | undefined {
+    const list = this.history.get(id)
+    return list?.[list.length - 1]
+  }
+
+  /** The institution as of registry length `length` (entries [0, length) applied). */
+  institutionAt (id: string, length: number = this.count): InstitutionRecord | undefined {
+    const list = this.history.get(id as InstitutionId)
+    if (list === undefined) return undefined
+    let found: InstitutionRecord | undefined
+    for (const record of list) {
+      if (record.since < length) found = record
+      else break
+    }
+    return found
+  }
+
+  /** Institutions as of `length`, in admission order. */
+  institutions (length: number = this.count): InstitutionRecord[] {
+    const out: InstitutionRecord[] = []
+    for (const id of this.history.keys()) {
+      const record = this.institutionAt(id, length)
+      if (record !== undefined) out.push(record)
+    }
+    return out
+  }
+
+  /** The institution whose current or past box key this is, as of `length`. */
+  institutionByBoxKey (box: Uint8Array, length: number = this.count): InstitutionRecord | undefined {
+    return this.institutions(length).find((r) => equal(r.box, box))
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Field schemas shared by the user-chain and registry entry models. Every
+ * limit here is part of wire version 1: raising one is a compatible change for
+ * readers, lowering one is not.
+ */
+import { z } from 'zod'
+import { isInstitutionId } from './ids.js'
+
+export const MIN_TIME = Date.UTC(2000, 0, 1)
+export const MAX_TIME = Date.UTC(2200, 0, 1)
+
+export function bytesOf (length: number): z.ZodType<Uint8Array> {
+  return z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === length, { message: `expected ${length} bytes` })
+}
+
+export function bytesBetween (min: number, max: number): z.ZodType<Uint8Array> {
+  return z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length >= min && v.length <= max, { message: `expected ${min}-${max} bytes` })
+}
+
+/** Milliseconds since the Unix epoch, between 2000 and 2200. */
+export const timeSchema = z.number().int().min(MIN_TIME).max(MAX_TIME)
+export const uintSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+export const entryIdSchema = bytesOf(16)
+export const key32Schema = bytesOf(32)
+export const signatureSchema = bytesOf(64)
+export const institutionIdSchema = z.string().refine(isInstitutionId, { message: 'expected an institution id (a-z, 0-9, \'-\', 3-64 characters)' })
+
+/** Printable text without control characters. */
+export function textSchema (max: number): z.ZodString {
+  // eslint-disable-next-line no-control-regex
+  return z.string().min(1).max(max).regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, { message: 'control characters are not allowed' })
+}
+
+/** A LOINC code: up to 7 digits, a dash, one check digit. */
+export const loincSchema = z.string().regex(/^\d{1,7}-\d$/, { message: 'expected a LOINC code such as 8480-6' })
+/** A UCUM unit expression: printable ASCII, no spaces. */
+export const ucumSchema = z.string().min(1).max(32).regex(/^[\x21-\x7e]+$/, { message: 'expected a UCUM unit such as mm[Hg]' })
+
+/** One measurement, in the shape of a FHIR R4 Observation's code, value and reference range. */
+export const observationSchema = z.strictObject({
+  code: loincSchema,
+  value: z.union([z.number().finite(), textSchema(256)]),
+  unit: ucumSchema.optional(),
+  low: z.number().finite().optional(),
+  high: z.number().finite().optional(),
+  time: timeSchema.optional()
+})
+export type Observation = z.infer<typeof observationSchema>
