@@ -27,6 +27,15 @@ export class ConsentState {
     }
   }
 
+  /** Captures the current grants; calling the result restores them. */
+  snapshot (): () => void {
+    const saved = new Map(this.grants)
+    return () => {
+      this.grants.clear()
+      for (const [k, v] of saved) this.grants.set(k, v)
+    }
+  }
+
   /** Whether `examiner` holds a grant that is in force at time `time`. */
   isGranted (examiner: string, time: number): boolean {
     const grant = this.grants.get(examiner as InstitutionId)

@@ -105,7 +105,8 @@ function parseRegistry (value: unknown, requireSig: boolean): RegistryEntry {
   const error = !envelope.success ? envelope.error : !plain.success ? plain.error : undefined
   if (error !== undefined) {
     const issue = error.issues[0]
-    const field = [envelope.success ? 'plain' : '', ...(issue?.path ?? [])].filter((p) => p !== '').join('.')
+    const extra = issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : []
+    const field = [envelope.success ? 'plain' : '', ...(issue?.path ?? []), ...extra].filter((p) => p !== '').join('.')
     throw new CoreError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field })
   }
   return value as RegistryEntry
@@ -178,11 +179,29 @@ export class RegistryState {
   get name (): string | undefined { return this.consortium?.name }
   get governanceKey (): Uint8Array | undefined { return this.consortium?.governance }
 
+  /** Verifies the entry at the next position without applying it; throws BAD_SIGNATURE or REGISTRY_CONFLICT. */
+  check (entry: RegistryEntry, crypto: CryptoProvider): void {
+    this.validate(entry, crypto)
+  }
+
   /**
    * Verifies and applies the entry at the next position. Throws BAD_SIGNATURE
    * or REGISTRY_CONFLICT without changing the state.
    */
   apply (entry: RegistryEntry, crypto: CryptoProvider): void {
+    const next = this.validate(entry, crypto)
+    if (entry.type === 'consortium') {
+      this.consortium = entry.plain
+    } else {
+      const record = next as InstitutionRecord
+      const list = this.history.get(record.id) ?? []
+      list.push(record)
+      this.history.set(record.id, list)
+    }
+    this.count += 1
+  }
+
+  private validate (entry: RegistryEntry, crypto: CryptoProvider): InstitutionRecord | undefined {
     const seq = this.count
     const slot = { chainKey: this.registryKey, seq }
     if (seq === 0) {
@@ -190,19 +209,13 @@ export class RegistryState {
       if (!verifyRegistrySignature(entry, slot, entry.plain.governance, crypto)) {
         throw new CoreError('BAD_SIGNATURE', 'registry block 0 is not signed by the governance key it names')
       }
-      this.consortium = entry.plain
-      this.count = 1
-      return
+      return undefined
     }
     if (entry.type === 'consortium') throw new CoreError('REGISTRY_CONFLICT', 'only block 0 may be a consortium entry')
     if (!verifyRegistrySignature(entry, slot, this.consortium!.governance, crypto)) {
       throw new CoreError('BAD_SIGNATURE', `registry block ${seq} is not signed by the governance key`)
     }
-    const next = this.transition(entry, seq)
-    const list = this.history.get(next.id) ?? []
-    list.push(next)
-    this.history.set(next.id, list)
-    this.count = seq + 1
+    return this.transition(entry, seq)
   }
 
   private transition (entry: Exclude<RegistryEntry, { type: 'consortium' }>, seq: number): InstitutionRecord {
@@ -268,7 +281,12 @@ export class RegistryState {
     return out
   }
 
-  /** The institution whose current or past box key this is, as of `length`. */
+  /** Every state the institution has been in, oldest first (empty if never admitted). */
+  historyOf (id: string): readonly InstitutionRecord[] {
+    return this.history.get(id as InstitutionId) ?? []
+  }
+
+  /** The institution whose box key this is, as of `length`. */
   institutionByBoxKey (box: Uint8Array, length: number = this.count): InstitutionRecord | undefined {
     return this.institutions(length).find((r) => equal(r.box, box))
   }

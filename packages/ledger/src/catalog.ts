@@ -1,0 +1,72 @@
+/**
+ * The node's own record of what it holds: the registry's key and, for each
+ * chain, the user and the chain key. A local Hypercore (never replicated), so
+ * it shares the store's durability: a chain recorded here survives a crash.
+ *
+ * Records are canonical CBOR `{ v: 1, kind: 'registry', key }` or
+ * `{ v: 1, kind: 'chain', user, key }`; later records win.
+ */
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
+import { LedgerError } from './errors.js'
+
+const CATALOG_NAME = 'local/catalog'
+
+type CatalogRecord =
+  | { v: 1, kind: 'registry', key: Uint8Array }
+  | { v: 1, kind: 'chain', user: string, key: Uint8Array }
+
+export class Catalog {
+  private readonly core: Hypercore
+  private registryKeyValue: Uint8Array | undefined
+  private readonly chainsByUser = new Map<UserId, Uint8Array>()
+  private readonly usersByKey = new Map<string, UserId>()
+
+  private constructor (core: Hypercore) {
+    this.core = core
+  }
+
+  static async open (store: Corestore): Promise<Catalog> {
+    const core = store.get({ name: CATALOG_NAME, active: false })
+    await core.ready()
+    const catalog = new Catalog(core)
+    for (let seq = 0; seq < core.length; seq++) {
+      const block = await core.get(seq, { wait: false })
+      if (block === null) throw new LedgerError('MISSING_BLOCK', `catalog block ${seq} is missing`)
+      catalog.remember(decodeCanonical(block) as CatalogRecord)
+    }
+    return catalog
+  }
+
+  private remember (record: CatalogRecord): void {
+    if (record.kind === 'registry') {
+      this.registryKeyValue = record.key
+    } else {
+      this.chainsByUser.set(record.user as UserId, record.key)
+      this.usersByKey.set(bytesToHex(record.key), record.user as UserId)
+    }
+  }
+
+  get registryKey (): Uint8Array | undefined { return this.registryKeyValue }
+
+  async setRegistry (key: Uint8Array): Promise<void> {
+    const record: CatalogRecord = { v: 1, kind: 'registry', key }
+    await this.core.append(encodeCanonical(record))
+    this.remember(record)
+  }
+
+  async addChain (user: UserId, key: Uint8Array): Promise<void> {
+    if (this.usersByKey.has(bytesToHex(key))) return
+    const record: CatalogRecord = { v: 1, kind: 'chain', user, key }
+    await this.core.append(encodeCanonical(record))
+    this.remember(record)
+  }
+
+  chainKeyOf (user: UserId): Uint8Array | undefined { return this.chainsByUser.get(user) }
+  userOf (key: Uint8Array): UserId | undefined { return this.usersByKey.get(bytesToHex(key)) }
+  users (): UserId[] { return [...this.chainsByUser.keys()] }
+  get chainCount (): number { return this.chainsByUser.size }
+
+  async close (): Promise<void> { await this.core.close() }
+}

@@ -1,0 +1,183 @@
+/**
+ * The rules every entry of a user chain must satisfy, applied in chain order.
+ * The custodian runs them before it appends; every replica runs the same
+ * rules when it verifies, so one implementation decides validity everywhere.
+ *
+ * State folded from the entries so far: the user's keys (genesis), consent
+ * grants, entry ids (for idempotent retries), entry types by position (to
+ * check erasures), and the positions erasures have named.
+ */
+import {
+  ConsentState, ERASABLE_TYPES, USER_AUTHOR, bytesToHex, can, equal, userIdFromKey, verifyEntrySignature,
+  type CryptoProvider, type Entry, type EntryType, type InstitutionId, type RegistryState, type UserId
+} from '@healthchain/core'
+import { LedgerError } from './errors.js'
+
+export interface ChainUser {
+  readonly userId: UserId
+  readonly sign: Uint8Array
+  readonly box: Uint8Array
+  readonly custodian: InstitutionId
+}
+
+export interface CheckOptions {
+  /**
+   * The entry was signed a moment ago in this process by the institution's
+   * own key, for this slot: its signature is not re-verified (everything else
+   * is). Replicas never set this; they verify every signature.
+   */
+  signedHere?: boolean
+}
+
+export class ChainRules {
+  readonly chainKey: Uint8Array
+  private readonly crypto: CryptoProvider
+  private userInfo: ChainUser | undefined
+  readonly consent = new ConsentState()
+  private readonly ids = new Map<string, number>()
+  /** Entry type by position; undefined where the block was not available. */
+  private readonly types: Array<EntryType | undefined> = []
+  private readonly erasureRequests = new Set<number>()
+  /** Undo log of the open transaction, newest last; undefined when none is open. */
+  private undo: Array<() => void> | undefined
+
+  constructor (chainKey: Uint8Array, crypto: CryptoProvider) {
+    this.chainKey = chainKey
+    this.crypto = crypto
+  }
+
+  /** Number of positions folded so far. */
+  get length (): number { return this.types.length }
+  get user (): ChainUser | undefined { return this.userInfo }
+  /** Positions named by an erasure entry so far. */
+  get erasures (): ReadonlySet<number> { return this.erasureRequests }
+
+  typeAt (seq: number): EntryType | undefined { return this.types[seq] }
+
+  /** The position of an entry id already in the chain, if any. */
+  positionOf (id: Uint8Array): number | undefined {
+    return this.ids.get(bytesToHex(id))
+  }
+
+  /** Throws LedgerError if `entry` may not stand at position `seq` (the next one). Changes nothing. */
+  check (entry: Entry, seq: number, registry: RegistryState, opts: CheckOptions = {}): void {
+    if (seq !== this.length) throw new LedgerError('STALE_POSITION', `entry is for position ${seq}, the chain's next position is ${this.length}`)
+    if (this.ids.has(bytesToHex(entry.id))) throw new LedgerError('DUPLICATE_ENTRY', `entry id already at position ${this.ids.get(bytesToHex(entry.id))}`)
+    const slot = { chainKey: this.chainKey, seq }
+
+    if (seq === 0) {
+      if (entry.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 must be a genesis entry')
+      if (!verifyEntrySignature(entry, slot, entry.plain.user.sign, this.crypto)) throw new LedgerError('BAD_SIGNATURE', 'genesis is not signed by the user key it names')
+      const custodian = registry.institutionAt(entry.plain.custodian)
+      if (custodian === undefined) throw new LedgerError('REGISTRY_BEHIND', `custodian ${entry.plain.custodian} is not in the registry this node has`)
+      if (!can(custodian.role, 'enrol', 'user')) throw new LedgerError('ROLE_FORBIDDEN', `custodian ${entry.plain.custodian} is a ${custodian.role}, which may not enrol users`)
+      return
+    }
+    const user = this.userInfo
+    if (user === undefined) throw new LedgerError('BAD_GENESIS', 'the chain has no genesis')
+    if (entry.type === 'genesis') throw new LedgerError('BAD_GENESIS', 'a genesis may only stand at position 0')
+
+    if (entry.author === USER_AUTHOR) {
+      if (!can('user', 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a user may not write ${entry.type} entries`)
+      if (!verifyEntrySignature(entry, slot, user.sign, this.crypto)) throw new LedgerError('BAD_SIGNATURE', `author signature of entry ${seq} does not verify`)
+    } else {
+      const reg = entry.reg!
+      if (reg > registry.length) throw new LedgerError('REGISTRY_BEHIND', `entry ${seq} was signed against registry length ${reg}; this node has ${registry.length}`)
+      const author = registry.institutionAt(entry.author, reg)
+      if (author === undefined) throw new LedgerError('UNKNOWN_AUTHOR', `${entry.author} is not in the registry at length ${reg}`)
+      if (author.status !== 'active') throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} was suspended at registry length ${reg}`)
+      if (!can(author.role, 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a ${author.role} may not write ${entry.type} entries`)
+      if (opts.signedHere !== true && !verifyEntrySignature(entry, slot, author.sign, this.crypto)) throw new LedgerError('BAD_SIGNATURE', `author signature of entry ${seq} does not verify`)
+      if (entry.sealed !== undefined) this.checkRecipients(entry, author.box, registry)
+    }
+
+    if (entry.type === 'consent') this.checkConsent(entry, seq, registry)
+    if (entry.type === 'erasure') this.checkErasure(entry.plain.entries, seq)
+  }
+
+  /** Sealed recipients: the user (required), the author, and examiners granted at the entry's time. */
+  private checkRecipients (entry: Entry, authorBox: Uint8Array, registry: RegistryState): void {
+    const user = this.userInfo!
+    const to = entry.sealed!.to
+    if (!to.some((r) => equal(r.key, user.box))) throw new LedgerError('CONSENT_VIOLATION', 'the user must be a recipient of every sealed segment')
+    const granted = this.consent.active(entry.time)
+      .map((g) => registry.institutionAt(g.examiner, entry.reg)?.box)
+      .filter((box): box is Uint8Array => box !== undefined)
+    const allowed = [user.box, authorBox, ...granted]
+    for (const r of to) {
+      if (!allowed.some((k) => equal(k, r.key))) {
+        throw new LedgerError('CONSENT_VIOLATION', 'a sealed segment names a recipient the user has not granted')
+      }
+    }
+  }
+
+  private checkConsent (entry: Extract<Entry, { type: 'consent' }>, seq: number, registry: RegistryState): void {
+    const history = registry.historyOf(entry.plain.examiner)
+    if (history.length === 0) throw new LedgerError('REGISTRY_BEHIND', `examiner ${entry.plain.examiner} is not in the registry this node has`)
+    if (!can(history[0]!.role, 'read', 'sealed')) throw new LedgerError('ROLE_FORBIDDEN', `${entry.plain.examiner} is a ${history[0]!.role}, which may never read sealed data`)
+    if (entry.plain.action !== 'grant' || entry.plain.rewrap === undefined) return
+    const rewrap = entry.plain.rewrap
+    if (!history.some((r) => equal(r.box, rewrap.to))) throw new LedgerError('CONSENT_VIOLATION', 'rewrapped keys are not addressed to the granted examiner')
+    for (const k of rewrap.keys) {
+      const type = this.types[k.seq]
+      if (k.seq >= seq || (type !== undefined && type !== 'exam')) throw new LedgerError('CONSENT_VIOLATION', `rewrapped key for position ${k.seq}, which is not an earlier exam entry`)
+    }
+  }
+
+  private checkErasure (entries: readonly number[], seq: number): void {
+    for (const target of entries) {
+      if (target >= seq) throw new LedgerError('BAD_ERASURE', `cannot erase position ${target}: it is not before the erasure`)
+      const type = this.types[target]
+      if (type !== undefined && !ERASABLE_TYPES.includes(type)) throw new LedgerError('BAD_ERASURE', `position ${target} is a ${type} entry, which cannot be erased`)
+    }
+  }
+
+  /**
+   * Starts a transaction: entries applied from now on can be rolled back, so
+   * a batch is checked entry by entry against the state its predecessors
+   * leave, and forgotten whole if writing it fails.
+   */
+  begin (): void {
+    if (this.undo !== undefined) throw new Error('ChainRules: a transaction is already open')
+    this.undo = []
+  }
+
+  commit (): void {
+    this.undo = undefined
+  }
+
+  rollback (): void {
+    const undo = this.undo ?? []
+    this.undo = undefined
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]!()
+  }
+
+  /** Folds an entry that passed `check` at the next position. */
+  apply (entry: Entry, seq: number): void {
+    if (seq !== this.length) throw new LedgerError('STALE_POSITION', `apply out of order: ${seq} after ${this.length}`)
+    const undo = this.undo
+    if (entry.type === 'genesis') {
+      this.userInfo = { userId: userIdFromKey(entry.plain.user.sign), sign: entry.plain.user.sign, box: entry.plain.user.box, custodian: entry.plain.custodian as InstitutionId }
+      undo?.push(() => { this.userInfo = undefined })
+    } else if (entry.type === 'consent') {
+      const restore = this.consent.snapshot()
+      this.consent.apply(entry, seq)
+      undo?.push(restore)
+    } else if (entry.type === 'erasure') {
+      const added = entry.plain.entries.filter((t) => !this.erasureRequests.has(t))
+      for (const target of added) this.erasureRequests.add(target)
+      undo?.push(() => { for (const target of added) this.erasureRequests.delete(target) })
+    }
+    const idHex = bytesToHex(entry.id)
+    this.ids.set(idHex, seq)
+    this.types.push(entry.type)
+    undo?.push(() => { this.ids.delete(idHex); this.types.pop() })
+  }
+
+  /** Advances past a position whose block is not available (erased, or not stored here). */
+  skip (seq: number): void {
+    if (seq !== this.length) throw new LedgerError('STALE_POSITION', `skip out of order: ${seq} after ${this.length}`)
+    this.types.push(undefined)
+    this.undo?.push(() => { this.types.pop() })
+  }
+}

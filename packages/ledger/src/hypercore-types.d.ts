@@ -1,0 +1,585 @@
+/**
+ * Hand-written declarations for the parts of hypercore 11.37.1, corestore 7.12.5 and
+ * hypercore-crypto 3.7.0 that healthchain uses. All three are CommonJS without types.
+ * Every member was checked against the installed source in node_modules (index.js of each
+ * package, plus hypercore/lib/{session-state,merkle-tree,verifier,caps,info,download}.js and
+ * hypercore-storage/index.js). Members not listed here exist but are deliberately untyped.
+ *
+ * Import as `import Hypercore from 'hypercore'`, `import Corestore from 'corestore'`,
+ * `import crypto from 'hypercore-crypto'` (or named: `import { sign } from 'hypercore-crypto'`).
+ */
+
+declare module 'hypercore' {
+  import { EventEmitter } from 'node:events'
+
+  namespace Hypercore {
+    /** An Ed25519 key pair as produced by hypercore-crypto / corestore (Buffers backed by sodium). */
+    interface KeyPair {
+      /** 32-byte Ed25519 public key. */
+      publicKey: Buffer
+      /** 64-byte libsodium secret key (seed ‖ public key). */
+      secretKey: Buffer
+    }
+
+    /** A key pair given as input; without `secretKey` the core is not writable. */
+    interface KeyPairInput {
+      /** 32-byte Ed25519 public key. */
+      publicKey: Uint8Array
+      /** 64-byte libsodium secret key. */
+      secretKey?: Uint8Array | null
+    }
+
+    /** Names accepted by compact-encoding's `c.from()`; an unknown name silently means 'binary'. */
+    type ValueEncodingName =
+      | 'binary'
+      | 'utf-8'
+      | 'utf8'
+      | 'ascii'
+      | 'hex'
+      | 'base64'
+      | 'json'
+      | 'ndjson'
+      | 'utf16le'
+      | 'utf16-le'
+      | 'ucs2'
+      | 'ucs-2'
+
+    /** A compact-encoding codec (object with preencode/encode/decode). */
+    interface CompactEncoding<T> {
+      /** Add the encoded size of `value` to `state.end`. */
+      preencode(state: { start: number; end: number; buffer: Buffer | null }, value: T): void
+      /** Write `value` into `state.buffer` at `state.start`, advancing it. */
+      encode(state: { start: number; end: number; buffer: Buffer | null }, value: T): void
+      /** Read a value from `state.buffer` at `state.start`, advancing it. */
+      decode(state: { start: number; end: number; buffer: Buffer | null }): T
+    }
+
+    /** Value encoding for blocks: a name or a compact-encoding codec. */
+    type ValueEncoding = ValueEncodingName | CompactEncoding<unknown>
+
+    /** One signer in a manifest, as stored (normalised by Verifier.createManifest). */
+    interface ManifestSigner {
+      /** Always 'ed25519'. */
+      signature: 'ed25519'
+      /** 32-byte signing namespace (default: hypercore's DEFAULT_NAMESPACE, not zeros). */
+      namespace: Buffer
+      /** 32-byte Ed25519 public key of the signer. */
+      publicKey: Buffer
+    }
+
+    /** A normalised manifest; the core key is the hash of its encoding (`Hypercore.key(manifest)`). */
+    interface Manifest {
+      /** Manifest version; corestore creates version 1. */
+      version: number
+      /** Always 'blake2b'. */
+      hash: 'blake2b'
+      /** Whether multisig patches are allowed. */
+      allowPatch: boolean
+      /** Number of signers that must sign. */
+      quorum: number
+      /** Signers; corestore-created cores have exactly one. */
+      signers: ManifestSigner[]
+      /** Optional fixed prefix (length + tree hash) that needs no signature. */
+      prologue: { hash: Buffer; length: number } | null
+      /** Linked cores (version ≥ 2 only). */
+      linked: Buffer[] | null
+      /** Free user data (version ≥ 2 only). */
+      userData: Buffer | null
+    }
+
+    /** Manifest as accepted by `Hypercore.key()` / `store.get({ manifest })`. */
+    interface ManifestInput {
+      /** Defaults to 1. */
+      version?: number
+      /** Signer public keys (namespace defaults to hypercore's DEFAULT_NAMESPACE). */
+      signers: Array<{ publicKey: Uint8Array; namespace?: Uint8Array; signature?: 'ed25519' }>
+      /** Defaults to a majority of signers. */
+      quorum?: number
+      /** Defaults to false. */
+      allowPatch?: boolean
+      /** Optional unsigned prefix. */
+      prologue?: { hash: Uint8Array; length: number } | null
+    }
+
+    /** Result of `append()`: the new totals of the core. */
+    interface AppendResult {
+      /** New length (number of blocks). */
+      length: number
+      /** New total byte length of all blocks. */
+      byteLength: number
+    }
+
+    /** Options for `core.get()`. */
+    interface GetOptions {
+      /** false: return null at once if the block is not stored locally; true/default: wait for a peer (no timeout unless `timeout`). */
+      wait?: boolean
+      /** Milliseconds before a waiting get rejects with REQUEST_TIMEOUT; 0/undefined = never. */
+      timeout?: number
+      /** Decode this block with another encoding than the session's. */
+      valueEncoding?: ValueEncoding
+      /** Return the raw stored bytes (skip decryption and decoding). */
+      raw?: boolean
+      /** Re-request the block even if a request is already in flight. */
+      force?: boolean
+    }
+
+    /** Options for `core.clear()`. */
+    interface ClearOptions {
+      /** Ask for a `{ blocks }` result; in 11.37.1 `blocks` is never incremented (always 0). */
+      diff?: boolean
+    }
+
+    /** Options for `core.update()`. */
+    interface UpdateOptions {
+      /** Wait for a peer to tell us about a newer length (no built-in timeout: race it). */
+      wait?: boolean
+      /** Also run on a writable core (otherwise update() returns false at once for writers). */
+      force?: boolean
+    }
+
+    /** Range for `core.download()`; `end: -1` (the default) keeps downloading new blocks forever. */
+    interface DownloadRange {
+      /** First block index (default 0). */
+      start?: number
+      /** End index, exclusive; -1 = open-ended (live). */
+      end?: number
+      /** Alternative to `end`: number of blocks from `start`. */
+      length?: number
+      /** Explicit block indexes (then start/end are ignored). */
+      blocks?: number[]
+      /** Download in order. */
+      linear?: boolean
+    }
+
+    /** Handle returned by `core.download()`. */
+    interface Download {
+      /** Resolves once the request is registered. */
+      ready(): Promise<void>
+      /** Resolves (true) when every block of the range is stored locally; never for an open-ended range. */
+      done(): Promise<boolean>
+      /** Cancel the range request. */
+      destroy(): void
+    }
+
+    /** Result of `core.info()`. */
+    interface Info {
+      /** Core key (manifest hash). */
+      key: Buffer
+      /** Discovery key (hash of key). */
+      discoveryKey: Buffer
+      /** Same as `core.length`. */
+      length: number
+      /** Same as `core.contiguousLength`. */
+      contiguousLength: number
+      /** Same as `core.byteLength` (total of all blocks, stored or not). */
+      byteLength: number
+      /** Same as `core.fork`. */
+      fork: number
+      /** Encryption padding per block (0 without encryption). */
+      padding: number
+      /** Always null in 11.37.1 (`info({ storage: true })` reads v10 file fields that no longer exist). */
+      storage: null
+    }
+
+    /** A node of the Merkle tree (used by `hypercore-crypto.tree`). */
+    interface TreeNode {
+      /** Flat-tree index. */
+      index: number
+      /** Total byte size below this node. */
+      size: number
+      /** 32-byte BLAKE2b hash. */
+      hash: Buffer
+    }
+
+    /**
+     * INTERNAL (not semver-stable): the session's SessionState. Only `signature` is of interest:
+     * the head signature as stored, multisig-encoded (68 bytes for one signer: the raw 64-byte
+     * Ed25519 signature is at bytes [2, 66)), over `core.signable(length, fork)`.
+     */
+    interface InternalSessionState {
+      /** Current length. */
+      readonly length: number
+      /** Current fork id. */
+      readonly fork: number
+      /** Multisig-encoded signature of the current head, or null if none. */
+      readonly signature: Buffer | null
+    }
+
+    /**
+     * The stream returned by `replicate()` (a streamx Duplex: the raw side of a Noise
+     * secret stream when created from a boolean). Pipe it to the peer's stream / transport.
+     */
+    interface ProtocolStream {
+      /** The @hyperswarm/secret-stream NoiseSecretStream carrying the protomux (opaque here). */
+      readonly noiseStream: unknown
+      /** Whether the stream has been destroyed. */
+      readonly destroyed: boolean
+      /** Pipe into a writable (another ProtocolStream or a Node stream); returns `dest`. */
+      pipe<S extends ProtocolStream | NodeJS.WritableStream>(dest: S, cb?: (err: Error | null) => void): S
+      /** Write raw bytes (when used as a transport side). */
+      write(data: Uint8Array): boolean
+      /** End the writable side. */
+      end(): void
+      /** Tear the stream down. */
+      destroy(err?: Error | null): void
+      /** Fired when the stream is fully closed. */
+      on(event: 'close', listener: () => void): this
+      /** Fired on a stream error (e.g. handshake failure). */
+      on(event: 'error', listener: (err: Error) => void): this
+      /** Other streamx events. */
+      on(event: string, listener: (...args: unknown[]) => void): this
+      /** One-shot listener. */
+      once(event: 'close', listener: () => void): this
+      /** One-shot listener for errors. */
+      once(event: 'error', listener: (err: Error) => void): this
+      /** Other streamx events. */
+      once(event: string, listener: (...args: unknown[]) => void): this
+    }
+
+    /** Options for `replicate()` / `createProtocolStream()`; the rest go to @hyperswarm/secret-stream. */
+    interface ReplicateOptions {
+      /** false disables the 5 s Noise keep-alive that is otherwise set. */
+      keepAlive?: boolean
+      /** Static Noise key pair for this side of the stream. */
+      keyPair?: KeyPairInput
+    }
+
+    /** Options of `Hypercore.defaultStorage()` (passed to hypercore-storage / RocksDB). */
+    interface StorageOptions {
+      /** Storage id. */
+      id?: unknown
+      /** Allow RocksDB backups. */
+      allowBackup?: boolean
+      /** Open the RocksDB read-only. */
+      readOnly?: boolean
+      /** Wait for the RocksDB lock instead of failing. */
+      wait?: boolean
+      /** Tree-node cache. */
+      treeCache?: unknown
+    }
+
+    /** hypercore-storage's store (one RocksDB). Only the members we use are typed. */
+    interface CoreStorage {
+      /** Discovery keys of every core stored (`namespace` given: only named cores aliased in it). */
+      createDiscoveryKeyStream(namespace?: Uint8Array): AsyncIterable<Buffer>
+      /** `{ alias: { namespace, name }, discoveryKey }` for every named core of a namespace (required). */
+      createAliasStream(namespace: Uint8Array): AsyncIterable<{ alias: { namespace: Buffer; name: string }; discoveryKey: Buffer }>
+      /** Discovery key stored for a name in a namespace, or null. */
+      getAlias(alias: { name: string; namespace: Uint8Array }): Promise<Buffer | null>
+      /** Whether a core with this discovery key is stored. */
+      hasCore(discoveryKey: Uint8Array): Promise<boolean>
+      /** Close the database. */
+      close(): Promise<void>
+    }
+
+    /** Events a Hypercore session emits (listeners other than append/truncate register a monitor). */
+    interface Events {
+      /** The session is open. */
+      ready: []
+      /** The session closed. */
+      close: []
+      /** Length grew (local append or a verified remote upgrade); fired once per append() call. */
+      append: []
+      /** The core was truncated to `ancestors` blocks, new fork id `forkId`. */
+      truncate: [ancestors: number, forkId: number]
+      /** A replication peer was added (peer object is internal). */
+      'peer-add': [peer: unknown]
+      /** A replication peer went away. */
+      'peer-remove': [peer: unknown]
+      /** A block was downloaded and verified. */
+      download: [index: number, byteLength: number, from: unknown, req: unknown]
+      /** A block was served to a peer. */
+      upload: [index: number, byteLength: number, from: unknown]
+      /** A peer sent data that failed verification (e.g. INVALID_SIGNATURE / INVALID_CHECKSUM). */
+      'verification-error': [err: Error, req: unknown, res: unknown, from: unknown]
+      /** A peer sent an invalid request. */
+      'invalid-request': [err: Error, req: unknown, from: unknown]
+      /** Two conflicting signed heads were seen for the same length (fork proof). */
+      conflict: [length: number, fork: number, proof: unknown]
+      /** The manifest became known (e.g. on a replica after the first upgrade). */
+      manifest: []
+      /** The session moved to another core (key). */
+      migrate: [key: Buffer]
+    }
+  }
+
+  /** A session on a signed append-only log. `T` is the decoded block type (Buffer by default). */
+  class Hypercore<T = Buffer> extends EventEmitter {
+    /** Hypercore refuses nothing, but blocks above this (15 MiB) fail append() with BAD_ARGUMENT. */
+    static readonly MAX_SUGGESTED_BLOCK_SIZE: number
+
+    /**
+     * Core key for a manifest, or for a 32-byte signer public key (→ version-1 single-signer
+     * manifest, what corestore creates). This is how to get a named core's key without opening it.
+     */
+    static key(manifestOrPublicKey: Hypercore.ManifestInput | Uint8Array, opts?: { compat?: boolean; version?: number; namespace?: Uint8Array }): Buffer
+    /** Discovery key of a core key (BLAKE2b keyed with "hypercore"). */
+    static discoveryKey(key: Uint8Array): Buffer
+    /** Tree hash at `length` from local tree nodes only (never waits for a peer, unlike `treeHash()`). */
+    static treeHashFromStorage(session: Hypercore<unknown>, length?: number): Promise<Buffer>
+    /** Open (or pass through) a hypercore-storage RocksDB at `directory`. */
+    static defaultStorage(directory: string | Hypercore.CoreStorage, opts?: Hypercore.StorageOptions): Hypercore.CoreStorage
+    /** Create a replication stream not bound to any core. */
+    static createProtocolStream(isInitiator: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
+
+    /** Standalone core (we always go through Corestore.get instead): storage dir, optional key, options. */
+    constructor(
+      storage: string | Hypercore.CoreStorage,
+      key?: Uint8Array | string | null,
+      opts?: { keyPair?: Hypercore.KeyPairInput; manifest?: Hypercore.ManifestInput; valueEncoding?: Hypercore.ValueEncoding; createIfMissing?: boolean; writable?: boolean; active?: boolean; wait?: boolean; timeout?: number }
+    )
+
+    /** 32-byte core key = manifest hash (NOT the signer public key). null until ready for `get({ name })`. */
+    readonly key: Buffer | null
+    /** 32-byte discovery key (what peers announce). null until known. */
+    readonly discoveryKey: Buffer | null
+    /** z-base-32 encoding of the key, or null. */
+    readonly id: string | null
+    /** The normalised manifest, or null (a replica learns it from its first upgrade). */
+    readonly manifest: Hypercore.Manifest | null
+    /** Signing key pair of this session (secretKey only on the writer); null on replicas. */
+    readonly keyPair: Hypercore.KeyPair | null
+    /** Number of blocks (0 before ready). Unchanged by clear(). */
+    readonly length: number
+    /** Length up to which the head is signed (equals `length` on the default session). */
+    readonly signedLength: number
+    /** Number of blocks from 0 stored locally without a gap; drops to `start` after clear(start…). */
+    readonly contiguousLength: number
+    /** Total bytes of all blocks, stored or not (deprecated upstream in favour of info()); unchanged by clear(). */
+    readonly byteLength: number
+    /** Fork id, incremented by truncate(). */
+    readonly fork: number
+    /** Whether append() is possible (we hold the secret key). false before ready. */
+    readonly writable: boolean
+    /** true until the session is closed. */
+    readonly readable: boolean
+    /** Whether ready() has completed (false again after close). */
+    readonly opened: boolean
+    /** Whether close() has completed. */
+    readonly closed: boolean
+    /** The close promise once close() was called, else null. */
+    readonly closing: Promise<void> | null
+    /** Currently connected replication peers (internal objects). */
+    readonly peers: readonly unknown[]
+    /** INTERNAL: session state; see InternalSessionState. null before ready. */
+    readonly state: Hypercore.InternalSessionState | null
+
+    /** Resolves when the session is open (rejects e.g. with STORAGE_EMPTY). */
+    ready(): Promise<void>
+    /** Close this session (the core itself closes when its last session does). */
+    close(opts?: { error?: Error }): Promise<void>
+
+    /** Append one or more blocks in one signed batch; resolves to the new length/byteLength. */
+    append(blocks: T | Uint8Array | ReadonlyArray<T | Uint8Array>, opts?: { keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array; maxLength?: number }): Promise<Hypercore.AppendResult>
+    /** Read block `index`; null only when `wait: false` and it is not stored locally. A waiting get fetches from peers (even a block we clear()ed). */
+    get(index: number, opts?: Hypercore.GetOptions): Promise<T | null>
+    /** Whether block `start` (or every block of [start, end)) is stored locally. */
+    has(start: number, end?: number): Promise<boolean>
+    /** Delete blocks [start, end) locally (end defaults to start+1); length, byteLength and tree hash stay; resolves null unless `{ diff: true }`. */
+    clear(start: number, end?: number, opts?: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
+    /** `clear(start, opts)`: same with end = start + 1. */
+    clear(start: number, opts: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
+    /** Cut the core to `newLength` blocks and bump the fork id (writer only). */
+    truncate(newLength?: number, opts?: number | { fork?: number; keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array }): Promise<void>
+    /** 32-byte Merkle root hash at `length` (default: current). WAITS for a peer if block length-1 is not stored locally. */
+    treeHash(length?: number): Promise<Buffer>
+    /** The 112 bytes the head signature covers: TREE ns ‖ key ‖ treeHash(length) ‖ u64le length ‖ u64le fork. Same waiting caveat as treeHash. */
+    signable(length?: number, fork?: number): Promise<Buffer>
+    /** Ask peers for a newer length; resolves true if it grew. Writers return false unless `force`. */
+    update(opts?: Hypercore.UpdateOptions): Promise<boolean>
+    /** Fetch a range of blocks from peers. */
+    download(range?: Hypercore.DownloadRange): Hypercore.Download
+    /** Toggle whether this session keeps the core replicating (announced/attached to streams). */
+    setActive(active: boolean): void
+    /** Attach this core to a replication stream (existing one) or create one from a boolean. */
+    replicate(isInitiatorOrStream: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
+    /** Length, byteLength etc. in one object. */
+    info(opts?: { storage?: boolean }): Promise<Hypercore.Info>
+
+    /** Typed event listener. */
+    on<E extends keyof Hypercore.Events>(event: E, listener: (...args: Hypercore.Events[E]) => void): this
+    /** Typed one-shot event listener. */
+    once<E extends keyof Hypercore.Events>(event: E, listener: (...args: Hypercore.Events[E]) => void): this
+    /** Remove a listener. */
+    off<E extends keyof Hypercore.Events>(event: E, listener: (...args: Hypercore.Events[E]) => void): this
+  }
+
+  export default Hypercore
+}
+
+declare module 'corestore' {
+  import { EventEmitter } from 'node:events'
+  import Hypercore from 'hypercore'
+
+  namespace Corestore {
+    /** Options of `new Corestore(dir, opts)`. Unknown keys are silently ignored. */
+    interface Options {
+      /** 32-byte primary key (seed of every named key pair); throws unless `unsafe: true`; ready() rejects "Another corestore is stored here" if the dir holds another. */
+      primaryKey?: Uint8Array
+      /** Acknowledge that passing `primaryKey` is unsafe. */
+      unsafe?: boolean
+      /** Default true. false: new replicate() streams do not get open cores attached automatically (cores are still served when the peer asks). */
+      active?: boolean
+      /** 32-byte namespace for names (default 32 zero bytes). */
+      namespace?: Uint8Array
+      /** false = read-only store (cores not writable). */
+      writable?: boolean
+      /** Open RocksDB read-only and make cores non-writable. */
+      readOnly?: boolean
+      /** Manifest version for new named cores (default 1). */
+      manifestVersion?: number
+      /** Whether suspend() actually suspends (default true except on Android). */
+      suspend?: boolean
+      /** Shared block cache. */
+      globalCache?: unknown
+      /** Passed to hypercore-storage. */
+      id?: unknown
+      /** Passed to hypercore-storage. */
+      allowBackup?: boolean
+      /** Passed to hypercore-storage. */
+      wait?: boolean
+      /** Passed to hypercore-storage. */
+      treeCache?: unknown
+    }
+
+    /**
+     * Options of `store.get()`. Exactly one of name / key / keyPair / manifest / discoveryKey
+     * identifies the core (`name` wins over keyPair). Core-level options (createIfMissing,
+     * notDownloadingLinger, keyPair…) are silently ignored when the core is already open in this store.
+     */
+    interface GetOptions {
+      /** Named writable core: key pair derived from primaryKey + namespace + name; alias stored on disk. */
+      name?: string
+      /** Core key (32 bytes, or its z32/hex string): opens/creates a core by key (read-only unless we hold the key pair). */
+      key?: Uint8Array | string
+      /** Open an existing core by discovery key only; ready() rejects STORAGE_EMPTY if not stored (safe: the store still closes). */
+      discoveryKey?: Uint8Array
+      /** Explicit signing key pair (ignored when `name` is given). */
+      keyPair?: Hypercore.KeyPairInput
+      /** Explicit manifest. */
+      manifest?: Hypercore.ManifestInput
+      /** Block encoding for this session. */
+      valueEncoding?: Hypercore.ValueEncoding
+      /** Default true; false: this session does not make the core replicate/announce. */
+      active?: boolean
+      /** Take an exclusive write lock on the core (waits until other exclusive sessions close). */
+      exclusive?: boolean
+      /** Default wait option of get() on this session. */
+      wait?: boolean
+      /** Default get() timeout (ms) on this session. */
+      timeout?: number
+      /** false: read-only session. */
+      writable?: boolean
+      /** false: do not create a missing core. GOTCHA: with `key`, ready() rejects STORAGE_EMPTY AND a later store.close() rejects too; prefer `{ discoveryKey }` or storage.hasCore(). */
+      createIfMissing?: boolean
+      /** ms an idle served core stays open after it stops downloading (default 20–40 s). */
+      notDownloadingLinger?: number
+      /** Default true. */
+      allowFork?: boolean
+      /** Encryption key or provider (unused by us). */
+      encryption?: unknown
+    }
+
+    /** What storage knows about a stored core (`store.getAuth()`). */
+    interface CoreAuth {
+      /** Core key. */
+      key: Buffer
+      /** Discovery key. */
+      discoveryKey: Buffer
+      /** Manifest, if known. */
+      manifest: Hypercore.Manifest | null
+      /** Stored signing key pair (named/own cores) or null (replicas). Contains the secret key! */
+      keyPair: Hypercore.KeyPair | null
+      /** Stored encryption key, if any. */
+      encryptionKey: Buffer | null
+    }
+  }
+
+  /** A collection of Hypercores in one RocksDB directory, with named keys derived from one seed. */
+  class Corestore extends EventEmitter {
+    /** `storage`: directory path (or an existing hypercore-storage). */
+    constructor(storage: string | Hypercore.CoreStorage, opts?: Corestore.Options)
+
+    /** The hypercore-storage (RocksDB) instance; shared by sessions/namespaces. */
+    readonly storage: Hypercore.CoreStorage
+    /** 32-byte seed, null until ready. Persisted on first open. */
+    readonly primaryKey: Buffer | null
+    /** 32-byte namespace of this store/session (root: 32 zero bytes). */
+    readonly ns: Buffer
+    /** Whether this store/session attaches cores to new streams automatically. */
+    readonly active: boolean
+    /** Whether ready() completed. */
+    readonly opened: boolean
+    /** Whether close() completed. */
+    readonly closed: boolean
+
+    /** Open storage and load/create the seed. Called by the constructor too. */
+    ready(): Promise<void>
+    /** Close all sessions, namespaces, cores, streams we created, and the DB. */
+    close(): Promise<void>
+    /** Open a session on a core (sync; await `core.ready()`). */
+    get<T = Buffer>(opts: Corestore.GetOptions | Uint8Array | string): Hypercore<T>
+    /** Derive the key pair of a named core without opening or creating it. Core key = `Hypercore.key(kp.publicKey)`. */
+    createKeyPair(name: string, namespace?: Uint8Array): Promise<Hypercore.KeyPair>
+    /** Replication stream over which every (active) core of this store can replicate; remote requests open stored cores on demand. */
+    replicate(isInitiatorOrStream: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
+    /** A session with namespace BLAKE2b(ns ‖ name): same DB and streams, different named keys. */
+    namespace(name: string | Uint8Array, opts?: Omit<Corestore.Options, 'primaryKey' | 'unsafe'>): Corestore
+    /** Another handle on the same store (closing it closes only its sessions). */
+    session(opts?: Omit<Corestore.Options, 'primaryKey' | 'unsafe'>): Corestore
+    /** Discovery keys of every stored core (opened or not); with a namespace, only names aliased in it. */
+    list(namespace?: Uint8Array): AsyncIterable<Buffer>
+    /** Key, manifest and (for own cores) key pair of a stored core by discovery key; null if absent. */
+    getAuth(discoveryKey: Uint8Array): Promise<Corestore.CoreAuth | null>
+
+    /** Store opened. */
+    on(event: 'ready', listener: () => void): this
+    /** Store closed. */
+    on(event: 'close', listener: () => void): this
+  }
+
+  export default Corestore
+}
+
+declare module 'hypercore-crypto' {
+  import Hypercore from 'hypercore'
+
+  /** New Ed25519 key pair (libsodium), deterministic from a 32-byte seed if given. */
+  export function keyPair(seed?: Uint8Array): Hypercore.KeyPair
+  /** Whether secretKey's embedded public key equals publicKey. */
+  export function validateKeyPair(keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }): boolean
+  /** 64-byte detached Ed25519 signature (libsodium). */
+  export function sign(message: Uint8Array, secretKey: Uint8Array): Buffer
+  /** libsodium detached verify; false (no throw) on wrong sizes. */
+  export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean
+  /** BLAKE2b-256 keyed with "hypercore" of a 32-byte core key; throws on other sizes. */
+  export function discoveryKey(key: Uint8Array): Buffer
+  /** `n` random bytes (libsodium). */
+  export function randomBytes(n: number): Buffer
+  /** BLAKE2b-256 of one buffer or the concatenation of several. */
+  export function hash(data: Uint8Array | Uint8Array[], out?: Uint8Array): Buffer
+  /** Leaf hash of a block: BLAKE2b(0x00 ‖ u64le len ‖ data). */
+  export function data(block: Uint8Array): Buffer
+  /** Parent hash of two tree nodes. */
+  export function parent(a: Hypercore.TreeNode, b: Hypercore.TreeNode): Buffer
+  /** Tree hash of the Merkle roots: BLAKE2b(0x02 ‖ (hash ‖ u64le index ‖ u64le size)*). */
+  export function tree(roots: Hypercore.TreeNode[], out?: Uint8Array): Buffer
+  /** `count` 32-byte namespace ids derived from a name. */
+  export function namespace(name: string | Uint8Array, count: number | number[]): Buffer[]
+
+  /** The CommonJS `module.exports` object (ESM default import); the functions are also named exports. */
+  const HypercoreCrypto: {
+    keyPair: typeof keyPair
+    validateKeyPair: typeof validateKeyPair
+    sign: typeof sign
+    verify: typeof verify
+    discoveryKey: typeof discoveryKey
+    randomBytes: typeof randomBytes
+    hash: typeof hash
+    data: typeof data
+    parent: typeof parent
+    tree: typeof tree
+    namespace: typeof namespace
+  }
+  export default HypercoreCrypto
+}

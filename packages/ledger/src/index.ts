@@ -1,0 +1,7 @@
+export { Ledger, type LedgerOptions } from './ledger.js'
+export { UserChain, type AppendResult, type PositionedEntry, type ReadQuery } from './user-chain.js'
+export { RegistryFeed } from './registry-feed.js'
+export { ChainRules, type ChainUser, type CheckOptions } from './chain-rules.js'
+export { verifyChain, type ChainReport, type ChainProblem } from './verify-chain.js'
+export { auditTree, type TreeAudit } from './tree-audit.js'
+export { LedgerError, type LedgerErrorCode } from './errors.js'

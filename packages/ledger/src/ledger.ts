@@ -1,0 +1,174 @@
+/**
+ * The ledger of one node: a Corestore in `<dir>`, the registry, and the user
+ * chains it holds — as custodian (it enrolled the user and holds the feed's
+ * writing key) or as a replica.
+ *
+ * A custodian's chain for user U is the store's named core `chain/<U>`, so
+ * its key is known before anything is written (`chainKeyFor`): the user signs
+ * the genesis for that key and position 0, then `enrol` writes it.
+ */
+import { mkdir } from 'node:fs/promises'
+import Corestore from 'corestore'
+import Hypercore from 'hypercore'
+import {
+  userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
+} from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import { Catalog } from './catalog.js'
+import { LedgerError } from './errors.js'
+import { RegistryFeed } from './registry-feed.js'
+import { UserChain } from './user-chain.js'
+import { verifyChain, type ChainReport } from './verify-chain.js'
+
+export interface LedgerOptions {
+  /** Directory of the Corestore (created if missing, owner-only). */
+  readonly dir: string
+  /** The institution this node runs as; required to enrol users. */
+  readonly institution?: InstitutionId
+  /** Defaults to libsodium (the fast path); noble gives the same verdicts. */
+  readonly crypto?: CryptoProvider
+}
+
+function chainName (user: UserId): string {
+  return `chain/${user}`
+}
+
+export class Ledger {
+  readonly store: Corestore
+  readonly crypto: CryptoProvider
+  readonly institution: InstitutionId | undefined
+  private readonly catalog: Catalog
+  private registryFeed: RegistryFeed | undefined
+  private readonly open = new Map<string, Promise<UserChain>>()
+  private closed = false
+
+  private constructor (store: Corestore, catalog: Catalog, opts: LedgerOptions) {
+    this.store = store
+    this.catalog = catalog
+    this.crypto = opts.crypto ?? sodiumProvider
+    this.institution = opts.institution
+  }
+
+  static async open (opts: LedgerOptions): Promise<Ledger> {
+    await mkdir(opts.dir, { recursive: true, mode: 0o700 })
+    const store = new Corestore(opts.dir, { active: false })
+    await store.ready()
+    const catalog = await Catalog.open(store)
+    const ledger = new Ledger(store, catalog, opts)
+    if (catalog.registryKey !== undefined) {
+      ledger.registryFeed = await RegistryFeed.open(store, catalog.registryKey, ledger.crypto)
+    }
+    return ledger
+  }
+
+  /** The registry; BAD_REGISTRY until one is created or opened. */
+  get registry (): RegistryFeed {
+    if (this.registryFeed === undefined) throw new LedgerError('BAD_REGISTRY', 'this ledger has no registry yet')
+    return this.registryFeed
+  }
+
+  get hasRegistry (): boolean { return this.registryFeed !== undefined }
+
+  /** Creates the consortium's registry here, written with the governance key. */
+  async createRegistry (governance: SigningKeyPair, name: string): Promise<RegistryFeed> {
+    this.assertOpen()
+    if (this.registryFeed !== undefined) throw new LedgerError('BAD_REGISTRY', 'this ledger already has a registry')
+    const feed = await RegistryFeed.create(this.store, governance, name, this.crypto)
+    await this.catalog.setRegistry(feed.key)
+    this.registryFeed = feed
+    return feed
+  }
+
+  /** Follows an existing registry by key (blocks arrive by replication). */
+  async followRegistry (key: Uint8Array): Promise<RegistryFeed> {
+    this.assertOpen()
+    if (this.registryFeed !== undefined) throw new LedgerError('BAD_REGISTRY', 'this ledger already has a registry')
+    const feed = await RegistryFeed.open(this.store, key, this.crypto)
+    await this.catalog.setRegistry(feed.key)
+    this.registryFeed = feed
+    return feed
+  }
+
+  /** The key the chain of `user` will have when this node enrols them (nothing is written). */
+  async chainKeyFor (user: UserId): Promise<Uint8Array> {
+    const keyPair = await this.store.createKeyPair(chainName(user))
+    return Hypercore.key(keyPair.publicKey)
+  }
+
+  /**
+   * Enrols a user from their genesis, signed for (chainKeyFor(user), 0). This
+   * node becomes the chain's custodian.
+   */
+  async enrol (genesis: Entry): Promise<UserChain> {
+    this.assertOpen()
+    if (this.institution === undefined) throw new LedgerError('NOT_CUSTODIAN', 'this ledger runs as no institution, so it cannot enrol users')
+    if (genesis.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'enrolment takes a genesis entry')
+    if (genesis.plain.custodian !== this.institution) {
+      throw new LedgerError('BAD_GENESIS', `the genesis names ${genesis.plain.custodian} as custodian, this node is ${this.institution}`)
+    }
+    const user = userIdFromKey(genesis.plain.user.sign)
+    if (this.catalog.chainKeyOf(user) !== undefined) throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
+    const core = this.store.get({ name: chainName(user), active: false })
+    const chain = await UserChain.open(core, this.registry, this.crypto)
+    if (chain.length > 0) {
+      await chain.close()
+      throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
+    }
+    try {
+      await chain.append(genesis, 0)
+    } catch (err) {
+      await chain.close()
+      throw err
+    }
+    await this.catalog.addChain(user, chain.key)
+    this.open.set(user, Promise.resolve(chain))
+    return chain
+  }
+
+  /** Starts holding a replica of a chain by key (its blocks arrive by replication). */
+  async replicaOf (user: UserId, key: Uint8Array): Promise<UserChain> {
+    this.assertOpen()
+    await this.catalog.addChain(user, key)
+    return await this.chain(user)
+  }
+
+  /** The chain of `user`, opened on first use; UNKNOWN_CHAIN if this node holds none. */
+  async chain (user: UserId): Promise<UserChain> {
+    this.assertOpen()
+    const key = this.catalog.chainKeyOf(user)
+    if (key === undefined) throw new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}`)
+    let opening = this.open.get(user)
+    if (opening === undefined) {
+      opening = UserChain.open(this.store.get({ key, active: false }), this.registry, this.crypto)
+      this.open.set(user, opening)
+      opening.catch(() => this.open.delete(user))
+    }
+    return await opening
+  }
+
+  hasChain (user: UserId): boolean { return this.catalog.chainKeyOf(user) !== undefined }
+  users (): UserId[] { return this.catalog.users() }
+  get chainCount (): number { return this.catalog.chainCount }
+
+  /** Full integrity report of a user's chain against the registry this node has. */
+  async verify (user: UserId): Promise<ChainReport> {
+    const chain = await this.chain(user)
+    await chain.settled()
+    await this.registry.refresh()
+    return await verifyChain(chain.core, this.registry.state, this.crypto)
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const chains = await Promise.allSettled(this.open.values())
+    for (const c of chains) if (c.status === 'fulfilled') await c.value.close()
+    await this.registryFeed?.close()
+    await this.catalog.close()
+    await this.store.close()
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw new LedgerError('CLOSED', 'the ledger is closed')
+  }
+}

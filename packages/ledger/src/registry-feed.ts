@@ -1,0 +1,103 @@
+/**
+ * The registry Hypercore on disk. Its feed key pair IS the governance key
+ * pair, so only the governance key can append; each block also carries the
+ * governance key's domain-separated signature (see core's registry.ts), so a
+ * registry entry stands on its own when it travels without the tree.
+ *
+ * `RegistryFeed.open` replays and verifies every block into a RegistryState;
+ * `refresh()` applies blocks that arrived later by replication.
+ */
+import Hypercore from 'hypercore'
+import type Corestore from 'corestore'
+import {
+  REGISTRY_VERSION, RegistryState, decodeRegistryEntry, encodeRegistryEntry, newEntryId, signRegistryEntry,
+  type CryptoProvider, type RegistryEntry, type RegistryPlainByType, type RegistryEntryType, type SigningKeyPair, type UnsignedRegistryEntry
+} from '@healthchain/core'
+import { LedgerError, asLedgerError } from './errors.js'
+
+export class RegistryFeed {
+  readonly core: Hypercore
+  readonly state: RegistryState
+  private readonly crypto: CryptoProvider
+  private refreshing: Promise<void> = Promise.resolve()
+
+  private constructor (core: Hypercore, crypto: CryptoProvider) {
+    this.core = core
+    this.crypto = crypto
+    this.state = new RegistryState(core.key!)
+  }
+
+  get key (): Uint8Array { return this.core.key! }
+  get length (): number { return this.state.length }
+
+  /** Creates the registry with its consortium block; the store keeps the governance key pair for this core. */
+  static async create (store: Corestore, governance: SigningKeyPair, name: string, crypto: CryptoProvider): Promise<RegistryFeed> {
+    const core = store.get({ keyPair: { publicKey: governance.publicKey, secretKey: governance.secretKey }, active: false })
+    await core.ready()
+    if (core.length > 0) {
+      await core.close()
+      throw new LedgerError('BAD_REGISTRY', 'a registry for this governance key already exists in this store')
+    }
+    const feed = new RegistryFeed(core, crypto)
+    await feed.append('consortium', { name, governance: governance.publicKey }, governance)
+    return feed
+  }
+
+  /** Opens a registry by key (written here or replicated) and verifies every stored block. */
+  static async open (store: Corestore, key: Uint8Array, crypto: CryptoProvider): Promise<RegistryFeed> {
+    const core = store.get({ key, active: false })
+    await core.ready()
+    const feed = new RegistryFeed(core, crypto)
+    try {
+      await feed.refresh()
+    } catch (err) {
+      await core.close()
+      throw err
+    }
+    return feed
+  }
+
+  /** Applies blocks appended since the last refresh (in order; stops at the first block not stored yet). */
+  refresh (): Promise<void> {
+    this.refreshing = this.refreshing.then(async () => {
+      while (this.state.length < this.core.length) {
+        const seq = this.state.length
+        const block = await this.core.get(seq, { wait: false })
+        if (block === null) return
+        try {
+          this.state.apply(decodeRegistryEntry(block), this.crypto)
+        } catch (err) {
+          throw new LedgerError('BAD_REGISTRY', `registry block ${seq} is invalid`, { cause: asLedgerError(err) })
+        }
+      }
+    })
+    return this.refreshing
+  }
+
+  /**
+   * Signs and appends a registry entry with the governance key. The entry is
+   * applied to the state first, so a conflicting entry is refused before any
+   * block is written.
+   */
+  async append<T extends RegistryEntryType> (type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number } = {}): Promise<RegistryEntry> {
+    if (!this.core.writable) throw new LedgerError('NOT_CUSTODIAN', 'this store does not hold the governance key for the registry')
+    await this.refresh()
+    const seq = this.core.length
+    const unsigned = { v: REGISTRY_VERSION, type, id: newEntryId(this.crypto), time: opts.time ?? Date.now(), plain } as UnsignedRegistryEntry
+    let entry: RegistryEntry
+    try {
+      entry = signRegistryEntry(unsigned, { chainKey: this.key, seq }, governance.secretKey, this.crypto)
+      this.state.check(entry, this.crypto)
+    } catch (err) {
+      throw asLedgerError(err)
+    }
+    await this.core.append(encodeRegistryEntry(entry))
+    this.state.apply(entry, this.crypto)
+    return entry
+  }
+
+  async close (): Promise<void> {
+    await this.refreshing.catch(() => {})
+    await this.core.close()
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * One user's chain on disk.
+ *
+ * Appends go through a queue: while one batch is being written, new requests
+ * gather, and the next flush writes them all with one Hypercore append.
+ * Every entry in a batch is checked against ChainRules in order (inside a
+ * rules transaction), so a refused entry is answered with its error and
+ * takes no position, and a failed write rolls the whole batch back. A request
+ * resolves only after Hypercore has written its block.
+ *
+ * Two kinds of request:
+ * - `append(entry)`: an entry its author already signed for one position
+ *   (a user's entry, or one forwarded by another institution). If the chain
+ *   has moved past that position the request fails with STALE_POSITION and
+ *   the author re-signs; a retry of an entry already in the chain (same id,
+ *   same content) returns its existing position instead.
+ * - `appendSigned(build)`: the custodian's own institution writes; `build`
+ *   signs for whatever position the entry lands at.
+ */
+import type Hypercore from 'hypercore'
+import {
+  bytesToHex, decodeEntry, encodeEntry, encodeUnsignedEntry, equal, unsignedPart,
+  type CryptoProvider, type Entry, type EntryType, type UserId
+} from '@healthchain/core'
+import { ChainRules, type ChainUser } from './chain-rules.js'
+import { LedgerError, asLedgerError } from './errors.js'
+import type { RegistryFeed } from './registry-feed.js'
+
+/** Most entries written by one Hypercore append. */
+const MAX_BATCH = 256
+
+export interface AppendResult {
+  /** The entry's position in the chain. */
+  readonly seq: number
+  /** True when the entry was already in the chain (an idempotent retry); nothing was written. */
+  readonly duplicate: boolean
+}
+
+export interface PositionedEntry {
+  readonly seq: number
+  readonly entry: Entry
+}
+
+export interface ReadQuery {
+  /** First position, inclusive (default 1: after the genesis). */
+  start?: number
+  /** Last position, exclusive (default the chain's length). */
+  end?: number
+  /** Only these types. */
+  types?: readonly EntryType[]
+  /** Only entries with time >= since. */
+  since?: number
+  /** Only entries with time < until. */
+  until?: number
+}
+
+interface PendingAppend {
+  readonly entry?: Entry
+  /** The position the author signed `entry` for. */
+  readonly seq?: number
+  readonly build?: (seq: number) => Entry
+  resolve (result: AppendResult): void
+  reject (err: unknown): void
+}
+
+export class UserChain {
+  readonly core: Hypercore
+  private readonly registry: RegistryFeed
+  private readonly crypto: CryptoProvider
+  private readonly rules: ChainRules
+  private readonly queue: PendingAppend[] = []
+  private flushing: Promise<void> | undefined
+
+  private constructor (core: Hypercore, registry: RegistryFeed, crypto: CryptoProvider) {
+    this.core = core
+    this.registry = registry
+    this.crypto = crypto
+    this.rules = new ChainRules(core.key!, crypto)
+  }
+
+  /**
+   * Opens a chain whose blocks on disk were checked when they were written or
+   * received: folds their state (genesis, consent, ids) without re-verifying
+   * signatures. `verify()` re-checks everything.
+   */
+  static async open (core: Hypercore, registry: RegistryFeed, crypto: CryptoProvider): Promise<UserChain> {
+    await core.ready()
+    const chain = new UserChain(core, registry, crypto)
+    for (let seq = 0; seq < core.length; seq++) {
+      const block = await core.get(seq, { wait: false })
+      if (block === null) chain.rules.skip(seq)
+      else chain.rules.apply(decodeEntry(block), seq)
+    }
+    return chain
+  }
+
+  get key (): Uint8Array { return this.core.key! }
+  get length (): number { return this.core.length }
+  get writable (): boolean { return this.core.writable }
+  /** The user named by the genesis; undefined before enrolment completes. */
+  get user (): ChainUser | undefined { return this.rules.user }
+  get userId (): UserId | undefined { return this.rules.user?.userId }
+
+  /** The chain's consent state after its last entry. */
+  get consent (): ChainRules['consent'] { return this.rules.consent }
+
+  /**
+   * Appends an entry its author signed for position `seq`, which must be the
+   * chain's next position when the entry's turn comes (else STALE_POSITION).
+   */
+  append (entry: Entry, seq: number): Promise<AppendResult> {
+    return this.enqueue({ entry, seq })
+  }
+
+  /** Appends an entry the custodian's institution signs for the position it lands at. */
+  appendSigned (build: (seq: number) => Entry): Promise<AppendResult> {
+    return this.enqueue({ build })
+  }
+
+  private enqueue (request: Omit<PendingAppend, 'resolve' | 'reject'>): Promise<AppendResult> {
+    if (!this.core.writable) return Promise.reject(new LedgerError('NOT_CUSTODIAN', 'this node does not hold the writing key of this chain'))
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject })
+      this.flushing ??= this.flush().finally(() => { this.flushing = undefined })
+    })
+  }
+
+  private async flush (): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH)
+      await this.writeBatch(batch)
+    }
+  }
+
+  private async writeBatch (batch: PendingAppend[]): Promise<void> {
+    await this.registry.refresh()
+    const blocks: Uint8Array[] = []
+    const written: Array<{ request: PendingAppend, seq: number, entry: Entry }> = []
+    this.rules.begin()
+    for (const request of batch) {
+      const seq = this.rules.length
+      try {
+        const entry = request.build !== undefined ? request.build(seq) : request.entry!
+        const existing = this.rules.positionOf(entry.id)
+        if (existing !== undefined) {
+          const pending = written.find((w) => w.seq === existing)?.entry
+          request.resolve(await this.duplicateOf(entry, existing, pending))
+          continue
+        }
+        if (request.seq !== undefined && request.seq !== seq) {
+          throw new LedgerError('STALE_POSITION', `entry was signed for position ${request.seq}; the chain's next position is ${seq}`)
+        }
+        const block = encodeEntry(entry)
+        this.rules.check(entry, seq, this.registry.state, { signedHere: request.build !== undefined })
+        this.rules.apply(entry, seq)
+        blocks.push(block)
+        written.push({ request, seq, entry })
+      } catch (err) {
+        request.reject(asLedgerError(err))
+      }
+    }
+    if (blocks.length === 0) {
+      this.rules.commit()
+      return
+    }
+    try {
+      await this.core.append(blocks)
+      this.rules.commit()
+    } catch (err) {
+      this.rules.rollback()
+      for (const { request } of written) request.reject(err)
+      return
+    }
+    for (const { request, seq } of written) request.resolve({ seq, duplicate: false })
+    await this.applyErasures(written.map(({ seq }) => seq))
+  }
+
+  /** A retried entry: same id and same signed content is the same entry; anything else is a conflict. */
+  private async duplicateOf (entry: Entry, seq: number, pending: Entry | undefined): Promise<AppendResult> {
+    const stored = pending ?? (seq < this.core.length ? await this.get(seq) : null)
+    if (stored !== null && equal(encodeUnsignedEntry(unsignedPart(stored)), encodeUnsignedEntry(unsignedPart(entry)))) {
+      return { seq, duplicate: true }
+    }
+    throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq} by a different entry`)
+  }
+
+  /** Clears the data of entries named by the erasures among `seqs` (local data only; replicas do the same). */
+  private async applyErasures (seqs: readonly number[]): Promise<void> {
+    for (const seq of seqs) {
+      if (this.rules.typeAt(seq) !== 'erasure') continue
+      const block = await this.core.get(seq, { wait: false })
+      if (block === null) continue
+      const entry = decodeEntry(block)
+      if (entry.type !== 'erasure') continue
+      for (const target of entry.plain.entries) await this.core.clear(target)
+    }
+  }
+
+  /** The entry at `seq`, or null if its data is not stored here (erased, or not replicated). */
+  async get (seq: number): Promise<Entry | null> {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.core.length) {
+      throw new LedgerError('INVALID_FIELD', `position ${seq} is outside the chain (length ${this.core.length})`, { field: 'seq' })
+    }
+    // wait: false — never fetch an erased block back from a peer.
+    const block = await this.core.get(seq, { wait: false })
+    return block === null ? null : decodeEntry(block)
+  }
+
+  /** Entries in position order, filtered by range, type and time; erased entries are left out. */
+  async read (query: ReadQuery = {}): Promise<PositionedEntry[]> {
+    const start = Math.max(0, query.start ?? 1)
+    const end = Math.min(this.core.length, query.end ?? this.core.length)
+    const out: PositionedEntry[] = []
+    for (let seq = start; seq < end; seq++) {
+      const type = this.rules.typeAt(seq)
+      if (query.types !== undefined && (type === undefined || !query.types.includes(type))) continue
+      const entry = await this.get(seq)
+      if (entry === null) continue
+      if (query.since !== undefined && entry.time < query.since) continue
+      if (query.until !== undefined && entry.time >= query.until) continue
+      out.push({ seq, entry })
+    }
+    return out
+  }
+
+  /**
+   * The X25519 keys an exam written now by an institution with box key
+   * `authorBox` must be sealed for: the user, the author, and every examiner
+   * the user has granted (their box keys in the current registry).
+   */
+  examRecipients (authorBox: Uint8Array, time: number = Date.now()): Uint8Array[] {
+    const user = this.rules.user
+    if (user === undefined) throw new LedgerError('BAD_GENESIS', 'the chain has no genesis')
+    const granted = this.rules.consent.active(time)
+      .map((g) => this.registry.state.institutionAt(g.examiner)?.box)
+      .filter((box): box is Uint8Array => box !== undefined)
+    return [user.box, authorBox, ...granted]
+  }
+
+  /** Positions whose data an erasure entry has asked to clear. */
+  get erasedPositions (): ReadonlySet<number> { return this.rules.erasures }
+
+  /** Waits for queued appends to be written. */
+  async settled (): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing
+  }
+
+  async close (): Promise<void> {
+    await this.settled()
+    await this.core.close()
+  }
+
+  /** Hex of the chain key, for logs and errors (never health data). */
+  toString (): string { return `chain ${bytesToHex(this.key).slice(0, 16)}…` }
+}
