@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests that open Corestores are I/O-bound; two workers match the CI machine's two cores.
-    maxWorkers: 2
+    maxWorkers: 2,
+    reporters: ['default', './scripts/vitest-summary-reporter.ts']
   }
 })

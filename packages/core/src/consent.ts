@@ -4,7 +4,7 @@
  * so verification can ask "was this examiner granted when entry p was written?".
  */
 import type { InstitutionId } from './ids.js'
-import type { EntryOf } from './entry.js'
+import type { ConsentPlain } from './entry.js'
 
 export interface Grant {
   readonly examiner: InstitutionId
@@ -18,7 +18,7 @@ export class ConsentState {
   private readonly grants = new Map<InstitutionId, Grant>()
 
   /** Applies the consent entry at position `seq`. */
-  apply (entry: EntryOf<'consent'>, seq: number): void {
+  apply (entry: { readonly plain: ConsentPlain }, seq: number): void {
     const examiner = entry.plain.examiner as InstitutionId
     if (entry.plain.action === 'revoke') {
       this.grants.delete(examiner)

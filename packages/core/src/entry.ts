@@ -158,9 +158,14 @@ const envelopeSchema = z.strictObject({
   sig: signatureSchema
 })
 
+// Built once: zod compiles a schema on first use, so deriving one per call costs ~100 µs.
+const unsignedEnvelopeSchema = envelopeSchema.omit({ sig: true })
+
 function fail (error: z.ZodError, prefix: string): never {
   const issue = error.issues[0]
-  const field = [prefix, ...(issue?.path ?? [])].filter((p) => p !== '').join('.')
+  // An unknown key is reported at its parent; name the key itself.
+  const extra = issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : []
+  const field = [prefix, ...(issue?.path ?? []), ...extra].filter((p) => p !== '').join('.')
   throw new CoreError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field })
 }
 
@@ -184,7 +189,7 @@ function checkEnvelope (value: unknown, requireSig: boolean): Entry {
   if (typeof candidate.type !== 'string' || !isEntryType(candidate.type)) {
     throw new CoreError('UNKNOWN_TYPE', `unknown entry type ${JSON.stringify(String(candidate.type)).slice(0, 40)}`, { field: 'type' })
   }
-  const schema = requireSig ? envelopeSchema : envelopeSchema.omit({ sig: true })
+  const schema = requireSig ? envelopeSchema : unsignedEnvelopeSchema
   const envelope = schema.safeParse(value)
   if (!envelope.success) fail(envelope.error, '')
   const type = candidate.type
@@ -204,16 +209,33 @@ function checkEnvelope (value: unknown, requireSig: boolean): Entry {
   if ((type === 'exam') !== (candidate.sealed !== undefined)) {
     throw new CoreError('INVALID_FIELD', 'sealed: exam entries carry a sealed segment, no other type may', { field: 'sealed' })
   }
+  validated.add(deepFreeze(value))
   return value as Entry
+}
+
+/** Objects that passed validation here; entries are frozen, so they need no second pass. */
+const validated = new WeakSet<object>()
+
+/**
+ * Freezes an entry's objects and arrays, so the validation and body bytes
+ * remembered for it can never go stale. (Byte arrays cannot be frozen;
+ * nothing here writes into them.)
+ */
+function deepFreeze<T> (value: T): T {
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array || Object.isFrozen(value)) return value
+  for (const child of Object.values(value)) deepFreeze(child)
+  return Object.freeze(value)
 }
 
 /** Validates a decoded or constructed signed entry; throws CoreError with a code and the field. */
 export function parseEntry (value: unknown): Entry {
+  if (typeof value === 'object' && value !== null && validated.has(value) && 'sig' in value) return value as Entry
   return checkEnvelope(value, true)
 }
 
 /** Validates an entry before it is signed. */
 export function parseUnsignedEntry (value: unknown): UnsignedEntry {
+  if (typeof value === 'object' && value !== null && validated.has(value) && !('sig' in value)) return value as UnsignedEntry
   return checkEnvelope(value, false) as UnsignedEntry
 }
 
@@ -224,21 +246,75 @@ function checkSize (bytes: Uint8Array): Uint8Array {
   return bytes
 }
 
-/** Canonical bytes of a signed entry (validated first). */
-export function encodeEntry (entry: Entry): Uint8Array {
-  return checkSize(encodeCanonical(parseEntry(entry)))
+/**
+ * The body bytes of entries that were decoded or signed here, so signing
+ * messages and blocks reuse them instead of encoding again (encoding is the
+ * largest cost after the signature itself). Entries are never mutated.
+ */
+const bodies = new WeakMap<object, Uint8Array>()
+
+/**
+ * The body: canonical CBOR of the entry without `v` and `sig`. This exact
+ * byte string is what the author signs (see sign.ts) and what the block
+ * carries, so verifying a block never needs to encode anything.
+ */
+export function encodeEntryBody (entry: UnsignedEntry | Entry): Uint8Array {
+  const cached = bodies.get(entry)
+  if (cached !== undefined) return cached
+  // Accepts a signed entry too: its signature is not part of the body.
+  const { sig: _sig, ...unsigned } = entry as UnsignedEntry & { sig?: unknown }
+  const { v: _v, ...body } = parseUnsignedEntry(unsigned)
+  const bytes = checkSize(encodeCanonical(body))
+  bodies.set(entry, bytes)
+  return bytes
 }
 
-/** Canonical bytes of an entry without its signature: the body the author signs. */
-export function encodeUnsignedEntry (entry: UnsignedEntry): Uint8Array {
-  return checkSize(encodeCanonical(parseUnsignedEntry(entry)))
+/** Attaches a signature to an unsigned entry, keeping its cached body. */
+export function withSignature (entry: UnsignedEntry, sig: Uint8Array): Entry {
+  const body = encodeEntryBody(entry)
+  if (!(sig instanceof Uint8Array) || sig.length !== 64) throw new CoreError('INVALID_FIELD', 'sig: expected 64 bytes', { field: 'sig' })
+  // The unsigned part was validated by encodeEntryBody; the result is valid by construction.
+  const signed = deepFreeze({ ...entry, sig } as Entry)
+  validated.add(signed)
+  bodies.set(signed, body)
+  return signed
+}
+
+/**
+ * A block: canonical CBOR array `[v, body, sig]` — the version, the body's
+ * bytes as a byte string, and the author's 64-byte signature over them.
+ */
+export function encodeEntry (entry: Entry): Uint8Array {
+  const body = bodies.get(entry) ?? encodeEntryBody(unsignedPart(parseEntry(entry)))
+  if (!(entry.sig instanceof Uint8Array) || entry.sig.length !== 64) {
+    throw new CoreError('INVALID_FIELD', 'sig: expected 64 bytes', { field: 'sig' })
+  }
+  return checkSize(encodeCanonical([ENTRY_VERSION, body, entry.sig]))
 }
 
 /** Decodes and validates one block; refuses oversized, non-canonical, unknown-type or invalid entries. */
 export function decodeEntry (bytes: Uint8Array): Entry {
   checkSize(bytes)
-  return parseEntry(decodeCanonical(bytes))
+  const block = decodeCanonical(bytes)
+  if (!Array.isArray(block) || block.length !== 3) throw new CoreError('MALFORMED', 'a block is an array [v, body, sig]')
+  const [v, body, sig] = block as [unknown, unknown, unknown]
+  if (v !== ENTRY_VERSION) {
+    if (typeof v === 'number') throw new CoreError('UNSUPPORTED_VERSION', `entry version ${v} is not supported (expected ${ENTRY_VERSION})`, { field: 'v' })
+    throw new CoreError('MALFORMED', 'block version is not a number', { field: 'v' })
+  }
+  if (!(body instanceof Uint8Array)) throw new CoreError('MALFORMED', 'block body is not a byte string', { field: 'body' })
+  const fields = decodeCanonical(body)
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new CoreError('MALFORMED', 'an entry body is a map')
+  for (const reserved of ['v', 'sig']) {
+    if (reserved in fields) throw new CoreError('INVALID_FIELD', `${reserved}: not allowed inside the body`, { field: reserved })
+  }
+  const entry = deepFreeze(parseEntry({ ...fields, v, sig }))
+  bodies.set(entry, body)
+  return entry
 }
+
+/** @deprecated name kept for callers: the body bytes of an unsigned entry. */
+export const encodeUnsignedEntry = encodeEntryBody
 
 /** The entry without its signature. */
 export function unsignedPart (entry: Entry): UnsignedEntry {

@@ -89,6 +89,8 @@ const registryEnvelopeSchema = z.strictObject({
   sig: signatureSchema
 })
 
+const unsignedRegistryEnvelopeSchema = registryEnvelopeSchema.omit({ sig: true })
+
 function parseRegistry (value: unknown, requireSig: boolean): RegistryEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CoreError('MALFORMED', 'a registry entry is a map')
   const candidate = value as Record<string, unknown>
@@ -99,7 +101,7 @@ function parseRegistry (value: unknown, requireSig: boolean): RegistryEntry {
   if (typeof type !== 'string' || !(REGISTRY_ENTRY_TYPES as readonly string[]).includes(type)) {
     throw new CoreError('UNKNOWN_TYPE', 'unknown registry entry type', { field: 'type' })
   }
-  const schema = requireSig ? registryEnvelopeSchema : registryEnvelopeSchema.omit({ sig: true })
+  const schema = requireSig ? registryEnvelopeSchema : unsignedRegistryEnvelopeSchema
   const envelope = schema.safeParse(value)
   const plain = REGISTRY_PLAIN_SCHEMAS[type as RegistryEntryType].safeParse(candidate.plain)
   const error = !envelope.success ? envelope.error : !plain.success ? plain.error : undefined

@@ -9,7 +9,8 @@
  */
 import {
   ConsentState, ERASABLE_TYPES, USER_AUTHOR, bytesToHex, can, equal, userIdFromKey, verifyEntrySignature,
-  type CryptoProvider, type Entry, type EntryType, type InstitutionId, type RegistryState, type UserId
+  type ConsentPlain, type CryptoProvider, type Entry, type EntryType, type ErasurePlain, type GenesisPlain, type InstitutionId,
+  type RegistryState, type UserId
 } from '@healthchain/core'
 import { LedgerError } from './errors.js'
 
@@ -20,6 +21,20 @@ export interface ChainUser {
   readonly custodian: InstitutionId
 }
 
+/**
+ * What the rules read of an entry. A full Entry is one; a verification
+ * worker sends back this much (without sealed ciphertext or health data)
+ * after it has checked the signature itself.
+ */
+export type RuleView = Pick<Entry, 'id' | 'author' | 'reg' | 'time'> & {
+  readonly sealed?: { readonly to: ReadonlyArray<{ readonly key: Uint8Array }> }
+} & (
+  | { readonly type: 'genesis', readonly plain: GenesisPlain }
+  | { readonly type: 'consent', readonly plain: ConsentPlain }
+  | { readonly type: 'erasure', readonly plain: ErasurePlain }
+  | { readonly type: 'exam' | 'exercise' | 'location', readonly plain?: unknown }
+)
+
 export interface CheckOptions {
   /**
    * The entry was signed a moment ago in this process by the institution's
@@ -27,6 +42,20 @@ export interface CheckOptions {
    * is). Replicas never set this; they verify every signature.
    */
   signedHere?: boolean
+  /**
+   * The signature was already verified for this slot against this public key
+   * (by a verification worker). The rules still decide which key it had to
+   * be, and refuse the entry if it was another.
+   */
+  verifiedKey?: Uint8Array
+  /**
+   * The custodian is about to append: the author must also be active in the
+   * registry as the custodian knows it now, not only at the length it
+   * signed against — so a suspended institution cannot write by claiming
+   * an older registry length. Verification of stored entries leaves this
+   * off: they are judged by the length they were signed against.
+   */
+  appending?: boolean
 }
 
 export class ChainRules {
@@ -60,14 +89,14 @@ export class ChainRules {
   }
 
   /** Throws LedgerError if `entry` may not stand at position `seq` (the next one). Changes nothing. */
-  check (entry: Entry, seq: number, registry: RegistryState, opts: CheckOptions = {}): void {
+  check (entry: Entry | RuleView, seq: number, registry: RegistryState, opts: CheckOptions = {}): void {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `entry is for position ${seq}, the chain's next position is ${this.length}`)
     if (this.ids.has(bytesToHex(entry.id))) throw new LedgerError('DUPLICATE_ENTRY', `entry id already at position ${this.ids.get(bytesToHex(entry.id))}`)
     const slot = { chainKey: this.chainKey, seq }
 
     if (seq === 0) {
       if (entry.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 must be a genesis entry')
-      if (!verifyEntrySignature(entry, slot, entry.plain.user.sign, this.crypto)) throw new LedgerError('BAD_SIGNATURE', 'genesis is not signed by the user key it names')
+      this.assertSigned(entry, slot, entry.plain.user.sign, opts)
       const custodian = registry.institutionAt(entry.plain.custodian)
       if (custodian === undefined) throw new LedgerError('REGISTRY_BEHIND', `custodian ${entry.plain.custodian} is not in the registry this node has`)
       if (!can(custodian.role, 'enrol', 'user')) throw new LedgerError('ROLE_FORBIDDEN', `custodian ${entry.plain.custodian} is a ${custodian.role}, which may not enrol users`)
@@ -79,28 +108,45 @@ export class ChainRules {
 
     if (entry.author === USER_AUTHOR) {
       if (!can('user', 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a user may not write ${entry.type} entries`)
-      if (!verifyEntrySignature(entry, slot, user.sign, this.crypto)) throw new LedgerError('BAD_SIGNATURE', `author signature of entry ${seq} does not verify`)
+      this.assertSigned(entry, slot, user.sign, opts)
     } else {
       const reg = entry.reg!
       if (reg > registry.length) throw new LedgerError('REGISTRY_BEHIND', `entry ${seq} was signed against registry length ${reg}; this node has ${registry.length}`)
       const author = registry.institutionAt(entry.author, reg)
       if (author === undefined) throw new LedgerError('UNKNOWN_AUTHOR', `${entry.author} is not in the registry at length ${reg}`)
       if (author.status !== 'active') throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} was suspended at registry length ${reg}`)
+      if (opts.appending === true && registry.institutionAt(entry.author)?.status !== 'active') {
+        throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} is suspended in the current registry`)
+      }
       if (!can(author.role, 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a ${author.role} may not write ${entry.type} entries`)
-      if (opts.signedHere !== true && !verifyEntrySignature(entry, slot, author.sign, this.crypto)) throw new LedgerError('BAD_SIGNATURE', `author signature of entry ${seq} does not verify`)
-      if (entry.sealed !== undefined) this.checkRecipients(entry, author.box, registry)
+      this.assertSigned(entry, slot, author.sign, opts)
+      if (entry.sealed !== undefined) {
+        this.checkRecipients(entry, author.box, registry, entry.time)
+        // The entry's time is the author's word; when appending, a grant must also be in force now.
+        if (opts.appending === true) this.checkRecipients(entry, author.box, registry, Date.now())
+      }
     }
 
     if (entry.type === 'consent') this.checkConsent(entry, seq, registry)
     if (entry.type === 'erasure') this.checkErasure(entry.plain.entries, seq)
   }
 
+  private assertSigned (entry: Entry | RuleView, slot: { chainKey: Uint8Array, seq: number }, key: Uint8Array, opts: CheckOptions): void {
+    if (opts.signedHere === true) return
+    if (opts.verifiedKey !== undefined) {
+      if (!equal(opts.verifiedKey, key)) throw new LedgerError('BAD_SIGNATURE', `entry ${slot.seq} was signed with a key that is not its author's`)
+      return
+    }
+    if (!('sig' in entry)) throw new LedgerError('BAD_SIGNATURE', `the signature of entry ${slot.seq} could not be checked`)
+    if (!verifyEntrySignature(entry, slot, key, this.crypto)) throw new LedgerError('BAD_SIGNATURE', `author signature of entry ${slot.seq} does not verify`)
+  }
+
   /** Sealed recipients: the user (required), the author, and examiners granted at the entry's time. */
-  private checkRecipients (entry: Entry, authorBox: Uint8Array, registry: RegistryState): void {
+  private checkRecipients (entry: Entry | RuleView, authorBox: Uint8Array, registry: RegistryState, time: number): void {
     const user = this.userInfo!
     const to = entry.sealed!.to
     if (!to.some((r) => equal(r.key, user.box))) throw new LedgerError('CONSENT_VIOLATION', 'the user must be a recipient of every sealed segment')
-    const granted = this.consent.active(entry.time)
+    const granted = this.consent.active(time)
       .map((g) => registry.institutionAt(g.examiner, entry.reg)?.box)
       .filter((box): box is Uint8Array => box !== undefined)
     const allowed = [user.box, authorBox, ...granted]
@@ -111,7 +157,7 @@ export class ChainRules {
     }
   }
 
-  private checkConsent (entry: Extract<Entry, { type: 'consent' }>, seq: number, registry: RegistryState): void {
+  private checkConsent (entry: { readonly plain: ConsentPlain }, seq: number, registry: RegistryState): void {
     const history = registry.historyOf(entry.plain.examiner)
     if (history.length === 0) throw new LedgerError('REGISTRY_BEHIND', `examiner ${entry.plain.examiner} is not in the registry this node has`)
     if (!can(history[0]!.role, 'read', 'sealed')) throw new LedgerError('ROLE_FORBIDDEN', `${entry.plain.examiner} is a ${history[0]!.role}, which may never read sealed data`)
@@ -153,7 +199,7 @@ export class ChainRules {
   }
 
   /** Folds an entry that passed `check` at the next position. */
-  apply (entry: Entry, seq: number): void {
+  apply (entry: Entry | RuleView, seq: number): void {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `apply out of order: ${seq} after ${this.length}`)
     const undo = this.undo
     if (entry.type === 'genesis') {

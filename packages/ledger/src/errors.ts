@@ -38,6 +38,8 @@ export type LedgerErrorCode =
   | 'BAD_REGISTRY'
   /** The ledger is closed. */
   | 'CLOSED'
+  /** A key file is missing, malformed, or readable by others. */
+  | 'KEY_FILE'
 
 export class LedgerError extends Error {
   override readonly name = 'LedgerError'

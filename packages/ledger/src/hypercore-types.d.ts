@@ -561,9 +561,9 @@ declare module 'hypercore-crypto' {
   /** Leaf hash of a block: BLAKE2b(0x00 ‖ u64le len ‖ data). */
   export function data(block: Uint8Array): Buffer
   /** Parent hash of two tree nodes. */
-  export function parent(a: Hypercore.TreeNode, b: Hypercore.TreeNode): Buffer
+  export function parent(a: { readonly index: number; readonly size: number; readonly hash: Uint8Array }, b: { readonly index: number; readonly size: number; readonly hash: Uint8Array }): Buffer
   /** Tree hash of the Merkle roots: BLAKE2b(0x02 ‖ (hash ‖ u64le index ‖ u64le size)*). */
-  export function tree(roots: Hypercore.TreeNode[], out?: Uint8Array): Buffer
+  export function tree(roots: ReadonlyArray<{ readonly index: number; readonly size: number; readonly hash: Uint8Array }>, out?: Uint8Array): Buffer
   /** `count` 32-byte namespace ids derived from a name. */
   export function namespace(name: string | Uint8Array, count: number | number[]): Buffer[]
 

@@ -15,10 +15,12 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Catalog } from './catalog.js'
+import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
 import { RegistryFeed } from './registry-feed.js'
 import { UserChain } from './user-chain.js'
 import { verifyChain, type ChainReport } from './verify-chain.js'
+import { VerifyPool } from './verify-pool.js'
 
 export interface LedgerOptions {
   /** Directory of the Corestore (created if missing, owner-only). */
@@ -27,6 +29,8 @@ export interface LedgerOptions {
   readonly institution?: InstitutionId
   /** Defaults to libsodium (the fast path); noble gives the same verdicts. */
   readonly crypto?: CryptoProvider
+  /** Verification worker threads (default: up to 4, one per core; 0 verifies inline). */
+  readonly verifyWorkers?: number
 }
 
 function chainName (user: UserId): string {
@@ -38,27 +42,39 @@ export class Ledger {
   readonly crypto: CryptoProvider
   readonly institution: InstitutionId | undefined
   private readonly catalog: Catalog
+  private readonly erased: ErasedLeaves
   private registryFeed: RegistryFeed | undefined
   private readonly open = new Map<string, Promise<UserChain>>()
+  /** Users whose enrolment is under way: a concurrent second enrolment must not append a second genesis. */
+  private readonly enrolling = new Set<UserId>()
+  private readonly pool: VerifyPool
   private closed = false
 
-  private constructor (store: Corestore, catalog: Catalog, opts: LedgerOptions) {
+  private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, opts: LedgerOptions) {
     this.store = store
     this.catalog = catalog
+    this.erased = erased
     this.crypto = opts.crypto ?? sodiumProvider
     this.institution = opts.institution
+    this.pool = new VerifyPool(opts.verifyWorkers)
   }
 
   static async open (opts: LedgerOptions): Promise<Ledger> {
     await mkdir(opts.dir, { recursive: true, mode: 0o700 })
     const store = new Corestore(opts.dir, { active: false })
-    await store.ready()
-    const catalog = await Catalog.open(store)
-    const ledger = new Ledger(store, catalog, opts)
-    if (catalog.registryKey !== undefined) {
-      ledger.registryFeed = await RegistryFeed.open(store, catalog.registryKey, ledger.crypto)
+    try {
+      await store.ready()
+      const catalog = await Catalog.open(store)
+      const ledger = new Ledger(store, catalog, await ErasedLeaves.open(store), opts)
+      if (catalog.registryKey !== undefined) {
+        ledger.registryFeed = await RegistryFeed.open(store, catalog.registryKey, ledger.crypto)
+      }
+      return ledger
+    } catch (err) {
+      // Release the store (and its RocksDB lock) so the directory can be opened again.
+      await store.close().catch(() => {})
+      throw err
     }
-    return ledger
   }
 
   /** The registry; BAD_REGISTRY until one is created or opened. */
@@ -107,22 +123,32 @@ export class Ledger {
       throw new LedgerError('BAD_GENESIS', `the genesis names ${genesis.plain.custodian} as custodian, this node is ${this.institution}`)
     }
     const user = userIdFromKey(genesis.plain.user.sign)
-    if (this.catalog.chainKeyOf(user) !== undefined) throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
-    const core = this.store.get({ name: chainName(user), active: false })
-    const chain = await UserChain.open(core, this.registry, this.crypto)
-    if (chain.length > 0) {
-      await chain.close()
+    if (this.catalog.chainKeyOf(user) !== undefined || this.enrolling.has(user)) {
       throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
     }
+    this.enrolling.add(user)
     try {
-      await chain.append(genesis, 0)
-    } catch (err) {
-      await chain.close()
-      throw err
+      const core = this.store.get({ name: chainName(user), active: false })
+      const chain = await UserChain.open(core, this.registry, this.erased, this.crypto)
+      if (chain.length > 0) {
+        await chain.close()
+        throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
+      }
+      try {
+        await chain.append(genesis, 0)
+      } catch (err) {
+        await chain.close()
+        if (err instanceof LedgerError && err.code === 'BAD_SIGNATURE') {
+          throw new LedgerError('BAD_GENESIS', 'the genesis is not signed by the user for this chain\'s key and position 0', { cause: err })
+        }
+        throw err
+      }
+      await this.catalog.addChain(user, chain.key)
+      this.open.set(user, Promise.resolve(chain))
+      return chain
+    } finally {
+      this.enrolling.delete(user)
     }
-    await this.catalog.addChain(user, chain.key)
-    this.open.set(user, Promise.resolve(chain))
-    return chain
   }
 
   /** Starts holding a replica of a chain by key (its blocks arrive by replication). */
@@ -139,7 +165,7 @@ export class Ledger {
     if (key === undefined) throw new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}`)
     let opening = this.open.get(user)
     if (opening === undefined) {
-      opening = UserChain.open(this.store.get({ key, active: false }), this.registry, this.crypto)
+      opening = UserChain.open(this.store.get({ key, active: false }), this.registry, this.erased, this.crypto)
       this.open.set(user, opening)
       opening.catch(() => this.open.delete(user))
     }
@@ -155,7 +181,7 @@ export class Ledger {
     const chain = await this.chain(user)
     await chain.settled()
     await this.registry.refresh()
-    return await verifyChain(chain.core, this.registry.state, this.crypto)
+    return await verifyChain(chain.core, this.registry.state, this.crypto, { pool: this.pool, erasedLeaves: chain.erasedLeaves })
   }
 
   async close (): Promise<void> {
@@ -165,7 +191,9 @@ export class Ledger {
     for (const c of chains) if (c.status === 'fulfilled') await c.value.close()
     await this.registryFeed?.close()
     await this.catalog.close()
+    await this.erased.close()
     await this.store.close()
+    await this.pool.close()
   }
 
   private assertOpen (): void {

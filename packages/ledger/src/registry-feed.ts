@@ -19,6 +19,7 @@ export class RegistryFeed {
   readonly core: Hypercore
   readonly state: RegistryState
   private readonly crypto: CryptoProvider
+  /** Tail of the queue of refreshes and appends (never rejects). */
   private refreshing: Promise<void> = Promise.resolve()
 
   private constructor (core: Hypercore, crypto: CryptoProvider) {
@@ -59,19 +60,31 @@ export class RegistryFeed {
 
   /** Applies blocks appended since the last refresh (in order; stops at the first block not stored yet). */
   refresh (): Promise<void> {
-    this.refreshing = this.refreshing.then(async () => {
-      while (this.state.length < this.core.length) {
-        const seq = this.state.length
-        const block = await this.core.get(seq, { wait: false })
-        if (block === null) return
-        try {
-          this.state.apply(decodeRegistryEntry(block), this.crypto)
-        } catch (err) {
-          throw new LedgerError('BAD_REGISTRY', `registry block ${seq} is invalid`, { cause: asLedgerError(err) })
-        }
+    return this.serial(async () => await this.applyStored())
+  }
+
+  /**
+   * Runs `fn` after every earlier refresh and append has settled: an append
+   * signs for the core's next position, so two appends (or an append and a
+   * refresh applying its block) must never interleave.
+   */
+  private serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.refreshing.then(fn)
+    this.refreshing = run.then(() => {}, () => {})
+    return run
+  }
+
+  private async applyStored (): Promise<void> {
+    while (this.state.length < this.core.length) {
+      const seq = this.state.length
+      const block = await this.core.get(seq, { wait: false })
+      if (block === null) return
+      try {
+        this.state.apply(decodeRegistryEntry(block), this.crypto)
+      } catch (err) {
+        throw new LedgerError('BAD_REGISTRY', `registry block ${seq} is invalid`, { cause: asLedgerError(err) })
       }
-    })
-    return this.refreshing
+    }
   }
 
   /**
@@ -81,7 +94,11 @@ export class RegistryFeed {
    */
   async append<T extends RegistryEntryType> (type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number } = {}): Promise<RegistryEntry> {
     if (!this.core.writable) throw new LedgerError('NOT_CUSTODIAN', 'this store does not hold the governance key for the registry')
-    await this.refresh()
+    return await this.serial(async () => await this.appendNow(type, plain, governance, opts))
+  }
+
+  private async appendNow<T extends RegistryEntryType> (type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number }): Promise<RegistryEntry> {
+    await this.applyStored()
     const seq = this.core.length
     const unsigned = { v: REGISTRY_VERSION, type, id: newEntryId(this.crypto), time: opts.time ?? Date.now(), plain } as UnsignedRegistryEntry
     let entry: RegistryEntry
@@ -97,7 +114,7 @@ export class RegistryFeed {
   }
 
   async close (): Promise<void> {
-    await this.refreshing.catch(() => {})
+    await this.refreshing
     await this.core.close()
   }
 }

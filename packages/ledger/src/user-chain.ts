@@ -24,7 +24,9 @@ import {
 } from '@healthchain/core'
 import { ChainRules, type ChainUser } from './chain-rules.js'
 import { LedgerError, asLedgerError } from './errors.js'
+import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
+import { storedLeaves } from './tree-audit.js'
 
 /** Most entries written by one Hypercore append. */
 const MAX_BATCH = 256
@@ -67,13 +69,15 @@ export class UserChain {
   readonly core: Hypercore
   private readonly registry: RegistryFeed
   private readonly crypto: CryptoProvider
+  private readonly erased: ErasedLeaves
   private readonly rules: ChainRules
   private readonly queue: PendingAppend[] = []
   private flushing: Promise<void> | undefined
 
-  private constructor (core: Hypercore, registry: RegistryFeed, crypto: CryptoProvider) {
+  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider) {
     this.core = core
     this.registry = registry
+    this.erased = erased
     this.crypto = crypto
     this.rules = new ChainRules(core.key!, crypto)
   }
@@ -83,13 +87,23 @@ export class UserChain {
    * received: folds their state (genesis, consent, ids) without re-verifying
    * signatures. `verify()` re-checks everything.
    */
-  static async open (core: Hypercore, registry: RegistryFeed, crypto: CryptoProvider): Promise<UserChain> {
+  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider): Promise<UserChain> {
     await core.ready()
-    const chain = new UserChain(core, registry, crypto)
+    const chain = new UserChain(core, registry, erased, crypto)
     for (let seq = 0; seq < core.length; seq++) {
       const block = await core.get(seq, { wait: false })
-      if (block === null) chain.rules.skip(seq)
-      else chain.rules.apply(decodeEntry(block), seq)
+      let entry: Entry | undefined
+      try {
+        entry = block === null ? undefined : decodeEntry(block)
+      } catch {
+        // A block damaged on disk: the chain still opens, so verify() can report it.
+      }
+      if (entry === undefined) chain.rules.skip(seq)
+      else chain.rules.apply(entry, seq)
+    }
+    // Finish erasures a crash interrupted between appending the erasure and clearing its targets.
+    for (const target of chain.rules.erasures) {
+      if (target < core.length && await core.has(target)) await core.clear(target)
     }
     return chain
   }
@@ -121,7 +135,16 @@ export class UserChain {
     if (!this.core.writable) return Promise.reject(new LedgerError('NOT_CUSTODIAN', 'this node does not hold the writing key of this chain'))
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject })
-      this.flushing ??= this.flush().finally(() => { this.flushing = undefined })
+      this.kick()
+    })
+  }
+
+  /** Starts a flush unless one runs; a request that arrives as a flush ends is picked up by the next. */
+  private kick (): void {
+    if (this.flushing !== undefined) return
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined
+      if (this.queue.length > 0) this.kick()
     })
   }
 
@@ -141,6 +164,8 @@ export class UserChain {
       const seq = this.rules.length
       try {
         const entry = request.build !== undefined ? request.build(seq) : request.entry!
+        // Validate first: a malformed object is refused with core's code before any field of it is used.
+        const block = encodeEntry(entry)
         const existing = this.rules.positionOf(entry.id)
         if (existing !== undefined) {
           const pending = written.find((w) => w.seq === existing)?.entry
@@ -150,8 +175,8 @@ export class UserChain {
         if (request.seq !== undefined && request.seq !== seq) {
           throw new LedgerError('STALE_POSITION', `entry was signed for position ${request.seq}; the chain's next position is ${seq}`)
         }
-        const block = encodeEntry(entry)
-        this.rules.check(entry, seq, this.registry.state, { signedHere: request.build !== undefined })
+        // Signatures made here are verified too: a wrong or rotated-out key must never reach the chain.
+        this.rules.check(entry, seq, this.registry.state)
         this.rules.apply(entry, seq)
         blocks.push(block)
         written.push({ request, seq, entry })
@@ -171,8 +196,10 @@ export class UserChain {
       for (const { request } of written) request.reject(err)
       return
     }
+    // Clear erased data before acknowledging, so a read after an acknowledged erasure never sees it.
+    // If clearing fails the entries are still written; open() finishes the erasure.
+    await this.applyErasures(written.map(({ seq }) => seq)).catch(() => {})
     for (const { request, seq } of written) request.resolve({ seq, duplicate: false })
-    await this.applyErasures(written.map(({ seq }) => seq))
   }
 
   /** A retried entry: same id and same signed content is the same entry; anything else is a conflict. */
@@ -192,9 +219,22 @@ export class UserChain {
       if (block === null) continue
       const entry = decodeEntry(block)
       if (entry.type !== 'erasure') continue
-      for (const target of entry.plain.entries) await this.core.clear(target)
+      await this.clearBlocks(entry.plain.entries)
     }
   }
+
+  /** Clears blocks' data, first keeping their leaf nodes so the rest of the chain stays provable. */
+  private async clearBlocks (positions: readonly number[]): Promise<void> {
+    const present: number[] = []
+    for (const seq of positions) if (await this.core.has(seq)) present.push(seq)
+    if (present.length === 0) return
+    const leaves = await storedLeaves(this.core, present)
+    await this.erased.record(this.key, leaves.filter((l): l is NonNullable<typeof l> => l !== null))
+    for (const seq of present) await this.core.clear(seq)
+  }
+
+  /** Leaf nodes this node kept for its erased blocks (for verification). */
+  get erasedLeaves (): ReturnType<ErasedLeaves['of']> { return this.erased.of(this.key) }
 
   /** The entry at `seq`, or null if its data is not stored here (erased, or not replicated). */
   async get (seq: number): Promise<Entry | null> {

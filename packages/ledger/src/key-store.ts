@@ -1,0 +1,95 @@
+/**
+ * Key files at rest. A node's keys never leave it: they are written once,
+ * owner-only (0600 in a 0700 directory), through a temporary file and a
+ * rename so a crash never leaves half a key; reading refuses a file that
+ * group or others can read, as ssh does.
+ *
+ * Format (JSON, versioned): { "v": 1, "kind": "party-keys" | "user-phrase", ... }
+ * with keys in hex.
+ */
+import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { bytesToHex, fromHex, type PartyKeys } from '@healthchain/core'
+import { LedgerError } from './errors.js'
+
+interface PartyKeysFile {
+  v: 1
+  kind: 'party-keys'
+  sign: { publicKey: string, secretKey: string }
+  box: { publicKey: string, secretKey: string }
+}
+
+interface PhraseFile {
+  v: 1
+  kind: 'user-phrase'
+  phrase: string
+}
+
+async function writeSecretFile (path: string, contents: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  const tmp = `${path}.${process.pid}.tmp`
+  const handle = await open(tmp, 'wx', 0o600)
+  try {
+    await handle.writeFile(contents)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await chmod(tmp, 0o600)
+  await rename(tmp, path)
+}
+
+async function readSecretFile (path: string): Promise<unknown> {
+  let info
+  try {
+    info = await stat(path)
+  } catch (cause) {
+    throw new LedgerError('KEY_FILE', `key file ${path} cannot be read`, { cause })
+  }
+  if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+    throw new LedgerError('KEY_FILE', `key file ${path} is readable by group or others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)
+  }
+  try {
+    return JSON.parse(await readFile(path, 'utf8'))
+  } catch (cause) {
+    throw new LedgerError('KEY_FILE', `key file ${path} is not valid JSON`, { cause })
+  }
+}
+
+export async function writePartyKeys (path: string, keys: PartyKeys): Promise<void> {
+  const file: PartyKeysFile = {
+    v: 1,
+    kind: 'party-keys',
+    sign: { publicKey: bytesToHex(keys.sign.publicKey), secretKey: bytesToHex(keys.sign.secretKey) },
+    box: { publicKey: bytesToHex(keys.box.publicKey), secretKey: bytesToHex(keys.box.secretKey) }
+  }
+  await writeSecretFile(path, JSON.stringify(file, null, 2) + '\n')
+}
+
+export async function readPartyKeys (path: string): Promise<PartyKeys> {
+  const file = await readSecretFile(path) as Partial<PartyKeysFile>
+  if (file.v !== 1 || file.kind !== 'party-keys' || file.sign === undefined || file.box === undefined) {
+    throw new LedgerError('KEY_FILE', `key file ${path} is not a version 1 party-keys file`)
+  }
+  try {
+    return {
+      sign: { publicKey: fromHex(file.sign.publicKey, 32, 'sign.publicKey'), secretKey: fromHex(file.sign.secretKey, 64, 'sign.secretKey') },
+      box: { publicKey: fromHex(file.box.publicKey, 32, 'box.publicKey'), secretKey: fromHex(file.box.secretKey, 32, 'box.secretKey') }
+    }
+  } catch (cause) {
+    throw new LedgerError('KEY_FILE', `key file ${path} has a malformed key`, { cause })
+  }
+}
+
+export async function writeRecoveryPhrase (path: string, phrase: string): Promise<void> {
+  const file: PhraseFile = { v: 1, kind: 'user-phrase', phrase }
+  await writeSecretFile(path, JSON.stringify(file, null, 2) + '\n')
+}
+
+export async function readRecoveryPhrase (path: string): Promise<string> {
+  const file = await readSecretFile(path) as Partial<PhraseFile>
+  if (file.v !== 1 || file.kind !== 'user-phrase' || typeof file.phrase !== 'string') {
+    throw new LedgerError('KEY_FILE', `key file ${path} is not a version 1 user-phrase file`)
+  }
+  return file.phrase
+}

@@ -1,0 +1,161 @@
+/**
+ * Ledger benchmarks (issue: foundation):
+ * - sealed exam entries (about 1 KiB, three recipients) appended per second,
+ *   one at a time and batched, beside the same signing and sealing work done
+ *   alone (the crypto bound) and beside raw Hypercore appends of the same bytes;
+ * - whole-chain verification (entries per second) beside raw Ed25519
+ *   verification of the same number of signatures.
+ * Targets: batched appends >= 0.70x the crypto bound; verification >= 0.80x raw verify.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Corestore from 'corestore'
+import {
+  buildExam, buildGenesis, encodeEntry, entrySigningMessage, seal, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  type ExamPlain, type ExamSealed, type InstitutionId, type UnsignedEntry
+} from '@healthchain/core'
+import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { Ledger, VerifyPool, verifyChain } from '@healthchain/ledger'
+import { rate, type Figure } from './measure.js'
+
+const SECTION = 'ledger'
+
+const plain: ExamPlain = {
+  title: 'Annual check-up',
+  observations: [
+    { code: '8480-6', value: 128, unit: 'mm[Hg]', low: 90, high: 120 },
+    { code: '8462-4', value: 82, unit: 'mm[Hg]', low: 60, high: 80 },
+    { code: '29463-7', value: 71.5, unit: 'kg' }
+  ]
+}
+const sealed: ExamSealed = {
+  observations: [{ code: '2345-7', value: 5.4, unit: 'mmol/L', low: 3.9, high: 5.5 }],
+  notes: 'Fasting glucose at the upper end of normal; repeat in six months. '.repeat(9)
+}
+
+export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
+  const { count } = opts
+  const dir = await mkdtemp(join(tmpdir(), 'healthchain-bench-'))
+  const figures: Figure[] = []
+  try {
+    const governance = generatePartyKeys(crypto)
+    const hospital = { id: 'hospital-a' as InstitutionId, keys: generatePartyKeys(crypto) }
+    const other = { id: 'hospital-b' as InstitutionId, keys: generatePartyKeys(crypto) }
+    const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospital.id, crypto })
+    const registry = await ledger.createRegistry(governance.sign, 'Bench consortium')
+    for (const inst of [hospital, other]) {
+      await registry.append('admit', { institution: inst.id, name: inst.id, role: 'examiner', sign: inst.keys.sign.publicKey, box: inst.keys.box.publicKey }, governance.sign)
+    }
+
+    const newChain = async () => {
+      const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+      const chainKey = await ledger.chainKeyFor(user.userId)
+      return { user, chain: await ledger.enrol(signEntry(buildGenesis(user, hospital.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)) }
+    }
+
+    // Three recipients: the user, the writing hospital, and a granted hospital.
+    const prepare = (chainKey: Uint8Array, userBox: Uint8Array): UnsignedEntry => buildExam({
+      author: hospital.id, reg: registry.length, chainKey, plain, sealed,
+      recipients: [userBox, hospital.keys.box.publicKey, other.keys.box.publicKey]
+    }, crypto)
+    // The chain's consent allows only granted examiners; grant hospital-b on every bench chain.
+    const { buildGrant } = await import('@healthchain/core')
+    const withGrant = async () => {
+      const c = await newChain()
+      const grant = buildGrant({ examiner: other.id, examinerBox: other.keys.box.publicKey, chainKey: c.chain.key, userBox: c.user.box }, crypto)
+      await c.chain.append(signEntry(grant, { chainKey: c.chain.key, seq: 1 }, c.user.sign.secretKey, crypto), 1)
+      return c
+    }
+
+    const sample = signEntry(prepare(crypto.randomBytes(32), hospital.keys.box.publicKey), { chainKey: crypto.randomBytes(32), seq: 1 }, hospital.keys.sign.secretKey, crypto)
+    figures.push({ section: SECTION, name: 'sealed exam entry size', value: encodeEntry(sample).length, unit: 'bytes' })
+
+    // The crypto bound: the same sealing (three recipients) and one Ed25519
+    // signature over a message as long as an entry's signing message — no
+    // entry model, no encoding, no storage.
+    const boundCtx = { chainKey: crypto.randomBytes(32), entryId: crypto.randomBytes(16) }
+    const boundRecipients = [hospital.keys.box.publicKey, other.keys.box.publicKey, crypto.randomBytes(32)]
+    const boundMessage = crypto.randomBytes(entrySigningMessage(sample, { chainKey: boundCtx.chainKey, seq: 1 }).length)
+    const cryptoBound = await rate(count, () => {
+      for (let i = 0; i < count; i++) {
+        seal(sealed, boundRecipients, boundCtx, crypto)
+        crypto.sign(boundMessage, hospital.keys.sign.secretKey)
+      }
+    })
+    figures.push({ section: SECTION, name: `seal (3 recipients) + sign alone: crypto bound`, value: cryptoBound, unit: 'entries/s' })
+
+    const appendOne = async () => {
+      const { chain, user } = await withGrant()
+      for (let i = 0; i < count; i++) {
+        const unsigned = prepare(chain.key, user.box.publicKey)
+        await chain.appendSigned((seq) => signEntry(unsigned, { chainKey: chain.key, seq }, hospital.keys.sign.secretKey, crypto))
+      }
+    }
+    const single = await rate(count, appendOne)
+    figures.push({ section: SECTION, name: 'sealed appends, one at a time', value: single, unit: 'entries/s', ratio: { against: 'crypto bound', value: single / cryptoBound } })
+
+    let verifyTarget: { chain: Awaited<ReturnType<typeof withGrant>>['chain'] } | undefined
+    const appendBatched = async () => {
+      const { chain, user } = await withGrant()
+      const pending: Array<Promise<unknown>> = []
+      for (let i = 0; i < count; i++) {
+        const unsigned = prepare(chain.key, user.box.publicKey)
+        pending.push(chain.appendSigned((seq) => signEntry(unsigned, { chainKey: chain.key, seq }, hospital.keys.sign.secretKey, crypto)))
+      }
+      await Promise.all(pending)
+      verifyTarget = { chain }
+    }
+    const batched = await rate(count, appendBatched)
+    figures.push({ section: SECTION, name: 'sealed appends, batched', value: batched, unit: 'entries/s', ratio: { against: 'crypto bound', value: batched / cryptoBound, target: 0.7 } })
+
+    // Raw Hypercore: the same bytes, one per call and in batches of 100.
+    const rawStore = new Corestore(join(dir, 'raw'), { active: false })
+    const block = encodeEntry(sample)
+    let rawN = 0
+    const rawOne = await rate(count, async () => {
+      const core = rawStore.get({ name: `raw-${rawN++}`, active: false })
+      for (let i = 0; i < count; i++) await core.append(block)
+      await core.close()
+    })
+    figures.push({ section: SECTION, name: 'raw hypercore append, one per call', value: rawOne, unit: 'blocks/s' })
+    const rawBatch = await rate(count, async () => {
+      const core = rawStore.get({ name: `raw-${rawN++}`, active: false })
+      const blocks = new Array<Uint8Array>(100).fill(block)
+      for (let i = 0; i < count; i += 100) await core.append(blocks)
+      await core.close()
+    })
+    figures.push({ section: SECTION, name: 'raw hypercore append, 100 per call', value: rawBatch, unit: 'blocks/s' })
+    await rawStore.close()
+
+    // Verification: the last batched chain, all of it, against raw verify of as many signatures.
+    const target = verifyTarget!.chain
+    // Same message length as an entry's signing message, so the hashing inside verify costs the same.
+    const messageLength = entrySigningMessage(sample, { chainKey: target.key, seq: 1 }).length
+    const msgs = Array.from({ length: target.length }, () => crypto.randomBytes(messageLength))
+    const sigs = msgs.map((m) => crypto.sign(m, hospital.keys.sign.secretKey))
+    const rawVerify = await rate(target.length, () => {
+      for (let i = 0; i < msgs.length; i++) if (!crypto.verify(msgs[i]!, sigs[i]!, hospital.keys.sign.publicKey)) throw new Error('bench: raw verify failed')
+    })
+    figures.push({ section: SECTION, name: 'raw ed25519 verify (libsodium)', value: rawVerify, unit: 'sigs/s' })
+    const verifyWith = async (pool: VerifyPool | undefined) => await rate(target.length, async () => {
+      const report = await verifyChain(target.core, registry.state, crypto, pool === undefined ? {} : { pool })
+      if (!report.valid) throw new Error(`bench: chain does not verify: ${report.problems[0]?.code}`)
+    })
+    const inline = await verifyWith(undefined)
+    figures.push({ section: SECTION, name: `whole-chain verification, one thread (${target.length} entries)`, value: inline, unit: 'entries/s', ratio: { against: 'raw verify', value: inline / rawVerify } })
+    const pool = new VerifyPool()
+    try {
+      await verifyWith(pool) // warm the workers up
+      const pooled = await verifyWith(pool)
+      figures.push({ section: SECTION, name: `whole-chain verification, ${pool.size} workers (${target.length} entries)`, value: pooled, unit: 'entries/s', ratio: { against: 'raw verify', value: pooled / rawVerify, target: 0.8 } })
+    } finally {
+      await pool.close()
+    }
+
+    await ledger.close()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  return figures
+}
