@@ -102,9 +102,7 @@ export class UserChain {
       else chain.rules.apply(entry, seq)
     }
     // Finish erasures a crash interrupted between appending the erasure and clearing its targets.
-    for (const target of chain.rules.erasures) {
-      if (target < core.length && await core.has(target)) await core.clear(target)
-    }
+    await chain.clearBlocks([...chain.rules.erasures].filter((target) => target < core.length))
     return chain
   }
 

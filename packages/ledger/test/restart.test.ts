@@ -1,0 +1,117 @@
+/**
+ * Restart: a ledger closed and reopened from its directory has its registry,
+ * catalog, chains and entries; appends continue where they stopped, consent
+ * and retries are still recognised.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  buildErasure, buildGrant, buildUserEntry, bytesToHex, encodeEntry, generatePartyKeys, type InstitutionId, type UserId
+} from '@healthchain/core'
+import type { Ledger } from '../src/index.js'
+import {
+  appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, writeExam, type TestConsortium
+} from './helpers/consortium.js'
+
+let c: TestConsortium
+afterEach(async () => { await c.cleanup() })
+
+const T0 = Date.UTC(2026, 0, 1)
+const steps = (value: number) => buildUserEntry('exercise', { start: T0, end: T0 + 1000, observations: [{ code: '55423-8', value }] }, { time: T0 }, crypto)
+
+/** Everything a ledger holds, as comparable data. */
+async function snapshot (ledger: Ledger): Promise<unknown> {
+  const chains: Record<string, Array<string | null>> = {}
+  for (const user of [...ledger.users()].sort()) {
+    const chain = await ledger.chain(user)
+    const blocks: Array<string | null> = []
+    for (let seq = 0; seq < chain.length; seq++) {
+      const entry = await chain.get(seq)
+      blocks.push(entry === null ? null : bytesToHex(encodeEntry(entry)))
+    }
+    chains[user] = blocks
+  }
+  return {
+    registry: {
+      key: bytesToHex(ledger.registry.key),
+      length: ledger.registry.length,
+      members: ledger.registry.state.institutions().map((r) => [r.id, r.role, r.status, bytesToHex(r.sign), r.since])
+    },
+    chainCount: ledger.chainCount,
+    chains
+  }
+}
+
+describe('restart', () => {
+  it('reopens with registry, catalog, chains and entries; appends and retries continue correctly', async () => {
+    c = await makeConsortium()
+    const { hospitalA: a, hospitalB: b } = c.institutions
+    await c.ledger.registry.append('suspend', { institution: c.institutions.agency.id }, c.governance.sign)
+
+    const alice = newUser()
+    const bob = newUser()
+    const aliceChain = await enrol(c.ledger, alice)
+    const bobChain = await enrol(c.ledger, bob)
+    await writeExam(c.ledger, aliceChain, a)
+    const exercised = signAs(alice, steps(1), aliceChain.key, aliceChain.length)
+    await aliceChain.append(exercised, aliceChain.length)
+    await appendUser(aliceChain, alice, buildGrant({ examiner: b.id, examinerBox: b.keys.box.publicKey, chainKey: aliceChain.key, userBox: alice.box }, crypto))
+    const examUnsigned = examEntry(c.ledger, aliceChain, a)
+    const examSeq = (await aliceChain.appendSigned((seq) => signAs(a, examUnsigned, aliceChain.key, seq))).seq
+    await appendUser(aliceChain, alice, steps(2))
+    await appendUser(aliceChain, alice, buildErasure([5], {}, crypto))
+    await writeExam(c.ledger, bobChain, b)
+    const before = await snapshot(c.ledger)
+    const aliceLength = aliceChain.length
+    expect(aliceLength).toBe(7)
+
+    await c.ledger.close()
+    const ledger = await c.reopen()
+    expect(await snapshot(ledger)).toEqual(before)
+    expect(ledger.users().sort()).toEqual([alice.userId, bob.userId].sort() as UserId[])
+
+    const chain = await ledger.chain(alice.userId)
+    expect(chain.length).toBe(aliceLength)
+    expect(chain.userId).toBe(alice.userId)
+    expect(await chain.get(5)).toBeNull()
+    expect([...chain.erasedPositions]).toEqual([5])
+    // Consent state is rebuilt: hospital-b is still a recipient.
+    expect(chain.consent.isGranted(b.id, Date.now())).toBe(true)
+    expect(chain.examRecipients(a.keys.box.publicKey).map(bytesToHex)).toContain(bytesToHex(b.keys.box.publicKey))
+
+    // Retries of entries written before the restart are still recognised.
+    expect(await chain.append(exercised, 2)).toEqual({ seq: 2, duplicate: true })
+    expect(await chain.appendSigned((seq) => signAs(a, examUnsigned, chain.key, seq))).toEqual({ seq: examSeq, duplicate: true })
+    expect(chain.length).toBe(aliceLength)
+
+    // Appends continue at the next position, from both paths.
+    expect(await writeExam(ledger, chain, a)).toBe(aliceLength)
+    expect((await appendUser(chain, alice, steps(3))).seq).toBe(aliceLength + 1)
+    await expectCode(chain.append(signAs(alice, steps(4), chain.key, aliceLength), aliceLength), 'STALE_POSITION')
+    expect(chain.length).toBe(aliceLength + 2)
+
+    // The registry continues too, and enrolment still knows who is enrolled.
+    const keys = generatePartyKeys(crypto)
+    await ledger.registry.append('admit', { institution: 'hospital-c' as InstitutionId, name: 'C', role: 'examiner', sign: keys.sign.publicKey, box: keys.box.publicKey }, c.governance.sign)
+    expect(ledger.registry.length).toBe(7)
+    await expectCode(enrol(ledger, alice), 'ALREADY_ENROLLED')
+    await enrol(ledger, newUser())
+    expect(ledger.chainCount).toBe(3)
+
+    expect(await ledger.verify(alice.userId)).toMatchObject({ valid: true, length: aliceLength + 2, erased: [5], missing: [] })
+    expect((await ledger.verify(bob.userId)).valid).toBe(true)
+  })
+
+  it('survives several restarts in a row with appends in between', async () => {
+    c = await makeConsortium()
+    const user = newUser()
+    await enrol(c.ledger, user)
+    for (let round = 1; round <= 3; round++) {
+      const chain = await c.ledger.chain(user.userId)
+      expect(chain.length).toBe(round)
+      expect((await appendUser(chain, user, steps(round))).seq).toBe(round)
+      await c.ledger.close()
+      await c.reopen()
+    }
+    expect(await c.ledger.verify(user.userId)).toMatchObject({ valid: true, length: 4, verified: 4 })
+  })
+})
