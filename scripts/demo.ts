@@ -118,7 +118,7 @@ async function main (): Promise<void> {
       sealed: { observations: [{ code: '2345-7', value: 5.4, unit: 'mmol/L', low: 3.9, high: 5.5 }], notes: 'Fasting glucose at the upper end of normal.' },
       recipients: chain.examRecipients(hospitalA.keys.box.publicKey)
     }, crypto)
-    const { seq: examSeq } = await chain.appendSigned((seq) => signEntry(examA, { chainKey: chain.key, seq }, hospitalA.keys.sign.secretKey, crypto))
+    const { seq: examSeq } = await chain.appendSigned(examA, hospitalA.keys.sign)
     detail(`exam appended at position ${examSeq}, sealed for ${(await chain.get(examSeq))!.sealed!.to.length} recipients`)
 
     say('The user\'s phone writes exercise and GPS data, signed on the device')

@@ -89,7 +89,7 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
       const { chain, user } = await withGrant()
       for (let i = 0; i < count; i++) {
         const unsigned = prepare(chain.key, user.box.publicKey)
-        await chain.appendSigned((seq) => signEntry(unsigned, { chainKey: chain.key, seq }, hospital.keys.sign.secretKey, crypto))
+        await chain.appendSigned(unsigned, hospital.keys.sign)
       }
     }
     const single = await rate(count, appendOne)
@@ -101,7 +101,7 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
       const pending: Array<Promise<unknown>> = []
       for (let i = 0; i < count; i++) {
         const unsigned = prepare(chain.key, user.box.publicKey)
-        pending.push(chain.appendSigned((seq) => signEntry(unsigned, { chainKey: chain.key, seq }, hospital.keys.sign.secretKey, crypto)))
+        pending.push(chain.appendSigned(unsigned, hospital.keys.sign))
       }
       await Promise.all(pending)
       verifyTarget = { chain }

@@ -63,6 +63,7 @@ export class Catalog {
     this.remember(record)
   }
 
+  has (user: UserId): boolean { return this.chainsByUser.has(user) }
   chainKeyOf (user: UserId): Uint8Array | undefined { return this.chainsByUser.get(user) }
   userOf (key: Uint8Array): UserId | undefined { return this.usersByKey.get(bytesToHex(key)) }
   users (): UserId[] { return [...this.chainsByUser.keys()] }

@@ -37,15 +37,10 @@ export type RuleView = Pick<Entry, 'id' | 'author' | 'reg' | 'time'> & {
 
 export interface CheckOptions {
   /**
-   * The entry was signed a moment ago in this process by the institution's
-   * own key, for this slot: its signature is not re-verified (everything else
-   * is). Replicas never set this; they verify every signature.
-   */
-  signedHere?: boolean
-  /**
-   * The signature was already verified for this slot against this public key
-   * (by a verification worker). The rules still decide which key it had to
-   * be, and refuse the entry if it was another.
+   * The signature is known good for this slot under this public key: a
+   * verification worker checked it, or this process just made it with a
+   * checked key pair. The rules still decide which key it had to be, and
+   * refuse the entry if it was another.
    */
   verifiedKey?: Uint8Array
   /**
@@ -132,7 +127,6 @@ export class ChainRules {
   }
 
   private assertSigned (entry: Entry | RuleView, slot: { chainKey: Uint8Array, seq: number }, key: Uint8Array, opts: CheckOptions): void {
-    if (opts.signedHere === true) return
     if (opts.verifiedKey !== undefined) {
       if (!equal(opts.verifiedKey, key)) throw new LedgerError('BAD_SIGNATURE', `entry ${slot.seq} was signed with a key that is not its author's`)
       return

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises'
 import Corestore from 'corestore'
 import Hypercore from 'hypercore'
 import {
-  userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
+  encodeEntryBody, equal, userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Catalog } from './catalog.js'
@@ -123,32 +123,39 @@ export class Ledger {
       throw new LedgerError('BAD_GENESIS', `the genesis names ${genesis.plain.custodian} as custodian, this node is ${this.institution}`)
     }
     const user = userIdFromKey(genesis.plain.user.sign)
-    if (this.catalog.chainKeyOf(user) !== undefined || this.enrolling.has(user)) {
-      throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
-    }
+    if (this.enrolling.has(user)) throw new LedgerError('ALREADY_ENROLLED', `user ${user} is being enrolled here`)
     this.enrolling.add(user)
     try {
-      const core = this.store.get({ name: chainName(user), active: false })
-      const chain = await UserChain.open(core, this.registry, this.erased, this.crypto)
-      if (chain.length > 0) {
-        await chain.close()
-        throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
+      if (!this.catalog.has(user)) {
+        const chain = await UserChain.open(this.store.get({ name: chainName(user), active: false }), this.registry, this.erased, this.crypto)
+        if (chain.length === 0) return await this.writeGenesis(user, chain, genesis)
+        // A crash between writing the genesis and listing the chain leaves it unlisted: list it now.
+        await this.catalog.addChain(user, chain.key)
+        this.open.set(user, Promise.resolve(chain))
       }
-      try {
-        await chain.append(genesis, 0)
-      } catch (err) {
-        await chain.close()
-        if (err instanceof LedgerError && err.code === 'BAD_SIGNATURE') {
-          throw new LedgerError('BAD_GENESIS', 'the genesis is not signed by the user for this chain\'s key and position 0', { cause: err })
-        }
-        throw err
-      }
-      await this.catalog.addChain(user, chain.key)
-      this.open.set(user, Promise.resolve(chain))
-      return chain
+      // Enrolled already: a retry of the same genesis is answered with the chain, anything else refused.
+      const chain = await this.chain(user)
+      const stored = chain.length > 0 ? await chain.get(0) : null
+      if (stored !== null && equal(encodeEntryBody(stored), encodeEntryBody(genesis))) return chain
+      throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
     } finally {
       this.enrolling.delete(user)
     }
+  }
+
+  private async writeGenesis (user: UserId, chain: UserChain, genesis: Entry): Promise<UserChain> {
+    try {
+      await chain.append(genesis, 0)
+    } catch (err) {
+      await chain.close()
+      if (err instanceof LedgerError && err.code === 'BAD_SIGNATURE') {
+        throw new LedgerError('BAD_GENESIS', 'the genesis is not signed by the user for this chain\'s key and position 0', { cause: err })
+      }
+      throw err
+    }
+    await this.catalog.addChain(user, chain.key)
+    this.open.set(user, Promise.resolve(chain))
+    return chain
   }
 
   /** Starts holding a replica of a chain by key (its blocks arrive by replication). */

@@ -14,13 +14,17 @@
  *   has moved past that position the request fails with STALE_POSITION and
  *   the author re-signs; a retry of an entry already in the chain (same id,
  *   same content) returns its existing position instead.
- * - `appendSigned(build)`: the custodian's own institution writes; `build`
- *   signs for whatever position the entry lands at.
+ * - `appendSigned(unsigned, signer)`: the custodian's own institution
+ *   writes; the entry is signed with `signer` for whatever position it lands
+ *   at. The rules check that `signer` is the author's key in the registry
+ *   (so a wrong or rotated-out key never reaches the chain) without
+ *   verifying a signature made a moment ago in this process; the key pair
+ *   itself is checked once (it signs and verifies a probe).
  */
 import type Hypercore from 'hypercore'
 import {
-  bytesToHex, decodeEntry, encodeEntry, encodeUnsignedEntry, equal, unsignedPart,
-  type CryptoProvider, type Entry, type EntryType, type UserId
+  bytesToHex, decodeEntry, encodeEntry, encodeUnsignedEntry, equal, signEntry, unsignedPart, utf8ToBytes,
+  type CryptoProvider, type Entry, type EntryType, type SigningKeyPair, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import { ChainRules, type ChainUser } from './chain-rules.js'
 import { LedgerError, asLedgerError } from './errors.js'
@@ -60,9 +64,27 @@ interface PendingAppend {
   readonly entry?: Entry
   /** The position the author signed `entry` for. */
   readonly seq?: number
-  readonly build?: (seq: number) => Entry
+  /** An entry for the custodian to sign with `signer` at the position it takes. */
+  readonly unsigned?: UnsignedEntry
+  readonly signer?: SigningKeyPair
   resolve (result: AppendResult): void
   reject (err: unknown): void
+}
+
+const KEY_PROBE = utf8ToBytes('healthchain/v1/key-pair-probe')
+const checkedKeyPairs = new WeakSet<Uint8Array>()
+
+/** A signing key pair whose halves do not belong together would sign entries no one can verify: refuse it once, up front. */
+function assertKeyPair (signer: SigningKeyPair, crypto: CryptoProvider): void {
+  if (checkedKeyPairs.has(signer.secretKey)) return
+  let ok = false
+  try {
+    ok = crypto.verify(KEY_PROBE, crypto.sign(KEY_PROBE, signer.secretKey), signer.publicKey)
+  } catch {
+    ok = false
+  }
+  if (!ok) throw new LedgerError('BAD_KEY', 'the signing key pair is inconsistent: its secret key does not match its public key')
+  checkedKeyPairs.add(signer.secretKey)
 }
 
 export class UserChain {
@@ -124,9 +146,9 @@ export class UserChain {
     return this.enqueue({ entry, seq })
   }
 
-  /** Appends an entry the custodian's institution signs for the position it lands at. */
-  appendSigned (build: (seq: number) => Entry): Promise<AppendResult> {
-    return this.enqueue({ build })
+  /** Appends an entry the custodian's institution signs, with `signer`, for the position it lands at. */
+  appendSigned (unsigned: UnsignedEntry, signer: SigningKeyPair): Promise<AppendResult> {
+    return this.enqueue({ unsigned, signer })
   }
 
   private enqueue (request: Omit<PendingAppend, 'resolve' | 'reject'>): Promise<AppendResult> {
@@ -161,7 +183,15 @@ export class UserChain {
     for (const request of batch) {
       const seq = this.rules.length
       try {
-        const entry = request.build !== undefined ? request.build(seq) : request.entry!
+        let entry: Entry
+        let verifiedKey: Uint8Array | undefined
+        if (request.signer !== undefined) {
+          assertKeyPair(request.signer, this.crypto)
+          entry = signEntry(request.unsigned!, { chainKey: this.key, seq }, request.signer.secretKey, this.crypto)
+          verifiedKey = request.signer.publicKey
+        } else {
+          entry = request.entry!
+        }
         // Validate first: a malformed object is refused with core's code before any field of it is used.
         const block = encodeEntry(entry)
         const existing = this.rules.positionOf(entry.id)
@@ -173,8 +203,8 @@ export class UserChain {
         if (request.seq !== undefined && request.seq !== seq) {
           throw new LedgerError('STALE_POSITION', `entry was signed for position ${request.seq}; the chain's next position is ${seq}`)
         }
-        // Signatures made here are verified too: a wrong or rotated-out key must never reach the chain.
-        this.rules.check(entry, seq, this.registry.state)
+        // For entries signed here, the rules still require the signer to be the author's registered key.
+        this.rules.check(entry, seq, this.registry.state, { verifiedKey, appending: true })
         this.rules.apply(entry, seq)
         blocks.push(block)
         written.push({ request, seq, entry })

@@ -6,8 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildUserEntry, newEntryId, type ExercisePlain, type UnsignedEntry } from '@healthchain/core'
 import {
-  appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, type TestConsortium
-} from './helpers/consortium.js'
+  appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, type TestConsortium, signerOf} from './helpers/consortium.js'
 
 let c: TestConsortium
 afterEach(async () => { await c.cleanup() })
@@ -29,7 +28,7 @@ describe('batched appends', () => {
     chain.core.on('append', () => { appends++ })
 
     const exams = Array.from({ length: 500 }, () => examEntry(c.ledger, chain, a))
-    const results = await Promise.all(exams.map(async (unsigned) => await chain.appendSigned((seq) => signAs(a, unsigned, chain.key, seq))))
+    const results = await Promise.all(exams.map(async (unsigned) => await chain.appendSigned(unsigned, signerOf(a))))
 
     expect(results.every((r) => !r.duplicate)).toBe(true)
     expect(results.map((r) => r.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
@@ -53,7 +52,7 @@ describe('batched appends', () => {
     const { hospitalA: a, agency } = c.institutions
     const build = (author: typeof a) => {
       const unsigned = examEntry(c.ledger, chain, author)
-      return async () => await chain.appendSigned((seq) => signAs(author, unsigned, chain.key, seq))
+      return async () => await chain.appendSigned(unsigned, signerOf(author))
     }
     const results = await Promise.allSettled([build(a)(), build(agency)(), build(a)(), build(agency)(), build(a)()])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'])
@@ -63,16 +62,17 @@ describe('batched appends', () => {
     expect((await c.ledger.verify(user.userId)).valid).toBe(true)
   })
 
-  it('a build callback that throws fails its own request only', async () => {
+  it('an inconsistent signing key pair fails its own request only, with BAD_KEY', async () => {
     c = await makeConsortium()
     const chain = await enrol(c.ledger, newUser())
-    const a = c.institutions.hospitalA
+    const { hospitalA: a, hospitalB: b } = c.institutions
     const unsigned = examEntry(c.ledger, chain, a)
+    const mismatched = { publicKey: a.keys.sign.publicKey, secretKey: b.keys.sign.secretKey }
     const results = await Promise.allSettled([
-      chain.appendSigned(() => { throw new Error('signer unavailable') }),
-      chain.appendSigned((seq) => signAs(a, unsigned, chain.key, seq))
+      chain.appendSigned(examEntry(c.ledger, chain, a), mismatched),
+      chain.appendSigned(unsigned, signerOf(a))
     ])
-    expect(results[0].status).toBe('rejected')
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: 'BAD_KEY' } })
     expect(results[1]).toMatchObject({ status: 'fulfilled', value: { seq: 1, duplicate: false } })
     expect(chain.length).toBe(2)
   })
@@ -136,8 +136,8 @@ describe('idempotent retries', () => {
     const chain = await enrol(c.ledger, newUser())
     const a = c.institutions.hospitalA
     const unsigned = examEntry(c.ledger, chain, a)
-    const once = await chain.appendSigned((seq) => signAs(a, unsigned, chain.key, seq))
-    const twice = await chain.appendSigned((seq) => signAs(a, unsigned, chain.key, seq))
+    const once = await chain.appendSigned(unsigned, signerOf(a))
+    const twice = await chain.appendSigned(unsigned, signerOf(a))
     expect(once).toEqual({ seq: 1, duplicate: false })
     expect(twice).toEqual({ seq: 1, duplicate: true })
     expect(chain.length).toBe(2)

@@ -101,6 +101,18 @@ describe('grant and revoke', () => {
     await expectCode(forwardExam(a, three), 'CONSENT_VIOLATION')
     expect(chain.examRecipients(a.keys.box.publicKey).map(hex)).not.toContain(hex(b.keys.box.publicKey))
   })
+
+  it('an exam backdated into an expired grant is refused when appended (the custodian checks consent at its own clock too)', async () => {
+    const HOUR = 3_600_000
+    const now = Date.now()
+    await appendUser(chain, user, grant(b, { until: now - HOUR }))
+    const three = [user.box.publicKey, a.keys.box.publicKey, b.keys.box.publicKey]
+    // At its claimed time, two hours ago, the grant was in force; now it is not.
+    expect(chain.consent.isGranted(b.id, now - 2 * HOUR)).toBe(true)
+    const length = chain.length
+    await expectCode(forwardExam(a, three, now - 2 * HOUR), 'CONSENT_VIOLATION')
+    expect(chain.length).toBe(length)
+  })
 })
 
 describe('history for a newly granted examiner', () => {

@@ -11,8 +11,7 @@ import {
 import type { LedgerErrorCode, UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, writeExam,
-  type TestConsortium, type TestInstitution
-} from './helpers/consortium.js'
+  type TestConsortium, type TestInstitution, signerOf} from './helpers/consortium.js'
 
 let c: TestConsortium
 let user: UserKeys
@@ -66,8 +65,7 @@ describe('signatures', () => {
     const { hospitalA: a, hospitalB: b } = c.institutions
     const unsigned = examEntry(c.ledger, chain, a)
     await refused(forwarded(b, unsigned), 'BAD_SIGNATURE')
-    await refused(chain.appendSigned((seq) => signAs(b, unsigned, chain.key, seq)), 'BAD_SIGNATURE')
-    await refused(chain.appendSigned((seq) => signAs(a, unsigned, chain.key, seq + 1)), 'BAD_SIGNATURE')
+    await refused(chain.appendSigned(unsigned, signerOf(b)), 'BAD_SIGNATURE')
   })
 
   it('BAD_SIGNATURE: after a key rotation, the old key no longer signs against the new registry', async () => {
@@ -75,9 +73,9 @@ describe('signatures', () => {
     const fresh = generatePartyKeys(crypto)
     await c.ledger.registry.append('rotate', { institution: a.id, sign: fresh.sign.publicKey, box: fresh.box.publicKey }, c.governance.sign)
     const unsigned = examEntry(c.ledger, chain, a, { recipients: [user.box.publicKey, fresh.box.publicKey] })
-    await refused(chain.appendSigned((seq) => signAs(a, unsigned, chain.key, seq)), 'BAD_SIGNATURE')
+    await refused(chain.appendSigned(unsigned, signerOf(a)), 'BAD_SIGNATURE')
     const rotated: TestInstitution = { ...a, keys: fresh }
-    expect((await chain.appendSigned((seq) => signAs(rotated, unsigned, chain.key, seq))).seq).toBe(2)
+    expect((await chain.appendSigned(unsigned, signerOf(rotated))).seq).toBe(2)
   })
 })
 
@@ -86,7 +84,7 @@ describe('authors and roles', () => {
     for (const author of [c.institutions.agency, c.institutions.regulator]) {
       const unsigned = examEntry(c.ledger, chain, author)
       await refused(forwarded(author, unsigned), 'ROLE_FORBIDDEN')
-      await refused(chain.appendSigned((seq) => signAs(author, unsigned, chain.key, seq)), 'ROLE_FORBIDDEN')
+      await refused(chain.appendSigned(unsigned, signerOf(author)), 'ROLE_FORBIDDEN')
     }
   })
 
@@ -113,9 +111,19 @@ describe('authors and roles', () => {
     const b = c.institutions.hospitalB
     await c.ledger.registry.append('suspend', { institution: b.id }, c.governance.sign)
     await refused(forwarded(b, examEntry(c.ledger, chain, b)), 'AUTHOR_SUSPENDED')
-    await refused(chain.appendSigned((seq) => signAs(b, examEntry(c.ledger, chain, b), chain.key, seq)), 'AUTHOR_SUSPENDED')
+    await refused(chain.appendSigned(examEntry(c.ledger, chain, b), signerOf(b)), 'AUTHOR_SUSPENDED')
     await c.ledger.registry.append('reinstate', { institution: b.id }, c.governance.sign)
     await forwarded(b, examEntry(c.ledger, chain, b))
+  })
+
+  it('AUTHOR_SUSPENDED: a suspended institution cannot write by citing a registry length from before its suspension', async () => {
+    const b = c.institutions.hospitalB
+    const before = c.ledger.registry.length
+    await c.ledger.registry.append('suspend', { institution: b.id }, c.governance.sign)
+    const length = chain.length
+    await refused(forwarded(b, examEntry(c.ledger, chain, b, { reg: before })), 'AUTHOR_SUSPENDED')
+    await refused(chain.appendSigned(examEntry(c.ledger, chain, b, { reg: before }), signerOf(b)), 'AUTHOR_SUSPENDED')
+    expect(chain.length).toBe(length)
   })
 
   it('REGISTRY_BEHIND: an entry signed against a registry longer than this node has', async () => {
@@ -181,7 +189,7 @@ describe('malformed blocks', () => {
     const huge = { ...exam, sealed: { ...exam.sealed!, ct: new Uint8Array(MAX_ENTRY_BYTES) } }
     await refused(chain.append(huge as Entry, seq), 'TOO_LARGE')
     // The same through the custodian's signing path.
-    await refused(chain.appendSigned(() => raw({ type: 'diagnosis' })), 'UNKNOWN_TYPE')
+    await refused(chain.appendSigned(raw({ type: 'diagnosis' }) as unknown as UnsignedEntry, signerOf(c.institutions.hospitalA)), 'UNKNOWN_TYPE')
   })
 })
 
@@ -205,7 +213,7 @@ describe('custody', () => {
     await expectCode(replica.append(signAs(user, steps(), chain.key, seq), seq), 'NOT_CUSTODIAN')
     const a = c.institutions.hospitalA
     const unsigned = examEntry(c.ledger, chain, a)
-    await expectCode(replica.appendSigned((s) => signAs(a, unsigned, chain.key, s)), 'NOT_CUSTODIAN')
+    await expectCode(replica.appendSigned(unsigned, signerOf(a)), 'NOT_CUSTODIAN')
     expect(replica.length).toBe(seq)
     expect(replica.core.length).toBe(seq)
     expect((await peer.verify(user.userId)).valid).toBe(true)

@@ -9,7 +9,7 @@ import {
 } from '@healthchain/core'
 import type { Ledger } from '../src/index.js'
 import {
-  appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, writeExam, type TestConsortium
+  appendUser, crypto, enrol, examEntry, expectCode, genesisFor, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
 
 let c: TestConsortium
@@ -56,7 +56,7 @@ describe('restart', () => {
     await aliceChain.append(exercised, aliceChain.length)
     await appendUser(aliceChain, alice, buildGrant({ examiner: b.id, examinerBox: b.keys.box.publicKey, chainKey: aliceChain.key, userBox: alice.box }, crypto))
     const examUnsigned = examEntry(c.ledger, aliceChain, a)
-    const examSeq = (await aliceChain.appendSigned((seq) => signAs(a, examUnsigned, aliceChain.key, seq))).seq
+    const examSeq = (await aliceChain.appendSigned(examUnsigned, signerOf(a))).seq
     await appendUser(aliceChain, alice, steps(2))
     await appendUser(aliceChain, alice, buildErasure([5], {}, crypto))
     await writeExam(c.ledger, bobChain, b)
@@ -80,7 +80,7 @@ describe('restart', () => {
 
     // Retries of entries written before the restart are still recognised.
     expect(await chain.append(exercised, 2)).toEqual({ seq: 2, duplicate: true })
-    expect(await chain.appendSigned((seq) => signAs(a, examUnsigned, chain.key, seq))).toEqual({ seq: examSeq, duplicate: true })
+    expect(await chain.appendSigned(examUnsigned, signerOf(a))).toEqual({ seq: examSeq, duplicate: true })
     expect(chain.length).toBe(aliceLength)
 
     // Appends continue at the next position, from both paths.
@@ -113,5 +113,26 @@ describe('restart', () => {
       await c.reopen()
     }
     expect(await c.ledger.verify(user.userId)).toMatchObject({ valid: true, length: 4, verified: 4 })
+  })
+})
+
+describe('a crash during enrolment', () => {
+  it('a genesis written but not yet listed is found again: the same genesis enrols, another is ALREADY_ENROLLED', async () => {
+    c = await makeConsortium()
+    const user = newUser()
+    const chainKey = await c.ledger.chainKeyFor(user.userId)
+    const genesis = genesisFor(user, c.institutions.hospitalA.id, chainKey)
+    // What a crash right after the genesis append leaves: the block, but no catalog record.
+    const core = c.ledger.store.get({ name: `chain/${user.userId}`, active: false })
+    await core.append(encodeEntry(genesis))
+    await core.close()
+    expect(c.ledger.hasChain(user.userId)).toBe(false)
+
+    const other = genesisFor(user, c.institutions.hospitalA.id, chainKey)
+    await expectCode(c.ledger.enrol(other), 'ALREADY_ENROLLED')
+    expect(c.ledger.hasChain(user.userId)).toBe(true)
+    const chain = await c.ledger.enrol(genesis)
+    expect(chain.length).toBe(1)
+    expect((await c.ledger.verify(user.userId)).valid).toBe(true)
   })
 })

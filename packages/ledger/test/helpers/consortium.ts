@@ -15,7 +15,7 @@ import { expect } from 'vitest'
 import {
   buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type InstitutionRole,
-  type PartyKeys, type UnsignedEntry, type UserKeys
+  type PartyKeys, type SigningKeyPair, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Ledger, LedgerError, type AppendResult, type LedgerErrorCode, type LedgerOptions, type UserChain } from '../../src/index.js'
@@ -158,10 +158,15 @@ export function signAs (author: TestInstitution | UserKeys, unsigned: UnsignedEn
   return signEntry(unsigned, { chainKey, seq }, secretKey, crypto)
 }
 
+/** The signing key pair of an institution (for `appendSigned`). */
+export function signerOf (author: TestInstitution): SigningKeyPair {
+  return author.keys.sign
+}
+
 /** Writes an exam as `author` through the custodian's signing path. */
 export async function writeExam (ledger: Ledger, chain: UserChain, author: TestInstitution, opts: ExamOptions = {}): Promise<number> {
   const unsigned = examEntry(ledger, chain, author, opts)
-  const { seq } = await chain.appendSigned((seq) => signAs(author, unsigned, chain.key, seq))
+  const { seq } = await chain.appendSigned(unsigned, signerOf(author))
   return seq
 }
 
