@@ -22,7 +22,7 @@
  * Nothing else differs: integers, lengths, byte strings, arrays and the
  * simple values false, true and null each have a single form cborg accepts.
  */
-import { encode, decode, rfc8949EncodeOptions, Tokenizer, type Token } from 'cborg'
+import { encode, decode, Tokenizer, type Token } from 'cborg'
 import { CoreError } from './errors.js'
 
 const decodeOptions = {
@@ -43,9 +43,19 @@ export type CanonicalValue =
   | CanonicalValue[]
   | { [key: string]: CanonicalValue | undefined }
 
+/**
+ * cborg's default map order is RFC 7049's length-first order; for text keys
+ * (the only keys a JS object has, and the only ones decodeCanonical accepts)
+ * it is the same order as RFC 8949's bytewise one, because a text key's
+ * encoding starts with its length. The default also takes cborg's direct
+ * encoder, about twice as fast as its token path (which rfc8949EncodeOptions
+ * uses). The known-answer vectors pin the bytes.
+ */
+const ENCODE_OPTIONS = { ignoreUndefinedProperties: true }
+
 export function encodeCanonical (value: unknown): Uint8Array {
   try {
-    return encode(value, { ...rfc8949EncodeOptions, ignoreUndefinedProperties: true })
+    return encode(value, ENCODE_OPTIONS)
   } catch (cause) {
     throw new CoreError('MALFORMED', 'value cannot be encoded as canonical CBOR', { cause })
   }

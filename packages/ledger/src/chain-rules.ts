@@ -62,8 +62,8 @@ export class ChainRules {
   /** Entry type by position; undefined where the block was not available. */
   private readonly types: Array<EntryType | undefined> = []
   private readonly erasureRequests = new Set<number>()
-  /** Undo log of the open transaction, newest last; undefined when none is open. */
-  private undo: Array<() => void> | undefined
+  /** Undo logs of the open transactions, oldest first; each log newest last. */
+  private readonly frames: Array<Array<() => void>> = []
 
   constructor (chainKey: Uint8Array, crypto: CryptoProvider) {
     this.chainKey = chainKey
@@ -175,21 +175,29 @@ export class ChainRules {
   /**
    * Starts a transaction: entries applied from now on can be rolled back, so
    * a batch is checked entry by entry against the state its predecessors
-   * leave, and forgotten whole if writing it fails.
+   * leave, and forgotten if writing it fails. Transactions stack: the next
+   * batch can be checked while the one before is still being written.
    */
   begin (): void {
-    if (this.undo !== undefined) throw new Error('ChainRules: a transaction is already open')
-    this.undo = []
+    this.frames.push([])
   }
 
+  /** The oldest open transaction is written: it can no longer be rolled back. */
   commit (): void {
-    this.undo = undefined
+    this.frames.shift()
   }
 
+  /** Undoes every open transaction, newest first. */
   rollback (): void {
-    const undo = this.undo ?? []
-    this.undo = undefined
-    for (let i = undo.length - 1; i >= 0; i--) undo[i]!()
+    for (let f = this.frames.length - 1; f >= 0; f--) {
+      const undo = this.frames[f]!
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!()
+    }
+    this.frames.length = 0
+  }
+
+  private get undo (): Array<() => void> | undefined {
+    return this.frames[this.frames.length - 1]
   }
 
   /** Folds an entry that passed `check` at the next position. */

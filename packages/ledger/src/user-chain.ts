@@ -60,6 +60,14 @@ export interface ReadQuery {
   until?: number
 }
 
+interface PreparedBatch {
+  readonly generation: number
+  readonly blocks: Uint8Array[]
+  readonly written: Array<{ request: PendingAppend, seq: number }>
+  /** Retries of entries already in the chain (or in a batch being written). */
+  readonly duplicates: Array<{ request: PendingAppend, entry: Entry, seq: number, unwritten: Entry | undefined }>
+}
+
 interface PendingAppend {
   readonly entry?: Entry
   /** The position the author signed `entry` for. */
@@ -94,6 +102,11 @@ export class UserChain {
   private readonly erased: ErasedLeaves
   private readonly rules: ChainRules
   private readonly queue: PendingAppend[] = []
+  /** Entries checked and queued for writing, by position, until Hypercore has them. */
+  private readonly unwritten = new Map<number, Entry>()
+  /** Bumped by every rollback: a prepared batch from an older generation was rolled back. */
+  private generation = 0
+  private writeError: unknown
   private flushing: Promise<void> | undefined
 
   private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider) {
@@ -159,26 +172,42 @@ export class UserChain {
     })
   }
 
-  /** Starts a flush unless one runs; a request that arrives as a flush ends is picked up by the next. */
+  /**
+   * Starts a flush unless one runs; a request that arrives as a flush ends is
+   * picked up by the next. The flush starts a microtask later, so requests
+   * made in the same turn share the first batch.
+   */
   private kick (): void {
     if (this.flushing !== undefined) return
-    this.flushing = this.flush().finally(() => {
+    this.flushing = Promise.resolve().then(async () => await this.flush()).finally(() => {
       this.flushing = undefined
       if (this.queue.length > 0) this.kick()
     })
   }
 
+  /**
+   * Writes the queue batch by batch. Hypercore appends stay strictly in
+   * order, but the next batch is signed and checked (CPU work) while the one
+   * before is still being written (I/O), on a stacked rules transaction.
+   */
   private async flush (): Promise<void> {
+    let writing: Promise<void> | undefined
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH)
-      await this.writeBatch(batch)
+      await this.registry.refresh()
+      const prepared = this.prepareBatch(batch)
+      writing = this.writeBatch(prepared, writing)
     }
+    await writing
   }
 
-  private async writeBatch (batch: PendingAppend[]): Promise<void> {
-    await this.registry.refresh()
-    const blocks: Uint8Array[] = []
-    const written: Array<{ request: PendingAppend, seq: number, entry: Entry }> = []
+  /**
+   * Signs, validates and checks a batch against the state the batches before
+   * it leave, in a new rules transaction. Synchronous, so a rollback can
+   * never land in the middle of it.
+   */
+  private prepareBatch (batch: PendingAppend[]): PreparedBatch {
+    const prepared: PreparedBatch = { generation: this.generation, blocks: [], written: [], duplicates: [] }
     this.rules.begin()
     for (const request of batch) {
       const seq = this.rules.length
@@ -196,8 +225,7 @@ export class UserChain {
         const block = encodeEntry(entry)
         const existing = this.rules.positionOf(entry.id)
         if (existing !== undefined) {
-          const pending = written.find((w) => w.seq === existing)?.entry
-          request.resolve(await this.duplicateOf(entry, existing, pending))
+          prepared.duplicates.push({ request, entry, seq: existing, unwritten: this.unwritten.get(existing) })
           continue
         }
         if (request.seq !== undefined && request.seq !== seq) {
@@ -206,33 +234,50 @@ export class UserChain {
         // For entries signed here, the rules still require the signer to be the author's registered key.
         this.rules.check(entry, seq, this.registry.state, { verifiedKey, appending: true })
         this.rules.apply(entry, seq)
-        blocks.push(block)
-        written.push({ request, seq, entry })
+        this.unwritten.set(seq, entry)
+        prepared.blocks.push(block)
+        prepared.written.push({ request, seq })
       } catch (err) {
         request.reject(asLedgerError(err))
       }
     }
-    if (blocks.length === 0) {
-      this.rules.commit()
+    return prepared
+  }
+
+  /** Writes a prepared batch once the batch before it is written; answers its requests. */
+  private async writeBatch (prepared: PreparedBatch, previous: Promise<void> | undefined): Promise<void> {
+    await previous
+    for (const d of prepared.duplicates) {
+      this.duplicateOf(d.entry, d.seq, d.unwritten).then(d.request.resolve, d.request.reject)
+    }
+    if (prepared.generation !== this.generation) {
+      // A write before this one failed and rolled back every open transaction, this one's too.
+      for (const { request } of prepared.written) request.reject(this.writeError)
       return
     }
-    try {
-      await this.core.append(blocks)
-      this.rules.commit()
-    } catch (err) {
-      this.rules.rollback()
-      for (const { request } of written) request.reject(err)
-      return
+    if (prepared.blocks.length > 0) {
+      try {
+        await this.core.append(prepared.blocks)
+      } catch (err) {
+        this.rules.rollback()
+        this.unwritten.clear()
+        this.generation++
+        this.writeError = err
+        for (const { request } of prepared.written) request.reject(err)
+        return
+      }
     }
+    this.rules.commit()
+    for (const { seq } of prepared.written) this.unwritten.delete(seq)
     // Clear erased data before acknowledging, so a read after an acknowledged erasure never sees it.
     // If clearing fails the entries are still written; open() finishes the erasure.
-    await this.applyErasures(written.map(({ seq }) => seq)).catch(() => {})
-    for (const { request, seq } of written) request.resolve({ seq, duplicate: false })
+    await this.applyErasures(prepared.written.map(({ seq }) => seq)).catch(() => {})
+    for (const { request, seq } of prepared.written) request.resolve({ seq, duplicate: false })
   }
 
   /** A retried entry: same id and same signed content is the same entry; anything else is a conflict. */
-  private async duplicateOf (entry: Entry, seq: number, pending: Entry | undefined): Promise<AppendResult> {
-    const stored = pending ?? (seq < this.core.length ? await this.get(seq) : null)
+  private async duplicateOf (entry: Entry, seq: number, unwritten: Entry | undefined): Promise<AppendResult> {
+    const stored = unwritten ?? (seq < this.core.length ? await this.get(seq) : null)
     if (stored !== null && equal(encodeUnsignedEntry(unsignedPart(stored)), encodeUnsignedEntry(unsignedPart(entry)))) {
       return { seq, duplicate: true }
     }

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildUserEntry, newEntryId, type ExercisePlain, type UnsignedEntry } from '@healthchain/core'
 import {
-  appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, type TestConsortium, signerOf} from './helpers/consortium.js'
+  appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, signerOf, type TestConsortium
+} from './helpers/consortium.js'
 
 let c: TestConsortium
 afterEach(async () => { await c.cleanup() })
@@ -162,5 +163,36 @@ describe('idempotent retries', () => {
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'DUPLICATE_ENTRY' } })
     expect(chain.length).toBe(length + 1)
     expect((await c.ledger.verify(user.userId)).valid).toBe(true)
+  })
+})
+
+describe('a failed write', () => {
+  it('rolls back every batch written after it, answers each request with the error, and the chain carries on consistently', async () => {
+    c = await makeConsortium()
+    const chain = await enrol(c.ledger, newUser())
+    const a = c.institutions.hospitalA
+    const exams = Array.from({ length: 600 }, () => examEntry(c.ledger, chain, a))
+    // A disk error on the first Hypercore append (fault injection on the real core).
+    const append = chain.core.append.bind(chain.core)
+    let calls = 0
+    chain.core.append = (async (...args: Parameters<typeof append>) => {
+      if (calls++ === 0) throw new Error('disk full')
+      return await append(...args)
+    }) as typeof chain.core.append
+    const results = await Promise.allSettled(exams.map(async (u) => await chain.appendSigned(u, signerOf(a))))
+    const failed = results.filter((r) => r.status === 'rejected')
+    // The first batch failed; the batches prepared behind it were rolled back with it.
+    expect(failed.length).toBeGreaterThan(0)
+    expect(failed.every((r) => (r as PromiseRejectedResult).reason.message === 'disk full')).toBe(true)
+    const written = results.flatMap((r) => r.status === 'fulfilled' ? [r.value.seq] : [])
+    expect(written).toEqual(Array.from({ length: written.length }, (_, i) => i + 1))
+    expect(chain.length).toBe(1 + written.length)
+    // The first request was in the failed batch; the rules forgot the rolled-back entries, so retries land at the next positions.
+    expect(results[0]!.status).toBe('rejected')
+    const again = exams.filter((_, i) => results[i]!.status === 'rejected').slice(0, 3)
+    const length = chain.length
+    const retried = await Promise.all(again.map(async (u) => await chain.appendSigned(u, signerOf(a))))
+    expect(retried).toEqual([length, length + 1, length + 2].map((seq) => ({ seq, duplicate: false })))
+    expect((await c.ledger.verify(chain.userId!)).valid).toBe(true)
   })
 })
