@@ -85,8 +85,11 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     })
     figures.push({ section: SECTION, name: `seal (3 recipients) + sign alone: crypto bound`, value: cryptoBound, unit: 'entries/s' })
 
+    // Chains are enrolled before the clock starts (deriving a user's keys from a phrase is deliberately slow).
+    const chainsFor = async (n: number) => await Promise.all(Array.from({ length: n }, withGrant))
+    const oneChains = await chainsFor(3)
     const appendOne = async () => {
-      const { chain, user } = await withGrant()
+      const { chain, user } = oneChains.shift()!
       for (let i = 0; i < count; i++) {
         const unsigned = prepare(chain.key, user.box.publicKey)
         await chain.appendSigned(unsigned, hospital.keys.sign)
@@ -96,8 +99,9 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     figures.push({ section: SECTION, name: 'sealed appends, one at a time', value: single, unit: 'entries/s', ratio: { against: 'crypto bound', value: single / cryptoBound } })
 
     let verifyTarget: { chain: Awaited<ReturnType<typeof withGrant>>['chain'] } | undefined
+    const batchedChains = await chainsFor(3)
     const appendBatched = async () => {
-      const { chain, user } = await withGrant()
+      const { chain, user } = batchedChains.shift()!
       const pending: Array<Promise<unknown>> = []
       for (let i = 0; i < count; i++) {
         const unsigned = prepare(chain.key, user.box.publicKey)
@@ -148,7 +152,7 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     try {
       await verifyWith(pool) // warm the workers up
       const pooled = await verifyWith(pool)
-      figures.push({ section: SECTION, name: `whole-chain verification, ${pool.size} workers (${target.length} entries)`, value: pooled, unit: 'entries/s', ratio: { against: 'raw verify', value: pooled / rawVerify, target: 0.8 } })
+      figures.push({ section: SECTION, name: `whole-chain verification, ${pool.size} worker(s) + caller (${target.length} entries)`, value: pooled, unit: 'entries/s', ratio: { against: 'raw verify', value: pooled / rawVerify, target: 0.8 } })
     } finally {
       await pool.close()
     }

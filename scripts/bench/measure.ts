@@ -11,7 +11,7 @@ export interface Figure {
   readonly ratio?: { readonly against: string, readonly value: number, readonly target?: number }
 }
 
-/** Runs `fn` (which does `count` operations) `repeats` times; returns the median rate in operations per second. */
+/** Runs `fn` (which does `count` operations) `repeats` (3) times; returns the median rate in operations per second. */
 export async function rate (count: number, fn: () => Promise<void> | void, repeats = 3): Promise<number> {
   const rates: number[] = []
   for (let i = 0; i < repeats; i++) {

@@ -10,8 +10,9 @@
  * 3. every block absent here must be explained by an erasure entry.
  *
  * Blocks are read in windows; decoding and signature checks of a window run
- * on a VerifyPool's workers (inline without one) while the next window is
- * read; results are folded through ChainRules strictly in order. Problems are
+ * on a VerifyPool's workers or on the calling thread, which takes its share
+ * (everything inline without a pool), while the next windows are read;
+ * results are folded through ChainRules strictly in order. Problems are
  * collected, not thrown, so one report lists them all.
  */
 import type Hypercore from 'hypercore'
@@ -108,7 +109,9 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
     const stored = unknown.length === 0 ? [] : await storedLeaves(core, unknown)
     const leaves = new Map(cleared.map((seq) => [seq, opts.erasedLeaves?.get(seq) ?? stored[unknown.indexOf(seq)] ?? null]))
     const job: BlocksJob = { chainKey, start, blocks, userSign, registry: snapshot }
-    return { start, blocks, leaves, results: usePool ? opts.pool!.run(job) : Promise.resolve(verifyBlocks(job, crypto)) }
+    // The calling thread takes its share of windows too: with n workers, every (n+1)th.
+    const inline = !usePool || (start / WINDOW) % (opts.pool!.size + 1) === opts.pool!.size
+    return { start, blocks, leaves, results: inline ? Promise.resolve(verifyBlocks(job, crypto)) : opts.pool!.run(job) }
   }
   const pushLeaves = (window: Window): void => {
     window.blocks.forEach((block, i) => {

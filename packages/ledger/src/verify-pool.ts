@@ -25,7 +25,8 @@ export class VerifyPool {
   private nextId = 0
   private next = 0
 
-  constructor (size: number = Math.min(4, availableParallelism())) {
+  /** Default: one worker per core but one, since the calling thread verifies its share too (at least one, at most four). */
+  constructor (size: number = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     this.size = Math.max(0, size)
   }
 
