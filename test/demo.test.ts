@@ -1,0 +1,47 @@
+/**
+ * The README's main command, run as a new user runs it: the demo against a
+ * fresh data directory, then again to show the data survives and the chain
+ * carries on. Real processes, real Corestores on disk.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const root = new URL('..', import.meta.url)
+let dir: string | undefined
+
+afterAll(async () => { if (dir !== undefined) await rm(dir, { recursive: true, force: true }) })
+
+function runDemo (args: string[]): Promise<{ code: number | null, out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, out }))
+  })
+}
+
+describe('npm start (the demo)', () => {
+  it('runs on a fresh directory, verifies the chain, and carries on from disk when run again', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'healthchain-demo-'))
+    const first = await runDemo(['--dir', dir, '--fresh'])
+    expect(first.out).toContain('valid: true')
+    expect(first.out).toContain('refused with BAD_SIGNATURE')
+    expect(first.out).toContain('refused with ROLE_FORBIDDEN')
+    expect(first.code).toBe(0)
+    const length = Number(/the chain has (\d+) entries/.exec(first.out)?.[1])
+    expect(length).toBeGreaterThan(1)
+    // Key files are owner-only.
+    expect((await stat(join(dir, 'keys', 'governance.json'))).mode & 0o077).toBe(0)
+
+    const second = await runDemo(['--dir', dir])
+    expect(second.code).toBe(0)
+    expect(second.out).toContain('(reopened)')
+    expect(second.out).toContain('valid: true')
+    expect(Number(/the chain has (\d+) entries/.exec(second.out)?.[1])).toBeGreaterThan(length)
+  }, 60_000)
+})
