@@ -1,5 +1,5 @@
 export { Ledger, type LedgerOptions } from './ledger.js'
-export { UserChain, type AppendResult, type PositionedEntry, type ReadQuery } from './user-chain.js'
+export { UserChain, type AppendResult, type IngestResult, type PositionedEntry, type ReadQuery } from './user-chain.js'
 export { RegistryFeed } from './registry-feed.js'
 export { ChainRules, type ChainUser, type CheckOptions } from './chain-rules.js'
 export { verifyChain, type ChainReport, type ChainProblem } from './verify-chain.js'

@@ -19,6 +19,7 @@ export class RegistryFeed {
   readonly core: Hypercore
   readonly state: RegistryState
   private readonly crypto: CryptoProvider
+  private readonly listeners = new Set<() => void>()
   /** Tail of the queue of refreshes and appends (never rejects). */
   private refreshing: Promise<void> = Promise.resolve()
 
@@ -74,7 +75,32 @@ export class RegistryFeed {
     return run
   }
 
+  /** Calls `listener` after the state gains entries (appended here or arrived by replication); returns an unsubscribe. */
+  onChange (listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  private notify (): void {
+    for (const listener of this.listeners) {
+      try {
+        listener()
+      } catch {
+        // A listener's failure is its own; the registry has already changed.
+      }
+    }
+  }
+
   private async applyStored (): Promise<void> {
+    const before = this.state.length
+    try {
+      await this.applyStoredBlocks()
+    } finally {
+      if (this.state.length > before) this.notify()
+    }
+  }
+
+  private async applyStoredBlocks (): Promise<void> {
     while (this.state.length < this.core.length) {
       const seq = this.state.length
       const block = await this.core.get(seq, { wait: false })
@@ -110,6 +136,7 @@ export class RegistryFeed {
     }
     await this.core.append(encodeRegistryEntry(entry))
     this.state.apply(entry, this.crypto)
+    this.notify()
     return entry
   }
 

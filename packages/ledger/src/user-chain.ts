@@ -42,6 +42,13 @@ export interface AppendResult {
   readonly duplicate: boolean
 }
 
+export interface IngestResult {
+  /** Positions checked and folded by this call. */
+  readonly added: number
+  /** The entry that failed, if one did; ingestion stops there. */
+  readonly problem: { readonly seq: number, readonly code: string, readonly message: string } | undefined
+}
+
 export interface PositionedEntry {
   readonly seq: number
   readonly entry: Entry
@@ -125,8 +132,11 @@ export class UserChain {
   static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider): Promise<UserChain> {
     await core.ready()
     const chain = new UserChain(core, registry, erased, crypto)
+    const erasedHere = erased.of(core.key!)
     for (let seq = 0; seq < core.length; seq++) {
       const block = await core.get(seq, { wait: false })
+      // A replica folds its contiguous prefix only: later blocks are checked by ingest() as they arrive.
+      if (block === null && !core.writable && !erasedHere.has(seq)) break
       let entry: Entry | undefined
       try {
         entry = block === null ? undefined : decodeEntry(block)
@@ -140,6 +150,40 @@ export class UserChain {
     await chain.clearBlocks([...chain.rules.erasures].filter((target) => target < core.length))
     return chain
   }
+
+  /**
+   * On a replica: checks blocks that arrived by replication since the last
+   * call, with every rule and every signature, folds them, and clears what
+   * their erasures name. Stops at the first block not here yet, or at the
+   * first that fails — that one and what follows are never folded, so never
+   * served as valid (`verifiedLength` stays before it).
+   */
+  async ingest (): Promise<IngestResult> {
+    const start = this.rules.length
+    const erasedHere = this.erased.of(this.key)
+    await this.registry.refresh()
+    for (let seq = start; seq < this.core.length; seq++) {
+      const block = await this.core.get(seq, { wait: false })
+      if (block === null) {
+        if (!erasedHere.has(seq)) break
+        this.rules.skip(seq)
+        continue
+      }
+      try {
+        const entry = decodeEntry(block)
+        this.rules.check(entry, seq, this.registry.state)
+        this.rules.apply(entry, seq)
+        if (entry.type === 'erasure') await this.clearBlocks(entry.plain.entries)
+      } catch (err) {
+        const e = asLedgerError(err)
+        return { added: seq - start, problem: { seq, code: e instanceof LedgerError ? e.code : 'MALFORMED', message: e instanceof Error ? e.message : String(e) } }
+      }
+    }
+    return { added: this.rules.length - start, problem: undefined }
+  }
+
+  /** Positions [0, verifiedLength) have been checked and folded here. */
+  get verifiedLength (): number { return this.rules.length }
 
   get key (): Uint8Array { return this.core.key! }
   get length (): number { return this.core.length }

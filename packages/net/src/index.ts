@@ -1,0 +1,7 @@
+import './polyfills.js'
+export { NetworkNode, type NetworkNodeInit } from './network-node.js'
+export { MembershipGate, type MembershipGateInit } from './membership-gate.js'
+export { Replication, REPLICATE_PROTOCOL } from './replication.js'
+export { createHost, type Host, type HostInit } from './host.js'
+export { StreamBridge } from './stream-bridge.js'
+export { NetError, type NetErrorCode } from './errors.js'

@@ -1,0 +1,109 @@
+/**
+ * Real nodes on 127.0.0.1: libp2p over TCP, Corestores on disk. The registry
+ * and a user's chain replicate from the custodian to another institution,
+ * which re-checks every entry; an unknown peer gets nothing; a suspended
+ * institution is cut off.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import {
+  buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  type InstitutionId, type InstitutionRole, type PartyKeys
+} from '@healthchain/core'
+import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { Ledger } from '@healthchain/ledger'
+import { NetworkNode } from '@healthchain/net'
+import { waitFor } from './helpers/wait.js'
+
+interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
+
+async function party (id: string, role: InstitutionRole): Promise<Party> {
+  const p2p = await generateKeyPair('Ed25519')
+  return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
+}
+
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+async function ledgerFor (dir: string, who: Party): Promise<Ledger> {
+  const ledger = await Ledger.open({ dir: join(dir, who.id), institution: who.id, crypto, verifyWorkers: 0 })
+  cleanup.push(async () => { await ledger.close() })
+  return ledger
+}
+
+async function nodeFor (ledger: Ledger, who: Party, bootstrapPeers: string[] = []): Promise<NetworkNode> {
+  const node = await NetworkNode.start({ ledger, privateKey: who.p2p, bootstrapPeers })
+  cleanup.push(async () => { await node.stop() })
+  return node
+}
+
+describe('replication between real nodes', () => {
+  it('the registry and a chain reach another institution, verified; an unknown peer gets nothing; a suspended one is cut off', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'healthchain-net-'))
+    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
+    const governance = generatePartyKeys(crypto)
+    const a = await party('hospital-a', 'examiner')
+    const b = await party('hospital-b', 'examiner')
+    const outsider = await party('outsider', 'examiner')
+
+    // hospital-a holds the registry (written with the governance key) and enrols a user.
+    const ledgerA = await ledgerFor(dir, a)
+    const registry = await ledgerA.createRegistry(governance.sign, 'Network test')
+    for (const p of [a, b]) {
+      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
+    }
+    const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+    const chainKey = await ledgerA.chainKeyFor(user.userId)
+    const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
+    for (let i = 0; i < 20; i++) {
+      await chain.appendSigned(buildExam({
+        author: a.id, reg: registry.length, chainKey, plain: { observations: [{ code: '8480-6', value: 120 + i, unit: 'mm[Hg]' }] },
+        sealed: { notes: `visit ${i}` }, recipients: chain.examRecipients(a.keys.box.publicKey)
+      }, crypto), a.keys.sign)
+    }
+
+    // hospital-b knows only the registry's key; it learns the registry from hospital-a.
+    const ledgerB = await ledgerFor(dir, b)
+    await ledgerB.followRegistry(registry.key)
+    const nodeA = await nodeFor(ledgerA, a)
+    const nodeB = await nodeFor(ledgerB, b, [a.peer])
+    await nodeB.dial(`${nodeA.addresses[0]!}`)
+    await waitFor(() => ledgerB.registry.length === registry.length, 'hospital-b to receive the registry')
+    expect(ledgerB.registry.state.institutionAt(b.id)?.peer).toBe(b.peer)
+
+    const { chain: replica, ingest } = await nodeB.replication.fetchChain(user.userId, chainKey, { length: chain.length })
+    expect(ingest.problem).toBeUndefined()
+    expect(replica.verifiedLength).toBe(chain.length)
+    expect(replica.writable).toBe(false)
+    const report = await ledgerB.verify(user.userId)
+    expect(report.valid).toBe(true)
+    expect(report.verified).toBe(chain.length)
+
+    // A peer the registry does not list: hospital-a refuses the connection, so it never gets the registry.
+    const ledgerO = await ledgerFor(dir, outsider)
+    await ledgerO.followRegistry(registry.key)
+    const nodeO = await nodeFor(ledgerO, outsider, [a.peer])
+    // (The dial itself may appear to succeed on the outsider's side before hospital-a's refusal reaches it.)
+    await nodeO.dial(nodeA.addresses[0]!).catch(() => {})
+    await waitFor(() => nodeO.host.getConnections().length === 0, 'the outsider\'s connection to be closed')
+    expect(nodeA.host.getConnections().some((c) => c.remotePeer.toString() === outsider.peer)).toBe(false)
+    expect(ledgerO.registry.length).toBe(0)
+    await expect(nodeO.replication.fetchChain(user.userId, chainKey)).rejects.toMatchObject({ code: 'NO_PEER' })
+    expect(ledgerO.hasChain(user.userId)).toBe(false)
+
+    // Suspending hospital-b cuts it off, and it cannot come back.
+    await registry.append('suspend', { institution: b.id }, governance.sign)
+    const connectedToB = (): boolean => nodeA.host.getConnections().some((c) => c.remotePeer.toString() === b.peer)
+    await waitFor(() => !connectedToB(), 'hospital-a to drop hospital-b')
+    await nodeB.dial(nodeA.addresses[0]!).catch(() => {})
+    await waitFor(() => nodeB.host.getConnections().length === 0, 'hospital-b\'s new connection to be refused')
+    expect(connectedToB()).toBe(false)
+  }, 60_000)
+})
