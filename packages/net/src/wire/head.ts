@@ -1,0 +1,90 @@
+/**
+ * SignedHead, wire version 1: a custodian's Hypercore head signature for one
+ * chain, carried so that anyone can check it without the chain.
+ *
+ *   { v: 1, key: bytes32, signer: bytes32, length: uint >= 1, fork: uint,
+ *     root: bytes32, sig: bytes64 }
+ *
+ * - `key`: the chain's Hypercore key; `signer`: the public key of the core's
+ *   one manifest signer (the custodian's key pair for this chain).
+ * - `root`: Hypercore's tree hash at `length` (BLAKE2b over the Merkle roots).
+ * - `sig`: the raw Ed25519 signature Hypercore stores for that head, over
+ *   caps.treeSignable(key, root, length, fork) (hypercore-head.ts).
+ *
+ * A head verifies iff `Hypercore.key(signer) == key` (the signer owns the
+ * chain: Corestore's named cores have single-signer version-1 manifests) and
+ * the signature verifies under libsodium's rule. Encoded size ≤ 222 bytes;
+ * the limit is 256.
+ */
+import { z } from 'zod'
+import { equal, key32Schema, signatureSchema, uintSchema, type CryptoProvider } from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import type Hypercore from 'hypercore'
+import { NetError } from '../errors.js'
+import { defineCodec, versionSchema } from './codec.js'
+import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable } from './hypercore-head.js'
+
+export const MAX_SIGNED_HEAD_BYTES = 256
+
+export const signedHeadSchema = z.strictObject({
+  v: versionSchema,
+  key: key32Schema,
+  signer: key32Schema,
+  length: uintSchema.min(1),
+  fork: uintSchema,
+  root: key32Schema,
+  sig: signatureSchema
+})
+
+export type SignedHead = z.output<typeof signedHeadSchema>
+
+export const signedHeadCodec = defineCodec({ name: 'SignedHead', schema: signedHeadSchema, maxBytes: MAX_SIGNED_HEAD_BYTES })
+
+export function encodeSignedHead (head: SignedHead): Uint8Array {
+  return signedHeadCodec.encode(head)
+}
+
+export function decodeSignedHead (bytes: Uint8Array): SignedHead {
+  return signedHeadCodec.decode(bytes)
+}
+
+/** The exact bytes the head's signature covers (Hypercore's treeSignable). */
+export function headSignable (head: SignedHead): Uint8Array {
+  return treeSignable(head.key, head.root, head.length, head.fork)
+}
+
+/** Why a head does not verify, or null if it does. Never throws. */
+function headProblem (head: SignedHead, crypto: CryptoProvider): string | null {
+  if (!signedHeadSchema.safeParse(head).success) return 'is not a valid SignedHead'
+  if (!equal(coreKeyOfSigner(head.signer), head.key)) return 'signer does not own the chain key'
+  if (!crypto.verify(headSignable(head), head.sig, head.signer)) return 'signature does not verify'
+  return null
+}
+
+/** Whether `head` is a custodian's valid head for its chain (signer bound to key, signature valid). */
+export function verifyHead (head: SignedHead, crypto: CryptoProvider = sodiumProvider): boolean {
+  return headProblem(head, crypto) === null
+}
+
+/** Like verifyHead, but throws BAD_SIGNATURE (`field` names the head, for nested heads). */
+export function assertHead (head: SignedHead, crypto: CryptoProvider = sodiumProvider, field?: string): void {
+  const problem = headProblem(head, crypto)
+  if (problem !== null) throw new NetError('BAD_SIGNATURE', `${field ?? 'head'}: ${problem}`, field === undefined ? {} : { field })
+}
+
+/**
+ * The current signed head of an open core (writer or replica), read from
+ * what is stored: the head signature Hypercore keeps and the tree hash from
+ * local tree nodes. Throws NO_HEAD if the core is empty or has no stored
+ * signature, BAD_SIGNATURE if what is stored does not verify (it raced a
+ * truncation, or storage is damaged).
+ */
+export async function headOf (core: Hypercore, crypto: CryptoProvider = sodiumProvider): Promise<SignedHead> {
+  await core.ready()
+  const stored = storedHead(core)
+  if (stored === null) throw new NetError('NO_HEAD', 'the core has no signed head (empty, or no stored signature)')
+  const root = await storedTreeHash(core, stored.length)
+  const head: SignedHead = { v: 1, ...stored, root }
+  assertHead(head, crypto)
+  return head
+}

@@ -1,0 +1,407 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import Corestore from 'corestore'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { nobleProvider, utf8ToBytes, type CryptoProvider } from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import { NetError, type NetErrorCode } from '../src/errors.js'
+import {
+  appendRequestCodec, appendResponseCodec, assertCosignature, assertForkProof, assertHead, cosign, cosignMessage,
+  cosignatureCodec, decodeForkProof, decodeSignedHead, encodeAppendResponse, encodeForkProof, encodeHeadsAnnouncement,
+  encodeHeadsSyncResponse, encodeSignedHead, forkProofCodec, headOf, headSignable, headsAnnouncementCodec,
+  headsSyncRequestCodec, headsSyncResponseCodec, makeForkProof, MAX_COSIGNATURE_BYTES, MAX_FORK_PROOF_BYTES,
+  MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_SIGNED_HEAD_BYTES, signedHeadCodec, verifyCosignature,
+  verifyForkProof, verifyHead, encodeCosignature, type Codec, type Cosignature, type SignedHead
+} from '../src/wire/index.js'
+
+// ------------------------------------------------------------------ vector files
+
+type Part = string | { repeat: string, count: number }
+interface Input { hex?: string, parts?: Part[] }
+interface ValidCase extends Input { name: string, decoder: string, value?: unknown, signable?: string, message?: string }
+interface RejectCase extends Input { name: string, decoder: string, stage: 'decode' | 'verify', code: NetErrorCode, field?: string }
+interface VectorFile { valid: ValidCase[], rejects: RejectCase[] }
+interface HeadsFile extends VectorFile { inputs: { primaryKey: string, cores: Array<{ label: string, store: 'first' | 'second', name: string, blocks: string[] }> } }
+interface CosignaturesFile extends VectorFile { witness: { id: string, seed: string, publicKey: string } }
+
+function load<T extends VectorFile> (name: string): T {
+  return JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8')) as T
+}
+
+const files = {
+  heads: load<HeadsFile>('heads.json'),
+  announcements: load<VectorFile>('heads-announcement.json'),
+  forkProofs: load<VectorFile>('fork-proofs.json'),
+  cosignatures: load<CosignaturesFile>('cosignatures.json'),
+  append: load<VectorFile>('append.json'),
+  headsSync: load<VectorFile>('heads-sync.json')
+}
+
+const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
+
+const CODECS: Record<string, Codec<unknown>> = Object.fromEntries([
+  signedHeadCodec, headsAnnouncementCodec, forkProofCodec, cosignatureCodec, appendRequestCodec, appendResponseCodec,
+  headsSyncRequestCodec, headsSyncResponseCodec
+].map((c) => [c.name, c as Codec<unknown>]))
+
+/** The verification a decoded message of each kind gets ("verify" stage of the reject vectors). */
+const VERIFIERS: Record<string, (value: never) => void> = {
+  SignedHead: (head: SignedHead) => { assertHead(head) },
+  ForkProof: (proof: Parameters<typeof assertForkProof>[0]) => { assertForkProof(proof) },
+  Cosignature: (c: Cosignature) => { assertCosignature(c, witnessPublicKey) }
+}
+
+function inputOf (v: Input): Uint8Array {
+  if (v.hex !== undefined) return hexToBytes(v.hex)
+  return hexToBytes((v.parts ?? []).map((p) => typeof p === 'string' ? p : p.repeat.repeat(p.count)).join(''))
+}
+
+function codecOf (name: string): Codec<unknown> {
+  const codec = CODECS[name]
+  if (codec === undefined) throw new Error(`no codec ${name}`)
+  return codec
+}
+
+function toTagged (value: unknown): unknown {
+  if (value instanceof Uint8Array) return { $bytes: bytesToHex(value) }
+  if (Array.isArray(value)) return value.map(toTagged)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toTagged(v)]))
+  }
+  return value
+}
+
+function caught (fn: () => unknown): NetError {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof NetError) return err
+    throw err
+  }
+  throw new Error('expected a NetError, nothing was thrown')
+}
+
+const hex = bytesToHex
+const PROVIDERS: CryptoProvider[] = [sodiumProvider, nobleProvider]
+
+function flip (bytes: Uint8Array, index: number, bit = 0x01): Uint8Array {
+  const out = bytes.slice()
+  out[index]! ^= bit
+  return out
+}
+
+function headNamed (name: string): SignedHead {
+  const found = files.heads.valid.find((v) => v.name === name)
+  if (found === undefined) throw new Error(`no head ${name}`)
+  return decodeSignedHead(inputOf(found))
+}
+
+const A1 = headNamed('a1')
+const A2 = headNamed('a2')
+const A3 = headNamed('a3')
+const B2 = headNamed('b2')
+const F3 = headNamed('aFork3')
+
+describe('known-answer vectors', () => {
+  for (const [file, data] of Object.entries(files)) {
+    describe(file, () => {
+      it.each(data.valid.map((v) => [v.name, v] as const))('decodes and re-encodes %s', (_name, v) => {
+        const bytes = inputOf(v)
+        const codec = codecOf(v.decoder)
+        const decoded = codec.decode(bytes)
+        if (v.value !== undefined) expect(toTagged(decoded)).toEqual(v.value)
+        expect(hex(codec.encode(decoded))).toBe(hex(bytes))
+      })
+
+      it.each(data.rejects.map((v) => [v.name, v] as const))('refuses %s', (_name, v) => {
+        const codec = codecOf(v.decoder)
+        const bytes = inputOf(v)
+        let err: NetError
+        if (v.stage === 'decode') {
+          err = caught(() => codec.decode(bytes))
+        } else {
+          const decoded = codec.decode(bytes)
+          const verify = VERIFIERS[v.decoder]
+          if (verify === undefined) throw new Error(`no verifier for ${v.decoder}`)
+          err = caught(() => verify(decoded as never))
+        }
+        expect(err.code).toBe(v.code)
+        if (v.field !== undefined) expect(err.field).toBe(v.field)
+      })
+    })
+  }
+
+  it('covers every code a decoder or verifier can give', () => {
+    const codes = new Set(Object.values(files).flatMap((f) => f.rejects.map((r) => r.code)))
+    expect([...codes].sort()).toEqual(['BAD_SIGNATURE', 'INVALID_FIELD', 'MALFORMED', 'NOT_A_FORK', 'TOO_LARGE', 'UNSUPPORTED_VERSION'])
+  })
+
+  it('heads: the signable bytes and signatures check under both providers', () => {
+    for (const v of files.heads.valid) {
+      const head = decodeSignedHead(inputOf(v))
+      expect(hex(headSignable(head))).toBe(v.signable)
+      for (const crypto of PROVIDERS) expect(verifyHead(head, crypto)).toBe(true)
+    }
+  })
+
+  it('cosignatures: the signed message is as documented and re-signing gives the same bytes under both providers', () => {
+    const seed = hexToBytes(files.cosignatures.witness.seed)
+    for (const v of files.cosignatures.valid) {
+      const c = cosignatureCodec.decode(inputOf(v))
+      expect(hex(cosignMessage(c.head))).toBe(v.message)
+      for (const crypto of PROVIDERS) {
+        expect(verifyCosignature(c, witnessPublicKey, crypto)).toBe(true)
+        const again = cosign(c.head, files.cosignatures.witness.id, crypto.signKeyPairFromSeed(seed).secretKey, crypto)
+        expect(hex(encodeCosignature(again))).toBe(hex(inputOf(v)))
+      }
+    }
+  })
+
+  it('fork proofs: verify, and makeForkProof gives the same bytes in either order', () => {
+    const [v] = files.forkProofs.valid
+    const proof = decodeForkProof(inputOf(v!))
+    for (const crypto of PROVIDERS) expect(verifyForkProof(proof, crypto)).toBe(true)
+    expect(hex(encodeForkProof(makeForkProof(proof.b, proof.a)))).toBe(v!.hex)
+    expect(hex(encodeForkProof(makeForkProof(proof.a, proof.b)))).toBe(v!.hex)
+  })
+})
+
+// ------------------------------------------------------------------ heads from real cores
+
+describe('headOf', () => {
+  const dirs: string[] = []
+  const stores: Corestore[] = []
+  const tempStore = (opts: ConstructorParameters<typeof Corestore>[1] = {}): Corestore => {
+    const dir = mkdtempSync(join(tmpdir(), 'hc-net-wire-'))
+    dirs.push(dir)
+    const store = new Corestore(dir, opts)
+    stores.push(store)
+    return store
+  }
+  const rebuilt: Record<string, SignedHead> = {}
+  let writerStore: Corestore
+
+  beforeAll(async () => {
+    const { primaryKey, cores } = files.heads.inputs
+    const byRole = {
+      first: tempStore({ primaryKey: hexToBytes(primaryKey), unsafe: true }),
+      second: tempStore({ primaryKey: hexToBytes(primaryKey), unsafe: true })
+    }
+    writerStore = byRole.first
+    for (const input of cores) {
+      const core = byRole[input.store].get({ name: input.name })
+      await core.ready()
+      for (const [i, block] of input.blocks.entries()) {
+        await core.append(hexToBytes(block))
+        rebuilt[`${input.label}${i + 1}`] = await headOf(core)
+      }
+      await core.close()
+    }
+  })
+
+  afterAll(async () => {
+    for (const store of stores) await store.close()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('rebuilds every head of heads.json from its inputs, byte for byte', () => {
+    expect(Object.keys(rebuilt).sort()).toEqual(files.heads.valid.map((v) => v.name).sort())
+    for (const v of files.heads.valid) expect(hex(encodeSignedHead(rebuilt[v.name]!))).toBe(v.hex)
+  })
+
+  it('reads the same head on a replica as on the writer', async () => {
+    const writer = writerStore.get({ name: files.heads.inputs.cores[0]!.name })
+    await writer.ready()
+    const replicaStore = tempStore()
+    const s1 = writerStore.replicate(true)
+    const s2 = replicaStore.replicate(false)
+    s1.pipe(s2).pipe(s1)
+    const replica = replicaStore.get({ key: writer.key! })
+    await replica.ready()
+    await replica.update({ wait: true })
+    expect(replica.writable).toBe(false)
+    expect(hex(encodeSignedHead(await headOf(replica)))).toBe(hex(encodeSignedHead(await headOf(writer))))
+    expect(hex(encodeSignedHead(await headOf(replica)))).toBe(hex(encodeSignedHead(A3)))
+    s1.destroy()
+    s2.destroy()
+    await replica.close()
+    await writer.close()
+  })
+
+  it('refuses an empty core with NO_HEAD', async () => {
+    const core = writerStore.get({ name: 'chain/empty' })
+    await core.ready()
+    await expect(headOf(core)).rejects.toMatchObject({ code: 'NO_HEAD' })
+    await core.close()
+  })
+})
+
+// ------------------------------------------------------------------ verification
+
+describe('SignedHead verification', () => {
+  it('fails for any flipped bit in key, signer, root or sig', () => {
+    for (const field of ['key', 'signer', 'root', 'sig'] as const) {
+      for (let i = 0; i < A3[field].length; i++) {
+        const bit = 1 << (i % 8)
+        const tampered = { ...A3, [field]: flip(A3[field], i, bit) }
+        expect(verifyHead(tampered), `${field}[${i}]`).toBe(false)
+      }
+    }
+    expect(verifyHead(A3)).toBe(true)
+  })
+
+  it('fails for any other length or fork', () => {
+    for (const length of [1, 2, 4, 1000]) expect(verifyHead({ ...A3, length })).toBe(false)
+    for (const fork of [1, 2, 2 ** 32]) expect(verifyHead({ ...A3, fork })).toBe(false)
+  })
+
+  it('refuses a head whose signer does not own its key (BAD_SIGNATURE)', () => {
+    expect(caught(() => { assertHead({ ...A3, signer: B2.signer }) }).code).toBe('BAD_SIGNATURE')
+    // A valid head of chain B presented as chain A's
+    expect(caught(() => { assertHead({ ...B2, key: A3.key }) }).code).toBe('BAD_SIGNATURE')
+  })
+
+  it('does not throw for shapes that are not heads', () => {
+    expect(verifyHead({ ...A3, sig: A3.sig.subarray(1) })).toBe(false)
+    expect(verifyHead({ ...A3, signer: new Uint8Array(32) })).toBe(false)
+    expect(verifyHead({ ...A3, v: 2 } as unknown as SignedHead)).toBe(false)
+  })
+})
+
+describe('ForkProof', () => {
+  it('orders the heads by root', () => {
+    const proof = makeForkProof(F3, A3)
+    expect(hex(proof.a.root) < hex(proof.b.root)).toBe(true)
+  })
+
+  it('refuses two identical heads (NOT_A_FORK)', () => {
+    expect(caught(() => makeForkProof(A3, A3)).code).toBe('NOT_A_FORK')
+  })
+
+  it('refuses heads of different lengths (NOT_A_FORK)', () => {
+    expect(caught(() => makeForkProof(A2, F3)).code).toBe('NOT_A_FORK')
+  })
+
+  it('refuses heads of different chains (NOT_A_FORK)', () => {
+    expect(caught(() => makeForkProof(A2, B2)).code).toBe('NOT_A_FORK')
+  })
+
+  it('refuses a proof whose heads are not in root order (INVALID_FIELD)', () => {
+    const proof = makeForkProof(A3, F3)
+    const unordered = { v: 1 as const, a: proof.b, b: proof.a }
+    expect(caught(() => { assertForkProof(unordered) }).code).toBe('INVALID_FIELD')
+    expect(caught(() => encodeForkProof(unordered)).code).toBe('INVALID_FIELD')
+  })
+
+  it('refuses a fork built from a forged head (BAD_SIGNATURE)', () => {
+    const forged = { ...A3, root: flip(A3.root, 0) }
+    expect(caught(() => makeForkProof(forged, A3)).code).toBe('BAD_SIGNATURE')
+    const proof = makeForkProof(A3, F3)
+    expect(verifyForkProof({ ...proof, b: { ...proof.b, sig: flip(proof.b.sig, 0) } })).toBe(false)
+  })
+})
+
+describe('Cosignature', () => {
+  const seed = hexToBytes(files.cosignatures.witness.seed)
+  const witness = sodiumProvider.signKeyPairFromSeed(seed)
+  const id = files.cosignatures.witness.id
+
+  it('fails for any flipped bit of its signature or of the head it covers', () => {
+    const c = cosign(A3, id, witness.secretKey)
+    for (let i = 0; i < 64; i++) expect(verifyCosignature({ ...c, sig: flip(c.sig, i, 1 << (i % 8)) }, witness.publicKey)).toBe(false)
+    for (const field of ['key', 'root'] as const) {
+      for (let i = 0; i < 32; i++) expect(verifyCosignature({ ...c, head: { ...c.head, [field]: flip(A3[field], i) } }, witness.publicKey)).toBe(false)
+    }
+    expect(verifyCosignature({ ...c, head: { ...A3, fork: 1 } }, witness.publicKey)).toBe(false)
+    expect(verifyCosignature(c, witness.publicKey)).toBe(true)
+  })
+
+  it('is bound to the head: moved onto another head it fails', () => {
+    const c = cosign(A3, id, witness.secretKey)
+    expect(caught(() => { assertCosignature({ ...c, head: A2 }, witness.publicKey) }).field).toBe('sig')
+  })
+
+  it('refuses to cosign a head that does not verify', () => {
+    expect(caught(() => cosign({ ...A3, signer: B2.signer }, id, witness.secretKey)).code).toBe('BAD_SIGNATURE')
+  })
+
+  it('covers key, length, root and fork in the documented 102-byte layout', () => {
+    const message = cosignMessage(A3)
+    expect(message.length).toBe(102)
+    const tag = utf8ToBytes('healthchain/v1/cosign\u0000')
+    expect(hex(message.subarray(0, 22))).toBe(hex(tag))
+    expect(hex(message.subarray(22, 54))).toBe(hex(A3.key))
+    expect(hex(message.subarray(54, 62))).toBe('0000000000000003')
+    expect(hex(message.subarray(62, 94))).toBe(hex(A3.root))
+    expect(hex(message.subarray(94, 102))).toBe('0000000000000000')
+  })
+})
+
+// ------------------------------------------------------------------ encoders, limits, round trips
+
+describe('encoders', () => {
+  it('refuse what the decoders would refuse', () => {
+    expect(caught(() => encodeSignedHead({ ...A3, length: 0 })).code).toBe('INVALID_FIELD')
+    expect(caught(() => encodeSignedHead({ ...A3, v: 2 } as unknown as SignedHead)).code).toBe('UNSUPPORTED_VERSION')
+    expect(caught(() => encodeSignedHead({ ...A3, extra: 1 } as unknown as SignedHead)).field).toBe('extra')
+    expect(caught(() => encodeHeadsAnnouncement({ v: 1, heads: [] })).field).toBe('heads')
+    expect(caught(() => encodeAppendResponse({ v: 1, ok: false, code: 'X', message: 'm'.repeat(501) })).field).toBe('message')
+    expect(caught(() => encodeAppendResponse({ v: 1, ok: true, seq: -1, duplicate: false })).field).toBe('seq')
+  })
+
+  it('keep the worst-case sizes documented in each module within their limits', () => {
+    const max = Number.MAX_SAFE_INTEGER
+    const big: SignedHead = { ...A3, length: max, fork: max }
+    const headBytes = encodeSignedHead(big).length
+    expect(headBytes).toBe(222)
+    expect(headBytes).toBeLessThanOrEqual(MAX_SIGNED_HEAD_BYTES)
+    const announcement = encodeHeadsAnnouncement({ v: 1, heads: Array.from({ length: 256 }, () => big) }).length
+    expect(announcement).toBe(56_845)
+    expect(announcement).toBeLessThanOrEqual(MAX_HEADS_ANNOUNCEMENT_BYTES)
+    const proof = forkProofCodec.encode({ v: 1, a: big, b: { ...big, root: new Uint8Array(32).fill(0xff) } }).length
+    expect(proof).toBe(452)
+    expect(proof).toBeLessThanOrEqual(MAX_FORK_PROOF_BYTES)
+    const cosignature = cosignatureCodec.encode({ v: 1, head: big, witness: `r${'e'.repeat(62)}u` as Cosignature['witness'], sig: A3.sig }).length
+    expect(cosignature).toBe(375)
+    expect(cosignature).toBeLessThanOrEqual(MAX_COSIGNATURE_BYTES)
+    const sync = encodeHeadsSyncResponse({ v: 1, heads: Array.from({ length: 1024 }, () => big), next: max, more: true }).length
+    expect(sync).toBe(227_361)
+    expect(sync).toBeLessThanOrEqual(MAX_HEADS_SYNC_RESPONSE_BYTES)
+  })
+
+  it('round-trip generated heads and messages', () => {
+    let counter = 0
+    const bytes = (n: number): Uint8Array => {
+      const out = new Uint8Array(n)
+      for (let i = 0; i < n; i += 32) out.set(sha256(utf8ToBytes(`round-trip/${counter++}`)).subarray(0, Math.min(32, n - i)), i)
+      return out
+    }
+    const int = (): number => {
+      const b = bytes(7)
+      const magnitude = b[0]! % 54
+      return Math.floor((new DataView(b.buffer).getUint32(1) / 2 ** 32) * 2 ** magnitude)
+    }
+    for (let i = 0; i < 300; i++) {
+      const head: SignedHead = { v: 1, key: bytes(32), signer: bytes(32), length: int() + 1, fork: int(), root: bytes(32), sig: bytes(64) }
+      const encoded = encodeSignedHead(head)
+      expect(decodeSignedHead(encoded)).toEqual(head)
+      const response = { v: 1 as const, heads: [head], next: int(), more: i % 2 === 0 }
+      expect(headsSyncResponseCodec.decode(encodeHeadsSyncResponse(response))).toEqual(response)
+      const refused = { v: 1 as const, ok: false as const, code: 'STALE_POSITION', message: `at ${int()}`, length: int() }
+      expect(appendResponseCodec.decode(encodeAppendResponse(refused))).toEqual(refused)
+    }
+  })
+
+  it('every decoder refuses a non-map and a non-canonical encoding (MALFORMED)', () => {
+    for (const codec of Object.values(CODECS)) {
+      expect(caught(() => codec.decode(new Uint8Array([0x80]))).code).toBe('MALFORMED')
+      expect(caught(() => codec.decode(new Uint8Array([0xb8, 0x00]))).code).toBe('MALFORMED')
+      expect(caught(() => codec.decode('a1' as unknown as Uint8Array)).code).toBe('MALFORMED')
+    }
+  })
+})
+
+void A1

@@ -1,0 +1,438 @@
+/**
+ * Writes the known-answer vectors of the network wire formats to
+ * packages/net/test/vectors/*.json.
+ *
+ *   npx tsx scripts/make-net-vectors.ts
+ *
+ * Every input is fixed: real Hypercore heads come from Corestores opened in
+ * temporary directories with a fixed primary key (so every named core has
+ * the same key pair each run), with fixed blocks appended; Ed25519 is
+ * deterministic. Running it again writes the same files. Regenerate only
+ * when a wire format changes on purpose; packages/net/test/wire.test.ts
+ * rebuilds the heads from `inputs` and checks every byte.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Corestore from 'corestore'
+import { bytesToHex, concatBytes, encodeCanonical, MAX_ENTRY_BYTES, utf8ToBytes } from '@healthchain/core'
+import { hexToBytes } from '@noble/hashes/utils.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import {
+  appendRequestCodec, appendResponseCodec, cosign, cosignMessage, cosignatureCodec, forkProofCodec, headOf,
+  headSignable, headsAnnouncementCodec, headsSyncRequestCodec, headsSyncResponseCodec, makeForkProof,
+  MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_REQUEST_BYTES,
+  MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_SIGNED_HEAD_BYTES, signedHeadCodec, type Codec, type SignedHead
+} from '../packages/net/src/wire/index.js'
+
+const VECTORS_DIR = new URL('../packages/net/test/vectors/', import.meta.url)
+
+// ------------------------------------------------------------------ JSON helpers
+
+type Tagged = null | boolean | number | string | { $bytes: string } | Tagged[] | { [key: string]: Tagged }
+
+/** Byte strings as { "$bytes": hex }, as in packages/core/test/vectors. */
+function toTagged (value: unknown): Tagged {
+  if (value instanceof Uint8Array) return { $bytes: bytesToHex(value) }
+  if (Array.isArray(value)) return value.map(toTagged)
+  if (value === null || typeof value === 'boolean' || typeof value === 'number' || typeof value === 'string') return value
+  if (typeof value === 'object') {
+    const out: Record<string, Tagged> = {}
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toTagged(v)
+    return out
+  }
+  throw new Error(`cannot tag ${typeof value}`)
+}
+
+/** An input: hex, or parts (hex strings and { repeat: hex, count }) concatenated. */
+type Part = string | { repeat: string, count: number }
+
+interface ValidCase { name: string, decoder: string, hex?: string, parts?: Part[], value?: Tagged, [extra: string]: unknown }
+interface RejectCase {
+  name: string
+  decoder: string
+  stage: 'decode' | 'verify'
+  hex?: string
+  parts?: Part[]
+  code: string
+  field?: string
+}
+
+function write (name: string, data: unknown): void {
+  mkdirSync(fileURLToPath(VECTORS_DIR), { recursive: true })
+  writeFileSync(new URL(name, VECTORS_DIR), JSON.stringify(data, null, 2) + '\n')
+  console.log(`wrote ${name}`)
+}
+
+const hex = bytesToHex
+
+function valid<T> (codec: Codec<T>, name: string, value: T, extra: Record<string, unknown> = {}): ValidCase {
+  const bytes = codec.encode(value)
+  return { name, decoder: codec.name, hex: hex(bytes), value: toTagged(codec.decode(bytes)), ...extra }
+}
+
+/** A valid input too large to spell out: given as parts, without its decoded value. */
+function validParts<T> (codec: Codec<T>, name: string, parts: Part[]): ValidCase {
+  const bytes = assemble(parts)
+  if (hex(codec.encode(codec.decode(bytes))) !== hex(bytes)) throw new Error(`${name}: does not round-trip`)
+  return { name, decoder: codec.name, parts }
+}
+
+function assemble (parts: Part[]): Uint8Array {
+  return concatBytes(...parts.map((p) => typeof p === 'string' ? hexToBytes(p) : hexToBytes(p.repeat.repeat(p.count))))
+}
+
+// ------------------------------------------------------------------ raw CBOR (for inputs the encoders refuse to write)
+
+/** Canonical CBOR of a value the schemas need not accept. */
+const cbor = (value: unknown): Uint8Array => encodeCanonical(value)
+
+function header (major: number, n: number): Uint8Array {
+  if (n < 24) return new Uint8Array([(major << 5) | n])
+  if (n < 0x100) return new Uint8Array([(major << 5) | 24, n])
+  if (n < 0x10000) return new Uint8Array([(major << 5) | 25, n >> 8, n & 0xff])
+  return new Uint8Array([(major << 5) | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff])
+}
+
+/** A map written in exactly the given entry order, values given as raw CBOR bytes. */
+function rawMap (entries: Array<[string, Uint8Array]>): Uint8Array {
+  return concatBytes(header(5, entries.length), ...entries.flatMap(([k, v]) => [cbor(k), v]))
+}
+
+function flip (bytes: Uint8Array, index = 0): Uint8Array {
+  const out = bytes.slice()
+  out[index]! ^= 0x01
+  return out
+}
+
+function reject (decoder: Codec<unknown>, name: string, input: Uint8Array | Part[], code: string, field?: string, stage: 'decode' | 'verify' = 'decode'): RejectCase {
+  const base = { name, decoder: decoder.name, stage }
+  const shaped = input instanceof Uint8Array ? { ...base, hex: hex(input) } : { ...base, parts: input }
+  return field === undefined ? { ...shaped, code } : { ...shaped, code, field }
+}
+
+/** `bytes` followed by zeros up to `total` bytes: only the size matters, it is checked first. */
+function padTo (bytes: Uint8Array, total: number): Part[] {
+  return [hex(bytes), { repeat: '00', count: total - bytes.length }]
+}
+
+// ------------------------------------------------------------------ heads from real cores
+
+const PRIMARY_KEY = sha256(utf8ToBytes('healthchain-test/net-vectors/primary-key'))
+const BLOCK = (label: string): Uint8Array => utf8ToBytes(`healthchain test block: ${label}`)
+
+interface CoreInput { store: 'first' | 'second', name: string, blocks: string[] }
+const CORES: Record<string, CoreInput> = {
+  a: { store: 'first', name: 'chain/vector-a', blocks: ['a0', 'a1', 'a2'] },
+  b: { store: 'first', name: 'chain/vector-b', blocks: ['b0', 'b1'] },
+  // The same named core (same key pair, same chain key) in a second store: the custodian signed another history.
+  aFork: { store: 'second', name: 'chain/vector-a', blocks: ['a0', 'a1', 'a2 rewritten'] }
+}
+
+async function buildHeads (): Promise<Record<string, SignedHead>> {
+  const heads: Record<string, SignedHead> = {}
+  const dirs = { first: mkdtempSync(join(tmpdir(), 'hc-netvec-')), second: mkdtempSync(join(tmpdir(), 'hc-netvec-')) }
+  const stores = {
+    first: new Corestore(dirs.first, { primaryKey: PRIMARY_KEY, unsafe: true }),
+    second: new Corestore(dirs.second, { primaryKey: PRIMARY_KEY, unsafe: true })
+  }
+  try {
+    for (const [label, input] of Object.entries(CORES)) {
+      const core = stores[input.store].get({ name: input.name })
+      await core.ready()
+      for (const [i, block] of input.blocks.entries()) {
+        await core.append(BLOCK(block))
+        heads[`${label}${i + 1}`] = await headOf(core)
+      }
+      await core.close()
+    }
+  } finally {
+    await stores.first.close()
+    await stores.second.close()
+    rmSync(dirs.first, { recursive: true, force: true })
+    rmSync(dirs.second, { recursive: true, force: true })
+  }
+  return heads
+}
+
+const heads = await buildHeads()
+const A1 = heads.a1!
+const A2 = heads.a2!
+const A3 = heads.a3!
+const B2 = heads.b2!
+const F2 = heads.aFork2!
+const F3 = heads.aFork3!
+if (hex(F2.root) !== hex(A2.root) || hex(F3.root) === hex(A3.root)) throw new Error('fork cores did not diverge at block 2 as intended')
+
+/** A head as a raw map with some fields replaced (raw CBOR) or removed (null). */
+function headMap (head: SignedHead, changes: Record<string, Uint8Array | null> = {}, extra: Array<[string, Uint8Array]> = []): Uint8Array {
+  const fields: Array<[string, Uint8Array]> = []
+  for (const [k, v] of Object.entries(head)) {
+    const change = changes[k]
+    if (change === null) continue
+    fields.push([k, change ?? cbor(v)])
+  }
+  for (const [k, v] of Object.entries(changes)) if (!(k in head) && v !== null) fields.push([k, v])
+  fields.push(...extra)
+  return rawMap(sortCanonically(fields))
+}
+
+function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, Uint8Array]> {
+  return entries.sort(([a], [b]) => {
+    const x = cbor(a)
+    const y = cbor(b)
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!
+    return x.length - y.length
+  })
+}
+
+// ------------------------------------------------------------------ heads.json
+
+{
+  const codec = signedHeadCodec as Codec<unknown>
+  const base = signedHeadCodec.encode(A3)
+  const nonMinimalLength = rawMap(sortCanonically(Object.entries(A3).map(([k, v]) => [k, k === 'length' ? new Uint8Array([0x18, 0x03]) : cbor(v)])))
+  const outOfOrder = rawMap(sortCanonically(Object.entries(A3).map(([k, v]) => [k, cbor(v)])).reverse())
+  const withHead = (changes: Partial<SignedHead>): Uint8Array => cbor({ ...A3, ...changes })
+  write('heads.json', {
+    description: 'SignedHead v1: { v: 1, key, signer, length, fork, root, sig } (canonical CBOR map). Heads come from real ' +
+      'Hypercore cores: Corestore (corestore 7, hypercore 11.37.1) in an empty directory with primaryKey = inputs.primaryKey ' +
+      '(unsafe: true), core = store.get({ name }), blocks appended one at a time; heads[i] is the head after block i. ' +
+      'signable = caps.treeSignable(key, root, length, fork) = TREE namespace || key || root || u64le length || u64le fork; ' +
+      'sig = Ed25519 over signable by signer; key = Hypercore.key(signer). Rejects: stage "decode" fails decodeSignedHead, ' +
+      'stage "verify" decodes but fails assertHead, each with its NetError code (and field).',
+    inputs: {
+      primaryKey: hex(PRIMARY_KEY),
+      cores: Object.entries(CORES).map(([label, c]) => ({ label, store: c.store, name: c.name, blocks: c.blocks.map((b) => hex(BLOCK(b))) }))
+    },
+    valid: Object.entries(heads).map(([label, head]) => valid(signedHeadCodec, label, head, { signable: hex(headSignable(head)) })),
+    rejects: [
+      reject(codec, 'not CBOR', new Uint8Array([0xff]), 'MALFORMED'),
+      reject(codec, 'truncated', base.subarray(0, base.length - 1), 'MALFORMED'),
+      reject(codec, 'trailing byte', concatBytes(base, new Uint8Array([0])), 'MALFORMED'),
+      reject(codec, 'map keys in reverse order', outOfOrder, 'MALFORMED'),
+      reject(codec, 'length as a non-minimal integer', nonMinimalLength, 'MALFORMED'),
+      reject(codec, 'an array, not a map', cbor(Object.values(A3)), 'MALFORMED'),
+      reject(codec, 'one byte over the size limit', padTo(base, MAX_SIGNED_HEAD_BYTES + 1), 'TOO_LARGE'),
+      reject(codec, 'version 2', withHead({ v: 2 as 1 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'version 2 with a new field', headMap(A3, { v: cbor(2) }, [['next', cbor('x')]]), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'version missing', headMap(A3, { v: null }), 'INVALID_FIELD', 'v'),
+      reject(codec, 'version as text', headMap(A3, { v: cbor('1') }), 'INVALID_FIELD', 'v'),
+      reject(codec, 'unknown field', headMap(A3, {}, [['note', cbor('hi')]]), 'INVALID_FIELD', 'note'),
+      reject(codec, 'key of 31 bytes', withHead({ key: A3.key.subarray(1) }), 'INVALID_FIELD', 'key'),
+      reject(codec, 'signer missing', headMap(A3, { signer: null }), 'INVALID_FIELD', 'signer'),
+      reject(codec, 'length 0', withHead({ length: 0 }), 'INVALID_FIELD', 'length'),
+      reject(codec, 'length negative', withHead({ length: -3 }), 'INVALID_FIELD', 'length'),
+      reject(codec, 'fork not an integer', withHead({ fork: 1.5 }), 'INVALID_FIELD', 'fork'),
+      reject(codec, 'fork above 2^53 - 1', headMap(A3, { fork: new Uint8Array([0x1b, 0, 0x20, 0, 0, 0, 0, 0, 0]) }), 'MALFORMED'),
+      reject(codec, 'root as text', headMap(A3, { root: cbor(hex(A3.root)) }), 'INVALID_FIELD', 'root'),
+      reject(codec, 'sig of 63 bytes', withHead({ sig: A3.sig.subarray(1) }), 'INVALID_FIELD', 'sig'),
+      reject(codec, 'sig of 65 bytes', withHead({ sig: concatBytes(A3.sig, new Uint8Array([0])) }), 'INVALID_FIELD', 'sig'),
+      reject(codec, 'sig byte flipped', withHead({ sig: flip(A3.sig, 10) }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'root byte flipped', withHead({ root: flip(A3.root, 31) }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'key byte flipped', withHead({ key: flip(A3.key, 5) }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'length one more', withHead({ length: A3.length + 1 }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'fork one more', withHead({ fork: A3.fork + 1 }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'signer of another chain (does not own key)', withHead({ signer: B2.signer }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'key and signer of another chain', withHead({ key: B2.key, signer: B2.signer }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'signature of another length', withHead({ sig: A2.sig }), 'BAD_SIGNATURE', undefined, 'verify')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ heads-announcement.json
+
+{
+  const codec = headsAnnouncementCodec as Codec<unknown>
+  const headHex = hex(signedHeadCodec.encode(A3))
+  const announce = (n: number): Part[] => [hex(concatBytes(header(5, 2), cbor('v'), cbor(1), cbor('heads'), header(4, n))), { repeat: headHex, count: n }]
+  const big = Math.ceil(MAX_HEADS_ANNOUNCEMENT_BYTES / (headHex.length / 2)) + 1
+  write('heads-announcement.json', {
+    description: 'HeadsAnnouncement v1, gossiped on /healthchain/heads/1: { v: 1, heads: SignedHead[1..256] }, limit 64 KiB. ' +
+      'Heads are those of heads.json. parts: hex strings and { repeat: hex, count } concatenated. Each head is verified on its own (no verify stage).',
+    valid: [
+      valid(headsAnnouncementCodec, 'one head', { v: 1, heads: [A3] }),
+      valid(headsAnnouncementCodec, 'three heads of two chains', { v: 1, heads: [A1, B2, A3] }),
+      validParts(headsAnnouncementCodec, '256 heads (a3 repeated)', announce(256))
+    ],
+    rejects: [
+      reject(codec, 'no heads', cbor({ v: 1, heads: [] }), 'INVALID_FIELD', 'heads'),
+      reject(codec, '257 heads', announce(257), 'INVALID_FIELD', 'heads'),
+      reject(codec, 'over the size limit', announce(big), 'TOO_LARGE'),
+      reject(codec, 'heads not an array', cbor({ v: 1, heads: signedHeadCodec.encode(A3) }), 'INVALID_FIELD', 'heads'),
+      reject(codec, 'version 2', cbor({ v: 2, heads: [A3] }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'unknown field', cbor({ v: 1, heads: [A3], from: 'x' }), 'INVALID_FIELD', 'from'),
+      reject(codec, 'second head: root of 33 bytes', cbor({ v: 1, heads: [A3, { ...B2, root: concatBytes(B2.root, new Uint8Array([1])) }] }), 'INVALID_FIELD', 'heads.1.root'),
+      reject(codec, 'first head: version 2', cbor({ v: 1, heads: [{ ...A3, v: 2 }] }), 'UNSUPPORTED_VERSION', 'heads.0.v'),
+      reject(codec, 'first head: unknown field', cbor({ v: 1, heads: [{ ...A3, note: 1 }] }), 'INVALID_FIELD', 'heads.0.note'),
+      reject(codec, 'first head: length 0', cbor({ v: 1, heads: [{ ...A3, length: 0 }] }), 'INVALID_FIELD', 'heads.0.length')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ fork-proofs.json
+
+{
+  const codec = forkProofCodec as Codec<unknown>
+  const proof = makeForkProof(A3, F3)
+  const ordered = (x: SignedHead, y: SignedHead): { v: 1, a: SignedHead, b: SignedHead } =>
+    hex(x.root) < hex(y.root) ? { v: 1, a: x, b: y } : { v: 1, a: y, b: x }
+  const forgedRoot = { ...A3, root: flip(A3.root, 31) }
+  write('fork-proofs.json', {
+    description: 'ForkProof v1: { v: 1, a: SignedHead, b: SignedHead } with a.root < b.root bytewise; a fork iff same key, same ' +
+      'length, different roots (fork ids may differ), both heads valid. a3/aFork3 of heads.json are two histories of one chain ' +
+      '(same key pair in two stores). Rejects: stage "decode" fails decodeForkProof, stage "verify" decodes but fails assertForkProof.',
+    valid: [valid(forkProofCodec, 'a3 and aFork3', proof)],
+    rejects: [
+      reject(codec, 'two identical heads', cbor({ v: 1, a: A3, b: A3 }), 'NOT_A_FORK'),
+      reject(codec, 'same history at length 2 (same root)', cbor({ v: 1, a: A2, b: F2 }), 'NOT_A_FORK'),
+      reject(codec, 'different lengths', cbor(ordered(A2, F3)), 'NOT_A_FORK'),
+      reject(codec, 'different chains', cbor(ordered(A2, B2)), 'NOT_A_FORK'),
+      reject(codec, 'heads not in root order', cbor({ v: 1, a: proof.b, b: proof.a }), 'INVALID_FIELD', 'a.root'),
+      reject(codec, 'b missing', cbor({ v: 1, a: proof.a }), 'INVALID_FIELD', 'b'),
+      reject(codec, 'a: sig of 63 bytes', cbor({ ...proof, a: { ...proof.a, sig: proof.a.sig.subarray(1) } }), 'INVALID_FIELD', 'a.sig'),
+      reject(codec, 'b: version 2', cbor({ ...proof, b: { ...proof.b, v: 2 } }), 'UNSUPPORTED_VERSION', 'b.v'),
+      reject(codec, 'version 2', cbor({ ...proof, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'unknown field', cbor({ ...proof, seen: 1 }), 'INVALID_FIELD', 'seen'),
+      reject(codec, 'b: sig byte flipped', cbor({ ...proof, b: { ...proof.b, sig: flip(proof.b.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify'),
+      reject(codec, 'a: signer of another chain', cbor({ ...proof, a: { ...proof.a, signer: B2.signer } }), 'BAD_SIGNATURE', 'a', 'verify'),
+      reject(codec, 'a forged root (unsigned) against a real head', cbor(ordered(forgedRoot, A3)), 'BAD_SIGNATURE', undefined, 'verify')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ cosignatures.json
+
+{
+  const codec = cosignatureCodec as Codec<unknown>
+  const seed = sha256(utf8ToBytes('healthchain-test/net-vectors/witness'))
+  const witness = sodiumProvider.signKeyPairFromSeed(seed)
+  const otherSeed = sha256(utf8ToBytes('healthchain-test/net-vectors/not-the-witness'))
+  const other = sodiumProvider.signKeyPairFromSeed(otherSeed)
+  const id = 'regulator-eu'
+  const c3 = cosign(A3, id, witness.secretKey)
+  const cB = cosign(B2, id, witness.secretKey)
+  write('cosignatures.json', {
+    description: 'Cosignature v1: { v: 1, head: SignedHead, witness: institution id, sig } where sig = the witness\'s Ed25519 ' +
+      'signature over message = "healthchain/v1/cosign" 0x00 || head.key || u64be(head.length) || head.root || u64be(head.fork) ' +
+      '(102 bytes). The witness key pair is Ed25519 from witness.seed. Rejects: stage "decode" fails decodeCosignature, stage ' +
+      '"verify" decodes but fails assertCosignature(c, witness.publicKey).',
+    witness: { id, seed: hex(seed), publicKey: hex(witness.publicKey) },
+    valid: [
+      valid(cosignatureCodec, 'a3 by regulator-eu', c3, { message: hex(cosignMessage(A3)) }),
+      valid(cosignatureCodec, 'b2 by regulator-eu', cB, { message: hex(cosignMessage(B2)) })
+    ],
+    rejects: [
+      reject(codec, 'witness "user" (reserved)', cbor({ ...c3, witness: 'user' }), 'INVALID_FIELD', 'witness'),
+      reject(codec, 'witness with capitals', cbor({ ...c3, witness: 'Regulator-EU' }), 'INVALID_FIELD', 'witness'),
+      reject(codec, 'sig of 63 bytes', cbor({ ...c3, sig: c3.sig.subarray(1) }), 'INVALID_FIELD', 'sig'),
+      reject(codec, 'head missing', cbor({ v: 1, witness: id, sig: c3.sig }), 'INVALID_FIELD', 'head'),
+      reject(codec, 'head: version 2', cbor({ ...c3, head: { ...A3, v: 2 } }), 'UNSUPPORTED_VERSION', 'head.v'),
+      reject(codec, 'version 2', cbor({ ...c3, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'unknown field', cbor({ ...c3, time: 1 }), 'INVALID_FIELD', 'time'),
+      reject(codec, 'sig byte flipped', cbor({ ...c3, sig: flip(c3.sig, 63) }), 'BAD_SIGNATURE', 'sig', 'verify'),
+      reject(codec, 'head root flipped (head and cosignature both fail; head first)', cbor({ ...c3, head: { ...A3, root: flip(A3.root) } }), 'BAD_SIGNATURE', 'head', 'verify'),
+      reject(codec, 'cosignature of another head', cbor({ ...c3, sig: cB.sig }), 'BAD_SIGNATURE', 'sig', 'verify'),
+      reject(codec, 'signed by another key', cbor({ ...c3, sig: sodiumProvider.sign(cosignMessage(A3), other.secretKey) }), 'BAD_SIGNATURE', 'sig', 'verify')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ append.json
+
+{
+  const req = appendRequestCodec as Codec<unknown>
+  const res = appendResponseCodec as Codec<unknown>
+  const block = utf8ToBytes('an encoded entry (opaque to this protocol)')
+  const request = { v: 1, chain: A3.key, seq: 3, block } as const
+  const maxBlock = MAX_ENTRY_BYTES
+  const requestWithBlock = (n: number): Part[] => [
+    hex(concatBytes(header(5, 4), cbor('v'), cbor(1), cbor('seq'), cbor(3), cbor('block'), header(2, n))),
+    { repeat: 'ab', count: n },
+    hex(concatBytes(cbor('chain'), cbor(A3.key)))
+  ]
+  const refused = { v: 1, ok: false, code: 'STALE_POSITION', message: 'the chain has moved on: re-sign for its current length', length: 5 } as const
+  write('append.json', {
+    description: 'Append forwarding v1 (/healthchain/append/1.0.0). AppendRequest { v: 1, chain: bytes32, seq: uint, ' +
+      `block: bytes[1..${MAX_ENTRY_BYTES}] } (limit ${MAX_APPEND_REQUEST_BYTES} bytes); AppendResponse { v: 1, ok: true, seq, ` +
+      `duplicate } | { v: 1, ok: false, code: [A-Z_]{1,64}, message: text[1..500], length?: uint } (limit ${MAX_APPEND_RESPONSE_BYTES} bytes). ` +
+      'parts: hex strings and { repeat: hex, count } concatenated.',
+    valid: [
+      valid(appendRequestCodec, 'request', request),
+      validParts(appendRequestCodec, `request with a ${maxBlock}-byte block`, requestWithBlock(maxBlock)),
+      valid(appendResponseCodec, 'appended', { v: 1, ok: true, seq: 3, duplicate: false }),
+      valid(appendResponseCodec, 'already there', { v: 1, ok: true, seq: 3, duplicate: true }),
+      valid(appendResponseCodec, 'refused, with the current length', refused),
+      valid(appendResponseCodec, 'refused', { v: 1, ok: false, code: 'BAD_SIGNATURE', message: 'author signature does not verify' })
+    ],
+    rejects: [
+      reject(req, 'empty block', cbor({ ...request, block: new Uint8Array(0) }), 'INVALID_FIELD', 'block'),
+      reject(req, 'block one byte over MAX_ENTRY_BYTES', requestWithBlock(maxBlock + 1), 'TOO_LARGE', 'block'),
+      reject(req, 'request over the size limit', padTo(cbor(request), MAX_APPEND_REQUEST_BYTES + 1), 'TOO_LARGE'),
+      reject(req, 'block as text', cbor({ ...request, block: 'entry' }), 'INVALID_FIELD', 'block'),
+      reject(req, 'chain of 31 bytes', cbor({ ...request, chain: A3.key.subarray(1) }), 'INVALID_FIELD', 'chain'),
+      reject(req, 'seq negative', cbor({ ...request, seq: -1 }), 'INVALID_FIELD', 'seq'),
+      reject(req, 'seq not an integer', cbor({ ...request, seq: 2.5 }), 'INVALID_FIELD', 'seq'),
+      reject(req, 'seq missing', cbor({ v: 1, chain: A3.key, block }), 'INVALID_FIELD', 'seq'),
+      reject(req, 'unknown field', cbor({ ...request, reg: 4 }), 'INVALID_FIELD', 'reg'),
+      reject(req, 'version 2', cbor({ ...request, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(req, 'not canonical: seq in two bytes', rawMap([['v', cbor(1)], ['seq', new Uint8Array([0x18, 0x03])], ['block', cbor(block)], ['chain', cbor(A3.key)]]), 'MALFORMED'),
+      reject(res, 'ok missing', cbor({ v: 1, seq: 3, duplicate: false }), 'INVALID_FIELD', 'ok'),
+      reject(res, 'ok not a boolean', cbor({ v: 1, ok: 1, seq: 3, duplicate: false }), 'INVALID_FIELD', 'ok'),
+      reject(res, 'ok with an error code', cbor({ v: 1, ok: true, seq: 3, duplicate: false, code: 'X' }), 'INVALID_FIELD', 'code'),
+      reject(res, 'ok without duplicate', cbor({ v: 1, ok: true, seq: 3 }), 'INVALID_FIELD', 'duplicate'),
+      reject(res, 'duplicate as 0', cbor({ v: 1, ok: true, seq: 3, duplicate: 0 }), 'INVALID_FIELD', 'duplicate'),
+      reject(res, 'refused without message', cbor({ v: 1, ok: false, code: 'STALE_POSITION' }), 'INVALID_FIELD', 'message'),
+      reject(res, 'code in lower case', cbor({ ...refused, code: 'stale_position' }), 'INVALID_FIELD', 'code'),
+      reject(res, 'code of 65 characters', cbor({ ...refused, code: 'A'.repeat(65) }), 'INVALID_FIELD', 'code'),
+      reject(res, 'empty code', cbor({ ...refused, code: '' }), 'INVALID_FIELD', 'code'),
+      reject(res, 'message of 501 characters', cbor({ ...refused, message: 'm'.repeat(501) }), 'INVALID_FIELD', 'message'),
+      reject(res, 'message with a control character', cbor({ ...refused, message: 'bad\u0007bell' }), 'INVALID_FIELD', 'message'),
+      reject(res, 'length negative', cbor({ ...refused, length: -1 }), 'INVALID_FIELD', 'length'),
+      reject(res, 'version 2', cbor({ ...refused, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(res, 'over the size limit', padTo(cbor(refused), MAX_APPEND_RESPONSE_BYTES + 1), 'TOO_LARGE')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ heads-sync.json
+
+{
+  const req = headsSyncRequestCodec as Codec<unknown>
+  const res = headsSyncResponseCodec as Codec<unknown>
+  const headHex = hex(signedHeadCodec.encode(A3))
+  const responseWith = (n: number): Part[] => [
+    hex(concatBytes(header(5, 4), cbor('v'), cbor(1), cbor('more'), cbor(false), cbor('next'), cbor(n), cbor('heads'), header(4, n))),
+    { repeat: headHex, count: n }
+  ]
+  const big = Math.ceil(MAX_HEADS_SYNC_RESPONSE_BYTES / (headHex.length / 2)) + 1
+  write('heads-sync.json', {
+    description: 'Heads sync v1 (/healthchain/heads-sync/1.0.0). HeadsSyncRequest { v: 1, since: uint } (limit ' +
+      `${MAX_HEADS_SYNC_REQUEST_BYTES} bytes); HeadsSyncResponse { v: 1, heads: SignedHead[0..1024], next: uint, more: bool } ` +
+      `(limit ${MAX_HEADS_SYNC_RESPONSE_BYTES} bytes). parts: hex strings and { repeat: hex, count } concatenated.`,
+    valid: [
+      valid(headsSyncRequestCodec, 'from the start', { v: 1, since: 0 }),
+      valid(headsSyncRequestCodec, 'from a cursor', { v: 1, since: 4_294_967_296 }),
+      valid(headsSyncResponseCodec, 'two heads, done', { v: 1, heads: [A3, B2], next: 2, more: false }),
+      valid(headsSyncResponseCodec, 'nothing new', { v: 1, heads: [], next: 0, more: false }),
+      valid(headsSyncResponseCodec, 'one head, more to come', { v: 1, heads: [A1], next: 7, more: true }),
+      validParts(headsSyncResponseCodec, '1024 heads (a3 repeated)', responseWith(1024))
+    ],
+    rejects: [
+      reject(req, 'since negative', cbor({ v: 1, since: -1 }), 'INVALID_FIELD', 'since'),
+      reject(req, 'since missing', cbor({ v: 1 }), 'INVALID_FIELD', 'since'),
+      reject(req, 'since above 2^53 - 1', rawMap([['v', cbor(1)], ['since', new Uint8Array([0x1b, 0, 0x20, 0, 0, 0, 0, 0, 0])]]), 'MALFORMED'),
+      reject(req, 'unknown field', cbor({ v: 1, since: 0, limit: 10 }), 'INVALID_FIELD', 'limit'),
+      reject(req, 'version 2', cbor({ v: 2, since: 0 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(req, 'over the size limit', padTo(cbor({ v: 1, since: 0 }), MAX_HEADS_SYNC_REQUEST_BYTES + 1), 'TOO_LARGE'),
+      reject(res, '1025 heads', responseWith(1025), 'INVALID_FIELD', 'heads'),
+      reject(res, 'over the size limit', responseWith(big), 'TOO_LARGE'),
+      reject(res, 'more missing', cbor({ v: 1, heads: [], next: 0 }), 'INVALID_FIELD', 'more'),
+      reject(res, 'next not an integer', cbor({ v: 1, heads: [], next: 0.5, more: false }), 'INVALID_FIELD', 'next'),
+      reject(res, 'second head: sig missing', cbor({ v: 1, heads: [A3, { ...B2, sig: undefined }], next: 2, more: false }), 'INVALID_FIELD', 'heads.1.sig'),
+      reject(res, 'version 2', cbor({ v: 2, heads: [], next: 0, more: false }), 'UNSUPPORTED_VERSION', 'v')
+    ]
+  })
+}
