@@ -29,7 +29,7 @@ export interface LedgerOptions {
   readonly institution?: InstitutionId
   /** Defaults to libsodium (the fast path); noble gives the same verdicts. */
   readonly crypto?: CryptoProvider
-  /** Verification worker threads (default: up to 4, one per core; 0 verifies inline). */
+  /** Verification worker threads (default: one per core but one, at most four; 0 verifies inline). */
   readonly verifyWorkers?: number
 }
 
@@ -178,6 +178,9 @@ export class Ledger {
     }
     return await opening
   }
+
+  /** The user whose chain has this key, if this node holds it. */
+  userOfChain (key: Uint8Array): UserId | undefined { return this.catalog.userOf(key) }
 
   hasChain (user: UserId): boolean { return this.catalog.chainKeyOf(user) !== undefined }
   users (): UserId[] { return this.catalog.users() }
