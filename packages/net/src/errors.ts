@@ -2,7 +2,7 @@
 export type NetErrorCode =
   /** No admitted peer is connected that can serve what was asked. */
   | 'NO_PEER'
-  /** A fetch did not complete within its time limit. */
+  /** A fetch, or a forwarded append after its request was sent, did not complete within its time limit (an append's outcome is then unknown; a retry is safe). */
   | 'TIMEOUT'
   /** The node was stopped. */
   | 'STOPPED'
@@ -22,17 +22,26 @@ export type NetErrorCode =
   | 'NO_HEAD'
   /** A stream ended or was reset before a whole frame arrived. */
   | 'STREAM_ENDED'
+  /** The chain's custodian could not be dialled, or the stream to it failed before an answer came. */
+  | 'CUSTODIAN_UNREACHABLE'
+  /** This node cannot tell who the chain's custodian is: it holds no replica, the genesis is not here yet, or the registry names no peer for it. */
+  | 'UNKNOWN_CUSTODIAN'
+  /** The custodian refused the entry; `remoteCode` carries its code (e.g. BAD_SIGNATURE, ROLE_FORBIDDEN). */
+  | 'REFUSED'
 
 export class NetError extends Error {
   override readonly name = 'NetError'
   readonly code: NetErrorCode
   /** The dotted path of the offending field, when there is one (e.g. `heads.3.root`). */
   readonly field: string | undefined
+  /** For REFUSED: the custodian's stable error code (a LedgerError or CoreError code, or one of its own). */
+  readonly remoteCode: string | undefined
 
-  constructor (code: NetErrorCode, message: string, opts: { field?: string, cause?: unknown } = {}) {
+  constructor (code: NetErrorCode, message: string, opts: { field?: string, cause?: unknown, remoteCode?: string } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.code = code
     this.field = opts.field
+    this.remoteCode = opts.remoteCode
   }
 }
 

@@ -1,11 +1,14 @@
 /**
  * A node's network side, wired by hand in one place: the membership gate,
- * the libp2p host, and replication, over a ledger that is already open.
+ * the libp2p host, replication and append forwarding, over a ledger that is
+ * already open.
  */
 import './polyfills.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Ledger } from '@healthchain/ledger'
+import type { UserId, Entry } from '@healthchain/core'
+import type { AppendResult, Ledger } from '@healthchain/ledger'
+import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate } from './membership-gate.js'
 import { Replication } from './replication.js'
@@ -19,18 +22,30 @@ export interface NetworkNodeInit {
   readonly bootstrapPeers?: readonly string[]
 }
 
+export interface AppendOptions extends ForwardOptions {
+  /** The first position signed for; default the length of this node's copy of the chain. */
+  readonly knownLength?: number
+  /** Re-signs after STALE_POSITION; default 5. */
+  readonly retries?: number
+}
+
 export class NetworkNode {
   readonly host: Host
   readonly gate: MembershipGate
   readonly replication: Replication
+  readonly appends: AppendService
+  readonly ledger: Ledger
   private readonly unsubscribe: () => void
+  private stopped = false
 
-  private constructor (host: Host, gate: MembershipGate, replication: Replication) {
-    this.host = host
-    this.gate = gate
-    this.replication = replication
+  private constructor (parts: { ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService }) {
+    this.ledger = parts.ledger
+    this.host = parts.host
+    this.gate = parts.gate
+    this.replication = parts.replication
+    this.appends = parts.appends
     // Re-check every connection whenever the registry changes: a suspended institution is cut off.
-    this.unsubscribe = gate.onChange(() => { void this.enforceMembership() })
+    this.unsubscribe = parts.gate.onChange(() => { void this.enforceMembership() })
   }
 
   static async start (init: NetworkNodeInit): Promise<NetworkNode> {
@@ -38,7 +53,9 @@ export class NetworkNode {
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
     const replication = new Replication({ host, ledger: init.ledger, gate })
     await replication.start()
-    return new NetworkNode(host, gate, replication)
+    const appends = new AppendService({ host, ledger: init.ledger, gate })
+    await appends.start()
+    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends })
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -49,6 +66,16 @@ export class NetworkNode {
     await this.host.dial(multiaddr(address))
   }
 
+  /**
+   * Appends an entry to `user`'s chain at its custodian (this node, or the
+   * one the genesis names, by forwarding): `sign(seq)` signs the same entry
+   * for a position, again after STALE_POSITION. Resolves once the custodian
+   * has durably appended it; see append-forwarding.ts for the errors.
+   */
+  async append (user: UserId, sign: (seq: number) => Entry, opts: AppendOptions = {}): Promise<AppendResult> {
+    return await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user, sign })
+  }
+
   private async enforceMembership (): Promise<void> {
     this.replication.revoke()
     for (const connection of this.host.getConnections()) {
@@ -56,8 +83,12 @@ export class NetworkNode {
     }
   }
 
+  /** Stops the node (appends under way at this custodian finish first); a second call does nothing. */
   async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
     this.unsubscribe()
+    await this.appends.stop()
     await this.replication.stop()
     await this.host.stop()
     this.gate.close()
