@@ -72,7 +72,7 @@ interface PreparedBatch {
   readonly blocks: Uint8Array[]
   readonly written: Array<{ request: PendingAppend, seq: number }>
   /** Retries of entries already in the chain (or in a batch being written). */
-  readonly duplicates: Array<{ request: PendingAppend, entry: Entry, seq: number, unwritten: Entry | undefined }>
+  readonly duplicates: Array<{ request: PendingAppend, entry: Entry, seq: number }>
 }
 
 interface PendingAppend {
@@ -109,8 +109,6 @@ export class UserChain {
   private readonly erased: ErasedLeaves
   private readonly rules: ChainRules
   private readonly queue: PendingAppend[] = []
-  /** Entries checked and queued for writing, by position, until Hypercore has them. */
-  private readonly unwritten = new Map<number, Entry>()
   /** Bumped by every rollback: a prepared batch from an older generation was rolled back. */
   private generation = 0
   private writeError: unknown
@@ -269,7 +267,7 @@ export class UserChain {
         const block = encodeEntry(entry)
         const existing = this.rules.positionOf(entry.id)
         if (existing !== undefined) {
-          prepared.duplicates.push({ request, entry, seq: existing, unwritten: this.unwritten.get(existing) })
+          prepared.duplicates.push({ request, entry, seq: existing })
           continue
         }
         if (request.seq !== undefined && request.seq !== seq) {
@@ -278,7 +276,6 @@ export class UserChain {
         // For entries signed here, the rules still require the signer to be the author's registered key.
         this.rules.check(entry, seq, this.registry.state, { verifiedKey, appending: true })
         this.rules.apply(entry, seq)
-        this.unwritten.set(seq, entry)
         prepared.blocks.push(block)
         prepared.written.push({ request, seq })
       } catch (err) {
@@ -291,12 +288,10 @@ export class UserChain {
   /** Writes a prepared batch once the batch before it is written; answers its requests. */
   private async writeBatch (prepared: PreparedBatch, previous: Promise<void> | undefined): Promise<void> {
     await previous
-    for (const d of prepared.duplicates) {
-      this.duplicateOf(d.entry, d.seq, d.unwritten).then(d.request.resolve, d.request.reject)
-    }
     if (prepared.generation !== this.generation) {
       // A write before this one failed and rolled back every open transaction, this one's too.
       for (const { request } of prepared.written) request.reject(this.writeError)
+      this.answerDuplicates(prepared)
       return
     }
     if (prepared.blocks.length > 0) {
@@ -304,24 +299,36 @@ export class UserChain {
         await this.core.append(prepared.blocks)
       } catch (err) {
         this.rules.rollback()
-        this.unwritten.clear()
         this.generation++
         this.writeError = err
         for (const { request } of prepared.written) request.reject(err)
+        this.answerDuplicates(prepared)
         return
       }
     }
     this.rules.commit()
-    for (const { seq } of prepared.written) this.unwritten.delete(seq)
     // Clear erased data before acknowledging, so a read after an acknowledged erasure never sees it.
     // If clearing fails the entries are still written; open() finishes the erasure.
     await this.applyErasures(prepared.written.map(({ seq }) => seq)).catch(() => {})
     for (const { request, seq } of prepared.written) request.resolve({ seq, duplicate: false })
+    this.answerDuplicates(prepared)
+  }
+
+  /**
+   * Answers retries only once the writes they depend on are settled: a retry
+   * is told "already there" only if its original is on disk now; if the
+   * original's write failed, the retry gets that failure.
+   */
+  private answerDuplicates (prepared: PreparedBatch): void {
+    for (const d of prepared.duplicates) {
+      if (d.seq >= this.core.length) d.request.reject(this.writeError ?? new LedgerError('STALE_POSITION', 'the original of this retry was not written'))
+      else this.duplicateOf(d.entry, d.seq).then(d.request.resolve, d.request.reject)
+    }
   }
 
   /** A retried entry: same id and same signed content is the same entry; anything else is a conflict. */
-  private async duplicateOf (entry: Entry, seq: number, unwritten: Entry | undefined): Promise<AppendResult> {
-    const stored = unwritten ?? (seq < this.core.length ? await this.get(seq) : null)
+  private async duplicateOf (entry: Entry, seq: number): Promise<AppendResult> {
+    const stored = await this.get(seq)
     if (stored !== null && equal(encodeUnsignedEntry(unsignedPart(stored)), encodeUnsignedEntry(unsignedPart(entry)))) {
       return { seq, duplicate: true }
     }

@@ -196,3 +196,25 @@ describe('a failed write', () => {
     expect((await c.ledger.verify(chain.userId!)).valid).toBe(true)
   })
 })
+
+describe('a retry in the same batch as its original', () => {
+  it('is answered only after the original is written: if that write fails, the retry gets the failure, not "duplicate"', async () => {
+    c = await makeConsortium()
+    const chain = await enrol(c.ledger, newUser())
+    const a = c.institutions.hospitalA
+    const unsigned = examEntry(c.ledger, chain, a)
+    const append = chain.core.append.bind(chain.core)
+    let calls = 0
+    chain.core.append = (async (...args: Parameters<typeof append>) => {
+      if (calls++ === 0) throw new Error('disk full')
+      return await append(...args)
+    }) as typeof chain.core.append
+    const [original, retry] = await Promise.allSettled([chain.appendSigned(unsigned, signerOf(a)), chain.appendSigned(unsigned, signerOf(a))])
+    expect(original).toMatchObject({ status: 'rejected', reason: { message: 'disk full' } })
+    expect(retry.status).toBe('rejected')
+    expect(chain.length).toBe(1)
+    // Once the disk is back, the entry lands once, and its retry is then a duplicate.
+    expect(await chain.appendSigned(unsigned, signerOf(a))).toEqual({ seq: 1, duplicate: false })
+    expect(await chain.appendSigned(unsigned, signerOf(a))).toEqual({ seq: 1, duplicate: true })
+  })
+})
