@@ -57,6 +57,10 @@ export class Catalog {
   }
 
   async addChain (user: UserId, key: Uint8Array): Promise<void> {
+    const known = this.chainsByUser.get(user)
+    if (known !== undefined && bytesToHex(known) !== bytesToHex(key)) {
+      throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here under another key`)
+    }
     if (this.usersByKey.has(bytesToHex(key))) return
     const record: CatalogRecord = { v: 1, kind: 'chain', user, key }
     await this.core.append(encodeCanonical(record))

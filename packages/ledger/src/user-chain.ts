@@ -111,6 +111,7 @@ export class UserChain {
   private readonly queue: PendingAppend[] = []
   /** Bumped by every rollback: a prepared batch from an older generation was rolled back. */
   private generation = 0
+  private ingesting: Promise<void> = Promise.resolve()
   private writeError: unknown
   private flushing: Promise<void> | undefined
 
@@ -156,7 +157,14 @@ export class UserChain {
    * first that fails — that one and what follows are never folded, so never
    * served as valid (`verifiedLength` stays before it).
    */
-  async ingest (): Promise<IngestResult> {
+  ingest (): Promise<IngestResult> {
+    // One at a time: two ingests at once would both check the same next block.
+    const run = this.ingesting.then(async () => await this.ingestArrived())
+    this.ingesting = run.then(() => {}, () => {})
+    return run
+  }
+
+  private async ingestArrived (): Promise<IngestResult> {
     const start = this.rules.length
     const erasedHere = this.erased.of(this.key)
     await this.registry.refresh()

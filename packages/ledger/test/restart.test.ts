@@ -9,7 +9,7 @@ import {
 } from '@healthchain/core'
 import type { Ledger } from '../src/index.js'
 import {
-  appendUser, crypto, enrol, examEntry, expectCode, genesisFor, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
+  appendUser, crypto, enrol, examEntry, expectCode, genesisFor, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
 
 let c: TestConsortium
@@ -134,5 +134,36 @@ describe('a crash during enrolment', () => {
     const chain = await c.ledger.enrol(genesis)
     expect(chain.length).toBe(1)
     expect((await c.ledger.verify(user.userId)).valid).toBe(true)
+  })
+})
+
+describe('replicas', () => {
+  it('a second chain key for a user who already has one is refused (ALREADY_ENROLLED), and the catalog keeps the first', async () => {
+    c = await makeConsortium()
+    const user = newUser()
+    const chain = await enrol(c.ledger, user)
+    await expectCode(c.ledger.replicaOf(user.userId, new Uint8Array(32).fill(7)), 'ALREADY_ENROLLED')
+    expect(c.ledger.userOfChain(chain.key)).toBe(user.userId)
+    expect((await c.ledger.chain(user.userId)).key).toEqual(chain.key)
+  })
+
+  it('concurrent ingests of one replica check each arrived block once, in order', async () => {
+    c = await makeConsortium()
+    const chain = await enrol(c.ledger, newUser())
+    for (let i = 0; i < 5; i++) await writeExam(c.ledger, chain, c.institutions.hospitalA)
+    const peer = await c.openPeer('regulator', { institution: c.institutions.regulator.id, verifyWorkers: 0 })
+    await peer.followRegistry(c.ledger.registry.key)
+    const wire = link(c.ledger, peer)
+    try {
+      await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
+      const replica = await peer.replicaOf(chain.userId!, chain.key)
+      await wire.fetch(replica.core, chain.length)
+      const results = await Promise.all([replica.ingest(), replica.ingest(), replica.ingest()])
+      expect(results.map((r) => r.problem)).toEqual([undefined, undefined, undefined])
+      expect(results.reduce((sum, r) => sum + r.added, 0)).toBe(chain.length)
+      expect(replica.verifiedLength).toBe(chain.length)
+    } finally {
+      wire.destroy()
+    }
   })
 })

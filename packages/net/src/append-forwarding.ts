@@ -61,6 +61,8 @@ export interface AppendServiceComponents {
 export interface AppendServiceInit {
   /** Time allowed to read a request and to write its answer (not the append itself). Default 10 s. */
   readonly ioTimeoutMs?: number
+  /** Called with the chain key after each entry appended here (not for duplicates), e.g. to announce the new head. */
+  readonly onAppended?: (chainKey: Uint8Array) => void
 }
 
 export interface AppendStats {
@@ -76,6 +78,7 @@ export class AppendService {
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
   private readonly ioTimeoutMs: number
+  private readonly onAppended: ((chainKey: Uint8Array) => void) | undefined
   private readonly controller = new AbortController()
   private readonly inFlight = new Set<Promise<void>>()
   private started = false
@@ -86,6 +89,7 @@ export class AppendService {
     this.ledger = components.ledger
     this.gate = components.gate
     this.ioTimeoutMs = init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS
+    this.onAppended = init.onAppended
   }
 
   async start (): Promise<void> {
@@ -138,7 +142,9 @@ export class AppendService {
       await this.answer(stream, refusalOf(err))
       return
     }
-    await this.answer(stream, await appendAsCustodian(this.ledger, request))
+    const response = await appendAsCustodian(this.ledger, request)
+    if (response.ok && !response.duplicate) this.onAppended?.(request.chain)
+    await this.answer(stream, response)
   }
 
   private async answer (stream: Stream, response: AppendResponse): Promise<void> {

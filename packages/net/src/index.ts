@@ -1,5 +1,10 @@
 import './polyfills.js'
-export { NetworkNode, type NetworkNodeInit, type AppendOptions } from './network-node.js'
+export { NetworkNode, type NetworkNodeInit, type AppendOptions, type NodeStatus, type ChainRead } from './network-node.js'
+export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsStats, type ForkedChain } from './heads.js'
+export { HeadLog, RecentHeads, type HeadLogPage } from './head-log.js'
+export { ForkRegistry, FORK_PROOFS_CORE } from './fork-registry.js'
+export { ChainFetcher, type ChainFetcherComponents, type ChainFetcherInit, type FetchStats } from './chain-fetcher.js'
+export { HeadsReconciler, type HeadsReconcilerComponents, type HeadsReconcilerInit, type ReconcileStats } from './heads-reconcile.js'
 export {
   AppendService, appendAsCustodian, forwardAppend, appendViaCustodian, appendToChain, custodianPeerOf,
   DEFAULT_APPEND_RETRIES, DEFAULT_APPEND_TIMEOUT_MS,
@@ -7,7 +12,7 @@ export {
   type AppendViaCustodianInit, type AppendToChainInit
 } from './append-forwarding.js'
 export { MembershipGate, type MembershipGateInit } from './membership-gate.js'
-export { Replication, REPLICATE_PROTOCOL } from './replication.js'
+export { Replication, REPLICATE_PROTOCOL, type FetchOptions } from './replication.js'
 export { createHost, type Host, type HostInit } from './host.js'
 export { StreamBridge } from './stream-bridge.js'
 export { NetError, isNetError, type NetErrorCode } from './errors.js'

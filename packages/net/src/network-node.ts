@@ -1,17 +1,19 @@
 /**
  * A node's network side, wired by hand in one place: the membership gate,
- * the libp2p host, replication and append forwarding, over a ledger that is
- * already open.
+ * the libp2p host, replication, heads gossip (with reconciliation and fork
+ * proofs) and append forwarding, over a ledger that is already open.
  */
 import './polyfills.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import type { UserId, Entry } from '@healthchain/core'
-import type { AppendResult, Ledger } from '@healthchain/ledger'
+import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
+import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate } from './membership-gate.js'
 import { Replication } from './replication.js'
+import type { ForkProof } from './wire/fork-proof.js'
 
 export interface NetworkNodeInit {
   readonly ledger: Ledger
@@ -20,6 +22,27 @@ export interface NetworkNodeInit {
   readonly listen?: readonly string[]
   /** Peer ids trusted to serve the registry before this node has it. */
   readonly bootstrapPeers?: readonly string[]
+  /** Become a replica of every chain a head announces (full nodes, regulators); default true. */
+  readonly replicateAll?: boolean
+}
+
+export interface NodeStatus {
+  readonly peerId: string
+  /** Peers with an open connection. */
+  readonly peers: string[]
+  /** Chains this node holds, as custodian or replica. */
+  readonly chains: number
+  /** Chains with a fork proof: their custodian signed two histories. */
+  readonly forkedChains: ForkedChain[]
+  readonly heads: HeadsStats
+}
+
+export interface ChainRead {
+  /** Entries up to what this node has verified (a replica never serves more). */
+  readonly entries: PositionedEntry[]
+  readonly verifiedLength: number
+  /** Set when the chain's custodian signed two histories: the entries may not be the ones others see. */
+  readonly fork: ForkProof | undefined
 }
 
 export interface AppendOptions extends ForwardOptions {
@@ -34,16 +57,18 @@ export class NetworkNode {
   readonly gate: MembershipGate
   readonly replication: Replication
   readonly appends: AppendService
+  readonly heads: HeadsService
   readonly ledger: Ledger
   private readonly unsubscribe: () => void
   private stopped = false
 
-  private constructor (parts: { ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService }) {
+  private constructor (parts: { ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService }) {
     this.ledger = parts.ledger
     this.host = parts.host
     this.gate = parts.gate
     this.replication = parts.replication
     this.appends = parts.appends
+    this.heads = parts.heads
     // Re-check every connection whenever the registry changes: a suspended institution is cut off.
     this.unsubscribe = parts.gate.onChange(() => { void this.enforceMembership() })
   }
@@ -53,9 +78,15 @@ export class NetworkNode {
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
     const replication = new Replication({ host, ledger: init.ledger, gate })
     await replication.start()
-    const appends = new AppendService({ host, ledger: init.ledger, gate })
+    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { replicateAll: init.replicateAll })
+    await heads.start()
+    const onAppended = (key: Uint8Array): void => {
+      const user = init.ledger.userOfChain(key)
+      if (user !== undefined) heads.announce(user)
+    }
+    const appends = new AppendService({ host, ledger: init.ledger, gate }, { onAppended })
     await appends.start()
-    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends })
+    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads })
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -73,7 +104,35 @@ export class NetworkNode {
    * has durably appended it; see append-forwarding.ts for the errors.
    */
   async append (user: UserId, sign: (seq: number) => Entry, opts: AppendOptions = {}): Promise<AppendResult> {
-    return await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user, sign })
+    const result = await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user, sign })
+    // Queued either way, published only for a chain this node is custodian of (a forwarded entry is announced by its custodian).
+    if (!result.duplicate) this.heads.announce(user)
+    return result
+  }
+
+  /** Enrols a user here (`Ledger.enrol`) and announces the new chain's head. */
+  async enrol (genesis: Entry): Promise<UserChain> {
+    const chain = await this.ledger.enrol(genesis)
+    if (chain.userId !== undefined) this.heads.announce(chain.userId)
+    return chain
+  }
+
+  /** Reads `user`'s chain as this node holds it, saying whether the chain is forked. */
+  async read (user: UserId, query: ReadQuery = {}): Promise<ChainRead> {
+    const chain = await this.ledger.chain(user)
+    const end = Math.min(query.end ?? chain.length, chain.writable ? chain.length : chain.verifiedLength)
+    return { entries: await chain.read({ ...query, end }), verifiedLength: chain.verifiedLength, fork: this.heads.forkOf(chain.key) }
+  }
+
+  /** Fork proofs known here, one per forked chain. */
+  get forks (): ForkProof[] { return this.heads.forks }
+
+  /** Whether the chain with this key is forked (its custodian signed two histories). */
+  isForked (chainKey: Uint8Array): boolean { return this.heads.isForked(chainKey) }
+
+  status (): NodeStatus {
+    const peers = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
+    return { peerId: this.peerId, peers, chains: this.ledger.chainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
   }
 
   private async enforceMembership (): Promise<void> {
@@ -89,6 +148,7 @@ export class NetworkNode {
     this.stopped = true
     this.unsubscribe()
     await this.appends.stop()
+    await this.heads.stop()
     await this.replication.stop()
     await this.host.stop()
     this.gate.close()

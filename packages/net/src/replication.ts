@@ -15,10 +15,16 @@
  * Every block Hypercore accepts has passed its own checks (tree hash, the
  * custodian's signature); the ledger then re-checks every entry
  * (`UserChain.ingest`) before it is folded and served.
+ *
+ * A chain this node does not hold yet is fetched by key alone
+ * (`fetchGenesis`): block 0 names the user, so the node can become a replica
+ * (heads.ts does this when a head announces a chain it does not hold).
+ * `onChannel` tells when a peer's channel opens (heads-sync starts then, so
+ * the heads it learns can be fetched over that channel at once).
  */
 import Hypercore from 'hypercore'
 import type { PeerId, Stream } from '@libp2p/interface'
-import { bytesToHex, type UserId } from '@healthchain/core'
+import { bytesToHex, decodeEntry, type Entry, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain, IngestResult } from '@healthchain/ledger'
 import { NetError } from './errors.js'
 import type { Host } from './host.js'
@@ -48,6 +54,11 @@ export class Replication {
   private readonly channels = new Map<string, PeerChannel>()
   /** Cores this node is fetching: attached to every channel, present and future. */
   private readonly fetching = new Set<Hypercore>()
+  /** The ingest under way per chain: concurrent fetches of one chain ingest one after the other. */
+  private readonly ingesting = new Map<UserChain, Promise<IngestResult>>()
+  private readonly channelListeners = new Set<(peer: string) => void>()
+  /** Aborted by stop(): fetches under way end with STOPPED. */
+  private readonly controller = new AbortController()
   private stopped = false
   private readonly onConnect = (event: CustomEvent<PeerId>): void => { void this.open(event.detail) }
 
@@ -67,6 +78,12 @@ export class Replication {
 
   /** Peers this node has a replication channel with. */
   get peers (): string[] { return [...this.channels.keys()] }
+
+  /** Calls `listener` with the peer id whenever a replication channel opens (either side); returns an unsubscribe. */
+  onChannel (listener: (peer: string) => void): () => void {
+    this.channelListeners.add(listener)
+    return () => { this.channelListeners.delete(listener) }
+  }
 
   private followRegistry (): void {
     if (!this.ledger.hasRegistry) return
@@ -118,6 +135,7 @@ export class Replication {
 
     if (this.ledger.hasRegistry) this.ledger.registry.core.replicate(proto)
     for (const core of this.fetching) core.replicate(proto)
+    for (const listener of this.channelListeners) listener(peer)
   }
 
   /** A peer asked for a core we have not attached: serve it if it is stored here and the peer may have it. */
@@ -148,19 +166,66 @@ export class Replication {
    * whatever a peer has, if omitted), then checks every new entry. Becomes a
    * replica if this node held no copy.
    */
-  async fetchChain (user: UserId, key: Uint8Array, opts: { length?: number, timeoutMs?: number } = {}): Promise<{ chain: UserChain, ingest: IngestResult }> {
-    if (this.channels.size === 0) throw new NetError('NO_PEER', 'no admitted peer is connected')
+  async fetchChain (user: UserId, key: Uint8Array, opts: FetchOptions & { length?: number } = {}): Promise<{ chain: UserChain, ingest: IngestResult }> {
+    this.assertCanFetch()
     const chain = this.ledger.hasChain(user) ? await this.ledger.chain(user) : await this.ledger.replicaOf(user, key)
     const core = chain.core
     this.fetching.add(core)
     try {
       for (const { proto } of this.channels.values()) core.replicate(proto)
-      const deadline = opts.timeoutMs ?? 10_000
-      await withTimeout(this.download(core, opts.length), deadline, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
-      return { chain, ingest: await chain.ingest() }
+      await this.bounded(this.download(core, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
+      return { chain, ingest: await this.ingest(chain) }
     } finally {
       this.fetching.delete(core)
     }
+  }
+
+  /**
+   * Fetches block 0 of the chain with this key from connected peers, without
+   * keeping a copy (the core session is closed again): the decoded entry,
+   * which the caller checks (a genesis names the user, see ChainRules).
+   * Throws NO_PEER, TIMEOUT, STOPPED, or core's decode errors.
+   */
+  async fetchGenesis (key: Uint8Array, opts: FetchOptions = {}): Promise<Entry> {
+    this.assertCanFetch()
+    const core = this.ledger.store.get({ key, active: false })
+    await core.ready()
+    this.fetching.add(core)
+    try {
+      for (const { proto } of this.channels.values()) core.replicate(proto)
+      const block = await this.bounded((async () => {
+        if (core.length === 0) await core.update({ wait: true })
+        return await core.get(0)
+      })(), opts, `fetching the genesis of chain ${bytesToHex(key).slice(0, 12)}…`)
+      if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
+      return decodeEntry(new Uint8Array(block))
+    } finally {
+      this.fetching.delete(core)
+      await core.close().catch(() => {})
+    }
+  }
+
+  /** `chain.ingest()`, after any ingest of the same chain under way (two at once would check one block twice). */
+  private async ingest (chain: UserChain): Promise<IngestResult> {
+    const before = this.ingesting.get(chain)
+    const run = (before ?? Promise.resolve()).catch(() => {}).then(async () => await chain.ingest())
+    this.ingesting.set(chain, run)
+    try {
+      return await run
+    } finally {
+      if (this.ingesting.get(chain) === run) this.ingesting.delete(chain)
+    }
+  }
+
+  private assertCanFetch (): void {
+    if (this.stopped) throw new NetError('STOPPED', 'replication stopped')
+    if (this.channels.size === 0) throw new NetError('NO_PEER', 'no admitted peer is connected')
+  }
+
+  /** `work` within the fetch's time limit, its caller's signal, and this service's life. */
+  private async bounded<T> (work: Promise<T>, opts: FetchOptions, what: string): Promise<T> {
+    const signal = opts.signal === undefined ? this.controller.signal : AbortSignal.any([opts.signal, this.controller.signal])
+    return await withTimeout(work, opts.timeoutMs ?? 10_000, what, signal)
   }
 
   private async download (core: Hypercore, length: number | undefined): Promise<void> {
@@ -172,20 +237,36 @@ export class Replication {
 
   async stop (): Promise<void> {
     this.stopped = true
+    this.controller.abort(new NetError('STOPPED', 'replication stopped'))
+    this.channelListeners.clear()
     this.host.removeEventListener('peer:connect', this.onConnect)
     for (const channel of this.channels.values()) channel.proto.destroy()
     this.channels.clear()
   }
 }
 
-async function withTimeout<T> (work: Promise<T>, ms: number, what: string): Promise<T> {
+export interface FetchOptions {
+  /** Default 10 s. */
+  readonly timeoutMs?: number
+  /** Ends the wait with STOPPED (the blocks already received stay). */
+  readonly signal?: AbortSignal
+}
+
+async function withTimeout<T> (work: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new NetError('TIMEOUT', `${what} took longer than ${ms} ms`)), ms)
+    onAbort = () => reject(new NetError('STOPPED', `${what} was stopped`, { cause: signal.reason }))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
   })
+  // The work may still fail after the race is decided: never leave that rejection unhandled.
+  work.catch(() => {})
   try {
     return await Promise.race([work, timeout])
   } finally {
     clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort!)
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * Fetches chains that heads say have grown: one run per chain at a time
+ * (later heads only raise the wanted length of the run under way), at most
+ * `maxConcurrent` runs at once (the rest wait in order). A chain this node
+ * does not hold yet starts with its genesis (`Replication.fetchGenesis`),
+ * which is checked like any block 0 (ChainRules: the user's signature for
+ * this key and position, a custodian the registry lists) before the node
+ * becomes a replica; every later block is re-checked by `UserChain.ingest`.
+ *
+ * Failures are counted, never thrown. A chain whose ingest stopped at
+ * REGISTRY_BEHIND (the node's registry is still arriving) is retried when
+ * the registry changes (`retryStalled`). A chain whose genesis was refused
+ * is not fetched again (the last 4,096 such keys are remembered), so heads
+ * of a core that is no healthchain chain cost one fetch, not one per head.
+ */
+import { CoreError, bytesToHex, fromHex, userIdFromKey, type Entry, type UserId } from '@healthchain/core'
+import { ChainRules, LedgerError, type Ledger, type UserChain } from '@healthchain/ledger'
+import { NetError } from './errors.js'
+import type { Replication } from './replication.js'
+
+export interface ChainFetcherComponents {
+  readonly ledger: Ledger
+  readonly replication: Replication
+}
+
+const MAX_REFUSED = 4096
+
+export interface ChainFetcherInit {
+  /** Runs at once; default 8. */
+  readonly maxConcurrent?: number
+  /** Per fetch (genesis, or blocks up to the wanted length); default 10 s. */
+  readonly timeoutMs?: number
+  /** Whether a chain may be fetched now (false for a forked chain). */
+  readonly mayFetch?: (keyHex: string) => boolean
+  /** After every fetch that ingested: the chain as it now is here. */
+  readonly onFetched?: (chain: UserChain) => Promise<void>
+}
+
+export interface FetchStats {
+  /** Fetches that completed and ingested every block they brought. */
+  fetched: number
+  /** Fetches that failed (no peer, timeout, a block refused by the rules, a bad genesis…), by code. */
+  readonly failed: Map<string, number>
+}
+
+export class ChainFetcher {
+  private readonly ledger: Ledger
+  private readonly replication: Replication
+  private readonly maxConcurrent: number
+  private readonly timeoutMs: number
+  private readonly mayFetch: (keyHex: string) => boolean
+  private readonly onFetched: (chain: UserChain) => Promise<void>
+  /** The length wanted for each chain with a run queued or under way. */
+  private readonly wanted = new Map<string, number>()
+  private readonly queue: string[] = []
+  private readonly running = new Map<string, Promise<void>>()
+  /** Chains whose last ingest stopped at REGISTRY_BEHIND, with the length wanted. */
+  private readonly stalled = new Map<string, number>()
+  /** Chains whose genesis was refused, oldest first. */
+  private readonly refused = new Set<string>()
+  private readonly controller = new AbortController()
+  readonly stats: FetchStats = { fetched: 0, failed: new Map() }
+
+  constructor (components: ChainFetcherComponents, init: ChainFetcherInit = {}) {
+    this.ledger = components.ledger
+    this.replication = components.replication
+    this.maxConcurrent = init.maxConcurrent ?? 8
+    this.timeoutMs = init.timeoutMs ?? 10_000
+    this.mayFetch = init.mayFetch ?? (() => true)
+    this.onFetched = init.onFetched ?? (async () => {})
+  }
+
+  /** Chains with a run queued or under way. */
+  get pending (): number { return this.wanted.size }
+
+  /** Asks for the chain with this key up to `length` blocks. */
+  want (keyHex: string, length: number): void {
+    if (this.controller.signal.aborted) return
+    const before = this.wanted.get(keyHex)
+    if (before !== undefined) {
+      if (length > before) this.wanted.set(keyHex, length)
+      return
+    }
+    this.wanted.set(keyHex, length)
+    this.queue.push(keyHex)
+    this.pump()
+  }
+
+  /** Tries again the chains whose ingest waited for the registry. */
+  retryStalled (): void {
+    const stalled = [...this.stalled]
+    this.stalled.clear()
+    for (const [keyHex, length] of stalled) this.want(keyHex, length)
+  }
+
+  private pump (): void {
+    while (this.running.size < this.maxConcurrent && this.queue.length > 0) {
+      const keyHex = this.queue.shift()!
+      const run = this.run(keyHex).then((reached) => {
+        const wanted = this.wanted.get(keyHex)!
+        this.running.delete(keyHex)
+        this.wanted.delete(keyHex)
+        // A head that arrived as the run ended: go again (a failed run waits for the next head instead).
+        if (reached !== undefined && reached < wanted) this.want(keyHex, wanted)
+        this.pump()
+      })
+      this.running.set(keyHex, run)
+    }
+  }
+
+  private failed (code: string): void {
+    this.stats.failed.set(code, (this.stats.failed.get(code) ?? 0) + 1)
+  }
+
+  /**
+   * Fetches until the chain reaches the wanted length (which may grow
+   * meanwhile): the verified length reached, or undefined if a fetch failed
+   * or the chain may not be fetched. Never throws.
+   */
+  private async run (keyHex: string): Promise<number | undefined> {
+    const key = fromHex(keyHex, 32, 'key')
+    const signal = this.controller.signal
+    try {
+      for (;;) {
+        const length = this.wanted.get(keyHex)!
+        if (signal.aborted || this.refused.has(keyHex) || !this.mayFetch(keyHex)) return undefined
+        const user = this.ledger.userOfChain(key) ?? await this.userFromGenesis(key)
+        if (user === undefined) return undefined
+        const { chain, ingest } = await this.replication.fetchChain(user, key, { length, timeoutMs: this.timeoutMs, signal })
+        await this.onFetched(chain)
+        if (ingest.problem !== undefined) {
+          this.failed(ingest.problem.code)
+          if (ingest.problem.code === 'REGISTRY_BEHIND') this.stalled.set(keyHex, Math.max(length, this.wanted.get(keyHex)!))
+          return undefined
+        }
+        this.stats.fetched++
+        if (chain.verifiedLength >= this.wanted.get(keyHex)!) return chain.verifiedLength
+      }
+    } catch (err) {
+      if (!signal.aborted) this.failed(err instanceof NetError || err instanceof LedgerError || err instanceof CoreError ? err.code : 'INTERNAL')
+      return undefined
+    }
+  }
+
+  /**
+   * The user of a chain this node does not hold, from its genesis, checked
+   * before anything is recorded. Undefined (and counted) when the genesis is
+   * not acceptable, or the node already holds another chain of that user.
+   */
+  private async userFromGenesis (key: Uint8Array): Promise<UserId | undefined> {
+    const keyHex = bytesToHex(key)
+    let genesis: Entry
+    try {
+      genesis = await this.replication.fetchGenesis(key, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
+    } catch (err) {
+      if (err instanceof CoreError) this.refuse(keyHex) // block 0 is not an entry
+      throw err
+    }
+    try {
+      if (genesis.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 is not a genesis')
+      await this.ledger.registry.refresh()
+      new ChainRules(key, this.ledger.crypto).check(genesis, 0, this.ledger.registry.state)
+    } catch (err) {
+      const code = err instanceof LedgerError ? err.code : 'BAD_GENESIS'
+      this.failed(code)
+      if (code === 'REGISTRY_BEHIND') this.stalled.set(keyHex, this.wanted.get(keyHex) ?? 1)
+      else this.refuse(keyHex)
+      return undefined
+    }
+    const user = userIdFromKey(genesis.plain.user.sign)
+    // The ledger keeps one chain per user: a second chain of the same user is not taken (it would replace the first).
+    if (this.ledger.hasChain(user)) {
+      this.failed('OTHER_CHAIN_OF_USER')
+      this.refuse(keyHex)
+      return undefined
+    }
+    return user
+  }
+
+  private refuse (keyHex: string): void {
+    this.refused.add(keyHex)
+    if (this.refused.size > MAX_REFUSED) this.refused.delete(this.refused.values().next().value!)
+  }
+
+  /** Ends every run (fetches under way end with STOPPED) and waits for them. */
+  async stop (): Promise<void> {
+    this.controller.abort(new NetError('STOPPED', 'the chain fetcher stopped'))
+    this.queue.length = 0
+    await Promise.allSettled([...this.running.values()])
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * DEV DOCS — heads gossip, reconciliation and fork proofs (DESIGN §4).
+ *
+ * Announce. After a local append on a chain this node is custodian of
+ * (`announce(user)`, called by NetworkNode.append/enrol and by the
+ * AppendService), the chain's signed head (`headOf`) is queued; the queue
+ * is flushed every `flushMs` (10 ms) or at 256 heads, as one
+ * HeadsAnnouncement on gossipsub `/healthchain/heads/1`.
+ *
+ * Receive (gossip, or heads-sync pages: `receive(heads)`). Each head is
+ * verified on its own (`verifyHead`; failures counted in `stats.invalid`),
+ * then observed, one at a time (a serial queue):
+ *   - fork check: against the chain's newest head (HeadLog) and the first
+ *     head seen at that length (RecentHeads); for a chain held here whose
+ *     newest head is not logged yet, this node's own stored head first;
+ *     two different roots at one length → `makeForkProof`, stored
+ *     (ForkRegistry, persisted), published on `/healthchain/forks/1`, and
+ *     the chain is flagged (`isForked`);
+ *   - the head log keeps the newest head per chain (served by heads-sync);
+ *   - fetch (ChainFetcher), never for a forked chain: a chain held here (not
+ *     as custodian) whose verified length is shorter; a chain not held, when
+ *     `replicateAll` (full replicas: the default) — via its genesis. After a
+ *     fetch, the replica's own head is observed too.
+ *
+ * Reconcile. Whenever a replication channel with an admitted peer opens,
+ * and every `reconcileIntervalMs` (30 s) after, HeadsReconciler pulls the
+ * heads that peer logged since the last cursor (heads-reconcile.ts) and
+ * hands them to `receive`. A fork's two heads are
+ * logged under their own ids (`<key>/fork/a|b`), so reconciliation carries
+ * the evidence to nodes that missed the proof's gossip.
+ *
+ * Memory: the head log holds one head per chain seen (about 0.4 KB each) plus
+ * two per forked chain; RecentHeads a fixed 4,096; the announce queue at
+ * most 256 users between flushes; proofs one per forked chain.
+ */
+import { bytesToHex, equal, type InstitutionId, type UserId } from '@healthchain/core'
+import type { Ledger, UserChain } from '@healthchain/ledger'
+import type { Message } from '@libp2p/gossipsub'
+import { ChainFetcher, type FetchStats } from './chain-fetcher.js'
+import { ForkRegistry } from './fork-registry.js'
+import { HeadLog, RecentHeads } from './head-log.js'
+import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
+import type { Host } from './host.js'
+import type { MembershipGate } from './membership-gate.js'
+import type { Replication } from './replication.js'
+import { decodeForkProof, encodeForkProof, makeForkProof, verifyForkProof, type ForkProof } from './wire/fork-proof.js'
+import { headOf, verifyHead, type SignedHead } from './wire/head.js'
+import { HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, decodeHeadsAnnouncement, encodeHeadsAnnouncement } from './wire/heads-announcement.js'
+
+export const FORKS_TOPIC = '/healthchain/forks/1'
+
+export interface HeadsServiceComponents {
+  readonly host: Host
+  readonly ledger: Ledger
+  readonly gate: MembershipGate
+  readonly replication: Replication
+}
+
+export interface HeadsServiceInit {
+  /** Become a replica of every chain a head announces (regulators, full nodes); default true. */
+  readonly replicateAll?: boolean
+  /** Longest wait before queued heads are published; default 10 ms. */
+  readonly flushMs?: number
+  /** Chain fetches at once; default 8. */
+  readonly maxConcurrentFetches?: number
+  /** Per fetch and per heads-sync exchange; default 10 s. */
+  readonly timeoutMs?: number
+  /**
+   * Reconcile again with every peer this often (ms), so a head whose gossip
+   * was lost (e.g. published before a peer's subscription arrived) still
+   * arrives; cheap, as each peer answers only what changed since our cursor.
+   * Default 30 s; 0 turns it off.
+   */
+  readonly reconcileIntervalMs?: number
+}
+
+export interface HeadsStats {
+  /** Heads received (gossip and sync) and heads that did not verify (ignored). */
+  received: number
+  invalid: number
+  /** Gossip messages that did not decode, or fork proofs that did not verify. */
+  malformed: number
+  /** Own heads published, and publications that failed. */
+  announced: number
+  publishFailed: number
+  /** Fork proofs recorded here (detected or received). */
+  forks: number
+  /** Heads of forked chains not fetched. */
+  skippedForked: number
+  /** Observations that failed unexpectedly (e.g. the ledger closed under them). */
+  errors: number
+  readonly fetch: FetchStats
+  readonly sync: ReconcileStats
+}
+
+export interface ForkedChain {
+  /** The chain key, hex. */
+  readonly chain: string
+  /** The length at which two roots were signed. */
+  readonly length: number
+  /** The custodian the genesis names, when this node holds the chain. */
+  readonly custodian: InstitutionId | undefined
+}
+
+export class HeadsService {
+  private readonly host: Host
+  private readonly ledger: Ledger
+  private readonly replication: Replication
+  private readonly replicateAll: boolean
+  private readonly flushMs: number
+  private readonly reconcileIntervalMs: number
+  readonly log = new HeadLog()
+  private readonly recent = new RecentHeads()
+  private readonly fetcher: ChainFetcher
+  private readonly reconciler: HeadsReconciler
+  private forkRegistry: ForkRegistry | undefined
+  private readonly custodians = new Map<string, InstitutionId>()
+  private readonly queued = new Set<UserId>()
+  private flushTimer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> = Promise.resolve()
+  /** Observations run one at a time, in arrival order. */
+  private processing: Promise<void> = Promise.resolve()
+  private readonly cleanups: Array<() => void> = []
+  /** No more announcements (stop() began); `stopped`: no more observations. */
+  private closing = false
+  private stopped = false
+  readonly stats: HeadsStats
+
+  constructor (components: HeadsServiceComponents, init: HeadsServiceInit = {}) {
+    this.host = components.host
+    this.ledger = components.ledger
+    this.replication = components.replication
+    this.replicateAll = init.replicateAll ?? true
+    this.flushMs = init.flushMs ?? 10
+    this.reconcileIntervalMs = init.reconcileIntervalMs ?? 30_000
+    this.fetcher = new ChainFetcher(components, {
+      maxConcurrent: init.maxConcurrentFetches,
+      timeoutMs: init.timeoutMs,
+      mayFetch: (keyHex) => !this.isForkedHex(keyHex),
+      onFetched: async (chain) => { await this.observeLocal(chain) }
+    })
+    this.reconciler = new HeadsReconciler({ host: components.host, gate: components.gate, log: this.log }, {
+      timeoutMs: init.timeoutMs,
+      onHeads: async (heads) => { await this.receive(heads) }
+    })
+    this.stats = {
+      received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0,
+      fetch: this.fetcher.stats, sync: this.reconciler.stats
+    }
+    this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
+  }
+
+  async start (): Promise<void> {
+    this.forkRegistry = await ForkRegistry.open(this.ledger.store, this.ledger.crypto)
+    for (const proof of this.forkRegistry.list()) this.logEvidence(proof)
+    const pubsub = this.host.services.pubsub
+    const onMessage = (event: CustomEvent<Message>): void => { this.onGossip(event.detail) }
+    pubsub.addEventListener('message', onMessage)
+    this.cleanups.push(() => { pubsub.removeEventListener('message', onMessage) })
+    pubsub.subscribe(HEADS_TOPIC)
+    pubsub.subscribe(FORKS_TOPIC)
+    await this.reconciler.start()
+    this.cleanups.push(this.replication.onChannel((peer) => { this.reconciler.reconcile(peer) }))
+    // Peers whose channel opened before this service started.
+    for (const peer of this.replication.peers) this.reconciler.reconcile(peer)
+    if (this.reconcileIntervalMs > 0) {
+      const timer = setInterval(() => { for (const peer of this.replication.peers) this.reconciler.reconcile(peer) }, this.reconcileIntervalMs)
+      timer.unref()
+      this.cleanups.push(() => { clearInterval(timer) })
+    }
+  }
+
+  // ------------------------------------------------------------ announce
+
+  /** Queues the head of `user`'s chain for publication, if this node is its custodian (checked at flush). */
+  announce (user: UserId): void {
+    if (this.closing) return
+    this.queued.add(user)
+    if (this.queued.size >= MAX_HEADS_PER_ANNOUNCEMENT) this.flushNow()
+    else this.flushTimer ??= setTimeout(() => { this.flushNow() }, this.flushMs)
+  }
+
+  private flushNow (): void {
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    const users = [...this.queued]
+    this.queued.clear()
+    this.flushing = this.flushing.then(async () => { await this.publishHeads(users) })
+  }
+
+  private async publishHeads (users: UserId[]): Promise<void> {
+    const heads: SignedHead[] = []
+    for (const user of users) {
+      try {
+        const chain = await this.ledger.chain(user)
+        if (!chain.writable || chain.length === 0) continue
+        heads.push(await headOf(chain.core, this.ledger.crypto))
+      } catch {
+        this.stats.publishFailed++
+      }
+    }
+    for (const head of heads) await this.serially(async () => { await this.observe(head, false) })
+    for (let i = 0; i < heads.length; i += MAX_HEADS_PER_ANNOUNCEMENT) {
+      const batch = heads.slice(i, i + MAX_HEADS_PER_ANNOUNCEMENT)
+      try {
+        await this.host.services.pubsub.publish(HEADS_TOPIC, encodeHeadsAnnouncement({ v: 1, heads: batch }))
+        this.stats.announced += batch.length
+      } catch {
+        this.stats.publishFailed++
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ receive
+
+  private onGossip (message: Message): void {
+    if (message.topic === HEADS_TOPIC) {
+      let heads: SignedHead[]
+      try {
+        heads = decodeHeadsAnnouncement(message.data).heads
+      } catch {
+        this.stats.malformed++
+        return
+      }
+      void this.receive(heads)
+    } else if (message.topic === FORKS_TOPIC) {
+      let proof: ForkProof
+      try {
+        proof = decodeForkProof(message.data)
+      } catch {
+        this.stats.malformed++
+        return
+      }
+      if (!verifyForkProof(proof, this.ledger.crypto)) {
+        this.stats.malformed++
+        return
+      }
+      void this.serially(async () => { await this.recordFork(proof) })
+    }
+  }
+
+  /** Heads from a peer (gossip or sync): each verified, then observed. Never throws. */
+  async receive (heads: readonly SignedHead[]): Promise<void> {
+    for (const head of heads) {
+      if (this.stopped) return
+      this.stats.received++
+      if (!verifyHead(head, this.ledger.crypto)) {
+        this.stats.invalid++
+        continue
+      }
+      await this.serially(async () => { await this.observe(head, true) })
+    }
+  }
+
+  private async serially (work: () => Promise<void>): Promise<void> {
+    const next = this.processing.then(async () => { if (!this.stopped) await work() })
+    this.processing = next.catch(() => { this.stats.errors++ })
+    await this.processing
+  }
+
+  /** A verified head: fork check, head log, and (for a peer's head) fetch. */
+  private async observe (head: SignedHead, fromPeer: boolean): Promise<void> {
+    const keyHex = bytesToHex(head.key)
+    const held = this.ledger.userOfChain(head.key)
+    let chain: UserChain | undefined
+    if (held !== undefined) {
+      chain = await this.ledger.chain(held)
+      // A chain held here and not logged yet (e.g. after a restart): this node's own head comes first.
+      if (fromPeer && this.log.get(keyHex) === undefined && chain.length > 0) {
+        const own = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+        if (own !== undefined) await this.observe(own, false)
+      }
+    }
+    for (const seen of [this.log.get(keyHex), this.recent.get(keyHex, head.length)]) {
+      if (seen !== undefined && seen.length === head.length && !equal(seen.root, head.root)) {
+        await this.recordFork(makeForkProof(seen, head, this.ledger.crypto))
+        break
+      }
+    }
+    this.recent.remember(keyHex, head)
+    const latest = this.log.get(keyHex)
+    if (latest === undefined || head.length > latest.length) this.log.put(keyHex, head)
+    if (!fromPeer) return
+    if (this.isForkedHex(keyHex)) {
+      this.stats.skippedForked++
+      return
+    }
+    if (chain === undefined) {
+      if (this.replicateAll) this.fetcher.want(keyHex, head.length)
+    } else if (!chain.writable && chain.verifiedLength < head.length) {
+      this.fetcher.want(keyHex, head.length)
+    }
+  }
+
+  /** After a fetch: the replica's own head, as stored. */
+  private async observeLocal (chain: UserChain): Promise<void> {
+    if (chain.length === 0) return
+    const head = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+    if (head !== undefined) await this.serially(async () => { await this.observe(head, false) })
+  }
+
+  // ------------------------------------------------------------ forks
+
+  private async recordFork (proof: ForkProof): Promise<void> {
+    const registry = this.forkRegistry
+    if (registry === undefined || this.stopped) return
+    if (!await registry.add(proof)) return
+    this.stats.forks++
+    this.logEvidence(proof)
+    try {
+      await this.host.services.pubsub.publish(FORKS_TOPIC, encodeForkProof(proof))
+    } catch {
+      this.stats.publishFailed++
+    }
+  }
+
+  /** A fork's two heads go in the head log under their own ids (heads-sync carries them), and the custodian is looked up. */
+  private logEvidence (proof: ForkProof): void {
+    const keyHex = bytesToHex(proof.a.key)
+    this.log.put(`${keyHex}/fork/a`, proof.a)
+    this.log.put(`${keyHex}/fork/b`, proof.b)
+    this.recent.remember(keyHex, proof.a)
+    const user = this.ledger.userOfChain(proof.a.key)
+    if (user !== undefined) {
+      this.ledger.chain(user).then((chain) => {
+        const custodian = chain.user?.custodian
+        if (custodian !== undefined) this.custodians.set(keyHex, custodian)
+      }, () => {})
+    }
+  }
+
+  private isForkedHex (keyHex: string): boolean {
+    return this.forkRegistry?.has(keyHex) ?? false
+  }
+
+  /** Whether a fork proof for this chain is known here: its custodian signed two histories. */
+  isForked (chainKey: Uint8Array): boolean { return this.isForkedHex(bytesToHex(chainKey)) }
+
+  /** The fork proof of a chain, if one is known. */
+  forkOf (chainKey: Uint8Array): ForkProof | undefined { return this.forkRegistry?.get(bytesToHex(chainKey)) }
+
+  /** Every fork proof known here, one per chain. */
+  get forks (): ForkProof[] { return this.forkRegistry?.list() ?? [] }
+
+  /** The forked chains, with the custodian to flag when this node holds the chain. */
+  forkedChains (): ForkedChain[] {
+    return this.forks.map((p) => {
+      const chain = bytesToHex(p.a.key)
+      return { chain, length: p.a.length, custodian: this.custodians.get(chain) }
+    })
+  }
+
+  /** Fetches queued or under way. */
+  get pendingFetches (): number { return this.fetcher.pending }
+
+  async stop (): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    if (this.queued.size > 0) this.flushNow()
+    clearTimeout(this.flushTimer)
+    await this.flushing
+    this.stopped = true
+    for (const cleanup of this.cleanups.splice(0)) cleanup()
+    const pubsub = this.host.services.pubsub
+    for (const topic of [HEADS_TOPIC, FORKS_TOPIC]) {
+      try { pubsub.unsubscribe(topic) } catch {}
+    }
+    await this.reconciler.stop()
+    await this.fetcher.stop()
+    await this.processing
+    await this.forkRegistry?.close()
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * Heads gossip, reconciliation on connect, and fork proofs between real
+ * nodes on 127.0.0.1 (libp2p over TCP, Corestores on disk). Nobody calls
+ * fetchChain here: chains reach every full node because custodians announce
+ * their heads and nodes reconcile heads when they connect.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Corestore from 'corestore'
+import { afterEach, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import {
+  buildExam, buildGenesis, bytesToHex, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, utf8ToBytes,
+  type Entry, type InstitutionId, type InstitutionRole, type PartyKeys, type UserId, type UserKeys
+} from '@healthchain/core'
+import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
+import {
+  FORKS_TOPIC, HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyForkProof, verifyHead,
+  type SignedHead
+} from '@healthchain/net'
+import { waitFor } from './helpers/wait.js'
+
+interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
+
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+/**
+ * A consortium of `parties` (the first creates the registry and admits them
+ * all), each with a ledger in one temporary directory; nodes started and
+ * stopped at will, all closed after the test.
+ */
+class TestNet {
+  readonly parties: Party[]
+  private readonly dir: string
+  private readonly registry: RegistryFeed
+  private readonly ledgers = new Map<string, Ledger>()
+  private readonly running = new Map<string, NetworkNode>()
+
+  private constructor (dir: string, parties: Party[], registry: RegistryFeed, first: Ledger) {
+    this.dir = dir
+    this.parties = parties
+    this.registry = registry
+    this.ledgers.set(parties[0]!.id, first)
+  }
+
+  static async create (specs: Array<[string, InstitutionRole]>): Promise<TestNet> {
+    const dir = await mkdtemp(join(tmpdir(), 'healthchain-heads-'))
+    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
+    const parties = await Promise.all(specs.map(async ([id, role]) => {
+      const p2p = await generateKeyPair('Ed25519')
+      return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
+    }))
+    const governance = generatePartyKeys(crypto)
+    const first = await Ledger.open({ dir: join(dir, parties[0]!.id), institution: parties[0]!.id, crypto, verifyWorkers: 0 })
+    const registry = await first.createRegistry(governance.sign, 'Heads gossip test')
+    for (const p of parties) {
+      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
+    }
+    const net = new TestNet(dir, parties, registry, first)
+    cleanup.push(async () => { await net.close() })
+    return net
+  }
+
+  party (id: string): Party { return this.parties.find((p) => p.id === id)! }
+  node (id: string): NetworkNode { return this.running.get(id)! }
+  get nodes (): NetworkNode[] { return [...this.running.values()] }
+
+  /** The party's ledger, opened (again) if closed. */
+  async ledger (id: string): Promise<Ledger> {
+    let ledger = this.ledgers.get(id)
+    if (ledger === undefined) {
+      ledger = await Ledger.open({ dir: join(this.dir, id), institution: id as InstitutionId, crypto, verifyWorkers: 0 })
+      if (!ledger.hasRegistry) await ledger.followRegistry(this.registry.key)
+      this.ledgers.set(id, ledger)
+    }
+    return ledger
+  }
+
+  /** Starts the party's node, dials every running node, and waits for the registry and the connections. */
+  async start (id: string): Promise<NetworkNode> {
+    const ledger = await this.ledger(id)
+    const node = await NetworkNode.start({ ledger, privateKey: this.party(id).p2p, bootstrapPeers: [this.parties[0]!.peer] })
+    const others = this.nodes
+    this.running.set(id, node)
+    // Before it has the registry a node admits only its bootstrap peer (the first party); then everyone.
+    const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
+    if (bootstrap !== undefined) await node.dial(bootstrap.addresses[0]!)
+    await waitFor(() => ledger.registry.length === this.registry.length, `${id} to receive the registry`)
+    for (const other of others) if (other !== bootstrap) await node.dial(other.addresses[0]!)
+    await waitFor(() => others.every((o) => node.replication.peers.includes(o.peerId)), `${id}'s replication channels`)
+    return node
+  }
+
+  async stop (id: string): Promise<void> {
+    await this.running.get(id)?.stop()
+    this.running.delete(id)
+  }
+
+  async closeLedger (id: string): Promise<void> {
+    await this.ledgers.get(id)?.close()
+    this.ledgers.delete(id)
+  }
+
+  /** Waits until every running node sees every other subscribed to both topics (a publish before that may be dropped). */
+  async meshed (): Promise<void> {
+    const nodes = this.nodes
+    await waitFor(() => nodes.every((n) => [HEADS_TOPIC, FORKS_TOPIC].every((topic) => {
+      const subscribers = n.host.services.pubsub.getSubscribers(topic).map(String)
+      return nodes.every((o) => o === n || subscribers.includes(o.peerId))
+    })), 'gossip subscriptions to reach every node')
+  }
+
+  async close (): Promise<void> {
+    for (const id of [...this.running.keys()]) await this.stop(id)
+    for (const id of [...this.ledgers.keys()]) await this.closeLedger(id)
+  }
+}
+
+function genesisFor (user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array): Entry {
+  return signEntry(buildGenesis(user, custodian, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
+}
+
+/** Enrols a new user at `custodian`'s node (which announces the chain). */
+async function enrol (net: TestNet, custodian: string): Promise<{ user: UserKeys, chainKey: Uint8Array, chain: UserChain }> {
+  const node = net.node(custodian)
+  const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+  const chainKey = await node.ledger.chainKeyFor(user.userId)
+  const chain = await node.enrol(genesisFor(user, net.party(custodian).id, chainKey))
+  return { user, chainKey, chain }
+}
+
+/** An exam by `author`, written through `node` (appended there if custodian, else forwarded). */
+async function writeExam (node: NetworkNode, author: Party, user: UserKeys, chainKey: Uint8Array): Promise<number> {
+  const exam = buildExam({
+    author: author.id, reg: node.ledger.registry.length, chainKey, plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
+    sealed: { notes: 'seen at the clinic' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
+  }, crypto)
+  const { seq } = await node.append(user.userId, (at) => signEntry(exam, { chainKey, seq: at }, author.keys.sign.secretKey, crypto))
+  return seq
+}
+
+/** Whether `ledger` holds `user`'s chain verified up to `length`. */
+async function holds (ledger: Ledger, user: UserId, length: number): Promise<boolean> {
+  if (!ledger.hasChain(user)) return false
+  return (await ledger.chain(user)).verifiedLength === length
+}
+
+async function converged (nodes: NetworkNode[], user: UserId, length: number, what: string): Promise<void> {
+  await waitFor(async () => (await Promise.all(nodes.map(async (n) => await holds(n.ledger, user, length)))).every(Boolean), what, 15_000)
+}
+
+describe('heads gossip and reconciliation between real nodes', () => {
+  it('four nodes in a full mesh converge on a chain: enrolled at A, an exam forwarded from B, one written at A', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['agency-q', 'inquirer'], ['regulator-r', 'regulator']])
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const [a, b] = [net.party('hospital-a'), net.party('hospital-b')]
+
+    const { user, chainKey, chain } = await enrol(net, a.id)
+    await converged(net.nodes, user.userId, 1, 'every node to replicate the new chain')
+    expect(await writeExam(net.node(b.id), b, user, chainKey)).toBe(1)
+    expect(await writeExam(net.node(a.id), a, user, chainKey)).toBe(2)
+    expect(chain.length).toBe(3)
+
+    await converged(net.nodes, user.userId, 3, 'every node to fetch both exams')
+    for (const node of net.nodes) {
+      const report = await node.ledger.verify(user.userId)
+      expect(report.valid).toBe(true)
+      expect(report.verified).toBe(3)
+      expect(node.heads.log.get(bytesToHex(chainKey))?.length).toBe(3)
+      expect(node.status()).toMatchObject({ peerId: node.peerId, chains: 1, forkedChains: [] })
+      expect(node.status().peers).toHaveLength(3)
+    }
+    expect(net.node(a.id).heads.stats.announced).toBeGreaterThanOrEqual(2)
+  }, 30_000)
+
+  it('a node joining late catches up through heads-sync; a restarted node keeps its data and catches up on what it missed', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator']])
+    const [a, b, r] = net.parties as [Party, Party, Party]
+    await net.start(a.id)
+    await net.start(b.id)
+    await net.meshed()
+    const one = await enrol(net, a.id)
+    await writeExam(net.node(a.id), a, one.user, one.chainKey)
+    const two = await enrol(net, a.id)
+    await converged([net.node(b.id)], one.user.userId, 2, 'hospital-b to replicate the first chain')
+    await converged([net.node(b.id)], two.user.userId, 1, 'hospital-b to replicate the second chain')
+
+    // The regulator starts after every write: no gossip it could have seen; it learns the heads when it connects.
+    const late = await net.start(r.id)
+    await converged([late], one.user.userId, 2, 'the late regulator to catch up on the first chain')
+    await converged([late], two.user.userId, 1, 'the late regulator to catch up on the second chain')
+    expect(late.heads.stats.sync.synced).toBeGreaterThanOrEqual(1)
+    expect(late.heads.stats.announced).toBe(0)
+
+    // hospital-b goes away; meanwhile the first chain grows and a third user is enrolled.
+    await net.stop(b.id)
+    await net.closeLedger(b.id)
+    await writeExam(net.node(a.id), a, one.user, one.chainKey)
+    const three = await enrol(net, a.id)
+    await converged([late], three.user.userId, 1, 'the regulator to replicate the third chain')
+
+    // Back with its data, before any peer is connected.
+    const reopened = await net.ledger(b.id)
+    expect(await holds(reopened, one.user.userId, 2)).toBe(true)
+    expect(await holds(reopened, two.user.userId, 1)).toBe(true)
+    const back = await net.start(b.id)
+    await converged([back], one.user.userId, 3, 'the restarted hospital-b to catch up on the first chain')
+    await converged([back], three.user.userId, 1, 'the restarted hospital-b to catch up on the third chain')
+    for (const u of [one, two, three]) expect((await back.ledger.verify(u.user.userId)).valid).toBe(true)
+  }, 30_000)
+
+  it('equivocation: two signed roots at one length are a fork proof, found by every node, stored across a restart, and the chain is no longer fetched', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator'], ['hospital-m', 'examiner']])
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const [a, b, r, m] = net.parties as [Party, Party, Party, Party]
+    const { user, chainKey, chain } = await enrol(net, a.id)
+    await writeExam(net.node(a.id), a, user, chainKey)
+    await converged(net.nodes, user.userId, 2, 'every node to replicate the chain')
+
+    // The custodian's key pair in a second store (same primary key, same named core): another history at length 3.
+    const forkDir = await mkdtemp(join(tmpdir(), 'healthchain-fork-'))
+    cleanup.push(async () => { await rm(forkDir, { recursive: true, force: true }) })
+    const store = new Corestore(forkDir, { primaryKey: net.node(a.id).ledger.store.primaryKey!, unsafe: true })
+    cleanup.push(async () => { await store.close() })
+    const twin = store.get({ name: `chain/${user.userId}` })
+    await twin.ready()
+    expect(bytesToHex(twin.key!)).toBe(bytesToHex(chainKey))
+    for (let seq = 0; seq < chain.length; seq++) await twin.append((await chain.core.get(seq))!)
+    await twin.append(utf8ToBytes('another third block'))
+    const other = await headOf(twin)
+
+    // The real third block, announced by the custodian, reaches everyone.
+    await writeExam(net.node(a.id), a, user, chainKey)
+    await converged(net.nodes, user.userId, 3, 'every node to fetch the real third block')
+    expect(other.length).toBe(3)
+
+    // An admitted node publishes the other head.
+    await net.node(m.id).host.services.pubsub.publish(HEADS_TOPIC, encodeHeadsAnnouncement({ v: 1, heads: [other] }))
+    const flagged = [{ chain: bytesToHex(chainKey), length: 3, custodian: a.id }]
+    await waitFor(() => net.nodes.every((n) => n.isForked(chainKey) && n.status().forkedChains[0]?.custodian === a.id), 'every node to hold a fork proof')
+    for (const node of net.nodes) {
+      expect(node.forks).toHaveLength(1)
+      expect(verifyForkProof(node.forks[0]!)).toBe(true)
+      expect(node.forks[0]!.a.length).toBe(3)
+      expect(node.status().forkedChains).toEqual(flagged)
+    }
+    const readAtB = await net.node(b.id).read(user.userId)
+    expect(readAtB.fork).toEqual(net.node(b.id).forks[0])
+
+    // The custodian goes on writing: the head is logged, but no node fetches a forked chain's blocks.
+    const nodeB = net.node(b.id)
+    const skipped = nodeB.heads.stats.skippedForked
+    await writeExam(net.node(a.id), a, user, chainKey)
+    await waitFor(() => nodeB.heads.log.get(bytesToHex(chainKey))?.length === 4, 'hospital-b to log the next head')
+    expect(nodeB.heads.stats.skippedForked).toBeGreaterThan(skipped)
+    expect(nodeB.heads.pendingFetches).toBe(0)
+    expect((await nodeB.ledger.chain(user.userId)).verifiedLength).toBe(3)
+
+    // The proof is on disk: hospital-b still knows it after a restart, before it connects to anyone.
+    const proof = nodeB.forks[0]
+    await net.stop(b.id)
+    await net.closeLedger(b.id)
+    const again = await NetworkNode.start({ ledger: await net.ledger(b.id), privateKey: b.p2p })
+    try {
+      expect(again.isForked(chainKey)).toBe(true)
+      expect(again.forks).toEqual([proof])
+    } finally {
+      await again.stop()
+    }
+    expect(net.node(r.id).isForked(chainKey)).toBe(true)
+  }, 30_000)
+
+  it('a forged head (one flipped byte) is ignored and counted, and nothing is fetched', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['hospital-m', 'examiner']])
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const [a, b, m] = net.parties as [Party, Party, Party]
+    const { user, chainKey, chain } = await enrol(net, a.id)
+    await converged([net.node(b.id)], user.userId, 1, 'hospital-b to replicate the chain')
+    const nodeB = net.node(b.id)
+    await waitFor(() => nodeB.heads.pendingFetches === 0, 'hospital-b\'s fetch to end')
+    const fetched = nodeB.heads.stats.fetch.fetched
+
+    // A real head one block ahead (written without announcing it), its signature altered by one bit.
+    await chain.appendSigned(buildExam({
+      author: a.id, reg: net.node(a.id).ledger.registry.length, chainKey, plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 60, unit: '/min' }] },
+      sealed: { notes: 'resting' }, recipients: [user.box.publicKey, a.keys.box.publicKey]
+    }, crypto), a.keys.sign)
+    const real = await headOf(chain.core)
+    const sig = real.sig.slice()
+    sig[10]! ^= 0x01
+    const forged: SignedHead = { ...real, sig }
+    expect(verifyHead(forged)).toBe(false)
+
+    await net.node(m.id).host.services.pubsub.publish(HEADS_TOPIC, encodeHeadsAnnouncement({ v: 1, heads: [forged] }))
+    await waitFor(() => nodeB.heads.stats.invalid === 1 && net.node(a.id).heads.stats.invalid === 1, 'the forged head to be counted')
+    expect(nodeB.heads.stats.fetch.fetched).toBe(fetched)
+    expect(nodeB.heads.pendingFetches).toBe(0)
+    expect(nodeB.heads.log.get(bytesToHex(chainKey))?.length).toBe(1)
+    expect((await nodeB.ledger.chain(user.userId)).verifiedLength).toBe(1)
+    expect(nodeB.isForked(chainKey)).toBe(false)
+    expect(nodeB.status().forkedChains).toEqual([])
+  }, 30_000)
+})
+
+describe('HeadLog (what heads-sync serves)', () => {
+  const head = (length: number): SignedHead => ({
+    v: 1, key: new Uint8Array(32), signer: new Uint8Array(32), length, fork: 0, root: new Uint8Array(32), sig: new Uint8Array(64)
+  })
+  /** Every page from `since` on: the lengths served, the page count, and the cursor to keep. */
+  const pageAll = (log: HeadLog, since: number): { lengths: number[], pages: number, next: number } => {
+    const lengths: number[] = []
+    let pages = 0
+    let cursor = since
+    for (;;) {
+      const page = log.since(cursor, MAX_HEADS_PER_SYNC)
+      pages++
+      expect(page.heads.length).toBeLessThanOrEqual(MAX_HEADS_PER_SYNC)
+      lengths.push(...page.heads.map((h) => h.length))
+      cursor = page.next
+      if (!page.more) return { lengths, pages, next: cursor }
+    }
+  }
+
+  it('pages every id once with its newest head, and a later cursor gets only what changed', () => {
+    const log = new HeadLog(1_000)
+    for (let i = 0; i < 2500; i++) log.put(`id-${i}`, head(i + 1))
+    // 2,000 updates leave tombstones (compacted on the way); only the newest head of each id is served.
+    for (let i = 0; i < 2000; i++) log.put(`id-${i}`, head(100_000 + i))
+    expect(log.size).toBe(2500)
+    const all = pageAll(log, 0)
+    expect(all.pages).toBe(3)
+    const expected = [...Array.from({ length: 500 }, (_, i) => 2001 + i), ...Array.from({ length: 2000 }, (_, i) => 100_000 + i)]
+    expect(all.lengths).toEqual(expected)
+    expect(all.next).toBe(log.current)
+
+    log.put('id-7', head(7_000_000))
+    log.put('new', head(8_000_000))
+    expect(pageAll(log, all.next)).toEqual({ lengths: [7_000_000, 8_000_000], pages: 1, next: log.current })
+    expect(log.since(log.current, MAX_HEADS_PER_SYNC)).toEqual({ heads: [], next: log.current, more: false })
+  })
+
+  it('a cursor from an earlier run (below this run\'s base) or from the future gets everything', () => {
+    const log = new HeadLog(1_000_000)
+    log.put('a', head(1))
+    log.put('b', head(2))
+    expect(log.since(999_999, 10).heads).toHaveLength(2)
+    expect(log.since(5_000_000, 10).heads).toHaveLength(2)
+    expect(log.since(1_000_001, 10).heads.map((h) => h.length)).toEqual([2])
+  })
+})
