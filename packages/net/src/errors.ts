@@ -28,6 +28,8 @@ export type NetErrorCode =
   | 'UNKNOWN_CUSTODIAN'
   /** The custodian refused the entry; `remoteCode` carries its code (e.g. BAD_SIGNATURE, ROLE_FORBIDDEN). */
   | 'REFUSED'
+  /** No head of the chain has cosignatures from `quorum` distinct witnesses (the message says how many the best one got). */
+  | 'NO_QUORUM'
 
 export class NetError extends Error {
   override readonly name = 'NetError'

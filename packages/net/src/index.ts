@@ -11,6 +11,11 @@ export {
   type AppendServiceComponents, type AppendServiceInit, type AppendStats, type ForwardOptions,
   type AppendViaCustodianInit, type AppendToChainInit
 } from './append-forwarding.js'
+export {
+  WitnessService, headWithQuorum, askWitness, COSIGNATURES_CORE,
+  type WitnessServiceComponents, type WitnessServiceInit, type WitnessStats, type WitnessVerdict, type WitnessRefusal,
+  type QuorumOptions, type QuorumHead, type WitnessClientComponents
+} from './witness.js'
 export { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 export { Replication, REPLICATE_PROTOCOL, type FetchOptions } from './replication.js'
 export { createHost, type Host, type HostInit } from './host.js'

@@ -1,12 +1,13 @@
 /**
  * A node's network side, wired by hand in one place: the membership gate,
  * the libp2p host, replication, heads gossip (with reconciliation and fork
- * proofs) and append forwarding, over a ledger that is already open.
+ * proofs), append forwarding and (given the institution's signing key) the
+ * witness service, over a ledger that is already open.
  */
 import './polyfills.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
-import type { UserId, Entry } from '@healthchain/core'
+import type { UserId, Entry, SigningKeyPair } from '@healthchain/core'
 import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
 import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
@@ -14,6 +15,7 @@ import { createHost, type Host } from './host.js'
 import { MembershipGate } from './membership-gate.js'
 import { Replication } from './replication.js'
 import type { ForkProof } from './wire/fork-proof.js'
+import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
 
 export interface NetworkNodeInit {
   readonly ledger: Ledger
@@ -24,6 +26,12 @@ export interface NetworkNodeInit {
   readonly bootstrapPeers?: readonly string[]
   /** Become a replica of every chain a head announces (full nodes, regulators); default true. */
   readonly replicateAll?: boolean
+  /**
+   * The institution's signing key pair (as the registry lists it): starts the
+   * witness service, which cosigns heads while the registry lists this
+   * institution as an active regulator.
+   */
+  readonly signer?: SigningKeyPair
 }
 
 export interface NodeStatus {
@@ -58,17 +66,22 @@ export class NetworkNode {
   readonly replication: Replication
   readonly appends: AppendService
   readonly heads: HeadsService
+  /** The witness service, on a node given a signer. */
+  readonly witness: WitnessService | undefined
   readonly ledger: Ledger
   private readonly unsubscribe: () => void
   private stopped = false
 
-  private constructor (parts: { ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService }) {
+  private constructor (parts: {
+    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, witness: WitnessService | undefined
+  }) {
     this.ledger = parts.ledger
     this.host = parts.host
     this.gate = parts.gate
     this.replication = parts.replication
     this.appends = parts.appends
     this.heads = parts.heads
+    this.witness = parts.witness
     // Re-check every connection whenever the registry changes: a suspended institution is cut off.
     this.unsubscribe = parts.gate.onChange(() => { void this.enforceMembership() })
   }
@@ -86,7 +99,12 @@ export class NetworkNode {
     }
     const appends = new AppendService({ host, ledger: init.ledger, gate }, { onAppended })
     await appends.start()
-    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads })
+    let witness: WitnessService | undefined
+    if (init.signer !== undefined) {
+      witness = new WitnessService({ host, ledger: init.ledger, gate, isForked: (key) => heads.isForked(key) }, { signer: init.signer })
+      await witness.start()
+    }
+    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, witness })
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -130,6 +148,15 @@ export class NetworkNode {
   /** Whether the chain with this key is forked (its custodian signed two histories). */
   isForked (chainKey: Uint8Array): boolean { return this.heads.isForked(chainKey) }
 
+  /**
+   * The highest head of a chain cosigned by `quorum` distinct witnesses
+   * (active regulators of the registry), with their cosignatures; NO_QUORUM
+   * otherwise. See witness.ts.
+   */
+  async headWithQuorum (chainKey: Uint8Array, opts: QuorumOptions): Promise<QuorumHead> {
+    return await headWithQuorum(this, chainKey, opts)
+  }
+
   status (): NodeStatus {
     const peers = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
     return { peerId: this.peerId, peers, chains: this.ledger.chainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
@@ -148,6 +175,7 @@ export class NetworkNode {
     this.stopped = true
     this.unsubscribe()
     await this.appends.stop()
+    await this.witness?.stop()
     await this.heads.stop()
     await this.replication.stop()
     await this.host.stop()

@@ -33,3 +33,9 @@ export {
   type HeadsSyncRequest, type HeadsSyncResponse
 } from './heads-sync.js'
 export { writeFrame, readFrame, type FrameOptions } from './framing.js'
+export {
+  WITNESS_PROTOCOL, MAX_COSIGNATURES_PER_RESPONSE, MAX_WITNESS_REQUEST_BYTES, MAX_WITNESS_RESPONSE_BYTES,
+  witnessRequestSchema, witnessResponseSchema, witnessRequestCodec, witnessResponseCodec,
+  encodeWitnessRequest, decodeWitnessRequest, encodeWitnessResponse, decodeWitnessResponse,
+  type WitnessRequest, type WitnessResponse
+} from './witness.js'
