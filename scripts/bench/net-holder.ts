@@ -1,0 +1,136 @@
+/**
+ * Child process of net-bench.ts (part 3: a node holding many chains), so the
+ * memory figure is the node's own.
+ *
+ *   tsx net-holder.ts build <dir> <count>    builds a ledger of <count> minimal chains (a genesis each) in <dir>
+ *   tsx net-holder.ts measure <dir>          opens it, starts a NetworkNode, reports memory and head-handling times
+ *
+ * The last stdout line is the JSON result; progress goes to stderr.
+ * `measure` wants `--expose-gc` (memory after a full GC).
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import {
+  buildGenesis, bytesToHex, generatePartyKeys, signEntry, userIdFromKey,
+  type InstitutionId, type UserKeys
+} from '@healthchain/core'
+import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { Ledger } from '@healthchain/ledger'
+import { NetworkNode, decodeHeadsAnnouncement, encodeHeadsAnnouncement, headOf } from '@healthchain/net'
+
+const INSTITUTION = 'hospital-a' as InstitutionId
+/** Heads kept for the measurement: chains spread over the whole store. */
+const SAMPLES = 300
+const BATCH = 200
+
+export interface BuildMeta { readonly count: number, readonly buildMs: number, readonly date: string }
+export interface HolderResult {
+  readonly chains: number
+  readonly openLedgerMs: number
+  readonly startNodeMs: number
+  /** After a full GC (if exposed): ledger open, node started, no chain open. */
+  readonly rssIdleBytes: number
+  readonly heapUsedIdleBytes: number
+  /** Decode + receive of a one-head announcement, chain not open yet (first head for it since start). */
+  readonly handleColdMs: number[]
+  /** The same announcement again (chain open, head logged). */
+  readonly handleWarmMs: number[]
+  readonly rssAfterBytes: number
+  readonly gcExposed: boolean
+}
+
+function log (msg: string): void { process.stderr.write(`  [holder ${process.pid}] ${msg}\n`) }
+
+function cheapUserKeys (): UserKeys {
+  // Random keys: deriving from a recovery phrase is deliberately slow, and irrelevant here.
+  const keys = generatePartyKeys(crypto)
+  return { ...keys, userId: userIdFromKey(keys.sign.publicKey) }
+}
+
+async function build (dir: string, count: number): Promise<void> {
+  const started = Date.now()
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: INSTITUTION, crypto, verifyWorkers: 0 })
+  const governance = generatePartyKeys(crypto)
+  const registry = await ledger.createRegistry(governance.sign, 'Bench consortium')
+  const hospital = generatePartyKeys(crypto)
+  await registry.append('admit', { institution: INSTITUTION, name: INSTITUTION, role: 'examiner', sign: hospital.sign.publicKey, box: hospital.box.publicKey }, governance.sign)
+  const every = Math.max(1, Math.floor(count / SAMPLES))
+  const announcements: string[] = []
+  let lastLog = Date.now()
+  for (let base = 0; base < count; base += BATCH) {
+    const n = Math.min(BATCH, count - base)
+    await Promise.all(Array.from({ length: n }, async (_, j) => {
+      const i = base + j
+      const user = cheapUserKeys()
+      const chainKey = await ledger.chainKeyFor(user.userId)
+      const genesis = signEntry(buildGenesis(user, INSTITUTION, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
+      const chain = await ledger.enrol(genesis)
+      if (i % every === 0 && announcements.length < SAMPLES) {
+        announcements.push(bytesToHex(encodeHeadsAnnouncement({ v: 1, heads: [await headOf(chain.core, crypto)] })))
+      }
+      // Keep the build's own memory flat: an open core costs 21-31 KB.
+      await chain.close()
+    }))
+    if (Date.now() - lastLog > 5000) {
+      lastLog = Date.now()
+      log(`built ${base + n}/${count} chains in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+    }
+  }
+  await ledger.close()
+  const meta: BuildMeta = { count, buildMs: Date.now() - started, date: new Date().toISOString() }
+  await writeFile(join(dir, 'announcements.json'), JSON.stringify(announcements))
+  // Written last: a cache without meta.json is incomplete and is rebuilt.
+  await writeFile(join(dir, 'meta.json'), JSON.stringify(meta))
+  console.log(JSON.stringify(meta))
+}
+
+function gc (): void {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g !== undefined) { g(); g() }
+}
+
+async function measure (dir: string): Promise<void> {
+  const announcements = (JSON.parse(await readFile(join(dir, 'announcements.json'), 'utf8')) as string[]).map((hex) => new Uint8Array(Buffer.from(hex, 'hex')))
+  let t = performance.now()
+  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: INSTITUTION, crypto })
+  const openLedgerMs = performance.now() - t
+  t = performance.now()
+  const node = await NetworkNode.start({ ledger, privateKey: await generateKeyPair('Ed25519'), replicateAll: true })
+  const startNodeMs = performance.now() - t
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  gc()
+  const idle = process.memoryUsage()
+  log(`${ledger.chainCount} chains: ledger opened in ${openLedgerMs.toFixed(0)} ms, rss ${(idle.rss / 2 ** 20).toFixed(0)} MiB`)
+  const handle = async (bytes: Uint8Array): Promise<number> => {
+    const start = performance.now()
+    await node.heads.receive(decodeHeadsAnnouncement(bytes).heads)
+    return performance.now() - start
+  }
+  const handleColdMs: number[] = []
+  const handleWarmMs: number[] = []
+  for (const a of announcements) handleColdMs.push(await handle(a))
+  for (const a of announcements) handleWarmMs.push(await handle(a))
+  const { stats } = node.heads
+  if (stats.invalid > 0 || stats.errors > 0 || stats.received !== 2 * announcements.length) {
+    throw new Error(`bench: heads not handled cleanly: ${JSON.stringify({ ...stats, fetch: undefined, sync: undefined })}`)
+  }
+  gc()
+  const rssAfterBytes = process.memoryUsage().rss
+  const result: HolderResult = {
+    chains: ledger.chainCount, openLedgerMs, startNodeMs, rssIdleBytes: idle.rss, heapUsedIdleBytes: idle.heapUsed,
+    handleColdMs, handleWarmMs, rssAfterBytes, gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function'
+  }
+  await node.stop()
+  await ledger.close()
+  console.log(JSON.stringify(result))
+}
+
+const [mode, dir, count] = process.argv.slice(2)
+const run = mode === 'build' ? build(dir!, Number(count)) : mode === 'measure' ? measure(dir!) : Promise.reject(new Error(`usage: net-holder.ts build|measure <dir> [count]`))
+run.then(() => { process.exit(0) }, (err) => {
+  console.error(String((err as Error)?.stack ?? err).slice(0, 2000))
+  process.exit(1)
+})
