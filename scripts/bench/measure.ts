@@ -23,6 +23,29 @@ export async function rate (count: number, fn: () => Promise<void> | void, repea
   return median(rates)
 }
 
+/**
+ * Runs several measurements in turns — a, b, a, b, … — `repeats` (5) rounds
+ * after `warmups` (1) untimed ones, and returns each one's median rate.
+ * A ratio between two figures is only as good as the conditions both were
+ * measured under: on a shared machine other processes' load comes and goes
+ * within seconds, and measuring one figure some seconds after the other put
+ * a different load on either side of a ratio. Warm-up rounds let the JIT,
+ * and the workers of a pool, reach their steady state before timing.
+ */
+export async function interleavedRates (count: number, fns: ReadonlyArray<() => Promise<void> | void>, opts: { repeats?: number, warmups?: number } = {}): Promise<number[]> {
+  const { repeats = 5, warmups = 1 } = opts
+  const rates = fns.map((): number[] => [])
+  for (let round = 0; round < warmups + repeats; round++) {
+    for (let i = 0; i < fns.length; i++) {
+      const start = process.hrtime.bigint()
+      await fns[i]!()
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9
+      if (round >= warmups) rates[i]!.push(count / seconds)
+    }
+  }
+  return rates.map(median)
+}
+
 export function median (values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)

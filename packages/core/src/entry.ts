@@ -22,13 +22,12 @@ import { CoreError } from './errors.js'
 import { decodeCanonical, encodeCanonical } from './encoding.js'
 import { USER_AUTHOR } from './ids.js'
 import {
-  bytesBetween, bytesOf, entryIdSchema, institutionIdSchema, key32Schema, observationSchema,
+  ENTRY_LIMITS, MAX_ENTRY_BYTES, bytesBetween, bytesOf, entryIdSchema, institutionIdSchema, key32Schema, observationSchema,
   signatureSchema, textSchema, timeSchema, uintSchema
 } from './schema.js'
 
+export { MAX_ENTRY_BYTES } from './schema.js'
 export const ENTRY_VERSION = 1
-/** The largest encoded entry a chain accepts, in bytes. */
-export const MAX_ENTRY_BYTES = 128 * 1024
 
 export const ENTRY_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
 export type EntryType = typeof ENTRY_TYPES[number]
@@ -41,8 +40,8 @@ export const genesisPlainSchema = z.strictObject({
 })
 
 export const examPlainSchema = z.strictObject({
-  title: textSchema(200).optional(),
-  observations: z.array(observationSchema).max(64)
+  title: textSchema(ENTRY_LIMITS.title).optional(),
+  observations: z.array(observationSchema).max(ENTRY_LIMITS.examObservations)
 })
 
 /** The cleartext of an exam's sealed segment, validated before sealing and after opening. */
@@ -54,19 +53,19 @@ export const examSealedSchema = z.strictObject({
 export const exercisePlainSchema = z.strictObject({
   start: timeSchema,
   end: timeSchema,
-  observations: z.array(observationSchema).min(1).max(32)
+  observations: z.array(observationSchema).min(1).max(ENTRY_LIMITS.exerciseObservations)
 }).refine((p) => p.end >= p.start, { message: 'end must not be before start', path: ['end'] })
 
 export const locationPointSchema = z.strictObject({
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
   /** Horizontal accuracy in metres. */
-  acc: z.number().min(0).max(100_000),
+  acc: z.number().min(0).max(ENTRY_LIMITS.accuracy),
   time: timeSchema
 })
 
 export const locationPlainSchema = z.strictObject({
-  points: z.array(locationPointSchema).min(1).max(2000)
+  points: z.array(locationPointSchema).min(1).max(ENTRY_LIMITS.locationPoints)
 })
 
 /** A data key of a past entry, re-wrapped for a newly granted examiner. */
@@ -98,7 +97,7 @@ export const sealedSchema = z.strictObject({
   epk: key32Schema,
   nonce: bytesOf(24),
   ct: bytesBetween(16, MAX_ENTRY_BYTES),
-  to: z.array(z.strictObject({ key: key32Schema, wrap: bytesOf(48) })).min(1).max(64)
+  to: z.array(z.strictObject({ key: key32Schema, wrap: bytesOf(48) })).min(1).max(ENTRY_LIMITS.recipients)
 })
 
 const PLAIN_SCHEMAS = {
@@ -151,7 +150,7 @@ const envelopeSchema = z.strictObject({
   type: z.string(),
   id: entryIdSchema,
   time: timeSchema,
-  author: z.string().min(1).max(64),
+  author: z.string().min(1).max(ENTRY_LIMITS.author),
   reg: uintSchema.optional(),
   plain: z.unknown(),
   sealed: sealedSchema.optional(),
@@ -209,8 +208,13 @@ function checkEnvelope (value: unknown, requireSig: boolean): Entry {
   if ((type === 'exam') !== (candidate.sealed !== undefined)) {
     throw new CoreError('INVALID_FIELD', 'sealed: exam entries carry a sealed segment, no other type may', { field: 'sealed' })
   }
-  validated.add(deepFreeze(value))
   return value as Entry
+}
+
+/** Freezes a value that passed checkEnvelope and remembers it, so it is never validated twice. */
+function remember<T extends object> (value: T): T {
+  validated.add(deepFreeze(value))
+  return value
 }
 
 /** Objects that passed validation here; entries are frozen, so they need no second pass. */
@@ -230,13 +234,13 @@ function deepFreeze<T> (value: T): T {
 /** Validates a decoded or constructed signed entry; throws CoreError with a code and the field. */
 export function parseEntry (value: unknown): Entry {
   if (typeof value === 'object' && value !== null && validated.has(value) && 'sig' in value) return value as Entry
-  return checkEnvelope(value, true)
+  return remember(checkEnvelope(value, true))
 }
 
 /** Validates an entry before it is signed. */
 export function parseUnsignedEntry (value: unknown): UnsignedEntry {
   if (typeof value === 'object' && value !== null && validated.has(value) && !('sig' in value)) return value as UnsignedEntry
-  return checkEnvelope(value, false) as UnsignedEntry
+  return remember(checkEnvelope(value, false) as UnsignedEntry)
 }
 
 function checkSize (bytes: Uint8Array): Uint8Array {
@@ -263,7 +267,8 @@ export function encodeEntryBody (entry: UnsignedEntry | Entry): Uint8Array {
   if (cached !== undefined) return cached
   // Accepts a signed entry too: its signature is not part of the body.
   const { sig: _sig, ...unsigned } = entry as UnsignedEntry & { sig?: unknown }
-  const { v: _v, ...body } = parseUnsignedEntry(unsigned)
+  // An entry validated here (and so frozen) needs no second pass over a copy of itself.
+  const { v: _v, ...body } = validated.has(entry) ? unsigned : parseUnsignedEntry(unsigned)
   const bytes = checkSize(encodeCanonical(body))
   bodies.set(entry, bytes)
   return bytes
@@ -294,6 +299,26 @@ export function encodeEntry (entry: Entry): Uint8Array {
 
 /** Decodes and validates one block; refuses oversized, non-canonical, unknown-type or invalid entries. */
 export function decodeEntry (bytes: Uint8Array): Entry {
+  const { entry, body } = decodeBlock(bytes)
+  remember(entry)
+  bodies.set(entry, body)
+  return entry
+}
+
+/** A block taken apart: the validated entry, and the body bytes its signature covers. */
+export interface DecodedBlock {
+  readonly entry: Entry
+  readonly body: Uint8Array
+}
+
+/**
+ * Decodes and validates one block with exactly decodeEntry's checks, for a
+ * reader that looks at each block once (verification): the entry is neither
+ * frozen nor remembered for later encoding and signing, since freezing and
+ * the weak caches cost a good share of decoding when a whole chain streams
+ * past. Verify its signature with the returned body (verifyBodySignature).
+ */
+export function decodeBlock (bytes: Uint8Array): DecodedBlock {
   checkSize(bytes)
   const block = decodeCanonical(bytes)
   if (!Array.isArray(block) || block.length !== 3) throw new CoreError('MALFORMED', 'a block is an array [v, body, sig]')
@@ -308,9 +333,11 @@ export function decodeEntry (bytes: Uint8Array): Entry {
   for (const reserved of ['v', 'sig']) {
     if (reserved in fields) throw new CoreError('INVALID_FIELD', `${reserved}: not allowed inside the body`, { field: reserved })
   }
-  const entry = deepFreeze(parseEntry({ ...fields, v, sig }))
-  bodies.set(entry, body)
-  return entry
+  // The decoded map is ours alone: complete it in place (the same keys, in the same order, as a copy would have).
+  const candidate = fields as Record<string, unknown>
+  candidate.v = v
+  candidate.sig = sig
+  return { entry: checkEnvelope(candidate, true), body }
 }
 
 /** @deprecated name kept for callers: the body bytes of an unsigned entry. */

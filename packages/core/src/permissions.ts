@@ -54,8 +54,15 @@ export function isRole (value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value)
 }
 
+/** The table by role, action and target (the first row of each, as a scan would find it): rules ask for every entry they check. */
+const CONDITIONS = new Map<string, Condition>()
+for (const row of PERMISSIONS) {
+  const key = `${row.role} ${row.action} ${row.target}`
+  if (!CONDITIONS.has(key)) CONDITIONS.set(key, row.condition)
+}
+
 export function conditionOf (role: Role, action: Action, target: Target): Condition | undefined {
-  return PERMISSIONS.find((row) => row.role === role && row.action === action && row.target === target)?.condition
+  return CONDITIONS.get(`${role} ${action} ${target}`)
 }
 
 /** Whether `role` may perform `action` on `target` at all (see `conditionOf` for what is left to check). */

@@ -8,6 +8,22 @@ import { isInstitutionId } from './ids.js'
 
 export const MIN_TIME = Date.UTC(2000, 0, 1)
 export const MAX_TIME = Date.UTC(2200, 0, 1)
+/** The largest encoded entry a chain accepts, in bytes. */
+export const MAX_ENTRY_BYTES = 128 * 1024
+
+/** Limits of user-chain entries (entry.ts), named once. */
+export const ENTRY_LIMITS = {
+  author: 64,
+  title: 200,
+  examObservations: 64,
+  exerciseObservations: 32,
+  locationPoints: 2000,
+  /** Horizontal accuracy of a location point, in metres. */
+  accuracy: 100_000,
+  recipients: 64,
+  observationText: 256,
+  ucum: 32
+} as const
 
 export function bytesOf (length: number): z.ZodType<Uint8Array> {
   return z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === length, { message: `expected ${length} bytes` })
@@ -25,21 +41,26 @@ export const key32Schema = bytesOf(32)
 export const signatureSchema = bytesOf(64)
 export const institutionIdSchema = z.string().refine(isInstitutionId, { message: 'expected an institution id (a-z, 0-9, \'-\', 3-64 characters)' })
 
+// The patterns, named once.
+// eslint-disable-next-line no-control-regex
+export const TEXT_PATTERN = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/
+export const LOINC_PATTERN = /^\d{1,7}-\d$/
+export const UCUM_PATTERN = /^[\x21-\x7e]+$/
+
 /** Printable text without control characters. */
 export function textSchema (max: number): z.ZodString {
-  // eslint-disable-next-line no-control-regex
-  return z.string().min(1).max(max).regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, { message: 'control characters are not allowed' })
+  return z.string().min(1).max(max).regex(TEXT_PATTERN, { message: 'control characters are not allowed' })
 }
 
 /** A LOINC code: up to 7 digits, a dash, one check digit. */
-export const loincSchema = z.string().regex(/^\d{1,7}-\d$/, { message: 'expected a LOINC code such as 8480-6' })
+export const loincSchema = z.string().regex(LOINC_PATTERN, { message: 'expected a LOINC code such as 8480-6' })
 /** A UCUM unit expression: printable ASCII, no spaces. */
-export const ucumSchema = z.string().min(1).max(32).regex(/^[\x21-\x7e]+$/, { message: 'expected a UCUM unit such as mm[Hg]' })
+export const ucumSchema = z.string().min(1).max(ENTRY_LIMITS.ucum).regex(UCUM_PATTERN, { message: 'expected a UCUM unit such as mm[Hg]' })
 
 /** One measurement, in the shape of a FHIR R4 Observation's code, value and reference range. */
 export const observationSchema = z.strictObject({
   code: loincSchema,
-  value: z.union([z.number().finite(), textSchema(256)]),
+  value: z.union([z.number().finite(), textSchema(ENTRY_LIMITS.observationText)]),
   unit: ucumSchema.optional(),
   low: z.number().finite().optional(),
   high: z.number().finite().optional(),

@@ -8,7 +8,8 @@
  * public call to re-check a local core. This file is the one place that
  * reaches into hypercore 11.37.1's internals: the stored head signature
  * (`core.state.signature`), stored leaf nodes for cleared blocks
- * (`core.state.storage.read().getTreeNode`), and `lib/caps.js` for the signed
+ * (`core.state.storage.read().getTreeNode`), batched block reads
+ * (`getBlock` on the same read batch), and `lib/caps.js` for the signed
  * layout. The version is pinned; packages/ledger/test/tree-audit.test.ts fails
  * first if an upgrade moves them.
  */
@@ -24,8 +25,11 @@ const caps = require('hypercore/lib/caps.js') as {
 
 interface InternalReadBatch {
   getTreeNode (index: number): Promise<MerkleNode | null>
+  getBlock (index: number): Promise<Uint8Array | null>
   tryFlush (): void
 }
+/** What core.get consults besides storage: an encrypted or encoded core's blocks are not the stored bytes. */
+interface InternalSession { readonly encryption: unknown, readonly valueEncoding: unknown }
 interface InternalStorage { read (): InternalReadBatch }
 
 export interface TreeAudit {
@@ -67,4 +71,25 @@ export async function storedLeaves (core: Hypercore, positions: readonly number[
   const nodes = positions.map((seq) => rx.getTreeNode(2 * seq))
   rx.tryFlush()
   return await Promise.all(nodes)
+}
+
+/**
+ * The stored blocks at [start, end), read in one storage batch (one RocksDB
+ * multi-get) instead of one batch per block as core.get does — that cost the
+ * calling thread about 7 µs per block when verifying a chain. Where the batch
+ * finds nothing, core.get (without waiting, so never from a peer) has the
+ * last word, as it also re-checks what it would before going to the network:
+ * null means the block is not stored here.
+ */
+export async function readBlocks (core: Hypercore, start: number, end: number): Promise<Array<Uint8Array | null>> {
+  const session = core as unknown as InternalSession
+  const plain = session.encryption === null && session.valueEncoding === null
+  const storage = (core.state as unknown as { storage: InternalStorage }).storage
+  const rx = plain ? storage.read() : null
+  const reads: Array<Promise<Uint8Array | null>> = []
+  for (let seq = start; seq < end; seq++) reads.push(rx === null ? core.get(seq, { wait: false }) : rx.getBlock(seq))
+  rx?.tryFlush()
+  const blocks = await Promise.all(reads)
+  if (rx === null) return blocks
+  return await Promise.all(blocks.map(async (block, i) => block ?? await core.get(start + i, { wait: false })))
 }

@@ -247,6 +247,9 @@ export class UserChain {
       await this.registry.refresh()
       const prepared = this.prepareBatch(batch)
       writing = this.writeBatch(prepared, writing)
+      // A turn of the event loop between batches: hypercore's append goes through several I/O steps, and
+      // without one, the writes of every batch queued here would only progress once all were prepared.
+      await new Promise<void>((resolve) => setImmediate(resolve))
     }
     await writing
   }

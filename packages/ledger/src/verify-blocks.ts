@@ -1,11 +1,13 @@
 /**
  * The per-block half of verification — decode, pick the author's key, check
- * the signature for the exact slot — as a pure function, so it runs the same
- * inline and in verification workers (verify-pool.ts). What depends on
- * order (consent, ids, erasures, roles) stays with ChainRules on the caller's
- * side, which also re-decides that the key used was the right one.
+ * the signature for the exact slot, hash the block's Merkle leaf — as a pure
+ * function, so it runs the same inline and in verification workers
+ * (verify-pool.ts). What depends on order (consent, ids, erasures, roles, the
+ * tree's roots) stays with the caller, which also re-decides that the key
+ * used was the right one.
  */
-import { decodeEntry, isCoreError, USER_AUTHOR, verifyEntrySignature, type CryptoProvider, type InstitutionRecord } from '@healthchain/core'
+import hcrypto from 'hypercore-crypto'
+import { decodeBlock, isCoreError, USER_AUTHOR, verifyBodySignature, type CryptoProvider, type Entry, type InstitutionRecord } from '@healthchain/core'
 import type { RuleView } from './chain-rules.js'
 
 /** The registry as a worker needs it: every institution's states with the position they began. */
@@ -28,6 +30,16 @@ export type BlockResult =
   | { readonly status: 'decoded', readonly view: RuleView, readonly key: Uint8Array | undefined }
   | { readonly status: 'invalid', readonly code: string, readonly message: string }
 
+export interface BlocksVerdict {
+  /** One result per block of the job, in order. */
+  readonly results: readonly BlockResult[]
+  /** Hypercore's leaf hash of each stored block, 32 bytes per block of the job (zeros where absent). */
+  readonly hashes: Uint8Array
+}
+
+export const HASH_BYTES = 32
+const ABSENT: BlockResult = Object.freeze({ status: 'absent' })
+
 function keyFor (view: RuleView, job: BlocksJob): Uint8Array | undefined {
   if (view.type === 'genesis') return view.plain.user.sign
   if (view.author === USER_AUTHOR) return job.userSign
@@ -39,7 +51,7 @@ function keyFor (view: RuleView, job: BlocksJob): Uint8Array | undefined {
 }
 
 /** Strips what the rules never read (sealed ciphertext, health data) so results travel light. */
-function toView (entry: ReturnType<typeof decodeEntry>): RuleView {
+function toView (entry: Entry): RuleView {
   const base = { id: entry.id, author: entry.author, reg: entry.reg, time: entry.time }
   const sealed = entry.sealed === undefined ? undefined : { to: entry.sealed.to.map((r) => ({ key: r.key })) }
   switch (entry.type) {
@@ -50,22 +62,29 @@ function toView (entry: ReturnType<typeof decodeEntry>): RuleView {
   }
 }
 
-export function verifyBlocks (job: BlocksJob, crypto: CryptoProvider): BlockResult[] {
-  return job.blocks.map((block, i): BlockResult => {
-    if (block === null) return { status: 'absent' }
-    const seq = job.start + i
-    try {
-      const entry = decodeEntry(block)
-      const view = toView(entry)
-      const key = keyFor(view, job)
-      if (key === undefined) return { status: 'decoded', view, key: undefined }
-      if (!verifyEntrySignature(entry, { chainKey: job.chainKey, seq }, key, crypto)) {
-        return { status: 'invalid', code: 'BAD_SIGNATURE', message: `author signature of entry ${seq} does not verify` }
-      }
-      return { status: 'decoded', view, key }
-    } catch (err) {
-      if (isCoreError(err)) return { status: 'invalid', code: err.code, message: err.message }
-      throw err
+function verifyBlock (block: Uint8Array, seq: number, job: BlocksJob, crypto: CryptoProvider): BlockResult {
+  try {
+    const { entry, body } = decodeBlock(block)
+    const view = toView(entry)
+    const key = keyFor(view, job)
+    if (key === undefined) return { status: 'decoded', view, key: undefined }
+    if (!verifyBodySignature(body, entry.sig, { chainKey: job.chainKey, seq }, key, crypto)) {
+      return { status: 'invalid', code: 'BAD_SIGNATURE', message: `author signature of entry ${seq} does not verify` }
     }
+    return { status: 'decoded', view, key }
+  } catch (err) {
+    if (isCoreError(err)) return { status: 'invalid', code: err.code, message: err.message }
+    throw err
+  }
+}
+
+export function verifyBlocks (job: BlocksJob, crypto: CryptoProvider): BlocksVerdict {
+  const hashes = new Uint8Array(HASH_BYTES * job.blocks.length)
+  const results = job.blocks.map((block, i): BlockResult => {
+    if (block === null) return ABSENT
+    // Hashed here rather than by the caller, so the tree check's hashing is spread over the threads too.
+    hashes.set(hcrypto.data(block), HASH_BYTES * i)
+    return verifyBlock(block, job.start + i, job, crypto)
   })
+  return { results, hashes }
 }

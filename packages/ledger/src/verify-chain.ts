@@ -9,10 +9,9 @@
  *    sealed recipient, erasures naming only erasable earlier entries;
  * 3. every block absent here must be explained by an erasure entry.
  *
- * Blocks are read in windows; decoding and signature checks of a window run
- * on a VerifyPool's workers or on the calling thread, which takes its share
- * (everything inline without a pool), while the next windows are read;
- * results are folded through ChainRules strictly in order. Problems are
+ * Blocks are read, decoded, signature-checked and hashed in chunks, on a
+ * VerifyPool's workers and the calling thread (verify-schedule.ts); the
+ * tree and ChainRules take the results strictly in order. Problems are
  * collected, not thrown, so one report lists them all.
  */
 import type Hypercore from 'hypercore'
@@ -20,14 +19,10 @@ import { bytesToHex, decodeEntry, type CryptoProvider, type RegistryState, type 
 import { ChainRules } from './chain-rules.js'
 import { asLedgerError, LedgerError, type LedgerErrorCode } from './errors.js'
 import { RootBuilder, type MerkleNode } from './merkle.js'
-import { headSignatureValid, signedHead, storedLeaves, type TreeAudit } from './tree-audit.js'
-import { verifyBlocks, type BlockResult, type BlocksJob, type RegistrySnapshot } from './verify-blocks.js'
+import { headSignatureValid, readBlocks, signedHead, storedLeaves, type TreeAudit } from './tree-audit.js'
+import { HASH_BYTES, type BlocksVerdict, type RegistrySnapshot } from './verify-blocks.js'
 import type { VerifyPool } from './verify-pool.js'
-
-/** Blocks per window: large enough to amortise a worker round trip, small enough to bound memory. */
-const WINDOW = 512
-/** Windows read ahead of the one being folded. */
-const READ_AHEAD = 4
+import { verifyInChunks, type ChunkRange } from './verify-schedule.js'
 
 export interface ChainProblem {
   /** The position concerned; undefined for problems of the whole chain. */
@@ -59,7 +54,8 @@ export interface VerifyOptions {
 }
 
 function snapshotOf (registry: RegistryState): RegistrySnapshot {
-  return registry.institutions().flatMap((r) => registry.historyOf(r.id).map(({ id, sign, since }) => ({ id, sign, since })))
+  // Keys copied into arrays of their own: a view into a shared buffer (a Node Buffer's pool) is cloned with all of it, for every job.
+  return registry.institutions().flatMap((r) => registry.historyOf(r.id).map(({ id, sign, since }) => ({ id, sign: new Uint8Array(sign), since })))
 }
 
 function problemOf (seq: number, err: unknown): ChainProblem {
@@ -90,55 +86,38 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
     // Reported when block 0 is checked below.
   }
 
-  const usePool = opts.pool !== undefined && opts.pool.size > 0 && length > WINDOW
-  interface Window {
-    readonly start: number
+  interface ReadChunk {
     readonly blocks: ReadonlyArray<Uint8Array | null>
     /** Stored leaf nodes of the cleared blocks, by position. */
-    readonly leaves: ReadonlyMap<number, { index: number, size: number, hash: Uint8Array } | null>
-    readonly results: Promise<BlockResult[]>
+    readonly leaves: ReadonlyMap<number, MerkleNode | null>
   }
-  // Windows are read concurrently; everything order-dependent (tree, rules) happens when they are taken in order below.
-  const readWindow = async (start: number): Promise<Window> => {
-    const end = Math.min(length, start + WINDOW)
-    const reads: Array<Promise<Uint8Array | null>> = []
-    for (let seq = start; seq < end; seq++) reads.push(core.get(seq, { wait: false }))
-    const blocks = await Promise.all(reads)
+  const read = async ({ start, end }: ChunkRange): Promise<ReadChunk> => {
+    const blocks = await readBlocks(core, start, end)
     const cleared = blocks.flatMap((b, i) => b === null ? [start + i] : [])
     const unknown = cleared.filter((seq) => opts.erasedLeaves?.get(seq) === undefined)
     const stored = unknown.length === 0 ? [] : await storedLeaves(core, unknown)
-    const leaves = new Map(cleared.map((seq) => [seq, opts.erasedLeaves?.get(seq) ?? stored[unknown.indexOf(seq)] ?? null]))
-    const job: BlocksJob = { chainKey, start, blocks, userSign, registry: snapshot }
-    // The calling thread takes its share of windows too: with n workers, every (n+1)th.
-    const inline = !usePool || (start / WINDOW) % (opts.pool!.size + 1) === opts.pool!.size
-    return { start, blocks, leaves, results: inline ? Promise.resolve(verifyBlocks(job, crypto)) : opts.pool!.run(job) }
-  }
-  const pushLeaves = (window: Window): void => {
-    window.blocks.forEach((block, i) => {
-      if (block !== null) return roots.pushBlock(block)
-      const leaf = window.leaves.get(window.start + i)
-      if (leaf === null || leaf === undefined) throw new LedgerError('TREE_MISMATCH', `no tree node is stored for block ${window.start + i}`)
-      roots.pushLeaf(leaf)
-    })
+    return { blocks, leaves: new Map(cleared.map((seq) => [seq, opts.erasedLeaves?.get(seq) ?? stored[unknown.indexOf(seq)] ?? null])) }
   }
 
   let treeProblem: string | undefined
-  const windows: Array<Promise<Window>> = []
-  for (let start = 0; start < length || windows.length > 0;) {
-    while (start < length && windows.length < READ_AHEAD) {
-      windows.push(readWindow(start))
-      start += WINDOW
-    }
-    const window = await windows.shift()!
+  const pushLeaves = ({ start }: ChunkRange, { blocks, leaves }: ReadChunk, hashes: Uint8Array): void => {
+    blocks.forEach((block, i) => {
+      const seq = start + i
+      if (block !== null) return roots.pushLeaf({ index: 2 * seq, size: block.byteLength, hash: hashes.subarray(HASH_BYTES * i, HASH_BYTES * (i + 1)) })
+      const leaf = leaves.get(seq)
+      if (leaf === null || leaf === undefined) throw new LedgerError('TREE_MISMATCH', `no tree node is stored for block ${seq}`)
+      roots.pushLeaf(leaf)
+    })
+  }
+  const fold = (range: ChunkRange, chunk: ReadChunk, verdict: BlocksVerdict): void => {
     try {
-      if (treeProblem === undefined) pushLeaves(window)
+      if (treeProblem === undefined) pushLeaves(range, chunk, verdict.hashes)
     } catch (err) {
       if (!(err instanceof LedgerError)) throw err
       treeProblem = err.message
     }
-    const results = await window.results
-    results.forEach((result, i) => {
-      const seq = window.start + i
+    verdict.results.forEach((result, i) => {
+      const seq = range.start + i
       if (result.status === 'absent') {
         absent.push(seq)
         rules.skip(seq)
@@ -157,6 +136,14 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
       }
     })
   }
+  await verifyInChunks({
+    length,
+    read,
+    job: ({ start }, blocks) => ({ chainKey, start, blocks, userSign, registry: snapshot }),
+    fold,
+    crypto,
+    pool: opts.pool
+  })
 
   if (treeProblem === undefined && roots.length === length && length > 0 && !headSignatureValid(core, head, roots.treeHash())) {
     treeProblem = 'the stored blocks do not match the signed head'

@@ -9,12 +9,14 @@
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import type { BlockResult, BlocksJob } from './verify-blocks.js'
+import type { BlocksJob, BlocksVerdict } from './verify-blocks.js'
+import { packJob, unpackVerdict, type PackedVerdict } from './verify-codec.js'
 
 const WORKER_URL = new URL('./verify-worker-boot.mjs', import.meta.url)
 
 interface Pending {
-  resolve (results: BlockResult[]): void
+  readonly worker: number
+  resolve (verdict: BlocksVerdict): void
   reject (err: Error): void
 }
 
@@ -22,8 +24,9 @@ export class VerifyPool {
   readonly size: number
   private workers: Worker[] = []
   private readonly pending = new Map<number, Pending>()
+  /** Jobs posted to each worker and not answered yet. */
+  private load: number[] = []
   private nextId = 0
-  private next = 0
 
   /** Default: one worker per core but one, since the calling thread verifies its share too (at least one, at most four). */
   constructor (size: number = Math.max(1, Math.min(4, availableParallelism() - 1))) {
@@ -33,23 +36,26 @@ export class VerifyPool {
   private start (): void {
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(WORKER_URL)
-      worker.on('message', (message: { id: number, results?: BlockResult[], error?: string }) => {
+      worker.on('message', (message: { id: number, verdict?: PackedVerdict, error?: string }) => {
         const pending = this.pending.get(message.id)
         if (pending === undefined) return
         this.pending.delete(message.id)
+        this.load[pending.worker]!--
         this.refWhileBusy()
-        if (message.results !== undefined) pending.resolve(message.results)
+        if (message.verdict !== undefined) pending.resolve(unpackVerdict(message.verdict))
         else pending.reject(new Error(`verification worker failed: ${message.error ?? 'unknown error'}`))
       })
       worker.on('error', (err) => this.failAll(err))
       worker.unref()
       this.workers.push(worker)
+      this.load.push(0)
     }
   }
 
   private failAll (err: Error): void {
     for (const pending of this.pending.values()) pending.reject(err)
     this.pending.clear()
+    this.load = this.load.map(() => 0)
     this.refWhileBusy()
   }
 
@@ -61,15 +67,22 @@ export class VerifyPool {
     }
   }
 
-  /** Runs a job on the next worker (round robin). */
-  run (job: BlocksJob): Promise<BlockResult[]> {
+  /**
+   * Runs a job on the worker with the fewest jobs queued. The job's blocks
+   * are copied into one buffer that is transferred (verify-codec.ts), so the
+   * caller may keep or drop its own.
+   */
+  run (job: BlocksJob): Promise<BlocksVerdict> {
     if (this.workers.length === 0) this.start()
-    const worker = this.workers[this.next++ % this.workers.length]!
+    let index = 0
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[index]!) index = i
     const id = this.nextId++
+    const { message, transfer } = packJob(job)
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      this.pending.set(id, { worker: index, resolve, reject })
+      this.load[index]!++
       this.refWhileBusy()
-      worker.postMessage({ id, job })
+      this.workers[index]!.postMessage({ id, job: message }, transfer)
     })
   }
 
