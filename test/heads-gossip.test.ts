@@ -9,142 +9,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
-import {
-  buildExam, buildGenesis, bytesToHex, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, utf8ToBytes,
-  type Entry, type InstitutionId, type InstitutionRole, type PartyKeys, type UserId, type UserKeys
-} from '@healthchain/core'
+import { buildExam, bytesToHex, utf8ToBytes, type UserId } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
+import { Ledger } from '@healthchain/ledger'
 import {
-  FORKS_TOPIC, HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyForkProof, verifyHead,
+  HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyForkProof, verifyHead,
   type SignedHead
 } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
+import { TestNet, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 
-interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
-const cleanup: Array<() => Promise<void>> = []
+const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
-
-/**
- * A consortium of `parties` (the first creates the registry and admits them
- * all), each with a ledger in one temporary directory; nodes started and
- * stopped at will, all closed after the test.
- */
-class TestNet {
-  readonly parties: Party[]
-  private readonly dir: string
-  private readonly registry: RegistryFeed
-  private readonly ledgers = new Map<string, Ledger>()
-  private readonly running = new Map<string, NetworkNode>()
-
-  private constructor (dir: string, parties: Party[], registry: RegistryFeed, first: Ledger) {
-    this.dir = dir
-    this.parties = parties
-    this.registry = registry
-    this.ledgers.set(parties[0]!.id, first)
-  }
-
-  static async create (specs: Array<[string, InstitutionRole]>): Promise<TestNet> {
-    const dir = await mkdtemp(join(tmpdir(), 'healthchain-heads-'))
-    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-    const parties = await Promise.all(specs.map(async ([id, role]) => {
-      const p2p = await generateKeyPair('Ed25519')
-      return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-    }))
-    const governance = generatePartyKeys(crypto)
-    const first = await Ledger.open({ dir: join(dir, parties[0]!.id), institution: parties[0]!.id, crypto, verifyWorkers: 0 })
-    const registry = await first.createRegistry(governance.sign, 'Heads gossip test')
-    for (const p of parties) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-    }
-    const net = new TestNet(dir, parties, registry, first)
-    cleanup.push(async () => { await net.close() })
-    return net
-  }
-
-  party (id: string): Party { return this.parties.find((p) => p.id === id)! }
-  node (id: string): NetworkNode { return this.running.get(id)! }
-  get nodes (): NetworkNode[] { return [...this.running.values()] }
-
-  /** The party's ledger, opened (again) if closed. */
-  async ledger (id: string): Promise<Ledger> {
-    let ledger = this.ledgers.get(id)
-    if (ledger === undefined) {
-      ledger = await Ledger.open({ dir: join(this.dir, id), institution: id as InstitutionId, crypto, verifyWorkers: 0 })
-      if (!ledger.hasRegistry) await ledger.followRegistry(this.registry.key)
-      this.ledgers.set(id, ledger)
-    }
-    return ledger
-  }
-
-  /** Starts the party's node, dials every running node, and waits for the registry and the connections. */
-  async start (id: string): Promise<NetworkNode> {
-    const ledger = await this.ledger(id)
-    const node = await NetworkNode.start({ ledger, privateKey: this.party(id).p2p, bootstrapPeers: [this.parties[0]!.peer] })
-    const others = this.nodes
-    this.running.set(id, node)
-    // Before it has the registry a node admits only its bootstrap peer (the first party); then everyone.
-    const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
-    if (bootstrap !== undefined) await node.dial(bootstrap.addresses[0]!)
-    await waitFor(() => ledger.registry.length === this.registry.length, `${id} to receive the registry`)
-    for (const other of others) if (other !== bootstrap) await node.dial(other.addresses[0]!)
-    await waitFor(() => others.every((o) => node.replication.peers.includes(o.peerId)), `${id}'s replication channels`)
-    return node
-  }
-
-  async stop (id: string): Promise<void> {
-    await this.running.get(id)?.stop()
-    this.running.delete(id)
-  }
-
-  async closeLedger (id: string): Promise<void> {
-    await this.ledgers.get(id)?.close()
-    this.ledgers.delete(id)
-  }
-
-  /** Waits until every running node sees every other subscribed to both topics (a publish before that may be dropped). */
-  async meshed (): Promise<void> {
-    const nodes = this.nodes
-    await waitFor(() => nodes.every((n) => [HEADS_TOPIC, FORKS_TOPIC].every((topic) => {
-      const subscribers = n.host.services.pubsub.getSubscribers(topic).map(String)
-      return nodes.every((o) => o === n || subscribers.includes(o.peerId))
-    })), 'gossip subscriptions to reach every node')
-  }
-
-  async close (): Promise<void> {
-    for (const id of [...this.running.keys()]) await this.stop(id)
-    for (const id of [...this.ledgers.keys()]) await this.closeLedger(id)
-  }
-}
-
-function genesisFor (user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array): Entry {
-  return signEntry(buildGenesis(user, custodian, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
-}
-
-/** Enrols a new user at `custodian`'s node (which announces the chain). */
-async function enrol (net: TestNet, custodian: string): Promise<{ user: UserKeys, chainKey: Uint8Array, chain: UserChain }> {
-  const node = net.node(custodian)
-  const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-  const chainKey = await node.ledger.chainKeyFor(user.userId)
-  const chain = await node.enrol(genesisFor(user, net.party(custodian).id, chainKey))
-  return { user, chainKey, chain }
-}
-
-/** An exam by `author`, written through `node` (appended there if custodian, else forwarded). */
-async function writeExam (node: NetworkNode, author: Party, user: UserKeys, chainKey: Uint8Array): Promise<number> {
-  const exam = buildExam({
-    author: author.id, reg: node.ledger.registry.length, chainKey, plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
-    sealed: { notes: 'seen at the clinic' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
-  }, crypto)
-  const { seq } = await node.append(user.userId, (at) => signEntry(exam, { chainKey, seq: at }, author.keys.sign.secretKey, crypto))
-  return seq
-}
 
 /** Whether `ledger` holds `user`'s chain verified up to `length`. */
 async function holds (ledger: Ledger, user: UserId, length: number): Promise<boolean> {
@@ -158,7 +36,7 @@ async function converged (nodes: NetworkNode[], user: UserId, length: number, wh
 
 describe('heads gossip and reconciliation between real nodes', () => {
   it('four nodes in a full mesh converge on a chain: enrolled at A, an exam forwarded from B, one written at A', async () => {
-    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['agency-q', 'inquirer'], ['regulator-r', 'regulator']])
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['agency-q', 'inquirer'], ['regulator-r', 'regulator']], cleanup)
     for (const p of net.parties) await net.start(p.id)
     await net.meshed()
     const [a, b] = [net.party('hospital-a'), net.party('hospital-b')]
@@ -182,7 +60,7 @@ describe('heads gossip and reconciliation between real nodes', () => {
   }, 30_000)
 
   it('a node joining late catches up through heads-sync; a restarted node keeps its data and catches up on what it missed', async () => {
-    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator']])
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator']], cleanup)
     const [a, b, r] = net.parties as [Party, Party, Party]
     await net.start(a.id)
     await net.start(b.id)
@@ -218,7 +96,7 @@ describe('heads gossip and reconciliation between real nodes', () => {
   }, 30_000)
 
   it('equivocation: two signed roots at one length are a fork proof, found by every node, stored across a restart, and the chain is no longer fetched', async () => {
-    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator'], ['hospital-m', 'examiner']])
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator'], ['hospital-m', 'examiner']], cleanup)
     for (const p of net.parties) await net.start(p.id)
     await net.meshed()
     const [a, b, r, m] = net.parties as [Party, Party, Party, Party]
@@ -280,7 +158,7 @@ describe('heads gossip and reconciliation between real nodes', () => {
   }, 30_000)
 
   it('a forged head (one flipped byte) is ignored and counted, and nothing is fetched', async () => {
-    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['hospital-m', 'examiner']])
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['hospital-m', 'examiner']], cleanup)
     for (const p of net.parties) await net.start(p.id)
     await net.meshed()
     const [a, b, m] = net.parties as [Party, Party, Party]

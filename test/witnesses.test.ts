@@ -9,132 +9,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
+import { bytesToHex, utf8ToBytes, type InstitutionRole, type UserId } from '@healthchain/core'
 import {
-  buildExam, buildGenesis, bytesToHex, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, utf8ToBytes,
-  type InstitutionId, type InstitutionRole, type PartyKeys, type UserId, type UserKeys
-} from '@healthchain/core'
-import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger, type RegistryFeed } from '@healthchain/ledger'
-import {
-  FORKS_TOPIC, HEADS_TOPIC, MAX_WITNESS_REQUEST_BYTES, NetworkNode, WITNESS_PROTOCOL, decodeWitnessRequest, encodeHeadsAnnouncement,
+  HEADS_TOPIC, MAX_WITNESS_REQUEST_BYTES, NetworkNode, WITNESS_PROTOCOL, decodeWitnessRequest, encodeHeadsAnnouncement,
   encodeWitnessResponse, headOf, isNetError, readFrame, verifyCosignature, writeFrame, type NetErrorCode, type SignedHead
 } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
+import { TestNet, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 
-interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
-const cleanup: Array<() => Promise<void>> = []
+const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
-
-/** A consortium whose first party creates the registry and admits all; regulators' nodes get their signing key. */
-class TestNet {
-  readonly parties: Party[]
-  private readonly dir: string
-  private readonly registry: RegistryFeed
-  private readonly ledgers = new Map<string, Ledger>()
-  private readonly running = new Map<string, NetworkNode>()
-
-  private constructor (dir: string, parties: Party[], registry: RegistryFeed, first: Ledger) {
-    this.dir = dir
-    this.parties = parties
-    this.registry = registry
-    this.ledgers.set(parties[0]!.id, first)
-  }
-
-  static async create (specs: Array<[string, InstitutionRole]>): Promise<TestNet> {
-    const dir = await mkdtemp(join(tmpdir(), 'healthchain-witness-'))
-    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-    const parties = await Promise.all(specs.map(async ([id, role]) => {
-      const p2p = await generateKeyPair('Ed25519')
-      return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-    }))
-    const governance = generatePartyKeys(crypto)
-    const first = await Ledger.open({ dir: join(dir, parties[0]!.id), institution: parties[0]!.id, crypto, verifyWorkers: 0 })
-    const registry = await first.createRegistry(governance.sign, 'Witness test')
-    for (const p of parties) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-    }
-    const net = new TestNet(dir, parties, registry, first)
-    cleanup.push(async () => { await net.close() })
-    return net
-  }
-
-  party (id: string): Party { return this.parties.find((p) => p.id === id)! }
-  node (id: string): NetworkNode { return this.running.get(id)! }
-  get nodes (): NetworkNode[] { return [...this.running.values()] }
-
-  async ledger (id: string): Promise<Ledger> {
-    let ledger = this.ledgers.get(id)
-    if (ledger === undefined) {
-      ledger = await Ledger.open({ dir: join(this.dir, id), institution: id as InstitutionId, crypto, verifyWorkers: 0 })
-      if (!ledger.hasRegistry) await ledger.followRegistry(this.registry.key)
-      this.ledgers.set(id, ledger)
-    }
-    return ledger
-  }
-
-  /** Starts the party's node (a regulator with its signer), dials every running node, waits for the registry and channels. */
-  async start (id: string): Promise<NetworkNode> {
-    const ledger = await this.ledger(id)
-    const party = this.party(id)
-    const node = await NetworkNode.start({
-      ledger, privateKey: party.p2p, bootstrapPeers: [this.parties[0]!.peer], ...(party.role === 'regulator' ? { signer: party.keys.sign } : {})
-    })
-    const others = this.nodes
-    this.running.set(id, node)
-    const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
-    if (bootstrap !== undefined) await node.dial(bootstrap.addresses[0]!)
-    await waitFor(() => ledger.registry.length === this.registry.length, `${id} to receive the registry`)
-    for (const other of others) if (other !== bootstrap) await node.dial(other.addresses[0]!)
-    await waitFor(() => others.every((o) => node.replication.peers.includes(o.peerId)), `${id}'s replication channels`)
-    return node
-  }
-
-  async stop (id: string): Promise<void> {
-    await this.running.get(id)?.stop()
-    this.running.delete(id)
-  }
-
-  async closeLedger (id: string): Promise<void> {
-    await this.ledgers.get(id)?.close()
-    this.ledgers.delete(id)
-  }
-
-  async meshed (): Promise<void> {
-    const nodes = this.nodes
-    await waitFor(() => nodes.every((n) => [HEADS_TOPIC, FORKS_TOPIC].every((topic) => {
-      const subscribers = n.host.services.pubsub.getSubscribers(topic).map(String)
-      return nodes.every((o) => o === n || subscribers.includes(o.peerId))
-    })), 'gossip subscriptions to reach every node')
-  }
-
-  async close (): Promise<void> {
-    for (const id of [...this.running.keys()]) await this.stop(id)
-    for (const id of [...this.ledgers.keys()]) await this.closeLedger(id)
-  }
-}
-
-async function enrol (net: TestNet, custodian: string): Promise<{ user: UserKeys, chainKey: Uint8Array }> {
-  const node = net.node(custodian)
-  const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-  const chainKey = await node.ledger.chainKeyFor(user.userId)
-  await node.enrol(signEntry(buildGenesis(user, net.party(custodian).id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
-  return { user, chainKey }
-}
-
-async function writeExam (node: NetworkNode, author: Party, user: UserKeys, chainKey: Uint8Array): Promise<number> {
-  const exam = buildExam({
-    author: author.id, reg: node.ledger.registry.length, chainKey, plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
-    sealed: { notes: 'seen at the clinic' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
-  }, crypto)
-  const { seq } = await node.append(user.userId, (at) => signEntry(exam, { chainKey, seq: at }, author.keys.sign.secretKey, crypto))
-  return seq
-}
 
 async function converged (nodes: NetworkNode[], user: UserId, length: number, what: string): Promise<void> {
   await waitFor(async () => (await Promise.all(nodes.map(async (n) => n.ledger.hasChain(user) && (await n.ledger.chain(user)).verifiedLength === length))).every(Boolean), what, 15_000)
@@ -149,7 +35,7 @@ const SPECS: Array<[string, InstitutionRole]> = [['hospital-a', 'examiner'], ['r
 
 describe('witnesses between real nodes', () => {
   it('two regulators cosign the custodian\'s current head; a quorum of 3 is refused; a forged cosignature is not counted', async () => {
-    const net = await TestNet.create(SPECS)
+    const net = await TestNet.create(SPECS, cleanup)
     for (const p of net.parties) await net.start(p.id)
     await net.meshed()
     const [a, r1, r2, c] = net.parties as [Party, Party, Party, Party]
@@ -196,7 +82,7 @@ describe('witnesses between real nodes', () => {
   }, 30_000)
 
   it('a forked chain gets no new cosignatures and no quorum for its second root; a restarted regulator keeps its promise', async () => {
-    const net = await TestNet.create(SPECS)
+    const net = await TestNet.create(SPECS, cleanup)
     for (const p of net.parties) await net.start(p.id)
     await net.meshed()
     const [a, r1, r2, c] = net.parties as [Party, Party, Party, Party]
