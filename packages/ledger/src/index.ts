@@ -3,7 +3,7 @@ export { UserChain, type AppendResult, type IngestResult, type PositionedEntry, 
 export { RegistryFeed } from './registry-feed.js'
 export { ChainRules, type ChainUser, type CheckOptions } from './chain-rules.js'
 export { verifyChain, type ChainReport, type ChainProblem } from './verify-chain.js'
-export { type TreeAudit } from './tree-audit.js'
+export { coreKeyOfSigner, rawHeadSignature, storedHead, storedTreeHash, treeSignable, type StoredHead, type TreeAudit } from './tree-audit.js'
 export { VerifyPool } from './verify-pool.js'
 export { LedgerError, type LedgerErrorCode } from './errors.js'
 export { writePartyKeys, readPartyKeys, writeRecoveryPhrase, readRecoveryPhrase } from './key-store.js'

@@ -14,7 +14,7 @@
  * first if an upgrade moves them.
  */
 import { createRequire } from 'node:module'
-import type Hypercore from 'hypercore'
+import Hypercore from 'hypercore'
 import hcrypto from 'hypercore-crypto'
 import type { MerkleNode } from './merkle.js'
 
@@ -40,10 +40,50 @@ export interface TreeAudit {
   readonly problem: string | undefined
 }
 
-/** The raw Ed25519 signature inside hypercore's multisig encoding of one signer (bytes [2, 66)). */
-function rawHeadSignature (encoded: Uint8Array | null | undefined): Uint8Array | null {
+/** The raw Ed25519 signature inside hypercore's multisig encoding of one signer (bytes [2, 66)), copied. */
+export function rawHeadSignature (encoded: Uint8Array | null | undefined): Uint8Array | null {
   if (encoded === null || encoded === undefined || encoded.length < 66) return null
-  return encoded.subarray(2, 66)
+  // A copy, never a view: `encoded` is a Buffer (whose slice() does not copy) that hypercore may reuse.
+  return new Uint8Array(encoded.subarray(2, 66))
+}
+
+/**
+ * The 112 bytes a Hypercore head signature covers:
+ * TREE namespace (32) ‖ core key (32) ‖ tree hash (32) ‖ u64le length ‖ u64le fork.
+ */
+export function treeSignable (key: Uint8Array, root: Uint8Array, length: number, fork: number): Uint8Array {
+  return new Uint8Array(caps.treeSignable(key, root, length, fork))
+}
+
+/**
+ * The key of the core whose manifest has `signer` as its one (version 1,
+ * default-namespace) signer — what Corestore makes for a named core — so a
+ * head's signer is bound to its chain key without any lookup.
+ */
+export function coreKeyOfSigner (signer: Uint8Array): Uint8Array {
+  return new Uint8Array(Hypercore.key(signer))
+}
+
+/** A core's head as stored, for carrying to other nodes (packages/net's SignedHead). */
+export interface StoredHead {
+  readonly key: Uint8Array
+  readonly signer: Uint8Array
+  readonly length: number
+  readonly fork: number
+  readonly sig: Uint8Array
+}
+
+/** The stored head of an open core, read synchronously; null when it has none (empty, no manifest yet, no stored signature). */
+export function storedHead (core: Hypercore): StoredHead | null {
+  const signer = core.manifest?.signers[0]?.publicKey
+  const sig = rawHeadSignature(core.state?.signature)
+  if (core.key === null || signer === undefined || sig === null || core.length === 0) return null
+  return { key: new Uint8Array(core.key), signer: new Uint8Array(signer), length: core.length, fork: core.fork, sig }
+}
+
+/** Tree hash at `length` from local tree nodes only (never waits for a peer). */
+export async function storedTreeHash (core: Hypercore, length: number): Promise<Uint8Array> {
+  return new Uint8Array(await Hypercore.treeHashFromStorage(core, length))
 }
 
 /** The core's signed head as stored: take it before reading blocks, so later appends don't race it. */
@@ -61,7 +101,7 @@ export function signedHead (core: Hypercore): SignedHead {
 export function headSignatureValid (core: Hypercore, head: SignedHead, treeHash: Uint8Array): boolean {
   const signer = core.manifest?.signers[0]?.publicKey
   if (signer === undefined || head.signature === null || core.key === null) return false
-  return hcrypto.verify(caps.treeSignable(core.key, treeHash, head.length, head.fork), head.signature, signer)
+  return hcrypto.verify(treeSignable(core.key, treeHash, head.length, head.fork), head.signature, signer)
 }
 
 /** Stored leaf nodes (hash and size) of blocks whose data is not stored here. */
