@@ -1,0 +1,109 @@
+/**
+ * A peer that serves a forged block is ignored, and the block is never
+ * stored: hospital-m holds a replica whose block 3 was altered on its disk;
+ * hospital-b, reaching only hospital-m, refuses that block (Hypercore checks
+ * every block against the custodian's signed tree) and gets the chain only
+ * once the custodian is back. Real nodes on 127.0.0.1, data on disk.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import { buildExam, buildGenesis, bytesToHex, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, type InstitutionId, type PartyKeys } from '@healthchain/core'
+import { Ledger } from '@healthchain/ledger'
+import { NetworkNode } from '@healthchain/net'
+import { crypto } from './helpers/test-net.js'
+import { waitFor } from './helpers/wait.js'
+
+interface Party { id: InstitutionId, keys: PartyKeys, p2p: PrivateKey, peer: string }
+
+async function party (id: string): Promise<Party> {
+  const p2p = await generateKeyPair('Ed25519')
+  return { id: id as InstitutionId, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
+}
+
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+/** Overwrites a stored block through hypercore-storage 3.3's write batch (what a disk attacker could do). */
+async function overwriteBlock (core: { state: unknown }, index: number, bytes: Uint8Array): Promise<void> {
+  const storage = (core.state as { storage: { write (): { putBlock (i: number, b: Uint8Array): void, flush (): Promise<void> } } }).storage
+  const tx = storage.write()
+  tx.putBlock(index, bytes)
+  await tx.flush()
+}
+
+describe('a peer serving a forged block', () => {
+  it('is refused: the forged block is never stored, and the real one arrives from an honest peer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'healthchain-forged-'))
+    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
+    const governance = generatePartyKeys(crypto)
+    const [a, m, b] = await Promise.all([party('hospital-a'), party('hospital-m'), party('hospital-b')])
+    const open = async (p: Party): Promise<Ledger> => {
+      const ledger = await Ledger.open({ dir: join(dir, p.id), institution: p.id, crypto, verifyWorkers: 0 })
+      cleanup.push(async () => { await ledger.close() })
+      return ledger
+    }
+    const start = async (ledger: Ledger, p: Party, bootstrap: Party): Promise<NetworkNode> => {
+      const node = await NetworkNode.start({ ledger, privateKey: p.p2p, bootstrapPeers: [bootstrap.peer], replicateAll: false })
+      cleanup.push(async () => { await node.stop() })
+      return node
+    }
+
+    const ledgerA = await open(a)
+    const registry = await ledgerA.createRegistry(governance.sign, 'Forged block test')
+    for (const p of [a, m, b]) {
+      await registry.append('admit', { institution: p.id, name: p.id, role: 'examiner', sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
+    }
+    const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+    const chainKey = await ledgerA.chainKeyFor(user.userId)
+    const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
+    for (let i = 0; i < 5; i++) {
+      await chain.appendSigned(buildExam({
+        author: a.id, reg: registry.length, chainKey, plain: { observations: [{ code: '8480-6', value: 120 + i, unit: 'mm[Hg]' }] },
+        sealed: { notes: `visit ${i}` }, recipients: chain.examRecipients(a.keys.box.publicKey)
+      }, crypto), a.keys.sign)
+    }
+
+    // hospital-m replicates the chain honestly, then its copy of block 3 is altered on its disk.
+    let nodeA = await start(ledgerA, a, a)
+    const ledgerM = await open(m)
+    await ledgerM.followRegistry(registry.key)
+    const nodeM = await start(ledgerM, m, a)
+    await nodeM.dial(nodeA.addresses[0]!)
+    await waitFor(() => ledgerM.registry.length === registry.length, 'hospital-m to receive the registry')
+    const { chain: copyM } = await nodeM.replication.fetchChain(user.userId, chainKey, { length: chain.length })
+    await nodeA.stop()
+    const genuine = (await chain.core.get(3, { wait: false }))!
+    const forged = new Uint8Array(genuine)
+    forged[forged.length - 10]! ^= 0x01
+    await overwriteBlock(copyM.core as unknown as { state: unknown }, 3, forged)
+    expect(bytesToHex((await copyM.core.get(3, { wait: false }))!)).toBe(bytesToHex(forged))
+
+    // hospital-b can reach only hospital-m: the forged block is refused, never stored.
+    const ledgerB = await open(b)
+    await ledgerB.followRegistry(registry.key)
+    const nodeB = await start(ledgerB, b, m)
+    await nodeB.dial(nodeM.addresses[0]!)
+    await waitFor(() => ledgerB.registry.length === registry.length, 'hospital-b to receive the registry')
+    await expect(nodeB.replication.fetchChain(user.userId, chainKey, { length: chain.length, timeoutMs: 3_000 })).rejects.toBeDefined()
+    const copyB = await ledgerB.chain(user.userId)
+    // hospital-m did serve the chain (hospital-b learned its signed length), but not block 3 as forged.
+    expect(copyB.core.length).toBe(chain.length)
+    expect(await copyB.core.get(3, { wait: false })).toBeNull()
+    expect(copyB.verifiedLength).toBeLessThanOrEqual(3)
+
+    // The custodian is back: hospital-b gets the genuine block and the whole chain verifies.
+    nodeA = await start(ledgerA, a, a)
+    await nodeB.dial(nodeA.addresses[0]!)
+    const { ingest } = await nodeB.replication.fetchChain(user.userId, chainKey, { length: chain.length })
+    expect(ingest.problem).toBeUndefined()
+    expect(bytesToHex((await copyB.core.get(3, { wait: false }))!)).toBe(bytesToHex(genuine))
+    expect((await ledgerB.verify(user.userId)).valid).toBe(true)
+  }, 60_000)
+})
