@@ -10,6 +10,9 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
 import { LedgerError } from './errors.js'
+import { readBlocks } from './tree-audit.js'
+
+const READ_BATCH = 4096
 
 const CATALOG_NAME = 'local/catalog'
 
@@ -31,10 +34,13 @@ export class Catalog {
     const core = store.get({ name: CATALOG_NAME, active: false })
     await core.ready()
     const catalog = new Catalog(core)
-    for (let seq = 0; seq < core.length; seq++) {
-      const block = await core.get(seq, { wait: false })
-      if (block === null) throw new LedgerError('MISSING_BLOCK', `catalog block ${seq} is missing`)
-      catalog.remember(decodeCanonical(block) as CatalogRecord)
+    // Read in storage batches: one record at a time made start-up with 100,000 chains take seconds.
+    for (let start = 0; start < core.length; start += READ_BATCH) {
+      const blocks = await readBlocks(core, start, Math.min(core.length, start + READ_BATCH))
+      blocks.forEach((block, i) => {
+        if (block === null) throw new LedgerError('MISSING_BLOCK', `catalog block ${start + i} is missing`)
+        catalog.remember(decodeCanonical(block) as CatalogRecord)
+      })
     }
     return catalog
   }
