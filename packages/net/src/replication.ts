@@ -55,7 +55,6 @@ export class Replication {
   /** Cores this node is fetching: attached to every channel, present and future. */
   private readonly fetching = new Set<Hypercore>()
   /** The ingest under way per chain: concurrent fetches of one chain ingest one after the other. */
-  private readonly ingesting = new Map<UserChain, Promise<IngestResult>>()
   private readonly channelListeners = new Set<(peer: string) => void>()
   /** Aborted by stop(): fetches under way end with STOPPED. */
   private readonly controller = new AbortController()
@@ -174,7 +173,8 @@ export class Replication {
     try {
       for (const { proto } of this.channels.values()) core.replicate(proto)
       await this.bounded(this.download(core, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
-      return { chain, ingest: await this.ingest(chain) }
+      // UserChain.ingest runs one at a time per chain by itself.
+      return { chain, ingest: await chain.ingest() }
     } finally {
       this.fetching.delete(core)
     }
@@ -202,18 +202,6 @@ export class Replication {
     } finally {
       this.fetching.delete(core)
       await core.close().catch(() => {})
-    }
-  }
-
-  /** `chain.ingest()`, after any ingest of the same chain under way (two at once would check one block twice). */
-  private async ingest (chain: UserChain): Promise<IngestResult> {
-    const before = this.ingesting.get(chain)
-    const run = (before ?? Promise.resolve()).catch(() => {}).then(async () => await chain.ingest())
-    this.ingesting.set(chain, run)
-    try {
-      return await run
-    } finally {
-      if (this.ingesting.get(chain) === run) this.ingesting.delete(chain)
     }
   }
 
