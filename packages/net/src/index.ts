@@ -17,6 +17,7 @@ export {
   type QuorumOptions, type QuorumHead, type WitnessClientComponents
 } from './witness.js'
 export { MembershipGate, type MembershipGateInit } from './membership-gate.js'
+export { MemberDialer } from './member-dialer.js'
 export { Replication, REPLICATE_PROTOCOL, type FetchOptions } from './replication.js'
 export { createHost, type Host, type HostInit } from './host.js'
 export { StreamBridge } from './stream-bridge.js'

@@ -13,6 +13,7 @@ import { AppendService, appendToChain, type ForwardOptions } from './append-forw
 import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate } from './membership-gate.js'
+import { MemberDialer } from './member-dialer.js'
 import { Replication } from './replication.js'
 import type { ForkProof } from './wire/fork-proof.js'
 import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
@@ -32,6 +33,8 @@ export interface NetworkNodeInit {
    * institution as an active regulator.
    */
   readonly signer?: SigningKeyPair
+  /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
+  readonly redialIntervalMs?: number
 }
 
 export interface NodeStatus {
@@ -68,12 +71,13 @@ export class NetworkNode {
   readonly heads: HeadsService
   /** The witness service, on a node given a signer. */
   readonly witness: WitnessService | undefined
+  readonly dialer: MemberDialer
   readonly ledger: Ledger
   private readonly unsubscribe: () => void
   private stopped = false
 
   private constructor (parts: {
-    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, witness: WitnessService | undefined
+    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, witness: WitnessService | undefined, dialer: MemberDialer
   }) {
     this.ledger = parts.ledger
     this.host = parts.host
@@ -82,6 +86,7 @@ export class NetworkNode {
     this.appends = parts.appends
     this.heads = parts.heads
     this.witness = parts.witness
+    this.dialer = parts.dialer
     // Re-check every connection whenever the registry changes: a suspended institution is cut off.
     this.unsubscribe = parts.gate.onChange(() => { void this.enforceMembership() })
   }
@@ -104,7 +109,9 @@ export class NetworkNode {
       witness = new WitnessService({ host, ledger: init.ledger, gate, isForked: (key) => heads.isForked(key) }, { signer: init.signer })
       await witness.start()
     }
-    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, witness })
+    const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })
+    dialer.start()
+    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, witness, dialer })
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -174,6 +181,7 @@ export class NetworkNode {
     if (this.stopped) return
     this.stopped = true
     this.unsubscribe()
+    await this.dialer.stop()
     await this.appends.stop()
     await this.witness?.stop()
     await this.heads.stop()
