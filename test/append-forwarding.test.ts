@@ -8,12 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import {
   MAX_ENTRY_BYTES, buildExam, buildGenesis, bytesToHex, encodeCanonical, encodeEntry, generatePartyKeys, newRecoveryPhrase,
-  signEntry, userKeysFromPhrase, type Entry, type InstitutionId, type InstitutionRole, type PartyKeys, type UnsignedEntry, type UserKeys
+  signEntry, userKeysFromPhrase, type Entry, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type UserChain } from '@healthchain/ledger'
@@ -21,14 +19,10 @@ import {
   APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, appendViaCustodian,
   custodianPeerOf, decodeAppendResponse, forwardAppend, readFrame, writeFrame
 } from '@healthchain/net'
+import { makeParty, type Party } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
 
-interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
-async function party (id: string, role: InstitutionRole): Promise<Party> {
-  const p2p = await generateKeyPair('Ed25519')
-  return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-}
+const party = makeParty
 
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {

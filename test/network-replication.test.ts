@@ -8,24 +8,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
 import {
-  buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type InstitutionRole, type PartyKeys
+  buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
 import { NetworkNode } from '@healthchain/net'
+import { makeParty, type Party } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
 
-interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
-async function party (id: string, role: InstitutionRole): Promise<Party> {
-  const p2p = await generateKeyPair('Ed25519')
-  return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-}
+const party = makeParty
 
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {

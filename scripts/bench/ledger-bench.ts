@@ -7,13 +7,14 @@
  *   verification of the same number of signatures.
  * Targets: batched appends >= 0.70x the crypto bound; verification >= 0.80x raw verify.
  */
+import { benchExamPlain, benchExamSealed } from './fixtures.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import {
   buildExam, buildGenesis, encodeEntry, entrySigningMessage, seal, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type ExamPlain, type ExamSealed, type InstitutionId, type UnsignedEntry
+  type InstitutionId, type UnsignedEntry
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, VerifyPool, verifyChain } from '@healthchain/ledger'
@@ -21,18 +22,8 @@ import { interleavedRates, rate, type Figure } from './measure.js'
 
 const SECTION = 'ledger'
 
-const plain: ExamPlain = {
-  title: 'Annual check-up',
-  observations: [
-    { code: '8480-6', value: 128, unit: 'mm[Hg]', low: 90, high: 120 },
-    { code: '8462-4', value: 82, unit: 'mm[Hg]', low: 60, high: 80 },
-    { code: '29463-7', value: 71.5, unit: 'kg' }
-  ]
-}
-const sealed: ExamSealed = {
-  observations: [{ code: '2345-7', value: 5.4, unit: 'mmol/L', low: 3.9, high: 5.5 }],
-  notes: 'Fasting glucose at the upper end of normal; repeat in six months. '.repeat(9)
-}
+const plain = benchExamPlain
+const sealed = benchExamSealed
 
 export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
   const { count } = opts

@@ -16,6 +16,7 @@
  *    The chains (a genesis each) are built once and cached under
  *    bench-results/net-chains-<count>/.
  */
+import { benchExamPlain, benchExamSealed } from './fixtures.js'
 import { spawn } from 'node:child_process'
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, connect, type Server, type Socket } from 'node:net'
@@ -28,7 +29,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import {
   buildExam, buildGenesis, generatePartyKeys, signEntry, userIdFromKey,
-  type ExamPlain, type ExamSealed, type InstitutionId, type InstitutionRole, type PartyKeys, type UserKeys
+  type InstitutionId, type InstitutionRole, type PartyKeys, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
@@ -39,18 +40,8 @@ import type { BuildMeta, HolderResult } from './net-holder.js'
 const SECTION = 'net'
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 
-const plain: ExamPlain = {
-  title: 'Annual check-up',
-  observations: [
-    { code: '8480-6', value: 128, unit: 'mm[Hg]', low: 90, high: 120 },
-    { code: '8462-4', value: 82, unit: 'mm[Hg]', low: 60, high: 80 },
-    { code: '29463-7', value: 71.5, unit: 'kg' }
-  ]
-}
-const sealed: ExamSealed = {
-  observations: [{ code: '2345-7', value: 5.4, unit: 'mmol/L', low: 3.9, high: 5.5 }],
-  notes: 'Fasting glucose at the upper end of normal; repeat in six months. '.repeat(9)
-}
+const plain = benchExamPlain
+const sealed = benchExamSealed
 
 function progress (msg: string): void { process.stderr.write(`  net: ${msg}\n`) }
 

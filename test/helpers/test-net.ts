@@ -26,6 +26,12 @@ export interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKe
 
 export type Cleanup = Array<() => Promise<void>>
 
+/** A new institution: its signing and sealing keys, and a libp2p identity. */
+export async function makeParty (id: string, role: InstitutionRole): Promise<Party> {
+  const p2p = await generateKeyPair('Ed25519')
+  return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
+}
+
 export class TestNet {
   readonly parties: Party[]
   private readonly dir: string
@@ -43,10 +49,7 @@ export class TestNet {
   static async create (specs: Array<[string, InstitutionRole]>, cleanup: Cleanup): Promise<TestNet> {
     const dir = await mkdtemp(join(tmpdir(), 'healthchain-net-'))
     cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-    const parties = await Promise.all(specs.map(async ([id, role]) => {
-      const p2p = await generateKeyPair('Ed25519')
-      return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-    }))
+    const parties = await Promise.all(specs.map(async ([id, role]) => await makeParty(id, role)))
     const governance = generatePartyKeys(crypto)
     const first = await Ledger.open({ dir: join(dir, parties[0]!.id), institution: parties[0]!.id, crypto, verifyWorkers: 0 })
     const registry = await first.createRegistry(governance.sign, 'Test network')
