@@ -17,7 +17,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
-import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode } from '@healthchain/net'
+import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode, type NetworkNodeInit } from '@healthchain/net'
 import { waitFor } from './wait.js'
 
 export { crypto }
@@ -62,6 +62,7 @@ export class TestNet {
   }
 
   party (id: string): Party { return this.parties.find((p) => p.id === id)! }
+  get registryKey (): Uint8Array { return this.registry.key }
   node (id: string): NetworkNode { return this.running.get(id)! }
   get nodes (): NetworkNode[] { return [...this.running.values()] }
 
@@ -77,11 +78,11 @@ export class TestNet {
   }
 
   /** Starts the party's node, dials every running node, and waits for the registry and the replication channels. */
-  async start (id: string): Promise<NetworkNode> {
+  async start (id: string, opts: Partial<NetworkNodeInit> = {}): Promise<NetworkNode> {
     const ledger = await this.ledger(id)
     const party = this.party(id)
     const node = await NetworkNode.start({
-      ledger, privateKey: party.p2p, bootstrapPeers: [this.parties[0]!.peer], ...(party.role === 'regulator' ? { signer: party.keys.sign } : {})
+      ledger, privateKey: party.p2p, bootstrapPeers: [this.parties[0]!.peer], ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...opts
     })
     const others = this.nodes
     this.running.set(id, node)

@@ -9,6 +9,7 @@
  *   writer                                   custodian (AppendService)
  *   sign(entry, chain key, seq = known length)
  *   dial, send { chain, seq, block }   ──►   gate admits the peer?   else NOT_ADMITTED
+ *                                            (a user's light peer: its own chain only)
  *                                            read one frame ≤ MAX_APPEND_REQUEST_BYTES
  *                                              (refused from its length prefix, TOO_LARGE)
  *                                            chain by key?           else UNKNOWN_CHAIN
@@ -34,7 +35,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CoreError, decodeEntry, encodeEntry, type Entry, type UserId } from '@healthchain/core'
 import { LedgerError, type AppendResult, type Ledger, type UserChain } from '@healthchain/ledger'
 import { NetError } from './errors.js'
-import type { Host } from './host.js'
+import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import {
   APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, decodeAppendRequest, decodeAppendResponse,
@@ -53,7 +54,7 @@ const MAX_MESSAGE_CHARS = 500
 // ---------------------------------------------------------------- custodian side
 
 export interface AppendServiceComponents {
-  readonly host: Host
+  readonly host: BaseHost
   readonly ledger: Ledger
   readonly gate: MembershipGate
 }
@@ -74,7 +75,7 @@ export interface AppendStats {
 
 /** Serves `/healthchain/append/1.0.0`: appends forwarded entries to chains this node is custodian of. */
 export class AppendService {
-  private readonly host: Host
+  private readonly host: BaseHost
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
   private readonly ioTimeoutMs: number
@@ -122,7 +123,9 @@ export class AppendService {
       stream.abort(new NetError('STOPPED', 'the append service stopped'))
       return
     }
-    if (!this.gate.admits(connection.remotePeer)) {
+    // A user's light peer may write to its own chain only (and the chain rules still check it signed as the user).
+    const lightUser = this.gate.admits(connection.remotePeer) ? undefined : this.gate.lightUserOf(connection.remotePeer)
+    if (!this.gate.admits(connection.remotePeer) && lightUser === undefined) {
       await this.answer(stream, refusal('NOT_ADMITTED', 'this peer is not admitted by the registry'))
       return
     }
@@ -140,6 +143,10 @@ export class AppendService {
       request = decodeAppendRequest(frame)
     } catch (err) {
       await this.answer(stream, refusalOf(err))
+      return
+    }
+    if (lightUser !== undefined && this.ledger.userOfChain(request.chain) !== lightUser) {
+      await this.answer(stream, refusal('NOT_ADMITTED', 'a light peer may write to its own chain only'))
       return
     }
     const response = await appendAsCustodian(this.ledger, request)
@@ -242,7 +249,7 @@ function abortedBy (signal: AbortSignal): NetError {
  * safe), STOPPED (the caller's signal), or the request's or answer's codec
  * codes (TOO_LARGE, INVALID_FIELD, MALFORMED, …).
  */
-export async function forwardAppend (host: Host, peer: PeerId | string, request: AppendRequest, opts: ForwardOptions = {}): Promise<AppendResponse> {
+export async function forwardAppend (host: BaseHost, peer: PeerId | string, request: AppendRequest, opts: ForwardOptions = {}): Promise<AppendResponse> {
   const bytes = encodeAppendRequest(request)
   const peerId = toPeerId(peer)
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS)
@@ -271,7 +278,7 @@ export async function forwardAppend (host: Host, peer: PeerId | string, request:
 }
 
 export interface AppendViaCustodianInit extends ForwardOptions {
-  readonly host: Host
+  readonly host: BaseHost
   readonly custodianPeer: PeerId | string
   readonly chainKey: Uint8Array
   /** Signs the entry for position `seq` (the same entry id and content every time). */
@@ -343,7 +350,7 @@ function custodianPeerOfChain (ledger: Ledger, chain: UserChain): string {
 
 export interface AppendToChainInit extends ForwardOptions {
   readonly ledger: Ledger
-  readonly host: Host
+  readonly host: BaseHost
   readonly user: UserId
   readonly sign: (seq: number) => Entry
   /** Default: the length of this node's copy of the chain. */

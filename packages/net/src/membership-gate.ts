@@ -1,8 +1,24 @@
 /**
- * Who may connect: only institutions the registry lists as active, by the
- * libp2p peer id their admission names. Checked when a connection is
- * secured (both directions), and again whenever the registry changes:
- * `revoke` closes connections of peers no longer admitted.
+ * Who may connect: institutions the registry lists as active, by the libp2p
+ * peer id their admission names (full peers); and users' light peers, for
+ * their own chain only (DESIGN §4 "Membership").
+ *
+ * Full peers are checked when a connection is secured (both directions), and
+ * again whenever the registry changes: `revoke` closes connections of peers
+ * no longer admitted.
+ *
+ * Light peers: a phone's libp2p identity IS the user's Ed25519 signing key
+ * (the one its genesis names), so the Noise handshake already proves the
+ * peer holds that key, and the user is found from the peer id alone
+ * (`userIdFromKey`). A light peer is let in only by a node that holds the
+ * user's chain (`holdsChainOf`), is never dialled, and every service decides
+ * for itself what a light peer may do (replication: its own chain and the
+ * registry; appends: its own chain; gossip, heads-sync, witnesses: nothing).
+ * Reusing the key is safe because every signature made with it is
+ * domain-separated: libp2p's Noise payload starts "noise-libp2p-static-key:",
+ * its peer records are enveloped under "libp2p-peer-record" (a varint length
+ * first), and every healthchain signature starts "healthchain/v1/…" — no
+ * message can be valid in two of them.
  *
  * Bootstrap: a node that has not yet received the registry (nothing past the
  * consortium block) admits only the peers its operator configured as
@@ -11,16 +27,24 @@
  * authenticated whoever serves it; a bad bootstrap peer can only withhold it.
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { userIdFromKey, type UserId } from '@healthchain/core'
 import type { RegistryFeed } from '@healthchain/ledger'
 
 export interface MembershipGateInit {
   /** Peer ids (base58) trusted to serve the registry before this node has it. */
   readonly bootstrapPeers?: readonly string[]
+  /**
+   * Whether this node holds `user`'s chain, so that user's light peer may
+   * connect. Omitted: no light peer is ever admitted.
+   */
+  readonly holdsChainOf?: (user: UserId) => boolean
 }
 
 export class MembershipGate {
   private readonly registry: RegistryFeed
   private readonly bootstrap: ReadonlySet<string>
+  private readonly holdsChainOf: ((user: UserId) => boolean) | undefined
   private active = new Set<string>()
   private readonly unsubscribe: () => void
   private readonly listeners = new Set<() => void>()
@@ -28,6 +52,7 @@ export class MembershipGate {
   constructor (registry: RegistryFeed, init: MembershipGateInit = {}) {
     this.registry = registry
     this.bootstrap = new Set(init.bootstrapPeers ?? [])
+    this.holdsChainOf = init.holdsChainOf
     this.recompute()
     this.unsubscribe = registry.onChange(() => {
       this.recompute()
@@ -39,11 +64,28 @@ export class MembershipGate {
     this.active = new Set(this.registry.state.institutions().flatMap((r) => r.status === 'active' && r.peer !== undefined ? [r.peer] : []))
   }
 
-  /** Whether a peer may hold a connection to this node now. */
+  /** Whether a peer may hold a connection to this node now as a full peer (an institution). */
   admits (peer: PeerId | string): boolean {
     const id = peer.toString()
     if (this.active.has(id)) return true
     return this.registry.state.length <= 1 && this.bootstrap.has(id)
+  }
+
+  /**
+   * The user whose light peer this is, if it may connect as one: not a full
+   * peer, an Ed25519 identity, and a user whose chain this node holds.
+   */
+  lightUserOf (peer: PeerId | string): UserId | undefined {
+    if (this.holdsChainOf === undefined || this.admits(peer)) return undefined
+    const publicKey = publicKeyOf(peer)
+    if (publicKey === undefined) return undefined
+    const user = userIdFromKey(publicKey)
+    return this.holdsChainOf(user) ? user : undefined
+  }
+
+  /** Whether a peer may hold a connection at all: a full peer, or a light peer. */
+  accepts (peer: PeerId | string): boolean {
+    return this.admits(peer) || this.lightUserOf(peer) !== undefined
   }
 
   /** Calls `listener` after membership may have changed; returns an unsubscribe. */
@@ -52,11 +94,11 @@ export class MembershipGate {
     return () => { this.listeners.delete(listener) }
   }
 
-  /** The libp2p connection gater enforcing this gate. */
+  /** The libp2p connection gater enforcing this gate: light peers connect in, this node dials only full peers. */
   connectionGater (): ConnectionGater {
     return {
       denyDialPeer: (peer) => !this.admits(peer),
-      denyInboundEncryptedConnection: (peer) => !this.admits(peer),
+      denyInboundEncryptedConnection: (peer) => !this.accepts(peer),
       denyOutboundEncryptedConnection: (peer) => !this.admits(peer)
     }
   }
@@ -64,5 +106,15 @@ export class MembershipGate {
   close (): void {
     this.unsubscribe()
     this.listeners.clear()
+  }
+}
+
+/** The raw Ed25519 public key a peer id embeds; undefined for any other kind of id. */
+function publicKeyOf (peer: PeerId | string): Uint8Array | undefined {
+  try {
+    const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    return id.type === 'Ed25519' ? id.publicKey.raw : undefined
+  } catch {
+    return undefined
   }
 }

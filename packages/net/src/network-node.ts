@@ -14,7 +14,7 @@ import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
-import { Replication } from './replication.js'
+import { Replication, type ReplicationInit } from './replication.js'
 import type { ForkProof } from './wire/fork-proof.js'
 import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
 
@@ -33,14 +33,18 @@ export interface NetworkNodeInit {
    * institution as an active regulator.
    */
   readonly signer?: SigningKeyPair
+  /** Limits on the cores this node opens to serve peers (replication.ts); defaults there. */
+  readonly serving?: Pick<ReplicationInit, 'servedIdleMs' | 'maxServedPerPeer'>
   /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
   readonly redialIntervalMs?: number
 }
 
 export interface NodeStatus {
   readonly peerId: string
-  /** Peers with an open connection. */
+  /** Full peers (institutions) with an open connection. */
   readonly peers: string[]
+  /** Users' light peers with an open connection. */
+  readonly lightPeers: number
   /** Chains this node holds, as custodian or replica. */
   readonly chains: number
   /** Chains with a fork proof: their custodian signed two histories. */
@@ -92,9 +96,10 @@ export class NetworkNode {
   }
 
   static async start (init: NetworkNodeInit): Promise<NetworkNode> {
-    const gate = new MembershipGate(init.ledger.registry, { bootstrapPeers: init.bootstrapPeers })
+    // Users' light peers are let in for the chains this node holds (membership-gate.ts).
+    const gate = new MembershipGate(init.ledger.registry, { bootstrapPeers: init.bootstrapPeers, holdsChainOf: (user) => init.ledger.hasChain(user) })
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
-    const replication = new Replication({ host, ledger: init.ledger, gate })
+    const replication = new Replication({ ...init.serving, host, ledger: init.ledger, gate })
     await replication.start()
     const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { replicateAll: init.replicateAll })
     await heads.start()
@@ -165,14 +170,15 @@ export class NetworkNode {
   }
 
   status (): NodeStatus {
-    const peers = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
-    return { peerId: this.peerId, peers, chains: this.ledger.chainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
+    const connected = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
+    const peers = connected.filter((peer) => this.gate.admits(peer))
+    return { peerId: this.peerId, peers, lightPeers: connected.length - peers.length, chains: this.ledger.chainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
   }
 
   private async enforceMembership (): Promise<void> {
     this.replication.revoke()
     for (const connection of this.host.getConnections()) {
-      if (!this.gate.admits(connection.remotePeer)) await connection.close().catch(() => {})
+      if (!this.gate.accepts(connection.remotePeer)) await connection.close().catch(() => {})
     }
   }
 

@@ -7,10 +7,19 @@
  *
  * Nothing is announced wholesale: the store is opened with `active: false`.
  * The registry is attached to every peer stream as soon as it opens (it is
- * what membership rests on). A chain is attached to peer streams only when
- * this node fetches it (`fetchChain`), and served when a peer asks for its
- * discovery key — after `authorize(peer, discoveryKey)` says yes (full
- * members may fetch any chain; a refused request simply never pairs).
+ * what membership rests on). A chain is attached to full peers' streams only
+ * when this node fetches it (`fetchChain`), and served when a peer asks for
+ * its discovery key — if `authorize` says yes: full members may fetch any
+ * chain, a user's light peer only its own (membership-gate.ts); a refused
+ * request simply never pairs.
+ *
+ * Served cores are sessions opened on demand: each is closed once it has
+ * uploaded nothing for `servedIdleMs`, and a peer holds at most
+ * `maxServedPerPeer` of them open (the least recently used is closed first),
+ * so no peer can make this node keep many chains in memory.
+ *
+ * A light peer (mode 'light', a phone) opens the channel itself to every
+ * full node it connects to, fetches only its own chain, and serves nothing.
  *
  * Every block Hypercore accepts has passed its own checks (tree hash, the
  * custodian's signature); the ledger then re-checks every entry
@@ -27,7 +36,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { bytesToHex, decodeEntry, type Entry, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain, IngestResult } from '@healthchain/ledger'
 import { NetError } from './errors.js'
-import type { Host } from './host.js'
+import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import { StreamBridge } from './stream-bridge.js'
 
@@ -35,29 +44,48 @@ export const REPLICATE_PROTOCOL = '/healthchain/replicate/1.0.0'
 
 type ProtocolStream = ReturnType<typeof Hypercore.createProtocolStream>
 
+/** A served core is closed after this long without uploading anything. */
+export const DEFAULT_SERVED_IDLE_MS = 10_000
+/** Served cores one peer may hold open at once. */
+export const DEFAULT_MAX_SERVED_PER_PEER = 1_000
+
 export interface ReplicationInit {
-  readonly host: Host
+  readonly host: BaseHost
   readonly ledger: Ledger
   readonly gate: MembershipGate
+  /** 'full' (an institution's node, the default) or 'light' (a user's phone: fetches its own chain, serves nothing). */
+  readonly mode?: 'full' | 'light'
+  readonly servedIdleMs?: number
+  readonly maxServedPerPeer?: number
+}
+
+interface ServedCore {
+  readonly core: Hypercore
+  lastUsed: number
 }
 
 interface PeerChannel {
   readonly proto: ProtocolStream
-  /** Core sessions opened to serve this peer; closed with the channel. */
-  readonly served: Hypercore[]
+  /** Set for a light peer: the only user whose chain it may fetch. */
+  readonly lightUser: UserId | undefined
+  /** Core sessions opened to serve this peer, by discovery key (hex), least recently used first. */
+  readonly served: Map<string, ServedCore>
 }
 
 export class Replication {
-  private readonly host: Host
+  private readonly host: BaseHost
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
+  private readonly light: boolean
+  private readonly servedIdleMs: number
+  private readonly maxServedPerPeer: number
   private readonly channels = new Map<string, PeerChannel>()
-  /** Cores this node is fetching: attached to every channel, present and future. */
+  /** Cores this node is fetching: attached to every full peer's channel, present and future. */
   private readonly fetching = new Set<Hypercore>()
-  /** The ingest under way per chain: concurrent fetches of one chain ingest one after the other. */
   private readonly channelListeners = new Set<(peer: string) => void>()
   /** Aborted by stop(): fetches under way end with STOPPED. */
   private readonly controller = new AbortController()
+  private sweeper: NodeJS.Timeout | undefined
   private stopped = false
   private readonly onConnect = (event: CustomEvent<PeerId>): void => { void this.open(event.detail) }
 
@@ -65,6 +93,9 @@ export class Replication {
     this.host = init.host
     this.ledger = init.ledger
     this.gate = init.gate
+    this.light = init.mode === 'light'
+    this.servedIdleMs = init.servedIdleMs ?? DEFAULT_SERVED_IDLE_MS
+    this.maxServedPerPeer = init.maxServedPerPeer ?? DEFAULT_MAX_SERVED_PER_PEER
   }
 
   async start (): Promise<void> {
@@ -73,6 +104,15 @@ export class Replication {
     })
     this.host.addEventListener('peer:connect', this.onConnect)
     this.followRegistry()
+    this.sweeper = setInterval(() => { this.closeIdleServed() }, Math.max(100, Math.floor(this.servedIdleMs / 2)))
+    this.sweeper.unref()
+  }
+
+  /** Cores opened to serve peers, now open. */
+  get servedCount (): number {
+    let count = 0
+    for (const channel of this.channels.values()) count += channel.served.size
+    return count
   }
 
   /** Peers this node has a replication channel with. */
@@ -98,8 +138,8 @@ export class Replication {
   private async open (peer: PeerId): Promise<void> {
     const id = peer.toString()
     if (this.stopped || this.channels.has(id) || !this.gate.admits(id)) return
-    // One stream per pair: the smaller peer id opens it.
-    if (this.host.peerId.toString() > id) return
+    // One stream per pair: the smaller peer id opens it (a light peer always opens its own).
+    if (!this.light && this.host.peerId.toString() > id) return
     try {
       const stream = await this.host.dialProtocol(peer, REPLICATE_PROTOCOL)
       this.attach(id, stream, true)
@@ -109,54 +149,89 @@ export class Replication {
   }
 
   private attach (peer: string, stream: Stream, isInitiator: boolean): void {
-    if (this.stopped || this.channels.has(peer) || !this.gate.admits(peer)) {
+    // A full node takes channels from full peers and from light peers; a light peer only from full nodes.
+    const lightUser = this.light ? undefined : this.gate.lightUserOf(peer)
+    if (this.stopped || this.channels.has(peer) || (!this.gate.admits(peer) && lightUser === undefined)) {
       stream.abort(new Error('replication channel refused'))
       return
     }
     const bridge = new StreamBridge(stream)
-    const served: Hypercore[] = []
-    const proto: ProtocolStream = Hypercore.createProtocolStream(isInitiator, {
-      ondiscoverykey: async (discoveryKey: Uint8Array) => { await this.serve(peer, proto, served, discoveryKey) }
-    } as Parameters<typeof Hypercore.createProtocolStream>[1])
+    const channel: PeerChannel = {
+      proto: Hypercore.createProtocolStream(isInitiator, {
+        ondiscoverykey: async (discoveryKey: Uint8Array) => { await this.serve(channel, discoveryKey).catch(() => {}) }
+      } as Parameters<typeof Hypercore.createProtocolStream>[1]),
+      lightUser,
+      served: new Map()
+    }
+    const { proto } = channel
     proto.pipe(bridge).pipe(proto as unknown as NodeJS.WritableStream)
-    const channel = { proto, served }
     this.channels.set(peer, channel)
     const close = (): void => {
       if (this.channels.get(peer) !== channel) return
       this.channels.delete(peer)
       bridge.destroy()
-      for (const core of served) core.close().catch(() => {})
+      for (const { core } of channel.served.values()) core.close().catch(() => {})
+      channel.served.clear()
     }
     proto.on('error', close)
     proto.on('close', close)
     bridge.on('error', () => { proto.destroy() })
     bridge.on('close', () => { proto.destroy() })
 
+    // Light peers need the registry too: it is what they check every author against.
     if (this.ledger.hasRegistry) this.ledger.registry.core.replicate(proto)
-    for (const core of this.fetching) core.replicate(proto)
+    // What this node fetches is nobody's business but full peers' (a light peer learns of no other chain).
+    if (lightUser === undefined) for (const core of this.fetching) core.replicate(proto)
     for (const listener of this.channelListeners) listener(peer)
   }
 
   /** A peer asked for a core we have not attached: serve it if it is stored here and the peer may have it. */
-  private async serve (peer: string, proto: ProtocolStream, served: Hypercore[], discoveryKey: Uint8Array): Promise<void> {
-    if (this.stopped || !this.authorize(peer, discoveryKey)) return
+  private async serve (channel: PeerChannel, discoveryKey: Uint8Array): Promise<void> {
+    if (this.stopped || this.light) return
+    const id = bytesToHex(discoveryKey)
+    if (channel.served.has(id)) return
     const auth = await this.ledger.store.getAuth(discoveryKey)
-    if (auth === null) return
+    if (auth === null || !this.authorize(channel, auth.key)) return
+    while (channel.served.size >= this.maxServedPerPeer) this.closeServed(channel, channel.served.keys().next().value!)
     const core = this.ledger.store.get({ key: auth.key, active: false })
+    const served: ServedCore = { core, lastUsed: Date.now() }
+    channel.served.set(id, served)
+    core.on('upload', () => {
+      served.lastUsed = Date.now()
+      // Keep the map in least-recently-used order: move this core to the end.
+      if (channel.served.delete(id)) channel.served.set(id, served)
+    })
     await core.ready()
-    served.push(core)
-    core.replicate(proto)
+    if (channel.served.get(id) === served && !this.stopped) core.replicate(channel.proto)
   }
 
-  /** Full members may fetch any chain this node holds. (Light peers, later, only their own.) */
-  private authorize (peer: string, _discoveryKey: Uint8Array): boolean {
-    return this.gate.admits(peer)
+  /** Full peers may fetch any core this node holds; a light peer only its own user's chain. */
+  private authorize (channel: PeerChannel, key: Uint8Array): boolean {
+    if (channel.lightUser === undefined) return true
+    return this.ledger.userOfChain(key) === channel.lightUser
   }
 
-  /** Closes channels of peers the registry no longer admits. */
+  private closeServed (channel: PeerChannel, id: string): void {
+    const served = channel.served.get(id)
+    if (served === undefined) return
+    channel.served.delete(id)
+    served.core.close().catch(() => {})
+  }
+
+  private closeIdleServed (): void {
+    const before = Date.now() - this.servedIdleMs
+    for (const channel of this.channels.values()) {
+      for (const [id, served] of channel.served) {
+        if (served.lastUsed <= before) this.closeServed(channel, id)
+      }
+    }
+  }
+
+  /** Closes channels of peers the registry no longer admits (and of light peers whose chain is no longer here). */
   revoke (): void {
     for (const [peer, channel] of this.channels) {
-      if (!this.gate.admits(peer)) channel.proto.destroy()
+      const still = channel.lightUser === undefined ? this.gate.admits(peer) : this.gate.lightUserOf(peer) === channel.lightUser
+      if (!still) channel.proto.destroy()
     }
   }
 
@@ -168,10 +243,13 @@ export class Replication {
   async fetchChain (user: UserId, key: Uint8Array, opts: FetchOptions & { length?: number } = {}): Promise<{ chain: UserChain, ingest: IngestResult }> {
     this.assertCanFetch()
     const chain = this.ledger.hasChain(user) ? await this.ledger.chain(user) : await this.ledger.replicaOf(user, key)
+    if (bytesToHex(chain.key) !== bytesToHex(key)) {
+      throw new NetError('INVALID_FIELD', `user ${user}'s chain here has another key than the one asked for`, { field: 'key' })
+    }
     const core = chain.core
     this.fetching.add(core)
     try {
-      for (const { proto } of this.channels.values()) core.replicate(proto)
+      for (const proto of this.fullPeerStreams()) core.replicate(proto)
       await this.bounded(this.download(core, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
       // UserChain.ingest runs one at a time per chain by itself.
       return { chain, ingest: await chain.ingest() }
@@ -192,7 +270,7 @@ export class Replication {
     await core.ready()
     this.fetching.add(core)
     try {
-      for (const { proto } of this.channels.values()) core.replicate(proto)
+      for (const proto of this.fullPeerStreams()) core.replicate(proto)
       const block = await this.bounded((async () => {
         if (core.length === 0) await core.update({ wait: true })
         return await core.get(0)
@@ -205,9 +283,14 @@ export class Replication {
     }
   }
 
+  /** Channels to full peers: the only ones this node fetches over. */
+  private * fullPeerStreams (): Generator<ProtocolStream> {
+    for (const channel of this.channels.values()) if (channel.lightUser === undefined) yield channel.proto
+  }
+
   private assertCanFetch (): void {
     if (this.stopped) throw new NetError('STOPPED', 'replication stopped')
-    if (this.channels.size === 0) throw new NetError('NO_PEER', 'no admitted peer is connected')
+    if (this.fullPeerStreams().next().done === true) throw new NetError('NO_PEER', 'no admitted peer is connected')
   }
 
   /** `work` within the fetch's time limit, its caller's signal, and this service's life. */
@@ -225,6 +308,7 @@ export class Replication {
 
   async stop (): Promise<void> {
     this.stopped = true
+    clearInterval(this.sweeper)
     this.controller.abort(new NetError('STOPPED', 'replication stopped'))
     this.channelListeners.clear()
     this.host.removeEventListener('peer:connect', this.onConnect)

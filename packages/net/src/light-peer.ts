@@ -1,0 +1,147 @@
+/**
+ * A user's light peer (DESIGN §4): what a phone runs on the network side.
+ *
+ * Its libp2p identity is the user's own signing key, which is how full
+ * nodes know whose light peer it is (membership-gate.ts). It listens on
+ * nothing, runs no gossip, dials the nodes it is told to, and replicates
+ * only two cores: the registry (to check every author) and its own chain,
+ * which it re-verifies entry by entry like any replica (UserChain.ingest).
+ * Nodes serve it nothing else, whatever it asks for.
+ *
+ * Writes go to the chain's custodian over /healthchain/append (the user's
+ * own entries: exercise, location, consent, erasure), acknowledged only once
+ * durably appended, exactly as a forwarded write from a full node.
+ */
+import './polyfills.js'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { userIdFromKey, type Entry, type SigningKeyPair, type UserId } from '@healthchain/core'
+import type { AppendResult, IngestResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
+import { appendToChain, type ForwardOptions } from './append-forwarding.js'
+import { NetError } from './errors.js'
+import { createLightHost, type BaseHost } from './host.js'
+import { MembershipGate } from './membership-gate.js'
+import { Replication, type FetchOptions } from './replication.js'
+
+export interface LightPeerInit {
+  /** The device's ledger: opened without an institution; it will follow the registry with `registryKey`. */
+  readonly ledger: Ledger
+  readonly registryKey: Uint8Array
+  /** The user's signing key pair: the peer's libp2p identity. It never leaves this process. */
+  readonly user: SigningKeyPair
+  /** Peer ids of the nodes this device first talks to, trusted to serve the registry before it has one. */
+  readonly bootstrapPeers?: readonly string[]
+}
+
+export interface SyncResult {
+  readonly chain: UserChain
+  readonly ingest: IngestResult
+}
+
+export class LightPeer {
+  readonly userId: UserId
+  readonly host: BaseHost
+  readonly gate: MembershipGate
+  readonly replication: Replication
+  readonly ledger: Ledger
+  private stopped = false
+
+  private constructor (userId: UserId, ledger: Ledger, host: BaseHost, gate: MembershipGate, replication: Replication) {
+    this.userId = userId
+    this.ledger = ledger
+    this.host = host
+    this.gate = gate
+    this.replication = replication
+  }
+
+  static async start (init: LightPeerInit): Promise<LightPeer> {
+    const { ledger } = init
+    if (!ledger.hasRegistry) await ledger.followRegistry(init.registryKey)
+    const gate = new MembershipGate(ledger.registry, { bootstrapPeers: init.bootstrapPeers })
+    const host = await createLightHost({ privateKey: privateKeyFromRaw(init.user.secretKey), listen: [], gate })
+    const replication = new Replication({ host, ledger, gate, mode: 'light' })
+    await replication.start()
+    return new LightPeer(userIdFromKey(init.user.publicKey), ledger, host, gate, replication)
+  }
+
+  get peerId (): string { return this.host.peerId.toString() }
+
+  /** Dials a node by multiaddr (with /p2p/<id>, TCP or WebSockets); the replication channel opens by itself. */
+  async connect (address: string): Promise<void> {
+    await this.host.dial(multiaddr(address))
+  }
+
+  /**
+   * Brings this device's copy of its own chain (key `chainKey`) up to what a
+   * connected node has, after the registry: every new entry re-verified.
+   * NO_PEER without a connected node, or when no node serves this chain to
+   * this user (wrong key, or not enrolled); TIMEOUT past `timeoutMs` (default 10 s).
+   */
+  async sync (chainKey: Uint8Array, opts: FetchOptions = {}): Promise<SyncResult> {
+    await this.syncRegistry(opts)
+    const result = await this.replication.fetchChain(this.userId, chainKey, opts)
+    if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
+    return result
+  }
+
+  /** Waits for the registry's current length from a connected node, and applies it. */
+  private async syncRegistry (opts: FetchOptions): Promise<void> {
+    const core = this.ledger.registry.core
+    const timeoutMs = opts.timeoutMs ?? 10_000
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(opts.signal === undefined ? [] : [opts.signal])])
+    if (this.host.getConnections().length === 0) throw new NetError('NO_PEER', 'no node is connected')
+    try {
+      await raceAbort(this.channelOpen(), signal)
+      await raceAbort(core.update({ wait: true }), signal)
+      if (core.length > 0) await raceAbort(core.download({ start: 0, end: core.length }).done(), signal)
+    } catch (err) {
+      if (signal.aborted) throw new NetError('TIMEOUT', `fetching the registry took longer than ${timeoutMs} ms`, { cause: err })
+      throw err
+    }
+    await this.ledger.registry.refresh()
+  }
+
+  /** Resolves once a replication channel with a node is open (it opens right after a connection). */
+  private async channelOpen (): Promise<void> {
+    if (this.replication.peers.length > 0) return
+    await new Promise<void>((resolve) => {
+      const off = this.replication.onChannel(() => { off(); resolve() })
+    })
+  }
+
+  /**
+   * Writes an entry the user signed (`sign(seq)` signs it for a position,
+   * again after STALE_POSITION) through the chain's custodian; resolves once
+   * durably appended. The chain must have been synced once (its genesis
+   * names the custodian). Errors as in append-forwarding.ts.
+   */
+  async append (sign: (seq: number) => Entry, opts: ForwardOptions & { retries?: number } = {}): Promise<AppendResult> {
+    if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
+    return await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user: this.userId, sign })
+  }
+
+  /** The user's chain as this device has verified it. */
+  async read (query: ReadQuery = {}): Promise<PositionedEntry[]> {
+    const chain = await this.ledger.chain(this.userId)
+    return await chain.read({ ...query, end: Math.min(query.end ?? chain.verifiedLength, chain.verifiedLength) })
+  }
+
+  /** Stops the peer; the ledger stays open (its owner closes it). A second call does nothing. */
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    await this.replication.stop()
+    await this.host.stop()
+    this.gate.close()
+  }
+}
+
+async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {})
+  signal.throwIfAborted()
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
+}
