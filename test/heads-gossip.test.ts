@@ -13,7 +13,7 @@ import { buildExam, bytesToHex, utf8ToBytes, type UserId } from '@healthchain/co
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
 import {
-  HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyForkProof, verifyHead,
+  FORKS_TOPIC, HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyForkProof, verifyHead,
   type SignedHead
 } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
@@ -188,6 +188,25 @@ describe('heads gossip and reconciliation between real nodes', () => {
     expect(nodeB.isForked(chainKey)).toBe(false)
     expect(nodeB.status().forkedChains).toEqual([])
   }, 30_000)
+})
+
+describe('gossip validators', () => {
+  it('a malformed announcement or fork proof is rejected before delivery: counted, never handed on', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-m', 'examiner']], cleanup)
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const nodeA = net.node('hospital-a')
+    let delivered = 0
+    nodeA.host.services.pubsub.addEventListener('message', (event) => {
+      if (event.detail.topic === HEADS_TOPIC || event.detail.topic === FORKS_TOPIC) delivered++
+    })
+    const m = net.node('hospital-m').host.services.pubsub
+    await m.publish(HEADS_TOPIC, new Uint8Array([0xa1, 0x01, 0x02]))
+    await m.publish(FORKS_TOPIC, new Uint8Array([0xff]))
+    await waitFor(() => nodeA.heads.stats.malformed === 2, 'both messages to be rejected at hospital-a')
+    expect(delivered).toBe(0)
+    expect(nodeA.heads.stats.received).toBe(0)
+  })
 })
 
 describe('HeadLog (what heads-sync serves)', () => {

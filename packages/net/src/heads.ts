@@ -9,7 +9,12 @@
  *
  * Receive (gossip, or heads-sync pages: `receive(heads)`). Each head is
  * verified on its own (`verifyHead`; failures counted in `stats.invalid`),
- * then observed, one at a time (a serial queue):
+ * then observed, one at a time (a serial queue). Gossip is checked earlier,
+ * by gossipsub topic validators: an announcement that does not decode or
+ * holds a head whose signature fails, and a fork proof that does not
+ * verify, are rejected whole — never delivered here, never relayed to other
+ * peers (gossipsub forwards only what its validator accepted). The heads a
+ * validator accepted are handed on without verifying them twice.
  *   - fork check: against the chain's newest head (HeadLog) and the first
  *     head seen at that length (RecentHeads); for a chain held here whose
  *     newest head is not logged yet, this node's own stored head first;
@@ -35,7 +40,7 @@
  */
 import { bytesToHex, equal, type InstitutionId, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import type { Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ChainFetcher, type FetchStats } from './chain-fetcher.js'
 import { ForkRegistry } from './fork-registry.js'
 import { HeadLog, RecentHeads } from './head-log.js'
@@ -125,6 +130,9 @@ export class HeadsService {
   private closing = false
   private stopped = false
   readonly stats: HeadsStats
+  /** What the gossip validators decoded, by message: gossipsub delivers the very object it validated. */
+  private readonly validated = new WeakMap<Message, SignedHead[]>()
+  private readonly validatedProofs = new WeakMap<Message, ForkProof>()
 
   constructor (components: HeadsServiceComponents, init: HeadsServiceInit = {}) {
     this.host = components.host
@@ -154,6 +162,12 @@ export class HeadsService {
     this.forkRegistry = await ForkRegistry.open(this.ledger.store, this.ledger.crypto)
     for (const proof of this.forkRegistry.list()) this.logEvidence(proof)
     const pubsub = this.host.services.pubsub
+    pubsub.topicValidators.set(HEADS_TOPIC, (_peer, message) => this.validateHeads(message))
+    pubsub.topicValidators.set(FORKS_TOPIC, (_peer, message) => this.validateForkProof(message))
+    this.cleanups.push(() => {
+      pubsub.topicValidators.delete(HEADS_TOPIC)
+      pubsub.topicValidators.delete(FORKS_TOPIC)
+    })
     const onMessage = (event: CustomEvent<Message>): void => { this.onGossip(event.detail) }
     pubsub.addEventListener('message', onMessage)
     this.cleanups.push(() => { pubsub.removeEventListener('message', onMessage) })
@@ -213,38 +227,54 @@ export class HeadsService {
 
   // ------------------------------------------------------------ receive
 
+  /** Gossipsub's check before delivery and relay: the whole announcement decodes and every head in it verifies. */
+  private validateHeads (message: Message): TopicValidatorResult {
+    let heads: SignedHead[]
+    try {
+      heads = decodeHeadsAnnouncement(message.data).heads
+    } catch {
+      this.stats.malformed++
+      return TopicValidatorResult.Reject
+    }
+    const invalid = heads.filter((head) => !verifyHead(head, this.ledger.crypto)).length
+    if (invalid > 0) {
+      this.stats.received += heads.length
+      this.stats.invalid += invalid
+      return TopicValidatorResult.Reject
+    }
+    this.validated.set(message, heads)
+    return TopicValidatorResult.Accept
+  }
+
+  private validateForkProof (message: Message): TopicValidatorResult {
+    try {
+      const proof = decodeForkProof(message.data)
+      if (verifyForkProof(proof, this.ledger.crypto)) {
+        this.validatedProofs.set(message, proof)
+        return TopicValidatorResult.Accept
+      }
+    } catch {}
+    this.stats.malformed++
+    return TopicValidatorResult.Reject
+  }
+
+  /** Messages gossipsub delivers have passed the validators above. */
   private onGossip (message: Message): void {
     if (message.topic === HEADS_TOPIC) {
-      let heads: SignedHead[]
-      try {
-        heads = decodeHeadsAnnouncement(message.data).heads
-      } catch {
-        this.stats.malformed++
-        return
-      }
-      void this.receive(heads)
+      const heads = this.validated.get(message)
+      if (heads !== undefined) void this.receive(heads, { verified: true })
     } else if (message.topic === FORKS_TOPIC) {
-      let proof: ForkProof
-      try {
-        proof = decodeForkProof(message.data)
-      } catch {
-        this.stats.malformed++
-        return
-      }
-      if (!verifyForkProof(proof, this.ledger.crypto)) {
-        this.stats.malformed++
-        return
-      }
-      void this.serially(async () => { await this.recordFork(proof) })
+      const proof = this.validatedProofs.get(message)
+      if (proof !== undefined) void this.serially(async () => { await this.recordFork(proof) })
     }
   }
 
-  /** Heads from a peer (gossip or sync): each verified, then observed. Never throws. */
-  async receive (heads: readonly SignedHead[]): Promise<void> {
+  /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed. Never throws. */
+  async receive (heads: readonly SignedHead[], opts: { verified?: boolean } = {}): Promise<void> {
     for (const head of heads) {
       if (this.stopped) return
       this.stats.received++
-      if (!verifyHead(head, this.ledger.crypto)) {
+      if (opts.verified !== true && !verifyHead(head, this.ledger.crypto)) {
         this.stats.invalid++
         continue
       }
