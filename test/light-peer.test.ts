@@ -3,7 +3,8 @@
  * WebSockets and TCP, with Corestores on disk: a light peer fetches its own
  * chain and nothing else, takes no part in gossip, writes only to its own
  * chain; a peer that is neither a member nor a user held here cannot
- * connect; served cores are closed when idle and limited per peer.
+ * connect; served cores are closed when idle and limited per peer, and
+ * held chains are closed when idle and reopened when a head needs them.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -170,5 +171,21 @@ describe('light peers', () => {
     expect(mostServed).toBeLessThanOrEqual(1)
     expect(mostServed).toBe(1)
     await waitFor(() => a.replication.servedCount === 0, 'hospital-a to close the idle served cores')
+  })
+
+  it('chains a node holds are closed when idle, and reopened when a new head needs them', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const a = await net.start('hospital-a')
+    const b = await net.start('hospital-b', { chainIdleMs: 300 })
+    const users = [await enrol(net, 'hospital-a'), await enrol(net, 'hospital-a')]
+    for (const { user } of users) {
+      await waitFor(async () => b.ledger.hasChain(user.userId) && (await b.ledger.chain(user.userId)).verifiedLength === 1, 'hospital-b to replicate both chains')
+    }
+    await waitFor(() => b.status().openChains === 0, 'hospital-b to close the idle chains')
+    expect(b.status().chains).toBe(2)
+
+    const { user, chainKey } = users[0]!
+    await writeExam(a, net.party('hospital-a'), user, chainKey)
+    await waitFor(async () => (await b.ledger.chain(user.userId)).verifiedLength === 2, 'hospital-b to fetch the new entry into the reopened chain')
   })
 })

@@ -45,6 +45,8 @@ export class Ledger {
   private readonly erased: ErasedLeaves
   private registryFeed: RegistryFeed | undefined
   private readonly open = new Map<string, Promise<UserChain>>()
+  /** When each open chain was last asked for (`chain()`), for closeIdle. */
+  private readonly lastUsed = new Map<string, number>()
   /** Users whose enrolment is under way: a concurrent second enrolment must not append a second genesis. */
   private readonly enrolling = new Set<UserId>()
   private readonly pool: VerifyPool
@@ -132,6 +134,7 @@ export class Ledger {
         // A crash between writing the genesis and listing the chain leaves it unlisted: list it now.
         await this.catalog.addChain(user, chain.key)
         this.open.set(user, Promise.resolve(chain))
+        this.lastUsed.set(user, Date.now())
       }
       // Enrolled already: a retry of the same genesis is answered with the chain, anything else refused.
       const chain = await this.chain(user)
@@ -155,6 +158,7 @@ export class Ledger {
     }
     await this.catalog.addChain(user, chain.key)
     this.open.set(user, Promise.resolve(chain))
+    this.lastUsed.set(user, Date.now())
     return chain
   }
 
@@ -176,7 +180,35 @@ export class Ledger {
       this.open.set(user, opening)
       opening.catch(() => this.open.delete(user))
     }
+    this.lastUsed.set(user, Date.now())
     return await opening
+  }
+
+  /** Chains open in memory now. */
+  get openChainCount (): number { return this.open.size }
+
+  /**
+   * Closes the chains nobody has asked for (`chain()`) in the last `idleMs`
+   * and that have nothing under way, so a node holding many chains keeps
+   * only the busy ones in memory (an open core costs 20–30 KB). The next
+   * `chain()` reopens one from disk. So a caller must not keep a UserChain
+   * across a wait longer than `idleMs`: ask the ledger again. Returns how
+   * many were closed.
+   */
+  async closeIdle (idleMs: number): Promise<number> {
+    const before = Date.now() - idleMs
+    let closed = 0
+    for (const [user, opening] of [...this.open]) {
+      if ((this.lastUsed.get(user) ?? 0) > before) continue
+      const chain = await opening.catch(() => undefined)
+      // Asked for again (or already replaced) while we waited, or busy: keep it.
+      if (chain === undefined || !chain.idle || this.open.get(user) !== opening || (this.lastUsed.get(user) ?? 0) > before) continue
+      this.open.delete(user)
+      this.lastUsed.delete(user)
+      await chain.close()
+      closed++
+    }
+    return closed
   }
 
   /** The user whose chain has this key, if this node holds it. */

@@ -112,6 +112,8 @@ export class UserChain {
   /** Bumped by every rollback: a prepared batch from an older generation was rolled back. */
   private generation = 0
   private ingesting: Promise<void> = Promise.resolve()
+  /** Ingests queued or running. */
+  private ingests = 0
   private writeError: unknown
   private flushing: Promise<void> | undefined
 
@@ -159,9 +161,15 @@ export class UserChain {
    */
   ingest (): Promise<IngestResult> {
     // One at a time: two ingests at once would both check the same next block.
-    const run = this.ingesting.then(async () => await this.ingestArrived())
+    this.ingests++
+    const run = this.ingesting.then(async () => await this.ingestArrived()).finally(() => { this.ingests-- })
     this.ingesting = run.then(() => {}, () => {})
     return run
+  }
+
+  /** Nothing under way: no append queued or being written, no ingest queued or running. */
+  get idle (): boolean {
+    return this.queue.length === 0 && this.flushing === undefined && this.ingests === 0
   }
 
   private async ingestArrived (): Promise<IngestResult> {

@@ -167,3 +167,42 @@ describe('replicas', () => {
     }
   })
 })
+
+describe('closing idle chains', () => {
+  it('closes chains unused for idleMs and with nothing under way; the next chain() reopens them with their state', async () => {
+    c = await makeConsortium()
+    const { hospitalA: a } = c.institutions
+    const alice = newUser()
+    const bob = newUser()
+    const aliceChain = await enrol(c.ledger, alice)
+    await enrol(c.ledger, bob)
+    await writeExam(c.ledger, aliceChain, a)
+    await appendUser(aliceChain, alice, steps(1))
+    const before = await snapshot(c.ledger)
+    expect(c.ledger.openChainCount).toBe(2)
+
+    // Used just now: nothing is idle for a minute.
+    expect(await c.ledger.closeIdle(60_000)).toBe(0)
+    expect(c.ledger.openChainCount).toBe(2)
+
+    // An append under way keeps its chain open even when idleMs has passed.
+    const pending = appendUser(aliceChain, alice, steps(2))
+    expect(await c.ledger.closeIdle(0)).toBe(1)
+    await pending
+    await aliceChain.settled()
+    expect(c.ledger.openChainCount).toBe(1)
+    expect(await c.ledger.closeIdle(0)).toBe(1)
+    expect(c.ledger.openChainCount).toBe(0)
+    expect(aliceChain.core.closed).toBe(true)
+
+    // Reopened from disk with everything, and appends carry on (ids of earlier entries still recognised).
+    const reopened = await c.ledger.chain(alice.userId)
+    expect(reopened).not.toBe(aliceChain)
+    expect(reopened.length).toBe(4)
+    await appendUser(reopened, alice, steps(3))
+    expect((await c.ledger.chain(alice.userId)).length).toBe(5)
+    expect(c.ledger.chainCount).toBe(2)
+    const after = await snapshot(c.ledger) as { chains: Record<string, unknown[]> }
+    expect(after.chains[bob.userId]).toEqual((before as { chains: Record<string, unknown[]> }).chains[bob.userId])
+  })
+})

@@ -18,6 +18,8 @@ import { Replication, type ReplicationInit } from './replication.js'
 import type { ForkProof } from './wire/fork-proof.js'
 import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
 
+export const DEFAULT_CHAIN_IDLE_MS = 60_000
+
 export interface NetworkNodeInit {
   readonly ledger: Ledger
   readonly privateKey: PrivateKey
@@ -33,6 +35,8 @@ export interface NetworkNodeInit {
    * institution as an active regulator.
    */
   readonly signer?: SigningKeyPair
+  /** Chains unused this long (and with nothing under way) are closed, reopened on next use (Ledger.closeIdle); 0 keeps them open. Default 60 s. */
+  readonly chainIdleMs?: number
   /** Limits on the cores this node opens to serve peers (replication.ts); defaults there. */
   readonly serving?: Pick<ReplicationInit, 'servedIdleMs' | 'maxServedPerPeer'>
   /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
@@ -47,6 +51,8 @@ export interface NodeStatus {
   readonly lightPeers: number
   /** Chains this node holds, as custodian or replica. */
   readonly chains: number
+  /** Of those, open in memory now. */
+  readonly openChains: number
   /** Chains with a fork proof: their custodian signed two histories. */
   readonly forkedChains: ForkedChain[]
   readonly heads: HeadsStats
@@ -78,6 +84,7 @@ export class NetworkNode {
   readonly dialer: MemberDialer
   readonly ledger: Ledger
   private readonly unsubscribe: () => void
+  private idleSweeper: NodeJS.Timeout | undefined
   private stopped = false
 
   private constructor (parts: {
@@ -116,7 +123,16 @@ export class NetworkNode {
     }
     const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })
     dialer.start()
-    return new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, witness, dialer })
+    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, witness, dialer })
+    node.closeIdleChainsEvery(init.chainIdleMs ?? DEFAULT_CHAIN_IDLE_MS)
+    return node
+  }
+
+  /** A node may hold millions of chains: only the ones in use stay open. */
+  private closeIdleChainsEvery (idleMs: number): void {
+    if (idleMs <= 0) return
+    this.idleSweeper = setInterval(() => { this.ledger.closeIdle(idleMs).catch(() => {}) }, Math.max(100, Math.floor(idleMs / 2)))
+    this.idleSweeper.unref()
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -172,7 +188,7 @@ export class NetworkNode {
   status (): NodeStatus {
     const connected = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
     const peers = connected.filter((peer) => this.gate.admits(peer))
-    return { peerId: this.peerId, peers, lightPeers: connected.length - peers.length, chains: this.ledger.chainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
+    return { peerId: this.peerId, peers, lightPeers: connected.length - peers.length, chains: this.ledger.chainCount, openChains: this.ledger.openChainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
   }
 
   private async enforceMembership (): Promise<void> {
@@ -186,6 +202,7 @@ export class NetworkNode {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    clearInterval(this.idleSweeper)
     this.unsubscribe()
     await this.dialer.stop()
     await this.appends.stop()
