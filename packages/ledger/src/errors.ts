@@ -38,6 +38,10 @@ export type LedgerErrorCode =
   | 'BAD_REGISTRY'
   /** The ledger is closed. */
   | 'CLOSED'
+  /** The store directory is open in another process (or another Ledger of this one): one writer per store. */
+  | 'STORE_LOCKED'
+  /** The store directory was copied or moved from elsewhere (Corestore's device file does not match): refused, so two nodes never write one chain. */
+  | 'STORE_MOVED'
   /** A key file is missing, malformed, or readable by others. */
   | 'KEY_FILE'
 

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   buildErasure, buildGrant, buildUserEntry, bytesToHex, encodeEntry, generatePartyKeys, type InstitutionId, type UserId
 } from '@healthchain/core'
-import type { Ledger } from '../src/index.js'
+import { cp } from 'node:fs/promises'
+import { Ledger, LedgerError } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, genesisFor, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
@@ -204,5 +205,24 @@ describe('closing idle chains', () => {
     expect(c.ledger.chainCount).toBe(2)
     const after = await snapshot(c.ledger) as { chains: Record<string, unknown[]> }
     expect(after.chains[bob.userId]).toEqual((before as { chains: Record<string, unknown[]> }).chains[bob.userId])
+  })
+})
+
+describe('opening a store that cannot be opened', () => {
+  it('a store open elsewhere is STORE_LOCKED; a copied store is STORE_MOVED; neither changes anything', async () => {
+    c = await makeConsortium()
+    const dir = c.ledgerDir
+    const err = await Ledger.open({ dir, verifyWorkers: 0 }).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(LedgerError)
+    expect((err as LedgerError).code).toBe('STORE_LOCKED')
+    const length = c.ledger.registry.length
+
+    await c.ledger.close()
+    const copy = `${dir}-copy`
+    await cp(dir, copy, { recursive: true })
+    await expectCode(Ledger.open({ dir: copy, verifyWorkers: 0 }), 'STORE_MOVED')
+    // The original opens as before, with its registry.
+    const again = await c.reopen()
+    expect(again.registry.length).toBe(length)
   })
 })
