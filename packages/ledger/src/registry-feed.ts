@@ -140,6 +140,30 @@ export class RegistryFeed {
     return entry
   }
 
+  /**
+   * Appends a registry entry the governance key signed elsewhere (the CLI on
+   * the operator's machine) for this registry's next position: checked like
+   * any block (governance signature at that position, transition rules),
+   * so this store's holding the core's key pair authorises nothing by itself.
+   * BAD_SIGNATURE (wrong key or position: a stale entry must be re-signed),
+   * REGISTRY_CONFLICT, NOT_CUSTODIAN (the registry is not writable here).
+   */
+  async appendSigned (entry: RegistryEntry): Promise<RegistryEntry> {
+    if (!this.core.writable) throw new LedgerError('NOT_CUSTODIAN', 'this store does not hold the governance key for the registry')
+    return await this.serial(async () => {
+      await this.applyStored()
+      try {
+        this.state.check(entry, this.crypto)
+      } catch (err) {
+        throw asLedgerError(err)
+      }
+      await this.core.append(encodeRegistryEntry(entry))
+      this.state.apply(entry, this.crypto)
+      this.notify()
+      return entry
+    })
+  }
+
   async close (): Promise<void> {
     await this.refreshing
     await this.core.close()

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  bytesToHex, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, type InstitutionId, type RegistryPlainByType
+  REGISTRY_VERSION, bytesToHex, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
 } from '@healthchain/core'
 import { Ledger } from '../src/index.js'
 import {
@@ -108,6 +108,28 @@ describe('registry membership', () => {
     const reopened = await c.reopen()
     expect(reopened.registry.length).toBe(before + 7)
     expect(reopened.registry.state.institutions().map((r) => r.id)).toEqual(expect.arrayContaining(ids))
+  })
+})
+
+describe('registry entries signed elsewhere', () => {
+  it('appends an entry the governance key signed for the next position; refuses a wrong key, a stale position or a conflict, appending nothing', async () => {
+    c = await makeConsortium()
+    const registry = c.ledger.registry
+    const unsigned = (plain: RegistryPlainByType['admit']) => ({ v: REGISTRY_VERSION as 1, type: 'admit' as const, id: newEntryId(crypto), time: Date.now(), plain })
+    const signFor = (plain: RegistryPlainByType['admit'], seq: number, secretKey = c.governance.sign.secretKey) =>
+      signRegistryEntry(unsigned(plain), { chainKey: registry.key, seq }, secretKey, crypto)
+
+    const length = registry.length
+    const clinic = admission('clinic-c')
+    await registry.appendSigned(signFor(clinic, length))
+    expect(registry.length).toBe(length + 1)
+    expect(registry.state.institutionAt('clinic-c')?.role).toBe('examiner')
+
+    await expectCode(registry.appendSigned(signFor(admission('clinic-d'), length + 1, generatePartyKeys(crypto).sign.secretKey)), 'BAD_SIGNATURE')
+    await expectCode(registry.appendSigned(signFor(admission('clinic-d'), length)), 'BAD_SIGNATURE')
+    await expectCode(registry.appendSigned(signFor(clinic, length + 1)), 'REGISTRY_CONFLICT')
+    expect(registry.length).toBe(length + 1)
+    expect(registry.core.length).toBe(length + 1)
   })
 })
 
