@@ -1,0 +1,216 @@
+/**
+ * The node's configuration: read once, at start-up, from one JSON file plus
+ * environment overrides, validated, and passed down as a typed, frozen
+ * object (nothing else reads the file or the environment).
+ *
+ * Flow: file → JSON → environment overrides applied onto the raw object →
+ * zod strict schema (unknown fields refused) → relative paths resolved.
+ * Every failure is a ConfigError whose `field` is the config path
+ * (`api.port`) and whose message names the field, and the environment
+ * variable when the value came from one:
+ *
+ *   api.port (from HEALTHCHAIN_API_PORT): expected an integer between 1 and 65535
+ *
+ * node/README.md documents every field, default and variable; keep the
+ * table there and ENV_OVERRIDES below in step.
+ */
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole } from '@healthchain/core'
+import { z } from 'zod'
+import { ConfigError } from './errors.js'
+import { describeIssue, summariseIssues } from './zod-issues.js'
+
+export const DEFAULT_API_HOST = '127.0.0.1'
+export const DEFAULT_API_PORT = 8080
+/** 1 MiB: an entry block is at most 128 KiB of CBOR, and its JSON form (hex, FHIR field names) a few times that. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024
+export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60
+export const DEFAULT_CHALLENGE_TTL_SECONDS = 2 * 60
+export const DEFAULT_P2P_LISTEN: readonly string[] = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
+
+/** A zod integer in [min, max] with one message for every way of missing it. */
+function intBetween (min: number, max: number): z.ZodInt {
+  const error = `expected an integer between ${min} and ${max}`
+  return z.int({ error }).min(min, { error }).max(max, { error })
+}
+
+function parsesAsMultiaddr (value: string): boolean {
+  try {
+    multiaddr(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const listenAddr = z.string({ error: 'expected a multiaddr string' })
+  .refine(parsesAsMultiaddr, { error: 'expected a multiaddr such as /ip4/0.0.0.0/tcp/4001' })
+
+const bootstrapAddr = z.string({ error: 'expected a multiaddr string' })
+  .refine((value) => parsesAsMultiaddr(value) && multiaddr(value).getComponents().some((c) => c.name === 'p2p'), {
+    error: 'expected a multiaddr ending in /p2p/<peer id>, such as /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW…'
+  })
+
+export const configSchema = z.strictObject({
+  /** The institution id this node runs as, as the registry lists it (also the login challenges' audience). */
+  name: z.string({ error: 'expected an institution id' })
+    .refine(isInstitutionId, { error: 'expected an institution id (a-z, 0-9, \'-\', 3-64 characters)' })
+    .transform((v) => v as InstitutionId),
+  role: z.enum(INSTITUTION_ROLES, { error: `expected one of ${INSTITUTION_ROLES.join(', ')}` }),
+  dataDir: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path' }),
+  api: z.strictObject({
+    host: z.string({ error: 'expected a host name or address' }).min(1, { error: 'expected a host name or address' }).default(DEFAULT_API_HOST),
+    port: intBetween(1, 65535).default(DEFAULT_API_PORT),
+    bodyLimit: intBetween(1024, 64 * 1024 * 1024).default(DEFAULT_BODY_LIMIT)
+  }, { error: 'expected an object' }).prefault({}),
+  auth: z.strictObject({
+    tokenTtlSeconds: intBetween(10, 24 * 60 * 60).default(DEFAULT_TOKEN_TTL_SECONDS),
+    challengeTtlSeconds: intBetween(10, 10 * 60).default(DEFAULT_CHALLENGE_TTL_SECONDS)
+  }, { error: 'expected an object' }).prefault({}),
+  p2p: z.strictObject({
+    listen: z.array(listenAddr, { error: 'expected an array of multiaddrs' }).default([...DEFAULT_P2P_LISTEN]),
+    bootstrap: z.array(bootstrapAddr, { error: 'expected an array of multiaddrs' }).default([])
+  }, { error: 'expected an object' }).prefault({}),
+  /** The registry's Hypercore key; absent on the node that creates the registry, or before joining. */
+  registryKey: z.string({ error: 'expected 32 bytes of hex' })
+    .regex(/^[0-9a-fA-F]{64}$/, { error: 'expected 32 bytes of hex' })
+    .transform((v) => v.toLowerCase())
+    .optional()
+}, { error: 'expected a JSON object' })
+
+type ParsedConfig = z.output<typeof configSchema>
+
+export interface NodeConfig {
+  readonly name: InstitutionId
+  readonly role: InstitutionRole
+  /** Absolute. */
+  readonly dataDir: string
+  readonly api: { readonly host: string, readonly port: number, readonly bodyLimit: number }
+  readonly auth: { readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number }
+  readonly p2p: { readonly listen: readonly string[], readonly bootstrap: readonly string[] }
+  readonly registryKey: string | undefined
+}
+
+type EnvKind = 'string' | 'int' | 'list'
+
+/** Environment variables that override config fields. */
+export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly path: readonly string[], readonly kind: EnvKind }> = [
+  { variable: 'HEALTHCHAIN_NAME', path: ['name'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_ROLE', path: ['role'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_API_HOST', path: ['api', 'host'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_API_PORT', path: ['api', 'port'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_API_BODY_LIMIT', path: ['api', 'bodyLimit'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_TOKEN_TTL_SECONDS', path: ['auth', 'tokenTtlSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_CHALLENGE_TTL_SECONDS', path: ['auth', 'challengeTtlSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_P2P_LISTEN', path: ['p2p', 'listen'], kind: 'list' },
+  { variable: 'HEALTHCHAIN_P2P_BOOTSTRAP', path: ['p2p', 'bootstrap'], kind: 'list' },
+  { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' }
+]
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+function envValue (raw: string, kind: EnvKind): unknown {
+  switch (kind) {
+    case 'string': return raw
+    // Anything but plain digits stays a string, so the schema's message ("expected an integer …") applies.
+    case 'int': return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
+    case 'list': return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  }
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * A copy of `raw` with every set (non-empty) override applied; also the
+ * variables applied, by config path, so errors can name them.
+ */
+function applyEnv (raw: unknown, env: Env): { value: unknown, sources: Map<string, string> } {
+  const sources = new Map<string, string>()
+  // Not an object: leave it for the schema to refuse ("expected a JSON object").
+  if (!isPlainObject(raw)) return { value: raw, sources }
+  const root: Record<string, unknown> = structuredClone(raw)
+  for (const { variable, path, kind } of ENV_OVERRIDES) {
+    const text = env[variable]
+    if (text === undefined || text === '') continue
+    let node = root
+    for (const key of path.slice(0, -1)) {
+      const child = node[key]
+      if (child === undefined) node[key] = {}
+      else if (!isPlainObject(child)) break // the schema will refuse the section itself
+      node = node[key] as Record<string, unknown>
+    }
+    node[path[path.length - 1]!] = envValue(text, kind)
+    sources.set(path.join('.'), variable)
+  }
+  return { value: root, sources }
+}
+
+export interface ParseConfigOptions {
+  /** Environment overrides (default: none). */
+  readonly env?: Env
+  /** Directory a relative `dataDir` from the file is resolved against (the config file's directory). */
+  readonly baseDir: string
+}
+
+/** Validates an already-parsed config value; see loadConfig. */
+export function parseConfig (raw: unknown, opts: ParseConfigOptions): NodeConfig {
+  const { value, sources } = applyEnv(raw, opts.env ?? {})
+  const result = configSchema.safeParse(value)
+  if (!result.success) {
+    const summary = summariseIssues(result.error)
+    const variable = sources.get(summary.field)
+    const field = summary.field === '' ? '(config)' : summary.field
+    const where = variable === undefined ? field : `${field} (from ${variable})`
+    throw new ConfigError('CONFIG_INVALID', describeIssue({ field: where, message: summary.message }), { field: summary.field })
+  }
+  return freeze(result.data, resolveDataDir(result.data.dataDir, sources.has('dataDir'), opts.baseDir))
+}
+
+/**
+ * A relative `dataDir` is resolved against the config file's directory (so
+ * a config and its data can move together); one from HEALTHCHAIN_DATA_DIR
+ * against the working directory, as a shell user expects.
+ */
+function resolveDataDir (dataDir: string, fromEnv: boolean, baseDir: string): string {
+  if (isAbsolute(dataDir)) return resolve(dataDir)
+  return fromEnv ? resolve(dataDir) : resolve(baseDir, dataDir)
+}
+
+function freeze (c: ParsedConfig, dataDir: string): NodeConfig {
+  return Object.freeze({
+    name: c.name,
+    role: c.role,
+    dataDir,
+    api: Object.freeze({ ...c.api }),
+    auth: Object.freeze({ ...c.auth }),
+    p2p: Object.freeze({ listen: Object.freeze([...c.p2p.listen]), bootstrap: Object.freeze([...c.p2p.bootstrap]) }),
+    registryKey: c.registryKey
+  })
+}
+
+/**
+ * Reads the config file at `path` (JSON), applies the environment overrides
+ * in `env` and validates the result. Throws ConfigError: CONFIG_FILE (cannot
+ * read), CONFIG_MALFORMED (not JSON), CONFIG_INVALID (names the field).
+ */
+export async function loadConfig (path: string, env: Env = process.env): Promise<NodeConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    throw new ConfigError('CONFIG_FILE', `config file ${path} cannot be read`, { cause })
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (cause) {
+    // JSON.parse's message says where, not what: it carries no value from the file worth hiding.
+    throw new ConfigError('CONFIG_MALFORMED', `config file ${path} is not valid JSON (${(cause as Error).message})`, { cause })
+  }
+  return parseConfig(raw, { env, baseDir: dirname(resolve(path)) })
+}

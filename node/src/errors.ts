@@ -1,0 +1,99 @@
+/**
+ * The one error class of @healthchain/node, with a stable `code` union;
+ * callers (and tests) branch on `code`, never on the message. The HTTP layer
+ * maps every code to a status in one table (http/errors.ts). Messages never
+ * carry key material, tokens, nonces, signatures or health data.
+ */
+export type NodeErrorCode =
+  // ---- configuration (ConfigError)
+  /** The config file cannot be read. */
+  | 'CONFIG_FILE'
+  /** The config file is not JSON. */
+  | 'CONFIG_MALFORMED'
+  /** A config field (or the environment variable overriding it) is missing, unknown or invalid; `field` names it. */
+  | 'CONFIG_INVALID'
+  // ---- data directory and files at rest
+  /** A data directory or owner-only file is missing, unreadable, malformed, or readable by group or others. */
+  | 'DATA_FILE'
+  // ---- request validation (HTTP)
+  /** The request does not fit the route's schema; `field` names the offending field (e.g. `body.apiKey`). */
+  | 'BAD_REQUEST'
+  /** The body is not valid JSON although its content type says it is. */
+  | 'MALFORMED_JSON'
+  /** The body exceeds `api.bodyLimit`. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** The body's content type is not one the route accepts (JSON). */
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  /** No route has this method and path. */
+  | 'NOT_FOUND'
+  // ---- login refusals (401)
+  /** An API key does not have the `hck_<id>_<secret>` shape. */
+  | 'MALFORMED_KEY'
+  /** No API key has this id, or its secret does not match. */
+  | 'UNKNOWN_KEY'
+  /** The API key was revoked. */
+  | 'REVOKED_KEY'
+  /** The API key's role is not the role this node runs as (the config changed after it was created). */
+  | 'KEY_ROLE_MISMATCH'
+  /** No public key is known here for the user id. */
+  | 'UNKNOWN_USER'
+  /** The signature over the login challenge does not verify with the user's key. */
+  | 'BAD_SIGNATURE'
+  /** The challenge was never issued for this user, has expired, or was already used. */
+  | 'UNKNOWN_CHALLENGE'
+  // ---- bearer token refusals (401)
+  /** The request carries no `Authorization: Bearer …` header. */
+  | 'MISSING_TOKEN'
+  /** The bearer token does not have the `hct_<token>` shape. */
+  | 'MALFORMED_TOKEN'
+  /** The token was never issued by this process (forged, revoked, or issued before a restart). */
+  | 'UNKNOWN_TOKEN'
+  /** The token's lifetime is over. */
+  | 'EXPIRED_TOKEN'
+  // ---- role refusal (403)
+  /** The authenticated role may not use this route. */
+  | 'FORBIDDEN'
+  // ---- load (429)
+  /** Too many login challenges are outstanding; try again shortly. */
+  | 'TOO_MANY_CHALLENGES'
+  // ---- audit log
+  /** An audit line does not fit its schema (refused before it is written, or found on reading). */
+  | 'BAD_AUDIT_LINE'
+  /** The audit log is closed. */
+  | 'CLOSED'
+  // ---- anything else (500; the message is never shown to a client)
+  | 'INTERNAL'
+
+export class NodeError extends Error {
+  override readonly name: string = 'NodeError'
+  readonly code: NodeErrorCode
+  /** The dotted path of the offending field, when there is one (e.g. `api.port`, `body.userId`). */
+  readonly field: string | undefined
+
+  constructor (code: NodeErrorCode, message: string, opts: { field?: string, cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.code = code
+    this.field = opts.field
+  }
+}
+
+export type ConfigErrorCode = Extract<NodeErrorCode, 'CONFIG_FILE' | 'CONFIG_MALFORMED' | 'CONFIG_INVALID'>
+
+/**
+ * A NodeError raised while reading the config, so a daemon's start-up can
+ * tell "fix your config" from any other failure. `field` is the config path
+ * (`api.port`); when the value came from the environment, the message names
+ * the variable too.
+ */
+export class ConfigError extends NodeError {
+  override readonly name = 'ConfigError'
+  declare readonly code: ConfigErrorCode
+
+  constructor (code: ConfigErrorCode, message: string, opts: { field?: string, cause?: unknown } = {}) {
+    super(code, message, opts)
+  }
+}
+
+export function isNodeError (err: unknown, code?: NodeErrorCode): err is NodeError {
+  return err instanceof NodeError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,117 @@
+/**
+ * Every error leaves the API as `{ "error": { "code", "message", "field"? } }`
+ * with a fitting status. One table maps codes to statuses; Fastify's own
+ * errors (body parsing, limits, content types) are translated to our codes
+ * first. Anything unexpected is 500 INTERNAL with a fixed message: the
+ * details (and stack) go to the server's log, never to the client.
+ *
+ * Route modules added later throw LedgerError / CoreError / NetError codes
+ * too: give those codes rows here, in the same table.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { NodeError, type NodeErrorCode } from '../errors.js'
+import { auditContextOf } from './request-context.js'
+
+export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
+  CONFIG_FILE: 500,
+  CONFIG_MALFORMED: 500,
+  CONFIG_INVALID: 500,
+  DATA_FILE: 500,
+  BAD_REQUEST: 400,
+  MALFORMED_JSON: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FOUND: 404,
+  MALFORMED_KEY: 401,
+  UNKNOWN_KEY: 401,
+  REVOKED_KEY: 401,
+  KEY_ROLE_MISMATCH: 401,
+  UNKNOWN_USER: 401,
+  BAD_SIGNATURE: 401,
+  UNKNOWN_CHALLENGE: 401,
+  MISSING_TOKEN: 401,
+  MALFORMED_TOKEN: 401,
+  UNKNOWN_TOKEN: 401,
+  EXPIRED_TOKEN: 401,
+  FORBIDDEN: 403,
+  TOO_MANY_CHALLENGES: 429,
+  BAD_AUDIT_LINE: 500,
+  CLOSED: 503,
+  INTERNAL: 500
+}
+
+/** Refusals of a bearer token: answered with a `WWW-Authenticate` challenge (RFC 6750). */
+const TOKEN_CODES: ReadonlySet<NodeErrorCode> = new Set(['MISSING_TOKEN', 'MALFORMED_TOKEN', 'UNKNOWN_TOKEN', 'EXPIRED_TOKEN', 'REVOKED_KEY'])
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string().describe('stable error code, e.g. BAD_REQUEST, UNKNOWN_KEY'),
+    message: z.string().describe('what went wrong, for people; never parse it'),
+    field: z.string().optional().describe('the offending field, e.g. body.userId')
+  })
+}).describe('an error')
+
+export type ErrorBody = z.infer<typeof errorBodySchema>
+
+export interface HttpError {
+  readonly status: number
+  readonly code: string
+  readonly message: string
+  readonly field?: string
+}
+
+/** Fastify's own error codes, as ours. */
+const FASTIFY_CODES: Readonly<Record<string, { code: NodeErrorCode, message: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', message: 'the body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', message: 'the body is empty, but its content type says JSON' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'the body is larger than this node accepts' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', message: 'the body\'s size does not match its Content-Length' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json' },
+  FST_ERR_VALIDATION: { code: 'BAD_REQUEST', message: 'the request does not fit the route\'s schema' }
+}
+
+const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal error' }
+
+/** The status, code and client-safe message of any error. */
+export function toHttpError (err: unknown): HttpError {
+  if (err instanceof NodeError) {
+    const status = STATUS_OF[err.code] ?? 500
+    // A 5xx message may name a path or a cause: keep it in the server's log.
+    if (err.code === 'CLOSED') return { status, code: 'CLOSED', message: 'the node is shutting down' }
+    if (status >= 500) return INTERNAL
+    return { status, code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) }
+  }
+  const code = (err as Partial<FastifyError> | null)?.code
+  if (typeof code === 'string') {
+    const known = FASTIFY_CODES[code]
+    if (known !== undefined) return { status: STATUS_OF[known.code], code: known.code, message: known.message }
+    // Any other client error Fastify raises (a bad URL, a proto-poisoned body): a plain 400.
+    const status = (err as FastifyError).statusCode
+    if (typeof status === 'number' && status >= 400 && status < 500) return { status: 400, code: 'BAD_REQUEST', message: 'the request is malformed' }
+  }
+  return INTERNAL
+}
+
+export function errorBody (error: Pick<HttpError, 'code' | 'message' | 'field'>): ErrorBody {
+  return { error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } }
+}
+
+export function sendError (request: FastifyRequest, reply: FastifyReply, error: HttpError): FastifyReply {
+  auditContextOf(request).code = error.code
+  if (TOKEN_CODES.has(error.code as NodeErrorCode)) {
+    void reply.header('www-authenticate', error.code === 'MISSING_TOKEN' ? 'Bearer' : 'Bearer error="invalid_token"')
+  }
+  return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error))
+}
+
+/** Fastify's error handler: every error becomes an error body; 5xx are logged with their details. */
+export function handleError (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const error = toHttpError(err)
+  if (error.status >= 500) request.log.error({ err }, 'request failed')
+  return sendError(request, reply, error)
+}
+
+export function handleNotFound (request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(request, reply, { status: 404, code: 'NOT_FOUND', message: 'no such route; see /v1/openapi.json' })
+}

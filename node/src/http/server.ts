@@ -1,0 +1,91 @@
+/**
+ * The HTTP API (DESIGN.md §5) on Fastify.
+ *
+ * Why Fastify: request validation, response serialization and the OpenAPI
+ * document all come from the same zod schemas (fastify-type-provider-zod,
+ * @fastify/swagger), so the document cannot drift from what the server
+ * enforces; body limits, content-type parsing with prototype-poisoning
+ * protection, and graceful close are built in; it is maintained and widely
+ * used. Validation is this package's own compiler (http/validation.ts) so
+ * errors name the field (`body.userId: …`) the way the rest of the project
+ * does.
+ *
+ * Request flow: content-type parse (JSON only, `api.bodyLimit`) →
+ * validation (400 BAD_REQUEST naming the field) → requireAuth on guarded
+ * routes (401/403) → handler → serialization. Any error on the way becomes
+ * `{ "error": { "code", "message" } }` (http/errors.ts); routes that audit
+ * get their line written before the answer leaves (http/audit-hook.ts).
+ *
+ * Routes come in modules (`registerXRoutes(app, deps)`); later modules are
+ * passed in `init.routes` and registered after the built-in ones.
+ */
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import swagger from '@fastify/swagger'
+import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { InstitutionId, InstitutionRole } from '@healthchain/core'
+import type { Sessions } from '../auth/sessions.js'
+import { installAuditHook, type AuditSink } from './audit-hook.js'
+import { handleError, handleNotFound } from './errors.js'
+import { registerOpenApiRoute } from './routes/openapi.js'
+import { registerSessionRoutes } from './routes/session.js'
+import { registerStatusRoutes, type StatusProvider } from './routes/status.js'
+import type { App, RouteModule } from './types.js'
+import { validatorCompiler } from './validation.js'
+
+export interface ServerComponents {
+  readonly sessions: Sessions
+  readonly audit: AuditSink
+  readonly status: StatusProvider
+}
+
+export interface ServerInit {
+  /** The institution id this node runs as (config `name`). */
+  readonly name: InstitutionId
+  readonly role: InstitutionRole
+  /** Largest request body in bytes (config `api.bodyLimit`). */
+  readonly bodyLimit: number
+  /** Fastify's (pino) logger options; default off. Request logs carry method, URL and address, never headers or bodies. */
+  readonly logger?: FastifyServerOptions['logger']
+  /** Further route modules, registered after the built-in ones. */
+  readonly routes?: readonly RouteModule[]
+}
+
+/** Builds the API (not listening yet: call `app.listen({ host, port })`, and `app.close()` to stop). */
+export async function createServer (components: ServerComponents, init: ServerInit): Promise<App> {
+  const app = Fastify({
+    bodyLimit: init.bodyLimit,
+    logger: init.logger ?? false,
+    // The API is meant for the institution's own network; behind a proxy, request.ip is the proxy's.
+    trustProxy: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler(handleNotFound)
+  // JSON only: anything else is 415 rather than a string the schemas would then refuse.
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', async (_request, reply) => {
+    // Tokens now, health data later: nothing this API says may be cached.
+    void reply.header('cache-control', 'no-store')
+  })
+  installAuditHook(app, components.audit)
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `healthchain node ${init.name}`, version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }
+    },
+    transform: jsonSchemaTransform
+  })
+
+  registerOpenApiRoute(app)
+  registerStatusRoutes(app, { name: init.name, role: init.role, status: components.status })
+  registerSessionRoutes(app, { sessions: components.sessions })
+  for (const register of init.routes ?? []) await register(app)
+  return app
+}

@@ -1,0 +1,28 @@
+export { NodeError, ConfigError, isNodeError, type NodeErrorCode, type ConfigErrorCode } from './errors.js'
+export {
+  loadConfig, parseConfig, configSchema, ENV_OVERRIDES,
+  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_CHALLENGE_TTL_SECONDS, DEFAULT_P2P_LISTEN,
+  type NodeConfig, type Env, type ParseConfigOptions
+} from './config.js'
+export { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.js'
+export { ApiKeyStore, apiKeyIdOf, API_KEY_PREFIX, type ApiKeyRecord, type ApiKeyIdentity, type CreatedApiKey, type ApiKeyStoreOptions } from './auth/api-keys.js'
+export { TokenStore, TOKEN_PREFIX, DEFAULT_MAX_TOKENS, type Principal, type Session, type IssuedToken, type TokenStoreInit } from './auth/tokens.js'
+export {
+  ChallengeStore, loginMessage, signLogin, LOGIN_DOMAIN, LOGIN_VERSION, LOGIN_NONCE_BYTES, DEFAULT_MAX_CHALLENGES,
+  type LookupUserKey, type IssuedChallenge, type ChallengeResponse, type ChallengeStoreComponents, type ChallengeStoreInit
+} from './auth/challenge.js'
+export { Sessions, actorOf, type SessionsComponents, type SessionsInit, type Login } from './auth/sessions.js'
+export {
+  AuditLog, AUDIT_LOG_CORE,
+  type AuditHead, type AuditReport, type AuditProblem, type AuditProblemCode, type AuditVerifyOptions, type AuditLogOptions, type PositionedAuditLine
+} from './audit/audit-log.js'
+export {
+  encodeAuditLine, decodeAuditLine, auditLineSchema, AUDIT_ACTIONS, AUDIT_RESULTS, AUDIT_LINE_VERSION, MAX_AUDIT_LINE_BYTES,
+  type AuditLine, type AuditLineInput, type AuditAction, type AuditResult
+} from './audit/audit-line.js'
+export { createServer, type ServerComponents, type ServerInit } from './http/server.js'
+export { requireAuth, sessionOf, BEARER_SECURITY, type RequireAuthOptions, type GuardedRouteOptions } from './http/auth.js'
+export { STATUS_OF, toHttpError, errorBodySchema, type ErrorBody, type HttpError } from './http/errors.js'
+export type { AuditRouteConfig, AuditSink } from './http/audit-hook.js'
+export type { StatusProvider, StatusFields, NodeStatusReport } from './http/routes/status.js'
+export type { App, RouteModule } from './http/types.js'

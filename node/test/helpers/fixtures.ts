@@ -1,0 +1,81 @@
+/**
+ * Shared test fixtures: temporary directories, a clock tests move by hand,
+ * users with keys, and damaging a stored block the way a disk or an
+ * operator could (hypercore 11.37.1's storage: `state.storage.write()` →
+ * `putBlock` / `flush`, as packages/ledger's tests do).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type Hypercore from 'hypercore'
+import { expect } from 'vitest'
+import { userIdFromKey, type SigningKeyPair, type UserId } from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import { isNodeError, type NodeErrorCode } from '../../src/index.js'
+
+export const crypto = sodiumProvider
+
+export async function makeTempDir (prefix = 'healthchain-node-test-'): Promise<string> {
+  return await mkdtemp(join(tmpdir(), prefix))
+}
+
+export async function removeDir (dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+}
+
+export interface FakeClock {
+  now: () => number
+  advance (ms: number): void
+}
+
+export function fakeClock (start = Date.UTC(2026, 0, 1)): FakeClock {
+  let t = start
+  return { now: () => t, advance: (ms) => { t += ms } }
+}
+
+export interface TestUser {
+  readonly userId: UserId
+  readonly sign: SigningKeyPair
+}
+
+export function newUser (): TestUser {
+  const sign = crypto.signKeyPairFromSeed(crypto.randomBytes(32))
+  return { userId: userIdFromKey(sign.publicKey), sign }
+}
+
+/** Awaits `promise` and expects a NodeError with `code`. */
+export async function expectCode (promise: Promise<unknown>, code: NodeErrorCode): Promise<void> {
+  let caught: unknown
+  try {
+    await promise
+  } catch (err) {
+    caught = err
+  }
+  expect(isNodeError(caught), `expected a NodeError ${code}, got ${String(caught)}`).toBe(true)
+  expect((caught as { code: string }).code).toBe(code)
+}
+
+interface InternalWriteBatch {
+  putBlock (index: number, bytes: Uint8Array): void
+  flush (): Promise<void>
+}
+
+/** Replaces the stored bytes of block `index` without going through Hypercore's signing. */
+export async function overwriteBlock (core: Hypercore, index: number, bytes: Uint8Array): Promise<void> {
+  const storage = (core.state as unknown as { storage: { write (): InternalWriteBatch } }).storage
+  const tx = storage.write()
+  tx.putBlock(index, bytes)
+  await tx.flush()
+}
+
+/** Calls `fn` and expects it to throw a NodeError with `code`. */
+export function expectThrowsCode (fn: () => unknown, code: NodeErrorCode): void {
+  let caught: unknown
+  try {
+    fn()
+  } catch (err) {
+    caught = err
+  }
+  expect(isNodeError(caught), `expected a NodeError ${code}, got ${String(caught)}`).toBe(true)
+  expect((caught as { code: string }).code).toBe(code)
+}
