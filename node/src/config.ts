@@ -62,7 +62,8 @@ export const configSchema = z.strictObject({
   dataDir: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path' }),
   api: z.strictObject({
     host: z.string({ error: 'expected a host name or address' }).min(1, { error: 'expected a host name or address' }).default(DEFAULT_API_HOST),
-    port: intBetween(1, 65535).default(DEFAULT_API_PORT),
+    // 0: any free port (tests, and several nodes on one machine); the daemon reports the one bound.
+    port: intBetween(0, 65535).default(DEFAULT_API_PORT),
     bodyLimit: intBetween(1024, 64 * 1024 * 1024).default(DEFAULT_BODY_LIMIT)
   }, { error: 'expected an object' }).prefault({}),
   auth: z.strictObject({

@@ -55,9 +55,9 @@ describe('config schema', () => {
   })
 
   const cases: Array<[string, unknown, string, string]> = [
-    ['port out of range', { ...minimal, api: { port: 0 } }, 'api.port', 'api.port: expected an integer between 1 and 65535'],
-    ['port not an integer', { ...minimal, api: { port: 80.5 } }, 'api.port', 'api.port: expected an integer between 1 and 65535'],
-    ['port a string', { ...minimal, api: { port: '8080' } }, 'api.port', 'api.port: expected an integer between 1 and 65535'],
+    ['port out of range', { ...minimal, api: { port: 65536 } }, 'api.port', 'api.port: expected an integer between 0 and 65535'],
+    ['port not an integer', { ...minimal, api: { port: 80.5 } }, 'api.port', 'api.port: expected an integer between 0 and 65535'],
+    ['port a string', { ...minimal, api: { port: '8080' } }, 'api.port', 'api.port: expected an integer between 0 and 65535'],
     ['missing name', { role: 'examiner', dataDir: '/d' }, 'name', 'name: expected an institution id'],
     ['bad name', { ...minimal, name: 'Hospital A' }, 'name', 'name: expected an institution id (a-z, 0-9, \'-\', 3-64 characters)'],
     ['bad role', { ...minimal, role: 'user' }, 'role', 'role: expected one of examiner, inquirer, regulator'],
@@ -113,7 +113,7 @@ describe('environment overrides', () => {
     const err = configError(minimal, { HEALTHCHAIN_API_PORT: 'eighty' })
     expect(err.code).toBe('CONFIG_INVALID')
     expect(err.field).toBe('api.port')
-    expect(err.message).toBe('api.port (from HEALTHCHAIN_API_PORT): expected an integer between 1 and 65535')
+    expect(err.message).toBe('api.port (from HEALTHCHAIN_API_PORT): expected an integer between 0 and 65535')
     expect(configError(minimal, { HEALTHCHAIN_API_PORT: '70000' }).message).toContain('HEALTHCHAIN_API_PORT')
     expect(configError(minimal, { HEALTHCHAIN_ROLE: 'god' }).message).toBe('role (from HEALTHCHAIN_ROLE): expected one of examiner, inquirer, regulator')
     expect(configError(minimal, { HEALTHCHAIN_P2P_BOOTSTRAP: '/ip4/1.2.3.4/tcp/1' }).field).toBe('p2p.bootstrap.0')

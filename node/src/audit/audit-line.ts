@@ -5,11 +5,12 @@
  *   { v: 1, time, actor, role?, action, target?, from, result, code? }
  *
  * - time:   ISO 8601 UTC with milliseconds, when the node decided;
- * - actor:  `key:<api key id>` (staff), `user:<user id>`, or `anonymous`
- *           (a refused request that named nobody; a refused login names
- *           whom it claimed to be);
+ * - actor:  `key:<api key id>` (staff), `user:<user id>`, `governance`
+ *           (a registry entry signed by the governance key), or
+ *           `anonymous` (a refused request that named nobody; a refused
+ *           login names whom it claimed to be);
  * - role:   the actor's role when known (absent for refused logins);
- * - action: `login`, `read`, `write` or `enrol`;
+ * - action: `login`, `read`, `write`, `enrol` or `registry`;
  * - target: what was acted on, e.g. `user:<user id>` (absent for logins);
  * - from:   the remote address of the request;
  * - result: `granted` or `refused`;
@@ -25,7 +26,7 @@ import { NodeError } from '../errors.js'
 import { describeIssue, summariseIssues } from '../zod-issues.js'
 
 export const AUDIT_LINE_VERSION = 1
-export const AUDIT_ACTIONS = ['login', 'read', 'write', 'enrol'] as const
+export const AUDIT_ACTIONS = ['login', 'read', 'write', 'enrol', 'registry'] as const
 export type AuditAction = typeof AUDIT_ACTIONS[number]
 export const AUDIT_RESULTS = ['granted', 'refused'] as const
 export type AuditResult = typeof AUDIT_RESULTS[number]
@@ -46,9 +47,10 @@ export const auditLineSchema = z.strictObject({
   time: z.iso.datetime({ precision: 3 }),
   actor: z.union([
     z.literal('anonymous'),
+    z.literal('governance'),
     z.string().regex(/^key:[0-9a-f]{16}$/),
     z.string().regex(/^user:[a-z2-7]{32}$/)
-  ], { error: 'expected anonymous, key:<api key id> or user:<user id>' }),
+  ], { error: 'expected anonymous, governance, key:<api key id> or user:<user id>' }),
   role: z.enum(ROLES).optional(),
   action: z.enum(AUDIT_ACTIONS),
   target: text(200).min(1).optional(),

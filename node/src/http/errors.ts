@@ -74,7 +74,38 @@ const FASTIFY_CODES: Readonly<Record<string, { code: NodeErrorCode, message: str
 const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal error' }
 
 /** The status, code and client-safe message of any error. */
+/**
+ * Codes of the ledger, core and network errors a route lets through, and
+ * their status: the code itself is passed on unchanged (it is stable), with
+ * the error's message (which by contract carries no health data or keys).
+ */
+const DOMAIN_STATUS: Readonly<Record<string, number>> = {
+  // the request's content
+  MALFORMED: 422, INVALID_FIELD: 422, UNSUPPORTED_VERSION: 422, TOO_LARGE: 413, BAD_SIGNATURE: 422, BAD_GENESIS: 422,
+  BAD_MNEMONIC: 422, NOT_RECIPIENT: 422, DECRYPT_FAILED: 422, BAD_ERASURE: 422, UNKNOWN_TYPE: 422, BAD_KEY: 422,
+  // who may do it
+  ROLE_FORBIDDEN: 403, FORBIDDEN: 403, AUTHOR_SUSPENDED: 403, UNKNOWN_AUTHOR: 403, CONSENT_VIOLATION: 403, NOT_ADMITTED: 403,
+  // the state of the chain
+  UNKNOWN_CHAIN: 404, ALREADY_ENROLLED: 409, DUPLICATE_ENTRY: 409, STALE_POSITION: 409, NOT_CUSTODIAN: 409,
+  REGISTRY_CONFLICT: 409, REGISTRY_BEHIND: 503,
+  // the network
+  CUSTODIAN_UNREACHABLE: 503, UNKNOWN_CUSTODIAN: 503, NO_PEER: 503, TIMEOUT: 504, STOPPED: 503
+}
+
+function domainError (err: unknown): HttpError | undefined {
+  if (!(err instanceof Error) || !['CoreError', 'LedgerError', 'NetError'].includes(err.name)) return undefined
+  const e = err as Error & { code?: unknown, field?: unknown, remoteCode?: unknown }
+  // A write the custodian refused: its reason is the answer (e.g. ROLE_FORBIDDEN), not "refused".
+  const code = e.code === 'REFUSED' && typeof e.remoteCode === 'string' ? e.remoteCode : e.code
+  if (typeof code !== 'string') return undefined
+  const status = DOMAIN_STATUS[code]
+  if (status === undefined) return undefined
+  return { status, code, message: e.message, ...(typeof e.field === 'string' ? { field: e.field } : {}) }
+}
+
 export function toHttpError (err: unknown): HttpError {
+  const domain = domainError(err)
+  if (domain !== undefined) return domain
   if (err instanceof NodeError) {
     const status = STATUS_OF[err.code] ?? 500
     // A 5xx message may name a path or a cause: keep it in the server's log.

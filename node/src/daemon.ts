@@ -1,0 +1,165 @@
+/**
+ * The daemon an institution runs (DESIGN §5), wired by hand in one place:
+ *
+ *   config ─► data dir (0700) ─► keys (institution, libp2p; 0600)
+ *          ─► Ledger (Corestore in store/) ─► registry (created, or followed by key)
+ *          ─► NetworkNode (libp2p, gossip, replication, appends, witness)
+ *          ─► audit log (a Hypercore in the same store), API keys, sessions
+ *          ─► HTTP API (Fastify) on api.host:api.port
+ *
+ * `stop()` undoes it in reverse order: the API stops taking requests first
+ * (answers under way finish), then the network, then storage.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { userIdFromKey, type PartyKeys, type UserId } from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import { Ledger } from '@healthchain/ledger'
+import { NetworkNode } from '@healthchain/net'
+import { ApiKeyStore } from './auth/api-keys.js'
+import { ChallengeStore } from './auth/challenge.js'
+import { Sessions } from './auth/sessions.js'
+import { TokenStore } from './auth/tokens.js'
+import { AuditLog } from './audit/audit-log.js'
+import type { NodeConfig } from './config.js'
+import { prepareDataDir, type DataDirLayout } from './data-dir.js'
+import { NodeError } from './errors.js'
+import { registerChainRoutes } from './http/routes/chains.js'
+import { registerRegistryRoutes } from './http/routes/registry.js'
+import { createServer } from './http/server.js'
+import type { App } from './http/types.js'
+import { loadOrCreateNodeKeys } from './node-keys.js'
+
+export interface DaemonOptions {
+  /** Fastify's logger; default off. */
+  readonly logger?: boolean
+}
+
+export class Daemon {
+  readonly config: NodeConfig
+  readonly layout: DataDirLayout
+  readonly keys: PartyKeys
+  readonly ledger: Ledger
+  readonly network: NetworkNode
+  readonly audit: AuditLog
+  readonly apiKeys: ApiKeyStore
+  readonly app: App
+  private stopping: Promise<void> | undefined
+
+  private constructor (parts: {
+    config: NodeConfig, layout: DataDirLayout, keys: PartyKeys, ledger: Ledger, network: NetworkNode, audit: AuditLog, apiKeys: ApiKeyStore, app: App
+  }) {
+    this.config = parts.config
+    this.layout = parts.layout
+    this.keys = parts.keys
+    this.ledger = parts.ledger
+    this.network = parts.network
+    this.audit = parts.audit
+    this.apiKeys = parts.apiKeys
+    this.app = parts.app
+  }
+
+  /**
+   * Starts a node from its config. The ledger must have a registry: created
+   * here before (`healthchain consortium create`) or followed by
+   * `config.registryKey` (NO_REGISTRY otherwise).
+   */
+  static async start (config: NodeConfig, opts: DaemonOptions = {}): Promise<Daemon> {
+    const crypto = sodiumProvider
+    const layout = await prepareDataDir(config.dataDir)
+    const keys = await loadOrCreateNodeKeys(layout.keys, crypto)
+    const ledger = await Ledger.open({ dir: layout.store, institution: config.name, crypto })
+    const cleanup: Array<() => Promise<unknown>> = [async () => { await ledger.close() }]
+    try {
+      await ensureRegistry(ledger, config)
+      const network = await NetworkNode.start({
+        ledger,
+        privateKey: keys.p2p,
+        listen: config.p2p.listen,
+        bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
+        signer: keys.institution.sign
+      })
+      cleanup.unshift(async () => { await network.stop() })
+      // Dial bootstrap peers in the background: a node must start even while they are down (the dialer retries).
+      for (const address of config.p2p.bootstrap) void network.dial(address).catch(() => {})
+
+      const audit = await AuditLog.open(ledger.store)
+      cleanup.unshift(async () => { await audit.close() })
+      const apiKeys = await ApiKeyStore.open(layout.apiKeysFile)
+      const tokens = new TokenStore({ ttlMs: config.auth.tokenTtlSeconds * 1000 })
+      const challenges = new ChallengeStore(
+        { crypto, lookupUserKey: async (user) => await userSigningKey(ledger, user) },
+        { node: config.name, ttlMs: config.auth.challengeTtlSeconds * 1000 }
+      )
+      const sessions = new Sessions({ apiKeys, tokens, challenges }, { role: config.role })
+      const app = await createServer({
+        sessions,
+        audit,
+        status: () => {
+          const s = network.status()
+          return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: null }
+        }
+      }, {
+        name: config.name,
+        role: config.role,
+        bodyLimit: config.api.bodyLimit,
+        logger: opts.logger ?? false,
+        routes: [
+          (app) => { registerChainRoutes(app, { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto }) },
+          (app) => { registerRegistryRoutes(app, { ledger }) }
+        ]
+      })
+      cleanup.unshift(async () => { await app.close() })
+      await app.listen({ host: config.api.host, port: config.api.port })
+      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, apiKeys, app })
+    } catch (err) {
+      for (const step of cleanup) await step().catch(() => {})
+      throw err
+    }
+  }
+
+  /** The API's base URL (the port actually bound, when the config asked for 0). */
+  get apiUrl (): string {
+    const address = this.app.server.address()
+    const port = typeof address === 'object' && address !== null ? address.port : this.config.api.port
+    const host = this.config.api.host.includes(':') ? `[${this.config.api.host}]` : this.config.api.host
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+  }
+
+  /** Stops the API, then the network, then storage; a second call waits for the first. */
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.app.close()
+      await this.network.stop()
+      await this.audit.close()
+      await this.ledger.close()
+    })()
+    await this.stopping
+  }
+}
+
+async function ensureRegistry (ledger: Ledger, config: NodeConfig): Promise<void> {
+  if (ledger.hasRegistry) {
+    if (config.registryKey !== undefined && Buffer.from(ledger.registry.key).toString('hex') !== config.registryKey) {
+      throw new NodeError('CONFIG_INVALID', `registryKey: this data directory follows registry ${Buffer.from(ledger.registry.key).toString('hex').slice(0, 16)}…, not the one configured`, { field: 'registryKey' })
+    }
+    return
+  }
+  if (config.registryKey === undefined) {
+    throw new NodeError('CONFIG_INVALID', 'registryKey: this node has no registry yet; set registryKey to the consortium\'s registry key (or create one with `healthchain consortium create`)', { field: 'registryKey' })
+  }
+  await ledger.followRegistry(new Uint8Array(Buffer.from(config.registryKey, 'hex')))
+}
+
+function peerIdOf (address: string): string {
+  const id = multiaddr(address).getComponents().find((c) => c.name === 'p2p')?.value
+  if (id === undefined) throw new NodeError('CONFIG_INVALID', `p2p.bootstrap: ${address} names no /p2p/<peer id>`, { field: 'p2p.bootstrap' })
+  return id
+}
+
+/** The signing key a user's genesis names, if this node holds the user's chain (for the login challenge). */
+async function userSigningKey (ledger: Ledger, user: UserId): Promise<Uint8Array | undefined> {
+  if (!ledger.hasChain(user)) return undefined
+  const key = (await ledger.chain(user)).user?.sign
+  // The id is derived from the key: check anyway, so a catalog mix-up can never log in the wrong person.
+  return key !== undefined && userIdFromKey(key) === user ? key : undefined
+}

@@ -1,0 +1,268 @@
+/**
+ * Users' chains over HTTP (DESIGN §5, S2): every route is guarded
+ * (requireAuth: token, role, audit line) and then checked against the
+ * permission table again where the role alone does not settle it (a user
+ * reads and writes only their own chain).
+ *
+ *   GET  /v1/users/{id}/chain-key   examiner        the key this node gives the chain when it enrols the user
+ *   POST /v1/users                  examiner        enrol from a user-signed genesis; this node becomes custodian
+ *   GET  /v1/users/{id}             all (user: own) the chain's key, custodian, lengths, fork flag
+ *   POST /v1/users/{id}/entries     examiner        { type: 'exam', plain, sealed } — the node signs and seals
+ *                                   user (own)      { entry, seq } — an entry the user signed for position seq
+ *   GET  /v1/users/{id}/entries     all (user: own) entries as entry-view.ts shows them to the caller's role
+ *   GET  /v1/users/{id}/verify      all (user: own) the full integrity report
+ *
+ * Writes go through the network node: appended here when this node is the
+ * custodian, else forwarded to it; answered only once durably appended.
+ */
+import {
+  ENTRY_TYPES, buildExam, bytesToHex, can, decodeEntry, examPlainSchema, examSealedSchema, signEntry, userIdFromKey,
+  type CryptoProvider, type Entry, type InstitutionId, type PartyKeys, type UserId
+} from '@healthchain/core'
+import type { Ledger, UserChain } from '@healthchain/ledger'
+import type { NetworkNode } from '@healthchain/net'
+import { z } from 'zod'
+import type { Sessions } from '../../auth/sessions.js'
+import { NodeError } from '../../errors.js'
+import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
+import { grantedKeysFor, viewOf } from '../entry-view.js'
+import { errorBodySchema } from '../errors.js'
+import type { App } from '../types.js'
+
+export interface ChainRoutesDeps {
+  readonly sessions: Sessions
+  readonly network: NetworkNode
+  readonly ledger: Ledger
+  /** This node's institution and its keys (it signs and seals examiners' writes). */
+  readonly institution: { readonly id: InstitutionId, readonly keys: PartyKeys }
+  readonly crypto: CryptoProvider
+}
+
+const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
+const hexBytes = (what: string) => z.string().regex(/^([0-9a-fA-F]{2})+$/, { error: `expected ${what} as hex` })
+const userParams = z.strictObject({ id: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }) })
+
+const chainSummarySchema = z.object({
+  userId: z.string(),
+  chainKey: z.string().describe('the chain\'s Hypercore key, hex'),
+  custodian: z.string().describe('the institution that enrolled the user and appends to the chain'),
+  length: z.int(),
+  verifiedLength: z.int().describe('entries this node has checked (a replica never serves more)'),
+  forked: z.boolean().describe('the custodian signed two histories: the chain is not to be trusted')
+})
+
+const entryViewSchema = z.object({
+  seq: z.int(),
+  id: z.string(),
+  type: z.enum(ENTRY_TYPES),
+  author: z.string(),
+  time: z.string(),
+  reg: z.int().optional(),
+  plain: z.unknown(),
+  sealed: z.union([
+    z.object({ readable: z.literal(true), data: z.unknown() }),
+    z.object({ readable: z.literal(false), envelope: z.string().optional() })
+  ]).optional().describe('examiners: opened if a recipient; users: the ciphertext; inquirers and regulators: absent')
+})
+
+const examWriteSchema = z.strictObject({
+  type: z.literal('exam'),
+  plain: examPlainSchema,
+  sealed: examSealedSchema.optional()
+}).describe('examiner: the node signs as the institution and seals for the user, itself and the granted examiners')
+
+const userWriteSchema = z.strictObject({
+  entry: hexBytes('the encoded, user-signed entry'),
+  seq: z.int().min(1).describe('the position the entry was signed for')
+}).describe('user: an entry signed on the device for position seq')
+
+const readQuerySchema = z.strictObject({
+  type: z.enum(ENTRY_TYPES).optional(),
+  since: z.iso.datetime().optional(),
+  until: z.iso.datetime().optional(),
+  start: z.coerce.number().int().min(0).optional(),
+  end: z.coerce.number().int().min(0).optional()
+})
+
+export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
+  const { sessions, ledger, network } = deps
+  const target = (request: { params: unknown }) => `user:${(request.params as { id?: string }).id ?? ''}`
+
+  app.get('/v1/users/:id/chain-key', {
+    ...requireAuth(sessions, { roles: ['examiner'], action: 'read', target }),
+    schema: {
+      summary: 'The key this node gives a user\'s chain when it enrols them (sign the genesis for it, position 0)',
+      tags: ['users'], params: userParams, security: BEARER_SECURITY,
+      response: { 200: z.object({ userId: z.string(), chainKey: z.string(), custodian: z.string() }), ...errors }
+    }
+  }, async (request) => {
+    const user = request.params.id as UserId
+    const key = ledger.hasChain(user) ? (await ledger.chain(user)).key : await ledger.chainKeyFor(user)
+    return { userId: user, chainKey: bytesToHex(key), custodian: deps.institution.id }
+  })
+
+  app.post('/v1/users', {
+    ...requireAuth(sessions, { roles: ['examiner'], action: 'enrol', target: (r) => `user:${userOfGenesisBody(r.body) ?? '(unknown)'}` }),
+    schema: {
+      summary: 'Enrol a user from a genesis they signed; this node becomes the custodian',
+      tags: ['users'], security: BEARER_SECURITY,
+      body: z.strictObject({ genesis: hexBytes('the encoded genesis entry') }),
+      response: { 201: chainSummarySchema, ...errors }
+    }
+  }, async (request, reply) => {
+    const genesis = decodeEntry(hexToBytes(request.body.genesis))
+    const chain = await network.enrol(genesis)
+    return await reply.code(201).send(await summary(chain, deps))
+  })
+
+  app.get('/v1/users/:id', {
+    ...requireAuth(sessions, { roles: ['user', 'examiner', 'inquirer', 'regulator'], action: 'read', target }),
+    schema: { summary: 'A chain\'s key, custodian and lengths', tags: ['users'], params: userParams, security: BEARER_SECURITY, response: { 200: chainSummarySchema, ...errors } }
+  }, async (request) => {
+    const chain = await readableChain(request, deps)
+    return await summary(chain, deps)
+  })
+
+  app.post('/v1/users/:id/entries', {
+    ...requireAuth(sessions, { roles: ['examiner', 'user'], action: 'write', target }),
+    schema: {
+      summary: 'Write an entry (S2): examiners send an exam to seal and sign; users send an entry they signed',
+      tags: ['entries'], params: userParams, security: BEARER_SECURITY,
+      body: z.union([examWriteSchema, userWriteSchema]),
+      response: { 201: z.object({ seq: z.int(), id: z.string(), duplicate: z.boolean() }), ...errors }
+    }
+  }, async (request, reply) => {
+    const session = sessionOf(request)
+    const user = request.params.id as UserId
+    const body = request.body
+    let result
+    if (session.role === 'examiner') {
+      if (!('type' in body)) throw new NodeError('FORBIDDEN', 'an examiner sends { type: "exam", plain, sealed }: the node signs as the institution')
+      result = await writeExam(deps, user, body)
+    } else {
+      if (session.subject !== user) throw new NodeError('FORBIDDEN', 'a user writes to their own chain only')
+      if (!('entry' in body)) throw new NodeError('FORBIDDEN', 'a user sends an entry signed on their device: { entry, seq }')
+      result = await writeUserEntry(deps, user, body)
+    }
+    return await reply.code(201).send(result)
+  })
+
+  app.get('/v1/users/:id/entries', {
+    ...requireAuth(sessions, { roles: ['user', 'examiner', 'inquirer', 'regulator'], action: 'read', target }),
+    schema: {
+      summary: 'Query (S2): entries filtered by type and time; sealed parts only as the role allows',
+      tags: ['entries'], params: userParams, querystring: readQuerySchema, security: BEARER_SECURITY,
+      response: { 200: z.object({ userId: z.string(), chainKey: z.string(), verifiedLength: z.int(), forked: z.boolean(), entries: z.array(entryViewSchema) }), ...errors }
+    }
+  }, async (request) => {
+    const session = sessionOf(request)
+    const chain = await readableChain(request, deps)
+    const q = request.query
+    const read = await network.read(chain.userId!, {
+      ...(q.type === undefined ? {} : { types: [q.type] }),
+      ...(q.since === undefined ? {} : { since: Date.parse(q.since) }),
+      ...(q.until === undefined ? {} : { until: Date.parse(q.until) }),
+      ...(q.start === undefined ? {} : { start: q.start }),
+      ...(q.end === undefined ? {} : { end: q.end })
+    })
+    const examiner = session.role === 'examiner'
+    const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), deps.institution.id) : undefined
+    const ctx = { role: session.role, chainKey: chain.key, crypto: deps.crypto, ...(examiner ? { box: deps.institution.keys.box, granted } : {}) }
+    return {
+      userId: chain.userId!,
+      chainKey: bytesToHex(chain.key),
+      verifiedLength: read.verifiedLength,
+      forked: read.fork !== undefined,
+      entries: read.entries.map((e) => viewOf(e, ctx))
+    }
+  })
+
+  app.get('/v1/users/:id/verify', {
+    ...requireAuth(sessions, { roles: ['user', 'examiner', 'inquirer', 'regulator'], action: 'read', target }),
+    schema: {
+      summary: 'The full integrity report of a chain: tree, signed head, every author signature, roles, consent, erasures',
+      tags: ['entries'], params: userParams, security: BEARER_SECURITY,
+      response: {
+        200: z.object({
+          chainKey: z.string(), userId: z.string().nullable(), length: z.int(), valid: z.boolean(), verified: z.int(),
+          tree: z.object({ ok: z.boolean(), blocksChecked: z.int(), problem: z.string().nullable() }),
+          erased: z.array(z.int()), missing: z.array(z.int()),
+          problems: z.array(z.object({ seq: z.int().nullable(), code: z.string(), message: z.string() })),
+          forked: z.boolean()
+        }),
+        ...errors
+      }
+    }
+  }, async (request) => {
+    const chain = await readableChain(request, deps)
+    const report = await ledger.verify(chain.userId!)
+    const forked = network.isForked(chain.key)
+    return {
+      chainKey: report.chainKey,
+      userId: report.userId ?? null,
+      length: report.length,
+      valid: report.valid && !forked,
+      verified: report.verified,
+      tree: { ok: report.tree.ok, blocksChecked: report.tree.blocksChecked, problem: report.tree.problem ?? null },
+      erased: [...report.erased],
+      missing: [...report.missing],
+      problems: report.problems.map((p) => ({ seq: p.seq ?? null, code: p.code, message: p.message })),
+      forked
+    }
+  })
+}
+
+/** The chain named in the path, if the caller may read it: a user only their own (403), and only one held here (404). */
+async function readableChain (request: { params: { id: string } }, deps: ChainRoutesDeps): Promise<UserChain> {
+  const session = sessionOf(request as never)
+  const user = request.params.id as UserId
+  if (!can(session.role, 'read', 'plain')) throw new NodeError('FORBIDDEN', `role ${session.role} may not read chains`)
+  if (session.role === 'user' && session.subject !== user) throw new NodeError('FORBIDDEN', 'a user reads their own chain only')
+  return await deps.ledger.chain(user)
+}
+
+async function summary (chain: UserChain, deps: ChainRoutesDeps): Promise<z.infer<typeof chainSummarySchema>> {
+  const genesisUser = chain.user
+  if (genesisUser === undefined) throw new NodeError('INTERNAL', 'chain without a genesis')
+  return {
+    userId: genesisUser.userId,
+    chainKey: bytesToHex(chain.key),
+    custodian: genesisUser.custodian,
+    length: chain.writable ? chain.length : chain.verifiedLength,
+    verifiedLength: chain.writable ? chain.length : chain.verifiedLength,
+    forked: deps.network.isForked(chain.key)
+  }
+}
+
+async function writeExam (deps: ChainRoutesDeps, user: UserId, body: z.infer<typeof examWriteSchema>): Promise<{ seq: number, id: string, duplicate: boolean }> {
+  const chain = await deps.ledger.chain(user)
+  const { id: author, keys } = deps.institution
+  const unsigned = buildExam({
+    author, reg: deps.ledger.registry.length, chainKey: chain.key, plain: body.plain, sealed: body.sealed ?? {},
+    recipients: chain.examRecipients(keys.box.publicKey)
+  }, deps.crypto)
+  const result = await deps.network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, deps.crypto))
+  return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+}
+
+async function writeUserEntry (deps: ChainRoutesDeps, user: UserId, body: z.infer<typeof userWriteSchema>): Promise<{ seq: number, id: string, duplicate: boolean }> {
+  const entry: Entry = decodeEntry(hexToBytes(body.entry))
+  if (entry.author !== 'user') throw new NodeError('FORBIDDEN', 'a user writes entries authored by the user only')
+  if (!can('user', 'write', entry.type)) throw new NodeError('FORBIDDEN', `a user may not write ${entry.type} entries`)
+  // Signed for one position: no re-signing here, so a stale position is answered (409 STALE_POSITION) for the device to re-sign.
+  const result = await deps.network.append(user, () => entry, { knownLength: body.seq, retries: 0 })
+  return { seq: result.seq, id: bytesToHex(entry.id), duplicate: result.duplicate }
+}
+
+function userOfGenesisBody (body: unknown): string | undefined {
+  try {
+    const entry = decodeEntry(hexToBytes((body as { genesis: string }).genesis))
+    return entry.type === 'genesis' ? userIdFromKey(entry.plain.user.sign) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function hexToBytes (hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}

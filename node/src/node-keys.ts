@@ -1,0 +1,69 @@
+/**
+ * The node's own keys, in `<dataDir>/keys/` (files 0600 in a 0700 directory):
+ *
+ *   institution.json   the institution's Ed25519 signing and X25519 sealing
+ *                      keys (what the registry lists as `sign` and `box`)
+ *   p2p.json           the libp2p identity (Ed25519, protobuf, hex): the
+ *                      peer id the registry names; kept apart from the
+ *                      institution's keys so either can rotate alone
+ *
+ * Created on first use, read on every start; never logged, never sent.
+ */
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { bytesToHex, generatePartyKeys, type CryptoProvider, type PartyKeys } from '@healthchain/core'
+import { readPartyKeys, writePartyKeys } from '@healthchain/ledger'
+import { NodeError } from './errors.js'
+import { readSecretFile, writeSecretFile } from './secret-file.js'
+
+export interface NodeKeys {
+  readonly institution: PartyKeys
+  readonly p2p: PrivateKey
+  /** The libp2p peer id of `p2p`, as the registry names it. */
+  readonly peerId: string
+}
+
+export function institutionKeysFile (keysDir: string): string { return join(keysDir, 'institution.json') }
+export function p2pKeyFile (keysDir: string): string { return join(keysDir, 'p2p.json') }
+
+/** The node's keys from `keysDir`, created (and written owner-only) where missing. */
+export async function loadOrCreateNodeKeys (keysDir: string, crypto: CryptoProvider): Promise<NodeKeys & { created: boolean }> {
+  const { keys: institution, created: newInstitution } = await readOrCreatePartyKeys(institutionKeysFile(keysDir), crypto)
+  let created = newInstitution
+  let p2p: PrivateKey
+  const text = await readSecretFile(p2pKeyFile(keysDir))
+  if (text === undefined) {
+    p2p = await generateKeyPair('Ed25519')
+    await writeSecretFile(p2pKeyFile(keysDir), JSON.stringify({ v: 1, privateKey: bytesToHex(privateKeyToProtobuf(p2p)) }, null, 2) + '\n')
+    created = true
+  } else {
+    p2p = parseP2pKeyFile(text, p2pKeyFile(keysDir))
+  }
+  return { institution, p2p, peerId: peerIdFromPrivateKey(p2p).toString(), created }
+}
+
+function parseP2pKeyFile (text: string, path: string): PrivateKey {
+  try {
+    const json = JSON.parse(text) as { v?: unknown, privateKey?: unknown }
+    if (json.v !== 1 || typeof json.privateKey !== 'string') throw new Error('expected { v: 1, privateKey: <hex> }')
+    if (!/^([0-9a-f]{2})+$/.test(json.privateKey)) throw new Error('privateKey: expected hex')
+    return privateKeyFromProtobuf(new Uint8Array(Buffer.from(json.privateKey, 'hex')))
+  } catch (cause) {
+    throw new NodeError('DATA_FILE', `${path} is not a libp2p key file`, { cause })
+  }
+}
+
+/** Party keys (sign + box) from `path`, or new ones written there (owner-only) if the file does not exist. */
+export async function readOrCreatePartyKeys (path: string, crypto: CryptoProvider): Promise<{ keys: PartyKeys, created: boolean }> {
+  try {
+    return { keys: await readPartyKeys(path), created: false }
+  } catch (err) {
+    // The ledger's key store says KEY_FILE for a missing file too; tell "missing" apart by its cause.
+    if ((err as { cause?: { code?: unknown } } | null)?.cause?.code !== 'ENOENT') throw err
+    const keys = generatePartyKeys(crypto)
+    await writePartyKeys(path, keys)
+    return { keys, created: true }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * A consortium of real daemons for tests: data directories in one temporary
+ * directory, the registry created (offline) in the first node's store, every
+ * node admitted with the keys its data directory holds, then each daemon
+ * started with its HTTP API on 127.0.0.1 (a free port) and libp2p on
+ * 127.0.0.1, the later ones bootstrapping from the first. Each node gets a
+ * staff API key for its role.
+ */
+import { join } from 'node:path'
+import {
+  buildGenesis, bytesToHex, encodeEntry, fromHex, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  type InstitutionId, type InstitutionRole, type UserKeys
+} from '@healthchain/core'
+import { Daemon, admitInstitutions, createConsortium, parseConfig, signLogin, type NodeConfig } from '../../src/index.js'
+import { crypto, makeTempDir, removeDir } from './fixtures.js'
+
+export interface TestNode {
+  readonly id: InstitutionId
+  readonly role: InstitutionRole
+  readonly daemon: Daemon
+  readonly url: string
+  readonly apiKey: string
+}
+
+export interface Reply { status: number, body: any }
+
+export interface TestConsortium {
+  readonly dir: string
+  readonly nodes: Map<string, TestNode>
+  node (id: string): TestNode
+  /** Starts (again) a node that was stopped, from the same data directory. */
+  restart (id: string): Promise<TestNode>
+  stop (id: string): Promise<void>
+  close (): Promise<void>
+}
+
+export async function call (url: string, method: string, path: string, opts: { token?: string, body?: unknown } = {}): Promise<Reply> {
+  const headers: Record<string, string> = {}
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
+  if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  const response = await fetch(url + path, { method, headers, ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }) })
+  const text = await response.text()
+  let body: unknown = text
+  try { body = JSON.parse(text) } catch {}
+  return { status: response.status, body }
+}
+
+/** A staff token for the node's API key. */
+export async function staffToken (node: TestNode): Promise<string> {
+  const reply = await call(node.url, 'POST', '/v1/session', { body: { apiKey: node.apiKey } })
+  if (reply.status !== 200) throw new Error(`staff login at ${node.id} failed: ${JSON.stringify(reply.body)}`)
+  return reply.body.token as string
+}
+
+/** A user's token at `node`, by signing its challenge. */
+export async function userToken (node: TestNode, user: UserKeys): Promise<string> {
+  const { body: { challenge } } = await call(node.url, 'POST', '/v1/session/challenge', { body: { userId: user.userId } })
+  const signature = signLogin(node.id, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
+  const reply = await call(node.url, 'POST', '/v1/session', { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
+  if (reply.status !== 200) throw new Error(`user login at ${node.id} failed: ${JSON.stringify(reply.body)}`)
+  return reply.body.token as string
+}
+
+/** Enrols a new user at `node` over HTTP, as an examiner's staff does with the user's phone: chain key, user-signed genesis, POST. */
+export async function enrolOverHttp (node: TestNode, token: string): Promise<{ user: UserKeys, chainKey: string }> {
+  const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+  const { body: { chainKey } } = await call(node.url, 'GET', `/v1/users/${user.userId}/chain-key`, { token })
+  const genesis = signEntry(buildGenesis(user, node.id, {}, crypto), { chainKey: fromHex(chainKey, 32, 'chainKey'), seq: 0 }, user.sign.secretKey, crypto)
+  const reply = await call(node.url, 'POST', '/v1/users', { token, body: { genesis: bytesToHex(encodeEntry(genesis)) } })
+  if (reply.status !== 201) throw new Error(`enrolment failed: ${JSON.stringify(reply.body)}`)
+  return { user, chainKey }
+}
+
+export async function startConsortium (specs: ReadonlyArray<readonly [string, InstitutionRole]>): Promise<TestConsortium> {
+  const dir = await makeTempDir('healthchain-daemons-')
+  const ids = specs.map(([id]) => id as InstitutionId)
+  const host = ids[0]!
+  const dataDir = (id: string): string => join(dir, id)
+  const { registryKey, governance } = await createConsortium({
+    hostDataDir: dataDir(host), governanceKeyPath: join(dir, 'governance.json'), name: 'Test consortium', institution: host
+  })
+  await admitInstitutions({
+    hostDataDir: dataDir(host), host, governance, institutions: specs.map(([id, role]) => ({ id: id as InstitutionId, role, dataDir: dataDir(id) }))
+  })
+
+  const nodes = new Map<string, TestNode>()
+  const apiKeys = new Map<string, string>()
+  const configOf = (id: string, role: InstitutionRole): NodeConfig => {
+    const first = id === host ? undefined : nodes.get(host)
+    const bootstrap = first === undefined ? [] : [first.daemon.network.addresses[0]!]
+    return parseConfig({
+      name: id, role, dataDir: dataDir(id), api: { host: '127.0.0.1', port: 0 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap }, registryKey: bytesToHex(registryKey)
+    }, { baseDir: dir })
+  }
+  const start = async (id: string, role: InstitutionRole): Promise<TestNode> => {
+    const daemon = await Daemon.start(configOf(id, role))
+    let apiKey = apiKeys.get(id)
+    if (apiKey === undefined) {
+      apiKey = (await daemon.apiKeys.create(`${id} staff`, role)).apiKey
+      apiKeys.set(id, apiKey)
+    }
+    const node = { id: id as InstitutionId, role, daemon, url: daemon.apiUrl, apiKey }
+    nodes.set(id, node)
+    return node
+  }
+  const consortium: TestConsortium = {
+    dir,
+    nodes,
+    node (id) { return nodes.get(id)! },
+    async restart (id) {
+      const role = specs.find(([s]) => s === id)![1]
+      return await start(id, role)
+    },
+    async stop (id) {
+      await nodes.get(id)?.daemon.stop()
+      nodes.delete(id)
+    },
+    async close () {
+      for (const id of [...nodes.keys()].reverse()) await consortium.stop(id)
+      await removeDir(dir)
+    }
+  }
+  try {
+    for (const [id, role] of specs) await start(id, role)
+    await waitUntil(() => [...nodes.values()].every((n) => n.daemon.ledger.registry.length === specs.length + 1), 'every node to have the registry')
+    // The registry lists no addresses here (ports are picked at start), so the nodes are introduced by hand.
+    for (const a of nodes.values()) for (const b of nodes.values()) if (a.id < b.id) await a.daemon.network.dial(b.daemon.network.addresses[0]!)
+    await waitUntil(() => [...nodes.values()].every((n) => n.daemon.network.replication.peers.length === specs.length - 1), 'replication channels between all nodes')
+  } catch (err) {
+    await consortium.close()
+    throw err
+  }
+  return consortium
+}
+
+export async function waitUntil (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
