@@ -3,8 +3,9 @@
  *
  *   config ─► data dir (0700) ─► keys (institution, libp2p; 0600)
  *          ─► Ledger (Corestore in store/) ─► registry (created, or followed by key)
+ *          ─► audit log (a Hypercore in the same store; also logs phones' logins over libp2p)
  *          ─► NetworkNode (libp2p, gossip, replication, appends, witness)
- *          ─► audit log (a Hypercore in the same store), API keys, sessions
+ *          ─► API keys, sessions
  *          ─► HTTP API (Fastify) on api.host:api.port
  *
  * `stop()` undoes it in reverse order: the API stops taking requests first
@@ -20,6 +21,7 @@ import { ChallengeStore } from './auth/challenge.js'
 import { Sessions } from './auth/sessions.js'
 import { TokenStore } from './auth/tokens.js'
 import { AuditLog } from './audit/audit-log.js'
+import { auditNetworkLogins } from './audit/network-logins.js'
 import type { NodeConfig } from './config.js'
 import { prepareDataDir, type DataDirLayout } from './data-dir.js'
 import { NodeError } from './errors.js'
@@ -71,19 +73,20 @@ export class Daemon {
     const cleanup: Array<() => Promise<unknown>> = [async () => { await ledger.close() }]
     try {
       await ensureRegistry(ledger, config)
+      const audit = await AuditLog.open(ledger.store)
+      cleanup.unshift(async () => { await audit.close() })
       const network = await NetworkNode.start({
         ledger,
         privateKey: keys.p2p,
         listen: config.p2p.listen,
         bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
-        signer: keys.institution.sign
+        signer: keys.institution.sign,
+        onInbound: auditNetworkLogins(audit)
       })
       cleanup.unshift(async () => { await network.stop() })
       // Dial bootstrap peers in the background: a node must start even while they are down (the dialer retries).
       for (const address of config.p2p.bootstrap) void network.dial(address).catch(() => {})
 
-      const audit = await AuditLog.open(ledger.store)
-      cleanup.unshift(async () => { await audit.close() })
       const apiKeys = await ApiKeyStore.open(layout.apiKeysFile)
       const tokens = new TokenStore({ ttlMs: config.auth.tokenTtlSeconds * 1000 })
       const challenges = new ChallengeStore(

@@ -16,7 +16,7 @@ export {
   type WitnessServiceComponents, type WitnessServiceInit, type WitnessStats, type WitnessVerdict, type WitnessRefusal,
   type QuorumOptions, type QuorumHead, type WitnessClientComponents
 } from './witness.js'
-export { MembershipGate, type MembershipGateInit } from './membership-gate.js'
+export { MembershipGate, type MembershipGateInit, type InboundDecision } from './membership-gate.js'
 export { MemberDialer } from './member-dialer.js'
 export { Replication, REPLICATE_PROTOCOL, DEFAULT_SERVED_IDLE_MS, DEFAULT_MAX_SERVED_PER_PEER, type FetchOptions, type ReplicationInit } from './replication.js'
 export { LightPeer, type LightPeerInit, type SyncResult } from './light-peer.js'

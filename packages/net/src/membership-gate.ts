@@ -39,12 +39,24 @@ export interface MembershipGateInit {
    * connect. Omitted: no light peer is ever admitted.
    */
   readonly holdsChainOf?: (user: UserId) => boolean
+  /** Told of every inbound connection's verdict, once its peer is authenticated (for the node's audit log). */
+  readonly onInbound?: (decision: InboundDecision) => void
+}
+
+export interface InboundDecision {
+  readonly peer: string
+  /** The remote address the connection came from. */
+  readonly remote: string
+  /** 'full' (an institution), 'light' (a user's phone, `user` set), or false (refused). */
+  readonly admitted: 'full' | 'light' | false
+  readonly user?: UserId
 }
 
 export class MembershipGate {
   private readonly registry: RegistryFeed
   private readonly bootstrap: ReadonlySet<string>
   private readonly holdsChainOf: ((user: UserId) => boolean) | undefined
+  private readonly onInbound: ((decision: InboundDecision) => void) | undefined
   private active = new Set<string>()
   private readonly unsubscribe: () => void
   private readonly listeners = new Set<() => void>()
@@ -53,6 +65,7 @@ export class MembershipGate {
     this.registry = registry
     this.bootstrap = new Set(init.bootstrapPeers ?? [])
     this.holdsChainOf = init.holdsChainOf
+    this.onInbound = init.onInbound
     this.recompute()
     this.unsubscribe = registry.onChange(() => {
       this.recompute()
@@ -88,6 +101,17 @@ export class MembershipGate {
     return this.admits(peer) || this.lightUserOf(peer) !== undefined
   }
 
+  private decideInbound (peer: PeerId, remote: string): boolean {
+    const user = this.admits(peer) ? undefined : this.lightUserOf(peer)
+    const admitted = this.admits(peer) ? 'full' : user !== undefined ? 'light' : false
+    try {
+      this.onInbound?.({ peer: peer.toString(), remote, admitted, ...(user === undefined ? {} : { user }) })
+    } catch {
+      // An observer's failure never changes a verdict.
+    }
+    return admitted !== false
+  }
+
   /** Calls `listener` after membership may have changed; returns an unsubscribe. */
   onChange (listener: () => void): () => void {
     this.listeners.add(listener)
@@ -98,7 +122,7 @@ export class MembershipGate {
   connectionGater (): ConnectionGater {
     return {
       denyDialPeer: (peer) => !this.admits(peer),
-      denyInboundEncryptedConnection: (peer) => !this.accepts(peer),
+      denyInboundEncryptedConnection: (peer, connection) => !this.decideInbound(peer, connection.remoteAddr.toString()),
       denyOutboundEncryptedConnection: (peer) => !this.admits(peer)
     }
   }

@@ -12,7 +12,7 @@ import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
 import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
-import { MembershipGate } from './membership-gate.js'
+import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
 import { Replication, type ReplicationInit } from './replication.js'
 import type { ForkProof } from './wire/fork-proof.js'
@@ -37,6 +37,8 @@ export interface NetworkNodeInit {
   readonly signer?: SigningKeyPair
   /** Chains unused this long (and with nothing under way) are closed, reopened on next use (Ledger.closeIdle); 0 keeps them open. Default 60 s. */
   readonly chainIdleMs?: number
+  /** Told of every inbound connection's verdict (full peer, light peer, refused), e.g. for an audit log. */
+  readonly onInbound?: MembershipGateInit['onInbound']
   /** Limits on the cores this node opens to serve peers (replication.ts); defaults there. */
   readonly serving?: Pick<ReplicationInit, 'servedIdleMs' | 'maxServedPerPeer'>
   /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
@@ -104,7 +106,7 @@ export class NetworkNode {
 
   static async start (init: NetworkNodeInit): Promise<NetworkNode> {
     // Users' light peers are let in for the chains this node holds (membership-gate.ts).
-    const gate = new MembershipGate(init.ledger.registry, { bootstrapPeers: init.bootstrapPeers, holdsChainOf: (user) => init.ledger.hasChain(user) })
+    const gate = new MembershipGate(init.ledger.registry, { bootstrapPeers: init.bootstrapPeers, holdsChainOf: (user) => init.ledger.hasChain(user), onInbound: init.onInbound })
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
     const replication = new Replication({ ...init.serving, host, ledger: init.ledger, gate })
     await replication.start()
