@@ -25,6 +25,7 @@ import { auditNetworkLogins } from './audit/network-logins.js'
 import type { NodeConfig } from './config.js'
 import { prepareDataDir, type DataDirLayout } from './data-dir.js'
 import { NodeError } from './errors.js'
+import { registerAuditRoutes } from './http/routes/audit.js'
 import { registerChainRoutes } from './http/routes/chains.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
@@ -99,7 +100,7 @@ export class Daemon {
         audit,
         status: () => {
           const s = network.status()
-          return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: null }
+          return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: s.replicationLag }
         }
       }, {
         name: config.name,
@@ -108,7 +109,8 @@ export class Daemon {
         logger: opts.logger ?? false,
         routes: [
           (app) => { registerChainRoutes(app, { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto }) },
-          (app) => { registerRegistryRoutes(app, { ledger }) }
+          (app) => { registerRegistryRoutes(app, { ledger }) },
+          (app) => { registerAuditRoutes(app, { sessions, audit }) }
         ]
       })
       cleanup.unshift(async () => { await app.close() })

@@ -43,6 +43,11 @@ export interface FetchStats {
   readonly failed: Map<string, number>
 }
 
+export interface ReplicationLag {
+  readonly chainsBehind: number
+  readonly blocksBehind: number
+}
+
 export class ChainFetcher {
   private readonly ledger: Ledger
   private readonly replication: Replication
@@ -52,6 +57,8 @@ export class ChainFetcher {
   private readonly onFetched: (chain: UserChain) => Promise<void>
   /** The length wanted for each chain with a run queued or under way. */
   private readonly wanted = new Map<string, number>()
+  /** The verified length each wanted (or stalled) chain had when it was asked for: what `lag()` counts from. */
+  private readonly had = new Map<string, number>()
   private readonly queue: string[] = []
   private readonly running = new Map<string, Promise<void>>()
   /** Chains whose last ingest stopped at REGISTRY_BEHIND, with the length wanted. */
@@ -73,9 +80,18 @@ export class ChainFetcher {
   /** Chains with a run queued or under way. */
   get pending (): number { return this.wanted.size }
 
-  /** Asks for the chain with this key up to `length` blocks. */
-  want (keyHex: string, length: number): void {
+  /** Chains asked for (queued, under way, or waiting for the registry) and the blocks they lacked when asked for. */
+  lag (): ReplicationLag {
+    let blocksBehind = 0
+    const behind = new Map([...this.stalled, ...this.wanted])
+    for (const [keyHex, length] of behind) blocksBehind += Math.max(0, length - (this.had.get(keyHex) ?? 0))
+    return { chainsBehind: behind.size, blocksBehind }
+  }
+
+  /** Asks for the chain with this key up to `length` blocks; `have` is the verified length held now (0 if none). */
+  want (keyHex: string, length: number, have?: number): void {
     if (this.controller.signal.aborted) return
+    if (have !== undefined) this.had.set(keyHex, Math.max(have, this.had.get(keyHex) ?? 0))
     const before = this.wanted.get(keyHex)
     if (before !== undefined) {
       if (length > before) this.wanted.set(keyHex, length)
@@ -100,6 +116,8 @@ export class ChainFetcher {
         const wanted = this.wanted.get(keyHex)!
         this.running.delete(keyHex)
         this.wanted.delete(keyHex)
+        if (reached !== undefined) this.had.set(keyHex, reached)
+        if (!this.stalled.has(keyHex) && (reached === undefined || reached >= wanted)) this.had.delete(keyHex)
         // A head that arrived as the run ended: go again (a failed run waits for the next head instead).
         if (reached !== undefined && reached < wanted) this.want(keyHex, wanted)
         this.pump()

@@ -41,7 +41,7 @@
 import { bytesToHex, equal, type InstitutionId, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { ChainFetcher, type FetchStats } from './chain-fetcher.js'
+import { ChainFetcher, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
 import { ForkRegistry } from './fork-registry.js'
 import { HeadLog, RecentHeads } from './head-log.js'
 import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
@@ -316,9 +316,9 @@ export class HeadsService {
       return
     }
     if (chain === undefined) {
-      if (this.replicateAll) this.fetcher.want(keyHex, head.length)
+      if (this.replicateAll) this.fetcher.want(keyHex, head.length, 0)
     } else if (!chain.writable && chain.verifiedLength < head.length) {
-      this.fetcher.want(keyHex, head.length)
+      this.fetcher.want(keyHex, head.length, chain.verifiedLength)
     }
   }
 
@@ -382,6 +382,9 @@ export class HeadsService {
 
   /** Fetches queued or under way. */
   get pendingFetches (): number { return this.fetcher.pending }
+
+  /** Chains for which a longer head was seen than this node has verified, and the blocks missing over them. */
+  replicationLag (): ReplicationLag { return this.fetcher.lag() }
 
   async stop (): Promise<void> {
     if (this.closing) return

@@ -10,6 +10,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { UserId, Entry, SigningKeyPair } from '@healthchain/core'
 import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
+import type { ReplicationLag } from './chain-fetcher.js'
 import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
@@ -57,6 +58,8 @@ export interface NodeStatus {
   readonly openChains: number
   /** Chains with a fork proof: their custodian signed two histories. */
   readonly forkedChains: ForkedChain[]
+  /** Chains with a fetch queued, under way or waiting for the registry, and the blocks they lacked when a longer head was seen. */
+  readonly replicationLag: ReplicationLag
   readonly heads: HeadsStats
 }
 
@@ -190,7 +193,7 @@ export class NetworkNode {
   status (): NodeStatus {
     const connected = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
     const peers = connected.filter((peer) => this.gate.admits(peer))
-    return { peerId: this.peerId, peers, lightPeers: connected.length - peers.length, chains: this.ledger.chainCount, openChains: this.ledger.openChainCount, forkedChains: this.heads.forkedChains(), heads: this.heads.stats }
+    return { peerId: this.peerId, peers, lightPeers: connected.length - peers.length, chains: this.ledger.chainCount, openChains: this.ledger.openChainCount, forkedChains: this.heads.forkedChains(), replicationLag: this.heads.replicationLag(), heads: this.heads.stats }
   }
 
   private async enforceMembership (): Promise<void> {
