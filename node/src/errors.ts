@@ -61,6 +61,11 @@ export type NodeErrorCode =
   | 'BAD_AUDIT_LINE'
   /** The audit log is closed. */
   | 'CLOSED'
+  // ---- FHIR (422)
+  /** The body is not a valid FHIR R4 resource (the message names the element). */
+  | 'FHIR_INVALID'
+  /** A valid FHIR resource this node cannot store as an exam (no LOINC code, no value, not an Observation…). */
+  | 'FHIR_UNSUPPORTED'
   // ---- anything else (500; the message is never shown to a client)
   | 'INTERNAL'
 

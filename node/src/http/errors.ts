@@ -38,6 +38,8 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   TOO_MANY_CHALLENGES: 429,
   BAD_AUDIT_LINE: 500,
   CLOSED: 503,
+  FHIR_INVALID: 422,
+  FHIR_UNSUPPORTED: 422,
   INTERNAL: 500
 }
 
