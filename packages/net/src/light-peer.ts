@@ -76,12 +76,27 @@ export class LightPeer {
    * connected node has, after the registry: every new entry re-verified.
    * NO_PEER without a connected node, or when no node serves this chain to
    * this user (wrong key, or not enrolled); TIMEOUT past `timeoutMs` (default 10 s).
+   * With `length`, waits until the chain has at least that many blocks (an
+   * append this device was told of, whose block is still on its way).
+   *
+   * The registry and the chain are held active while fetching: a core opened
+   * inactive (as the store opens everything) whose copy is complete closes
+   * its replication channel as soon as both sides say they are not
+   * downloading, and an update then finds no peer and returns at once — so
+   * a device reopened after an app restart would never see new entries.
    */
-  async sync (chainKey: Uint8Array, opts: FetchOptions = {}): Promise<SyncResult> {
-    await this.syncRegistry(opts)
-    const result = await this.replication.fetchChain(this.userId, chainKey, opts)
-    if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
-    return result
+  async sync (chainKey: Uint8Array, opts: FetchOptions & { length?: number } = {}): Promise<SyncResult> {
+    const held = [this.ledger.registry.core]
+    if (this.ledger.hasChain(this.userId)) held.push((await this.ledger.chain(this.userId)).core)
+    for (const core of held) core.setActive(true)
+    try {
+      await this.syncRegistry(opts)
+      const result = await this.replication.fetchChain(this.userId, chainKey, opts)
+      if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
+      return result
+    } finally {
+      for (const core of held) core.setActive(false)
+    }
   }
 
   /** Waits for the registry's current length from a connected node, and applies it. */
@@ -113,9 +128,12 @@ export class LightPeer {
    * Writes an entry the user signed (`sign(seq)` signs it for a position,
    * again after STALE_POSITION) through the chain's custodian; resolves once
    * durably appended. The chain must have been synced once (its genesis
-   * names the custodian). Errors as in append-forwarding.ts.
+   * names the custodian). Errors as in append-forwarding.ts. `knownLength`
+   * (default: this device's copy's length) is the first position signed for:
+   * a writer that just appended several entries knows the chain is longer
+   * than its copy, and saves a STALE_POSITION round trip per entry.
    */
-  async append (sign: (seq: number) => Entry, opts: ForwardOptions & { retries?: number } = {}): Promise<AppendResult> {
+  async append (sign: (seq: number) => Entry, opts: ForwardOptions & { retries?: number, knownLength?: number } = {}): Promise<AppendResult> {
     if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
     return await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user: this.userId, sign })
   }

@@ -1,0 +1,85 @@
+/**
+ * The one error class of @healthchain/client. Callers branch on `code`,
+ * never on the message; messages never carry health data, key material or
+ * the recovery phrase. Lower errors (core, ledger, net) are kept as `cause`.
+ */
+export type ClientErrorCode =
+  /** An argument is missing or out of range; `field` names it. */
+  | 'INVALID_INPUT'
+  /** A user may not write this entry type (exam, genesis): refused on the device, before anything is sent. */
+  | 'ROLE_FORBIDDEN'
+  /** A user never writes a sealed segment: refused on the device, before anything is sent. */
+  | 'SEALED_FORBIDDEN'
+  /** The chain asked for is not this user's: a phone reads and writes its own chain only. */
+  | 'NOT_OWN_CHAIN'
+  /** This device does not know the user's chain key yet (`buildEnrolment` or `useChainKey` first). */
+  | 'NOT_ENROLLED'
+  /** The chain has never been synced here, so its custodian is unknown (`sync` once). */
+  | 'NOT_SYNCED'
+  /** No node is connected (`connect` first). */
+  | 'NOT_CONNECTED'
+  /** No connected node served the chain in time: a wrong chain key, or a node that does not hold it. */
+  | 'CHAIN_NOT_SERVED'
+  /** A network exchange did not finish within its time limit. */
+  | 'TIMEOUT'
+  /** The custodian refused an entry; `remoteCode` is its code (e.g. BAD_SIGNATURE, ROLE_FORBIDDEN). */
+  | 'REFUSED'
+  /** Sending or fetching failed for a reason not listed above; see `cause`. */
+  | 'NETWORK'
+  /** The registry this device has names no such institution. */
+  | 'UNKNOWN_EXAMINER'
+  /** The institution is not an active examiner, so it may never read sealed data. */
+  | 'NOT_AN_EXAMINER'
+  /** An erasure names an entry that is not an exam, exercise or location entry of this chain. */
+  | 'NOT_ERASABLE'
+  /** An import file is not well-formed (XML or CSV syntax); `line` says where. */
+  | 'IMPORT_MALFORMED'
+  /** A record of an import file is well-formed but invalid; `line` and `field` say which. */
+  | 'IMPORT_INVALID'
+  /** An import file holds no track points or rows. */
+  | 'IMPORT_EMPTY'
+  /** The device directory belongs to another user or registry, or its state file is damaged. */
+  | 'DEVICE_STATE'
+  /** The device directory is open in another process (one app instance per directory). */
+  | 'DEVICE_LOCKED'
+  /** The device directory was copied from another disk or machine: start a fresh one with the phrase. */
+  | 'DEVICE_MOVED'
+  /** The client is closed. */
+  | 'CLOSED'
+
+export interface ClientErrorOptions {
+  field?: string
+  /** 1-based line of an import file. */
+  line?: number
+  /** For REFUSED: the custodian's stable code. */
+  remoteCode?: string
+  cause?: unknown
+}
+
+export class ClientError extends Error {
+  override readonly name = 'ClientError'
+  readonly code: ClientErrorCode
+  readonly field: string | undefined
+  readonly line: number | undefined
+  readonly remoteCode: string | undefined
+
+  constructor (code: ClientErrorCode, message: string, opts: ClientErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.code = code
+    this.field = opts.field
+    this.line = opts.line
+    this.remoteCode = opts.remoteCode
+  }
+}
+
+export function isClientError (err: unknown, code?: ClientErrorCode): err is ClientError {
+  return err instanceof ClientError && (code === undefined || err.code === code)
+}
+
+/** A CoreError's INVALID_FIELD (or any core refusal) as INVALID_INPUT, keeping the field it names. */
+export function invalidInput (err: unknown, prefix = ''): ClientError {
+  const core = err as { code?: unknown, field?: unknown, message?: unknown } | null
+  const field = typeof core?.field === 'string' ? `${prefix}${core.field}` : (prefix === '' ? undefined : prefix.replace(/\.$/, ''))
+  const message = typeof core?.message === 'string' ? core.message : 'invalid input'
+  return new ClientError('INVALID_INPUT', message, { field, cause: err })
+}
