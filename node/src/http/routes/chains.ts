@@ -12,14 +12,15 @@
  *   GET  /v1/users/{id}/entries     all (user: own) entries as entry-view.ts shows them to the caller's role
  *   GET  /v1/users/{id}/verify      all (user: own) the full integrity report
  *
- * Writes go through the network node: appended here when this node is the
- * custodian, else forwarded to it; answered only once durably appended.
+ * Writes are appended here when this node is the custodian (an examiner's
+ * exam signed inside the append batch), else forwarded to it through the
+ * network node; answered only once durably appended.
  */
 import {
   ENTRY_TYPES, buildExam, bytesToHex, can, decodeEntry, examPlainSchema, examSealedSchema, signEntry, userIdFromKey,
-  type CryptoProvider, type Entry, type InstitutionId, type PartyKeys, type UserId
+  type CryptoProvider, type Entry, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
 } from '@healthchain/core'
-import type { Ledger, UserChain } from '@healthchain/ledger'
+import type { AppendResult, Ledger, UserChain } from '@healthchain/ledger'
 import type { NetworkNode } from '@healthchain/net'
 import { z } from 'zod'
 import type { Sessions } from '../../auth/sessions.js'
@@ -76,12 +77,15 @@ const userWriteSchema = z.strictObject({
   seq: z.int().min(1).describe('the position the entry was signed for')
 }).describe('user: an entry signed on the device for position seq')
 
+// Positions as plain digits: z.coerce would read `?start=` as 0 (and `0x10`, `1e3` as numbers) instead of refusing them.
+const position = (what: string) => z.string().regex(/^\d{1,15}$/, { error: `expected ${what} as a non-negative integer` })
+
 const readQuerySchema = z.strictObject({
   type: z.enum(ENTRY_TYPES).optional(),
   since: z.iso.datetime().optional(),
   until: z.iso.datetime().optional(),
-  start: z.coerce.number().int().min(0).optional(),
-  end: z.coerce.number().int().min(0).optional()
+  start: position('the first position').optional(),
+  end: position('the position to stop before').optional()
 })
 
 export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
@@ -162,8 +166,8 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
       ...(q.type === undefined ? {} : { types: [q.type] }),
       ...(q.since === undefined ? {} : { since: Date.parse(q.since) }),
       ...(q.until === undefined ? {} : { until: Date.parse(q.until) }),
-      ...(q.start === undefined ? {} : { start: q.start }),
-      ...(q.end === undefined ? {} : { end: q.end })
+      ...(q.start === undefined ? {} : { start: Number(q.start) }),
+      ...(q.end === undefined ? {} : { end: Number(q.end) })
     })
     const examiner = session.role === 'examiner'
     const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), deps.institution.id) : undefined
@@ -241,8 +245,24 @@ async function writeExam (deps: ChainRoutesDeps, user: UserId, body: z.infer<typ
     author, reg: deps.ledger.registry.length, chainKey: chain.key, plain: body.plain, sealed: body.sealed ?? {},
     recipients: chain.examRecipients(keys.box.publicKey)
   }, deps.crypto)
-  const result = await deps.network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, deps.crypto))
+  const result = chain.writable
+    ? await appendOwnExam(deps, user, chain, unsigned)
+    : await deps.network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, deps.crypto))
   return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+}
+
+/**
+ * This node's own write to a chain it is custodian of: signed inside the
+ * chain's append batch for the position it lands on (appendSigned), then
+ * announced as NetworkNode.append would. The same rules run (the signer must
+ * be the author's registered key), but the entry is not encoded, decoded and
+ * its fresh signature verified again, as the forwarding path must, and a
+ * concurrent write can never make it stale.
+ */
+async function appendOwnExam (deps: ChainRoutesDeps, user: UserId, chain: UserChain, unsigned: UnsignedEntry): Promise<AppendResult> {
+  const result = await chain.appendSigned(unsigned, deps.institution.keys.sign)
+  if (!result.duplicate) deps.network.heads.announce(user)
+  return result
 }
 
 async function writeUserEntry (deps: ChainRoutesDeps, user: UserId, body: z.infer<typeof userWriteSchema>): Promise<{ seq: number, id: string, duplicate: boolean }> {
