@@ -75,7 +75,6 @@ const FASTIFY_CODES: Readonly<Record<string, { code: NodeErrorCode, message: str
 
 const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal error' }
 
-/** The status, code and client-safe message of any error. */
 /**
  * Codes of the ledger, core and network errors a route lets through, and
  * their status: the code itself is passed on unchanged (it is stable), with
@@ -91,7 +90,9 @@ const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   UNKNOWN_CHAIN: 404, ALREADY_ENROLLED: 409, DUPLICATE_ENTRY: 409, STALE_POSITION: 409, NOT_CUSTODIAN: 409,
   REGISTRY_CONFLICT: 409, REGISTRY_BEHIND: 503,
   // the network
-  CUSTODIAN_UNREACHABLE: 503, UNKNOWN_CUSTODIAN: 503, NO_PEER: 503, TIMEOUT: 504, STOPPED: 503
+  CUSTODIAN_UNREACHABLE: 503, UNKNOWN_CUSTODIAN: 503, NO_PEER: 503, TIMEOUT: 504, STOPPED: 503,
+  // shutting down
+  CLOSED: 503
 }
 
 function domainError (err: unknown): HttpError | undefined {
@@ -105,6 +106,7 @@ function domainError (err: unknown): HttpError | undefined {
   return { status, code, message: e.message, ...(typeof e.field === 'string' ? { field: e.field } : {}) }
 }
 
+/** The status, code and client-safe message of any error. */
 export function toHttpError (err: unknown): HttpError {
   const domain = domainError(err)
   if (domain !== undefined) return domain
