@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Corestore from 'corestore'
-import { bytesToHex, concatBytes, encodeCanonical, MAX_ENTRY_BYTES, utf8ToBytes } from '@healthchain/core'
+import { bytesToHex, concatBytes, encodeCanonical, MAX_ENTRY_BYTES, utf8ToBytes, type InstitutionId } from '@healthchain/core'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { sodiumProvider } from '@healthchain/core/sodium'
@@ -24,7 +24,8 @@ import {
   appendRequestCodec, appendResponseCodec, cosign, cosignMessage, cosignatureCodec, forkProofCodec, headOf,
   headSignable, headsAnnouncementCodec, headsSyncRequestCodec, headsSyncResponseCodec, makeForkProof,
   MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_REQUEST_BYTES,
-  MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_SIGNED_HEAD_BYTES, signedHeadCodec, type Codec, type SignedHead
+  MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_REQUEST_BYTES, MAX_MY_CHAIN_RESPONSE_BYTES,
+  MAX_SIGNED_HEAD_BYTES, myChainRequestCodec, myChainResponseCodec, signedHeadCodec, type Codec, type SignedHead
 } from '../packages/net/src/wire/index.js'
 
 const VECTORS_DIR = new URL('../packages/net/test/vectors/', import.meta.url)
@@ -433,6 +434,63 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       reject(res, 'next not an integer', cbor({ v: 1, heads: [], next: 0.5, more: false }), 'INVALID_FIELD', 'next'),
       reject(res, 'second head: sig missing', cbor({ v: 1, heads: [A3, { ...B2, sig: undefined }], next: 2, more: false }), 'INVALID_FIELD', 'heads.1.sig'),
       reject(res, 'version 2', cbor({ v: 2, heads: [], next: 0, more: false }), 'UNSUPPORTED_VERSION', 'v')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ my-chain.json
+
+{
+  const req = myChainRequestCodec as Codec<unknown>
+  const res = myChainResponseCodec as Codec<unknown>
+  const answer = { v: 1, ok: true, chain: A3.key, custodian: 'hospital-a' as InstitutionId } as const
+  const refused = { v: 1, ok: false, code: 'NOT_ADMITTED', message: 'only a user\'s own light peer may ask for its chain' } as const
+  // The longest id and the longest refusal in bytes (three-byte UTF-8 characters): the worst cases of the limit.
+  const longestId = `r${'e'.repeat(62)}u` as InstitutionId
+  const longestMessage = '\u20ac'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS)
+  write('my-chain.json', {
+    description: 'My chain v1 (/healthchain/my-chain/1.0.0): a user\'s light peer asks a node for its own chain key; the user ' +
+      `is the connection's authenticated peer, never a field. MyChainRequest { v: 1 } (limit ${MAX_MY_CHAIN_REQUEST_BYTES} bytes); ` +
+      'MyChainResponse { v: 1, ok: true, chain: bytes32, custodian: institution id } | { v: 1, ok: false, code: [A-Z_]{1,64}, ' +
+      `message: text[1..${MAX_MY_CHAIN_MESSAGE_CHARS}] } (limit ${MAX_MY_CHAIN_RESPONSE_BYTES} bytes). ` +
+      'parts: hex strings and { repeat: hex, count } concatenated.',
+    valid: [
+      valid(myChainRequestCodec, 'request', { v: 1 }),
+      valid(myChainResponseCodec, 'answer', answer),
+      valid(myChainResponseCodec, 'answer with a 64-character custodian id', { ...answer, custodian: longestId }),
+      valid(myChainResponseCodec, 'refused', refused),
+      valid(myChainResponseCodec, `refused, a message of ${MAX_MY_CHAIN_MESSAGE_CHARS} three-byte characters`, { ...refused, code: 'UNKNOWN_CHAIN', message: longestMessage })
+    ],
+    rejects: [
+      reject(req, 'asking about a user (unknown field)', cbor({ v: 1, user: A3.signer }), 'INVALID_FIELD', 'user'),
+      reject(req, 'asking about a chain (unknown field)', cbor({ v: 1, chain: A3.key }), 'INVALID_FIELD', 'chain'),
+      reject(req, 'version missing', cbor({}), 'INVALID_FIELD', 'v'),
+      reject(req, 'version as text', cbor({ v: '1' }), 'INVALID_FIELD', 'v'),
+      reject(req, 'version 2', cbor({ v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(req, 'version 2 with a new field', cbor({ v: 2, user: A3.signer }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(req, 'not canonical: v in two bytes', rawMap([['v', new Uint8Array([0x18, 0x01])]]), 'MALFORMED'),
+      reject(req, 'an array, not a map', cbor([1]), 'MALFORMED'),
+      reject(req, 'trailing byte', concatBytes(cbor({ v: 1 }), new Uint8Array([0])), 'MALFORMED'),
+      reject(req, 'over the size limit', padTo(cbor({ v: 1 }), MAX_MY_CHAIN_REQUEST_BYTES + 1), 'TOO_LARGE'),
+      reject(res, 'ok missing', cbor({ v: 1, chain: A3.key, custodian: 'hospital-a' }), 'INVALID_FIELD', 'ok'),
+      reject(res, 'ok not a boolean', cbor({ ...answer, ok: 1 }), 'INVALID_FIELD', 'ok'),
+      reject(res, 'ok with an error code', cbor({ ...answer, code: 'NOT_ADMITTED' }), 'INVALID_FIELD', 'code'),
+      reject(res, 'chain missing', cbor({ v: 1, ok: true, custodian: 'hospital-a' }), 'INVALID_FIELD', 'chain'),
+      reject(res, 'chain of 31 bytes', cbor({ ...answer, chain: A3.key.subarray(1) }), 'INVALID_FIELD', 'chain'),
+      reject(res, 'chain as hex text', cbor({ ...answer, chain: hex(A3.key) }), 'INVALID_FIELD', 'chain'),
+      reject(res, 'custodian missing', cbor({ v: 1, ok: true, chain: A3.key }), 'INVALID_FIELD', 'custodian'),
+      reject(res, 'custodian "user" (reserved)', cbor({ ...answer, custodian: 'user' }), 'INVALID_FIELD', 'custodian'),
+      reject(res, 'custodian with capitals', cbor({ ...answer, custodian: 'Hospital-A' }), 'INVALID_FIELD', 'custodian'),
+      reject(res, 'custodian of 65 characters', cbor({ ...answer, custodian: `${longestId}x` }), 'INVALID_FIELD', 'custodian'),
+      reject(res, 'unknown field', cbor({ ...answer, user: A3.signer }), 'INVALID_FIELD', 'user'),
+      reject(res, 'refused with a chain', cbor({ ...refused, chain: A3.key }), 'INVALID_FIELD', 'chain'),
+      reject(res, 'refused without message', cbor({ v: 1, ok: false, code: 'NOT_ADMITTED' }), 'INVALID_FIELD', 'message'),
+      reject(res, 'code in lower case', cbor({ ...refused, code: 'not_admitted' }), 'INVALID_FIELD', 'code'),
+      reject(res, 'empty code', cbor({ ...refused, code: '' }), 'INVALID_FIELD', 'code'),
+      reject(res, `message of ${MAX_MY_CHAIN_MESSAGE_CHARS + 1} characters`, cbor({ ...refused, message: 'm'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS + 1) }), 'INVALID_FIELD', 'message'),
+      reject(res, 'message with a control character', cbor({ ...refused, message: 'bad\u0007bell' }), 'INVALID_FIELD', 'message'),
+      reject(res, 'version 2', cbor({ ...answer, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(res, 'over the size limit', padTo(cbor(refused), MAX_MY_CHAIN_RESPONSE_BYTES + 1), 'TOO_LARGE')
     ]
   })
 }

@@ -3,17 +3,22 @@
  * WebSockets and TCP, with Corestores on disk: a light peer fetches its own
  * chain and nothing else, takes no part in gossip, writes only to its own
  * chain; a peer that is neither a member nor a user held here cannot
- * connect; served cores are closed when idle and limited per peer, and
- * held chains are closed when idle and reopened when a head needs them.
+ * connect; a phone with only its phrase finds its own chain's key
+ * (/healthchain/my-chain), which no one else is told; served cores are
+ * closed when idle and limited per peer, and held chains are closed when
+ * idle and reopened when a head needs them.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildUserEntry, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase, type UserKeys } from '@healthchain/core'
+import { buildUserEntry, bytesToHex, encodeCanonical, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase, type UserKeys } from '@healthchain/core'
 import { Ledger } from '@healthchain/ledger'
-import { HEADS_TOPIC, LightPeer, MembershipGate, createHost, forwardAppend, type NetworkNode } from '@healthchain/net'
+import {
+  HEADS_TOPIC, LightPeer, MY_CHAIN_PROTOCOL, MAX_MY_CHAIN_RESPONSE_BYTES, MembershipGate, askMyChain, createHost, decodeMyChainResponse,
+  findMyChain, forwardAppend, readFrame, writeFrame, type NetworkNode
+} from '@healthchain/net'
 import { TestNet, crypto, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -142,6 +147,8 @@ describe('light peers', () => {
     await strangerPhone.connect(addressOf(a, 'tcp')).catch(() => {})
     await waitFor(() => strangerPhone.host.getConnections().length === 0, 'the stranger\'s connection to be closed')
     await expect(strangerPhone.sync(a.ledger.registry.key, { timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'NO_PEER' })
+    // Nor can it ask which chain is its own: there is nobody to ask.
+    await expect(strangerPhone.findChainKey({ timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'NO_PEER' })
 
     const gate = new MembershipGate(a.ledger.registry)
     cleanup.push(async () => { gate.close() })
@@ -152,6 +159,46 @@ describe('light peers', () => {
     expect(a.host.getConnections().map((c) => c.remotePeer.toString())).not.toContain(unknown.peerId.toString())
     expect(a.host.getConnections().map((c) => c.remotePeer.toString())).not.toContain(strangerPhone.peerId)
     expect(a.status().lightPeers).toBe(0)
+  })
+
+  it('a phone with only its phrase finds its chain key from any node holding it; a member asking is refused NOT_ADMITTED', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const a = await net.start('hospital-a')
+    const b = await net.start('hospital-b', { listen: TCP_AND_WS })
+    const alice = await enrol(net, 'hospital-a')
+    const bob = await enrol(net, 'hospital-a')
+    await writeExam(a, net.party('hospital-a'), alice.user, alice.chainKey)
+    await waitFor(() => b.ledger.hasChain(alice.user.userId), 'hospital-b to hold a replica of Alice\'s chain')
+    await waitFor(async () => (await b.ledger.chain(alice.user.userId)).user !== undefined, 'hospital-b to verify Alice\'s genesis')
+
+    // A fresh device: the keys from the phrase, an empty ledger, no chain key. Not connected yet: nobody to ask.
+    const phoneOfAlice = await phone(net, alice.user, b)
+    await expect(phoneOfAlice.findChainKey()).rejects.toMatchObject({ code: 'NO_PEER' })
+
+    // Over WebSockets to a replica (not the custodian): it names her chain, and the custodian her genesis names.
+    await phoneOfAlice.connect(addressOf(b, 'ws'))
+    const found = await phoneOfAlice.findChainKey({ timeoutMs: 5_000 })
+    expect(bytesToHex(found.chainKey)).toBe(bytesToHex(alice.chainKey))
+    expect(found.custodian).toBe('hospital-a')
+    expect(b.myChain.stats.answered).toBe(1)
+    const { chain } = await phoneOfAlice.sync(found.chainKey)
+    expect(chain.verifiedLength).toBeGreaterThanOrEqual(1)
+
+    // With the custodian connected too, both are asked; the first answer wins, and it is the same.
+    await phoneOfAlice.connect(addressOf(a, 'tcp'))
+    expect(bytesToHex((await phoneOfAlice.findChainKey()).chainKey)).toBe(bytesToHex(alice.chainKey))
+
+    // The request has no field to ask about anyone else with: naming Bob is a malformed request, not an answer about him.
+    const stream = await phoneOfAlice.host.dialProtocol(b.host.peerId, MY_CHAIN_PROTOCOL)
+    await writeFrame(stream, encodeCanonical({ v: 1, user: bob.user.sign.publicKey }))
+    const refused = decodeMyChainResponse(await readFrame(stream, { maxBytes: MAX_MY_CHAIN_RESPONSE_BYTES }))
+    expect(refused).toMatchObject({ ok: false, code: 'INVALID_FIELD' })
+    await stream.close()
+
+    // A full member has no chain of its own: refused, as an answer (askMyChain) and as an error (findMyChain).
+    expect(await askMyChain(b.host, a.host.peerId)).toMatchObject({ ok: false, code: 'NOT_ADMITTED' })
+    await expect(findMyChain(b.host, [a.host.peerId])).rejects.toMatchObject({ code: 'REFUSED', remoteCode: 'NOT_ADMITTED' })
+    expect(a.myChain.stats.refused.get('NOT_ADMITTED')).toBe(2)
   })
 
   it('served cores are closed when idle, and a peer holds at most maxServedPerPeer open', async () => {

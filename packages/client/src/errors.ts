@@ -12,7 +12,7 @@ export type ClientErrorCode =
   | 'SEALED_FORBIDDEN'
   /** The chain asked for is not this user's: a phone reads and writes its own chain only. */
   | 'NOT_OWN_CHAIN'
-  /** This device does not know the user's chain key yet (`buildEnrolment` or `useChainKey` first). */
+  /** This device does not know the user's chain key yet (`sync` with a node connected finds it), or no connected node holds a chain of this user. */
   | 'NOT_ENROLLED'
   /** The chain has never been synced here, so its custodian is unknown (`sync` once). */
   | 'NOT_SYNCED'

@@ -1,6 +1,6 @@
 export {
   PhoneClient,
-  type PhoneClientInit, type WriteResult, type WrittenEntry, type WriteState, type SyncOptions, type SyncReport,
+  type PhoneClientInit, type WriteResult, type WrittenEntry, type WriteState, type SyncOptions, type SyncReport, type DiscoveredChain,
   type PendingWrite, type FailedWrite, type ClientStatus
 } from './phone-client.js'
 export { type FlushResult, type SentItem, type ItemOutcome } from './sender.js'

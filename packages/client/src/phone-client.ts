@@ -9,10 +9,16 @@
  *                        handed to the custodian (NetworkNode.enrol); the device
  *                        keeps the chain key from then on
  *   connect(address)     dial a node (TCP or WebSockets), then send what is queued
- *   sync()               first time: fetch block 0 and check it names this user,
- *                        before the device records the chain (a wrong key is never
- *                        recorded); then fetch the chain, re-verifying every block
- *                        and author signature (UserChain.ingest); then send the outbox
+ *   discoverChain()      a device that does not know the chain key (a fresh device
+ *                        with only the phrase) asks the connected nodes for it
+ *                        (LightPeer.findChainKey: a node answers the connection's
+ *                        own user only); the answer is a hint, checked like below
+ *   sync()               first time: fetch block 0 and check it is this user's
+ *                        genesis, signed by this user for that chain key, before the
+ *                        device records the chain (a wrong key is never recorded);
+ *                        without a key, discoverChain first; then fetch the chain,
+ *                        re-verifying every block and author signature
+ *                        (UserChain.ingest); then send the outbox
  *   write*               build the unsigned entry on the device, refuse what a user
  *                        may not write, queue it durably, try to send it (sender.ts)
  *   timeline()           the verified entries, sealed segments opened on the device
@@ -23,7 +29,7 @@
  */
 import {
   ERASABLE_TYPES, LOINC_PATTERN, buildErasure, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, can,
-  equal, isRecipient, parseInstitutionId, signEntry, userIdFromKey, userKeysFromPhrase,
+  equal, isRecipient, parseInstitutionId, signEntry, userIdFromKey, userKeysFromPhrase, verifyEntrySignature,
   type CryptoProvider, type Entry, type EntryType, type InstitutionId, type InstitutionRecord, type UnsignedEntry, type UserId, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
@@ -53,7 +59,10 @@ export interface PhoneClientInit {
   readonly bootstrapPeers: readonly string[]
   /** Keep the phrase in `<dir>/keys/recovery-phrase.json`, owner-only (0600), for `openSaved`. Default false. */
   readonly savePhrase?: boolean
-  /** The user's chain key, when it is known from elsewhere (restoring on a new device). */
+  /**
+   * The user's chain key, when it is known from elsewhere. Not needed on a
+   * new device: the first `sync` asks the connected nodes (`discoverChain`).
+   */
   readonly chainKey?: Uint8Array
   /** Default libsodium (sodium-native); core's noble provider gives the same verdicts without native code. */
   readonly crypto?: CryptoProvider
@@ -85,6 +94,12 @@ export interface SyncOptions {
   readonly timeoutMs?: number
   /** The chain to sync; must be this user's (default: the one this device knows). */
   readonly chainKey?: Uint8Array
+}
+
+/** What `discoverChain` found: the user's chain key and the custodian its block 0 names. */
+export interface DiscoveredChain {
+  readonly chainKey: Uint8Array
+  readonly custodian: InstitutionId
 }
 
 export interface SyncReport {
@@ -234,7 +249,7 @@ export class PhoneClient {
     return genesis
   }
 
-  /** Tells a device the user's chain key (a new device restoring from the phrase). NOT_OWN_CHAIN if it holds another chain. */
+  /** Tells a device the user's chain key, learnt elsewhere (`discoverChain` needs none). NOT_OWN_CHAIN if it holds another chain. */
   async useChainKey (chainKey: Uint8Array): Promise<void> {
     this.assertOpen()
     assertKey(chainKey, 'chainKey')
@@ -280,11 +295,46 @@ export class PhoneClient {
   }
 
   /**
+   * Finds the user's chain on a device that has only the recovery phrase:
+   * asks the connected nodes (`LightPeer.findChainKey`; a node answers only
+   * about the user at the other end of the connection, from its libp2p
+   * identity), then fetches block 0 of the chain named and checks it is
+   * this user's genesis, signed by this user for that key — a node's word
+   * alone is never recorded. Records the key and returns it with the
+   * custodian block 0 names. Throws ClientError: NOT_CONNECTED, NOT_ENROLLED
+   * (every node refused: none holds a chain of this user), NOT_OWN_CHAIN
+   * (block 0 is not this user's, or this device holds another chain),
+   * CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
+   */
+  async discoverChain (opts: { timeoutMs?: number } = {}): Promise<DiscoveredChain> {
+    this.assertOpen()
+    const timeoutMs = opts.timeoutMs ?? this.syncTimeoutMs
+    if (this.connectedNodes().length === 0) throw new ClientError('NOT_CONNECTED', 'no node is connected')
+    let chainKey: Uint8Array
+    try {
+      ({ chainKey } = await this.peer.findChainKey({ timeoutMs }))
+    } catch (err) {
+      throw discoveryError(err, this.connectedNodes().length > 0)
+    }
+    const known = this.device.chainKey
+    if (known !== undefined && !equal(known, chainKey)) {
+      throw new ClientError('NOT_OWN_CHAIN', 'a node named another chain than the one this device knows', { field: 'chainKey' })
+    }
+    await this.assertNoOtherChain(chainKey)
+    // The custodian is block 0's (signed by the user), not the node's word.
+    const genesis = await this.checkGenesis(chainKey, timeoutMs)
+    await this.device.setChainKey(chainKey)
+    return { chainKey, custodian: genesis.plain.custodian }
+  }
+
+  /**
    * Brings this device's copy of the user's chain up to a connected node's,
    * verifying every new block, then sends the outbox (and fetches again if
-   * something was sent, so the timeline shows it). Throws ClientError:
-   * NOT_ENROLLED, NOT_CONNECTED, NOT_OWN_CHAIN (the key is another chain's,
-   * or block 0 names another user), CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
+   * something was sent, so the timeline shows it). A device that does not
+   * know the chain key finds it first (`discoverChain`). Throws ClientError:
+   * NOT_CONNECTED, NOT_ENROLLED (no connected node holds a chain of this
+   * user), NOT_OWN_CHAIN (the key is another chain's, or block 0 is not this
+   * user's), CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
    */
   async sync (opts: SyncOptions = {}): Promise<SyncReport> {
     this.assertOpen()
@@ -296,10 +346,15 @@ export class PhoneClient {
         throw new ClientError('NOT_OWN_CHAIN', 'that chain is not this user\'s', { field: 'chainKey' })
       }
     }
-    const chainKey = opts.chainKey ?? this.requireChainKey()
     const timeoutMs = opts.timeoutMs ?? this.syncTimeoutMs
     if (this.connectedNodes().length === 0) throw new ClientError('NOT_CONNECTED', 'no node is connected')
-    if (!this.ledger.hasChain(this.userId)) await this.checkGenesis(chainKey, timeoutMs)
+    let chainKey = opts.chainKey ?? known
+    if (chainKey === undefined) {
+      // A fresh device with only the phrase: the nodes name the chain, block 0 proves it (checked there).
+      chainKey = (await this.discoverChain({ timeoutMs })).chainKey
+    } else if (!this.ledger.hasChain(this.userId)) {
+      await this.checkGenesis(chainKey, timeoutMs)
+    }
     let { chain, ingest } = await this.fetch(chainKey, timeoutMs)
     await this.device.setChainKey(chainKey)
     const flush = await this.sender.flush()
@@ -496,7 +551,7 @@ export class PhoneClient {
 
   private requireChainKey (): Uint8Array {
     const key = this.device.chainKey
-    if (key === undefined) throw new ClientError('NOT_ENROLLED', 'this device does not know the user\'s chain yet: enrol (buildEnrolment) or give its key (useChainKey)')
+    if (key === undefined) throw new ClientError('NOT_ENROLLED', 'this device does not know the user\'s chain yet: sync with a node connected (it finds the chain), or enrol (buildEnrolment)')
     return key
   }
 
@@ -524,8 +579,12 @@ export class PhoneClient {
     return exams.filter(({ entry }) => entry.sealed !== undefined && isRecipient(entry.sealed, this.keys.box.publicKey))
   }
 
-  /** Waits until block 0 of `chainKey` arrives and names this user, before the device records the chain as its own. */
-  private async checkGenesis (chainKey: Uint8Array, timeoutMs: number): Promise<void> {
+  /**
+   * Waits until block 0 of `chainKey` arrives and checks it is this user's
+   * genesis, signed by this user for that key and position 0, before the
+   * device records the chain as its own; returns it.
+   */
+  private async checkGenesis (chainKey: Uint8Array, timeoutMs: number): Promise<Entry & { type: 'genesis' }> {
     let genesis: Entry
     try {
       await this.channelOpen(timeoutMs)
@@ -533,10 +592,15 @@ export class PhoneClient {
     } catch (err) {
       throw netError(err, this.connectedNodes().length > 0, { probe: true })
     }
-    // Hypercore checked the block against the chain key's signer; the user's own signature is checked by the sync's ingest.
+    // Hypercore checked the block against the chain key's signer (the custodian); the user's signature binds it to this
+    // user and this chain key, so a chain a node made up, naming this user's public key, is refused too.
     if (genesis.type !== 'genesis' || !equal(genesis.plain.user.sign, this.keys.sign.publicKey) || userIdFromKey(genesis.plain.user.sign) !== this.userId) {
       throw new ClientError('NOT_OWN_CHAIN', 'block 0 of that chain names another user', { field: 'chainKey' })
     }
+    if (!verifyEntrySignature(genesis, { chainKey, seq: 0 }, this.keys.sign.publicKey, this.crypto)) {
+      throw new ClientError('NOT_OWN_CHAIN', 'block 0 of that chain is not signed by this user', { field: 'chainKey' })
+    }
+    return genesis
   }
 
   /** The chain from a connected node (after the registry), at least `length` blocks if given. */
@@ -625,6 +689,24 @@ function institutionId (value: string, field: string): InstitutionId {
   } catch (err) {
     throw invalidInput(err)
   }
+}
+
+/**
+ * Net's errors from asking the nodes for the chain, as the client's codes.
+ * Every node refusing (NOT_ADMITTED, UNKNOWN_CHAIN) means none of them
+ * holds a chain of this user: not enrolled, as far as these nodes know.
+ */
+function discoveryError (err: unknown, connected: boolean): ClientError {
+  if (err instanceof NetError) {
+    if (err.code === 'NO_PEER' || (!connected && err.code === 'TIMEOUT')) return new ClientError('NOT_CONNECTED', 'no node is connected', { cause: err })
+    if (err.code === 'REFUSED' && (err.remoteCode === 'NOT_ADMITTED' || err.remoteCode === 'UNKNOWN_CHAIN')) {
+      return new ClientError('NOT_ENROLLED', 'no connected node holds a chain of this user', { remoteCode: err.remoteCode, cause: err })
+    }
+    if (err.code === 'TIMEOUT') return new ClientError('TIMEOUT', 'no connected node named the chain in time', { cause: err })
+    if (err.code === 'STOPPED') return new ClientError('CLOSED', 'the client stopped', { cause: err })
+    if (err.code === 'REFUSED') return new ClientError('NETWORK', 'the nodes could not name the chain', { remoteCode: err.remoteCode, cause: err })
+  }
+  return new ClientError('NETWORK', 'asking the nodes for the chain failed', { cause: err })
 }
 
 function peerOf (address: string): string {

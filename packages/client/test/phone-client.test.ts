@@ -35,7 +35,9 @@ describe('phone client', () => {
 
     const phrase = newRecoveryPhrase()
     const phone = await openPhone(net, cleanup, { dir: await tempDir(cleanup), phrase })
-    await expect(phone.sync()).rejects.toMatchObject({ code: 'NOT_ENROLLED' })
+    // Not enrolled and not connected: writing needs the chain, syncing a node to ask.
+    await expect(phone.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 10 })).rejects.toMatchObject({ code: 'NOT_ENROLLED' })
+    await expect(phone.sync()).rejects.toMatchObject({ code: 'NOT_CONNECTED' })
     const chainKey = await a.ledger.chainKeyFor(phone.userId)
     await a.enrol(await phone.buildEnrolment('hospital-a', chainKey))
     await expect(phone.sync()).rejects.toMatchObject({ code: 'NOT_CONNECTED' })
@@ -133,7 +135,7 @@ describe('phone client', () => {
     expect(phone.pending()).toEqual([])
   })
 
-  it('the recovery phrase on a fresh device restores the keys, and the history decrypts', async () => {
+  it('the recovery phrase on a fresh device restores the keys, finds the chain, and the history decrypts', async () => {
     const net = await TestNet.create([['hospital-a', 'examiner']], cleanup)
     const a = await net.start('hospital-a')
     const { phone, phrase, chainKey } = await enrolledPhone(net, cleanup, 'hospital-a')
@@ -141,16 +143,48 @@ describe('phone client', () => {
     await phone.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 4200, distance: 3100, activeEnergy: 180 })
     await phone.close()
 
-    // A new phone: a new directory, the same phrase, the chain key from the custodian's enrolment receipt.
-    const fresh = await openPhone(net, cleanup, { dir: await tempDir(cleanup), phrase, chainKey })
+    // A new phone: a new directory and the same phrase, nothing else. The node it connects to names the chain.
+    const fresh = await openPhone(net, cleanup, { dir: await tempDir(cleanup), phrase })
     expect(fresh.userId).toBe(phone.userId)
     expect(fresh.peerId).toBe(phone.peerId)
+    expect(fresh.chainKey).toBeUndefined()
     await fresh.connect(tcpAddress(a))
     await syncUntil(fresh, 3)
+    expect(bytesToHex(fresh.chainKey!)).toBe(bytesToHex(chainKey))
+    expect((await fresh.status()).chainKey).toBe(bytesToHex(chainKey))
     const timeline = await fresh.timeline()
     expect(timeline.map((t) => t.type)).toEqual(['exam', 'exercise'])
     expect(timeline[0]?.sealed?.notes).toBe('fasting glucose normal')
     expect((await fresh.series('55423-8')).map((p) => p.value)).toEqual([4200])
+
+    // Asked again on its own, discovery gives the same chain and the custodian block 0 names.
+    const found = await fresh.discoverChain()
+    expect(bytesToHex(found.chainKey)).toBe(bytesToHex(chainKey))
+    expect(found.custodian).toBe('hospital-a')
+  })
+
+  it('a fresh device finds its chain with discoverChain, from a replica too, and writes to it', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const a = await net.start('hospital-a')
+    const b = await net.start('hospital-b')
+    const { phone, phrase, chainKey } = await enrolledPhone(net, cleanup, 'hospital-a')
+    await phone.close()
+    await waitFor(async () => b.ledger.hasChain(phone.userId) && (await b.ledger.chain(phone.userId)).user !== undefined, 'hospital-b to verify the genesis')
+
+    const fresh = await openPhone(net, cleanup, { dir: await tempDir(cleanup), phrase, bootstrapPeers: [b.peerId] })
+    await expect(fresh.discoverChain()).rejects.toMatchObject({ code: 'NOT_CONNECTED' })
+    await fresh.connect(tcpAddress(b))
+    const found = await fresh.discoverChain()
+    expect(bytesToHex(found.chainKey)).toBe(bytesToHex(chainKey))
+    expect(found.custodian).toBe('hospital-a')
+    expect(bytesToHex(fresh.chainKey!)).toBe(bytesToHex(chainKey))
+
+    // Recorded: the next sync needs no discovery, and a write reaches the custodian block 0 names.
+    expect((await fresh.sync()).verifiedLength).toBeGreaterThanOrEqual(1)
+    await fresh.connect(tcpAddress(a))
+    const written = await fresh.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 321 })
+    expect(written.entries).toMatchObject([{ state: 'sent', seq: 1 }])
+    expect((await a.ledger.chain(phone.userId)).length).toBe(2)
   })
 
   it('a grant lets that hospital read the history through re-wrapped keys; after revocation new exams are not sealed for it', async () => {

@@ -17,6 +17,10 @@ export {
   type QuorumOptions, type QuorumHead, type WitnessClientComponents
 } from './witness.js'
 export { MembershipGate, type MembershipGateInit, type InboundDecision } from './membership-gate.js'
+export {
+  MyChainService, askMyChain, findMyChain, DEFAULT_MY_CHAIN_TIMEOUT_MS,
+  type MyChainServiceComponents, type MyChainServiceInit, type MyChainStats, type MyChain, type MyChainOptions
+} from './my-chain.js'
 export { MemberDialer } from './member-dialer.js'
 export { Replication, REPLICATE_PROTOCOL, DEFAULT_SERVED_IDLE_MS, DEFAULT_MAX_SERVED_PER_PEER, type FetchOptions, type ReplicationInit } from './replication.js'
 export { LightPeer, type LightPeerInit, type SyncResult } from './light-peer.js'

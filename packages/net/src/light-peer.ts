@@ -11,6 +11,10 @@
  * Writes go to the chain's custodian over /healthchain/append (the user's
  * own entries: exercise, location, consent, erasure), acknowledged only once
  * durably appended, exactly as a forwarded write from a full node.
+ *
+ * A fresh device (only the recovery phrase) finds its chain's key with
+ * /healthchain/my-chain (my-chain.ts): a node answers the connection's own
+ * user only, and the answer is checked against block 0 before it is used.
  */
 import './polyfills.js'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
@@ -21,6 +25,7 @@ import { appendToChain, type ForwardOptions } from './append-forwarding.js'
 import { NetError } from './errors.js'
 import { createLightHost, type BaseHost } from './host.js'
 import { MembershipGate } from './membership-gate.js'
+import { findMyChain, type MyChain, type MyChainOptions } from './my-chain.js'
 import { Replication, type FetchOptions } from './replication.js'
 
 export interface LightPeerInit {
@@ -122,6 +127,23 @@ export class LightPeer {
     await new Promise<void>((resolve) => {
       const off = this.replication.onChannel(() => { off(); resolve() })
     })
+  }
+
+  /**
+   * Asks the connected nodes for this user's chain key and the custodian its
+   * genesis names (`/healthchain/my-chain/1.0.0`), all at once; the first
+   * answer wins. A node answers only about the user at the other end of the
+   * connection, and only if it holds that user's chain. Throws NetError:
+   * NO_PEER (no node connected), REFUSED (every node refused; `remoteCode`
+   * e.g. UNKNOWN_CHAIN), TIMEOUT past `timeoutMs` (default 10 s), STOPPED.
+   * The answer is a node's word: check block 0 before trusting it (as
+   * PhoneClient does).
+   */
+  async findChainKey (opts: MyChainOptions = {}): Promise<MyChain> {
+    if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
+    // Only full peers: the gate lets this host connect to nothing else, so this is a safeguard, not a filter.
+    const nodes = new Map(this.host.getConnections().filter((c) => this.gate.admits(c.remotePeer)).map((c) => [c.remotePeer.toString(), c.remotePeer]))
+    return await findMyChain(this.host, [...nodes.values()], opts)
   }
 
   /**

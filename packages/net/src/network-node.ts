@@ -1,8 +1,9 @@
 /**
  * A node's network side, wired by hand in one place: the membership gate,
  * the libp2p host, replication, heads gossip (with reconciliation and fork
- * proofs), append forwarding and (given the institution's signing key) the
- * witness service, over a ledger that is already open.
+ * proofs), append forwarding, the my-chain answers for users' light peers
+ * and (given the institution's signing key) the witness service, over a
+ * ledger that is already open.
  */
 import './polyfills.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -15,6 +16,7 @@ import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
+import { MyChainService } from './my-chain.js'
 import { Replication, type ReplicationInit } from './replication.js'
 import type { ForkProof } from './wire/fork-proof.js'
 import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
@@ -84,6 +86,8 @@ export class NetworkNode {
   readonly replication: Replication
   readonly appends: AppendService
   readonly heads: HeadsService
+  /** Tells a user's light peer its own chain's key (`/healthchain/my-chain/1.0.0`). */
+  readonly myChain: MyChainService
   /** The witness service, on a node given a signer. */
   readonly witness: WitnessService | undefined
   readonly dialer: MemberDialer
@@ -93,7 +97,7 @@ export class NetworkNode {
   private stopped = false
 
   private constructor (parts: {
-    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, witness: WitnessService | undefined, dialer: MemberDialer
+    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, myChain: MyChainService, witness: WitnessService | undefined, dialer: MemberDialer
   }) {
     this.ledger = parts.ledger
     this.host = parts.host
@@ -101,6 +105,7 @@ export class NetworkNode {
     this.replication = parts.replication
     this.appends = parts.appends
     this.heads = parts.heads
+    this.myChain = parts.myChain
     this.witness = parts.witness
     this.dialer = parts.dialer
     // Re-check every connection whenever the registry changes: a suspended institution is cut off.
@@ -121,6 +126,8 @@ export class NetworkNode {
     }
     const appends = new AppendService({ host, ledger: init.ledger, gate }, { onAppended })
     await appends.start()
+    const myChain = new MyChainService({ host, ledger: init.ledger, gate })
+    await myChain.start()
     let witness: WitnessService | undefined
     if (init.signer !== undefined) {
       witness = new WitnessService({ host, ledger: init.ledger, gate, isForked: (key) => heads.isForked(key) }, { signer: init.signer })
@@ -128,7 +135,7 @@ export class NetworkNode {
     }
     const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })
     dialer.start()
-    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, witness, dialer })
+    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer })
     node.closeIdleChainsEvery(init.chainIdleMs ?? DEFAULT_CHAIN_IDLE_MS)
     return node
   }
@@ -211,6 +218,7 @@ export class NetworkNode {
     this.unsubscribe()
     await this.dialer.stop()
     await this.appends.stop()
+    await this.myChain.stop()
     await this.witness?.stop()
     await this.heads.stop()
     await this.replication.stop()

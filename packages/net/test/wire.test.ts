@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Corestore from 'corestore'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { nobleProvider, utf8ToBytes, type CryptoProvider } from '@healthchain/core'
+import { nobleProvider, utf8ToBytes, type CryptoProvider, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { NetError, type NetErrorCode } from '../src/errors.js'
 import {
@@ -14,7 +14,9 @@ import {
   encodeHeadsSyncResponse, encodeSignedHead, forkProofCodec, headOf, headSignable, headsAnnouncementCodec,
   headsSyncRequestCodec, headsSyncResponseCodec, makeForkProof, MAX_COSIGNATURE_BYTES, MAX_FORK_PROOF_BYTES,
   MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_SIGNED_HEAD_BYTES, signedHeadCodec, verifyCosignature,
-  verifyForkProof, verifyHead, encodeCosignature, type Codec, type Cosignature, type SignedHead
+  verifyForkProof, verifyHead, encodeCosignature, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_RESPONSE_BYTES, decodeMyChainResponse,
+  encodeMyChainRequest, encodeMyChainResponse, myChainRequestCodec, myChainResponseCodec, type Codec, type Cosignature,
+  type MyChainResponse, type SignedHead
 } from '../src/wire/index.js'
 
 // ------------------------------------------------------------------ vector files
@@ -37,14 +39,15 @@ const files = {
   forkProofs: load<VectorFile>('fork-proofs.json'),
   cosignatures: load<CosignaturesFile>('cosignatures.json'),
   append: load<VectorFile>('append.json'),
-  headsSync: load<VectorFile>('heads-sync.json')
+  headsSync: load<VectorFile>('heads-sync.json'),
+  myChain: load<VectorFile>('my-chain.json')
 }
 
 const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
 
 const CODECS: Record<string, Codec<unknown>> = Object.fromEntries([
   signedHeadCodec, headsAnnouncementCodec, forkProofCodec, cosignatureCodec, appendRequestCodec, appendResponseCodec,
-  headsSyncRequestCodec, headsSyncResponseCodec
+  headsSyncRequestCodec, headsSyncResponseCodec, myChainRequestCodec, myChainResponseCodec
 ].map((c) => [c.name, c as Codec<unknown>]))
 
 /** The verification a decoded message of each kind gets ("verify" stage of the reject vectors). */
@@ -350,6 +353,9 @@ describe('encoders', () => {
     expect(caught(() => encodeHeadsAnnouncement({ v: 1, heads: [] })).field).toBe('heads')
     expect(caught(() => encodeAppendResponse({ v: 1, ok: false, code: 'X', message: 'm'.repeat(501) })).field).toBe('message')
     expect(caught(() => encodeAppendResponse({ v: 1, ok: true, seq: -1, duplicate: false })).field).toBe('seq')
+    expect(caught(() => encodeMyChainRequest({ v: 1, user: 'x' } as unknown as { v: 1 })).field).toBe('user')
+    expect(caught(() => encodeMyChainResponse({ v: 1, ok: true, chain: A3.key, custodian: 'user' as InstitutionId })).field).toBe('custodian')
+    expect(caught(() => encodeMyChainResponse({ v: 1, ok: false, code: 'X', message: 'm'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS + 1) })).field).toBe('message')
   })
 
   it('keep the worst-case sizes documented in each module within their limits', () => {
@@ -370,6 +376,15 @@ describe('encoders', () => {
     const sync = encodeHeadsSyncResponse({ v: 1, heads: Array.from({ length: 1024 }, () => big), next: max, more: true }).length
     expect(sync).toBe(227_361)
     expect(sync).toBeLessThanOrEqual(MAX_HEADS_SYNC_RESPONSE_BYTES)
+    // my-chain: the request is 4 bytes; the longest answer and refusal (64-character id and code, 200 three-byte characters).
+    expect(encodeMyChainRequest({ v: 1 }).length).toBe(4)
+    const answer = encodeMyChainResponse({ v: 1, ok: true, chain: A3.key, custodian: `r${'e'.repeat(62)}u` as InstitutionId }).length
+    expect(answer).toBe(124)
+    const refusal = encodeMyChainResponse({ v: 1, ok: false, code: 'A'.repeat(64), message: '\u20ac'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS) }).length
+    expect(refusal).toBe(690)
+    expect(refusal).toBeLessThanOrEqual(MAX_MY_CHAIN_RESPONSE_BYTES)
+    // Surrogate pairs are 4 bytes per 2 units: smaller than three-byte characters per unit.
+    expect(encodeMyChainResponse({ v: 1, ok: false, code: 'A'.repeat(64), message: '\u{1f600}'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS / 2) }).length).toBeLessThan(refusal)
   })
 
   it('round-trip generated heads and messages', () => {
@@ -392,6 +407,8 @@ describe('encoders', () => {
       expect(headsSyncResponseCodec.decode(encodeHeadsSyncResponse(response))).toEqual(response)
       const refused = { v: 1 as const, ok: false as const, code: 'STALE_POSITION', message: `at ${int()}`, length: int() }
       expect(appendResponseCodec.decode(encodeAppendResponse(refused))).toEqual(refused)
+      const mine: MyChainResponse = { v: 1, ok: true, chain: bytes(32), custodian: `h${hex(bytes(4))}` as InstitutionId }
+      expect(decodeMyChainResponse(encodeMyChainResponse(mine))).toEqual(mine)
     }
   })
 

@@ -39,3 +39,9 @@ export {
   encodeWitnessRequest, decodeWitnessRequest, encodeWitnessResponse, decodeWitnessResponse,
   type WitnessRequest, type WitnessResponse
 } from './witness.js'
+export {
+  MY_CHAIN_PROTOCOL, MAX_MY_CHAIN_REQUEST_BYTES, MAX_MY_CHAIN_RESPONSE_BYTES, MAX_MY_CHAIN_MESSAGE_CHARS,
+  myChainRequestSchema, myChainResponseSchema, myChainRequestCodec, myChainResponseCodec,
+  encodeMyChainRequest, decodeMyChainRequest, encodeMyChainResponse, decodeMyChainResponse,
+  type MyChainRequest, type MyChainResponse
+} from './my-chain.js'
