@@ -1,0 +1,173 @@
+/**
+ * The query index's SQLite schema, version 1, and opening the database.
+ *
+ * Everything here is derived from verified chain entries and can be thrown
+ * away: a database whose schema version differs from SCHEMA_VERSION is
+ * dropped and recreated empty (every cursor back at 0), and the next
+ * catch-up (`QueryIndex.indexChain`, `IndexFollower`) fills it again.
+ *
+ * Tables:
+ * - `meta(key, value)`: `schema_version`.
+ * - `chains(uid, user_id, chain_key, indexed_length)`: one row per user
+ *   chain, the cursor — entries [0, indexed_length) are in the index.
+ *   `uid` is a small integer standing for the user in every other table
+ *   (a user id is 32 characters; repeated on 10 million location rows it
+ *   would be most of the file).
+ * - `observations(uid, seq, ord, source, author, time, end_time, code,
+ *   value, text_value, unit, low, high)`: the observations of PLAIN
+ *   segments only — exam plain observations (`source` 'exam') and exercise
+ *   observations ('exercise', with the period's end in `end_time`). `ord`
+ *   is the observation's index in its entry. Numbers go to `value`, text
+ *   to `text_value`. `low`/`high` are the reference range the author wrote,
+ *   if any.
+ * - `locations(id, uid, seq, time, lat, lon, acc)` and the R*Tree
+ *   `location_rtree(id, min_lat, max_lat, min_lon, max_lon, min_time,
+ *   max_time)` over the same ids (points: min = max). The R*Tree's time is
+ *   in minutes since 2000-01-01: it stores 32-bit floats, which hold whole
+ *   minutes exactly until 2031 (milliseconds since 1970 would be rounded to
+ *   two minutes). Its boxes are rounded outwards, never inwards, so it only
+ *   ever yields a superset of the candidates; exact values come from
+ *   `locations`.
+ *
+ * Nothing sealed is ever written here (see rows.ts): the index is safe to
+ * query for any role that may read plain segments.
+ */
+import { chmodSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { MIN_TIME } from '@healthchain/core'
+import { NodeError } from '../errors.js'
+
+export type Db = Database.Database
+
+export const SCHEMA_VERSION = 1
+
+/** The R*Tree's time axis: minutes since 2000-01-01 (see above). */
+export function rtreeMinutes (time: number): number {
+  return (time - MIN_TIME) / 60_000
+}
+
+const TABLES = ['meta', 'chains', 'observations', 'locations', 'location_rtree'] as const
+
+const CREATE = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chains (
+  uid INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL UNIQUE,
+  chain_key BLOB NOT NULL,
+  indexed_length INTEGER NOT NULL CHECK (indexed_length >= 0)
+);
+
+CREATE TABLE IF NOT EXISTS observations (
+  uid INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('exam', 'exercise')),
+  author TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  end_time INTEGER,
+  code TEXT NOT NULL,
+  value REAL,
+  text_value TEXT,
+  unit TEXT,
+  low REAL,
+  high REAL,
+  PRIMARY KEY (uid, seq, ord)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS locations (
+  id INTEGER PRIMARY KEY,
+  uid INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  lat REAL NOT NULL,
+  lon REAL NOT NULL,
+  acc REAL NOT NULL
+);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS location_rtree USING rtree (
+  id, min_lat, max_lat, min_lon, max_lon, min_time, max_time
+);
+`
+
+/**
+ * The secondary indexes. A rebuild drops them and makes them again at the
+ * end (one sort each instead of keeping them in order row by row); opening a
+ * file whose rebuild stopped part-way makes them again too.
+ */
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS observations_by_user_code ON observations (uid, code, time);
+CREATE INDEX IF NOT EXISTS observations_by_code ON observations (code, time);
+CREATE INDEX IF NOT EXISTS locations_by_user ON locations (uid, time);
+`
+
+/**
+ * Opens (creating if missing) the index database at `path`: WAL journal
+ * (readers never block the writer) and synchronous NORMAL — a commit may be
+ * lost on power failure but never half-applied, and a lost tail only means
+ * its entries are indexed again from the older cursor.
+ */
+export function openDatabase (path: string): Db {
+  let db: Db
+  try {
+    db = new Database(path)
+  } catch (cause) {
+    throw new NodeError('DATA_FILE', `query index ${path} cannot be opened`, { cause })
+  }
+  try {
+    // Plain health data: owner-only, like everything else in the data directory (SQLite gives its WAL the same mode).
+    if (path !== ':memory:' && process.platform !== 'win32') chmodSync(path, 0o600)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = OFF')
+    // Rebuilds and bulk loads sort large indexes: give SQLite room (in KiB, negative = KiB).
+    db.pragma('cache_size = -65536')
+    db.pragma('temp_store = MEMORY')
+    migrate(db)
+    return db
+  } catch (cause) {
+    db.close()
+    if (cause instanceof NodeError) throw cause
+    throw new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
+  }
+}
+
+/** Creates the schema; a database of another schema version is dropped first. */
+function migrate (db: Db): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined
+  const version = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value : undefined
+  db.transaction(() => {
+    if (version !== String(SCHEMA_VERSION)) dropAll(db)
+    db.exec(CREATE)
+    db.exec(INDEXES)
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
+  })()
+}
+
+/** Drops every table of the index (any version), in one transaction with whatever the caller does next. */
+export function dropAll (db: Db): void {
+  const names = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name))
+  for (const table of TABLES) if (names.has(table)) db.exec(`DROP TABLE "${table}"`)
+}
+
+/**
+ * Drops and recreates every table: an empty index, every cursor at 0 —
+ * without the secondary indexes when `deferIndexes` (call createIndexes
+ * once the rows are in).
+ */
+export function resetSchema (db: Db, opts: { deferIndexes?: boolean } = {}): void {
+  db.transaction(() => {
+    dropAll(db)
+    db.exec(CREATE)
+    if (opts.deferIndexes !== true) db.exec(INDEXES)
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
+  })()
+}
+
+/** Creates the secondary indexes that are missing. */
+export function createIndexes (db: Db): void {
+  db.exec(INDEXES)
+}

@@ -1,0 +1,115 @@
+/**
+ * Contact tracing: every other user whose location points came within R
+ * metres and T minutes of a given user's points in a time window, with the
+ * matching pairs of points.
+ *
+ * For each of the user's points in the window, the R*Tree yields the
+ * candidates inside a box of ±R (latitude, and longitude widened for the
+ * point's latitude, see geo.ts) and ±T (time); each candidate is then kept
+ * only if its great-circle distance is <= R and its time <= T minutes away.
+ * The box is a superset of the circle, and the R*Tree rounds boxes outwards,
+ * so nothing within R and T is missed; the exact filter removes the rest.
+ *
+ * The caller (the HTTP route, for inquirers) writes the audit line; the
+ * query itself reads only plain location points.
+ */
+import type { UserId } from '@healthchain/core'
+import { boxesAround, haversineMetres } from './geo.js'
+import { checkNumber, checkWindow } from './params.js'
+import { rtreeMinutes, type Db } from './schema.js'
+
+/** Largest radius and time window a trace may ask for: beyond them a "contact" means little, and the query grows without bound. */
+export const TRACE_LIMITS = Object.freeze({ radiusMetres: 10_000, windowMinutes: 24 * 60, windowDays: 92 })
+
+export interface TraceOptions {
+  /** The user's points from this time (inclusive, ms since the epoch). */
+  readonly since: number
+  /** … until this time (exclusive). */
+  readonly until: number
+  /** R: how close, in metres (0 < R <= 10,000). */
+  readonly radiusMetres: number
+  /** T: how far apart in time, in minutes (0 <= T <= 1,440). */
+  readonly windowMinutes: number
+}
+
+export interface TracePoint {
+  readonly time: number
+  readonly lat: number
+  readonly lon: number
+  /** Horizontal accuracy the device reported, in metres. */
+  readonly acc: number
+  /** Position of the location entry in its chain. */
+  readonly seq: number
+}
+
+export interface TraceMatch {
+  readonly mine: TracePoint
+  readonly theirs: TracePoint
+  readonly distanceMetres: number
+  /** |their time − my time| in minutes. */
+  readonly minutesApart: number
+}
+
+export interface TraceContact {
+  readonly userId: UserId
+  readonly matches: TraceMatch[]
+}
+
+interface PointRow extends TracePoint { uid: number }
+/** A candidate as SQLite returns it in raw mode: [uid, seq, time, lat, lon, acc]. */
+type CandidateRow = [number, number, number, number, number, number]
+
+export class TraceQuery {
+  private readonly mine
+  private readonly candidates
+  private readonly userOf
+
+  constructor (db: Db) {
+    this.mine = db.prepare('SELECT uid, seq, time, lat, lon, acc FROM locations WHERE uid = ? AND time >= ? AND time < ? ORDER BY time, seq, id')
+    // The R*Tree drives (its constraints select the candidates); each candidate's exact row is found by its id.
+    // Raw rows, and no join for the user id (looked up once per user below): the query runs once per point, and
+    // building row objects was a good part of its time.
+    this.candidates = db.prepare(`SELECT l.uid, l.seq, l.time, l.lat, l.lon, l.acc
+      FROM location_rtree r JOIN locations l ON l.id = r.id
+      WHERE r.min_lat <= ? AND r.max_lat >= ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_time <= ? AND r.max_time >= ?`).raw()
+    this.userOf = db.prepare('SELECT user_id FROM chains WHERE uid = ?').pluck()
+  }
+
+  run (uid: number | undefined, opts: TraceOptions): TraceContact[] {
+    const { since, until } = checkWindow(opts.since, opts.until, TRACE_LIMITS.windowDays)
+    const radius = checkNumber(opts.radiusMetres, 'radiusMetres', Number.MIN_VALUE, TRACE_LIMITS.radiusMetres)
+    const windowMinutes = checkNumber(opts.windowMinutes, 'windowMinutes', 0, TRACE_LIMITS.windowMinutes)
+    if (uid === undefined) return []
+    const windowMs = windowMinutes * 60_000
+    const byUser = new Map<number, TraceMatch[]>()
+    for (const me of this.mine.all(uid, since, until) as PointRow[]) {
+      const lo = rtreeMinutes(me.time - windowMs)
+      const hi = rtreeMinutes(me.time + windowMs)
+      let mine: TracePoint | undefined
+      for (const box of boxesAround(me.lat, me.lon, radius)) {
+        for (const [cuid, seq, time, lat, lon, acc] of this.candidates.all(box.maxLat, box.minLat, box.maxLon, box.minLon, hi, lo) as CandidateRow[]) {
+          if (cuid === uid) continue
+          const apart = Math.abs(time - me.time)
+          if (apart > windowMs) continue
+          const distance = haversineMetres(me.lat, me.lon, lat, lon)
+          if (distance > radius) continue
+          let list = byUser.get(cuid)
+          if (list === undefined) byUser.set(cuid, list = [])
+          mine ??= pointOf(me)
+          list.push({ mine, theirs: { time, lat, lon, acc, seq }, distanceMetres: distance, minutesApart: apart / 60_000 })
+        }
+      }
+    }
+    const contacts = [...byUser].map(([cuid, matches]) => ({ userId: this.userOf.get(cuid) as UserId, matches: matches.sort(byTimes) }))
+    return contacts.sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
+  }
+}
+
+function pointOf (r: PointRow): TracePoint {
+  return { time: r.time, lat: r.lat, lon: r.lon, acc: r.acc, seq: r.seq }
+}
+
+function byTimes (a: TraceMatch, b: TraceMatch): number {
+  return a.mine.time - b.mine.time || a.theirs.time - b.theirs.time || a.mine.seq - b.mine.seq || a.theirs.seq - b.theirs.seq ||
+    a.theirs.lat - b.theirs.lat || a.theirs.lon - b.theirs.lon
+}
