@@ -5,12 +5,14 @@
  *          ─► Ledger (Corestore in store/) ─► registry (created, or followed by key)
  *          ─► audit log (a Hypercore in the same store; also logs phones' logins over libp2p)
  *          ─► NetworkNode (libp2p, gossip, replication, appends, witness)
+ *          ─► query index (SQLite in index/, fed from every chain that changes)
  *          ─► API keys, sessions
  *          ─► HTTP API (Fastify) on api.host:api.port
  *
  * `stop()` undoes it in reverse order: the API stops taking requests first
  * (answers under way finish), then the network, then storage.
  */
+import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { userIdFromKey, type PartyKeys, type UserId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
@@ -27,6 +29,9 @@ import { prepareDataDir, type DataDirLayout } from './data-dir.js'
 import { NodeError } from './errors.js'
 import { registerAuditRoutes } from './http/routes/audit.js'
 import { registerChainRoutes } from './http/routes/chains.js'
+import { registerFhirRoutes } from './http/routes/fhir.js'
+import { registerInsightRoutes } from './http/routes/insights.js'
+import { INDEX_FILE_NAME, QueryIndex, type IndexFollower } from './query-index/index.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
@@ -46,11 +51,16 @@ export class Daemon {
   readonly audit: AuditLog
   readonly apiKeys: ApiKeyStore
   readonly app: App
+  readonly index: QueryIndex
+  readonly follower: IndexFollower
   private stopping: Promise<void> | undefined
 
   private constructor (parts: {
-    config: NodeConfig, layout: DataDirLayout, keys: PartyKeys, ledger: Ledger, network: NetworkNode, audit: AuditLog, apiKeys: ApiKeyStore, app: App
+    config: NodeConfig, layout: DataDirLayout, keys: PartyKeys, ledger: Ledger, network: NetworkNode, audit: AuditLog, apiKeys: ApiKeyStore, app: App,
+    index: QueryIndex, follower: IndexFollower
   }) {
+    this.index = parts.index
+    this.follower = parts.follower
     this.config = parts.config
     this.layout = parts.layout
     this.keys = parts.keys
@@ -76,13 +86,18 @@ export class Daemon {
       await ensureRegistry(ledger, config)
       const audit = await AuditLog.open(ledger.store)
       cleanup.unshift(async () => { await audit.close() })
+      const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
+      cleanup.unshift(async () => { await index.close() })
+      const follower = index.followLedger(ledger)
+      cleanup.unshift(async () => { await follower.stop() })
       const network = await NetworkNode.start({
         ledger,
         privateKey: keys.p2p,
         listen: config.p2p.listen,
         bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
         signer: keys.institution.sign,
-        onInbound: auditNetworkLogins(audit)
+        onInbound: auditNetworkLogins(audit),
+        onChainChanged: (user) => { follower.notify(user) }
       })
       cleanup.unshift(async () => { await network.stop() })
       // Dial bootstrap peers in the background: a node must start even while they are down (the dialer retries).
@@ -95,6 +110,7 @@ export class Daemon {
         { node: config.name, ttlMs: config.auth.challengeTtlSeconds * 1000 }
       )
       const sessions = new Sessions({ apiKeys, tokens, challenges }, { role: config.role })
+      const chainDeps = { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto }
       const app = await createServer({
         sessions,
         audit,
@@ -108,14 +124,16 @@ export class Daemon {
         bodyLimit: config.api.bodyLimit,
         logger: opts.logger ?? false,
         routes: [
-          (app) => { registerChainRoutes(app, { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto }) },
+          (app) => { registerChainRoutes(app, chainDeps) },
+          (app) => { registerFhirRoutes(app, chainDeps) },
+          (app) => { registerInsightRoutes(app, { sessions, ledger, index }) },
           (app) => { registerRegistryRoutes(app, { ledger }) },
           (app) => { registerAuditRoutes(app, { sessions, audit }) }
         ]
       })
       cleanup.unshift(async () => { await app.close() })
       await app.listen({ host: config.api.host, port: config.api.port })
-      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, apiKeys, app })
+      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, apiKeys, app, index, follower })
     } catch (err) {
       for (const step of cleanup) await step().catch(() => {})
       throw err
@@ -134,8 +152,10 @@ export class Daemon {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       await this.app.close()
+      await this.follower.stop()
       await this.network.stop()
       await this.audit.close()
+      await this.index.close()
       await this.ledger.close()
     })()
     await this.stopping

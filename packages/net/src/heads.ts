@@ -77,6 +77,8 @@ export interface HeadsServiceInit {
    * Default 30 s; 0 turns it off.
    */
   readonly reconcileIntervalMs?: number
+  /** Told of every chain a fetch brought verified entries to (e.g. to index them). */
+  readonly onFetched?: (chain: UserChain) => void
 }
 
 export interface HeadsStats {
@@ -145,7 +147,10 @@ export class HeadsService {
       maxConcurrent: init.maxConcurrentFetches,
       timeoutMs: init.timeoutMs,
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
-      onFetched: async (chain) => { await this.observeLocal(chain) }
+      onFetched: async (chain) => {
+        await this.observeLocal(chain)
+        init.onFetched?.(chain)
+      }
     })
     this.reconciler = new HeadsReconciler({ host: components.host, gate: components.gate, log: this.log }, {
       timeoutMs: init.timeoutMs,

@@ -40,6 +40,12 @@ export interface NetworkNodeInit {
   readonly signer?: SigningKeyPair
   /** Chains unused this long (and with nothing under way) are closed, reopened on next use (Ledger.closeIdle); 0 keeps them open. Default 60 s. */
   readonly chainIdleMs?: number
+  /**
+   * Told of every chain that changed here: this node appended to it (as
+   * custodian, for itself or a forwarded write), enrolled it, or fetched
+   * verified entries into its replica — e.g. to keep a query index current.
+   */
+  readonly onChainChanged?: (user: UserId) => void
   /** Told of every inbound connection's verdict (full peer, light peer, refused), e.g. for an audit log. */
   readonly onInbound?: MembershipGateInit['onInbound']
   /** Limits on the cores this node opens to serve peers (replication.ts); defaults there. */
@@ -93,13 +99,16 @@ export class NetworkNode {
   readonly dialer: MemberDialer
   readonly ledger: Ledger
   private readonly unsubscribe: () => void
+  private readonly onChainChanged: ((user: UserId) => void) | undefined
   private idleSweeper: NodeJS.Timeout | undefined
   private stopped = false
 
   private constructor (parts: {
-    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, myChain: MyChainService, witness: WitnessService | undefined, dialer: MemberDialer
+    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, myChain: MyChainService, witness: WitnessService | undefined, dialer: MemberDialer,
+    onChainChanged: ((user: UserId) => void) | undefined
   }) {
     this.ledger = parts.ledger
+    this.onChainChanged = parts.onChainChanged
     this.host = parts.host
     this.gate = parts.gate
     this.replication = parts.replication
@@ -118,11 +127,13 @@ export class NetworkNode {
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
     const replication = new Replication({ ...init.serving, host, ledger: init.ledger, gate })
     await replication.start()
-    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { replicateAll: init.replicateAll })
+    const changed = (user: UserId | undefined): void => { if (user !== undefined) init.onChainChanged?.(user) }
+    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { replicateAll: init.replicateAll, onFetched: (chain) => { changed(chain.userId) } })
     await heads.start()
     const onAppended = (key: Uint8Array): void => {
       const user = init.ledger.userOfChain(key)
       if (user !== undefined) heads.announce(user)
+      changed(user)
     }
     const appends = new AppendService({ host, ledger: init.ledger, gate }, { onAppended })
     await appends.start()
@@ -135,7 +146,7 @@ export class NetworkNode {
     }
     const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })
     dialer.start()
-    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer })
+    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer, onChainChanged: init.onChainChanged })
     node.closeIdleChainsEvery(init.chainIdleMs ?? DEFAULT_CHAIN_IDLE_MS)
     return node
   }
@@ -163,15 +174,25 @@ export class NetworkNode {
    */
   async append (user: UserId, sign: (seq: number) => Entry, opts: AppendOptions = {}): Promise<AppendResult> {
     const result = await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user, sign })
-    // Queued either way, published only for a chain this node is custodian of (a forwarded entry is announced by its custodian).
-    if (!result.duplicate) this.heads.announce(user)
+    if (!result.duplicate) this.appended(user)
     return result
+  }
+
+  /**
+   * After an append to `user`'s chain made here (by append(), or directly on
+   * the ledger by its custodian): queues the head for publication (published
+   * only for a chain this node is custodian of — a forwarded entry is
+   * announced by its custodian) and tells `onChainChanged`.
+   */
+  appended (user: UserId): void {
+    this.heads.announce(user)
+    this.onChainChanged?.(user)
   }
 
   /** Enrols a user here (`Ledger.enrol`) and announces the new chain's head. */
   async enrol (genesis: Entry): Promise<UserChain> {
     const chain = await this.ledger.enrol(genesis)
-    if (chain.userId !== undefined) this.heads.announce(chain.userId)
+    if (chain.userId !== undefined) this.appended(chain.userId)
     return chain
   }
 

@@ -18,15 +18,16 @@
  */
 import {
   ENTRY_TYPES, buildExam, bytesToHex, can, decodeEntry, examPlainSchema, examSealedSchema, signEntry, userIdFromKey,
-  type CryptoProvider, type Entry, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
+  type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
 } from '@healthchain/core'
-import type { AppendResult, Ledger, UserChain } from '@healthchain/ledger'
+import type { AppendResult, Ledger, ReadQuery, UserChain } from '@healthchain/ledger'
+import type { FastifyRequest } from 'fastify'
 import type { NetworkNode } from '@healthchain/net'
 import { z } from 'zod'
 import type { Sessions } from '../../auth/sessions.js'
 import { NodeError } from '../../errors.js'
 import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
-import { grantedKeysFor, viewOf } from '../entry-view.js'
+import { grantedKeysFor, viewOf, type EntryView } from '../entry-view.js'
 import { errorBodySchema } from '../errors.js'
 import type { App } from '../types.js'
 
@@ -159,26 +160,14 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
       response: { 200: z.object({ userId: z.string(), chainKey: z.string(), verifiedLength: z.int(), forked: z.boolean(), entries: z.array(entryViewSchema) }), ...errors }
     }
   }, async (request) => {
-    const session = sessionOf(request)
-    const chain = await readableChain(request, deps)
     const q = request.query
-    const read = await network.read(chain.userId!, {
+    return await readViews(request, deps, {
       ...(q.type === undefined ? {} : { types: [q.type] }),
       ...(q.since === undefined ? {} : { since: Date.parse(q.since) }),
       ...(q.until === undefined ? {} : { until: Date.parse(q.until) }),
       ...(q.start === undefined ? {} : { start: Number(q.start) }),
       ...(q.end === undefined ? {} : { end: Number(q.end) })
     })
-    const examiner = session.role === 'examiner'
-    const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), deps.institution.id) : undefined
-    const ctx = { role: session.role, chainKey: chain.key, crypto: deps.crypto, ...(examiner ? { box: deps.institution.keys.box, granted } : {}) }
-    return {
-      userId: chain.userId!,
-      chainKey: bytesToHex(chain.key),
-      verifiedLength: read.verifiedLength,
-      forked: read.fork !== undefined,
-      entries: read.entries.map((e) => viewOf(e, ctx))
-    }
   })
 
   app.get('/v1/users/:id/verify', {
@@ -216,6 +205,31 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
   })
 }
 
+export interface ChainViews {
+  readonly userId: string
+  readonly chainKey: string
+  readonly verifiedLength: number
+  readonly forked: boolean
+  readonly entries: EntryView[]
+}
+
+/** The entries of the chain in the path as the caller's role may see them (entry-view.ts), after the same checks as a read. */
+export async function readViews (request: FastifyRequest & { params: { id: string } }, deps: ChainRoutesDeps, query: ReadQuery): Promise<ChainViews> {
+  const session = sessionOf(request)
+  const chain = await readableChain(request, deps)
+  const read = await deps.network.read(chain.userId!, query)
+  const examiner = session.role === 'examiner'
+  const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), deps.institution.id) : undefined
+  const ctx = { role: session.role, chainKey: chain.key, crypto: deps.crypto, ...(examiner ? { box: deps.institution.keys.box, granted } : {}) }
+  return {
+    userId: chain.userId!,
+    chainKey: bytesToHex(chain.key),
+    verifiedLength: read.verifiedLength,
+    forked: read.fork !== undefined,
+    entries: read.entries.map((e) => viewOf(e, ctx))
+  }
+}
+
 /** The chain named in the path, if the caller may read it: a user only their own (403), and only one held here (404). */
 async function readableChain (request: { params: { id: string } }, deps: ChainRoutesDeps): Promise<UserChain> {
   const session = sessionOf(request as never)
@@ -238,7 +252,8 @@ async function summary (chain: UserChain, deps: ChainRoutesDeps): Promise<z.infe
   }
 }
 
-async function writeExam (deps: ChainRoutesDeps, user: UserId, body: z.infer<typeof examWriteSchema>): Promise<{ seq: number, id: string, duplicate: boolean }> {
+/** An examiner's exam (plain, and sealed for the user, this institution and the granted examiners), signed as the institution and appended at the custodian. */
+export async function writeExam (deps: ChainRoutesDeps, user: UserId, body: { plain: ExamPlain, sealed?: ExamSealed }): Promise<{ seq: number, id: string, duplicate: boolean }> {
   const chain = await deps.ledger.chain(user)
   const { id: author, keys } = deps.institution
   const unsigned = buildExam({
@@ -261,7 +276,7 @@ async function writeExam (deps: ChainRoutesDeps, user: UserId, body: z.infer<typ
  */
 async function appendOwnExam (deps: ChainRoutesDeps, user: UserId, chain: UserChain, unsigned: UnsignedEntry): Promise<AppendResult> {
   const result = await chain.appendSigned(unsigned, deps.institution.keys.sign)
-  if (!result.duplicate) deps.network.heads.announce(user)
+  if (!result.duplicate) deps.network.appended(user)
   return result
 }
 
