@@ -1,7 +1,8 @@
 /**
- * The README's main command, run as a new user runs it: the demo against a
- * fresh data directory, then again to show the data survives and the chain
- * carries on. Real processes, real Corestores on disk.
+ * The single-process demo (`npm run demo:local`, scripts/demo.ts), run as a
+ * new user runs it: against a fresh data directory, then again to show the
+ * data survives and the chain carries on. Real processes, real Corestores
+ * on disk. (`npm start` is the dev network now: test/dev-network.test.ts.)
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
@@ -16,7 +17,7 @@ afterAll(async () => { if (dir !== undefined) await rm(dir, { recursive: true, f
 
 function runDemo (args: string[]): Promise<{ code: number | null, out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('npm', ['run', '--silent', 'demo:local', '--', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (d: Buffer) => { out += d.toString() })
     child.stderr.on('data', (d: Buffer) => { out += d.toString() })
@@ -25,7 +26,7 @@ function runDemo (args: string[]): Promise<{ code: number | null, out: string }>
   })
 }
 
-describe('npm start (the demo)', () => {
+describe('npm run demo:local (the single-process demo)', () => {
   it('runs on a fresh directory, verifies the chain, and carries on from disk when run again', async () => {
     dir = await mkdtemp(join(tmpdir(), 'healthchain-demo-'))
     const first = await runDemo(['--dir', dir, '--fresh'])

@@ -1,0 +1,193 @@
+/**
+ * A small typed client of a node's HTTP API (node/README.md, "HTTP API"),
+ * for the CLI and the narrated demo: JSON in and out, every answer checked
+ * against a schema of the fields used here (a server that answers anything
+ * else is BAD_RESPONSE), every error answer turned into an ApiError with
+ * the API's own stable code (UNKNOWN_KEY, BAD_SIGNATURE, …).
+ *
+ * Logins: `loginWithApiKey` (staff) and `loginAsUser` (a user's signed
+ * challenge) return a client that sends the bearer token.
+ */
+import {
+  bytesToHex, fromHex, type CryptoProvider, type InstitutionId, type UserId, type UserKeys
+} from '@healthchain/core'
+import { z } from 'zod'
+import { signLogin } from '../auth/challenge.js'
+import { ApiError, CliError, findCause } from './errors.js'
+
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+const hex = z.string().regex(/^([0-9a-f]{2})*$/)
+
+export const statusReplySchema = z.object({
+  name: z.string(),
+  role: z.string(),
+  peerId: z.string().nullable(),
+  connectedPeers: z.array(z.string()),
+  chainsHeld: z.int(),
+  replicationLag: z.object({ chainsBehind: z.int(), blocksBehind: z.int() }).nullable()
+})
+export type StatusReply = z.infer<typeof statusReplySchema>
+
+export const registryReplySchema = z.object({
+  key: hex,
+  length: z.int(),
+  writable: z.boolean(),
+  institutions: z.array(z.object({
+    id: z.string(), name: z.string(), role: z.string(), status: z.string(), peer: z.string().nullable(), addrs: z.array(z.string()),
+    sign: hex, box: hex, since: z.int()
+  }))
+})
+export type RegistryReply = z.infer<typeof registryReplySchema>
+
+export const sessionReplySchema = z.object({ token: z.string(), expiresAt: z.string(), role: z.string(), subject: z.string() })
+export type SessionReply = z.infer<typeof sessionReplySchema>
+
+export const chainSummarySchema = z.object({
+  userId: z.string(), chainKey: hex, custodian: z.string(), length: z.int(), verifiedLength: z.int(), forked: z.boolean()
+})
+export type ChainSummary = z.infer<typeof chainSummarySchema>
+
+export const writeReplySchema = z.object({ seq: z.int(), id: hex, duplicate: z.boolean() })
+export type WriteReply = z.infer<typeof writeReplySchema>
+
+export const entryViewSchema = z.object({
+  seq: z.int(),
+  id: hex,
+  type: z.string(),
+  author: z.string(),
+  time: z.string(),
+  reg: z.int().optional(),
+  plain: z.unknown(),
+  sealed: z.union([
+    z.object({ readable: z.literal(true), data: z.unknown() }),
+    z.object({ readable: z.literal(false), envelope: hex.optional() })
+  ]).optional()
+})
+export type EntryViewReply = z.infer<typeof entryViewSchema>
+
+export const entriesReplySchema = z.object({
+  userId: z.string(), chainKey: hex, verifiedLength: z.int(), forked: z.boolean(), entries: z.array(entryViewSchema)
+})
+export type EntriesReply = z.infer<typeof entriesReplySchema>
+
+export const verifyReplySchema = z.object({
+  chainKey: hex,
+  userId: z.string().nullable(),
+  length: z.int(),
+  valid: z.boolean(),
+  verified: z.int(),
+  tree: z.object({ ok: z.boolean(), blocksChecked: z.int(), problem: z.string().nullable() }),
+  erased: z.array(z.int()),
+  missing: z.array(z.int()),
+  problems: z.array(z.object({ seq: z.int().nullable(), code: z.string(), message: z.string() })),
+  forked: z.boolean()
+})
+export type VerifyReply = z.infer<typeof verifyReplySchema>
+
+export const auditReplySchema = z.object({
+  length: z.int(),
+  lines: z.array(z.object({
+    seq: z.int(), time: z.string(), actor: z.string(), role: z.string().optional(), action: z.string(),
+    target: z.string().optional(), from: z.string(), result: z.string(), code: z.string().optional()
+  }))
+})
+export type AuditReply = z.infer<typeof auditReplySchema>
+
+const errorReplySchema = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
+
+export interface RequestOptions {
+  readonly body?: unknown
+  readonly query?: Readonly<Record<string, string | number | undefined>>
+}
+
+export class ApiClient {
+  readonly url: string
+  private readonly token: string | undefined
+  private readonly timeoutMs: number
+
+  constructor (url: string, opts: { token?: string, timeoutMs?: number } = {}) {
+    this.url = url.replace(/\/+$/, '')
+    this.token = opts.token
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  }
+
+  withToken (token: string): ApiClient {
+    return new ApiClient(this.url, { token, timeoutMs: this.timeoutMs })
+  }
+
+  /** One request; the 2xx body parsed with `schema`, any error answer thrown as ApiError. */
+  async request<S extends z.ZodType> (method: 'GET' | 'POST', path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
+    const query = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    const target = `${this.url}${path}${query.length > 0 ? `?${query.join('&')}` : ''}`
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
+    if (opts.body !== undefined) headers['content-type'] = 'application/json'
+    let response: Response
+    try {
+      response = await fetch(target, {
+        method,
+        headers,
+        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+        signal: AbortSignal.timeout(this.timeoutMs)
+      })
+    } catch (err) {
+      throw unreachable(this.url, err, this.timeoutMs)
+    }
+    const text = await response.text()
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw new CliError('BAD_RESPONSE', `${method} ${path} at ${this.url}: HTTP ${response.status}, and the answer is not JSON (is this a healthchain node?)`)
+    }
+    if (!response.ok) {
+      const error = errorReplySchema.safeParse(json)
+      if (!error.success) throw new CliError('BAD_RESPONSE', `${method} ${path} at ${this.url}: HTTP ${response.status} without an error body`)
+      throw new ApiError(response.status, error.data.error.code, error.data.error.message, error.data.error.field)
+    }
+    const parsed = schema.safeParse(json)
+    if (!parsed.success) throw new CliError('BAD_RESPONSE', `${method} ${path} at ${this.url}: the answer does not have the expected fields (is this a healthchain node of this version?)`)
+    return parsed.data
+  }
+
+  async status (): Promise<StatusReply> { return await this.request('GET', '/v1/status', statusReplySchema) }
+  async registry (): Promise<RegistryReply> { return await this.request('GET', '/v1/registry', registryReplySchema) }
+  async chain (user: UserId | string): Promise<ChainSummary> { return await this.request('GET', `/v1/users/${user}`, chainSummarySchema) }
+  async entries (user: UserId | string, query: { type?: string } = {}): Promise<EntriesReply> {
+    return await this.request('GET', `/v1/users/${user}/entries`, entriesReplySchema, { query })
+  }
+
+  async verify (user: UserId | string): Promise<VerifyReply> { return await this.request('GET', `/v1/users/${user}/verify`, verifyReplySchema) }
+  async audit (query: { start?: number, limit?: number } = {}): Promise<AuditReply> { return await this.request('GET', '/v1/audit', auditReplySchema, { query }) }
+}
+
+function unreachable (url: string, err: unknown, timeoutMs: number): CliError {
+  if (findCause(err, (e) => (e as Error).name === 'TimeoutError' ? true : undefined) === true) {
+    return new CliError('UNREACHABLE', `no answer from ${url} within ${timeoutMs / 1000} s`, { cause: err })
+  }
+  const errno = findCause(err, (e) => {
+    const code = (e as NodeJS.ErrnoException).code
+    return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined
+  })
+  return new CliError('UNREACHABLE', `nothing answers at ${url}${errno === undefined ? '' : ` (${errno})`}: is the node running, and is this its API address?`, { cause: err })
+}
+
+/** Staff login with an API key: a client that sends the token it got. */
+export async function loginWithApiKey (api: ApiClient, apiKey: string): Promise<{ client: ApiClient, session: SessionReply }> {
+  const session = await api.request('POST', '/v1/session', sessionReplySchema, { body: { apiKey } })
+  return { client: api.withToken(session.token), session }
+}
+
+/**
+ * User login by signed challenge. `institution` is the id of the node the
+ * user means to reach, known to the user beforehand, never taken from the
+ * server: the signature is bound to it, so a node that relays a challenge
+ * from another node gets a signature the other node refuses.
+ */
+export async function loginAsUser (api: ApiClient, institution: InstitutionId, user: UserKeys, crypto: CryptoProvider): Promise<{ client: ApiClient, session: SessionReply }> {
+  const { challenge } = await api.request('POST', '/v1/session/challenge', z.object({ challenge: z.string() }), { body: { userId: user.userId } })
+  const signature = signLogin(institution, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
+  const session = await api.request('POST', '/v1/session', sessionReplySchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
+  return { client: api.withToken(session.token), session }
+}

@@ -1,0 +1,51 @@
+/** `healthchain start`: run one node from its config until SIGINT or SIGTERM. */
+import type { Command } from 'commander'
+import { Daemon } from '../../daemon.js'
+import { loadConfig } from '../../config.js'
+import type { CliContext } from '../context.js'
+import { CliError } from '../errors.js'
+import { Output } from '../output.js'
+import { examples, pathArg, withJson } from '../options.js'
+import { addressInUse } from '../ports.js'
+
+export function registerStart (program: Command, ctx: CliContext): void {
+  withJson(program.command('start'))
+    .summary('run a node from its config file')
+    .description('Start a node: read its config file (HEALTHCHAIN_* environment variables override fields; see node/README.md), open its data directory, join the network, serve the HTTP API. Prints one ready line (with --json: one document) once the API listens; SIGINT or SIGTERM stops it cleanly (API, then network, then storage) and exits 0.')
+    .requiredOption('--config <file>', 'the node\'s JSON config file', pathArg)
+    .addHelpText('after', examples(
+      'healthchain start --config ./hospital-a/config.json',
+      'HEALTHCHAIN_API_PORT=9000 healthchain start --config ./hospital-a/config.json --json'
+    ))
+    .action(async (opts: { config: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const config = await loadConfig(opts.config, ctx.env)
+      // Listen for the stop request before starting, so a Ctrl-C during start-up still stops cleanly.
+      const stopped = ctx.untilStopped()
+      out.progress(`starting ${config.name} (${config.role}), data in ${config.dataDir}`)
+      let daemon: Daemon
+      try {
+        daemon = await Daemon.start(config)
+      } catch (err) {
+        const port = addressInUse(err)
+        if (port === undefined) throw err
+        throw new CliError('PORT_IN_USE', `${port > 0 ? `port ${port}` : 'a port'} of this node's config is already in use (api.port ${config.api.port}, p2p.listen ${config.p2p.listen.join(' ')}): stop what uses it or change the config`, { cause: err })
+      }
+      const ready = {
+        name: config.name,
+        role: config.role,
+        api: daemon.apiUrl,
+        peerId: daemon.network.peerId,
+        addresses: daemon.network.addresses,
+        registryKey: Buffer.from(daemon.ledger.registry.key).toString('hex')
+      }
+      out.result(ready, [
+        `ready: ${ready.name} (${ready.role})  api ${ready.api}  peer ${ready.peerId}`,
+        ...ready.addresses.map((a) => `  p2p ${a}`)
+      ])
+      const signal = await stopped
+      out.progress(`${signal}: stopping ${config.name}…`)
+      await daemon.stop()
+      out.progress(`${config.name} stopped`)
+    })
+}

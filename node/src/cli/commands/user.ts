@@ -1,0 +1,222 @@
+/**
+ * `healthchain user new | enrol | write | read | grant`: what a user's phone
+ * does (user-device.ts), from the command line. The recovery phrase is the
+ * user's identity: `user new` shows it once (or writes it owner-only with
+ * --out); the other commands read it from a phrase file and keep the keys
+ * in memory only.
+ */
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { Option, type Command } from 'commander'
+import {
+  buildUserEntry, isCoreError, newRecoveryPhrase, userKeysFromPhrase,
+  type ExercisePlain, type InstitutionId, type LocationPlain, type UserId, type UserKeys
+} from '@healthchain/core'
+import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { writeRecoveryPhrase } from '@healthchain/ledger'
+import { ApiClient, loginAsUser, loginWithApiKey, type EntriesReply } from '../api-client.js'
+import type { CliContext } from '../context.js'
+import { CliError, usageError } from '../errors.js'
+import { Output, toJsonText } from '../output.js'
+import { apiKeyOption, examples, institutionIdArg, pathArg, urlArg, userIdArg, withJson } from '../options.js'
+import { enrolUser, examinerBoxOf, grantExaminer, openEnvelope, readUserKeys, writeAsUser } from '../user-device.js'
+
+const WRITABLE_TYPES = ['exercise', 'location'] as const
+const READABLE_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
+
+export function registerUser (program: Command, ctx: CliContext): void {
+  const user = program.command('user').helpCommand(false).description('a user\'s side: recovery phrase, enrolment, own writes and reads')
+
+  withJson(user.command('new'))
+    .summary('a new user: recovery phrase and user id')
+    .description('Create a new user: a 24-word recovery phrase, from which the user\'s keys and id derive. Without --out the phrase is printed, once: write it down. With --out it is written to the file (owner-only) and not printed.')
+    .option('--out <file>', 'write the phrase to this file (0600; refused if it exists)', pathArg)
+    .addHelpText('after', examples('healthchain user new --out ./alice.phrase.json', 'healthchain user new --json'))
+    .action(async (opts: { out?: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const phrase = newRecoveryPhrase()
+      const keys = userKeysFromPhrase(phrase, crypto)
+      if (opts.out !== undefined) {
+        // A phrase overwritten is an identity lost: never replace a file.
+        if (existsSync(opts.out)) throw new CliError('BAD_FILE', `${opts.out} exists: choose another file (a phrase file is never overwritten)`)
+        await writeRecoveryPhrase(opts.out, phrase)
+        out.result({ userId: keys.userId, phraseFile: opts.out }, [
+          `user ${keys.userId}`,
+          `recovery phrase written to ${opts.out} (owner-only). Whoever holds it is this user: keep a copy offline.`
+        ])
+        return
+      }
+      out.result({ userId: keys.userId, phrase }, [
+        `user ${keys.userId}`,
+        'recovery phrase (shown once; whoever holds it is this user; write it down and keep it offline):',
+        '',
+        `  ${phrase}`
+      ])
+    })
+
+  withJson(user.command('enrol'))
+    .summary('enrol a user at an examiner\'s node (staff + user)')
+    .description('Enrol a user at an examiner\'s node, which becomes the custodian of the user\'s chain: staff log in with the node\'s API key, the node names the chain key, the user\'s keys sign the genesis for it.')
+    .requiredOption('--api <url>', 'the examiner node\'s API URL', urlArg)
+    .addOption(apiKeyOption('a staff API key of that node (or HEALTHCHAIN_API_KEY)').makeOptionMandatory())
+    .requiredOption('--phrase-file <file>', 'the user\'s phrase file (`user new --out`)', pathArg)
+    .option('--institution <id>', 'the custodian the genesis names (default: the node\'s own id, which it checks)', institutionIdArg)
+    .addHelpText('after', examples('healthchain user enrol --api http://127.0.0.1:7000 --api-key hck_… --phrase-file ./alice.phrase.json'))
+    .action(async (opts: { api: string, apiKey: string, phraseFile: string, institution?: InstitutionId, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const keys = await readUserKeys(opts.phraseFile, crypto)
+      const { client } = await loginWithApiKey(new ApiClient(opts.api), opts.apiKey)
+      const chain = await enrolUser(client, keys, crypto, opts.institution)
+      out.result(chain, [`enrolled user ${chain.userId} at ${chain.custodian} (custodian)`, `chain key ${chain.chainKey}, length ${chain.length}`])
+    })
+
+  withJson(user.command('write'))
+    .summary('write exercise or location data as the user')
+    .description('Write an exercise or location entry as the user: log in by signing the node\'s challenge, sign the entry on this machine for the chain\'s next position, send it. Times may be milliseconds or ISO 8601.')
+    .requiredOption('--api <url>', 'a node holding the user\'s chain (writes are forwarded to the custodian)', urlArg)
+    .requiredOption('--institution <id>', 'that node\'s institution id: the login signature is bound to it', institutionIdArg)
+    .requiredOption('--phrase-file <file>', 'the user\'s phrase file', pathArg)
+    .addOption(new Option('--type <type>', 'the entry type').choices(WRITABLE_TYPES).makeOptionMandatory())
+    .requiredOption('--data <json>', 'the entry\'s plain segment as JSON, or @file to read it from a file')
+    .addHelpText('after', examples(
+      'healthchain user write --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --type exercise --data \'{"start":"2025-01-01T07:00:00Z","end":"2025-01-01T08:00:00Z","observations":[{"code":"55423-8","value":6200,"unit":"{steps}"}]}\'',
+      'healthchain user write --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --type location --data @walk.json'
+    ))
+    .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, type: typeof WRITABLE_TYPES[number], data: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const keys = await readUserKeys(opts.phraseFile, crypto)
+      const unsigned = buildPlain(opts.type, await readData(opts.data))
+      const { client } = await loginAsUser(new ApiClient(opts.api), opts.institution, keys, crypto)
+      const written = await writeAsUser(client, keys, unsigned, crypto)
+      out.result({ userId: keys.userId, type: opts.type, ...written }, `${opts.type} entry ${written.id} ${written.duplicate ? 'was already appended' : 'appended'} at position ${written.seq} of ${keys.userId}'s chain`)
+    })
+
+  withJson(user.command('read'))
+    .summary('read a chain as the user or as staff')
+    .description('Read a chain as the node shows it to the caller\'s role: as the user (phrase file; sealed parts are opened on this machine), or as staff (API key; examiners see sealed parts they are a recipient of, inquirers and regulators never).')
+    .requiredOption('--api <url>', 'a node holding the chain', urlArg)
+    .option('--phrase-file <file>', 'read as the user (needs --institution)', pathArg)
+    .option('--institution <id>', 'with --phrase-file: the node\'s institution id (the login signature is bound to it)', institutionIdArg)
+    // Not .conflicts(): an API key exported in HEALTHCHAIN_API_KEY must not stop a user from reading with their phrase.
+    .addOption(apiKeyOption('read as staff: an API key of that node (or HEALTHCHAIN_API_KEY); --phrase-file wins if both are given'))
+    .option('--user <id>', 'the user whose chain to read (default with --phrase-file: that user)', userIdArg)
+    .addOption(new Option('--type <type>', 'only entries of this type').choices(READABLE_TYPES))
+    .addHelpText('after', examples(
+      'healthchain user read --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json',
+      'healthchain user read --api http://127.0.0.1:7002 --api-key hck_… --user <user id> --type exam --json'
+    ))
+    .action(async (opts: { api: string, phraseFile?: string, institution?: InstitutionId, apiKey?: string, user?: UserId, type?: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const api = new ApiClient(opts.api)
+      let client: ApiClient
+      let keys: UserKeys | undefined
+      let userId: UserId
+      if (opts.phraseFile !== undefined) {
+        if (opts.institution === undefined) throw usageError('--phrase-file needs --institution <id>: the id of the node at --api, which the login signature is bound to')
+        keys = await readUserKeys(opts.phraseFile, crypto)
+        if (opts.user !== undefined && opts.user !== keys.userId) throw usageError(`--user ${opts.user} is not the phrase's user (${keys.userId}): a user reads their own chain only`)
+        userId = keys.userId
+        client = (await loginAsUser(api, opts.institution, keys, crypto)).client
+      } else if (opts.apiKey !== undefined) {
+        if (opts.user === undefined) throw usageError('--api-key needs --user <id>: whose chain to read')
+        userId = opts.user
+        client = (await loginWithApiKey(api, opts.apiKey)).client
+      } else {
+        throw usageError('say who reads: --phrase-file <file> --institution <id> (the user) or --api-key <key> (staff)')
+      }
+      const read = await client.entries(userId, opts.type === undefined ? {} : { type: opts.type })
+      const shown = keys === undefined ? read : openAll(read, keys)
+      out.result(shown, renderEntries(shown, keys !== undefined))
+    })
+
+  withJson(user.command('grant'))
+    .summary('grant an examiner access to sealed data, history included')
+    .description('Grant an examiner access to the user\'s sealed data: future exams are sealed for it too, and the data keys of the exams already in the chain are re-wrapped for it (on this machine) so it can read the history.')
+    .requiredOption('--api <url>', 'a node holding the user\'s chain', urlArg)
+    .requiredOption('--institution <id>', 'that node\'s institution id (the login signature is bound to it)', institutionIdArg)
+    .requiredOption('--phrase-file <file>', 'the user\'s phrase file', pathArg)
+    .requiredOption('--examiner <id>', 'the examiner to grant', institutionIdArg)
+    .option('--until <time>', 'access ends at this time (ISO 8601; default: until revoked)')
+    .addHelpText('after', examples('healthchain user grant --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --examiner hospital-b'))
+    .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, examiner: InstitutionId, until?: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const until = opts.until === undefined ? undefined : Date.parse(opts.until)
+      if (until !== undefined && Number.isNaN(until)) throw usageError('--until: expected an ISO 8601 time such as 2026-01-01T00:00:00Z')
+      const keys = await readUserKeys(opts.phraseFile, crypto)
+      const api = new ApiClient(opts.api)
+      const box = examinerBoxOf((await api.registry()).institutions, opts.examiner)
+      const { client } = await loginAsUser(api, opts.institution, keys, crypto)
+      const result = await grantExaminer(client, keys, opts.examiner, box, crypto, until === undefined ? {} : { until })
+      out.result({ userId: keys.userId, examiner: opts.examiner, ...result }, `granted ${opts.examiner} access (${result.rewrapped} past exam key${result.rewrapped === 1 ? '' : 's'} re-wrapped) at position${result.writes.length === 1 ? '' : 's'} ${result.writes.map((w) => w.seq).join(', ')}`)
+    })
+}
+
+async function readData (data: string): Promise<unknown> {
+  const text = data.startsWith('@') ? await readFile(data.slice(1), 'utf8') : data
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw usageError(`--data: not valid JSON${data.startsWith('@') ? ` (in ${data.slice(1)})` : ''}`)
+  }
+}
+
+/** ISO 8601 strings where the entry wants milliseconds, for people typing JSON. */
+function millis (value: unknown): unknown {
+  if (typeof value !== 'string') return value
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? value : ms
+}
+
+function withMillis (type: typeof WRITABLE_TYPES[number], raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw
+  const plain = raw as Record<string, unknown>
+  const observations = Array.isArray(plain.observations)
+    ? plain.observations.map((o: unknown) => o !== null && typeof o === 'object' && 'time' in o ? { ...o, time: millis((o as { time: unknown }).time) } : o)
+    : plain.observations
+  if (type === 'exercise') return { ...plain, start: millis(plain.start), end: millis(plain.end), ...(observations === undefined ? {} : { observations }) }
+  const points = Array.isArray(plain.points)
+    ? plain.points.map((p: unknown) => p !== null && typeof p === 'object' && 'time' in p ? { ...p, time: millis((p as { time: unknown }).time) } : p)
+    : plain.points
+  return { ...plain, points }
+}
+
+function buildPlain (type: typeof WRITABLE_TYPES[number], raw: unknown): ReturnType<typeof buildUserEntry> {
+  try {
+    const plain = withMillis(type, raw)
+    return type === 'exercise'
+      ? buildUserEntry('exercise', plain as ExercisePlain, {}, crypto)
+      : buildUserEntry('location', plain as LocationPlain, {}, crypto)
+  } catch (err) {
+    // The schema names the field (plain.points.0.lat): a usage error, nothing was sent.
+    if (isCoreError(err)) throw usageError(`--data: ${err.message}`)
+    throw err
+  }
+}
+
+/** The user's view with every sealed envelope opened on this machine. */
+function openAll (read: EntriesReply, keys: UserKeys): EntriesReply {
+  return {
+    ...read,
+    entries: read.entries.map((view) => {
+      const data = openEnvelope(view, read.chainKey, keys, crypto)
+      return data === undefined ? view : { ...view, sealed: { readable: true as const, data } }
+    })
+  }
+}
+
+function renderEntries (read: EntriesReply, asUser: boolean): string[] {
+  const lines = [`chain of ${read.userId}: ${read.entries.length} entr${read.entries.length === 1 ? 'y' : 'ies'} shown (verified length ${read.verifiedLength})${read.forked ? ' — FORKED: the custodian signed two histories' : ''}`]
+  for (const e of read.entries) {
+    lines.push(`  #${e.seq}  ${e.type.padEnd(8)}  by ${e.author.padEnd(12)}  ${e.time}`)
+    lines.push(`       plain:  ${compact(e.plain)}`)
+    if (e.sealed === undefined) continue
+    if (e.sealed.readable) lines.push(`       sealed: ${asUser ? '(opened on this machine) ' : ''}${compact(e.sealed.data)}`)
+    else lines.push('       sealed: (not readable by this institution)')
+  }
+  return lines
+}
+
+function compact (value: unknown): string {
+  const text = toJsonText(value).replace(/\s*\n\s*/g, ' ')
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text
+}

@@ -1,0 +1,97 @@
+/**
+ * How the CLI fails. Every failure leaves as one line on stderr,
+ *
+ *   error <CODE>: <message>
+ *
+ * and an exit status: 2 for a usage error (a missing or malformed option,
+ * options that do not go together), 1 for anything else. CODE is stable:
+ * the CLI's own codes below, or the code of the error underneath (a
+ * NodeError, LedgerError, CoreError or NetError code such as STORE_LOCKED,
+ * or the code an API answered with, such as UNKNOWN_KEY), passed on
+ * unchanged so scripts can branch on it.
+ */
+
+export type CliErrorCode =
+  /** The command line is wrong: unknown option, missing option, bad value, options that exclude each other. */
+  | 'USAGE'
+  /** Nothing answers at the API URL (connection refused, DNS, timeout). */
+  | 'UNREACHABLE'
+  /** The API answered something that is not this API's JSON (another server on that port?). */
+  | 'BAD_RESPONSE'
+  /** A port the command must listen on is taken. */
+  | 'PORT_IN_USE'
+  /** A directory is not what the command expects (not a node data directory, not a dev network directory). */
+  | 'NOT_A_DATA_DIR'
+  /** A file the command was given cannot be read or parsed. */
+  | 'BAD_FILE'
+  /** Something did not happen in time (a node did not get the registry, or did not connect). */
+  | 'TIMEOUT'
+  /** `verify`: the chain does not verify (the report says why). */
+  | 'CHAIN_INVALID'
+
+export type ExitCode = 1 | 2
+
+export class CliError extends Error {
+  override readonly name = 'CliError'
+  readonly code: CliErrorCode | string
+  readonly exitCode: ExitCode
+
+  constructor (code: CliErrorCode | string, message: string, opts: { exitCode?: ExitCode, cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.code = code
+    this.exitCode = opts.exitCode ?? (code === 'USAGE' ? 2 : 1)
+  }
+}
+
+export function usageError (message: string): CliError {
+  return new CliError('USAGE', message, { exitCode: 2 })
+}
+
+/** An error answer of the HTTP API: its stable code, status and message. */
+export class ApiError extends CliError {
+  readonly status: number
+  readonly field: string | undefined
+
+  constructor (status: number, code: string, message: string, field?: string) {
+    super(code, `${message} (HTTP ${status})`)
+    this.status = status
+    this.field = field
+  }
+}
+
+export interface Failure {
+  readonly code: string
+  readonly message: string
+  readonly exitCode: ExitCode
+}
+
+const DOMAIN_ERRORS = new Set(['NodeError', 'ConfigError', 'LedgerError', 'CoreError', 'NetError'])
+/** File-system failures (reading --data @file, --out, …): the message names the path, which is the user's own. */
+const FILE_ERRNOS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS', 'ENOSPC'])
+
+/** The line and exit status for any error a command throws. */
+export function failureOf (err: unknown): Failure {
+  if (err instanceof CliError) return { code: err.code, message: err.message, exitCode: err.exitCode }
+  if (err instanceof Error && DOMAIN_ERRORS.has(err.name)) {
+    const code = (err as { code?: unknown }).code
+    // Their messages are written for people and carry no key material or health data (each package's contract).
+    if (typeof code === 'string') return { code, message: err.message, exitCode: 1 }
+  }
+  const errno = (err as NodeJS.ErrnoException | null)?.code
+  if (typeof errno === 'string' && FILE_ERRNOS.has(errno) && err instanceof Error) return { code: 'BAD_FILE', message: err.message, exitCode: 1 }
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), exitCode: 1 }
+}
+
+/** Walks an error's causes (and an AggregateError's errors) for the first one that matches. */
+export function findCause<T> (err: unknown, match: (e: unknown) => T | undefined, depth = 0): T | undefined {
+  if (err === null || err === undefined || depth > 8) return undefined
+  const found = match(err)
+  if (found !== undefined) return found
+  if (err instanceof AggregateError) {
+    for (const inner of err.errors) {
+      const hit = findCause(inner, match, depth + 1)
+      if (hit !== undefined) return hit
+    }
+  }
+  return findCause((err as { cause?: unknown }).cause, match, depth + 1)
+}

@@ -1,0 +1,118 @@
+/**
+ * What a user's own device does, over a node's HTTP API, with the keys its
+ * recovery phrase derives (the CLI's `user` commands and the narrated demo
+ * both act as that device):
+ *
+ *   enrolUser      sign the genesis for the chain key the node will use
+ *                  (position 0), sent by the examiner's staff (POST /v1/users)
+ *   writeAsUser    sign an entry for the chain's next position and send it
+ *                  (POST /v1/users/{id}/entries); a stale position (another
+ *                  write got there first) is re-signed, same entry id, so a
+ *                  retry is never appended twice
+ *   openEnvelope   open a sealed segment on the device (the node only ever
+ *                  sends users the ciphertext)
+ *   grantExaminer  a consent grant carrying the history's data keys
+ *                  re-wrapped for the newly trusted examiner
+ *
+ * Secret keys never leave this module's callers' process.
+ */
+import {
+  buildGenesis, buildUserEntry, bytesToHex, decodeCanonical, encodeEntry, ephemeralKeyPair, fromHex, openSealed,
+  recoverDataKey, sealedSchema, signEntry, userKeysFromPhrase, wrapDataKey,
+  type CryptoProvider, type Entry, type ExamSealed, type InstitutionId, type UnsignedEntry, type UserKeys
+} from '@healthchain/core'
+import { readRecoveryPhrase } from '@healthchain/ledger'
+import { z } from 'zod'
+import { chainSummarySchema, writeReplySchema, type ApiClient, type ChainSummary, type EntryViewReply, type WriteReply } from './api-client.js'
+import { ApiError, CliError } from './errors.js'
+
+/** Re-signing attempts after STALE_POSITION before giving up. */
+const WRITE_ATTEMPTS = 5
+/** Re-wrapped keys per grant entry (the schema allows 1,000; this keeps a grant well under the block limit). */
+const KEYS_PER_GRANT = 500
+
+/** The user's keys from a phrase file (as `healthchain user new --out` writes it: owner-only). */
+export async function readUserKeys (phraseFile: string, crypto: CryptoProvider): Promise<UserKeys> {
+  return userKeysFromPhrase(await readRecoveryPhrase(phraseFile), crypto)
+}
+
+/**
+ * Enrols `user` at the node `staff` is logged in to: the node says which
+ * chain key it will give the chain, the user signs the genesis for that key
+ * and position 0 naming `custodian` (default: the node's own answer; the
+ * node refuses a genesis naming another institution).
+ */
+export async function enrolUser (staff: ApiClient, user: UserKeys, crypto: CryptoProvider, custodian?: InstitutionId): Promise<ChainSummary> {
+  const offer = await staff.request('GET', `/v1/users/${user.userId}/chain-key`, z.object({ chainKey: z.string(), custodian: z.string() }))
+  const named = custodian ?? offer.custodian as InstitutionId
+  const genesis = signEntry(buildGenesis(user, named, {}, crypto), { chainKey: fromHex(offer.chainKey, 32, 'chainKey'), seq: 0 }, user.sign.secretKey, crypto)
+  return await staff.request('POST', '/v1/users', chainSummarySchema, { body: { genesis: bytesToHex(encodeEntry(genesis)) } })
+}
+
+/** Sends an entry already signed for position `seq` (what a device sends; the node never re-signs it). */
+export async function postUserEntry (client: ApiClient, user: UserKeys, entry: Entry, seq: number): Promise<WriteReply> {
+  return await client.request('POST', `/v1/users/${user.userId}/entries`, writeReplySchema, { body: { entry: bytesToHex(encodeEntry(entry)), seq } })
+}
+
+/** Signs `unsigned` for the chain's next position and writes it; re-signs (same id) after STALE_POSITION. */
+export async function writeAsUser (client: ApiClient, user: UserKeys, unsigned: UnsignedEntry, crypto: CryptoProvider): Promise<WriteReply> {
+  for (let attempt = 1; ; attempt++) {
+    const chain = await client.chain(user.userId)
+    const seq = chain.length
+    const entry = signEntry(unsigned, { chainKey: fromHex(chain.chainKey, 32, 'chainKey'), seq }, user.sign.secretKey, crypto)
+    try {
+      return await postUserEntry(client, user, entry, seq)
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'STALE_POSITION') || attempt >= WRITE_ATTEMPTS) throw err
+    }
+  }
+}
+
+/** The sealed segment of an entry the user reads (`sealed.envelope`), opened with the user's own key; undefined if it has none. */
+export function openEnvelope (view: EntryViewReply, chainKey: string, user: UserKeys, crypto: CryptoProvider): ExamSealed | undefined {
+  if (view.sealed === undefined || view.sealed.readable || view.sealed.envelope === undefined) return undefined
+  const sealed = sealedSchema.parse(decodeCanonical(fromHex(view.sealed.envelope, view.sealed.envelope.length / 2, 'envelope')))
+  return openSealed(sealed, user.box, { chainKey: fromHex(chainKey, 32, 'chainKey'), entryId: fromHex(view.id, 16, 'id') }, crypto)
+}
+
+/**
+ * Grants `examiner` access: future exams are sealed for it too, and the
+ * data keys of the sealed entries the chain holds now are re-wrapped for
+ * its X25519 key (`examinerBox`, from the registry) so it can read the
+ * history. A long history takes several grants. Returns the writes.
+ */
+export async function grantExaminer (client: ApiClient, user: UserKeys, examiner: InstitutionId, examinerBox: Uint8Array, crypto: CryptoProvider, opts: { until?: number } = {}): Promise<{ writes: WriteReply[], rewrapped: number }> {
+  const own = await client.entries(user.userId, { type: 'exam' })
+  const chainKey = fromHex(own.chainKey, 32, 'chainKey')
+  const keys: Array<{ seq: number, wrap: Uint8Array }> = []
+  const eph = ephemeralKeyPair(crypto)
+  for (const view of own.entries) {
+    if (view.sealed === undefined || view.sealed.readable || view.sealed.envelope === undefined) continue
+    const sealed = sealedSchema.parse(decodeCanonical(fromHex(view.sealed.envelope, view.sealed.envelope.length / 2, 'envelope')))
+    const ctx = { chainKey, entryId: fromHex(view.id, 16, 'id') }
+    keys.push({ seq: view.seq, wrap: wrapDataKey(recoverDataKey(sealed, user.box, ctx, crypto), examinerBox, eph, ctx, crypto) })
+  }
+  const until = opts.until === undefined ? {} : { until: opts.until }
+  const grants = keys.length === 0
+    ? [buildUserEntry('consent', { action: 'grant', examiner, ...until }, {}, crypto)]
+    : chunks(keys, KEYS_PER_GRANT).map((part) =>
+      buildUserEntry('consent', { action: 'grant', examiner, ...until, rewrap: { to: examinerBox, epk: eph.publicKey, keys: part } }, {}, crypto))
+  const writes: WriteReply[] = []
+  for (const grant of grants) writes.push(await writeAsUser(client, user, grant, crypto))
+  return { writes, rewrapped: keys.length }
+}
+
+function chunks<T> (items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** An X25519 key from the registry's answer (hex). */
+export function examinerBoxOf (institutions: ReadonlyArray<{ id: string, role: string, status: string, box: string }>, examiner: InstitutionId): Uint8Array {
+  const record = institutions.find((i) => i.id === examiner)
+  if (record === undefined) throw new CliError('UNKNOWN_AUTHOR', `the registry lists no institution ${examiner}`)
+  if (record.role !== 'examiner') throw new CliError('ROLE_FORBIDDEN', `${examiner} is ${record.role === 'inquirer' ? 'an' : 'a'} ${record.role}: only examiners read sealed data`)
+  if (record.status !== 'active') throw new CliError('AUTHOR_SUSPENDED', `${examiner} is suspended`)
+  return fromHex(record.box, 32, 'box')
+}
