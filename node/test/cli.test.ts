@@ -13,6 +13,7 @@ import {
 } from '@healthchain/core'
 import { Ledger, writePartyKeys } from '@healthchain/ledger'
 import { runCli } from '../src/cli/program.js'
+import { INDEX_FILE_NAME, QueryIndex } from '../src/query-index/index.js'
 import { crypto, makeTempDir, overwriteBlock, removeDir } from './helpers/fixtures.js'
 
 interface CliRun { code: number, stdout: string, stderr: string, json: () => any }
@@ -45,7 +46,7 @@ const LEAF_COMMANDS = [
   ['dev'], ['keys', 'create'], ['consortium', 'create'], ['admit'], ['suspend'], ['reinstate'], ['start'],
   ['apikey', 'create'], ['apikey', 'list'], ['apikey', 'revoke'],
   ['user', 'new'], ['user', 'enrol'], ['user', 'write'], ['user', 'read'], ['user', 'grant'],
-  ['verify'], ['status'], ['audit']
+  ['verify'], ['reindex'], ['status'], ['audit']
 ]
 
 describe('healthchain CLI: help and usage', () => {
@@ -245,5 +246,39 @@ describe('healthchain CLI: verify offline', () => {
     expect(invalid.code).toBe(1)
     expect(errorCode(invalid)).toBe('CHAIN_INVALID')
     expect(invalid.json().valid).toBe(false)
+  })
+})
+
+describe('healthchain CLI: reindex', () => {
+  it('rebuilds a stopped node\'s query index from its chains, with progress, and answers as before', async () => {
+    const nodeDir = join(dir, 'reindex-node')
+    const governance = join(dir, 'reindex-governance.json')
+    await cli('keys', 'create', '--dir', nodeDir)
+    await cli('consortium', 'create', '--host-dir', nodeDir, '--name', 'Reindex', '--institution', 'hospital-a', '--governance-key', governance)
+    await cli('admit', '--host-dir', nodeDir, '--governance-key', governance, '--institution', 'hospital-a', '--role', 'examiner', '--data-dir', nodeDir)
+    const ledger = await Ledger.open({ dir: join(nodeDir, 'store'), institution: 'hospital-a' as InstitutionId, crypto, verifyWorkers: 0 })
+    const users = [userKeysFromPhrase(newRecoveryPhrase(), crypto), userKeysFromPhrase(newRecoveryPhrase(), crypto)]
+    try {
+      for (const user of users) {
+        const chainKey = await ledger.chainKeyFor(user.userId)
+        const chain = await ledger.enrol(signEntry(buildGenesis(user, 'hospital-a' as InstitutionId, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
+        const now = Date.now()
+        await chain.append(signEntry(buildUserEntry('exercise', { start: now - 1000, end: now, observations: [{ code: '55423-8', value: 321, unit: '{steps}' }] }, {}, crypto), { chainKey, seq: 1 }, user.sign.secretKey, crypto), 1)
+      }
+    } finally {
+      await ledger.close()
+    }
+
+    const run = await cli('reindex', '--dir', nodeDir, '--json')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json()).toMatchObject({ chainsDone: 2, chainsTotal: 2, entriesDone: 4, failed: [] })
+    expect(run.stderr).toMatch(/reindex \[#+\] 100%/)
+    const index = QueryIndex.open(join(nodeDir, 'index', INDEX_FILE_NAME))
+    try {
+      expect(index.series(users[0]!.userId, '55423-8').count).toBe(1)
+    } finally {
+      await index.close()
+    }
+    expect(errorCode(await cli('reindex', '--dir', join(dir, 'nowhere')))).toBe('NOT_A_DATA_DIR')
   })
 })

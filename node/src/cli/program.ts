@@ -14,6 +14,7 @@ import { registerConsortium } from './commands/consortium.js'
 import { registerDev } from './commands/dev.js'
 import { registerKeys } from './commands/keys.js'
 import { registerRegistry } from './commands/registry.js'
+import { registerReindex } from './commands/reindex.js'
 import { registerStart } from './commands/start.js'
 import { registerStatus } from './commands/status.js'
 import { registerUser } from './commands/user.js'
@@ -41,6 +42,7 @@ export function createProgram (ctx: CliContext): Command {
   registerApiKey(program, ctx)
   registerUser(program, ctx)
   registerVerify(program, ctx)
+  registerReindex(program, ctx)
   registerStatus(program, ctx)
   registerAudit(program, ctx)
   return program
