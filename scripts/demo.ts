@@ -1,11 +1,11 @@
 /**
- * `npm start` — the foundation demo, until the node exists (issue 4):
+ * `npm run demo:local` — the single-process demo (one ledger on disk, no network or HTTP):
  * creates a consortium on disk, enrols a user, writes sealed exams and the
  * user's own exercise and GPS data, shows what each role can read, verifies
  * the chain, erases an entry, and shows forged and replayed entries refused.
  * Run it again and it reopens the same data directory and carries on.
  *
- *   npm start -- [--dir <path>] [--fresh]
+ *   npm run demo:local -- [--dir <path>] [--fresh]
  */
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
 })
 
 if (args.help) {
-  console.log(`Usage: npm start -- [--dir <path>] [--fresh]
+  console.log(`Usage: npm run demo:local -- [--dir <path>] [--fresh]
 
 Runs the healthchain foundation demo against a ledger on disk.
   --dir <path>  data directory (default .healthchain-demo); reopened if it exists
@@ -203,7 +203,7 @@ async function main (): Promise<void> {
   const again = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospitalA.id, crypto })
   try {
     const alice = await userFor('alice')
-    say(`Reopened from disk: the chain has ${(await again.chain(alice.userId)).length} entries. Run \`npm start\` again to add more, or \`npm start -- --fresh\` to start over.`)
+    say(`Reopened from disk: the chain has ${(await again.chain(alice.userId)).length} entries. Run \`npm run demo:local\` again to add more, or \`npm run demo:local -- --fresh\` to start over.`)
   } finally {
     await again.close()
   }
