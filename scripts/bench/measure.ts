@@ -70,9 +70,9 @@ export function printTable (figures: readonly Figure[]): void {
   for (const r of rows) console.log(line(r))
 }
 
-export async function writeResults (figures: readonly Figure[], dir = 'bench-results'): Promise<string> {
+export async function writeResults (figures: readonly Figure[], name = 'latest.json', dir = 'bench-results'): Promise<string> {
   await mkdir(dir, { recursive: true })
-  const file = join(dir, 'latest.json')
+  const file = join(dir, name)
   const doc = { date: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`, figures }
   await writeFile(file, JSON.stringify(doc, null, 2) + '\n')
   return file
