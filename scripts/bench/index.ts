@@ -2,9 +2,11 @@
  * `npm run bench`: every benchmark, figures and ratios against baselines
  * measured in the same run, printed as a table and written to
  * bench-results/latest.json. `--quick` runs smaller counts (a smoke run);
- * `--only PART` runs one part: ledger, net-propagation, net-replication or
- * net-holder.
+ * `--only PART` runs one part: ledger, net-propagation, net-replication,
+ * net-holder, http, index.
  */
+import { benchHttpWrites, type HttpBenchResult } from './http-bench.js'
+import { benchQueryIndex } from './index-bench.js'
 import { ledgerBench } from './ledger-bench.js'
 import { netBench } from './net-bench.js'
 import { printTable, writeResults, type Figure } from './measure.js'
@@ -12,7 +14,7 @@ import { printTable, writeResults, type Figure } from './measure.js'
 const quick = process.argv.includes('--quick')
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1]
-const PARTS = ['ledger', 'net-propagation', 'net-replication', 'net-holder']
+const PARTS = ['ledger', 'net-propagation', 'net-replication', 'net-holder', 'http', 'index']
 if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only takes one of ${PARTS.join(', ')}`)
 const runs = (part: string): boolean => only === undefined || only === part
 
@@ -23,13 +25,36 @@ async function main (): Promise<void> {
     console.log('ledger: sealed appends and verification …')
     figures.push(...await ledgerBench({ count: quick ? 300 : 3000 }))
   }
-  console.log('net: propagation, replication throughput, a node holding many chains …')
-  figures.push(...await netBench({ quick, runs }))
+  if (['net-propagation', 'net-replication', 'net-holder'].some(runs)) {
+    console.log('net: propagation, replication throughput, a node holding many chains …')
+    figures.push(...await netBench({ quick, runs }))
+  }
+  if (runs('http')) {
+    console.log('http: sealed exam writes from 50 concurrent clients, beside the library rate …')
+    figures.push(...httpFigures(await benchHttpWrites({ quick })))
+  }
+  if (runs('index')) {
+    console.log('index: build rate beside the raw chain read rate; contact tracing over many location points …')
+    figures.push(...await benchQueryIndex({ quick }))
+  }
   console.log('')
   printTable(figures)
   // A partial run must not overwrite the figures of the last full one.
   const file = await writeResults(figures, only === undefined ? 'latest.json' : `only-${only}.json`)
   console.log(`\nfigures written to ${file}`)
+}
+
+/** The HTTP benchmark's result as figures: the targets are absolute (≥ 3,000 writes/s, p99 < 50 ms on this machine). */
+function httpFigures (r: HttpBenchResult): Figure[] {
+  const section = 'http API'
+  return [
+    { section, name: `HTTP sealed exam writes, ${r.connections} connections (target ≥ ${r.target.writesPerSecond}/s)`, value: r.http.writesPerSecond, unit: 'writes/s', ratio: { against: 'library writes', value: r.ratio } },
+    { section, name: `HTTP write latency p50`, value: r.http.latencyMs.p50, unit: 'ms' },
+    { section, name: `HTTP write latency p99 (target < ${r.target.p99Ms} ms)`, value: r.http.latencyMs.p99, unit: 'ms' },
+    { section, name: `library writes (the same exams appended directly, ${r.connections} callers)`, value: r.library.writesPerSecond, unit: 'writes/s' },
+    { section, name: 'HTTP errors, timeouts and non-2xx answers', value: r.http.errors + r.http.timeouts + r.http.non2xx, unit: 'requests' },
+    { section, name: 'load average (1 min) when the run began', value: r.loadAverage1m, unit: '' }
+  ]
 }
 
 main().catch((err) => {

@@ -115,6 +115,8 @@ export class ApiKeyStore {
   private queue: Promise<unknown> = Promise.resolve()
   /** Bumped by every change made here, so a read that started before it cannot bring back the old keys. */
   private generation = 0
+  /** The file check under way, shared by the requests that arrive meanwhile. */
+  private checking: Promise<void> | undefined
 
   private constructor (path: string, opts: ApiKeyStoreOptions) {
     this.path = path
@@ -136,6 +138,17 @@ export class ApiKeyStore {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw new NodeError('DATA_FILE', `${this.path} cannot be read`, { cause })
     }
+  }
+
+  /**
+   * refresh() for the per-request check: requests that arrive while a check
+   * of the file is under way share it (one stat for a burst of requests,
+   * not one each). A revocation by another process is therefore seen from
+   * the first check that starts after it — within a stat's time.
+   */
+  private checkFile (): Promise<void> {
+    this.checking ??= this.refresh().finally(() => { this.checking = undefined })
+    return this.checking
   }
 
   /** Re-reads the file if it changed on disk since it was last read. */
@@ -245,7 +258,7 @@ export class ApiKeyStore {
 
   /** Whether the key with this id exists and is not revoked (re-read from disk if it changed). */
   async isActive (id: string): Promise<boolean> {
-    await this.refresh()
+    await this.checkFile()
     const key = this.keys.get(id)
     return key !== undefined && key.revokedAt === undefined
   }
