@@ -13,6 +13,7 @@ import { registerAudit } from './commands/audit.js'
 import { registerConsortium } from './commands/consortium.js'
 import { registerDev } from './commands/dev.js'
 import { registerKeys } from './commands/keys.js'
+import { registerPhone } from './commands/phone.js'
 import { registerRegistry } from './commands/registry.js'
 import { registerReindex } from './commands/reindex.js'
 import { registerStart } from './commands/start.js'
@@ -41,6 +42,7 @@ export function createProgram (ctx: CliContext): Command {
   registerStart(program, ctx)
   registerApiKey(program, ctx)
   registerUser(program, ctx)
+  registerPhone(program, ctx)
   registerVerify(program, ctx)
   registerReindex(program, ctx)
   registerStatus(program, ctx)

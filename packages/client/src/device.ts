@@ -41,6 +41,31 @@ interface DeviceFile {
   nodes: string[]
 }
 
+/**
+ * What a device directory's device.json says, for reopening the device
+ * without the app's configuration at hand (the CLI's `healthchain phone`
+ * keeps nothing else). Nothing in it is secret.
+ */
+export interface SavedDevice {
+  readonly userId: UserId
+  readonly registryKey: Uint8Array
+  readonly chainKey: Uint8Array | undefined
+  /** Node addresses connected to or remembered before, most recent last. */
+  readonly nodes: readonly string[]
+}
+
+/** The saved state of the device directory `dir`; undefined when it has none (never opened). DEVICE_STATE if it is damaged. */
+export async function readSavedDevice (dir: string): Promise<SavedDevice | undefined> {
+  const state = await readState(join(dir, DEVICE_FILE))
+  if (state === undefined) return undefined
+  return {
+    userId: state.user as UserId,
+    registryKey: fromHex(state.registry, 32, 'registry'),
+    chainKey: state.chainKey === undefined ? undefined : fromHex(state.chainKey, 32, 'chainKey'),
+    nodes: [...state.nodes]
+  }
+}
+
 export class DeviceState {
   readonly dir: string
   private state: DeviceFile

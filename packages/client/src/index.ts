@@ -5,7 +5,7 @@ export {
 } from './phone-client.js'
 export { type FlushResult, type SentItem, type ItemOutcome } from './sender.js'
 export { OUTBOX_CORE } from './outbox.js'
-export { DEVICE_FILE, LEDGER_DIR, PHRASE_FILE, phrasePathOf } from './device.js'
+export { DEVICE_FILE, LEDGER_DIR, PHRASE_FILE, phrasePathOf, readSavedDevice, type SavedDevice } from './device.js'
 export {
   EXERCISE_MEASURES, measureOfCode, measureObservation, exercisePlain,
   stepsObservation, distanceObservation, activeEnergyObservation, heartRateObservation,

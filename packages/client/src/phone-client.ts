@@ -266,9 +266,7 @@ export class PhoneClient {
    */
   async connect (address: string): Promise<FlushResult> {
     this.assertOpen()
-    if (typeof address !== 'string' || !address.startsWith('/') || !address.includes('/p2p/')) {
-      throw new ClientError('INVALID_INPUT', 'address: expected a multiaddr ending in /p2p/<peer id>', { field: 'address' })
-    }
+    assertNodeAddress(address, 'address')
     try {
       await this.peer.connect(address)
     } catch (err) {
@@ -276,6 +274,19 @@ export class PhoneClient {
     }
     await this.device.rememberNode(address)
     return await this.sender.flush()
+  }
+
+  /**
+   * Remembers node addresses for `reconnect` without dialling them (the
+   * nodes an app is configured with, or `healthchain phone init --node`);
+   * the last given is tried first. INVALID_INPUT for an address without
+   * /p2p/<peer id>; nothing is remembered then.
+   */
+  async rememberNodes (addresses: readonly string[]): Promise<void> {
+    this.assertOpen()
+    if (!Array.isArray(addresses)) throw new ClientError('INVALID_INPUT', 'addresses: expected a list of multiaddrs', { field: 'addresses' })
+    addresses.forEach((address, i) => { assertNodeAddress(address, `addresses.${i}`) })
+    for (const address of addresses) await this.device.rememberNode(address)
   }
 
   /** Dials the nodes this device connected to before (after an app restart or a network change), then sends what is queued. */
@@ -677,6 +688,12 @@ async function reconcileChainKey (ledger: Ledger, device: DeviceState, user: Use
   }
   const key = held ?? given ?? device.chainKey
   if (key !== undefined) await device.setChainKey(key)
+}
+
+function assertNodeAddress (address: unknown, field: string): asserts address is string {
+  if (typeof address !== 'string' || !address.startsWith('/') || !address.includes('/p2p/')) {
+    throw new ClientError('INVALID_INPUT', `${field}: expected a multiaddr ending in /p2p/<peer id>`, { field })
+  }
 }
 
 function assertKey (key: unknown, field: string): asserts key is Uint8Array {
