@@ -3,10 +3,11 @@
  * measured in the same run, printed as a table and written to
  * bench-results/latest.json. `--quick` runs smaller counts (a smoke run);
  * `--only PART` runs one part: ledger, net-propagation, net-replication,
- * net-holder, http, index.
+ * net-holder, http, index, light.
  */
 import { benchHttpWrites, type HttpBenchResult } from './http-bench.js'
 import { benchQueryIndex } from './index-bench.js'
+import { benchLightCatchUp } from './light-bench.js'
 import { ledgerBench } from './ledger-bench.js'
 import { netBench } from './net-bench.js'
 import { printTable, writeResults, type Figure } from './measure.js'
@@ -14,7 +15,7 @@ import { printTable, writeResults, type Figure } from './measure.js'
 const quick = process.argv.includes('--quick')
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1]
-const PARTS = ['ledger', 'net-propagation', 'net-replication', 'net-holder', 'http', 'index']
+const PARTS = ['ledger', 'net-propagation', 'net-replication', 'net-holder', 'http', 'index', 'light']
 if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only takes one of ${PARTS.join(', ')}`)
 const runs = (part: string): boolean => only === undefined || only === part
 
@@ -28,6 +29,10 @@ async function main (): Promise<void> {
   if (['net-propagation', 'net-replication', 'net-holder'].some(runs)) {
     console.log('net: propagation, replication throughput, a node holding many chains …')
     figures.push(...await netBench({ quick, runs }))
+  }
+  if (runs('light')) {
+    console.log('light: a phone catching up on 1,000 own entries, beside a full replica …')
+    figures.push(...await benchLightCatchUp({ quick }))
   }
   if (runs('http')) {
     console.log('http: sealed exam writes from 50 concurrent clients, beside the library rate …')
