@@ -13,24 +13,11 @@ import { writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../src/cli/program.js'
+import { cli as runCliCapturing, errorCode, type CliRun } from './helpers/cli.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
 
-interface CliRun { code: number, stdout: string, stderr: string, json: () => any }
-
 async function cli (...argv: string[]): Promise<CliRun> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(argv, {
-    io: { stdout: (t) => { stdout += t }, stderr: (t) => { stderr += t } },
-    env: {},
-    untilStopped: () => new Promise<string>(() => {})
-  })
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) }
-}
-
-function errorCode (run: CliRun): string | undefined {
-  return /^error ([A-Z_]+): /m.exec(run.stderr)?.[1]
+  return await runCliCapturing(argv)
 }
 
 const nodeRoot = new URL('..', import.meta.url)

@@ -16,29 +16,15 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, newRecoveryPhrase } from '@healthchain/core'
 import { writeRecoveryPhrase } from '@healthchain/ledger'
-import { runCli } from '../src/cli/program.js'
+import { cli as runCliCapturing, errorCode, type CliRun } from './helpers/cli.js'
 import { call, startConsortium, staffToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
-
-interface CliRun { code: number, stdout: string, stderr: string, json: () => any }
 
 /** Everything the commands printed, to check the phrase never appears in it. */
 let printed = ''
 
 async function cli (...argv: string[]): Promise<CliRun> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(argv, {
-    io: { stdout: (t) => { stdout += t }, stderr: (t) => { stderr += t } },
-    env: {},
-    untilStopped: () => new Promise<string>(() => {})
-  })
-  printed += stdout + stderr
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) }
-}
-
-function errorCode (run: CliRun): string | undefined {
-  return /^error ([A-Z_]+): /m.exec(run.stderr)?.[1]
+  return await runCliCapturing(argv, (text) => { printed += text })
 }
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))

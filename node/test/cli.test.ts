@@ -12,26 +12,12 @@ import {
   buildGenesis, buildUserEntry, encodeEntry, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, type InstitutionId
 } from '@healthchain/core'
 import { Ledger, writePartyKeys } from '@healthchain/ledger'
-import { runCli } from '../src/cli/program.js'
+import { cli as runCliCapturing, errorCode, type CliRun } from './helpers/cli.js'
 import { INDEX_FILE_NAME, QueryIndex } from '../src/query-index/index.js'
 import { crypto, makeTempDir, overwriteBlock, removeDir } from './helpers/fixtures.js'
 
-interface CliRun { code: number, stdout: string, stderr: string, json: () => any }
-
 async function cli (...argv: string[]): Promise<CliRun> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(argv, {
-    io: { stdout: (t) => { stdout += t }, stderr: (t) => { stderr += t } },
-    env: {},
-    untilStopped: () => new Promise<string>(() => {})
-  })
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) }
-}
-
-/** The CODE of the `error <CODE>: …` line a failed run printed. */
-function errorCode (run: CliRun): string | undefined {
-  return /^error ([A-Z_]+): /m.exec(run.stderr)?.[1]
+  return await runCliCapturing(argv)
 }
 
 async function mode (path: string): Promise<number> {

@@ -119,25 +119,10 @@ export class RegistryFeed {
    * block is written.
    */
   async append<T extends RegistryEntryType> (type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number } = {}): Promise<RegistryEntry> {
-    if (!this.core.writable) throw new LedgerError('NOT_CUSTODIAN', 'this store does not hold the governance key for the registry')
-    return await this.serial(async () => await this.appendNow(type, plain, governance, opts))
-  }
-
-  private async appendNow<T extends RegistryEntryType> (type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number }): Promise<RegistryEntry> {
-    await this.applyStored()
-    const seq = this.core.length
-    const unsigned = { v: REGISTRY_VERSION, type, id: newEntryId(this.crypto), time: opts.time ?? Date.now(), plain } as UnsignedRegistryEntry
-    let entry: RegistryEntry
-    try {
-      entry = signRegistryEntry(unsigned, { chainKey: this.key, seq }, governance.secretKey, this.crypto)
-      this.state.check(entry, this.crypto)
-    } catch (err) {
-      throw asLedgerError(err)
-    }
-    await this.core.append(encodeRegistryEntry(entry))
-    this.state.apply(entry, this.crypto)
-    this.notify()
-    return entry
+    return await this.appendAtNext((seq) => {
+      const unsigned = { v: REGISTRY_VERSION, type, id: newEntryId(this.crypto), time: opts.time ?? Date.now(), plain } as UnsignedRegistryEntry
+      return signRegistryEntry(unsigned, { chainKey: this.key, seq }, governance.secretKey, this.crypto)
+    })
   }
 
   /**
@@ -149,10 +134,17 @@ export class RegistryFeed {
    * REGISTRY_CONFLICT, NOT_CUSTODIAN (the registry is not writable here).
    */
   async appendSigned (entry: RegistryEntry): Promise<RegistryEntry> {
+    return await this.appendAtNext(() => entry)
+  }
+
+  /** One at a time: the entry `entryFor(next position)` gives, checked against the state, then written and applied. */
+  private async appendAtNext (entryFor: (seq: number) => RegistryEntry): Promise<RegistryEntry> {
     if (!this.core.writable) throw new LedgerError('NOT_CUSTODIAN', 'this store does not hold the governance key for the registry')
     return await this.serial(async () => {
       await this.applyStored()
+      let entry: RegistryEntry
       try {
+        entry = entryFor(this.core.length)
         this.state.check(entry, this.crypto)
       } catch (err) {
         throw asLedgerError(err)

@@ -32,9 +32,10 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CoreError, decodeEntry, encodeEntry, type Entry, type UserId } from '@healthchain/core'
+import { decodeEntry, encodeEntry, type Entry, type UserId } from '@healthchain/core'
 import { LedgerError, type AppendResult, type Ledger, type UserChain } from '@healthchain/ledger'
 import { NetError } from './errors.js'
+import { refusal, refusalOf as refusalOfError } from './refusals.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import {
@@ -197,22 +198,8 @@ export async function appendAsCustodian (ledger: Ledger, request: AppendRequest)
   }
 }
 
-function refusal (code: string, message: string): AppendResponse {
-  return { v: 1, ok: false, code, message }
-}
-
-/** A refusal carrying a stable error's code and its (data-free) message; anything else is INTERNAL. */
 function refusalOf (err: unknown): AppendResponse {
-  if (err instanceof LedgerError || err instanceof CoreError || err instanceof NetError) {
-    return refusal(err.code, safeMessage(err.message, `refused: ${err.code}`))
-  }
-  return refusal('INTERNAL', 'the custodian could not append the entry')
-}
-
-function safeMessage (text: string, fallback: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_MESSAGE_CHARS)
-  return clean === '' ? fallback : clean
+  return refusalOfError(err, 'the custodian could not append the entry', MAX_MESSAGE_CHARS)
 }
 
 // ---------------------------------------------------------------- writer side

@@ -33,9 +33,10 @@
  * refusal's code; no node connected is NO_PEER; no answer in time TIMEOUT.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { CoreError, type InstitutionId, type UserId } from '@healthchain/core'
-import { LedgerError, type Ledger } from '@healthchain/ledger'
+import type { InstitutionId, UserId } from '@healthchain/core'
+import type { Ledger } from '@healthchain/ledger'
 import { NetError } from './errors.js'
+import { refusal, refusalOf as refusalOfError } from './refusals.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import { readFrame, writeFrame } from './wire/framing.js'
@@ -179,22 +180,8 @@ async function chainOf (ledger: Ledger, user: UserId): Promise<MyChainResponse> 
   }
 }
 
-function refusal (code: string, message: string): MyChainResponse {
-  return { v: 1, ok: false, code, message }
-}
-
-/** A refusal carrying a stable error's code and its (data-free) message; anything else is INTERNAL. */
 function refusalOf (err: unknown): MyChainResponse {
-  if (err instanceof LedgerError || err instanceof CoreError || err instanceof NetError) {
-    return refusal(err.code, safeMessage(err.message, `refused: ${err.code}`))
-  }
-  return refusal('INTERNAL', 'the node could not look up the chain')
-}
-
-function safeMessage (text: string, fallback: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_MY_CHAIN_MESSAGE_CHARS)
-  return clean === '' ? fallback : clean
+  return refusalOfError(err, 'the node could not look up the chain', MAX_MY_CHAIN_MESSAGE_CHARS)
 }
 
 // ---------------------------------------------------------------- light side

@@ -4,15 +4,13 @@
  * index is derived data (never a source of truth), so this is always safe;
  * a running node holds the store's lock, so stop it first.
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { Ledger, LedgerError } from '@healthchain/ledger'
-import { dataDirLayout } from '../../data-dir.js'
 import { INDEX_FILE_NAME, QueryIndex, type RebuildProgress, type RebuildResult } from '../../query-index/index.js'
 import type { CliContext } from '../context.js'
 import { CliError } from '../errors.js'
 import { Output } from '../output.js'
+import { openStoppedLedger } from '../stopped-node.js'
 import { examples, pathArg, withJson } from '../options.js'
 
 const BAR_WIDTH = 30
@@ -25,20 +23,9 @@ export function registerReindex (program: Command, ctx: CliContext): void {
     .addHelpText('after', examples('healthchain reindex --dir ./.healthchain-dev/hospital-a'))
     .action(async (opts: { dir: string, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
-      const layout = dataDirLayout(opts.dir)
-      if (!existsSync(layout.store)) throw new CliError('NOT_A_DATA_DIR', `${opts.dir} is not a node data directory (no store/)`)
-      let ledger: Ledger
-      try {
-        ledger = await Ledger.open({ dir: layout.store })
-      } catch (err) {
-        if (err instanceof LedgerError && err.code === 'STORE_LOCKED') {
-          throw new CliError('STORE_LOCKED', `the node using ${opts.dir} is running: stop it first (its index follows its chains by itself)`, { cause: err })
-        }
-        throw err
-      }
+      const { ledger, layout } = await openStoppedLedger(opts.dir, 'stop it first (its index follows its chains by itself)')
       let result: RebuildResult
       try {
-        if (!ledger.hasRegistry) throw new CliError('BAD_REGISTRY', `${opts.dir} has no registry: the node never joined a consortium`)
         const path = join(layout.index, INDEX_FILE_NAME)
         await QueryIndex.destroy(path)
         const index = QueryIndex.open(path)

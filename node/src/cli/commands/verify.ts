@@ -4,14 +4,13 @@
  * signature, roles against the registry, consent, erasures). Nothing is
  * written. A running node holds its store's lock: ask it over HTTP instead.
  */
-import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { UserId } from '@healthchain/core'
-import { Ledger, LedgerError, type ChainReport } from '@healthchain/ledger'
-import { dataDirLayout } from '../../data-dir.js'
+import type { ChainReport } from '@healthchain/ledger'
 import type { CliContext } from '../context.js'
 import { CliError } from '../errors.js'
 import { Output } from '../output.js'
+import { openStoppedLedger } from '../stopped-node.js'
 import { examples, pathArg, userIdArg, withJson } from '../options.js'
 
 export function registerVerify (program: Command, ctx: CliContext): void {
@@ -23,20 +22,9 @@ export function registerVerify (program: Command, ctx: CliContext): void {
     .addHelpText('after', examples('healthchain verify --dir ./.healthchain-dev/regulator --user <user id>'))
     .action(async (opts: { dir: string, user: UserId, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
-      const layout = dataDirLayout(opts.dir)
-      if (!existsSync(layout.store)) throw new CliError('NOT_A_DATA_DIR', `${opts.dir} is not a node data directory (no store/)`)
-      let ledger: Ledger
-      try {
-        ledger = await Ledger.open({ dir: layout.store })
-      } catch (err) {
-        if (err instanceof LedgerError && err.code === 'STORE_LOCKED') {
-          throw new CliError('STORE_LOCKED', `the node using ${opts.dir} is running: ask it instead, GET /v1/users/${opts.user}/verify (any role that may read the chain)`, { cause: err })
-        }
-        throw err
-      }
+      const { ledger } = await openStoppedLedger(opts.dir, `ask it instead, GET /v1/users/${opts.user}/verify (any role that may read the chain)`)
       let report: ChainReport
       try {
-        if (!ledger.hasRegistry) throw new CliError('BAD_REGISTRY', `${opts.dir} has no registry: the node never joined a consortium`)
         out.progress(`verifying the chain of ${opts.user}…`)
         report = await ledger.verify(opts.user)
       } finally {
