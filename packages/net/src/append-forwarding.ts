@@ -35,6 +35,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeEntry, encodeEntry, type Entry, type UserId } from '@healthchain/core'
 import { LedgerError, type AppendResult, type Ledger, type UserChain } from '@healthchain/ledger'
 import { NetError } from './errors.js'
+import { ProtocolServer } from './protocol-server.js'
 import { refusal, refusalOf as refusalOfError } from './refusals.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
@@ -76,51 +77,35 @@ export interface AppendStats {
 
 /** Serves `/healthchain/append/1.0.0`: appends forwarded entries to chains this node is custodian of. */
 export class AppendService {
-  private readonly host: BaseHost
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
-  private readonly ioTimeoutMs: number
+  private readonly server: ProtocolServer
   private readonly onAppended: ((chainKey: Uint8Array) => void) | undefined
-  private readonly controller = new AbortController()
-  private readonly inFlight = new Set<Promise<void>>()
-  private started = false
   readonly stats: AppendStats = { appended: 0, duplicates: 0, refused: new Map() }
 
   constructor (components: AppendServiceComponents, init: AppendServiceInit = {}) {
-    this.host = components.host
     this.ledger = components.ledger
     this.gate = components.gate
-    this.ioTimeoutMs = init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS
+    this.server = new ProtocolServer(components.host, APPEND_PROTOCOL, { name: 'append', ioTimeoutMs: init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS })
     this.onAppended = init.onAppended
   }
 
   async start (): Promise<void> {
-    await this.host.handle(APPEND_PROTOCOL, (stream, connection) => {
-      const serving = this.serve(stream, connection).catch(() => { stream.abort(new Error('append request failed')) })
-      this.inFlight.add(serving)
-      void serving.finally(() => this.inFlight.delete(serving))
-    })
-    this.started = true
+    await this.server.start(async (stream, connection) => { await this.serve(stream, connection) })
   }
 
   /** Stops taking requests; appends under way finish (they are durable either way), pending reads and writes are cut. */
   async stop (): Promise<void> {
-    if (this.started) await this.host.unhandle(APPEND_PROTOCOL).catch(() => {})
-    this.started = false
-    this.controller.abort(new NetError('STOPPED', 'the append service stopped'))
-    await Promise.allSettled([...this.inFlight])
+    await this.server.stop()
   }
 
-  private ioSignal (): AbortSignal {
-    return AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.ioTimeoutMs)])
-  }
 
   private refused (code: string): void {
     this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    if (this.controller.signal.aborted) {
+    if (this.server.stopped) {
       stream.abort(new NetError('STOPPED', 'the append service stopped'))
       return
     }
@@ -132,7 +117,7 @@ export class AppendService {
     }
     let frame: Uint8Array
     try {
-      frame = await readFrame(stream, { maxBytes: MAX_APPEND_REQUEST_BYTES, signal: this.ioSignal() })
+      frame = await readFrame(stream, { maxBytes: MAX_APPEND_REQUEST_BYTES, signal: this.server.ioSignal() })
     } catch (err) {
       // No answer is possible: the framing is lost (TOO_LARGE, MALFORMED prefix; already aborted) or the stream is gone.
       this.refused(err instanceof NetError ? err.code : 'STREAM_ENDED')
@@ -162,7 +147,7 @@ export class AppendService {
     } else {
       this.refused(response.code)
     }
-    const signal = this.ioSignal()
+    const signal = this.server.ioSignal()
     try {
       await writeFrame(stream, encodeAppendResponse(response), { signal })
       await stream.close({ signal })

@@ -36,6 +36,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { InstitutionId, UserId } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
 import { NetError } from './errors.js'
+import { ProtocolServer } from './protocol-server.js'
 import { refusal, refusalOf as refusalOfError } from './refusals.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
@@ -72,37 +73,24 @@ export interface MyChainStats {
 
 /** Serves `/healthchain/my-chain/1.0.0`: tells a user's light peer its own chain's key and custodian. */
 export class MyChainService {
-  private readonly host: BaseHost
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
-  private readonly ioTimeoutMs: number
-  private readonly controller = new AbortController()
-  private readonly inFlight = new Set<Promise<void>>()
-  private started = false
+  private readonly server: ProtocolServer
   readonly stats: MyChainStats = { answered: 0, refused: new Map() }
 
   constructor (components: MyChainServiceComponents, init: MyChainServiceInit = {}) {
-    this.host = components.host
     this.ledger = components.ledger
     this.gate = components.gate
-    this.ioTimeoutMs = init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS
+    this.server = new ProtocolServer(components.host, MY_CHAIN_PROTOCOL, { name: 'my-chain', ioTimeoutMs: init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS })
   }
 
   async start (): Promise<void> {
-    await this.host.handle(MY_CHAIN_PROTOCOL, (stream, connection) => {
-      const serving = this.serve(stream, connection).catch(() => { stream.abort(new Error('my-chain request failed')) })
-      this.inFlight.add(serving)
-      void serving.finally(() => this.inFlight.delete(serving))
-    })
-    this.started = true
+    await this.server.start(async (stream, connection) => { await this.serve(stream, connection) })
   }
 
   /** Stops taking requests; pending reads and writes are cut. */
   async stop (): Promise<void> {
-    if (this.started) await this.host.unhandle(MY_CHAIN_PROTOCOL).catch(() => {})
-    this.started = false
-    this.controller.abort(new NetError('STOPPED', 'the my-chain service stopped'))
-    await Promise.allSettled([...this.inFlight])
+    await this.server.stop()
   }
 
   /**
@@ -116,22 +104,19 @@ export class MyChainService {
     return await chainOf(this.ledger, user)
   }
 
-  private ioSignal (): AbortSignal {
-    return AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.ioTimeoutMs)])
-  }
 
   private refused (code: string): void {
     this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    if (this.controller.signal.aborted) {
+    if (this.server.stopped) {
       stream.abort(new NetError('STOPPED', 'the my-chain service stopped'))
       return
     }
     let frame: Uint8Array
     try {
-      frame = await readFrame(stream, { maxBytes: MAX_MY_CHAIN_REQUEST_BYTES, signal: this.ioSignal() })
+      frame = await readFrame(stream, { maxBytes: MAX_MY_CHAIN_REQUEST_BYTES, signal: this.server.ioSignal() })
     } catch (err) {
       // No answer is possible: the framing is lost (TOO_LARGE, MALFORMED prefix; already aborted) or the stream is gone.
       this.refused(err instanceof NetError ? err.code : 'STREAM_ENDED')
@@ -156,7 +141,7 @@ export class MyChainService {
   private async answer (stream: Stream, response: MyChainResponse): Promise<void> {
     if (response.ok) this.stats.answered++
     else this.refused(response.code)
-    const signal = this.ioSignal()
+    const signal = this.server.ioSignal()
     try {
       await writeFrame(stream, encodeMyChainResponse(response), { signal })
       await stream.close({ signal })
