@@ -7,7 +7,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type Hypercore from 'hypercore'
 import { expect } from 'vitest'
 import { userIdFromKey, type SigningKeyPair, type UserId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
@@ -55,18 +54,8 @@ export async function expectCode (promise: Promise<unknown>, code: NodeErrorCode
   expect((caught as { code: string }).code).toBe(code)
 }
 
-interface InternalWriteBatch {
-  putBlock (index: number, bytes: Uint8Array): void
-  flush (): Promise<void>
-}
-
-/** Replaces the stored bytes of block `index` without going through Hypercore's signing. */
-export async function overwriteBlock (core: Hypercore, index: number, bytes: Uint8Array): Promise<void> {
-  const storage = (core.state as unknown as { storage: { write (): InternalWriteBatch } }).storage
-  const tx = storage.write()
-  tx.putBlock(index, bytes)
-  await tx.flush()
-}
+/** Replaces the stored bytes of block `index` without going through Hypercore's signing (the ledger tests' helper). */
+export { overwriteBlock } from '../../../packages/ledger/test/helpers/consortium.js'
 
 /** Calls `fn` and expects it to throw a NodeError with `code`. */
 export function expectThrowsCode (fn: () => unknown, code: NodeErrorCode): void {
