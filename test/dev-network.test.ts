@@ -157,7 +157,7 @@ describe('npm start (the dev network) and npm run demo', () => {
     expect(chain.body.custodian).toBe('hospital-a')
     expect(chain.body.length).toBeGreaterThanOrEqual(5) // genesis, exam, exercise, GPS, consent
 
-    // Ctrl-C as a terminal sends it: to the whole foreground process group (npm, its shell, tsx, the CLI).
+    // Ctrl-C as a terminal sends it: to the whole foreground process group (npm, its shell, the CLI).
     process.kill(-second.child.pid!, 'SIGINT')
     await second.exited
     // The CLI stops cleanly; npm's shell re-raises the interrupt, so npm itself may report SIGINT rather than 0.

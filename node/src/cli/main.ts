@@ -1,7 +1,10 @@
 /**
- * Entry of the `healthchain` command (node/bin/healthchain.mjs, or
- * `tsx node/src/cli/main.ts`): runs the command line, then sets the exit
- * status. Only here does the CLI touch the process: signals and exit.
+ * Entry of the `healthchain` command, loaded by node/bin/healthchain.mjs
+ * (which `npm start` and `npm run healthchain` run): runs the command line,
+ * then sets the exit status. Only here does the CLI touch the process:
+ * signals and exit. It is not run through the `tsx` command on purpose: that
+ * wrapper relays signals to its child and SIGKILLs it when the child does not
+ * acknowledge within about 60 ms, which cut clean shutdowns short under load.
  */
 import type { CliContext } from './context.js'
 import { processIo } from './output.js'
