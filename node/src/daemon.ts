@@ -6,7 +6,7 @@
  *          ─► audit log (a Hypercore in the same store; also logs phones' logins over libp2p)
  *          ─► NetworkNode (libp2p, gossip, replication, appends, witness)
  *          ─► query index (SQLite in index/, fed from every chain that changes)
- *          ─► API keys, sessions
+ *          ─► API keys, sessions, exam sealer (worker threads)
  *          ─► HTTP API (Fastify) on api.host:api.port
  *
  * `stop()` undoes it in reverse order: the API stops taking requests first
@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { userIdFromKey, type PartyKeys, type UserId } from '@healthchain/core'
+import { userIdFromKey, type ExamPlain, type ExamSealed, type PartyKeys, type UserId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
 import { NetworkNode } from '@healthchain/net'
@@ -28,7 +28,7 @@ import type { NodeConfig } from './config.js'
 import { prepareDataDir, type DataDirLayout } from './data-dir.js'
 import { NodeError } from './errors.js'
 import { registerAuditRoutes } from './http/routes/audit.js'
-import { registerChainRoutes } from './http/routes/chains.js'
+import { registerChainRoutes, writeExam, type ChainRoutesDeps } from './http/routes/chains.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
 import { INDEX_FILE_NAME, QueryIndex, type IndexFollower } from './query-index/index.js'
@@ -36,10 +36,13 @@ import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
 import { loadOrCreateNodeKeys } from './node-keys.js'
+import { createExamSealer, type ExamSealer } from './sealing/exam-sealer.js'
 
 export interface DaemonOptions {
   /** Fastify's logger; default off. */
   readonly logger?: boolean
+  /** Worker threads sealing examiners' exams; 0 seals on the event loop. Default: one per core but one (at least one, at most four). */
+  readonly sealWorkers?: number
 }
 
 export class Daemon {
@@ -53,12 +56,16 @@ export class Daemon {
   readonly app: App
   readonly index: QueryIndex
   readonly follower: IndexFollower
+  private readonly sealer: ExamSealer
+  private readonly chainDeps: ChainRoutesDeps
   private stopping: Promise<void> | undefined
 
   private constructor (parts: {
     config: NodeConfig, layout: DataDirLayout, keys: PartyKeys, ledger: Ledger, network: NetworkNode, audit: AuditLog, apiKeys: ApiKeyStore, app: App,
-    index: QueryIndex, follower: IndexFollower
+    index: QueryIndex, follower: IndexFollower, sealer: ExamSealer, chainDeps: ChainRoutesDeps
   }) {
+    this.sealer = parts.sealer
+    this.chainDeps = parts.chainDeps
     this.index = parts.index
     this.follower = parts.follower
     this.config = parts.config
@@ -110,7 +117,9 @@ export class Daemon {
         { node: config.name, ttlMs: config.auth.challengeTtlSeconds * 1000 }
       )
       const sessions = new Sessions({ apiKeys, tokens, challenges }, { role: config.role })
-      const chainDeps = { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto }
+      const sealer = createExamSealer(crypto, opts.sealWorkers)
+      cleanup.unshift(async () => { await sealer.close() })
+      const chainDeps = { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto, sealer }
       const app = await createServer({
         sessions,
         audit,
@@ -133,7 +142,7 @@ export class Daemon {
       })
       cleanup.unshift(async () => { await app.close() })
       await app.listen({ host: config.api.host, port: config.api.port })
-      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, apiKeys, app, index, follower })
+      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, apiKeys, app, index, follower, sealer, chainDeps })
     } catch (err) {
       for (const step of cleanup) await step().catch(() => {})
       throw err
@@ -148,10 +157,21 @@ export class Daemon {
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
   }
 
+  /**
+   * Writes an exam as this institution, exactly as POST
+   * /v1/users/{id}/entries does for an examiner (sealed, signed, appended at
+   * the custodian) but without HTTP, a session or an audit line: for
+   * programs embedding the node, and the HTTP benchmark's baseline.
+   */
+  async writeExam (user: UserId, exam: { plain: ExamPlain, sealed?: ExamSealed }): Promise<{ seq: number, id: string, duplicate: boolean }> {
+    return await writeExam(this.chainDeps, user, exam)
+  }
+
   /** Stops the API, then the network, then storage; a second call waits for the first. */
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       await this.app.close()
+      await this.sealer.close()
       await this.follower.stop()
       await this.network.stop()
       await this.audit.close()

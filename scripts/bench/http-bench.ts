@@ -13,9 +13,9 @@
  *            first, then the timed run. Counted: 201 answers per second,
  *            latency p50/p99, errors and non-2xx answers.
  *   library  `connections` async callers, each in a loop for the same
- *            duration: the same exam built (sealed for the same recipients),
- *            signed and appended with `daemon.network.append` — what the
- *            route does, without HTTP, the token check, zod, JSON and the
+ *            duration: the same exam written with Daemon.writeExam — what
+ *            the route does (sealed on the same workers, signed, appended,
+ *            announced), without HTTP, the token check, zod, JSON and the
  *            audit line.
  *
  * Target on the reference machine: >= 3,000 writes/s over HTTP, p99 < 50 ms.
@@ -26,7 +26,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import {
-  buildExam, buildGenesis, bytesToHex, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  buildGenesis, bytesToHex, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type InstitutionId, type UserId
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
@@ -45,6 +45,17 @@ export interface LatencyFigures {
   readonly max: number
 }
 
+/**
+ * CPU time of this whole process (every thread: the event loop, the sealing
+ * and storage threads, and autocannon's worker) during a timed run. The
+ * machine's cores bound writes/s at cores ÷ (µs per write).
+ */
+export interface CpuFigures {
+  readonly microsPerWrite: number
+  /** CPU seconds per second: how many cores the run kept busy. */
+  readonly cores: number
+}
+
 export interface HttpBenchResult {
   readonly mode: 'quick' | 'full'
   /** The machine's 1-minute load average when the run began: other work on it lowers every figure. */
@@ -60,6 +71,7 @@ export interface HttpBenchResult {
   readonly http: {
     readonly writesPerSecond: number
     readonly writes: number
+    readonly cpu: CpuFigures
     readonly latencyMs: LatencyFigures
     /** Connection errors and timeouts. */
     readonly errors: number
@@ -69,6 +81,7 @@ export interface HttpBenchResult {
   readonly library: {
     readonly writesPerSecond: number
     readonly writes: number
+    readonly cpu: CpuFigures
     readonly latencyMs: LatencyFigures
     readonly errors: number
   }
@@ -182,6 +195,7 @@ async function request (daemon: Daemon, method: string, path: string, opts: { to
 // ---------------------------------------------------------------- HTTP
 
 async function httpWrites (bench: Bench, opts: { connections: number, seconds: number }): Promise<HttpBenchResult['http']> {
+  const cpu = process.cpuUsage()
   const result = await autocannon({
     // In a worker thread: the load generator must not share the event loop of the server it measures.
     workers: 1,
@@ -197,6 +211,7 @@ async function httpWrites (bench: Bench, opts: { connections: number, seconds: n
   return {
     writesPerSecond: round(writes / result.duration, 0),
     writes,
+    cpu: cpuFigures(process.cpuUsage(cpu), writes, result.duration),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     errors: result.errors,
     timeouts: result.timeouts,
@@ -219,25 +234,19 @@ async function writeSetupRequest (dir: string, users: readonly UserId[]): Promis
 // ---------------------------------------------------------------- library
 
 /**
- * The route's write (routes/chains.ts writeExam, custodian case) without
- * HTTP: build and seal, sign in the chain's append batch (appendSigned),
- * announce the new head.
+ * The route's write without HTTP, the session and the audit line
+ * (Daemon.writeExam: seal on the sealing workers, sign in the chain's
+ * append batch, announce the new head).
  */
 async function writeExamDirect (daemon: Daemon, user: UserId): Promise<void> {
-  const chain = await daemon.ledger.chain(user)
-  const keys = daemon.keys
-  const unsigned = buildExam({
-    author: INSTITUTION, reg: daemon.ledger.registry.length, chainKey: chain.key, plain: benchExamPlain, sealed: benchExamSealed,
-    recipients: chain.examRecipients(keys.box.publicKey)
-  }, crypto)
-  const result = await chain.appendSigned(unsigned, keys.sign)
-  if (!result.duplicate) daemon.network.heads.announce(user)
+  await daemon.writeExam(user, { plain: benchExamPlain, sealed: benchExamSealed })
 }
 
 async function libraryWrites (bench: Bench, opts: { callers: number, seconds: number }): Promise<HttpBenchResult['library']> {
   const latencies: number[] = []
   let errors = 0
   let next = 0
+  const cpu = process.cpuUsage()
   const start = performance.now()
   const deadline = start + opts.seconds * 1000
   const caller = async (): Promise<void> => {
@@ -254,7 +263,13 @@ async function libraryWrites (bench: Bench, opts: { callers: number, seconds: nu
   }
   await Promise.all(Array.from({ length: opts.callers }, caller))
   const seconds = (performance.now() - start) / 1000
-  return { writesPerSecond: round(latencies.length / seconds, 0), writes: latencies.length, latencyMs: latencyFigures(latencies), errors }
+  return {
+    writesPerSecond: round(latencies.length / seconds, 0),
+    writes: latencies.length,
+    cpu: cpuFigures(process.cpuUsage(cpu), latencies.length, seconds),
+    latencyMs: latencyFigures(latencies),
+    errors
+  }
 }
 
 // ---------------------------------------------------------------- figures
@@ -263,6 +278,11 @@ async function storedExamBytes (bench: Bench): Promise<number> {
   const chain = await bench.daemon.ledger.chain(bench.users[0]!)
   const [exam] = await chain.read({ types: ['exam'], start: 1, end: 2 })
   return exam === undefined ? 0 : encodeEntry(exam.entry).length
+}
+
+function cpuFigures (used: NodeJS.CpuUsage, writes: number, seconds: number): CpuFigures {
+  const micros = used.user + used.system
+  return { microsPerWrite: writes === 0 ? 0 : round(micros / writes, 0), cores: round(micros / 1e6 / seconds, 2) }
 }
 
 function latencyFigures (values: number[]): LatencyFigures {

@@ -57,6 +57,9 @@ function httpFigures (r: HttpBenchResult): Figure[] {
     { section, name: `HTTP write latency p50`, value: r.http.latencyMs.p50, unit: 'ms' },
     { section, name: `HTTP write latency p99 (target < ${r.target.p99Ms} ms)`, value: r.http.latencyMs.p99, unit: 'ms' },
     { section, name: `library writes (the same exams appended directly, ${r.connections} callers)`, value: r.library.writesPerSecond, unit: 'writes/s' },
+    { section, name: 'CPU per HTTP write (all threads, autocannon included)', value: r.http.cpu.microsPerWrite, unit: 'µs', ratio: { against: 'library write', value: Math.round(r.http.cpu.microsPerWrite / r.library.cpu.microsPerWrite * 1000) / 1000 } },
+    { section, name: 'cores busy during the HTTP run', value: r.http.cpu.cores, unit: 'cores' },
+    { section, name: 'CPU per library write (all threads)', value: r.library.cpu.microsPerWrite, unit: 'µs' },
     { section, name: 'HTTP errors, timeouts and non-2xx answers', value: r.http.errors + r.http.timeouts + r.http.non2xx, unit: 'requests' },
     { section, name: 'load average (1 min) when the run began', value: r.loadAverage1m, unit: '' }
   ]

@@ -3,7 +3,7 @@
  * entry id, not the position, so a forwarded write that must be re-signed for
  * another position keeps its sealed segment.
  */
-import { ENTRY_VERSION, parseUnsignedEntry, type ConsentPlain, type Entry, type ExamPlain, type ExamSealed, type PlainByType, type UnsignedEntry } from './entry.js'
+import { ENTRY_VERSION, parseUnsignedEntry, type ConsentPlain, type Entry, type ExamPlain, type ExamSealed, type PlainByType, type Sealed, type UnsignedEntry } from './entry.js'
 import { USER_AUTHOR, type InstitutionId } from './ids.js'
 import { ephemeralKeyPair, recoverDataKey, seal, wrapDataKey } from './seal.js'
 import type { BoxKeyPair, UserKeys } from './keys.js'
@@ -60,15 +60,31 @@ export interface ExamInput extends Common {
 export function buildExam (input: ExamInput, crypto: CryptoProvider): UnsignedEntry {
   const id = input.id ?? newEntryId(crypto)
   const { sealed } = seal(input.sealed, input.recipients, { chainKey: input.chainKey, entryId: id }, crypto)
+  return assembleExam({ ...input, id, sealed })
+}
+
+export interface SealedExamInput {
+  /** The id the sealed segment was sealed for (seal.ts binds it to the chain and the id). */
+  id: Uint8Array
+  time?: number
+  author: InstitutionId
+  reg: number
+  plain: ExamPlain
+  /** A sealed segment made by seal() for this chain and `id` (elsewhere, e.g. on a worker thread). */
+  sealed: Sealed
+}
+
+/** An exam around a segment already sealed for its chain and id: buildExam without the sealing. */
+export function assembleExam (input: SealedExamInput): UnsignedEntry {
   return parseUnsignedEntry({
     v: ENTRY_VERSION,
     type: 'exam',
-    id,
+    id: input.id,
     time: input.time ?? Date.now(),
     author: input.author,
     reg: input.reg,
     plain: input.plain,
-    sealed
+    sealed: input.sealed
   })
 }
 

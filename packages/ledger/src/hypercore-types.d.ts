@@ -203,6 +203,8 @@ declare module 'hypercore' {
       readonly fork: number
       /** Multisig-encoded signature of the current head, or null if none. */
       readonly signature: Buffer | null
+      /** The Merkle roots at `length`, kept in memory (updated with `length` and `signature` by each append). */
+      readonly roots: ReadonlyArray<{ readonly index: number; readonly size: number; readonly hash: Uint8Array }>
     }
 
     /**

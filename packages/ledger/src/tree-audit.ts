@@ -7,7 +7,8 @@
  * Hypercore checks this when it receives data from a peer, but offers no
  * public call to re-check a local core. This file is the one place that
  * reaches into hypercore 11.37.1's internals: the stored head signature
- * (`core.state.signature`), stored leaf nodes for cleared blocks
+ * (`core.state.signature`), the in-memory Merkle roots of a writer
+ * (`core.state.roots`), stored leaf nodes for cleared blocks
  * (`core.state.storage.read().getTreeNode`), batched block reads
  * (`getBlock` on the same read batch), and `lib/caps.js` for the signed
  * layout. The version is pinned; packages/ledger/test/tree-audit.test.ts fails
@@ -79,6 +80,20 @@ export function storedHead (core: Hypercore): StoredHead | null {
   const sig = rawHeadSignature(core.state?.signature)
   if (core.key === null || signer === undefined || sig === null || core.length === 0) return null
   return { key: new Uint8Array(core.key), signer: new Uint8Array(signer), length: core.length, fork: core.fork, sig }
+}
+
+/**
+ * The signed head of a core this process writes, with its tree hash, from
+ * memory: one append updates the length, the head signature and the Merkle
+ * roots together, so read in one synchronous step they belong together and
+ * need neither a storage read nor a signature check. Null when the core is
+ * not writable here or has no head yet.
+ */
+export function writerHead (core: Hypercore): { head: StoredHead, root: Uint8Array } | null {
+  if (!core.writable || core.state === null) return null
+  const head = storedHead(core)
+  if (head === null || core.state.length !== head.length) return null
+  return { head, root: new Uint8Array(hcrypto.tree(core.state.roots)) }
 }
 
 /** Tree hash at `length` from local tree nodes only (never waits for a peer). */

@@ -8,6 +8,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { nobleProvider, utf8ToBytes, type CryptoProvider, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { NetError, type NetErrorCode } from '../src/errors.js'
+import { storedHead, storedTreeHash } from '../src/wire/hypercore-head.js'
 import {
   appendRequestCodec, appendResponseCodec, assertCosignature, assertForkProof, assertHead, cosign, cosignMessage,
   cosignatureCodec, decodeForkProof, decodeSignedHead, encodeAppendResponse, encodeForkProof, encodeHeadsAnnouncement,
@@ -231,6 +232,21 @@ describe('headOf', () => {
     s1.destroy()
     s2.destroy()
     await replica.close()
+    await writer.close()
+  })
+
+  it('gives the writer the head it would read from storage, and that head verifies', async () => {
+    const writer = writerStore.get({ name: 'chain/memory-vs-storage' })
+    await writer.ready()
+    for (let i = 0; i < 5; i++) {
+      await writer.append(utf8ToBytes(`block ${i}`))
+      const fromMemory = await headOf(writer)
+      const stored = storedHead(writer)!
+      const fromStorage: SignedHead = { v: 1, ...stored, root: await storedTreeHash(writer, stored.length) }
+      expect(writer.writable).toBe(true)
+      expect(hex(encodeSignedHead(fromMemory))).toBe(hex(encodeSignedHead(fromStorage)))
+      expect(verifyHead(fromMemory)).toBe(true)
+    }
     await writer.close()
   })
 

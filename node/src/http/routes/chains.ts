@@ -17,7 +17,7 @@
  * network node; answered only once durably appended.
  */
 import {
-  ENTRY_TYPES, buildExam, bytesToHex, can, decodeEntry, examPlainSchema, examSealedSchema, signEntry, userIdFromKey,
+  ENTRY_TYPES, assembleExam, bytesToHex, can, decodeEntry, examPlainSchema, examSealedSchema, newEntryId, signEntry, userIdFromKey,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import type { AppendResult, Ledger, ReadQuery, UserChain } from '@healthchain/ledger'
@@ -26,6 +26,7 @@ import type { NetworkNode } from '@healthchain/net'
 import { z } from 'zod'
 import type { Sessions } from '../../auth/sessions.js'
 import { NodeError } from '../../errors.js'
+import type { ExamSealer } from '../../sealing/exam-sealer.js'
 import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
 import { grantedKeysFor, viewOf, type EntryView } from '../entry-view.js'
 import { errorBodySchema } from '../errors.js'
@@ -38,6 +39,8 @@ export interface ChainRoutesDeps {
   /** This node's institution and its keys (it signs and seals examiners' writes). */
   readonly institution: { readonly id: InstitutionId, readonly keys: PartyKeys }
   readonly crypto: CryptoProvider
+  /** Seals examiners' exams, on worker threads in the daemon (sealing/exam-sealer.ts). */
+  readonly sealer: ExamSealer
 }
 
 const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
@@ -256,10 +259,12 @@ async function summary (chain: UserChain, deps: ChainRoutesDeps): Promise<z.infe
 export async function writeExam (deps: ChainRoutesDeps, user: UserId, body: { plain: ExamPlain, sealed?: ExamSealed }): Promise<{ seq: number, id: string, duplicate: boolean }> {
   const chain = await deps.ledger.chain(user)
   const { id: author, keys } = deps.institution
-  const unsigned = buildExam({
-    author, reg: deps.ledger.registry.length, chainKey: chain.key, plain: body.plain, sealed: body.sealed ?? {},
-    recipients: chain.examRecipients(keys.box.publicKey)
-  }, deps.crypto)
+  const id = newEntryId(deps.crypto)
+  const sealed = await deps.sealer.seal({
+    payload: body.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
+  })
+  // The registry length is read after sealing, so the entry names the registry as it is when it is signed.
+  const unsigned = assembleExam({ id, author, reg: deps.ledger.registry.length, plain: body.plain, sealed })
   const result = chain.writable
     ? await appendOwnExam(deps, user, chain, unsigned)
     : await deps.network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, deps.crypto))

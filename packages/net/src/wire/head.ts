@@ -22,7 +22,7 @@ import { sodiumProvider } from '@healthchain/core/sodium'
 import type Hypercore from 'hypercore'
 import { NetError } from '../errors.js'
 import { defineCodec, versionSchema } from './codec.js'
-import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable } from './hypercore-head.js'
+import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable, writerHead } from './hypercore-head.js'
 
 export const MAX_SIGNED_HEAD_BYTES = 256
 
@@ -73,14 +73,19 @@ export function assertHead (head: SignedHead, crypto: CryptoProvider = sodiumPro
 }
 
 /**
- * The current signed head of an open core (writer or replica), read from
- * what is stored: the head signature Hypercore keeps and the tree hash from
- * local tree nodes. Throws NO_HEAD if the core is empty or has no stored
+ * The current signed head of an open core (writer or replica). On the
+ * writer, from memory (writerHead: what the last append signed, consistent
+ * by construction); custodians announce a head after every write, so this
+ * path reads no storage and checks no signature. Elsewhere, from what is
+ * stored: the head signature Hypercore keeps and the tree hash from local
+ * tree nodes, verified. Throws NO_HEAD if the core is empty or has no stored
  * signature, BAD_SIGNATURE if what is stored does not verify (it raced a
  * truncation, or storage is damaged).
  */
 export async function headOf (core: Hypercore, crypto: CryptoProvider = sodiumProvider): Promise<SignedHead> {
   await core.ready()
+  const own = writerHead(core)
+  if (own !== null) return { v: 1, ...own.head, root: own.root }
   const stored = storedHead(core)
   if (stored === null) throw new NetError('NO_HEAD', 'the core has no signed head (empty, or no stored signature)')
   const root = await storedTreeHash(core, stored.length)

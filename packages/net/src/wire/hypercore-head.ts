@@ -4,4 +4,4 @@
  * packages/ledger/src/tree-audit.ts, whose tests fail first if an upgrade
  * of the pinned hypercore moves them; this module only re-exports them.
  */
-export { coreKeyOfSigner, rawHeadSignature, storedHead, storedTreeHash, treeSignable, type StoredHead } from '@healthchain/ledger'
+export { coreKeyOfSigner, rawHeadSignature, storedHead, storedTreeHash, treeSignable, writerHead, type StoredHead } from '@healthchain/ledger'

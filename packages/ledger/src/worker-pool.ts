@@ -1,0 +1,123 @@
+/**
+ * A small pool of worker threads running one kind of job (verification,
+ * sealing): each job goes to the worker with the fewest jobs queued, and its
+ * answer comes back as a promise. Workers start on first use, keep the
+ * process alive only while they have work, and are ended by close().
+ *
+ * The worker side is serveJobs (worker-serve.ts). A job that throws there is
+ * answered with a WorkerFailure (name, code, message, field): `revive` turns
+ * it back into the caller's typed error, so a refusal raised in a worker
+ * reaches the caller with the same code as it would on the calling thread.
+ */
+import { Worker } from 'node:worker_threads'
+
+/** An error thrown by a job in a worker, as it crosses the thread boundary. */
+export interface WorkerFailure {
+  readonly name: string
+  readonly message: string
+  readonly code?: string
+  readonly field?: string
+}
+
+export interface WorkerPoolOptions {
+  /** The worker's entry module (an .mjs that loads the TypeScript worker). */
+  readonly url: URL
+  /** How many worker threads; 0 makes run() refuse (the caller works inline instead). */
+  readonly size: number
+  /** Names the pool in errors ("verification", "sealing"). */
+  readonly name: string
+  /** The caller's error for a job that threw in a worker; default a plain Error naming the pool. */
+  readonly revive?: (failure: WorkerFailure) => Error
+}
+
+interface Pending<Result> {
+  readonly worker: number
+  resolve (result: Result): void
+  reject (err: Error): void
+}
+
+interface Answer<Result> {
+  readonly id: number
+  readonly result?: Result
+  readonly failure?: WorkerFailure
+}
+
+export class WorkerPool<Job, Result> {
+  readonly size: number
+  private readonly opts: WorkerPoolOptions
+  private workers: Worker[] = []
+  private readonly pending = new Map<number, Pending<Result>>()
+  /** Jobs posted to each worker and not answered yet. */
+  private load: number[] = []
+  private nextId = 0
+  private closed = false
+
+  constructor (opts: WorkerPoolOptions) {
+    this.opts = opts
+    this.size = Math.max(0, Math.floor(opts.size))
+  }
+
+  private start (): void {
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(this.opts.url)
+      worker.on('message', (answer: Answer<Result>) => { this.settle(answer) })
+      worker.on('error', (err) => { this.failAll(err) })
+      worker.unref()
+      this.workers.push(worker)
+      this.load.push(0)
+    }
+  }
+
+  private settle (answer: Answer<Result>): void {
+    const pending = this.pending.get(answer.id)
+    if (pending === undefined) return
+    this.pending.delete(answer.id)
+    this.load[pending.worker]!--
+    this.refWhileBusy()
+    if (answer.failure === undefined) pending.resolve(answer.result as Result)
+    else pending.reject(this.revive(answer.failure))
+  }
+
+  private revive (failure: WorkerFailure): Error {
+    return this.opts.revive?.(failure) ?? new Error(`${this.opts.name} worker failed: ${failure.message}`)
+  }
+
+  private failAll (err: Error): void {
+    for (const pending of this.pending.values()) pending.reject(err)
+    this.pending.clear()
+    this.load = this.load.map(() => 0)
+    this.refWhileBusy()
+  }
+
+  /** Idle workers must not keep the process alive; busy ones must, or a pending job is dropped at exit. */
+  private refWhileBusy (): void {
+    for (const worker of this.workers) {
+      if (this.pending.size > 0) worker.ref()
+      else worker.unref()
+    }
+  }
+
+  /** Runs `job` on the least loaded worker; `transfer` lists buffers to move rather than copy (the caller must not use them after). */
+  run (job: Job, transfer: readonly ArrayBuffer[] = []): Promise<Result> {
+    if (this.closed) return Promise.reject(new Error(`${this.opts.name} pool closed`))
+    if (this.size === 0) return Promise.reject(new Error(`${this.opts.name} pool has no workers`))
+    if (this.workers.length === 0) this.start()
+    let index = 0
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[index]!) index = i
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { worker: index, resolve, reject })
+      this.load[index]!++
+      this.refWhileBusy()
+      this.workers[index]!.postMessage({ id, job }, transfer as ArrayBuffer[])
+    })
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    const workers = this.workers
+    this.workers = []
+    this.failAll(new Error(`${this.opts.name} pool closed`))
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The worker side of a WorkerPool (worker-pool.ts): answers every job its
+ * pool posts with `handle`'s result, or with the error it threw as a
+ * WorkerFailure (its name, message, and `code`/`field` when it has them).
+ */
+import { parentPort } from 'node:worker_threads'
+import type { WorkerFailure } from './worker-pool.js'
+
+export interface Handled<Result> {
+  readonly result: Result
+  /** Buffers of `result` to move rather than copy. */
+  readonly transfer?: readonly ArrayBuffer[]
+}
+
+export function serveJobs<Job, Result> (handle: (job: Job) => Handled<Result>): void {
+  const port = parentPort
+  if (port === null) throw new Error('serveJobs runs in a worker thread only')
+  port.on('message', (message: { id: number, job: Job }) => {
+    let handled: Handled<Result>
+    try {
+      handled = handle(message.job)
+    } catch (err) {
+      port.postMessage({ id: message.id, failure: failureOf(err) })
+      return
+    }
+    port.postMessage({ id: message.id, result: handled.result }, (handled.transfer ?? []) as ArrayBuffer[])
+  })
+}
+
+function failureOf (err: unknown): WorkerFailure {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) }
+  const { code, field } = err as { code?: unknown, field?: unknown }
+  return {
+    name: err.name,
+    message: err.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof field === 'string' ? { field } : {})
+  }
+}
