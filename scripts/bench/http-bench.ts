@@ -17,6 +17,13 @@
  *            the route does (sealed on the same workers, signed, appended,
  *            announced), without HTTP, the token check, zod, JSON and the
  *            audit line.
+ *   storage  plain Hypercore appends of blocks the exam's size, round robin
+ *            over as many cores as users, from `connections` callers: the
+ *            floor under both (no entry, sealing, signature of ours, index).
+ *
+ * Each timed run also reports the CPU time of the whole process per write
+ * (all threads): with the machine's cores it bounds what any design of the
+ * same work can reach.
  *
  * Target on the reference machine: >= 3,000 writes/s over HTTP, p99 < 50 ms.
  * Nothing is printed here: the caller prints the returned figures.
@@ -25,6 +32,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
+import Corestore from 'corestore'
+import type Hypercore from 'hypercore'
 import {
   buildGenesis, bytesToHex, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type InstitutionId, type UserId
@@ -85,6 +94,11 @@ export interface HttpBenchResult {
     readonly latencyMs: LatencyFigures
     readonly errors: number
   }
+  /** Plain Hypercore appends of an exam's size to `users` cores from `connections` callers: what storage alone allows. */
+  readonly storage: {
+    readonly appendsPerSecond: number
+    readonly cpu: CpuFigures
+  }
   /** HTTP writes/s over library writes/s. */
   readonly ratio: number
   readonly target: { readonly writesPerSecond: number, readonly p99Ms: number, readonly met: boolean }
@@ -119,6 +133,7 @@ export async function benchHttpWrites (opts: HttpBenchOptions): Promise<HttpBenc
     const http = await httpWrites(bench, { connections, seconds: durationSeconds })
     await libraryWrites(bench, { callers: connections, seconds: warmupSeconds })
     const library = await libraryWrites(bench, { callers: connections, seconds: durationSeconds })
+    const storage = await rawAppends({ dir: join(bench.dir, 'raw'), cores: users, callers: connections, seconds: durationSeconds, blockBytes: await storedExamBytes(bench) })
     return {
       mode: opts.quick ? 'quick' : 'full',
       loadAverage1m,
@@ -130,6 +145,7 @@ export async function benchHttpWrites (opts: HttpBenchOptions): Promise<HttpBenc
       requestBytes: Buffer.byteLength(EXAM_BODY),
       http,
       library,
+      storage,
       ratio: round(http.writesPerSecond / library.writesPerSecond, 3),
       target: {
         ...HTTP_TARGET,
@@ -269,6 +285,45 @@ async function libraryWrites (bench: Bench, opts: { callers: number, seconds: nu
     cpu: cpuFigures(process.cpuUsage(cpu), latencies.length, seconds),
     latencyMs: latencyFigures(latencies),
     errors
+  }
+}
+
+// ---------------------------------------------------------------- storage alone
+
+/**
+ * The floor under both: plain Hypercore appends (no entry, no signature of
+ * ours, no sealing) of blocks the size of the bench exam, round robin over
+ * `cores` cores of one Corestore, from `callers` async callers.
+ */
+async function rawAppends (opts: { dir: string, cores: number, callers: number, seconds: number, blockBytes: number }): Promise<HttpBenchResult['storage']> {
+  const store = new Corestore(opts.dir)
+  try {
+    const cores: Hypercore[] = []
+    for (let i = 0; i < opts.cores; i++) {
+      const core = store.get({ name: `raw-${i}` })
+      await core.ready()
+      cores.push(core)
+    }
+    const block = new Uint8Array(opts.blockBytes).fill(7)
+    const run = async (seconds: number): Promise<HttpBenchResult['storage']> => {
+      let appends = 0
+      let next = 0
+      const cpu = process.cpuUsage()
+      const start = performance.now()
+      const deadline = start + seconds * 1000
+      await Promise.all(Array.from({ length: opts.callers }, async () => {
+        while (performance.now() < deadline) {
+          await cores[next++ % cores.length]!.append(block)
+          appends++
+        }
+      }))
+      const elapsed = (performance.now() - start) / 1000
+      return { appendsPerSecond: round(appends / elapsed, 0), cpu: cpuFigures(process.cpuUsage(cpu), appends, elapsed) }
+    }
+    await run(Math.min(1, opts.seconds))
+    return await run(opts.seconds)
+  } finally {
+    await store.close()
   }
 }
 

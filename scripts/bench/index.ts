@@ -60,6 +60,8 @@ function httpFigures (r: HttpBenchResult): Figure[] {
     { section, name: 'CPU per HTTP write (all threads, autocannon included)', value: r.http.cpu.microsPerWrite, unit: 'µs', ratio: { against: 'library write', value: Math.round(r.http.cpu.microsPerWrite / r.library.cpu.microsPerWrite * 1000) / 1000 } },
     { section, name: 'cores busy during the HTTP run', value: r.http.cpu.cores, unit: 'cores' },
     { section, name: 'CPU per library write (all threads)', value: r.library.cpu.microsPerWrite, unit: 'µs' },
+    { section, name: `plain Hypercore appends of the same size (${r.users} cores, ${r.connections} callers)`, value: r.storage.appendsPerSecond, unit: 'appends/s' },
+    { section, name: 'CPU per plain Hypercore append (all threads)', value: r.storage.cpu.microsPerWrite, unit: 'µs' },
     { section, name: 'HTTP errors, timeouts and non-2xx answers', value: r.http.errors + r.http.timeouts + r.http.non2xx, unit: 'requests' },
     { section, name: 'load average (1 min) when the run began', value: r.loadAverage1m, unit: '' }
   ]
