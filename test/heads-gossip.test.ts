@@ -59,6 +59,33 @@ describe('heads gossip and reconciliation between real nodes', () => {
     expect(net.node(a.id).heads.stats.announced).toBeGreaterThanOrEqual(2)
   }, 30_000)
 
+  it('a replica whose channel for a chain went idle still fetches it: Hypercore closed the channel, the next head reopens it', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const a = net.party('hospital-a')
+    const replica = net.node('hospital-b')
+    const { user, chainKey } = await enrol(net, a.id)
+    await writeExam(net.node(a.id), a, user, chainKey)
+    await converged(net.nodes, user.userId, 2, 'the replica to fetch the first exam')
+
+    // Hypercore closes a core's channel once neither side is downloading: each side signals "not downloading"
+    // 20–40 s after its last download (seen in the dev network), and the replica attaching the same stream
+    // again does not reopen the channel. Here without the wait: the linger set to 0 on both sides (an internal
+    // field) and each side made active and passive once, which runs that very path.
+    const core = (await replica.ledger.chain(user.userId)).core
+    const custodianCore = (await net.node(a.id).ledger.chain(user.userId)).core
+    for (const c of [core, custodianCore]) {
+      (c as unknown as { core: { replicator: { _notDownloadingLinger: number } } }).core.replicator._notDownloadingLinger = 0
+      c.setActive(true)
+      c.setActive(false)
+    }
+    await waitFor(() => core.peers.length === 0, 'Hypercore to close the idle channel', 5_000)
+    await writeExam(net.node(a.id), a, user, chainKey)
+    await converged(net.nodes, user.userId, 3, 'the replica to fetch the exam written after its channel closed')
+    expect(replica.heads.stats.fetch.failed.size).toBe(0)
+  }, 30_000)
+
   it('a node joining late catches up through heads-sync; a restarted node keeps its data and catches up on what it missed', async () => {
     const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator-r', 'regulator']], cleanup)
     const [a, b, r] = net.parties as [Party, Party, Party]

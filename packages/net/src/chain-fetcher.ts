@@ -7,7 +7,8 @@
  * this key and position, a custodian the registry lists) before the node
  * becomes a replica; every later block is re-checked by `UserChain.ingest`.
  *
- * Failures are counted, never thrown. A chain whose ingest stopped at
+ * Failures are counted, never thrown, and a chain whose run failed stays
+ * in `lag()` until a later run reaches it. A chain whose ingest stopped at
  * REGISTRY_BEHIND (the node's registry is still arriving) is retried when
  * the registry changes (`retryStalled`). A chain whose genesis was refused
  * is not fetched again (the last 4,096 such keys are remembered), so heads
@@ -63,6 +64,12 @@ export class ChainFetcher {
   private readonly running = new Map<string, Promise<void>>()
   /** Chains whose last ingest stopped at REGISTRY_BEHIND, with the length wanted. */
   private readonly stalled = new Map<string, number>()
+  /**
+   * Chains whose last run failed (no peer, a timeout, a refused block), with
+   * the length wanted: still behind, and reported so (`lag()`), until a
+   * later run — the next head, or heads reconciliation — reaches it.
+   */
+  private readonly failedBehind = new Map<string, number>()
   /** Chains whose genesis was refused, oldest first. */
   private readonly refused = new Set<string>()
   private readonly controller = new AbortController()
@@ -80,10 +87,10 @@ export class ChainFetcher {
   /** Chains with a run queued or under way. */
   get pending (): number { return this.wanted.size }
 
-  /** Chains asked for (queued, under way, or waiting for the registry) and the blocks they lacked when asked for. */
+  /** Chains asked for (queued, under way, waiting for the registry, or whose last run failed) and the blocks they lacked when asked for. */
   lag (): ReplicationLag {
     let blocksBehind = 0
-    const behind = new Map([...this.stalled, ...this.wanted])
+    const behind = new Map([...this.failedBehind, ...this.stalled, ...this.wanted])
     for (const [keyHex, length] of behind) blocksBehind += Math.max(0, length - (this.had.get(keyHex) ?? 0))
     return { chainsBehind: behind.size, blocksBehind }
   }
@@ -117,12 +124,25 @@ export class ChainFetcher {
         this.running.delete(keyHex)
         this.wanted.delete(keyHex)
         if (reached !== undefined) this.had.set(keyHex, reached)
-        if (!this.stalled.has(keyHex) && (reached === undefined || reached >= wanted)) this.had.delete(keyHex)
+        this.noteBehind(keyHex, reached, wanted)
+        if (!this.stalled.has(keyHex) && !this.failedBehind.has(keyHex) && (reached === undefined || reached >= wanted)) this.had.delete(keyHex)
         // A head that arrived as the run ended: go again (a failed run waits for the next head instead).
         if (reached !== undefined && reached < wanted) this.want(keyHex, wanted)
         this.pump()
       })
       this.running.set(keyHex, run)
+    }
+  }
+
+  /** Keeps a chain whose run failed counted as behind; forgets it once a run reaches what was wanted. */
+  private noteBehind (keyHex: string, reached: number | undefined, wanted: number): void {
+    const before = this.failedBehind.get(keyHex)
+    if (reached === undefined) {
+      // Not a failure to report: the registry is still arriving (stalled), the chain is none of ours (refused), it is forked, or we stopped.
+      const deliberate = this.stalled.has(keyHex) || this.refused.has(keyHex) || !this.mayFetch(keyHex) || this.controller.signal.aborted
+      if (!deliberate) this.failedBehind.set(keyHex, Math.max(wanted, before ?? 0))
+    } else if (before !== undefined && reached >= before) {
+      this.failedBehind.delete(keyHex)
     }
   }
 

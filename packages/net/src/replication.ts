@@ -80,8 +80,8 @@ export class Replication {
   private readonly servedIdleMs: number
   private readonly maxServedPerPeer: number
   private readonly channels = new Map<string, PeerChannel>()
-  /** Cores this node is fetching: attached to every full peer's channel, present and future. */
-  private readonly fetching = new Set<Hypercore>()
+  /** Sessions this node is fetching with (and how many fetches use each): attached to every full peer's channel, present and future. */
+  private readonly fetching = new Map<Hypercore, number>()
   private readonly channelListeners = new Set<(peer: string) => void>()
   /** Aborted by stop(): fetches under way end with STOPPED. */
   private readonly controller = new AbortController()
@@ -181,7 +181,7 @@ export class Replication {
     // Light peers need the registry too: it is what they check every author against.
     if (this.ledger.hasRegistry) this.ledger.registry.core.replicate(proto)
     // What this node fetches is nobody's business but full peers' (a light peer learns of no other chain).
-    if (lightUser === undefined) for (const core of this.fetching) core.replicate(proto)
+    if (lightUser === undefined) for (const core of this.fetching.keys()) core.replicate(proto)
     for (const listener of this.channelListeners) listener(peer)
   }
 
@@ -247,14 +247,13 @@ export class Replication {
       throw new NetError('INVALID_FIELD', `user ${user}'s chain here has another key than the one asked for`, { field: 'key' })
     }
     const core = chain.core
-    this.fetching.add(core)
+    this.startFetching(core)
     try {
-      for (const proto of this.fullPeerStreams()) core.replicate(proto)
       await this.bounded(this.download(core, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
       // UserChain.ingest runs one at a time per chain by itself.
       return { chain, ingest: await chain.ingest() }
     } finally {
-      this.fetching.delete(core)
+      this.stopFetching(core)
     }
   }
 
@@ -268,9 +267,8 @@ export class Replication {
     this.assertCanFetch()
     const core = this.ledger.store.get({ key, active: false })
     await core.ready()
-    this.fetching.add(core)
+    this.startFetching(core)
     try {
-      for (const proto of this.fullPeerStreams()) core.replicate(proto)
       const block = await this.bounded((async () => {
         if (core.length === 0) await core.update({ wait: true })
         return await core.get(0)
@@ -278,9 +276,35 @@ export class Replication {
       if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
       return decodeEntry(new Uint8Array(block))
     } finally {
-      this.fetching.delete(core)
+      this.stopFetching(core)
       await core.close().catch(() => {})
     }
+  }
+
+  /**
+   * Marks a session as fetching: attached to every full peer's channel, and
+   * active while any fetch uses it. Active matters: Hypercore closes a
+   * core's channel when neither side is downloading, and attaching the
+   * same stream again does not reopen it — so a replica whose channel had
+   * idled out never fetched that chain again. Becoming active reopens the
+   * channel on every attached stream and lets Hypercore ask peers for the
+   * newer length.
+   */
+  private startFetching (core: Hypercore): void {
+    const uses = this.fetching.get(core) ?? 0
+    this.fetching.set(core, uses + 1)
+    if (uses === 0) core.setActive(true)
+    for (const proto of this.fullPeerStreams()) core.replicate(proto)
+  }
+
+  private stopFetching (core: Hypercore): void {
+    const uses = (this.fetching.get(core) ?? 1) - 1
+    if (uses > 0) {
+      this.fetching.set(core, uses)
+      return
+    }
+    this.fetching.delete(core)
+    core.setActive(false)
   }
 
   /** Channels to full peers: the only ones this node fetches over. */

@@ -1,10 +1,16 @@
 /**
  * Replication lag as the node's status reports it: chains asked for and the
- * blocks they lacked. (No fetch runs here: maxConcurrent 0 keeps every run
- * queued, which is the state lag() describes.)
+ * blocks they lacked. (In the first test no fetch runs: maxConcurrent 0
+ * keeps every run queued. In the second, a stand-in replication fails and
+ * then succeeds, with no network: what is tested is the bookkeeping.)
  */
 import { describe, expect, it } from 'vitest'
-import { ChainFetcher } from '../src/index.js'
+import { ChainFetcher, NetError } from '../src/index.js'
+
+async function settled (fetcher: ChainFetcher): Promise<void> {
+  for (let i = 0; i < 100 && fetcher.pending > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(fetcher.pending).toBe(0)
+}
 
 describe('ChainFetcher.lag', () => {
   it('counts each wanted chain once, from the length it had to the longest length wanted', () => {
@@ -16,5 +22,29 @@ describe('ChainFetcher.lag', () => {
     expect(fetcher.lag()).toEqual({ chainsBehind: 1, blocksBehind: 9 })
     fetcher.want('bb'.repeat(32), 5, 0)
     expect(fetcher.lag()).toEqual({ chainsBehind: 2, blocksBehind: 14 })
+  })
+
+  it('keeps a chain whose fetch failed counted as behind, until a later run reaches it', async () => {
+    const key = 'cc'.repeat(32)
+    const chain = { verifiedLength: 3 }
+    let fail = true
+    const replication = {
+      fetchChain: async () => {
+        if (fail) throw new NetError('TIMEOUT', 'fetching took too long')
+        chain.verifiedLength = 10
+        return { chain, ingest: { added: 7, problem: undefined } }
+      }
+    }
+    const fetcher = new ChainFetcher({ ledger: { userOfChain: () => 'user' } as never, replication: replication as never })
+    fetcher.want(key, 10, 3)
+    await settled(fetcher)
+    expect(fetcher.stats.failed.get('TIMEOUT')).toBe(1)
+    expect(fetcher.lag()).toEqual({ chainsBehind: 1, blocksBehind: 7 })
+
+    fail = false
+    fetcher.want(key, 10, 3)
+    await settled(fetcher)
+    expect(fetcher.stats.fetched).toBe(1)
+    expect(fetcher.lag()).toEqual({ chainsBehind: 0, blocksBehind: 0 })
   })
 })
