@@ -29,24 +29,20 @@ import { ApiClient, loginAsUser, loginWithApiKey, sessionReplySchema, writeReply
 import { renderAudit } from '../node/src/cli/commands/audit.js'
 import { DEFAULT_DEV_DIR, devPaths, readDevManifest, type DevManifest } from '../node/src/cli/dev/layout.js'
 import { ApiError, CliError } from '../node/src/cli/errors.js'
+import { demoArgs } from './demo-args.js'
 import { enrolUser, examinerBoxOf, grantExaminer, openEnvelope, postUserEntry, writeAsUser } from '../node/src/cli/user-device.js'
 import { z } from 'zod'
 
-const { values: args } = parseArgs({
+const args = demoArgs(() => parseArgs({
   options: {
     dir: { type: 'string', default: DEFAULT_DEV_DIR },
     help: { type: 'boolean', short: 'h', default: false }
   }
-})
-
-if (args.help) {
-  console.log(`Usage: npm run demo -- [--dir <path>]
+}), `Usage: npm run demo -- [--dir <path>]
 
 Runs the narrated healthchain demo against the dev network that \`npm start\`
 runs (start it first, in another terminal).
   --dir <path>  the dev network's directory (default ${DEFAULT_DEV_DIR})`)
-  process.exit(0)
-}
 
 const dir = resolve(args.dir)
 /** How long to wait for replication to bring an entry to another node. */

@@ -12,7 +12,7 @@ import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
-  buildErasure, buildExam, buildGenesis, buildGrant, buildUserEntry, can, generatePartyKeys, isCoreError,
+  buildErasure, buildExam, buildGenesis, buildGrant, buildUserEntry, can, equal, generatePartyKeys, isCoreError,
   newRecoveryPhrase, openSealed, openWithDataKey, signEntry, unwrapDataKey, userKeysFromPhrase,
   type Entry, type InstitutionId, type InstitutionRole, type PartyKeys, type Role, type UserKeys
 } from '@healthchain/core'
@@ -20,23 +20,19 @@ import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import {
   Ledger, LedgerError, readPartyKeys, readRecoveryPhrase, writePartyKeys, writeRecoveryPhrase, type UserChain
 } from '@healthchain/ledger'
+import { demoArgs } from './demo-args.js'
 
-const { values: args } = parseArgs({
+const args = demoArgs(() => parseArgs({
   options: {
     dir: { type: 'string', default: '.healthchain-demo' },
     fresh: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
   }
-})
-
-if (args.help) {
-  console.log(`Usage: npm run demo:local -- [--dir <path>] [--fresh]
+}), `Usage: npm run demo:local -- [--dir <path>] [--fresh]
 
 Runs the healthchain foundation demo against a ledger on disk.
   --dir <path>  data directory (default .healthchain-demo); reopened if it exists
   --fresh       delete the data directory first`)
-  process.exit(0)
-}
 
 const dir = resolve(args.dir)
 const keysDir = join(dir, 'keys')
@@ -147,7 +143,7 @@ async function main (): Promise<void> {
       detail(`hospital-b opens past exam ${key.seq}: ${JSON.stringify(openWithDataKey(past.sealed!, dataKey, ctx, crypto).observations?.[0])}`)
     }
 
-    say('Each role reads what DESIGN.md §2 allows (sealed: as a recipient; hospital-b reads the history through the grant above)')
+    say('Each role reads what its permissions allow: plain segments, and sealed ones as a recipient — directly, or (hospital-b) through the keys the grant re-wrapped')
     const entries = await chain.read()
     const readers: Array<{ name: string, role: Role, box?: PartyKeys['box'] }> = [
       { name: 'the user', role: 'user', box: alice.box },
@@ -159,16 +155,11 @@ async function main (): Promise<void> {
     for (const reader of readers) {
       let opened = 0
       let sealed = 0
-      for (const { entry } of entries) {
+      for (const { seq, entry } of entries) {
         if (entry.sealed === undefined) continue
         sealed++
         if (!can(reader.role, 'read', 'sealed') || reader.box === undefined) continue
-        try {
-          openSealed(entry.sealed, reader.box, { chainKey: chain.key, entryId: entry.id }, crypto)
-          opened++
-        } catch (err) {
-          if (!isCoreError(err, 'NOT_RECIPIENT')) throw err
-        }
+        if (openAsReader(entries, seq, entry, reader.box, chain.key)) opened++
       }
       detail(`${reader.name.padEnd(10)} (${reader.role}): plain segments ${can(reader.role, 'read', 'plain') ? entries.length : 0}/${entries.length}, sealed opened ${opened}/${sealed}`)
     }
@@ -194,7 +185,7 @@ async function main (): Promise<void> {
 
     say('Whole-chain verification: Hypercore tree and signed head, every author signature, roles, consent')
     const report = await ledger.verify(alice.userId)
-    detail(`valid: ${report.valid}; ${report.verified} entries verified, tree ${report.tree.ok ? 'ok' : report.tree.problem}, erased: [${report.erased.join(', ')}]`)
+    detail(`valid: ${report.valid}; ${report.length} positions: ${report.verified} entries verified, ${report.erased.length} erased (${report.erased.join(', ') || 'none'}: the data is gone, the hash stays in the tree), tree ${report.tree.ok ? 'ok' : report.tree.problem}`)
     if (!report.valid) throw new Error(`demo: the chain does not verify: ${report.problems.map((p) => p.code).join(', ')}`)
   } finally {
     await ledger.close()
@@ -203,7 +194,7 @@ async function main (): Promise<void> {
   const again = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospitalA.id, crypto })
   try {
     const alice = await userFor('alice')
-    say(`Reopened from disk: the chain has ${(await again.chain(alice.userId)).length} entries. Run \`npm run demo:local\` again to add more, or \`npm run demo:local -- --fresh\` to start over.`)
+    say(`Reopened from disk: the chain has ${(await again.chain(alice.userId)).length} positions. Run \`npm run demo:local\` again to add more, or \`npm run demo:local -- --fresh\` to start over.`)
   } finally {
     await again.close()
   }
@@ -213,3 +204,29 @@ main().catch((err) => {
   console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`)
   process.exitCode = 1
 })
+
+/**
+ * Whether `box` opens the sealed part of the entry at `seq`: as a recipient,
+ * or with a data key a later grant re-wrapped for it.
+ */
+function openAsReader (entries: ReadonlyArray<{ seq: number, entry: Entry }>, seq: number, entry: Entry, box: PartyKeys['box'], chainKey: Uint8Array): boolean {
+  const ctx = { chainKey, entryId: entry.id }
+  try {
+    openSealed(entry.sealed!, box, ctx, crypto)
+    return true
+  } catch (err) {
+    if (!isCoreError(err, 'NOT_RECIPIENT')) throw err
+  }
+  for (const { entry: later } of entries) {
+    if (later.type !== 'consent' || later.plain.action !== 'grant' || later.plain.rewrap === undefined) continue
+    const { rewrap } = later.plain
+    if (!equal(rewrap.to, box.publicKey)) continue
+    const key = rewrap.keys.find((k) => k.seq === seq)
+    const dataKey = key === undefined ? null : unwrapDataKey(key.wrap, rewrap.epk, box, ctx, crypto)
+    if (dataKey !== null) {
+      openWithDataKey(entry.sealed!, dataKey, ctx, crypto)
+      return true
+    }
+  }
+  return false
+}

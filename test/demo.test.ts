@@ -33,8 +33,11 @@ describe('npm run demo:local (the single-process demo)', () => {
     expect(first.out).toContain('valid: true')
     expect(first.out).toContain('refused with BAD_SIGNATURE')
     expect(first.out).toContain('refused with ROLE_FORBIDDEN')
+    // hospital-b is no recipient of the exam, but the grant re-wrapped its data key for it; the inquirer and the regulator never open it.
+    expect(first.out).toContain('hospital-b (examiner): plain segments 4/4, sealed opened 1/1')
+    expect(first.out).toContain('agency     (inquirer): plain segments 4/4, sealed opened 0/1')
     expect(first.code).toBe(0)
-    const length = Number(/the chain has (\d+) entries/.exec(first.out)?.[1])
+    const length = Number(/the chain has (\d+) positions/.exec(first.out)?.[1])
     expect(length).toBeGreaterThan(1)
     // Key files are owner-only.
     expect((await stat(join(dir, 'keys', 'governance.json'))).mode & 0o077).toBe(0)
@@ -43,6 +46,14 @@ describe('npm run demo:local (the single-process demo)', () => {
     expect(second.code).toBe(0)
     expect(second.out).toContain('(reopened)')
     expect(second.out).toContain('valid: true')
-    expect(Number(/the chain has (\d+) entries/.exec(second.out)?.[1])).toBeGreaterThan(length)
+    expect(Number(/the chain has (\d+) positions/.exec(second.out)?.[1])).toBeGreaterThan(length)
   }, 60_000)
+
+  it('answers an unknown option with `error USAGE`, its usage and exit 2, not a stack trace', async () => {
+    const run = await runDemo(['--bogus'])
+    expect(run.code).toBe(2)
+    expect(run.out).toContain("error USAGE: Unknown option '--bogus'")
+    expect(run.out).toContain('Usage: npm run demo:local')
+    expect(run.out).not.toContain('    at ')
+  }, 30_000)
 })

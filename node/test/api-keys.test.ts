@@ -63,6 +63,22 @@ describe('API key store', () => {
     expect(await store.isActive(record.id)).toBe(false)
   })
 
+  it('refuses a wrong secret for a known id and an unknown id alike, naming the id and the secret', async () => {
+    const store = await ApiKeyStore.open(layout.apiKeysFile)
+    const { apiKey, record } = await store.create('lab', 'examiner')
+    const last = apiKey.at(-1) === 'A' ? 'Q' : 'A'
+    const refusal = async (key: string): Promise<Error & { code: string }> =>
+      await store.verify(key).then(() => { throw new Error('expected a refusal') }, (e: unknown) => e as Error & { code: string })
+    const wrongSecret = await refusal(apiKey.slice(0, -1) + last)
+    const otherId = 'f'.repeat(16) === record.id ? 'e'.repeat(16) : 'f'.repeat(16)
+    const unknownId = await refusal(`hck_${otherId}_${apiKey.slice(-43)}`)
+    expect([wrongSecret.code, unknownId.code]).toEqual(['UNKNOWN_KEY', 'UNKNOWN_KEY'])
+    // The id is known here, so "not known" would be false; one message for both keeps an id holder from learning which.
+    expect(wrongSecret.message).toContain(record.id)
+    expect(wrongSecret.message).toMatch(/secret does not match/)
+    expect(unknownId.message.replace(otherId, record.id)).toBe(wrongSecret.message)
+  })
+
   it('survives a restart: keys verify, revoked keys stay revoked', async () => {
     const first = await ApiKeyStore.open(layout.apiKeysFile)
     const kept = await first.create('kept', 'examiner')

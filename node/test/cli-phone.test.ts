@@ -75,6 +75,23 @@ describe('healthchain phone: help and usage', () => {
   })
 })
 
+describe('grants ending in the past', () => {
+  it('are refused as usage errors before anything is read or sent, by `phone grant` and `user grant` alike', async () => {
+    for (const argv of [
+      ['phone', 'grant', '--device', 'd', '--examiner', 'hospital-b', '--until', '2020-01-01T00:00:00Z'],
+      ['user', 'grant', '--api', 'http://127.0.0.1:9', '--institution', 'hospital-a', '--phrase-file', 'p', '--examiner', 'hospital-b', '--until', '2020-01-01T00:00:00Z']
+    ]) {
+      const run = await cli(...argv)
+      expect(run.code, argv.join(' ')).toBe(2)
+      expect(errorCode(run), run.stderr).toBe('USAGE')
+      expect(run.stderr).toContain('2020-01-01T00:00:00.000Z has passed: the grant would never give access')
+    }
+    // A time still to come passes the option check (and then fails on the missing device, not on --until).
+    const later = await cli('phone', 'grant', '--device', 'no-such-device', '--examiner', 'hospital-b', '--until', new Date(Date.now() + 86_400_000).toISOString())
+    expect(errorCode(later)).toBe('NOT_A_DATA_DIR')
+  })
+})
+
 describe('healthchain phone against real nodes', () => {
   it('sets up a device, syncs, imports GPX and CSV, shows opened exam notes, grants and revokes, and keeps writes while the custodian is down', async () => {
     net = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']])

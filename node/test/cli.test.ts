@@ -5,7 +5,7 @@
  * suspension, API keys, new users, offline verification. The commands that
  * talk to a running node are in cli-network.test.ts.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -162,8 +162,106 @@ describe('healthchain CLI: API keys', () => {
     await writeFile(config, JSON.stringify({ name: 'agency', role: 'inquirer', dataDir: nodeDir }))
     const viaConfig = await cli('apikey', 'create', '--config', config, '--json')
     expect(viaConfig.json().role).toBe('inquirer')
-    expect((await cli('apikey', 'create', '--config', config, '--role', 'examiner')).code).toBe(2) // not the node's role
+    const notItsRole = await cli('apikey', 'create', '--config', config, '--role', 'examiner')
+    expect(notItsRole.code).toBe(1)
+    expect(errorCode(notItsRole)).toBe('KEY_ROLE_MISMATCH')
     expect(errorCode(await cli('apikey', 'list', '--dir', join(dir, 'nowhere')))).toBe('NOT_A_DATA_DIR')
+  })
+
+  it('takes the node\'s role from its registry or its config.json, and refuses a key for another role (KEY_ROLE_MISMATCH)', async () => {
+    const nodeDir = join(dir, 'role-node')
+    const governance = join(dir, 'role-governance.json')
+    await cli('keys', 'create', '--dir', nodeDir)
+    await cli('consortium', 'create', '--host-dir', nodeDir, '--name', 'Roles', '--institution', 'hospital-a', '--governance-key', governance)
+    await cli('admit', '--host-dir', nodeDir, '--governance-key', governance, '--institution', 'hospital-a', '--role', 'examiner', '--data-dir', nodeDir)
+
+    // Stopped: the registry in its store says it is an examiner.
+    const wrong = await cli('apikey', 'create', '--dir', nodeDir, '--role', 'inquirer')
+    expect(wrong.code).toBe(1)
+    expect(errorCode(wrong)).toBe('KEY_ROLE_MISMATCH')
+    expect((await cli('apikey', 'list', '--dir', nodeDir, '--json')).json().keys).toEqual([])
+    const defaulted = await cli('apikey', 'create', '--dir', nodeDir, '--json')
+    expect(defaulted.code, defaulted.stderr).toBe(0)
+    expect(defaulted.json().role).toBe('examiner')
+
+    // Running (its store locked): only a config.json beside the data that names this directory can tell.
+    const running = await Ledger.open({ dir: join(nodeDir, 'store'), crypto, verifyWorkers: 0 })
+    try {
+      expect(errorCode(await cli('apikey', 'create', '--dir', nodeDir))).toBe('USAGE')
+      const unchecked = await cli('apikey', 'create', '--dir', nodeDir, '--role', 'examiner', '--json')
+      expect(unchecked.code, unchecked.stderr).toBe(0)
+      expect(unchecked.stderr).toContain('KEY_ROLE_MISMATCH') // the note that --role could not be checked
+      // A copied example config whose dataDir is another directory runs another node: not this one's role.
+      await writeFile(join(nodeDir, 'config.json'), JSON.stringify({ name: 'hospital-a', role: 'regulator', dataDir: './data' }))
+      expect(errorCode(await cli('apikey', 'create', '--dir', nodeDir))).toBe('USAGE')
+      await writeFile(join(nodeDir, 'config.json'), JSON.stringify({ name: 'hospital-a', role: 'examiner', dataDir: '.' }))
+      expect(errorCode(await cli('apikey', 'create', '--dir', nodeDir, '--role', 'regulator'))).toBe('KEY_ROLE_MISMATCH')
+      expect((await cli('apikey', 'create', '--dir', nodeDir, '--json')).json().role).toBe('examiner')
+    } finally {
+      await running.close()
+    }
+  })
+
+  it('names the node directories inside a network directory instead of advising `keys create` there', async () => {
+    const root = join(dir, 'network-root')
+    await cli('keys', 'create', '--dir', join(root, 'hospital-a'))
+    await cli('keys', 'create', '--dir', join(root, 'agency'))
+    await writeFile(join(root, 'network.json'), '{}')
+    for (const argv of [['list'], ['create', '--role', 'examiner'], ['revoke', '--id', '0123456789abcdef']]) {
+      const run = await cli('apikey', argv[0]!, '--dir', root, ...argv.slice(1))
+      expect(errorCode(run), argv[0]).toBe('NOT_A_DATA_DIR')
+      expect(run.stderr).toContain('agency, hospital-a')
+      expect(run.stderr).toContain(`--dir ${join(root, 'agency')}`)
+      expect(run.stderr).not.toContain('keys create')
+    }
+    const bare = join(dir, 'network-bare')
+    await mkdir(bare)
+    await writeFile(join(bare, 'dev.json'), '{}')
+    const none = await cli('apikey', 'list', '--dir', bare)
+    expect(errorCode(none)).toBe('NOT_A_DATA_DIR')
+    expect(none.stderr).not.toContain('keys create')
+  })
+})
+
+describe('healthchain CLI: input files', () => {
+  it('says plainly that a --data @file, a --gpx file or a phrase file does not exist, and what a phrase file must hold', async () => {
+    const phrase = join(dir, 'files.phrase.json')
+    expect((await cli('user', 'new', '--out', phrase)).code).toBe(0)
+    const write = (phraseFile: string, data: string): Promise<CliRun> =>
+      cli('user', 'write', '--api', 'http://127.0.0.1:9', '--institution', 'hospital-a', '--phrase-file', phraseFile, '--type', 'exercise', '--data', data)
+
+    const missingData = join(dir, 'missing-data.json')
+    const noData = await write(phrase, `@${missingData}`)
+    expect(errorCode(noData)).toBe('BAD_FILE')
+    expect(noData.stderr).toContain(`${missingData} does not exist`)
+    expect(noData.stderr).not.toContain('ENOENT')
+    expect(errorCode(await write(phrase, `@${dir}`))).toBe('BAD_FILE') // a directory
+
+    const missingGpx = join(dir, 'missing.gpx')
+    const noGpx = await cli('phone', 'import', '--device', join(dir, 'no-device'), '--gpx', missingGpx)
+    expect(errorCode(noGpx)).toBe('BAD_FILE')
+    expect(noGpx.stderr).toContain(`${missingGpx} does not exist`)
+
+    const noPhrase = await write(join(dir, 'missing.phrase.json'), '{}')
+    expect(errorCode(noPhrase)).toBe('KEY_FILE')
+    expect(noPhrase.stderr).toContain('does not exist')
+    expect(noPhrase.stderr).toContain('user new --out')
+
+    const words = join(dir, 'words.txt')
+    await writeFile(words, 'abandon ability able about', { mode: 0o600 })
+    const notJson = await write(words, '{}')
+    expect(errorCode(notJson)).toBe('KEY_FILE')
+    expect(notJson.stderr).toContain('"kind": "user-phrase"')
+    expect(notJson.stderr).toContain('user new --out')
+
+    // A right file with a wrong mode keeps the ledger's advice (chmod), not the format's.
+    const open = join(dir, 'open.phrase.json')
+    await writeFile(open, await readFile(phrase, 'utf8'), { mode: 0o644 })
+    await chmod(open, 0o644)
+    const readable = await write(open, '{}')
+    expect(errorCode(readable)).toBe('KEY_FILE')
+    expect(readable.stderr).toContain('chmod 600')
+    expect(readable.stderr).not.toContain('user new --out')
   })
 })
 

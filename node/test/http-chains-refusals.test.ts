@@ -282,6 +282,15 @@ describe('retries and credentials', () => {
     expect(reply.body.entries.map((e: { seq: number, type: string }) => [e.seq, e.type])).toEqual([[0, 'genesis']])
   })
 
+  it('?type=genesis gives the genesis (reads otherwise start after it)', async () => {
+    const x = c()
+    const reply = await call(x.a.url, 'GET', `${entries(x.alice)}?type=genesis`, { token: x.staff })
+    expect(reply.status).toBe(200)
+    expect(reply.body.entries.map((e: { seq: number, type: string }) => [e.seq, e.type])).toEqual([[0, 'genesis']])
+    const all = await call(x.a.url, 'GET', entries(x.alice), { token: x.staff })
+    expect(all.body.entries.some((e: { type: string }) => e.type === 'genesis')).toBe(false)
+  })
+
   it('a replayed entry is answered as a duplicate with the same position, and written once', async () => {
     const x = c()
     const { entry, body } = await aliceExercise(x)

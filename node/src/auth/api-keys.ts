@@ -250,7 +250,8 @@ export class ApiKeyStore {
     await this.refresh()
     const key = this.keys.get(id)
     if (key === undefined || !equal(hashOf(id, secret), fromHex(key.hash, 32, 'hash'))) {
-      throw new NodeError('UNKNOWN_KEY', `API key ${id} is not known here`)
+      // One message for both: whoever holds only an id must not learn whether this node issued it.
+      throw new NodeError('UNKNOWN_KEY', `API key ${id}: the secret does not match (or the key is not from this node)`)
     }
     if (key.revokedAt !== undefined) throw new NodeError('REVOKED_KEY', `API key ${id} was revoked`)
     return { id: key.id, label: key.label, role: key.role }

@@ -10,6 +10,8 @@
  * or the code an API answered with, such as UNKNOWN_KEY), passed on
  * unchanged so scripts can branch on it.
  */
+import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 export type CliErrorCode =
   /** The command line is wrong: unknown option, missing option, bad value, options that exclude each other. */
@@ -20,6 +22,8 @@ export type CliErrorCode =
   | 'BAD_RESPONSE'
   /** A port the command must listen on is taken. */
   | 'PORT_IN_USE'
+  /** `dev`: the network in that directory is already running (its dev.json names a live process). */
+  | 'ALREADY_RUNNING'
   /** A directory is not what the command expects (not a node data directory, not a dev network directory). */
   | 'NOT_A_DATA_DIR'
   /** A file the command was given cannot be read or parsed. */
@@ -78,8 +82,32 @@ export function failureOf (err: unknown): Failure {
     if (typeof code === 'string') return { code, message: err.message, exitCode: 1 }
   }
   const errno = (err as NodeJS.ErrnoException | null)?.code
-  if (typeof errno === 'string' && FILE_ERRNOS.has(errno) && err instanceof Error) return { code: 'BAD_FILE', message: err.message, exitCode: 1 }
+  if (typeof errno === 'string' && FILE_ERRNOS.has(errno) && err instanceof Error) return { code: 'BAD_FILE', message: fileErrorMessage(err as NodeJS.ErrnoException), exitCode: 1 }
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), exitCode: 1 }
+}
+
+/**
+ * A file-system error in words: Node's own (`ENOENT: no such file or
+ * directory, open '…'`) reads as a crash to someone who mistyped a path.
+ * The commands that read or write a file the user names (--data @file,
+ * --gpx, --out, …) pass fs errors through to here, so this is said once.
+ */
+function fileErrorMessage (err: NodeJS.ErrnoException): string {
+  const path = err.path
+  if (path === undefined) return err.message
+  switch (err.code) {
+    case 'ENOENT': {
+      // The same code for a missing file to read and a missing directory to write in: say which is missing.
+      const parent = dirname(path)
+      return existsSync(parent) ? `${path} does not exist` : `${path} does not exist (nor does its directory ${parent})`
+    }
+    case 'EACCES':
+    case 'EPERM': return `${path}: permission denied`
+    case 'EISDIR': return `${path} is a directory, not a file`
+    case 'ENOTDIR': return `${path}: a part of this path is a file, not a directory`
+    case 'EEXIST': return `${path} exists already`
+    default: return err.message
+  }
 }
 
 /** Walks an error's causes (and an AggregateError's errors) for the first one that matches. */

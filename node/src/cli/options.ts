@@ -56,6 +56,20 @@ export function intArg (min: number, max: number): (value: string) => number {
   }
 }
 
+/** An ISO 8601 time with a zone (a time without one would depend on this machine's zone), as milliseconds. */
+export function timeArg (value: string): number {
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms) || !/(Z|[+-]\d\d:?\d\d)$/i.test(value)) throw new InvalidArgumentError('expected an ISO 8601 time with a zone, such as 2026-01-01T00:00:00Z')
+  return ms
+}
+
+/** The end of a consent grant: a time (timeArg) still to come, since a grant ending in the past would never give access. */
+export function grantEndArg (value: string): number {
+  const ms = timeArg(value)
+  if (ms <= Date.now()) throw new InvalidArgumentError(`${new Date(ms).toISOString()} has passed: the grant would never give access (give a later time, or leave --until out for a grant until revoked)`)
+  return ms
+}
+
 /** A path, made absolute against the working directory. */
 export function pathArg (value: string): string {
   if (value === '') throw new InvalidArgumentError('expected a path')

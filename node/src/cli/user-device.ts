@@ -16,12 +16,13 @@
  *
  * Secret keys never leave this module's callers' process.
  */
+import { readFile } from 'node:fs/promises'
 import {
   buildGenesis, buildUserEntry, bytesToHex, decodeCanonical, encodeEntry, ephemeralKeyPair, fromHex, openSealed,
   recoverDataKey, sealedSchema, signEntry, userKeysFromPhrase, wrapDataKey,
   type CryptoProvider, type Entry, type ExamSealed, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
-import { readRecoveryPhrase } from '@healthchain/ledger'
+import { LedgerError, readRecoveryPhrase } from '@healthchain/ledger'
 import { z } from 'zod'
 import { chainSummarySchema, writeReplySchema, type ApiClient, type ChainSummary, type EntryViewReply, type WriteReply } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
@@ -33,7 +34,40 @@ const KEYS_PER_GRANT = 500
 
 /** The user's keys from a phrase file (as `healthchain user new --out` writes it: owner-only). */
 export async function readUserKeys (phraseFile: string, crypto: CryptoProvider): Promise<UserKeys> {
-  return userKeysFromPhrase(await readRecoveryPhrase(phraseFile), crypto)
+  return userKeysFromPhrase(await readPhraseFile(phraseFile), crypto)
+}
+
+const PHRASE_FILE_ORIGIN = 'the file `healthchain user new --out <file>` writes'
+
+/**
+ * The recovery phrase in a `--phrase-file`. The ledger's KEY_FILE messages
+ * speak of key files in general; here the user is told which file the
+ * option wants, since a missing or wrong file is the usual first mistake.
+ */
+export async function readPhraseFile (path: string): Promise<string> {
+  try {
+    return await readRecoveryPhrase(path)
+  } catch (err) {
+    if (!(err instanceof LedgerError && err.code === 'KEY_FILE')) throw err
+    const errno = (err.cause as NodeJS.ErrnoException | undefined)?.code
+    if (errno === 'ENOENT') {
+      throw new CliError('KEY_FILE', `phrase file ${path} does not exist (--phrase-file takes ${PHRASE_FILE_ORIGIN})`, { cause: err })
+    }
+    if (typeof errno === 'string') throw err // there but unreadable (permissions, a directory): the ledger's message says so
+    // Refused for its mode (readable by others), not its contents: the ledger's message says what to do.
+    if (!(err.cause instanceof SyntaxError) && await looksLikePhraseFile(path)) throw err
+    throw new CliError('KEY_FILE', `${err.message} (--phrase-file takes ${PHRASE_FILE_ORIGIN})`, { cause: err })
+  }
+}
+
+/** Whether the file has a phrase file's shape (only asked after a refusal, to tell a wrong file from a file with a wrong mode). */
+async function looksLikePhraseFile (path: string): Promise<boolean> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8')) as { v?: unknown, kind?: unknown, phrase?: unknown } | null
+    return value?.v === 1 && value.kind === 'user-phrase' && typeof value.phrase === 'string'
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -39,12 +39,20 @@ async function writeSecretFile (path: string, contents: string): Promise<void> {
   await rename(tmp, path)
 }
 
-async function readSecretFile (path: string): Promise<unknown> {
+/** What each kind of key file holds, for the message that refuses a file of another shape. */
+const EXPECTED: Record<'party-keys' | 'user-phrase', string> = {
+  'party-keys': 'a version 1 party-keys file: JSON {"v": 1, "kind": "party-keys", "sign": {…}, "box": {…}}',
+  'user-phrase': 'a version 1 user-phrase file: JSON {"v": 1, "kind": "user-phrase", "phrase": "<24 words>"}'
+}
+
+async function readSecretFile (path: string, kind: 'party-keys' | 'user-phrase'): Promise<unknown> {
   let info
   try {
     info = await stat(path)
   } catch (cause) {
-    throw new LedgerError('KEY_FILE', `key file ${path} cannot be read`, { cause })
+    // The cause stays attached: callers that create a missing file tell "missing" apart by its ENOENT.
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT'
+    throw new LedgerError('KEY_FILE', missing ? `key file ${path} does not exist` : `key file ${path} cannot be read`, { cause })
   }
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
     throw new LedgerError('KEY_FILE', `key file ${path} is readable by group or others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)
@@ -52,7 +60,7 @@ async function readSecretFile (path: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(path, 'utf8'))
   } catch (cause) {
-    throw new LedgerError('KEY_FILE', `key file ${path} is not valid JSON`, { cause })
+    throw new LedgerError('KEY_FILE', `key file ${path} is not valid JSON: expected ${EXPECTED[kind]}`, { cause })
   }
 }
 
@@ -67,9 +75,9 @@ export async function writePartyKeys (path: string, keys: PartyKeys): Promise<vo
 }
 
 export async function readPartyKeys (path: string): Promise<PartyKeys> {
-  const file = await readSecretFile(path) as Partial<PartyKeysFile>
-  if (file.v !== 1 || file.kind !== 'party-keys' || file.sign === undefined || file.box === undefined) {
-    throw new LedgerError('KEY_FILE', `key file ${path} is not a version 1 party-keys file`)
+  const file = await readSecretFile(path, 'party-keys') as Partial<PartyKeysFile> | null
+  if (file?.v !== 1 || file.kind !== 'party-keys' || file.sign === undefined || file.box === undefined) {
+    throw new LedgerError('KEY_FILE', `key file ${path} is not ${EXPECTED['party-keys']}`)
   }
   try {
     return {
@@ -87,9 +95,9 @@ export async function writeRecoveryPhrase (path: string, phrase: string): Promis
 }
 
 export async function readRecoveryPhrase (path: string): Promise<string> {
-  const file = await readSecretFile(path) as Partial<PhraseFile>
-  if (file.v !== 1 || file.kind !== 'user-phrase' || typeof file.phrase !== 'string') {
-    throw new LedgerError('KEY_FILE', `key file ${path} is not a version 1 user-phrase file`)
+  const file = await readSecretFile(path, 'user-phrase') as Partial<PhraseFile> | null
+  if (file?.v !== 1 || file.kind !== 'user-phrase' || typeof file.phrase !== 'string') {
+    throw new LedgerError('KEY_FILE', `key file ${path} is not ${EXPECTED['user-phrase']}`)
   }
   return file.phrase
 }

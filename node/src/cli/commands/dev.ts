@@ -9,8 +9,9 @@ import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { CliContext } from '../context.js'
-import { DEFAULT_BASE_PORT, DEFAULT_DEV_DIR, MAX_BASE_PORT, MIN_BASE_PORT, devPaths, devPorts, writeDevManifest, type DevManifest } from '../dev/layout.js'
-import { StartCancelled, startDevNetwork } from '../dev/network.js'
+import { DEFAULT_BASE_PORT, DEFAULT_DEV_DIR, MAX_BASE_PORT, MIN_BASE_PORT, devPaths, devPorts, readDevManifest, writeDevManifest, type DevManifest } from '../dev/layout.js'
+import { CliError } from '../errors.js'
+import { StartCancelled, assertDevPortsFree, startDevNetwork } from '../dev/network.js'
 import { openOrCreateDevNetwork } from '../dev/setup.js'
 import { Output, table } from '../output.js'
 import { examples, intArg, pathArg, withJson } from '../options.js'
@@ -35,7 +36,10 @@ export function registerDev (program: Command, ctx: CliContext): void {
       const stopped = ctx.untilStopped().then((signal) => { stopRequested = true; return signal })
       const progress = (line: string): void => { out.progress(line) }
 
-      const { state, reopened } = await openOrCreateDevNetwork(paths, { basePort: opts.basePort, defaultBasePort: DEFAULT_BASE_PORT, fresh: opts.fresh === true }, progress)
+      await assertNotRunning(paths.root)
+      const { state, reopened } = await openOrCreateDevNetwork(paths, {
+        basePort: opts.basePort, defaultBasePort: DEFAULT_BASE_PORT, fresh: opts.fresh === true, beforeCreate: async (basePort) => { await assertDevPortsFree(paths, basePort) }
+      }, progress)
       progress(`${reopened ? 'reopening' : 'starting'} the dev network in ${paths.root} (ports ${state.basePort}-${state.basePort + 23})`)
       let network
       try {
@@ -83,4 +87,25 @@ export function registerDev (program: Command, ctx: CliContext): void {
       await rm(paths.manifest, { force: true })
       progress(`stopped; data kept in ${paths.root}`)
     })
+}
+
+/**
+ * ALREADY_RUNNING when dev.json names a live process other than this one: the
+ * same network started twice would only fail later on its own ports. A
+ * dev.json left by a process that died is stale and ignored.
+ */
+async function assertNotRunning (root: string): Promise<void> {
+  const manifest = await readDevManifest(root).catch(() => undefined)
+  if (manifest === undefined || manifest.pid === process.pid || !processAlive(manifest.pid)) return
+  throw new CliError('ALREADY_RUNNING', `the dev network in ${root} is already running (pid ${manifest.pid}, since ${manifest.startedAt}): use it (dev.json lists its nodes and API keys), or stop it first with Ctrl-C in its terminal or \`kill -INT ${manifest.pid}\``)
+}
+
+function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }

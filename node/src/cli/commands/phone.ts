@@ -25,7 +25,6 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ENTRY_TYPES, bytesToHex, fromHex, type EntryType, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { readRecoveryPhrase } from '@healthchain/ledger'
 import {
   PhoneClient, isClientError, measureOfCode, parseGpx, parseStepsCsv, readSavedDevice,
   type ExerciseMeasure, type FlushResult, type SavedDevice, type TimelineItem, type WriteResult, type WrittenEntry
@@ -34,7 +33,8 @@ import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
 import { readDevManifest } from '../dev/layout.js'
 import { Output, toJsonText } from '../output.js'
-import { examples, institutionIdArg, intArg, pathArg, withJson } from '../options.js'
+import { examples, grantEndArg, institutionIdArg, intArg, pathArg, withJson } from '../options.js'
+import { readPhraseFile } from '../user-device.js'
 
 /** A multiaddr a phone dials: it must name the node's peer id (the phone checks whom it reached). */
 function nodeAddressArg (value: string, previous: string[] = []): string[] {
@@ -49,12 +49,6 @@ function nodeAddressArg (value: string, previous: string[] = []): string[] {
 function registryKeyArg (value: string): string {
   if (!/^[0-9a-f]{64}$/i.test(value)) throw new InvalidArgumentError('expected the registry key: 64 hex characters (as `consortium create` or dev.json show it)')
   return value.toLowerCase()
-}
-
-function timeArg (value: string): number {
-  const ms = Date.parse(value)
-  if (Number.isNaN(ms) || !/(Z|[+-]\d\d:?\d\d)$/i.test(value)) throw new InvalidArgumentError('expected an ISO 8601 time with a zone, such as 2026-01-01T00:00:00Z')
-  return ms
 }
 
 const DEVICE_OPTION = ['--device <dir>', 'the phone\'s device directory (made by `phone init`)'] as const
@@ -78,7 +72,7 @@ export function registerPhone (program: Command, ctx: CliContext): void {
     .action(async (opts: { device: string, phraseFile: string, dev?: string, registryKey?: string, node?: string[], json?: boolean }) => {
       const out = new Output(ctx.io, opts)
       const { registryKey, nodes } = await initTarget(opts)
-      const phrase = await readRecoveryPhrase(opts.phraseFile)
+      const phrase = await readPhraseFile(opts.phraseFile)
       const client = await clientCall(async () => await PhoneClient.open({
         dir: opts.device, phrase, savePhrase: true, registryKey: fromHex(registryKey, 32, 'registryKey'), bootstrapPeers: nodes.map(peerOf), crypto
       }))
@@ -185,7 +179,7 @@ export function registerPhone (program: Command, ctx: CliContext): void {
     .description('Grant an examiner access to the user\'s sealed data: later exams are sealed for it too, and the data keys of the exams this device holds are re-wrapped for it on this device. Syncs first when a node is reachable, so the history is complete; else the grant covers this device\'s copy and is kept until a node takes it.')
     .requiredOption(...DEVICE_OPTION, pathArg)
     .requiredOption('--examiner <id>', 'the examiner to grant', institutionIdArg)
-    .option('--until <time>', 'access ends at this time (ISO 8601; default: until revoked)', timeArg)
+    .option('--until <time>', 'access ends at this time (ISO 8601 with a zone, in the future; default: until revoked)', grantEndArg)
     .addHelpText('after', examples(
       'healthchain phone grant --device ./alice-phone --examiner hospital-b',
       'healthchain phone grant --device ./alice-phone --examiner hospital-b --until 2026-12-31T00:00:00Z --json'

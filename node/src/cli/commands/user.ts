@@ -18,7 +18,7 @@ import { ApiClient, loginAsUser, loginWithApiKey, type EntriesReply } from '../a
 import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
 import { Output, toJsonText } from '../output.js'
-import { apiKeyOption, examples, institutionIdArg, pathArg, urlArg, userIdArg, withJson } from '../options.js'
+import { apiKeyOption, examples, grantEndArg, institutionIdArg, pathArg, urlArg, userIdArg, withJson } from '../options.js'
 import { enrolUser, examinerBoxOf, grantExaminer, openEnvelope, readUserKeys, writeAsUser } from '../user-device.js'
 
 const WRITABLE_TYPES = ['exercise', 'location'] as const
@@ -136,12 +136,11 @@ export function registerUser (program: Command, ctx: CliContext): void {
     .requiredOption('--institution <id>', 'that node\'s institution id (the login signature is bound to it)', institutionIdArg)
     .requiredOption('--phrase-file <file>', 'the user\'s phrase file', pathArg)
     .requiredOption('--examiner <id>', 'the examiner to grant', institutionIdArg)
-    .option('--until <time>', 'access ends at this time (ISO 8601; default: until revoked)')
+    .option('--until <time>', 'access ends at this time (ISO 8601 with a zone, in the future; default: until revoked)', grantEndArg)
     .addHelpText('after', examples('healthchain user grant --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --examiner hospital-b'))
-    .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, examiner: InstitutionId, until?: string, json?: boolean }) => {
+    .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, examiner: InstitutionId, until?: number, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
-      const until = opts.until === undefined ? undefined : Date.parse(opts.until)
-      if (until !== undefined && Number.isNaN(until)) throw usageError('--until: expected an ISO 8601 time such as 2026-01-01T00:00:00Z')
+      const until = opts.until
       const keys = await readUserKeys(opts.phraseFile, crypto)
       const api = new ApiClient(opts.api)
       const box = examinerBoxOf((await api.registry()).institutions, opts.examiner)

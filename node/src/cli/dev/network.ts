@@ -58,9 +58,14 @@ function portHint (paths: DevPaths, basePort: number): string {
     + ` (or start this one over with --fresh --base-port <port>; that deletes ${paths.root})`
 }
 
+/** PORT_IN_USE, naming the port and what it is for, unless every port of the network's range is free on 127.0.0.1. */
+export async function assertDevPortsFree (paths: DevPaths, basePort: number): Promise<void> {
+  await assertPortsFree(portUses(basePort), DEV_HOST, portHint(paths, basePort))
+}
+
 export async function startDevNetwork (paths: DevPaths, state: DevState, opts: StartDevOptions): Promise<RunningDevNetwork> {
   const hint = portHint(paths, state.basePort)
-  await assertPortsFree(portUses(state.basePort), DEV_HOST, hint)
+  await assertDevPortsFree(paths, state.basePort)
   const nodes: RunningDevNode[] = []
   const network: RunningDevNetwork = {
     nodes,

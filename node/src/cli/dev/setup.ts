@@ -54,7 +54,11 @@ async function clear (paths: DevPaths, names: readonly string[]): Promise<void> 
   for (const name of names) await rm(join(paths.root, name), { recursive: true, force: true })
 }
 
-export async function openOrCreateDevNetwork (paths: DevPaths, opts: { basePort: number | undefined, defaultBasePort: number, fresh: boolean }, progress: (line: string) => void): Promise<OpenedDevNetwork> {
+export async function openOrCreateDevNetwork (
+  paths: DevPaths,
+  opts: { basePort: number | undefined, defaultBasePort: number, fresh: boolean, beforeCreate?: (basePort: number) => Promise<void> },
+  progress: (line: string) => void
+): Promise<OpenedDevNetwork> {
   const names = await assertDevDir(paths)
   if (opts.fresh && names.length > 0) {
     progress(`--fresh: deleting the dev network in ${paths.root}`)
@@ -72,7 +76,10 @@ export async function openOrCreateDevNetwork (paths: DevPaths, opts: { basePort:
     progress(`${paths.root}: a set-up that did not finish; starting it again`)
     await clear(paths, names)
   }
-  return { state: await createDevNetwork(paths, opts.basePort ?? opts.defaultBasePort, progress), reopened: false }
+  const basePort = opts.basePort ?? opts.defaultBasePort
+  // Checked before anything is made: the ports become part of the network's data (its registry lists them).
+  await opts.beforeCreate?.(basePort)
+  return { state: await createDevNetwork(paths, basePort, progress), reopened: false }
 }
 
 async function createDevNetwork (paths: DevPaths, basePort: number, progress: (line: string) => void): Promise<DevState> {

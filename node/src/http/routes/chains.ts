@@ -168,7 +168,8 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
       ...(q.type === undefined ? {} : { types: [q.type] }),
       ...(q.since === undefined ? {} : { since: Date.parse(q.since) }),
       ...(q.until === undefined ? {} : { until: Date.parse(q.until) }),
-      ...(q.start === undefined ? {} : { start: Number(q.start) }),
+      // Reads start after the genesis by default; asked for the genesis by type, start at it.
+      ...(q.start === undefined ? (q.type === 'genesis' ? { start: 0 } : {}) : { start: Number(q.start) }),
       ...(q.end === undefined ? {} : { end: Number(q.end) })
     })
   })
