@@ -26,6 +26,16 @@ async function mode (path: string): Promise<number> {
 
 let dir: string
 beforeAll(async () => { dir = await makeTempDir('healthchain-cli-') })
+
+/** `<dir>/<name>-node`: keys, a consortium it hosts, and itself admitted as hospital-a (an examiner); stopped. */
+async function oneNodeConsortium (name: string, consortium: string): Promise<string> {
+  const nodeDir = join(dir, `${name}-node`)
+  const governance = join(dir, `${name}-governance.json`)
+  await cli('keys', 'create', '--dir', nodeDir)
+  await cli('consortium', 'create', '--host-dir', nodeDir, '--name', consortium, '--institution', 'hospital-a', '--governance-key', governance)
+  await cli('admit', '--host-dir', nodeDir, '--governance-key', governance, '--institution', 'hospital-a', '--role', 'examiner', '--data-dir', nodeDir)
+  return nodeDir
+}
 afterAll(async () => { await removeDir(dir) })
 
 const LEAF_COMMANDS = [
@@ -169,11 +179,7 @@ describe('healthchain CLI: API keys', () => {
   })
 
   it('takes the node\'s role from its registry or its config.json, and refuses a key for another role (KEY_ROLE_MISMATCH)', async () => {
-    const nodeDir = join(dir, 'role-node')
-    const governance = join(dir, 'role-governance.json')
-    await cli('keys', 'create', '--dir', nodeDir)
-    await cli('consortium', 'create', '--host-dir', nodeDir, '--name', 'Roles', '--institution', 'hospital-a', '--governance-key', governance)
-    await cli('admit', '--host-dir', nodeDir, '--governance-key', governance, '--institution', 'hospital-a', '--role', 'examiner', '--data-dir', nodeDir)
+    const nodeDir = await oneNodeConsortium('role', 'Roles')
 
     // Stopped: the registry in its store says it is an examiner.
     const wrong = await cli('apikey', 'create', '--dir', nodeDir, '--role', 'inquirer')
@@ -288,11 +294,7 @@ describe('healthchain CLI: users', () => {
 
 describe('healthchain CLI: verify offline', () => {
   it('reports a valid chain (exit 0), a damaged one (exit 1 CHAIN_INVALID), and unknown users and directories', async () => {
-    const nodeDir = join(dir, 'verify-node')
-    const governance = join(dir, 'verify-governance.json')
-    await cli('keys', 'create', '--dir', nodeDir)
-    await cli('consortium', 'create', '--host-dir', nodeDir, '--name', 'Verify', '--institution', 'hospital-a', '--governance-key', governance)
-    await cli('admit', '--host-dir', nodeDir, '--governance-key', governance, '--institution', 'hospital-a', '--role', 'examiner', '--data-dir', nodeDir)
+    const nodeDir = await oneNodeConsortium('verify', 'Verify')
 
     const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
     const ledger = await Ledger.open({ dir: join(nodeDir, 'store'), institution: 'hospital-a' as InstitutionId, crypto, verifyWorkers: 0 })
@@ -335,11 +337,7 @@ describe('healthchain CLI: verify offline', () => {
 
 describe('healthchain CLI: reindex', () => {
   it('rebuilds a stopped node\'s query index from its chains, with progress, and answers as before', async () => {
-    const nodeDir = join(dir, 'reindex-node')
-    const governance = join(dir, 'reindex-governance.json')
-    await cli('keys', 'create', '--dir', nodeDir)
-    await cli('consortium', 'create', '--host-dir', nodeDir, '--name', 'Reindex', '--institution', 'hospital-a', '--governance-key', governance)
-    await cli('admit', '--host-dir', nodeDir, '--governance-key', governance, '--institution', 'hospital-a', '--role', 'examiner', '--data-dir', nodeDir)
+    const nodeDir = await oneNodeConsortium('reindex', 'Reindex')
     const ledger = await Ledger.open({ dir: join(nodeDir, 'store'), institution: 'hospital-a' as InstitutionId, crypto, verifyWorkers: 0 })
     const users = [userKeysFromPhrase(newRecoveryPhrase(), crypto), userKeysFromPhrase(newRecoveryPhrase(), crypto)]
     try {
