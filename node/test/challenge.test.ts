@@ -46,6 +46,9 @@ describe('login challenge', () => {
     await expectCode(store.verify({ ...respond(mallory, first), userId: alice.userId }), 'BAD_SIGNATURE')
     const second = store.issue(alice.userId).challenge
     await expectCode(store.verify(respond(alice, second, 'hospital-b' as InstitutionId)), 'BAD_SIGNATURE')
+    // The message names the node the signature had to be for: a login signed for another node is the usual mistake.
+    const again = store.issue(alice.userId).challenge
+    await expect(store.verify(respond(alice, again, 'hospital-b' as InstitutionId))).rejects.toThrow(`for this node (${NODE})`)
     const third = store.issue(alice.userId).challenge
     await expectCode(store.verify({ ...respond(alice, third), signature: new Uint8Array(63) }), 'BAD_SIGNATURE')
   })

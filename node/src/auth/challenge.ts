@@ -143,7 +143,8 @@ export class ChallengeStore {
     if (publicKey === undefined) throw new NodeError('UNKNOWN_USER', `no key is known here for user ${response.userId}`)
     const nonce = fromHex(key, LOGIN_NONCE_BYTES, 'challenge')
     if (!this.components.crypto.verify(loginMessage(this.node, nonce), response.signature, publicKey)) {
-      throw new NodeError('BAD_SIGNATURE', 'the login signature does not verify with the user\'s key')
+      // The usual cause is not a wrong key but a login signed for another node: the audience is part of what is signed.
+      throw new NodeError('BAD_SIGNATURE', `the login signature does not verify with the user's key for this node (${this.node}): it must be made with the user's key over a challenge for ${this.node} (a CLI login names it with --institution)`)
     }
     return response.userId
   }

@@ -49,7 +49,7 @@ export function requireAuth (sessions: Sessions, opts: RequireAuthOptions): Guar
     context.actor = actorOf(session)
     context.role = session.role
     context.session = session
-    if (!roles.has(session.role)) throw new NodeError('FORBIDDEN', `role ${session.role} may not do this`)
+    if (!roles.has(session.role)) throw new NodeError('FORBIDDEN', `role ${session.role} may not ${opts.action} here: this needs ${[...roles].join(' or ')}`)
   }
   return { preHandler, config: { audit: { action: opts.action, ...(opts.target === undefined ? {} : { target: opts.target }) } } }
 }

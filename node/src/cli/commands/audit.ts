@@ -10,7 +10,7 @@ export function registerAudit (program: Command, ctx: CliContext): void {
     .summary('the tail of a running node\'s audit log (staff)')
     .description('Show a running node\'s audit log: every login attempt (granted or refused) and every request to a guarded route, one line each (who, what, from where, result, refusal code). Staff of that node only; reading it is itself logged.')
     .requiredOption('--api <url>', 'the node\'s API URL', urlArg)
-    .addOption(apiKeyOption('a staff API key of that node (or HEALTHCHAIN_API_KEY)').makeOptionMandatory())
+    .addOption(apiKeyOption('a staff API key of that node').makeOptionMandatory())
     .option('--limit <n>', 'how many lines (the last ones unless --start)', intArg(1, 1000), 20)
     .option('--start <n>', 'first position to show', intArg(0, Number.MAX_SAFE_INTEGER))
     .addHelpText('after', examples('healthchain audit --api http://127.0.0.1:7000 --api-key hck_… --limit 50'))

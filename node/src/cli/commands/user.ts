@@ -58,7 +58,7 @@ export function registerUser (program: Command, ctx: CliContext): void {
     .summary('enrol a user at an examiner\'s node (staff + user)')
     .description('Enrol a user at an examiner\'s node, which becomes the custodian of the user\'s chain: staff log in with the node\'s API key, the node names the chain key, the user\'s keys sign the genesis for it.')
     .requiredOption('--api <url>', 'the examiner node\'s API URL', urlArg)
-    .addOption(apiKeyOption('a staff API key of that node (or HEALTHCHAIN_API_KEY)').makeOptionMandatory())
+    .addOption(apiKeyOption('a staff API key of that node').makeOptionMandatory())
     .requiredOption('--phrase-file <file>', 'the user\'s phrase file (`user new --out`)', pathArg)
     .option('--institution <id>', 'the custodian the genesis names (default: the node\'s own id, which it checks)', institutionIdArg)
     .addHelpText('after', examples('healthchain user enrol --api http://127.0.0.1:7000 --api-key hck_… --phrase-file ./alice.phrase.json'))
@@ -98,7 +98,7 @@ export function registerUser (program: Command, ctx: CliContext): void {
     .option('--phrase-file <file>', 'read as the user (needs --institution)', pathArg)
     .option('--institution <id>', 'with --phrase-file: the node\'s institution id (the login signature is bound to it)', institutionIdArg)
     // Not .conflicts(): an API key exported in HEALTHCHAIN_API_KEY must not stop a user from reading with their phrase.
-    .addOption(apiKeyOption('read as staff: an API key of that node (or HEALTHCHAIN_API_KEY); --phrase-file wins if both are given'))
+    .addOption(apiKeyOption('read as staff: an API key of that node; --phrase-file wins if both are given'))
     .option('--user <id>', 'the user whose chain to read (default with --phrase-file: that user)', userIdArg)
     .addOption(new Option('--type <type>', 'only entries of this type').choices(READABLE_TYPES))
     .addHelpText('after', examples(
