@@ -129,7 +129,9 @@ describe('healthchain CLI against a running node', () => {
     const grant = await cli('user', 'grant', ...asUser, '--examiner', 'hospital-b', '--json')
     expect(grant.code, grant.stderr).toBe(0)
     expect(grant.json()).toMatchObject({ examiner: 'hospital-b', rewrapped: 1 })
-    expect(errorCode(await cli('user', 'grant', ...asUser, '--examiner', 'agency'))).toBe('ROLE_FORBIDDEN')
+    // The codes `phone grant` uses for the same mistakes.
+    expect(errorCode(await cli('user', 'grant', ...asUser, '--examiner', 'agency'))).toBe('NOT_AN_EXAMINER')
+    expect(errorCode(await cli('user', 'grant', ...asUser, '--examiner', 'hospital-z'))).toBe('UNKNOWN_EXAMINER')
 
     // ---- the audit log holds the refused login
     const audit = await cli('audit', '--api', api, '--api-key', key.apiKey, '--limit', '200', '--json')
@@ -178,6 +180,21 @@ describe('healthchain CLI against a running node', () => {
     const run = await cli('status', '--api', `http://127.0.0.1:${port}`)
     expect(run.code).toBe(1)
     expect(errorCode(run)).toBe('UNREACHABLE')
+    expect(run.stderr).toContain('nothing answers')
+  })
+
+  it('says UNREACHABLE, naming the likely mix-up, when something takes the connection but answers no HTTP (a libp2p port)', async () => {
+    // As a libp2p listener does with an HTTP request: it reads it, finds no protocol it speaks, and resets.
+    const server = createServer((socket) => { socket.once('data', () => { socket.resetAndDestroy() }) })
+    const port = await new Promise<number>((resolve) => { server.listen(0, '127.0.0.1', () => { resolve((server.address() as { port: number }).port) }) })
+    try {
+      const run = await cli('status', '--api', `http://127.0.0.1:${port}`)
+      expect(run.code).toBe(1)
+      expect(errorCode(run)).toBe('UNREACHABLE')
+      expect(run.stderr).toContain('closed it without an HTTP answer')
+    } finally {
+      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    }
   })
 })
 

@@ -70,6 +70,7 @@ describe('healthchain CLI: help and usage', () => {
       ['admit', '--governance-key', 'g.json', '--institution', 'agency', '--role', 'inquirer', '--data-dir', 'x', '--host-dir', 'h', '--api', 'http://127.0.0.1:9'],
       ['admit', '--governance-key', 'g.json', '--institution', 'agency', '--role', 'overlord', '--data-dir', 'x', '--host-dir', 'h'],
       ['apikey', 'list'], // neither --dir nor --config
+      ['apikey', 'revoke', '--dir', 'd', '--id', 'xyz'], // not a key id
       ['user', 'read', '--api', 'http://127.0.0.1:9'] // nobody to read as
     ]
     for (const argv of cases) {

@@ -170,6 +170,10 @@ function unreachable (url: string, err: unknown, timeoutMs: number): CliError {
     const code = (e as NodeJS.ErrnoException).code
     return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined
   })
+  // Reset or closed without an answer: something listens there, but it does not speak HTTP (a libp2p port, say).
+  if (errno === 'ECONNRESET' || errno === 'EPIPE') {
+    return new CliError('UNREACHABLE', `${url} took the connection but closed it without an HTTP answer (${errno}): is this the node's API address, not its libp2p port?`, { cause: err })
+  }
   return new CliError('UNREACHABLE', `nothing answers at ${url}${errno === undefined ? '' : ` (${errno})`}: is the node running, and is this its API address?`, { cause: err })
 }
 

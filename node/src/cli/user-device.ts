@@ -145,8 +145,9 @@ function chunks<T> (items: readonly T[], size: number): T[][] {
 /** An X25519 key from the registry's answer (hex). */
 export function examinerBoxOf (institutions: ReadonlyArray<{ id: string, role: string, status: string, box: string }>, examiner: InstitutionId): Uint8Array {
   const record = institutions.find((i) => i.id === examiner)
-  if (record === undefined) throw new CliError('UNKNOWN_AUTHOR', `the registry lists no institution ${examiner}`)
-  if (record.role !== 'examiner') throw new CliError('ROLE_FORBIDDEN', `${examiner} is ${record.role === 'inquirer' ? 'an' : 'a'} ${record.role}: only examiners read sealed data`)
-  if (record.status !== 'active') throw new CliError('AUTHOR_SUSPENDED', `${examiner} is suspended`)
+  // The same codes as the phone's grant (packages/client): one mistake, one code, whichever way the user grants.
+  if (record === undefined) throw new CliError('UNKNOWN_EXAMINER', `the registry lists no institution ${examiner}`)
+  if (record.role !== 'examiner') throw new CliError('NOT_AN_EXAMINER', `${examiner} is ${record.role === 'inquirer' ? 'an' : 'a'} ${record.role}: only examiners read sealed data`)
+  if (record.status !== 'active') throw new CliError('NOT_AN_EXAMINER', `${examiner} is suspended: only active examiners may be granted`)
   return fromHex(record.box, 32, 'box')
 }

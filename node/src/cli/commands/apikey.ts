@@ -7,7 +7,7 @@
  * node's role where it can (node-role.ts) and refuses any other.
  */
 import { existsSync } from 'node:fs'
-import { Option, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { InstitutionRole } from '@healthchain/core'
 import { ApiKeyStore, type ApiKeyRecord } from '../../auth/api-keys.js'
 import { loadConfig } from '../../config.js'
@@ -74,6 +74,12 @@ async function roleForNewKey (asked: InstitutionRole | undefined, where: { dir: 
   return known.role
 }
 
+/** An API key id as `apikey list` shows it: a typo is a usage error, not "unknown key". */
+function keyIdArg (value: string): string {
+  if (!/^[0-9a-f]{16}$/.test(value)) throw new InvalidArgumentError('expected a key id: 16 hex characters, as `apikey list` shows it (not the whole key)')
+  return value
+}
+
 function rowOf (k: ApiKeyRecord): string[] {
   return [k.id, k.role, k.revokedAt === undefined ? 'active' : `revoked ${k.revokedAt}`, k.createdAt, k.label]
 }
@@ -119,7 +125,7 @@ export function registerApiKey (program: Command, ctx: CliContext): void {
   withWhere(apikey.command('revoke'))
     .summary('revoke an API key')
     .description('Revoke an API key by id: its logins are refused (REVOKED_KEY) and its live sessions end at their next request.')
-    .requiredOption('--id <id>', 'the key\'s id (16 hex characters, from `apikey list`)')
+    .requiredOption('--id <id>', 'the key\'s id (16 hex characters, from `apikey list`)', keyIdArg)
     .addHelpText('after', examples('healthchain apikey revoke --dir ./hospital-a --id 3f9c2a1b7d6e5f40'))
     .action(async (opts: WhereOptions & { id: string }) => {
       const out = new Output(ctx.io, opts)
