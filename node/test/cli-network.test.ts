@@ -121,7 +121,11 @@ describe('healthchain CLI against a running node', () => {
     expect(own.code, own.stderr).toBe(0)
     expect(own.json().entries.map((e: { type: string }) => e.type)).toEqual(['exercise', 'location', 'exam'])
     expect(own.json().entries[2].sealed).toEqual({ readable: true, data: { notes: 'sealed note' } })
-    expect((await cli('user', 'read', ...asUser)).stdout).toContain('(opened on this machine) { "notes": "sealed note" }')
+    const ownText = (await cli('user', 'read', ...asUser)).stdout
+    expect(ownText).toContain('(opened on this machine) { "notes": "sealed note" }')
+    // Times as people read them in the text output (--json keeps the milliseconds the entry holds).
+    expect(ownText).toContain('"start": "2025-03-01T07:00:00.000Z"')
+    expect(own.json().entries[0].plain.start).toBe(Date.parse('2025-03-01T07:00:00Z'))
     const staffRead = await cli('user', 'read', '--api', api, '--api-key', key.apiKey, '--user', userId, '--type', 'exam', '--json')
     expect(staffRead.json().entries).toHaveLength(1)
     expect(staffRead.json().entries[0].sealed).toEqual({ readable: true, data: { notes: 'sealed note' } })

@@ -207,12 +207,23 @@ function renderEntries (read: EntriesReply, asUser: boolean): string[] {
   const lines = [`chain of ${read.userId}: ${read.entries.length} entr${read.entries.length === 1 ? 'y' : 'ies'} shown (verified length ${read.verifiedLength})${read.forked ? ' — FORKED: the custodian signed two histories' : ''}`]
   for (const e of read.entries) {
     lines.push(`  #${e.seq}  ${e.type.padEnd(8)}  by ${e.author.padEnd(12)}  ${e.time}`)
-    lines.push(`       plain:  ${compact(e.plain)}`)
+    lines.push(`       plain:  ${compact(readableTimes(e.plain))}`)
     if (e.sealed === undefined) continue
-    if (e.sealed.readable) lines.push(`       sealed: ${asUser ? '(opened on this machine) ' : ''}${compact(e.sealed.data)}`)
+    if (e.sealed.readable) lines.push(`       sealed: ${asUser ? '(opened on this machine) ' : ''}${compact(readableTimes(e.sealed.data))}`)
     else lines.push('       sealed: (not readable by this institution)')
   }
   return lines
+}
+
+/** Fields entries keep as milliseconds since the epoch. */
+const TIME_FIELDS = new Set(['start', 'end', 'time', 'until'])
+
+/** For the text output only: those fields as ISO 8601 (--json keeps the entry as stored). */
+function readableTimes (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(readableTimes)
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value
+  return Object.fromEntries(Object.entries(value).map(([key, v]) =>
+    [key, TIME_FIELDS.has(key) && typeof v === 'number' && Number.isSafeInteger(v) ? new Date(v).toISOString() : readableTimes(v)]))
 }
 
 function compact (value: unknown): string {
