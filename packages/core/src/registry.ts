@@ -231,10 +231,12 @@ export class RegistryState {
         return { id, name: p.name, role: p.role, sign: p.sign, box: p.box, peer: p.peer, addrs: p.addrs ?? [], status: 'active', since: seq }
       }
       case 'suspend':
-        if (current?.status !== 'active') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not active`)
+        if (current === undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not admitted: the registry does not list it`)
+        if (current.status !== 'active') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is suspended already`)
         return { ...current, status: 'suspended', since: seq }
       case 'reinstate':
-        if (current?.status !== 'suspended') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not suspended`)
+        if (current === undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not admitted: the registry does not list it`)
+        if (current.status !== 'suspended') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is active, not suspended`)
         return { ...current, status: 'active', since: seq }
       case 'rotate': {
         if (current === undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not admitted`)

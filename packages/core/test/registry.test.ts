@@ -94,6 +94,9 @@ describe.each(PROVIDERS)('RegistryState under $name', (crypto: CryptoProvider) =
       const state = populated()
       state.apply(block(4, 'suspend', { institution: 'lab' }), crypto)
       refuses(state, block(5, 'suspend', { institution: 'lab' }), 'REGISTRY_CONFLICT')
+      // The message says which: not listed at all, or suspended already.
+      expect(() => populated().check(block(4, 'suspend', { institution: 'nobody' }), crypto)).toThrow('institution nobody is not admitted')
+      expect(() => state.check(block(5, 'suspend', { institution: 'lab' }), crypto)).toThrow('institution lab is suspended already')
     })
     it('reinstate of an active or unknown institution, rotate of an unknown one (REGISTRY_CONFLICT)', () => {
       refuses(populated(), block(4, 'reinstate', { institution: 'lab' }), 'REGISTRY_CONFLICT')
