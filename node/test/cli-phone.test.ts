@@ -181,6 +181,8 @@ describe('healthchain phone against real nodes', () => {
     expect(status.code, status.stderr).toBe(0)
     expect(status.json()).toMatchObject({ userId, connectedNodes: [a.daemon.network.peerId], outbox: { pending: 0, failed: 0 }, pending: [], failed: [] })
     expect(status.json().localLength).toBeGreaterThanOrEqual(9)
+    // The text names each connected node as the registry does.
+    expect((await cli('phone', 'status', ...dev)).stdout).toContain(`hospital-a  ${a.daemon.network.peerId}`)
 
     // ---- the custodian stopped: an import is kept on the device …
     await net.stop('hospital-a')

@@ -572,6 +572,12 @@ export class PhoneClient {
     if (!equal(held, chainKey)) throw new ClientError('NOT_OWN_CHAIN', 'this device already holds the user\'s chain under another key', { field: 'chainKey' })
   }
 
+  /** The institution the registry this device has lists for a node's peer id (to show nodes by name); undefined if none. */
+  institutionOfPeer (peerId: string): string | undefined {
+    if (!this.ledger.hasRegistry) return undefined
+    return this.ledger.registry.state.institutions().find((i) => i.peer === peerId)?.id
+  }
+
   /** An examiner from the registry this device has. */
   private examiner (value: string, opts: { active: boolean }): InstitutionRecord {
     const id = institutionId(value, 'examiner')

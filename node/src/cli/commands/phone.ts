@@ -228,7 +228,7 @@ export function registerPhone (program: Command, ctx: CliContext): void {
           `phone device ${opts.device}: user ${status.userId}`,
           `  chain            ${status.chainKey ?? 'not known yet (phone sync)'}`,
           `  nodes            ${status.connectedNodes.length} connected of ${saved.nodes.length} remembered${opts.offline === true ? ' (offline: none dialled)' : ''}`,
-          ...status.connectedNodes.map((peer) => `                   ${peer}`),
+          ...status.connectedNodes.map((peer) => `                   ${client.institutionOfPeer(peer) ?? '(not in the registry)'}  ${peer}`),
           `  local length     ${status.localLength}`,
           `  verified length  ${status.verifiedLength}`,
           `  outbox           ${status.outbox.pending} pending, ${status.outbox.failed} failed`,
