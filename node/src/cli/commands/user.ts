@@ -80,8 +80,13 @@ export function registerUser (program: Command, ctx: CliContext): void {
     .requiredOption('--data <json>', 'the entry\'s plain segment as JSON, or @file to read it from a file')
     .addHelpText('after', examples(
       'healthchain user write --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --type exercise --data \'{"start":"2025-01-01T07:00:00Z","end":"2025-01-01T08:00:00Z","observations":[{"code":"55423-8","value":6200,"unit":"{steps}"}]}\'',
+      'healthchain user write --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --type location --data \'{"points":[{"lat":52.52,"lon":13.405,"acc":8,"time":"2025-01-01T07:30:00Z"}]}\'',
       'healthchain user write --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json --type location --data @walk.json'
-    ))
+    ) + `
+The plain segment, by type:
+  exercise  { start, end, observations: [{ code (LOINC: 55423-8 steps, 55430-3 distance, 41981-2 active energy, 8867-4 heart rate), value, unit (UCUM), time? }] }
+  location  { points: [{ lat, lon, acc (metres), time }] }   (up to the entry size limit; \`phone import\` reads GPX and CSV)
+`)
     .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, type: typeof WRITABLE_TYPES[number], data: string, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
       const keys = await readUserKeys(opts.phraseFile, crypto)
