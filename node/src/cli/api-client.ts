@@ -12,12 +12,16 @@ import {
   bytesToHex, fromHex, type CryptoProvider, type InstitutionId, type UserId, type UserKeys
 } from '@healthchain/core'
 import { z } from 'zod'
+import {
+  chainSummarySchema, entriesReplySchema, entryViewSchema, hexSchema, writeReplySchema,
+  type ChainSummary, type EntriesReply, type EntryViewReply, type WriteReply
+} from '../http/chain-replies.js'
 import { signLogin } from '../auth/challenge.js'
 import { ApiError, CliError, findCause } from './errors.js'
 
 export const DEFAULT_TIMEOUT_MS = 30_000
 
-const hex = z.string().regex(/^([0-9a-f]{2})*$/)
+const hex = hexSchema
 
 export const statusReplySchema = z.object({
   name: z.string(),
@@ -43,33 +47,11 @@ export type RegistryReply = z.infer<typeof registryReplySchema>
 export const sessionReplySchema = z.object({ token: z.string(), expiresAt: z.string(), role: z.string(), subject: z.string() })
 export type SessionReply = z.infer<typeof sessionReplySchema>
 
-export const chainSummarySchema = z.object({
-  userId: z.string(), chainKey: hex, custodian: z.string(), length: z.int(), verifiedLength: z.int(), forked: z.boolean()
-})
-export type ChainSummary = z.infer<typeof chainSummarySchema>
-
-export const writeReplySchema = z.object({ seq: z.int(), id: hex, duplicate: z.boolean() })
-export type WriteReply = z.infer<typeof writeReplySchema>
-
-export const entryViewSchema = z.object({
-  seq: z.int(),
-  id: hex,
-  type: z.string(),
-  author: z.string(),
-  time: z.string(),
-  reg: z.int().optional(),
-  plain: z.unknown(),
-  sealed: z.union([
-    z.object({ readable: z.literal(true), data: z.unknown() }),
-    z.object({ readable: z.literal(false), envelope: hex.optional() })
-  ]).optional()
-})
-export type EntryViewReply = z.infer<typeof entryViewSchema>
-
-export const entriesReplySchema = z.object({
-  userId: z.string(), chainKey: hex, verifiedLength: z.int(), forked: z.boolean(), entries: z.array(entryViewSchema)
-})
-export type EntriesReply = z.infer<typeof entriesReplySchema>
+// The chain routes' answers are parsed with the server's own schemas (http/chain-replies.ts).
+export {
+  chainSummarySchema, entriesReplySchema, entryViewSchema, writeReplySchema,
+  type ChainSummary, type EntriesReply, type EntryViewReply, type WriteReply
+}
 
 export const verifyReplySchema = z.object({
   chainKey: hex,

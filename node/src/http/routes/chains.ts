@@ -28,6 +28,7 @@ import type { Sessions } from '../../auth/sessions.js'
 import { NodeError } from '../../errors.js'
 import type { ExamSealer } from '../../sealing/exam-sealer.js'
 import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
+import { chainSummarySchema, entriesReplySchema, writeReplySchema } from '../chain-replies.js'
 import { grantedKeysFor, viewOf, type EntryView } from '../entry-view.js'
 import { errorBodySchema } from '../errors.js'
 import type { App } from '../types.js'
@@ -46,29 +47,6 @@ export interface ChainRoutesDeps {
 const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
 const hexBytes = (what: string) => z.string().regex(/^([0-9a-fA-F]{2})+$/, { error: `expected ${what} as hex` })
 const userParams = z.strictObject({ id: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }) })
-
-const chainSummarySchema = z.object({
-  userId: z.string(),
-  chainKey: z.string().describe('the chain\'s Hypercore key, hex'),
-  custodian: z.string().describe('the institution that enrolled the user and appends to the chain'),
-  length: z.int(),
-  verifiedLength: z.int().describe('entries this node has checked (a replica never serves more)'),
-  forked: z.boolean().describe('the custodian signed two histories: the chain is not to be trusted')
-})
-
-const entryViewSchema = z.object({
-  seq: z.int(),
-  id: z.string(),
-  type: z.enum(ENTRY_TYPES),
-  author: z.string(),
-  time: z.string(),
-  reg: z.int().optional(),
-  plain: z.unknown(),
-  sealed: z.union([
-    z.object({ readable: z.literal(true), data: z.unknown() }),
-    z.object({ readable: z.literal(false), envelope: z.string().optional() })
-  ]).optional().describe('examiners: opened if a recipient; users: the ciphertext; inquirers and regulators: absent')
-})
 
 const examWriteSchema = z.strictObject({
   type: z.literal('exam'),
@@ -137,7 +115,7 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
       summary: 'Write an entry (S2): examiners send an exam to seal and sign; users send an entry they signed',
       tags: ['entries'], params: userParams, security: BEARER_SECURITY,
       body: z.union([examWriteSchema, userWriteSchema]),
-      response: { 201: z.object({ seq: z.int(), id: z.string(), duplicate: z.boolean() }), ...errors }
+      response: { 201: writeReplySchema, ...errors }
     }
   }, async (request, reply) => {
     const session = sessionOf(request)
@@ -160,7 +138,7 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     schema: {
       summary: 'Query (S2): entries filtered by type and time; sealed parts only as the role allows',
       tags: ['entries'], params: userParams, querystring: readQuerySchema, security: BEARER_SECURITY,
-      response: { 200: z.object({ userId: z.string(), chainKey: z.string(), verifiedLength: z.int(), forked: z.boolean(), entries: z.array(entryViewSchema) }), ...errors }
+      response: { 200: entriesReplySchema, ...errors }
     }
   }, async (request) => {
     const q = request.query

@@ -15,6 +15,7 @@ import { BEARER_SECURITY, requireAuth } from '../auth.js'
 import { errorBodySchema } from '../errors.js'
 import type { App } from '../types.js'
 import { readViews, writeExam, type ChainRoutesDeps } from './chains.js'
+import { writeReplySchema } from '../chain-replies.js'
 
 const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
 const userParams = z.strictObject({ id: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }) })
@@ -30,7 +31,7 @@ export function registerFhirRoutes (app: App, deps: ChainRoutesDeps): void {
       querystring: z.strictObject({ values: z.enum(['plain', 'sealed']).optional() }),
       // Any JSON object here: the FHIR definitions, not this schema, judge it (errors name the element).
       body: z.looseObject({ resourceType: z.string({ error: 'expected a FHIR resource with a resourceType' }) }),
-      response: { 201: z.object({ seq: z.int(), id: z.string(), duplicate: z.boolean() }), ...errors }
+      response: { 201: writeReplySchema, ...errors }
     }
   }, async (request, reply) => {
     const resource = validateFhir(request.body)
