@@ -28,6 +28,7 @@
  * Target on the reference machine: >= 3,000 writes/s over HTTP, p99 < 50 ms.
  * Nothing is printed here: the caller prints the returned figures.
  */
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,6 +64,14 @@ export interface CpuFigures {
   readonly microsPerWrite: number
   /** CPU seconds per second: how many cores the run kept busy. */
   readonly cores: number
+  /**
+   * The event loop's own share: its thread's CPU time per write (Linux
+   * only, else null) and the fraction of the run it was busy. A loop busy
+   * ~100% of the time is the bottleneck however idle the other core is;
+   * busy time above its CPU time is time it was runnable but descheduled,
+   * i.e. the cores were contended.
+   */
+  readonly eventLoop: { readonly microsPerWrite: number | null, readonly utilization: number }
 }
 
 export interface HttpBenchResult {
@@ -211,7 +220,7 @@ async function request (daemon: Daemon, method: string, path: string, opts: { to
 // ---------------------------------------------------------------- HTTP
 
 async function httpWrites (bench: Bench, opts: { connections: number, seconds: number }): Promise<HttpBenchResult['http']> {
-  const cpu = process.cpuUsage()
+  const cpu = startCpuMeter()
   const result = await autocannon({
     // In a worker thread: the load generator must not share the event loop of the server it measures.
     workers: 1,
@@ -227,7 +236,7 @@ async function httpWrites (bench: Bench, opts: { connections: number, seconds: n
   return {
     writesPerSecond: round(writes / result.duration, 0),
     writes,
-    cpu: cpuFigures(process.cpuUsage(cpu), writes, result.duration),
+    cpu: cpu.figures(writes, result.duration),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     errors: result.errors,
     timeouts: result.timeouts,
@@ -262,7 +271,7 @@ async function libraryWrites (bench: Bench, opts: { callers: number, seconds: nu
   const latencies: number[] = []
   let errors = 0
   let next = 0
-  const cpu = process.cpuUsage()
+  const cpu = startCpuMeter()
   const start = performance.now()
   const deadline = start + opts.seconds * 1000
   const caller = async (): Promise<void> => {
@@ -282,7 +291,7 @@ async function libraryWrites (bench: Bench, opts: { callers: number, seconds: nu
   return {
     writesPerSecond: round(latencies.length / seconds, 0),
     writes: latencies.length,
-    cpu: cpuFigures(process.cpuUsage(cpu), latencies.length, seconds),
+    cpu: cpu.figures(latencies.length, seconds),
     latencyMs: latencyFigures(latencies),
     errors
   }
@@ -308,7 +317,7 @@ async function rawAppends (opts: { dir: string, cores: number, callers: number, 
     const run = async (seconds: number): Promise<HttpBenchResult['storage']> => {
       let appends = 0
       let next = 0
-      const cpu = process.cpuUsage()
+      const cpu = startCpuMeter()
       const start = performance.now()
       const deadline = start + seconds * 1000
       await Promise.all(Array.from({ length: opts.callers }, async () => {
@@ -318,7 +327,7 @@ async function rawAppends (opts: { dir: string, cores: number, callers: number, 
         }
       }))
       const elapsed = (performance.now() - start) / 1000
-      return { appendsPerSecond: round(appends / elapsed, 0), cpu: cpuFigures(process.cpuUsage(cpu), appends, elapsed) }
+      return { appendsPerSecond: round(appends / elapsed, 0), cpu: cpu.figures(appends, elapsed) }
     }
     await run(Math.min(1, opts.seconds))
     return await run(opts.seconds)
@@ -335,9 +344,46 @@ async function storedExamBytes (bench: Bench): Promise<number> {
   return exam === undefined ? 0 : encodeEntry(exam.entry).length
 }
 
-function cpuFigures (used: NodeJS.CpuUsage, writes: number, seconds: number): CpuFigures {
-  const micros = used.user + used.system
-  return { microsPerWrite: writes === 0 ? 0 : round(micros / writes, 0), cores: round(micros / 1e6 / seconds, 2) }
+/** Starts measuring a timed run's CPU: the whole process's, and the event loop's thread and utilization. */
+function startCpuMeter (): { figures (writes: number, seconds: number): CpuFigures } {
+  const process0 = process.cpuUsage()
+  const loop0 = eventLoopThreadCpuMicros()
+  const elu0 = performance.eventLoopUtilization()
+  return {
+    figures (writes, seconds) {
+      const used = process.cpuUsage(process0)
+      const micros = used.user + used.system
+      const loop1 = eventLoopThreadCpuMicros()
+      const perWrite = (us: number): number => writes === 0 ? 0 : round(us / writes, 0)
+      return {
+        microsPerWrite: perWrite(micros),
+        cores: round(micros / 1e6 / seconds, 2),
+        eventLoop: {
+          microsPerWrite: loop0 === null || loop1 === null ? null : perWrite(loop1 - loop0),
+          utilization: round(performance.eventLoopUtilization(elu0).utilization, 3)
+        }
+      }
+    }
+  }
+}
+
+/**
+ * CPU time of the calling thread (the event loop) in µs, from Linux's
+ * /proc/thread-self/stat (utime and stime, fields 14 and 15, in clock ticks
+ * of 1/100 s: USER_HZ is 100 on every Linux this runs on, and a 10 s run
+ * makes the tick's 10 ms negligible); null elsewhere. Read synchronously:
+ * an asynchronous read would run on a libuv pool thread and read that
+ * thread's figures instead.
+ */
+function eventLoopThreadCpuMicros (): number | null {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? ticks * 10_000 : null
+  } catch {
+    return null
+  }
 }
 
 function latencyFigures (values: number[]): LatencyFigures {
