@@ -271,6 +271,56 @@ describe('query index consistency', () => {
     }
   })
 
+  it('after a restart the catch-up opens only the chains that grew, found by their stored lengths; unreadable lengths queue every chain', async () => {
+    const path = freshPath()
+    const first = QueryIndex.open(path)
+    const following = first.followLedger(ledger)
+    await following.idle()
+    await following.stop()
+    await first.close()
+
+    // While no follower runs, one chain grows.
+    const owner = users[2]!
+    const chain = await ledger.chain(owner.userId)
+    const seq = chain.length
+    const start = data.start + data.days * DAY + 7_200_000
+    const plain = { start, end: start + 600_000, observations: [{ code: '55423-8', value: 777, unit: '{steps}' }] }
+    await chain.append(signEntry(buildUserEntry('exercise', plain, { time: plain.end }, crypto), { chainKey: chain.key, seq }, owner.keys.sign.secretKey, crypto), seq)
+    await chain.settled()
+    await ledger.closeIdle(0)
+    expect(ledger.openChainCount).toBe(0)
+
+    const index = QueryIndex.open(path)
+    const follower = index.followLedger(ledger)
+    try {
+      await follower.idle()
+      expect(follower.stats).toMatchObject({ indexedChains: 1, skippedChains: users.length - 1, failures: 0 })
+      expect(ledger.openChainCount).toBe(1)
+      expect(index.indexedLength(owner.userId)).toBe(seq + 1)
+      expect(index.series(owner.userId, '55423-8').latest).toMatchObject({ value: 777, seq })
+      for (const u of users) expect(index.indexedLength(u.userId)).toBe((await ledger.chain(u.userId)).length)
+    } finally {
+      await follower.stop()
+    }
+
+    // A ledger whose stored lengths cannot be read: every chain is queued, and nothing is missed.
+    const unreadable = new Proxy(ledger, {
+      get (target, prop) {
+        if (prop === 'storedLengths') return async () => { throw new Error('storage unreadable') }
+        const value = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const fallback = index.followLedger(unreadable)
+    try {
+      await fallback.idle()
+      expect(fallback.stats).toMatchObject({ indexedChains: users.length, skippedChains: 0, failures: 0 })
+    } finally {
+      await fallback.stop()
+      await index.close()
+    }
+  })
+
   it('refuses bad parameters with BAD_REQUEST naming the field, and a closed index with CLOSED', async () => {
     const index = QueryIndex.open(freshPath())
     const user = users[0]!.userId

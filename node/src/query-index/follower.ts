@@ -3,14 +3,17 @@
  * ledger, the chains and the network know nothing of the index.
  *
  * Flow:
- *   start()        ─► every chain the ledger holds is queued (catch-up: the
- *                     index continues from each chain's cursor, so a restart
- *                     or a crash costs only the entries after it)
+ *   start()        ─► the catch-up: every chain the ledger holds whose
+ *                     stored length differs from its cursor is queued (the
+ *                     lengths are read from storage in pages, without opening
+ *                     the chains: a restart of a node holding many chains
+ *                     opens only those that grew, and indexes only the
+ *                     entries after each cursor)
  *   a chain indexed ─► its Hypercore's 'append' events queue it again
  *                     (custodian appends; replica heads growing)
  *   notify(user)   ─► queues a chain at once (the daemon calls it after its
  *                     own writes and enrolments, and after a replica ingest)
- *   sweepIntervalMs ─► optionally queues every chain again, periodically
+ *   sweepIntervalMs ─► optionally runs the catch-up again, periodically
  *
  * One worker drains the queue (SQLite has one writer anyway). On a replica
  * a chain's verified length moves only after `ingest()`, a moment after the
@@ -21,8 +24,11 @@
  * the ledger afresh for every run, never kept.
  */
 import type { UserId } from '@healthchain/core'
-import type { Ledger, UserChain } from '@healthchain/ledger'
+import type { Ledger, StoredLength, UserChain } from '@healthchain/ledger'
 import type { IndexResult, QueryIndex } from './query-index.js'
+
+/** Chains whose stored lengths one storage read asks for, in the catch-up. */
+const SWEEP_PAGE = 1000
 
 export interface IndexFollowerComponents {
   readonly ledger: Ledger
@@ -30,7 +36,7 @@ export interface IndexFollowerComponents {
 }
 
 export interface IndexFollowerInit {
-  /** Queue every chain again this often (ms); 0 (default): only at start. Opening every chain is not free on a node holding many. */
+  /** Run the catch-up again this often (ms); 0 (default): only at start. */
   readonly sweepIntervalMs?: number
   /** Wait before looking again at a chain with unverified blocks (default 250 ms). */
   readonly retryMs?: number
@@ -46,6 +52,8 @@ export interface FollowerStats {
   indexedChains: number
   indexedEntries: number
   failures: number
+  /** Chains the catch-up found up to date by their stored length, and so did not open. */
+  skippedChains: number
 }
 
 export class IndexFollower {
@@ -58,10 +66,11 @@ export class IndexFollower {
   /** Cores whose 'append' event queues their chain (weak: a closed core is dropped with its listener). */
   private readonly watched = new WeakSet<object>()
   private worker: Promise<void> | undefined
+  private sweeping: Promise<void> | undefined
   private sweeper: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
   private stopped = false
-  readonly stats: FollowerStats = { indexedChains: 0, indexedEntries: 0, failures: 0 }
+  readonly stats: FollowerStats = { indexedChains: 0, indexedEntries: 0, failures: 0, skippedChains: 0 }
 
   constructor (components: IndexFollowerComponents, init: IndexFollowerInit = {}) {
     this.ledger = components.ledger
@@ -69,19 +78,46 @@ export class IndexFollower {
     this.init = init
   }
 
-  /** Queues every chain (the catch-up) and starts the optional periodic sweep. */
+  /** Starts the catch-up (in the background: `idle()` waits for it) and the optional periodic one. */
   start (): void {
-    this.sweep()
+    void this.sweep()
     const every = this.init.sweepIntervalMs ?? 0
     if (every > 0) {
-      this.sweeper = setInterval(() => { this.sweep() }, every)
+      this.sweeper = setInterval(() => { void this.sweep() }, every)
       this.sweeper.unref()
     }
   }
 
-  /** Queues every chain the ledger holds. */
-  sweep (): void {
-    for (const user of this.ledger.users()) this.notify(user)
+  /**
+   * The catch-up: queues every chain the ledger holds whose stored length
+   * is not what the index has for it (a chain that grew, one the index does
+   * not know, or one replaced or truncated). A page whose lengths cannot be
+   * read is queued whole: opening a chain costs more, but misses nothing.
+   * A second call while one runs joins it.
+   */
+  async sweep (): Promise<void> {
+    this.sweeping ??= (async () => {
+      const users = this.ledger.users()
+      for (let start = 0; start < users.length && !this.stopped; start += SWEEP_PAGE) {
+        const page = users.slice(start, start + SWEEP_PAGE)
+        let stored: Map<UserId, StoredLength | undefined> | undefined
+        try {
+          stored = await this.ledger.storedLengths(page)
+        } catch {
+          stored = undefined
+        }
+        if (this.stopped) return
+        for (const user of page) {
+          const chain = stored?.get(user)
+          if (chain !== undefined && this.index.isIndexedTo(user, chain.key, chain.length)) this.stats.skippedChains++
+          else this.notify(user)
+        }
+      }
+    })().finally(() => {
+      this.sweeping = undefined
+      if (this.worker === undefined && this.queue.size === 0) this.wakeIdle()
+    })
+    await this.sweeping
   }
 
   /** Queues a user's chain for indexing (coalesced: a chain queued twice is indexed once). */
@@ -91,14 +127,18 @@ export class IndexFollower {
     this.worker ??= this.drain().finally(() => {
       this.worker = undefined
       if (this.queue.size > 0 && !this.stopped) this.notify([...this.queue][0]!)
-      else this.wakeIdle()
+      else if (this.sweeping === undefined) this.wakeIdle()
     })
   }
 
-  /** Resolves once nothing is queued or being indexed (retries waiting on a timer do not count). */
+  /** Resolves once no catch-up runs and nothing is queued or being indexed (retries waiting on a timer do not count). */
   async idle (): Promise<void> {
-    if (this.worker === undefined && this.queue.size === 0) return
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+    while (true) {
+      await this.sweeping
+      if (this.worker === undefined && this.queue.size === 0) return
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+      if (this.sweeping === undefined) return
+    }
   }
 
   private wakeIdle (): void {
@@ -164,6 +204,7 @@ export class IndexFollower {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
     this.queue.clear()
+    await this.sweeping
     await this.worker
     this.wakeIdle()
   }

@@ -117,6 +117,13 @@ export class QueryIndex {
     return this.writer.cursorOf(user)?.indexedLength ?? 0
   }
 
+  /** Whether the index holds `user`'s chain with this key up to exactly `length` (nothing to do for it). */
+  isIndexedTo (user: UserId, chainKey: Uint8Array, length: number): boolean {
+    this.assertOpen()
+    const cursor = this.writer.cursorOf(user)
+    return cursor !== undefined && cursor.indexedLength === length && Buffer.from(cursor.chainKey).equals(chainKey)
+  }
+
   /** Users with a chain in the index. */
   users (): UserId[] {
     this.assertOpen()

@@ -270,6 +270,12 @@ declare module 'hypercore' {
       getAlias(alias: { name: string; namespace: Uint8Array }): Promise<Buffer | null>
       /** Whether a core with this discovery key is stored. */
       hasCore(discoveryKey: Uint8Array): Promise<boolean>
+      /**
+       * What is stored of each core (null where none is), read from RocksDB in
+       * two read batches without opening a Hypercore: `head` is the last
+       * signed tree head (null before the first append). Only `head` is typed.
+       */
+      getInfos(discoveryKeys: Uint8Array[], opts?: { auth?: boolean; head?: boolean; hints?: boolean }): Promise<Array<{ head: { fork: number; length: number } | null } | null>>
       /** Close the database. */
       close(): Promise<void>
     }

@@ -37,6 +37,12 @@ function chainName (user: UserId): string {
   return `chain/${user}`
 }
 
+/** A chain as stored: its key and the length of its last signed head. */
+export interface StoredLength {
+  readonly key: Uint8Array
+  readonly length: number
+}
+
 export class Ledger {
   readonly store: Corestore
   readonly crypto: CryptoProvider
@@ -209,6 +215,30 @@ export class Ledger {
       closed++
     }
     return closed
+  }
+
+  /**
+   * Each chain's key and the length it has on disk (its last signed head),
+   * read from storage in one batch without opening the chains: open cores
+   * cost memory (20–30 KB each), so a pass over every chain — the query
+   * index catching up after a restart — asks this first and opens only the
+   * chains that grew. Length 0 for a chain with no head yet; undefined for a
+   * user whose chain is not held here. A chain open in this process may be
+   * ahead by an append under way.
+   */
+  async storedLengths (users: readonly UserId[]): Promise<Map<UserId, StoredLength | undefined>> {
+    this.assertOpen()
+    const held = users.flatMap((user) => {
+      const key = this.catalog.chainKeyOf(user)
+      return key === undefined ? [] : [{ user, key }]
+    })
+    const infos = held.length === 0 ? [] : await this.store.storage.getInfos(held.map((h) => Hypercore.discoveryKey(h.key)), { auth: false, head: true, hints: false })
+    const lengths = new Map<UserId, StoredLength | undefined>(users.map((user) => [user, undefined]))
+    held.forEach(({ user, key }, i) => {
+      const info = infos[i]
+      if (info !== null && info !== undefined) lengths.set(user, { key, length: info.head?.length ?? 0 })
+    })
+    return lengths
   }
 
   /** The user whose chain has this key, if this node holds it. */

@@ -208,6 +208,33 @@ describe('closing idle chains', () => {
   })
 })
 
+describe('stored lengths', () => {
+  it('reads each held chain\'s key and stored length without opening it; a user not held here is undefined', async () => {
+    c = await makeConsortium()
+    const { hospitalA: a } = c.institutions
+    const alice = newUser()
+    const bob = newUser()
+    const aliceChain = await enrol(c.ledger, alice)
+    const bobChain = await enrol(c.ledger, bob)
+    await writeExam(c.ledger, aliceChain, a)
+    await appendUser(aliceChain, alice, steps(1))
+    await aliceChain.settled()
+    expect(await c.ledger.closeIdle(0)).toBe(2)
+
+    const stranger = newUser()
+    const stored = await c.ledger.storedLengths([alice.userId, bob.userId, stranger.userId])
+    expect(c.ledger.openChainCount).toBe(0)
+    expect(stored.get(alice.userId)).toEqual({ key: aliceChain.key, length: 3 })
+    expect(stored.get(bob.userId)).toEqual({ key: bobChain.key, length: 1 })
+    expect(stored.has(stranger.userId)).toBe(true)
+    expect(stored.get(stranger.userId)).toBeUndefined()
+    expect((await c.ledger.storedLengths([])).size).toBe(0)
+
+    // What it reads is what the chains have once open.
+    expect((await c.ledger.chain(alice.userId)).length).toBe(3)
+  })
+})
+
 describe('opening a store that cannot be opened', () => {
   it('a store open elsewhere is STORE_LOCKED; a copied store is STORE_MOVED; neither changes anything', async () => {
     c = await makeConsortium()
