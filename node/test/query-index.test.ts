@@ -381,15 +381,19 @@ describe('query index on a generated data set', () => {
       return JSON.stringify(out)
     }
 
-    it('an index deleted and rebuilt from the chains answers identically, with progress reported', async () => {
+    it('an index deleted and rebuilt from the chains answers identically, with progress reported, leaving no chain open', async () => {
       const before = snapshot(index)
       const counts = index.counts()
       await index.close()
       await QueryIndex.destroy(indexPath)
       index = QueryIndex.open(indexPath)
       expect(index.counts()).toEqual({ chains: 0, observations: 0, locations: 0 })
+      // No chain open before: the rebuild closes each one it opens once indexed, so none is open after.
+      await data.ledger.closeIdle(0)
+      expect(data.ledger.openChainCount).toBe(0)
       const progress: number[] = []
       const result = await index.rebuild(data.ledger, (p) => { progress.push(p.chainsDone) })
+      expect(data.ledger.openChainCount).toBe(0)
       expect(result.failed).toEqual([])
       expect(result.chainsTotal).toBe(data.users.length)
       expect(result.entriesDone).toBe(data.totals.entries)

@@ -66,6 +66,7 @@ export class IndexFollower {
   /** Cores whose 'append' event queues their chain (weak: a closed core is dropped with its listener). */
   private readonly watched = new WeakSet<object>()
   private worker: Promise<void> | undefined
+  private unwatchOpens: (() => void) | undefined
   private sweeping: Promise<void> | undefined
   private sweeper: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
@@ -78,8 +79,14 @@ export class IndexFollower {
     this.init = init
   }
 
-  /** Starts the catch-up (in the background: `idle()` waits for it) and the optional periodic one. */
+  /**
+   * Starts following: every chain the ledger opens from now on is watched
+   * for appends (a chain closed when idle comes back as a new core), then
+   * the catch-up (in the background: `idle()` waits for it) and the
+   * optional periodic one.
+   */
   start (): void {
+    this.unwatchOpens = this.ledger.onChainOpened((user, chain) => { this.watch(user, chain) })
     void this.sweep()
     const every = this.init.sweepIntervalMs ?? 0
     if (every > 0) {
@@ -156,14 +163,17 @@ export class IndexFollower {
   }
 
   private async indexOne (user: UserId): Promise<void> {
-    let chain: UserChain
+    let unverified: boolean
     try {
-      chain = await this.ledger.chain(user)
-      this.watch(user, chain)
-      const result = await this.index.indexChain(chain, user)
-      this.stats.indexedChains++
-      this.stats.indexedEntries += result.entries
-      this.init.onIndexed?.(result)
+      // A chain opened here only to index it is closed again after (the catch-up must not hold every chain open).
+      unverified = await this.ledger.withChain(user, async (chain) => {
+        this.watch(user, chain)
+        const result = await this.index.indexChain(chain, user)
+        this.stats.indexedChains++
+        this.stats.indexedEntries += result.entries
+        this.init.onIndexed?.(result)
+        return Math.min(chain.verifiedLength, chain.length) < chain.length
+      })
     } catch (error) {
       if (this.stopped) return
       this.stats.failures++
@@ -171,7 +181,7 @@ export class IndexFollower {
       return
     }
     // Blocks here but not verified yet (a replica between download and ingest): look again shortly, a few times.
-    if (Math.min(chain.verifiedLength, chain.length) < chain.length) this.retryLater(user)
+    if (unverified) this.retryLater(user)
     else this.retries.delete(user)
   }
 
@@ -200,6 +210,7 @@ export class IndexFollower {
   /** Stops queueing and waits for the chain being indexed, if any. */
   async stop (): Promise<void> {
     this.stopped = true
+    this.unwatchOpens?.()
     if (this.sweeper !== undefined) clearInterval(this.sweeper)
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()

@@ -194,7 +194,8 @@ export class QueryIndex {
     onProgress?.(progress)
     for (const user of users) {
       try {
-        const result = await this.indexChain(await ledger.chain(user), user)
+        // Each chain closed again once indexed (unless in use): a rebuild must not hold every chain in memory.
+        const result = await ledger.withChain(user, async (chain) => await this.indexChain(chain, user))
         progress = { ...progress, entriesDone: progress.entriesDone + result.entries, rows: progress.rows + result.observations + result.locations }
       } catch (error) {
         if (this.closed) throw error

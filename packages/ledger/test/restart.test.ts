@@ -235,6 +235,49 @@ describe('stored lengths', () => {
   })
 })
 
+describe('visiting a chain (withChain) and watching opens', () => {
+  it('closes a chain it opened when nobody asked for it meanwhile; keeps one that was open or asked for; reports every open', async () => {
+    c = await makeConsortium()
+    const alice = newUser()
+    const bob = newUser()
+    await enrol(c.ledger, alice)
+    await enrol(c.ledger, bob)
+    await c.ledger.closeIdle(0)
+    const opened: string[] = []
+    const stop = c.ledger.onChainOpened((user, chain) => { opened.push(`${user}:${chain.length}`) })
+
+    // Opened for the visit only: closed after, and the answer is fn's.
+    expect(await c.ledger.withChain(alice.userId, async (chain) => chain.length)).toBe(1)
+    expect(c.ledger.openChainCount).toBe(0)
+    expect(opened).toEqual([`${alice.userId}:1`])
+
+    // Asked for by someone else while the visit ran: kept open, and usable.
+    let kept: Awaited<ReturnType<Ledger['chain']>> | undefined
+    await c.ledger.withChain(alice.userId, async () => { kept = await c.ledger.chain(alice.userId) })
+    expect(c.ledger.openChainCount).toBe(1)
+    expect(kept?.core.closed).toBe(false)
+
+    // Open before the visit: kept open.
+    await c.ledger.withChain(alice.userId, async () => {})
+    expect(c.ledger.openChainCount).toBe(1)
+
+    // fn's failure is the caller's; the chain is closed all the same.
+    await expect(c.ledger.withChain(bob.userId, async () => { throw new Error('boom') })).rejects.toThrow('boom')
+    expect(c.ledger.openChainCount).toBe(1)
+    await expectCode(c.ledger.withChain(newUser().userId, async () => 0), 'UNKNOWN_CHAIN')
+
+    // A listener that throws does not break opening; a stopped listener hears nothing more.
+    const stopThrowing = c.ledger.onChainOpened(() => { throw new Error('listener') })
+    await c.ledger.closeIdle(0)
+    expect((await c.ledger.chain(bob.userId)).length).toBe(1)
+    stopThrowing()
+    stop()
+    await c.ledger.closeIdle(0)
+    await c.ledger.chain(alice.userId)
+    expect(opened).toEqual([`${alice.userId}:1`, `${alice.userId}:1`, `${bob.userId}:1`, `${bob.userId}:1`])
+  })
+})
+
 describe('opening a store that cannot be opened', () => {
   it('a store open elsewhere is STORE_LOCKED; a copied store is STORE_MOVED; neither changes anything', async () => {
     c = await makeConsortium()
