@@ -53,9 +53,6 @@ export type NodeErrorCode =
   // ---- role refusal (403)
   /** The authenticated role may not use this route. */
   | 'FORBIDDEN'
-  // ---- load (429)
-  /** Too many login challenges are outstanding; try again shortly. */
-  | 'TOO_MANY_CHALLENGES'
   // ---- audit log
   /** An audit line does not fit its schema (refused before it is written, or found on reading). */
   | 'BAD_AUDIT_LINE'

@@ -8,7 +8,7 @@ export { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.js
 export { ApiKeyStore, apiKeyIdOf, API_KEY_PREFIX, type ApiKeyRecord, type ApiKeyIdentity, type CreatedApiKey, type ApiKeyStoreOptions } from './auth/api-keys.js'
 export { TokenStore, TOKEN_PREFIX, DEFAULT_MAX_TOKENS, type Principal, type Session, type IssuedToken, type TokenStoreInit } from './auth/tokens.js'
 export {
-  ChallengeStore, loginMessage, signLogin, LOGIN_DOMAIN, LOGIN_VERSION, LOGIN_NONCE_BYTES, DEFAULT_MAX_CHALLENGES,
+  ChallengeStore, loginMessage, signLogin, LOGIN_DOMAIN, LOGIN_VERSION, LOGIN_NONCE_BYTES, MAX_FAILED_PER_USER,
   type LookupUserKey, type IssuedChallenge, type ChallengeResponse, type ChallengeStoreComponents, type ChallengeStoreInit
 } from './auth/challenge.js'
 export { Sessions, actorOf, type SessionsComponents, type SessionsInit, type Login } from './auth/sessions.js'

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fromHex, nobleProvider, type InstitutionId, type UserId } from '@healthchain/core'
-import { ChallengeStore, loginMessage, signLogin, type ChallengeStoreInit } from '../src/index.js'
+import { ChallengeStore, MAX_FAILED_PER_USER, loginMessage, signLogin, type ChallengeStoreInit } from '../src/index.js'
 import { crypto, expectCode, expectThrowsCode, fakeClock, newUser, type TestUser } from './helpers/fixtures.js'
 
 const NODE = 'hospital-a' as InstitutionId
@@ -21,6 +21,11 @@ function setup (users: TestUser[], init: Partial<ChallengeStoreInit> = {}, provi
   return { clock, store }
 }
 
+/** A well-formed user id nobody holds (32 base32 characters). */
+function newUserId (i: number): UserId {
+  return i.toString(32).padStart(32, 'a').replace(/[01890]/g, 'z') as UserId
+}
+
 function respond (user: TestUser, challenge: string, node = NODE) {
   return { userId: user.userId, challenge, signature: signLogin(node, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto) }
 }
@@ -34,7 +39,7 @@ describe('login challenge', () => {
       expect(issued.challenge).toMatch(/^[0-9a-f]{64}$/)
       expect(issued.expiresAt).toBe(clock.now() + TTL)
       expect(await store.verify(respond(alice, issued.challenge))).toBe(alice.userId)
-      expect(store.outstanding).toBe(0)
+      expect(store.consumedCount).toBe(1)
     })
   }
 
@@ -93,15 +98,67 @@ describe('login challenge', () => {
     expect(await store.verify(respond(alice, store.issue(alice.userId).challenge))).toBe(alice.userId)
   })
 
-  it('TOO_MANY_CHALLENGES when the table is full; expired ones make room', () => {
+  it('issuing keeps no state: a flood of challenges for any user ids never crowds out a real user', async () => {
     const alice = newUser()
-    const { clock, store } = setup([alice], { maxOutstanding: 2 })
-    store.issue(alice.userId)
-    store.issue(alice.userId)
-    expectThrowsCode(() => store.issue(alice.userId), 'TOO_MANY_CHALLENGES')
+    const { store } = setup([alice])
+    for (let i = 0; i < 20_000; i++) store.issue(newUserId(i))
+    expect(store.consumedCount).toBe(0)
+    expect(await store.verify(respond(alice, store.issue(alice.userId).challenge))).toBe(alice.userId)
+  })
+
+  it('a nonce altered, or issued by another store (another node, or before a restart), is UNKNOWN_CHALLENGE', async () => {
+    const alice = newUser()
+    const { store } = setup([alice])
+    const { store: other } = setup([alice])
+    const issued = store.issue(alice.userId).challenge
+    // The expiry pushed later, or the random part or the MAC changed: the MAC no longer matches.
+    for (const at of [0, 7, 10, 31]) {
+      const bytes = fromHex(issued, 32, 'challenge')
+      bytes[at] = bytes[at]! ^ 1
+      await expectCode(store.verify(respond(alice, Buffer.from(bytes).toString('hex'))), 'UNKNOWN_CHALLENGE')
+    }
+    await expectCode(store.verify(respond(alice, other.issue(alice.userId).challenge)), 'UNKNOWN_CHALLENGE')
+    // Refusals before the MAC check consume nothing: the real challenge still works.
+    expect(await store.verify(respond(alice, issued.toUpperCase()))).toBe(alice.userId)
+  })
+
+  it('remembers at most MAX_FAILED_PER_USER failed attempts per user and nothing for unknown users; successes until they expire', async () => {
+    const alice = newUser()
+    const stranger = newUser()
+    const { clock, store } = setup([alice])
+    const bad = new Uint8Array(64)
+    for (let i = 0; i < MAX_FAILED_PER_USER + 10; i++) {
+      await expectCode(store.verify({ ...respond(alice, store.issue(alice.userId).challenge), signature: bad }), 'BAD_SIGNATURE')
+    }
+    expect(store.consumedCount).toBe(MAX_FAILED_PER_USER)
+    for (let i = 0; i < 10; i++) await expectCode(store.verify(respond(stranger, store.issue(stranger.userId).challenge)), 'UNKNOWN_USER')
+    expect(store.consumedCount).toBe(MAX_FAILED_PER_USER)
+    const good = store.issue(alice.userId).challenge
+    await store.verify(respond(alice, good))
+    // Failures after a success never push the success out: its replay stays refused.
+    for (let i = 0; i < MAX_FAILED_PER_USER + 5; i++) {
+      await expectCode(store.verify({ ...respond(alice, store.issue(alice.userId).challenge), signature: bad }), 'BAD_SIGNATURE')
+    }
+    await expectCode(store.verify(respond(alice, good)), 'UNKNOWN_CHALLENGE')
+    expect(store.consumedCount).toBe(MAX_FAILED_PER_USER + 1)
+    // Expired records go.
     clock.advance(TTL)
-    expect(store.issue(alice.userId).challenge).toMatch(/^[0-9a-f]{64}$/)
-    expect(store.outstanding).toBe(1)
+    await expectCode(store.verify(respond(alice, good)), 'UNKNOWN_CHALLENGE')
+    await store.verify(respond(alice, store.issue(alice.userId).challenge))
+    expect(store.consumedCount).toBe(1)
+  })
+
+  it('two concurrent attempts with one signed challenge: one logs in, the other is UNKNOWN_CHALLENGE', async () => {
+    const alice = newUser()
+    const store = new ChallengeStore(
+      { crypto, lookupUserKey: async (id) => { await new Promise((resolve) => setTimeout(resolve, 5)); return id === alice.userId ? alice.sign.publicKey : undefined } },
+      { node: NODE, ttlMs: TTL }
+    )
+    const response = respond(alice, store.issue(alice.userId).challenge)
+    const results = await Promise.allSettled([store.verify(response), store.verify(response)])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect((refused.reason as { code: string }).code).toBe('UNKNOWN_CHALLENGE')
   })
 
   it('binds the node: the message starts with the domain tag and names the node', () => {

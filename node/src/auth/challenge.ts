@@ -2,7 +2,7 @@
  * User login by a signed challenge (wire format version 1).
  *
  * 1. The user asks for a challenge for their user id; the node answers with
- *    a fresh 32-byte random nonce (hex) that expires after a short time
+ *    a 32-byte nonce (hex) that expires after a short time
  *    (`auth.challengeTtlSeconds`, default 2 minutes).
  * 2. The user signs, with the Ed25519 key of their genesis,
  *
@@ -11,9 +11,25 @@
  *    where `node` is the UTF-8 institution id of the node being logged in to
  *    (its `name` in the config, as the registry lists it; 3–64 bytes, hence
  *    the one-byte length, which keeps the layout unambiguous).
- * 3. The node takes the challenge out of its table (so it is used at most
- *    once, whatever the outcome), looks up the user's public key, and
- *    verifies under libsodium's rule (the project's CryptoProvider).
+ * 3. The node checks that it issued the nonce for this user and that it has
+ *    not expired, consumes it (so it is used at most once, whatever the
+ *    outcome), looks up the user's public key, and verifies under
+ *    libsodium's rule (the project's CryptoProvider).
+ *
+ * The nonce is opaque to clients; inside, it is
+ *
+ *      expiresAt (u64 BE, ms) ‖ random (8) ‖ HMAC-SHA256(secret,
+ *        "healthchain/v1/login-challenge" 0x00 ‖ user id ‖ expiresAt ‖ random)[0..16]
+ *
+ * with a secret drawn when the store is made (challenges do not outlive the
+ * process; they live minutes). Issuing therefore keeps no state: a table of
+ * issued challenges, which anyone may ask for without logging in, could be
+ * filled until real users were refused (a flood of 10,000 requests did so
+ * for two minutes). What is kept is the nonces consumed, per user known
+ * here: the successful ones until they expire (replay), and at most
+ * MAX_FAILED_PER_USER failed ones (the oldest is forgotten first: a failed
+ * attempt's nonce carries no valid signature anyone could replay). Attempts
+ * for users not known here consume nothing and keep nothing.
  *
  * Why the institution id and not the libp2p peer id: it is what the user's
  * device knows the node by (from the registry and the user's own genesis,
@@ -27,7 +43,7 @@
  * expired, or already used), UNKNOWN_USER (no key known for the user id),
  * BAD_SIGNATURE. Known-answer vectors: node/test/vectors/login.json.
  */
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import {
   bytesToHex, concatBytes, domainTag, fromHex, isInstitutionId, utf8ToBytes,
   type CryptoProvider, type InstitutionId, type UserId
@@ -38,8 +54,11 @@ export const LOGIN_VERSION = 1
 export const LOGIN_DOMAIN = 'healthchain/v1/login'
 const LOGIN_DOMAIN_BYTES = domainTag(LOGIN_DOMAIN)
 export const LOGIN_NONCE_BYTES = 32
-/** A cap on outstanding challenges, so unauthenticated requests cannot exhaust memory. */
-export const DEFAULT_MAX_CHALLENGES = 10_000
+/** Failed attempts remembered per user (consumed nonces); older ones are forgotten first. */
+export const MAX_FAILED_PER_USER = 32
+const CHALLENGE_MAC_DOMAIN = domainTag('healthchain/v1/login-challenge')
+const NONCE_RANDOM_BYTES = 8
+const NONCE_MAC_BYTES = 16
 
 /** The exact bytes a user signs to log in to `node` with `nonce`. */
 export function loginMessage (node: InstitutionId, nonce: Uint8Array): Uint8Array {
@@ -85,12 +104,11 @@ export interface ChallengeStoreInit {
   readonly ttlMs: number
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number
-  readonly maxOutstanding?: number
 }
 
-interface Pending {
-  readonly userId: UserId
+interface Consumed {
   readonly expiresAt: number
+  succeeded: boolean
 }
 
 export class ChallengeStore {
@@ -98,9 +116,11 @@ export class ChallengeStore {
   private readonly components: ChallengeStoreComponents
   private readonly ttlMs: number
   private readonly now: () => number
-  private readonly maxOutstanding: number
-  /** By nonce hex, in issue order (= expiry order: one lifetime for all). */
-  private readonly pending = new Map<string, Pending>()
+  /** Keys the nonces' MACs; never leaves this object. */
+  private readonly secret = randomBytes(32)
+  /** Nonces consumed, by user (only users known here), each in the order consumed. */
+  private readonly consumed = new Map<UserId, Map<string, Consumed>>()
+  private verifications = 0
 
   constructor (components: ChallengeStoreComponents, init: ChallengeStoreInit) {
     if (!isInstitutionId(init.node)) throw new RangeError('node: expected an institution id')
@@ -109,51 +129,106 @@ export class ChallengeStore {
     this.node = init.node
     this.ttlMs = init.ttlMs
     this.now = init.now ?? Date.now
-    this.maxOutstanding = init.maxOutstanding ?? DEFAULT_MAX_CHALLENGES
   }
 
-  get outstanding (): number { return this.pending.size }
+  /** Consumed nonces held now (for tests and status: bounded by the users known here). */
+  get consumedCount (): number {
+    let count = 0
+    for (const nonces of this.consumed.values()) count += nonces.size
+    return count
+  }
 
   /**
    * A fresh challenge for `userId`. Issued whether or not the user is known
-   * here, so this call tells nobody which users this node holds.
-   * TOO_MANY_CHALLENGES when the table is full of unexpired challenges.
+   * here, so this call tells nobody which users this node holds; it keeps
+   * no state, so no number of requests can crowd out a real user's.
    */
   issue (userId: UserId): IssuedChallenge {
-    this.sweep()
-    if (this.pending.size >= this.maxOutstanding) {
-      throw new NodeError('TOO_MANY_CHALLENGES', 'too many login challenges are outstanding; try again shortly')
-    }
-    const challenge = bytesToHex(randomBytes(LOGIN_NONCE_BYTES))
     const expiresAt = this.now() + this.ttlMs
-    this.pending.set(challenge, { userId, expiresAt })
-    return { challenge, expiresAt }
+    const nonce = new Uint8Array(LOGIN_NONCE_BYTES)
+    new DataView(nonce.buffer).setBigUint64(0, BigInt(expiresAt))
+    nonce.set(randomBytes(NONCE_RANDOM_BYTES), 8)
+    nonce.set(this.mac(userId, nonce), 8 + NONCE_RANDOM_BYTES)
+    return { challenge: bytesToHex(nonce), expiresAt }
   }
 
   /** Checks a signed challenge; the user id on success, else UNKNOWN_CHALLENGE, UNKNOWN_USER or BAD_SIGNATURE. */
   async verify (response: ChallengeResponse): Promise<UserId> {
+    // Now and then, drop what has expired for every user (those who never come back included).
+    if (++this.verifications % 1024 === 0) this.sweep()
     const key = typeof response.challenge === 'string' ? response.challenge.toLowerCase() : ''
-    const pending = this.pending.get(key)
-    // Used at most once: taken out before anything else is checked.
-    if (pending !== undefined) this.pending.delete(key)
-    if (pending === undefined || pending.userId !== response.userId || this.now() >= pending.expiresAt) {
+    const nonce = /^[0-9a-f]{64}$/.test(key) ? fromHex(key, LOGIN_NONCE_BYTES, 'challenge') : undefined
+    const expiresAt = nonce === undefined ? undefined : this.issuedFor(response.userId, nonce)
+    if (expiresAt === undefined || this.now() >= expiresAt) {
       throw new NodeError('UNKNOWN_CHALLENGE', 'the challenge was not issued for this user, has expired, or was already used')
     }
+    // Consumed before anything is awaited, so two concurrent attempts with one nonce cannot both get through.
+    const nonces = this.consumedOf(response.userId)
+    if (nonces.has(key)) throw new NodeError('UNKNOWN_CHALLENGE', 'the challenge was not issued for this user, has expired, or was already used')
+    const record: Consumed = { expiresAt, succeeded: false }
+    nonces.set(key, record)
     const publicKey = await this.components.lookupUserKey(response.userId)
-    if (publicKey === undefined) throw new NodeError('UNKNOWN_USER', `no key is known here for user ${response.userId}`)
-    const nonce = fromHex(key, LOGIN_NONCE_BYTES, 'challenge')
-    if (!this.components.crypto.verify(loginMessage(this.node, nonce), response.signature, publicKey)) {
+    if (publicKey === undefined) {
+      // Nothing is kept for users not known here: their ids could be anything.
+      nonces.delete(key)
+      if (nonces.size === 0) this.consumed.delete(response.userId)
+      throw new NodeError('UNKNOWN_USER', `no key is known here for user ${response.userId}`)
+    }
+    if (!this.components.crypto.verify(loginMessage(this.node, nonce!), response.signature, publicKey)) {
+      this.forgetOldFailures(nonces)
       // The usual cause is not a wrong key but a login signed for another node: the audience is part of what is signed.
       throw new NodeError('BAD_SIGNATURE', `the login signature does not verify with the user's key for this node (${this.node}): it must be made with the user's key over a challenge for ${this.node} (a CLI login names it with --institution)`)
     }
+    record.succeeded = true
     return response.userId
+  }
+
+  /** The expiry inside a nonce this store issued for `userId`; undefined if it did not. */
+  private issuedFor (userId: UserId, nonce: Uint8Array): number | undefined {
+    const expected = this.mac(userId, nonce)
+    const given = nonce.subarray(8 + NONCE_RANDOM_BYTES)
+    if (!timingSafeEqual(expected, given)) return undefined
+    return Number(new DataView(nonce.buffer, nonce.byteOffset).getBigUint64(0))
+  }
+
+  private mac (userId: UserId, nonce: Uint8Array): Uint8Array {
+    const hmac = createHmac('sha256', this.secret)
+    hmac.update(CHALLENGE_MAC_DOMAIN)
+    hmac.update(utf8ToBytes(userId))
+    hmac.update(nonce.subarray(0, 8 + NONCE_RANDOM_BYTES))
+    return new Uint8Array(hmac.digest().subarray(0, NONCE_MAC_BYTES))
+  }
+
+  /** The user's consumed nonces, expired ones dropped. */
+  private consumedOf (userId: UserId): Map<string, Consumed> {
+    let nonces = this.consumed.get(userId)
+    if (nonces === undefined) {
+      nonces = new Map()
+      this.consumed.set(userId, nonces)
+    }
+    const now = this.now()
+    for (const [key, record] of nonces) if (record.expiresAt <= now) nonces.delete(key)
+    return nonces
   }
 
   private sweep (): void {
     const now = this.now()
-    for (const [key, pending] of this.pending) {
-      if (pending.expiresAt > now) break
-      this.pending.delete(key)
+    for (const [userId, nonces] of this.consumed) {
+      for (const [key, record] of nonces) if (record.expiresAt <= now) nonces.delete(key)
+      if (nonces.size === 0) this.consumed.delete(userId)
+    }
+  }
+
+  /** Keeps at most MAX_FAILED_PER_USER failed nonces of a user, forgetting the oldest. */
+  private forgetOldFailures (nonces: Map<string, Consumed>): void {
+    let failed = 0
+    for (const record of nonces.values()) if (!record.succeeded) failed++
+    for (const [key, record] of nonces) {
+      if (failed <= MAX_FAILED_PER_USER) break
+      if (!record.succeeded) {
+        nonces.delete(key)
+        failed--
+      }
     }
   }
 }

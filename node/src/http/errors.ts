@@ -35,7 +35,6 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   UNKNOWN_TOKEN: 401,
   EXPIRED_TOKEN: 401,
   FORBIDDEN: 403,
-  TOO_MANY_CHALLENGES: 429,
   BAD_AUDIT_LINE: 500,
   CLOSED: 503,
   FHIR_INVALID: 422,
