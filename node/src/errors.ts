@@ -26,6 +26,14 @@ export type NodeErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   /** No route has this method and path. */
   | 'NOT_FOUND'
+  /** The HTTP request itself is malformed (bad framing, header syntax, method, or an invalid URL): refused before any route sees it. */
+  | 'MALFORMED_REQUEST'
+  /** A path segment is longer than a route allows (100 characters). */
+  | 'URI_TOO_LONG'
+  /** The request's headers (or URL) exceed the server's limit. */
+  | 'HEADERS_TOO_LARGE'
+  /** The request did not arrive in full within the server's time limit. */
+  | 'REQUEST_TIMEOUT'
   // ---- login refusals (401)
   /** An API key does not have the `hck_<id>_<secret>` shape. */
   | 'MALFORMED_KEY'

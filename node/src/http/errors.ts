@@ -8,6 +8,7 @@
  * Route modules added later throw LedgerError / CoreError / NetError codes
  * too: give those codes rows here, in the same table.
  */
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { NodeError, type NodeErrorCode } from '../errors.js'
@@ -23,6 +24,10 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,
+  MALFORMED_REQUEST: 400,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   MALFORMED_KEY: 401,
   UNKNOWN_KEY: 401,
   REVOKED_KEY: 401,
@@ -144,6 +149,42 @@ export function handleError (err: unknown, request: FastifyRequest, reply: Fasti
   const error = toHttpError(err)
   if (error.status >= 500) request.log.error({ err }, 'request failed')
   return sendError(request, reply, error)
+}
+
+/**
+ * Errors Fastify raises before routing (`frameworkErrors`): an invalid URL
+ * or an over-long path segment. Answered in the API's shape, without
+ * echoing the path (it is the client's input and could hold anything).
+ */
+export function handleFrameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  void reply.header('cache-control', 'no-store')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendError(request, reply, { status: 414, code: 'URI_TOO_LONG', message: 'a path segment is longer than 100 characters' })
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return sendError(request, reply, { status: 400, code: 'MALFORMED_REQUEST', message: 'the URL is not valid (a bad percent-encoding?)' })
+  }
+  return sendError(request, reply, { status: 400, code: 'MALFORMED_REQUEST', message: 'the request is malformed' })
+}
+
+/**
+ * Errors of the HTTP parser and the server's timers (`clientErrorHandler`):
+ * the request never became one a route could see (bad framing, header
+ * syntax or size, method, a request that did not arrive in time). The
+ * answer is written straight to the socket, which is then closed.
+ */
+export function handleClientError (err: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has no one left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in full in time'] as const
+      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request\'s headers or URL are too large'] as const
+        : [400, 'Bad Request', 'MALFORMED_REQUEST', 'the HTTP request is malformed'] as const
+  const body = JSON.stringify(errorBody({ code, message }))
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 export function handleNotFound (request: FastifyRequest, reply: FastifyReply): FastifyReply {

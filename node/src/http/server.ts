@@ -25,12 +25,15 @@ import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'f
 import type { InstitutionId, InstitutionRole } from '@healthchain/core'
 import type { Sessions } from '../auth/sessions.js'
 import { installAuditHook, type AuditSink } from './audit-hook.js'
-import { handleError, handleNotFound } from './errors.js'
+import { handleClientError, handleError, handleFrameworkError, handleNotFound } from './errors.js'
 import { registerOpenApiRoute } from './routes/openapi.js'
 import { registerSessionRoutes } from './routes/session.js'
 import { registerStatusRoutes, type StatusProvider } from './routes/status.js'
 import type { App, RouteModule } from './types.js'
 import { validatorCompiler } from './validation.js'
+
+/** How long a client has to send a whole request (headers and body); a LAN upload of the largest body takes a fraction of it. */
+export const REQUEST_TIMEOUT_MS = 30_000
 
 export interface ServerComponents {
   readonly sessions: Sessions
@@ -48,10 +51,13 @@ export interface ServerInit {
   readonly logger?: FastifyServerOptions['logger']
   /** Further route modules, registered after the built-in ones. */
   readonly routes?: readonly RouteModule[]
+  /** How long a client has to send a whole request; default REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number
 }
 
 /** Builds the API (not listening yet: call `app.listen({ host, port })`, and `app.close()` to stop). */
 export async function createServer (components: ServerComponents, init: ServerInit): Promise<App> {
+  const requestTimeoutMs = init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
   const app = Fastify({
     bodyLimit: init.bodyLimit,
     logger: init.logger ?? false,
@@ -59,7 +65,16 @@ export async function createServer (components: ServerComponents, init: ServerIn
     trustProxy: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A request must arrive in full within this time (408 after it): without a limit, a body sent halfway held its connection forever.
+    requestTimeout: requestTimeoutMs,
+    // Node checks the limit on a timer, often enough here that a stalled request goes within a quarter of the limit after
+    // it; and it enforces the request limit only while the headers' limit is no longer (measured: with its default of
+    // 60 s above a shorter request limit, a half-sent body was never timed out).
+    http: { connectionsCheckingInterval: Math.max(50, Math.floor(requestTimeoutMs / 4)), headersTimeout: Math.min(60_000, requestTimeoutMs) },
+    // Errors before routing and of the HTTP parser, answered in the API's error shape like every other.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)

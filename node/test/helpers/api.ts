@@ -30,6 +30,8 @@ export interface TestApiOptions {
   readonly routes?: (parts: TestApiParts) => RouteModule[]
   /** Replaces the audit log as the server's sink (to make it fail). */
   readonly auditSink?: AuditSink
+  /** The server's request timeout (default: the server's own). */
+  readonly requestTimeoutMs?: number
 }
 
 export interface TestApiParts {
@@ -75,7 +77,8 @@ export async function startTestApi (opts: TestApiOptions = {}): Promise<TestApi>
       name: NODE_NAME,
       role,
       bodyLimit: opts.bodyLimit ?? 64 * 1024,
-      routes: opts.routes?.(parts) ?? []
+      routes: opts.routes?.(parts) ?? [],
+      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs })
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
   } catch (err) {

@@ -28,9 +28,12 @@ export const MAX_AUDIT_PAGE = 1000
 
 const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
 
+// Plain digits only, as the entries route takes positions: z.coerce would read `?start=` as 0 (and `0x10`, `1e3` as numbers) instead of refusing them.
+const digits = (name: string, what: string) => z.string().regex(/^\d{1,15}$/, { error: `expected ${what} as a non-negative integer` }).transform(Number)
+
 const auditQuerySchema = z.strictObject({
-  start: z.coerce.number().int().min(0).optional().describe('first position; default: the last `limit` lines'),
-  limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE).default(DEFAULT_AUDIT_PAGE)
+  start: digits('start', 'the first position').optional().describe('first position; default: the last `limit` lines'),
+  limit: digits('limit', 'the number of lines').pipe(z.int().min(1).max(MAX_AUDIT_PAGE)).default(DEFAULT_AUDIT_PAGE)
 })
 
 const auditLineViewSchema = z.object({
