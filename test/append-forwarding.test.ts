@@ -213,6 +213,22 @@ describe('append forwarding between real nodes', () => {
     expect((await n.ledgerA.verify(n.user.userId)).valid).toBe(true)
   }, 60_000)
 
+  it('ten writes from one node at once all land, each signed once, at consecutive positions: they go one at a time per chain', async () => {
+    const n = await network()
+    const reg = n.ledgerB.registry.length
+    const at = n.chainA.length
+    const signers = Array.from({ length: 10 }, (_, i) => signer(examBy(n.b, reg, n.chainKey, n.user, 170 + i), n.chainKey, n.b.keys.sign.secretKey))
+    const results = await Promise.all(signers.map(async (s) => await n.nodeB.append(n.user.userId, s.sign)))
+    expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => at + i))
+    expect(results.every((r) => !r.duplicate)).toBe(true)
+    // No write raced another from this node: each signed for its position first time.
+    expect(signers.map((s) => s.positions)).toEqual(Array.from({ length: 10 }, (_, i) => [at + i]))
+    expect(n.nodeA.appends.stats.refused.get('STALE_POSITION') ?? 0).toBe(0)
+    expect(n.nodeB.lanes.active).toBe(0)
+    expect(n.chainA.length).toBe(at + 10)
+    expect((await n.ledgerA.verify(n.user.userId)).valid).toBe(true)
+  }, 60_000)
+
   it('a stopped custodian gives CUSTODIAN_UNREACHABLE within the time limit, and nothing is appended anywhere', async () => {
     const n = await network()
     const replica = await n.ledgerB.chain(n.user.userId)

@@ -3,6 +3,7 @@ export { NetworkNode, type NetworkNodeInit, type AppendOptions, type NodeStatus,
 export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsStats, type ForkedChain } from './heads.js'
 export { HeadLog, RecentHeads, type HeadLogPage } from './head-log.js'
 export { ForkRegistry, FORK_PROOFS_CORE } from './fork-registry.js'
+export { ForwardLanes, type ForwardLanesInit } from './forward-lanes.js'
 export { ChainFetcher, type ChainFetcherComponents, type ChainFetcherInit, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
 export { HeadsReconciler, type HeadsReconcilerComponents, type HeadsReconcilerInit, type ReconcileStats } from './heads-reconcile.js'
 export {

@@ -12,6 +12,8 @@ import type { UserId, Entry, SigningKeyPair } from '@healthchain/core'
 import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
 import type { ReplicationLag } from './chain-fetcher.js'
+import { NetError } from './errors.js'
+import { ForwardLanes } from './forward-lanes.js'
 import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
@@ -87,6 +89,8 @@ export interface AppendOptions extends ForwardOptions {
 }
 
 export class NetworkNode {
+  /** Forwarded writes signed here, one at a time per chain; an unreachable custodian fails the waiting ones at once. */
+  readonly lanes = new ForwardLanes({ sharesFailure: (err) => err instanceof NetError && err.code === 'CUSTODIAN_UNREACHABLE' })
   readonly host: Host
   readonly gate: MembershipGate
   readonly replication: Replication
@@ -173,9 +177,19 @@ export class NetworkNode {
    * has durably appended it; see append-forwarding.ts for the errors.
    */
   async append (user: UserId, sign: (seq: number) => Entry, opts: AppendOptions = {}): Promise<AppendResult> {
-    const result = await appendToChain({ ...opts, ledger: this.ledger, host: this.host, user, sign })
+    const write = async (knownLength?: number): Promise<AppendResult> =>
+      await appendToChain({ ...opts, ...(knownLength === undefined ? {} : { knownLength }), ledger: this.ledger, host: this.host, user, sign })
+    // Forwarded writes this node re-signs go one at a time per chain (forward-lanes.ts); an entry signed for one position does not.
+    const result = opts.retries !== 0 && await this.forwards(user)
+      ? await this.lanes.run(user, async (next) => await write(Math.max(opts.knownLength ?? 0, next, (await this.ledger.chain(user)).length)))
+      : await write()
     if (!result.duplicate) this.appended(user)
     return result
+  }
+
+  /** Whether a write to `user`'s chain goes to another node (this one holds a replica, not the writing key). */
+  private async forwards (user: UserId): Promise<boolean> {
+    return this.ledger.hasChain(user) && !(await this.ledger.chain(user)).writable
   }
 
   /**
