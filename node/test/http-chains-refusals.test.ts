@@ -188,6 +188,8 @@ const MALFORMED_INPUT: readonly Case[] = [
   ['an exam without plain', postExam({ type: 'exam', sealed: EXAM.sealed }), { status: 400, code: 'BAD_REQUEST' }],
   ['an exam with a wrongly typed observation', postExam({ ...EXAM, plain: { observations: [{ code: '8480-6', value: [128] }] } }), { status: 400, code: 'BAD_REQUEST' }],
   ['an exam of another type', postExam({ ...EXAM, type: 'exercise' }), { status: 400, code: 'BAD_REQUEST' }],
+  // A lone surrogate has no UTF-8 form: stored, it would have become U+FFFD — not what was sent.
+  ['an exam whose text holds a lone surrogate', postExam({ ...EXAM, plain: { title: 'BP \ud800', observations: [{ code: '8480-6', value: 'a\udc00' }] } }), { status: 400, code: 'BAD_REQUEST' }],
   ['a body over api.bodyLimit', async (x) => await sendRaw(x.a.url, 'POST', entries(x.alice), {
     token: x.alice.token, body: JSON.stringify({ entry: 'ab'.repeat(x.a.daemon.config.api.bodyLimit / 2 + 1024), seq: 2 })
   }), { status: 413, code: 'PAYLOAD_TOO_LARGE' }],

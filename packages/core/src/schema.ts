@@ -47,9 +47,16 @@ export const TEXT_PATTERN = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/
 export const LOINC_PATTERN = /^\d{1,7}-\d$/
 export const UCUM_PATTERN = /^[\x21-\x7e]+$/
 
-/** Printable text without control characters. */
+/**
+ * Printable text without control characters, and well-formed: a lone
+ * UTF-16 surrogate (which JSON's `\ud800` can carry) has no UTF-8 form, so
+ * the encoder would store U+FFFD in its place — data other than what was
+ * sent. Decoded entries always pass (UTF-8 cannot carry one), so refusing
+ * it invalidates nothing stored.
+ */
 export function textSchema (max: number): z.ZodString {
   return z.string().min(1).max(max).regex(TEXT_PATTERN, { message: 'control characters are not allowed' })
+    .refine((value) => value.isWellFormed(), { message: 'expected well-formed text (a lone UTF-16 surrogate has no UTF-8 form)' })
 }
 
 /** A LOINC code: up to 7 digits, a dash, one check digit. */

@@ -61,6 +61,8 @@ describe('parseEntry refuses with a code and the offending field', () => {
     ['observation time before 2000', () => mutate(exam, (e) => { e.plain.observations[0].time = MIN_TIME - 1 }), 'INVALID_FIELD', 'plain.observations.0.time'],
     ['65 observations in plain', () => mutate(exam, (e) => { e.plain.observations = Array(65).fill(e.plain.observations[0]) }), 'INVALID_FIELD', 'plain.observations'],
     ['title too long', () => mutate(exam, (e) => { e.plain.title = 'x'.repeat(201) }), 'INVALID_FIELD', 'plain.title'],
+    ['title with a lone high surrogate', () => mutate(exam, (e) => { e.plain.title = 'BP \ud800' }), 'INVALID_FIELD', 'plain.title'],
+    ['text value with a lone low surrogate', () => mutate(exam, (e) => { e.plain.observations[0].value = 'a\udc00b' }), 'INVALID_FIELD', 'plain.observations.0.value'],
     ['plain missing', () => mutate(exam, (e) => { delete e.plain }), 'INVALID_FIELD', 'plain'],
     ['sealed ct under 16 bytes', () => mutate(exam, (e) => { e.sealed.ct = new Uint8Array(15) }), 'INVALID_FIELD', 'sealed.ct'],
     ['sealed recipient key of 31 bytes', () => mutate(exam, (e) => { e.sealed.to[1].key = new Uint8Array(31) }), 'INVALID_FIELD', 'sealed.to.1.key'],
@@ -76,8 +78,9 @@ describe('parseEntry refuses with a code and the offending field', () => {
     expectCode(() => parseEntry(make()), code as never, field)
   })
 
-  it('the unchanged entries parse (control)', () => {
+  it('the unchanged entries parse (control); a surrogate pair (an emoji) is well-formed text', () => {
     for (const entry of [genesis, exam, exercise]) expect(parseEntry(structuredClone(entry))).toEqual(entry)
+    expect(() => parseEntry(mutate(exam, (e) => { e.plain.title = 'BP \ud83d\udc93' }))).not.toThrow()
   })
 })
 
