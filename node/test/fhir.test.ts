@@ -77,9 +77,32 @@ describe('FHIR in', () => {
     ['no LOINC coding', { ...systolic, code: { coding: [{ system: 'http://snomed.info/sct', code: '271649006' }] } }],
     ['no value and no components', { resourceType: 'Observation', status: 'final', code: systolic.code } as Observation],
     ['a unit that is not UCUM', { ...systolic, valueQuantity: { value: 1, unit: 'millimetres of mercury' } }],
-    ['a Patient', { resourceType: 'Patient' }]
+    ['a Patient', { resourceType: 'Patient' }],
+    ['a value kind an exam cannot hold (valueRange)', { ...systolic, valueQuantity: undefined, valueRange: { low: { value: 1 }, high: { value: 2 } } }],
+    ['a component value an exam cannot hold (valuePeriod)', { ...panel, component: [{ ...panel.component![0]!, valueQuantity: undefined, valuePeriod: { start: '2026-03-01' } }] }],
+    ['a top-level value kind an exam cannot hold beside components', { ...panel, valueDateTime: '2026-03-01T09:30:00Z' }],
+    ['two reference ranges (only one can be carried)', { ...systolic, referenceRange: [{ low: { value: 90 } }, { low: { value: 100 }, age: { low: { value: 65 } } }] }]
   ])('refuses %s (FHIR_UNSUPPORTED), never dropping data', (_name, resource) => {
     expect(codeOf(() => examFromFhir(resource as Observation))).toBe('FHIR_UNSUPPORTED')
+  })
+
+  it.each([
+    ['two values of the value[x] choice', { ...systolic, valueString: 'x' }],
+    ['a reference range with low above high', { ...systolic, referenceRange: [{ low: { value: 200 }, high: { value: 100 } }] }],
+    ['a component range with low above high', { ...panel, component: [{ ...panel.component![0]!, referenceRange: [{ low: { value: 5 }, high: { value: 1 } }] }] }],
+    ['an effective period ending before it starts', { ...systolic, effectiveDateTime: undefined, effectivePeriod: { start: '2026-03-02T00:00:00Z', end: '2026-03-01T00:00:00Z' } }]
+  ])('refuses %s (FHIR_INVALID), never keeping part of it', (_name, resource) => {
+    expect(codeOf(() => examFromFhir(resource as Observation))).toBe('FHIR_INVALID')
+  })
+
+  it('a resource nested too deeply to validate is FHIR_INVALID, in words of its own', () => {
+    let extension: Record<string, unknown> = { url: 'http://example.org/x', valueString: 'end' }
+    for (let i = 0; i < 20_000; i++) extension = { url: 'http://example.org/x', extension: [extension] }
+    let err: unknown
+    try { validateFhir({ ...systolic, extension: [extension] }) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(NodeError)
+    expect((err as NodeError).code).toBe('FHIR_INVALID')
+    expect((err as NodeError).message).not.toMatch(/call stack/i)
   })
 })
 

@@ -55,33 +55,44 @@ function observationsOf (resource: Resource): Observation[] {
 }
 
 function valuesOf (o: Observation, where: string): ExamObservation[] {
-  const time = timeOf(o)
-  const range = o.referenceRange?.[0]
-  const shared = {
-    ...(range?.low?.value === undefined ? {} : { low: range.low.value }),
-    ...(range?.high?.value === undefined ? {} : { high: range.high.value }),
-    ...(time === undefined ? {} : { time })
-  }
-  if (hasValue(o)) return [{ code: loincOf(o.code, `${where}.code`), ...valueOf(o, where), ...shared }]
+  const time = timeOf(o, where)
+  const shared = { ...rangeOf(o.referenceRange, `${where}.referenceRange`), ...(time === undefined ? {} : { time }) }
+  if (hasValue(o, where)) return [{ code: loincOf(o.code, `${where}.code`), ...valueOf(o, where), ...shared }]
   if ((o.component ?? []).length === 0) throw new NodeError('FHIR_UNSUPPORTED', `${where}: no value[x] and no component with a value`)
   return o.component!.map((c, i) => {
     const at = `${where}.component[${i}]`
-    if (!hasValue(c)) throw new NodeError('FHIR_UNSUPPORTED', `${at}: no value[x]`)
-    const componentRange = c.referenceRange?.[0]
-    return {
-      code: loincOf(c.code, `${at}.code`),
-      ...valueOf(c, at),
-      ...shared,
-      ...(componentRange?.low?.value === undefined ? {} : { low: componentRange.low.value }),
-      ...(componentRange?.high?.value === undefined ? {} : { high: componentRange.high.value })
-    }
+    if (!hasValue(c, at)) throw new NodeError('FHIR_UNSUPPORTED', `${at}: no value[x]`)
+    return { code: loincOf(c.code, `${at}.code`), ...valueOf(c, at), ...shared, ...rangeOf(c.referenceRange, `${at}.referenceRange`) }
   })
 }
 
-type Valued = Pick<Observation | ObservationComponent, 'valueQuantity' | 'valueString' | 'valueCodeableConcept' | 'valueBoolean' | 'valueInteger'>
+/** Every value[x] of an R4 Observation (and component); the first five are the ones an exam carries. */
+const CARRIED_VALUES = ['valueQuantity', 'valueString', 'valueCodeableConcept', 'valueBoolean', 'valueInteger'] as const
+const OTHER_VALUES = ['valueRange', 'valueRatio', 'valueSampledData', 'valueTime', 'valueDateTime', 'valuePeriod'] as const
 
-function hasValue (v: Valued): boolean {
-  return v.valueQuantity !== undefined || v.valueString !== undefined || v.valueCodeableConcept !== undefined || v.valueBoolean !== undefined || v.valueInteger !== undefined
+type Valued = Pick<Observation | ObservationComponent, typeof CARRIED_VALUES[number]>
+
+/**
+ * Whether `v` has a value this mapping carries. value[x] is a choice (at
+ * most one); two, or a kind an exam cannot hold, are refused rather than
+ * one of them being kept and the rest dropped.
+ */
+function hasValue (v: Valued, where: string): boolean {
+  const present = [...CARRIED_VALUES, ...OTHER_VALUES].filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+  if (present.length > 1) throw new NodeError('FHIR_INVALID', `${where}: value[x] is a choice, but ${present.join(' and ')} are both given`)
+  const other = present.find((k) => (OTHER_VALUES as readonly string[]).includes(k))
+  if (other !== undefined) throw new NodeError('FHIR_UNSUPPORTED', `${where}.${other}: an exam carries quantities, integers, booleans, text and coded values only`)
+  return present.length === 1
+}
+
+/** The one reference range an exam observation holds, low ≤ high; several ranges (by age, sex, …) cannot be carried. */
+function rangeOf (ranges: Observation['referenceRange'], where: string): Pick<ExamObservation, 'low' | 'high'> {
+  if (ranges === undefined || ranges.length === 0) return {}
+  if (ranges.length > 1) throw new NodeError('FHIR_UNSUPPORTED', `${where}: ${ranges.length} ranges; an exam observation holds one`)
+  const low = ranges[0]!.low?.value
+  const high = ranges[0]!.high?.value
+  if (low !== undefined && high !== undefined && low > high) throw new NodeError('FHIR_INVALID', `${where}[0]: low (${low}) is above high (${high})`)
+  return { ...(low === undefined ? {} : { low }), ...(high === undefined ? {} : { high }) }
 }
 
 function valueOf (v: Valued, where: string): Pick<ExamObservation, 'value' | 'unit'> {
@@ -111,11 +122,16 @@ function loincOf (code: CodeableConcept | undefined, where: string): string {
   return coding.code!
 }
 
-function timeOf (o: Observation): number | undefined {
-  const text = o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued
+function timeOf (o: Observation, where: string): number | undefined {
+  const period = o.effectivePeriod
+  if (period?.start !== undefined && period.end !== undefined && Date.parse(period.end) < Date.parse(period.start)) {
+    throw new NodeError('FHIR_INVALID', `${where}.effectivePeriod: end is before start`)
+  }
+  const text = o.effectiveDateTime ?? period?.start ?? o.effectiveInstant ?? o.issued
   if (text === undefined) return undefined
   const time = Date.parse(text)
-  return Number.isFinite(time) ? time : undefined
+  if (!Number.isFinite(time)) throw new NodeError('FHIR_INVALID', `${where}: the effective time '${text.slice(0, 40)}' is not a date and time`)
+  return time
 }
 
 function titleOf (resource: Resource, observations: Observation[]): string | undefined {
