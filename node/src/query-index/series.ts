@@ -4,6 +4,7 @@
  * and reference-range flags. Plain observations only (the index holds
  * nothing else); the caller decides who may ask for which user.
  */
+import { meanOf } from './mean.js'
 import type { ObservationSource } from './rows.js'
 import { checkChoice, checkCode, checkNumber, checkWindow } from './params.js'
 import { outOfRange, rangeFor, type ReferenceRange } from './reference-ranges.js'
@@ -106,11 +107,9 @@ function summarise (code: string, rows: Row[], opts: SeriesOptions): Series {
   })
   let min: number | null = null
   let max: number | null = null
-  let sum = 0
   for (const p of points) {
     min = min === null ? p.value : Math.min(min, p.value)
     max = max === null ? p.value : Math.max(max, p.value)
-    sum += p.value
   }
   const valueOf = (p: SeriesPoint | undefined): SeriesValue | null => p === undefined ? null : { time: p.time, value: p.value, author: p.author, seq: p.seq }
   const first = valueOf(points[0])
@@ -121,7 +120,7 @@ function summarise (code: string, rows: Row[], opts: SeriesOptions): Series {
     count: points.length,
     min,
     max,
-    mean: points.length === 0 ? null : sum / points.length,
+    mean: meanOf(points.map((p) => p.value)),
     first,
     latest,
     change: first === null || latest === null ? null : latest.value - first.value,

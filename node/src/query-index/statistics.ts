@@ -13,6 +13,7 @@
  * Periods are UTC: `day` (YYYY-MM-DD), `week` (ISO week, labelled by its
  * Monday's date) and `month` (YYYY-MM).
  */
+import { meanOf } from './mean.js'
 import { checkChoice, checkCode, checkNumber, checkWindow } from './params.js'
 import type { ObservationSource } from './rows.js'
 import type { Statement } from 'better-sqlite3'
@@ -105,8 +106,6 @@ export class StatisticsQuery {
         buckets.push({ code: c, unit, period: label, suppressed: true })
       } else {
         // Rows arrive sorted by value within a bucket.
-        let sum = 0
-        for (const v of values) sum += v
         buckets.push({
           code: c,
           unit,
@@ -114,7 +113,7 @@ export class StatisticsQuery {
           suppressed: false,
           count: values.length,
           users: users.size,
-          mean: sum / values.length,
+          mean: meanOf(values)!,
           min: values[0]!,
           max: values[values.length - 1]!,
           p10: percentile(values, 0.1),

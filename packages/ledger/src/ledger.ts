@@ -57,8 +57,8 @@ export class Ledger {
   private readonly lastAsk = new Map<string, number>()
   private asks = 0
   private readonly openListeners = new Set<(user: UserId, chain: UserChain) => void>()
-  /** Users whose enrolment is under way: a concurrent second enrolment must not append a second genesis. */
-  private readonly enrolling = new Set<UserId>()
+  /** Enrolments under way, by user: a concurrent second one waits for the first, and never appends a second genesis. */
+  private readonly enrolling = new Map<UserId, Promise<UserChain>>()
   private readonly pool: VerifyPool
   private closed = false
 
@@ -135,25 +135,37 @@ export class Ledger {
       throw new LedgerError('BAD_GENESIS', `the genesis names ${genesis.plain.custodian} as custodian, this node is ${this.institution}`)
     }
     const user = userIdFromKey(genesis.plain.user.sign)
-    if (this.enrolling.has(user)) throw new LedgerError('ALREADY_ENROLLED', `user ${user} is being enrolled here`)
-    this.enrolling.add(user)
+    const underWay = this.enrolling.get(user)
+    if (underWay !== undefined) {
+      // The same user enrolled concurrently (a client's retry): once that ends, this is answered as a retry would be.
+      await underWay.catch(() => {})
+      return await this.enrol(genesis)
+    }
+    const enrolment = this.enrolOnce(user, genesis)
+    this.enrolling.set(user, enrolment)
     try {
-      if (!this.catalog.has(user)) {
-        const chain = await UserChain.open(this.store.get({ name: chainName(user), active: false }), this.registry, this.erased, this.crypto)
-        if (chain.length === 0) return await this.writeGenesis(user, chain, genesis)
-        // A crash between writing the genesis and listing the chain leaves it unlisted: list it now.
-        await this.catalog.addChain(user, chain.key)
-        this.open.set(user, Promise.resolve(chain))
-        this.lastUsed.set(user, Date.now())
-      }
-      // Enrolled already: a retry of the same genesis is answered with the chain, anything else refused.
-      const chain = await this.chain(user)
-      const stored = chain.length > 0 ? await chain.get(0) : null
-      if (stored !== null && equal(encodeEntryBody(stored), encodeEntryBody(genesis))) return chain
-      throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
+      return await enrolment
     } finally {
       this.enrolling.delete(user)
     }
+  }
+
+  private async enrolOnce (user: UserId, genesis: Entry): Promise<UserChain> {
+    if (!this.catalog.has(user)) {
+      const chain = await UserChain.open(this.store.get({ name: chainName(user), active: false }), this.registry, this.erased, this.crypto)
+      if (chain.length === 0) return await this.writeGenesis(user, chain, genesis)
+      // A crash between writing the genesis and listing the chain leaves it unlisted: list it now.
+      await this.catalog.addChain(user, chain.key)
+      this.open.set(user, Promise.resolve(chain))
+      this.lastUsed.set(user, Date.now())
+      this.lastAsk.set(user, ++this.asks)
+      this.opened(user, chain)
+    }
+    // Enrolled already: a retry of the same genesis is answered with the chain, anything else refused.
+    const chain = await this.chain(user)
+    const stored = chain.length > 0 ? await chain.get(0) : null
+    if (stored !== null && equal(encodeEntryBody(stored), encodeEntryBody(genesis))) return chain
+    throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here`)
   }
 
   private async writeGenesis (user: UserId, chain: UserChain, genesis: Entry): Promise<UserChain> {

@@ -138,6 +138,27 @@ describe('a crash during enrolment', () => {
   })
 })
 
+describe('concurrent enrolments', () => {
+  it('the same genesis sent ten times at once enrols once and answers every copy with the chain; another genesis for the user is ALREADY_ENROLLED', async () => {
+    c = await makeConsortium()
+    const user = newUser()
+    const chainKey = await c.ledger.chainKeyFor(user.userId)
+    const genesis = genesisFor(user, c.institutions.hospitalA.id, chainKey)
+    const other = genesisFor(user, c.institutions.hospitalA.id, chainKey)
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 10 }, async () => await c.ledger.enrol(genesis)),
+      c.ledger.enrol(other)
+    ])
+    const chains = results.slice(0, 10).map((r) => r.status === 'fulfilled' ? r.value : r.reason)
+    expect(chains.every((chain) => chain === chains[0] && chain.length === 1)).toBe(true)
+    const refused = results[10]!
+    expect(refused.status).toBe('rejected')
+    expect(((refused as PromiseRejectedResult).reason as LedgerError).code).toBe('ALREADY_ENROLLED')
+    expect(c.ledger.chainCount).toBe(1)
+    expect((await c.ledger.verify(user.userId)).valid).toBe(true)
+  })
+})
+
 describe('replicas', () => {
   it('a second chain key for a user who already has one is refused (ALREADY_ENROLLED), and the catalog keeps the first', async () => {
     c = await makeConsortium()
