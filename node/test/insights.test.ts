@@ -122,6 +122,32 @@ describe('insights from the query index', () => {
     expect((await node.daemon.audit.read()).at(-1)?.line).toMatchObject({ result: 'refused', code: 'FORBIDDEN' })
   })
 
+  it('time windows are checked alike on every route: until after since, 2000–2200, offsets accepted; a refusal names query. or body. fields', async () => {
+    const inquirer = await staffToken(agency)
+    const series = (q: string) => `/v1/users/${alice.user.userId}/series?code=8480-6&${q}`
+    const entries = (q: string) => `/v1/users/${alice.user.userId}/entries?${q}`
+    for (const [path, field] of [
+      [series('since=2026-05-05T00:00:00Z&until=2026-05-04T00:00:00Z'), 'query.until'],
+      [series('since=1999-12-31T00:00:00Z'), 'query.since'],
+      [entries('since=2026-05-05T00:00:00Z&until=2026-05-04T00:00:00Z'), 'query.until'],
+      [entries('until=9999-01-01T00:00:00Z'), 'query.until'],
+      [entries('since=0001-01-01T00:00:00Z'), 'query.since']
+    ] as const) {
+      const reply = await call(a.url, 'GET', path, { token: staffA })
+      expect([reply.status, reply.body.error?.code, reply.body.error?.field]).toEqual([400, 'BAD_REQUEST', field])
+    }
+    const stats = await call(agency.url, 'GET', '/v1/statistics?period=day&minUsers=4', { token: inquirer })
+    expect([stats.status, stats.body.error.field]).toEqual([400, 'query.minUsers'])
+    expect(stats.body.error.message).toContain('999999')
+    const trace = await call(agency.url, 'POST', '/v1/trace', { token: inquirer, body: { userId: alice.user.userId, since: new Date(T0).toISOString(), until: new Date(T0).toISOString(), radiusMetres: 10, windowMinutes: 5 } })
+    expect([trace.status, trace.body.error.field]).toEqual([400, 'body.until'])
+    // An offset is an instant like any other: the same answer as its UTC form.
+    const withOffset = await call(a.url, 'GET', entries('since=2026-05-04T02:00:00%2B02:00'), { token: staffA })
+    const utc = await call(a.url, 'GET', entries('since=2026-05-04T00:00:00Z'), { token: staffA })
+    expect(withOffset.status).toBe(200)
+    expect(withOffset.body.entries).toEqual(utc.body.entries)
+  })
+
   it('a user may not ask for another user\'s series (403); an unknown user is 404', async () => {
     const asAlice = await userToken(a, alice.user)
     expect((await call(a.url, 'GET', `/v1/users/${bob.user.userId}/series?code=8480-6`, { token: asAlice })).status).toBe(403)

@@ -12,5 +12,5 @@ export { REFERENCE_RANGES, rangeFor, outOfRange, type ReferenceRange, type Refer
 export type { Series, SeriesOptions, SeriesPoint, SeriesValue } from './series.js'
 export { EXERCISE_CODES, type ExercisePeriodSummary, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
 export { TRACE_LIMITS, type TraceContact, type TraceMatch, type TraceOptions, type TracePoint } from './trace.js'
-export { MIN_SUPPRESSION_K, percentile, type Statistics, type StatisticsBucket, type StatisticsOptions, type StatisticsPeriod } from './statistics.js'
+export { MIN_SUPPRESSION_K, MAX_MIN_USERS, percentile, type Statistics, type StatisticsBucket, type StatisticsOptions, type StatisticsPeriod } from './statistics.js'
 export { haversineMetres, boxesAround, EARTH_RADIUS_METRES, type LatLonBox } from './geo.js'

@@ -23,6 +23,8 @@ export type StatisticsPeriod = 'day' | 'week' | 'month'
 
 /** The smallest k a caller may ask for. */
 export const MIN_SUPPRESSION_K = 5
+/** The largest minUsers a query may ask for (six digits over HTTP). */
+export const MAX_MIN_USERS = 999_999
 
 export interface StatisticsOptions {
   /** One LOINC code (default: every code). */
@@ -95,7 +97,7 @@ export class StatisticsQuery {
     const code = opts.code === undefined ? null : checkCode(opts.code)
     const source = opts.source === undefined ? null : checkChoice(opts.source, 'source', ['exam', 'exercise'])
     const { since, until } = checkWindow(opts.since, opts.until)
-    const k = checkNumber(opts.minUsers ?? MIN_SUPPRESSION_K, 'minUsers', MIN_SUPPRESSION_K, Number.MAX_SAFE_INTEGER)
+    const k = checkNumber(opts.minUsers ?? MIN_SUPPRESSION_K, 'minUsers', MIN_SUPPRESSION_K, MAX_MIN_USERS)
 
     const buckets: StatisticsBucket[] = []
     let current: { code: string, unit: string | null, period: string, values: number[], users: Set<number> } | undefined

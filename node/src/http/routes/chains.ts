@@ -31,6 +31,8 @@ import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
 import { chainSummarySchema, entriesReplySchema, writeReplySchema } from '../chain-replies.js'
 import { grantedKeysFor, viewOf, type EntryView } from '../entry-view.js'
 import { errorBodySchema } from '../errors.js'
+import { inPart, instantSchema, toMs } from '../request-params.js'
+import { checkWindow } from '../../query-index/params.js'
 import type { App } from '../types.js'
 
 export interface ChainRoutesDeps {
@@ -64,8 +66,8 @@ const position = (what: string) => z.string().regex(/^\d{1,15}$/, { error: `expe
 
 const readQuerySchema = z.strictObject({
   type: z.enum(ENTRY_TYPES).optional(),
-  since: z.iso.datetime().optional(),
-  until: z.iso.datetime().optional(),
+  since: instantSchema.optional(),
+  until: instantSchema.optional(),
   start: position('the first position').optional(),
   end: position('the position to stop before').optional()
 })
@@ -142,6 +144,8 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     }
   }, async (request) => {
     const q = request.query
+    // The same window rules as every time query: within 2000–2200, until after since.
+    if (q.since !== undefined || q.until !== undefined) inPart('query', () => checkWindow(toMs(q.since), toMs(q.until)))
     return await readViews(request, deps, {
       ...(q.type === undefined ? {} : { types: [q.type] }),
       ...(q.since === undefined ? {} : { since: Date.parse(q.since) }),

@@ -16,9 +16,10 @@ import { LedgerError, type Ledger } from '@healthchain/ledger'
 import { z } from 'zod'
 import type { Sessions } from '../../auth/sessions.js'
 import { NodeError } from '../../errors.js'
-import type { QueryIndex } from '../../query-index/index.js'
+import { MAX_MIN_USERS, MIN_SUPPRESSION_K, type QueryIndex } from '../../query-index/index.js'
 import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
 import { errorBodySchema } from '../errors.js'
+import { inPart, instantSchema, toMs } from '../request-params.js'
 import type { App } from '../types.js'
 
 export interface InsightRoutesDeps {
@@ -30,8 +31,7 @@ export interface InsightRoutesDeps {
 const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
 const userParams = z.strictObject({ id: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }) })
 const loinc = z.string().regex(/^\d{1,7}-\d$/, { error: 'expected a LOINC code such as 8480-6' })
-const instant = z.iso.datetime({ offset: true })
-const toMs = (text: string | undefined): number | undefined => text === undefined ? undefined : Date.parse(text)
+const instant = instantSchema
 
 export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void {
   const { sessions, index } = deps
@@ -51,12 +51,12 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
   }, async (request) => {
     const user = ownOrAny(request, deps)
     const q = request.query
-    return index.series(user, q.code, {
+    return inPart('query', () => index.series(user, q.code, {
       ...(q.since === undefined ? {} : { since: toMs(q.since) }),
       ...(q.until === undefined ? {} : { until: toMs(q.until) }),
       ...(q.unit === undefined ? {} : { unit: q.unit }),
       ...(q.source === undefined ? {} : { source: q.source })
-    })
+    }))
   })
 
   app.get('/v1/users/:id/exercise', {
@@ -73,11 +73,11 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
   }, async (request) => {
     const user = ownOrAny(request, deps)
     const q = request.query
-    return index.exerciseSummary(user, q.period, {
+    return inPart('query', () => index.exerciseSummary(user, q.period, {
       ...(q.since === undefined ? {} : { since: toMs(q.since) }),
       ...(q.until === undefined ? {} : { until: toMs(q.until) }),
       ...(q.utcOffsetMinutes === undefined ? {} : { utcOffsetMinutes: Number(q.utcOffsetMinutes) })
-    })
+    }))
   })
 
   app.post('/v1/trace', {
@@ -97,7 +97,7 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     const body = request.body
     const user = body.userId as UserId
     if (!deps.ledger.hasChain(user)) throw notHeld(user)
-    return { userId: user, contacts: index.trace(user, { since: Date.parse(body.since), until: Date.parse(body.until), radiusMetres: body.radiusMetres, windowMinutes: body.windowMinutes }) }
+    return { userId: user, contacts: inPart('body', () => index.trace(user, { since: Date.parse(body.since), until: Date.parse(body.until), radiusMetres: body.radiusMetres, windowMinutes: body.windowMinutes })) }
   })
 
   app.get('/v1/statistics', {
@@ -108,20 +108,20 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
       querystring: z.strictObject({
         period: z.enum(['day', 'week', 'month']), code: loinc.optional(), since: instant.optional(), until: instant.optional(),
         source: z.enum(['exam', 'exercise']).optional(),
-        minUsers: z.string().regex(/^\d{1,6}$/, { error: 'expected a whole number of users' }).optional()
+        minUsers: z.string().regex(/^\d{1,6}$/, { error: `expected a whole number of users, ${MIN_SUPPRESSION_K} to ${MAX_MIN_USERS}` }).optional()
       }),
       response: { 200: z.unknown(), ...errors }
     }
   }, async (request) => {
     const q = request.query
-    return index.statistics({
+    return inPart('query', () => index.statistics({
       period: q.period,
       ...(q.code === undefined ? {} : { code: q.code }),
       ...(q.since === undefined ? {} : { since: toMs(q.since) }),
       ...(q.until === undefined ? {} : { until: toMs(q.until) }),
       ...(q.source === undefined ? {} : { source: q.source }),
       ...(q.minUsers === undefined ? {} : { minUsers: Number(q.minUsers) })
-    })
+    }))
   })
 }
 
