@@ -84,6 +84,20 @@ async function waitForManifest (run: Run, path: string, timeoutMs = 90_000): Pro
   }
 }
 
+/**
+ * Waits until `text` has come through the child's output: the CLI prints its
+ * ready table right after writing dev.json, but the pipe can deliver it a
+ * moment after the file is seen (under load it did).
+ */
+async function waitForOutput (run: Run, text: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (!run.output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`"${text}" not printed within ${timeoutMs} ms:\n${run.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return run.output()
+}
+
 async function getJson (url: string, init: RequestInit = {}): Promise<{ status: number, body: any }> {
   const response = await fetch(url, init)
   return { status: response.status, body: await response.json() }
@@ -116,7 +130,7 @@ describe('npm start (the dev network) and npm run demo', () => {
       expect(status.body.peerId).toBe(node.peerId)
       expect(status.body.connectedPeers).toHaveLength(3)
     }
-    expect(first.output()).toContain('healthchain dev network ready (new)')
+    expect(await waitForOutput(first, 'healthchain dev network ready (new)')).toContain('healthchain dev network ready (new)')
 
     const demo = npm(['run', 'demo', '--', '--dir', dir])
     const demoExit = await demo.exited
@@ -148,7 +162,7 @@ describe('npm start (the dev network) and npm run demo', () => {
     // ---- second run: the same data
     const second = npm(['start', '--', '--dir', dir])
     const again = await waitForManifest(second, manifestPath)
-    expect(second.output()).toContain('healthchain dev network ready (reopened)')
+    expect(await waitForOutput(second, 'healthchain dev network ready (reopened)')).toContain('healthchain dev network ready (reopened)')
     expect(again.nodes.map((n) => n.peerId)).toEqual(manifest.nodes.map((n) => n.peerId))
     expect(again.nodes.map((n) => n.apiKey)).toEqual(manifest.nodes.map((n) => n.apiKey))
     const hospitalA = again.nodes[0]!

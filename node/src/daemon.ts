@@ -204,7 +204,8 @@ function peerIdOf (address: string): string {
 /** The signing key a user's genesis names, if this node holds the user's chain (for the login challenge). */
 async function userSigningKey (ledger: Ledger, user: UserId): Promise<Uint8Array | undefined> {
   if (!ledger.hasChain(user)) return undefined
-  const key = (await ledger.chain(user)).user?.sign
+  // A visit, not chain(): login attempts (which anyone may make) must not leave chains open in memory.
+  const key = await ledger.withChain(user, async (chain) => chain.user?.sign)
   // The id is derived from the key: check anyway, so a catalog mix-up can never log in the wrong person.
   return key !== undefined && userIdFromKey(key) === user ? key : undefined
 }

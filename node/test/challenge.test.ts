@@ -89,6 +89,20 @@ describe('login challenge', () => {
     await expectCode(store.verify(respond(stranger, issued.challenge)), 'UNKNOWN_USER')
   })
 
+  it('a key lookup that fails spends nothing: the same signed challenge logs in once the lookup works', async () => {
+    const alice = newUser()
+    let failing = true
+    const store = new ChallengeStore(
+      { crypto, lookupUserKey: async (id) => { if (failing) throw new Error('store unavailable'); return id === alice.userId ? alice.sign.publicKey : undefined } },
+      { node: NODE, ttlMs: TTL }
+    )
+    const response = respond(alice, store.issue(alice.userId).challenge)
+    await expect(store.verify(response)).rejects.toThrow('store unavailable')
+    expect(store.consumedCount).toBe(0)
+    failing = false
+    expect(await store.verify(response)).toBe(alice.userId)
+  })
+
   it('accepts an asynchronous key lookup', async () => {
     const alice = newUser()
     const store = new ChallengeStore(

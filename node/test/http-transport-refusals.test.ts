@@ -105,6 +105,16 @@ describe('requests refused before routing', () => {
     expectRefusal(answer, 431, 'HEADERS_TOO_LARGE')
   })
 
+  it('a guarded write refused before its body was read is answered once and its connection closed: no stray 408 later', async () => {
+    api = await startTestApi({ routes, requestTimeoutMs: 400 })
+    const answer = await raw(api, 'POST /v1/test/things/abc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"n":')
+    expectRefusal(answer, 401, 'MISSING_TOKEN')
+    expect(answer.headers).toContain('connection: close')
+    expect(answer.ms).toBeLessThan(400)
+    // Exactly one answer came on the connection before it closed.
+    expect(JSON.stringify(answer.body)).not.toContain('HTTP/1.1')
+  })
+
   it('a body sent only in part is 408 REQUEST_TIMEOUT once the request time is up: the connection is not held forever', async () => {
     api = await startTestApi({ routes, requestTimeoutMs: 400 })
     const answer = await raw(api, 'POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":')

@@ -1,6 +1,7 @@
-/** The mean used by series and statistics: exact sums where they fit, and no Infinity where they overflow. */
+/** The mean and percentiles used by series and statistics: exact where the numbers fit, and no Infinity where they overflow. */
 import { describe, expect, it } from 'vitest'
 import { meanOf } from '../src/query-index/mean.js'
+import { percentile } from '../src/query-index/statistics.js'
 
 describe('meanOf', () => {
   it('is null for no values and the plain mean otherwise', () => {
@@ -13,5 +14,15 @@ describe('meanOf', () => {
     expect(meanOf([1e308, 1e308])).toBe(1e308)
     expect(meanOf([1.7e308, 1.7e308, -1.7e308])).toBeCloseTo(1.7e308 / 3, -300)
     expect(Number.isFinite(meanOf([Number.MAX_VALUE, Number.MAX_VALUE, Number.MAX_VALUE]))).toBe(true)
+  })
+})
+
+describe('percentile', () => {
+  it('interpolates between neighbours, and stays finite where their difference overflows', () => {
+    expect(percentile([1, 2, 3, 4], 0.5)).toBe(2.5)
+    expect(percentile([1, 2, 3, 4], 0)).toBe(1)
+    expect(percentile([1, 2, 3, 4], 1)).toBe(4)
+    expect(percentile([-1.7e308, 1.7e308], 0.5)).toBe(0)
+    expect(Number.isFinite(percentile([-1.7e308, 1.7e308], 0.1))).toBe(true)
   })
 })

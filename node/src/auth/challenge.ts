@@ -27,9 +27,14 @@
  * filled until real users were refused (a flood of 10,000 requests did so
  * for two minutes). What is kept is the nonces consumed, per user known
  * here: the successful ones until they expire (replay), and at most
- * MAX_FAILED_PER_USER failed ones (the oldest is forgotten first: a failed
- * attempt's nonce carries no valid signature anyone could replay). Attempts
- * for users not known here consume nothing and keep nothing.
+ * MAX_FAILED_PER_USER failed ones, the oldest forgotten first. A forgotten
+ * failed nonce could be used again within its lifetime, but only with the
+ * user's own signature over it; the residual case is a login refused
+ * because someone spent its nonce first, its signature captured in transit
+ * and replayed after 32 more failures within the two minutes — the API is
+ * for the institution's own network, and capping failures instead would let
+ * anyone lock a known user out. Attempts for users not known here, or whose
+ * key lookup failed, consume nothing and keep nothing.
  *
  * Why the institution id and not the libp2p peer id: it is what the user's
  * device knows the node by (from the registry and the user's own genesis,
@@ -167,7 +172,15 @@ export class ChallengeStore {
     if (nonces.has(key)) throw new NodeError('UNKNOWN_CHALLENGE', 'the challenge was not issued for this user, has expired, or was already used')
     const record: Consumed = { expiresAt, succeeded: false }
     nonces.set(key, record)
-    const publicKey = await this.components.lookupUserKey(response.userId)
+    let publicKey: Uint8Array | undefined
+    try {
+      publicKey = await this.components.lookupUserKey(response.userId)
+    } catch (err) {
+      // Nothing was checked: the nonce is not spent (its holder may try again).
+      nonces.delete(key)
+      if (nonces.size === 0) this.consumed.delete(response.userId)
+      throw err
+    }
     if (publicKey === undefined) {
       // Nothing is kept for users not known here: their ids could be anything.
       nonces.delete(key)

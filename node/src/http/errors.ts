@@ -138,6 +138,9 @@ export function errorBody (error: Pick<HttpError, 'code' | 'message' | 'field'>)
 
 export function sendError (request: FastifyRequest, reply: FastifyReply, error: HttpError): FastifyReply {
   auditContextOf(request).code = error.code
+  // Refused before its body was read (a token check comes first): the rest of the body would still be on the
+  // connection, and a client that stops sending would later be answered a second time (408). Close it after this answer.
+  if (!request.raw.complete) void reply.header('connection', 'close')
   if (TOKEN_CODES.has(error.code as NodeErrorCode)) {
     void reply.header('www-authenticate', error.code === 'MISSING_TOKEN' ? 'Bearer' : 'Bearer error="invalid_token"')
   }

@@ -78,7 +78,9 @@ export function percentile (sorted: readonly number[], p: number): number {
   const h = (sorted.length - 1) * p
   const lo = Math.floor(h)
   const hi = Math.ceil(h)
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!)
+  const frac = h - lo
+  // Weighted, not lo + frac × (hi − lo): the difference of two values near ±1.8e308 overflows.
+  return frac === 0 ? sorted[lo]! : sorted[lo]! * (1 - frac) + sorted[hi]! * frac
 }
 
 export class StatisticsQuery {

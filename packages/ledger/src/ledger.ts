@@ -218,8 +218,10 @@ export class Ledger {
    */
   async withChain<T> (user: UserId, fn: (chain: UserChain) => Promise<T>): Promise<T> {
     const wasOpen = this.open.has(user)
-    const chain = await this.chain(user)
+    const asking = this.chain(user)
+    // Taken before any wait: whoever asks for the chain while it opens (and gets the same chain) moves the ticket on.
     const ticket = this.lastAsk.get(user)
+    const chain = await asking
     try {
       return await fn(chain)
     } finally {

@@ -282,6 +282,15 @@ describe('visiting a chain (withChain) and watching opens', () => {
     await c.ledger.withChain(alice.userId, async () => {})
     expect(c.ledger.openChainCount).toBe(1)
 
+    // Asked for while the visit was still opening the chain (the same chain handed to both): kept open for the other caller.
+    await c.ledger.closeIdle(0)
+    const visit = c.ledger.withChain(alice.userId, async (chain) => chain.length)
+    const early = await c.ledger.chain(alice.userId)
+    expect(await visit).toBe(1)
+    expect(early.core.closed).toBe(false)
+    expect((await early.get(0))?.type).toBe('genesis')
+    expect(c.ledger.openChainCount).toBe(1)
+
     // fn's failure is the caller's; the chain is closed all the same.
     await expect(c.ledger.withChain(bob.userId, async () => { throw new Error('boom') })).rejects.toThrow('boom')
     expect(c.ledger.openChainCount).toBe(1)
@@ -295,7 +304,7 @@ describe('visiting a chain (withChain) and watching opens', () => {
     stop()
     await c.ledger.closeIdle(0)
     await c.ledger.chain(alice.userId)
-    expect(opened).toEqual([`${alice.userId}:1`, `${alice.userId}:1`, `${bob.userId}:1`, `${bob.userId}:1`])
+    expect(opened).toEqual([`${alice.userId}:1`, `${alice.userId}:1`, `${alice.userId}:1`, `${bob.userId}:1`, `${bob.userId}:1`])
   })
 })
 

@@ -11,8 +11,9 @@
  * alone land first time; the retries are left for races with other nodes.
  *
  * A write that fails in a way its waiting successors would repeat (the
- * custodian cannot be reached: `sharesFailure`) fails them at once with the
- * same error, rather than making each wait out its own time limit in turn.
+ * custodian cannot be reached, or does not answer in time: `sharesFailure`)
+ * fails them at once with the same error, rather than making each wait out
+ * its own time limit in turn.
  * A lane holds nothing once its last write ends.
  */
 

@@ -89,8 +89,8 @@ export interface AppendOptions extends ForwardOptions {
 }
 
 export class NetworkNode {
-  /** Forwarded writes signed here, one at a time per chain; an unreachable custodian fails the waiting ones at once. */
-  readonly lanes = new ForwardLanes({ sharesFailure: (err) => err instanceof NetError && err.code === 'CUSTODIAN_UNREACHABLE' })
+  /** Forwarded writes signed here, one at a time per chain; a custodian unreachable or not answering fails the waiting ones at once. */
+  readonly lanes = new ForwardLanes({ sharesFailure: (err) => err instanceof NetError && (err.code === 'CUSTODIAN_UNREACHABLE' || err.code === 'TIMEOUT') })
   readonly host: Host
   readonly gate: MembershipGate
   readonly replication: Replication
