@@ -60,6 +60,17 @@ describe('query index consistency', () => {
     if (dir !== undefined) await removeDir(dir)
   })
 
+  /** Appends a steps entry the user signed, `afterDataMs` after the data set's days; its position, once written. */
+  async function appendSteps (owner: DatasetUser, value: number, afterDataMs: number): Promise<number> {
+    const chain = await ledger.chain(owner.userId)
+    const seq = chain.length
+    const start = data.start + data.days * DAY + afterDataMs
+    const plain = { start, end: start + 600_000, observations: [{ code: '55423-8', value, unit: '{steps}' }] }
+    await chain.append(signEntry(buildUserEntry('exercise', plain, { time: plain.end }, crypto), { chainKey: chain.key, seq }, owner.keys.sign.secretKey, crypto), seq)
+    await chain.settled()
+    return seq
+  }
+
   let fileCount = 0
   const freshPath = (): string => join(dir, 'index', `index-${++fileCount}.sqlite`)
 
@@ -257,11 +268,7 @@ describe('query index consistency', () => {
       await follower.idle()
       for (const u of users) expect(index.indexedLength(u.userId)).toBe((await ledger.chain(u.userId)).length)
       const owner = users[4]!
-      const chain = await ledger.chain(owner.userId)
-      const seq = chain.length
-      const start = data.start + data.days * DAY + 3_600_000
-      const plain = { start, end: start + 1_800_000, observations: [{ code: '55423-8', value: 4321, unit: '{steps}' }] }
-      await chain.append(signEntry(buildUserEntry('exercise', plain, { time: plain.end }, crypto), { chainKey: chain.key, seq }, owner.keys.sign.secretKey, crypto), seq)
+      const seq = await appendSteps(owner, 4321, 3_600_000)
       await waitUntil(() => index.indexedLength(owner.userId) === seq + 1, 'the follower to index the new entry')
       expect(index.series(owner.userId, '55423-8').latest).toMatchObject({ value: 4321, seq })
       expect(follower.stats.failures).toBe(0)
@@ -281,12 +288,7 @@ describe('query index consistency', () => {
 
     // While no follower runs, one chain grows.
     const owner = users[2]!
-    const chain = await ledger.chain(owner.userId)
-    const seq = chain.length
-    const start = data.start + data.days * DAY + 7_200_000
-    const plain = { start, end: start + 600_000, observations: [{ code: '55423-8', value: 777, unit: '{steps}' }] }
-    await chain.append(signEntry(buildUserEntry('exercise', plain, { time: plain.end }, crypto), { chainKey: chain.key, seq }, owner.keys.sign.secretKey, crypto), seq)
-    await chain.settled()
+    const seq = await appendSteps(owner, 777, 7_200_000)
     await ledger.closeIdle(0)
     expect(ledger.openChainCount).toBe(0)
 
