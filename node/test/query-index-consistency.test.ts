@@ -324,6 +324,23 @@ describe('query index consistency', () => {
     }
   })
 
+  it('a chain whose indexing fails is looked at again shortly: a passing fault does not leave it unindexed until it grows', async () => {
+    const user = users[1]!.userId
+    let faults = 2
+    const index = QueryIndex.open(freshPath(), { onBatch: (b) => { if (b.user === user && faults > 0) { faults--; throw new Error('storage busy') } } })
+    const failed: string[] = []
+    const follower = index.followLedger(ledger, { retryMs: 10, onError: (u) => { failed.push(u) } })
+    try {
+      await waitUntil(async () => index.indexedLength(user) === (await ledger.chain(user)).length, 'the failed chain to be indexed on a retry')
+      expect(failed).toEqual([user, user])
+      expect(follower.stats.failures).toBe(2)
+      for (const u of users) expect(index.indexedLength(u.userId)).toBe((await ledger.chain(u.userId)).length)
+    } finally {
+      await follower.stop()
+      await index.close()
+    }
+  })
+
   it('refuses bad parameters with BAD_REQUEST naming the field, and a closed index with CLOSED', async () => {
     const index = QueryIndex.open(freshPath())
     const user = users[0]!.userId

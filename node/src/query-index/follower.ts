@@ -18,7 +18,8 @@
  * One worker drains the queue (SQLite has one writer anyway). On a replica
  * a chain's verified length moves only after `ingest()`, a moment after the
  * blocks arrived: when a chain still has unverified blocks after indexing,
- * it is queued again after `retryMs`, a bounded number of times.
+ * or its indexing failed, it is queued again after `retryMs`, a bounded
+ * number of times.
  *
  * The ledger closes idle chains (Ledger.closeIdle); a chain is asked from
  * the ledger afresh for every run, never kept.
@@ -42,7 +43,7 @@ export interface IndexFollowerInit {
   readonly retryMs?: number
   /** How many times in a row to look again at such a chain (default 20). */
   readonly maxRetries?: number
-  /** Told of every chain that failed to index (it stays at its cursor and is retried when it next grows). */
+  /** Told of every chain that failed to index (it stays at its cursor, is looked at again after retryMs a bounded number of times, and again when it next grows). */
   readonly onError?: (user: UserId, error: unknown) => void
   /** Told of every chain indexed. */
   readonly onIndexed?: (result: IndexResult) => void
@@ -178,6 +179,8 @@ export class IndexFollower {
       if (this.stopped) return
       this.stats.failures++
       this.init.onError?.(user, error)
+      // Looked at again shortly, a few times: a passing fault (storage busy) must not leave the chain unindexed until it grows.
+      this.retryLater(user)
       return
     }
     // Blocks here but not verified yet (a replica between download and ingest): look again shortly, a few times.
@@ -193,6 +196,7 @@ export class IndexFollower {
   }
 
   private retryLater (user: UserId): void {
+    if (this.stopped) return
     const count = (this.retries.get(user) ?? 0) + 1
     if (count > (this.init.maxRetries ?? 20)) {
       this.retries.delete(user)
