@@ -77,6 +77,8 @@ describe('FHIR in', () => {
     ['no LOINC coding', { ...systolic, code: { coding: [{ system: 'http://snomed.info/sct', code: '271649006' }] } }],
     ['no value and no components', { resourceType: 'Observation', status: 'final', code: systolic.code } as Observation],
     ['a unit that is not UCUM', { ...systolic, valueQuantity: { value: 1, unit: 'millimetres of mercury' } }],
+    ['a unit shaped like UCUM but not in its table', { ...systolic, valueQuantity: { value: 72, unit: 'bpm' } }],
+    ['a UCUM code that does not parse', { ...systolic, valueQuantity: { value: 1, system: 'http://unitsofmeasure.org', code: '}{' } }],
     ['a Patient', { resourceType: 'Patient' }],
     ['a value kind an exam cannot hold (valueRange)', { ...systolic, valueQuantity: undefined, valueRange: { low: { value: 1 }, high: { value: 2 } } }],
     ['a component value an exam cannot hold (valuePeriod)', { ...panel, component: [{ ...panel.component![0]!, valueQuantity: undefined, valuePeriod: { start: '2026-03-01' } }] }],

@@ -188,6 +188,9 @@ const MALFORMED_INPUT: readonly Case[] = [
   ['an exam without plain', postExam({ type: 'exam', sealed: EXAM.sealed }), { status: 400, code: 'BAD_REQUEST' }],
   ['an exam with a wrongly typed observation', postExam({ ...EXAM, plain: { observations: [{ code: '8480-6', value: [128] }] } }), { status: 400, code: 'BAD_REQUEST' }],
   ['an exam of another type', postExam({ ...EXAM, type: 'exercise' }), { status: 400, code: 'BAD_REQUEST' }],
+  // Units are checked against the UCUM table, not only for their shape.
+  ['an exam with a plain unit that is not UCUM', postExam({ ...EXAM, plain: { observations: [{ code: '8867-4', value: 72, unit: 'bpm' }] } }), { status: 400, code: 'BAD_REQUEST' }],
+  ['an exam with a sealed unit that is not UCUM', postExam({ ...EXAM, sealed: { observations: [{ code: '2345-7', value: 5.4, unit: '}{' }] } }), { status: 400, code: 'BAD_REQUEST' }],
   // A lone surrogate has no UTF-8 form: stored, it would have become U+FFFD — not what was sent.
   ['an exam whose text holds a lone surrogate', postExam({ ...EXAM, plain: { title: 'BP \ud800', observations: [{ code: '8480-6', value: 'a\udc00' }] } }), { status: 400, code: 'BAD_REQUEST' }],
   ['a body over api.bodyLimit', async (x) => await sendRaw(x.a.url, 'POST', entries(x.alice), {

@@ -20,6 +20,7 @@
 import { ENTRY_LIMITS, LOINC_PATTERN, UCUM_PATTERN, type ExamPlain, type ExamSealed, type Observation as ExamObservation } from '@healthchain/core'
 import type { CodeableConcept, Observation, ObservationComponent, Quantity, Resource } from '@medplum/fhirtypes'
 import { NodeError } from '../errors.js'
+import { isUcumUnit } from '../ucum.js'
 
 export const LOINC_SYSTEM = 'http://loinc.org'
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org'
@@ -110,7 +111,7 @@ function quantityOf (q: Quantity, where: string): Pick<ExamObservation, 'value' 
   if (q.value === undefined) throw new NodeError('FHIR_UNSUPPORTED', `${where}.value: missing`)
   // The UCUM code when the quantity says it is UCUM; the human unit only if it also reads as one.
   const unit = q.system === UCUM_SYSTEM && q.code !== undefined ? q.code : q.unit
-  if (unit !== undefined && (!UCUM_PATTERN.test(unit) || unit.length > ENTRY_LIMITS.ucum)) {
+  if (unit !== undefined && (!UCUM_PATTERN.test(unit) || unit.length > ENTRY_LIMITS.ucum || !isUcumUnit(unit))) {
     throw new NodeError('FHIR_UNSUPPORTED', `${where}: unit '${unit}' is not a UCUM code (send system ${UCUM_SYSTEM} with code)`)
   }
   return { value: q.value, ...(unit === undefined ? {} : { unit }) }

@@ -33,6 +33,7 @@ import { grantedKeysFor, viewOf, type EntryView } from '../entry-view.js'
 import { errorBodySchema } from '../errors.js'
 import { inPart, instantSchema, toMs } from '../request-params.js'
 import { checkWindow } from '../../query-index/params.js'
+import { checkExamUnits } from '../../ucum.js'
 import type { App } from '../types.js'
 
 export interface ChainRoutesDeps {
@@ -126,6 +127,7 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     let result
     if (session.role === 'examiner') {
       if (!('type' in body)) throw new NodeError('FORBIDDEN', 'an examiner sends { type: "exam", plain, sealed }: the node signs as the institution')
+      checkExamUnits(body, 'body.')
       result = await writeExam(deps, user, body)
     } else {
       if (session.subject !== user) throw new NodeError('FORBIDDEN', 'a user writes to their own chain only')
