@@ -39,7 +39,7 @@ export interface IndexFollowerComponents {
 export interface IndexFollowerInit {
   /** Run the catch-up again this often (ms); 0 (default): only at start. */
   readonly sweepIntervalMs?: number
-  /** Wait before looking again at a chain with unverified blocks (default 250 ms). */
+  /** Wait before looking again at a chain with unverified blocks, or whose indexing failed (default 250 ms). */
   readonly retryMs?: number
   /** How many times in a row to look again at such a chain (default 20). */
   readonly maxRetries?: number
