@@ -177,14 +177,12 @@ export class ChallengeStore {
       publicKey = await this.components.lookupUserKey(response.userId)
     } catch (err) {
       // Nothing was checked: the nonce is not spent (its holder may try again).
-      nonces.delete(key)
-      if (nonces.size === 0) this.consumed.delete(response.userId)
+      this.unspend(response.userId, key)
       throw err
     }
     if (publicKey === undefined) {
       // Nothing is kept for users not known here: their ids could be anything.
-      nonces.delete(key)
-      if (nonces.size === 0) this.consumed.delete(response.userId)
+      this.unspend(response.userId, key)
       throw new NodeError('UNKNOWN_USER', `no key is known here for user ${response.userId}`)
     }
     if (!this.components.crypto.verify(loginMessage(this.node, nonce!), response.signature, publicKey)) {
@@ -219,15 +217,21 @@ export class ChallengeStore {
       nonces = new Map()
       this.consumed.set(userId, nonces)
     }
-    const now = this.now()
-    for (const [key, record] of nonces) if (record.expiresAt <= now) nonces.delete(key)
+    dropExpired(nonces, this.now())
     return nonces
+  }
+
+  /** Takes back a nonce consumed by an attempt that checked nothing. */
+  private unspend (userId: UserId, key: string): void {
+    const nonces = this.consumed.get(userId)
+    nonces?.delete(key)
+    if (nonces?.size === 0) this.consumed.delete(userId)
   }
 
   private sweep (): void {
     const now = this.now()
     for (const [userId, nonces] of this.consumed) {
-      for (const [key, record] of nonces) if (record.expiresAt <= now) nonces.delete(key)
+      dropExpired(nonces, now)
       if (nonces.size === 0) this.consumed.delete(userId)
     }
   }
@@ -244,4 +248,8 @@ export class ChallengeStore {
       }
     }
   }
+}
+
+function dropExpired (nonces: Map<string, Consumed>, now: number): void {
+  for (const [key, record] of nonces) if (record.expiresAt <= now) nonces.delete(key)
 }

@@ -127,8 +127,7 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     let result
     if (session.role === 'examiner') {
       if (!('type' in body)) throw new NodeError('FORBIDDEN', 'an examiner sends { type: "exam", plain, sealed }: the node signs as the institution')
-      checkExamUnits(body, 'body.')
-      result = await writeExam(deps, user, body)
+      result = await writeExam(deps, user, body, 'body.')
     } else {
       if (session.subject !== user) throw new NodeError('FORBIDDEN', 'a user writes to their own chain only')
       if (!('entry' in body)) throw new NodeError('FORBIDDEN', 'a user sends an entry signed on their device: { entry, seq }')
@@ -146,12 +145,14 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     }
   }, async (request) => {
     const q = request.query
+    const since = toMs(q.since)
+    const until = toMs(q.until)
     // The same window rules as every time query: within 2000–2200, until after since.
-    if (q.since !== undefined || q.until !== undefined) inPart('query', () => checkWindow(toMs(q.since), toMs(q.until)))
+    if (since !== undefined || until !== undefined) inPart('query', () => checkWindow(since, until))
     return await readViews(request, deps, {
       ...(q.type === undefined ? {} : { types: [q.type] }),
-      ...(q.since === undefined ? {} : { since: Date.parse(q.since) }),
-      ...(q.until === undefined ? {} : { until: Date.parse(q.until) }),
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
       // Reads start after the genesis by default; asked for the genesis by type, start at it.
       ...(q.start === undefined ? (q.type === 'genesis' ? { start: 0 } : {}) : { start: Number(q.start) }),
       ...(q.end === undefined ? {} : { end: Number(q.end) })
@@ -240,8 +241,14 @@ async function summary (chain: UserChain, deps: ChainRoutesDeps): Promise<z.infe
   }
 }
 
-/** An examiner's exam (plain, and sealed for the user, this institution and the granted examiners), signed as the institution and appended at the custodian. */
-export async function writeExam (deps: ChainRoutesDeps, user: UserId, body: { plain: ExamPlain, sealed?: ExamSealed }): Promise<{ seq: number, id: string, duplicate: boolean }> {
+/**
+ * An examiner's exam (plain, and sealed for the user, this institution and
+ * the granted examiners), signed as the institution and appended at the
+ * custodian. Its units are checked against UCUM first; a refusal names the
+ * field under `fieldPrefix` (`body.` for a request body).
+ */
+export async function writeExam (deps: ChainRoutesDeps, user: UserId, body: { plain: ExamPlain, sealed?: ExamSealed }, fieldPrefix = ''): Promise<{ seq: number, id: string, duplicate: boolean }> {
+  checkExamUnits(body, fieldPrefix)
   const chain = await deps.ledger.chain(user)
   const { id: author, keys } = deps.institution
   const id = newEntryId(deps.crypto)

@@ -31,7 +31,6 @@ export interface InsightRoutesDeps {
 const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
 const userParams = z.strictObject({ id: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }) })
 const loinc = z.string().regex(/^\d{1,7}-\d$/, { error: 'expected a LOINC code such as 8480-6' })
-const instant = instantSchema
 
 export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void {
   const { sessions, index } = deps
@@ -43,7 +42,7 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
       summary: 'One measurement (LOINC code) over time across every institution that wrote it: count, min, max, mean, latest, change, out-of-range flags',
       tags: ['insights'], params: userParams, security: BEARER_SECURITY,
       querystring: z.strictObject({
-        code: loinc, since: instant.optional(), until: instant.optional(), unit: z.string().max(32).optional(),
+        code: loinc, since: instantSchema.optional(), until: instantSchema.optional(), unit: z.string().max(32).optional(),
         source: z.enum(['exam', 'exercise']).optional()
       }),
       response: { 200: z.unknown(), ...errors }
@@ -65,7 +64,7 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
       summary: 'Daily or weekly exercise summaries: steps, distance, active energy, mean heart rate',
       tags: ['insights'], params: userParams, security: BEARER_SECURITY,
       querystring: z.strictObject({
-        period: z.enum(['day', 'week']), since: instant.optional(), until: instant.optional(),
+        period: z.enum(['day', 'week']), since: instantSchema.optional(), until: instantSchema.optional(),
         utcOffsetMinutes: z.string().regex(/^-?\d{1,4}$/, { error: 'expected minutes, e.g. 60 or -300' }).optional()
       }),
       response: { 200: z.unknown(), ...errors }
@@ -87,7 +86,7 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
       tags: ['insights'], security: BEARER_SECURITY,
       body: z.strictObject({
         userId: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }),
-        since: instant, until: instant,
+        since: instantSchema, until: instantSchema,
         radiusMetres: z.number().positive().max(10_000),
         windowMinutes: z.number().min(0).max(1_440)
       }),
@@ -106,7 +105,7 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
       summary: 'Counts and distributions by measurement code and period over plain segments; buckets of fewer than 5 users suppressed',
       tags: ['insights'], security: BEARER_SECURITY,
       querystring: z.strictObject({
-        period: z.enum(['day', 'week', 'month']), code: loinc.optional(), since: instant.optional(), until: instant.optional(),
+        period: z.enum(['day', 'week', 'month']), code: loinc.optional(), since: instantSchema.optional(), until: instantSchema.optional(),
         source: z.enum(['exam', 'exercise']).optional(),
         minUsers: z.string().regex(/^\d{1,6}$/, { error: `expected a whole number of users, ${MIN_SUPPRESSION_K} to ${MAX_MIN_USERS}` }).optional()
       }),
