@@ -387,6 +387,10 @@ declare module 'hypercore' {
     clear(start: number, end?: number, opts?: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
     /** `clear(start, opts)`: same with end = start + 1. */
     clear(start: number, opts: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
+    /** Local metadata stored beside the core (never replicated); null when unset. */
+    getUserData(key: string): Promise<Buffer | null>
+    /** Stores local metadata beside the core (never replicated), durably once resolved. */
+    setUserData(key: string, value: Uint8Array | string | null): Promise<void>
     /** Cut the core to `newLength` blocks and bump the fork id (writer only). */
     truncate(newLength?: number, opts?: number | { fork?: number; keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array }): Promise<void>
     /** 32-byte Merkle root hash at `length` (default: current). WAITS for a peer if block length-1 is not stored locally. */

@@ -23,7 +23,7 @@
  */
 import type Hypercore from 'hypercore'
 import {
-  bytesToHex, decodeEntry, encodeEntry, encodeUnsignedEntry, equal, signEntry, unsignedPart, utf8ToBytes,
+  USER_AUTHOR, bytesToHex, decodeEntry, encodeEntry, encodeUnsignedEntry, equal, signEntry, unsignedPart, utf8ToBytes, verifyEntrySignature,
   type CryptoProvider, type Entry, type EntryType, type SigningKeyPair, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import { ChainRules, type ChainUser } from './chain-rules.js'
@@ -31,6 +31,7 @@ import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
 import { storedLeaves } from './tree-audit.js'
+import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
 /** Most entries written by one Hypercore append. */
 const MAX_BATCH = 256
@@ -116,6 +117,8 @@ export class UserChain {
   private ingests = 0
   private writeError: unknown
   private flushing: Promise<void> | undefined
+  /** The verified length last recorded on disk (replicas only). */
+  private marked = 0
 
   private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider) {
     this.core = core
@@ -126,29 +129,34 @@ export class UserChain {
   }
 
   /**
-   * Opens a chain whose blocks on disk were checked when they were written or
-   * received: folds their state (genesis, consent, ids) without re-verifying
-   * signatures. `verify()` re-checks everything.
+   * Opens a chain from disk. A custodian's own blocks were checked before it
+   * wrote them, so their state (genesis, consent, ids) is folded without
+   * re-verifying signatures. A replica trusts only the prefix its verified
+   * mark covers (verified-mark.ts): Hypercore stores a replicated block
+   * before ingest() checks it, so a block refused then is on disk too, and
+   * everything past the mark is checked again, with every rule, as ingest()
+   * does. `verify()` re-checks everything.
    */
   static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider): Promise<UserChain> {
     await core.ready()
     const chain = new UserChain(core, registry, erased, crypto)
-    const erasedHere = erased.of(core.key!)
-    for (let seq = 0; seq < core.length; seq++) {
+    const trusted = core.writable ? core.length : await readVerifiedLength(core)
+    chain.marked = trusted
+    for (let seq = 0; seq < trusted; seq++) {
       const block = await core.get(seq, { wait: false })
-      // A replica folds its contiguous prefix only: later blocks are checked by ingest() as they arrive.
-      if (block === null && !core.writable && !erasedHere.has(seq)) break
       let entry: Entry | undefined
       try {
         entry = block === null ? undefined : decodeEntry(block)
       } catch {
         // A block damaged on disk: the chain still opens, so verify() can report it.
       }
+      // Absent below the mark: erased (its erasure is further on, or it was cleared here).
       if (entry === undefined) chain.rules.skip(seq)
       else chain.rules.apply(entry, seq)
     }
     // Finish erasures a crash interrupted between appending the erasure and clearing its targets.
     await chain.clearBlocks([...chain.rules.erasures].filter((target) => target < core.length))
+    if (!core.writable) await chain.ingest()
     return chain
   }
 
@@ -157,7 +165,10 @@ export class UserChain {
    * call, with every rule and every signature, folds them, and clears what
    * their erasures name. Stops at the first block not here yet, or at the
    * first that fails — that one and what follows are never folded, so never
-   * served as valid (`verifiedLength` stays before it).
+   * served as valid (`verifiedLength` stays before it). A block that is
+   * absent because the user erased it (a later erasure, signed by the user
+   * for its own position, names it) is passed over: no node serves it any
+   * more, and waiting for it would stop the chain for good.
    */
   ingest (): Promise<IngestResult> {
     // One at a time: two ingests at once would both check the same next block.
@@ -176,10 +187,13 @@ export class UserChain {
     const start = this.rules.length
     const erasedHere = this.erased.of(this.key)
     await this.registry.refresh()
+    let problem: IngestResult['problem']
+    let erasedAhead: ReadonlySet<number> | undefined
     for (let seq = start; seq < this.core.length; seq++) {
       const block = await this.core.get(seq, { wait: false })
       if (block === null) {
-        if (!erasedHere.has(seq)) break
+        erasedAhead ??= await this.erasuresAhead(seq + 1)
+        if (!erasedHere.has(seq) && !erasedAhead.has(seq)) break
         this.rules.skip(seq)
         continue
       }
@@ -190,10 +204,46 @@ export class UserChain {
         if (entry.type === 'erasure') await this.clearBlocks(entry.plain.entries)
       } catch (err) {
         const e = asLedgerError(err)
-        return { added: seq - start, problem: { seq, code: e instanceof LedgerError ? e.code : 'MALFORMED', message: e instanceof Error ? e.message : String(e) } }
+        problem = { seq, code: e instanceof LedgerError ? e.code : 'MALFORMED', message: e instanceof Error ? e.message : String(e) }
+        break
       }
     }
-    return { added: this.rules.length - start, problem: undefined }
+    await this.saveMark()
+    return { added: this.rules.length - start, problem }
+  }
+
+  /**
+   * Positions named by erasures stored at `from` or later that the user
+   * signed for their own position: proof enough that an absent block was
+   * erased on purpose. Only the signature is checked here; each erasure is
+   * checked with every rule when its turn comes.
+   */
+  private async erasuresAhead (from: number): Promise<ReadonlySet<number>> {
+    const named = new Set<number>()
+    const user = this.rules.user
+    if (user === undefined) return named
+    for (let seq = from; seq < this.core.length; seq++) {
+      const block = await this.core.get(seq, { wait: false })
+      if (block === null) continue
+      let entry: Entry
+      try {
+        entry = decodeEntry(block)
+      } catch {
+        continue
+      }
+      if (entry.type !== 'erasure' || entry.author !== USER_AUTHOR) continue
+      if (!verifyEntrySignature(entry, { chainKey: this.key, seq }, user.sign, this.crypto)) continue
+      for (const target of entry.plain.entries) named.add(target)
+    }
+    return named
+  }
+
+  /** Records how far this replica has verified, so a reopen checks only what follows (never on a custodian's own chain). */
+  private async saveMark (): Promise<void> {
+    if (this.core.writable || this.rules.length <= this.marked) return
+    const length = this.rules.length
+    await writeVerifiedLength(this.core, length)
+    this.marked = Math.max(this.marked, length)
   }
 
   /** Positions [0, verifiedLength) have been checked and folded here. */
@@ -384,6 +434,8 @@ export class UserChain {
     if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.core.length) {
       throw new LedgerError('INVALID_FIELD', `position ${seq} is outside the chain (length ${this.core.length})`, { field: 'seq' })
     }
+    // Erased: never served, even if a peer that had not cleared it yet sent it back.
+    if (this.rules.erasures.has(seq)) return null
     // wait: false — never fetch an erased block back from a peer.
     const block = await this.core.get(seq, { wait: false })
     return block === null ? null : decodeEntry(block)

@@ -249,7 +249,7 @@ export class Replication {
     const core = chain.core
     this.startFetching(core)
     try {
-      await this.bounded(this.download(core, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
+      await this.bounded(this.download(chain, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
       // UserChain.ingest runs one at a time per chain by itself.
       return { chain, ingest: await chain.ingest() }
     } finally {
@@ -323,11 +323,19 @@ export class Replication {
     return await withTimeout(work, opts.timeoutMs ?? 10_000, what, signal)
   }
 
-  private async download (core: Hypercore, length: number | undefined): Promise<void> {
+  /**
+   * Brings the blocks after the chain's verified length up to `length` (or
+   * the length a peer has). Blocks before the verified length are never
+   * asked for again: an erasure has cleared some of them here, and a peer
+   * that has not cleared its copy yet would send the erased data back.
+   */
+  private async download (chain: UserChain, length: number | undefined): Promise<void> {
+    const core = chain.core
     if (length === undefined) await core.update({ wait: true })
     while (core.length < (length ?? 0)) await new Promise<void>((resolve) => core.once('append', () => resolve()))
     const end = length ?? core.length
-    if (end > 0) await core.download({ start: 0, end }).done()
+    const start = chain.verifiedLength
+    if (end > start) await downloadUnerased(core, start, end)
   }
 
   async stop (): Promise<void> {
@@ -364,5 +372,60 @@ async function withTimeout<T> (work: Promise<T>, ms: number, what: string, signa
   } finally {
     clearTimeout(timer)
     signal.removeEventListener('abort', onAbort!)
+  }
+}
+
+/**
+ * Downloads blocks [start, end) of a chain, except those its user erased: an
+ * erasure entry names earlier positions whose data every node clears, so no
+ * honest peer has them and a plain range download would wait for them for
+ * ever. Done once every block of the range is here or named by an erasure
+ * entry found in the range. Which erasures count is only a hint for when to
+ * stop asking: `UserChain.ingest` passes over an absent block only for an
+ * erasure the user signed, and checks every erasure with every rule.
+ */
+async function downloadUnerased (core: Hypercore, start: number, end: number): Promise<void> {
+  const download = core.download({ start, end })
+  const missing = new Set<number>()
+  const named = new Set<number>()
+  let onDownload: ((index: number) => void) | undefined
+  const noteErasures = (block: Uint8Array | null): void => {
+    if (block === null) return
+    try {
+      const entry = decodeEntry(new Uint8Array(block))
+      if (entry.type === 'erasure') for (const target of entry.plain.entries) named.add(target)
+    } catch {
+      // Not an entry: ingest refuses it; it names nothing.
+    }
+  }
+  const complete = (): boolean => missing.size <= named.size && [...missing].every((seq) => named.has(seq))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // Listen first: a block that arrives during the scan below is counted once it lands.
+      const arrived: number[] = []
+      onDownload = (index) => { arrived.push(index) }
+      core.on('download', onDownload)
+      void (async () => {
+        for (let seq = start; seq < end; seq++) {
+          const block = await core.get(seq, { wait: false })
+          if (block === null) missing.add(seq)
+          else noteErasures(block)
+        }
+        const check = async (index: number): Promise<void> => {
+          if (index < start || index >= end || !missing.delete(index)) return
+          noteErasures(await core.get(index, { wait: false }))
+          if (complete()) resolve()
+        }
+        for (const index of arrived) await check(index)
+        core.off('download', onDownload!)
+        onDownload = (index) => { check(index).catch(reject) }
+        core.on('download', onDownload)
+        if (complete()) resolve()
+      })().catch(reject)
+      download.done().then(() => { resolve() }, reject)
+    })
+  } finally {
+    if (onDownload !== undefined) core.off('download', onDownload)
+    download.destroy()
   }
 }
