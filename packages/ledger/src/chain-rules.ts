@@ -62,6 +62,13 @@ export class ChainRules {
   /** Entry type by position; undefined where the block was not available. */
   private readonly types: Array<EntryType | undefined> = []
   private readonly erasureRequests = new Set<number>()
+  /**
+   * The highest registry length an institution's entry so far was signed
+   * against: the chain proves the registry had reached it, so later entries
+   * are also judged by it (a suspension by then cannot be dodged by citing
+   * an older length).
+   */
+  private regMark = 0
   /** Undo logs of the open transactions, oldest first; each log newest last. */
   private readonly frames: Array<Array<() => void>> = []
 
@@ -110,15 +117,21 @@ export class ChainRules {
       const author = registry.institutionAt(entry.author, reg)
       if (author === undefined) throw new LedgerError('UNKNOWN_AUTHOR', `${entry.author} is not in the registry at length ${reg}`)
       if (author.status !== 'active') throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} was suspended at registry length ${reg}`)
+      // Backdating: an earlier entry proves the registry had reached regMark, so a suspension by then counts too.
+      if (this.regMark > reg && registry.institutionAt(entry.author, this.regMark)?.status !== 'active') {
+        throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} was suspended by registry length ${this.regMark}, which an earlier entry of this chain was signed against`)
+      }
       if (opts.appending === true && registry.institutionAt(entry.author)?.status !== 'active') {
         throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} is suspended in the current registry`)
       }
       if (!can(author.role, 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a ${author.role} may not write ${entry.type} entries`)
       this.assertSigned(entry, slot, author.sign, opts)
       if (entry.sealed !== undefined) {
-        this.checkRecipients(entry, author.box, registry, entry.time)
-        // The entry's time is the author's word; when appending, a grant must also be in force now.
-        if (opts.appending === true) this.checkRecipients(entry, author.box, registry, Date.now())
+        // Granted examiners count only while active: at the entry's registry length and at the chain's mark.
+        const lengths = [reg, Math.max(reg, this.regMark)]
+        this.checkRecipients(entry, author.box, registry, entry.time, lengths)
+        // The entry's time is the author's word; when appending, a grant must also be in force now, to an examiner active now.
+        if (opts.appending === true) this.checkRecipients(entry, author.box, registry, Date.now(), [...lengths, registry.length])
       }
     }
 
@@ -135,18 +148,22 @@ export class ChainRules {
     if (!verifyEntrySignature(entry, slot, key, this.crypto)) throw new LedgerError('BAD_SIGNATURE', `author signature of entry ${slot.seq} does not verify`)
   }
 
-  /** Sealed recipients: the user (required), the author, and examiners granted at the entry's time. */
-  private checkRecipients (entry: Entry | RuleView, authorBox: Uint8Array, registry: RegistryState, time: number): void {
+  /**
+   * Sealed recipients: the user (required), the author, and examiners granted
+   * at `time` that are active at every registry length of `activeAt`.
+   */
+  private checkRecipients (entry: Entry | RuleView, authorBox: Uint8Array, registry: RegistryState, time: number, activeAt: readonly number[]): void {
     const user = this.userInfo!
     const to = entry.sealed!.to
     if (!to.some((r) => equal(r.key, user.box))) throw new LedgerError('CONSENT_VIOLATION', 'the user must be a recipient of every sealed segment')
     const granted = this.consent.active(time)
+      .filter((g) => activeAt.every((length) => registry.institutionAt(g.examiner, length)?.status === 'active'))
       .map((g) => registry.institutionAt(g.examiner, entry.reg)?.box)
       .filter((box): box is Uint8Array => box !== undefined)
     const allowed = [user.box, authorBox, ...granted]
     for (const r of to) {
       if (!allowed.some((k) => equal(k, r.key))) {
-        throw new LedgerError('CONSENT_VIOLATION', 'a sealed segment names a recipient the user has not granted')
+        throw new LedgerError('CONSENT_VIOLATION', 'a sealed segment names a recipient the user has not granted, or one suspended')
       }
     }
   }
@@ -215,6 +232,11 @@ export class ChainRules {
       const added = entry.plain.entries.filter((t) => !this.erasureRequests.has(t))
       for (const target of added) this.erasureRequests.add(target)
       undo?.push(() => { for (const target of added) this.erasureRequests.delete(target) })
+    }
+    if (entry.reg !== undefined && entry.reg > this.regMark) {
+      const previous = this.regMark
+      this.regMark = entry.reg
+      undo?.push(() => { this.regMark = previous })
     }
     const idHex = bytesToHex(entry.id)
     this.ids.set(idHex, seq)

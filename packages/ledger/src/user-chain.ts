@@ -461,14 +461,16 @@ export class UserChain {
   /**
    * The X25519 keys an exam written now by an institution with box key
    * `authorBox` must be sealed for: the user, the author, and every examiner
-   * the user has granted (their box keys in the current registry).
+   * the user has granted that is active in the current registry (their box
+   * keys there): a suspended examiner's grant gives it nothing new.
    */
   examRecipients (authorBox: Uint8Array, time: number = Date.now()): Uint8Array[] {
     const user = this.rules.user
     if (user === undefined) throw new LedgerError('BAD_GENESIS', 'the chain has no genesis')
     const granted = this.rules.consent.active(time)
-      .map((g) => this.registry.state.institutionAt(g.examiner)?.box)
-      .filter((box): box is Uint8Array => box !== undefined)
+      .map((g) => this.registry.state.institutionAt(g.examiner))
+      .filter((record) => record?.status === 'active')
+      .map((record) => record!.box)
     return [user.box, authorBox, ...granted]
   }
 
