@@ -44,7 +44,7 @@ describe('a replica facing a lying custodian', () => {
       await waitFor(async () => (await net.node(id).ledger.chain(user.userId).catch(() => undefined))?.verifiedLength === 2, `${id} to verify the honest prefix`)
     }
 
-    const liar = new MaliciousCustodian(nodeA, net.party('hospital-a'))
+    const liar = MaliciousCustodian.at(nodeA, net.party('hospital-a'))
     const m = net.party('hospital-m')
     await liar.forgedGrant(user.userId, m)
     await liar.examSealedFor(user.userId, [user.box.publicKey, net.party('hospital-a').keys.box.publicKey, m.keys.box.publicKey])

@@ -17,20 +17,28 @@ import {
   type Entry, type InstitutionId, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import type { NetworkNode } from '@healthchain/net'
-import type { UserChain } from '@healthchain/ledger'
+import type { Ledger, UserChain } from '@healthchain/ledger'
 import { crypto, type Party } from './test-net.js'
 
 export class MaliciousCustodian {
-  readonly node: NetworkNode
+  readonly ledger: Ledger
   readonly party: Party
+  private readonly announce: (user: UserId) => void
 
-  constructor (node: NetworkNode, party: Party) {
-    this.node = node
+  /** `announce` publishes a chain's new head (NetworkNode.appended); a custodian cut off from the network has none. */
+  constructor (ledger: Ledger, party: Party, announce: (user: UserId) => void = () => {}) {
+    this.ledger = ledger
     this.party = party
+    this.announce = announce
+  }
+
+  /** The liar at a running node: what it appends is announced like any head. */
+  static at (node: NetworkNode, party: Party): MaliciousCustodian {
+    return new MaliciousCustodian(node.ledger, party, (user) => { node.appended(user) })
   }
 
   private async chain (user: UserId): Promise<UserChain> {
-    const chain = await this.node.ledger.chain(user)
+    const chain = await this.ledger.chain(user)
     if (!chain.writable) throw new Error(`${this.party.id} is not the custodian of ${user}'s chain`)
     return chain
   }
@@ -44,7 +52,7 @@ export class MaliciousCustodian {
     await chain.settled()
     const seq = chain.core.length
     await chain.core.append(encodeEntry(make({ chainKey: chain.key, seq })))
-    this.node.appended(user)
+    this.announce(user)
     return seq
   }
 
@@ -64,7 +72,7 @@ export class MaliciousCustodian {
     const author = opts.author ?? this.party
     return await this.rawAppend(user, (slot) => signEntry(buildExam({
       author: author.id as InstitutionId,
-      reg: opts.reg ?? this.node.ledger.registry.length,
+      reg: opts.reg ?? this.ledger.registry.length,
       chainKey: slot.chainKey,
       plain: { title: 'Forged visit', observations: [{ code: '8480-6', value: 180, unit: 'mm[Hg]' }] },
       sealed: { notes: 'for eyes the user never chose' },

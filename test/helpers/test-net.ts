@@ -39,10 +39,13 @@ export class TestNet {
   private readonly ledgers = new Map<string, Ledger>()
   private readonly running = new Map<string, NetworkNode>()
 
-  private constructor (dir: string, parties: Party[], registry: RegistryFeed, first: Ledger) {
+  private readonly governance: PartyKeys
+
+  private constructor (dir: string, parties: Party[], registry: RegistryFeed, first: Ledger, governance: PartyKeys) {
     this.dir = dir
     this.parties = parties
     this.registry = registry
+    this.governance = governance
     this.ledgers.set(parties[0]!.id, first)
   }
 
@@ -56,12 +59,21 @@ export class TestNet {
     for (const p of parties) {
       await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
     }
-    const net = new TestNet(dir, parties, registry, first)
+    const net = new TestNet(dir, parties, registry, first, governance)
     cleanup.push(async () => { await net.close() })
     return net
   }
 
   party (id: string): Party { return this.parties.find((p) => p.id === id)! }
+
+  /** Governance suspends or reinstates an institution (appended at the first party's ledger, which hosts the registry). */
+  async setStatus (id: string, action: 'suspend' | 'reinstate'): Promise<number> {
+    await this.registry.append(action, { institution: id as InstitutionId }, this.governance.sign)
+    return this.registry.length
+  }
+
+  /** The registry's length at its host. */
+  get registryLength (): number { return this.registry.length }
   get registryKey (): Uint8Array { return this.registry.key }
   node (id: string): NetworkNode { return this.running.get(id)! }
   get nodes (): NetworkNode[] { return [...this.running.values()] }
@@ -88,9 +100,12 @@ export class TestNet {
     this.running.set(id, node)
     // Before it has the registry a node admits only its bootstrap peer (the first party); then everyone.
     const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
-    if (bootstrap !== undefined) await node.dial(bootstrap.addresses[0]!)
-    await waitFor(() => ledger.registry.length === this.registry.length, `${id} to receive the registry`)
-    for (const other of others) if (other !== bootstrap) await node.dial(other.addresses[0]!)
+    // Its host down, a node that already holds the registry takes the rest of it from whoever runs.
+    const first = bootstrap !== undefined ? [bootstrap] : others
+    for (const other of first) await node.dial(other.addresses[0]!)
+    const reachable = bootstrap !== undefined ? this.registry.length : Math.max(1, ...others.map((o) => o.ledger.registry.length))
+    await waitFor(() => ledger.registry.length >= reachable, `${id} to receive the registry`)
+    for (const other of others) if (!first.includes(other)) await node.dial(other.addresses[0]!)
     await waitFor(() => others.every((o) => node.replication.peers.includes(o.peerId)), `${id}'s replication channels`)
     return node
   }

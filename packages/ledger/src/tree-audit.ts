@@ -10,13 +10,15 @@
  * (`core.state.signature`), the in-memory Merkle roots of a writer
  * (`core.state.roots`), stored leaf nodes for cleared blocks
  * (`core.state.storage.read().getTreeNode`), batched block reads
- * (`getBlock` on the same read batch), and `lib/caps.js` for the signed
+ * (`getBlock` on the same read batch), tree nodes written back after a
+ * clear (`storage.write().putTreeNode`), and `lib/caps.js` for the signed
  * layout. The version is pinned; packages/ledger/test/tree-audit.test.ts fails
  * first if an upgrade moves them.
  */
 import { createRequire } from 'node:module'
 import Hypercore from 'hypercore'
 import hcrypto from 'hypercore-crypto'
+import flat from 'flat-tree'
 import type { MerkleNode } from './merkle.js'
 
 const require = createRequire(import.meta.url)
@@ -31,7 +33,11 @@ interface InternalReadBatch {
 }
 /** What core.get consults besides storage: an encrypted or encoded core's blocks are not the stored bytes. */
 interface InternalSession { readonly encryption: unknown, readonly valueEncoding: unknown }
-interface InternalStorage { read (): InternalReadBatch }
+interface InternalWriteBatch {
+  putTreeNode (node: MerkleNode): void
+  flush (): Promise<unknown>
+}
+interface InternalStorage { read (): InternalReadBatch, write (): InternalWriteBatch }
 
 export interface TreeAudit {
   readonly ok: boolean
@@ -126,6 +132,40 @@ export async function storedLeaves (core: Hypercore, positions: readonly number[
   const nodes = positions.map((seq) => rx.getTreeNode(2 * seq))
   rx.tryFlush()
   return await Promise.all(nodes)
+}
+
+/**
+ * The stored tree nodes that Hypercore's `clear()` of `positions` may delete:
+ * from each block's leaf up to (not including) a root of the current tree,
+ * each node and its sibling — the walk `clear()` makes. clear() deletes
+ * them while the sibling's blocks are absent, and by its own bounds check
+ * also the leaf of a neighbour whose block stays: without them this node can
+ * no longer prove an upgrade past the cleared block to a peer that is
+ * behind it (a replica that missed the erasure waited for ever), nor some
+ * remaining blocks. They are hashes, no data: read them before clearing and
+ * put back what clear() removed (`restoreTreeNodes`).
+ */
+export async function treeNodesAround (core: Hypercore, positions: readonly number[]): Promise<MerkleNode[]> {
+  const roots = new Set(flat.fullRoots(2 * core.length))
+  const indexes = new Set<number>()
+  for (const seq of positions) {
+    for (let index = 2 * seq; !roots.has(index) && index < 4 * core.length; index = flat.parent(index)) {
+      indexes.add(index)
+      indexes.add(flat.sibling(index))
+    }
+  }
+  const rx = (core.state as unknown as { storage: InternalStorage }).storage.read()
+  const reads = [...indexes].map((index) => rx.getTreeNode(index))
+  rx.tryFlush()
+  return (await Promise.all(reads)).filter((node): node is MerkleNode => node !== null)
+}
+
+/** Writes tree nodes back into the core's storage (hashes Hypercore itself computed, see treeNodesAround). */
+export async function restoreTreeNodes (core: Hypercore, nodes: readonly MerkleNode[]): Promise<void> {
+  if (nodes.length === 0) return
+  const tx = (core.state as unknown as { storage: InternalStorage }).storage.write()
+  for (const node of nodes) tx.putTreeNode(node)
+  await tx.flush()
 }
 
 /**

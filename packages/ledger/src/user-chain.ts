@@ -30,7 +30,7 @@ import { ChainRules, type ChainUser } from './chain-rules.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
-import { storedLeaves } from './tree-audit.js'
+import { restoreTreeNodes, storedLeaves, treeNodesAround } from './tree-audit.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
 /** Most entries written by one Hypercore append. */
@@ -423,7 +423,10 @@ export class UserChain {
     if (present.length === 0) return
     const leaves = await storedLeaves(this.core, present)
     await this.erased.record(this.key, leaves.filter((l): l is NonNullable<typeof l> => l !== null))
+    // clear() also drops tree nodes that proofs for peers behind the erasure need: put them back (hashes only).
+    const nodes = await treeNodesAround(this.core, present)
     for (const seq of present) await this.core.clear(seq)
+    await restoreTreeNodes(this.core, nodes)
   }
 
   /** Leaf nodes this node kept for its erased blocks (for verification). */

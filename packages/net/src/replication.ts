@@ -333,8 +333,8 @@ export class Replication {
     const core = chain.core
     if (length === undefined) await core.update({ wait: true })
     while (core.length < (length ?? 0)) await new Promise<void>((resolve) => core.once('append', () => resolve()))
-    const end = length ?? core.length
     const start = chain.verifiedLength
+    const end = length ?? core.length
     if (end > start) await downloadUnerased(core, start, end)
   }
 
@@ -380,15 +380,19 @@ async function withTimeout<T> (work: Promise<T>, ms: number, what: string, signa
  * erasure entry names earlier positions whose data every node clears, so no
  * honest peer has them and a plain range download would wait for them for
  * ever. Done once every block of the range is here or named by an erasure
- * entry found in the range. Which erasures count is only a hint for when to
- * stop asking: `UserChain.ingest` passes over an absent block only for an
- * erasure the user signed, and checks every erasure with every rule.
+ * entry found in the range, or after it: when the core grows past `end`
+ * while the range is not done, the new blocks are fetched too, since the
+ * erasure that names a block still missing may stand there. Which erasures
+ * count is only a hint for when to stop asking: `UserChain.ingest` passes
+ * over an absent block only for an erasure the user signed, and checks
+ * every erasure with every rule.
  */
 async function downloadUnerased (core: Hypercore, start: number, end: number): Promise<void> {
-  const download = core.download({ start, end })
+  const downloads = [core.download({ start, end })]
   const missing = new Set<number>()
   const named = new Set<number>()
-  let onDownload: ((index: number) => void) | undefined
+  /** Blocks at or after `end` being fetched to look for erasures. */
+  let beyond = end
   const noteErasures = (block: Uint8Array | null): void => {
     if (block === null) return
     try {
@@ -399,33 +403,40 @@ async function downloadUnerased (core: Hypercore, start: number, end: number): P
     }
   }
   const complete = (): boolean => missing.size <= named.size && [...missing].every((seq) => named.has(seq))
+  // Listen first: a block that arrives during the scan below is counted once it lands.
+  const arrived: number[] = []
+  let onDownload = (index: number): void => { arrived.push(index) }
+  const listener = (index: number): void => { onDownload(index) }
+  const onAppend = (): void => {
+    if (core.length <= beyond) return
+    downloads.push(core.download({ start: beyond, end: core.length }))
+    beyond = core.length
+  }
+  core.on('download', listener)
+  core.on('append', onAppend)
   try {
     await new Promise<void>((resolve, reject) => {
-      // Listen first: a block that arrives during the scan below is counted once it lands.
-      const arrived: number[] = []
-      onDownload = (index) => { arrived.push(index) }
-      core.on('download', onDownload)
+      const check = async (index: number): Promise<void> => {
+        if (index >= end) noteErasures(await core.get(index, { wait: false }))
+        else if (index >= start && missing.delete(index)) noteErasures(await core.get(index, { wait: false }))
+        if (complete()) resolve()
+      }
       void (async () => {
         for (let seq = start; seq < end; seq++) {
           const block = await core.get(seq, { wait: false })
           if (block === null) missing.add(seq)
           else noteErasures(block)
         }
-        const check = async (index: number): Promise<void> => {
-          if (index < start || index >= end || !missing.delete(index)) return
-          noteErasures(await core.get(index, { wait: false }))
-          if (complete()) resolve()
-        }
-        for (const index of arrived) await check(index)
-        core.off('download', onDownload!)
+        for (const index of arrived.splice(0)) await check(index)
         onDownload = (index) => { check(index).catch(reject) }
-        core.on('download', onDownload)
+        onAppend()
         if (complete()) resolve()
       })().catch(reject)
-      download.done().then(() => { resolve() }, reject)
+      downloads[0]!.done().then(() => { resolve() }, reject)
     })
   } finally {
-    if (onDownload !== undefined) core.off('download', onDownload)
-    download.destroy()
+    core.off('download', listener)
+    core.off('append', onAppend)
+    for (const download of downloads) download.destroy()
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * The steps of a LifecycleWorld as fast-check commands, and the property that
+ * runs random sequences of them. Each command's `toString()` is the line of
+ * code that replays it (`await w.exam('hospital-b', 0)`), so a shrunk
+ * counterexample pastes into a plain test as it is printed. The world checks
+ * the invariants after every step and once the network is quiet at the end.
+ */
+import fc from 'fast-check'
+import { LifecycleWorld, NODES, type Examiner, type Grantee, type Lie, type NodeName } from './lifecycle-world.js'
+import type { Cleanup } from './test-net.js'
+
+type World = LifecycleWorld
+
+/** One step: `check` says whether it may run in the model's state, `act` runs it on the world. */
+class Step implements fc.AsyncCommand<World, World> {
+  private readonly line: string
+  private readonly may: (w: World) => boolean
+  private readonly act: (w: World) => Promise<void>
+
+  constructor (line: string, act: (w: World) => Promise<void>, may: (w: World) => boolean = () => true) {
+    this.line = line
+    this.act = act
+    this.may = may
+  }
+
+  check (w: Readonly<World>): boolean { return this.may(w as World) }
+
+  async run (_model: World, w: World): Promise<void> {
+    await this.act(w)
+    await w.checkStep()
+  }
+
+  toString (): string { return this.line }
+}
+
+const node = fc.constantFrom<NodeName>(...NODES)
+const examiner = fc.constantFrom<Examiner>('hospital-a', 'hospital-b')
+const grantee = fc.constantFrom<Grantee>('hospital-b', 'hospital-m')
+const chain = fc.constantFrom(0, 1)
+const lie = fc.constantFrom<Lie>('forged-grant', 'ungranted-recipient', 'backdated')
+
+/** Every kind of step, weighted towards writes (a lie at most now and then: it ends honest writing on chain 0). */
+export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitrary<fc.AsyncCommand<World, World>>> {
+  const steps: Array<fc.Arbitrary<fc.AsyncCommand<World, World>>> = [
+    fc.tuple(examiner, chain).map(([writer, i]) => new Step(`await w.exam('${writer}', ${i})`, async (w) => { await w.exam(writer, i) }, (w) => w.canWrite(i, writer))),
+    fc.tuple(examiner, chain).map(([writer, i]) => new Step(`await w.exam('${writer}', ${i})`, async (w) => { await w.exam(writer, i) }, (w) => w.canWrite(i, writer))),
+    chain.map((i) => new Step(`await w.exercise(${i})`, async (w) => { await w.exercise(i) }, (w) => w.canWrite(i))),
+    fc.tuple(chain, grantee).map(([i, g]) => new Step(`await w.grant(${i}, '${g}')`, async (w) => { await w.grant(i, g) }, (w) => w.canWrite(i))),
+    fc.tuple(chain, grantee).map(([i, g]) => new Step(`await w.revoke(${i}, '${g}')`, async (w) => { await w.revoke(i, g) }, (w) => w.canWrite(i))),
+    fc.tuple(chain, fc.nat(16)).map(([i, pick]) => new Step(`await w.erase(${i}, ${pick})`, async (w) => { await w.erase(i, pick) }, (w) => w.canWrite(i))),
+    fc.constant(new Step('await w.suspend()', async (w) => { await w.suspend() })),
+    fc.constant(new Step('await w.reinstate()', async (w) => { await w.reinstate() })),
+    node.map((id) => new Step(`await w.idleClose('${id}')`, async (w) => { await w.idleClose(id) })),
+    node.map((id) => new Step(`await w.restart('${id}')`, async (w) => { await w.restart(id) })),
+    node.map((id) => new Step(`await w.isolate('${id}')`, async (w) => { await w.isolate(id) }, (w) => w.up.has(id) && w.up.size > 2)),
+    node.map((id) => new Step(`await w.heal('${id}')`, async (w) => { await w.heal(id) }, (w) => !w.up.has(id))),
+    fc.constant(new Step('await w.quiet()', async (w) => { await w.quiet() }))
+  ]
+  if (opts.lies !== false) steps.push(lie.map((kind) => new Step(`await w.lie('${kind}')`, async (w) => { await w.lie(kind) })))
+  return steps
+}
+
+export interface LifecycleRunTotals {
+  sequences: number
+  steps: number
+  checks: number
+  acked: number
+  restarts: number
+  idleCloses: number
+  isolations: number
+  lies: number
+  erasures: number
+}
+
+export function emptyTotals (): LifecycleRunTotals {
+  return { sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, erasures: 0 }
+}
+
+/**
+ * The property: a fresh world, a random sequence of steps (each followed by
+ * the step checks), then quiet (convergence and every check). Totals are
+ * added to `totals`, for a run's report.
+ */
+export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps: number, lies?: boolean }): fc.IAsyncPropertyWithHooks<[Iterable<fc.AsyncCommand<World, World>>]> {
+  return fc.asyncProperty(fc.commands(lifecycleSteps(opts), { maxCommands: opts.maxSteps, size: 'max' }), async (commands) => {
+    const cleanup: Cleanup = []
+    try {
+      const world = await LifecycleWorld.create(cleanup)
+      try {
+        await fc.asyncModelRun(() => ({ model: world, real: world }), commands)
+        await world.quiet()
+      } finally {
+        totals.sequences++
+        totals.steps += world.stats.steps
+        totals.checks += world.stats.checks
+        totals.acked += world.stats.acked
+        totals.restarts += world.stats.restarts
+        totals.idleCloses += world.stats.idleCloses
+        totals.isolations += world.stats.isolations
+        totals.lies += world.stats.lies
+        totals.erasures += world.stats.erasures
+      }
+    } finally {
+      for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {})
+    }
+  })
+}

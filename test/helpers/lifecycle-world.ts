@@ -1,0 +1,501 @@
+/**
+ * DEV DOCS — a small consortium whose life a test drives step by step, with
+ * the promises checked as invariants after every step.
+ *
+ * Real nodes on 127.0.0.1, ledgers on disk (TestNet): hospital-a (examiner,
+ * custodian of chain 0, and the one that may lie), hospital-b (examiner,
+ * custodian of chain 1), the regulator (a witness), and hospital-m (an
+ * examiner with no node: the one users grant, and governance suspends).
+ *
+ * Steps (each a method, so a failing sequence replays as plain code):
+ * honest writes (exams by either examiner, written at or forwarded to the
+ * custodian; a user's exercise; grants and revocations; erasures),
+ * suspension and reinstatement, lies by hospital-a (raw appends: a forged
+ * grant, a recipient nobody granted, an exam of a suspended examiner
+ * backdated to before its suspension), idle closes, restarts, isolation
+ * (the node's network stops, its ledger stays open — a custodian keeps
+ * writing) and healing, and `quiet()`: heal everything, wait for the
+ * network to converge, check everything.
+ *
+ * The model records only what it was told for sure: writes acknowledged
+ * (position and id), consents the user signed, erasures acknowledged, and
+ * the registry lengths at which hospital-m's status changed. An unknown
+ * outcome (a refused or timed-out write) records nothing.
+ *
+ * Invariants, on every node whose ledger is open (`checkStep`, after every
+ * step), judged against a full `verify()` of that node's own copy:
+ *   I1 nothing served as valid (NetworkNode.read) lies at or past the first
+ *      position a full verification refuses (or cannot check);
+ *   I2 every cosignature the witness made is of a length its own copy
+ *      verifies (it is asked to consider its current head first);
+ *   I3 every acknowledged write is in its custodian's chain, at its
+ *      position, with its id (or erased on purpose);
+ *   I5 a node that has verified an erasure serves none of the entries it
+ *      names and holds none of their data;
+ *   I6 every exam served as valid is sealed only for the user, its author
+ *      and examiners the model knows the user granted, active at the exam's
+ *      registry length and at the chain's registry mark.
+ * And at `quiet()`:
+ *   I4 every replica reaches the verified length of its custodian's chain
+ *      (for a chain hospital-a lied on: the first position a full
+ *      verification refuses), and then reports no lag for honest chains.
+ * Not covered here: I7 (equivocation), the query index and FHIR views (the
+ * daemon's, over the same reads), SIGKILL (see the crash property).
+ */
+import {
+  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, newRecoveryPhrase, signEntry,
+  userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserKeys
+} from '@healthchain/core'
+import type { Ledger, UserChain } from '@healthchain/ledger'
+import { MaliciousCustodian } from './malicious-custodian.js'
+import { TestNet, crypto, type Cleanup, type Party } from './test-net.js'
+import { waitFor } from './wait.js'
+
+export const NODES = ['hospital-a', 'hospital-b', 'regulator'] as const
+export type NodeName = typeof NODES[number]
+export type Examiner = 'hospital-a' | 'hospital-b'
+export type Grantee = 'hospital-b' | 'hospital-m'
+export type Lie = 'forged-grant' | 'ungranted-recipient' | 'backdated'
+const LIAR: NodeName = 'hospital-a'
+
+/** Refusals an honest step may meet in a network that lives (a lagging registry, a custodian away); anything else fails the run. */
+const EXPECTED_REFUSALS = new Set([
+  'CONSENT_VIOLATION', 'REGISTRY_BEHIND', 'CUSTODIAN_UNREACHABLE', 'TIMEOUT', 'STALE_POSITION', 'REFUSED', 'AUTHOR_SUSPENDED', 'NO_PEER',
+  'UNKNOWN_CUSTODIAN', 'STOPPED'
+])
+
+interface Ack { readonly seq: number, readonly id: string, readonly type: EntryType }
+
+interface ChainModel {
+  readonly index: number
+  readonly user: UserKeys
+  readonly custodian: Examiner
+  readonly chainKey: Uint8Array
+  readonly acks: Ack[]
+  /** Erased positions, and where each erasure stands. */
+  readonly erased: Map<number, number>
+  /** Consents the user signed and the custodian acknowledged, in chain order. */
+  readonly consents: Array<{ readonly seq: number, readonly examiner: Grantee, readonly grant: boolean }>
+  /** hospital-a appended raw blocks: its own copy is not to be believed, nor written to again. */
+  lied: boolean
+}
+
+export interface WorldStats {
+  steps: number
+  checks: number
+  acked: number
+  refused: Map<string, number>
+  restarts: number
+  idleCloses: number
+  isolations: number
+  lies: number
+  erasures: number
+  quiets: number
+}
+
+export class InvariantViolation extends Error {
+  constructor (invariant: string, detail: string) {
+    super(`${invariant} violated: ${detail}`)
+    this.name = 'InvariantViolation'
+  }
+}
+
+export class LifecycleWorld {
+  readonly net: TestNet
+  readonly chains: ChainModel[]
+  /** Nodes whose network runs; the others are isolated (ledger open, no network). */
+  readonly up = new Set<NodeName>()
+  /** Registry lengths after each change of hospital-m's status (active before the first). */
+  readonly mStatus: Array<{ readonly length: number, readonly active: boolean }> = []
+  readonly stats: WorldStats = { steps: 0, checks: 0, acked: 0, refused: new Map(), restarts: 0, idleCloses: 0, isolations: 0, lies: 0, erasures: 0, quiets: 0 }
+  /** Every step run, as code: what to paste into a test to replay it. */
+  readonly script: string[] = []
+
+  private constructor (net: TestNet, chains: ChainModel[]) {
+    this.net = net
+    this.chains = chains
+  }
+
+  static async create (cleanup: Cleanup): Promise<LifecycleWorld> {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator'], ['hospital-m', 'examiner']], cleanup)
+    for (const id of NODES) await net.start(id)
+    await net.meshed()
+    const chains: ChainModel[] = []
+    for (const custodian of ['hospital-a', 'hospital-b'] as const) {
+      const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+      const node = net.node(custodian)
+      const chainKey = await node.ledger.chainKeyFor(user.userId)
+      await node.enrol(signEntry(buildGenesis(user, custodian as InstitutionId, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
+      chains.push({ index: chains.length, user, custodian, chainKey, acks: [], erased: new Map(), consents: [], lied: false })
+    }
+    const world = new LifecycleWorld(net, chains)
+    for (const id of NODES) world.up.add(id)
+    // Every node holds both chains before the first step (a writer forwards through its own copy).
+    for (const id of NODES) {
+      for (const c of chains) {
+        await waitFor(async () => (await world.chainAt(id, c))?.verifiedLength === 1, `${id} to replicate chain ${c.index}'s genesis`)
+      }
+    }
+    return world
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private party (id: string): Party { return this.net.party(id) }
+
+  private async ledger (id: NodeName): Promise<Ledger> { return await this.net.ledger(id) }
+
+  /** The node's copy of a chain, or undefined if it holds none. */
+  async chainAt (id: NodeName, c: ChainModel): Promise<UserChain | undefined> {
+    const ledger = await this.ledger(id)
+    return ledger.hasChain(c.user.userId) ? await ledger.chain(c.user.userId) : undefined
+  }
+
+  private record (line: string): void {
+    this.script.push(line)
+    this.stats.steps++
+  }
+
+  private refused (err: unknown): void {
+    const code = (err as { remoteCode?: unknown, code?: unknown }).remoteCode ?? (err as { code?: unknown }).code
+    if (typeof code !== 'string' || !EXPECTED_REFUSALS.has(code)) throw err
+    this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
+  }
+
+  /** Appends an entry at the chain's custodian: through its node when up, else on its ledger (cut off, it still writes). */
+  private async atCustodian (c: ChainModel, sign: (seq: number) => Entry): Promise<number | undefined> {
+    try {
+      if (this.up.has(c.custodian)) return (await this.net.node(c.custodian).append(c.user.userId, sign)).seq
+      const chain = (await this.chainAt(c.custodian, c))!
+      await chain.settled()
+      return (await chain.append(sign(chain.length), chain.length)).seq
+    } catch (err) {
+      this.refused(err)
+      return undefined
+    }
+  }
+
+  private acked (c: ChainModel, seq: number | undefined, entry: Entry): boolean {
+    if (seq === undefined) return false
+    c.acks.push({ seq, id: bytesToHex(entry.id), type: entry.type })
+    this.stats.acked++
+    return true
+  }
+
+  mActiveAt (length: number): boolean {
+    let active = true
+    for (const change of this.mStatus) if (change.length <= length) active = change.active
+    return active
+  }
+
+  get mSuspended (): boolean { return !(this.mStatus.at(-1)?.active ?? true) }
+
+  /** Whether an honest write to chain `i` can be attempted now. */
+  canWrite (i: number, via?: NodeName): boolean {
+    const c = this.chains[i]!
+    if (c.lied) return false
+    if (via === undefined || via === c.custodian) return true
+    return this.up.has(via) && this.up.has(c.custodian)
+  }
+
+  // ------------------------------------------------------------ honest steps
+
+  /** An exam by `writer` on chain `i`, sealed for whoever its own copy says; forwarded when it is not the custodian. */
+  async exam (writer: Examiner, i: number): Promise<void> {
+    this.record(`await w.exam('${writer}', ${i})`)
+    const c = this.chains[i]!
+    const author = this.party(writer)
+    const copy = (await this.chainAt(writer, c))!
+    const unsigned = buildExam({
+      author: author.id, reg: (await this.ledger(writer)).registry.length, chainKey: c.chainKey,
+      plain: { title: `Visit ${this.stats.steps}`, observations: [{ code: '8480-6', value: 110 + this.stats.steps, unit: 'mm[Hg]' }] },
+      sealed: { notes: 'seen at the clinic' }, recipients: copy.examRecipients(author.keys.box.publicKey)
+    }, crypto)
+    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, author.keys.sign.secretKey, crypto)
+    let seq: number | undefined
+    if (writer === c.custodian) {
+      seq = await this.atCustodian(c, sign)
+    } else {
+      try {
+        seq = (await this.net.node(writer).append(c.user.userId, sign, { timeoutMs: 5_000 })).seq
+      } catch (err) {
+        this.refused(err)
+      }
+    }
+    this.acked(c, seq, sign(seq ?? 0))
+  }
+
+  /** The user's phone writes exercise data (signed on the device) through the custodian. */
+  async exercise (i: number): Promise<void> {
+    this.record(`await w.exercise(${i})`)
+    const c = this.chains[i]!
+    const start = Date.now() - 3_600_000
+    await this.userEntry(c, buildUserEntry('exercise', { start, end: start + 1_800_000, observations: [{ code: '55423-8', value: 4000, unit: '{steps}' }] }, {}, crypto))
+  }
+
+  async grant (i: number, examiner: Grantee): Promise<void> {
+    this.record(`await w.grant(${i}, '${examiner}')`)
+    const c = this.chains[i]!
+    const party = this.party(examiner)
+    const seq = await this.userEntry(c, buildGrant({ examiner: party.id, examinerBox: party.keys.box.publicKey, chainKey: c.chainKey, userBox: c.user.box }, crypto))
+    if (seq !== undefined) c.consents.push({ seq, examiner, grant: true })
+  }
+
+  async revoke (i: number, examiner: Grantee): Promise<void> {
+    this.record(`await w.revoke(${i}, '${examiner}')`)
+    const c = this.chains[i]!
+    const seq = await this.userEntry(c, buildRevoke(this.party(examiner).id, {}, crypto))
+    if (seq !== undefined) c.consents.push({ seq, examiner, grant: false })
+  }
+
+  /** The user erases the `pick`-th (modulo) erasable entry acknowledged and not erased yet. */
+  async erase (i: number, pick: number): Promise<void> {
+    this.record(`await w.erase(${i}, ${pick})`)
+    const c = this.chains[i]!
+    const erasable = c.acks.filter((a) => (a.type === 'exam' || a.type === 'exercise') && !c.erased.has(a.seq))
+    if (erasable.length === 0) return
+    const target = erasable[pick % erasable.length]!
+    const seq = await this.userEntry(c, buildErasure([target.seq], {}, crypto))
+    if (seq !== undefined) {
+      c.erased.set(target.seq, seq)
+      this.stats.erasures++
+    }
+  }
+
+  private async userEntry (c: ChainModel, unsigned: UnsignedEntry): Promise<number | undefined> {
+    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, c.user.sign.secretKey, crypto)
+    const seq = await this.atCustodian(c, sign)
+    this.acked(c, seq, sign(seq ?? 0))
+    return seq
+  }
+
+  /** Governance suspends hospital-m (no-op if it is suspended). */
+  async suspend (): Promise<void> {
+    this.record('await w.suspend()')
+    if (this.mSuspended) return
+    this.mStatus.push({ length: await this.net.setStatus('hospital-m', 'suspend'), active: false })
+  }
+
+  async reinstate (): Promise<void> {
+    this.record('await w.reinstate()')
+    if (!this.mSuspended) return
+    this.mStatus.push({ length: await this.net.setStatus('hospital-m', 'reinstate'), active: true })
+  }
+
+  // ------------------------------------------------------------ lies
+
+  /** hospital-a appends past every rule to chain 0, the one it keeps. */
+  async lie (kind: Lie): Promise<void> {
+    this.record(`await w.lie('${kind}')`)
+    const c = this.chains[0]!
+    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.party(LIAR), (user) => { if (this.up.has(LIAR)) this.net.node(LIAR).appended(user) })
+    const m = this.party('hospital-m')
+    if (kind === 'forged-grant') {
+      await liar.forgedGrant(c.user.userId, m)
+    } else if (kind === 'ungranted-recipient') {
+      await liar.examSealedFor(c.user.userId, [c.user.box.publicKey, this.party(LIAR).keys.box.publicKey, crypto.randomBytes(32)])
+    } else {
+      const suspension = this.mStatus.findLast((change) => !change.active)
+      if (suspension === undefined) return
+      await liar.examSealedFor(c.user.userId, [c.user.box.publicKey, m.keys.box.publicKey], { author: m, reg: suspension.length - 1 })
+    }
+    c.lied = true
+    this.stats.lies++
+  }
+
+  // ------------------------------------------------------------ life events
+
+  async idleClose (id: NodeName): Promise<void> {
+    this.record(`await w.idleClose('${id}')`)
+    await (await this.ledger(id)).closeIdle(0)
+    this.stats.idleCloses++
+  }
+
+  /** Stops the node and closes its ledger, then opens both again (a clean restart). */
+  async restart (id: NodeName): Promise<void> {
+    this.record(`await w.restart('${id}')`)
+    await this.net.stop(id)
+    this.up.delete(id)
+    await this.net.closeLedger(id)
+    await this.start(id)
+    this.stats.restarts++
+  }
+
+  /** The node's network stops; its ledger stays open (a custodian keeps writing, nobody hears of it). */
+  async isolate (id: NodeName): Promise<void> {
+    this.record(`await w.isolate('${id}')`)
+    if (!this.up.has(id)) return
+    await this.net.stop(id)
+    this.up.delete(id)
+    this.stats.isolations++
+  }
+
+  async heal (id: NodeName): Promise<void> {
+    this.record(`await w.heal('${id}')`)
+    if (this.up.has(id)) return
+    await this.start(id)
+  }
+
+  private async start (id: NodeName): Promise<void> {
+    await this.net.start(id)
+    this.up.add(id)
+  }
+
+  /** Heals every node, waits until the network has converged (I4), and checks every invariant. */
+  async quiet (timeoutMs = 20_000): Promise<void> {
+    this.record('await w.quiet()')
+    for (const id of NODES) if (!this.up.has(id)) await this.start(id)
+    this.stats.quiets++
+    const targets = await Promise.all(this.chains.map(async (c) => await this.convergedLength(c)))
+    const behind = async (): Promise<string[]> => {
+      const out: string[] = []
+      for (const c of this.chains) {
+        for (const id of NODES) {
+          if (id === c.custodian) continue
+          const have = (await this.chainAt(id, c))?.verifiedLength ?? 0
+          if (have !== targets[c.index]) out.push(`${id} has ${have} of chain ${c.index}'s ${targets[c.index]}`)
+        }
+      }
+      return out
+    }
+    // A replica stays behind a lying custodian's head for good, and says so; with honest chains only, once converged nothing is behind.
+    const honest = this.chains.every((c) => !c.lied)
+    const phantomLag = (): string[] => honest
+      ? NODES.map((id) => ({ id, lag: this.net.node(id).heads.replicationLag() })).filter(({ lag }) => lag.chainsBehind !== 0)
+        .map(({ id, lag }) => `${id} reports lag ${JSON.stringify(lag)} (fetches failed: ${JSON.stringify(Object.fromEntries(this.net.node(id).heads.stats.fetch.failed))})`)
+      : []
+    try {
+      await waitFor(async () => (await behind()).length === 0 && phantomLag().length === 0, 'the network to converge', timeoutMs)
+    } catch {
+      const stillBehind = await behind()
+      if (stillBehind.length > 0) {
+        const lags = NODES.map((id) => `${id} reports lag ${JSON.stringify(this.net.node(id).heads.replicationLag())}`)
+        throw new InvariantViolation('I4', `not converged: ${stillBehind.join('; ')} (${lags.join('; ')})`)
+      }
+      throw new InvariantViolation('I4', `converged, but the lag reported is not: ${phantomLag().join('; ')}`)
+    }
+    this.stats.checks += 1 + NODES.length
+    await this.checkStep()
+  }
+
+  /** The verified length every replica must reach: the custodian's, or for a lied-on chain the first position a full verification refuses. */
+  private async convergedLength (c: ChainModel): Promise<number> {
+    const chain = (await this.chainAt(c.custodian, c))!
+    await chain.settled()
+    if (!c.lied) return chain.verifiedLength
+    return firstRefused(await (await this.ledger(c.custodian)).verify(c.user.userId), chain.length)
+  }
+
+  // ------------------------------------------------------------ invariants
+
+  /** I1, I2, I3, I5, I6 on every node. */
+  async checkStep (): Promise<void> {
+    for (const c of this.chains) {
+      await this.checkAcknowledged(c)
+      for (const id of NODES) {
+        // The liar's own copy of the chain it lied on is its word, not a verified copy.
+        if (c.lied && id === LIAR) continue
+        await this.checkCopy(id, c)
+      }
+    }
+  }
+
+  /** I3: every acknowledged write is in the custodian's chain at its position, with its id, unless erased. */
+  private async checkAcknowledged (c: ChainModel): Promise<void> {
+    const chain = (await this.chainAt(c.custodian, c))!
+    await chain.settled()
+    for (const ack of c.acks) {
+      this.stats.checks++
+      if (ack.seq >= chain.length) throw new InvariantViolation('I3', `chain ${c.index}: acknowledged position ${ack.seq} is past the custodian's length ${chain.length}`)
+      if (c.erased.has(ack.seq)) continue
+      const block = await chain.core.get(ack.seq, { wait: false })
+      const id = block === null ? undefined : bytesToHex(decodeEntry(block).id)
+      if (id !== ack.id) throw new InvariantViolation('I3', `chain ${c.index}: position ${ack.seq} holds ${id ?? 'nothing'}, not the acknowledged entry ${ack.id}`)
+    }
+  }
+
+  private async checkCopy (id: NodeName, c: ChainModel): Promise<void> {
+    const ledger = await this.ledger(id)
+    const chain = await this.chainAt(id, c)
+    if (chain === undefined) return
+    await chain.settled()
+    // The witness considers its current head first, so what it cosigned is judged by a verification made after.
+    const witness = id === 'regulator' && this.up.has(id) ? this.net.node(id).witness! : undefined
+    await witness?.answer({ v: 1, key: c.chainKey })
+    const report = await ledger.verify(c.user.userId)
+    const firstBad = firstRefused(report, chain.length)
+    // Before the read: an ingest under way may verify more meanwhile, and what was read is judged by what had been verified.
+    const verified = chain.verifiedLength
+    const served = this.up.has(id)
+      ? (await this.net.node(id).read(c.user.userId, { start: 0 })).entries
+      : await chain.read({ start: 0, end: chain.writable ? chain.length : chain.verifiedLength })
+
+    // I1: nothing served at or past the first position a full verification refuses.
+    for (const { seq } of served) {
+      this.stats.checks++
+      if (seq >= firstBad) throw new InvariantViolation('I1', `${id} serves position ${seq} of chain ${c.index}, which a full verification refuses from ${firstBad} (${describe(report)})`)
+    }
+
+    // I5: a node that has verified an erasure serves none of what it names, and keeps none of its data.
+    for (const [target, erasure] of c.erased) {
+      if (verified <= erasure) continue
+      this.stats.checks++
+      if (served.some((e) => e.seq === target)) throw new InvariantViolation('I5', `${id} serves erased position ${target} of chain ${c.index} (erasure at ${erasure}, verified ${chain.verifiedLength}, served ${served.map((e) => `${e.seq}:${e.entry.type}`).join(' ')}, erasures known ${[...chain.erasedPositions].join(' ')})`)
+      // An ingest folds an erasure, then clears what it names: judge the data once nothing is under way.
+      if (chain.idle && await chain.core.get(target, { wait: false }) !== null) throw new InvariantViolation('I5', `${id} still holds the data of erased position ${target} of chain ${c.index}`)
+    }
+
+    // I6: sealed only for the user, the author, and examiners granted and active.
+    let mark = 0
+    for (const { seq, entry } of served) {
+      if (entry.type === 'exam' && entry.sealed !== undefined) {
+        this.stats.checks++
+        const allowed = this.allowedRecipients(c, seq, entry, mark)
+        const stray = entry.sealed.to.filter((r) => !allowed.some((k) => bytesToHex(k) === bytesToHex(r.key)))
+        if (stray.length > 0) throw new InvariantViolation('I6', `${id} serves exam ${seq} of chain ${c.index} sealed for ${stray.length} recipient(s) the user did not grant (or suspended)`)
+      }
+      if (entry.reg !== undefined) mark = Math.max(mark, entry.reg)
+    }
+
+    // I2: the witness cosigns only lengths its own copy verifies.
+    if (witness !== undefined) {
+      for (const cosignature of witness.cosignaturesOf(c.chainKey, 0, 1_000)) {
+        this.stats.checks++
+        if (cosignature.head.length > firstBad) {
+          throw new InvariantViolation('I2', `the regulator cosigned length ${cosignature.head.length} of chain ${c.index}, which a full verification refuses from ${firstBad} (${describe(report)})`)
+        }
+      }
+    }
+  }
+
+  /** Who an exam at `seq` may be sealed for, by the model: the user, the author, and grantees the user granted before it, active at its registry length and at the chain's mark. */
+  private allowedRecipients (c: ChainModel, seq: number, entry: Entry, mark: number): Uint8Array[] {
+    const allowed = [c.user.box.publicKey]
+    const author = this.net.parties.find((p) => p.id === entry.author)
+    if (author !== undefined) allowed.push(author.keys.box.publicKey)
+    for (const examiner of ['hospital-b', 'hospital-m'] as const) {
+      const last = c.consents.filter((consent) => consent.examiner === examiner && consent.seq < seq).at(-1)
+      if (last?.grant !== true) continue
+      const reg = entry.reg ?? 0
+      if (examiner === 'hospital-m' && !(this.mActiveAt(reg) && this.mActiveAt(Math.max(reg, mark)))) continue
+      allowed.push(this.party(examiner).keys.box.publicKey)
+    }
+    return allowed
+  }
+
+  /** The model in a line, for a failure's message. */
+  summary (): string {
+    return this.chains.map((c) => `chain ${c.index}: ${c.acks.length} acknowledged, ${c.erased.size} erased${c.lied ? ', lied on' : ''}`).join('; ')
+  }
+}
+
+/** The first position a verification report refuses, or cannot check; `length` if none. A problem of the whole chain refuses it all. */
+export function firstRefused (report: { readonly problems: ReadonlyArray<{ readonly seq: number | undefined }> }, length: number): number {
+  let first = length
+  for (const problem of report.problems) first = Math.min(first, problem.seq ?? 0)
+  return first
+}
+
+function describe (report: { readonly problems: ReadonlyArray<{ readonly seq: number | undefined, readonly code: string }> }): string {
+  return report.problems.length === 0 ? 'no problem' : report.problems.map((p) => `${p.code}@${p.seq ?? 'chain'}`).join(', ')
+}

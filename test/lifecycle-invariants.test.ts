@@ -1,0 +1,72 @@
+/**
+ * The promises as invariants over random lives of a small consortium (see
+ * test/helpers/lifecycle-world.ts for the world, its steps and what each
+ * invariant means): honest writes by every role, lies by a custodian, grants
+ * and revocations, suspensions, erasures, idle closes, restarts, isolation
+ * and healing — checked after every step and once the network is quiet. A
+ * failure shrinks to a minimal sequence, printed as code that replays it.
+ *
+ * CI runs a bounded number of sequences (HEALTHCHAIN_LIFECYCLE_RUNS, default
+ * 6, with a fixed seed by default so CI is repeatable; set
+ * HEALTHCHAIN_LIFECYCLE_SEED to another one to explore). `npm run
+ * invariants -- --minutes N` runs them for as long as asked.
+ */
+import fc from 'fast-check'
+import { afterEach, describe, expect, it } from 'vitest'
+import { emptyTotals, lifecycleProperty } from './helpers/lifecycle-commands.js'
+import { LifecycleWorld, type NodeName } from './helpers/lifecycle-world.js'
+import type { Cleanup } from './helpers/test-net.js'
+
+const RUNS = Number(process.env.HEALTHCHAIN_LIFECYCLE_RUNS ?? 6)
+const SEED = Number(process.env.HEALTHCHAIN_LIFECYCLE_SEED ?? 20261206)
+
+const cleanup: Cleanup = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+describe('the promises across a consortium\'s life', () => {
+  it('hold over random sequences of steps (invariants after every step, and once quiet)', async () => {
+    const totals = emptyTotals()
+    await fc.assert(lifecycleProperty(totals, { maxSteps: 20 }), { numRuns: RUNS, seed: SEED, endOnFailure: true })
+    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.erasures} erasures`)
+    expect(totals.sequences).toBe(RUNS)
+    expect(totals.checks).toBeGreaterThan(RUNS)
+  }, 600_000)
+
+  // Sequences that found holes, kept as plain tests.
+  it('a forged grant stays refused after an idle close and a restart of every replica', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-a', 0)
+    await w.lie('forged-grant')
+    await w.lie('ungranted-recipient')
+    await w.checkStep()
+    for (const id of ['hospital-b', 'regulator'] as NodeName[]) await w.idleClose(id)
+    await w.checkStep()
+    for (const id of ['hospital-b', 'regulator'] as NodeName[]) await w.restart(id)
+    await w.quiet()
+  }, 120_000)
+
+  it('an erasure does not stop replication, and nobody gets the erased data back', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-a', 0)
+    await w.exam('hospital-b', 0)
+    await w.isolate('hospital-b')
+    await w.erase(0, 0)
+    await w.exercise(0)
+    await w.checkStep()
+    await w.heal('hospital-b')
+    await w.exam('hospital-a', 0)
+    await w.quiet()
+  }, 120_000)
+
+  it('writes a custodian made while cut off reach every replica once it is back, and lag is reported until then', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-b', 1)
+    await w.isolate('hospital-b')
+    await w.exam('hospital-b', 1)
+    await w.exercise(1)
+    await w.restart('hospital-b')
+    await w.quiet()
+  }, 120_000)
+})
