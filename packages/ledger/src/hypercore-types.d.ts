@@ -260,6 +260,18 @@ declare module 'hypercore' {
       treeCache?: unknown
     }
 
+    /** One core's records as getInfos reads them (Buffers are views into the records read). */
+    interface StoredCoreInfo {
+      readonly auth: {
+        readonly key: Buffer
+        readonly manifest: { readonly version: number; readonly signers: ReadonlyArray<{ readonly namespace: Buffer; readonly publicKey: Buffer }> } | null
+      } | null
+      /** `signature`: hypercore's multisig encoding of the head signature (null for an unsigned head). */
+      readonly head: { readonly fork: number; readonly length: number; readonly rootHash: Buffer; readonly signature: Buffer | null } | null
+      /** `contiguousLength`: blocks held from 0 without a gap (written after the blocks, so it may lag; asked for with `hints: true`). */
+      readonly hints: { readonly contiguousLength?: number } | null
+    }
+
     /** hypercore-storage's store (one RocksDB). Only the members we use are typed. */
     interface CoreStorage {
       /** Discovery keys of every core stored (`namespace` given: only named cores aliased in it). */
@@ -273,9 +285,11 @@ declare module 'hypercore' {
       /**
        * What is stored of each core (null where none is), read from RocksDB in
        * two read batches without opening a Hypercore: `head` is the last
-       * signed tree head (null before the first append). Only `head` is typed.
+       * signed tree head (null before the first append); `auth` (asked for
+       * with `auth: true`) holds the manifest — and, for a core this store
+       * writes, its key pair, secret key included. Only what we read is typed.
        */
-      getInfos(discoveryKeys: Uint8Array[], opts?: { auth?: boolean; head?: boolean; hints?: boolean }): Promise<Array<{ head: { fork: number; length: number } | null } | null>>
+      getInfos(discoveryKeys: Uint8Array[], opts?: { auth?: boolean; head?: boolean; hints?: boolean }): Promise<Array<StoredCoreInfo | null>>
       /** Close the database. */
       close(): Promise<void>
     }

@@ -1,4 +1,5 @@
 export { Ledger, type LedgerOptions, type StoredLength } from './ledger.js'
+export type { StoredChainHead, StoredSignedHead } from './stored-heads.js'
 export { UserChain, type AppendResult, type IngestResult, type PositionedEntry, type ReadQuery } from './user-chain.js'
 export { RegistryFeed } from './registry-feed.js'
 export { ChainRules, type ChainUser, type CheckOptions } from './chain-rules.js'

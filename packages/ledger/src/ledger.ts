@@ -18,6 +18,7 @@ import { Catalog } from './catalog.js'
 import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
 import { RegistryFeed } from './registry-feed.js'
+import { readStoredHeads, type StoredChainHead } from './stored-heads.js'
 import { UserChain } from './user-chain.js'
 import { verifyChain, type ChainReport } from './verify-chain.js'
 import { VerifyPool } from './verify-pool.js'
@@ -311,6 +312,26 @@ export class Ledger {
       if (info !== null && info !== undefined) lengths.set(user, { key, length: info.head?.length ?? 0 })
     })
     return lengths
+  }
+
+  /**
+   * Each held chain's signed head as stored, and how many blocks from 0 are
+   * held without a gap (stored-heads.ts), read in one batch without opening
+   * the chains — for the head log a node serves its peers, seeded at start
+   * from every chain it holds. Undefined for a user whose chain is not held
+   * here or has no signed head yet. A chain open in this process may be
+   * ahead by an append under way.
+   */
+  async storedHeads (users: readonly UserId[]): Promise<Map<UserId, StoredChainHead | undefined>> {
+    this.assertOpen()
+    const held = users.flatMap((user) => {
+      const key = this.catalog.chainKeyOf(user)
+      return key === undefined ? [] : [{ user, key }]
+    })
+    const read = await readStoredHeads(this.store, held.map((h) => h.key))
+    const heads = new Map<UserId, StoredChainHead | undefined>(users.map((user) => [user, undefined]))
+    held.forEach(({ user }, i) => { heads.set(user, read[i]) })
+    return heads
   }
 
   /** The user whose chain has this key, if this node holds it. */

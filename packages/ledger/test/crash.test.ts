@@ -7,8 +7,9 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex } from '@healthchain/core'
+import { storedTreeHash, treeSignable } from '../src/index.js'
 import {
-  enrol, makeConsortium, newUser, within, writeExam, type TestConsortium
+  crypto, enrol, makeConsortium, newUser, within, writeExam, type TestConsortium
 } from './helpers/consortium.js'
 
 const require = createRequire(import.meta.url)
@@ -72,8 +73,15 @@ describe('crash safety', () => {
     expect(Math.min(...acked)).toBeGreaterThanOrEqual(2)
 
     const ledger = await c.reopen()
+    // What a restarting node seeds its head log with, read before the chain is opened: the signed head of what was written.
+    const { head: stored, contiguousLength } = (await ledger.storedHeads([user.userId])).get(user.userId)!
+    expect(ledger.openChainCount).toBe(0)
     const reopened = await ledger.chain(user.userId)
     expect(reopened.length).toBeGreaterThan(Math.max(...acked))
+    expect(stored.length).toBe(reopened.length)
+    expect(contiguousLength).toBe(reopened.length)
+    expect(bytesToHex(stored.root)).toBe(bytesToHex(await storedTreeHash(reopened.core, stored.length)))
+    expect(crypto.verify(treeSignable(stored.key, stored.root, stored.length, stored.fork), stored.sig, stored.signer)).toBe(true)
     for (const seq of acked) {
       const entry = await reopened.get(seq)
       expect(entry?.type).toBe('exam')

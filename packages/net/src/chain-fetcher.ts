@@ -87,6 +87,11 @@ export class ChainFetcher {
   /** Chains with a run queued or under way. */
   get pending (): number { return this.wanted.size }
 
+  /** Whether the chain is asked for, waiting for the registry, or its last run failed: behind, as far as this node knows. */
+  isBehind (keyHex: string): boolean {
+    return this.wanted.has(keyHex) || this.stalled.has(keyHex) || this.failedBehind.has(keyHex)
+  }
+
   /** Chains asked for (queued, under way, waiting for the registry, or whose last run failed) and the blocks they lacked when asked for. */
   lag (): ReplicationLag {
     let blocksBehind = 0

@@ -5,14 +5,27 @@
  * cursor that only grows. A peer asks for what changed `since` the last
  * cursor it received, so reconnecting costs what changed, not what is held.
  *
- * Cursors start at `Date.now() * 1000` so that a cursor a peer kept from an
- * earlier run of this node (the log is in memory) is below every cursor of
- * this run, and that peer gets everything again; a `since` above the
- * current cursor (a clock that went back) is treated as 0.
+ * The log lives in memory, so at every start it is seeded with the stored
+ * signed head of every chain held here, custodian's or replica's
+ * (head-seeding.ts): a peer that restarted (asking since 0) or that kept a
+ * cursor from this node's earlier run gets every chain this node holds, not
+ * only the ones it appended to or heard of since.
  *
- * Memory: one entry per id (a SignedHead, ≤ 222 bytes encoded, about 0.4 KB
- * in memory with its bookkeeping); superseded entries leave tombstones in
- * the cursor-ordered array, compacted once they outnumber live entries.
+ * Cursors start at `Date.now() * 1000` so that a cursor a peer kept from an
+ * earlier run of this node is below every cursor of this run, and that peer
+ * gets everything again; a `since` above the current cursor (a clock that
+ * went back) is treated as 0. That holds while an earlier run put fewer
+ * than 1,000 heads per millisecond of its life: its last cursor is then
+ * below the next run's first. The fastest putter, the seeding, reads about
+ * 20,000 heads a second from storage; every other put follows a verified
+ * head or an append.
+ *
+ * Memory: one entry per id, about 0.8 KB (a SignedHead and its bookkeeping;
+ * measured with 50,000 seeded chains: 808 bytes each) — so one per chain
+ * held here from the start (what the log held anyway once those chains
+ * had been active), one per chain not held whose head a peer sent, and two
+ * per forked chain. Superseded entries leave tombstones in the
+ * cursor-ordered array, compacted once they outnumber live entries.
  */
 import type { SignedHead } from './wire/head.js'
 
@@ -54,6 +67,10 @@ export class HeadLog {
 
   /** Records `head` as the newest for `id`, with a new cursor. */
   put (id: string, head: SignedHead): void {
+    // Ids come from bytesToHex, which joins 32 two-character pieces; where Uint8Array#toHex is missing (Node 20),
+    // V8 keeps such a string as that chain of pieces — measured 0.9 KB against 0.1 KB — until a character is
+    // read, which flattens it in place. The log keeps its ids for as long as it runs.
+    id.charCodeAt(0)
     const at = this.index.get(id)
     if (at !== undefined) {
       this.entries[at] = undefined

@@ -15,6 +15,12 @@
  *
  * One request per stream. Failures are counted; the next connection tries
  * again from the last cursor kept.
+ *
+ * The responder's log is seeded at start with every chain it holds
+ * (head-seeding.ts), and answers wait until that is done (`ready`): so a
+ * requester that restarted, asking since 0, or one holding a cursor from
+ * the responder's earlier run (below every cursor of this run, see
+ * head-log.ts), is told of every chain the responder holds.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -36,6 +42,12 @@ export interface HeadsReconcilerComponents {
 }
 
 export interface HeadsReconcilerInit {
+  /**
+   * Awaited before a peer's request is answered (within the exchange's time
+   * limit): the head log is being seeded from storage at start, and a peer
+   * answered before that would take an incomplete log for the whole one.
+   */
+  readonly ready?: Promise<void>
   /** Receives each page of heads (not yet verified); awaited before the next page is asked for. */
   readonly onHeads: (heads: SignedHead[], peer: string) => Promise<void>
   /** Per exchange (dial, request, response); default 10 s. */
@@ -58,6 +70,7 @@ export class HeadsReconciler {
   private readonly onHeads: HeadsReconcilerInit['onHeads']
   private readonly timeoutMs: number
   private readonly maxPages: number
+  private readonly ready: Promise<void>
   /** The last `next` each peer gave us. */
   private readonly cursors = new Map<string, number>()
   /** Reconciliations under way, and peers to reconcile again once theirs ends. */
@@ -74,6 +87,7 @@ export class HeadsReconciler {
     this.onHeads = init.onHeads
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.maxPages = init.maxPages ?? 1000
+    this.ready = init.ready ?? Promise.resolve()
   }
 
   async start (): Promise<void> {
@@ -102,6 +116,7 @@ export class HeadsReconciler {
     }
     const signal = this.signal()
     const request = decodeHeadsSyncRequest(await readFrame(stream, { maxBytes: MAX_HEADS_SYNC_REQUEST_BYTES, signal }))
+    await abortable(this.ready, signal)
     const page = this.log.since(request.since, MAX_HEADS_PER_SYNC)
     await writeFrame(stream, encodeHeadsSyncResponse({ v: 1, heads: page.heads, next: page.next, more: page.more }), { signal })
     await stream.close({ signal })
@@ -151,5 +166,25 @@ export class HeadsReconciler {
     this.controller.abort(new NetError('STOPPED', 'heads sync stopped'))
     this.again.clear()
     await Promise.allSettled([...this.running.values()])
+  }
+}
+
+/** Waits for `work`; TIMEOUT or STOPPED (by the signal's reason) if `signal` aborts first. */
+async function abortable (work: Promise<void>, signal: AbortSignal): Promise<void> {
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => {
+      const reason: unknown = signal.reason
+      const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
+      reject(timedOut ? new NetError('TIMEOUT', 'the head log was not ready in time', { cause: reason }) : new NetError('STOPPED', 'heads sync stopped', { cause: reason }))
+    }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  aborted.catch(() => {})
+  try {
+    await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
   }
 }

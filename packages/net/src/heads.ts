@@ -1,5 +1,5 @@
 /**
- * DEV DOCS — heads gossip, reconciliation and fork proofs (DESIGN §4).
+ * DEV DOCS — heads gossip, reconciliation and fork proofs.
  *
  * Announce. After a local append on a chain this node is custodian of
  * (`announce(user)`, called by NetworkNode.append/enrol and by the
@@ -7,7 +7,17 @@
  * is flushed every `flushMs` (10 ms) or at 256 heads, as one
  * HeadsAnnouncement on gossipsub `/healthchain/heads/1`.
  *
- * Receive (gossip, or heads-sync pages: `receive(heads)`). Each head is
+ * Seed. At start the head log gets the stored signed head of every chain
+ * held here (head-seeding.ts), read from storage in pages without opening
+ * a chain, in the background; heads-sync answers wait for it, and this
+ * node's own reconciliations start once it is done. So after a restart,
+ * a crash between an append and its announcement included, peers learn
+ * every chain this node holds at their next reconciliation with it.
+ *
+ * Receive (gossip, or heads-sync pages: `receive(heads)`). A head that is,
+ * byte for byte, the one logged for its chain, with nothing pending for the
+ * chain here, is counted (`stats.known`) and dropped: it was checked and
+ * acted on when logged. Each other head is
  * verified on its own (`verifyHead`; failures counted in `stats.invalid`),
  * then observed, one at a time (a serial queue). Gossip is checked earlier,
  * by gossipsub topic validators: an announcement that does not decode or
@@ -23,9 +33,15 @@
  *     the chain is flagged (`isForked`);
  *   - the head log keeps the newest head per chain (served by heads-sync);
  *   - fetch (ChainFetcher), never for a forked chain: a chain held here (not
- *     as custodian) whose verified length is shorter; a chain not held, when
- *     `replicateAll` (full replicas: the default) — via its genesis. After a
- *     fetch, the replica's own head is observed too.
+ *     as custodian) whose verified length is shorter — or shorter than its
+ *     own seeded head, where that head is ahead of the blocks held (a fetch
+ *     a crash cut short); a chain not held, when `replicateAll` (full
+ *     replicas: the default) — via its genesis. After a fetch, the
+ *     replica's own head is observed too. A peer's head no further along
+ *     than the one logged, for a held chain with nothing pending, opens
+ *     nothing: after a restart a peer's heads-sync brings one head per
+ *     chain it holds, and opening each would cost 20–30 KB and a read of
+ *     its blocks.
  *
  * Reconcile. Whenever a replication channel with an admitted peer opens,
  * and every `reconcileIntervalMs` (30 s) after, HeadsReconciler pulls the
@@ -34,9 +50,11 @@
  * logged under their own ids (`<key>/fork/a|b`), so reconciliation carries
  * the evidence to nodes that missed the proof's gossip.
  *
- * Memory: the head log holds one head per chain seen (about 0.4 KB each) plus
- * two per forked chain; RecentHeads a fixed 4,096; the announce queue at
- * most 256 users between flushes; proofs one per forked chain.
+ * Memory: the head log holds one head per chain held (seeded at start) or
+ * seen (about 0.8 KB each, head-log.ts) plus two per forked chain;
+ * `incomplete` one number per held chain whose own logged head is ahead of
+ * what it has verified, until a peer's head for it arrives; RecentHeads a fixed 4,096; the announce queue
+ * at most 256 users between flushes; proofs one per forked chain.
  */
 import { bytesToHex, equal, type InstitutionId, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
@@ -44,6 +62,7 @@ import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ChainFetcher, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
 import { ForkRegistry } from './fork-registry.js'
 import { HeadLog, RecentHeads } from './head-log.js'
+import { seedHeadLog, type SeedStats } from './head-seeding.js'
 import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
 import type { Host } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
@@ -96,6 +115,10 @@ export interface HeadsStats {
   skippedForked: number
   /** Observations that failed unexpectedly (e.g. the ledger closed under them). */
   errors: number
+  /** Heads received that were, byte for byte, the one logged, with nothing pending for the chain: not checked again. */
+  known: number
+  /** The head log's seeding from storage at start. */
+  readonly seed: SeedStats
   readonly fetch: FetchStats
   readonly sync: ReconcileStats
 }
@@ -122,6 +145,23 @@ export class HeadsService {
   private readonly reconciler: HeadsReconciler
   private forkRegistry: ForkRegistry | undefined
   private readonly custodians = new Map<string, InstitutionId>()
+  /**
+   * Chains held here whose logged head is this node's own and longer than
+   * what it has verified, with that length: seeded from storage ahead of the
+   * blocks held (head-seeding.ts), or a replica's stored head after a fetch
+   * for less (noteOwnReplicaHead). A peer's head for one is looked at in
+   * full (the chain opened and fetched up to that length). So, for every
+   * held replica chain, a logged head is verified here, or the fetcher has
+   * it as behind, or it is in here — what lets `isKnown` and `observe` take
+   * a head no further along than the logged one as nothing new. One entry
+   * per such chain.
+   */
+  private readonly incomplete = new Map<string, number>()
+  /** Resolves once the head log holds every held chain's stored head (or seeding was cut short by stop()). */
+  readonly seeded: Promise<void>
+  private markSeeded!: () => void
+  private seeding: Promise<void> = Promise.resolve()
+  private readonly controller = new AbortController()
   private readonly queued = new Set<UserId>()
   private flushTimer: NodeJS.Timeout | undefined
   private flushing: Promise<void> = Promise.resolve()
@@ -143,6 +183,7 @@ export class HeadsService {
     this.replicateAll = init.replicateAll ?? true
     this.flushMs = init.flushMs ?? 10
     this.reconcileIntervalMs = init.reconcileIntervalMs ?? 30_000
+    this.seeded = new Promise((resolve) => { this.markSeeded = resolve })
     this.fetcher = new ChainFetcher(components, {
       maxConcurrent: init.maxConcurrentFetches,
       timeoutMs: init.timeoutMs,
@@ -154,11 +195,12 @@ export class HeadsService {
     })
     this.reconciler = new HeadsReconciler({ host: components.host, gate: components.gate, log: this.log }, {
       timeoutMs: init.timeoutMs,
+      ready: this.seeded,
       onHeads: async (heads) => { await this.receive(heads) }
     })
     this.stats = {
-      received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0,
-      fetch: this.fetcher.stats, sync: this.reconciler.stats
+      received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0, known: 0,
+      seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats
     }
     this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
   }
@@ -178,9 +220,28 @@ export class HeadsService {
     this.cleanups.push(() => { pubsub.removeEventListener('message', onMessage) })
     pubsub.subscribe(HEADS_TOPIC)
     pubsub.subscribe(FORKS_TOPIC)
+    // Answering from now on: a peer that asks while the log is seeded waits for it (heads-reconcile.ts `ready`).
     await this.reconciler.start()
+    this.seeding = this.seed()
+  }
+
+  /**
+   * Seeds the head log from storage (head-seeding.ts), in the background: a
+   * node holding millions of chains takes seconds to read every head, and
+   * appends need not wait for that. Only then does this node reconcile with
+   * peers (on every new channel, with the ones open already, and every
+   * `reconcileIntervalMs`): their heads meet a complete log, so a peer's
+   * head for a chain that is no further along than the one logged is
+   * answered without opening the chain (observe).
+   */
+  private async seed (): Promise<void> {
+    await seedHeadLog(this.ledger, this.log, this.stats.seed, {
+      signal: this.controller.signal,
+      incomplete: (keyHex, length) => { this.incomplete.set(keyHex, length) }
+    })
+    this.markSeeded()
+    if (this.closing) return
     this.cleanups.push(this.replication.onChannel((peer) => { this.reconciler.reconcile(peer) }))
-    // Peers whose channel opened before this service started.
     for (const peer of this.replication.peers) this.reconciler.reconcile(peer)
     if (this.reconcileIntervalMs > 0) {
       const timer = setInterval(() => { for (const peer of this.replication.peers) this.reconciler.reconcile(peer) }, this.reconcileIntervalMs)
@@ -279,12 +340,32 @@ export class HeadsService {
     for (const head of heads) {
       if (this.stopped) return
       this.stats.received++
+      if (this.isKnown(head)) {
+        this.stats.known++
+        continue
+      }
       if (opts.verified !== true && !verifyHead(head, this.ledger.crypto)) {
         this.stats.invalid++
         continue
       }
       await this.serially(async () => { await this.observe(head, true) })
     }
+  }
+
+  /**
+   * Whether `head` is, byte for byte, the one logged for its chain, with
+   * nothing pending for the chain here: then it was checked and acted on
+   * when it was logged (or, seeded, it is this node's own stored head and
+   * the blocks up to it are held), so it is neither verified (~50 µs) nor
+   * observed again. After a restart, a peer's heads-sync is mostly such
+   * heads, one per chain it holds.
+   */
+  private isKnown (head: SignedHead): boolean {
+    const keyHex = bytesToHex(head.key)
+    const logged = this.log.get(keyHex)
+    return logged !== undefined && logged.length === head.length && logged.fork === head.fork &&
+      equal(logged.root, head.root) && equal(logged.sig, head.sig) && equal(logged.signer, head.signer) &&
+      !this.incomplete.has(keyHex) && !this.fetcher.isBehind(keyHex)
   }
 
   private async serially (work: () => Promise<void>): Promise<void> {
@@ -297,10 +378,15 @@ export class HeadsService {
   private async observe (head: SignedHead, fromPeer: boolean): Promise<void> {
     const keyHex = bytesToHex(head.key)
     const held = this.ledger.userOfChain(head.key)
+    const logged = this.log.get(keyHex)
+    // A peer's head no further along than the one logged, for a chain with nothing pending here, can change
+    // nothing but the fork check: the chain is not opened (20–30 KB and a read of its blocks), as after a
+    // restart a peer's heads-sync brings one head per chain it holds.
+    const news = !fromPeer || logged === undefined || head.length > logged.length || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
-    if (held !== undefined) {
+    if (held !== undefined && news) {
       chain = await this.ledger.chain(held)
-      // A chain held here and not logged yet (e.g. after a restart): this node's own head comes first.
+      // A chain held here and not logged yet (a page the seeding could not read, or seeding still under way): this node's own head comes first.
       if (fromPeer && this.log.get(keyHex) === undefined && chain.length > 0) {
         const own = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
         if (own !== undefined) await this.observe(own, false)
@@ -315,16 +401,37 @@ export class HeadsService {
     this.recent.remember(keyHex, head)
     const latest = this.log.get(keyHex)
     if (latest === undefined || head.length > latest.length) this.log.put(keyHex, head)
-    if (!fromPeer) return
+    if (!fromPeer) {
+      if (chain !== undefined && !chain.writable) this.noteOwnReplicaHead(keyHex, head.length, chain.verifiedLength)
+      return
+    }
     if (this.isForkedHex(keyHex)) {
       this.stats.skippedForked++
       return
     }
-    if (chain === undefined) {
+    if (held === undefined) {
       if (this.replicateAll) this.fetcher.want(keyHex, head.length, 0)
-    } else if (!chain.writable && chain.verifiedLength < head.length) {
-      this.fetcher.want(keyHex, head.length, chain.verifiedLength)
+    } else if (chain !== undefined) {
+      // Seeded with a stored head ahead of its blocks (a fetch the crash cut short): fetch up to that head too.
+      const stored = this.incomplete.get(keyHex) ?? 0
+      this.incomplete.delete(keyHex)
+      const wanted = Math.max(head.length, stored)
+      if (!chain.writable && chain.verifiedLength < wanted) this.fetcher.want(keyHex, wanted, chain.verifiedLength)
     }
+  }
+
+  /**
+   * A replica's own stored head can be ahead of what it has verified:
+   * Hypercore stores a longer signed head (an upgrade) before its blocks
+   * arrive, e.g. when the custodian appended during a fetch for less. Such a
+   * head, once logged, must not make a peer's equal head look like nothing
+   * new, so the chain is kept in `incomplete` until a peer's head for it is
+   * looked at in full, or this node's own head shows it verified.
+   */
+  private noteOwnReplicaHead (keyHex: string, length: number, verified: number): void {
+    const noted = this.incomplete.get(keyHex)
+    if (verified < length) this.incomplete.set(keyHex, Math.max(length, noted ?? 0))
+    else if (noted !== undefined && noted <= verified) this.incomplete.delete(keyHex)
   }
 
   /** After a fetch: the replica's own head, as stored. */
@@ -394,9 +501,12 @@ export class HeadsService {
   async stop (): Promise<void> {
     if (this.closing) return
     this.closing = true
+    this.controller.abort()
     if (this.queued.size > 0) this.flushNow()
     clearTimeout(this.flushTimer)
     await this.flushing
+    await this.seeding
+    this.markSeeded()
     this.stopped = true
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     const pubsub = this.host.services.pubsub
