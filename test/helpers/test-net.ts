@@ -66,14 +66,17 @@ export class TestNet {
 
   party (id: string): Party { return this.parties.find((p) => p.id === id)! }
 
-  /** Governance suspends or reinstates an institution (appended at the first party's ledger, which hosts the registry). */
-  async setStatus (id: string, action: 'suspend' | 'reinstate'): Promise<number> {
-    await this.registry.append(action, { institution: id as InstitutionId }, this.governance.sign)
-    return this.registry.length
+  /** The registry as its host (the first party) has it now: the feed of its ledger as last opened. */
+  private async hostRegistry (): Promise<RegistryFeed> {
+    return (await this.ledger(this.parties[0]!.id)).registry
   }
 
-  /** The registry's length at its host. */
-  get registryLength (): number { return this.registry.length }
+  /** Governance suspends or reinstates an institution (appended at the first party's ledger, which hosts the registry). */
+  async setStatus (id: string, action: 'suspend' | 'reinstate'): Promise<number> {
+    const registry = await this.hostRegistry()
+    await registry.append(action, { institution: id as InstitutionId }, this.governance.sign)
+    return registry.length
+  }
   get registryKey (): Uint8Array { return this.registry.key }
   node (id: string): NetworkNode { return this.running.get(id)! }
   get nodes (): NetworkNode[] { return [...this.running.values()] }
@@ -102,10 +105,10 @@ export class TestNet {
     const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
     // Its host down, a node that already holds the registry takes the rest of it from whoever runs.
     const first = bootstrap !== undefined ? [bootstrap] : others
-    for (const other of first) await node.dial(other.addresses[0]!)
-    const reachable = bootstrap !== undefined ? this.registry.length : Math.max(1, ...others.map((o) => o.ledger.registry.length))
+    for (const other of first) await dialUntilConnected(node, other)
+    const reachable = bootstrap !== undefined ? (await this.hostRegistry()).length : Math.max(1, ...others.map((o) => o.ledger.registry.length))
     await waitFor(() => ledger.registry.length >= reachable, `${id} to receive the registry`)
-    for (const other of others) if (!first.includes(other)) await node.dial(other.addresses[0]!)
+    for (const other of others) if (!first.includes(other)) await dialUntilConnected(node, other)
     await waitFor(() => others.every((o) => node.replication.peers.includes(o.peerId)), `${id}'s replication channels`)
     return node
   }
@@ -132,6 +135,23 @@ export class TestNet {
   async close (): Promise<void> {
     for (const id of [...this.running.keys()]) await this.stop(id)
     for (const id of [...this.ledgers.keys()]) await this.closeLedger(id)
+  }
+}
+
+/**
+ * Dials `other` until connected: a dial can meet a reset while the other side
+ * dials too (or just restarted); a few tries settle it.
+ */
+async function dialUntilConnected (node: NetworkNode, other: NetworkNode): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await node.dial(other.addresses[0]!)
+      return
+    } catch (err) {
+      if (node.host.getConnections().some((c) => c.remotePeer.toString() === other.peerId)) return
+      if (attempt >= 5) throw err
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+    }
   }
 }
 
