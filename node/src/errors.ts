@@ -77,6 +77,9 @@ export type NodeErrorCode =
   | 'FHIR_INVALID'
   /** A valid FHIR resource this node cannot store as an exam (no LOINC code, no value, not an Observation…). */
   | 'FHIR_UNSUPPORTED'
+  // ---- rate limits (429, with Retry-After)
+  /** Too many requests from this source address in the current window (`api.rateLimit`); retry after the seconds Retry-After says. */
+  | 'RATE_LIMITED'
   // ---- anything else (500; the message is never shown to a client)
   | 'INTERNAL'
 

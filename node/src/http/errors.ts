@@ -44,6 +44,7 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   CLOSED: 503,
   FHIR_INVALID: 422,
   FHIR_UNSUPPORTED: 422,
+  RATE_LIMITED: 429,
   INTERNAL: 500
 }
 
@@ -142,7 +143,9 @@ export function errorBody (error: Pick<HttpError, 'code' | 'message' | 'field'>)
  * the log is read by the node's own staff only.
  */
 export function sendError (request: FastifyRequest, reply: FastifyReply, error: HttpError, reason?: string): FastifyReply {
-  auditContextOf(request).code = reason ?? error.code
+  const context = auditContextOf(request)
+  context.code = reason ?? error.code
+  context.answered = error.code
   // Refused before its body was read (a token check comes first): the rest of the body would still be on the
   // connection, and a client that stops sending would later be answered a second time (408). Close it after this answer.
   if (!request.raw.complete) void reply.header('connection', 'close')
