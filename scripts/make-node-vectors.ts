@@ -124,12 +124,17 @@ function loginVectors (): unknown {
 
 function auditLineVectors (): unknown {
   const time = '2026-01-01T08:30:00.000Z'
+  const since = '2026-01-01T08:29:00.000Z'
   const userId = userIdFromKey(crypto.signKeyPairFromSeed(fill(0x11)).publicKey)
   const lines: Array<[string, AuditLine]> = [
     ['staff login granted', { v: 1, time, actor: 'key:0123456789abcdef', role: 'examiner', action: 'login', from: '127.0.0.1', result: 'granted' }],
     ['login refused, unknown key', { v: 1, time, actor: 'key:0123456789abcdef', action: 'login', from: '10.1.2.3', result: 'refused', code: 'UNKNOWN_KEY' }],
     ['anonymous request refused', { v: 1, time, actor: 'anonymous', action: 'read', target: `user:${userId}`, from: '::1', result: 'refused', code: 'MISSING_TOKEN' }],
-    ['user read granted', { v: 1, time, actor: `user:${userId}`, role: 'user', action: 'read', target: `user:${userId}`, from: '::ffff:127.0.0.1', result: 'granted' }]
+    ['user read granted', { v: 1, time, actor: `user:${userId}`, role: 'user', action: 'read', target: `user:${userId}`, from: '::ffff:127.0.0.1', result: 'granted' }],
+    ['refusals from one address counted in one line', { v: 1, time, actor: 'anonymous', action: 'login', from: '10.1.2.3', result: 'refused', code: 'BAD_REQUEST', count: 4999, since }],
+    ['refused connections from one IPv6 /64 counted in one line', {
+      v: 1, time, actor: 'anonymous', action: 'login', target: 'p2p', from: '/ip6/2001:db8:1:2::/ipcidr/64', result: 'refused', code: 'NOT_ADMITTED', count: 2, since
+    }]
   ]
   const valid = lines.map(([name, line]) => ({ name, line, hex: hex(encodeAuditLine(line)) }))
 
@@ -145,7 +150,11 @@ function auditLineVectors (): unknown {
     ['from carrying a token', { ...base, from: 'hct_abc' }, 'from'],
     ['target with a control character', { ...base, target: 'a\nb' }, 'target'],
     ['lower-case code', { ...base, result: 'refused', code: 'unknown_key' }, 'code'],
-    ['missing from', { ...base, from: undefined }, 'from']
+    ['missing from', { ...base, from: undefined }, 'from'],
+    ['a count without since', { ...base, result: 'refused', code: 'UNKNOWN_KEY', count: 2 }, 'since'],
+    ['since without a count', { ...base, result: 'refused', code: 'UNKNOWN_KEY', since }, 'count'],
+    ['a count of nothing', { ...base, result: 'refused', code: 'UNKNOWN_KEY', count: 0, since }, 'count'],
+    ['a granted line with a count', { ...base, count: 2, since }, 'count']
   ]
   const reject = rejects.map(([name, value, field]) => ({ name, hex: hex(encodeCanonical(value)), code: 'BAD_AUDIT_LINE', field }))
   // Not canonical CBOR, hand-made: map keys out of order ("from" before "v"), and trailing bytes.

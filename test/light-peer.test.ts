@@ -17,7 +17,7 @@ import { buildUserEntry, bytesToHex, encodeCanonical, encodeEntry, newRecoveryPh
 import { Ledger } from '@healthchain/ledger'
 import {
   HEADS_TOPIC, LightPeer, MY_CHAIN_PROTOCOL, MAX_MY_CHAIN_RESPONSE_BYTES, MembershipGate, askMyChain, createHost, decodeMyChainResponse,
-  findMyChain, forwardAppend, readFrame, writeFrame, type NetworkNode
+  findMyChain, forwardAppend, readFrame, writeFrame, type InboundDecision, type NetworkNode
 } from '@healthchain/net'
 import { TestNet, crypto, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
@@ -159,6 +159,26 @@ describe('light peers', () => {
     expect(a.host.getConnections().map((c) => c.remotePeer.toString())).not.toContain(unknown.peerId.toString())
     expect(a.host.getConnections().map((c) => c.remotePeer.toString())).not.toContain(strangerPhone.peerId)
     expect(a.status().lightPeers).toBe(0)
+  })
+
+  it('connections from one host beyond the gate\'s limit are refused before the handshake, and every refusal is reported', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner']], cleanup)
+    const decisions: InboundDecision[] = []
+    const a = await net.start('hospital-a', { inboundLimit: { connections: 2, seconds: 3600 }, onInbound: (d) => { decisions.push(d) } })
+    const gate = new MembershipGate(a.ledger.registry)
+    cleanup.push(async () => { gate.close() })
+    for (let i = 0; i < 5; i++) {
+      const unknown = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], gate })
+      cleanup.push(async () => { await unknown.stop() })
+      await unknown.dial(a.host.getMultiaddrs()[0]!).catch(() => {})
+      await waitFor(() => decisions.length === i + 1, `connection ${i + 1}'s verdict`)
+      await waitFor(() => unknown.getConnections().length === 0, 'the unknown peer\'s connection to be closed')
+    }
+    expect(decisions.map((d) => [d.admitted, d.reason, d.peer === undefined])).toEqual([
+      [false, 'NOT_ADMITTED', false], [false, 'NOT_ADMITTED', false],
+      [false, 'RATE_LIMITED', true], [false, 'RATE_LIMITED', true], [false, 'RATE_LIMITED', true]
+    ])
+    expect(decisions.every((d) => d.remote.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
   })
 
   it('a phone with only its phrase finds its chain key from any node holding it; a member asking is refused NOT_ADMITTED', async () => {

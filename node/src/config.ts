@@ -29,6 +29,25 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 2 * 60
 export const DEFAULT_P2P_LISTEN: readonly string[] = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
+/**
+ * Rate limits per source address (an IPv6 /64 counts as one), in windows of a minute. Logins and challenges: a client
+ * needs one or two per token (15 min), so 600 leaves room for a portal logging in many users through one address,
+ * while an outsider's guesses cost the node a signature check each and are bounded. Everything else: 30,000 (500 a
+ * second) is beyond any interactive use and a third of what one node writes over HTTP (~1,600/s measured), so one
+ * busy system cannot starve the others; bulk importers may raise it.
+ */
+export const DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60
+export const DEFAULT_RATE_LIMIT_LOGINS = 600
+export const DEFAULT_RATE_LIMIT_REQUESTS = 30_000
+/**
+ * Refusals of unauthenticated callers are counted per source, action and code in windows of a minute (the first of
+ * each written on its own line), over at most 1,000 such groups a window: a flood from any number of addresses adds
+ * about 2,000 lines (~400 KB) a minute, at most ~4,000 when refused user logins mix their reasons; one source a handful.
+ */
+export const DEFAULT_AUDIT_WINDOW_SECONDS = 60
+export const DEFAULT_AUDIT_MAX_GROUPS = 1000
+/** New libp2p connections a second from one host: libp2p's own default, which phone commands already respect. */
+export const DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND = 5
 
 /** A zod integer in [min, max] with one message for every way of missing it. */
 function intBetween (min: number, max: number): z.ZodInt {
@@ -64,15 +83,25 @@ export const configSchema = z.strictObject({
     host: z.string({ error: 'expected a host name or address' }).min(1, { error: 'expected a host name or address' }).default(DEFAULT_API_HOST),
     // 0: any free port (tests, and several nodes on one machine); the daemon reports the one bound.
     port: intBetween(0, 65535).default(DEFAULT_API_PORT),
-    bodyLimit: intBetween(1024, 64 * 1024 * 1024).default(DEFAULT_BODY_LIMIT)
+    bodyLimit: intBetween(1024, 64 * 1024 * 1024).default(DEFAULT_BODY_LIMIT),
+    rateLimit: z.strictObject({
+      windowSeconds: intBetween(1, 60 * 60).default(DEFAULT_RATE_LIMIT_WINDOW_SECONDS),
+      logins: intBetween(1, 1_000_000).default(DEFAULT_RATE_LIMIT_LOGINS),
+      requests: intBetween(1, 100_000_000).default(DEFAULT_RATE_LIMIT_REQUESTS)
+    }, { error: 'expected an object' }).prefault({})
   }, { error: 'expected an object' }).prefault({}),
   auth: z.strictObject({
     tokenTtlSeconds: intBetween(10, 24 * 60 * 60).default(DEFAULT_TOKEN_TTL_SECONDS),
     challengeTtlSeconds: intBetween(10, 10 * 60).default(DEFAULT_CHALLENGE_TTL_SECONDS)
   }, { error: 'expected an object' }).prefault({}),
+  audit: z.strictObject({
+    windowSeconds: intBetween(1, 60 * 60).default(DEFAULT_AUDIT_WINDOW_SECONDS),
+    maxGroups: intBetween(1, 1_000_000).default(DEFAULT_AUDIT_MAX_GROUPS)
+  }, { error: 'expected an object' }).prefault({}),
   p2p: z.strictObject({
     listen: z.array(listenAddr, { error: 'expected an array of multiaddrs' }).default([...DEFAULT_P2P_LISTEN]),
-    bootstrap: z.array(bootstrapAddr, { error: 'expected an array of multiaddrs' }).default([])
+    bootstrap: z.array(bootstrapAddr, { error: 'expected an array of multiaddrs' }).default([]),
+    inboundConnectionsPerSecond: intBetween(1, 10_000).default(DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND)
   }, { error: 'expected an object' }).prefault({}),
   /** The registry's Hypercore key; absent on the node that creates the registry, or before joining. */
   registryKey: z.string({ error: 'expected 32 bytes of hex' })
@@ -88,10 +117,18 @@ export interface NodeConfig {
   readonly role: InstitutionRole
   /** Absolute. */
   readonly dataDir: string
-  readonly api: { readonly host: string, readonly port: number, readonly bodyLimit: number }
+  readonly api: { readonly host: string, readonly port: number, readonly bodyLimit: number, readonly rateLimit: RateLimitConfig }
   readonly auth: { readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number }
-  readonly p2p: { readonly listen: readonly string[], readonly bootstrap: readonly string[] }
+  readonly audit: { readonly windowSeconds: number, readonly maxGroups: number }
+  readonly p2p: { readonly listen: readonly string[], readonly bootstrap: readonly string[], readonly inboundConnectionsPerSecond: number }
   readonly registryKey: string | undefined
+}
+
+/** Requests per source address in each window: `logins` for POST /v1/session and /v1/session/challenge, `requests` for the rest. */
+export interface RateLimitConfig {
+  readonly windowSeconds: number
+  readonly logins: number
+  readonly requests: number
 }
 
 type EnvKind = 'string' | 'int' | 'list'
@@ -104,10 +141,16 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_API_HOST', path: ['api', 'host'], kind: 'string' },
   { variable: 'HEALTHCHAIN_API_PORT', path: ['api', 'port'], kind: 'int' },
   { variable: 'HEALTHCHAIN_API_BODY_LIMIT', path: ['api', 'bodyLimit'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_RATE_LIMIT_WINDOW_SECONDS', path: ['api', 'rateLimit', 'windowSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_RATE_LIMIT_LOGINS', path: ['api', 'rateLimit', 'logins'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_RATE_LIMIT_REQUESTS', path: ['api', 'rateLimit', 'requests'], kind: 'int' },
   { variable: 'HEALTHCHAIN_TOKEN_TTL_SECONDS', path: ['auth', 'tokenTtlSeconds'], kind: 'int' },
   { variable: 'HEALTHCHAIN_CHALLENGE_TTL_SECONDS', path: ['auth', 'challengeTtlSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_AUDIT_WINDOW_SECONDS', path: ['audit', 'windowSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_AUDIT_MAX_GROUPS', path: ['audit', 'maxGroups'], kind: 'int' },
   { variable: 'HEALTHCHAIN_P2P_LISTEN', path: ['p2p', 'listen'], kind: 'list' },
   { variable: 'HEALTHCHAIN_P2P_BOOTSTRAP', path: ['p2p', 'bootstrap'], kind: 'list' },
+  { variable: 'HEALTHCHAIN_P2P_INBOUND_CONNECTIONS_PER_SECOND', path: ['p2p', 'inboundConnectionsPerSecond'], kind: 'int' },
   { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' }
 ]
 
@@ -187,9 +230,12 @@ function freeze (c: ParsedConfig, dataDir: string): NodeConfig {
     name: c.name,
     role: c.role,
     dataDir,
-    api: Object.freeze({ ...c.api }),
+    api: Object.freeze({ ...c.api, rateLimit: Object.freeze({ ...c.api.rateLimit }) }),
     auth: Object.freeze({ ...c.auth }),
-    p2p: Object.freeze({ listen: Object.freeze([...c.p2p.listen]), bootstrap: Object.freeze([...c.p2p.bootstrap]) }),
+    audit: Object.freeze({ ...c.audit }),
+    p2p: Object.freeze({
+      listen: Object.freeze([...c.p2p.listen]), bootstrap: Object.freeze([...c.p2p.bootstrap]), inboundConnectionsPerSecond: c.p2p.inboundConnectionsPerSecond
+    }),
     registryKey: c.registryKey
   })
 }

@@ -22,6 +22,7 @@ import { ApiKeyStore } from './auth/api-keys.js'
 import { ChallengeStore } from './auth/challenge.js'
 import { Sessions } from './auth/sessions.js'
 import { TokenStore } from './auth/tokens.js'
+import { AuditAggregator } from './audit/audit-aggregator.js'
 import { AuditLog } from './audit/audit-log.js'
 import { auditNetworkLogins } from './audit/network-logins.js'
 import type { NodeConfig } from './config.js'
@@ -52,6 +53,8 @@ export class Daemon {
   readonly ledger: Ledger
   readonly network: NetworkNode
   readonly audit: AuditLog
+  /** Where every audit line goes: the audit log, with repeated refusals of unauthenticated callers counted. */
+  readonly auditSink: AuditAggregator
   readonly apiKeys: ApiKeyStore
   readonly app: App
   readonly index: QueryIndex
@@ -61,7 +64,7 @@ export class Daemon {
   private stopping: Promise<void> | undefined
 
   private constructor (parts: {
-    config: NodeConfig, layout: DataDirLayout, keys: PartyKeys, ledger: Ledger, network: NetworkNode, audit: AuditLog, apiKeys: ApiKeyStore, app: App,
+    config: NodeConfig, layout: DataDirLayout, keys: PartyKeys, ledger: Ledger, network: NetworkNode, audit: AuditLog, auditSink: AuditAggregator, apiKeys: ApiKeyStore, app: App,
     index: QueryIndex, follower: IndexFollower, sealer: ExamSealer, chainDeps: ChainRoutesDeps
   }) {
     this.sealer = parts.sealer
@@ -74,6 +77,7 @@ export class Daemon {
     this.ledger = parts.ledger
     this.network = parts.network
     this.audit = parts.audit
+    this.auditSink = parts.auditSink
     this.apiKeys = parts.apiKeys
     this.app = parts.app
   }
@@ -93,6 +97,15 @@ export class Daemon {
       await ensureRegistry(ledger, config)
       const audit = await AuditLog.open(ledger.store)
       cleanup.unshift(async () => { await audit.close() })
+      let app: App | undefined
+      const auditSink = new AuditAggregator(audit, {
+        windowMs: config.audit.windowSeconds * 1000,
+        maxGroups: config.audit.maxGroups,
+        onError: (err) => { app?.log.error({ err }, 'aggregate audit lines could not be written; kept for the next window') }
+      })
+      auditSink.start()
+      // Closed after the API and the network (it flushes what they counted), before the log.
+      cleanup.unshift(async () => { await auditSink.close() })
       const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
       cleanup.unshift(async () => { await index.close() })
       const follower = index.followLedger(ledger)
@@ -103,7 +116,8 @@ export class Daemon {
         listen: config.p2p.listen,
         bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
         signer: keys.institution.sign,
-        onInbound: auditNetworkLogins(audit),
+        onInbound: auditNetworkLogins(auditSink),
+        inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
         onChainChanged: (user) => { follower.notify(user) }
       })
       cleanup.unshift(async () => { await network.stop() })
@@ -120,9 +134,9 @@ export class Daemon {
       const sealer = createExamSealer(crypto, opts.sealWorkers)
       cleanup.unshift(async () => { await sealer.close() })
       const chainDeps = { sessions, network, ledger, institution: { id: config.name, keys: keys.institution }, crypto, sealer }
-      const app = await createServer({
+      app = await createServer({
         sessions,
-        audit,
+        audit: auditSink,
         status: () => {
           const s = network.status()
           return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: s.replicationLag }
@@ -131,6 +145,7 @@ export class Daemon {
         name: config.name,
         role: config.role,
         bodyLimit: config.api.bodyLimit,
+        rateLimit: { windowMs: config.api.rateLimit.windowSeconds * 1000, logins: config.api.rateLimit.logins, requests: config.api.rateLimit.requests },
         logger: opts.logger ?? false,
         routes: [
           (app) => { registerChainRoutes(app, chainDeps) },
@@ -140,9 +155,10 @@ export class Daemon {
           (app) => { registerAuditRoutes(app, { sessions, audit }) }
         ]
       })
-      cleanup.unshift(async () => { await app.close() })
-      await app.listen({ host: config.api.host, port: config.api.port })
-      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, apiKeys, app, index, follower, sealer, chainDeps })
+      const server = app
+      cleanup.unshift(async () => { await server.close() })
+      await server.listen({ host: config.api.host, port: config.api.port })
+      return new Daemon({ config, layout, keys: keys.institution, ledger, network, audit, auditSink, apiKeys, app: server, index, follower, sealer, chainDeps })
     } catch (err) {
       for (const step of cleanup) await step().catch(() => {})
       throw err
@@ -174,6 +190,8 @@ export class Daemon {
       await this.sealer.close()
       await this.follower.stop()
       await this.network.stop()
+      // What the API and the network counted is written before the log closes.
+      await this.auditSink.close()
       await this.audit.close()
       await this.index.close()
       await this.ledger.close()

@@ -43,11 +43,17 @@ export type NodeErrorCode =
   | 'REVOKED_KEY'
   /** The API key's role is not the role this node runs as (the config changed after it was created). */
   | 'KEY_ROLE_MISMATCH'
-  /** No public key is known here for the user id. */
+  /**
+   * No public key is known here for the user id. Never answered to a caller (that would tell who is held here): a user
+   * login refused for it is answered BAD_SIGNATURE, and UNKNOWN_USER is the refusal's `reason`, for the audit log.
+   */
   | 'UNKNOWN_USER'
-  /** The signature over the login challenge does not verify with the user's key. */
+  /**
+   * A user login's signed challenge does not log the user in here: the signature does not verify with the user's key
+   * for this node, the user is not known here, or the challenge was already used (the `reason` says which).
+   */
   | 'BAD_SIGNATURE'
-  /** The challenge was never issued for this user, has expired, or was already used. */
+  /** The challenge was never issued for this user or has expired (or, as a `reason`, was already used). */
   | 'UNKNOWN_CHALLENGE'
   // ---- bearer token refusals (401)
   /** The request carries no `Authorization: Bearer …` header. */
@@ -71,6 +77,9 @@ export type NodeErrorCode =
   | 'FHIR_INVALID'
   /** A valid FHIR resource this node cannot store as an exam (no LOINC code, no value, not an Observation…). */
   | 'FHIR_UNSUPPORTED'
+  // ---- rate limits (429, with Retry-After)
+  /** Too many requests from this source address in the current window (`api.rateLimit`); retry after the seconds Retry-After says. */
+  | 'RATE_LIMITED'
   // ---- anything else (500; the message is never shown to a client)
   | 'INTERNAL'
 
@@ -79,11 +88,17 @@ export class NodeError extends Error {
   readonly code: NodeErrorCode
   /** The dotted path of the offending field, when there is one (e.g. `api.port`, `body.userId`). */
   readonly field: string | undefined
+  /**
+   * The precise reason, when the code is deliberately less precise (a user login refused for a user not known here is
+   * answered like a wrong signature). For the node's own audit log only: never sent to a caller.
+   */
+  readonly reason: NodeErrorCode | undefined
 
-  constructor (code: NodeErrorCode, message: string, opts: { field?: string, cause?: unknown } = {}) {
+  constructor (code: NodeErrorCode, message: string, opts: { field?: string, cause?: unknown, reason?: NodeErrorCode } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.code = code
     this.field = opts.field
+    this.reason = opts.reason
   }
 }
 

@@ -2,13 +2,15 @@ export { NodeError, ConfigError, isNodeError, type NodeErrorCode, type ConfigErr
 export {
   loadConfig, parseConfig, configSchema, ENV_OVERRIDES,
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_CHALLENGE_TTL_SECONDS, DEFAULT_P2P_LISTEN,
-  type NodeConfig, type Env, type ParseConfigOptions
+  DEFAULT_RATE_LIMIT_WINDOW_SECONDS, DEFAULT_RATE_LIMIT_LOGINS, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_AUDIT_WINDOW_SECONDS, DEFAULT_AUDIT_MAX_GROUPS,
+  DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND,
+  type NodeConfig, type RateLimitConfig, type Env, type ParseConfigOptions
 } from './config.js'
 export { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.js'
 export { ApiKeyStore, apiKeyIdOf, API_KEY_PREFIX, type ApiKeyRecord, type ApiKeyIdentity, type CreatedApiKey, type ApiKeyStoreOptions } from './auth/api-keys.js'
 export { TokenStore, TOKEN_PREFIX, DEFAULT_MAX_TOKENS, type Principal, type Session, type IssuedToken, type TokenStoreInit } from './auth/tokens.js'
 export {
-  ChallengeStore, loginMessage, signLogin, LOGIN_DOMAIN, LOGIN_VERSION, LOGIN_NONCE_BYTES, MAX_FAILED_PER_USER,
+  ChallengeStore, loginMessage, signLogin, LOGIN_DOMAIN, LOGIN_VERSION, LOGIN_NONCE_BYTES, MAX_FAILED_PER_USER, LOGIN_REFUSAL_FLOOR_MS,
   type LookupUserKey, type IssuedChallenge, type ChallengeResponse, type ChallengeStoreComponents, type ChallengeStoreInit
 } from './auth/challenge.js'
 export { Sessions, actorOf, type SessionsComponents, type SessionsInit, type Login } from './auth/sessions.js'
@@ -20,7 +22,12 @@ export {
   encodeAuditLine, decodeAuditLine, auditLineSchema, AUDIT_ACTIONS, AUDIT_RESULTS, AUDIT_LINE_VERSION, MAX_AUDIT_LINE_BYTES,
   type AuditLine, type AuditLineInput, type AuditAction, type AuditResult
 } from './audit/audit-line.js'
-export { createServer, type ServerComponents, type ServerInit } from './http/server.js'
+export { AuditAggregator, OTHER_SOURCES, type AuditAggregatorInit, type AuditLineWriter } from './audit/audit-aggregator.js'
+export { auditSourceOf } from './audit/audit-source.js'
+export type { AuditAppendOptions } from './audit/audit-sink.js'
+export { auditNetworkLogins } from './audit/network-logins.js'
+export { createServer, DEFAULT_API_RATE_LIMIT, type ServerComponents, type ServerInit } from './http/server.js'
+export type { ApiRateLimit } from './http/rate-limit.js'
 export { requireAuth, sessionOf, BEARER_SECURITY, type RequireAuthOptions, type GuardedRouteOptions } from './http/auth.js'
 export { STATUS_OF, toHttpError, errorBodySchema, type ErrorBody, type HttpError } from './http/errors.js'
 export type { AuditRouteConfig, AuditSink } from './http/audit-hook.js'

@@ -16,9 +16,17 @@ function setup (users: TestUser[], init: Partial<ChallengeStoreInit> = {}, provi
   const keys = new Map<UserId, Uint8Array>(users.map((u) => [u.userId, u.sign.publicKey]))
   const store = new ChallengeStore(
     { crypto: provider, lookupUserKey: (id) => keys.get(id) },
-    { node: NODE, ttlMs: TTL, now: clock.now, ...init }
+    // No floor here: the test of the floor sets one, the others would only wait.
+    { node: NODE, ttlMs: TTL, now: clock.now, refusalFloorMs: 0, ...init }
   )
   return { clock, store }
+}
+
+/** A refused login: always BAD_SIGNATURE to the caller, the real reason on the error for the audit log. */
+async function expectRefused (promise: Promise<unknown>, reason: 'BAD_SIGNATURE' | 'UNKNOWN_USER' | 'UNKNOWN_CHALLENGE'): Promise<void> {
+  const err = await promise.then(() => undefined, (e: unknown) => e) as { code?: string, reason?: string } | undefined
+  expect(err?.code).toBe('BAD_SIGNATURE')
+  expect(err?.reason).toBe(reason)
 }
 
 /** A well-formed user id nobody holds (32 base32 characters). */
@@ -58,18 +66,18 @@ describe('login challenge', () => {
     await expectCode(store.verify({ ...respond(alice, third), signature: new Uint8Array(63) }), 'BAD_SIGNATURE')
   })
 
-  it('UNKNOWN_CHALLENGE: reused (also after a failed attempt), expired, never issued, or issued for another user', async () => {
+  it('UNKNOWN_CHALLENGE: expired, never issued, or issued for another user; reused (also after a failed attempt) is refused as a bad signature', async () => {
     const alice = newUser()
     const bob = newUser()
     const { clock, store } = setup([alice, bob])
 
     const used = store.issue(alice.userId).challenge
     await store.verify(respond(alice, used))
-    await expectCode(store.verify(respond(alice, used)), 'UNKNOWN_CHALLENGE')
+    await expectRefused(store.verify(respond(alice, used)), 'UNKNOWN_CHALLENGE')
 
     const failed = store.issue(alice.userId).challenge
-    await expectCode(store.verify({ ...respond(alice, failed), signature: new Uint8Array(64) }), 'BAD_SIGNATURE')
-    await expectCode(store.verify(respond(alice, failed)), 'UNKNOWN_CHALLENGE')
+    await expectRefused(store.verify({ ...respond(alice, failed), signature: new Uint8Array(64) }), 'BAD_SIGNATURE')
+    await expectRefused(store.verify(respond(alice, failed)), 'UNKNOWN_CHALLENGE')
 
     const late = store.issue(alice.userId).challenge
     clock.advance(TTL)
@@ -82,11 +90,13 @@ describe('login challenge', () => {
     await expectCode(store.verify(respond(alice, bobs)), 'UNKNOWN_CHALLENGE')
   })
 
-  it('UNKNOWN_USER: no key is known for the user (a challenge is issued all the same)', async () => {
+  it('no key is known for the user: refused as a bad signature, reason UNKNOWN_USER (a challenge is issued all the same)', async () => {
     const stranger = newUser()
     const { store } = setup([])
     const issued = store.issue(stranger.userId)
-    await expectCode(store.verify(respond(stranger, issued.challenge)), 'UNKNOWN_USER')
+    await expectRefused(store.verify(respond(stranger, issued.challenge)), 'UNKNOWN_USER')
+    // Nothing is remembered for a user not known here: the same nonce again is refused for the same reason.
+    await expectRefused(store.verify(respond(stranger, issued.challenge)), 'UNKNOWN_USER')
   })
 
   it('a key lookup that fails spends nothing: the same signed challenge logs in once the lookup works', async () => {
@@ -142,18 +152,18 @@ describe('login challenge', () => {
     const { clock, store } = setup([alice])
     const bad = new Uint8Array(64)
     for (let i = 0; i < MAX_FAILED_PER_USER + 10; i++) {
-      await expectCode(store.verify({ ...respond(alice, store.issue(alice.userId).challenge), signature: bad }), 'BAD_SIGNATURE')
+      await expectRefused(store.verify({ ...respond(alice, store.issue(alice.userId).challenge), signature: bad }), 'BAD_SIGNATURE')
     }
     expect(store.consumedCount).toBe(MAX_FAILED_PER_USER)
-    for (let i = 0; i < 10; i++) await expectCode(store.verify(respond(stranger, store.issue(stranger.userId).challenge)), 'UNKNOWN_USER')
+    for (let i = 0; i < 10; i++) await expectRefused(store.verify(respond(stranger, store.issue(stranger.userId).challenge)), 'UNKNOWN_USER')
     expect(store.consumedCount).toBe(MAX_FAILED_PER_USER)
     const good = store.issue(alice.userId).challenge
     await store.verify(respond(alice, good))
     // Failures after a success never push the success out: its replay stays refused.
     for (let i = 0; i < MAX_FAILED_PER_USER + 5; i++) {
-      await expectCode(store.verify({ ...respond(alice, store.issue(alice.userId).challenge), signature: bad }), 'BAD_SIGNATURE')
+      await expectRefused(store.verify({ ...respond(alice, store.issue(alice.userId).challenge), signature: bad }), 'BAD_SIGNATURE')
     }
-    await expectCode(store.verify(respond(alice, good)), 'UNKNOWN_CHALLENGE')
+    await expectRefused(store.verify(respond(alice, good)), 'UNKNOWN_CHALLENGE')
     expect(store.consumedCount).toBe(MAX_FAILED_PER_USER + 1)
     // Expired records go.
     clock.advance(TTL)
@@ -162,17 +172,46 @@ describe('login challenge', () => {
     expect(store.consumedCount).toBe(1)
   })
 
-  it('two concurrent attempts with one signed challenge: one logs in, the other is UNKNOWN_CHALLENGE', async () => {
+  it('two concurrent attempts with one signed challenge: one logs in, the other is refused (reason UNKNOWN_CHALLENGE)', async () => {
     const alice = newUser()
     const store = new ChallengeStore(
       { crypto, lookupUserKey: async (id) => { await new Promise((resolve) => setTimeout(resolve, 5)); return id === alice.userId ? alice.sign.publicKey : undefined } },
-      { node: NODE, ttlMs: TTL }
+      { node: NODE, ttlMs: TTL, refusalFloorMs: 0 }
     )
     const response = respond(alice, store.issue(alice.userId).challenge)
     const results = await Promise.allSettled([store.verify(response), store.verify(response)])
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
-    expect((refused.reason as { code: string }).code).toBe('UNKNOWN_CHALLENGE')
+    expect(refused.reason as { code: string, reason: string }).toMatchObject({ code: 'BAD_SIGNATURE', reason: 'UNKNOWN_CHALLENGE' })
+  })
+
+  it('a user not known here costs the same work as one who is: one verification (against a fixed stand-in key) and a refusal held to the same floor', async () => {
+    const alice = newUser()
+    const stranger = newUser()
+    const clock = fakeClock()
+    const verified: Uint8Array[] = []
+    const counting = { ...crypto, verify: (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => { verified.push(publicKey); return crypto.verify(message, signature, publicKey) } }
+    const waits: number[] = []
+    const store = new ChallengeStore(
+      // Reading a held user's key takes a while (a chain opened from disk); an unknown one is known at once.
+      { crypto: counting, lookupUserKey: (id) => { if (id !== alice.userId) return undefined; clock.advance(30); return alice.sign.publicKey } },
+      { node: NODE, ttlMs: TTL, now: clock.now, refusalFloorMs: 100, sleep: async (ms) => { waits.push(ms) } }
+    )
+    const bad = new Uint8Array(64).fill(1)
+    const refusals: unknown[] = []
+    for (const user of [alice, stranger]) {
+      await store.verify({ userId: user.userId, challenge: store.issue(user.userId).challenge, signature: bad }).catch((err: unknown) => { refusals.push(err) })
+    }
+    expect(verified).toHaveLength(2)
+    expect(verified[0]).toEqual(alice.sign.publicKey)
+    expect(verified[1]).toHaveLength(32)
+    expect(verified[1]).not.toEqual(stranger.sign.publicKey)
+    // Both answered when the floor is reached, however long the lookup took.
+    expect(waits).toEqual([70, 100])
+    const [known, unknown] = refusals as Array<{ code: string, message: string, reason: string }>
+    expect([known!.code, unknown!.code]).toEqual(['BAD_SIGNATURE', 'BAD_SIGNATURE'])
+    expect(unknown!.message).toBe(known!.message)
+    expect([known!.reason, unknown!.reason]).toEqual(['BAD_SIGNATURE', 'UNKNOWN_USER'])
   })
 
   it('binds the node: the message starts with the domain tag and names the node', () => {

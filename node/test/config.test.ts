@@ -30,12 +30,13 @@ describe('config schema', () => {
       name: 'hospital-a',
       role: 'examiner',
       dataDir: '/var/lib/healthchain',
-      api: { host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024 },
+      api: { host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024, rateLimit: { windowSeconds: 60, logins: 600, requests: 30_000 } },
       auth: { tokenTtlSeconds: 900, challengeTtlSeconds: 120 },
-      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [] },
+      audit: { windowSeconds: 60, maxGroups: 1000 },
+      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5 },
       registryKey: undefined
     })
-    expect(Object.isFrozen(config) && Object.isFrozen(config.api)).toBe(true)
+    expect(Object.isFrozen(config) && Object.isFrozen(config.api) && Object.isFrozen(config.api.rateLimit) && Object.isFrozen(config.audit)).toBe(true)
   })
 
   it('takes every field', () => {
@@ -43,14 +44,17 @@ describe('config schema', () => {
     const config = parseConfig({
       ...minimal,
       role: 'regulator',
-      api: { host: '0.0.0.0', port: 9443, bodyLimit: 4096 },
+      api: { host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } },
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`] },
+      audit: { windowSeconds: 300, maxGroups: 50 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20 },
       registryKey: key
     }, { baseDir: '/' })
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 9443, bodyLimit: 4096 })
+    expect(config.api).toEqual({ host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } })
     expect(config.auth).toEqual({ tokenTtlSeconds: 60, challengeTtlSeconds: 30 })
+    expect(config.audit).toEqual({ windowSeconds: 300, maxGroups: 50 })
     expect(config.p2p.bootstrap).toEqual([`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`])
+    expect(config.p2p.inboundConnectionsPerSecond).toBe(20)
     expect(config.registryKey).toBe(key.toLowerCase())
   })
 
@@ -67,6 +71,11 @@ describe('config schema', () => {
     ['section not an object', { ...minimal, api: 8080 }, 'api', 'api: expected an object'],
     ['body limit too small', { ...minimal, api: { bodyLimit: 10 } }, 'api.bodyLimit', 'api.bodyLimit: expected an integer between 1024 and 67108864'],
     ['token TTL too long', { ...minimal, auth: { tokenTtlSeconds: 999_999 } }, 'auth.tokenTtlSeconds', 'auth.tokenTtlSeconds: expected an integer between 10 and 86400'],
+    ['no logins allowed', { ...minimal, api: { rateLimit: { logins: 0 } } }, 'api.rateLimit.logins', 'api.rateLimit.logins: expected an integer between 1 and 1000000'],
+    ['a rate-limit window over an hour', { ...minimal, api: { rateLimit: { windowSeconds: 3601 } } }, 'api.rateLimit.windowSeconds', 'api.rateLimit.windowSeconds: expected an integer between 1 and 3600'],
+    ['unknown rate-limit field', { ...minimal, api: { rateLimit: { burst: 5 } } }, 'api.rateLimit.burst', 'api.rateLimit.burst: unknown field'],
+    ['no audit groups', { ...minimal, audit: { maxGroups: 0 } }, 'audit.maxGroups', 'audit.maxGroups: expected an integer between 1 and 1000000'],
+    ['inbound connections not a number', { ...minimal, p2p: { inboundConnectionsPerSecond: 'many' } }, 'p2p.inboundConnectionsPerSecond', 'p2p.inboundConnectionsPerSecond: expected an integer between 1 and 10000'],
     ['listen not a multiaddr', { ...minimal, p2p: { listen: ['tcp://0.0.0.0:4001'] } }, 'p2p.listen.0', 'p2p.listen.0: expected a multiaddr such as /ip4/0.0.0.0/tcp/4001'],
     ['bootstrap without a peer id', { ...minimal, p2p: { bootstrap: ['/ip4/10.0.0.2/tcp/4001'] } }, 'p2p.bootstrap.0', 'p2p.bootstrap.0: expected a multiaddr ending in /p2p/<peer id>, such as /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW…'],
     ['registry key too short', { ...minimal, registryKey: 'abcd' }, 'registryKey', 'registryKey: expected 32 bytes of hex'],
@@ -94,17 +103,24 @@ describe('environment overrides', () => {
         HEALTHCHAIN_API_BODY_LIMIT: '2048',
         HEALTHCHAIN_TOKEN_TTL_SECONDS: '60',
         HEALTHCHAIN_CHALLENGE_TTL_SECONDS: '30',
+        HEALTHCHAIN_RATE_LIMIT_WINDOW_SECONDS: '30',
+        HEALTHCHAIN_RATE_LIMIT_LOGINS: '100',
+        HEALTHCHAIN_RATE_LIMIT_REQUESTS: '1000',
+        HEALTHCHAIN_AUDIT_WINDOW_SECONDS: '120',
+        HEALTHCHAIN_AUDIT_MAX_GROUPS: '200',
         HEALTHCHAIN_P2P_LISTEN: '/ip4/127.0.0.1/tcp/5001, /ip4/127.0.0.1/tcp/5002/ws',
         HEALTHCHAIN_P2P_BOOTSTRAP: `/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`,
+        HEALTHCHAIN_P2P_INBOUND_CONNECTIONS_PER_SECOND: '10',
         HEALTHCHAIN_REGISTRY_KEY: 'cd'.repeat(32)
       }
     })
     expect(config).toMatchObject({
       name: 'hospital-b',
       role: 'inquirer',
-      api: { host: '0.0.0.0', port: 9090, bodyLimit: 2048 },
+      api: { host: '0.0.0.0', port: 9090, bodyLimit: 2048, rateLimit: { windowSeconds: 30, logins: 100, requests: 1000 } },
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/5001', '/ip4/127.0.0.1/tcp/5002/ws'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`] },
+      audit: { windowSeconds: 120, maxGroups: 200 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/5001', '/ip4/127.0.0.1/tcp/5002/ws'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 10 },
       registryKey: 'cd'.repeat(32)
     })
   })
@@ -117,6 +133,7 @@ describe('environment overrides', () => {
     expect(configError(minimal, { HEALTHCHAIN_API_PORT: '70000' }).message).toContain('HEALTHCHAIN_API_PORT')
     expect(configError(minimal, { HEALTHCHAIN_ROLE: 'god' }).message).toBe('role (from HEALTHCHAIN_ROLE): expected one of examiner, inquirer, regulator')
     expect(configError(minimal, { HEALTHCHAIN_P2P_BOOTSTRAP: '/ip4/1.2.3.4/tcp/1' }).field).toBe('p2p.bootstrap.0')
+    expect(configError(minimal, { HEALTHCHAIN_RATE_LIMIT_LOGINS: '0' }).message).toBe('api.rateLimit.logins (from HEALTHCHAIN_RATE_LIMIT_LOGINS): expected an integer between 1 and 1000000')
   })
 
   it('ignore empty and unrelated variables', () => {

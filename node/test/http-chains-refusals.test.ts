@@ -141,6 +141,8 @@ interface Refusal {
 async function expectRefused (request: (x: Ctx) => Promise<Reply>, refusal: Refusal): Promise<Reply> {
   const x = c()
   const before = await snapshot(x)
+  // Each case in a fresh audit window: a repeated refusal without a valid token is otherwise counted, not its own line.
+  await x.a.daemon.auditSink.flush()
   const auditFrom = x.a.daemon.audit.length
   const reply = await request(x)
   expect(reply.status, JSON.stringify(reply.body)).toBe(refusal.status)

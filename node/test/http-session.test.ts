@@ -18,6 +18,11 @@ async function lastLine () {
   return lines[lines.length - 1]
 }
 
+/** A reply's headers but the ones that differ between any two answers (the date). */
+function sameHeaders (headers: Headers): Array<[string, string]> {
+  return [...headers].filter(([name]) => name !== 'date')
+}
+
 async function challengeFor (user: TestUser): Promise<string> {
   const res = await api.request('POST', '/v1/session/challenge', { body: { userId: user.userId } })
   expect(res.status).toBe(200)
@@ -90,7 +95,7 @@ describe('POST /v1/session with a signed challenge', () => {
     expect(await lastLine()).toMatchObject({ actor: `user:${alice.userId}`, role: 'user', action: 'login', result: 'granted', from: '127.0.0.1' })
   })
 
-  it('refuses a wrong signature, an unknown user, a reused and an expired challenge (401, refused lines)', async () => {
+  it('refuses a wrong signature, an unknown user, a reused and an expired challenge (401, refused lines with the real reason)', async () => {
     const alice = newUser()
     const mallory = newUser()
     const stranger = newUser()
@@ -106,11 +111,11 @@ describe('POST /v1/session with a signed challenge', () => {
     c = await challengeFor(alice)
     expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c, 'hospital-b' as typeof NODE_NAME) })).toBe('BAD_SIGNATURE')
     c = await challengeFor(stranger)
-    expect(await attempt({ userId: stranger.userId, challenge: c, signature: signed(stranger, c) })).toBe('UNKNOWN_USER')
+    expect(await attempt({ userId: stranger.userId, challenge: c, signature: signed(stranger, c) })).toBe('BAD_SIGNATURE')
     c = await challengeFor(alice)
     const ok = await api.request('POST', '/v1/session', { body: { userId: alice.userId, challenge: c, signature: signed(alice, c) } })
     expect(ok.status).toBe(200)
-    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c) })).toBe('UNKNOWN_CHALLENGE')
+    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c) })).toBe('BAD_SIGNATURE')
     c = await challengeFor(alice)
     api.clock.advance(2 * 60 * 1000)
     expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c) })).toBe('UNKNOWN_CHALLENGE')
@@ -126,6 +131,48 @@ describe('POST /v1/session with a signed challenge', () => {
     ])
     expect(lines.every((l) => l.action === 'login' && l.from === '127.0.0.1')).toBe(true)
     expect(api.tokens.size).toBe(1)
+  })
+
+  it('a user not held here is answered exactly as a wrong signature for one who is, replays too; only the audit line says which', async () => {
+    const alice = newUser()
+    const mallory = newUser()
+    const stranger = newUser()
+    api.userKeys.set(alice.userId, alice.sign.publicKey)
+    // Asking for a challenge tells nothing either: the same answer for anyone.
+    const asked = [await api.request('POST', '/v1/session/challenge', { body: { userId: alice.userId } }), await api.request('POST', '/v1/session/challenge', { body: { userId: stranger.userId } })]
+    expect(asked.map((r) => [r.status, Object.keys(r.body).sort(), sameHeaders(r.headers)])).toEqual([
+      [200, ['challenge', 'expiresAt'], sameHeaders(asked[1]!.headers)], [200, ['challenge', 'expiresAt'], sameHeaders(asked[0]!.headers)]
+    ])
+    const login = async (body: Record<string, string>) => await api.request('POST', '/v1/session', { body })
+
+    const c1 = await challengeFor(alice)
+    const wrongSignature = await login({ userId: alice.userId, challenge: c1, signature: signed(mallory, c1) })
+    const c2 = await challengeFor(stranger)
+    const notHeld = await login({ userId: stranger.userId, challenge: c2, signature: signed(stranger, c2) })
+    // A challenge presented again: remembered for a user held here, never for anyone else — and answered alike all the same.
+    const alicesAgain = await login({ userId: alice.userId, challenge: c1, signature: signed(alice, c1) })
+    const strangersAgain = await login({ userId: stranger.userId, challenge: c2, signature: signed(stranger, c2) })
+    const c3 = await challengeFor(alice)
+    expect((await login({ userId: alice.userId, challenge: c3, signature: signed(alice, c3) })).status).toBe(200)
+    const replayedSuccess = await login({ userId: alice.userId, challenge: c3, signature: signed(alice, c3) })
+
+    expect(wrongSignature.status).toBe(401)
+    expect(wrongSignature.body).toEqual({ error: { code: 'BAD_SIGNATURE', message: expect.stringContaining(`for this node (${NODE_NAME})`) } })
+    for (const answer of [notHeld, alicesAgain, strangersAgain, replayedSuccess]) {
+      expect(answer.status).toBe(wrongSignature.status)
+      expect(answer.body).toEqual(wrongSignature.body)
+      expect(sameHeaders(answer.headers)).toEqual(sameHeaders(wrongSignature.headers))
+      expect(JSON.stringify([...answer.headers]) + JSON.stringify(answer.body)).not.toMatch(/UNKNOWN_USER|UNKNOWN_CHALLENGE|not known/i)
+    }
+    // The node's own staff read the real reason in the audit log.
+    const lines = await api.auditLines()
+    expect(lines.filter((l) => l.result === 'refused').map((l) => [l.actor, l.code])).toEqual([
+      [`user:${alice.userId}`, 'BAD_SIGNATURE'],
+      [`user:${stranger.userId}`, 'UNKNOWN_USER'],
+      [`user:${alice.userId}`, 'UNKNOWN_CHALLENGE'],
+      [`user:${stranger.userId}`, 'UNKNOWN_USER'],
+      [`user:${alice.userId}`, 'UNKNOWN_CHALLENGE']
+    ])
   })
 
   it('never writes a secret to the audit log', async () => {

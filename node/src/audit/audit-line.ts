@@ -2,7 +2,7 @@
  * One audit-log line (wire format version 1): a canonical CBOR map, as
  * everything else the project stores,
  *
- *   { v: 1, time, actor, role?, action, target?, from, result, code? }
+ *   { v: 1, time, actor, role?, action, target?, from, result, code?, count?, since? }
  *
  * - time:   ISO 8601 UTC with milliseconds, when the node decided;
  * - actor:  `key:<api key id>` (staff), `user:<user id>`, `governance`
@@ -14,7 +14,14 @@
  * - target: what was acted on, e.g. `user:<user id>` (absent for logins);
  * - from:   the remote address of the request;
  * - result: `granted` or `refused`;
- * - code:   the stable error code of a refusal (e.g. UNKNOWN_KEY).
+ * - code:   the stable error code of a refusal (e.g. UNKNOWN_KEY);
+ * - count, since: present together, on refusals only. Such a line stands for
+ *           `count` refusals alike (same source, action and code) between
+ *           `since` and `time`, counted instead of written one by one
+ *           (audit-aggregator.ts): `from` is then the source they came from
+ *           (an address, an IPv6 /64, a libp2p host) and actor, role and
+ *           target are kept only when every one of them had the same. A line
+ *           without `count` stands for one.
  *
  * Lines never hold a secret: no API key secret, no token, no nonce, no
  * signature, no health data. The schema backs this up by refusing any text
@@ -56,7 +63,16 @@ export const auditLineSchema = z.strictObject({
   target: text(200).min(1).optional(),
   from: text(100).min(1),
   result: z.enum(AUDIT_RESULTS),
-  code: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/).optional()
+  code: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/).optional(),
+  count: z.int().min(1).optional(),
+  since: z.iso.datetime({ precision: 3 }).optional()
+}).check((ctx) => {
+  const line = ctx.value
+  if ((line.count === undefined) !== (line.since === undefined)) {
+    ctx.issues.push({ code: 'custom', input: line, path: [line.count === undefined ? 'count' : 'since'], message: 'count and since come together' })
+  } else if (line.count !== undefined && line.result !== 'refused') {
+    ctx.issues.push({ code: 'custom', input: line, path: ['count'], message: 'only refusals are counted' })
+  }
 })
 
 export interface AuditLine {
@@ -69,6 +85,10 @@ export interface AuditLine {
   readonly from: string
   readonly result: AuditResult
   readonly code?: string
+  /** Refusals this line stands for, when more than its own (with `since`). */
+  readonly count?: number
+  /** When the first refusal `count` includes happened. */
+  readonly since?: string
 }
 
 /** A line before it is written: the log adds `v` (and `time` when not given). */

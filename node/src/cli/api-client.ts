@@ -71,7 +71,8 @@ export const auditReplySchema = z.object({
   length: z.int(),
   lines: z.array(z.object({
     seq: z.int(), time: z.string(), actor: z.string(), role: z.string().optional(), action: z.string(),
-    target: z.string().optional(), from: z.string(), result: z.string(), code: z.string().optional()
+    target: z.string().optional(), from: z.string(), result: z.string(), code: z.string().optional(),
+    count: z.int().optional(), since: z.string().optional()
   }))
 })
 export type AuditReply = z.infer<typeof auditReplySchema>

@@ -6,10 +6,14 @@
  * by the handler — this `onSend` hook writes one line (who, what, from
  * where, result, code) and only then lets the answer go out. If the line
  * cannot be written the answer is replaced by 500 INTERNAL: the API never
- * reports success for anything the audit log does not hold.
+ * reports success for anything the audit log does not hold. A refusal of a
+ * caller without a valid token (no session) is marked as unauthenticated:
+ * the daemon's sink counts repeated ones instead of writing each
+ * (audit/audit-aggregator.ts), so a flood cannot fill the disk.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { auditLineSchema, type AuditAction, type AuditLineInput } from '../audit/audit-line.js'
+import { auditLineSchema, type AuditAction } from '../audit/audit-line.js'
+import type { AuditSink } from '../audit/audit-sink.js'
 import { errorBody } from './errors.js'
 import { auditContextOf } from './request-context.js'
 
@@ -26,10 +30,7 @@ declare module 'fastify' {
   }
 }
 
-/** Where audit lines go (the AuditLog). */
-export interface AuditSink {
-  append (line: AuditLineInput): Promise<number>
-}
+export type { AuditSink } from '../audit/audit-sink.js'
 
 function targetOf (config: AuditRouteConfig, request: FastifyRequest): string | undefined {
   if (config.target === undefined) return undefined
@@ -51,6 +52,7 @@ export function installAuditHook (app: FastifyInstance, audit: AuditSink): void 
     const context = auditContextOf(request)
     const refused = reply.statusCode >= 400
     const target = targetOf(config, request)
+    const code = context.code ?? `HTTP_${reply.statusCode}`
     try {
       await audit.append({
         actor: context.actor,
@@ -59,8 +61,8 @@ export function installAuditHook (app: FastifyInstance, audit: AuditSink): void 
         ...(target === undefined ? {} : { target }),
         from: request.ip,
         result: refused ? 'refused' : 'granted',
-        ...(refused ? { code: context.code ?? `HTTP_${reply.statusCode}` } : {})
-      })
+        ...(refused ? { code } : {})
+      }, refused && context.session === undefined ? { unauthenticatedRefusal: { answered: context.answered ?? code } } : {})
     } catch (err) {
       request.log.error({ err }, 'audit line could not be written; answering 500')
       void reply.code(500).type('application/json; charset=utf-8')

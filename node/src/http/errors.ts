@@ -44,6 +44,7 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   CLOSED: 503,
   FHIR_INVALID: 422,
   FHIR_UNSUPPORTED: 422,
+  RATE_LIMITED: 429,
   INTERNAL: 500
 }
 
@@ -136,8 +137,15 @@ export function errorBody (error: Pick<HttpError, 'code' | 'message' | 'field'>)
   return { error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } }
 }
 
-export function sendError (request: FastifyRequest, reply: FastifyReply, error: HttpError): FastifyReply {
-  auditContextOf(request).code = error.code
+/**
+ * Answers with `error`. `reason` is what the audit line records instead of
+ * the code when the caller is deliberately told less (NodeError.reason):
+ * the log is read by the node's own staff only.
+ */
+export function sendError (request: FastifyRequest, reply: FastifyReply, error: HttpError, reason?: string): FastifyReply {
+  const context = auditContextOf(request)
+  context.code = reason ?? error.code
+  context.answered = error.code
   // Refused before its body was read (a token check comes first): the rest of the body would still be on the
   // connection, and a client that stops sending would later be answered a second time (408). Close it after this answer.
   if (!request.raw.complete) void reply.header('connection', 'close')
@@ -151,7 +159,7 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
 export function handleError (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const error = toHttpError(err)
   if (error.status >= 500) request.log.error({ err }, 'request failed')
-  return sendError(request, reply, error)
+  return sendError(request, reply, error, err instanceof NodeError && error.status < 500 ? err.reason : undefined)
 }
 
 /**

@@ -12,8 +12,10 @@ export interface AuditContext {
   /** `anonymous` until a token or a login attempt names someone. */
   actor: string
   role: Role | undefined
-  /** The error code the request was answered with, if it was refused. */
+  /** The error code the audit line records, if the request was refused (a precise reason the caller may not have been told). */
   code: string | undefined
+  /** The error code the caller was told, if the request was refused. */
+  answered: string | undefined
   /** The authenticated session, set by requireAuth. */
   session: Session | undefined
 }
@@ -23,7 +25,7 @@ const contexts = new WeakMap<FastifyRequest, AuditContext>()
 export function auditContextOf (request: FastifyRequest): AuditContext {
   let context = contexts.get(request)
   if (context === undefined) {
-    context = { actor: 'anonymous', role: undefined, code: undefined, session: undefined }
+    context = { actor: 'anonymous', role: undefined, code: undefined, answered: undefined, session: undefined }
     contexts.set(request, context)
   }
   return context

@@ -10,9 +10,10 @@
  * errors name the field (`body.userId: …`) the way the rest of the project
  * does.
  *
- * Request flow: content-type parse (JSON only, `api.bodyLimit`) →
- * validation (400 BAD_REQUEST naming the field) → requireAuth on guarded
- * routes (401/403) → handler → serialization. Any error on the way becomes
+ * Request flow: per-source rate limit (429 RATE_LIMITED, http/rate-limit.ts)
+ * → requireAuth's token check on guarded routes (401) → content-type parse
+ * (JSON only, `api.bodyLimit`) → role check (403) → validation (400
+ * BAD_REQUEST naming the field) → handler → serialization. Any error on the way becomes
  * `{ "error": { "code", "message" } }` (http/errors.ts); routes that audit
  * get their line written before the answer leaves (http/audit-hook.ts).
  *
@@ -24,7 +25,9 @@ import swagger from '@fastify/swagger'
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { InstitutionId, InstitutionRole } from '@healthchain/core'
 import type { Sessions } from '../auth/sessions.js'
+import { DEFAULT_RATE_LIMIT_LOGINS, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_RATE_LIMIT_WINDOW_SECONDS } from '../config.js'
 import { installAuditHook, type AuditSink } from './audit-hook.js'
+import { installRateLimit, type ApiRateLimit } from './rate-limit.js'
 import { handleClientError, handleError, handleFrameworkError, handleNotFound } from './errors.js'
 import { registerOpenApiRoute } from './routes/openapi.js'
 import { registerSessionRoutes } from './routes/session.js'
@@ -53,6 +56,13 @@ export interface ServerInit {
   readonly routes?: readonly RouteModule[]
   /** How long a client has to send a whole request; default REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number
+  /** Requests per source address and window; default DEFAULT_API_RATE_LIMIT (the config's defaults). */
+  readonly rateLimit?: ApiRateLimit
+}
+
+/** The config's default limits (config.ts says why these). */
+export const DEFAULT_API_RATE_LIMIT: ApiRateLimit = {
+  windowMs: DEFAULT_RATE_LIMIT_WINDOW_SECONDS * 1000, logins: DEFAULT_RATE_LIMIT_LOGINS, requests: DEFAULT_RATE_LIMIT_REQUESTS
 }
 
 /** Builds the API (not listening yet: call `app.listen({ host, port })`, and `app.close()` to stop). */
@@ -89,6 +99,7 @@ export async function createServer (components: ServerComponents, init: ServerIn
     // Tokens now, health data later: nothing this API says may be cached.
     void reply.header('cache-control', 'no-store')
   })
+  await installRateLimit(app, init.rateLimit ?? DEFAULT_API_RATE_LIMIT)
   installAuditHook(app, components.audit)
 
   await app.register(swagger, {

@@ -7,8 +7,8 @@
 import Corestore from 'corestore'
 import type { InstitutionId, InstitutionRole, UserId } from '@healthchain/core'
 import {
-  ApiKeyStore, AuditLog, ChallengeStore, createServer, prepareDataDir, Sessions, TokenStore,
-  type App, type AuditLine, type AuditSink, type DataDirLayout, type RouteModule, type StatusFields
+  ApiKeyStore, AuditAggregator, AuditLog, ChallengeStore, createServer, prepareDataDir, Sessions, TokenStore,
+  type App, type AuditLine, type AuditSink, type DataDirLayout, type RouteModule, type ServerInit, type StatusFields
 } from '../../src/index.js'
 import { crypto, fakeClock, makeTempDir, removeDir, type FakeClock } from './fixtures.js'
 
@@ -32,6 +32,13 @@ export interface TestApiOptions {
   readonly auditSink?: AuditSink
   /** The server's request timeout (default: the server's own). */
   readonly requestTimeoutMs?: number
+  /** Rate limits per source address (default: the server's own, which these tests never reach). */
+  readonly rateLimit?: ServerInit['rateLimit']
+  /**
+   * Put an AuditAggregator on the test clock between the server and the log, as the daemon does; its windows end
+   * only when the test calls `aggregator.flush()`. Default: lines go straight to the log, one per answer.
+   */
+  readonly aggregate?: { readonly maxGroups?: number }
 }
 
 export interface TestApiParts {
@@ -45,6 +52,8 @@ export interface TestApiParts {
   readonly sessions: Sessions
   /** Users whose keys this node knows (the challenge's lookupUserKey). */
   readonly userKeys: Map<UserId, Uint8Array>
+  /** The aggregator in front of the log, when the options asked for one. */
+  readonly aggregator: AuditAggregator | undefined
 }
 
 export interface TestApi extends TestApiParts {
@@ -69,16 +78,19 @@ export async function startTestApi (opts: TestApiOptions = {}): Promise<TestApi>
   const challenges = new ChallengeStore({ crypto, lookupUserKey: (id) => userKeys.get(id) }, { node: NODE_NAME, ttlMs: CHALLENGE_TTL_MS, now: clock.now })
   const role = opts.role ?? 'examiner'
   const sessions = new Sessions({ apiKeys, tokens, challenges }, { role })
-  const parts: TestApiParts = { clock, layout, store, audit, apiKeys, tokens, challenges, sessions, userKeys }
+  // Never started: no timer ends its windows, the test does.
+  const aggregator = opts.aggregate === undefined ? undefined : new AuditAggregator(audit, { windowMs: 60_000, maxGroups: opts.aggregate.maxGroups ?? 1000, now: clock.now })
+  const parts: TestApiParts = { clock, layout, store, audit, apiKeys, tokens, challenges, sessions, userKeys, aggregator }
 
   let app: App | undefined
   try {
-    app = await createServer({ sessions, audit: opts.auditSink ?? audit, status: () => STUB_STATUS }, {
+    app = await createServer({ sessions, audit: opts.auditSink ?? aggregator ?? audit, status: () => STUB_STATUS }, {
       name: NODE_NAME,
       role,
       bodyLimit: opts.bodyLimit ?? 64 * 1024,
       routes: opts.routes?.(parts) ?? [],
-      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs })
+      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
+      ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit })
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
   } catch (err) {
@@ -116,6 +128,7 @@ export async function startTestApi (opts: TestApiOptions = {}): Promise<TestApi>
     },
     async stop () {
       await listening.close()
+      await aggregator?.close()
       await audit.close()
       await store.close()
       await removeDir(dir)

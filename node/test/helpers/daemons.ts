@@ -71,7 +71,12 @@ export async function enrolOverHttp (node: TestNode, token: string): Promise<{ u
   return { user, chainKey }
 }
 
-export async function startConsortium (specs: ReadonlyArray<readonly [string, InstitutionRole]>): Promise<TestConsortium> {
+export interface ConsortiumOptions {
+  /** Config sections laid over every node's test config, field by field (e.g. other limits). */
+  readonly config?: { readonly api?: object, readonly auth?: object, readonly audit?: object, readonly p2p?: object }
+}
+
+export async function startConsortium (specs: ReadonlyArray<readonly [string, InstitutionRole]>, opts: ConsortiumOptions = {}): Promise<TestConsortium> {
   const dir = await makeTempDir('healthchain-daemons-')
   const ids = specs.map(([id]) => id as InstitutionId)
   const host = ids[0]!
@@ -88,9 +93,12 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
   const configOf = (id: string, role: InstitutionRole): NodeConfig => {
     const first = id === host ? undefined : nodes.get(host)
     const bootstrap = first === undefined ? [] : [first.daemon.network.addresses[0]!]
+    const extra = opts.config ?? {}
     return parseConfig({
-      name: id, role, dataDir: dataDir(id), api: { host: '127.0.0.1', port: 0 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap }, registryKey: bytesToHex(registryKey)
+      name: id, role, dataDir: dataDir(id), api: { host: '127.0.0.1', port: 0, ...extra.api },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...extra.p2p }, registryKey: bytesToHex(registryKey),
+      ...(extra.auth === undefined ? {} : { auth: extra.auth }),
+      ...(extra.audit === undefined ? {} : { audit: extra.audit })
     }, { baseDir: dir })
   }
   const start = async (id: string, role: InstitutionRole): Promise<TestNode> => {

@@ -79,6 +79,8 @@ function baseOptions (init: HostInit) {
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: init.gate.connectionGater()
+    connectionGater: init.gate.connectionGater(),
+    // The gate limits new connections per host instead (membership-gate.ts), so that every one refused is reported.
+    connectionManager: { inboundConnectionThreshold: Number.MAX_SAFE_INTEGER }
   }
 }

@@ -17,7 +17,7 @@ export {
   type WitnessServiceComponents, type WitnessServiceInit, type WitnessStats, type WitnessVerdict, type WitnessRefusal,
   type QuorumOptions, type QuorumHead, type WitnessClientComponents
 } from './witness.js'
-export { MembershipGate, type MembershipGateInit, type InboundDecision } from './membership-gate.js'
+export { MembershipGate, DEFAULT_INBOUND_LIMIT, type MembershipGateInit, type InboundDecision, type InboundRefusal } from './membership-gate.js'
 export {
   MyChainService, askMyChain, findMyChain, DEFAULT_MY_CHAIN_TIMEOUT_MS,
   type MyChainServiceComponents, type MyChainServiceInit, type MyChainStats, type MyChain, type MyChainOptions

@@ -20,14 +20,25 @@
  * first), and every healthchain signature starts "healthchain/v1/…" — no
  * message can be valid in two of them.
  *
+ * Inbound connections per host: at most `inboundLimit.connections` new
+ * connections from one IP address in `inboundLimit.seconds` (default 5 a
+ * second, libp2p's own default), counted before the handshake, so a flood
+ * costs no Noise handshakes past the limit. libp2p's connection manager
+ * has the same limit but drops the connection without telling anyone; it
+ * is turned off in host.ts and enforced here, with libp2p's RateLimiter, so
+ * that each connection refused for it is reported (`onInbound`, reason
+ * RATE_LIMITED, no peer id: none was proved) and the node's audit log can
+ * count it.
+ *
  * Bootstrap: a node that has not yet received the registry (nothing past the
  * consortium block) admits only the peers its operator configured as
  * bootstrap peers, so it can fetch the registry. That is safe: the registry
  * is a Hypercore whose key is the governance key's, so its content is
  * authenticated whoever serves it; a bad bootstrap peer can only withhold it.
  */
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { RateLimiter, getNetConfig, isNetworkAddress } from '@libp2p/utils'
 import { userIdFromKey, type UserId } from '@healthchain/core'
 import type { RegistryFeed } from '@healthchain/ledger'
 
@@ -39,18 +50,28 @@ export interface MembershipGateInit {
    * connect. Omitted: no light peer is ever admitted.
    */
   readonly holdsChainOf?: (user: UserId) => boolean
-  /** Told of every inbound connection's verdict, once its peer is authenticated (for the node's audit log). */
+  /** Told of every inbound connection's verdict (for the node's audit log): once its peer is authenticated, or on its refusal before that (RATE_LIMITED). */
   readonly onInbound?: (decision: InboundDecision) => void
+  /** New inbound connections accepted from one host (IP address) in a window of `seconds`; default 5 a second. */
+  readonly inboundLimit?: { readonly connections: number, readonly seconds: number }
 }
 
 export interface InboundDecision {
-  readonly peer: string
+  /** The peer id, once the handshake proved it; absent for a connection refused before the handshake (RATE_LIMITED). */
+  readonly peer?: string
   /** The remote address the connection came from. */
   readonly remote: string
-  /** 'full' (an institution), 'light' (a user's phone, `user` set), or false (refused). */
+  /** 'full' (an institution), 'light' (a user's phone, `user` set), or false (refused, `reason` set). */
   readonly admitted: 'full' | 'light' | false
+  /** Why a connection was refused: NOT_ADMITTED (neither a member nor a user held here) or RATE_LIMITED (too many from its host). */
+  readonly reason?: InboundRefusal
   readonly user?: UserId
 }
+
+export type InboundRefusal = 'NOT_ADMITTED' | 'RATE_LIMITED'
+
+/** libp2p's own default (its connection manager's inboundConnectionThreshold). */
+export const DEFAULT_INBOUND_LIMIT = { connections: 5, seconds: 1 } as const
 
 export class MembershipGate {
   private readonly registry: RegistryFeed
@@ -58,6 +79,7 @@ export class MembershipGate {
   private readonly holdsChainOf: ((user: UserId) => boolean) | undefined
   private readonly onInbound: ((decision: InboundDecision) => void) | undefined
   private active = new Set<string>()
+  private readonly inbound: RateLimiter
   private readonly unsubscribe: () => void
   private readonly listeners = new Set<() => void>()
 
@@ -66,6 +88,10 @@ export class MembershipGate {
     this.bootstrap = new Set(init.bootstrapPeers ?? [])
     this.holdsChainOf = init.holdsChainOf
     this.onInbound = init.onInbound
+    const limit = init.inboundLimit ?? DEFAULT_INBOUND_LIMIT
+    if (!Number.isSafeInteger(limit.connections) || limit.connections < 1) throw new RangeError('inboundLimit.connections: expected a positive integer')
+    if (!Number.isSafeInteger(limit.seconds) || limit.seconds < 1) throw new RangeError('inboundLimit.seconds: expected a positive integer')
+    this.inbound = new RateLimiter({ points: limit.connections, duration: limit.seconds })
     this.recompute()
     this.unsubscribe = registry.onChange(() => {
       this.recompute()
@@ -101,15 +127,32 @@ export class MembershipGate {
     return this.admits(peer) || this.lightUserOf(peer) !== undefined
   }
 
+  /** Whether a new inbound connection is within its host's limit; counts it. */
+  private withinInboundLimit (connection: MultiaddrConnection): boolean {
+    // Anything but an IP address (a relay, a memory transport) has no host to count.
+    if (!isNetworkAddress(connection.remoteAddr)) return true
+    try {
+      this.inbound.consume(getNetConfig(connection.remoteAddr).host, 1)
+      return true
+    } catch {
+      this.report({ remote: connection.remoteAddr.toString(), admitted: false, reason: 'RATE_LIMITED' })
+      return false
+    }
+  }
+
   private decideInbound (peer: PeerId, remote: string): boolean {
     const user = this.admits(peer) ? undefined : this.lightUserOf(peer)
     const admitted = this.admits(peer) ? 'full' : user !== undefined ? 'light' : false
+    this.report({ peer: peer.toString(), remote, admitted, ...(user === undefined ? {} : { user }), ...(admitted === false ? { reason: 'NOT_ADMITTED' as const } : {}) })
+    return admitted !== false
+  }
+
+  private report (decision: InboundDecision): void {
     try {
-      this.onInbound?.({ peer: peer.toString(), remote, admitted, ...(user === undefined ? {} : { user }) })
+      this.onInbound?.(decision)
     } catch {
       // An observer's failure never changes a verdict.
     }
-    return admitted !== false
   }
 
   /** Calls `listener` after membership may have changed; returns an unsubscribe. */
@@ -121,6 +164,7 @@ export class MembershipGate {
   /** The libp2p connection gater enforcing this gate: light peers connect in, this node dials only full peers. */
   connectionGater (): ConnectionGater {
     return {
+      denyInboundConnection: (connection) => !this.withinInboundLimit(connection),
       denyDialPeer: (peer) => !this.admits(peer),
       denyInboundEncryptedConnection: (peer, connection) => !this.decideInbound(peer, connection.remoteAddr.toString()),
       denyOutboundEncryptedConnection: (peer) => !this.admits(peer)

@@ -50,6 +50,8 @@ export interface NetworkNodeInit {
   readonly onChainChanged?: (user: UserId) => void
   /** Told of every inbound connection's verdict (full peer, light peer, refused), e.g. for an audit log. */
   readonly onInbound?: MembershipGateInit['onInbound']
+  /** New inbound connections accepted from one host in a window (the gate's); default 5 a second. */
+  readonly inboundLimit?: MembershipGateInit['inboundLimit']
   /** Limits on the cores this node opens to serve peers (replication.ts); defaults there. */
   readonly serving?: Pick<ReplicationInit, 'servedIdleMs' | 'maxServedPerPeer'>
   /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
@@ -127,7 +129,10 @@ export class NetworkNode {
 
   static async start (init: NetworkNodeInit): Promise<NetworkNode> {
     // Users' light peers are let in for the chains this node holds (membership-gate.ts).
-    const gate = new MembershipGate(init.ledger.registry, { bootstrapPeers: init.bootstrapPeers, holdsChainOf: (user) => init.ledger.hasChain(user), onInbound: init.onInbound })
+    const gate = new MembershipGate(init.ledger.registry, {
+      bootstrapPeers: init.bootstrapPeers, holdsChainOf: (user) => init.ledger.hasChain(user), onInbound: init.onInbound,
+      ...(init.inboundLimit === undefined ? {} : { inboundLimit: init.inboundLimit })
+    })
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
     const replication = new Replication({ ...init.serving, host, ledger: init.ledger, gate })
     await replication.start()

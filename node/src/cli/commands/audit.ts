@@ -8,7 +8,7 @@ import { apiKeyOption, examples, intArg, urlArg, withJson } from '../options.js'
 export function registerAudit (program: Command, ctx: CliContext): void {
   withJson(program.command('audit'))
     .summary('the tail of a running node\'s audit log (staff)')
-    .description('Show a running node\'s audit log: every login attempt (granted or refused) and every request to a guarded route, one line each (who, what, from where, result, refusal code). Staff of that node only; reading it is itself logged.')
+    .description('Show a running node\'s audit log: every login attempt (granted or refused) and every request to a guarded route, one line each (who, what, from where, result, refusal code); repeated refusals of unauthenticated callers from one source are counted on one line (x<count> since <time>). Staff of that node only; reading it is itself logged.')
     .requiredOption('--api <url>', 'the node\'s API URL', urlArg)
     .addOption(apiKeyOption('a staff API key of that node').makeOptionMandatory())
     .option('--limit <n>', 'how many lines (the last ones unless --start)', intArg(1, 1000), 20)
@@ -24,6 +24,7 @@ export function registerAudit (program: Command, ctx: CliContext): void {
 
 export function renderAudit (audit: AuditReply): string {
   return table(['#', 'time', 'actor', 'action', 'target', 'from', 'result'], audit.lines.map((l) => [
-    String(l.seq), l.time, `${l.actor}${l.role === undefined ? '' : ` (${l.role})`}`, l.action, l.target ?? '', l.from, l.code === undefined ? l.result : `${l.result} ${l.code}`
+    String(l.seq), l.time, `${l.actor}${l.role === undefined ? '' : ` (${l.role})`}`, l.action, l.target ?? '', l.from,
+    [l.result, l.code, l.count === undefined ? undefined : `x${l.count} since ${l.since ?? '?'}`].filter((part) => part !== undefined).join(' ')
   ]))
 }

@@ -45,7 +45,9 @@ const auditLineViewSchema = z.object({
   target: z.string().optional(),
   from: z.string().describe('the remote address of the request'),
   result: z.enum(AUDIT_RESULTS),
-  code: z.string().optional().describe('the refusal\'s error code')
+  code: z.string().optional().describe('the refusal\'s error code'),
+  count: z.int().optional().describe('refusals alike from one source this line stands for, when more than its own'),
+  since: z.string().optional().describe('with count: when the first of them happened (`time`: when they were written)')
 })
 
 export function registerAuditRoutes (app: App, deps: AuditRoutesDeps): void {

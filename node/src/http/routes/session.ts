@@ -5,10 +5,13 @@
  *   POST /v1/session             { apiKey }                         → token   (staff)
  *                                { userId, challenge, signature }   → token   (users)
  *
- * Every login attempt — granted, refused, or not even well-formed — is an
- * audit line with the remote address (the audit hook writes it before the
- * answer goes out). A refusal is 401 with its code and changes nothing
- * else. Handlers only translate: the work is in auth/sessions.ts.
+ * Every login attempt — granted, refused, or not even well-formed — is
+ * audited with the remote address (the audit hook writes its line before
+ * the answer goes out; repeated refusals from one source are counted into
+ * one line, audit/audit-aggregator.ts). A refusal is 401 with its code and
+ * changes nothing else; a source over its login budget is 429
+ * (http/rate-limit.ts). Handlers only translate: the work is in
+ * auth/sessions.ts.
  */
 import { fromHex, INSTITUTION_ROLES, type UserId } from '@healthchain/core'
 import { z } from 'zod'
