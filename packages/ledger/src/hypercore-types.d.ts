@@ -415,6 +415,8 @@ declare module 'hypercore' {
     update(opts?: Hypercore.UpdateOptions): Promise<boolean>
     /** Fetch a range of blocks from peers. */
     download(range?: Hypercore.DownloadRange): Hypercore.Download
+    /** Another session on the same core, with its own activity (active unless `active: false`); close it when done. */
+    session(opts?: { active?: boolean }): Hypercore<T>
     /** Toggle whether this session keeps the core replicating (announced/attached to streams). */
     setActive(active: boolean): void
     /** Attach this core to a replication stream (existing one) or create one from a boolean. */

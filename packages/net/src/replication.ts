@@ -86,6 +86,7 @@ export class Replication {
   /** Aborted by stop(): fetches under way end with STOPPED. */
   private readonly controller = new AbortController()
   private sweeper: NodeJS.Timeout | undefined
+  private unfollowRegistry: (() => void) | undefined
   private stopped = false
   private readonly onConnect = (event: CustomEvent<PeerId>): void => { void this.open(event.detail) }
 
@@ -124,15 +125,26 @@ export class Replication {
     return () => { this.channelListeners.delete(listener) }
   }
 
+  /**
+   * Keeps downloading the registry as it grows, and applies what arrives.
+   * Active, not only a download range: the store opens every core passive,
+   * and Hypercore closes a channel on which neither side is downloading — a
+   * node restarted after missing a registry entry then never got it (its
+   * fresh, passive registry core had its channel closed as soon as it
+   * opened). A session of its own, so that nothing else that toggles the
+   * registry's activity (a phone's sync) turns this off; closed by stop(),
+   * since the ledger may outlive this service.
+   */
   private followRegistry (): void {
     if (!this.ledger.hasRegistry) return
-    const core = this.ledger.registry.core
-    if (core.writable) return
-    // Keep downloading the registry as it grows, and apply what arrives.
-    core.download({ start: 0, end: -1 })
+    const registry = this.ledger.registry.core
+    if (registry.writable) return
+    const follower = registry.session({ active: true })
+    follower.download({ start: 0, end: -1 })
     const refresh = (): void => { this.ledger.registry.refresh().catch(() => {}) }
-    core.on('append', refresh)
-    core.on('download', refresh)
+    follower.on('append', refresh)
+    follower.on('download', refresh)
+    this.unfollowRegistry = () => { follower.close().catch(() => {}) }
   }
 
   private async open (peer: PeerId): Promise<void> {
@@ -344,6 +356,8 @@ export class Replication {
     this.controller.abort(new NetError('STOPPED', 'replication stopped'))
     this.channelListeners.clear()
     this.host.removeEventListener('peer:connect', this.onConnect)
+    this.unfollowRegistry?.()
+    this.unfollowRegistry = undefined
     for (const channel of this.channels.values()) channel.proto.destroy()
     this.channels.clear()
   }
