@@ -77,17 +77,25 @@ export class TestNet {
     return ledger
   }
 
-  /** Starts the party's node, dials every running node, and waits for the registry and the replication channels. */
-  async start (id: string, opts: Partial<NetworkNodeInit> = {}): Promise<NetworkNode> {
+  /** The directory of the party's ledger (a custodian's second node can be seeded there before its ledger opens). */
+  dirOf (id: string): string { return join(this.dir, id) }
+
+  /**
+   * Starts the party's node, dials every running node (or only the parties
+   * in `only`, the first of which then serves it the registry if it has
+   * none), and waits for the registry and the replication channels.
+   */
+  async start (id: string, opts: Partial<NetworkNodeInit> = {}, only?: readonly string[]): Promise<NetworkNode> {
     const ledger = await this.ledger(id)
     const party = this.party(id)
+    const bootstrapPeers = only === undefined ? [this.parties[0]!.peer] : only.slice(0, 1).map((o) => this.party(o).peer)
     const node = await NetworkNode.start({
-      ledger, privateKey: party.p2p, bootstrapPeers: [this.parties[0]!.peer], ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...opts
+      ledger, privateKey: party.p2p, bootstrapPeers, ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...opts
     })
-    const others = this.nodes
+    const others = only === undefined ? this.nodes : only.map((o) => this.node(o))
     this.running.set(id, node)
-    // Before it has the registry a node admits only its bootstrap peer (the first party); then everyone.
-    const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
+    // Before it has the registry a node admits only its bootstrap peer; then everyone.
+    const bootstrap = others.find((o) => bootstrapPeers.includes(o.peerId))
     if (bootstrap !== undefined) await node.dial(bootstrap.addresses[0]!)
     await waitFor(() => ledger.registry.length === this.registry.length, `${id} to receive the registry`)
     for (const other of others) if (other !== bootstrap) await node.dial(other.addresses[0]!)
@@ -105,9 +113,13 @@ export class TestNet {
     this.ledgers.delete(id)
   }
 
-  /** Waits until every running node sees every other subscribed to both topics (a publish before that may be dropped). */
-  async meshed (): Promise<void> {
-    const nodes = this.nodes
+  /**
+   * Waits until every running node (or each of the parties in `ids`) sees
+   * every other one of them subscribed to both topics (a publish before that
+   * may be dropped).
+   */
+  async meshed (ids?: readonly string[]): Promise<void> {
+    const nodes = ids === undefined ? this.nodes : ids.map((id) => this.node(id))
     await waitFor(() => nodes.every((n) => [HEADS_TOPIC, FORKS_TOPIC].every((topic) => {
       const subscribers = n.host.services.pubsub.getSubscribers(topic).map(String)
       return nodes.every((o) => o === n || subscribers.includes(o.peerId))
