@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex, type UserId } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
-import { headOf, type NetworkNode } from '@healthchain/net'
+import { headOf, verifyAnyForkProof, type NetworkNode } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
@@ -99,6 +99,8 @@ describe('equivocation at different lengths', () => {
     for (const node of connected) {
       const proof = node.forks[0]!
       expect(node.forks).toHaveLength(1)
+      expect(proof.v).toBe(2)
+      expect(verifyAnyForkProof(proof)).toBe(true)
       expect(proof.a).toEqual(headB)
       expect(proof.b).toEqual(headA)
       expect(node.status().forkedChains).toEqual([{ chain: bytesToHex(chainKey), length: 3, custodian: a.id }])
@@ -120,8 +122,59 @@ describe('equivocation at different lengths', () => {
     const late = await net.start(q.id, { replicateAll: false }, [b.id])
     await waitFor(() => late.isForked(chainKey), 'the late node to learn the fork from hospital-b')
     expect(late.ledger.hasChain(user.userId)).toBe(false)
+    expect(late.heads.stats.sync.proofs).toBeGreaterThanOrEqual(1)
     expect(late.forks[0]).toEqual(nodeB.forks[0])
   }, 60_000)
+})
+
+describe('heads held against the node\'s own copy', () => {
+  /** A custodian (hospital-a) with a chain of 2 blocks, replicated at hospital-b; and history B's head at 3, never served to anyone. */
+  async function setUp (): Promise<{ net: TestNet, a: Party, replica: NetworkNode, headB: Awaited<ReturnType<typeof headOf>> } & Awaited<ReturnType<typeof enrol>>> {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const [a, b] = net.parties as [Party, Party]
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const enrolled = await enrol(net, a.id)
+    await writeExam(net.node(a.id), a, enrolled.user, enrolled.chainKey)
+    await converged([net.node(b.id)], enrolled.user.userId, 2, 'hospital-b to replicate the chain')
+    const store = await twinStore(net.node(a.id).ledger, cleanup)
+    const twin = await twinChain(store, enrolled.user, [...await blocksOf(enrolled.chain.core, 2), ...examBlocks(net, a, enrolled.user, enrolled.chainKey, 2, 1, 'history B')])
+    return { net, a, replica: net.node(b.id), headB: await headOf(twin), ...enrolled }
+  }
+
+  it('a head shorter than the copy, which the copy\'s tree contradicts, is proven a fork with the copy\'s own nodes', async () => {
+    const { net, a, replica, headB, user, chainKey, chain } = await setUp()
+    // History A gets blocks 2 and 3 in one append: it is never signed at length 3.
+    await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))
+    net.node(a.id).appended(user.userId)
+    await converged([replica], user.userId, 4, 'hospital-b to fetch history A')
+
+    await replica.heads.receive([headB])
+    await waitFor(() => replica.isForked(chainKey), 'hospital-b to prove the fork from its own copy')
+    const proof = replica.forks[0]!
+    expect(proof.v).toBe(2)
+    expect(verifyAnyForkProof(proof)).toBe(true)
+    expect(proof.a).toEqual(headB)
+    expect(proof.b).toEqual(await headOf((await replica.ledger.chain(user.userId)).core))
+    expect(replica.heads.stats.conflicts.seen).toBe(0)
+  })
+
+  it('a head longer than the copy waits, and is proven a fork once a fetch has brought the copy past it', async () => {
+    const { net, a, replica, headB, user, chainKey, chain } = await setUp()
+    // Longer than hospital-b's copy (2): nothing to compare with yet.
+    await replica.heads.receive([headB])
+    expect(replica.isForked(chainKey)).toBe(false)
+
+    // The custodian then writes history A to length 4 in one append; hospital-b fetches it and holds the waiting head against it.
+    await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))
+    net.node(a.id).appended(user.userId)
+    await waitFor(() => replica.isForked(chainKey), 'hospital-b to prove the fork once its copy reached length 4')
+    const proof = replica.forks[0]!
+    expect(proof.v).toBe(2)
+    expect(verifyAnyForkProof(proof)).toBe(true)
+    expect([proof.a, proof.b.length]).toEqual([headB, 4])
+    expect(replica.heads.stats.conflicts.seen).toBe(0)
+  })
 })
 
 describe('Hypercore conflicts become fork proofs', () => {
@@ -153,8 +206,11 @@ describe('Hypercore conflicts become fork proofs', () => {
     await replica.heads.receive([headB])
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to flag the fork its Hypercore found', 15_000)
     expect(conflicts).toEqual([3])
+    expect(replica.heads.stats.conflicts).toEqual({ seen: 1, proven: 1, unproven: 0 })
     // Its own head at 3 against history B's at 4, with the nodes Hypercore was sent.
     const proof = replica.forks[0]!
+    expect(proof.v).toBe(2)
+    expect(verifyAnyForkProof(proof)).toBe(true)
     expect(proof.a.root).toEqual((await headOf(chain.core)).root)
     expect(proof.b).toEqual(headB)
     await waitFor(() => custodian.isForked(chainKey), 'the custodian\'s node to learn the fork by gossip')
@@ -188,8 +244,11 @@ describe('Hypercore conflicts become fork proofs', () => {
     otherCore.update({ wait: true }).catch(() => {})
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to flag the fork its Hypercore was sent', 15_000)
     expect(conflicts).toEqual([3])
+    expect(replica.heads.stats.conflicts).toEqual({ seen: 1, proven: 1, unproven: 0 })
     // History B's head at 3 against its own head at 4, with the nodes read from its own tree after Hypercore closed it.
     const proof = replica.forks[0]!
+    expect(proof.v).toBe(2)
+    expect(verifyAnyForkProof(proof)).toBe(true)
     expect(proof.a).toEqual(headB)
     expect(proof.b).toEqual(await headOf(chain.core))
     const read = await replica.read(user.userId)
