@@ -12,26 +12,16 @@ import Corestore from 'corestore'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, type UserId } from '@healthchain/core'
-import type { Ledger } from '@healthchain/ledger'
+import { bytesToHex } from '@healthchain/core'
 import { headOf, verifyAnyForkProof, type NetworkNode } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
-import { TestNet, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { TestNet, converged, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
-
-async function holds (ledger: Ledger, user: UserId, length: number): Promise<boolean> {
-  if (!ledger.hasChain(user)) return false
-  return (await ledger.chain(user)).verifiedLength === length
-}
-
-async function converged (nodes: NetworkNode[], user: UserId, length: number, what: string): Promise<void> {
-  await waitFor(async () => (await Promise.all(nodes.map(async (n) => await holds(n.ledger, user, length)))).every(Boolean), what, 15_000)
-}
 
 /** A store of its own (not the custodian's keys), removed by the cleanup list. */
 async function plainStore (): Promise<Corestore> {

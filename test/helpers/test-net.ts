@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import {
   buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type InstitutionRole, type PartyKeys, type UserKeys
+  type InstitutionId, type InstitutionRole, type PartyKeys, type UserId, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
@@ -150,4 +150,15 @@ export async function writeExam (node: NetworkNode, author: Party, user: UserKey
   }, crypto)
   const { seq } = await node.append(user.userId, (at) => signEntry(exam, { chainKey, seq: at }, author.keys.sign.secretKey, crypto))
   return seq
+}
+
+/** Whether `ledger` holds `user`'s chain verified up to `length`. */
+export async function holds (ledger: Ledger, user: UserId, length: number): Promise<boolean> {
+  if (!ledger.hasChain(user)) return false
+  return (await ledger.chain(user)).verifiedLength === length
+}
+
+/** Waits (15 s at most) until every one of `nodes` holds `user`'s chain verified up to `length`. */
+export async function converged (nodes: readonly NetworkNode[], user: UserId, length: number, what: string): Promise<void> {
+  await waitFor(async () => (await Promise.all(nodes.map(async (n) => await holds(n.ledger, user, length)))).every(Boolean), what, 15_000)
 }
