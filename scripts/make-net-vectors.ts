@@ -20,13 +20,18 @@ import { bytesToHex, concatBytes, encodeCanonical, MAX_ENTRY_BYTES, utf8ToBytes,
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { sodiumProvider } from '@healthchain/core/sodium'
+import { foldConsistency, readConsistencyNodes, type MerkleNode } from '@healthchain/ledger'
 import {
-  appendRequestCodec, appendResponseCodec, cosign, cosignMessage, cosignatureCodec, forkProofCodec, headOf,
-  headSignable, headsAnnouncementCodec, headsSyncRequestCodec, headsSyncResponseCodec, makeForkProof,
-  MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_REQUEST_BYTES,
-  MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_REQUEST_BYTES, MAX_MY_CHAIN_RESPONSE_BYTES,
-  MAX_SIGNED_HEAD_BYTES, myChainRequestCodec, myChainResponseCodec, signedHeadCodec, type Codec, type SignedHead
+  anyForkProofCodec, appendRequestCodec, appendResponseCodec, consistencyForkProofCodec, cosign, cosignMessage, cosignatureCodec,
+  encodeAnyForkProof, forkProofCodec, forksSyncRequestCodec, forksSyncResponseCodec, headOf, headSignable, headsAnnouncementCodec,
+  headsSyncRequestCodec, headsSyncResponseCodec, makeConsistencyForkProof, makeForkProof, MAX_ANY_FORK_PROOF_BYTES,
+  MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, MAX_CONSISTENCY_FORK_PROOF_BYTES, MAX_CONSISTENCY_NODES,
+  MAX_FORK_PROOF_BYTES, MAX_FORKS_SYNC_REQUEST_BYTES, MAX_FORKS_SYNC_RESPONSE_BYTES, MAX_HEADS_ANNOUNCEMENT_BYTES,
+  MAX_HEADS_SYNC_REQUEST_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_REQUEST_BYTES,
+  MAX_MY_CHAIN_RESPONSE_BYTES, MAX_PROOFS_PER_SYNC, MAX_SIGNED_HEAD_BYTES, myChainRequestCodec, myChainResponseCodec,
+  signedHeadCodec, type Codec, type ConsistencyForkProof, type SignedHead
 } from '../packages/net/src/wire/index.js'
+import { encodeForkRecord } from '../packages/net/src/fork-record.js'
 
 const VECTORS_DIR = new URL('../packages/net/test/vectors/', import.meta.url)
 
@@ -300,6 +305,216 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       reject(codec, 'b: sig byte flipped', cbor({ ...proof, b: { ...proof.b, sig: flip(proof.b.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify'),
       reject(codec, 'a: signer of another chain', cbor({ ...proof, a: { ...proof.a, signer: B2.signer } }), 'BAD_SIGNATURE', 'a', 'verify'),
       reject(codec, 'a forged root (unsigned) against a real head', cbor(ordered(forgedRoot, A3)), 'BAD_SIGNATURE', undefined, 'verify')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ consistency-fork-proofs.json
+
+/**
+ * Longer histories of chain a, each in a store of its own with the same
+ * primary key (the same chain key pair): `long` extends history a honestly,
+ * `fork` extends aFork's block 2, `early` differs from block 0 on. Built
+ * apart from CORES, so heads.json stays as it was.
+ */
+const HISTORIES: Record<string, { name: string, blocks: string[] }> = {
+  long: { name: 'chain/vector-a', blocks: ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'] },
+  fork: { name: 'chain/vector-a', blocks: ['a0', 'a1', 'a2 rewritten', 'a3 rewritten', 'a4 rewritten'] },
+  early: { name: 'chain/vector-a', blocks: ['a0 rewritten', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6'] }
+}
+
+interface History { heads: SignedHead[], nodes: (a: number, b: number) => MerkleNode[] }
+
+/** Each history's heads (heads[i] after i + 1 blocks) and its consistency nodes for any (a, b). */
+async function buildHistories (): Promise<Record<string, History>> {
+  const out: Record<string, History> = {}
+  for (const [label, input] of Object.entries(HISTORIES)) {
+    const dir = mkdtempSync(join(tmpdir(), 'hc-netvec-'))
+    const store = new Corestore(dir, { primaryKey: PRIMARY_KEY, unsafe: true })
+    try {
+      const core = store.get({ name: input.name })
+      await core.ready()
+      const historyHeads: SignedHead[] = []
+      for (const block of input.blocks) {
+        await core.append(BLOCK(block))
+        historyHeads.push(await headOf(core))
+      }
+      const nodes = new Map<string, MerkleNode[]>()
+      for (let b = 2; b <= input.blocks.length; b++) {
+        for (let a = 1; a < b; a++) nodes.set(`${a}/${b}`, (await readConsistencyNodes(core, a, b))!)
+      }
+      out[label] = { heads: historyHeads, nodes: (a, b) => nodes.get(`${a}/${b}`)! }
+      await core.close()
+    } finally {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return out
+}
+
+const histories = await buildHistories()
+const L8 = histories.long!.heads[7]!
+const F4 = histories.fork!.heads[3]!
+const F5 = histories.fork!.heads[4]!
+const E7 = histories.early!.heads[6]!
+if (hex(histories.long!.heads[2]!.root) !== hex(A3.root) || hex(histories.fork!.heads[2]!.root) !== hex(F3.root)) {
+  throw new Error('the longer histories do not extend a3 and aFork3 as intended')
+}
+
+/** A proof's nodes as CBOR values (tuples), for hand-made variants. */
+const tuples = (nodes: readonly MerkleNode[]): Array<[number, number, Uint8Array]> => nodes.map((n) => [n.index, n.size, n.hash])
+
+{
+  const codec = consistencyForkProofCodec as Codec<unknown>
+  const any = anyForkProofCodec as Codec<unknown>
+  const proof = makeConsistencyForkProof(A3, F5, histories.fork!.nodes(3, 5))
+  const nodes = proof.nodes
+  const withNodes = (changed: unknown[]): Uint8Array => cbor({ ...proof, nodes: changed })
+  const flippedHash = nodes.map((n, i): [number, number, Uint8Array] => i === 2 ? [n[0], n[1], flip(n[2], 7)] : n)
+  // Nodes of a tree nobody signed, with the root they fold to: decodes, and only b's signature gives it away.
+  const madeUp = tuples(foldable(flippedHash))
+  const madeUpRoot = foldConsistency(3, 5, foldable(flippedHash)).root
+  const v1 = makeForkProof(A3, F3)
+  const big = (n: number): Array<[number, number, Uint8Array]> => Array.from({ length: n }, (_, i) => [i, 1, A3.root])
+  write('consistency-fork-proofs.json', {
+    description: 'ConsistencyForkProof (ForkProof version 2): { v: 2, a: SignedHead, b: SignedHead, nodes: [[index, size, hash], ...] } ' +
+      'with a.length < b.length <= 2^52; nodes = the Merkle consistency proof from a.length to b.length in b\'s tree (the full roots of ' +
+      'a.length, the right siblings up to b\'s root above them, b\'s later roots; flat-tree indexes in order), folding to b.root ' +
+      '(hypercore-crypto parent and tree hashing); a fork iff the root they give a.length differs from a.root and both heads verify. ' +
+      `At most ${MAX_CONSISTENCY_NODES} nodes, ${MAX_CONSISTENCY_FORK_PROOF_BYTES} bytes. Heads a1, a3, aFork3 as in heads.json; the longer ` +
+      'histories are built like heads.json\'s cores (same primary key, each in a store of its own) from inputs.histories; nodes are ' +
+      'read from the longer history\'s core. AnyForkProof cases: the dispatcher on `v` that the forks topic, forks-sync and the fork ' +
+      'registry use (v 1 ForkProof <= 512 bytes, v 2 ConsistencyForkProof). Rejects: stage "decode" fails the decoder, stage "verify" ' +
+      'decodes but fails assertConsistencyForkProof / assertAnyForkProof.',
+    inputs: {
+      primaryKey: hex(PRIMARY_KEY),
+      histories: Object.entries(HISTORIES).map(([label, h]) => ({ label, name: h.name, blocks: h.blocks.map((b) => hex(BLOCK(b))) }))
+    },
+    valid: [
+      valid(consistencyForkProofCodec, 'a3 against the fork history at 4', makeConsistencyForkProof(A3, F4, histories.fork!.nodes(3, 4))),
+      valid(consistencyForkProofCodec, 'a3 against the fork history at 5', proof),
+      valid(consistencyForkProofCodec, 'aFork3 against the long history at 8', makeConsistencyForkProof(F3, L8, histories.long!.nodes(3, 8))),
+      valid(consistencyForkProofCodec, 'a1 against the early history at 7', makeConsistencyForkProof(A1, E7, histories.early!.nodes(1, 7))),
+      valid(anyForkProofCodec, 'any: a version 1 proof (a3 and aFork3)', v1),
+      valid(anyForkProofCodec, 'any: a version 2 proof (a3 against the fork history at 5)', proof)
+    ],
+    rejects: [
+      reject(codec, 'consistent: the long history at 8 extends a3', cbor({ v: 2, a: A3, b: L8, nodes: tuples(histories.long!.nodes(3, 8)) }), 'NOT_A_FORK'),
+      reject(codec, 'different chains', cbor({ v: 2, a: B2, b: F4, nodes: tuples(histories.fork!.nodes(2, 4)) }), 'NOT_A_FORK'),
+      reject(codec, 'one length (a version 1 proof)', cbor({ v: 2, a: A3, b: F3, nodes }), 'INVALID_FIELD', 'b.length'),
+      reject(codec, 'the longer head first', cbor({ ...proof, a: F5, b: A3 }), 'INVALID_FIELD', 'b.length'),
+      reject(codec, 'b.length over 2^52', cbor({ ...proof, b: { ...F5, length: 2 ** 52 + 1 } }), 'INVALID_FIELD', 'b.length'),
+      reject(codec, 'a node missing', withNodes(nodes.slice(0, -1)), 'INVALID_FIELD', 'nodes'),
+      reject(codec, 'a node too many', withNodes([...nodes, nodes[0]]), 'INVALID_FIELD', 'nodes'),
+      reject(codec, 'nodes out of order', withNodes([nodes[1], nodes[0], ...nodes.slice(2)]), 'INVALID_FIELD', 'nodes.0.0'),
+      reject(codec, 'a node at another index', withNodes(nodes.map((n, i) => i === 2 ? [n[0] + 2, n[1], n[2]] : n)), 'INVALID_FIELD', 'nodes.2.0'),
+      reject(codec, 'no nodes', withNodes([]), 'INVALID_FIELD', 'nodes'),
+      reject(codec, `${MAX_CONSISTENCY_NODES + 1} nodes`, withNodes(big(MAX_CONSISTENCY_NODES + 1)), 'INVALID_FIELD', 'nodes'),
+      reject(codec, 'a node of two fields', withNodes([[nodes[0]![0], nodes[0]![1]], ...nodes.slice(1)]), 'INVALID_FIELD', 'nodes.0'),
+      reject(codec, 'a node hash of 31 bytes', withNodes([[nodes[0]![0], nodes[0]![1], nodes[0]![2].subarray(1)], ...nodes.slice(1)]), 'INVALID_FIELD', 'nodes.0.2'),
+      reject(codec, 'a node size negative', withNodes([[nodes[0]![0], -1, nodes[0]![2]], ...nodes.slice(1)]), 'INVALID_FIELD', 'nodes.0.1'),
+      reject(codec, 'a node hash flipped', withNodes(flippedHash), 'BAD_PROOF', 'nodes'),
+      reject(codec, 'a node size changed', withNodes(nodes.map((n, i) => i === 1 ? [n[0], n[1] + 1, n[2]] : n)), 'BAD_PROOF', 'nodes'),
+      reject(codec, 'b.root flipped', cbor({ ...proof, b: { ...F5, root: flip(F5.root, 0) } }), 'BAD_PROOF', 'nodes'),
+      reject(codec, 'version 1', cbor({ ...proof, v: 1 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'version 3', cbor({ ...proof, v: 3 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'a: version 2', cbor({ ...proof, a: { ...A3, v: 2 } }), 'UNSUPPORTED_VERSION', 'a.v'),
+      reject(codec, 'unknown field', cbor({ ...proof, seen: 1 }), 'INVALID_FIELD', 'seen'),
+      reject(codec, 'map keys in reverse order', rawMap(sortCanonically(Object.entries(proof).map(([k, v]) => [k, cbor(v)])).reverse()), 'MALFORMED'),
+      reject(codec, 'one byte over the size limit', padTo(cbor(proof), MAX_CONSISTENCY_FORK_PROOF_BYTES + 1), 'TOO_LARGE'),
+      reject(codec, 'a: sig byte flipped', cbor({ ...proof, a: { ...A3, sig: flip(A3.sig, 3) } }), 'BAD_SIGNATURE', 'a', 'verify'),
+      reject(codec, 'b: sig byte flipped', cbor({ ...proof, b: { ...F5, sig: flip(F5.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify'),
+      reject(codec, 'a: signer of another chain', cbor({ ...proof, a: { ...A3, signer: B2.signer } }), 'BAD_SIGNATURE', 'a', 'verify'),
+      reject(codec, 'a forged shorter head (a root nobody signed) against a real longer one', cbor({ ...proof, a: { ...A3, root: flip(A3.root, 31) } }), 'BAD_SIGNATURE', 'a', 'verify'),
+      reject(codec, 'b made up: nodes of a tree nobody signed, and the root they fold to', cbor({ ...proof, b: { ...F5, root: madeUpRoot }, nodes: madeUp }), 'BAD_SIGNATURE', 'b', 'verify'),
+      reject(any, 'any: version 3', cbor({ ...proof, v: 3 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(any, 'any: version missing', cbor({ a: A3, b: F3 }), 'INVALID_FIELD', 'v'),
+      reject(any, 'any: version as text', cbor({ ...v1, v: '1' }), 'INVALID_FIELD', 'v'),
+      reject(any, 'any: an array, not a map', cbor([1, A3, F3]), 'MALFORMED'),
+      reject(any, 'any: not CBOR', new Uint8Array([0xff]), 'MALFORMED'),
+      reject(any, `any: a version 1 proof over its own ${MAX_FORK_PROOF_BYTES}-byte limit`, cbor({ ...v1, pad: 'x'.repeat(MAX_FORK_PROOF_BYTES) }), 'TOO_LARGE'),
+      reject(any, 'any: one byte over the size limit', padTo(cbor(proof), MAX_ANY_FORK_PROOF_BYTES + 1), 'TOO_LARGE'),
+      reject(any, 'any: version 2, consistent', cbor({ v: 2, a: A3, b: L8, nodes: tuples(histories.long!.nodes(3, 8)) }), 'NOT_A_FORK'),
+      reject(any, 'any: version 1, b: sig byte flipped', cbor({ ...v1, b: { ...v1.b, sig: flip(v1.b.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify'),
+      reject(any, 'any: version 2, b: sig byte flipped', cbor({ ...proof, b: { ...F5, sig: flip(F5.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify')
+    ]
+  })
+}
+
+/** Tuples as Merkle nodes. */
+function foldable (nodes: ReadonlyArray<readonly [number, number, Uint8Array]>): MerkleNode[] {
+  return nodes.map(([index, size, hash]) => ({ index, size, hash }))
+}
+
+// ------------------------------------------------------------------ forks-sync.json
+
+{
+  const req = forksSyncRequestCodec as Codec<unknown>
+  const res = forksSyncResponseCodec as Codec<unknown>
+  const v1 = encodeAnyForkProof(makeForkProof(A3, F3))
+  const v2 = encodeAnyForkProof(makeConsistencyForkProof(A3, F5, histories.fork!.nodes(3, 5)))
+  const responseWith = (n: number, proof: Uint8Array): Part[] => [
+    hex(concatBytes(header(5, 4), cbor('v'), cbor(1), cbor('more'), cbor(true), cbor('next'), cbor(n), cbor('proofs'), header(4, n))),
+    { repeat: hex(cbor(proof)), count: n }
+  ]
+  const biggest = new Uint8Array(MAX_ANY_FORK_PROOF_BYTES).fill(0xab)
+  const over = Math.ceil(MAX_FORKS_SYNC_RESPONSE_BYTES / biggest.length) + 1
+  write('forks-sync.json', {
+    description: 'Forks sync v1 (/healthchain/forks-sync/1.0.0). ForksSyncRequest { v: 1, since: uint } (limit ' +
+      `${MAX_FORKS_SYNC_REQUEST_BYTES} bytes); ForksSyncResponse { v: 1, proofs: bytes[0..${MAX_PROOFS_PER_SYNC}], next: uint, more: bool } ` +
+      `(limit ${MAX_FORKS_SYNC_RESPONSE_BYTES} bytes), each proof the canonical encoding of a fork proof of either version ` +
+      `(at most ${MAX_ANY_FORK_PROOF_BYTES} bytes; decoded and verified one by one by the requester, not by this codec). ` +
+      'The proofs here are consistency-fork-proofs.json\'s "any" cases. parts: hex strings and { repeat: hex, count } concatenated.',
+    valid: [
+      valid(forksSyncRequestCodec, 'from the start', { v: 1, since: 0 }),
+      valid(forksSyncRequestCodec, 'from a cursor', { v: 1, since: 4_294_967_296 }),
+      valid(forksSyncResponseCodec, 'a proof of each version, done', { v: 1, proofs: [v1, v2], next: 2, more: false }),
+      valid(forksSyncResponseCodec, 'nothing new', { v: 1, proofs: [], next: 0, more: false }),
+      validParts(forksSyncResponseCodec, `${MAX_PROOFS_PER_SYNC} proofs of the largest size, more to come`, responseWith(MAX_PROOFS_PER_SYNC, biggest))
+    ],
+    rejects: [
+      reject(req, 'since negative', cbor({ v: 1, since: -1 }), 'INVALID_FIELD', 'since'),
+      reject(req, 'since missing', cbor({ v: 1 }), 'INVALID_FIELD', 'since'),
+      reject(req, 'unknown field', cbor({ v: 1, since: 0, limit: 10 }), 'INVALID_FIELD', 'limit'),
+      reject(req, 'version 2', cbor({ v: 2, since: 0 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(req, 'over the size limit', padTo(cbor({ v: 1, since: 0 }), MAX_FORKS_SYNC_REQUEST_BYTES + 1), 'TOO_LARGE'),
+      reject(res, `${MAX_PROOFS_PER_SYNC + 1} proofs`, cbor({ v: 1, proofs: Array.from({ length: MAX_PROOFS_PER_SYNC + 1 }, () => v1), next: 17, more: true }), 'INVALID_FIELD', 'proofs'),
+      reject(res, 'a proof one byte over its limit', cbor({ v: 1, proofs: [v1, new Uint8Array(MAX_ANY_FORK_PROOF_BYTES + 1)], next: 2, more: false }), 'TOO_LARGE', 'proofs.1'),
+      reject(res, 'an empty proof', cbor({ v: 1, proofs: [new Uint8Array(0)], next: 1, more: false }), 'INVALID_FIELD', 'proofs.0'),
+      reject(res, 'a proof as a map, not bytes', cbor({ v: 1, proofs: [makeForkProof(A3, F3)], next: 1, more: false }), 'INVALID_FIELD', 'proofs.0'),
+      reject(res, 'more missing', cbor({ v: 1, proofs: [], next: 0 }), 'INVALID_FIELD', 'more'),
+      reject(res, 'over the size limit', responseWith(over, biggest), 'TOO_LARGE'),
+      reject(res, 'version 2', cbor({ v: 2, proofs: [], next: 0, more: false }), 'UNSUPPORTED_VERSION', 'v')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ fork-records.json
+
+{
+  const v1 = makeForkProof(A3, F3)
+  const v2: ConsistencyForkProof = makeConsistencyForkProof(A3, F5, histories.fork!.nodes(3, 5))
+  const record = (name: string, bytes: Uint8Array, proof: Uint8Array): { name: string, hex: string, proof: string } => ({ name, hex: hex(bytes), proof: hex(proof) })
+  const refused = (name: string, bytes: Uint8Array, code: string): { name: string, hex: string, code: string } => ({ name, hex: hex(bytes), code })
+  write('fork-records.json', {
+    description: 'Fork registry records, one per block of the local core local/fork-proofs (packages/net/src/fork-record.ts). ' +
+      'Record version 2 (written): 0x02 || the canonical encoding of a fork proof of either version. Record version 1 (read, ' +
+      'never written): the bare encoding of a ForkProof v1, as builds wrote before records carried a version; its first byte is ' +
+      'a CBOR map header (0xa0-0xbf). `proof` is the encoding of the proof a valid record holds; rejects give decodeForkRecord\'s ' +
+      'NetError code (the registry skips such a block).',
+    valid: [
+      record('version 1: a bare ForkProof v1', forkProofCodec.encode(v1), encodeAnyForkProof(v1)),
+      record('version 2 holding a ForkProof v1', encodeForkRecord(v1), encodeAnyForkProof(v1)),
+      record('version 2 holding a ConsistencyForkProof', encodeForkRecord(v2), encodeAnyForkProof(v2))
+    ],
+    rejects: [
+      refused('empty', new Uint8Array(0), 'MALFORMED'),
+      refused('record version 3', concatBytes(new Uint8Array([3]), encodeAnyForkProof(v1)), 'UNSUPPORTED_VERSION'),
+      refused('record version 0', concatBytes(new Uint8Array([0]), encodeAnyForkProof(v1)), 'UNSUPPORTED_VERSION'),
+      refused('version 2, its proof cut short', encodeForkRecord(v2).subarray(0, 100), 'MALFORMED'),
+      refused('version 2, nothing after the version', new Uint8Array([2]), 'MALFORMED'),
+      refused('version 1 holding a version 2 proof (never written so)', encodeAnyForkProof(v2), 'UNSUPPORTED_VERSION')
     ]
   })
 }

@@ -9,22 +9,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bytesToHex, utf8ToBytes, type InstitutionRole, type UserId } from '@healthchain/core'
+import { bytesToHex, utf8ToBytes, type InstitutionRole } from '@healthchain/core'
 import {
-  HEADS_TOPIC, MAX_WITNESS_REQUEST_BYTES, NetworkNode, WITNESS_PROTOCOL, decodeWitnessRequest, encodeHeadsAnnouncement,
+  HEADS_TOPIC, MAX_WITNESS_REQUEST_BYTES, WITNESS_PROTOCOL, decodeWitnessRequest, encodeHeadsAnnouncement,
   encodeWitnessResponse, headOf, isNetError, readFrame, verifyCosignature, writeFrame, type NetErrorCode, type SignedHead
 } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
-import { TestNet, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { TestNet, converged, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
-
-async function converged (nodes: NetworkNode[], user: UserId, length: number, what: string): Promise<void> {
-  await waitFor(async () => (await Promise.all(nodes.map(async (n) => n.ledger.hasChain(user) && (await n.ledger.chain(user)).verifiedLength === length))).every(Boolean), what, 15_000)
-}
 
 async function expectCode (work: Promise<unknown>, code: NetErrorCode): Promise<void> {
   const err = await work.then(() => undefined, (e: unknown) => e)

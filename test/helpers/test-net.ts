@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import {
   buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type InstitutionRole, type PartyKeys, type UserKeys
+  type InstitutionId, type InstitutionRole, type PartyKeys, type UserId, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
@@ -92,21 +92,29 @@ export class TestNet {
     return ledger
   }
 
-  /** Starts the party's node, dials every running node, and waits for the registry and the replication channels. */
-  async start (id: string, opts: Partial<NetworkNodeInit> = {}): Promise<NetworkNode> {
+  /** The directory of the party's ledger (a custodian's second node can be seeded there before its ledger opens). */
+  dirOf (id: string): string { return join(this.dir, id) }
+
+  /**
+   * Starts the party's node, dials every running node (or only the parties
+   * in `only`, the first of which then serves it the registry if it has
+   * none), and waits for the registry and the replication channels.
+   */
+  async start (id: string, opts: Partial<NetworkNodeInit> = {}, only?: readonly string[]): Promise<NetworkNode> {
     const ledger = await this.ledger(id)
     const party = this.party(id)
+    const bootstrapPeers = only === undefined ? [this.parties[0]!.peer] : only.slice(0, 1).map((o) => this.party(o).peer)
     const node = await NetworkNode.start({
-      ledger, privateKey: party.p2p, bootstrapPeers: [this.parties[0]!.peer], ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...opts
+      ledger, privateKey: party.p2p, bootstrapPeers, ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...opts
     })
-    const others = this.nodes
+    const others = only === undefined ? this.nodes : only.map((o) => this.node(o))
     this.running.set(id, node)
-    // Before it has the registry a node admits only its bootstrap peer (the first party); then everyone.
-    const bootstrap = others.find((o) => o.peerId === this.parties[0]!.peer)
-    // Its host down, a node that already holds the registry takes the rest of it from whoever runs.
+    // Before it has the registry a node admits only its bootstrap peer; then everyone.
+    const bootstrap = others.find((o) => bootstrapPeers.includes(o.peerId))
+    // Its bootstrap down, a node that already holds the registry takes the rest of it from whoever runs.
     const first = bootstrap !== undefined ? [bootstrap] : others
     for (const other of first) await dialUntilConnected(node, other)
-    const reachable = bootstrap !== undefined ? (await this.hostRegistry()).length : Math.max(1, ...others.map((o) => o.ledger.registry.length))
+    const reachable = Math.max(1, ...others.map((o) => o.ledger.registry.length))
     await waitFor(() => ledger.registry.length >= reachable, `${id} to receive the registry`)
     for (const other of others) if (!first.includes(other)) await dialUntilConnected(node, other)
     await waitFor(() => others.every((o) => node.replication.peers.includes(o.peerId)), `${id}'s replication channels`)
@@ -123,9 +131,13 @@ export class TestNet {
     this.ledgers.delete(id)
   }
 
-  /** Waits until every running node sees every other subscribed to both topics (a publish before that may be dropped). */
-  async meshed (): Promise<void> {
-    const nodes = this.nodes
+  /**
+   * Waits until every running node (or each of the parties in `ids`) sees
+   * every other one of them subscribed to both topics (a publish before that
+   * may be dropped).
+   */
+  async meshed (ids?: readonly string[]): Promise<void> {
+    const nodes = ids === undefined ? this.nodes : ids.map((id) => this.node(id))
     await waitFor(() => nodes.every((n) => [HEADS_TOPIC, FORKS_TOPIC].every((topic) => {
       const subscribers = n.host.services.pubsub.getSubscribers(topic).map(String)
       return nodes.every((o) => o === n || subscribers.includes(o.peerId))
@@ -173,4 +185,15 @@ export async function writeExam (node: NetworkNode, author: Party, user: UserKey
   }, crypto)
   const { seq } = await node.append(user.userId, (at) => signEntry(exam, { chainKey, seq: at }, author.keys.sign.secretKey, crypto))
   return seq
+}
+
+/** Whether `ledger` holds `user`'s chain verified up to `length`. */
+export async function holds (ledger: Ledger, user: UserId, length: number): Promise<boolean> {
+  if (!ledger.hasChain(user)) return false
+  return (await ledger.chain(user)).verifiedLength === length
+}
+
+/** Waits (15 s at most) until every one of `nodes` holds `user`'s chain verified up to `length`. */
+export async function converged (nodes: readonly NetworkNode[], user: UserId, length: number, what: string): Promise<void> {
+  await waitFor(async () => (await Promise.all(nodes.map(async (n) => await holds(n.ledger, user, length)))).every(Boolean), what, 15_000)
 }

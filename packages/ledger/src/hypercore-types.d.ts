@@ -203,7 +203,7 @@ declare module 'hypercore' {
       readonly fork: number
       /** Multisig-encoded signature of the current head, or null if none. */
       readonly signature: Buffer | null
-      /** The Merkle roots at `length`, kept in memory (updated with `length` and `signature` by each append). */
+      /** The Merkle roots at `length`, kept in memory (updated with `length` and `signature` by each append, and by each verified upgrade on a replica). */
       readonly roots: ReadonlyArray<{ readonly index: number; readonly size: number; readonly hash: Uint8Array }>
     }
 
@@ -316,7 +316,12 @@ declare module 'hypercore' {
       'verification-error': [err: Error, req: unknown, res: unknown, from: unknown]
       /** A peer sent an invalid request. */
       'invalid-request': [err: Error, req: unknown, from: unknown]
-      /** Two conflicting signed heads were seen for the same length (fork proof). */
+      /**
+       * A peer's signed head conflicts with this core's tree: its roots at `length` (≤ this core's
+       * length) differ from the local ones, while its signature verifies. Emitted once, after the
+       * core was marked frozen on disk and just before hypercore closes every session of it.
+       * `proof` is the peer's wire `data` message (read it with tree-audit.ts `conflictingUpgrade`).
+       */
       conflict: [length: number, fork: number, proof: unknown]
       /** The manifest became known (e.g. on a replica after the first upgrade). */
       manifest: []

@@ -4,7 +4,11 @@ export { UserChain, type AppendResult, type IngestResult, type PositionedEntry, 
 export { RegistryFeed } from './registry-feed.js'
 export { ChainRules, type ChainUser, type CheckOptions } from './chain-rules.js'
 export { verifyChain, type ChainReport, type ChainProblem } from './verify-chain.js'
-export { coreKeyOfSigner, rawHeadSignature, storedHead, storedTreeHash, treeSignable, writerHead, type StoredHead, type TreeAudit } from './tree-audit.js'
+export {
+  conflictingUpgrade, coreKeyOfSigner, headInMemory, rawHeadSignature, storedHead, storedTreeHash, treeSignable, writerHead,
+  type ConflictingUpgrade, type StoredHead, type TreeAudit
+} from './tree-audit.js'
+export { MAX_CONSISTENCY_LENGTH, consistencyIndexes, foldConsistency, readConsistencyNodes, type ConsistencyHashes } from './consistency.js'
 export { VerifyPool } from './verify-pool.js'
 export { RootBuilder, type MerkleNode } from './merkle.js'
 export { LedgerError, type LedgerErrorCode } from './errors.js'

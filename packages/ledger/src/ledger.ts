@@ -241,21 +241,32 @@ export class Ledger {
    * Calls `listener` for every chain this ledger opens from now on (asked
    * for, enrolled or replicated), with the chain; returns the function that
    * stops it. A follower of appends attaches to each core here, since a
-   * chain closed when idle comes back as a new core.
+   * chain closed when idle comes back as a new core. With `alreadyOpen`, the
+   * chains open now are handed over too (soon after, once each has opened),
+   * so a listener may see one chain twice: attach idempotently.
    */
-  onChainOpened (listener: (user: UserId, chain: UserChain) => void): () => void {
+  onChainOpened (listener: (user: UserId, chain: UserChain) => void, opts: { alreadyOpen?: boolean } = {}): () => void {
     this.openListeners.add(listener)
+    if (opts.alreadyOpen === true) {
+      for (const [user, opening] of this.open) {
+        opening.then((chain) => {
+          if (this.openListeners.has(listener) && this.open.get(user) === opening) notify(listener, user as UserId, chain)
+        }, () => {})
+      }
+    }
     return () => { this.openListeners.delete(listener) }
   }
 
   private opened (user: UserId, chain: UserChain): void {
-    for (const listener of this.openListeners) {
-      try {
-        listener(user, chain)
-      } catch {
-        // A listener's failure is its own: opening the chain went well.
-      }
-    }
+    // Hypercore closes every session of a core by itself when it finds a peer's
+    // signed head conflicting with its tree (its `conflict` event): the next
+    // chain() opens it again from disk (frozen by hypercore, still readable)
+    // instead of handing out a closed chain for ever.
+    chain.core.once('close', () => {
+      const current = this.open.get(user)
+      if (current !== undefined) void current.then((c) => { if (c === chain && this.open.get(user) === current) this.forget(user) }, () => {})
+    })
+    for (const listener of this.openListeners) notify(listener, user, chain)
   }
 
   private forget (user: string): void {
@@ -363,6 +374,14 @@ export class Ledger {
 
   private assertOpen (): void {
     if (this.closed) throw new LedgerError('CLOSED', 'the ledger is closed')
+  }
+}
+
+function notify (listener: (user: UserId, chain: UserChain) => void, user: UserId, chain: UserChain): void {
+  try {
+    listener(user, chain)
+  } catch {
+    // A listener's failure is its own: opening the chain went well.
   }
 }
 

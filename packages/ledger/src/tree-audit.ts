@@ -7,13 +7,16 @@
  * Hypercore checks this when it receives data from a peer, but offers no
  * public call to re-check a local core. This file is the one place that
  * reaches into hypercore 11.37.1's internals: the stored head signature
- * (`core.state.signature`), the in-memory Merkle roots of a writer
- * (`core.state.roots`), stored leaf nodes for cleared blocks
- * (`core.state.storage.read().getTreeNode`), batched block reads
- * (`getBlock` on the same read batch), tree nodes written back after a
- * clear (`storage.write().putTreeNode`), and `lib/caps.js` for the signed
- * layout. The version is pinned; packages/ledger/test/tree-audit.test.ts fails
- * first if an upgrade moves them.
+ * (`core.state.signature`), the Merkle roots kept in memory beside it
+ * (`core.state.roots`), stored tree nodes (leaves of cleared blocks, the
+ * nodes of a consistency proof: `core.state.storage.read().getTreeNode`),
+ * batched block reads (`getBlock` on the same read batch), tree nodes
+ * written back after a clear (`storage.write().putTreeNode`), the proof a
+ * `conflict` event carries (hypercore's wire `data` message), and
+ * `lib/caps.js` for the signed layout. The version is pinned;
+ * packages/ledger/test/tree-audit.test.ts and consistency.test.ts (and, for
+ * the `conflict` proof, test/forks-any-length.test.ts) fail first if an
+ * upgrade moves them.
  */
 import { createRequire } from 'node:module'
 import Hypercore from 'hypercore'
@@ -96,10 +99,65 @@ export function storedHead (core: Hypercore): StoredHead | null {
  * not writable here or has no head yet.
  */
 export function writerHead (core: Hypercore): { head: StoredHead, root: Uint8Array } | null {
-  if (!core.writable || core.state === null) return null
+  return core.writable ? headInMemory(core) : null
+}
+
+/**
+ * The stored head of any open core (writer or replica) with the tree hash of
+ * the Merkle roots hypercore keeps in memory beside it, read synchronously:
+ * for a `conflict` handler, which runs just before hypercore closes every
+ * session of the core. Unverified: a replica's pair was verified when it
+ * arrived, but check it (net's verifyHead) before showing it to anyone.
+ */
+export function headInMemory (core: Hypercore): { head: StoredHead, root: Uint8Array } | null {
+  if (core.state === null) return null
   const head = storedHead(core)
   if (head === null || core.state.length !== head.length) return null
   return { head, root: new Uint8Array(hcrypto.tree(core.state.roots)) }
+}
+
+/**
+ * What a peer sent that hypercore found to conflict with the local tree
+ * (the third argument of a core's `conflict` event, hypercore's wire `data`
+ * message): the full roots of its tree at `length`, then the nodes that hash
+ * them up to the roots of the length it signed (none when it signed
+ * `length` itself), and its head signature. Hypercore checked the signature
+ * against its manifest before emitting the event.
+ */
+export interface ConflictingUpgrade {
+  readonly length: number
+  readonly fork: number
+  /** Full roots at `length` (flat-tree order), then hypercore's additional nodes, in the order it sent them. */
+  readonly roots: readonly MerkleNode[]
+  readonly additional: readonly MerkleNode[]
+  /** The raw Ed25519 signature of the peer's head. */
+  readonly signature: Uint8Array
+}
+
+interface InternalUpgradeProof {
+  readonly fork?: unknown
+  readonly upgrade?: { length?: unknown, nodes?: unknown, additionalNodes?: unknown, signature?: unknown } | null
+}
+
+function nodesOf (value: unknown): MerkleNode[] | null {
+  if (!Array.isArray(value)) return null
+  const nodes: MerkleNode[] = []
+  for (const n of value as Array<Partial<MerkleNode> | null>) {
+    if (typeof n?.index !== 'number' || typeof n.size !== 'number' || !(n.hash instanceof Uint8Array)) return null
+    nodes.push({ index: n.index, size: n.size, hash: new Uint8Array(n.hash) })
+  }
+  return nodes
+}
+
+/** The conflicting upgrade inside a `conflict` event's proof, copied; null if it is not shaped as hypercore 11.37.1 sends it. */
+export function conflictingUpgrade (proof: unknown): ConflictingUpgrade | null {
+  const { fork, upgrade } = (proof ?? {}) as InternalUpgradeProof
+  if (typeof fork !== 'number' || upgrade === null || upgrade === undefined || typeof upgrade.length !== 'number') return null
+  const roots = nodesOf(upgrade.nodes)
+  const additional = nodesOf(upgrade.additionalNodes)
+  const signature = rawHeadSignature(upgrade.signature instanceof Uint8Array ? upgrade.signature : null)
+  if (roots === null || additional === null || signature === null) return null
+  return { length: upgrade.length, fork, roots, additional, signature }
 }
 
 /** Tree hash at `length` from local tree nodes only (never waits for a peer). */
@@ -127,11 +185,21 @@ export function headSignatureValid (core: Hypercore, head: SignedHead, treeHash:
 
 /** Stored leaf nodes (hash and size) of blocks whose data is not stored here. */
 export async function storedLeaves (core: Hypercore, positions: readonly number[]): Promise<Array<MerkleNode | null>> {
+  return await storedTreeNodes(core, positions.map((seq) => 2 * seq))
+}
+
+/**
+ * Tree nodes (flat-tree index, byte size, hash) as stored here, read in one
+ * storage batch; null where a node is not stored (never replicated here, or
+ * deleted by clear()). Hashes are copied: hypercore may hand out views of a
+ * shared buffer.
+ */
+export async function storedTreeNodes (core: Hypercore, indexes: readonly number[]): Promise<Array<MerkleNode | null>> {
   const storage = (core.state as unknown as { storage: InternalStorage }).storage
   const rx = storage.read()
-  const nodes = positions.map((seq) => rx.getTreeNode(2 * seq))
+  const nodes = indexes.map((index) => rx.getTreeNode(index))
   rx.tryFlush()
-  return await Promise.all(nodes)
+  return (await Promise.all(nodes)).map((node) => node === null ? null : { index: node.index, size: node.size, hash: new Uint8Array(node.hash) })
 }
 
 /**
@@ -154,10 +222,7 @@ export async function treeNodesAround (core: Hypercore, positions: readonly numb
       indexes.add(flat.sibling(index))
     }
   }
-  const rx = (core.state as unknown as { storage: InternalStorage }).storage.read()
-  const reads = [...indexes].map((index) => rx.getTreeNode(index))
-  rx.tryFlush()
-  return (await Promise.all(reads)).filter((node): node is MerkleNode => node !== null)
+  return (await storedTreeNodes(core, [...indexes])).filter((node): node is MerkleNode => node !== null)
 }
 
 /** Writes tree nodes back into the core's storage (hashes Hypercore itself computed, see treeNodesAround). */

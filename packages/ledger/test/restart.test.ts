@@ -8,7 +8,7 @@ import {
   buildErasure, buildGrant, buildUserEntry, bytesToHex, encodeEntry, generatePartyKeys, type InstitutionId, type UserId
 } from '@healthchain/core'
 import { cp } from 'node:fs/promises'
-import { Ledger, LedgerError } from '../src/index.js'
+import { Ledger, LedgerError, type UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, genesisFor, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
@@ -305,6 +305,45 @@ describe('visiting a chain (withChain) and watching opens', () => {
     await c.ledger.closeIdle(0)
     await c.ledger.chain(alice.userId)
     expect(opened).toEqual([`${alice.userId}:1`, `${alice.userId}:1`, `${alice.userId}:1`, `${bob.userId}:1`, `${bob.userId}:1`])
+  })
+})
+
+/** Waits (a turn of the event loop at a time) until `condition()` holds; fails after 5 s. */
+async function until (condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+describe('a chain whose core hypercore closed by itself', () => {
+  it('is opened again on the next chain() instead of being handed out closed, and a late listener is told of the chains already open', async () => {
+    c = await makeConsortium()
+    const alice = newUser()
+    await enrol(c.ledger, alice)
+    await writeExam(c.ledger, await c.ledger.chain(alice.userId), c.institutions.hospitalA)
+    const before = await c.ledger.chain(alice.userId)
+
+    // What hypercore does to every session of a core after a `conflict`: closes it.
+    await before.core.close()
+    await until(() => c.ledger.openChainCount === 0, 'the ledger to forget the closed chain')
+    const after = await c.ledger.chain(alice.userId)
+    expect(after).not.toBe(before)
+    expect(after.core.closed).toBe(false)
+    expect(after.length).toBe(2)
+    expect((await after.get(1))?.type).toBe('exam')
+
+    // Closed by the ledger itself (closeIdle): nothing else happens, and the next chain() opens it as before.
+    expect(await c.ledger.closeIdle(0)).toBe(1)
+    expect(c.ledger.openChainCount).toBe(0)
+
+    const open = await c.ledger.chain(alice.userId)
+    const seen: UserChain[] = []
+    const stop = c.ledger.onChainOpened((_user, chain) => { seen.push(chain) }, { alreadyOpen: true })
+    await until(() => seen.length > 0, 'the open chain to be handed over')
+    expect(seen).toEqual([open])
+    stop()
   })
 })
 

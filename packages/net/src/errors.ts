@@ -16,8 +16,10 @@ export type NetErrorCode =
   | 'TOO_LARGE'
   /** A head, cosignature or fork proof signature does not verify, or a head's signer does not own its key. */
   | 'BAD_SIGNATURE'
-  /** Two heads do not prove a fork: different chains or lengths, or the same root. */
+  /** Two heads do not prove a fork: different chains, the same root at one length, or a longer history that extends the shorter head. */
   | 'NOT_A_FORK'
+  /** A fork proof's Merkle nodes do not hash to the signed root of its longer head. */
+  | 'BAD_PROOF'
   /** A core has no signed head to publish (empty, or its head signature is not stored). */
   | 'NO_HEAD'
   /** A stream ended or was reset before a whole frame arrived. */

@@ -21,16 +21,27 @@
  * verified on its own (`verifyHead`; failures counted in `stats.invalid`),
  * then observed, one at a time (a serial queue). Gossip is checked earlier,
  * by gossipsub topic validators: an announcement that does not decode or
- * holds a head whose signature fails, and a fork proof that does not
- * verify, are rejected whole — never delivered here, never relayed to other
- * peers (gossipsub forwards only what its validator accepted). The heads a
- * validator accepted are handed on without verifying them twice.
- *   - fork check: against the chain's newest head (HeadLog) and the first
- *     head seen at that length (RecentHeads); for a chain held here whose
- *     newest head is not logged yet, this node's own stored head first;
- *     two different roots at one length → `makeForkProof`, stored
- *     (ForkRegistry, persisted), published on `/healthchain/forks/1`, and
- *     the chain is flagged (`isForked`);
+ * holds a head whose signature fails, and a fork proof (either kind) that
+ * does not verify, are rejected whole — never delivered here, never relayed
+ * to other peers (gossipsub forwards only what its validator accepted). The
+ * heads a validator accepted are handed on without verifying them twice.
+ *   - fork checks. Any two signed heads of one chain that cannot both be
+ *     true are a fork, whatever their lengths:
+ *       · against the chain's newest head (HeadLog) and the first head seen
+ *         at that length (RecentHeads): two roots at one length →
+ *         `makeForkProof` (version 1);
+ *       · for a chain held here, against this node's own copy
+ *         (own-copy-proof.ts): a peer's head no longer than the copy whose
+ *         root the copy's tree contradicts → a version 1 proof, or a
+ *         consistency proof (version 2) with nodes from the copy's tree; a
+ *         peer's head longer than the copy waits (DeferredHeads) until a
+ *         fetch brings the copy that far — the copy's own head, observed
+ *         after each fetch, is when it is compared;
+ *       · Hypercore's own `conflict` (ConflictWatch, on every chain the
+ *         ledger opens): the peer's head and nodes it carries, or this
+ *         node's tree, make the proof;
+ *     a proof is stored (ForkRegistry, persisted), published on
+ *     `/healthchain/forks/1`, and the chain is flagged (`isForked`);
  *   - the head log keeps the newest head per chain (served by heads-sync);
  *   - fetch (ChainFetcher), never for a forked chain: a chain held here (not
  *     as custodian) whose verified length is shorter — or shorter than its
@@ -45,29 +56,36 @@
  *
  * Reconcile. Whenever a replication channel with an admitted peer opens,
  * and every `reconcileIntervalMs` (30 s) after, HeadsReconciler pulls the
- * heads that peer logged since the last cursor (heads-reconcile.ts) and
- * hands them to `receive`. A fork's two heads are
- * logged under their own ids (`<key>/fork/a|b`), so reconciliation carries
- * the evidence to nodes that missed the proof's gossip.
+ * heads that peer logged since the last cursor, then the fork proofs it
+ * recorded since the last forks cursor (heads-reconcile.ts), and hands them
+ * to `receive` and to the fork checks. A fork's two heads are also logged
+ * under their own ids (`<key>/fork/a|b`), so heads-sync carries them as
+ * evidence to nodes that can compare them with a copy of their own.
  *
  * Memory: the head log holds one head per chain held (seeded at start) or
  * seen (about 0.8 KB each, head-log.ts) plus two per forked chain;
  * `incomplete` one number per held chain whose own logged head is ahead of
- * what it has verified, until a peer's head for it arrives; RecentHeads a fixed 4,096; the announce queue
- * at most 256 users between flushes; proofs one per forked chain.
+ * what it has verified, until a peer's head for it arrives; RecentHeads a
+ * fixed 4,096; DeferredHeads at most 4 × 4,096 heads; the announce queue at
+ * most 256 users between flushes; proofs one per forked chain (at most 6 KiB
+ * each).
  */
 import { bytesToHex, equal, type InstitutionId, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ChainFetcher, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
+import { ConflictWatch, type ConflictStats } from './conflict-watch.js'
+import { DeferredHeads } from './deferred-heads.js'
 import { ForkRegistry } from './fork-registry.js'
 import { HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog, type SeedStats } from './head-seeding.js'
 import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
 import type { Host } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
+import { proveAgainstOwn } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
-import { decodeForkProof, encodeForkProof, makeForkProof, verifyForkProof, type ForkProof } from './wire/fork-proof.js'
+import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
+import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
 import { HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, decodeHeadsAnnouncement, encodeHeadsAnnouncement } from './wire/heads-announcement.js'
 
@@ -104,7 +122,7 @@ export interface HeadsStats {
   /** Heads received (gossip and sync) and heads that did not verify (ignored). */
   received: number
   invalid: number
-  /** Gossip messages that did not decode, or fork proofs that did not verify. */
+  /** Gossip messages that did not decode, or fork proofs (gossip or forks-sync) that did not decode or verify. */
   malformed: number
   /** Own heads published, and publications that failed. */
   announced: number
@@ -121,12 +139,14 @@ export interface HeadsStats {
   readonly seed: SeedStats
   readonly fetch: FetchStats
   readonly sync: ReconcileStats
+  /** Hypercore `conflict` events on chains held here, and what became of them. */
+  readonly conflicts: ConflictStats
 }
 
 export interface ForkedChain {
   /** The chain key, hex. */
   readonly chain: string
-  /** The length at which two roots were signed. */
+  /** A length at which the custodian's two histories differ: the one length of a same-length proof, the shorter head's of a consistency proof. */
   readonly length: number
   /** The custodian the genesis names, when this node holds the chain. */
   readonly custodian: InstitutionId | undefined
@@ -141,7 +161,9 @@ export class HeadsService {
   private readonly reconcileIntervalMs: number
   readonly log = new HeadLog()
   private readonly recent = new RecentHeads()
+  private readonly deferred = new DeferredHeads()
   private readonly fetcher: ChainFetcher
+  private readonly conflictWatch: ConflictWatch
   private readonly reconciler: HeadsReconciler
   private forkRegistry: ForkRegistry | undefined
   private readonly custodians = new Map<string, InstitutionId>()
@@ -174,7 +196,7 @@ export class HeadsService {
   readonly stats: HeadsStats
   /** What the gossip validators decoded, by message: gossipsub delivers the very object it validated. */
   private readonly validated = new WeakMap<Message, SignedHead[]>()
-  private readonly validatedProofs = new WeakMap<Message, ForkProof>()
+  private readonly validatedProofs = new WeakMap<Message, AnyForkProof>()
 
   constructor (components: HeadsServiceComponents, init: HeadsServiceInit = {}) {
     this.host = components.host
@@ -193,16 +215,27 @@ export class HeadsService {
         init.onFetched?.(chain)
       }
     })
-    this.reconciler = new HeadsReconciler({ host: components.host, gate: components.gate, log: this.log }, {
+    this.reconciler = new HeadsReconciler({
+      host: components.host,
+      gate: components.gate,
+      log: this.log,
+      forks: { since: (cursor, limit) => this.forkRegistry?.since(cursor, limit) ?? { proofs: [], next: 0, more: false } }
+    }, {
       timeoutMs: init.timeoutMs,
       ready: this.seeded,
-      onHeads: async (heads) => { await this.receive(heads) }
+      onHeads: async (heads) => { await this.receive(heads) },
+      onProofs: async (proofs) => { await this.receiveProofs(proofs) }
+    })
+    this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
+      onProof: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
     })
     this.stats = {
       received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0, known: 0,
-      seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats
+      seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats, conflicts: this.conflictWatch.stats
     }
     this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
+    // Every chain the ledger opens from now on (and those open already) has its `conflict` heard.
+    this.conflictWatch.start()
   }
 
   async start (): Promise<void> {
@@ -314,8 +347,8 @@ export class HeadsService {
 
   private validateForkProof (message: Message): TopicValidatorResult {
     try {
-      const proof = decodeForkProof(message.data)
-      if (verifyForkProof(proof, this.ledger.crypto)) {
+      const proof = decodeAnyForkProof(message.data)
+      if (verifyAnyForkProof(proof, this.ledger.crypto)) {
         this.validatedProofs.set(message, proof)
         return TopicValidatorResult.Accept
       }
@@ -368,6 +401,25 @@ export class HeadsService {
       !this.incomplete.has(keyHex) && !this.fetcher.isBehind(keyHex)
   }
 
+  /** Fork proofs from a peer's forks-sync page: each decoded and verified on its own (a bad one counted and skipped), then recorded. Never throws. */
+  private async receiveProofs (encoded: readonly Uint8Array[]): Promise<void> {
+    for (const bytes of encoded) {
+      if (this.stopped) return
+      let proof: AnyForkProof
+      try {
+        proof = decodeAnyForkProof(bytes)
+      } catch {
+        this.stats.malformed++
+        continue
+      }
+      if (!verifyAnyForkProof(proof, this.ledger.crypto)) {
+        this.stats.malformed++
+        continue
+      }
+      await this.serially(async () => { await this.recordFork(proof) })
+    }
+  }
+
   private async serially (work: () => Promise<void>): Promise<void> {
     const next = this.processing.then(async () => { if (!this.stopped) await work() })
     this.processing = next.catch(() => { this.stats.errors++ })
@@ -382,7 +434,10 @@ export class HeadsService {
     // A peer's head no further along than the one logged, for a chain with nothing pending here, can change
     // nothing but the fork check: the chain is not opened (20–30 KB and a read of its blocks), as after a
     // restart a peer's heads-sync brings one head per chain it holds.
-    const news = !fromPeer || logged === undefined || head.length > logged.length || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
+    // A shorter head is news unless it is the head first seen at its length: it is held against this node's copy (a fork at two lengths).
+    const seenAtLength = this.recent.get(keyHex, head.length)
+    const shorterUnseen = logged !== undefined && head.length < logged.length && (seenAtLength === undefined || !equal(seenAtLength.root, head.root))
+    const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
     if (held !== undefined && news) {
       chain = await this.ledger.chain(held)
@@ -398,6 +453,7 @@ export class HeadsService {
         break
       }
     }
+    if (chain !== undefined && !this.isForkedHex(keyHex)) await this.holdAgainstCopy(chain, keyHex, head, fromPeer)
     this.recent.remember(keyHex, head)
     const latest = this.log.get(keyHex)
     if (latest === undefined || head.length > latest.length) this.log.put(keyHex, head)
@@ -434,6 +490,30 @@ export class HeadsService {
     else if (noted !== undefined && noted <= verified) this.incomplete.delete(keyHex)
   }
 
+  /**
+   * Holds heads against this node's own copy of their chain, at any length
+   * (own-copy-proof.ts): a peer's head at once if the copy reaches its
+   * length, else once a fetch has brought the copy that far — which is when
+   * the copy's own head is observed. A failure to compare is counted, and
+   * the head observed on.
+   */
+  private async holdAgainstCopy (chain: UserChain, keyHex: string, head: SignedHead, fromPeer: boolean): Promise<void> {
+    let due: SignedHead[]
+    if (!fromPeer) due = this.deferred.take(keyHex, chain.length)
+    else if (head.length > chain.length) {
+      this.deferred.add(keyHex, head)
+      due = []
+    } else due = [head]
+    for (const peer of due) {
+      try {
+        const proof = await proveAgainstOwn(chain, peer, this.ledger.crypto)
+        if (proof !== undefined) return await this.recordFork(proof)
+      } catch {
+        this.stats.errors++
+      }
+    }
+  }
+
   /** After a fetch: the replica's own head, as stored. */
   private async observeLocal (chain: UserChain): Promise<void> {
     if (chain.length === 0) return
@@ -443,21 +523,21 @@ export class HeadsService {
 
   // ------------------------------------------------------------ forks
 
-  private async recordFork (proof: ForkProof): Promise<void> {
+  private async recordFork (proof: AnyForkProof): Promise<void> {
     const registry = this.forkRegistry
     if (registry === undefined || this.stopped) return
     if (!await registry.add(proof)) return
     this.stats.forks++
     this.logEvidence(proof)
     try {
-      await this.host.services.pubsub.publish(FORKS_TOPIC, encodeForkProof(proof))
+      await this.host.services.pubsub.publish(FORKS_TOPIC, encodeAnyForkProof(proof))
     } catch {
       this.stats.publishFailed++
     }
   }
 
   /** A fork's two heads go in the head log under their own ids (heads-sync carries them), and the custodian is looked up. */
-  private logEvidence (proof: ForkProof): void {
+  private logEvidence (proof: AnyForkProof): void {
     const keyHex = bytesToHex(proof.a.key)
     this.log.put(`${keyHex}/fork/a`, proof.a)
     this.log.put(`${keyHex}/fork/b`, proof.b)
@@ -478,11 +558,11 @@ export class HeadsService {
   /** Whether a fork proof for this chain is known here: its custodian signed two histories. */
   isForked (chainKey: Uint8Array): boolean { return this.isForkedHex(bytesToHex(chainKey)) }
 
-  /** The fork proof of a chain, if one is known. */
-  forkOf (chainKey: Uint8Array): ForkProof | undefined { return this.forkRegistry?.get(bytesToHex(chainKey)) }
+  /** The fork proof of a chain (either kind), if one is known. */
+  forkOf (chainKey: Uint8Array): AnyForkProof | undefined { return this.forkRegistry?.get(bytesToHex(chainKey)) }
 
-  /** Every fork proof known here, one per chain. */
-  get forks (): ForkProof[] { return this.forkRegistry?.list() ?? [] }
+  /** Every fork proof known here, one per chain, in the order they were recorded. */
+  get forks (): AnyForkProof[] { return this.forkRegistry?.list() ?? [] }
 
   /** The forked chains, with the custodian to flag when this node holds the chain. */
   forkedChains (): ForkedChain[] {
@@ -515,6 +595,7 @@ export class HeadsService {
     }
     await this.reconciler.stop()
     await this.fetcher.stop()
+    await this.conflictWatch.stop()
     await this.processing
     await this.forkRegistry?.close()
   }

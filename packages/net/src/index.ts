@@ -2,10 +2,14 @@ import './polyfills.js'
 export { NetworkNode, type NetworkNodeInit, type AppendOptions, type NodeStatus, type ChainRead } from './network-node.js'
 export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsStats, type ForkedChain } from './heads.js'
 export { HeadLog, RecentHeads, type HeadLogPage } from './head-log.js'
-export { ForkRegistry, FORK_PROOFS_CORE } from './fork-registry.js'
+export { ForkRegistry, FORK_PROOFS_CORE, type ForkProofPage } from './fork-registry.js'
+export { FORK_RECORD_VERSION, encodeForkRecord, decodeForkRecord } from './fork-record.js'
+export { ConflictWatch, type ConflictWatchComponents, type ConflictWatchInit, type ConflictStats } from './conflict-watch.js'
+export { DeferredHeads, MAX_DEFERRED_PER_CHAIN, MAX_DEFERRED_CHAINS } from './deferred-heads.js'
+export { proveAgainstOwn } from './own-copy-proof.js'
 export { ForwardLanes, type ForwardLanesInit } from './forward-lanes.js'
 export { ChainFetcher, type ChainFetcherComponents, type ChainFetcherInit, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
-export { HeadsReconciler, type HeadsReconcilerComponents, type HeadsReconcilerInit, type ReconcileStats } from './heads-reconcile.js'
+export { HeadsReconciler, type HeadsReconcilerComponents, type HeadsReconcilerInit, type ReconcileStats, type ForkProofSource } from './heads-reconcile.js'
 export {
   AppendService, appendAsCustodian, forwardAppend, appendViaCustodian, appendToChain, custodianPeerOf,
   DEFAULT_APPEND_RETRIES, DEFAULT_APPEND_TIMEOUT_MS,

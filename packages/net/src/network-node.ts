@@ -20,7 +20,7 @@ import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
 import { MyChainService } from './my-chain.js'
 import { Replication, type ReplicationInit } from './replication.js'
-import type { ForkProof } from './wire/fork-proof.js'
+import type { AnyForkProof } from './wire/any-fork-proof.js'
 import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
 
 export const DEFAULT_CHAIN_IDLE_MS = 60_000
@@ -80,7 +80,7 @@ export interface ChainRead {
   readonly entries: PositionedEntry[]
   readonly verifiedLength: number
   /** Set when the chain's custodian signed two histories: the entries may not be the ones others see. */
-  readonly fork: ForkProof | undefined
+  readonly fork: AnyForkProof | undefined
 }
 
 export interface AppendOptions extends ForwardOptions {
@@ -222,8 +222,8 @@ export class NetworkNode {
     return { entries: await chain.read({ ...query, end }), verifiedLength: chain.verifiedLength, fork: this.heads.forkOf(chain.key) }
   }
 
-  /** Fork proofs known here, one per forked chain. */
-  get forks (): ForkProof[] { return this.heads.forks }
+  /** Fork proofs known here (either kind), one per forked chain. */
+  get forks (): AnyForkProof[] { return this.heads.forks }
 
   /** Whether the chain with this key is forked (its custodian signed two histories). */
   isForked (chainKey: Uint8Array): boolean { return this.heads.isForked(chainKey) }

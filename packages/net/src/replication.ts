@@ -395,8 +395,9 @@ async function withTimeout<T> (work: Promise<T>, ms: number, what: string, signa
  * honest peer has them and a plain range download would wait for them for
  * ever. Done once every block of the range is here or named by an erasure
  * entry found in the range, or after it: when the core grows past `end`
- * while the range is not done, the new blocks are fetched too, since the
- * erasure that names a block still missing may stand there. Which erasures
+ * while the range is not done (a newer head arrived), the new blocks are
+ * fetched too, since the erasure that names a block still missing may
+ * stand there. Which erasures
  * count is only a hint for when to stop asking: `UserChain.ingest` passes
  * over an absent block only for an erasure the user signed, and checks
  * every erasure with every rule.
@@ -443,7 +444,6 @@ async function downloadUnerased (core: Hypercore, start: number, end: number): P
         }
         for (const index of arrived.splice(0)) await check(index)
         onDownload = (index) => { check(index).catch(reject) }
-        onAppend()
         if (complete()) resolve()
       })().catch(reject)
       downloads[0]!.done().then(() => { resolve() }, reject)

@@ -5,11 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Corestore from 'corestore'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { nobleProvider, utf8ToBytes, type CryptoProvider, type InstitutionId } from '@healthchain/core'
+import { encodeCanonical, nobleProvider, utf8ToBytes, type CryptoProvider, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { NetError, type NetErrorCode } from '../src/errors.js'
 import { storedHead, storedTreeHash } from '../src/wire/hypercore-head.js'
+import { readConsistencyNodes } from '@healthchain/ledger'
 import {
+  anyForkProofCodec, assertAnyForkProof, assertConsistencyForkProof, consistencyForkProofCodec, decodeAnyForkProof,
+  decodeConsistencyForkProof, encodeAnyForkProof, encodeConsistencyForkProof, forksSyncRequestCodec, forksSyncResponseCodec,
+  encodeForksSyncResponse, makeConsistencyForkProof, verifyAnyForkProof, verifyConsistencyForkProof, MAX_ANY_FORK_PROOF_BYTES,
+  MAX_CONSISTENCY_FORK_PROOF_BYTES, MAX_CONSISTENCY_NODES, MAX_FORKS_SYNC_RESPONSE_BYTES, MAX_PROOFS_PER_SYNC,
+  type ConsistencyForkProof,
   appendRequestCodec, appendResponseCodec, assertCosignature, assertForkProof, assertHead, cosign, cosignMessage,
   cosignatureCodec, decodeForkProof, decodeSignedHead, encodeAppendResponse, encodeForkProof, encodeHeadsAnnouncement,
   encodeHeadsSyncResponse, encodeSignedHead, forkProofCodec, headOf, headSignable, headsAnnouncementCodec,
@@ -29,6 +35,7 @@ interface RejectCase extends Input { name: string, decoder: string, stage: 'deco
 interface VectorFile { valid: ValidCase[], rejects: RejectCase[] }
 interface HeadsFile extends VectorFile { inputs: { primaryKey: string, cores: Array<{ label: string, store: 'first' | 'second', name: string, blocks: string[] }> } }
 interface CosignaturesFile extends VectorFile { witness: { id: string, seed: string, publicKey: string } }
+interface ConsistencyFile extends VectorFile { inputs: { primaryKey: string, histories: Array<{ label: string, name: string, blocks: string[] }> } }
 
 function load<T extends VectorFile> (name: string): T {
   return JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8')) as T
@@ -38,6 +45,8 @@ const files = {
   heads: load<HeadsFile>('heads.json'),
   announcements: load<VectorFile>('heads-announcement.json'),
   forkProofs: load<VectorFile>('fork-proofs.json'),
+  consistencyForkProofs: load<ConsistencyFile>('consistency-fork-proofs.json'),
+  forksSync: load<VectorFile>('forks-sync.json'),
   cosignatures: load<CosignaturesFile>('cosignatures.json'),
   append: load<VectorFile>('append.json'),
   headsSync: load<VectorFile>('heads-sync.json'),
@@ -47,14 +56,17 @@ const files = {
 const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
 
 const CODECS: Record<string, Codec<unknown>> = Object.fromEntries([
-  signedHeadCodec, headsAnnouncementCodec, forkProofCodec, cosignatureCodec, appendRequestCodec, appendResponseCodec,
-  headsSyncRequestCodec, headsSyncResponseCodec, myChainRequestCodec, myChainResponseCodec
+  signedHeadCodec, headsAnnouncementCodec, forkProofCodec, consistencyForkProofCodec, anyForkProofCodec, cosignatureCodec,
+  appendRequestCodec, appendResponseCodec, headsSyncRequestCodec, headsSyncResponseCodec, forksSyncRequestCodec,
+  forksSyncResponseCodec, myChainRequestCodec, myChainResponseCodec
 ].map((c) => [c.name, c as Codec<unknown>]))
 
 /** The verification a decoded message of each kind gets ("verify" stage of the reject vectors). */
 const VERIFIERS: Record<string, (value: never) => void> = {
   SignedHead: (head: SignedHead) => { assertHead(head) },
   ForkProof: (proof: Parameters<typeof assertForkProof>[0]) => { assertForkProof(proof) },
+  ConsistencyForkProof: (proof: ConsistencyForkProof) => { assertConsistencyForkProof(proof) },
+  AnyForkProof: (proof: Parameters<typeof assertAnyForkProof>[0]) => { assertAnyForkProof(proof) },
   Cosignature: (c: Cosignature) => { assertCosignature(c, witnessPublicKey) }
 }
 
@@ -140,7 +152,7 @@ describe('known-answer vectors', () => {
 
   it('covers every code a decoder or verifier can give', () => {
     const codes = new Set(Object.values(files).flatMap((f) => f.rejects.map((r) => r.code)))
-    expect([...codes].sort()).toEqual(['BAD_SIGNATURE', 'INVALID_FIELD', 'MALFORMED', 'NOT_A_FORK', 'TOO_LARGE', 'UNSUPPORTED_VERSION'])
+    expect([...codes].sort()).toEqual(['BAD_PROOF', 'BAD_SIGNATURE', 'INVALID_FIELD', 'MALFORMED', 'NOT_A_FORK', 'TOO_LARGE', 'UNSUPPORTED_VERSION'])
   })
 
   it('heads: the signable bytes and signatures check under both providers', () => {
@@ -170,6 +182,18 @@ describe('known-answer vectors', () => {
     for (const crypto of PROVIDERS) expect(verifyForkProof(proof, crypto)).toBe(true)
     expect(hex(encodeForkProof(makeForkProof(proof.b, proof.a)))).toBe(v!.hex)
     expect(hex(encodeForkProof(makeForkProof(proof.a, proof.b)))).toBe(v!.hex)
+  })
+
+  it('consistency fork proofs: verify under both providers; the dispatcher reads both versions to the same bytes', () => {
+    for (const v of files.consistencyForkProofs.valid) {
+      const proof = anyForkProofCodec.decode(inputOf(v))
+      for (const crypto of PROVIDERS) expect(verifyAnyForkProof(proof, crypto)).toBe(true)
+      expect(hex(encodeAnyForkProof(proof))).toBe(hex(inputOf(v)))
+      expect(proof.v).toBe(v.decoder === 'ForkProof' || v.name.startsWith('any: a version 1') ? 1 : 2)
+    }
+    // The version 1 vectors, unchanged, read the same through the dispatcher.
+    const [v1] = files.forkProofs.valid
+    expect(hex(encodeAnyForkProof(decodeAnyForkProof(inputOf(v1!))))).toBe(v1!.hex)
   })
 })
 
@@ -255,6 +279,73 @@ describe('headOf', () => {
     await core.ready()
     await expect(headOf(core)).rejects.toMatchObject({ code: 'NO_HEAD' })
     await core.close()
+  })
+})
+
+describe('consistency fork proofs from real cores', () => {
+  const stores: Corestore[] = []
+  const dirs: string[] = []
+  const rebuilt = new Map<string, ConsistencyForkProof>()
+
+  beforeAll(async () => {
+    const { primaryKey, histories } = files.consistencyForkProofs.inputs
+    const built = new Map<string, { heads: SignedHead[], nodes: (a: number, b: number) => Promise<Parameters<typeof makeConsistencyForkProof>[2]> }>()
+    for (const history of histories) {
+      const dir = mkdtempSync(join(tmpdir(), 'hc-net-wire-'))
+      dirs.push(dir)
+      const store = new Corestore(dir, { primaryKey: hexToBytes(primaryKey), unsafe: true })
+      stores.push(store)
+      const core = store.get({ name: history.name })
+      await core.ready()
+      const heads: SignedHead[] = []
+      for (const block of history.blocks) {
+        await core.append(hexToBytes(block))
+        heads.push(await headOf(core))
+      }
+      built.set(history.label, { heads, nodes: async (a, b) => (await readConsistencyNodes(core, a, b))! })
+    }
+    const long = built.get('long')!
+    const fork = built.get('fork')!
+    const early = built.get('early')!
+    rebuilt.set('a3 against the fork history at 4', makeConsistencyForkProof(A3, fork.heads[3]!, await fork.nodes(3, 4)))
+    rebuilt.set('a3 against the fork history at 5', makeConsistencyForkProof(A3, fork.heads[4]!, await fork.nodes(3, 5)))
+    rebuilt.set('aFork3 against the long history at 8', makeConsistencyForkProof(F3, long.heads[7]!, await long.nodes(3, 8)))
+    rebuilt.set('a1 against the early history at 7', makeConsistencyForkProof(A1, early.heads[6]!, await early.nodes(1, 7)))
+  })
+
+  afterAll(async () => {
+    for (const store of stores) await store.close()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('rebuilds every consistency proof of the vectors from its inputs, byte for byte', () => {
+    const expected = files.consistencyForkProofs.valid.filter((v) => v.decoder === 'ConsistencyForkProof')
+    expect([...rebuilt.keys()].sort()).toEqual(expected.map((v) => v.name).sort())
+    for (const v of expected) expect(hex(encodeConsistencyForkProof(rebuilt.get(v.name)!))).toBe(v.hex)
+  })
+
+  it('binds every node and the longer root: any flipped bit is BAD_PROOF', () => {
+    const proof = rebuilt.get('aFork3 against the long history at 8')!
+    for (const [i, node] of proof.nodes.entries()) {
+      for (let byte = 0; byte < 32; byte += 5) {
+        const nodes = proof.nodes.map((n, j) => j === i ? [n[0], n[1], flip(node[2], byte, 1 << (byte % 8))] as const : n)
+        expect(caught(() => consistencyForkProofCodec.parse({ ...proof, nodes })).code, `node ${i} byte ${byte}`).toBe('BAD_PROOF')
+      }
+      expect(caught(() => consistencyForkProofCodec.parse({ ...proof, nodes: proof.nodes.map((n, j) => j === i ? [n[0], n[1] + 1, n[2]] : n) })).code).toBe('BAD_PROOF')
+    }
+    for (let byte = 0; byte < 32; byte++) expect(caught(() => consistencyForkProofCodec.parse({ ...proof, b: { ...proof.b, root: flip(proof.b.root, byte) } })).code).toBe('BAD_PROOF')
+  })
+
+  it('makeConsistencyForkProof refuses heads that agree (NOT_A_FORK), one length or the wrong order (INVALID_FIELD), forged heads (BAD_SIGNATURE)', () => {
+    const proof = rebuilt.get('a3 against the fork history at 5')!
+    const nodes = proof.nodes.map(([index, size, hash]) => ({ index, size, hash }))
+    expect(caught(() => makeConsistencyForkProof(F3, proof.b, nodes)).code).toBe('NOT_A_FORK')
+    expect(caught(() => makeConsistencyForkProof(B2, proof.b, nodes)).code).toBe('NOT_A_FORK')
+    expect(caught(() => makeConsistencyForkProof(proof.b, A3, nodes)).field).toBe('b.length')
+    expect(caught(() => makeConsistencyForkProof({ ...A3, sig: flip(A3.sig, 0) }, proof.b, nodes)).code).toBe('BAD_SIGNATURE')
+    expect(verifyConsistencyForkProof(proof)).toBe(true)
+    expect(verifyConsistencyForkProof({ ...proof, a: { ...A3, fork: 1 } })).toBe(false)
+    expect(decodeConsistencyForkProof(encodeConsistencyForkProof(proof))).toEqual(proof)
   })
 })
 
@@ -386,6 +477,14 @@ describe('encoders', () => {
     const proof = forkProofCodec.encode({ v: 1, a: big, b: { ...big, root: new Uint8Array(32).fill(0xff) } }).length
     expect(proof).toBe(452)
     expect(proof).toBeLessThanOrEqual(MAX_FORK_PROOF_BYTES)
+    // The largest consistency proof: 103 nodes with 9-byte indexes and sizes (only the shape: the codec would check the hashes).
+    const consistency = encodeCanonical({ v: 2, a: big, b: big, nodes: Array.from({ length: MAX_CONSISTENCY_NODES }, () => [max, max, A3.root]) }).length
+    expect(consistency).toBe(5_919)
+    expect(consistency).toBeLessThanOrEqual(MAX_CONSISTENCY_FORK_PROOF_BYTES)
+    expect(MAX_ANY_FORK_PROOF_BYTES).toBe(MAX_CONSISTENCY_FORK_PROOF_BYTES)
+    const forksSync = encodeForksSyncResponse({ v: 1, proofs: Array.from({ length: MAX_PROOFS_PER_SYNC }, () => new Uint8Array(MAX_ANY_FORK_PROOF_BYTES)), next: max, more: true }).length
+    expect(forksSync).toBe(98_384)
+    expect(forksSync).toBeLessThanOrEqual(MAX_FORKS_SYNC_RESPONSE_BYTES)
     const cosignature = cosignatureCodec.encode({ v: 1, head: big, witness: `r${'e'.repeat(62)}u` as Cosignature['witness'], sig: A3.sig }).length
     expect(cosignature).toBe(375)
     expect(cosignature).toBeLessThanOrEqual(MAX_COSIGNATURE_BYTES)

@@ -1,15 +1,17 @@
 /**
- * The one codec shape every network message uses (wire version 1).
+ * The one codec shape every network message uses.
  *
  * A message is a canonical CBOR map (core's encodeCanonical/decodeCanonical:
- * one value, one encoding) with `v: 1`, validated by a zod strict schema and
- * bounded by a byte limit. Decoding checks, in this order, and stops at the
- * first failure:
+ * one value, one encoding) with a version `v` — 1 for every message family
+ * (wire version 1), except a family that has a later version beside it (the
+ * ForkProof family: version 2 is the consistency fork proof) — validated by
+ * a zod strict schema and bounded by a byte limit. Decoding checks, in this
+ * order, and stops at the first failure:
  *
  *   1. size            > maxBytes                              TOO_LARGE
  *   2. CBOR            not canonical CBOR, or not a map        MALFORMED
- *   3. version         `v` a number other than 1 (top level,   UNSUPPORTED_VERSION
- *                      or in a nested head)
+ *   3. version         `v` a number other than the codec's     UNSUPPORTED_VERSION
+ *                      (top level, or in a nested head)
  *   4. schema          missing, unknown or invalid field       INVALID_FIELD (field = dotted path)
  *                      (an embedded block over its limit:      TOO_LARGE)
  *   5. message rules   e.g. a fork proof's relation/order      per message
@@ -28,11 +30,16 @@ export const WIRE_VERSION = 1
 const ISSUE_CODES = ['UNSUPPORTED_VERSION', 'TOO_LARGE'] as const
 type IssueCode = typeof ISSUE_CODES[number]
 
-/** `v`: must be a number (else INVALID_FIELD), and 1 (else UNSUPPORTED_VERSION). */
-export const versionSchema = z.number().pipe(z.custom<typeof WIRE_VERSION>((v) => v === WIRE_VERSION, {
-  message: `unsupported version (this build speaks ${WIRE_VERSION})`,
-  params: { code: 'UNSUPPORTED_VERSION' satisfies IssueCode }
-}))
+/** `v` of a message of `version`: must be a number (else INVALID_FIELD), and `version` (else UNSUPPORTED_VERSION). */
+export function versionSchemaOf<V extends number> (version: V): z.ZodType<V> {
+  return z.number().pipe(z.custom<V>((v) => v === version, {
+    message: `unsupported version (this build speaks ${version})`,
+    params: { code: 'UNSUPPORTED_VERSION' satisfies IssueCode }
+  }))
+}
+
+/** `v` of a wire version 1 message. */
+export const versionSchema = versionSchemaOf(WIRE_VERSION)
 
 function issueCode (issue: z.core.$ZodIssue): IssueCode | undefined {
   if (issue.code !== 'custom') return undefined
@@ -70,6 +77,8 @@ export interface Codec<T> {
 
 export interface CodecInit<S extends z.ZodType> {
   readonly name: string
+  /** The `v` the schema requires; default 1 (WIRE_VERSION). */
+  readonly version?: number
   readonly schema: S
   readonly maxBytes: number
   /** Rules beyond the schema (step 5); throws NetError. */
@@ -78,6 +87,7 @@ export interface CodecInit<S extends z.ZodType> {
 
 export function defineCodec<S extends z.ZodType> (init: CodecInit<S>): Codec<z.output<S>> {
   const { name, schema, maxBytes, check } = init
+  const version = init.version ?? WIRE_VERSION
 
   function checkSize (length: number): void {
     if (length > maxBytes) throw new NetError('TOO_LARGE', `${name} is ${length} bytes, the limit is ${maxBytes}`)
@@ -89,8 +99,8 @@ export function defineCodec<S extends z.ZodType> (init: CodecInit<S>): Codec<z.o
     }
     // Before the schema: a later version may have other fields, and must be told apart from a bad v1 message.
     const v = (value as { v?: unknown }).v
-    if (typeof v === 'number' && v !== WIRE_VERSION) {
-      throw new NetError('UNSUPPORTED_VERSION', `${name} version ${v} is not supported (expected ${WIRE_VERSION})`, { field: 'v' })
+    if (typeof v === 'number' && v !== version) {
+      throw new NetError('UNSUPPORTED_VERSION', `${name} version ${v} is not supported (expected ${version})`, { field: 'v' })
     }
     const result = schema.safeParse(value)
     if (!result.success) throw schemaError(result.error, name)

@@ -1,14 +1,17 @@
 /**
  * ForkProof, wire version 1: two validly signed heads of one chain at one
  * length with different roots — proof that the custodian signed two
- * histories (DESIGN §4). Gossiped, stored, and the custodian flagged.
+ * histories. Heads of different lengths that cannot both be true are a
+ * version 2 proof (consistency-fork-proof.ts); both kinds are gossiped,
+ * stored and flagged alike (any-fork-proof.ts).
  *
  *   { v: 1, a: SignedHead, b: SignedHead }   with a.root < b.root bytewise
  *
  * Rules (decode checks the first two, assertForkProof all three):
- * - a.key == b.key, a.length == b.length, a.root != b.root, else NOT_A_FORK;
- *   the fork ids may differ: healthchain chains are never truncated, so a
- *   signed truncation that rewrote history is a fork too;
+ * - a.key == b.key, a.length == b.length, a.root != b.root, else NOT_A_FORK
+ *   (heads of different lengths are a version 2 proof's business); the fork
+ *   ids may differ: healthchain chains are never truncated, so a signed
+ *   truncation that rewrote history is a fork too;
  * - a.root sorts strictly before b.root, else INVALID_FIELD (field `a.root`),
  *   so one pair of heads has exactly one proof encoding;
  * - both heads verify (verifyHead), else BAD_SIGNATURE (field `a` or `b`).

@@ -1,7 +1,8 @@
 /**
- * The network's wire formats, version 1: every message is a canonical CBOR
- * map with `v: 1` (codec.ts), one module per message family. See
- * packages/net/README.md ("Wire formats") for the table of layouts.
+ * The network's wire formats: every message is a canonical CBOR map with a
+ * version `v` (codec.ts) — 1, and 2 for the consistency fork proof — one
+ * module per message family. See packages/net/README.md ("Wire formats")
+ * for the table of layouts.
  */
 export { WIRE_VERSION, compareBytes, type Codec } from './codec.js'
 export {
@@ -17,6 +18,21 @@ export {
   MAX_FORK_PROOF_BYTES, forkProofSchema, forkProofCodec, encodeForkProof, decodeForkProof, assertForkProof,
   verifyForkProof, makeForkProof, type ForkProof
 } from './fork-proof.js'
+export {
+  CONSISTENCY_FORK_PROOF_VERSION, MAX_CONSISTENCY_NODES, MAX_CONSISTENCY_FORK_PROOF_BYTES, consistencyForkProofSchema,
+  consistencyForkProofCodec, encodeConsistencyForkProof, decodeConsistencyForkProof, assertConsistencyForkProof,
+  verifyConsistencyForkProof, makeConsistencyForkProof, proofNodes, type ConsistencyForkProof
+} from './consistency-fork-proof.js'
+export {
+  MAX_ANY_FORK_PROOF_BYTES, anyForkProofCodec, encodeAnyForkProof, decodeAnyForkProof, assertAnyForkProof, verifyAnyForkProof,
+  type AnyForkProof
+} from './any-fork-proof.js'
+export {
+  FORKS_SYNC_PROTOCOL, MAX_PROOFS_PER_SYNC, MAX_FORKS_SYNC_REQUEST_BYTES, MAX_FORKS_SYNC_RESPONSE_BYTES,
+  forksSyncRequestSchema, forksSyncResponseSchema, forksSyncRequestCodec, forksSyncResponseCodec,
+  encodeForksSyncRequest, decodeForksSyncRequest, encodeForksSyncResponse, decodeForksSyncResponse,
+  type ForksSyncRequest, type ForksSyncResponse
+} from './forks-sync.js'
 export {
   COSIGN_DOMAIN, MAX_COSIGNATURE_BYTES, cosignatureSchema, cosignatureCodec, encodeCosignature, decodeCosignature,
   cosignMessage, cosign, verifyCosignature, assertCosignature, type Cosignature

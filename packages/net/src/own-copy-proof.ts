@@ -1,0 +1,50 @@
+/**
+ * Fork proofs from this node's own copy of a chain. Hypercore verified every
+ * tree node and head signature it stored here, so the copy's tree is the
+ * custodian's signed history as this node was shown it; a verified head of
+ * the same chain that the tree contradicts, at whatever length, is a fork:
+ *
+ *   peer head shorter   the copy's root at the peer's length differs:
+ *                       ConsistencyForkProof { a: peer head, b: own head,
+ *                       nodes from the copy's tree }
+ *   same length         the roots differ: ForkProof v1
+ *   peer head longer    nothing to say here (the peer's tree is needed): a
+ *                       fetch brings it, and Hypercore meets the conflict
+ *                       (conflict-watch.ts); until then the head waits
+ *                       (deferred-heads.ts)
+ *
+ * The copy's root at a length comes from memory for a writer at its own
+ * length, else from stored tree nodes. Every proof made here passes its own
+ * codec and verifier (make…), so a damaged store cannot produce one that
+ * does not hold.
+ */
+import { equal, type CryptoProvider } from '@healthchain/core'
+import { readConsistencyNodes, type UserChain } from '@healthchain/ledger'
+import type { AnyForkProof } from './wire/any-fork-proof.js'
+import { makeConsistencyForkProof } from './wire/consistency-fork-proof.js'
+import { makeForkProof } from './wire/fork-proof.js'
+import { headOf, type SignedHead } from './wire/head.js'
+import { storedTreeHash, writerHead } from './wire/hypercore-head.js'
+
+/** The copy's tree hash at `length` (at most its own length), or undefined if its tree nodes for it are not all here. */
+async function ownRootAt (chain: UserChain, length: number): Promise<Uint8Array | undefined> {
+  const own = writerHead(chain.core)
+  if (own !== null && own.head.length === length) return own.root
+  return await storedTreeHash(chain.core, length).catch(() => undefined)
+}
+
+/**
+ * The proof that `peer` (a verified head of this chain) and this node's copy
+ * cannot both be true; undefined when they agree, when the copy is shorter,
+ * or when the copy lacks the tree nodes to say.
+ */
+export async function proveAgainstOwn (chain: UserChain, peer: SignedHead, crypto: CryptoProvider): Promise<AnyForkProof | undefined> {
+  if (chain.length === 0 || peer.length > chain.length) return undefined
+  const root = await ownRootAt(chain, peer.length)
+  if (root === undefined || equal(root, peer.root)) return undefined
+  // They disagree: the copy's signed head (it may have grown meanwhile) and, if longer, its consistency nodes.
+  const own = await headOf(chain.core, crypto)
+  if (own.length === peer.length) return makeForkProof(own, peer, crypto)
+  const nodes = await readConsistencyNodes(chain.core, peer.length, own.length, chain.erasedLeaves)
+  return nodes === null ? undefined : makeConsistencyForkProof(peer, own, nodes, crypto)
+}
