@@ -63,6 +63,8 @@ export class TestNet {
 
   party (id: string): Party { return this.parties.find((p) => p.id === id)! }
   get registryKey (): Uint8Array { return this.registry.key }
+  /** The directory of the party's ledger (its Corestore). */
+  dataDir (id: string): string { return join(this.dir, id) }
   node (id: string): NetworkNode { return this.running.get(id)! }
   get nodes (): NetworkNode[] { return [...this.running.values()] }
 

@@ -30,6 +30,7 @@ import { ChainRules, type ChainUser } from './chain-rules.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
+import { scrubErased } from './scrub-erased.js'
 import { storedLeaves } from './tree-audit.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
@@ -424,6 +425,7 @@ export class UserChain {
     const leaves = await storedLeaves(this.core, present)
     await this.erased.record(this.key, leaves.filter((l): l is NonNullable<typeof l> => l !== null))
     for (const seq of present) await this.core.clear(seq)
+    await scrubErased(this.core, this.erased, present)
   }
 
   /** Leaf nodes this node kept for its erased blocks (for verification). */
