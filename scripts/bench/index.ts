@@ -3,8 +3,9 @@
  * measured in the same run, printed as a table and written to
  * bench-results/latest.json. `--quick` runs smaller counts (a smoke run);
  * `--only PART` runs one part: ledger, net-propagation, net-replication,
- * net-holder, http, index, light.
+ * net-holder, http, index, light, erasure.
  */
+import { benchErasure } from './erasure-bench.js'
 import { benchHttpWrites, type HttpBenchResult } from './http-bench.js'
 import { benchQueryIndex } from './index-bench.js'
 import { benchLightCatchUp } from './light-bench.js'
@@ -15,7 +16,7 @@ import { printTable, writeResults, type Figure } from './measure.js'
 const quick = process.argv.includes('--quick')
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1]
-const PARTS = ['ledger', 'net-propagation', 'net-replication', 'net-holder', 'http', 'index', 'light']
+const PARTS = ['ledger', 'net-propagation', 'net-replication', 'net-holder', 'http', 'index', 'light', 'erasure']
 if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only takes one of ${PARTS.join(', ')}`)
 const runs = (part: string): boolean => only === undefined || only === part
 
@@ -41,6 +42,10 @@ async function main (): Promise<void> {
   if (runs('index')) {
     console.log('index: build rate beside the raw chain read rate; contact tracing over many location points …')
     figures.push(...await benchQueryIndex({ quick }))
+  }
+  if (runs('erasure')) {
+    console.log('erasure: one erasure at the custodian of a store holding many chains, beside a plain append …')
+    figures.push(...await benchErasure({ fillers: quick ? 500 : 5000, chains: quick ? 6 : 12 }))
   }
   console.log('')
   printTable(figures)

@@ -78,6 +78,8 @@ export class TestNet {
     return registry.length
   }
   get registryKey (): Uint8Array { return this.registry.key }
+  /** The directory of the party's ledger (its Corestore). */
+  dataDir (id: string): string { return join(this.dir, id) }
   node (id: string): NetworkNode { return this.running.get(id)! }
   get nodes (): NetworkNode[] { return [...this.running.values()] }
 

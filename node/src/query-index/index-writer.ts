@@ -9,7 +9,8 @@
 import type { Entry, UserId } from '@healthchain/core'
 import { NodeError } from '../errors.js'
 import { rowsOf } from './rows.js'
-import { rtreeMinutes, type Db } from './schema.js'
+import { RtreeTails } from './rtree-tails.js'
+import { RTREE_DIMENSIONS, rtreeMinutes, truncateWal, type Db } from './schema.js'
 
 export interface ChainCursor {
   readonly uid: number
@@ -45,10 +46,14 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
 
 export class IndexWriter {
   private readonly db: Db
+  private readonly tails: RtreeTails
+  /** Rows were deleted and the WAL still holds their old pages (a checkpoint was kept from truncating it). */
+  private walOwed = false
   private readonly stmts
 
   constructor (db: Db) {
     this.db = db
+    this.tails = new RtreeTails(db, 'location_rtree', RTREE_DIMENSIONS)
     this.stmts = {
       cursor: db.prepare('SELECT uid, chain_key AS chainKey, indexed_length AS indexedLength FROM chains WHERE user_id = ?'),
       addChain: db.prepare('INSERT INTO chains (user_id, chain_key, indexed_length) VALUES (?, ?, 0)'),
@@ -58,11 +63,11 @@ export class IndexWriter {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       location: db.prepare('INSERT INTO locations (uid, seq, time, lat, lon, acc) VALUES (?, ?, ?, ?, ?, ?)'),
       rtree: db.prepare('INSERT INTO location_rtree (id, min_lat, max_lat, min_lon, max_lon, min_time, max_time) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      entryPoints: db.prepare('SELECT id FROM locations WHERE uid = ? AND seq = ?').pluck(),
       eraseObservations: db.prepare('DELETE FROM observations WHERE uid = ? AND seq = ?'),
-      eraseRtree: db.prepare('DELETE FROM location_rtree WHERE id IN (SELECT id FROM locations WHERE uid = ? AND seq = ?)'),
       eraseLocations: db.prepare('DELETE FROM locations WHERE uid = ? AND seq = ?'),
+      userPoints: db.prepare('SELECT id FROM locations WHERE uid = ?').pluck(),
       clearObservations: db.prepare('DELETE FROM observations WHERE uid = ?'),
-      clearRtree: db.prepare('DELETE FROM location_rtree WHERE id IN (SELECT id FROM locations WHERE uid = ?)'),
       clearLocations: db.prepare('DELETE FROM locations WHERE uid = ?')
     }
   }
@@ -78,7 +83,7 @@ export class IndexWriter {
    * store recreated) is emptied and starts again at 0.
    */
   cursorFor (user: UserId, chainKey: Uint8Array): ChainCursor {
-    return this.db.transaction((): ChainCursor => {
+    const cursor = this.db.transaction((): ChainCursor => {
       const existing = this.cursorOf(user)
       if (existing === undefined) {
         const uid = Number(this.stmts.addChain.run(user, Buffer.from(chainKey)).lastInsertRowid)
@@ -87,8 +92,12 @@ export class IndexWriter {
       if (sameBytes(existing.chainKey, chainKey)) return existing
       this.clearUser(existing.uid)
       this.stmts.rekey.run(Buffer.from(chainKey), existing.uid)
+      this.walOwed = true
       return { uid: existing.uid, chainKey, indexedLength: 0 }
     })()
+    // After the transaction: a checkpoint cannot run inside one.
+    this.settleWal()
+    return cursor
   }
 
   /** Empties a user's rows and puts the cursor back to 0 (their chain shrank: it must be indexed again). */
@@ -97,12 +106,15 @@ export class IndexWriter {
       this.clearUser(cursor.uid)
       this.stmts.advance.run(0, cursor.uid, cursor.indexedLength)
     })()
+    this.walOwed = true
+    this.settleWal()
     return { ...cursor, indexedLength: 0 }
   }
 
   private clearUser (uid: number): void {
     this.stmts.clearObservations.run(uid)
-    this.stmts.clearRtree.run(uid)
+    // Through RtreeTails: a plain DELETE leaves the points' bytes in the R*Tree's nodes.
+    this.tails.deleteCells(this.stmts.userPoints.all(uid) as number[])
     this.stmts.clearLocations.run(uid)
   }
 
@@ -115,7 +127,7 @@ export class IndexWriter {
   applyBatch (user: UserId, cursor: ChainCursor, to: number, entries: ReadonlyArray<{ seq: number, entry: Entry }>, hook?: BatchHook): BatchResult {
     const { uid, indexedLength: from } = cursor
     const s = this.stmts
-    return this.db.transaction((): BatchResult => {
+    const result = this.db.transaction((): BatchResult => {
       let observations = 0
       let locations = 0
       let erased = 0
@@ -134,7 +146,7 @@ export class IndexWriter {
         locations += rows.locations.length
         for (const target of rows.erases) {
           erased += s.eraseObservations.run(uid, target).changes
-          s.eraseRtree.run(uid, target)
+          this.tails.deleteCells(s.entryPoints.all(uid, target) as number[])
           erased += s.eraseLocations.run(uid, target).changes
         }
       }
@@ -145,5 +157,13 @@ export class IndexWriter {
       }
       return { observations, locations, erased }
     })()
+    if (result.erased > 0) this.walOwed = true
+    this.settleWal()
+    return result
+  }
+
+  /** Truncates the WAL if rows were deleted since it last was (see schema.ts, truncateWal). */
+  private settleWal (): void {
+    if (this.walOwed) this.walOwed = !truncateWal(this.db)
   }
 }

@@ -28,7 +28,7 @@ import type { Ledger, UserChain } from '@healthchain/ledger'
 import { NodeError } from '../errors.js'
 import { ExerciseSummaryQuery, type ExercisePeriodSummary, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
 import { IndexWriter, type BatchHook } from './index-writer.js'
-import { createIndexes, openDatabase, resetSchema, type Db } from './schema.js'
+import { createIndexes, openDatabase, resetSchema, truncateWal, type Db } from './schema.js'
 import { SeriesQuery, type Series, type SeriesOptions } from './series.js'
 import { StatisticsQuery, type Statistics, type StatisticsOptions } from './statistics.js'
 import { TraceQuery, type TraceContact, type TraceOptions } from './trace.js'
@@ -205,6 +205,8 @@ export class QueryIndex {
       onProgress?.(progress)
     }
     createIndexes(this.db)
+    // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
+    truncateWal(this.db)
     return { ...progress, ms: Date.now() - started, failed }
   }
 

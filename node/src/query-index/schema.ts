@@ -31,6 +31,13 @@
  *
  * Nothing sealed is ever written here (see rows.ts): the index is safe to
  * query for any role that may read plain segments.
+ *
+ * Erased entries leave no bytes behind: `secure_delete` makes SQLite zero
+ * what a delete frees (cells, freed pages); R*Tree nodes keep deleted cells'
+ * bytes past their cell count, which rtree-tails.ts zeroes; and the WAL,
+ * which keeps the pages as they were before, is checkpointed and truncated
+ * after every write that deleted rows (`truncateWal`) and when the file is
+ * opened (a WAL a crash left behind).
  */
 import { chmodSync } from 'node:fs'
 import Database from 'better-sqlite3'
@@ -40,6 +47,9 @@ import { NodeError } from '../errors.js'
 export type Db = Database.Database
 
 export const SCHEMA_VERSION = 1
+
+/** The R*Tree's dimensions: latitude, longitude, time. */
+export const RTREE_DIMENSIONS = 3
 
 /** The R*Tree's time axis: minutes since 2000-01-01 (see above). */
 export function rtreeMinutes (time: number): number {
@@ -122,17 +132,34 @@ export function openDatabase (path: string): Db {
     if (path !== ':memory:' && process.platform !== 'win32') chmodSync(path, 0o600)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
+    // Deleted rows are zeroed in the file, not merely unlinked: an erased entry's plain data must not stay readable there.
+    db.pragma('secure_delete = ON')
     db.pragma('foreign_keys = OFF')
     // Rebuilds and bulk loads sort large indexes: give SQLite room (in KiB, negative = KiB).
     db.pragma('cache_size = -65536')
     db.pragma('temp_store = MEMORY')
     migrate(db)
+    // A WAL left by a crash still holds old pages, erased rows' among them.
+    truncateWal(db)
     return db
   } catch (cause) {
     db.close()
     if (cause instanceof NodeError) throw cause
     throw new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
   }
+}
+
+/**
+ * Folds the WAL into the database file and truncates it to zero bytes: the
+ * WAL keeps every page as it was written (a deleted row's page before the
+ * delete too) until it is overwritten, and a plain checkpoint leaves the
+ * file's old frames in place. False when a reader kept it from completing
+ * (then call it again later).
+ */
+export function truncateWal (db: Db): boolean {
+  if (db.memory) return true
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
+  return result === undefined || result.busy === 0
 }
 
 /** Creates the schema; a database of another schema version is dropped first. */

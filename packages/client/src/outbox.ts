@@ -24,15 +24,31 @@
  *
  * When nothing is pending and no failure is left to show, the core is
  * truncated to nothing (`compact`), so it never grows without bound.
+ *
+ * Erasure: an entry the custodian acknowledged is in the chain, where the
+ * user can erase it — so its record here must not outlive it. Once its
+ * `sent` record is written, the entry record is cleared (a cleared record is
+ * valid only when a `sent` record names it). Clearing or truncating only
+ * deletes RocksDB keys, so the bytes stay in the store's files until
+ * compacted: every `compact()` scrubs (packages/ledger, scrub.ts) the entry
+ * records cleared or truncated since the last one — usually with a flush
+ * alone, as records sent soon after they were written never left the
+ * memtable (`logMark`). The local user data `healthchain/outbox-scrub-owed`
+ * is set before a record is cleared or truncated and removed once it is
+ * scrubbed; an open that finds it set (the app stopped in between) scrubs the
+ * whole outbox again.
  */
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import {
   ENTRY_VERSION, bytesToHex, decodeCanonical, encodeCanonical, encodeEntryBody, parseUnsignedEntry, type UnsignedEntry
 } from '@healthchain/core'
+import { logMark, rangesOf, scrubCleared, type ClearedRange, type LogMark } from '@healthchain/ledger'
 import { ClientError } from './errors.js'
 
 export const OUTBOX_CORE = 'local/outbox'
+/** Set (local user data) while cleared or truncated records may still be in the store's files. */
+export const SCRUB_OWED_KEY = 'healthchain/outbox-scrub-owed'
 
 type OutboxRecord =
   | { v: 1, kind: 'entry', body: Uint8Array }
@@ -93,6 +109,12 @@ export class Outbox {
   private readonly failures = new Map<number, FailedItem>()
   /** Every change runs alone: an append racing a compaction would lose records or misnumber them. */
   private tail: Promise<unknown> = Promise.resolve()
+  /** Entry records still stored: their size in bytes, and (if written in this session) a log mark taken before. */
+  private readonly stored = new Map<number, { readonly size: number, readonly mark: LogMark | undefined }>()
+  /** Entry records cleared or truncated but maybe still in the store's files; scrubbed by the next compact(). */
+  private owed: { ranges: ClearedRange[], marks: Array<LogMark | undefined> } | undefined
+  /** Whether SCRUB_OWED_KEY is set on disk. */
+  private owedOnDisk = false
 
   private constructor (core: Hypercore) {
     this.core = core
@@ -103,15 +125,22 @@ export class Outbox {
     await core.ready()
     const outbox = new Outbox(core)
     const items = new Map<number, OutboxItem>()
+    const sent = new Set<number>()
+    const cleared: number[] = []
     for (let at = 0; at < core.length; at++) {
       const block = await core.get(at, { wait: false })
-      if (block === null) throw damaged(at)
+      if (block === null) {
+        cleared.push(at)
+        continue
+      }
       const record = decodeRecord(block, at)
       if (record.kind === 'entry') {
         const entry = entryOf(record.body, at)
         items.set(at, { at, id: bytesToHex(entry.id), entry })
+        outbox.stored.set(at, { size: block.byteLength, mark: undefined })
       } else if (record.kind === 'sent') {
         items.delete(record.at)
+        sent.add(record.at)
       } else if (record.kind === 'failed') {
         const item = items.get(record.at)
         items.delete(record.at)
@@ -120,7 +149,16 @@ export class Outbox {
         outbox.failures.delete(record.at)
       }
     }
+    // Only the entry record of an acknowledged item is ever cleared: any other gap is damage.
+    for (const at of cleared) if (!sent.has(at)) throw damaged(at)
     outbox.queue.push(...[...items.values()].sort((a, b) => a.at - b.at))
+    if (await core.getUserData(SCRUB_OWED_KEY) !== null) {
+      // A scrub the app's stop cut short: which records it was for is not known, so all of them, whatever their size.
+      outbox.owedOnDisk = true
+      outbox.owe([{ start: 0, end: Infinity, largest: undefined }], [undefined])
+    }
+    // Acknowledged items whose entry record a stop left uncleared.
+    await outbox.clearRecords([...sent].filter((at) => outbox.stored.has(at)))
     await outbox.compact()
     return outbox
   }
@@ -137,18 +175,22 @@ export class Outbox {
     // Encoded (and so validated) before anything is written.
     const records = entries.map((e) => encodeCanonical({ v: 1, kind: 'entry', body: encodeEntryBody(e) } satisfies OutboxRecord))
     return await this.exclusive(async () => {
+      // Taken before the append: if the log is still this one when the records are cleared, they never left the memtable.
+      const mark = await logMark(this.core)
       const { length } = await this.core.append(records)
       const items = entries.map((entry, i) => ({ at: length - entries.length + i, id: bytesToHex(entry.id), entry }))
+      items.forEach((item, i) => this.stored.set(item.at, { size: records[i]!.byteLength, mark }))
       this.queue.push(...items)
       return items
     })
   }
 
-  /** The custodian acknowledged `item` at position `seq`. */
+  /** The custodian acknowledged `item` at position `seq`: its entry record is cleared (the chain has the entry now). */
   async markSent (item: OutboxItem, seq: number): Promise<void> {
     await this.exclusive(async () => {
       await this.core.append(encodeCanonical({ v: 1, kind: 'sent', at: item.at, seq } satisfies OutboxRecord))
       this.remove(item)
+      await this.clearRecords([item.at])
     })
   }
 
@@ -174,11 +216,63 @@ export class Outbox {
     await this.compact()
   }
 
-  /** Empties the core when it holds nothing that is still needed. */
+  /**
+   * Empties the core when it holds nothing that is still needed, then takes
+   * the entry records cleared or truncated so far off the store's files.
+   */
   async compact (): Promise<void> {
     await this.exclusive(async () => {
-      if (this.queue.length === 0 && this.failures.size === 0 && this.core.length > 0) await this.core.truncate(0)
+      if (this.queue.length === 0 && this.failures.size === 0 && this.core.length > 0) {
+        const ats = [...this.stored.keys()]
+        if (ats.length > 0) await this.markOwed()
+        await this.core.truncate(0)
+        this.forget(ats)
+      }
+      await this.scrubOwed()
     })
+  }
+
+  /** Clears entry records (their items are in the chain now); compact() scrubs them. */
+  private async clearRecords (ats: readonly number[]): Promise<void> {
+    if (ats.length === 0) return
+    await this.markOwed()
+    for (const at of ats) await this.core.clear(at)
+    this.forget(ats)
+  }
+
+  /** Entry records just cleared or truncated: owed a scrub. */
+  private forget (ats: readonly number[]): void {
+    const present = ats.filter((at) => this.stored.has(at))
+    this.owe(rangesOf(present, (at) => this.stored.get(at)?.size), present.map((at) => this.stored.get(at)?.mark))
+    for (const at of ats) this.stored.delete(at)
+  }
+
+  private owe (ranges: readonly ClearedRange[], marks: ReadonlyArray<LogMark | undefined>): void {
+    if (ranges.length === 0) return
+    this.owed ??= { ranges: [], marks: [] }
+    this.owed.ranges.push(...ranges)
+    this.owed.marks.push(...marks)
+  }
+
+  private async markOwed (): Promise<void> {
+    if (this.owedOnDisk) return
+    await this.core.setUserData(SCRUB_OWED_KEY, new Uint8Array([1]))
+    this.owedOnDisk = true
+  }
+
+  private async scrubOwed (): Promise<void> {
+    const owed = this.owed
+    if (owed !== undefined) {
+      // A flush is enough only if no record owed was written before the log last changed: the oldest mark must still hold.
+      const marks = owed.marks
+      const writtenAfter = marks.includes(undefined) ? undefined : Math.min(...(marks as number[])) as LogMark
+      await scrubCleared(this.core, owed.ranges, { writtenAfter })
+      this.owed = undefined
+    }
+    if (this.owedOnDisk) {
+      await this.core.setUserData(SCRUB_OWED_KEY, null)
+      this.owedOnDisk = false
+    }
   }
 
   private async exclusive<T> (work: () => Promise<T>): Promise<T> {
@@ -194,6 +288,8 @@ export class Outbox {
 
   async close (): Promise<void> {
     await this.tail
+    // What compact() has not scrubbed yet; if this fails, the flag on disk has the next open do it.
+    await this.exclusive(async () => { await this.scrubOwed() }).catch(() => {})
     await this.core.close()
   }
 }

@@ -44,6 +44,8 @@ export type LedgerErrorCode =
   | 'STORE_MOVED'
   /** A key file is missing, malformed, or readable by others. */
   | 'KEY_FILE'
+  /** Cleared blocks could not be compacted out of the store's files (they stay cleared; the next open tries again). */
+  | 'SCRUB_FAILED'
 
 export class LedgerError extends Error {
   override readonly name = 'LedgerError'

@@ -10,6 +10,7 @@ export {
 } from './tree-audit.js'
 export { MAX_CONSISTENCY_LENGTH, consistencyIndexes, foldConsistency, readConsistencyNodes, type ConsistencyHashes } from './consistency.js'
 export { VerifyPool } from './verify-pool.js'
+export { logMark, rangesOf, scrubCleared, startScrub, type ClearedRange, type LogMark, type ScrubMode, type ScrubOptions, type StartedScrub } from './scrub.js'
 export { RootBuilder, type MerkleNode } from './merkle.js'
 export { LedgerError, type LedgerErrorCode } from './errors.js'
 export { writePartyKeys, readPartyKeys, writeRecoveryPhrase, readRecoveryPhrase } from './key-store.js'

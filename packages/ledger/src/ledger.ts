@@ -18,6 +18,7 @@ import { Catalog } from './catalog.js'
 import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
 import { RegistryFeed } from './registry-feed.js'
+import { scrubUnfinished } from './scrub-erased.js'
 import { readStoredHeads, type StoredChainHead } from './stored-heads.js'
 import { UserChain } from './user-chain.js'
 import { verifyChain, type ChainReport } from './verify-chain.js'
@@ -78,7 +79,10 @@ export class Ledger {
     try {
       await store.ready()
       const catalog = await Catalog.open(store)
-      const ledger = new Ledger(store, catalog, await ErasedLeaves.open(store), opts)
+      const erased = await ErasedLeaves.open(store)
+      // Erased blocks whose scrub a stop cut short: off the disk before anything else runs.
+      await scrubUnfinished(store, erased)
+      const ledger = new Ledger(store, catalog, erased, opts)
       if (catalog.registryKey !== undefined) {
         ledger.registryFeed = await RegistryFeed.open(store, catalog.registryKey, ledger.crypto)
       }
@@ -358,6 +362,15 @@ export class Ledger {
     await chain.settled()
     await this.registry.refresh()
     return await verifyChain(chain.core, this.registry.state, this.crypto, { pool: this.pool, erasedLeaves: chain.erasedLeaves })
+  }
+
+  /**
+   * Resolves once no erased block waits for a whole-store sweep running in
+   * the background (scrub-erased.ts): their bytes are then in no file of the
+   * store. close() waits for it too.
+   */
+  async scrubsSettled (): Promise<void> {
+    await this.erased.settled()
   }
 
   async close (): Promise<void> {

@@ -30,6 +30,7 @@ import { ChainRules, type ChainUser } from './chain-rules.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
+import { scrubErased } from './scrub-erased.js'
 import { restoreTreeNodes, storedLeaves, treeNodesAround } from './tree-audit.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
@@ -427,6 +428,7 @@ export class UserChain {
     const nodes = await treeNodesAround(this.core, present)
     for (const seq of present) await this.core.clear(seq)
     await restoreTreeNodes(this.core, nodes)
+    await scrubErased(this.core, this.erased, present)
   }
 
   /** Leaf nodes this node kept for its erased blocks (for verification). */

@@ -1,0 +1,100 @@
+/**
+ * Looks for data in the raw bytes of every file under a directory — the
+ * check that an erasure left nothing recoverable behind. Health data is
+ * stored as CBOR (UTF-8 text, IEEE 754 big-endian doubles) in the chains and
+ * as SQLite records (UTF-8 text, big-endian doubles; the R*Tree's 32-bit
+ * floats) in the query index, so a marker is looked for as those bytes.
+ *
+ * Markers are random per test run, so a hit can only be the data a test
+ * wrote, never a coincidence in unrelated bytes.
+ */
+import { randomBytes } from 'node:crypto'
+import { readFile, readdir } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+
+export interface Marker {
+  /** What the marker stands for, in failure messages. */
+  readonly name: string
+  readonly bytes: Uint8Array
+}
+
+export interface Hit {
+  readonly marker: string
+  /** The file's path relative to the directory scanned. */
+  readonly file: string
+}
+
+/** A text marker `<prefix>-<16 random hex digits>`, unique per call. */
+export function markerText (prefix = 'ERASE-ME'): string {
+  return `${prefix}-${randomBytes(8).toString('hex')}`
+}
+
+export function textMarker (text: string): Marker {
+  return { name: text, bytes: Buffer.from(text, 'utf8') }
+}
+
+/** A coordinate no other test or run can share: 12 random decimal places, so it is stored as a full double everywhere. */
+export function randomCoordinate (min: number, max: number): number {
+  const x = min + (max - min) * (randomBytes(6).readUIntBE(0, 6) / 2 ** 48)
+  // A double that a float (or half) cannot hold exactly: CBOR encoders store floats in their shortest exact form.
+  return Math.fround(x) === x ? randomCoordinate(min, max) : x
+}
+
+/** A number as a big-endian double: its bytes in CBOR (after 0xfb) and in an SQLite record. */
+export function doubleMarker (name: string, value: number): Marker {
+  const bytes = Buffer.alloc(8)
+  bytes.writeDoubleBE(value)
+  return { name: `${name} (double ${value})`, bytes }
+}
+
+/** SQLite's R*Tree rounding factors (rtree.c: RNDTOWARDS, RNDAWAY). */
+const RND_TOWARDS = 1 - 1 / 8388608
+const RND_AWAY = 1 + 1 / 8388608
+
+/** A value as SQLite's R*Tree stores it: 32-bit floats rounded down and up around it (rtree.c's rtreeValueDown and rtreeValueUp), so the box always holds it. */
+function rtreeBounds (value: number): [number, number] {
+  let min = Math.fround(value)
+  if (min > value) min = Math.fround(value * (value < 0 ? RND_AWAY : RND_TOWARDS))
+  let max = Math.fround(value)
+  if (max < value) max = Math.fround(value * (value < 0 ? RND_TOWARDS : RND_AWAY))
+  return [min, max]
+}
+
+/**
+ * A point as SQLite's R*Tree stores it in a cell: after the 8-byte id, the
+ * latitude's and then the longitude's bounds, each min then max, as 32-bit
+ * big-endian floats — 16 bytes side by side in the node's blob. (Both axes:
+ * at 32-bit precision two nearby points' latitudes alone can coincide.)
+ */
+export function rtreeMarker (name: string, lat: number, lon: number): Marker {
+  const bytes = Buffer.alloc(16)
+  ;[...rtreeBounds(lat), ...rtreeBounds(lon)].forEach((f, i) => bytes.writeFloatBE(f, i * 4))
+  return { name: `${name} (R*Tree cell ${lat}, ${lon})`, bytes }
+}
+
+/** Every regular file under `dir`, recursively. */
+export async function filesUnder (dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...await filesUnder(path))
+    else if (entry.isFile()) out.push(path)
+  }
+  return out
+}
+
+/** Each (marker, file) where the marker's bytes occur in the file under `dir`. */
+export async function findOnDisk (dir: string, markers: readonly Marker[]): Promise<Hit[]> {
+  const hits: Hit[] = []
+  for (const path of await filesUnder(dir)) {
+    const bytes = await readFile(path)
+    for (const marker of markers) if (bytes.includes(Buffer.from(marker.bytes.buffer, marker.bytes.byteOffset, marker.bytes.byteLength))) hits.push({ marker: marker.name, file: relative(dir, path) })
+  }
+  return hits
+}
+
+/** The markers found nowhere under `dir`. */
+export async function missingOnDisk (dir: string, markers: readonly Marker[]): Promise<string[]> {
+  const found = new Set((await findOnDisk(dir, markers)).map((h) => h.marker))
+  return markers.filter((m) => !found.has(m.name)).map((m) => m.name)
+}
