@@ -60,6 +60,25 @@ describe('the promises across a consortium\'s life', () => {
     await w.quiet()
   }, 120_000)
 
+  it('a chain closed when idle while a fetch waits on it still reaches the replica', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.isolate('hospital-a')
+    await w.quiet()
+    await w.grant(0, 'hospital-b')
+    await w.idleClose('hospital-b')
+    await w.quiet()
+  }, 120_000)
+
+  it('a node restarted while the registry changed gets the change', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.suspend()
+    await w.isolate('hospital-b')
+    await w.reinstate()
+    await w.restart('hospital-b')
+    await w.exam('hospital-b', 0)
+    await w.quiet()
+  }, 120_000)
+
   it('writes a custodian made while cut off reach every replica once it is back, and lag is reported until then', async () => {
     const w = await LifecycleWorld.create(cleanup)
     await w.exam('hospital-b', 1)

@@ -81,7 +81,7 @@ export function emptyTotals (): LifecycleRunTotals {
  * the step checks), then quiet (convergence and every check). Totals are
  * added to `totals`, for a run's report.
  */
-export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps: number, lies?: boolean }): fc.IAsyncPropertyWithHooks<[Iterable<fc.AsyncCommand<World, World>>]> {
+export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps: number, lies?: boolean, onSequence?: (world: LifecycleWorld, totals: LifecycleRunTotals) => void }): fc.IAsyncPropertyWithHooks<[Iterable<fc.AsyncCommand<World, World>>]> {
   return fc.asyncProperty(fc.commands(lifecycleSteps(opts), { maxCommands: opts.maxSteps, size: 'max' }), async (commands) => {
     const cleanup: Cleanup = []
     try {
@@ -99,6 +99,7 @@ export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps:
         totals.isolations += world.stats.isolations
         totals.lies += world.stats.lies
         totals.erasures += world.stats.erasures
+        opts.onSequence?.(world, totals)
       }
     } finally {
       for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {})

@@ -116,6 +116,8 @@ export class UserChain {
   private ingesting: Promise<void> = Promise.resolve()
   /** Ingests queued or running. */
   private ingests = 0
+  /** Holds taken by `hold()` and not released. */
+  private holds = 0
   private writeError: unknown
   private flushing: Promise<void> | undefined
   /** The verified length last recorded on disk (replicas only). */
@@ -179,10 +181,20 @@ export class UserChain {
     return run
   }
 
-  /** Nothing under way: no append queued or being written, no ingest queued or running. */
+  /** Nothing under way: no append queued or being written, no ingest queued or running, nobody holding it (a fetch). */
   get idle (): boolean {
-    return this.queue.length === 0 && this.flushing === undefined && this.ingests === 0
+    return this.queue.length === 0 && this.flushing === undefined && this.ingests === 0 && this.holds === 0
   }
+
+  /**
+   * Keeps the chain from counting as idle until `release()`: a fetch waits
+   * on its core for seconds, and an idle close meanwhile would close the
+   * core under it (the fetch then waited for its timeout and the chain stayed
+   * behind until the next head).
+   */
+  hold (): void { this.holds++ }
+
+  release (): void { this.holds = Math.max(0, this.holds - 1) }
 
   private async ingestArrived (): Promise<IngestResult> {
     const start = this.rules.length

@@ -217,6 +217,15 @@ describe('closing idle chains', () => {
     expect(c.ledger.openChainCount).toBe(0)
     expect(aliceChain.core.closed).toBe(true)
 
+    // A hold (a fetch waiting on the core) keeps a chain open through an idle close, until released.
+    const held = await c.ledger.chain(bob.userId)
+    held.hold()
+    expect(await c.ledger.closeIdle(0)).toBe(0)
+    expect(held.core.closed).toBe(false)
+    held.release()
+    expect(await c.ledger.closeIdle(0)).toBe(1)
+    expect(held.core.closed).toBe(true)
+
     // Reopened from disk with everything, and appends carry on (ids of earlier entries still recognised).
     const reopened = await c.ledger.chain(alice.userId)
     expect(reopened).not.toBe(aliceChain)

@@ -259,6 +259,7 @@ export class Replication {
       throw new NetError('INVALID_FIELD', `user ${user}'s chain here has another key than the one asked for`, { field: 'key' })
     }
     const core = chain.core
+    chain.hold()
     this.startFetching(core)
     try {
       await this.bounded(this.download(chain, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
@@ -266,6 +267,7 @@ export class Replication {
       return { chain, ingest: await chain.ingest() }
     } finally {
       this.stopFetching(core)
+      chain.release()
     }
   }
 
