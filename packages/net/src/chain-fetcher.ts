@@ -13,6 +13,19 @@
  * the registry changes (`retryStalled`). A chain whose genesis was refused
  * is not fetched again (the last 4,096 such keys are remembered), so heads
  * of a core that is no healthchain chain cost one fetch, not one per head.
+ *
+ * Bounded against made-up cores: any member can send valid heads of
+ * Hypercores it made up, each of a chain not held here. Chains held here
+ * are queued ahead of chains not held (their fetches never wait behind a
+ * flood of genesis fetches), and at most `maxUnheld` chains not held here
+ * (default 1,024) are in the fetcher at once — queued, running, waiting for
+ * the registry or remembered as behind after a failed run. A new one past
+ * that takes the place of the oldest only remembered as behind (or waiting
+ * for the registry), else it is dropped; both are counted (`stats.dropped`).
+ * A chain dropped is fetched at its next head, or at the next
+ * reconciliation that brings its head. So the maps hold at most the held
+ * chains behind plus `maxUnheld` others, and `lag()` counts at most
+ * `maxUnheld` chains not held.
  */
 import { CoreError, bytesToHex, fromHex, userIdFromKey, type Entry, type UserId } from '@healthchain/core'
 import { ChainRules, LedgerError, type Ledger, type UserChain } from '@healthchain/ledger'
@@ -26,11 +39,16 @@ export interface ChainFetcherComponents {
 
 const MAX_REFUSED = 4096
 
+/** Chains not held here in the fetcher at once by default. */
+export const DEFAULT_MAX_UNHELD_FETCHES = 1024
+
 export interface ChainFetcherInit {
   /** Runs at once; default 8. */
   readonly maxConcurrent?: number
   /** Per fetch (genesis, or blocks up to the wanted length); default 10 s. */
   readonly timeoutMs?: number
+  /** Chains not held here queued, running or remembered as behind at once; default 1,024. */
+  readonly maxUnheld?: number
   /** Whether a chain may be fetched now (false for a forked chain). */
   readonly mayFetch?: (keyHex: string) => boolean
   /** After every fetch that ingested: the chain as it now is here. */
@@ -42,6 +60,8 @@ export interface FetchStats {
   fetched: number
   /** Fetches that failed (no peer, timeout, a block refused by the rules, a bad genesis…), by code. */
   readonly failed: Map<string, number>
+  /** Chains not held here not taken in, or forgotten as behind, to stay within `maxUnheld`. */
+  dropped: number
 }
 
 export interface ReplicationLag {
@@ -60,7 +80,12 @@ export class ChainFetcher {
   private readonly wanted = new Map<string, number>()
   /** The verified length each wanted (or stalled) chain had when it was asked for: what `lag()` counts from. */
   private readonly had = new Map<string, number>()
+  /** Chains held here waiting for a run, then chains not held (taken only when no held one waits). */
   private readonly queue: string[] = []
+  private readonly unheldQueue: string[] = []
+  private readonly maxUnheld: number
+  /** Chains not held here (when first wanted) in `wanted`, `stalled` or `failedBehind`, oldest first. */
+  private readonly unheld = new Set<string>()
   private readonly running = new Map<string, Promise<void>>()
   /** Chains whose last ingest stopped at REGISTRY_BEHIND, with the length wanted. */
   private readonly stalled = new Map<string, number>()
@@ -73,12 +98,14 @@ export class ChainFetcher {
   /** Chains whose genesis was refused, oldest first. */
   private readonly refused = new Set<string>()
   private readonly controller = new AbortController()
-  readonly stats: FetchStats = { fetched: 0, failed: new Map() }
+  readonly stats: FetchStats = { fetched: 0, failed: new Map(), dropped: 0 }
 
   constructor (components: ChainFetcherComponents, init: ChainFetcherInit = {}) {
     this.ledger = components.ledger
     this.replication = components.replication
     this.maxConcurrent = init.maxConcurrent ?? 8
+    this.maxUnheld = init.maxUnheld ?? DEFAULT_MAX_UNHELD_FETCHES
+    if (!Number.isSafeInteger(this.maxUnheld) || this.maxUnheld < 0) throw new NetError('INVALID_FIELD', 'maxUnheldFetches is a whole number, 0 or more', { field: 'maxUnheldFetches' })
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.mayFetch = init.mayFetch ?? (() => true)
     this.onFetched = init.onFetched ?? (async () => {})
@@ -103,27 +130,65 @@ export class ChainFetcher {
   /** Asks for the chain with this key up to `length` blocks; `have` is the verified length held now (0 if none). */
   want (keyHex: string, length: number, have?: number): void {
     if (this.controller.signal.aborted) return
-    if (have !== undefined) this.had.set(keyHex, Math.max(have, this.had.get(keyHex) ?? 0))
     const before = this.wanted.get(keyHex)
+    const held = this.ledger.userOfChain(fromHex(keyHex, 32, 'key')) !== undefined
+    if (before === undefined && !held && !this.admitUnheld(keyHex)) return
+    if (have !== undefined) this.had.set(keyHex, Math.max(have, this.had.get(keyHex) ?? 0))
     if (before !== undefined) {
       if (length > before) this.wanted.set(keyHex, length)
       return
     }
     this.wanted.set(keyHex, length)
-    this.queue.push(keyHex)
+    if (held) this.queue.push(keyHex)
+    else this.unheldQueue.push(keyHex)
     this.pump()
+  }
+
+  /**
+   * Makes room for a chain not held here: already counted, under the bound,
+   * or in the place of the oldest not-held chain that is only remembered as
+   * behind (or waiting for the registry). False (counted) when every place
+   * is taken by a chain queued or running.
+   */
+  private admitUnheld (keyHex: string): boolean {
+    if (this.unheld.has(keyHex)) return true
+    if (this.unheld.size >= this.maxUnheld) {
+      for (const old of this.unheld) {
+        if (this.wanted.has(old)) continue
+        this.failedBehind.delete(old)
+        this.stalled.delete(old)
+        this.had.delete(old)
+        this.unheld.delete(old)
+        this.stats.dropped++
+        break
+      }
+    }
+    if (this.unheld.size >= this.maxUnheld) {
+      this.stats.dropped++
+      return false
+    }
+    this.unheld.add(keyHex)
+    return true
+  }
+
+  /** A chain no longer wanted, stalled or behind leaves the not-held count. */
+  private forgetIfDone (keyHex: string): void {
+    if (!this.wanted.has(keyHex) && !this.stalled.has(keyHex) && !this.failedBehind.has(keyHex)) this.unheld.delete(keyHex)
   }
 
   /** Tries again the chains whose ingest waited for the registry. */
   retryStalled (): void {
     const stalled = [...this.stalled]
     this.stalled.clear()
-    for (const [keyHex, length] of stalled) this.want(keyHex, length)
+    for (const [keyHex, length] of stalled) {
+      this.want(keyHex, length)
+      this.forgetIfDone(keyHex)
+    }
   }
 
   private pump (): void {
-    while (this.running.size < this.maxConcurrent && this.queue.length > 0) {
-      const keyHex = this.queue.shift()!
+    while (this.running.size < this.maxConcurrent && this.queue.length + this.unheldQueue.length > 0) {
+      const keyHex = this.queue.shift() ?? this.unheldQueue.shift()!
       const run = this.run(keyHex).then((reached) => {
         const wanted = this.wanted.get(keyHex)!
         this.running.delete(keyHex)
@@ -133,6 +198,7 @@ export class ChainFetcher {
         if (!this.stalled.has(keyHex) && !this.failedBehind.has(keyHex) && (reached === undefined || reached >= wanted)) this.had.delete(keyHex)
         // A head that arrived as the run ended: go again (a failed run waits for the next head instead).
         if (reached !== undefined && reached < wanted) this.want(keyHex, wanted)
+        this.forgetIfDone(keyHex)
         this.pump()
       })
       this.running.set(keyHex, run)
@@ -229,6 +295,7 @@ export class ChainFetcher {
   async stop (): Promise<void> {
     this.controller.abort(new NetError('STOPPED', 'the chain fetcher stopped'))
     this.queue.length = 0
+    this.unheldQueue.length = 0
     await Promise.allSettled([...this.running.values()])
   }
 }

@@ -9,7 +9,9 @@
  * length and root once) and 4,096 chains (the one touched least recently
  * dropped first) — about 6.5 MB at worst. A head dropped is a comparison
  * missed here, never a wrong verdict; nodes holding a longer copy compare
- * it on arrival.
+ * it on arrival. Only heads of chains held here come in (heads.ts holds a
+ * head against a copy only when it has one), so heads of made-up cores,
+ * which no node holds, never take a place here.
  */
 import { equal } from '@healthchain/core'
 import type { SignedHead } from './wire/head.js'

@@ -7,6 +7,12 @@
  * when loaded: a damaged block, or one a later build wrote in a record
  * version this one does not know, is skipped (counted), not trusted.
  *
+ * Only proofs of chains held here are added (heads.ts): their genesis was
+ * checked, so there is at most one per chain of the catalog. Proofs of other
+ * chains — anyone can sign two histories of a core they made up — are kept
+ * apart, in memory and bounded (unheld-forks.ts). Records written before
+ * that, of any chain, are still loaded.
+ *
  * The order proofs were recorded in is kept: forks-sync pages through it
  * with a cursor (`since`), as heads-sync does through the head log.
  */

@@ -21,13 +21,37 @@
  * head or an append.
  *
  * Memory: one entry per id, about 0.8 KB (a SignedHead and its bookkeeping;
- * measured with 50,000 seeded chains: 808 bytes each) — so one per chain
- * held here from the start (what the log held anyway once those chains
- * had been active), one per chain not held whose head a peer sent, and two
- * per forked chain. Superseded entries leave tombstones in the
- * cursor-ordered array, compacted once they outnumber live entries.
+ * measured with 50,000 seeded chains: 808 bytes each). Any admitted member
+ * can send validly signed heads of Hypercores it made up (a head verifies
+ * on its own), so the log keeps two kinds of ids apart (`HeadLogBound`):
+ *   - held: a chain this node holds (custodian or replica, as the ledger's
+ *     catalog says) and the fork evidence of such a chain — every one kept,
+ *     as many as the catalog holds (plus two per forked chain);
+ *   - not held: a chain seen in a head but not (or not yet) replicated here
+ *     (a `replicateAll: false` node, a genesis refused or still being
+ *     fetched), and its fork evidence — at most `maxUnheld` ids, the one
+ *     put least recently dropped first (counted in `dropped`). A dropped id
+ *     is simply no longer served; the chain's next head logs it again.
+ * A not-held id that became held meanwhile is kept when its turn to be
+ * dropped comes, and leaves the not-held count. So the log holds at most
+ * (held chains + 2 × held forked chains + maxUnheld) entries; with the
+ * default 10,000 not-held ids that bound's variable part is about 8 MB.
+ * Superseded and dropped entries leave tombstones in the cursor-ordered
+ * array, compacted once they outnumber live entries.
  */
+import { NetError } from './errors.js'
 import type { SignedHead } from './wire/head.js'
+
+/** Not-held chains logged at once by default (about 8 MB). */
+export const DEFAULT_MAX_UNHELD_HEADS = 10_000
+
+/** How a HeadLog tells the ids it must keep from those it may drop, and how many of the latter it keeps. */
+export interface HeadLogBound {
+  /** Most ids of chains not held here logged at once; the one put least recently goes first. */
+  readonly maxUnheld: number
+  /** Whether `id` (a chain key in hex, or a fork's evidence `<key>/fork/a|b`) is of a chain held here: then it is never dropped. */
+  readonly isHeld: (id: string) => boolean
+}
 
 interface LogEntry {
   readonly id: string
@@ -50,11 +74,24 @@ export class HeadLog {
   private readonly base: number
   private cursor: number
   private tombstones = 0
+  private readonly bound: HeadLogBound | undefined
+  /** Ids of chains not held here, least recently put first (only with a bound). */
+  private readonly unheld = new Set<string>()
+  /** Not-held ids dropped to stay within the bound. */
+  dropped = 0
 
-  constructor (base: number = Date.now() * 1000) {
+  /** Without `bound`, every id is kept (tests, tools); a node's log always has one. */
+  constructor (base: number = Date.now() * 1000, bound?: HeadLogBound) {
+    if (bound !== undefined && (!Number.isSafeInteger(bound.maxUnheld) || bound.maxUnheld < 0)) {
+      throw new NetError('INVALID_FIELD', 'maxUnheld is a whole number, 0 or more', { field: 'maxUnheld' })
+    }
     this.base = base
     this.cursor = base
+    this.bound = bound
   }
+
+  /** Ids of chains not held here in the log now (0 without a bound). */
+  get unheldSize (): number { return this.unheld.size }
 
   get size (): number { return this.index.size }
   /** The cursor of the newest entry (or the starting cursor). */
@@ -79,7 +116,38 @@ export class HeadLog {
     this.cursor++
     this.index.set(id, this.entries.length)
     this.entries.push({ id, head, cursor: this.cursor })
+    this.keepWithinBound(id)
     if (this.tombstones > 1024 && this.tombstones > this.index.size) this.compact()
+  }
+
+  /**
+   * After a put: a held id leaves the not-held count (a chain that became
+   * held is logged as any held chain); a not-held one becomes the most
+   * recent, and the least recent not-held ids beyond the bound are dropped —
+   * unless they became held meanwhile, which keeps them.
+   */
+  private keepWithinBound (id: string): void {
+    const bound = this.bound
+    if (bound === undefined) return
+    this.unheld.delete(id)
+    if (bound.isHeld(id)) return
+    this.unheld.add(id)
+    while (this.unheld.size > bound.maxUnheld) {
+      const oldest = this.unheld.values().next().value!
+      this.unheld.delete(oldest)
+      if (bound.isHeld(oldest)) continue
+      this.remove(oldest)
+      this.dropped++
+    }
+  }
+
+  /** Takes `id` out of the log: no longer served (a peer's cursor past it loses nothing). */
+  private remove (id: string): void {
+    const at = this.index.get(id)
+    if (at === undefined) return
+    this.entries[at] = undefined
+    this.tombstones++
+    this.index.delete(id)
   }
 
   /** Up to `max` entries with a cursor above `since`, oldest first. */
@@ -121,29 +189,62 @@ export class HeadLog {
   }
 }
 
+/** First heads remembered by default, per kind (about 1.6 MB each). */
+export const DEFAULT_RECENT_HEADS = 4096
+
+export interface RecentHeadsInit {
+  /** (chain, length) pairs of chains held here remembered; default 4,096. */
+  readonly held?: number
+  /** (chain, length) pairs of chains not held here remembered; default 4,096. */
+  readonly other?: number
+}
+
 /**
- * The first head seen at each (chain, length), for the last `capacity`
- * pairs: what a later head at the same length is compared with, besides the
- * chain's newest head. Bounded: `capacity` SignedHeads (default 4,096, about
- * 1.6 MB); the oldest pair is forgotten first.
+ * The first head seen at each (chain, length): what a later head at the same
+ * length is compared with, besides the chain's newest head — the only
+ * evidence of an equivocation at a length this node's copy has not reached
+ * (or, for a chain not held, at any length). Kept in two partitions, each
+ * first-in first-out: pairs of chains held here (`held`, default 4,096) and
+ * of other chains (`other`, default 4,096). Heads of made-up cores are never
+ * of a chain held here, so a flood of them only turns the other partition
+ * over and cannot make this node forget a held chain's first head. Bounded:
+ * `held + other` SignedHeads (default 8,192, about 3.3 MB); a pair forgotten
+ * is counted in `dropped`. A pair remembered while its chain was not held
+ * stays in the other partition; both are looked up.
  */
 export class RecentHeads {
-  private readonly capacity: number
-  private readonly heads = new Map<string, SignedHead>()
+  private readonly capacity: { readonly held: number, readonly other: number }
+  private readonly held = new Map<string, SignedHead>()
+  private readonly other = new Map<string, SignedHead>()
+  /** Pairs forgotten to stay within the bound. */
+  dropped = 0
 
-  constructor (capacity = 4096) {
-    this.capacity = capacity
+  constructor (init: RecentHeadsInit = {}) {
+    const held = init.held ?? DEFAULT_RECENT_HEADS
+    const other = init.other ?? DEFAULT_RECENT_HEADS
+    for (const [field, n] of [['held', held], ['other', other]] as const) {
+      if (!Number.isSafeInteger(n) || n < 1) throw new NetError('INVALID_FIELD', `${field} is a whole number, 1 or more`, { field })
+    }
+    this.capacity = { held, other }
   }
+
+  /** Pairs remembered, of chains held here and of others. */
+  get size (): { held: number, other: number } { return { held: this.held.size, other: this.other.size } }
 
   get (keyHex: string, length: number): SignedHead | undefined {
-    return this.heads.get(`${keyHex}:${length}`)
+    const id = `${keyHex}:${length}`
+    return this.held.get(id) ?? this.other.get(id)
   }
 
-  /** Keeps the first head seen at (chain, length); later ones are compared, not stored. */
-  remember (keyHex: string, head: SignedHead): void {
+  /** Keeps the first head seen at (chain, length), in the partition of its kind; later ones are compared, not stored. */
+  remember (keyHex: string, head: SignedHead, held: boolean): void {
     const id = `${keyHex}:${head.length}`
-    if (this.heads.has(id)) return
-    this.heads.set(id, head)
-    if (this.heads.size > this.capacity) this.heads.delete(this.heads.keys().next().value!)
+    if (this.held.has(id) || this.other.has(id)) return
+    const [heads, capacity] = held ? [this.held, this.capacity.held] : [this.other, this.capacity.other]
+    heads.set(id, head)
+    if (heads.size > capacity) {
+      heads.delete(heads.keys().next().value!)
+      this.dropped++
+    }
   }
 }

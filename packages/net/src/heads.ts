@@ -62,28 +62,45 @@
  * under their own ids (`<key>/fork/a|b`), so heads-sync carries them as
  * evidence to nodes that can compare them with a copy of their own.
  *
- * Memory: the head log holds one head per chain held (seeded at start) or
- * seen (about 0.8 KB each, head-log.ts) plus two per forked chain;
- * `incomplete` one number per held chain whose own logged head is ahead of
- * what it has verified, until a peer's head for it arrives; RecentHeads a
- * fixed 4,096; DeferredHeads at most 4 × 4,096 heads; the announce queue at
- * most 256 users between flushes; proofs one per forked chain (at most 6 KiB
- * each).
+ * Memory. Any admitted member can send validly signed heads (and fork
+ * proofs) of Hypercores it made up — a head verifies on its own — so
+ * nothing a peer's head creates may grow without bound. What a chain held
+ * here (custodian or replica: the ledger's catalog) creates is bounded by
+ * the catalog; what any other chain creates is bounded by a setting
+ * (`HeadsBounds`), each drop counted in `stats.dropped`:
+ *   - head log (head-log.ts, about 0.8 KB an entry): every held chain and
+ *     its fork evidence, plus at most `maxUnheldHeads` (10,000) not-held
+ *     chains and their evidence, the least recently logged dropped first;
+ *   - RecentHeads: at most `maxRecentHeld` (4,096) first heads of held
+ *     chains and `maxRecentOther` (4,096) of others, each first-in first-out
+ *     (about 0.4 KB each), so junk never pushes out a held chain's first head;
+ *   - ChainFetcher: held chains behind, plus at most `maxUnheldFetches`
+ *     (1,024) not-held chains queued, running or remembered as behind; held
+ *     chains are fetched first; refused genesis keys 4,096;
+ *   - DeferredHeads: only heads of held chains, at most 4 × 4,096;
+ *   - fork proofs: one per held chain, persisted (ForkRegistry); of chains
+ *     not held, at most `maxUnheldForks` (1,024, ≤ 6 KiB each) in memory
+ *     only (unheld-forks.ts);
+ *   - `incomplete`: one number per held chain whose own logged head is ahead
+ *     of what it has verified; the announce queue at most 256 users.
+ * A chain held here whose custodian churns heads (real appends) can still
+ * turn over the held partitions; that costs it real, fetched blocks.
  */
-import { bytesToHex, equal, type InstitutionId, type UserId } from '@healthchain/core'
+import { bytesToHex, equal, fromHex, type InstitutionId, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ChainFetcher, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch, type ConflictStats } from './conflict-watch.js'
 import { DeferredHeads } from './deferred-heads.js'
 import { ForkRegistry } from './fork-registry.js'
-import { HeadLog, RecentHeads } from './head-log.js'
+import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog, type SeedStats } from './head-seeding.js'
 import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
 import type { Host } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import { proveAgainstOwn } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
+import { UnheldForks } from './unheld-forks.js'
 import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
@@ -98,7 +115,36 @@ export interface HeadsServiceComponents {
   readonly replication: Replication
 }
 
-export interface HeadsServiceInit {
+/**
+ * Bounds on what heads of chains not held here may make a node keep (see
+ * the DEV DOCS, "Memory"). Chains held here are never subject to them.
+ */
+export interface HeadsBounds {
+  /** Not-held chains (and their fork evidence) in the head log; default 10,000. */
+  readonly maxUnheldHeads?: number
+  /** First heads per (chain, length) remembered for held chains; default 4,096. */
+  readonly maxRecentHeld?: number
+  /** First heads per (chain, length) remembered for other chains; default 4,096. */
+  readonly maxRecentOther?: number
+  /** Not-held chains queued, running or remembered as behind in the fetcher; default 1,024. */
+  readonly maxUnheldFetches?: number
+  /** Fork proofs of not-held chains kept (in memory only); default 1,024. */
+  readonly maxUnheldForks?: number
+}
+
+/** What was dropped to stay within `HeadsBounds`. */
+export interface DroppedStats {
+  /** Not-held head-log entries dropped. */
+  readonly log: number
+  /** First heads forgotten (either partition). */
+  readonly recent: number
+  /** Not-held chains not taken into the fetcher, or forgotten as behind. */
+  readonly fetches: number
+  /** Fork proofs of not-held chains dropped. */
+  readonly forks: number
+}
+
+export interface HeadsServiceInit extends HeadsBounds {
   /** Become a replica of every chain a head announces (regulators, full nodes); default true. */
   readonly replicateAll?: boolean
   /** Longest wait before queued heads are published; default 10 ms. */
@@ -141,6 +187,8 @@ export interface HeadsStats {
   readonly sync: ReconcileStats
   /** Hypercore `conflict` events on chains held here, and what became of them. */
   readonly conflicts: ConflictStats
+  /** What heads of chains not held here could not make this node keep (HeadsBounds). */
+  readonly dropped: DroppedStats
 }
 
 export interface ForkedChain {
@@ -159,9 +207,11 @@ export class HeadsService {
   private readonly replicateAll: boolean
   private readonly flushMs: number
   private readonly reconcileIntervalMs: number
-  readonly log = new HeadLog()
-  private readonly recent = new RecentHeads()
+  readonly log: HeadLog
+  private readonly recent: RecentHeads
   private readonly deferred = new DeferredHeads()
+  /** Fork proofs of chains not held here: bounded, in memory only. */
+  private readonly unheldForks: UnheldForks
   private readonly fetcher: ChainFetcher
   private readonly conflictWatch: ConflictWatch
   private readonly reconciler: HeadsReconciler
@@ -206,8 +256,15 @@ export class HeadsService {
     this.flushMs = init.flushMs ?? 10
     this.reconcileIntervalMs = init.reconcileIntervalMs ?? 30_000
     this.seeded = new Promise((resolve) => { this.markSeeded = resolve })
+    this.log = new HeadLog(undefined, {
+      maxUnheld: init.maxUnheldHeads ?? DEFAULT_MAX_UNHELD_HEADS,
+      isHeld: (id) => this.holds(id.slice(0, 64))
+    })
+    this.recent = new RecentHeads({ held: init.maxRecentHeld, other: init.maxRecentOther })
+    this.unheldForks = new UnheldForks(init.maxUnheldForks)
     this.fetcher = new ChainFetcher(components, {
       maxConcurrent: init.maxConcurrentFetches,
+      maxUnheld: init.maxUnheldFetches,
       timeoutMs: init.timeoutMs,
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
       onFetched: async (chain) => {
@@ -229,9 +286,17 @@ export class HeadsService {
     this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
       onProof: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
     })
+    const { log, recent, fetcher, unheldForks } = this
     this.stats = {
       received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0, known: 0,
-      seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats, conflicts: this.conflictWatch.stats
+      seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats, conflicts: this.conflictWatch.stats,
+      // Read where they are counted; enumerable, so a status serialised as JSON carries them.
+      dropped: {
+        get log () { return log.dropped },
+        get recent () { return recent.dropped },
+        get fetches () { return fetcher.stats.dropped },
+        get forks () { return unheldForks.dropped }
+      }
     }
     this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
     // Every chain the ledger opens from now on (and those open already) has its `conflict` heard.
@@ -364,7 +429,7 @@ export class HeadsService {
       if (heads !== undefined) void this.receive(heads, { verified: true })
     } else if (message.topic === FORKS_TOPIC) {
       const proof = this.validatedProofs.get(message)
-      if (proof !== undefined) void this.serially(async () => { await this.recordFork(proof) })
+      if (proof !== undefined) void this.serially(async () => { await this.recordFork(proof, true) })
     }
   }
 
@@ -439,6 +504,8 @@ export class HeadsService {
     const shorterUnseen = logged !== undefined && head.length < logged.length && (seenAtLength === undefined || !equal(seenAtLength.root, head.root))
     const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
+    // A chain that became held with a fork proof kept as not held: the proof now goes to the persisted registry.
+    if (held !== undefined && this.unheldForks.has(keyHex)) await this.recordFork(this.unheldForks.take(keyHex)!)
     if (held !== undefined && news) {
       chain = await this.ledger.chain(held)
       // A chain held here and not logged yet (a page the seeding could not read, or seeding still under way): this node's own head comes first.
@@ -454,7 +521,7 @@ export class HeadsService {
       }
     }
     if (chain !== undefined && !this.isForkedHex(keyHex)) await this.holdAgainstCopy(chain, keyHex, head, fromPeer)
-    this.recent.remember(keyHex, head)
+    this.recent.remember(keyHex, head, held !== undefined)
     const latest = this.log.get(keyHex)
     if (latest === undefined || head.length > latest.length) this.log.put(keyHex, head)
     if (!fromPeer) {
@@ -523,12 +590,28 @@ export class HeadsService {
 
   // ------------------------------------------------------------ forks
 
-  private async recordFork (proof: AnyForkProof): Promise<void> {
+  /**
+   * Records a verified fork proof: persisted for a chain held here (its
+   * genesis was checked: a custodian the registry lists), kept in memory
+   * within `maxUnheldForks` for any other (anyone can sign two histories of
+   * a core of their own). `relayed`: it came by gossip, which relays it
+   * already — a proof of a chain not held is then not published again, so
+   * two nodes that each dropped it cannot pass it back and forth.
+   */
+  private async recordFork (proof: AnyForkProof, relayed = false): Promise<void> {
     const registry = this.forkRegistry
     if (registry === undefined || this.stopped) return
-    if (!await registry.add(proof)) return
+    const keyHex = bytesToHex(proof.a.key)
+    const held = this.ledger.userOfChain(proof.a.key) !== undefined
+    if (held) {
+      if (!await registry.add(proof)) return
+      this.unheldForks.take(keyHex)
+    } else if (registry.has(keyHex) || !verifyAnyForkProof(proof, this.ledger.crypto) || !this.unheldForks.add(proof)) {
+      return
+    }
     this.stats.forks++
     this.logEvidence(proof)
+    if (!held && relayed) return
     try {
       await this.host.services.pubsub.publish(FORKS_TOPIC, encodeAnyForkProof(proof))
     } catch {
@@ -541,8 +624,8 @@ export class HeadsService {
     const keyHex = bytesToHex(proof.a.key)
     this.log.put(`${keyHex}/fork/a`, proof.a)
     this.log.put(`${keyHex}/fork/b`, proof.b)
-    this.recent.remember(keyHex, proof.a)
     const user = this.ledger.userOfChain(proof.a.key)
+    this.recent.remember(keyHex, proof.a, user !== undefined)
     if (user !== undefined) {
       this.ledger.chain(user).then((chain) => {
         const custodian = chain.user?.custodian
@@ -552,17 +635,25 @@ export class HeadsService {
   }
 
   private isForkedHex (keyHex: string): boolean {
-    return this.forkRegistry?.has(keyHex) ?? false
+    return (this.forkRegistry?.has(keyHex) ?? false) || this.unheldForks.has(keyHex)
+  }
+
+  /** Whether the chain with this key (hex) is held here, as custodian or replica. */
+  private holds (keyHex: string): boolean {
+    return this.ledger.userOfChain(fromHex(keyHex, 32, 'key')) !== undefined
   }
 
   /** Whether a fork proof for this chain is known here: its custodian signed two histories. */
   isForked (chainKey: Uint8Array): boolean { return this.isForkedHex(bytesToHex(chainKey)) }
 
   /** The fork proof of a chain (either kind), if one is known. */
-  forkOf (chainKey: Uint8Array): AnyForkProof | undefined { return this.forkRegistry?.get(bytesToHex(chainKey)) }
+  forkOf (chainKey: Uint8Array): AnyForkProof | undefined {
+    const keyHex = bytesToHex(chainKey)
+    return this.forkRegistry?.get(keyHex) ?? this.unheldForks.get(keyHex)
+  }
 
-  /** Every fork proof known here, one per chain, in the order they were recorded. */
-  get forks (): AnyForkProof[] { return this.forkRegistry?.list() ?? [] }
+  /** Every fork proof known here, one per chain: the persisted ones in the order they were recorded, then those of chains not held. */
+  get forks (): AnyForkProof[] { return [...this.forkRegistry?.list() ?? [], ...this.unheldForks.list()] }
 
   /** The forked chains, with the custodian to flag when this node holds the chain. */
   forkedChains (): ForkedChain[] {

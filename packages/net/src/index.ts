@@ -1,14 +1,15 @@
 import './polyfills.js'
 export { NetworkNode, type NetworkNodeInit, type AppendOptions, type NodeStatus, type ChainRead } from './network-node.js'
-export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsStats, type ForkedChain } from './heads.js'
-export { HeadLog, RecentHeads, type HeadLogPage } from './head-log.js'
+export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsBounds, type HeadsStats, type DroppedStats, type ForkedChain } from './heads.js'
+export { HeadLog, RecentHeads, DEFAULT_MAX_UNHELD_HEADS, DEFAULT_RECENT_HEADS, type HeadLogPage, type HeadLogBound, type RecentHeadsInit } from './head-log.js'
+export { UnheldForks, DEFAULT_MAX_UNHELD_FORKS } from './unheld-forks.js'
 export { ForkRegistry, FORK_PROOFS_CORE, type ForkProofPage } from './fork-registry.js'
 export { FORK_RECORD_VERSION, encodeForkRecord, decodeForkRecord } from './fork-record.js'
 export { ConflictWatch, type ConflictWatchComponents, type ConflictWatchInit, type ConflictStats } from './conflict-watch.js'
 export { DeferredHeads, MAX_DEFERRED_PER_CHAIN, MAX_DEFERRED_CHAINS } from './deferred-heads.js'
 export { proveAgainstOwn } from './own-copy-proof.js'
 export { ForwardLanes, type ForwardLanesInit } from './forward-lanes.js'
-export { ChainFetcher, type ChainFetcherComponents, type ChainFetcherInit, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
+export { ChainFetcher, DEFAULT_MAX_UNHELD_FETCHES, type ChainFetcherComponents, type ChainFetcherInit, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
 export { HeadsReconciler, type HeadsReconcilerComponents, type HeadsReconcilerInit, type ReconcileStats, type ForkProofSource } from './heads-reconcile.js'
 export {
   AppendService, appendAsCustodian, forwardAppend, appendViaCustodian, appendToChain, custodianPeerOf,

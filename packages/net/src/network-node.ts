@@ -14,7 +14,7 @@ import { AppendService, appendToChain, type ForwardOptions } from './append-forw
 import type { ReplicationLag } from './chain-fetcher.js'
 import { NetError } from './errors.js'
 import { ForwardLanes } from './forward-lanes.js'
-import { HeadsService, type ForkedChain, type HeadsStats } from './heads.js'
+import { HeadsService, type ForkedChain, type HeadsBounds, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
@@ -54,6 +54,11 @@ export interface NetworkNodeInit {
   readonly inboundLimit?: MembershipGateInit['inboundLimit']
   /** Limits on the cores this node opens to serve peers (replication.ts); defaults there. */
   readonly serving?: Pick<ReplicationInit, 'servedIdleMs' | 'maxServedPerPeer'>
+  /**
+   * Bounds on what heads of chains not held here make this node keep (head
+   * log, first-head memory, fetcher, fork proofs); defaults in heads.ts.
+   */
+  readonly heads?: HeadsBounds
   /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
   readonly redialIntervalMs?: number
 }
@@ -137,7 +142,7 @@ export class NetworkNode {
     const replication = new Replication({ ...init.serving, host, ledger: init.ledger, gate })
     await replication.start()
     const changed = (user: UserId | undefined): void => { if (user !== undefined) init.onChainChanged?.(user) }
-    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { replicateAll: init.replicateAll, onFetched: (chain) => { changed(chain.userId) } })
+    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { ...init.heads, replicateAll: init.replicateAll, onFetched: (chain) => { changed(chain.userId) } })
     await heads.start()
     const onAppended = (key: Uint8Array): void => {
       const user = init.ledger.userOfChain(key)

@@ -40,6 +40,9 @@
  *
  * Memory: every cosignature made here is kept in memory (≈ 0.5 KB each);
  * one is made per (chain, length) a client asked about at a new length.
+ * Only chains held here and verified to that length are cosigned (step 5),
+ * so heads of made-up cores add nothing: this grows with the held chains'
+ * real lengths, not with what peers send.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'

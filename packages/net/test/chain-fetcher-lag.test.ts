@@ -14,7 +14,7 @@ async function settled (fetcher: ChainFetcher): Promise<void> {
 
 describe('ChainFetcher.lag', () => {
   it('counts each wanted chain once, from the length it had to the longest length wanted', () => {
-    const fetcher = new ChainFetcher({ ledger: {} as never, replication: {} as never }, { maxConcurrent: 0 })
+    const fetcher = new ChainFetcher({ ledger: { userOfChain: () => 'user' } as never, replication: {} as never }, { maxConcurrent: 0 })
     expect(fetcher.lag()).toEqual({ chainsBehind: 0, blocksBehind: 0 })
     fetcher.want('aa'.repeat(32), 10, 3)
     expect(fetcher.lag()).toEqual({ chainsBehind: 1, blocksBehind: 7 })
@@ -22,6 +22,21 @@ describe('ChainFetcher.lag', () => {
     expect(fetcher.lag()).toEqual({ chainsBehind: 1, blocksBehind: 9 })
     fetcher.want('bb'.repeat(32), 5, 0)
     expect(fetcher.lag()).toEqual({ chainsBehind: 2, blocksBehind: 14 })
+  })
+
+  it('takes in at most maxUnheld chains not held here (the rest dropped and counted); chains held here are never refused', () => {
+    const held = new Set(['dd'.repeat(32), 'ee'.repeat(32)])
+    const ledger = { userOfChain: (key: Uint8Array) => held.has(Buffer.from(key).toString('hex')) ? 'user' : undefined }
+    const fetcher = new ChainFetcher({ ledger: ledger as never, replication: {} as never }, { maxConcurrent: 0, maxUnheld: 2 })
+    for (let i = 0; i < 5; i++) fetcher.want(String(i).repeat(64), 1, 0)
+    for (const key of held) fetcher.want(key, 3, 1)
+    expect(fetcher.pending).toBe(4)
+    expect(fetcher.stats.dropped).toBe(3)
+    expect(fetcher.lag()).toEqual({ chainsBehind: 4, blocksBehind: 2 + 4 })
+    // A chain taken in stays in: a longer head for it raises what is wanted.
+    fetcher.want('0'.repeat(64), 4, 0)
+    expect(fetcher.stats.dropped).toBe(3)
+    expect(fetcher.lag().blocksBehind).toBe(9)
   })
 
   it('keeps a chain whose fetch failed counted as behind, until a later run reaches it', async () => {
