@@ -4,10 +4,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  REGISTRY_VERSION, bytesToHex, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
+  REGISTRY_MANIFEST_VERSION, REGISTRY_VERSION, bytesToHex, registryCoreUserData, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
 } from '@healthchain/core'
-import Corestore from 'corestore'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Corestore from 'corestore'
+import Hypercore from 'hypercore'
 import { Ledger, RegistryFeed } from '../src/index.js'
 import {
   crypto, enrol, expectCode, genesisFor, link, makeConsortium, newUser, overwriteBlock, type TestConsortium
@@ -284,5 +286,18 @@ describe('the registry key names the governance key', () => {
     } finally {
       await store.close()
     }
+  })
+})
+
+describe('registry key vectors', () => {
+  it('the registry key of core\'s vectors is the hash of the manifest naming the host key and binding the governance key', () => {
+    const vectors = (name: string): any => JSON.parse(readFileSync(new URL(`../../core/test/vectors/${name}`, import.meta.url), 'utf8'))
+    const registry = vectors('registry.json')
+    const parties = vectors('parties.json')
+    const governance = Buffer.from(parties.keys[registry.governance].signPublicKey, 'hex')
+    const host = Buffer.from(parties.keys[registry.host].signPublicKey, 'hex')
+    expect(bytesToHex(registryCoreUserData(governance))).toBe(registry.coreUserData)
+    const key = Hypercore.key({ version: REGISTRY_MANIFEST_VERSION, signers: [{ publicKey: host }], userData: registryCoreUserData(governance) })
+    expect(bytesToHex(key)).toBe(registry.registryKey)
   })
 })
