@@ -81,10 +81,10 @@ async function main (): Promise<void> {
   const hospitalA = inst['hospital-a']!
   const hospitalB = inst['hospital-b']!
 
-  // hospital-a's ledger holds the registry (written with the governance key) and is the custodian.
+  // hospital-a's ledger hosts the registry (entries signed with the governance key held here, not by the ledger) and is the custodian.
   const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospitalA.id, crypto })
   try {
-    say('The consortium registry, written by the governance key')
+    say('The consortium registry, signed by the governance key')
     if (!ledger.hasRegistry) {
       const registry = await ledger.createRegistry(governance.sign, 'Demo health consortium')
       for (const i of Object.values(inst)) {

@@ -11,9 +11,10 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import Hypercore from 'hypercore'
 import {
-  decodeCanonical, encodeCanonical, MAX_ENTRY_BYTES, MAX_REGISTRY_ENTRY_BYTES, nobleProvider, RegistryState,
-  type Entry
+  decodeCanonical, encodeCanonical, encodeRegistryEntry, MAX_ENTRY_BYTES, MAX_REGISTRY_ENTRY_BYTES, nobleProvider, REGISTRY_MANIFEST_VERSION,
+  registryCoreUserData, RegistryState, signRegistryEntry, type Entry, type UnsignedRegistryEntry
 } from '@healthchain/core'
 import { fixedBytes } from '../packages/core/test/helpers/deterministic-crypto.js'
 import { craft, craftEncode, sortKeysCanonically } from '../packages/core/test/helpers/cbor-craft.js'
@@ -60,7 +61,7 @@ const keysFile: KeysFile = {
 
 // --------------------------------------------------------------- parties
 
-const KEY_LABELS = ['governance', 'st-mary-hospital', 'st-mary-hospital/rotated', 'city-lab', 'north-clinic', 'gov-health-agency', 'health-regulator']
+const KEY_LABELS = ['governance', 'registry-host', 'st-mary-hospital', 'st-mary-hospital/rotated', 'city-lab', 'north-clinic', 'gov-health-agency', 'health-regulator']
 
 const partiesFile: PartiesFile = {
   description: 'The parties of entries.json and registry.json. The user derives keys from the phrase as in keys.json; ' +
@@ -77,7 +78,11 @@ const key = (label: string) => parties.keys.get(label)!
 
 // -------------------------------------------------------------- registry
 
-const registryKey = fixedBytes('registry/key')
+// The host appends with a key pair of its own; the core's manifest binds the governance key, and the registry key is its hash.
+const registryCoreUserDataBytes = registryCoreUserData(key('governance').sign.publicKey)
+const registryKey = new Uint8Array(Hypercore.key({
+  version: REGISTRY_MANIFEST_VERSION, signers: [{ publicKey: key('registry-host').sign.publicKey }], userData: registryCoreUserDataBytes
+}))
 const peer = (label: string) => `12D3KooW${hex(fixedBytes(`peer/${label}`, 16)).replace(/[0OIl]/g, 'z')}`
 
 const registryInputs: RegistryCaseInput[] = [
@@ -107,18 +112,51 @@ const registryInputs: RegistryCaseInput[] = [
   }
 ].map((c, seq) => ({ name: c.name, seq, input: toTagged({ v: 1, ...c.input, id: fixedBytes(`registry/${c.name}`, 16), time: T0 - 30 * DAY + seq * MIN }) }))
 
-const registryState = new RegistryState(registryKey)
+const registryState = new RegistryState(registryKey, key('governance').sign.publicKey)
 const registryCases: RegistryCase[] = registryInputs.map((c) => {
   const { signed: _signed, ...out } = computeRegistryCase(c, registryState, key('governance').sign.secretKey, crypto)
   return { ...c, ...out }
 })
+
+/** A registry block signed by `signer` for position `seq`: what a host holding only its own keys could make. */
+function registryBlockSignedBy (signer: string, seq: number, input: Record<string, unknown>): string {
+  const unsigned = { v: 1, ...input, id: fixedBytes(`registry/reject/${seq}/${signer}`, 16), time: T0 - 29 * DAY } as UnsignedRegistryEntry
+  return hex(encodeRegistryEntry(signRegistryEntry(unsigned, { chainKey: registryKey, seq }, key(signer).sign.secretKey, crypto)))
+}
+
 const registryFile: RegistryFile = {
   description: 'A registry: block n is canonical CBOR { v, type, id, time, plain, sig }, signed by the governance key over ' +
     '"healthchain/v1/registry" 0x00 || registryKey || u64be(n) || CBOR of the entry without sig. ' +
-    '`state` lists every institution as of registry length n + 1.',
+    'The registry core is appended by the host\'s own key (`host`, never the governance key); its Hypercore manifest is ' +
+    '{ version: 2, signers: [{ ed25519, default namespace, host public key }], userData: coreUserData } with ' +
+    'coreUserData = "healthchain/v1/registry-core" 0x00 || governance public key, and registryKey = Hypercore.key(manifest). ' +
+    '`state` lists every institution as of registry length n + 1. `rejects`: blocks a replica must refuse at position `seq` ' +
+    '(after cases [0, seq) are applied) with the CoreError `code`.',
   registryKey: hex(registryKey),
   governance: 'governance',
-  cases: registryCases
+  host: 'registry-host',
+  coreUserData: hex(registryCoreUserDataBytes),
+  cases: registryCases,
+  rejects: [
+    {
+      name: 'an entry signed by the host\'s core key instead of the governance key',
+      seq: registryCases.length,
+      bytes: registryBlockSignedBy('registry-host', registryCases.length, { type: 'suspend', plain: { institution: 'st-mary-hospital' } }),
+      code: 'BAD_SIGNATURE'
+    },
+    {
+      name: 'block 0 naming the host\'s core key as governance, signed by it',
+      seq: 0,
+      bytes: registryBlockSignedBy('registry-host', 0, { type: 'consortium', plain: { name: 'Healthchain Test Consortium', governance: key('registry-host').sign.publicKey } }),
+      code: 'BAD_SIGNATURE'
+    },
+    {
+      name: 'an entry signed by an admitted institution\'s key',
+      seq: registryCases.length,
+      bytes: registryBlockSignedBy('north-clinic', registryCases.length, { type: 'suspend', plain: { institution: 'st-mary-hospital' } }),
+      code: 'BAD_SIGNATURE'
+    }
+  ]
 }
 /** Registry length after every admit and before the suspension: what the exams sign against. */
 const REG = 6

@@ -10,9 +10,11 @@
  *   signRegistryEntry  the same entry signed for the next position, for a
  *                      running host (POST /v1/registry)
  *
- * The governance key pair is also the registry core's key pair (the
- * registry is the governance key's feed), so the host's store holds it too:
- * keep the host's data directory as protected as the key file.
+ * The host's store never gets the governance secret: the registry core is
+ * appended with the store's own key pair and bound to the governance
+ * *public* key (see the ledger's registry-feed.ts); entries are signed here,
+ * in memory, with the key read from its file, which stays apart from every
+ * data directory.
  */
 import { join } from 'node:path'
 import {

@@ -98,3 +98,18 @@ export async function missingOnDisk (dir: string, markers: readonly Marker[]): P
   const found = new Set((await findOnDisk(dir, markers)).map((h) => h.marker))
   return markers.filter((m) => !found.has(m.name)).map((m) => m.name)
 }
+
+/**
+ * An Ed25519 secret key as it could sit in a file: libsodium's 64-byte
+ * secret key (seed ‖ public key, what `SigningKeyPair.secretKey` holds and
+ * Corestore keeps for a core it writes), its 32-byte seed alone, and the
+ * seed in hex (how key files store it). Any of them on disk is the key.
+ */
+export function secretKeyMarkers (name: string, secretKey: Uint8Array): Marker[] {
+  const seed = secretKey.subarray(0, 32)
+  return [
+    { name: `${name} (64-byte secret key)`, bytes: secretKey },
+    { name: `${name} (32-byte seed)`, bytes: seed },
+    textMarker(Buffer.from(seed).toString('hex'))
+  ].map((m, i) => i === 2 ? { ...m, name: `${name} (seed in hex)` } : m)
+}

@@ -27,6 +27,8 @@ export type CoreErrorCode =
   | 'FORBIDDEN'
   /** A registry entry conflicts with the membership it applies to. */
   | 'REGISTRY_CONFLICT'
+  /** A registry core's manifest does not commit to a governance key (see registry-core.ts). */
+  | 'BAD_REGISTRY_CORE'
 
 export class CoreError extends Error {
   override readonly name = 'CoreError'

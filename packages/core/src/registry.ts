@@ -1,7 +1,9 @@
 /**
- * The registry: one Hypercore written by the consortium's governance key,
- * recording which institutions exist, their role, keys and libp2p identity.
- * Every node replicates it and derives membership from it.
+ * The registry: one Hypercore whose entries the consortium's governance key
+ * signs (the node hosting it appends them with a core key pair of its own:
+ * see registry-core.ts), recording which institutions exist, their role,
+ * keys and libp2p identity. Every node replicates it and derives membership
+ * from it.
  *
  * Each block is canonical CBOR `{ v: 1, type, id, time, plain, sig }`, signed
  * by the governance key over
@@ -168,13 +170,37 @@ export interface InstitutionRecord {
  */
 export class RegistryState {
   readonly registryKey: Uint8Array
+  /** The governance key the registry core commits to, when the caller knows it (see registry-core.ts). */
+  private boundGovernance: Uint8Array | undefined
   private consortium: RegistryPlainByType['consortium'] | undefined
   private readonly history = new Map<InstitutionId, InstitutionRecord[]>()
   private count = 0
 
-  constructor (registryKey: Uint8Array) {
+  /**
+   * `governanceKey`: the key the registry core is bound to. Given, block 0
+   * must name exactly it; omitted, block 0 is trusted to name the governance
+   * key (only for callers that authenticated the registry some other way,
+   * such as known-answer vectors).
+   */
+  constructor (registryKey: Uint8Array, governanceKey?: Uint8Array) {
     this.registryKey = registryKey
+    this.boundGovernance = governanceKey
   }
+
+  /**
+   * Binds an empty state to the governance key its core commits to, for a
+   * replica that learns it only when the core's manifest arrives with block 0.
+   * REGISTRY_CONFLICT once entries are applied or when bound to another key.
+   */
+  bindGovernance (governanceKey: Uint8Array): void {
+    if (this.boundGovernance !== undefined && equal(this.boundGovernance, governanceKey)) return
+    if (this.boundGovernance !== undefined || this.count > 0) {
+      throw new CoreError('REGISTRY_CONFLICT', 'the registry state is bound to its governance key already')
+    }
+    this.boundGovernance = Uint8Array.from(governanceKey)
+  }
+
+  get boundGovernanceKey (): Uint8Array | undefined { return this.boundGovernance }
 
   /** Number of registry entries applied. */
   get length (): number { return this.count }
@@ -208,6 +234,10 @@ export class RegistryState {
     const slot = { chainKey: this.registryKey, seq }
     if (seq === 0) {
       if (entry.type !== 'consortium') throw new CoreError('REGISTRY_CONFLICT', 'registry block 0 must be a consortium entry')
+      if (this.boundGovernance !== undefined && !equal(entry.plain.governance, this.boundGovernance)) {
+        // A consortium block signed by some other key names that key: it is not the governance the core commits to.
+        throw new CoreError('BAD_SIGNATURE', 'registry block 0 names a governance key other than the one the registry core commits to')
+      }
       if (!verifyRegistrySignature(entry, slot, entry.plain.governance, crypto)) {
         throw new CoreError('BAD_SIGNATURE', 'registry block 0 is not signed by the governance key it names')
       }

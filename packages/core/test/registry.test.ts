@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  decodeRegistryEntry, encodeRegistryEntry, equal, RegistryState, signRegistryEntry, verifyRegistrySignature,
+  decodeRegistryEntry, encodeRegistryEntry, equal, governanceKeyOfRegistryCore, REGISTRY_CORE_DOMAIN, registryCoreUserData, RegistryState, signRegistryEntry, verifyRegistrySignature,
   type CryptoProvider, type RegistryEntry, type RegistryEntryType, type SigningKeyPair
 } from '@healthchain/core'
 import { fixedBytes } from './helpers/deterministic-crypto.js'
@@ -71,6 +71,21 @@ describe.each(PROVIDERS)('RegistryState under $name', (crypto: CryptoProvider) =
   describe('refuses, leaving the state unchanged', () => {
     it('block 0 signed by a key other than the governance key it names (BAD_SIGNATURE)', () => {
       refuses(new RegistryState(registryKey), consortium({ signer: intruder }), 'BAD_SIGNATURE')
+    })
+    it('block 0 naming and signed by a key other than the one the registry core commits to, such as the host\'s (BAD_SIGNATURE)', () => {
+      refuses(new RegistryState(registryKey, governance.publicKey), consortium({ signer: intruder, governanceKey: intruder.publicKey }), 'BAD_SIGNATURE')
+      const late = new RegistryState(registryKey)
+      late.bindGovernance(governance.publicKey)
+      refuses(late, consortium({ signer: intruder, governanceKey: intruder.publicKey }), 'BAD_SIGNATURE')
+      const bound = new RegistryState(registryKey, governance.publicKey)
+      bound.apply(consortium(), crypto)
+      expect(bound.governanceKey).toEqual(governance.publicKey)
+    })
+    it('binding a state to another governance key once bound or once entries are applied (REGISTRY_CONFLICT)', () => {
+      const bound = new RegistryState(registryKey, governance.publicKey)
+      bound.bindGovernance(governance.publicKey)
+      expectCode(() => bound.bindGovernance(intruder.publicKey), 'REGISTRY_CONFLICT')
+      expectCode(() => populated().bindGovernance(governance.publicKey), 'REGISTRY_CONFLICT')
     })
     it('a block signed by another key (BAD_SIGNATURE)', () => {
       refuses(populated(), admit(4, hospital2, 'examiner', { signer: intruder }), 'BAD_SIGNATURE')
@@ -172,5 +187,26 @@ describe.each(PROVIDERS)('RegistryState under $name', (crypto: CryptoProvider) =
     expect(verifyRegistrySignature(decoded, { chainKey: registryKey, seq: 2 }, governance.publicKey, crypto)).toBe(false)
     expect(verifyRegistrySignature(decoded, { chainKey: otherRegistryKey, seq: 1 }, governance.publicKey, crypto)).toBe(false)
     expect(verifyRegistrySignature(decoded, { chainKey: registryKey, seq: 1 }, intruder.publicKey, crypto)).toBe(false)
+  })
+})
+
+describe('registry core binding', () => {
+  const governanceKey = fixedBytes('registry-test/governance-public')
+
+  it('round-trips the governance key through the manifest user data, under its domain', () => {
+    const userData = registryCoreUserData(governanceKey)
+    expect(new TextDecoder().decode(userData.subarray(0, REGISTRY_CORE_DOMAIN.length))).toBe(REGISTRY_CORE_DOMAIN)
+    expect(userData[REGISTRY_CORE_DOMAIN.length]).toBe(0)
+    expect(equal(governanceKeyOfRegistryCore(userData), governanceKey)).toBe(true)
+  })
+
+  it('refuses user data that does not bind a governance key (BAD_REGISTRY_CORE)', () => {
+    const userData = registryCoreUserData(governanceKey)
+    const otherDomain = Uint8Array.from(userData)
+    otherDomain[0] = otherDomain[0]! ^ 1
+    for (const bad of [null, undefined, new Uint8Array(0), userData.subarray(0, userData.length - 1), Uint8Array.from([...userData, 0]), otherDomain, governanceKey]) {
+      expectCode(() => governanceKeyOfRegistryCore(bad), 'BAD_REGISTRY_CORE')
+    }
+    expectCode(() => registryCoreUserData(governanceKey.subarray(0, 31)), 'BAD_KEY')
   })
 })

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
   decodeEntry, decodeRegistryEntry, encodeCanonical, encodeEntry, encodeRegistryEntry, isRecipient, openSealed, openWithDataKey,
-  RegistryState, unwrapDataKey, userIdFromKey, verifyEntrySignature, verifyRegistrySignature,
+  governanceKeyOfRegistryCore, registryCoreUserData, RegistryState, unwrapDataKey, userIdFromKey, verifyEntrySignature, verifyRegistrySignature,
   type Entry, type EntryOf
 } from '@healthchain/core'
 import { expectCode, PROVIDERS } from './helpers/expect-code.js'
@@ -64,7 +64,9 @@ describe.each(PROVIDERS)('known answers under $name', (crypto) => {
   it('registry: consortium, admits, suspend, rotate — exact bytes, signing messages, signatures, state', () => {
     const parties = deriveParties(partiesFile, crypto)
     const governance = parties.keys.get(registryFile.governance)!.sign
-    const state = new RegistryState(unhex(registryFile.registryKey))
+    // The core's manifest binds the governance key: the state is bound to the key its user data names.
+    expect(hex(registryCoreUserData(governance.publicKey))).toBe(registryFile.coreUserData)
+    const state = new RegistryState(unhex(registryFile.registryKey), governanceKeyOfRegistryCore(unhex(registryFile.coreUserData)))
     for (const c of registryFile.cases) {
       const { signed, ...out } = computeRegistryCase(c, state, governance.secretKey, crypto)
       expect(out, c.name).toEqual({ entry: c.entry, bytes: c.bytes, signingMessage: c.signingMessage, signature: c.signature, state: c.state })
@@ -149,6 +151,20 @@ describe.each(PROVIDERS)('known answers under $name', (crypto) => {
         expect(dataKey && hex(dataKey)).toBe(past.dataKey)
         expect(openWithDataKey(pastEntry.sealed!, dataKey!, ctx, crypto)).toEqual(fromTagged((past.input as { sealed: unknown }).sealed))
       }
+    }
+  })
+
+  it('registry rejects: blocks signed by the host\'s core key or any key but governance are refused at their position', () => {
+    const parties = deriveParties(partiesFile, crypto)
+    expect(registryFile.rejects.length).toBeGreaterThan(0)
+    // The host's key pair is what signs the core's tree, never a registry entry.
+    expect(parties.keys.get(registryFile.host)!.sign.publicKey).not.toEqual(parties.keys.get(registryFile.governance)!.sign.publicKey)
+    for (const r of registryFile.rejects) {
+      const state = new RegistryState(unhex(registryFile.registryKey), governanceKeyOfRegistryCore(unhex(registryFile.coreUserData)))
+      for (const c of registryFile.cases.slice(0, r.seq)) state.apply(decodeRegistryEntry(unhex(c.bytes)), crypto)
+      const entry = decodeRegistryEntry(unhex(r.bytes))
+      expectCode(() => state.apply(entry, crypto), r.code)
+      expect(state.length, r.name).toBe(r.seq)
     }
   })
 

@@ -99,6 +99,8 @@ declare module 'hypercore' {
       allowPatch?: boolean
       /** Optional unsigned prefix. */
       prologue?: { hash: Uint8Array; length: number } | null
+      /** Free user data, hashed into the key (version 2 and later; the registry binds its governance key here). */
+      userData?: Uint8Array | null
     }
 
     /** Result of `append()`: the new totals of the core. */

@@ -102,13 +102,29 @@ export class Ledger {
 
   get hasRegistry (): boolean { return this.registryFeed !== undefined }
 
-  /** Creates the consortium's registry here, written with the governance key. */
-  async createRegistry (governance: SigningKeyPair, name: string): Promise<RegistryFeed> {
+  /**
+   * Creates the empty registry this node hosts, bound to the governance
+   * public key (the store never holds the governance secret). Its block 0 is
+   * the `consortium` entry the governance key signs elsewhere for
+   * (registry.key, 0), appended with `registry.appendSigned`.
+   */
+  async createRegistryCore (governanceKey: Uint8Array): Promise<RegistryFeed> {
     this.assertOpen()
     if (this.registryFeed !== undefined) throw new LedgerError('BAD_REGISTRY', 'this ledger already has a registry')
-    const feed = await RegistryFeed.create(this.store, governance, name, this.crypto)
+    const feed = await RegistryFeed.create(this.store, governanceKey, this.crypto)
     await this.catalog.setRegistry(feed.key)
     this.registryFeed = feed
+    return feed
+  }
+
+  /**
+   * Creates the registry this node hosts and its `consortium` block, signed
+   * with `governance` in memory: the caller holds the governance key pair,
+   * the store gets only its public key (see createRegistryCore).
+   */
+  async createRegistry (governance: SigningKeyPair, name: string): Promise<RegistryFeed> {
+    const feed = await this.createRegistryCore(governance.publicKey)
+    await feed.append('consortium', { name, governance: governance.publicKey }, governance)
     return feed
   }
 

@@ -4,9 +4,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  REGISTRY_VERSION, bytesToHex, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
+  REGISTRY_MANIFEST_VERSION, REGISTRY_VERSION, bytesToHex, registryCoreUserData, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
 } from '@healthchain/core'
-import { Ledger } from '../src/index.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Corestore from 'corestore'
+import Hypercore from 'hypercore'
+import { Ledger, RegistryFeed } from '../src/index.js'
 import {
   crypto, enrol, expectCode, genesisFor, link, makeConsortium, newUser, overwriteBlock, type TestConsortium
 } from './helpers/consortium.js'
@@ -147,7 +151,7 @@ describe('registry on disk', () => {
     expect(reopened.registry.length).toBe(6)
     expect(reopened.registry.state.name).toBe('Test consortium')
     expect(reopened.registry.state.institutions().map((r) => ({ id: r.id, role: r.role, status: r.status, sign: r.sign }))).toEqual(members)
-    // The governance key is still the writer: appends continue at the next position.
+    // The host still appends (with its own core key pair) what the governance key signs, at the next position.
     await reopened.registry.append('reinstate', { institution: c.institutions.agency.id }, c.governance.sign)
     expect(reopened.registry.length).toBe(7)
   })
@@ -213,5 +217,87 @@ describe('following the registry', () => {
     expect(again.registry.length).toBe(writer.length)
     // The writer's own ledger is unaffected by all of this.
     await enrol(c.ledger, newUser())
+  })
+})
+
+describe('the registry key names the governance key', () => {
+  function consortiumBlock (registryKey: Uint8Array, signer: ReturnType<typeof generatePartyKeys>) {
+    return signRegistryEntry(
+      { v: REGISTRY_VERSION, type: 'consortium', id: newEntryId(crypto), time: Date.now(), plain: { name: 'Forged', governance: signer.sign.publicKey } },
+      { chainKey: registryKey, seq: 0 }, signer.sign.secretKey, crypto)
+  }
+
+  it('the host creates the registry core from the governance public key alone; block 0 signed elsewhere is appended, one naming another key refused (BAD_SIGNATURE)', async () => {
+    c = await makeConsortium()
+    const host = await c.openPeer('host', { institution: c.institutions.hospitalA.id })
+    const registry = await host.createRegistryCore(c.governance.sign.publicKey)
+    expect(registry.length).toBe(0)
+    expect(bytesToHex(registry.key)).not.toBe(bytesToHex(c.governance.sign.publicKey))
+
+    const intruder = generatePartyKeys(crypto)
+    await expectCode(registry.appendSigned(consortiumBlock(registry.key, intruder)), 'BAD_SIGNATURE')
+    expect(registry.core.length).toBe(0)
+    await registry.appendSigned(consortiumBlock(registry.key, c.governance))
+    expect(registry.state.governanceKey).toEqual(c.governance.sign.publicKey)
+  })
+
+  it('a replica refuses block 0 naming a key other than the one the registry core commits to, even validly self-signed (BAD_REGISTRY)', async () => {
+    c = await makeConsortium()
+    // A host that bypasses the feed: a core bound to the governance key, block 0 naming its own key.
+    const store = new Corestore(join(c.dir, 'rogue'), { active: false })
+    try {
+      const rogue = await RegistryFeed.create(store, c.governance.sign.publicKey, crypto)
+      const intruder = generatePartyKeys(crypto)
+      await rogue.core.append(encodeRegistryEntry(consortiumBlock(rogue.key, intruder)))
+
+      const peer = await c.openPeer('regulator')
+      const followed = await peer.followRegistry(rogue.key)
+      const initiator = store.replicate(true)
+      const responder = peer.store.replicate(false)
+      initiator.pipe(responder).pipe(initiator)
+      initiator.on('error', () => {})
+      responder.on('error', () => {})
+      try {
+        followed.core.replicate(responder)
+        await followed.core.download({ start: 0, end: 1 }).done()
+        await expectCode(followed.refresh(), 'BAD_REGISTRY')
+        expect(followed.length).toBe(0)
+      } finally {
+        initiator.destroy()
+        responder.destroy()
+      }
+      await rogue.close()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses a registry whose core key is the governance key itself, as older versions made it (BAD_REGISTRY)', async () => {
+    c = await makeConsortium()
+    const store = new Corestore(join(c.dir, 'old'), { active: false })
+    let key: Uint8Array
+    try {
+      const core = store.get({ keyPair: { publicKey: c.governance.sign.publicKey, secretKey: c.governance.sign.secretKey }, active: false })
+      await core.ready()
+      key = core.key!
+      await core.append(encodeRegistryEntry(consortiumBlock(key, c.governance)))
+      await core.close()
+      await expectCode(RegistryFeed.open(store, key, crypto), 'BAD_REGISTRY')
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('registry key vectors', () => {
+  it('the registry key of core\'s vectors is the hash of the manifest naming the host key and binding the governance key', () => {
+    const vectors = (name: string): any => JSON.parse(readFileSync(new URL(`../../core/test/vectors/${name}`, import.meta.url), 'utf8'))
+    const registry = vectors('registry.json')
+    const parties = vectors('parties.json')
+    const governance = Buffer.from(parties.keys[registry.governance].signPublicKey, 'hex')
+    const host = Buffer.from(parties.keys[registry.host].signPublicKey, 'hex')
+    expect(bytesToHex(registryCoreUserData(governance))).toBe(registry.coreUserData)
+    const key = Hypercore.key({ version: REGISTRY_MANIFEST_VERSION, signers: [{ publicKey: host }], userData: registryCoreUserData(governance) })
+    expect(bytesToHex(key)).toBe(registry.registryKey)
   })
 })

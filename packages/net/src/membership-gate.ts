@@ -33,8 +33,9 @@
  * Bootstrap: a node that has not yet received the registry (nothing past the
  * consortium block) admits only the peers its operator configured as
  * bootstrap peers, so it can fetch the registry. That is safe: the registry
- * is a Hypercore whose key is the governance key's, so its content is
- * authenticated whoever serves it; a bad bootstrap peer can only withhold it.
+ * key binds the governance key (the core's manifest) and every block carries
+ * the governance signature, so its content is authenticated whoever serves
+ * it; a bad bootstrap peer can only withhold it.
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'

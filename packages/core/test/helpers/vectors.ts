@@ -243,10 +243,24 @@ export type RegistryCase = RegistryCaseInput & RegistryCaseOutput
 
 export interface RegistryFile {
   description: string
+  /** Hypercore key of the registry core: the hash of its manifest, which names `host` as signer and carries `coreUserData`. */
   registryKey: string
   /** Label (in parties.json) of the governance key that signs every block. */
   governance: string
+  /** Label (in parties.json) of the host's core key pair: it appends blocks and makes none valid. */
+  host: string
+  /** The manifest userData: "healthchain/v1/registry-core" 0x00 || governance public key. */
+  coreUserData: string
   cases: RegistryCase[]
+  /** Blocks refused at `seq` once cases [0, seq) are applied. */
+  rejects: RegistryRejectCase[]
+}
+
+export interface RegistryRejectCase {
+  name: string
+  seq: number
+  bytes: string
+  code: 'BAD_SIGNATURE' | 'REGISTRY_CONFLICT'
 }
 
 export function stateRows (state: RegistryState): RegistryStateRow[] {
