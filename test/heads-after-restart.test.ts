@@ -9,17 +9,16 @@
  * longer chain, its reported replication lag must count every block it
  * still lacks.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import {
   buildExam, buildGenesis, bytesToHex, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase, type UserId, type UserKeys
 } from '@healthchain/core'
 import { HEADS_TOPIC, headOf, type NetworkNode } from '@healthchain/net'
-import type { KeysFile, NetNodeConfig } from './fixtures/net-node.js'
-import { NodeProcess } from './fixtures/net-node-process.js'
+import type { NodeProcess } from './fixtures/net-node-process.js'
+import { childNode } from './helpers/child-node.js'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, crypto, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 
@@ -228,24 +227,8 @@ describe('heads after a restart', () => {
     const dir = await mkdtemp(join(tmpdir(), 'healthchain-sigkill-'))
     await chmod(dir, 0o700)
     cleanup.push(async () => { await rm(dir, { recursive: true, force: true, maxRetries: 3 }) })
-    const keys: KeysFile = {
-      p2p: bytesToHex(privateKeyToProtobuf(a.p2p)),
-      sign: { publicKey: bytesToHex(a.keys.sign.publicKey), secretKey: bytesToHex(a.keys.sign.secretKey) },
-      box: { publicKey: bytesToHex(a.keys.box.publicKey), secretKey: bytesToHex(a.keys.box.secretKey) }
-    }
-    const keysFile = join(dir, 'hospital-a.keys.json')
-    await writeFile(keysFile, JSON.stringify(keys), { mode: 0o600 })
-    const spawnA = async (bootstrap: string | undefined): Promise<NodeProcess> => {
-      const config: NetNodeConfig = {
-        dataDir: join(dir, a.id), institution: a.id, listen: '/ip4/127.0.0.1/tcp/0',
-        registryKey: bytesToHex(net.registryKey), registryLength: (await net.ledger(b.id)).registry.length, bootstrap, peers: [], keysFile
-      }
-      const configFile = join(dir, 'hospital-a.config.json')
-      await writeFile(configFile, JSON.stringify(config), { mode: 0o600 })
-      const child = new NodeProcess(a.id, undefined, configFile)
-      cleanup.push(async () => { await child.stop() })
-      return child
-    }
+    const a1 = await childNode(net, a, b.id, dir, cleanup)
+    const spawnA = async (bootstrap: string | undefined): Promise<NodeProcess> => await a1.spawn(bootstrap)
 
     let replica = await net.start(b.id)
     let custodian = await spawnA(replica.addresses[0]!)
