@@ -3,11 +3,11 @@
  * test/helpers/lifecycle-world.ts for the world, its steps and what each
  * invariant means): honest writes by every role, lies by a custodian, grants
  * and revocations, suspensions, erasures, idle closes, restarts, isolation
- * and healing — checked after every step and once the network is quiet. A
+ * and healing, equivocation — checked after every step and once the network is quiet. A
  * failure shrinks to a minimal sequence, printed as code that replays it.
  *
  * CI runs a bounded number of sequences (HEALTHCHAIN_LIFECYCLE_RUNS, default
- * 6, with a fixed seed by default so CI is repeatable; set
+ * 12, with a fixed seed by default so CI is repeatable; set
  * HEALTHCHAIN_LIFECYCLE_SEED to another one to explore). `npm run
  * invariants -- --minutes N` runs them for as long as asked.
  */
@@ -17,7 +17,7 @@ import { emptyTotals, lifecycleProperty } from './helpers/lifecycle-commands.js'
 import { LifecycleWorld, type NodeName } from './helpers/lifecycle-world.js'
 import type { Cleanup } from './helpers/test-net.js'
 
-const RUNS = Number(process.env.HEALTHCHAIN_LIFECYCLE_RUNS ?? 6)
+const RUNS = Number(process.env.HEALTHCHAIN_LIFECYCLE_RUNS ?? 12)
 const SEED = Number(process.env.HEALTHCHAIN_LIFECYCLE_SEED ?? 20261206)
 
 const cleanup: Cleanup = []
@@ -29,7 +29,7 @@ describe('the promises across a consortium\'s life', () => {
   it('hold over random sequences of steps (invariants after every step, and once quiet)', async () => {
     const totals = emptyTotals()
     await fc.assert(lifecycleProperty(totals, { maxSteps: 20 }), { numRuns: RUNS, seed: SEED })
-    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.erasures} erasures`)
+    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures`)
     expect(totals.sequences).toBe(RUNS)
     expect(totals.checks).toBeGreaterThan(RUNS)
   }, 600_000)
@@ -76,6 +76,16 @@ describe('the promises across a consortium\'s life', () => {
     await w.reinstate()
     await w.restart('hospital-b')
     await w.exam('hospital-b', 0)
+    await w.quiet()
+  }, 120_000)
+
+  it('a custodian that signs two histories at two lengths is flagged by every node, even one that was away', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-a', 0)
+    await w.isolate('regulator')
+    await w.equivocate()
+    await w.checkStep()
+    await w.restart('hospital-b')
     await w.quiet()
   }, 120_000)
 

@@ -56,7 +56,10 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
     node.map((id) => new Step(`await w.heal('${id}')`, async (w) => { await w.heal(id) }, (w) => !w.up.has(id))),
     fc.constant(new Step('await w.quiet()', async (w) => { await w.quiet() }))
   ]
-  if (opts.lies !== false) steps.push(lie.map((kind) => new Step(`await w.lie('${kind}')`, async (w) => { await w.lie(kind) })))
+  if (opts.lies !== false) {
+    steps.push(lie.map((kind) => new Step(`await w.lie('${kind}')`, async (w) => { await w.lie(kind) })))
+    steps.push(fc.constant(new Step('await w.equivocate()', async (w) => { await w.equivocate() }, (w) => !w.chains[0]!.forked)))
+  }
   return steps
 }
 
@@ -69,11 +72,12 @@ export interface LifecycleRunTotals {
   idleCloses: number
   isolations: number
   lies: number
+  equivocations: number
   erasures: number
 }
 
 export function emptyTotals (): LifecycleRunTotals {
-  return { sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, erasures: 0 }
+  return { sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0 }
 }
 
 /**
@@ -98,6 +102,7 @@ export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps:
         totals.idleCloses += world.stats.idleCloses
         totals.isolations += world.stats.isolations
         totals.lies += world.stats.lies
+        totals.equivocations += world.stats.equivocations
         totals.erasures += world.stats.erasures
         opts.onSequence?.(world, totals)
       }

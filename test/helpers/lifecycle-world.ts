@@ -39,14 +39,17 @@
  *   I4 every replica reaches the verified length of its custodian's chain
  *      (for a chain hospital-a lied on: the first position a full
  *      verification refuses), and then reports no lag for honest chains.
- * Not covered here: I7 (equivocation), the query index and FHIR views (the
- * daemon's, over the same reads), SIGKILL (see the crash property).
+ *   I7 a chain hospital-a equivocated on (two histories at two lengths, one
+ *      of them served by its second node) is flagged by every node.
+ * Not covered here: the query index and FHIR views (the daemon's, over the
+ * same reads), SIGKILL (test/crash-invariants.test.ts).
  */
 import {
-  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, newRecoveryPhrase, signEntry,
+  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, encodeEntry, newRecoveryPhrase, signEntry,
   userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
+import { appendAtOnce, blocksOf, seedTwinLedger } from './equivocation.js'
 import { MaliciousCustodian } from './malicious-custodian.js'
 import { TestNet, crypto, type Cleanup, type Party } from './test-net.js'
 import { waitFor } from './wait.js'
@@ -57,6 +60,8 @@ export type Examiner = 'hospital-a' | 'hospital-b'
 export type Grantee = 'hospital-b' | 'hospital-m'
 export type Lie = 'forged-grant' | 'ungranted-recipient' | 'backdated'
 const LIAR: NodeName = 'hospital-a'
+/** The liar's second node, started only to equivocate: it holds the liar's keys and another history of chain 0. */
+const TWIN = 'hospital-t'
 
 /** Refusals an honest step may meet in a network that lives (a lagging registry, a custodian away); anything else fails the run. */
 const EXPECTED_REFUSALS = new Set([
@@ -78,6 +83,8 @@ interface ChainModel {
   readonly consents: Array<{ readonly seq: number, readonly examiner: Grantee, readonly grant: boolean }>
   /** hospital-a appended raw blocks: its own copy is not to be believed, nor written to again. */
   lied: boolean
+  /** hospital-a signed two histories of it (equivocate). */
+  forked: boolean
 }
 
 export interface WorldStats {
@@ -89,6 +96,7 @@ export interface WorldStats {
   idleCloses: number
   isolations: number
   lies: number
+  equivocations: number
   erasures: number
   quiets: number
 }
@@ -107,7 +115,7 @@ export class LifecycleWorld {
   readonly up = new Set<NodeName>()
   /** Registry lengths after each change of hospital-m's status (active before the first). */
   readonly mStatus: Array<{ readonly length: number, readonly active: boolean }> = []
-  readonly stats: WorldStats = { steps: 0, checks: 0, acked: 0, refused: new Map(), restarts: 0, idleCloses: 0, isolations: 0, lies: 0, erasures: 0, quiets: 0 }
+  readonly stats: WorldStats = { steps: 0, checks: 0, acked: 0, refused: new Map(), restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0 }
   /** Every step run, as code: what to paste into a test to replay it. */
   readonly script: string[] = []
 
@@ -117,7 +125,7 @@ export class LifecycleWorld {
   }
 
   static async create (cleanup: Cleanup): Promise<LifecycleWorld> {
-    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator'], ['hospital-m', 'examiner']], cleanup)
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator'], ['hospital-m', 'examiner'], [TWIN, 'examiner']], cleanup)
     for (const id of NODES) await net.start(id)
     await net.meshed()
     const chains: ChainModel[] = []
@@ -126,7 +134,7 @@ export class LifecycleWorld {
       const node = net.node(custodian)
       const chainKey = await node.ledger.chainKeyFor(user.userId)
       await node.enrol(signEntry(buildGenesis(user, custodian as InstitutionId, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
-      chains.push({ index: chains.length, user, custodian, chainKey, acks: [], erased: new Map(), consents: [], lied: false })
+      chains.push({ index: chains.length, user, custodian, chainKey, acks: [], erased: new Map(), consents: [], lied: false, forked: false })
     }
     const world = new LifecycleWorld(net, chains)
     for (const id of NODES) world.up.add(id)
@@ -303,6 +311,37 @@ export class LifecycleWorld {
     this.stats.lies++
   }
 
+  /**
+   * hospital-a signs two histories of chain 0 that share its current blocks:
+   * history A grows by two blocks in one append (a head at k + 2 only), and
+   * its second node (the twin, same keys) holds history B, one other block
+   * (a head at k + 1). No two heads of one length disagree; A's tree
+   * contradicts B's head. Once: the twin is started here and runs on.
+   */
+  async equivocate (): Promise<void> {
+    this.record('await w.equivocate()')
+    const c = this.chains[0]!
+    if (c.forked) return
+    const ledger = await this.ledger(LIAR)
+    const chain = (await this.chainAt(LIAR, c))!
+    await chain.settled()
+    const k = chain.core.length
+    const shared = await blocksOf(chain.core, k)
+    const exams = (count: number, label: string): Uint8Array[] => Array.from({ length: count }, (_, i) => encodeEntry(signEntry(buildExam({
+      author: this.party(LIAR).id, reg: ledger.registry.length, chainKey: c.chainKey,
+      plain: { title: `${label} ${k + i}`, observations: [{ code: '8867-4', value: 60 + i, unit: '/min' }] },
+      sealed: { notes: label }, recipients: [c.user.box.publicKey, this.party(LIAR).keys.box.publicKey]
+    }, crypto), { chainKey: c.chainKey, seq: k + i }, this.party(LIAR).keys.sign.secretKey, crypto)))
+    await appendAtOnce(chain, exams(2, 'history A'))
+    if (this.up.has(LIAR)) this.net.node(LIAR).appended(c.user.userId)
+    await seedTwinLedger(this.net, TWIN, LIAR, c.user, c.chainKey, [...shared, ...exams(1, 'history B')])
+    const twin = await this.net.start(TWIN)
+    twin.appended(c.user.userId)
+    c.lied = true
+    c.forked = true
+    this.stats.equivocations++
+  }
+
   // ------------------------------------------------------------ life events
 
   async idleClose (id: NodeName): Promise<void> {
@@ -347,9 +386,19 @@ export class LifecycleWorld {
     for (const id of NODES) if (!this.up.has(id)) await this.start(id)
     this.stats.quiets++
     const targets = await Promise.all(this.chains.map(async (c) => await this.convergedLength(c)))
+    // I7: an equivocation is flagged on every node (and a forked chain is fetched no further, so it has no length to reach).
+    for (const c of this.chains.filter((chain) => chain.forked)) {
+      try {
+        await waitFor(() => NODES.every((id) => this.net.node(id).isForked(c.chainKey)), 'every node to flag the fork', timeoutMs)
+      } catch {
+        throw new InvariantViolation('I7', `chain ${c.index}'s fork is flagged by ${NODES.filter((id) => this.net.node(id).isForked(c.chainKey)).join(', ') || 'no node'} only`)
+      }
+      this.stats.checks += NODES.length
+    }
     const behind = async (): Promise<string[]> => {
       const out: string[] = []
       for (const c of this.chains) {
+        if (c.forked) continue
         for (const id of NODES) {
           if (id === c.custodian) continue
           const have = (await this.chainAt(id, c))?.verifiedLength ?? 0
@@ -382,7 +431,7 @@ export class LifecycleWorld {
   private async convergedLength (c: ChainModel): Promise<number> {
     const chain = (await this.chainAt(c.custodian, c))!
     await chain.settled()
-    if (!c.lied) return chain.verifiedLength
+    if (!c.lied || c.forked) return chain.verifiedLength
     return firstRefused(await (await this.ledger(c.custodian)).verify(c.user.userId), chain.length)
   }
 
