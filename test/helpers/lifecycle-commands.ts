@@ -6,7 +6,7 @@
  * the invariants after every step and once the network is quiet at the end.
  */
 import fc from 'fast-check'
-import { LifecycleWorld, NODES, type Examiner, type Grantee, type Lie, type NodeName } from './lifecycle-world.js'
+import { LifecycleWorld, NODES, type Examiner, type Grantee, type Lie, type NodeName, type WorldStats } from './lifecycle-world.js'
 import type { Cleanup } from './test-net.js'
 
 type World = LifecycleWorld
@@ -63,21 +63,13 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
   return steps
 }
 
-export interface LifecycleRunTotals {
-  sequences: number
-  steps: number
-  checks: number
-  acked: number
-  restarts: number
-  idleCloses: number
-  isolations: number
-  lies: number
-  equivocations: number
-  erasures: number
-}
+/** What the steps of every sequence run so far added up to (the world's counters, summed), and how many sequences. */
+export type LifecycleRunTotals = Omit<WorldStats, 'refused'> & { sequences: number }
+
+const COUNTERS = ['steps', 'checks', 'acked', 'restarts', 'idleCloses', 'isolations', 'lies', 'equivocations', 'erasures', 'quiets'] as const
 
 export function emptyTotals (): LifecycleRunTotals {
-  return { sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0 }
+  return { sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0 }
 }
 
 /**
@@ -95,15 +87,7 @@ export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps:
         await world.quiet()
       } finally {
         totals.sequences++
-        totals.steps += world.stats.steps
-        totals.checks += world.stats.checks
-        totals.acked += world.stats.acked
-        totals.restarts += world.stats.restarts
-        totals.idleCloses += world.stats.idleCloses
-        totals.isolations += world.stats.isolations
-        totals.lies += world.stats.lies
-        totals.equivocations += world.stats.equivocations
-        totals.erasures += world.stats.erasures
+        for (const counter of COUNTERS) totals[counter] += world.stats[counter]
         opts.onSequence?.(world, totals)
       }
     } finally {
