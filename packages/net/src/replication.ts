@@ -399,10 +399,9 @@ async function withTimeout<T> (work: Promise<T>, ms: number, what: string, signa
  * entry found in the range, or after it: when the core grows past `end`
  * while the range is not done (a newer head arrived), the new blocks are
  * fetched too, since the erasure that names a block still missing may
- * stand there. Which erasures
- * count is only a hint for when to stop asking: `UserChain.ingest` passes
- * over an absent block only for an erasure the user signed, and checks
- * every erasure with every rule.
+ * stand there. Which erasures count is only a hint for when to stop asking:
+ * `UserChain.ingest` passes over an absent block only for an erasure the
+ * user signed, and checks every erasure with every rule.
  */
 async function downloadUnerased (core: Hypercore, start: number, end: number): Promise<void> {
   const downloads = [core.download({ start, end })]
