@@ -44,6 +44,9 @@ try {
   console.log(`passed: ${report()}`)
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err))
+  // fast-check keeps what the failing step threw as the cause: the invariant broken, and how.
+  const cause = err instanceof Error ? err.cause : undefined
+  if (cause !== undefined) console.error(`cause: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`)
   console.error(`failed after: ${report()}`)
   process.exit(1)
 }

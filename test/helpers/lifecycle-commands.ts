@@ -58,7 +58,8 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
   ]
   if (opts.lies !== false) {
     steps.push(lie.map((kind) => new Step(`await w.lie('${kind}')`, async (w) => { await w.lie(kind) })))
-    steps.push(fc.constant(new Step('await w.equivocate()', async (w) => { await w.equivocate() }, (w) => !w.chains[0]!.forked)))
+    // The twin starts with no registry: only the registry's host (hospital-a, the liar) can serve it one.
+    steps.push(fc.constant(new Step('await w.equivocate()', async (w) => { await w.equivocate() }, (w) => !w.chains[0]!.forked && w.up.has('hospital-a'))))
   }
   return steps
 }

@@ -316,7 +316,8 @@ export class LifecycleWorld {
    * history A grows by two blocks in one append (a head at k + 2 only), and
    * its second node (the twin, same keys) holds history B, one other block
    * (a head at k + 1). No two heads of one length disagree; A's tree
-   * contradicts B's head. Once: the twin is started here and runs on.
+   * contradicts B's head. Once: the twin is started here and runs on. It
+   * takes the registry from hospital-a, which must be up.
    */
   async equivocate (): Promise<void> {
     this.record('await w.equivocate()')
