@@ -433,7 +433,8 @@ export class LifecycleWorld {
     const chain = (await this.chainAt(c.custodian, c))!
     await chain.settled()
     if (!c.lied || c.forked) return chain.verifiedLength
-    return firstRefused(await (await this.ledger(c.custodian)).verify(c.user.userId), chain.length)
+    const report = await (await this.ledger(c.custodian)).verify(c.user.userId)
+    return firstRefused(report, report.length)
   }
 
   // ------------------------------------------------------------ invariants
@@ -475,7 +476,8 @@ export class LifecycleWorld {
     // What the node claims, taken before the verification (which sees at least the blocks it had verified).
     const claimed = chain.verifiedLength
     const report = await ledger.verify(c.user.userId)
-    const firstBad = firstRefused(report, chain.length)
+    // The report's own length: a conflict can close the core under `chain` meanwhile (the ledger reopens it on next use).
+    const firstBad = firstRefused(report, report.length)
     const served = this.up.has(id)
       ? (await this.net.node(id).read(c.user.userId, { start: 0 })).entries
       : await chain.read({ start: 0, end: chain.writable ? chain.length : chain.verifiedLength })
