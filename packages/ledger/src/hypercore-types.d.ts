@@ -267,7 +267,11 @@ declare module 'hypercore' {
       readonly auth: {
         readonly key: Buffer
         readonly manifest: { readonly version: number; readonly signers: ReadonlyArray<{ readonly namespace: Buffer; readonly publicKey: Buffer }> } | null
+        /** Present for a core this store writes (never read beyond whether it is there). */
+        readonly keyPair?: unknown
       } | null
+      /** Where the core's records live in the store (`dataPointer` prefixes its keys). */
+      readonly core: { readonly dataPointer: number } | null
       /** `signature`: hypercore's multisig encoding of the head signature (null for an unsigned head). */
       readonly head: { readonly fork: number; readonly length: number; readonly rootHash: Buffer; readonly signature: Buffer | null } | null
       /** `contiguousLength`: blocks held from 0 without a gap (written after the blocks, so it may lag; asked for with `hints: true`). */
@@ -292,6 +296,8 @@ declare module 'hypercore' {
        * writes, its key pair, secret key included. Only what we read is typed.
        */
       getInfos(discoveryKeys: Uint8Array[], opts?: { auth?: boolean; head?: boolean; hints?: boolean }): Promise<Array<StoredCoreInfo | null>>
+      /** The store's RocksDB: a read batch, flushed with tryFlush(), whose gets resolve to the stored value or null. */
+      readonly db: { read(opts?: { autoDestroy?: boolean }): { get(key: Uint8Array): Promise<Buffer | null>; tryFlush(): void } }
       /** Close the database. */
       close(): Promise<void>
     }

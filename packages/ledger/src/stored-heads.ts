@@ -15,7 +15,14 @@
  */
 import Hypercore from 'hypercore'
 import type Corestore from 'corestore'
+import { createRequire } from 'node:module'
 import { rawHeadSignature } from './tree-audit.js'
+import { VERIFIED_MARK_KEY, decodeVerifiedMark, type VerifiedMark } from './verified-mark.js'
+
+// hypercore-storage's key layout (11.37.1's, pinned): where a core's user data lives, to read verified marks without opening cores.
+const storageKeys = createRequire(import.meta.url)('hypercore-storage/lib/keys.js') as {
+  core: { userData (dataPointer: number, key: string): Uint8Array }
+}
 
 /**
  * A chain's head as signed by its custodian, in the shape peers exchange
@@ -36,7 +43,9 @@ export interface StoredSignedHead {
 export interface StoredChainHead {
   readonly head: StoredSignedHead
   /**
-   * Blocks held from position 0 without a gap, by Hypercore's stored hint:
+   * Blocks held from position 0 without a gap — and, on a replica, checked
+   * (its verified mark): blocks stored but not yet ingested do not count —
+   * by Hypercore's stored hint:
    * below `head.length` when blocks are missing (a replica's fetch cut
    * short: Hypercore stores the signed head before the blocks arrive) or
    * cleared (erased). The hint is written after the blocks, so it may lag
@@ -53,14 +62,28 @@ export async function readStoredHeads (store: Corestore, keys: readonly Uint8Arr
   if (keys.length === 0) return []
   // `auth` carries a writer's key pair too: only the signer's public key is taken from it, copied.
   const infos = await store.storage.getInfos(keys.map((key) => Hypercore.discoveryKey(key)), { auth: true, head: true, hints: true })
+  const marks = await readVerifiedMarks(store, infos.map((info) => info?.core?.dataPointer))
   return keys.map((key, i) => {
     const info = infos[i]
     const head = info?.head
     const signer = info?.auth?.manifest?.signers[0]?.publicKey
     const sig = rawHeadSignature(head?.signature)
     if (head === null || head === undefined || head.length === 0 || signer === undefined || sig === null) return undefined
-    return { head: packHead(key, signer, head.length, head.fork, head.rootHash, sig), contiguousLength: Math.min(head.length, info?.hints?.contiguousLength ?? 0) }
+    // A replica's blocks count only as far as it checked them: a fetch stopped (or a process killed) between storing blocks and
+    // checking them leaves them held but unchecked, and its head must not look complete. A custodian checked all it wrote.
+    const mark = marks[i]
+    const checked = info?.auth?.keyPair !== undefined && info.auth.keyPair !== null ? head.length : (mark !== undefined && mark.fork === head.fork ? mark.length : 0)
+    const contiguousLength = Math.min(head.length, info?.hints?.contiguousLength ?? 0, checked)
+    return { head: packHead(key, signer, head.length, head.fork, head.rootHash, sig), contiguousLength }
   })
+}
+
+/** Each core's verified mark (verified-mark.ts), read from its user data in one RocksDB batch; undefined where there is none. */
+async function readVerifiedMarks (store: Corestore, pointers: ReadonlyArray<number | undefined>): Promise<Array<VerifiedMark | undefined>> {
+  const rx = store.storage.db.read({ autoDestroy: true })
+  const reads = pointers.map((pointer) => pointer === undefined ? Promise.resolve(null) : rx.get(storageKeys.core.userData(pointer, VERIFIED_MARK_KEY)))
+  rx.tryFlush()
+  return (await Promise.all(reads)).map((bytes) => decodeVerifiedMark(bytes))
 }
 
 /**

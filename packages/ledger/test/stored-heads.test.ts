@@ -82,7 +82,7 @@ describe('stored heads', () => {
     expect((await peer.storedHeads([bob.userId])).get(bob.userId)).toBeUndefined()
   })
 
-  it('a replica that has the longer head but not yet its blocks: the head is stored, the blocks held say how far it really is', async () => {
+  it('a replica that has the longer head but not yet its blocks: the head is stored, the blocks held and checked say how far it really is', async () => {
     c = await makeConsortium({ verifyWorkers: 0 })
     const alice = newUser()
     const chain = await enrol(c.ledger, alice)
@@ -98,6 +98,9 @@ describe('stored heads', () => {
       await within(replica.core.update({ wait: true }), 10_000, 'the upgrade')
       await within(replica.core.download({ start: 0, end: 2 }).done(), 10_000, 'two blocks')
       expect(replica.core.length).toBe(4)
+      // Held but not checked yet (a fetch stopped, or the process killed, before ingest): they do not count.
+      expect((await peer.storedHeads([alice.userId])).get(alice.userId)!.contiguousLength).toBe(0)
+      expect((await replica.ingest()).added).toBe(2)
     } finally {
       wire.destroy()
     }

@@ -265,6 +265,10 @@ export class Replication {
       await this.bounded(this.download(chain, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
       // UserChain.ingest runs one at a time per chain by itself.
       return { chain, ingest: await chain.ingest() }
+    } catch (err) {
+      // Stopped or timed out: what did arrive is checked now, not left stored and unchecked until the chain is next opened.
+      await chain.ingest().catch(() => {})
+      throw err
     } finally {
       this.stopFetching(core)
       chain.release()
