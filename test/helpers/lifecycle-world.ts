@@ -442,11 +442,11 @@ export class LifecycleWorld {
   /** I1, I2, I3, I5, I6 on every node. */
   async checkStep (): Promise<void> {
     for (const c of this.chains) {
-      await this.checkAcknowledged(c)
+      await againIfClosed(async () => { await this.checkAcknowledged(c) })
       for (const id of NODES) {
         // The liar's own copy of the chain it lied on is its word, not a verified copy.
         if (c.lied && id === LIAR) continue
-        await this.checkCopy(id, c)
+        await againIfClosed(async () => { await this.checkCopy(id, c) })
       }
     }
   }
@@ -542,6 +542,20 @@ export class LifecycleWorld {
   /** The model in a line, for a failure's message. */
   summary (): string {
     return this.chains.map((c) => `chain ${c.index}: ${c.acks.length} acknowledged, ${c.erased.size} erased${c.lied ? ', lied on' : ''}`).join('; ')
+  }
+}
+
+/**
+ * Runs a check again once if Hypercore closed the chain's core under it: a
+ * conflict (an equivocation met while fetching) closes every session of the
+ * core, and the ledger opens it again on the next use.
+ */
+async function againIfClosed (check: () => Promise<void>): Promise<void> {
+  try {
+    await check()
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'SESSION_CLOSED') throw err
+    await check()
   }
 }
 
