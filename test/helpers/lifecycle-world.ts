@@ -62,6 +62,12 @@ export type Lie = 'forged-grant' | 'ungranted-recipient' | 'backdated'
 const LIAR: NodeName = 'hospital-a'
 /** The liar's second node, started only to equivocate: it holds the liar's keys and another history of chain 0. */
 const TWIN = 'hospital-t'
+/**
+ * Every node here shares 127.0.0.1, which the membership gate's per-host
+ * limit on new inbound connections (5 a second by default) counts as one
+ * host: restarts in a row would trip it. Institutions have hosts of their own.
+ */
+const LOOPBACK_NODE = { inboundLimit: { connections: 1_000, seconds: 1 } }
 
 /** Refusals an honest step may meet in a network that lives (a lagging registry, a custodian away); anything else fails the run. */
 const EXPECTED_REFUSALS = new Set([
@@ -126,7 +132,7 @@ export class LifecycleWorld {
 
   static async create (cleanup: Cleanup): Promise<LifecycleWorld> {
     const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator'], ['hospital-m', 'examiner'], [TWIN, 'examiner']], cleanup)
-    for (const id of NODES) await net.start(id)
+    for (const id of NODES) await net.start(id, LOOPBACK_NODE)
     await net.meshed()
     const chains: ChainModel[] = []
     for (const custodian of ['hospital-a', 'hospital-b'] as const) {
@@ -336,7 +342,7 @@ export class LifecycleWorld {
     await appendAtOnce(chain, exams(2, 'history A'))
     if (this.up.has(LIAR)) this.net.node(LIAR).appended(c.user.userId)
     await seedTwinLedger(this.net, TWIN, LIAR, c.user, c.chainKey, [...shared, ...exams(1, 'history B')])
-    const twin = await this.net.start(TWIN)
+    const twin = await this.net.start(TWIN, LOOPBACK_NODE)
     twin.appended(c.user.userId)
     c.lied = true
     c.forked = true
@@ -377,7 +383,7 @@ export class LifecycleWorld {
   }
 
   private async start (id: NodeName): Promise<void> {
-    await this.net.start(id)
+    await this.net.start(id, LOOPBACK_NODE)
     this.up.add(id)
   }
 

@@ -163,8 +163,8 @@ async function dialUntilConnected (node: NetworkNode, other: NetworkNode): Promi
       return
     } catch (err) {
       if (node.host.getConnections().some((c) => c.remotePeer.toString() === other.peerId)) return
-      if (attempt >= 5) throw err
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+      if (attempt >= 8) throw err
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
     }
   }
 }
