@@ -25,9 +25,8 @@ import { buildExam, encodeEntry, signEntry, type UserKeys } from '@healthchain/c
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { crypto, type Cleanup, type Party, type TestNet } from './test-net.js'
 
-/** `count` valid exams by `author` for positions from `from` on, encoded as blocks. */
-export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string): Uint8Array[] {
-  const reg = net.node(author.id)?.ledger.registry.length ?? 1
+/** `count` valid exams by `author` for positions from `from` on, encoded as blocks; `reg` defaults to the author's running node's registry length. */
+export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string, reg: number = net.node(author.id)?.ledger.registry.length ?? 1): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => encodeEntry(signEntry(buildExam({
     author: author.id, reg, chainKey, plain: { title: `${label} ${from + i}`, observations: [{ code: '8867-4', value: 60 + i, unit: '/min' }] },
     sealed: { notes: label }, recipients: [user.box.publicKey, author.keys.box.publicKey]

@@ -45,11 +45,11 @@
  * same reads), SIGKILL (test/crash-invariants.test.ts).
  */
 import {
-  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, encodeEntry, newRecoveryPhrase, signEntry,
+  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, newRecoveryPhrase, signEntry,
   userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { appendAtOnce, blocksOf, seedTwinLedger } from './equivocation.js'
+import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger } from './equivocation.js'
 import { MaliciousCustodian } from './malicious-custodian.js'
 import { TestNet, crypto, type Cleanup, type Party } from './test-net.js'
 import { waitFor } from './wait.js'
@@ -62,12 +62,6 @@ export type Lie = 'forged-grant' | 'ungranted-recipient' | 'backdated'
 const LIAR: NodeName = 'hospital-a'
 /** The liar's second node, started only to equivocate: it holds the liar's keys and another history of chain 0. */
 const TWIN = 'hospital-t'
-/**
- * Every node here shares 127.0.0.1, which the membership gate's per-host
- * limit on new inbound connections (5 a second by default) counts as one
- * host: restarts in a row would trip it. Institutions have hosts of their own.
- */
-const LOOPBACK_NODE = { inboundLimit: { connections: 1_000, seconds: 1 } }
 
 /** Refusals an honest step may meet in a network that lives (a lagging registry, a custodian away); anything else fails the run. */
 const EXPECTED_REFUSALS = new Set([
@@ -132,7 +126,7 @@ export class LifecycleWorld {
 
   static async create (cleanup: Cleanup): Promise<LifecycleWorld> {
     const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator'], ['hospital-m', 'examiner'], [TWIN, 'examiner']], cleanup)
-    for (const id of NODES) await net.start(id, LOOPBACK_NODE)
+    for (const id of NODES) await net.start(id)
     await net.meshed()
     const chains: ChainModel[] = []
     for (const custodian of ['hospital-a', 'hospital-b'] as const) {
@@ -334,15 +328,12 @@ export class LifecycleWorld {
     await chain.settled()
     const k = chain.core.length
     const shared = await blocksOf(chain.core, k)
-    const exams = (count: number, label: string): Uint8Array[] => Array.from({ length: count }, (_, i) => encodeEntry(signEntry(buildExam({
-      author: this.party(LIAR).id, reg: ledger.registry.length, chainKey: c.chainKey,
-      plain: { title: `${label} ${k + i}`, observations: [{ code: '8867-4', value: 60 + i, unit: '/min' }] },
-      sealed: { notes: label }, recipients: [c.user.box.publicKey, this.party(LIAR).keys.box.publicKey]
-    }, crypto), { chainKey: c.chainKey, seq: k + i }, this.party(LIAR).keys.sign.secretKey, crypto)))
+    // Valid exams by the liar, signed against the registry its ledger has (its node may be cut off).
+    const exams = (count: number, label: string): Uint8Array[] => examBlocks(this.net, this.party(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
     await appendAtOnce(chain, exams(2, 'history A'))
     if (this.up.has(LIAR)) this.net.node(LIAR).appended(c.user.userId)
     await seedTwinLedger(this.net, TWIN, LIAR, c.user, c.chainKey, [...shared, ...exams(1, 'history B')])
-    const twin = await this.net.start(TWIN, LOOPBACK_NODE)
+    const twin = await this.net.start(TWIN)
     twin.appended(c.user.userId)
     c.lied = true
     c.forked = true
@@ -383,7 +374,7 @@ export class LifecycleWorld {
   }
 
   private async start (id: NodeName): Promise<void> {
-    await this.net.start(id, LOOPBACK_NODE)
+    await this.net.start(id)
     this.up.add(id)
   }
 
