@@ -332,10 +332,7 @@ export class Ledger {
    */
   async storedLengths (users: readonly UserId[]): Promise<Map<UserId, StoredLength | undefined>> {
     this.assertOpen()
-    const held = users.flatMap((user) => {
-      const key = this.catalog.chainKeyOf(user)
-      return key === undefined ? [] : [{ user, key }]
-    })
+    const held = this.heldKeys(users)
     const infos = held.length === 0 ? [] : await this.store.storage.getInfos(held.map((h) => Hypercore.discoveryKey(h.key)), { auth: false, head: true, hints: false })
     const lengths = new Map<UserId, StoredLength | undefined>(users.map((user) => [user, undefined]))
     held.forEach(({ user, key }, i) => {
@@ -355,14 +352,19 @@ export class Ledger {
    */
   async storedHeads (users: readonly UserId[]): Promise<Map<UserId, StoredChainHead | undefined>> {
     this.assertOpen()
-    const held = users.flatMap((user) => {
-      const key = this.catalog.chainKeyOf(user)
-      return key === undefined ? [] : [{ user, key }]
-    })
+    const held = this.heldKeys(users)
     const read = await readStoredHeads(this.store, held.map((h) => h.key))
     const heads = new Map<UserId, StoredChainHead | undefined>(users.map((user) => [user, undefined]))
     held.forEach(({ user }, i) => { heads.set(user, read[i]) })
     return heads
+  }
+
+  /** The users of `users` whose chain is held here, with its key. */
+  private heldKeys (users: readonly UserId[]): Array<{ user: UserId, key: Uint8Array }> {
+    return users.flatMap((user) => {
+      const key = this.catalog.chainKeyOf(user)
+      return key === undefined ? [] : [{ user, key }]
+    })
   }
 
   /** The user whose chain has this key, if this node holds it. */
