@@ -1,0 +1,23 @@
+/**
+ * The linter and formatter the codebase passes (`npm run lint`, run by
+ * `npm test` before the tests; `npm run lint -- --fix` formats).
+ *
+ * neostandard is the "standard" style (no semicolons, single quotes, a space
+ * before function parentheses) for TypeScript, as js-libp2p uses; the few
+ * rules below are where this codebase differs on purpose.
+ */
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['**/node_modules/**', '**/dist/**', '**/.vite/**'] }),
+  {
+    rules: {
+      // `void promise` marks a promise deliberately left to run (its errors are handled where it is made).
+      'no-void': ['error', { allowAsStatement: true }],
+      // Long lines hide what a diff changed; URLs and test names may run past.
+      '@stylistic/max-len': ['error', {
+        code: 160, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreComments: false
+      }]
+    }
+  }
+]
