@@ -25,7 +25,7 @@
  * replication.ts) and refuse appends to any other chain.
  */
 import {
-  LOINC_PATTERN, buildGenesis, bytesToHex, equal, isRecipient, signEntry, type CryptoProvider, type Entry, type UnsignedEntry, type UserId, type UserKeys
+  LOINC_PATTERN, bytesToHex, equal, isRecipient, type CryptoProvider, type Entry, type UnsignedEntry, type UserId, type UserKeys
 } from '@healthchain/core'
 import { readRecoveryPhrase, type Ledger, type PositionedEntry } from '@healthchain/ledger'
 import type { LightPeer } from '@healthchain/net'
@@ -34,7 +34,7 @@ import { ChainSync } from './chain-sync.js'
 import { sendToCustodian } from './custodian-link.js'
 import { openDevice } from './device-open.js'
 import { phrasePathOf, type DeviceState } from './device.js'
-import { ClientError, invalidInput } from './errors.js'
+import { ClientError } from './errors.js'
 import { exercisePlain, type ExerciseInput } from './exercise.js'
 import { assertUserWritable } from './guard.js'
 import { locationPlains, type GeoPoint } from './location.js'
@@ -45,7 +45,9 @@ import type {
 import { Sender, type FlushResult } from './sender.js'
 import { seriesOf, toTimeline, type SeriesPoint, type TimelineItem, type TimelineQuery } from './timeline.js'
 import { toMillis, type TimeInput } from './time.js'
-import { buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildLocationEntry, buildRevokeEntry, type SealedPast } from './user-writes.js'
+import {
+  buildEnrolmentGenesis, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildLocationEntry, buildRevokeEntry, type SealedPast
+} from './user-writes.js'
 
 export class PhoneClient {
   /** The user's keys, derived from the phrase: they never leave this object (the peer holds its own copy as its identity). */
@@ -123,13 +125,7 @@ export class PhoneClient {
     const id = institutionId(custodian, 'custodian')
     assertKey(chainKey, 'chainKey')
     await this.chains.assertNoOtherChain(chainKey)
-    let genesis: Entry
-    try {
-      const unsigned = buildGenesis(this.keys, id, opts.time === undefined ? {} : { time: toMillis(opts.time, 'time') }, this.crypto)
-      genesis = signEntry(unsigned, { chainKey, seq: 0 }, this.keys.sign.secretKey, this.crypto)
-    } catch (err) {
-      throw invalidInput(err)
-    }
+    const genesis = buildEnrolmentGenesis(this.keys, id, chainKey, this.crypto, opts.time === undefined ? {} : { time: toMillis(opts.time, 'time') })
     await this.device.setChainKey(chainKey)
     return genesis
   }

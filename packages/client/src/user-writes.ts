@@ -8,7 +8,7 @@
  * the field core names, before anything is queued or sent.
  */
 import {
-  buildErasure, buildRevoke, buildUserEntry, ephemeralKeyPair, isRecipient, recoverDataKey, signEntry, wrapDataKey,
+  buildErasure, buildGenesis, buildRevoke, buildUserEntry, ephemeralKeyPair, isRecipient, recoverDataKey, signEntry, wrapDataKey,
   type BoxKeyPair, type CryptoProvider, type Entry, type ExercisePlain, type InstitutionId, type LocationPlain, type Sealed,
   type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
@@ -92,6 +92,19 @@ export function buildExerciseEntry (plain: ExercisePlain, crypto: CryptoProvider
 /** A location entry (up to core's limit of points; `locationPlains` splits a track). */
 export function buildLocationEntry (plain: LocationPlain, crypto: CryptoProvider): UnsignedEntry {
   return build(() => buildUserEntry('location', plain, {}, crypto))
+}
+
+/**
+ * The genesis that enrols the user at `custodian`: the user's public keys
+ * and the custodian, signed by the user for position 0 of the chain key
+ * the custodian will give the chain (`ledger.chainKeyFor(user)` there).
+ */
+export function buildEnrolmentGenesis (user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number } = {}): Entry {
+  try {
+    return signEntry(buildGenesis(user, custodian, opts.time === undefined ? {} : { time: opts.time }, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
+  } catch (err) {
+    throw invalidInput(err)
+  }
 }
 
 /** The user's signature over `unsigned` for position `seq` of `chainKey`: valid in that one slot only. */
