@@ -1,5 +1,5 @@
 /**
- * The query index on a generated, realistic data set (scripts/generate-dataset.ts:
+ * The query index on a generated, realistic data set (helpers/dataset.ts:
  * 60 users × 30 days of exams, exercise and location, with planted contacts
  * and near-misses) in a real Corestore and a real SQLite file. Every
  * expectation is computed here, independently, from the raw entries the
@@ -9,7 +9,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { UserId } from '@healthchain/core'
-import { generateDataset, distanceMetres, type Dataset, type RawEntry } from '../../scripts/generate-dataset.js'
+import { generateDataset, distanceMetres, type Dataset, type RawEntry } from './helpers/dataset.js'
 import { QueryIndex, type Series } from '../src/query-index/index.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
 

@@ -1,7 +1,7 @@
 /**
  * Query-index benchmarks (issue 6):
  *
- * - Index build rate: a generated data set (scripts/generate-dataset.ts)
+ * - Index build rate: a generated data set (node/test/helpers/dataset.ts)
  *   written through real chains, then `QueryIndex.rebuild` (entries per
  *   second) measured in turns with the raw read of the same entries
  *   (`chain.read` of every chain) — the build can never beat the read it
@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { base32 } from '@scure/base'
 import type { UserId } from '@healthchain/core'
 import { QueryIndex, rtreeMinutes } from '../../node/src/query-index/index.js'
-import { generateDataset, Rng } from '../generate-dataset.js'
+import { generateDataset, Rng } from '../../node/test/helpers/dataset.js'
 import { interleavedRates, median, type Figure } from './measure.js'
 
 const SECTION = 'query-index'

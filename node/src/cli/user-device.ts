@@ -1,36 +1,35 @@
 /**
- * What a user's own device does, over a node's HTTP API, with the keys its
- * recovery phrase derives (the CLI's `user` commands and the narrated demo
- * both act as that device):
+ * A user's side over a node's HTTP API, with the keys the recovery phrase
+ * derives: the CLI's `user` commands and the narrated demo act as a user at
+ * an institution's terminal. A phone is a light peer instead (PhoneClient,
+ * `healthchain phone`), the reference user side. Both build and sign the
+ * same entries with @healthchain/client's user-side functions and send them
+ * through its one re-sign loop; only the transport differs (here HTTP).
  *
  *   enrolUser      sign the genesis for the chain key the node will use
  *                  (position 0), sent by the examiner's staff (POST /v1/users)
  *   writeAsUser    sign an entry for the chain's next position and send it
  *                  (POST /v1/users/{id}/entries); a stale position (another
  *                  write got there first) is re-signed, same entry id, so a
- *                  retry is never appended twice
+ *                  retry is never appended twice (the client's sendSigned)
  *   openEnvelope   open a sealed segment on the device (the node only ever
  *                  sends users the ciphertext)
- *   grantExaminer  a consent grant carrying the history's data keys
- *                  re-wrapped for the newly trusted examiner
+ *   grantExaminer  consent grants carrying the history's data keys
+ *                  re-wrapped for the newly trusted examiner (the client's
+ *                  buildGrantEntries, chunked as the phone's are)
  *
  * Secret keys never leave this module's callers' process.
  */
 import { readFile } from 'node:fs/promises'
 import {
-  buildGenesis, buildUserEntry, bytesToHex, decodeCanonical, encodeEntry, ephemeralKeyPair, fromHex, openSealed,
-  recoverDataKey, sealedSchema, signEntry, userKeysFromPhrase, wrapDataKey,
-  type CryptoProvider, type Entry, type ExamSealed, type InstitutionId, type UnsignedEntry, type UserKeys
+  bytesToHex, decodeCanonical, encodeEntry, fromHex, openSealed, sealedSchema, userKeysFromPhrase,
+  type CryptoProvider, type Entry, type ExamSealed, type InstitutionId, type Sealed, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
+import { buildEnrolmentGenesis, buildGrantEntries, isClientError, sendSigned, signUserEntry, type SealedPast } from '@healthchain/client'
 import { LedgerError, readRecoveryPhrase } from '@healthchain/ledger'
 import { z } from 'zod'
 import { chainSummarySchema, writeReplySchema, type ApiClient, type ChainSummary, type EntryViewReply, type WriteReply } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
-
-/** Re-signing attempts after STALE_POSITION before giving up. */
-const WRITE_ATTEMPTS = 5
-/** Re-wrapped keys per grant entry (the schema allows 1,000; this keeps a grant well under the block limit). */
-const KEYS_PER_GRANT = 500
 
 /** The user's keys from a phrase file (as `healthchain user new --out` writes it: owner-only). */
 export async function readUserKeys (phraseFile: string, crypto: CryptoProvider): Promise<UserKeys> {
@@ -79,7 +78,7 @@ async function looksLikePhraseFile (path: string): Promise<boolean> {
 export async function enrolUser (staff: ApiClient, user: UserKeys, crypto: CryptoProvider, custodian?: InstitutionId): Promise<ChainSummary> {
   const offer = await staff.request('GET', `/v1/users/${user.userId}/chain-key`, z.object({ chainKey: z.string(), custodian: z.string() }))
   const named = custodian ?? offer.custodian as InstitutionId
-  const genesis = signEntry(buildGenesis(user, named, {}, crypto), { chainKey: fromHex(offer.chainKey, 32, 'chainKey'), seq: 0 }, user.sign.secretKey, crypto)
+  const genesis = clientStep(() => buildEnrolmentGenesis(user, named, fromHex(offer.chainKey, 32, 'chainKey'), crypto))
   return await staff.request('POST', '/v1/users', chainSummarySchema, { body: { genesis: bytesToHex(encodeEntry(genesis)) } })
 }
 
@@ -88,25 +87,51 @@ export async function postUserEntry (client: ApiClient, user: UserKeys, entry: E
   return await client.request('POST', `/v1/users/${user.userId}/entries`, writeReplySchema, { body: { entry: bytesToHex(encodeEntry(entry)), seq } })
 }
 
-/** Signs `unsigned` for the chain's next position and writes it; re-signs (same id) after STALE_POSITION. */
+/**
+ * Signs `unsigned` for the chain's next position and writes it; re-signs
+ * (same id) after STALE_POSITION, reading the chain's length again (the
+ * API's refusal does not carry it). Out of re-signs, the API's last
+ * STALE_POSITION is thrown, as any other refusal is.
+ */
 export async function writeAsUser (client: ApiClient, user: UserKeys, unsigned: UnsignedEntry, crypto: CryptoProvider): Promise<WriteReply> {
-  for (let attempt = 1; ; attempt++) {
-    const chain = await client.chain(user.userId)
-    const seq = chain.length
-    const entry = signEntry(unsigned, { chainKey: fromHex(chain.chainKey, 32, 'chainKey'), seq }, user.sign.secretKey, crypto)
-    try {
-      return await postUserEntry(client, user, entry, seq)
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 'STALE_POSITION') || attempt >= WRITE_ATTEMPTS) throw err
-    }
+  const chain = await client.chain(user.userId)
+  const chainKey = fromHex(chain.chainKey, 32, 'chainKey')
+  // The first position is the length just read; after a stale answer the chain is read again.
+  let read: number | undefined = chain.length
+  try {
+    return await sendSigned<WriteReply>({
+      length: async () => {
+        const length = read ?? (await client.chain(user.userId)).length
+        read = undefined
+        return length
+      },
+      sign: (seq) => signUserEntry(unsigned, user, { chainKey, seq }, crypto),
+      send: async (entry, seq) => {
+        try {
+          return { accepted: await postUserEntry(client, user, entry, seq) }
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'STALE_POSITION') return { stale: true, cause: err }
+          throw err
+        }
+      }
+    })
+  } catch (err) {
+    if (isClientError(err, 'REFUSED') && err.cause instanceof ApiError) throw err.cause
+    throw err
   }
 }
 
 /** The sealed segment of an entry the user reads (`sealed.envelope`), opened with the user's own key; undefined if it has none. */
 export function openEnvelope (view: EntryViewReply, chainKey: string, user: UserKeys, crypto: CryptoProvider): ExamSealed | undefined {
-  if (view.sealed === undefined || view.sealed.readable || view.sealed.envelope === undefined) return undefined
-  const sealed = sealedSchema.parse(decodeCanonical(fromHex(view.sealed.envelope, view.sealed.envelope.length / 2, 'envelope')))
+  const sealed = envelopeOf(view)
+  if (sealed === undefined) return undefined
   return openSealed(sealed, user.box, { chainKey: fromHex(chainKey, 32, 'chainKey'), entryId: fromHex(view.id, 16, 'id') }, crypto)
+}
+
+/** The sealed segment a node sends the user (`sealed.envelope`), decoded; undefined if the entry has none. */
+function envelopeOf (view: EntryViewReply): Sealed | undefined {
+  if (view.sealed === undefined || view.sealed.readable || view.sealed.envelope === undefined) return undefined
+  return sealedSchema.parse(decodeCanonical(fromHex(view.sealed.envelope, view.sealed.envelope.length / 2, 'envelope')))
 }
 
 /**
@@ -118,28 +143,24 @@ export function openEnvelope (view: EntryViewReply, chainKey: string, user: User
 export async function grantExaminer (client: ApiClient, user: UserKeys, examiner: InstitutionId, examinerBox: Uint8Array, crypto: CryptoProvider, opts: { until?: number } = {}): Promise<{ writes: WriteReply[], rewrapped: number }> {
   const own = await client.entries(user.userId, { type: 'exam' })
   const chainKey = fromHex(own.chainKey, 32, 'chainKey')
-  const keys: Array<{ seq: number, wrap: Uint8Array }> = []
-  const eph = ephemeralKeyPair(crypto)
-  for (const view of own.entries) {
-    if (view.sealed === undefined || view.sealed.readable || view.sealed.envelope === undefined) continue
-    const sealed = sealedSchema.parse(decodeCanonical(fromHex(view.sealed.envelope, view.sealed.envelope.length / 2, 'envelope')))
-    const ctx = { chainKey, entryId: fromHex(view.id, 16, 'id') }
-    keys.push({ seq: view.seq, wrap: wrapDataKey(recoverDataKey(sealed, user.box, ctx, crypto), examinerBox, eph, ctx, crypto) })
-  }
-  const until = opts.until === undefined ? {} : { until: opts.until }
-  const grants = keys.length === 0
-    ? [buildUserEntry('consent', { action: 'grant', examiner, ...until }, {}, crypto)]
-    : chunks(keys, KEYS_PER_GRANT).map((part) =>
-      buildUserEntry('consent', { action: 'grant', examiner, ...until, rewrap: { to: examinerBox, epk: eph.publicKey, keys: part } }, {}, crypto))
+  const history = own.entries.flatMap((view): SealedPast[] => {
+    const sealed = envelopeOf(view)
+    return sealed === undefined ? [] : [{ seq: view.seq, id: fromHex(view.id, 16, 'id'), sealed }]
+  })
+  const { entries, rewrapped } = clientStep(() => buildGrantEntries({ examiner, examinerBox, until: opts.until, history, chainKey, userBox: user.box }, crypto))
   const writes: WriteReply[] = []
-  for (const grant of grants) writes.push(await writeAsUser(client, user, grant, crypto))
-  return { writes, rewrapped: keys.length }
+  for (const grant of entries) writes.push(await writeAsUser(client, user, grant, crypto))
+  return { writes, rewrapped }
 }
 
-function chunks<T> (items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
+/** A step of the client's user side, its ClientError as the CLI's failure (the code unchanged). */
+export function clientStep<T> (run: () => T): T {
+  try {
+    return run()
+  } catch (err) {
+    if (isClientError(err)) throw new CliError(err.code, err.message, { cause: err })
+    throw err
+  }
 }
 
 /** An X25519 key from the registry's answer (hex). */

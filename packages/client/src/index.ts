@@ -1,10 +1,20 @@
+/**
+ * @healthchain/client, the user side. PhoneClient is what a phone runs (a
+ * light peer over libp2p). The entry builders and the signed-send loop
+ * below are the user-side logic every path shares: a client of a node's
+ * HTTP API (the CLI's `healthchain user`) uses them with its own transport.
+ */
+export { PhoneClient } from './phone-client.js'
 export {
-  PhoneClient,
   type PhoneClientInit, type WriteResult, type WrittenEntry, type WriteState, type SyncOptions, type SyncReport, type DiscoveredChain,
   type PendingWrite, type FailedWrite, type ClientStatus
-} from './phone-client.js'
+} from './phone-types.js'
 export { type FlushResult, type SentItem, type ItemOutcome } from './sender.js'
-export { OUTBOX_CORE } from './outbox.js'
+export {
+  REWRAP_KEYS_PER_GRANT, grantChunks, buildEnrolmentGenesis, buildGrantEntries, buildRevokeEntry, buildErasureEntry, buildExerciseEntry, buildLocationEntry, signUserEntry,
+  type SealedPast, type GrantEntriesInput
+} from './user-writes.js'
+export { MAX_RESIGNS, sendSigned, type SendAnswer, type SignedSendSteps } from './resign.js'
 export { DEVICE_FILE, LEDGER_DIR, PHRASE_FILE, phrasePathOf, readSavedDevice, type SavedDevice } from './device.js'
 export {
   EXERCISE_MEASURES, measureOfCode, measureObservation, exercisePlain,

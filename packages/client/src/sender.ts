@@ -2,8 +2,9 @@
  * Sends the outbox to the chain's custodian, oldest first.
  *
  *   for each pending item, in order:
- *     sign it for the next position (LightPeer.append re-signs after STALE_POSITION)
- *     send it over /healthchain/append and wait for the durable append
+ *     sign it for the next position and send it (resign.ts: re-signed after
+ *       STALE_POSITION, the same loop the HTTP path uses), over the transport
+ *       given (custodian-link.ts: /healthchain/append), and wait for the durable append
  *       acknowledged            → record `sent`, go on
  *       refused for good        → record `failed` with the custodian's code, go on
  *                                 (a refusal about this entry only: bad field, consent, erasure…)
@@ -15,11 +16,13 @@
  * outcome unknown: the item is sent again next time and the custodian
  * answers `duplicate: true` if it had been appended — exactly once either way.
  */
-import { isCoreError, signEntry, type CryptoProvider, type UserKeys } from '@healthchain/core'
-import { LedgerError } from '@healthchain/ledger'
-import { NetError, type LightPeer } from '@healthchain/net'
+import { isCoreError, type CryptoProvider, type Entry, type UserKeys } from '@healthchain/core'
+import { LedgerError, type AppendResult } from '@healthchain/ledger'
+import { NetError } from '@healthchain/net'
 import { ClientError, type ClientErrorCode } from './errors.js'
 import type { FailedItem, Outbox } from './outbox.js'
+import { sendSigned, type SendAnswer } from './resign.js'
+import { signUserEntry } from './user-writes.js'
 
 /** Custodian codes that concern the entry itself: sending it again can never succeed. */
 const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([
@@ -48,7 +51,6 @@ export type ItemOutcome =
   | { readonly state: 'failed', readonly remoteCode: string }
 
 export interface SenderComponents {
-  readonly peer: LightPeer
   readonly outbox: Outbox
   readonly keys: UserKeys
   readonly crypto: CryptoProvider
@@ -56,6 +58,10 @@ export interface SenderComponents {
   readonly chainKey: () => Uint8Array
   /** Makes the custodian dialable if it can be (best effort); called before sending. */
   readonly reachCustodian: () => Promise<void>
+  /** The length of this device's copy of the chain: the first position signed for when the sender knows no later one. */
+  readonly chainLength: () => Promise<number>
+  /** Sends an entry signed for `slot` to the custodian (custodian-link.ts). */
+  readonly send: (entry: Entry, slot: { chainKey: Uint8Array, seq: number }, opts: { timeoutMs: number }) => Promise<SendAnswer<AppendResult>>
 }
 
 export interface SenderInit {
@@ -126,9 +132,12 @@ export class Sender {
         for (let item = this.c.outbox.pending()[0]; item !== undefined; item = this.c.outbox.pending()[0]) {
           let result
           try {
-            result = await this.c.peer.append(
-              (seq) => signEntry(item!.entry, { chainKey, seq }, this.c.keys.sign.secretKey, this.c.crypto),
-              { knownLength: this.nextSeq, timeoutMs: this.appendTimeoutMs })
+            const entry = item.entry
+            result = await sendSigned({
+              length: async () => this.nextSeq ?? await this.c.chainLength(),
+              sign: (seq) => signUserEntry(entry, this.c.keys, { chainKey, seq }, this.c.crypto),
+              send: async (signed, seq) => await this.c.send(signed, { chainKey, seq }, { timeoutMs: this.appendTimeoutMs })
+            })
           } catch (err) {
             const verdict = judge(err)
             if ('stop' in verdict) {

@@ -2,7 +2,11 @@
  * `healthchain phone init | sync | import | timeline | grant | revoke | status`:
  * the command line plays a user's phone, for demos and tests, through
  * packages/client's PhoneClient — this file only parses options, opens the
- * device and prints; everything a phone does is the client's.
+ * device (phone-device.ts) and prints (phone-render.ts); everything a phone
+ * does is the client's. A phone is the reference user side: a light peer
+ * that syncs and verifies its own chain. `healthchain user` is a user at an
+ * institution's terminal, through one node's HTTP API, writing the same
+ * entries with the same client code.
  *
  *   init       creates (or reopens) a device directory for the user of a
  *              phrase file. The phrase is kept in the directory owner-only
@@ -21,41 +25,29 @@
  */
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { InvalidArgumentError, Option, type Command } from 'commander'
-import { multiaddr } from '@multiformats/multiaddr'
+import { Option, type Command } from 'commander'
 import { ENTRY_TYPES, bytesToHex, fromHex, type EntryType, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import {
-  PhoneClient, isClientError, measureOfCode, parseGpx, parseStepsCsv, readSavedDevice,
-  type ExerciseMeasure, type FlushResult, type SavedDevice, type TimelineItem, type WriteResult, type WrittenEntry
-} from '@healthchain/client'
+import { PhoneClient, parseGpx, parseStepsCsv } from '@healthchain/client'
 import type { CliContext } from '../context.js'
-import { CliError, usageError } from '../errors.js'
-import { readDevManifest } from '../dev/layout.js'
-import { Output, toJsonText } from '../output.js'
+import { usageError } from '../errors.js'
+import { Output } from '../output.js'
 import { examples, grantEndArg, institutionIdArg, intArg, pathArg, withJson } from '../options.js'
+import {
+  DEVICE_OPTION, clientCall, initTarget, nodeAddressArg, peerOf, readDevice, registryKeyArg, requireConnected, withDevice
+} from '../phone-device.js'
+import { renderItem, stoppedOf, stoppedText, tally, writtenText } from '../phone-render.js'
 import { readPhraseFile } from '../user-device.js'
-
-/** A multiaddr a phone dials: it must name the node's peer id (the phone checks whom it reached). */
-function nodeAddressArg (value: string, previous: string[] = []): string[] {
-  try {
-    if (!multiaddr(value).getComponents().some((c) => c.name === 'p2p')) throw new Error('no /p2p')
-  } catch {
-    throw new InvalidArgumentError('expected a node\'s multiaddr with its peer id, such as /ip4/127.0.0.1/tcp/7010/p2p/12D3KooW…')
-  }
-  return [...previous, value]
-}
-
-function registryKeyArg (value: string): string {
-  if (!/^[0-9a-f]{64}$/i.test(value)) throw new InvalidArgumentError('expected the registry key: 64 hex characters (as `consortium create` or dev.json show it)')
-  return value.toLowerCase()
-}
-
-const DEVICE_OPTION = ['--device <dir>', 'the phone\'s device directory (made by `phone init`)'] as const
 
 export function registerPhone (program: Command, ctx: CliContext): void {
   const phone = program.command('phone').helpCommand(false)
     .description('play a user\'s phone (a light peer): its own chain synced and verified, imports, timeline, consent')
+    .addHelpText('after', `
+Which to use: this is what a phone runs, the reference user side — a light libp2p peer that syncs and
+verifies only its own chain, signs on the device and keeps an offline outbox. \`healthchain user\` acts
+for a user through one node's HTTP API instead (a user at an institution's terminal); both write the
+same entries, built, signed and re-signed by the same client code.
+`)
 
   withJson(phone.command('init'))
     .summary('set up a phone\'s device directory for a user')
@@ -236,176 +228,4 @@ export function registerPhone (program: Command, ctx: CliContext): void {
         ])
       })
     })
-}
-
-// ------------------------------------------------------------------ the device
-
-interface OpenDevice {
-  readonly client: PhoneClient
-  readonly saved: SavedDevice
-  /** What dialling the remembered nodes sent (empty when not dialled). */
-  readonly dialled: FlushResult
-}
-
-const NOTHING_SENT: FlushResult = { sent: [], failed: [], pending: 0 }
-
-/**
- * Opens the device in `dir` (with the phrase it keeps), dials its nodes if
- * asked, runs `fn`, and always closes it: the store's lock is released and
- * the light peer stopped before the command returns.
- */
-async function withDevice (dir: string, opts: { dial: boolean, syncTimeoutMs?: number }, fn: (device: OpenDevice) => Promise<void>): Promise<void> {
-  const saved = await readDevice(dir)
-  const client = await clientCall(async () => await PhoneClient.openSaved({
-    dir, registryKey: saved.registryKey, bootstrapPeers: saved.nodes.map(peerOf), crypto, ...(opts.syncTimeoutMs === undefined ? {} : { syncTimeoutMs: opts.syncTimeoutMs })
-  }))
-  try {
-    const dialled = opts.dial ? await clientCall(async () => await dialNodes(client, saved)) : NOTHING_SENT
-    await clientCall(async () => { await fn({ client, saved, dialled }) })
-  } finally {
-    await client.close()
-  }
-}
-
-/**
- * A node's libp2p resets new connections past 5 a second from one host
- * (its connection manager's `inboundConnectionThreshold`): phone commands
- * run back to back from one machine meet that limit, so a device that
- * reached none of its nodes tries once more after the window.
- */
-const REDIAL_AFTER_MS = 1_100
-
-/** Dials the remembered nodes (which also sends what is queued); once more after REDIAL_AFTER_MS if none answered. */
-async function dialNodes (client: PhoneClient, saved: SavedDevice): Promise<FlushResult> {
-  const first = await client.reconnect()
-  if (saved.nodes.length === 0 || (await client.status()).connectedNodes.length > 0) return first
-  await new Promise((resolve) => setTimeout(resolve, REDIAL_AFTER_MS))
-  const second = await client.reconnect()
-  return { ...second, sent: [...first.sent, ...second.sent], failed: [...first.failed, ...second.failed] }
-}
-
-async function readDevice (dir: string): Promise<SavedDevice> {
-  const saved = await clientCall(async () => await readSavedDevice(dir))
-  if (saved === undefined) throw new CliError('NOT_A_DATA_DIR', `${dir} is not a phone device directory: set it up with \`healthchain phone init --device ${dir} --phrase-file …\``)
-  return saved
-}
-
-/** The peer ids connected now; NOT_CONNECTED (the client's code) when none of the remembered nodes answered. */
-async function requireConnected (client: PhoneClient, saved: SavedDevice): Promise<string[]> {
-  const connected = (await client.status()).connectedNodes
-  if (connected.length === 0) {
-    throw new CliError('NOT_CONNECTED', saved.nodes.length === 0
-      ? 'this device knows no node: add one with `phone init --node <multiaddr>` (or --dev)'
-      : `none of the ${saved.nodes.length} node${saved.nodes.length === 1 ? '' : 's'} this device knows could be dialled`)
-  }
-  return connected
-}
-
-/** The registry key and node addresses `phone init` was given, from dev.json or from the options. */
-async function initTarget (opts: { dev?: string, registryKey?: string, node?: string[] }): Promise<{ registryKey: string, nodes: string[] }> {
-  if (opts.dev !== undefined) {
-    if (opts.registryKey !== undefined || opts.node !== undefined) throw usageError('--dev gives the registry key and the nodes: leave out --registry-key and --node')
-    const manifest = await readDevManifest(opts.dev)
-    if (manifest === undefined) throw new CliError('NOT_A_DATA_DIR', `${opts.dev} has no dev.json: is \`healthchain dev --dir ${opts.dev}\` (npm start) running?`)
-    const nodes = manifest.nodes.map((n) => n.p2p.includes('/p2p/') ? n.p2p : `${n.p2p}/p2p/${n.peerId}`)
-    return { registryKey: manifest.registryKey, nodes }
-  }
-  if (opts.registryKey === undefined || opts.node === undefined || opts.node.length === 0) {
-    throw usageError('say which consortium: --dev <dir> (a running dev network), or --registry-key <hex> with at least one --node <multiaddr>')
-  }
-  return { registryKey: opts.registryKey, nodes: opts.node }
-}
-
-function peerOf (address: string): string {
-  return address.slice(address.lastIndexOf('/p2p/') + 5)
-}
-
-/**
- * Runs a client call with its ClientError as the CLI's failure: the code
- * unchanged (scripts branch on it), the message prefixed with `context`
- * (an import's file name), the custodian's code added when there is one.
- */
-async function clientCall<T> (fn: () => T | Promise<T>, context?: string): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    if (!isClientError(err)) throw err
-    const remote = err.remoteCode === undefined || err.message.includes(err.remoteCode) ? '' : ` (${err.remoteCode})`
-    const hint = err.code === 'NOT_ENROLLED' || err.code === 'NOT_SYNCED' ? ' — run `healthchain phone sync` with a node reachable first' : ''
-    throw new CliError(err.code, `${context === undefined ? '' : `${context}: `}${err.message}${remote}${hint}`, { cause: err })
-  }
-}
-
-// ------------------------------------------------------------------ printing
-
-function stoppedOf (flush: FlushResult): { code: string, message: string } | undefined {
-  return flush.stopped === undefined ? undefined : { code: flush.stopped.code, message: flush.stopped.message }
-}
-
-function stoppedText (flush: FlushResult): string {
-  return flush.stopped === undefined ? '' : ` (sending stopped: ${flush.stopped.code})`
-}
-
-function tally (entries: readonly WrittenEntry[]): { sent: number, queued: number, failed: number } {
-  return {
-    sent: entries.filter((e) => e.state === 'sent').length,
-    queued: entries.filter((e) => e.state === 'queued').length,
-    failed: entries.filter((e) => e.state === 'failed').length
-  }
-}
-
-function writtenText (written: WriteResult): string {
-  const { sent, queued, failed } = tally(written.entries)
-  const parts: string[] = []
-  if (sent > 0) {
-    const seqs = written.entries.flatMap((e) => e.seq === undefined ? [] : [e.seq])
-    parts.push(`${sent} sent (position${seqs.length === 1 ? '' : 's'} ${seqs.length > 3 ? `${seqs[0]!}–${seqs.at(-1)!}` : seqs.join(', ')})`)
-  }
-  if (queued > 0) parts.push(`${queued} kept on this device${written.flush.stopped === undefined ? '' : ` (${written.flush.stopped.code})`}, sent by a later \`phone sync\``)
-  if (failed > 0) parts.push(`${failed} refused for good (${[...new Set(written.entries.flatMap((e) => e.remoteCode === undefined ? [] : [e.remoteCode]))].join(', ')}): see \`phone status\``)
-  return parts.join('; ')
-}
-
-function when (ms: number): string {
-  return new Date(ms).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z').replace('T', ' ')
-}
-
-/** Names people read for the exercise measures (the JSON output keeps the LOINC codes). */
-const MEASURE_LABELS: Readonly<Record<ExerciseMeasure, string>> = { steps: 'steps', distance: 'distance', activeEnergy: 'active energy', heartRate: 'heart rate' }
-
-function observationText (o: { code: string, value: number | string, unit?: string | undefined }): string {
-  const measure = measureOfCode(o.code)
-  // UCUM's annotations ({steps}) are for machines.
-  const unit = (o.unit ?? '').replace(/^\{.*\}$/, '')
-  return `${measure === undefined ? o.code : MEASURE_LABELS[measure]} ${String(o.value)}${unit === '' ? '' : ` ${unit}`}`
-}
-
-/** One timeline item as a line or two of text (the JSON output carries everything). */
-function renderItem (item: TimelineItem): string[] {
-  const head = `  #${String(item.seq).padEnd(4)} ${when(item.time)}  ${item.type.padEnd(8)}  by ${item.author.padEnd(12)}`
-  switch (item.type) {
-    case 'exam': {
-      const lines = [`${head}  ${item.plain.title ?? '(untitled)'}${item.plain.observations.length === 0 ? '' : `: ${item.plain.observations.map(observationText).join(', ')}`}`]
-      if (item.sealed !== undefined) lines.push(`         sealed (opened on this device): ${compact(item.sealed)}`)
-      else if (item.sealedError !== undefined) lines.push(`         sealed: cannot be opened (${item.sealedError})`)
-      return lines
-    }
-    case 'exercise':
-      return [`${head}  ${when(item.plain.start)} to ${when(item.plain.end)}: ${item.plain.observations.map(observationText).join(', ')}`]
-    case 'location': {
-      const times = item.plain.points.map((p) => p.time)
-      return [`${head}  ${item.plain.points.length} point${item.plain.points.length === 1 ? '' : 's'}, ${when(Math.min(...times))} to ${when(Math.max(...times))}`]
-    }
-    case 'consent':
-      return [`${head}  ${item.plain.action} ${item.plain.examiner}${item.plain.action === 'grant' && item.plain.until !== undefined ? ` until ${when(item.plain.until)}` : ''}${item.plain.action === 'grant' && item.plain.rewrap !== undefined ? ` (${item.plain.rewrap.keys.length} past key${item.plain.rewrap.keys.length === 1 ? '' : 's'} re-wrapped)` : ''}`]
-    case 'erasure':
-      return [`${head}  erases #${item.plain.entries.join(', #')}`]
-    case 'genesis':
-      return [`${head}  custodian ${item.plain.custodian}`]
-  }
-}
-
-function compact (value: unknown): string {
-  const text = toJsonText(value).replace(/\s*\n\s*/g, ' ')
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text
 }

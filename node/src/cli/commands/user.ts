@@ -1,17 +1,21 @@
 /**
- * `healthchain user new | enrol | write | read | grant`: what a user's phone
- * does (user-device.ts), from the command line. The recovery phrase is the
- * user's identity: `user new` shows it once (or writes it owner-only with
- * --out); the other commands read it from a phrase file and keep the keys
- * in memory only.
+ * `healthchain user new | enrol | write | read | grant`: a user's side over
+ * a node's HTTP API (user-device.ts), as at an institution's terminal: the
+ * user logs in to that node with a signed challenge and the node forwards
+ * writes to the custodian. What a phone runs is `healthchain phone` (a
+ * light peer, the reference user side); both build, sign and re-sign the
+ * user's entries with @healthchain/client's same functions. The recovery
+ * phrase is the user's identity: `user new` shows it once (or writes it
+ * owner-only with --out); the other commands read it from a phrase file
+ * and keep the keys in memory only.
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import {
-  buildUserEntry, isCoreError, newRecoveryPhrase, userKeysFromPhrase,
-  type ExercisePlain, type InstitutionId, type LocationPlain, type UserId, type UserKeys
+  newRecoveryPhrase, userKeysFromPhrase, type ExercisePlain, type InstitutionId, type LocationPlain, type UnsignedEntry, type UserId, type UserKeys
 } from '@healthchain/core'
+import { buildExerciseEntry, buildLocationEntry, isClientError } from '@healthchain/client'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { writeRecoveryPhrase } from '@healthchain/ledger'
 import { ApiClient, loginAsUser, loginWithApiKey, type EntriesReply } from '../api-client.js'
@@ -25,7 +29,14 @@ const WRITABLE_TYPES = ['exercise', 'location'] as const
 const READABLE_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
 
 export function registerUser (program: Command, ctx: CliContext): void {
-  const user = program.command('user').helpCommand(false).description('a user\'s side: recovery phrase, enrolment, own writes and reads')
+  const user = program.command('user').helpCommand(false)
+    .description('a user\'s side over a node\'s HTTP API, as at an institution\'s terminal: recovery phrase, enrolment, own writes and reads')
+    .addHelpText('after', `
+Which to use: a phone is a light peer that syncs and verifies its own chain over libp2p and keeps
+an offline outbox: \`healthchain phone\`, the reference user side. These \`user\` commands act for a
+user through one node's HTTP API (the node checks the login, forwards writes to the custodian);
+they write the same entries, built, signed and re-signed by the same client code.
+`)
 
   withJson(user.command('new'))
     .summary('a new user: recovery phrase and user id')
@@ -184,15 +195,13 @@ function withMillis (type: typeof WRITABLE_TYPES[number], raw: unknown): unknown
   return { ...plain, points }
 }
 
-function buildPlain (type: typeof WRITABLE_TYPES[number], raw: unknown): ReturnType<typeof buildUserEntry> {
+function buildPlain (type: typeof WRITABLE_TYPES[number], raw: unknown): UnsignedEntry {
   try {
     const plain = withMillis(type, raw)
-    return type === 'exercise'
-      ? buildUserEntry('exercise', plain as ExercisePlain, {}, crypto)
-      : buildUserEntry('location', plain as LocationPlain, {}, crypto)
+    return type === 'exercise' ? buildExerciseEntry(plain as ExercisePlain, crypto) : buildLocationEntry(plain as LocationPlain, crypto)
   } catch (err) {
     // The schema names the field (plain.points.0.lat): a usage error, nothing was sent.
-    if (isCoreError(err)) throw usageError(`--data: ${err.message}`)
+    if (isClientError(err, 'INVALID_INPUT')) throw usageError(`--data: ${err.message}`)
     throw err
   }
 }
