@@ -1,5 +1,5 @@
 /**
- * The HTTP API (DESIGN.md §5) on Fastify.
+ * The HTTP API on Fastify.
  *
  * Why Fastify: request validation, response serialization and the OpenAPI
  * document all come from the same zod schemas (fastify-type-provider-zod,
