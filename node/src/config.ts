@@ -48,6 +48,12 @@ export const DEFAULT_AUDIT_WINDOW_SECONDS = 60
 export const DEFAULT_AUDIT_MAX_GROUPS = 1000
 /** New libp2p connections a second from one host: libp2p's own default, which phone commands already respect. */
 export const DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND = 5
+/** Replicate every chain a peer announces (full nodes, regulators); false fetches only chains asked for. The network node's own default. */
+export const DEFAULT_P2P_REPLICATE_ALL = true
+/** A user's chain unused this long is closed (a node may hold millions; only those in use stay open); 0 never closes one. The network node's own default. */
+export const DEFAULT_CHAIN_IDLE_MS = 60_000
+/** At most this many worker threads for sealing or verifying: each holds a copy of the crypto library. */
+export const MAX_WORKERS = 64
 
 /** A zod integer in [min, max] with one message for every way of missing it. */
 function intBetween (min: number, max: number): z.ZodInt {
@@ -101,8 +107,13 @@ export const configSchema = z.strictObject({
   p2p: z.strictObject({
     listen: z.array(listenAddr, { error: 'expected an array of multiaddrs' }).default([...DEFAULT_P2P_LISTEN]),
     bootstrap: z.array(bootstrapAddr, { error: 'expected an array of multiaddrs' }).default([]),
-    inboundConnectionsPerSecond: intBetween(1, 10_000).default(DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND)
+    inboundConnectionsPerSecond: intBetween(1, 10_000).default(DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND),
+    replicateAll: z.boolean({ error: 'expected true or false' }).default(DEFAULT_P2P_REPLICATE_ALL)
   }, { error: 'expected an object' }).prefault({}),
+  chainIdleMs: intBetween(0, 24 * 60 * 60 * 1000).default(DEFAULT_CHAIN_IDLE_MS),
+  // Absent: one per core but one, at least one and at most four (the sealer's and the ledger's own default); 0 works on the event loop.
+  sealWorkers: intBetween(0, MAX_WORKERS).optional(),
+  verifyWorkers: intBetween(0, MAX_WORKERS).optional(),
   /** The registry's Hypercore key; absent on the node that creates the registry, or before joining. */
   registryKey: z.string({ error: 'expected 32 bytes of hex' })
     .regex(/^[0-9a-fA-F]{64}$/, { error: 'expected 32 bytes of hex' })
@@ -120,7 +131,15 @@ export interface NodeConfig {
   readonly api: { readonly host: string, readonly port: number, readonly bodyLimit: number, readonly rateLimit: RateLimitConfig }
   readonly auth: { readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number }
   readonly audit: { readonly windowSeconds: number, readonly maxGroups: number }
-  readonly p2p: { readonly listen: readonly string[], readonly bootstrap: readonly string[], readonly inboundConnectionsPerSecond: number }
+  readonly p2p: {
+    readonly listen: readonly string[], readonly bootstrap: readonly string[], readonly inboundConnectionsPerSecond: number, readonly replicateAll: boolean
+  }
+  /** Milliseconds a chain may stay unused before it is closed; 0: never. */
+  readonly chainIdleMs: number
+  /** Worker threads sealing examiners' exams (0: on the event loop); undefined: the sealer's default (defaultSealWorkers). */
+  readonly sealWorkers: number | undefined
+  /** Worker threads verifying replicated blocks (0: inline); undefined: the ledger's default (one per core but one, at most four). */
+  readonly verifyWorkers: number | undefined
   readonly registryKey: string | undefined
 }
 
@@ -131,7 +150,7 @@ export interface RateLimitConfig {
   readonly requests: number
 }
 
-type EnvKind = 'string' | 'int' | 'list'
+type EnvKind = 'string' | 'int' | 'list' | 'bool'
 
 /** Environment variables that override config fields. */
 export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly path: readonly string[], readonly kind: EnvKind }> = [
@@ -151,6 +170,10 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_P2P_LISTEN', path: ['p2p', 'listen'], kind: 'list' },
   { variable: 'HEALTHCHAIN_P2P_BOOTSTRAP', path: ['p2p', 'bootstrap'], kind: 'list' },
   { variable: 'HEALTHCHAIN_P2P_INBOUND_CONNECTIONS_PER_SECOND', path: ['p2p', 'inboundConnectionsPerSecond'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_P2P_REPLICATE_ALL', path: ['p2p', 'replicateAll'], kind: 'bool' },
+  { variable: 'HEALTHCHAIN_CHAIN_IDLE_MS', path: ['chainIdleMs'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_SEAL_WORKERS', path: ['sealWorkers'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_VERIFY_WORKERS', path: ['verifyWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' }
 ]
 
@@ -162,6 +185,8 @@ function envValue (raw: string, kind: EnvKind): unknown {
     // Anything but plain digits stays a string, so the schema's message ("expected an integer …") applies.
     case 'int': return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
     case 'list': return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    // Only `true` and `false`: anything else stays a string, for the schema to refuse ("expected true or false").
+    case 'bool': return raw.trim() === 'true' ? true : raw.trim() === 'false' ? false : raw
   }
 }
 
@@ -234,8 +259,14 @@ function freeze (c: ParsedConfig, dataDir: string): NodeConfig {
     auth: Object.freeze({ ...c.auth }),
     audit: Object.freeze({ ...c.audit }),
     p2p: Object.freeze({
-      listen: Object.freeze([...c.p2p.listen]), bootstrap: Object.freeze([...c.p2p.bootstrap]), inboundConnectionsPerSecond: c.p2p.inboundConnectionsPerSecond
+      listen: Object.freeze([...c.p2p.listen]),
+      bootstrap: Object.freeze([...c.p2p.bootstrap]),
+      inboundConnectionsPerSecond: c.p2p.inboundConnectionsPerSecond,
+      replicateAll: c.p2p.replicateAll
     }),
+    chainIdleMs: c.chainIdleMs,
+    sealWorkers: c.sealWorkers,
+    verifyWorkers: c.verifyWorkers,
     registryKey: c.registryKey
   })
 }

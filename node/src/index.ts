@@ -3,7 +3,7 @@ export {
   loadConfig, parseConfig, configSchema, ENV_OVERRIDES,
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_CHALLENGE_TTL_SECONDS, DEFAULT_P2P_LISTEN,
   DEFAULT_RATE_LIMIT_WINDOW_SECONDS, DEFAULT_RATE_LIMIT_LOGINS, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_AUDIT_WINDOW_SECONDS, DEFAULT_AUDIT_MAX_GROUPS,
-  DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND,
+  DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_P2P_REPLICATE_ALL, DEFAULT_CHAIN_IDLE_MS, MAX_WORKERS,
   type NodeConfig, type RateLimitConfig, type Env, type ParseConfigOptions
 } from './config.js'
 export { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.js'
@@ -31,12 +31,20 @@ export type { ApiRateLimit } from './http/rate-limit.js'
 export { requireAuth, sessionOf, BEARER_SECURITY, type RequireAuthOptions, type GuardedRouteOptions } from './http/auth.js'
 export { STATUS_OF, toHttpError, errorBodySchema, type ErrorBody, type HttpError } from './http/errors.js'
 export type { AuditRouteConfig, AuditSink } from './http/audit-hook.js'
-export type { StatusProvider, StatusFields, NodeStatusReport } from './http/routes/status.js'
+export type { StatusProvider } from './http/routes/status.js'
+export type { StatusFields, NodeStatusReport } from './api/node.js'
 export type { App, RouteModule } from './http/types.js'
 export { Daemon, type DaemonOptions } from './daemon.js'
+export { createNodeContext, type NodeContext, type NodeContextOptions, type NodeServices } from './context.js'
 export { createExamSealer, defaultSealWorkers, type ExamSealer, type SealJob } from './sealing/exam-sealer.js'
 export { loadOrCreateNodeKeys, readOrCreatePartyKeys, institutionKeysFile, p2pKeyFile, type NodeKeys } from './node-keys.js'
 export { createConsortium, admitInstitutions, admissionOf, signRegistryEntryFor, governanceKeyFile, type InstitutionSpec } from './consortium.js'
 export { registerChainRoutes, type ChainRoutesDeps } from './http/routes/chains.js'
 export { registerRegistryRoutes, type RegistryRoutesDeps } from './http/routes/registry.js'
-export { viewOf, grantedKeysFor, toJson, type EntryView, type SealedView } from './http/entry-view.js'
+export { createAccessPolicy, type AccessPolicy, type AccessComponents, type Caller } from './services/access.js'
+export { createChainService, type ChainService, type ChainsComponents, type ExamInput } from './services/chains.js'
+export { createInsightService, type InsightService, type InsightsComponents } from './services/insights.js'
+export { createFhirService, type FhirService, type FhirComponents } from './services/fhir.js'
+export { createRegistryService, type RegistryService, type RegistryComponents } from './services/registry.js'
+export { createAuditService, type AuditService, type AuditComponents } from './services/audit.js'
+export { viewOf, grantedKeysFor, toJson, type EntryView, type SealedView } from './services/entry-view.js'

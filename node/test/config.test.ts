@@ -33,7 +33,10 @@ describe('config schema', () => {
       api: { host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024, rateLimit: { windowSeconds: 60, logins: 600, requests: 30_000 } },
       auth: { tokenTtlSeconds: 900, challengeTtlSeconds: 120 },
       audit: { windowSeconds: 60, maxGroups: 1000 },
-      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5 },
+      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5, replicateAll: true },
+      chainIdleMs: 60_000,
+      sealWorkers: undefined,
+      verifyWorkers: undefined,
       registryKey: undefined
     })
     expect(Object.isFrozen(config) && Object.isFrozen(config.api) && Object.isFrozen(config.api.rateLimit) && Object.isFrozen(config.audit)).toBe(true)
@@ -47,7 +50,10 @@ describe('config schema', () => {
       api: { host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } },
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
       audit: { windowSeconds: 300, maxGroups: 50 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20, replicateAll: false },
+      chainIdleMs: 0,
+      sealWorkers: 0,
+      verifyWorkers: 2,
       registryKey: key
     }, { baseDir: '/' })
     expect(config.api).toEqual({ host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } })
@@ -55,6 +61,10 @@ describe('config schema', () => {
     expect(config.audit).toEqual({ windowSeconds: 300, maxGroups: 50 })
     expect(config.p2p.bootstrap).toEqual([`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`])
     expect(config.p2p.inboundConnectionsPerSecond).toBe(20)
+    expect(config.p2p.replicateAll).toBe(false)
+    expect(config.chainIdleMs).toBe(0)
+    expect(config.sealWorkers).toBe(0)
+    expect(config.verifyWorkers).toBe(2)
     expect(config.registryKey).toBe(key.toLowerCase())
   })
 
@@ -78,6 +88,11 @@ describe('config schema', () => {
     ['inbound connections not a number', { ...minimal, p2p: { inboundConnectionsPerSecond: 'many' } }, 'p2p.inboundConnectionsPerSecond', 'p2p.inboundConnectionsPerSecond: expected an integer between 1 and 10000'],
     ['listen not a multiaddr', { ...minimal, p2p: { listen: ['tcp://0.0.0.0:4001'] } }, 'p2p.listen.0', 'p2p.listen.0: expected a multiaddr such as /ip4/0.0.0.0/tcp/4001'],
     ['bootstrap without a peer id', { ...minimal, p2p: { bootstrap: ['/ip4/10.0.0.2/tcp/4001'] } }, 'p2p.bootstrap.0', 'p2p.bootstrap.0: expected a multiaddr ending in /p2p/<peer id>, such as /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW…'],
+    ['replicateAll not a boolean', { ...minimal, p2p: { replicateAll: 'yes' } }, 'p2p.replicateAll', 'p2p.replicateAll: expected true or false'],
+    ['a negative chain idle time', { ...minimal, chainIdleMs: -1 }, 'chainIdleMs', 'chainIdleMs: expected an integer between 0 and 86400000'],
+    ['a chain idle time over a day', { ...minimal, chainIdleMs: 86_400_001 }, 'chainIdleMs', 'chainIdleMs: expected an integer between 0 and 86400000'],
+    ['seal workers not an integer', { ...minimal, sealWorkers: 1.5 }, 'sealWorkers', 'sealWorkers: expected an integer between 0 and 64'],
+    ['too many verify workers', { ...minimal, verifyWorkers: 65 }, 'verifyWorkers', 'verifyWorkers: expected an integer between 0 and 64'],
     ['registry key too short', { ...minimal, registryKey: 'abcd' }, 'registryKey', 'registryKey: expected 32 bytes of hex'],
     ['not an object', ['a'], '', '(config): expected a JSON object']
   ]
@@ -111,6 +126,10 @@ describe('environment overrides', () => {
         HEALTHCHAIN_P2P_LISTEN: '/ip4/127.0.0.1/tcp/5001, /ip4/127.0.0.1/tcp/5002/ws',
         HEALTHCHAIN_P2P_BOOTSTRAP: `/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`,
         HEALTHCHAIN_P2P_INBOUND_CONNECTIONS_PER_SECOND: '10',
+        HEALTHCHAIN_P2P_REPLICATE_ALL: 'false',
+        HEALTHCHAIN_CHAIN_IDLE_MS: '5000',
+        HEALTHCHAIN_SEAL_WORKERS: '0',
+        HEALTHCHAIN_VERIFY_WORKERS: '3',
         HEALTHCHAIN_REGISTRY_KEY: 'cd'.repeat(32)
       }
     })
@@ -120,7 +139,13 @@ describe('environment overrides', () => {
       api: { host: '0.0.0.0', port: 9090, bodyLimit: 2048, rateLimit: { windowSeconds: 30, logins: 100, requests: 1000 } },
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
       audit: { windowSeconds: 120, maxGroups: 200 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/5001', '/ip4/127.0.0.1/tcp/5002/ws'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 10 },
+      p2p: {
+        listen: ['/ip4/127.0.0.1/tcp/5001', '/ip4/127.0.0.1/tcp/5002/ws'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 10,
+        replicateAll: false
+      },
+      chainIdleMs: 5000,
+      sealWorkers: 0,
+      verifyWorkers: 3,
       registryKey: 'cd'.repeat(32)
     })
   })
@@ -133,6 +158,10 @@ describe('environment overrides', () => {
     expect(configError(minimal, { HEALTHCHAIN_API_PORT: '70000' }).message).toContain('HEALTHCHAIN_API_PORT')
     expect(configError(minimal, { HEALTHCHAIN_ROLE: 'god' }).message).toBe('role (from HEALTHCHAIN_ROLE): expected one of examiner, inquirer, regulator')
     expect(configError(minimal, { HEALTHCHAIN_P2P_BOOTSTRAP: '/ip4/1.2.3.4/tcp/1' }).field).toBe('p2p.bootstrap.0')
+    expect(configError(minimal, { HEALTHCHAIN_P2P_REPLICATE_ALL: 'yes' }).message).toBe('p2p.replicateAll (from HEALTHCHAIN_P2P_REPLICATE_ALL): expected true or false')
+    expect(configError(minimal, { HEALTHCHAIN_SEAL_WORKERS: 'many' }).field).toBe('sealWorkers')
+    expect(configError(minimal, { HEALTHCHAIN_CHAIN_IDLE_MS: '-5' }).message).toBe('chainIdleMs (from HEALTHCHAIN_CHAIN_IDLE_MS): expected an integer between 0 and 86400000')
+    expect(configError(minimal, { HEALTHCHAIN_VERIFY_WORKERS: '99' }).message).toBe('verifyWorkers (from HEALTHCHAIN_VERIFY_WORKERS): expected an integer between 0 and 64')
     expect(configError(minimal, { HEALTHCHAIN_RATE_LIMIT_LOGINS: '0' }).message).toBe('api.rateLimit.logins (from HEALTHCHAIN_RATE_LIMIT_LOGINS): expected an integer between 1 and 1000000')
   })
 

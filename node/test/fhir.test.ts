@@ -11,7 +11,7 @@ import { NodeError } from '../src/index.js'
 import { chainToBundle } from '../src/fhir/to-bundle.js'
 import { examFromFhir } from '../src/fhir/to-exam.js'
 import { validateFhir } from '../src/fhir/validate.js'
-import type { EntryView } from '../src/http/entry-view.js'
+import type { EntryView } from '../src/services/entry-view.js'
 
 const systolic: Observation = {
   resourceType: 'Observation',

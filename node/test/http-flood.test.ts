@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex, fromHex } from '@healthchain/core'
-import { signLogin, type AuditLine } from '../src/index.js'
+import { createAuditService, signLogin, type AuditLine } from '../src/index.js'
 import { registerAuditRoutes } from '../src/http/routes/audit.js'
 import { NODE_NAME, startTestApi, type TestApi, type TestApiParts } from './helpers/api.js'
 import { callFrom } from './helpers/from-address.js'
@@ -23,7 +23,9 @@ const OTHER_SOURCE = '127.0.0.2'
 let api: TestApi
 afterEach(async () => { await api?.stop() })
 
-const auditRoutes = (parts: TestApiParts) => [(app: Parameters<typeof registerAuditRoutes>[0]) => { registerAuditRoutes(app, { sessions: parts.sessions, audit: parts.audit }) }]
+const auditRoutes = (parts: TestApiParts) => [(app: Parameters<typeof registerAuditRoutes>[0]) => {
+  registerAuditRoutes(app, { sessions: parts.sessions, audit: createAuditService({ audit: parts.audit }) })
+}]
 
 /** Sends `count` requests made by `request(i)` from 127.0.0.1, `parallel` at a time; the statuses, and each 429's answer. */
 async function flood (count: number, parallel: number, request: (i: number) => Promise<{ status: number, body: any, headers: Headers }>) {

@@ -11,13 +11,13 @@
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { BEARER_SECURITY, requireAuth, type RouteModule } from '../src/index.js'
+import { BEARER_SECURITY, createAuditService, requireAuth, type RouteModule } from '../src/index.js'
 import { registerAuditRoutes } from '../src/http/routes/audit.js'
 import { startTestApi, type TestApi, type TestApiParts } from './helpers/api.js'
 
 function routes (parts: TestApiParts): RouteModule[] {
   return [
-    (app) => { registerAuditRoutes(app, { sessions: parts.sessions, audit: parts.audit }) },
+    (app) => { registerAuditRoutes(app, { sessions: parts.sessions, audit: createAuditService({ audit: parts.audit }) }) },
     (app) => {
       app.post('/v1/test/things/:id', {
         ...requireAuth(parts.sessions, { roles: ['examiner'], action: 'write', target: (r) => `thing:${(r.params as { id: string }).id}` }),

@@ -1,8 +1,8 @@
 /**
  * A small typed client of a node's HTTP API (node/README.md, "HTTP API"),
  * for the CLI and the narrated demo: JSON in and out, every answer checked
- * against a schema of the fields used here (a server that answers anything
- * else is BAD_RESPONSE), every error answer turned into an ApiError with
+ * against the API contract's schema for it (api/, the very schemas the
+ * server declares; a server that answers anything else is BAD_RESPONSE), every error answer turned into an ApiError with
  * the API's own stable code (UNKNOWN_KEY, BAD_SIGNATURE, …).
  *
  * Logins: `loginWithApiKey` (staff) and `loginAsUser` (a user's signed
@@ -11,73 +11,25 @@
 import {
   bytesToHex, fromHex, type CryptoProvider, type InstitutionId, type UserId, type UserKeys
 } from '@healthchain/core'
-import { z } from 'zod'
+import type { z } from 'zod'
 import {
-  chainSummarySchema, entriesReplySchema, entryViewSchema, hexSchema, writeReplySchema,
-  type ChainSummary, type EntriesReply, type EntryViewReply, type WriteReply
-} from '../http/chain-replies.js'
+  auditReplySchema, challengeSchema, chainSummarySchema, entriesReplySchema, entryViewSchema, errorBodySchema, registrySchema, sessionSchema,
+  statusSchema, verifyReplySchema, writeReplySchema,
+  type AuditReply, type ChainSummary, type EntriesReply, type EntryViewReply, type RegistryReply, type SessionReply, type StatusReply,
+  type VerifyReply, type WriteReply
+} from '../api/index.js'
 import { signLogin } from '../auth/challenge.js'
 import { ApiError, CliError, findCause } from './errors.js'
 
 export const DEFAULT_TIMEOUT_MS = 30_000
 
-const hex = hexSchema
-
-export const statusReplySchema = z.object({
-  name: z.string(),
-  role: z.string(),
-  peerId: z.string().nullable(),
-  connectedPeers: z.array(z.string()),
-  chainsHeld: z.int(),
-  replicationLag: z.object({ chainsBehind: z.int(), blocksBehind: z.int() }).nullable()
-})
-export type StatusReply = z.infer<typeof statusReplySchema>
-
-export const registryReplySchema = z.object({
-  key: hex,
-  length: z.int(),
-  writable: z.boolean(),
-  institutions: z.array(z.object({
-    id: z.string(), name: z.string(), role: z.string(), status: z.string(), peer: z.string().nullable(), addrs: z.array(z.string()),
-    sign: hex, box: hex, since: z.int()
-  }))
-})
-export type RegistryReply = z.infer<typeof registryReplySchema>
-
-export const sessionReplySchema = z.object({ token: z.string(), expiresAt: z.string(), role: z.string(), subject: z.string() })
-export type SessionReply = z.infer<typeof sessionReplySchema>
-
-// The chain routes' answers are parsed with the server's own schemas (http/chain-replies.ts).
+// Every answer is parsed with the server's own schemas (the API contract, api/); re-exported for the CLI's other users.
 export {
-  chainSummarySchema, entriesReplySchema, entryViewSchema, writeReplySchema,
-  type ChainSummary, type EntriesReply, type EntryViewReply, type WriteReply
+  auditReplySchema, chainSummarySchema, entriesReplySchema, entryViewSchema, verifyReplySchema, writeReplySchema,
+  registrySchema as registryReplySchema, sessionSchema as sessionReplySchema, statusSchema as statusReplySchema,
+  type AuditReply, type ChainSummary, type EntriesReply, type EntryViewReply, type RegistryReply, type SessionReply, type StatusReply,
+  type VerifyReply, type WriteReply
 }
-
-export const verifyReplySchema = z.object({
-  chainKey: hex,
-  userId: z.string().nullable(),
-  length: z.int(),
-  valid: z.boolean(),
-  verified: z.int(),
-  tree: z.object({ ok: z.boolean(), blocksChecked: z.int(), problem: z.string().nullable() }),
-  erased: z.array(z.int()),
-  missing: z.array(z.int()),
-  problems: z.array(z.object({ seq: z.int().nullable(), code: z.string(), message: z.string() })),
-  forked: z.boolean()
-})
-export type VerifyReply = z.infer<typeof verifyReplySchema>
-
-export const auditReplySchema = z.object({
-  length: z.int(),
-  lines: z.array(z.object({
-    seq: z.int(), time: z.string(), actor: z.string(), role: z.string().optional(), action: z.string(),
-    target: z.string().optional(), from: z.string(), result: z.string(), code: z.string().optional(),
-    count: z.int().optional(), since: z.string().optional()
-  }))
-})
-export type AuditReply = z.infer<typeof auditReplySchema>
-
-const errorReplySchema = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
 
 export interface RequestOptions {
   readonly body?: unknown
@@ -125,7 +77,7 @@ export class ApiClient {
       throw new CliError('BAD_RESPONSE', `${method} ${path} at ${this.url}: HTTP ${response.status}, and the answer is not JSON (is this a healthchain node?)`)
     }
     if (!response.ok) {
-      const error = errorReplySchema.safeParse(json)
+      const error = errorBodySchema.safeParse(json)
       if (!error.success) throw new CliError('BAD_RESPONSE', `${method} ${path} at ${this.url}: HTTP ${response.status} without an error body`)
       throw new ApiError(response.status, error.data.error.code, error.data.error.message, error.data.error.field)
     }
@@ -134,8 +86,8 @@ export class ApiClient {
     return parsed.data
   }
 
-  async status (): Promise<StatusReply> { return await this.request('GET', '/v1/status', statusReplySchema) }
-  async registry (): Promise<RegistryReply> { return await this.request('GET', '/v1/registry', registryReplySchema) }
+  async status (): Promise<StatusReply> { return await this.request('GET', '/v1/status', statusSchema) }
+  async registry (): Promise<RegistryReply> { return await this.request('GET', '/v1/registry', registrySchema) }
   async chain (user: UserId | string): Promise<ChainSummary> { return await this.request('GET', `/v1/users/${user}`, chainSummarySchema) }
   async entries (user: UserId | string, query: { type?: string } = {}): Promise<EntriesReply> {
     return await this.request('GET', `/v1/users/${user}/entries`, entriesReplySchema, { query })
@@ -162,7 +114,7 @@ function unreachable (url: string, err: unknown, timeoutMs: number): CliError {
 
 /** Staff login with an API key: a client that sends the token it got. */
 export async function loginWithApiKey (api: ApiClient, apiKey: string): Promise<{ client: ApiClient, session: SessionReply }> {
-  const session = await api.request('POST', '/v1/session', sessionReplySchema, { body: { apiKey } })
+  const session = await api.request('POST', '/v1/session', sessionSchema, { body: { apiKey } })
   return { client: api.withToken(session.token), session }
 }
 
@@ -173,8 +125,8 @@ export async function loginWithApiKey (api: ApiClient, apiKey: string): Promise<
  * from another node gets a signature the other node refuses.
  */
 export async function loginAsUser (api: ApiClient, institution: InstitutionId, user: UserKeys, crypto: CryptoProvider): Promise<{ client: ApiClient, session: SessionReply }> {
-  const { challenge } = await api.request('POST', '/v1/session/challenge', z.object({ challenge: z.string() }), { body: { userId: user.userId } })
+  const { challenge } = await api.request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: user.userId } })
   const signature = signLogin(institution, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
-  const session = await api.request('POST', '/v1/session', sessionReplySchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
+  const session = await api.request('POST', '/v1/session', sessionSchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
   return { client: api.withToken(session.token), session }
 }

@@ -13,7 +13,7 @@ import {
   bytesToHex, encodeRegistryEntry, fromHex, type PartyKeys, type RegistryEntryType, type RegistryPlainByType
 } from '@healthchain/core'
 import { Ledger, LedgerError, readPartyKeys } from '@healthchain/ledger'
-import { z } from 'zod'
+import { registryAppendReplySchema } from '../api/node.js'
 import { signRegistryEntryFor } from '../consortium.js'
 import { dataDirLayout } from '../data-dir.js'
 import type { ApiClient } from './api-client.js'
@@ -64,7 +64,7 @@ export async function appendOnline<T extends RegistryEntryType> (api: ApiClient,
     }
     const entry = signRegistryEntryFor(type, plain, fromHex(registry.key, 32, 'key'), registry.length, governance)
     try {
-      const reply = await api.request('POST', '/v1/registry', z.object({ seq: z.int(), type: z.string() }), { body: { entry: bytesToHex(encodeRegistryEntry(entry)) } })
+      const reply = await api.request('POST', '/v1/registry', registryAppendReplySchema, { body: { entry: bytesToHex(encodeRegistryEntry(entry)) } })
       return { seq: reply.seq, type, length: reply.seq + 1 }
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'BAD_SIGNATURE')) throw err

@@ -10,7 +10,7 @@
  */
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { z } from 'zod'
+import { errorBodySchema, type ErrorBody } from '../api/common.js'
 import { NodeError, type NodeErrorCode } from '../errors.js'
 import { auditContextOf } from './request-context.js'
 
@@ -51,15 +51,8 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
 /** Refusals of a bearer token: answered with a `WWW-Authenticate` challenge (RFC 6750). */
 const TOKEN_CODES: ReadonlySet<NodeErrorCode> = new Set(['MISSING_TOKEN', 'MALFORMED_TOKEN', 'UNKNOWN_TOKEN', 'EXPIRED_TOKEN', 'REVOKED_KEY'])
 
-export const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string().describe('stable error code, e.g. BAD_REQUEST, UNKNOWN_KEY'),
-    message: z.string().describe('what went wrong, for people; never parse it'),
-    field: z.string().optional().describe('the offending field, e.g. body.userId')
-  })
-}).describe('an error')
-
-export type ErrorBody = z.infer<typeof errorBodySchema>
+// The error body is part of the API contract (api/common.ts), which clients parse too.
+export { errorBodySchema, type ErrorBody }
 
 export interface HttpError {
   readonly status: number

@@ -1,18 +1,22 @@
 /**
- * Request parameters several route modules share: instants (ISO 8601 with
- * a `Z` or an offset, as every time query takes them), and the prefix that
- * makes a library's BAD_REQUEST name the request part its field came from
- * (`query.until`, `body.since`), the way validation errors do.
+ * What several route modules share in reading a request: instants as
+ * milliseconds, the audit target of a route under /v1/users/{id}, and the
+ * prefix that makes a library's BAD_REQUEST name the request part its field
+ * came from (`query.until`, `body.since`), the way validation errors do.
+ * The schemas themselves are the API contract's (api/).
  */
-import { z } from 'zod'
 import { NodeError } from '../errors.js'
 
-/** An instant: ISO 8601 date and time with `Z` or an offset (`2026-03-01T09:30:00+01:00`). */
-export const instantSchema = z.iso.datetime({ offset: true })
+export { instantSchema } from '../api/common.js'
 
 /** Milliseconds since the epoch of an instant that passed instantSchema. */
 export function toMs (text: string | undefined): number | undefined {
   return text === undefined ? undefined : Date.parse(text)
+}
+
+/** The audit target of a route under /v1/users/{id}: read before validation, so the raw path parameter. */
+export function userTarget (request: { params: unknown }): string {
+  return `user:${(request.params as { id?: string }).id ?? ''}`
 }
 
 /** Runs `fn`; a BAD_REQUEST it throws names its field within `part` (`query.since`), as validation errors do. */

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (DESIGN.md §5) on Fastify.
+ * The HTTP API on Fastify.
  *
  * Why Fastify: request validation, response serialization and the OpenAPI
  * document all come from the same zod schemas (fastify-type-provider-zod,
@@ -17,8 +17,10 @@
  * `{ "error": { "code", "message" } }` (http/errors.ts); routes that audit
  * get their line written before the answer leaves (http/audit-hook.ts).
  *
- * Routes come in modules (`registerXRoutes(app, deps)`); later modules are
- * passed in `init.routes` and registered after the built-in ones.
+ * Routes come in modules (`registerXRoutes(app, deps)`), one thin handler
+ * per route: parse with the API contract (api/), call one service
+ * (services/), answer. Later modules are passed in `init.routes` and
+ * registered after the built-in ones.
  */
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'

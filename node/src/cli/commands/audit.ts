@@ -1,6 +1,7 @@
 /** `healthchain audit`: the tail of a running node's audit log, for its staff (GET /v1/audit). */
 import type { Command } from 'commander'
-import { ApiClient, loginWithApiKey, type AuditReply } from '../api-client.js'
+import type { AuditReply } from '../../api/index.js'
+import { ApiClient, loginWithApiKey } from '../api-client.js'
 import type { CliContext } from '../context.js'
 import { Output, table } from '../output.js'
 import { apiKeyOption, examples, intArg, urlArg, withJson } from '../options.js'

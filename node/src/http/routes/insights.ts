@@ -1,56 +1,43 @@
 /**
- * The benefits the design promises, served from the derived query index
- * (query-index/, plain segments only — nothing sealed is in it, so no query
- * here can leak a sealed value whoever asks):
+ * The insight routes: parse, call the insight service (services/insights.ts), answer.
  *
  *   GET  /v1/users/{id}/series?code=…      user (own), examiner   one measurement over time, with statistics
  *   GET  /v1/users/{id}/exercise?period=…  user (own), examiner   daily or weekly exercise summaries
  *   POST /v1/trace                         inquirer               contact tracing from location points
  *   GET  /v1/statistics?period=…           inquirer, regulator    aggregates, small cells suppressed
  *
- * Every route is audited (requireAuth). A user id not held here is 404
- * UNKNOWN_CHAIN (the index alone would answer with nothing).
+ * Every route is audited (requireAuth). A refusal of the index's own checks
+ * (a window too long, say) names its field in the request part it came from.
  */
-import type { UserId } from '@healthchain/core'
-import { LedgerError, type Ledger } from '@healthchain/ledger'
-import { z } from 'zod'
+import {
+  errorReplies, exerciseQuerySchema, exerciseReplySchema, seriesQuerySchema, seriesReplySchema, statisticsQuerySchema, statisticsReplySchema,
+  traceReplySchema, traceRequestSchema, userParamsSchema
+} from '../../api/index.js'
 import type { Sessions } from '../../auth/sessions.js'
-import { NodeError } from '../../errors.js'
-import { MAX_MIN_USERS, MIN_SUPPRESSION_K, type QueryIndex } from '../../query-index/index.js'
+import type { InsightService } from '../../services/insights.js'
 import { BEARER_SECURITY, requireAuth, sessionOf } from '../auth.js'
-import { errorBodySchema } from '../errors.js'
-import { inPart, instantSchema, toMs } from '../request-params.js'
+import { inPart, toMs, userTarget } from '../request-params.js'
 import type { App } from '../types.js'
 
 export interface InsightRoutesDeps {
   readonly sessions: Sessions
-  readonly ledger: Ledger
-  readonly index: QueryIndex
+  readonly insights: InsightService
 }
 
-const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
-const userParams = z.strictObject({ id: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }) })
-const loinc = z.string().regex(/^\d{1,7}-\d$/, { error: 'expected a LOINC code such as 8480-6' })
-
 export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void {
-  const { sessions, index } = deps
-  const target = (request: { params: unknown }) => `user:${(request.params as { id?: string }).id ?? ''}`
+  const { sessions, insights } = deps
 
   app.get('/v1/users/:id/series', {
-    ...requireAuth(sessions, { roles: ['user', 'examiner'], action: 'read', target }),
+    ...requireAuth(sessions, { roles: ['user', 'examiner'], action: 'read', target: userTarget }),
     schema: {
       summary: 'One measurement (LOINC code) over time across every institution that wrote it: count, min, max, mean, latest, change, out-of-range flags',
-      tags: ['insights'], params: userParams, security: BEARER_SECURITY,
-      querystring: z.strictObject({
-        code: loinc, since: instantSchema.optional(), until: instantSchema.optional(), unit: z.string().max(32).optional(),
-        source: z.enum(['exam', 'exercise']).optional()
-      }),
-      response: { 200: z.unknown(), ...errors }
+      tags: ['insights'], params: userParamsSchema, security: BEARER_SECURITY,
+      querystring: seriesQuerySchema,
+      response: { 200: seriesReplySchema, ...errorReplies }
     }
   }, async (request) => {
-    const user = ownOrAny(request, deps)
     const q = request.query
-    return inPart('query', () => index.series(user, q.code, {
+    return inPart('query', () => insights.series(sessionOf(request), request.params.id, q.code, {
       ...(q.since === undefined ? {} : { since: toMs(q.since) }),
       ...(q.until === undefined ? {} : { until: toMs(q.until) }),
       ...(q.unit === undefined ? {} : { unit: q.unit }),
@@ -59,20 +46,16 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
   })
 
   app.get('/v1/users/:id/exercise', {
-    ...requireAuth(sessions, { roles: ['user', 'examiner'], action: 'read', target }),
+    ...requireAuth(sessions, { roles: ['user', 'examiner'], action: 'read', target: userTarget }),
     schema: {
       summary: 'Daily or weekly exercise summaries: steps, distance, active energy, mean heart rate',
-      tags: ['insights'], params: userParams, security: BEARER_SECURITY,
-      querystring: z.strictObject({
-        period: z.enum(['day', 'week']), since: instantSchema.optional(), until: instantSchema.optional(),
-        utcOffsetMinutes: z.string().regex(/^-?\d{1,4}$/, { error: 'expected minutes, e.g. 60 or -300' }).optional()
-      }),
-      response: { 200: z.unknown(), ...errors }
+      tags: ['insights'], params: userParamsSchema, security: BEARER_SECURITY,
+      querystring: exerciseQuerySchema,
+      response: { 200: exerciseReplySchema, ...errorReplies }
     }
   }, async (request) => {
-    const user = ownOrAny(request, deps)
     const q = request.query
-    return inPart('query', () => index.exerciseSummary(user, q.period, {
+    return inPart('query', () => insights.exercise(sessionOf(request), request.params.id, q.period, {
       ...(q.since === undefined ? {} : { since: toMs(q.since) }),
       ...(q.until === undefined ? {} : { until: toMs(q.until) }),
       ...(q.utcOffsetMinutes === undefined ? {} : { utcOffsetMinutes: Number(q.utcOffsetMinutes) })
@@ -84,19 +67,13 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     schema: {
       summary: 'Contact tracing: every user whose location points came within radiusMetres and windowMinutes of the given user\'s, in [since, until)',
       tags: ['insights'], security: BEARER_SECURITY,
-      body: z.strictObject({
-        userId: z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' }),
-        since: instantSchema, until: instantSchema,
-        radiusMetres: z.number().positive().max(10_000),
-        windowMinutes: z.number().min(0).max(1_440)
-      }),
-      response: { 200: z.unknown(), ...errors }
+      body: traceRequestSchema,
+      response: { 200: traceReplySchema, ...errorReplies }
     }
   }, async (request) => {
     const body = request.body
-    const user = body.userId as UserId
-    if (!deps.ledger.hasChain(user)) throw notHeld(user)
-    return { userId: user, contacts: inPart('body', () => index.trace(user, { since: Date.parse(body.since), until: Date.parse(body.until), radiusMetres: body.radiusMetres, windowMinutes: body.windowMinutes })) }
+    const opts = { since: Date.parse(body.since), until: Date.parse(body.until), radiusMetres: body.radiusMetres, windowMinutes: body.windowMinutes }
+    return inPart('body', () => insights.trace(body.userId, opts))
   })
 
   app.get('/v1/statistics', {
@@ -104,16 +81,12 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     schema: {
       summary: 'Counts and distributions by measurement code and period over plain segments; buckets of fewer than 5 users suppressed',
       tags: ['insights'], security: BEARER_SECURITY,
-      querystring: z.strictObject({
-        period: z.enum(['day', 'week', 'month']), code: loinc.optional(), since: instantSchema.optional(), until: instantSchema.optional(),
-        source: z.enum(['exam', 'exercise']).optional(),
-        minUsers: z.string().regex(/^\d{1,6}$/, { error: `expected a whole number of users, ${MIN_SUPPRESSION_K} to ${MAX_MIN_USERS}` }).optional()
-      }),
-      response: { 200: z.unknown(), ...errors }
+      querystring: statisticsQuerySchema,
+      response: { 200: statisticsReplySchema, ...errorReplies }
     }
   }, async (request) => {
     const q = request.query
-    return inPart('query', () => index.statistics({
+    return inPart('query', () => insights.statistics({
       period: q.period,
       ...(q.code === undefined ? {} : { code: q.code }),
       ...(q.since === undefined ? {} : { since: toMs(q.since) }),
@@ -122,17 +95,4 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
       ...(q.minUsers === undefined ? {} : { minUsers: Number(q.minUsers) })
     }))
   })
-}
-
-/** The user in the path: a user may ask only about themself; the chain must be held here. */
-function ownOrAny (request: { params: { id: string } }, deps: InsightRoutesDeps): UserId {
-  const session = sessionOf(request as never)
-  const user = request.params.id as UserId
-  if (session.role === 'user' && session.subject !== user) throw new NodeError('FORBIDDEN', 'a user reads their own chain only')
-  if (!deps.ledger.hasChain(user)) throw notHeld(user)
-  return user
-}
-
-function notHeld (user: UserId): LedgerError {
-  return new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}`)
 }

@@ -1,5 +1,5 @@
 /**
- * The login audit (S1).
+ * The login audit.
  *
  *   POST /v1/session/challenge   { userId }                         → { challenge, expiresAt }
  *   POST /v1/session             { apiKey }                         → token   (staff)
@@ -13,48 +13,16 @@
  * (http/rate-limit.ts). Handlers only translate: the work is in
  * auth/sessions.ts.
  */
-import { fromHex, INSTITUTION_ROLES, type UserId } from '@healthchain/core'
-import { z } from 'zod'
+import { fromHex } from '@healthchain/core'
+import { challengeRequestSchema, challengeSchema, errorReplies, loginRequestSchema, sessionSchema } from '../../api/index.js'
 import { apiKeyIdOf } from '../../auth/api-keys.js'
 import { actorOf, type Sessions } from '../../auth/sessions.js'
-import { errorBodySchema } from '../errors.js'
 import { auditContextOf } from '../request-context.js'
 import type { App } from '../types.js'
-
-const userIdSchema = z.string().regex(/^[a-z2-7]{32}$/, { error: 'expected a 32-character user id' })
-  .describe('user id: base32 of the hash of the user\'s signing key')
-
-const challengeRequestSchema = z.strictObject({ userId: userIdSchema })
-
-const challengeSchema = z.object({
-  challenge: z.string().describe('32-byte nonce, hex; sign "healthchain/v1/login" 0x00 ‖ len ‖ institution id ‖ nonce'),
-  expiresAt: z.iso.datetime()
-})
-
-const apiKeyLoginSchema = z.strictObject({
-  apiKey: z.string().min(1, { error: 'expected an API key' }).max(256, { error: 'expected an API key' })
-    .describe('staff API key, hck_<id>_<secret>')
-}).describe('staff login')
-
-const userLoginSchema = z.strictObject({
-  userId: userIdSchema,
-  challenge: z.string().regex(/^[0-9a-fA-F]{64}$/, { error: 'expected the 32-byte challenge in hex' }),
-  signature: z.string().regex(/^[0-9a-fA-F]{128}$/, { error: 'expected a 64-byte Ed25519 signature in hex' })
-}).describe('user login: a challenge signed with the user\'s key')
-
-const sessionSchema = z.object({
-  token: z.string().describe('bearer token: send Authorization: Bearer <token>'),
-  tokenType: z.literal('Bearer'),
-  expiresAt: z.iso.datetime(),
-  role: z.enum(['user', ...INSTITUTION_ROLES]),
-  subject: z.string().describe('API key id (staff) or user id (users)')
-})
 
 export interface SessionRoutesDeps {
   readonly sessions: Sessions
 }
-
-const errors = { '4XX': errorBodySchema, '5XX': errorBodySchema }
 
 export function registerSessionRoutes (app: App, deps: SessionRoutesDeps): void {
   app.post('/v1/session/challenge', {
@@ -62,21 +30,21 @@ export function registerSessionRoutes (app: App, deps: SessionRoutesDeps): void 
       summary: 'A one-time login challenge for a user (expires in minutes)',
       tags: ['session'],
       body: challengeRequestSchema,
-      response: { 200: challengeSchema, ...errors }
+      response: { 200: challengeSchema, ...errorReplies }
     }
   }, async (request) => {
-    const issued = deps.sessions.challenge(request.body.userId as UserId)
+    const issued = deps.sessions.challenge(request.body.userId)
     return { challenge: issued.challenge, expiresAt: new Date(issued.expiresAt).toISOString() }
   })
 
   app.post('/v1/session', {
     config: { audit: { action: 'login' } },
     schema: {
-      summary: 'Log in (S1): an API key, or a signed challenge → a short-lived bearer token',
+      summary: 'Log in: an API key, or a signed challenge → a short-lived bearer token',
       description: 'Every attempt is written to the audit log. Refused: 401 with the reason\'s code.',
       tags: ['session'],
-      body: z.union([apiKeyLoginSchema, userLoginSchema]),
-      response: { 200: sessionSchema, ...errors }
+      body: loginRequestSchema,
+      response: { 200: sessionSchema, ...errorReplies }
     }
   }, async (request) => {
     const body = request.body
@@ -90,7 +58,7 @@ export function registerSessionRoutes (app: App, deps: SessionRoutesDeps): void 
     } else {
       context.actor = `user:${body.userId}`
       login = await deps.sessions.loginWithChallenge({
-        userId: body.userId as UserId,
+        userId: body.userId,
         challenge: body.challenge,
         signature: fromHex(body.signature, 64, 'signature')
       })

@@ -1,5 +1,5 @@
 /**
- * What a reader receives of an entry, per role (DESIGN §2):
+ * What a reader receives of an entry, per role:
  *
  *   everyone allowed to read the chain   seq, id, type, author, time, reg, plain
  *   examiner                              sealed: { readable: true, data } when this

@@ -1,0 +1,198 @@
+/**
+ * Everything a running node is made of, built once from its config and
+ * wired by hand in one place; the HTTP server (daemon.ts) is put in front
+ * of it, and embedding programs and tests can reach its parts.
+ *
+ *   config ─► data dir (0700) ─► keys (institution, libp2p; 0600)
+ *          ─► Ledger (Corestore in store/) ─► registry (created, or followed by key)
+ *          ─► query index (SQLite in index/), fed from every chain that changes
+ *          ─► audit log (a Hypercore in the same store; also logs phones' logins over libp2p)
+ *          ─► NetworkNode (libp2p, gossip, replication, appends, witness)
+ *          ─► API keys, sessions, exam sealer (worker threads)
+ *          ─► services: access policy, chains, insights, FHIR, registry, audit
+ *
+ * `close()` undoes it in reverse order: the sealer, the index follower, the
+ * network, then the audit sink (it flushes what the API and the network
+ * counted), the audit log, the index and the ledger. A start that
+ * fails part-way closes what it had opened.
+ */
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { userIdFromKey, type CryptoProvider, type PartyKeys, type UserId } from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
+import { Ledger } from '@healthchain/ledger'
+import { NetworkNode } from '@healthchain/net'
+import { ApiKeyStore } from './auth/api-keys.js'
+import { ChallengeStore } from './auth/challenge.js'
+import { Sessions } from './auth/sessions.js'
+import { TokenStore } from './auth/tokens.js'
+import { AuditAggregator } from './audit/audit-aggregator.js'
+import { AuditLog } from './audit/audit-log.js'
+import { auditNetworkLogins } from './audit/network-logins.js'
+import type { NodeConfig } from './config.js'
+import { prepareDataDir, type DataDirLayout } from './data-dir.js'
+import { NodeError } from './errors.js'
+import { loadOrCreateNodeKeys } from './node-keys.js'
+import { INDEX_FILE_NAME, QueryIndex, type IndexFollower } from './query-index/index.js'
+import type { StatusFields } from './api/node.js'
+import { createExamSealer, type ExamSealer } from './sealing/exam-sealer.js'
+import { createAccessPolicy, type AccessPolicy } from './services/access.js'
+import { createAuditService, type AuditService } from './services/audit.js'
+import { createChainService, type ChainService } from './services/chains.js'
+import { createFhirService, type FhirService } from './services/fhir.js'
+import { createInsightService, type InsightService } from './services/insights.js'
+import { createRegistryService, type RegistryService } from './services/registry.js'
+
+export interface NodeServices {
+  readonly access: AccessPolicy
+  readonly chains: ChainService
+  readonly insights: InsightService
+  readonly fhir: FhirService
+  readonly registry: RegistryService
+  readonly audit: AuditService
+}
+
+export interface NodeContext {
+  readonly config: NodeConfig
+  readonly crypto: CryptoProvider
+  readonly layout: DataDirLayout
+  /** The institution's keys (the libp2p key stays with the network node). */
+  readonly keys: PartyKeys
+  readonly ledger: Ledger
+  readonly audit: AuditLog
+  /** Where every audit line goes: the audit log, with repeated refusals of unauthenticated callers counted. */
+  readonly auditSink: AuditAggregator
+  readonly index: QueryIndex
+  readonly follower: IndexFollower
+  readonly network: NetworkNode
+  readonly apiKeys: ApiKeyStore
+  readonly sessions: Sessions
+  readonly sealer: ExamSealer
+  readonly services: NodeServices
+  /** What GET /v1/status reports beyond the config's name and role. */
+  status (): StatusFields
+  /** Closes every part, in reverse order; a second call waits for the first. */
+  close (): Promise<void>
+}
+
+export interface NodeContextOptions {
+  /** Where the audit sink reports lines it could not write (kept for the next window); default: nowhere. */
+  readonly onAuditError?: (err: unknown) => void
+  /** Overrides the config's `sealWorkers`. */
+  readonly sealWorkers?: number
+}
+
+/**
+ * Opens a node's parts from its config. The ledger must have a registry:
+ * created here before (`healthchain consortium create`) or followed by
+ * `config.registryKey` (CONFIG_INVALID otherwise).
+ */
+export async function createNodeContext (config: NodeConfig, opts: NodeContextOptions = {}): Promise<NodeContext> {
+  const crypto = sodiumProvider
+  const layout = await prepareDataDir(config.dataDir)
+  const keys = await loadOrCreateNodeKeys(layout.keys, crypto)
+  const ledger = await Ledger.open({
+    dir: layout.store, institution: config.name, crypto, ...(config.verifyWorkers === undefined ? {} : { verifyWorkers: config.verifyWorkers })
+  })
+  // Closed last to first; a start that fails part-way runs what it has so far.
+  const closers: Array<() => Promise<unknown>> = [async () => { await ledger.close() }]
+  try {
+    await ensureRegistry(ledger, config)
+    const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
+    closers.unshift(async () => { await index.close() })
+    // The audit log is a Hypercore in the ledger's own store.
+    const audit = await AuditLog.open(ledger.store)
+    closers.unshift(async () => { await audit.close() })
+    const auditSink = new AuditAggregator(audit, {
+      windowMs: config.audit.windowSeconds * 1000,
+      maxGroups: config.audit.maxGroups,
+      onError: (err) => { opts.onAuditError?.(err) }
+    })
+    auditSink.start()
+    // Closed after the API and the network (it flushes what they counted), before the log.
+    closers.unshift(async () => { await auditSink.close() })
+    const follower = index.followLedger(ledger)
+    const network = await NetworkNode.start({
+      ledger,
+      privateKey: keys.p2p,
+      listen: config.p2p.listen,
+      bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
+      signer: keys.institution.sign,
+      onInbound: auditNetworkLogins(auditSink),
+      inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
+      replicateAll: config.p2p.replicateAll,
+      chainIdleMs: config.chainIdleMs,
+      // The one place chain changes reach the query index.
+      onChainChanged: (user) => { follower.notify(user) }
+    })
+    closers.unshift(async () => { await network.stop() })
+    closers.unshift(async () => { await follower.stop() })
+    // Dial bootstrap peers in the background: a node must start even while they are down (the dialer retries).
+    for (const address of config.p2p.bootstrap) void network.dial(address).catch(() => {})
+
+    const apiKeys = await ApiKeyStore.open(layout.apiKeysFile)
+    const tokens = new TokenStore({ ttlMs: config.auth.tokenTtlSeconds * 1000 })
+    const challenges = new ChallengeStore(
+      { crypto, lookupUserKey: async (user) => await userSigningKey(ledger, user) },
+      { node: config.name, ttlMs: config.auth.challengeTtlSeconds * 1000 }
+    )
+    const sessions = new Sessions({ apiKeys, tokens, challenges }, { role: config.role })
+    const sealer = createExamSealer(crypto, opts.sealWorkers ?? config.sealWorkers)
+    closers.unshift(async () => { await sealer.close() })
+
+    const access = createAccessPolicy({ ledger })
+    const chains = createChainService({ ledger, network, institution: { id: config.name, keys: keys.institution }, crypto, sealer, access })
+    const services: NodeServices = {
+      access,
+      chains,
+      insights: createInsightService({ index, access }),
+      fhir: createFhirService({ chains }),
+      registry: createRegistryService({ ledger }),
+      audit: createAuditService({ audit })
+    }
+
+    let closing: Promise<void> | undefined
+    return {
+      config, crypto, layout, keys: keys.institution, ledger, audit, auditSink, index, follower, network, apiKeys, sessions, sealer, services,
+      status () {
+        const s = network.status()
+        return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: s.replicationLag }
+      },
+      async close () {
+        closing ??= (async () => { for (const close of closers) await close() })()
+        await closing
+      }
+    }
+  } catch (err) {
+    for (const close of closers) await close().catch(() => {})
+    throw err
+  }
+}
+
+async function ensureRegistry (ledger: Ledger, config: NodeConfig): Promise<void> {
+  if (ledger.hasRegistry) {
+    if (config.registryKey !== undefined && Buffer.from(ledger.registry.key).toString('hex') !== config.registryKey) {
+      throw new NodeError('CONFIG_INVALID', `registryKey: this data directory follows registry ${Buffer.from(ledger.registry.key).toString('hex').slice(0, 16)}…, not the one configured`, { field: 'registryKey' })
+    }
+    return
+  }
+  if (config.registryKey === undefined) {
+    throw new NodeError('CONFIG_INVALID', 'registryKey: this node has no registry yet; set registryKey to the consortium\'s registry key (or create one with `healthchain consortium create`)', { field: 'registryKey' })
+  }
+  await ledger.followRegistry(new Uint8Array(Buffer.from(config.registryKey, 'hex')))
+}
+
+function peerIdOf (address: string): string {
+  const id = multiaddr(address).getComponents().find((c) => c.name === 'p2p')?.value
+  if (id === undefined) throw new NodeError('CONFIG_INVALID', `p2p.bootstrap: ${address} names no /p2p/<peer id>`, { field: 'p2p.bootstrap' })
+  return id
+}
+
+/** The signing key a user's genesis names, if this node holds the user's chain (for the login challenge). */
+async function userSigningKey (ledger: Ledger, user: UserId): Promise<Uint8Array | undefined> {
+  if (!ledger.hasChain(user)) return undefined
+  // A visit, not chain(): login attempts (which anyone may make) must not leave chains open in memory.
+  const key = await ledger.withChain(user, async (chain) => chain.user?.sign)
+  // The id is derived from the key: check anyway, so a catalog mix-up can never log in the wrong person.
+  return key !== undefined && userIdFromKey(key) === user ? key : undefined
+}

@@ -1,0 +1,181 @@
+/**
+ * Users' chains as a service, knowing nothing of HTTP: enrol, read for a
+ * caller, write an exam, write a user's own entry, verify. Every read goes
+ * through the access policy (access.ts).
+ *
+ * Writes are appended here when this node is the custodian (an examiner's
+ * exam signed inside the append batch), else forwarded to the custodian
+ * through the network node; they return only once durably appended.
+ */
+import {
+  assembleExam, bytesToHex, can, decodeEntry, newEntryId, signEntry, userIdFromKey,
+  type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
+} from '@healthchain/core'
+import type { AppendResult, Ledger, ReadQuery, UserChain } from '@healthchain/ledger'
+import type { NetworkNode } from '@healthchain/net'
+import type { ChainKeyReply, ChainSummary, EntriesReply, UserWrite, VerifyReply, WriteReply } from '../api/chains.js'
+import { NodeError } from '../errors.js'
+import type { ExamSealer } from '../sealing/exam-sealer.js'
+import { checkExamUnits } from '../ucum.js'
+import type { AccessPolicy, Caller } from './access.js'
+import { grantedKeysFor, viewOf } from './entry-view.js'
+
+export interface ChainsComponents {
+  readonly ledger: Ledger
+  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'appended' | 'isForked'>
+  /** This node's institution and its keys (it signs and seals examiners' writes). */
+  readonly institution: { readonly id: InstitutionId, readonly keys: PartyKeys }
+  readonly crypto: CryptoProvider
+  /** Seals examiners' exams, on worker threads in the daemon (sealing/exam-sealer.ts). */
+  readonly sealer: ExamSealer
+  readonly access: AccessPolicy
+}
+
+/** An exam as an examiner sends it: the plain part, and what to seal. */
+export interface ExamInput { readonly plain: ExamPlain, readonly sealed?: ExamSealed }
+
+export interface ChainService {
+  /** The key this node gives `user`'s chain when it enrols them (the one it has, if it holds the chain). */
+  chainKey (user: UserId): Promise<ChainKeyReply>
+  /** Enrols a user from the encoded genesis they signed; this node becomes the custodian. */
+  enrol (genesis: Uint8Array): Promise<ChainSummary>
+  summary (caller: Caller, user: UserId): Promise<ChainSummary>
+  /** A caller's write: an examiner's exam (signed and sealed here), or an entry a user signed for their own chain. */
+  write (caller: Caller, user: UserId, body: (ExamInput & { type: 'exam' }) | UserWrite, fieldPrefix?: string): Promise<WriteReply>
+  /** An exam written as this institution; units are checked against UCUM first, a refusal naming the field under `fieldPrefix`. */
+  writeExam (user: UserId, exam: ExamInput, fieldPrefix?: string): Promise<WriteReply>
+  /** The entries as the caller's role may see them (entry-view.ts). */
+  read (caller: Caller, user: UserId, query: ReadQuery): Promise<EntriesReply>
+  verify (caller: Caller, user: UserId): Promise<VerifyReply>
+}
+
+export function createChainService (components: ChainsComponents): ChainService {
+  const { ledger, network, institution, crypto, sealer, access } = components
+
+  const summaryOf = (chain: UserChain): ChainSummary => {
+    const genesisUser = chain.user
+    if (genesisUser === undefined) throw new NodeError('INTERNAL', 'chain without a genesis')
+    return {
+      userId: genesisUser.userId,
+      chainKey: bytesToHex(chain.key),
+      custodian: genesisUser.custodian,
+      length: chain.writable ? chain.length : chain.verifiedLength,
+      verifiedLength: chain.writable ? chain.length : chain.verifiedLength,
+      forked: network.isForked(chain.key)
+    }
+  }
+
+  /**
+   * This node's own write to a chain it is custodian of: signed inside the
+   * chain's append batch for the position it lands on (appendSigned), then
+   * announced as NetworkNode.append would. The same rules run (the signer must
+   * be the author's registered key), but the entry is not encoded, decoded and
+   * its fresh signature verified again, as the forwarding path must, and a
+   * concurrent write can never make it stale.
+   */
+  const appendOwnExam = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry): Promise<AppendResult> => {
+    const result = await chain.appendSigned(unsigned, institution.keys.sign)
+    if (!result.duplicate) network.appended(user)
+    return result
+  }
+
+  const service: ChainService = {
+    async chainKey (user) {
+      const key = ledger.hasChain(user) ? (await ledger.chain(user)).key : await ledger.chainKeyFor(user)
+      return { userId: user, chainKey: bytesToHex(key), custodian: institution.id }
+    },
+
+    async enrol (genesis) {
+      return summaryOf(await network.enrol(decodeEntry(genesis)))
+    },
+
+    async summary (caller, user) {
+      return summaryOf(await access.readableChain(caller, user))
+    },
+
+    async write (caller, user, body, fieldPrefix = '') {
+      if (caller.role === 'examiner') {
+        if (!('type' in body)) throw new NodeError('FORBIDDEN', 'an examiner sends { type: "exam", plain, sealed }: the node signs as the institution')
+        return await service.writeExam(user, body, fieldPrefix)
+      }
+      if (caller.role !== 'user' || caller.subject !== user) throw new NodeError('FORBIDDEN', 'a user writes to their own chain only')
+      if (!('entry' in body)) throw new NodeError('FORBIDDEN', 'a user sends an entry signed on their device: { entry, seq }')
+      return await writeUserEntry(user, body)
+    },
+
+    async writeExam (user, exam, fieldPrefix = '') {
+      checkExamUnits(exam, fieldPrefix)
+      const chain = await ledger.chain(user)
+      const { id: author, keys } = institution
+      const id = newEntryId(crypto)
+      const sealed = await sealer.seal({
+        payload: exam.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
+      })
+      // The registry length is read after sealing, so the entry names the registry as it is when it is signed.
+      const unsigned = assembleExam({ id, author, reg: ledger.registry.length, plain: exam.plain, sealed })
+      const result = chain.writable
+        ? await appendOwnExam(user, chain, unsigned)
+        : await network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, crypto))
+      return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+    },
+
+    async read (caller, user, query) {
+      const chain = await access.readableChain(caller, user)
+      const read = await network.read(chain.userId!, query)
+      const examiner = caller.role === 'examiner'
+      const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), institution.id) : undefined
+      const ctx = { role: caller.role, chainKey: chain.key, crypto, ...(examiner ? { box: institution.keys.box, granted } : {}) }
+      return {
+        userId: chain.userId!,
+        chainKey: bytesToHex(chain.key),
+        verifiedLength: read.verifiedLength,
+        forked: read.fork !== undefined,
+        entries: read.entries.map((e) => viewOf(e, ctx))
+      }
+    },
+
+    async verify (caller, user) {
+      const chain = await access.readableChain(caller, user)
+      const report = await ledger.verify(chain.userId!)
+      const forked = network.isForked(chain.key)
+      return {
+        chainKey: report.chainKey,
+        userId: report.userId ?? null,
+        length: report.length,
+        valid: report.valid && !forked,
+        verified: report.verified,
+        tree: { ok: report.tree.ok, blocksChecked: report.tree.blocksChecked, problem: report.tree.problem ?? null },
+        erased: [...report.erased],
+        missing: [...report.missing],
+        problems: report.problems.map((p) => ({ seq: p.seq ?? null, code: p.code, message: p.message })),
+        forked
+      }
+    }
+  }
+
+  const writeUserEntry = async (user: UserId, body: UserWrite): Promise<WriteReply> => {
+    const entry: Entry = decodeEntry(hexToBytes(body.entry))
+    if (entry.author !== 'user') throw new NodeError('FORBIDDEN', 'a user writes entries authored by the user only')
+    if (!can('user', 'write', entry.type)) throw new NodeError('FORBIDDEN', `a user may not write ${entry.type} entries`)
+    // Signed for one position: no re-signing here, so a stale position is answered (409 STALE_POSITION) for the device to re-sign.
+    const result = await network.append(user, () => entry, { knownLength: body.seq, retries: 0 })
+    return { seq: result.seq, id: bytesToHex(entry.id), duplicate: result.duplicate }
+  }
+
+  return service
+}
+
+/** The user a genesis names, if `genesis` decodes as one (the enrol route's audit target); undefined otherwise. */
+export function userOfGenesis (genesis: Uint8Array): UserId | undefined {
+  try {
+    const entry = decodeEntry(genesis)
+    return entry.type === 'genesis' ? userIdFromKey(entry.plain.user.sign) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Hex the request schema already checked (even length, hex digits) as bytes. */
+export function hexToBytes (hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}

@@ -1,0 +1,44 @@
+/**
+ * The consortium registry as this node has it, and the one write it takes:
+ * an entry the governance key signed elsewhere, appended by the node whose
+ * store hosts the registry (RegistryFeed.appendSigned checks the signature,
+ * its position and the transition rules).
+ */
+import { bytesToHex, decodeRegistryEntry } from '@healthchain/core'
+import type { Ledger } from '@healthchain/ledger'
+import type { RegistryAppendReply, RegistryReply } from '../api/node.js'
+import { toJson } from './entry-view.js'
+
+export interface RegistryComponents {
+  readonly ledger: Pick<Ledger, 'registry'>
+}
+
+export interface RegistryService {
+  view (): RegistryReply
+  /** Appends an encoded, governance-signed registry entry. */
+  append (encoded: Uint8Array): Promise<RegistryAppendReply>
+}
+
+export function createRegistryService (components: RegistryComponents): RegistryService {
+  const { ledger } = components
+  return {
+    view () {
+      const registry = ledger.registry
+      return {
+        key: bytesToHex(registry.key),
+        length: registry.length,
+        writable: registry.core.writable,
+        institutions: registry.state.institutions().map((r) => ({
+          id: r.id, name: r.name, role: r.role, status: r.status, peer: r.peer ?? null, addrs: [...r.addrs],
+          sign: bytesToHex(r.sign), box: bytesToHex(r.box), since: r.since
+        }))
+      }
+    },
+    async append (encoded) {
+      const entry = decodeRegistryEntry(encoded)
+      const seq = ledger.registry.length
+      await ledger.registry.appendSigned(entry)
+      return { seq, type: entry.type, plain: toJson(entry.plain) }
+    }
+  }
+}
