@@ -3,7 +3,7 @@
  * for the CLI and the narrated demo: JSON in and out, every answer checked
  * against a schema of the fields used here (a server that answers anything
  * else is BAD_RESPONSE), every error answer turned into an ApiError with
- * the API's own stable code (UNKNOWN_KEY, BAD_SIGNATURE, …).
+ * the API's own stable code (UNKNOWN_KEY, LOGIN_REFUSED, …).
  *
  * Logins: `loginWithApiKey` (staff) and `loginAsUser` (a user's signed
  * challenge) return a client that sends the bearer token.

@@ -6,12 +6,13 @@
  * and an exit status: 2 for a usage error (a missing or malformed option,
  * options that do not go together), 1 for anything else. CODE is stable:
  * the CLI's own codes below, or the code of the error underneath (a
- * NodeError, LedgerError, CoreError or NetError code such as STORE_LOCKED,
- * or the code an API answered with, such as UNKNOWN_KEY), passed on
- * unchanged so scripts can branch on it.
+ * NodeError, LedgerError, CoreError, NetError or ClientError code such as
+ * STORE_LOCKED, or the code an API answered with, such as UNKNOWN_KEY),
+ * passed on unchanged so scripts can branch on it.
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { HealthchainError, codeList, isHealthchainError } from '@healthchain/core'
 
 export type CliErrorCode =
   /** The command line is wrong: unknown option, missing option, bad value, options that exclude each other. */
@@ -33,16 +34,32 @@ export type CliErrorCode =
   /** `verify`: the chain does not verify (the report says why). */
   | 'CHAIN_INVALID'
 
+export const CLI_ERROR_CODES = codeList<CliErrorCode>({
+  USAGE: true,
+  UNREACHABLE: true,
+  BAD_RESPONSE: true,
+  PORT_IN_USE: true,
+  ALREADY_RUNNING: true,
+  NOT_A_DATA_DIR: true,
+  BAD_FILE: true,
+  TIMEOUT: true,
+  CHAIN_INVALID: true
+})
+
+/**
+ * A code the CLI passes on from underneath: another package's error code, or one an API answered with (which may be a
+ * code of a newer node). Printed as it came.
+ */
+export type PassedOnCode = string
+
 export type ExitCode = 1 | 2
 
-export class CliError extends Error {
-  override readonly name = 'CliError'
-  readonly code: CliErrorCode | string
+export class CliError extends HealthchainError<CliErrorCode | PassedOnCode> {
+  override readonly name: string = 'CliError'
   readonly exitCode: ExitCode
 
-  constructor (code: CliErrorCode | string, message: string, opts: { exitCode?: ExitCode, cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
+  constructor (code: CliErrorCode | PassedOnCode, message: string, opts: { exitCode?: ExitCode, cause?: unknown, field?: string } = {}) {
+    super(code, message, { cause: opts.cause, field: opts.field })
     this.exitCode = opts.exitCode ?? (code === 'USAGE' ? 2 : 1)
   }
 }
@@ -51,15 +68,13 @@ export function usageError (message: string): CliError {
   return new CliError('USAGE', message, { exitCode: 2 })
 }
 
-/** An error answer of the HTTP API: its stable code, status and message. */
+/** An error answer of the HTTP API: its stable code, status and message (the code is the API's own, passed on). */
 export class ApiError extends CliError {
   readonly status: number
-  readonly field: string | undefined
 
   constructor (status: number, code: string, message: string, field?: string) {
-    super(code, `${message} (HTTP ${status})`)
+    super(code, `${message} (HTTP ${status})`, { field })
     this.status = status
-    this.field = field
   }
 }
 
@@ -69,18 +84,14 @@ export interface Failure {
   readonly exitCode: ExitCode
 }
 
-const DOMAIN_ERRORS = new Set(['NodeError', 'ConfigError', 'LedgerError', 'CoreError', 'NetError'])
 /** File-system failures (reading --data @file, --out, …): the message names the path, which is the user's own. */
 const FILE_ERRNOS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS', 'ENOSPC'])
 
 /** The line and exit status for any error a command throws. */
 export function failureOf (err: unknown): Failure {
   if (err instanceof CliError) return { code: err.code, message: err.message, exitCode: err.exitCode }
-  if (err instanceof Error && DOMAIN_ERRORS.has(err.name)) {
-    const code = (err as { code?: unknown }).code
-    // Their messages are written for people and carry no key material or health data (each package's contract).
-    if (typeof code === 'string') return { code, message: err.message, exitCode: 1 }
-  }
+  // Every package's error: its message is written for people and carries no key material or health data (each package's contract).
+  if (isHealthchainError(err)) return { code: err.code, message: err.message, exitCode: 1 }
   const errno = (err as NodeJS.ErrnoException | null)?.code
   if (typeof errno === 'string' && FILE_ERRNOS.has(errno) && err instanceof Error) return { code: 'BAD_FILE', message: fileErrorMessage(err as NodeJS.ErrnoException), exitCode: 1 }
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), exitCode: 1 }
