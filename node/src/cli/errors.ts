@@ -13,6 +13,10 @@
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { HealthchainError, codeList, isHealthchainError } from '@healthchain/core'
+import type { ClientErrorCode } from '@healthchain/client'
+import type { LedgerErrorCode } from '@healthchain/ledger'
+import type { NetErrorCode } from '@healthchain/net'
+import type { NodeErrorCode } from '../errors.js'
 
 export type CliErrorCode =
   /** The command line is wrong: unknown option, missing option, bad value, options that exclude each other. */
@@ -33,6 +37,8 @@ export type CliErrorCode =
   | 'TIMEOUT'
   /** `verify`: the chain does not verify (the report says why). */
   | 'CHAIN_INVALID'
+  /** `reindex`: a chain could not be indexed (the node retries it at its next start). */
+  | 'REINDEX_INCOMPLETE'
 
 export const CLI_ERROR_CODES = codeList<CliErrorCode>({
   USAGE: true,
@@ -43,22 +49,21 @@ export const CLI_ERROR_CODES = codeList<CliErrorCode>({
   NOT_A_DATA_DIR: true,
   BAD_FILE: true,
   TIMEOUT: true,
-  CHAIN_INVALID: true
+  CHAIN_INVALID: true,
+  REINDEX_INCOMPLETE: true
 })
 
-/**
- * A code the CLI passes on from underneath: another package's error code, or one an API answered with (which may be a
- * code of a newer node). Printed as it came.
- */
-export type PassedOnCode = string
+/** A code of the error underneath that the CLI passes on as its own (e.g. STORE_LOCKED when the node is running). */
+export type PassedOnCode = NodeErrorCode | LedgerErrorCode | NetErrorCode | ClientErrorCode
 
 export type ExitCode = 1 | 2
 
-export class CliError extends HealthchainError<CliErrorCode | PassedOnCode> {
+export class CliError<Code extends string = CliErrorCode | PassedOnCode> extends HealthchainError<Code> {
   override readonly name: string = 'CliError'
   readonly exitCode: ExitCode
 
-  constructor (code: CliErrorCode | PassedOnCode, message: string, opts: { exitCode?: ExitCode, cause?: unknown, field?: string } = {}) {
+  // NoInfer: a code is checked against the class's union, never widened to whatever string is passed.
+  constructor (code: NoInfer<Code>, message: string, opts: { exitCode?: ExitCode, cause?: unknown, field?: string } = {}) {
     super(code, message, { cause: opts.cause, field: opts.field })
     this.exitCode = opts.exitCode ?? (code === 'USAGE' ? 2 : 1)
   }
@@ -68,8 +73,11 @@ export function usageError (message: string): CliError {
   return new CliError('USAGE', message, { exitCode: 2 })
 }
 
-/** An error answer of the HTTP API: its stable code, status and message (the code is the API's own, passed on). */
-export class ApiError extends CliError {
+/**
+ * An error answer of the HTTP API: its stable code, status and message. The code is the API's own, passed on as it
+ * came (a newer node may answer a code this build does not know), so it is a string.
+ */
+export class ApiError extends CliError<string> {
   readonly status: number
 
   constructor (status: number, code: string, message: string, field?: string) {
