@@ -55,7 +55,9 @@ function summarise (issue: SchemaIssue, prefix: ReadonlyArray<PropertyKey>): Iss
  * some issues above others), as a field and a message (never the offending
  * value). `prefix` is prepended to the field's path (`body`, `plain`).
  */
-export function summariseIssues (error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = [], pick?: (issues: readonly SchemaIssue[]) => SchemaIssue | undefined): IssueSummary {
+export function summariseIssues (
+  error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = [], pick?: (issues: readonly SchemaIssue[]) => SchemaIssue | undefined
+): IssueSummary {
   const chosen = pick?.(error.issues) ?? error.issues[0]
   if (chosen === undefined) return { field: prefix.map(String).join('.'), message: 'invalid' }
   return summarise(chosen, prefix)

@@ -35,6 +35,7 @@ describe('refusal codes', () => {
     expect(refusalOf(new LedgerError('STALE_POSITION', 'stale'), 'x', 100)).toMatchObject({ code: 'STALE_POSITION', message: 'stale' })
     expect(refusalOf(new CoreError('BAD_SIGNATURE', 'bad'), 'x', 100)).toMatchObject({ code: 'BAD_SIGNATURE' })
     expect(refusalOf(new NetError('TOO_LARGE', 'big'), 'x', 100)).toMatchObject({ code: 'TOO_LARGE' })
-    expect(refusalOf(Object.assign(new Error('secret'), { name: 'LedgerError', code: 'CLOSED' }), 'fixed', 100)).toMatchObject({ code: 'INTERNAL', message: 'fixed' })
+    const impostor = Object.assign(new Error('secret'), { name: 'LedgerError', code: 'CLOSED' })
+    expect(refusalOf(impostor, 'fixed', 100)).toMatchObject({ code: 'INTERNAL', message: 'fixed' })
   })
 })
