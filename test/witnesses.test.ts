@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import Corestore from 'corestore'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex, utf8ToBytes, type InstitutionRole } from '@healthchain/core'
+import { expectCodeOf } from '@healthchain/core/testing'
 import {
   HEADS_TOPIC, MAX_WITNESS_REQUEST_BYTES, WITNESS_PROTOCOL, decodeWitnessRequest, encodeHeadsAnnouncement,
-  encodeWitnessResponse, headOf, isNetError, readFrame, verifyCosignature, writeFrame, type NetErrorCode, type SignedHead
+  NetError, encodeWitnessResponse, headOf, readFrame, verifyCosignature, writeFrame, type SignedHead
 } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, converged, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
@@ -22,10 +23,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
 
-async function expectCode (work: Promise<unknown>, code: NetErrorCode): Promise<void> {
-  const err = await work.then(() => undefined, (e: unknown) => e)
-  expect(isNetError(err, code), `expected ${code}, got ${String(err)}`).toBe(true)
-}
+const expectCode = expectCodeOf(NetError)
 
 const SPECS: Array<[string, InstitutionRole]> = [['hospital-a', 'examiner'], ['regulator-one', 'regulator'], ['regulator-two', 'regulator'], ['clinic-c', 'examiner']]
 

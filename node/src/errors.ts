@@ -2,8 +2,11 @@
  * The one error class of @healthchain/node, with a stable `code` union;
  * callers (and tests) branch on `code`, never on the message. The HTTP layer
  * maps every code to a status in one table (http/errors.ts). Messages never
- * carry key material, tokens, nonces, signatures or health data.
+ * carry key material, tokens, nonces, signatures or health data. NodeError
+ * extends core's HealthchainError, so isHealthchainError knows it too.
  */
+import { HealthchainError, codeList } from '@healthchain/core'
+
 export type NodeErrorCode =
   // ---- configuration (ConfigError)
   /** The config file cannot be read. */
@@ -45,14 +48,15 @@ export type NodeErrorCode =
   | 'KEY_ROLE_MISMATCH'
   /**
    * No public key is known here for the user id. Never answered to a caller (that would tell who is held here): a user
-   * login refused for it is answered BAD_SIGNATURE, and UNKNOWN_USER is the refusal's `reason`, for the audit log.
+   * login refused for it is answered LOGIN_REFUSED, and UNKNOWN_USER is the refusal's `reason`, for the audit log.
    */
   | 'UNKNOWN_USER'
   /**
    * A user login's signed challenge does not log the user in here: the signature does not verify with the user's key
-   * for this node, the user is not known here, or the challenge was already used (the `reason` says which).
+   * for this node, the user is not known here, or the challenge was already used (the `reason` says which). One code
+   * for all three on purpose; BAD_SIGNATURE (422) stays what it means everywhere else: an entry's or head's signature.
    */
-  | 'BAD_SIGNATURE'
+  | 'LOGIN_REFUSED'
   /** The challenge was never issued for this user or has expired (or, as a `reason`, was already used). */
   | 'UNKNOWN_CHALLENGE'
   // ---- bearer token refusals (401)
@@ -83,21 +87,56 @@ export type NodeErrorCode =
   // ---- anything else (500; the message is never shown to a client)
   | 'INTERNAL'
 
-export class NodeError extends Error {
+export const NODE_ERROR_CODES = codeList<NodeErrorCode>({
+  CONFIG_FILE: true,
+  CONFIG_MALFORMED: true,
+  CONFIG_INVALID: true,
+  DATA_FILE: true,
+  BAD_REQUEST: true,
+  MALFORMED_JSON: true,
+  PAYLOAD_TOO_LARGE: true,
+  UNSUPPORTED_MEDIA_TYPE: true,
+  NOT_FOUND: true,
+  MALFORMED_REQUEST: true,
+  URI_TOO_LONG: true,
+  HEADERS_TOO_LARGE: true,
+  REQUEST_TIMEOUT: true,
+  MALFORMED_KEY: true,
+  UNKNOWN_KEY: true,
+  REVOKED_KEY: true,
+  KEY_ROLE_MISMATCH: true,
+  UNKNOWN_USER: true,
+  LOGIN_REFUSED: true,
+  UNKNOWN_CHALLENGE: true,
+  MISSING_TOKEN: true,
+  MALFORMED_TOKEN: true,
+  UNKNOWN_TOKEN: true,
+  EXPIRED_TOKEN: true,
+  FORBIDDEN: true,
+  BAD_AUDIT_LINE: true,
+  CLOSED: true,
+  FHIR_INVALID: true,
+  FHIR_UNSUPPORTED: true,
+  RATE_LIMITED: true,
+  INTERNAL: true
+})
+
+/**
+ * Why a login was refused, for the audit log only (NodeError.reason): a NodeError code, or BAD_SIGNATURE in core's
+ * sense (the signature does not verify). The caller is answered LOGIN_REFUSED whatever the reason.
+ */
+export type RefusalReason = NodeErrorCode | 'BAD_SIGNATURE'
+
+export class NodeError extends HealthchainError<NodeErrorCode> {
   override readonly name: string = 'NodeError'
-  readonly code: NodeErrorCode
-  /** The dotted path of the offending field, when there is one (e.g. `api.port`, `body.userId`). */
-  readonly field: string | undefined
   /**
    * The precise reason, when the code is deliberately less precise (a user login refused for a user not known here is
    * answered like a wrong signature). For the node's own audit log only: never sent to a caller.
    */
-  readonly reason: NodeErrorCode | undefined
+  readonly reason: RefusalReason | undefined
 
-  constructor (code: NodeErrorCode, message: string, opts: { field?: string, cause?: unknown, reason?: NodeErrorCode } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
-    this.field = opts.field
+  constructor (code: NodeErrorCode, message: string, opts: { field?: string, cause?: unknown, reason?: RefusalReason } = {}) {
+    super(code, message, opts)
     this.reason = opts.reason
   }
 }

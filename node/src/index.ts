@@ -1,4 +1,4 @@
-export { NodeError, ConfigError, isNodeError, type NodeErrorCode, type ConfigErrorCode } from './errors.js'
+export { NODE_ERROR_CODES, NodeError, ConfigError, isNodeError, type NodeErrorCode, type ConfigErrorCode, type RefusalReason } from './errors.js'
 export {
   loadConfig, parseConfig, configSchema, ENV_OVERRIDES,
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_CHALLENGE_TTL_SECONDS, DEFAULT_P2P_LISTEN,

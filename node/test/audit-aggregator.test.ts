@@ -60,11 +60,11 @@ describe('AuditAggregator', () => {
   it('groups by the code the caller was told, and writes each real reason\'s count', async () => {
     const aggregator = new AuditAggregator(log, { windowMs: 60_000, maxGroups: 100, now: clock.now })
     const login = (code: string) => refusal('10.0.0.9', code, { action: 'login', target: undefined, actor: 'anonymous' })
-    await aggregator.append(login('BAD_SIGNATURE'), unauthenticated('BAD_SIGNATURE'))
+    await aggregator.append(login('BAD_SIGNATURE'), unauthenticated('LOGIN_REFUSED'))
     // Not a line of its own: an unknown user's refusal must not be told apart from a wrong signature's by its cost.
-    expect(await aggregator.append(login('UNKNOWN_USER'), unauthenticated('BAD_SIGNATURE'))).toBeUndefined()
-    await aggregator.append(login('UNKNOWN_USER'), unauthenticated('BAD_SIGNATURE'))
-    await aggregator.append(login('BAD_SIGNATURE'), unauthenticated('BAD_SIGNATURE'))
+    expect(await aggregator.append(login('UNKNOWN_USER'), unauthenticated('LOGIN_REFUSED'))).toBeUndefined()
+    await aggregator.append(login('UNKNOWN_USER'), unauthenticated('LOGIN_REFUSED'))
+    await aggregator.append(login('BAD_SIGNATURE'), unauthenticated('LOGIN_REFUSED'))
     await aggregator.flush()
     expect((await lines()).map((l) => [l.code, countOf(l)])).toEqual([['BAD_SIGNATURE', 1], ['UNKNOWN_USER', 2], ['BAD_SIGNATURE', 1]])
   })

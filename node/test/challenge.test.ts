@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { fromHex, nobleProvider, type InstitutionId, type UserId } from '@healthchain/core'
 import { ChallengeStore, MAX_FAILED_PER_USER, loginMessage, signLogin, type ChallengeStoreInit } from '../src/index.js'
-import { crypto, expectCode, expectThrowsCode, fakeClock, newUser, type TestUser } from './helpers/fixtures.js'
+import { crypto, expectCode, fakeClock, newUser, type TestUser } from './helpers/fixtures.js'
 
 const NODE = 'hospital-a' as InstitutionId
 const TTL = 2 * 60 * 1000
@@ -22,10 +22,10 @@ function setup (users: TestUser[], init: Partial<ChallengeStoreInit> = {}, provi
   return { clock, store }
 }
 
-/** A refused login: always BAD_SIGNATURE to the caller, the real reason on the error for the audit log. */
+/** A refused login: always LOGIN_REFUSED to the caller, the real reason on the error for the audit log. */
 async function expectRefused (promise: Promise<unknown>, reason: 'BAD_SIGNATURE' | 'UNKNOWN_USER' | 'UNKNOWN_CHALLENGE'): Promise<void> {
   const err = await promise.then(() => undefined, (e: unknown) => e) as { code?: string, reason?: string } | undefined
-  expect(err?.code).toBe('BAD_SIGNATURE')
+  expect(err?.code).toBe('LOGIN_REFUSED')
   expect(err?.reason).toBe(reason)
 }
 
@@ -51,19 +51,19 @@ describe('login challenge', () => {
     })
   }
 
-  it('BAD_SIGNATURE: signed by another key, or for another node', async () => {
+  it('LOGIN_REFUSED for a bad signature: signed by another key, or for another node', async () => {
     const alice = newUser()
     const mallory = newUser()
     const { store } = setup([alice])
     const first = store.issue(alice.userId).challenge
-    await expectCode(store.verify({ ...respond(mallory, first), userId: alice.userId }), 'BAD_SIGNATURE')
+    await expectCode(store.verify({ ...respond(mallory, first), userId: alice.userId }), 'LOGIN_REFUSED')
     const second = store.issue(alice.userId).challenge
-    await expectCode(store.verify(respond(alice, second, 'hospital-b' as InstitutionId)), 'BAD_SIGNATURE')
+    await expectCode(store.verify(respond(alice, second, 'hospital-b' as InstitutionId)), 'LOGIN_REFUSED')
     // The message names the node the signature had to be for: a login signed for another node is the usual mistake.
     const again = store.issue(alice.userId).challenge
     await expect(store.verify(respond(alice, again, 'hospital-b' as InstitutionId))).rejects.toThrow(`for this node (${NODE})`)
     const third = store.issue(alice.userId).challenge
-    await expectCode(store.verify({ ...respond(alice, third), signature: new Uint8Array(63) }), 'BAD_SIGNATURE')
+    await expectCode(store.verify({ ...respond(alice, third), signature: new Uint8Array(63) }), 'LOGIN_REFUSED')
   })
 
   it('UNKNOWN_CHALLENGE: expired, never issued, or issued for another user; reused (also after a failed attempt) is refused as a bad signature', async () => {
@@ -182,7 +182,7 @@ describe('login challenge', () => {
     const results = await Promise.allSettled([store.verify(response), store.verify(response)])
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
-    expect(refused.reason as { code: string, reason: string }).toMatchObject({ code: 'BAD_SIGNATURE', reason: 'UNKNOWN_CHALLENGE' })
+    expect(refused.reason as { code: string, reason: string }).toMatchObject({ code: 'LOGIN_REFUSED', reason: 'UNKNOWN_CHALLENGE' })
   })
 
   it('a user not known here costs the same work as one who is: one verification (against a fixed stand-in key) and a refusal held to the same floor', async () => {
@@ -209,7 +209,7 @@ describe('login challenge', () => {
     // Both answered when the floor is reached, however long the lookup took.
     expect(waits).toEqual([70, 100])
     const [known, unknown] = refusals as Array<{ code: string, message: string, reason: string }>
-    expect([known!.code, unknown!.code]).toEqual(['BAD_SIGNATURE', 'BAD_SIGNATURE'])
+    expect([known!.code, unknown!.code]).toEqual(['LOGIN_REFUSED', 'LOGIN_REFUSED'])
     expect(unknown!.message).toBe(known!.message)
     expect([known!.reason, unknown!.reason]).toEqual(['BAD_SIGNATURE', 'UNKNOWN_USER'])
   })
@@ -221,7 +221,7 @@ describe('login challenge', () => {
     expect(message[20]).toBe(0)
     expect(message[21]).toBe(NODE.length)
     expect(message.length).toBe(21 + 1 + NODE.length + 32)
-    expectThrowsCode(() => loginMessage('Not An Id' as InstitutionId, nonce), 'BAD_REQUEST')
-    expectThrowsCode(() => loginMessage(NODE, nonce.subarray(1)), 'BAD_REQUEST')
+    expectCode(() => loginMessage('Not An Id' as InstitutionId, nonce), 'BAD_REQUEST')
+    expectCode(() => loginMessage(NODE, nonce.subarray(1)), 'BAD_REQUEST')
   })
 })

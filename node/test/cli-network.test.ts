@@ -108,7 +108,7 @@ describe('healthchain CLI against a running node', () => {
     // The login signature is bound to the node's id: one made for hospital-b is refused here.
     const wrongNode = await cli('user', 'write', '--api', api, '--institution', 'hospital-b', '--phrase-file', phraseFile, '--type', 'location', '--data', `@${walk}`)
     expect(wrongNode.code).toBe(1)
-    expect(errorCode(wrongNode)).toBe('BAD_SIGNATURE')
+    expect(errorCode(wrongNode)).toBe('LOGIN_REFUSED')
 
     // An exam with a sealed part, written by staff, then read by the user (opened on the device) and by staff.
     const token = await staffLogin(api, key.apiKey)

@@ -107,15 +107,15 @@ describe('POST /v1/session with a signed challenge', () => {
     }
 
     let c = await challengeFor(alice)
-    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(mallory, c) })).toBe('BAD_SIGNATURE')
+    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(mallory, c) })).toBe('LOGIN_REFUSED')
     c = await challengeFor(alice)
-    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c, 'hospital-b' as typeof NODE_NAME) })).toBe('BAD_SIGNATURE')
+    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c, 'hospital-b' as typeof NODE_NAME) })).toBe('LOGIN_REFUSED')
     c = await challengeFor(stranger)
-    expect(await attempt({ userId: stranger.userId, challenge: c, signature: signed(stranger, c) })).toBe('BAD_SIGNATURE')
+    expect(await attempt({ userId: stranger.userId, challenge: c, signature: signed(stranger, c) })).toBe('LOGIN_REFUSED')
     c = await challengeFor(alice)
     const ok = await api.request('POST', '/v1/session', { body: { userId: alice.userId, challenge: c, signature: signed(alice, c) } })
     expect(ok.status).toBe(200)
-    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c) })).toBe('BAD_SIGNATURE')
+    expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c) })).toBe('LOGIN_REFUSED')
     c = await challengeFor(alice)
     api.clock.advance(2 * 60 * 1000)
     expect(await attempt({ userId: alice.userId, challenge: c, signature: signed(alice, c) })).toBe('UNKNOWN_CHALLENGE')
@@ -157,7 +157,7 @@ describe('POST /v1/session with a signed challenge', () => {
     const replayedSuccess = await login({ userId: alice.userId, challenge: c3, signature: signed(alice, c3) })
 
     expect(wrongSignature.status).toBe(401)
-    expect(wrongSignature.body).toEqual({ error: { code: 'BAD_SIGNATURE', message: expect.stringContaining(`for this node (${NODE_NAME})`) } })
+    expect(wrongSignature.body).toEqual({ error: { code: 'LOGIN_REFUSED', message: expect.stringContaining(`for this node (${NODE_NAME})`) } })
     for (const answer of [notHeld, alicesAgain, strangersAgain, replayedSuccess]) {
       expect(answer.status).toBe(wrongSignature.status)
       expect(answer.body).toEqual(wrongSignature.body)

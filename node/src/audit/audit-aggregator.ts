@@ -13,7 +13,7 @@
  *   action, and the code the caller was told. The group's first refusal in
  *   a window is written at once, on its own line, before the answer goes
  *   out (so a lone mistake reads as it did before); the rest are counted,
- *   per real reason (a group answered BAD_SIGNATURE holds UNKNOWN_USER and
+ *   per real reason (a group answered LOGIN_REFUSED holds UNKNOWN_USER and
  *   BAD_SIGNATURE refusals: grouped by what the caller saw, so whether a
  *   line was written — a measurable wait — tells nothing they were not
  *   told);

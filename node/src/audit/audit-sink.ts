@@ -13,7 +13,7 @@ export interface AuditAppendOptions {
    * into one line with others from the same source. `answered` is the code
    * the caller was told; it is what they are grouped by, so a reason the
    * caller is not told (a user login refused as UNKNOWN_USER, answered
-   * BAD_SIGNATURE) cannot be told apart by whether its line was written.
+   * LOGIN_REFUSED) cannot be told apart by whether its line was written.
    */
   readonly unauthenticatedRefusal?: { readonly answered: string }
 }

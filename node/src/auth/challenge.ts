@@ -39,7 +39,7 @@
  * Who is known here is nobody's business but the node's: once the nonce
  * checks out, every refusal — a user not known here, a wrong signature, a
  * challenge already used (which only a known user's nonces can be) — is the
- * same BAD_SIGNATURE with the same message; the real reason travels as the
+ * same LOGIN_REFUSED with the same message; the real reason travels as the
  * error's `reason`, for the audit log only. The work is the same too: a user
  * not known here has the signature verified against a fixed stand-in key
  * (libsodium's verification costs the same for any valid key), and every
@@ -58,7 +58,7 @@
  * names: a signature for "hospital-a" is worth nothing at "hospital-b".
  *
  * Refusals: UNKNOWN_CHALLENGE (never issued, issued for another user, or
- * expired: none of it depends on the user), BAD_SIGNATURE (with `reason`
+ * expired: none of it depends on the user), LOGIN_REFUSED (with `reason`
  * BAD_SIGNATURE, UNKNOWN_USER when no key is known for the user id, or
  * UNKNOWN_CHALLENGE when the nonce was already used). Known-answer vectors:
  * node/test/vectors/login.json.
@@ -69,7 +69,7 @@ import {
   bytesToHex, concatBytes, domainTag, fromHex, isInstitutionId, utf8ToBytes,
   type CryptoProvider, type InstitutionId, type UserId
 } from '@healthchain/core'
-import { NodeError, type NodeErrorCode } from '../errors.js'
+import { NodeError, type RefusalReason } from '../errors.js'
 
 export const LOGIN_VERSION = 1
 export const LOGIN_DOMAIN = 'healthchain/v1/login'
@@ -195,7 +195,7 @@ export class ChallengeStore {
 
   /**
    * Checks a signed challenge; the user id on success, else UNKNOWN_CHALLENGE
-   * (not issued for this user, or expired) or BAD_SIGNATURE, whose `reason`
+   * (not issued for this user, or expired) or LOGIN_REFUSED, whose `reason`
    * says whether the signature was wrong, the user is not known here
    * (UNKNOWN_USER) or the nonce was used before (UNKNOWN_CHALLENGE).
    */
@@ -232,11 +232,11 @@ export class ChallengeStore {
       return response.userId
     }
     if (publicKey !== undefined && !usedBefore) this.forgetOldFailures(nonces)
-    const reason: NodeErrorCode = publicKey === undefined ? 'UNKNOWN_USER' : usedBefore ? 'UNKNOWN_CHALLENGE' : 'BAD_SIGNATURE'
+    const reason: RefusalReason = publicKey === undefined ? 'UNKNOWN_USER' : usedBefore ? 'UNKNOWN_CHALLENGE' : 'BAD_SIGNATURE'
     const wait = started + this.refusalFloorMs - this.now()
     if (wait > 0) await this.sleep(wait)
     // One answer for every reason (the usual one is a login signed for another node: the audience is part of what is signed).
-    throw new NodeError('BAD_SIGNATURE', `the login was refused: it takes a challenge not used before, signed with the user's key for this node (${this.node}) (a CLI login names the node with --institution)`, { reason })
+    throw new NodeError('LOGIN_REFUSED', `the login was refused: it takes a challenge not used before, signed with the user's key for this node (${this.node}) (a CLI login names the node with --institution)`, { reason })
   }
 
   /** The expiry inside a nonce this store issued for `userId`; undefined if it did not. */

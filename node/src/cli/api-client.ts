@@ -2,8 +2,9 @@
  * A small typed client of a node's HTTP API (node/README.md, "HTTP API"),
  * for the CLI and the narrated demo: JSON in and out, every answer checked
  * against the API contract's schema for it (api/, the very schemas the
- * server declares; a server that answers anything else is BAD_RESPONSE), every error answer turned into an ApiError with
- * the API's own stable code (UNKNOWN_KEY, BAD_SIGNATURE, …).
+ * server declares; a server that answers anything else is BAD_RESPONSE),
+ * every error answer turned into an ApiError with the API's own stable code
+ * (UNKNOWN_KEY, LOGIN_REFUSED, …).
  *
  * Logins: `loginWithApiKey` (staff) and `loginAsUser` (a user's signed
  * challenge) return a client that sends the bearer token.

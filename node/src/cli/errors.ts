@@ -6,12 +6,17 @@
  * and an exit status: 2 for a usage error (a missing or malformed option,
  * options that do not go together), 1 for anything else. CODE is stable:
  * the CLI's own codes below, or the code of the error underneath (a
- * NodeError, LedgerError, CoreError or NetError code such as STORE_LOCKED,
- * or the code an API answered with, such as UNKNOWN_KEY), passed on
- * unchanged so scripts can branch on it.
+ * NodeError, LedgerError, CoreError, NetError or ClientError code such as
+ * STORE_LOCKED, or the code an API answered with, such as UNKNOWN_KEY),
+ * passed on unchanged so scripts can branch on it.
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { HealthchainError, codeList, isHealthchainError } from '@healthchain/core'
+import type { ClientErrorCode } from '@healthchain/client'
+import type { LedgerErrorCode } from '@healthchain/ledger'
+import type { NetErrorCode } from '@healthchain/net'
+import type { NodeErrorCode } from '../errors.js'
 
 export type CliErrorCode =
   /** The command line is wrong: unknown option, missing option, bad value, options that exclude each other. */
@@ -32,17 +37,34 @@ export type CliErrorCode =
   | 'TIMEOUT'
   /** `verify`: the chain does not verify (the report says why). */
   | 'CHAIN_INVALID'
+  /** `reindex`: a chain could not be indexed (the node retries it at its next start). */
+  | 'REINDEX_INCOMPLETE'
+
+export const CLI_ERROR_CODES = codeList<CliErrorCode>({
+  USAGE: true,
+  UNREACHABLE: true,
+  BAD_RESPONSE: true,
+  PORT_IN_USE: true,
+  ALREADY_RUNNING: true,
+  NOT_A_DATA_DIR: true,
+  BAD_FILE: true,
+  TIMEOUT: true,
+  CHAIN_INVALID: true,
+  REINDEX_INCOMPLETE: true
+})
+
+/** A code of the error underneath that the CLI passes on as its own (e.g. STORE_LOCKED when the node is running). */
+export type PassedOnCode = NodeErrorCode | LedgerErrorCode | NetErrorCode | ClientErrorCode
 
 export type ExitCode = 1 | 2
 
-export class CliError extends Error {
-  override readonly name = 'CliError'
-  readonly code: CliErrorCode | string
+export class CliError<Code extends string = CliErrorCode | PassedOnCode> extends HealthchainError<Code> {
+  override readonly name: string = 'CliError'
   readonly exitCode: ExitCode
 
-  constructor (code: CliErrorCode | string, message: string, opts: { exitCode?: ExitCode, cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
+  // NoInfer: a code is checked against the class's union, never widened to whatever string is passed.
+  constructor (code: NoInfer<Code>, message: string, opts: { exitCode?: ExitCode, cause?: unknown, field?: string } = {}) {
+    super(code, message, { cause: opts.cause, field: opts.field })
     this.exitCode = opts.exitCode ?? (code === 'USAGE' ? 2 : 1)
   }
 }
@@ -51,15 +73,16 @@ export function usageError (message: string): CliError {
   return new CliError('USAGE', message, { exitCode: 2 })
 }
 
-/** An error answer of the HTTP API: its stable code, status and message. */
-export class ApiError extends CliError {
+/**
+ * An error answer of the HTTP API: its stable code, status and message. The code is the API's own, passed on as it
+ * came (a newer node may answer a code this build does not know), so it is a string.
+ */
+export class ApiError extends CliError<string> {
   readonly status: number
-  readonly field: string | undefined
 
   constructor (status: number, code: string, message: string, field?: string) {
-    super(code, `${message} (HTTP ${status})`)
+    super(code, `${message} (HTTP ${status})`, { field })
     this.status = status
-    this.field = field
   }
 }
 
@@ -69,18 +92,14 @@ export interface Failure {
   readonly exitCode: ExitCode
 }
 
-const DOMAIN_ERRORS = new Set(['NodeError', 'ConfigError', 'LedgerError', 'CoreError', 'NetError'])
 /** File-system failures (reading --data @file, --out, …): the message names the path, which is the user's own. */
 const FILE_ERRNOS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS', 'ENOSPC'])
 
 /** The line and exit status for any error a command throws. */
 export function failureOf (err: unknown): Failure {
   if (err instanceof CliError) return { code: err.code, message: err.message, exitCode: err.exitCode }
-  if (err instanceof Error && DOMAIN_ERRORS.has(err.name)) {
-    const code = (err as { code?: unknown }).code
-    // Their messages are written for people and carry no key material or health data (each package's contract).
-    if (typeof code === 'string') return { code, message: err.message, exitCode: 1 }
-  }
+  // Every package's error: its message is written for people and carries no key material or health data (each package's contract).
+  if (isHealthchainError(err)) return { code: err.code, message: err.message, exitCode: 1 }
   const errno = (err as NodeJS.ErrnoException | null)?.code
   if (typeof errno === 'string' && FILE_ERRNOS.has(errno) && err instanceof Error) return { code: 'BAD_FILE', message: fileErrorMessage(err as NodeJS.ErrnoException), exitCode: 1 }
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), exitCode: 1 }

@@ -5,11 +5,15 @@
  * first. Anything unexpected is 500 INTERNAL with a fixed message: the
  * details (and stack) go to the server's log, never to the client.
  *
- * Route modules added later throw LedgerError / CoreError / NetError codes
- * too: give those codes rows here, in the same table.
+ * The ledger's, core's and the network's errors reach the API too, through
+ * the routes' dependencies: DOMAIN_STATUS gives every code of their unions
+ * a status, and the compiler refuses a code without one.
  */
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { CoreError } from '@healthchain/core'
+import { LedgerError, type LedgerErrorCode } from '@healthchain/ledger'
+import { NetError, type NetErrorCode, type ProtocolRefusalCode } from '@healthchain/net'
 import { errorBodySchema, type ErrorBody } from '../api/common.js'
 import { NodeError, type NodeErrorCode } from '../errors.js'
 import { auditContextOf } from './request-context.js'
@@ -33,7 +37,7 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   REVOKED_KEY: 401,
   KEY_ROLE_MISMATCH: 401,
   UNKNOWN_USER: 401,
-  BAD_SIGNATURE: 401,
+  LOGIN_REFUSED: 401,
   UNKNOWN_CHALLENGE: 401,
   MISSING_TOKEN: 401,
   MALFORMED_TOKEN: 401,
@@ -73,35 +77,59 @@ const FASTIFY_CODES: Readonly<Record<string, { code: NodeErrorCode, message: str
 
 const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal error' }
 
+/** Every code a CoreError, LedgerError or NetError carries, and every code a remote node may refuse with. */
+export type DomainErrorCode = LedgerErrorCode | NetErrorCode | ProtocolRefusalCode
+
 /**
- * Codes of the ledger, core and network errors a route lets through, and
- * their status: the code itself is passed on unchanged (it is stable), with
- * the error's message (which by contract carries no health data or keys).
+ * The status of every code of the ledger, core and network errors a route
+ * lets through (LedgerErrorCode includes core's), and of every code a
+ * custodian may refuse a forwarded entry with: the code itself is passed
+ * on unchanged (it is stable), with the error's message (which by contract
+ * carries no health data or keys). A code shared with NodeError (CLOSED,
+ * FORBIDDEN, INTERNAL) has the same status in both tables.
+ *
+ * 500 means "our own bug or our own files": answered as INTERNAL, the
+ * details kept in the server's log. 502 is a peer that failed us (its
+ * data does not verify, its stream broke, it refused for a reason of its
+ * own); 503 a state that passes (closing, locked, not replicated yet, no
+ * quorum); 504 a peer that did not answer in time.
  */
-const DOMAIN_STATUS: Readonly<Record<string, number>> = {
+export const DOMAIN_STATUS = {
   // the request's content
   MALFORMED: 422, INVALID_FIELD: 422, UNSUPPORTED_VERSION: 422, TOO_LARGE: 413, BAD_SIGNATURE: 422, BAD_GENESIS: 422,
   BAD_MNEMONIC: 422, NOT_RECIPIENT: 422, DECRYPT_FAILED: 422, BAD_ERASURE: 422, UNKNOWN_TYPE: 422, BAD_KEY: 422,
+  NOT_A_FORK: 422, BAD_PROOF: 422,
   // who may do it
   ROLE_FORBIDDEN: 403, FORBIDDEN: 403, AUTHOR_SUSPENDED: 403, UNKNOWN_AUTHOR: 403, CONSENT_VIOLATION: 403, NOT_ADMITTED: 403,
   // the state of the chain
   UNKNOWN_CHAIN: 404, ALREADY_ENROLLED: 409, DUPLICATE_ENTRY: 409, STALE_POSITION: 409, NOT_CUSTODIAN: 409,
-  REGISTRY_CONFLICT: 409, REGISTRY_BEHIND: 503,
+  REGISTRY_CONFLICT: 409, REGISTRY_BEHIND: 503, NO_HEAD: 503, MISSING_BLOCK: 503, BAD_REGISTRY: 503,
+  // a peer's data or answer that does not hold up
+  TREE_MISMATCH: 502, STREAM_ENDED: 502, REFUSED: 502, UNKNOWN_REFUSAL: 502,
   // the network
-  CUSTODIAN_UNREACHABLE: 503, UNKNOWN_CUSTODIAN: 503, NO_PEER: 503, TIMEOUT: 504, STOPPED: 503,
-  // shutting down
-  CLOSED: 503
+  CUSTODIAN_UNREACHABLE: 503, UNKNOWN_CUSTODIAN: 503, NO_PEER: 503, NO_QUORUM: 503, TIMEOUT: 504, STOPPED: 503,
+  // the store: shutting down, open elsewhere, copied from elsewhere
+  CLOSED: 503, STORE_LOCKED: 503, STORE_MOVED: 503,
+  // our own files or our own bug
+  KEY_FILE: 500, SCRUB_FAILED: 500, BAD_REGISTRY_CORE: 500, INTERNAL: 500
+} as const satisfies Readonly<Record<DomainErrorCode, number>>
+
+/** Domain 5xx answers whose own message names a local path: the caller gets this instead (the log has the original). */
+const FIXED_MESSAGE: Readonly<Partial<Record<DomainErrorCode, string>>> = {
+  STORE_LOCKED: 'the node\'s store is open in another process',
+  STORE_MOVED: 'the node\'s store was copied from elsewhere and is refused'
 }
 
 function domainError (err: unknown): HttpError | undefined {
-  if (!(err instanceof Error) || !['CoreError', 'LedgerError', 'NetError'].includes(err.name)) return undefined
-  const e = err as Error & { code?: unknown, field?: unknown, remoteCode?: unknown }
-  // A write the custodian refused: its reason is the answer (e.g. ROLE_FORBIDDEN), not "refused".
-  const code = e.code === 'REFUSED' && typeof e.remoteCode === 'string' ? e.remoteCode : e.code
-  if (typeof code !== 'string') return undefined
-  const status = DOMAIN_STATUS[code]
-  if (status === undefined) return undefined
-  return { status, code, message: e.message, ...(typeof e.field === 'string' ? { field: e.field } : {}) }
+  if (!(err instanceof CoreError || err instanceof LedgerError || err instanceof NetError)) return undefined
+  // A write the custodian refused: its reason is the answer (e.g. ROLE_FORBIDDEN), not "refused"; unless it is the
+  // custodian's own INTERNAL, which says nothing about the request: that stays REFUSED (502).
+  const remote = err instanceof NetError && err.code === 'REFUSED' ? err.remoteCode : undefined
+  const code: DomainErrorCode = remote !== undefined && remote !== 'INTERNAL' ? remote : err.code
+  const status: number = DOMAIN_STATUS[code]
+  if (status === 500) return INTERNAL
+  const message = FIXED_MESSAGE[code] ?? err.message
+  return { status, code, message, ...(err.field === undefined ? {} : { field: err.field }) }
 }
 
 /** The status, code and client-safe message of any error. */

@@ -10,10 +10,13 @@
  * field, as it would inline.
  */
 import { availableParallelism } from 'node:os'
-import { CoreError, seal, type CoreErrorCode, type CryptoProvider, type ExamSealed, type SealContext, type Sealed } from '@healthchain/core'
-import { WorkerPool, type WorkerFailure } from '@healthchain/ledger'
+import { CORE_ERROR_CODES, CoreError, seal, type CryptoProvider, type ExamSealed, type SealContext, type Sealed } from '@healthchain/core'
+import { WorkerPool, reviveByCode } from '@healthchain/ledger'
 
 const WORKER_URL = new URL('./seal-worker-boot.mjs', import.meta.url)
+
+/** seal() throws CoreErrors only: a failure with a core code is rebuilt as one, anything else is a plain Error. */
+const reviveCoreError = reviveByCode('sealing', CORE_ERROR_CODES, (code, message, opts) => new CoreError(code, message, opts))
 
 /** What seal-worker.ts seals: seal()'s arguments. */
 export interface SealJob {
@@ -46,9 +49,4 @@ export function createExamSealer (crypto: CryptoProvider, workers: number = defa
     seal: async (job) => await pool.run(job),
     close: async () => { await pool.close() }
   }
-}
-
-function reviveCoreError (failure: WorkerFailure): Error {
-  if (failure.name !== 'CoreError' || failure.code === undefined) return new Error(`sealing worker failed: ${failure.message}`)
-  return new CoreError(failure.code as CoreErrorCode, failure.message, failure.field === undefined ? {} : { field: failure.field })
 }

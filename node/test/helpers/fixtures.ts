@@ -7,10 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect } from 'vitest'
 import { userIdFromKey, type SigningKeyPair, type UserId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { isNodeError, type NodeErrorCode } from '../../src/index.js'
+import { expectCodeOf } from '@healthchain/core/testing'
+import { NodeError } from '../../src/index.js'
 
 export const crypto = sodiumProvider
 
@@ -42,29 +42,8 @@ export function newUser (): TestUser {
   return { userId: userIdFromKey(sign.publicKey), sign }
 }
 
-/** Awaits `promise` and expects a NodeError with `code`. */
-export async function expectCode (promise: Promise<unknown>, code: NodeErrorCode): Promise<void> {
-  let caught: unknown
-  try {
-    await promise
-  } catch (err) {
-    caught = err
-  }
-  expect(isNodeError(caught), `expected a NodeError ${code}, got ${String(caught)}`).toBe(true)
-  expect((caught as { code: string }).code).toBe(code)
-}
+/** Awaits a promise (or runs a function) that must fail with a NodeError of `code`; returns the error. */
+export const expectCode = expectCodeOf(NodeError)
 
 /** Replaces the stored bytes of block `index` without going through Hypercore's signing (the ledger tests' helper). */
 export { overwriteBlock } from '../../../packages/ledger/test/helpers/consortium.js'
-
-/** Calls `fn` and expects it to throw a NodeError with `code`. */
-export function expectThrowsCode (fn: () => unknown, code: NodeErrorCode): void {
-  let caught: unknown
-  try {
-    fn()
-  } catch (err) {
-    caught = err
-  }
-  expect(isNodeError(caught), `expected a NodeError ${code}, got ${String(caught)}`).toBe(true)
-  expect((caught as { code: string }).code).toBe(code)
-}

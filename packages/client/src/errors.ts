@@ -2,7 +2,10 @@
  * The one error class of @healthchain/client. Callers branch on `code`,
  * never on the message; messages never carry health data, key material or
  * the recovery phrase. Lower errors (core, ledger, net) are kept as `cause`.
+ * It extends core's HealthchainError, so isHealthchainError knows it too.
  */
+import { HealthchainError, codeList } from '@healthchain/core'
+
 export type ClientErrorCode =
   /** An argument is missing or out of range; `field` names it. */
   | 'INVALID_INPUT'
@@ -56,19 +59,37 @@ export interface ClientErrorOptions {
   cause?: unknown
 }
 
-export class ClientError extends Error {
+export const CLIENT_ERROR_CODES = codeList<ClientErrorCode>({
+  INVALID_INPUT: true,
+  ROLE_FORBIDDEN: true,
+  SEALED_FORBIDDEN: true,
+  NOT_OWN_CHAIN: true,
+  NOT_ENROLLED: true,
+  NOT_SYNCED: true,
+  NOT_CONNECTED: true,
+  CHAIN_NOT_SERVED: true,
+  TIMEOUT: true,
+  REFUSED: true,
+  NETWORK: true,
+  UNKNOWN_EXAMINER: true,
+  NOT_AN_EXAMINER: true,
+  NOT_ERASABLE: true,
+  IMPORT_MALFORMED: true,
+  IMPORT_INVALID: true,
+  IMPORT_EMPTY: true,
+  DEVICE_STATE: true,
+  DEVICE_LOCKED: true,
+  DEVICE_MOVED: true,
+  CLOSED: true
+})
+
+export class ClientError extends HealthchainError<ClientErrorCode> {
   override readonly name = 'ClientError'
-  readonly code: ClientErrorCode
-  readonly field: string | undefined
   readonly line: number | undefined
-  readonly remoteCode: string | undefined
 
   constructor (code: ClientErrorCode, message: string, opts: ClientErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
-    this.field = opts.field
+    super(code, message, opts)
     this.line = opts.line
-    this.remoteCode = opts.remoteCode
   }
 }
 

@@ -19,6 +19,7 @@
  */
 import { z } from 'zod'
 import { CoreError } from './errors.js'
+import { describeIssue, summariseIssues } from './zod-issues.js'
 import { decodeCanonical, encodeCanonical } from './encoding.js'
 import { USER_AUTHOR } from './ids.js'
 import {
@@ -161,11 +162,8 @@ const envelopeSchema = z.strictObject({
 const unsignedEnvelopeSchema = envelopeSchema.omit({ sig: true })
 
 function fail (error: z.ZodError, prefix: string): never {
-  const issue = error.issues[0]
-  // An unknown key is reported at its parent; name the key itself.
-  const extra = issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : []
-  const field = [prefix, ...(issue?.path ?? []), ...extra].filter((p) => p !== '').join('.')
-  throw new CoreError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field })
+  const summary = summariseIssues(error, prefix === '' ? [] : [prefix])
+  throw new CoreError('INVALID_FIELD', describeIssue(summary), { field: summary.field })
 }
 
 function isEntryType (value: string): value is EntryType {

@@ -17,6 +17,7 @@
 import { z } from 'zod'
 import { domainTag, equal } from './bytes.js'
 import { CoreError } from './errors.js'
+import { describeIssue, summariseIssues } from './zod-issues.js'
 import { decodeCanonical, encodeCanonical } from './encoding.js'
 import type { InstitutionId } from './ids.js'
 import { INSTITUTION_ROLES, type InstitutionRole } from './permissions.js'
@@ -108,10 +109,8 @@ function parseRegistry (value: unknown, requireSig: boolean): RegistryEntry {
   const plain = REGISTRY_PLAIN_SCHEMAS[type as RegistryEntryType].safeParse(candidate.plain)
   const error = !envelope.success ? envelope.error : !plain.success ? plain.error : undefined
   if (error !== undefined) {
-    const issue = error.issues[0]
-    const extra = issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : []
-    const field = [envelope.success ? 'plain' : '', ...(issue?.path ?? []), ...extra].filter((p) => p !== '').join('.')
-    throw new CoreError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field })
+    const summary = summariseIssues(error, envelope.success ? ['plain'] : [])
+    throw new CoreError('INVALID_FIELD', describeIssue(summary), { field: summary.field })
   }
   return value as RegistryEntry
 }

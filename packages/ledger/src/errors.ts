@@ -2,7 +2,7 @@
  * The one error class of @healthchain/ledger. A refused append changes
  * nothing: errors are raised before any block is written.
  */
-import type { CoreErrorCode } from '@healthchain/core'
+import { CORE_ERROR_CODES, CoreError, HealthchainError, codeList, type CoreErrorCode } from '@healthchain/core'
 
 export type LedgerErrorCode =
   | CoreErrorCode
@@ -14,7 +14,7 @@ export type LedgerErrorCode =
   | 'UNKNOWN_AUTHOR'
   /** The author was suspended at that registry length. */
   | 'AUTHOR_SUSPENDED'
-  /** The author's role may not write this entry type (DESIGN.md §2). */
+  /** The author's role may not write this entry type (the permission matrix of the design). */
   | 'ROLE_FORBIDDEN'
   /** The entry refers to a registry length this node has not seen yet. */
   | 'REGISTRY_BEHIND'
@@ -47,24 +47,48 @@ export type LedgerErrorCode =
   /** Cleared blocks could not be compacted out of the store's files (they stay cleared; the next open tries again). */
   | 'SCRUB_FAILED'
 
-export class LedgerError extends Error {
+/** Every code of LedgerErrorCode: core's, then the ledger's own. */
+export const LEDGER_ERROR_CODES: readonly LedgerErrorCode[] = Object.freeze([
+  ...CORE_ERROR_CODES,
+  ...codeList<Exclude<LedgerErrorCode, CoreErrorCode>>({
+    DUPLICATE_ENTRY: true,
+    STALE_POSITION: true,
+    UNKNOWN_AUTHOR: true,
+    AUTHOR_SUSPENDED: true,
+    ROLE_FORBIDDEN: true,
+    REGISTRY_BEHIND: true,
+    CONSENT_VIOLATION: true,
+    BAD_ERASURE: true,
+    BAD_GENESIS: true,
+    ALREADY_ENROLLED: true,
+    UNKNOWN_CHAIN: true,
+    NOT_CUSTODIAN: true,
+    TREE_MISMATCH: true,
+    MISSING_BLOCK: true,
+    BAD_REGISTRY: true,
+    CLOSED: true,
+    STORE_LOCKED: true,
+    STORE_MOVED: true,
+    KEY_FILE: true,
+    SCRUB_FAILED: true
+  })
+])
+
+export class LedgerError extends HealthchainError<LedgerErrorCode> {
   override readonly name = 'LedgerError'
-  readonly code: LedgerErrorCode
-  readonly field: string | undefined
 
   constructor (code: LedgerErrorCode, message: string, opts: { field?: string, cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
-    this.field = opts.field
+    super(code, message, opts)
   }
+}
+
+export function isLedgerError (err: unknown, code?: LedgerErrorCode): err is LedgerError {
+  return err instanceof LedgerError && (code === undefined || err.code === code)
 }
 
 /** Re-raises a CoreError as a LedgerError with the same code; anything else passes through. */
 export function asLedgerError (err: unknown): unknown {
   if (err instanceof LedgerError) return err
-  if (err instanceof Error && err.name === 'CoreError') {
-    const core = err as Error & { code: CoreErrorCode, field?: string }
-    return new LedgerError(core.code, core.message, { field: core.field, cause: err })
-  }
+  if (err instanceof CoreError) return new LedgerError(err.code, err.message, { field: err.field, cause: err })
   return err
 }

@@ -10,7 +10,8 @@
 import { availableParallelism } from 'node:os'
 import type { BlocksJob, BlocksVerdict } from './verify-blocks.js'
 import { packJob, unpackVerdict, type PackedVerdict } from './verify-codec.js'
-import { WorkerPool } from './worker-pool.js'
+import { LEDGER_ERROR_CODES, LedgerError } from './errors.js'
+import { WorkerPool, reviveByCode } from './worker-pool.js'
 
 const WORKER_URL = new URL('./verify-worker-boot.mjs', import.meta.url)
 
@@ -20,7 +21,9 @@ export class VerifyPool {
 
   /** Default: one worker per core but one, since the calling thread verifies its share too (at least one, at most four). */
   constructor (size: number = Math.max(1, Math.min(4, availableParallelism() - 1))) {
-    this.pool = new WorkerPool({ url: WORKER_URL, size, name: 'verification' })
+    // A job that throws a core or ledger error reaches the caller as a LedgerError, as on the calling thread (asLedgerError).
+    const revive = reviveByCode('verification', LEDGER_ERROR_CODES, (code, message, opts) => new LedgerError(code, message, opts))
+    this.pool = new WorkerPool({ url: WORKER_URL, size, name: 'verification', revive })
     this.size = this.pool.size
   }
 

@@ -8,6 +8,9 @@
  * answered with a WorkerFailure (name, code, message, field): `revive` turns
  * it back into the caller's typed error, so a refusal raised in a worker
  * reaches the caller with the same code as it would on the calling thread.
+ * An error's class does not survive the thread boundary (only its fields
+ * do), so it is rebuilt by code (reviveByCode): each pool knows which class
+ * its jobs throw.
  */
 import { Worker } from 'node:worker_threads'
 
@@ -15,8 +18,23 @@ import { Worker } from 'node:worker_threads'
 export interface WorkerFailure {
   readonly name: string
   readonly message: string
+  /** Set for a healthchain error (any package's) only. */
   readonly code?: string
   readonly field?: string
+}
+
+/**
+ * A `revive` for a pool whose jobs throw one error family: a failure whose code is one of `codes` is rebuilt with
+ * `make` (the same code and field), anything else is a plain Error naming the pool.
+ */
+export function reviveByCode<Code extends string> (
+  pool: string, codes: readonly Code[], make: (code: Code, message: string, opts: { field?: string }) => Error
+): (failure: WorkerFailure) => Error {
+  return (failure) => {
+    const code = codes.find((c) => c === failure.code)
+    if (code === undefined) return new Error(`${pool} worker failed: ${failure.message}`)
+    return make(code, failure.message, failure.field === undefined ? {} : { field: failure.field })
+  }
 }
 
 export interface WorkerPoolOptions {

@@ -1,9 +1,11 @@
 /**
  * The worker side of a WorkerPool (worker-pool.ts): answers every job its
  * pool posts with `handle`'s result, or with the error it threw as a
- * WorkerFailure (its name, message, and `code`/`field` when it has them).
+ * WorkerFailure (its name, message, and `code`/`field` when it is a
+ * healthchain error, so the pool can rebuild it by code).
  */
 import { parentPort } from 'node:worker_threads'
+import { isHealthchainError } from '@healthchain/core'
 import type { WorkerFailure } from './worker-pool.js'
 
 export interface Handled<Result> {
@@ -29,11 +31,6 @@ export function serveJobs<Job, Result> (handle: (job: Job) => Handled<Result>): 
 
 function failureOf (err: unknown): WorkerFailure {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) }
-  const { code, field } = err as { code?: unknown, field?: unknown }
-  return {
-    name: err.name,
-    message: err.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(typeof field === 'string' ? { field } : {})
-  }
+  if (!isHealthchainError(err)) return { name: err.name, message: err.message }
+  return { name: err.name, message: err.message, code: err.code, ...(err.field === undefined ? {} : { field: err.field }) }
 }

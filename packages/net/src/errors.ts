@@ -1,4 +1,7 @@
 /** The one error class of @healthchain/net; callers branch on `code`. */
+import { HealthchainError, codeList } from '@healthchain/core'
+import type { RefusalCode } from './refusals.js'
+
 export type NetErrorCode =
   /** No admitted peer is connected that can serve what was asked. */
   | 'NO_PEER'
@@ -33,19 +36,32 @@ export type NetErrorCode =
   /** No head of the chain has cosignatures from `quorum` distinct witnesses (the message says how many the best one got). */
   | 'NO_QUORUM'
 
-export class NetError extends Error {
-  override readonly name = 'NetError'
-  readonly code: NetErrorCode
-  /** The dotted path of the offending field, when there is one (e.g. `heads.3.root`). */
-  readonly field: string | undefined
-  /** For REFUSED: the custodian's stable error code (a LedgerError or CoreError code, or one of its own). */
-  readonly remoteCode: string | undefined
+export const NET_ERROR_CODES = codeList<NetErrorCode>({
+  NO_PEER: true,
+  TIMEOUT: true,
+  STOPPED: true,
+  MALFORMED: true,
+  INVALID_FIELD: true,
+  UNSUPPORTED_VERSION: true,
+  TOO_LARGE: true,
+  BAD_SIGNATURE: true,
+  NOT_A_FORK: true,
+  BAD_PROOF: true,
+  NO_HEAD: true,
+  STREAM_ENDED: true,
+  CUSTODIAN_UNREACHABLE: true,
+  UNKNOWN_CUSTODIAN: true,
+  REFUSED: true,
+  NO_QUORUM: true
+})
 
-  constructor (code: NetErrorCode, message: string, opts: { field?: string, cause?: unknown, remoteCode?: string } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
-    this.field = opts.field
-    this.remoteCode = opts.remoteCode
+export class NetError extends HealthchainError<NetErrorCode> {
+  override readonly name = 'NetError'
+  /** For REFUSED: the code the remote node answered (refusals.ts lists them; an unknown one is UNKNOWN_REFUSAL). */
+  declare readonly remoteCode: RefusalCode | undefined
+
+  constructor (code: NetErrorCode, message: string, opts: { field?: string, cause?: unknown, remoteCode?: RefusalCode } = {}) {
+    super(code, message, opts)
   }
 }
 

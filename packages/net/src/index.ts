@@ -32,5 +32,6 @@ export { Replication, REPLICATE_PROTOCOL, DEFAULT_SERVED_IDLE_MS, DEFAULT_MAX_SE
 export { LightPeer, type LightPeerInit, type SyncResult } from './light-peer.js'
 export { createHost, createLightHost, type Host, type BaseHost, type HostInit } from './host.js'
 export { StreamBridge } from './stream-bridge.js'
-export { NetError, isNetError, type NetErrorCode } from './errors.js'
+export { NET_ERROR_CODES, NetError, isNetError, type NetErrorCode } from './errors.js'
+export { REFUSAL_CODES, isRefusalCode, type ProtocolRefusalCode, type RefusalCode } from './refusals.js'
 export * from './wire/index.js'

@@ -458,11 +458,12 @@ describe('encoders', () => {
     expect(caught(() => encodeSignedHead({ ...A3, v: 2 } as unknown as SignedHead)).code).toBe('UNSUPPORTED_VERSION')
     expect(caught(() => encodeSignedHead({ ...A3, extra: 1 } as unknown as SignedHead)).field).toBe('extra')
     expect(caught(() => encodeHeadsAnnouncement({ v: 1, heads: [] })).field).toBe('heads')
-    expect(caught(() => encodeAppendResponse({ v: 1, ok: false, code: 'X', message: 'm'.repeat(501) })).field).toBe('message')
+    expect(caught(() => encodeAppendResponse({ v: 1, ok: false, code: 'INTERNAL', message: 'm'.repeat(501) })).field).toBe('message')
     expect(caught(() => encodeAppendResponse({ v: 1, ok: true, seq: -1, duplicate: false })).field).toBe('seq')
     expect(caught(() => encodeMyChainRequest({ v: 1, user: 'x' } as unknown as { v: 1 })).field).toBe('user')
     expect(caught(() => encodeMyChainResponse({ v: 1, ok: true, chain: A3.key, custodian: 'user' as InstitutionId })).field).toBe('custodian')
-    expect(caught(() => encodeMyChainResponse({ v: 1, ok: false, code: 'X', message: 'm'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS + 1) })).field).toBe('message')
+    const longMessage = 'm'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS + 1)
+    expect(caught(() => encodeMyChainResponse({ v: 1, ok: false, code: 'INTERNAL', message: longMessage })).field).toBe('message')
   })
 
   it('keep the worst-case sizes documented in each module within their limits', () => {
@@ -495,11 +496,14 @@ describe('encoders', () => {
     expect(encodeMyChainRequest({ v: 1 }).length).toBe(4)
     const answer = encodeMyChainResponse({ v: 1, ok: true, chain: A3.key, custodian: `r${'e'.repeat(62)}u` as InstitutionId }).length
     expect(answer).toBe(124)
-    const refusal = encodeMyChainResponse({ v: 1, ok: false, code: 'A'.repeat(64), message: '\u20ac'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS) }).length
+    // A 64-character code is one this build reads (as UNKNOWN_REFUSAL) but never sends, so the bytes are built by hand.
+    const longest = encodeCanonical({ v: 1, ok: false, code: 'A'.repeat(64), message: '\u20ac'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS) })
+    expect(decodeMyChainResponse(longest)).toMatchObject({ ok: false, code: 'UNKNOWN_REFUSAL' })
+    const refusal = longest.length
     expect(refusal).toBe(690)
     expect(refusal).toBeLessThanOrEqual(MAX_MY_CHAIN_RESPONSE_BYTES)
     // Surrogate pairs are 4 bytes per 2 units: smaller than three-byte characters per unit.
-    expect(encodeMyChainResponse({ v: 1, ok: false, code: 'A'.repeat(64), message: '\u{1f600}'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS / 2) }).length).toBeLessThan(refusal)
+    expect(encodeCanonical({ v: 1, ok: false, code: 'A'.repeat(64), message: '\u{1f600}'.repeat(MAX_MY_CHAIN_MESSAGE_CHARS / 2) }).length).toBeLessThan(refusal)
   })
 
   it('round-trip generated heads and messages', () => {
@@ -520,7 +524,7 @@ describe('encoders', () => {
       expect(decodeSignedHead(encoded)).toEqual(head)
       const response = { v: 1 as const, heads: [head], next: int(), more: i % 2 === 0 }
       expect(headsSyncResponseCodec.decode(encodeHeadsSyncResponse(response))).toEqual(response)
-      const refused = { v: 1 as const, ok: false as const, code: 'STALE_POSITION', message: `at ${int()}`, length: int() }
+      const refused = { v: 1 as const, ok: false as const, code: 'STALE_POSITION' as const, message: `at ${int()}`, length: int() }
       expect(appendResponseCodec.decode(encodeAppendResponse(refused))).toEqual(refused)
       const mine: MyChainResponse = { v: 1, ok: true, chain: bytes(32), custodian: `h${hex(bytes(4))}` as InstitutionId }
       expect(decodeMyChainResponse(encodeMyChainResponse(mine))).toEqual(mine)

@@ -11,14 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type Hypercore from 'hypercore'
-import { expect } from 'vitest'
 import {
   buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type InstitutionRole,
   type PartyKeys, type SigningKeyPair, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { Ledger, LedgerError, type AppendResult, type LedgerErrorCode, type LedgerOptions, type UserChain } from '../../src/index.js'
+import { expectCodeOf } from '@healthchain/core/testing'
+import { Ledger, LedgerError, type AppendResult, type LedgerOptions, type UserChain } from '../../src/index.js'
 
 export const crypto = sodiumProvider
 
@@ -176,13 +176,8 @@ export async function appendUser (chain: UserChain, user: UserKeys, unsigned: Un
   return await chain.append(signAs(user, unsigned, chain.key, seq), seq)
 }
 
-/** Asserts that `promise` rejects with a LedgerError of `code`. */
-export async function expectCode (promise: Promise<unknown>, code: LedgerErrorCode): Promise<LedgerError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e)
-  expect(err, `expected a LedgerError ${code}`).toBeInstanceOf(LedgerError)
-  expect((err as LedgerError).code).toBe(code)
-  return err as LedgerError
-}
+/** Awaits `promise` (or runs a function), which must fail with a LedgerError of `code`; returns the error. */
+export const expectCode = expectCodeOf(LedgerError)
 
 /** Rejects if `promise` has not settled within `ms` (a deadline for failure, never a wait for success). */
 export async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {

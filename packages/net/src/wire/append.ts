@@ -6,7 +6,7 @@
  *
  *   request   { v: 1, chain: bytes32, seq: uint, block: bytes[1..MAX_ENTRY_BYTES] }
  *   response  { v: 1, ok: true, seq: uint, duplicate: bool }
- *           | { v: 1, ok: false, code: [A-Z_]{1,64}, message: text[1..500], length?: uint }
+ *           | { v: 1, ok: false, code: RefusalCode, message: text[1..500], length?: uint }
  *
  * - `chain`: the chain's Hypercore key; `seq`: the position the author signed
  *   for (entry signatures bind chain key and position); `block`: the encoded
@@ -15,7 +15,7 @@
  *   `block`).
  * - ok: `seq` where the entry now is; `duplicate` when it was already there
  *   (a retry with the same entry id and content).
- * - refused: `code` is the custodian's stable error code (e.g. a
+ * - refused: `code` is the custodian's stable error code, a RefusalCode (e.g. a
  *   LedgerError's STALE_POSITION), `message` a short text without health data,
  *   `length` the chain's current length when it helps the writer (so a
  *   STALE_POSITION writer can re-sign for the right position).
@@ -24,6 +24,7 @@
  */
 import { z } from 'zod'
 import { key32Schema, MAX_ENTRY_BYTES, textSchema, uintSchema } from '@healthchain/core'
+import { refusalCodeSchema } from '../refusals.js'
 import { defineCodec, versionSchema } from './codec.js'
 
 export const APPEND_PROTOCOL = '/healthchain/append/1.0.0'
@@ -50,7 +51,7 @@ export const appendResponseSchema = z.discriminatedUnion('ok', [
   z.strictObject({
     v: versionSchema,
     ok: z.literal(false),
-    code: z.string().max(64).regex(/^[A-Z_]+$/, { message: 'expected an error code (A-Z and _)' }),
+    code: refusalCodeSchema,
     message: textSchema(500),
     length: uintSchema.optional()
   })

@@ -21,7 +21,7 @@
  * steps (as Hypercore keeps its codecs apart from its verifier).
  */
 import { z } from 'zod'
-import { decodeCanonical, encodeCanonical } from '@healthchain/core'
+import { decodeCanonical, encodeCanonical, summariseIssues, type SchemaIssue } from '@healthchain/core'
 import { NetError, type NetErrorCode } from '../errors.js'
 
 export const WIRE_VERSION = 1
@@ -41,25 +41,18 @@ export function versionSchemaOf<V extends number> (version: V): z.ZodType<V> {
 /** `v` of a wire version 1 message. */
 export const versionSchema = versionSchemaOf(WIRE_VERSION)
 
-function issueCode (issue: z.core.$ZodIssue): IssueCode | undefined {
+function issueCode (issue: SchemaIssue): IssueCode | undefined {
   if (issue.code !== 'custom') return undefined
   const code = (issue.params as { code?: unknown } | undefined)?.code
   return ISSUE_CODES.find((c) => c === code)
 }
 
-/** Turns the most telling zod issue into a NetError naming the field. */
+/** Turns the most telling zod issue (a version, then a size, then the first) into a NetError naming the field. */
 export function schemaError (error: z.ZodError, what: string): NetError {
-  const issues = error.issues
-  let issue = issues[0]
-  let code: NetErrorCode = 'INVALID_FIELD'
-  for (const candidate of ISSUE_CODES) {
-    const found = issues.find((i) => issueCode(i) === candidate)
-    if (found !== undefined) { issue = found; code = candidate; break }
-  }
-  // An unknown key is reported at its parent; name the key itself.
-  const extra = issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : []
-  const field = [...(issue?.path ?? []), ...extra].map(String).join('.')
-  return new NetError(code, `${what}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, { field })
+  const code: NetErrorCode = ISSUE_CODES.find((candidate) => error.issues.some((i) => issueCode(i) === candidate)) ?? 'INVALID_FIELD'
+  const pick = (issues: readonly SchemaIssue[]): SchemaIssue | undefined => issues.find((i) => issueCode(i) === code)
+  const { field, message } = summariseIssues(error, [], code === 'INVALID_FIELD' ? undefined : pick)
+  return new NetError(code, `${what}: ${field === '' ? '' : `${field}: `}${message}`, { field })
 }
 
 export interface Codec<T> {

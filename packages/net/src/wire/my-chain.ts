@@ -7,7 +7,7 @@
  *
  *   request   { v: 1 }
  *   response  { v: 1, ok: true, chain: bytes32, custodian: institution id }
- *           | { v: 1, ok: false, code: [A-Z_]{1,64}, message: text[1..200] }
+ *           | { v: 1, ok: false, code: RefusalCode, message: text[1..200] }
  *
  * The request names nobody on purpose: the asker is the connection's
  * authenticated peer, whose libp2p identity is the user's signing key
@@ -27,6 +27,7 @@
  */
 import { z } from 'zod'
 import { institutionIdSchema, key32Schema, textSchema } from '@healthchain/core'
+import { refusalCodeSchema } from '../refusals.js'
 import { defineCodec, versionSchema } from './codec.js'
 
 export const MY_CHAIN_PROTOCOL = '/healthchain/my-chain/1.0.0'
@@ -49,7 +50,7 @@ export const myChainResponseSchema = z.discriminatedUnion('ok', [
   z.strictObject({
     v: versionSchema,
     ok: z.literal(false),
-    code: z.string().max(64).regex(/^[A-Z_]+$/, { message: 'expected an error code (A-Z and _)' }),
+    code: refusalCodeSchema,
     message: textSchema(MAX_MY_CHAIN_MESSAGE_CHARS)
   })
 ])
