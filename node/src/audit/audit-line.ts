@@ -27,7 +27,7 @@
  * signature, no health data. The schema backs this up by refusing any text
  * that looks like an API key or a token.
  */
-import { decodeCanonical, encodeCanonical, ROLES, type Role } from '@healthchain/core'
+import { decodeCanonical, encodeCanonical, isUserId, ROLES, type Role } from '@healthchain/core'
 import { z } from 'zod'
 import { NodeError } from '../errors.js'
 import { describeIssue, summariseIssues } from '../zod-issues.js'
@@ -56,7 +56,7 @@ export const auditLineSchema = z.strictObject({
     z.literal('anonymous'),
     z.literal('governance'),
     z.string().regex(/^key:[0-9a-f]{16}$/),
-    z.string().regex(/^user:[a-z2-7]{32}$/)
+    z.string().refine((actor) => actor.startsWith('user:') && isUserId(actor.slice(5)))
   ], { error: 'expected anonymous, governance, key:<api key id> or user:<user id>' }),
   role: z.enum(ROLES).optional(),
   action: z.enum(AUDIT_ACTIONS),

@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole, type UserId
+  INSTITUTION_ROLES, isInstitutionId, isUserId, type InstitutionId, type InstitutionRole, type UserId
 } from '@healthchain/core'
 
 export function institutionIdArg (value: string): InstitutionId {
@@ -22,7 +22,7 @@ export function roleArg (value: string): InstitutionRole {
 }
 
 export function userIdArg (value: string): UserId {
-  if (!/^[a-z2-7]{32}$/.test(value)) throw new InvalidArgumentError('expected a 32-character user id (as `healthchain user new` prints it)')
+  if (!isUserId(value)) throw new InvalidArgumentError('expected a 32-character user id (as `healthchain user new` prints it)')
   return value as UserId
 }
 

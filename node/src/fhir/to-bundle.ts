@@ -15,9 +15,8 @@
  * `Organization/<institution id>`.
  */
 import type { Bundle, BundleEntry, Observation, Organization, Patient, Quantity, Reference } from '@medplum/fhirtypes'
-import type { ExamSealed, Observation as ExamObservation } from '@healthchain/core'
+import { LOINC_SYSTEM, UCUM_SYSTEM, type ExamSealed, type Observation as ExamObservation } from '@healthchain/core'
 import type { EntryView } from '../services/entry-view.js'
-import { LOINC_SYSTEM, UCUM_SYSTEM } from './to-exam.js'
 
 const CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category'
 const ENTRY_SYSTEM = 'urn:healthchain:entry'

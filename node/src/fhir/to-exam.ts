@@ -17,13 +17,10 @@
  * user, this examiner and granted examiners only). Anything this mapping
  * cannot carry faithfully is refused (FHIR_UNSUPPORTED), never dropped.
  */
-import { ENTRY_LIMITS, LOINC_PATTERN, UCUM_PATTERN, type ExamPlain, type ExamSealed, type Observation as ExamObservation } from '@healthchain/core'
+import { ENTRY_LIMITS, LOINC_PATTERN, LOINC_SYSTEM, UCUM_PATTERN, UCUM_SYSTEM, type ExamPlain, type ExamSealed, type Observation as ExamObservation } from '@healthchain/core'
 import type { CodeableConcept, Observation, ObservationComponent, Quantity, Resource } from '@medplum/fhirtypes'
 import { NodeError } from '../errors.js'
 import { isUcumUnit } from '../ucum.js'
-
-export const LOINC_SYSTEM = 'http://loinc.org'
-export const UCUM_SYSTEM = 'http://unitsofmeasure.org'
 
 export type ValueSegment = 'plain' | 'sealed'
 

@@ -1,7 +1,7 @@
 /**
  * Daily and weekly exercise summaries of one user, from the observations of
  * their `exercise` entries (plain segments), with the LOINC codes and UCUM
- * units the phone client writes (packages/client/src/exercise.ts):
+ * units the phone client writes (core's vocabulary, EXERCISE_MEASURES):
  *
  *   steps          55423-8  {steps}        summed
  *   distance       55430-3  m (or km)      summed, in metres; 41953-1 (24-hour
@@ -14,15 +14,16 @@
  * began. Periods are days or ISO weeks (Monday to Sunday) in UTC shifted by
  * `utcOffsetMinutes`, so a caller can ask in the user's local time.
  */
+import { DISTANCE_24H_LOINC, EXERCISE_MEASURES } from '@healthchain/core'
 import { checkChoice, checkOffsetMinutes, checkWindow } from './params.js'
 import type { Db } from './schema.js'
 
 export const EXERCISE_CODES = Object.freeze({
-  steps: '55423-8',
-  distance: '55430-3',
-  distance24h: '41953-1',
-  activeEnergy: '41981-2',
-  heartRate: '8867-4'
+  steps: EXERCISE_MEASURES.steps.loinc,
+  distance: EXERCISE_MEASURES.distance.loinc,
+  distance24h: DISTANCE_24H_LOINC,
+  activeEnergy: EXERCISE_MEASURES.activeEnergy.loinc,
+  heartRate: EXERCISE_MEASURES.heartRate.loinc
 })
 
 export type SummaryPeriod = 'day' | 'week'

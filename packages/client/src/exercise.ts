@@ -3,41 +3,14 @@
  * exercise plain segment `{ start, end, observations: [{ code, value, unit }] }`
  * with LOINC codes and UCUM units (FHIR R4 Observation's vocabulary).
  *
- * Codes, and why these ones:
- * - steps: 55423-8 "Number of steps in unspecified time Pedometer", unit
- *   `{steps}` — the only LOINC steps term without a fixed window (41950-7 and
- *   41952-3 are 24-hour and weekly aggregates; a phone sample covers any period).
- * - distance: 55430-3 "Walking distance unspecified time Pedometer", unit `m`
- *   — for the same reason: 41953-1 and 41954-9 are 24-hour aggregates.
- * - active energy: 41981-2 "Calories burned", unit `kcal`.
- * - heart rate: 8867-4 "Heart rate", unit `/min` (also a FHIR vital sign).
+ * The codes, units and plausible ranges are core's vocabulary
+ * (EXERCISE_MEASURES); this module turns measurements into observations.
  */
-import { ENTRY_LIMITS, type ExercisePlain, type Observation } from '@healthchain/core'
+import { ENTRY_LIMITS, EXERCISE_MEASURES, type ExerciseMeasure, type ExercisePlain, type Observation } from '@healthchain/core'
 import { ClientError } from './errors.js'
 import { toMillis, type TimeInput } from './time.js'
 
-export type ExerciseMeasure = 'steps' | 'distance' | 'activeEnergy' | 'heartRate'
-
-export interface MeasureDefinition {
-  readonly loinc: string
-  /** LOINC's long common name. */
-  readonly display: string
-  /** The UCUM code. */
-  readonly unit: string
-  /** How the unit reads for a person (FHIR's Quantity.unit). */
-  readonly unitDisplay: string
-  /** Plausible range: anything outside is a sensor or import error, refused as INVALID_INPUT. */
-  readonly min: number
-  readonly max: number
-  readonly integer: boolean
-}
-
-export const EXERCISE_MEASURES: Readonly<Record<ExerciseMeasure, MeasureDefinition>> = Object.freeze({
-  steps: { loinc: '55423-8', display: 'Number of steps in unspecified time Pedometer', unit: '{steps}', unitDisplay: 'steps', min: 0, max: 1_000_000, integer: true },
-  distance: { loinc: '55430-3', display: 'Walking distance unspecified time Pedometer', unit: 'm', unitDisplay: 'm', min: 0, max: 1_000_000, integer: false },
-  activeEnergy: { loinc: '41981-2', display: 'Calories burned', unit: 'kcal', unitDisplay: 'kcal', min: 0, max: 100_000, integer: false },
-  heartRate: { loinc: '8867-4', display: 'Heart rate', unit: '/min', unitDisplay: 'beats/minute', min: 1, max: 300, integer: false }
-})
+export { EXERCISE_MEASURES, type ExerciseMeasure, type MeasureDefinition } from '@healthchain/core'
 
 /** The measure a LOINC code stands for, if it is one of the exercise measures. */
 export function measureOfCode (code: string): ExerciseMeasure | undefined {

@@ -8,14 +8,13 @@
  * requires for 8867-4.
  */
 import type { CodeableConcept, Observation as FhirObservation, Quantity } from 'fhir/r4.js'
-import type { ExercisePlain, Observation } from '@healthchain/core'
+import { LOINC_SYSTEM, UCUM_SYSTEM, type ExercisePlain, type Observation } from '@healthchain/core'
 import { EXERCISE_MEASURES, measureOfCode } from './exercise.js'
 import { isoOf } from './time.js'
 
 export type { FhirObservation }
 
-export const LOINC_SYSTEM = 'http://loinc.org'
-export const UCUM_SYSTEM = 'http://unitsofmeasure.org'
+export { LOINC_SYSTEM, UCUM_SYSTEM }
 export const OBSERVATION_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category'
 
 const ACTIVITY: CodeableConcept = { coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: 'activity', display: 'Activity' }] }

@@ -5,12 +5,10 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { base32nopad } from '@scure/base'
 import { CoreError } from './errors.js'
-import { bytesToHex, concatBytes, domainTag, fromHex } from './bytes.js'
+import { concatBytes, domainTag, fromHex } from './bytes.js'
 
 export type UserId = string & { readonly __brand: 'UserId' }
 export type InstitutionId = string & { readonly __brand: 'InstitutionId' }
-/** A Hypercore public key in lowercase hex (64 characters). */
-export type ChainKeyHex = string & { readonly __brand: 'ChainKeyHex' }
 
 const USER_ID_DOMAIN = domainTag('healthchain/v1/user-id')
 const USER_ID_PATTERN = /^[a-z2-7]{32}$/
@@ -28,8 +26,13 @@ export function userIdFromKey (signPublicKey: Uint8Array): UserId {
   return base32nopad.encode(digest).toLowerCase() as UserId
 }
 
+/** Whether `value` has a user id's shape (32 base32 characters); parseUserId is the throwing form. */
+export function isUserId (value: unknown): value is UserId {
+  return typeof value === 'string' && USER_ID_PATTERN.test(value)
+}
+
 export function parseUserId (value: unknown, field = 'userId'): UserId {
-  if (typeof value !== 'string' || !USER_ID_PATTERN.test(value)) {
+  if (!isUserId(value)) {
     throw new CoreError('INVALID_FIELD', `${field}: expected a 32-character user id`, { field })
   }
   return value as UserId
@@ -45,10 +48,6 @@ export function parseInstitutionId (value: unknown, field = 'institution'): Inst
     throw new CoreError('INVALID_FIELD', `${field}: expected an institution id (a-z, 0-9, '-', 3-64 characters)`, { field })
   }
   return value
-}
-
-export function chainKeyHex (key: Uint8Array): ChainKeyHex {
-  return bytesToHex(key) as ChainKeyHex
 }
 
 export function parseChainKey (value: unknown, field = 'chainKey'): Uint8Array {
