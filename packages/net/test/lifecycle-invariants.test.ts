@@ -15,7 +15,7 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { emptyTotals, lifecycleProperty } from './helpers/lifecycle-commands.js'
 import { LifecycleWorld, type NodeName } from './helpers/lifecycle-world.js'
-import type { Cleanup } from './helpers/test-net.js'
+import type { Cleanup } from '@healthchain/net/testing'
 
 const RUNS = Number(process.env.HEALTHCHAIN_LIFECYCLE_RUNS ?? 12)
 const SEED = Number(process.env.HEALTHCHAIN_LIFECYCLE_SEED ?? 20261206)

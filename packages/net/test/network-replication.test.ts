@@ -14,8 +14,7 @@ import {
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
 import { NetworkNode } from '@healthchain/net'
-import { makeParty, type Party } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
 const party = makeParty
 

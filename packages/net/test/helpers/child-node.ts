@@ -10,7 +10,7 @@ import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { bytesToHex } from '@healthchain/core'
 import type { KeysFile, NetNodeConfig } from '../fixtures/net-node.js'
 import { NodeProcess } from '../fixtures/net-node-process.js'
-import type { Cleanup, Party, TestNet } from './test-net.js'
+import type { Cleanup, Party, TestNet } from '@healthchain/net/testing'
 
 export interface ChildNodeSpawner {
   /** Starts the node (again) on 127.0.0.1; `bootstrap` is a multiaddr with /p2p/ to take the registry from, if its data has none yet. */

@@ -12,8 +12,7 @@ import { bytesToHex, utf8ToBytes } from '@healthchain/core'
 import { FORKS_TOPIC, ForkRegistry, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
 import { twinChain, twinStore } from './helpers/equivocation.js'
 import { madeUpForkProofs, madeUpHeads } from './helpers/made-up-cores.js'
-import { waitFor } from './helpers/wait.js'
-import { TestNet, converged, crypto, enrol, type Cleanup } from './helpers/test-net.js'
+import { converged, crypto, enrol, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -19,8 +19,7 @@ import {
   APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, appendViaCustodian,
   custodianPeerOf, decodeAppendResponse, forwardAppend, readFrame, writeFrame
 } from '@healthchain/net'
-import { makeParty, type Party } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
 const party = makeParty
 

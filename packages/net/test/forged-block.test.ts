@@ -15,8 +15,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { buildExam, buildGenesis, bytesToHex, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, type InstitutionId, type PartyKeys } from '@healthchain/core'
 import { Ledger } from '@healthchain/ledger'
 import { NetworkNode } from '@healthchain/net'
-import { crypto } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { crypto, waitFor } from '@healthchain/net/testing'
 
 interface Party { id: InstitutionId, keys: PartyKeys, p2p: PrivateKey, peer: string }
 

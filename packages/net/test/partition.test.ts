@@ -26,7 +26,7 @@ import { Ledger } from '@healthchain/ledger'
 import type { KeysFile, NetNodeConfig } from './fixtures/net-node.js'
 import { NodeCommandError, NodeProcess } from './fixtures/net-node-process.js'
 import { NetnsLab, listNetns, netnsUnavailable } from './helpers/netns.js'
-import { waitFor } from './helpers/wait.js'
+import { waitFor } from '@healthchain/net/testing'
 
 const unavailable = await netnsUnavailable()
 if (unavailable !== undefined) console.warn(`partition test skipped: ${unavailable}`)
