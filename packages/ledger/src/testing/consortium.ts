@@ -58,6 +58,10 @@ export interface LedgerConsortiumInit<P extends Institution> {
   readonly dir?: string
   /** The prefix of the temporary directory's name. */
   readonly prefix?: string
+  /** Where a party's ledger lives (default: a directory named by its id under `dir`). */
+  readonly ledgerDir?: (id: string) => string
+  /** The governance keys (default: fresh ones; a dev network keeps its own in a file). */
+  readonly governance?: PartyKeys
   /** Options for every party's ledger (crypto defaults to libsodium). */
   readonly ledger?: Omit<LedgerOptions, 'dir' | 'institution'>
   readonly onCleanup?: OnCleanup
@@ -72,10 +76,13 @@ export class LedgerConsortium<P extends Institution = Institution> {
   private readonly ledgers = new Map<string, Ledger>()
   private readonly others: Ledger[] = []
   private readonly ownsDir: boolean
+  private readonly ledgerDir: ((id: string) => string) | undefined
 
-  private constructor (dir: string, ownsDir: boolean, parties: readonly P[], governance: PartyKeys, host: Ledger, ledgerOptions: LedgerConsortiumInit<P>['ledger']) {
+  private constructor (dir: string, init: LedgerConsortiumInit<P>, governance: PartyKeys, host: Ledger) {
+    const { parties, ledger: ledgerOptions } = init
     this.dir = dir
-    this.ownsDir = ownsDir
+    this.ownsDir = init.dir === undefined
+    this.ledgerDir = init.ledgerDir
     this.parties = parties
     this.governance = governance
     this.registryKey = host.registry.key
@@ -87,10 +94,10 @@ export class LedgerConsortium<P extends Institution = Institution> {
     const host = init.parties[0]
     if (host === undefined) throw new Error('a consortium needs at least one party')
     const dir = init.dir ?? await mkdtemp(join(tmpdir(), init.prefix ?? 'healthchain-test-'))
-    const governance = generatePartyKeys(sodiumProvider)
+    const governance = init.governance ?? generatePartyKeys(sodiumProvider)
     let ledger: Ledger | undefined
     try {
-      ledger = await Ledger.open({ crypto: sodiumProvider, ...init.ledger, dir: join(dir, host.id), institution: host.id })
+      ledger = await Ledger.open({ crypto: sodiumProvider, ...init.ledger, dir: init.ledgerDir?.(host.id) ?? join(dir, host.id), institution: host.id })
       const registry = await ledger.createRegistry(governance.sign, init.name ?? 'Test consortium')
       for (const p of init.parties) await registry.append('admit', admission(p), governance.sign)
     } catch (err) {
@@ -98,7 +105,7 @@ export class LedgerConsortium<P extends Institution = Institution> {
       if (init.dir === undefined) await rm(dir, { recursive: true, force: true })
       throw err
     }
-    const consortium = new LedgerConsortium(dir, init.dir === undefined, init.parties, governance, ledger, init.ledger)
+    const consortium = new LedgerConsortium(dir, init, governance, ledger)
     registerCleanup(init.onCleanup, async () => { await consortium.close() })
     return consortium
   }
@@ -113,7 +120,7 @@ export class LedgerConsortium<P extends Institution = Institution> {
   }
 
   /** The directory of the party's ledger (its Corestore). */
-  dirOf (id: string): string { return join(this.dir, id) }
+  dirOf (id: string): string { return this.ledgerDir?.(id) ?? join(this.dir, id) }
 
   /** The party's ledger, opened (again) if closed; one that never held the registry follows it. */
   async ledger (id: string): Promise<Ledger> {
