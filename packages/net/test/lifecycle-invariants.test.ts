@@ -1,6 +1,6 @@
 /**
  * The promises as invariants over random lives of a small consortium (see
- * test/helpers/lifecycle-world.ts for the world, its steps and what each
+ * helpers/lifecycle-world.ts for the world, its steps and what each
  * invariant means): honest writes by every role, lies by a custodian, grants
  * and revocations, suspensions, erasures, idle closes, restarts, isolation
  * and healing, equivocation — checked after every step and once the network is quiet. A

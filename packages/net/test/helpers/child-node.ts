@@ -1,5 +1,5 @@
 /**
- * A party's node run as a child process (test/fixtures/net-node.ts), so that a
+ * A party's node run as a child process (fixtures/net-node.ts), so that a
  * test can kill it with SIGKILL and start it again from the same data
  * directory. Its keys go to an owner-only file under `dir`, never on a
  * command line; the process is stopped by the cleanup list.
