@@ -64,7 +64,9 @@ export async function benchErasure (opts: ErasureBenchOptions): Promise<Figure[]
   try {
     const hospital = makeInstitution('hospital-a', 'examiner')
     // The consortium harness admits it into a fresh registry in its ledger (which this bench closes and reopens itself).
-    const consortium = await LedgerConsortium.create({ parties: [hospital], name: 'Bench consortium', dir, ledgerDir: () => store, ledger: { crypto, verifyWorkers: 0 } })
+    const consortium = await LedgerConsortium.create({
+      parties: [hospital], name: 'Bench consortium', dir, ledgerDir: () => store, ledger: { crypto, verifyWorkers: 0 }
+    })
     let ledger = await consortium.ledger(hospital.id)
     const registry = ledger.registry
 

@@ -34,7 +34,9 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     const hospital = makeInstitution('hospital-a', 'examiner')
     const other = makeInstitution('hospital-b', 'examiner')
     // The consortium harness admits both into a fresh registry in hospital-a's ledger (closed below; the directory is removed at the end).
-    const consortium = await LedgerConsortium.create({ parties: [hospital, other], name: 'Bench consortium', dir, ledgerDir: () => join(dir, 'ledger'), ledger: { crypto } })
+    const consortium = await LedgerConsortium.create({
+      parties: [hospital, other], name: 'Bench consortium', dir, ledgerDir: () => join(dir, 'ledger'), ledger: { crypto }
+    })
     const ledger = await consortium.ledger(hospital.id)
     const registry = ledger.registry
 

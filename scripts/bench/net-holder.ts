@@ -61,7 +61,11 @@ async function build (dir: string, count: number): Promise<void> {
   await mkdir(dir, { recursive: true })
   // The consortium harness admits the institution into a fresh registry; the build closes the ledger itself.
   const consortium = await LedgerConsortium.create({
-    parties: [makeInstitution(INSTITUTION, 'examiner')], name: 'Bench consortium', dir, ledgerDir: () => join(dir, 'ledger'), ledger: { crypto, verifyWorkers: 0 }
+    parties: [makeInstitution(INSTITUTION, 'examiner')],
+    name: 'Bench consortium',
+    dir,
+    ledgerDir: () => join(dir, 'ledger'),
+    ledger: { crypto, verifyWorkers: 0 }
   })
   const ledger = await consortium.ledger(INSTITUTION)
   const every = Math.max(1, Math.floor(count / SAMPLES))

@@ -142,7 +142,8 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
     await waitUntil(() => [...nodes.values()].every((n) => n.daemon.ledger.registry.length === specs.length + 1), 'every node to have the registry')
     // The registry lists no addresses here (ports are picked at start), so the nodes are introduced by hand.
     for (const a of nodes.values()) for (const b of nodes.values()) if (a.id < b.id) await a.daemon.network.dial(b.daemon.network.addresses[0]!)
-    await waitUntil(() => [...nodes.values()].every((n) => n.daemon.network.replication.peers.length === specs.length - 1), 'replication channels between all nodes')
+    const linked = (n: TestNode): boolean => n.daemon.network.replication.peers.length === specs.length - 1
+    await waitUntil(() => [...nodes.values()].every(linked), 'replication channels between all nodes')
   } catch (err) {
     await consortium.close()
     throw err

@@ -34,7 +34,9 @@ describe('replication between real nodes', () => {
     const outsider = await party('outsider', 'examiner')
 
     // hospital-a holds the registry (written with the governance key) and enrols a user; the ledgers close after the nodes.
-    const c = await LedgerConsortium.create({ parties: [a, b], name: 'Network test', prefix: 'healthchain-net-', ledger: { crypto, verifyWorkers: 0 }, onCleanup: cleanup })
+    const c = await LedgerConsortium.create({
+      parties: [a, b], name: 'Network test', prefix: 'healthchain-net-', ledger: { crypto, verifyWorkers: 0 }, onCleanup: cleanup
+    })
     const ledgerA = await c.ledger(a.id)
     const registry = ledgerA.registry
     const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)

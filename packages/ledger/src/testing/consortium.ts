@@ -185,7 +185,17 @@ export class LedgerConsortium<P extends Institution = Institution> {
   }
 }
 
-function admission (p: Institution): { institution: InstitutionId, name: string, role: InstitutionRole, sign: Uint8Array, box: Uint8Array, peer?: string, addrs?: string[] } {
+interface Admission {
+  institution: InstitutionId
+  name: string
+  role: InstitutionRole
+  sign: Uint8Array
+  box: Uint8Array
+  peer?: string
+  addrs?: string[]
+}
+
+function admission (p: Institution): Admission {
   return {
     institution: p.id,
     name: p.name ?? p.id,
