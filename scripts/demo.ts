@@ -20,6 +20,7 @@ import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import {
   Ledger, LedgerError, readPartyKeys, readRecoveryPhrase, writePartyKeys, writeRecoveryPhrase, type UserChain
 } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import { demoArgs } from './demo-args.js'
 
 const args = demoArgs(() => parseArgs({
@@ -82,14 +83,16 @@ async function main (): Promise<void> {
   const hospitalB = inst['hospital-b']!
 
   // hospital-a's ledger hosts the registry (entries signed with the governance key held here, not by the ledger) and is the custodian.
-  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospitalA.id, crypto })
+  let ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospitalA.id, crypto })
   try {
     say('The consortium registry, signed by the governance key')
     if (!ledger.hasRegistry) {
-      const registry = await ledger.createRegistry(governance.sign, 'Demo health consortium')
-      for (const i of Object.values(inst)) {
-        await registry.append('admit', { institution: i.id, name: i.name, role: i.role, sign: i.keys.sign.publicKey, box: i.keys.box.publicKey }, governance.sign)
-      }
+      // The consortium harness creates the registry in this ledger's directory and admits all four (the demo keeps their keys in files).
+      await ledger.close()
+      const consortium = await LedgerConsortium.create({
+        parties: Object.values(inst), name: 'Demo health consortium', governance, dir, ledgerDir: () => join(dir, 'ledger'), ledger: { crypto }
+      })
+      ledger = await consortium.ledger(hospitalA.id)
     }
     for (const r of ledger.registry.state.institutions()) detail(`${r.id.padEnd(11)} ${r.role.padEnd(9)} ${r.status}`)
     detail(`registry length ${ledger.registry.length}; keys are in ${keysDir} (owner-only)`)

@@ -1,5 +1,5 @@
 /**
- * The lifecycle invariants (test/lifecycle-invariants.test.ts) for as long as
+ * The lifecycle invariants (packages/net/test/lifecycle-invariants.test.ts) for as long as
  * asked: random sequences of steps on a fresh consortium of real nodes on
  * 127.0.0.1, each checked after every step and once quiet. Prints a line per
  * sequence and the totals; a failure prints the shrunk sequence as code
@@ -8,7 +8,7 @@
  *   npm run invariants -- [--minutes 10] [--seed N] [--steps 24] [--no-lies]
  */
 import fc from 'fast-check'
-import { emptyTotals, lifecycleProperty } from '../test/helpers/lifecycle-commands.js'
+import { emptyTotals, lifecycleProperty } from '../packages/net/test/helpers/lifecycle-commands.js'
 
 function option (name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`)

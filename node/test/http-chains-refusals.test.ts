@@ -19,7 +19,8 @@ import {
   buildExam, buildGenesis, buildUserEntry, bytesToHex, encodeEntry, fromHex, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type Entry, type InstitutionId, type UserId
 } from '@healthchain/core'
-import { Daemon, admitInstitutions, createConsortium, parseConfig } from '../src/index.js'
+import { Daemon, parseConfig } from '../src/index.js'
+import { prepareConsortium } from '../src/testing/index.js'
 import { call, enrolOverHttp, startConsortium, staffToken, userToken, type Reply, type TestConsortium, type TestNode } from './helpers/daemons.js'
 import { crypto, makeTempDir, removeDir } from './helpers/fixtures.js'
 import {
@@ -64,8 +65,9 @@ async function startExpiringNode (): Promise<ExpiringToken> {
   const id = 'hospital-x' as InstitutionId
   const dataDir = join(dir, id)
   try {
-    const { registryKey, governance } = await createConsortium({ hostDataDir: dataDir, governanceKeyPath: join(dir, 'governance.json'), name: 'Expiry', institution: id })
-    await admitInstitutions({ hostDataDir: dataDir, host: id, governance, institutions: [{ id, role: 'examiner', dataDir }] })
+    const { registryKey } = await prepareConsortium({
+      parties: [{ id, role: 'examiner' }], dataDirOf: () => dataDir, governanceKeyPath: join(dir, 'governance.json'), name: 'Expiry'
+    })
     const config = parseConfig({
       name: id, role: 'examiner', dataDir, api: { host: '127.0.0.1', port: 0 }, auth: { tokenTtlSeconds: 10 },
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, registryKey: bytesToHex(registryKey)

@@ -20,11 +20,12 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  buildErasure, buildExam, buildGenesis, buildUserEntry, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type UserKeys
+  buildErasure, buildExam, buildGenesis, buildUserEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type UserChain } from '@healthchain/ledger'
+import { LedgerConsortium, makeInstitution } from '@healthchain/ledger/testing'
 import { findOnDisk, markerText, textMarker } from '../../test/helpers/disk-scan.js'
 import { benchExamSealed } from './fixtures.js'
 import { median, type Figure } from './measure.js'
@@ -61,11 +62,13 @@ export async function benchErasure (opts: ErasureBenchOptions): Promise<Figure[]
   const store = join(dir, 'ledger')
   const figures: Figure[] = []
   try {
-    const governance = generatePartyKeys(crypto)
-    const hospital = { id: 'hospital-a' as InstitutionId, keys: generatePartyKeys(crypto) }
-    let ledger = await Ledger.open({ dir: store, institution: hospital.id, crypto, verifyWorkers: 0 })
-    const registry = await ledger.createRegistry(governance.sign, 'Bench consortium')
-    await registry.append('admit', { institution: hospital.id, name: hospital.id, role: 'examiner', sign: hospital.keys.sign.publicKey, box: hospital.keys.box.publicKey }, governance.sign)
+    const hospital = makeInstitution('hospital-a', 'examiner')
+    // The consortium harness admits it into a fresh registry in its ledger (which this bench closes and reopens itself).
+    const consortium = await LedgerConsortium.create({
+      parties: [hospital], name: 'Bench consortium', dir, ledgerDir: () => store, ledger: { crypto, verifyWorkers: 0 }
+    })
+    let ledger = await consortium.ledger(hospital.id)
+    const registry = ledger.registry
 
     // The bulk: raw cores of realistic block sizes, written side by side like many chains.
     for (let i = 0; i < opts.fillers; i += 100) {

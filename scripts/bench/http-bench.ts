@@ -40,7 +40,8 @@ import {
   type InstitutionId, type UserId
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Daemon, admitInstitutions, createConsortium, parseConfig } from '@healthchain/node'
+import { Daemon, parseConfig } from '@healthchain/node'
+import { prepareConsortium } from '@healthchain/node/testing'
 import { benchExamPlain, benchExamSealed } from './fixtures.js'
 
 export const HTTP_TARGET = { writesPerSecond: 3000, p99Ms: 50 } as const
@@ -174,10 +175,9 @@ async function startBench (count: number): Promise<Bench> {
   const dir = await mkdtemp(join(tmpdir(), 'healthchain-http-bench-'))
   try {
     const dataDir = join(dir, INSTITUTION)
-    const { registryKey, governance } = await createConsortium({
-      hostDataDir: dataDir, governanceKeyPath: join(dir, 'governance.json'), name: 'HTTP bench', institution: INSTITUTION
+    const { registryKey } = await prepareConsortium({
+      parties: [{ id: INSTITUTION, role: 'examiner' }], dataDirOf: () => dataDir, governanceKeyPath: join(dir, 'governance.json'), name: 'HTTP bench'
     })
-    await admitInstitutions({ hostDataDir: dataDir, host: INSTITUTION, governance, institutions: [{ id: INSTITUTION, role: 'examiner', dataDir }] })
     const config = parseConfig({
       // One client at full speed is what is measured: the per-source limit (500 requests a second by default) lifted.
       name: INSTITUTION, role: 'examiner', dataDir, api: { host: '127.0.0.1', port: 0, rateLimit: { requests: 100_000_000 } },

@@ -13,11 +13,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import {
-  buildExam, buildGenesis, encodeEntry, entrySigningMessage, seal, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type UnsignedEntry
+  buildExam, buildGenesis, encodeEntry, entrySigningMessage, seal, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  type UnsignedEntry
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger, VerifyPool, verifyChain } from '@healthchain/ledger'
+import { VerifyPool, verifyChain } from '@healthchain/ledger'
+import { LedgerConsortium, makeInstitution } from '@healthchain/ledger/testing'
 import { interleavedRates, rate, type Figure } from './measure.js'
 
 const SECTION = 'ledger'
@@ -30,14 +31,14 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'healthchain-bench-'))
   const figures: Figure[] = []
   try {
-    const governance = generatePartyKeys(crypto)
-    const hospital = { id: 'hospital-a' as InstitutionId, keys: generatePartyKeys(crypto) }
-    const other = { id: 'hospital-b' as InstitutionId, keys: generatePartyKeys(crypto) }
-    const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: hospital.id, crypto })
-    const registry = await ledger.createRegistry(governance.sign, 'Bench consortium')
-    for (const inst of [hospital, other]) {
-      await registry.append('admit', { institution: inst.id, name: inst.id, role: 'examiner', sign: inst.keys.sign.publicKey, box: inst.keys.box.publicKey }, governance.sign)
-    }
+    const hospital = makeInstitution('hospital-a', 'examiner')
+    const other = makeInstitution('hospital-b', 'examiner')
+    // The consortium harness admits both into a fresh registry in hospital-a's ledger (closed below; the directory is removed at the end).
+    const consortium = await LedgerConsortium.create({
+      parties: [hospital, other], name: 'Bench consortium', dir, ledgerDir: () => join(dir, 'ledger'), ledger: { crypto }
+    })
+    const ledger = await consortium.ledger(hospital.id)
+    const registry = ledger.registry
 
     const newChain = async () => {
       const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)

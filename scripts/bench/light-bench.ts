@@ -49,16 +49,15 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
 import {
   buildGenesis, buildUserEntry, equal, generatePartyKeys, newRecoveryPhrase, signEntry, userIdFromKey, userKeysFromPhrase,
-  type Entry, type InstitutionId, type PartyKeys, type UserId, type UserKeys
+  type Entry, type UserId, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
+import { makeParty as makeNetParty, type Party } from '@healthchain/net/testing'
 import { LEDGER_DIR, PhoneClient, exercisePlain } from '@healthchain/client'
 import { median, type Figure } from './measure.js'
 
@@ -127,11 +126,8 @@ class CountingRelay {
 
 // ------------------------------------------------------------------ the custodian
 
-interface Party { id: InstitutionId, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
 async function makeParty (id: string): Promise<Party> {
-  const p2p = await generateKeyPair('Ed25519')
-  return { id: id as InstitutionId, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
+  return await makeNetParty(id, 'examiner')
 }
 
 interface Setup {
@@ -195,12 +191,10 @@ async function blockBytes (core: Hypercore, start = 0): Promise<number> {
 async function setUp (dir: string, sizes: Sizes, log: (line: string) => void): Promise<Setup> {
   const t0 = performance.now()
   const [a, b] = [await makeParty('hospital-a'), await makeParty('hospital-b')]
-  const governance = generatePartyKeys(crypto)
-  const ledger = await Ledger.open({ dir: join(dir, 'hospital-a'), institution: a.id, crypto })
-  const registry = await ledger.createRegistry(governance.sign, 'Light-peer bench')
-  for (const p of [a, b]) {
-    await registry.append('admit', { institution: p.id, name: p.id, role: 'examiner', sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-  }
+  // The consortium harness admits both; the bench keeps hospital-a's ledger (and closes it) itself.
+  const consortium = await LedgerConsortium.create({ parties: [a, b], name: 'Light-peer bench', dir, ledger: { crypto } })
+  const ledger = await consortium.ledger(a.id)
+  const registry = ledger.registry
   const phrase = newRecoveryPhrase()
   const user = userKeysFromPhrase(phrase, crypto)
   log(`building the user's chain (${sizes.own} exercise entries) and ${sizes.others} other users' chains (${sizes.perOther} entries each) …`)

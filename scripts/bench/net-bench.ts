@@ -27,16 +27,15 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
 import {
   buildExam, buildGenesis, generatePartyKeys, signEntry, userIdFromKey,
-  type InstitutionId, type InstitutionRole, type PartyKeys, type UserKeys
+  type InstitutionId, type InstitutionRole, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode } from '@healthchain/net'
+import { makeParty, type Party } from '@healthchain/net/testing'
 import { median, type Figure } from './measure.js'
 import type { BuildMeta, HolderResult } from './net-holder.js'
 
@@ -69,8 +68,6 @@ function cheapUserKeys (): UserKeys {
 
 // ------------------------------------------------------------------ a consortium of real nodes
 
-interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
 /** Parties admitted in one registry (created in the first party's ledger); nodes started on demand, all in `dir`. */
 class BenchNet {
   readonly nodes = new Map<string, NetworkNode>()
@@ -79,16 +76,11 @@ class BenchNet {
   private constructor (readonly dir: string, readonly parties: Party[], readonly registry: RegistryFeed) {}
 
   static async create (dir: string, specs: Array<[string, InstitutionRole]>): Promise<BenchNet> {
-    const parties = await Promise.all(specs.map(async ([id, role]) => {
-      const p2p = await generateKeyPair('Ed25519')
-      return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-    }))
-    const governance = generatePartyKeys(crypto)
-    const first = await Ledger.open({ dir: join(dir, parties[0]!.id), institution: parties[0]!.id, crypto })
-    const registry = await first.createRegistry(governance.sign, 'Network bench')
-    for (const p of parties) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-    }
+    const parties = await Promise.all(specs.map(async ([id, role]) => await makeParty(id, role)))
+    // The consortium harness admits them; the bench then keeps the ledgers (and closes them) itself.
+    const consortium = await LedgerConsortium.create({ parties, name: 'Network bench', dir, ledger: { crypto } })
+    const first = await consortium.ledger(parties[0]!.id)
+    const registry = first.registry
     const net = new BenchNet(dir, parties, registry)
     net.ledgers.set(parties[0]!.id, first)
     return net

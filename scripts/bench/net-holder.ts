@@ -17,6 +17,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
+import { LedgerConsortium, makeInstitution } from '@healthchain/ledger/testing'
 import { NetworkNode, decodeHeadsAnnouncement, encodeHeadsAnnouncement, headOf } from '@healthchain/net'
 
 const INSTITUTION = 'hospital-a' as InstitutionId
@@ -58,11 +59,15 @@ async function build (dir: string, count: number): Promise<void> {
   const started = Date.now()
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
-  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: INSTITUTION, crypto, verifyWorkers: 0 })
-  const governance = generatePartyKeys(crypto)
-  const registry = await ledger.createRegistry(governance.sign, 'Bench consortium')
-  const hospital = generatePartyKeys(crypto)
-  await registry.append('admit', { institution: INSTITUTION, name: INSTITUTION, role: 'examiner', sign: hospital.sign.publicKey, box: hospital.box.publicKey }, governance.sign)
+  // The consortium harness admits the institution into a fresh registry; the build closes the ledger itself.
+  const consortium = await LedgerConsortium.create({
+    parties: [makeInstitution(INSTITUTION, 'examiner')],
+    name: 'Bench consortium',
+    dir,
+    ledgerDir: () => join(dir, 'ledger'),
+    ledger: { crypto, verifyWorkers: 0 }
+  })
+  const ledger = await consortium.ledger(INSTITUTION)
   const every = Math.max(1, Math.floor(count / SAMPLES))
   const announcements: string[] = []
   let lastLog = Date.now()

@@ -12,7 +12,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildErasure, buildUserEntry } from '@healthchain/core'
-import { TestNet, type Cleanup } from '../../../test/helpers/test-net.js'
+import { TestNet, type Cleanup } from '@healthchain/net/testing'
 import { doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, textMarker } from '../../../test/helpers/disk-scan.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress } from './helpers.js'
 

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { buildExam, newRecoveryPhrase, signEntry, type UserId } from '@healthchain/core'
 import type { NetworkNode } from '@healthchain/net'
 import { PhoneClient, type PhoneClientInit } from '../src/index.js'
-import { crypto, type Cleanup, type Party, type TestNet } from '../../../test/helpers/test-net.js'
+import { crypto, type Cleanup, type Party, type TestNet } from '@healthchain/net/testing'
 
 export { crypto }
 

@@ -9,7 +9,7 @@
 import Corestore from 'corestore'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildUserEntry, bytesToHex, encodeCanonical, encodeEntryBody, type UnsignedEntry } from '@healthchain/core'
-import type { Cleanup } from '../../../test/helpers/test-net.js'
+import type { Cleanup } from '@healthchain/net/testing'
 import { findOnDisk, markerText, textMarker } from '../../../test/helpers/disk-scan.js'
 import { OUTBOX_CORE, Outbox, SCRUB_OWED_KEY } from '../src/outbox.js'
 import { crypto, tempDir } from './helpers.js'

@@ -8,8 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildUserEntry, bytesToHex, fromHex, isRecipient, newRecoveryPhrase, openSealed, openWithDataKey, signEntry, unwrapDataKey, userKeysFromPhrase, type Entry, type LocationPlain } from '@healthchain/core'
-import { TestNet, enrol, writeExam, type Cleanup } from '../../../test/helpers/test-net.js'
-import { waitFor } from '../../../test/helpers/wait.js'
+import { enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
 import { parseGpx, parseStepsCsv, type PhoneClient } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir, writeSealedExam } from './helpers.js'
 

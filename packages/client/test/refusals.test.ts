@@ -11,7 +11,7 @@ import {
   USER_AUTHOR, buildExam, buildUserEntry, encodeCanonical, encodeEntry, newRecoveryPhrase, signEntry, signingMessage, domainTag, userKeysFromPhrase
 } from '@healthchain/core'
 import { forwardAppend } from '@healthchain/net'
-import { TestNet, enrol, type Cleanup } from '../../../test/helpers/test-net.js'
+import { enrol, TestNet, type Cleanup } from '@healthchain/net/testing'
 import { PhoneClient, phrasePathOf } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir } from './helpers.js'
 

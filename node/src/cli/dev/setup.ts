@@ -16,9 +16,9 @@ import { chmod, mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bytesToHex, type InstitutionId } from '@healthchain/core'
 import { ApiKeyStore } from '../../auth/api-keys.js'
-import { admitInstitutions, createConsortium } from '../../consortium.js'
 import { dataDirLayout } from '../../data-dir.js'
 import { writeSecretFile } from '../../secret-file.js'
+import { prepareConsortium } from '../../testing/index.js'
 import { CliError, usageError } from '../errors.js'
 import {
   DEV_CONSORTIUM_NAME, DEV_HOST, DEV_NODES, devEntries, devPorts, p2pAddress, readDevState, writeDevState, wsAddress,
@@ -87,15 +87,13 @@ async function createDevNetwork (paths: DevPaths, basePort: number, progress: (l
   await chmod(paths.root, 0o700)
   const host = DEV_NODES[0]!
   progress(`creating the consortium's registry in ${host.name} (governance key: ${paths.governance})`)
-  const { registryKey, governance } = await createConsortium({
-    hostDataDir: paths.nodeDir(host.name), governanceKeyPath: paths.governance, name: DEV_CONSORTIUM_NAME, institution: host.name
-  })
   progress(`admitting ${DEV_NODES.map((n) => `${n.name} (${n.role})`).join(', ')}`)
-  const peers = await admitInstitutions({
-    hostDataDir: paths.nodeDir(host.name),
-    host: host.name,
-    governance,
-    institutions: DEV_NODES.map((n, i) => ({ id: n.name, name: n.title, role: n.role, dataDir: paths.nodeDir(n.name), addrs: [p2pAddress(devPorts(basePort, i))] }))
+  // The same consortium harness as the tests', laid out in node data directories.
+  const { registryKey, peers } = await prepareConsortium({
+    parties: DEV_NODES.map((n, i) => ({ id: n.name, name: n.title, role: n.role, addrs: [p2pAddress(devPorts(basePort, i))] })),
+    dataDirOf: (id) => paths.nodeDir(id),
+    governanceKeyPath: paths.governance,
+    name: DEV_CONSORTIUM_NAME
   })
   const hostAddress = `${p2pAddress(devPorts(basePort, 0))}/p2p/${peers.get(host.name)!}`
   const nodes: Array<DevState['nodes'][number]> = []

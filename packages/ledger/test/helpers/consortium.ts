@@ -1,7 +1,8 @@
 /**
- * A consortium for tests: governance keys, four institutions (two examiners,
- * an inquirer, a regulator), a ledger on disk in a fresh temporary directory
- * that created the registry and admitted them all, and users with keys.
+ * A consortium for the ledger's tests: the shared harness
+ * (`@healthchain/ledger/testing`) with four institutions (two examiners, an
+ * inquirer, a regulator), hospital-a's ledger having created the registry
+ * and admitted them all, and users with keys.
  *
  * Also: signing helpers for user and institution entries, in-process
  * replication between two ledgers, and waits that end on a condition (with a
@@ -12,21 +13,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type Hypercore from 'hypercore'
 import {
-  buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  buildExam, buildGenesis, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type InstitutionRole,
   type PartyKeys, type SigningKeyPair, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { expectCodeOf } from '@healthchain/core/testing'
-import { Ledger, LedgerError, type AppendResult, type LedgerOptions, type UserChain } from '../../src/index.js'
+import { LedgerError, type AppendResult, type Ledger, type LedgerErrorCode, type LedgerOptions, type UserChain } from '../../src/index.js'
+import { LedgerConsortium, makeInstitution, type Institution } from '../../src/testing/index.js'
 
 export const crypto = sodiumProvider
 
-export interface TestInstitution {
-  readonly id: InstitutionId
-  readonly role: InstitutionRole
-  readonly keys: PartyKeys
-}
+export type TestInstitution = Institution
 
 export interface TestConsortium {
   readonly dir: string
@@ -49,51 +47,37 @@ export interface ConsortiumOptions {
   readonly verifyWorkers?: number
 }
 
-function institution (id: string, role: InstitutionRole): TestInstitution {
-  return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto) }
-}
-
 export async function makeTempDir (prefix = 'healthchain-test-'): Promise<string> {
   return await mkdtemp(join(tmpdir(), prefix))
 }
 
+/** The shared ledger harness with four institutions, hospital-a hosting the registry (the test file calls `cleanup`). */
 export async function makeConsortium (opts: ConsortiumOptions = {}): Promise<TestConsortium> {
-  const dir = await makeTempDir()
-  const governance = generatePartyKeys(crypto)
   const institutions = {
-    hospitalA: institution('hospital-a', 'examiner'),
-    hospitalB: institution('hospital-b', 'examiner'),
-    agency: institution('agency', 'inquirer'),
-    regulator: institution('regulator', 'regulator')
+    hospitalA: makeInstitution('hospital-a', 'examiner'),
+    hospitalB: makeInstitution('hospital-b', 'examiner'),
+    agency: makeInstitution('agency', 'inquirer'),
+    regulator: makeInstitution('regulator', 'regulator')
   }
-  const ledgerDir = join(dir, 'hospital-a')
-  const ledgerOptions: LedgerOptions = { dir: ledgerDir, institution: institutions.hospitalA.id, crypto: opts.crypto ?? crypto, verifyWorkers: opts.verifyWorkers }
-  const ledger = await Ledger.open(ledgerOptions)
-  const registry = await ledger.createRegistry(governance.sign, 'Test consortium')
-  for (const inst of Object.values(institutions)) {
-    await registry.append('admit', {
-      institution: inst.id, name: inst.id, role: inst.role, sign: inst.keys.sign.publicKey, box: inst.keys.box.publicKey
-    }, governance.sign)
-  }
-  const peers: Ledger[] = []
+  const harness = await LedgerConsortium.create({
+    parties: Object.values(institutions), ledger: { crypto: opts.crypto ?? crypto, verifyWorkers: opts.verifyWorkers }
+  })
+  const host = institutions.hospitalA.id
   const consortium: TestConsortium = {
-    dir,
-    governance,
+    dir: harness.dir,
+    governance: harness.governance,
     institutions,
-    ledger,
-    ledgerDir,
+    ledger: await harness.ledger(host),
+    ledgerDir: harness.dirOf(host),
     async reopen () {
-      consortium.ledger = await Ledger.open(ledgerOptions)
+      consortium.ledger = await harness.reopen(host)
       return consortium.ledger
     },
     async openPeer (name, peerOpts = {}) {
-      const peer = await Ledger.open({ crypto, ...peerOpts, dir: join(dir, name) })
-      peers.push(peer)
-      return peer
+      return await harness.openLedger(name, peerOpts)
     },
     async cleanup () {
-      await Promise.allSettled([consortium.ledger, ...peers].map(async (l) => await l.close()))
-      await rm(dir, { recursive: true, force: true })
+      await harness.close()
     }
   }
   return consortium

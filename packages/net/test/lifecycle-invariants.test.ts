@@ -1,6 +1,6 @@
 /**
  * The promises as invariants over random lives of a small consortium (see
- * test/helpers/lifecycle-world.ts for the world, its steps and what each
+ * helpers/lifecycle-world.ts for the world, its steps and what each
  * invariant means): honest writes by every role, lies by a custodian, grants
  * and revocations, suspensions, erasures, idle closes, restarts, isolation
  * and healing, equivocation — checked after every step and once the network is quiet. A
@@ -15,7 +15,7 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { emptyTotals, lifecycleProperty } from './helpers/lifecycle-commands.js'
 import { LifecycleWorld, type NodeName } from './helpers/lifecycle-world.js'
-import type { Cleanup } from './helpers/test-net.js'
+import type { Cleanup } from '@healthchain/net/testing'
 
 const RUNS = Number(process.env.HEALTHCHAIN_LIFECYCLE_RUNS ?? 12)
 const SEED = Number(process.env.HEALTHCHAIN_LIFECYCLE_SEED ?? 20261206)

@@ -18,7 +18,7 @@ import {
 } from '@healthchain/core'
 import type { NetworkNode } from '@healthchain/net'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { crypto, type Party } from './test-net.js'
+import { crypto, type Party } from '@healthchain/net/testing'
 
 export class MaliciousCustodian {
   readonly ledger: Ledger

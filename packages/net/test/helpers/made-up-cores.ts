@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import { headOf, makeForkProof, type ForkProof, type SignedHead } from '@healthchain/net'
-import type { Cleanup } from './test-net.js'
+import type { Cleanup } from '@healthchain/net/testing'
 
 async function tempStore (primaryKey: Buffer, cleanup: Cleanup): Promise<Corestore> {
   const dir = await mkdtemp(join(tmpdir(), 'healthchain-made-up-'))

@@ -1,13 +1,12 @@
 /**
- * A consortium of real nodes for tests: the first party creates the registry
- * and admits every party (with its libp2p peer id); each party has a ledger
- * in one temporary directory; nodes are started and stopped at will (a
- * regulator's node gets its signing key, so it witnesses), and everything is
- * closed and removed by the cleanup list the test file runs after each test.
+ * The net level of the consortium harness: real NetworkNodes over loopback
+ * for the parties of a ledger-level consortium (`@healthchain/ledger/testing`,
+ * which created the registry, admitted every party with its libp2p peer id
+ * and gives each a ledger in one temporary directory). Nodes are started and
+ * stopped at will (a regulator's node gets its signing key, so it
+ * witnesses); the teardown is registered with the cleanup hook passed to
+ * `create`, or run by `close()`.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
@@ -16,15 +15,15 @@ import {
   type InstitutionId, type InstitutionRole, type PartyKeys, type UserId, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
-import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode, type NetworkNodeInit } from '@healthchain/net'
+import type { Ledger, RegistryFeed, UserChain } from '@healthchain/ledger'
+import { LedgerConsortium, registerCleanup, type Cleanup, type Institution, type OnCleanup } from '@healthchain/ledger/testing'
+import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode, type NetworkNodeInit } from '../index.js'
 import { waitFor } from './wait.js'
 
-export { crypto }
+export { crypto, type Cleanup, type OnCleanup }
 
-export interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
-export type Cleanup = Array<() => Promise<void>>
+/** An institution with a libp2p identity. */
+export interface Party extends Institution { readonly p2p: PrivateKey, readonly peer: string }
 
 /** A new institution: its signing and sealing keys, and a libp2p identity. */
 export async function makeParty (id: string, role: InstitutionRole): Promise<Party> {
@@ -38,72 +37,56 @@ export async function makeParty (id: string, role: InstitutionRole): Promise<Par
  * host: a few restarts in a row would trip it. Institutions have hosts of
  * their own; a test of the limit passes its own.
  */
-const LOOPBACK_INBOUND = { connections: 1_000, seconds: 1 }
+export const LOOPBACK_INBOUND = { connections: 1_000, seconds: 1 }
+
+export interface TestNetInit {
+  /** The consortium's name in the registry (default 'Test network'). */
+  readonly name?: string
+}
 
 export class TestNet {
-  readonly parties: Party[]
-  private readonly dir: string
-  private readonly registry: RegistryFeed
-  private readonly ledgers = new Map<string, Ledger>()
+  /** The ledger level under this network: registry, parties, their ledgers and directories. */
+  readonly consortium: LedgerConsortium<Party>
   private readonly running = new Map<string, NetworkNode>()
 
-  private readonly governance: PartyKeys
-
-  private constructor (dir: string, parties: Party[], registry: RegistryFeed, first: Ledger, governance: PartyKeys) {
-    this.dir = dir
-    this.parties = parties
-    this.registry = registry
-    this.governance = governance
-    this.ledgers.set(parties[0]!.id, first)
+  private constructor (consortium: LedgerConsortium<Party>) {
+    this.consortium = consortium
   }
 
-  static async create (specs: Array<[string, InstitutionRole]>, cleanup: Cleanup): Promise<TestNet> {
-    const dir = await mkdtemp(join(tmpdir(), 'healthchain-net-'))
-    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
+  /** A consortium of `specs` (the first hosts the registry), its teardown registered with `onCleanup`. */
+  static async create (specs: ReadonlyArray<readonly [string, InstitutionRole]>, onCleanup?: OnCleanup, init: TestNetInit = {}): Promise<TestNet> {
     const parties = await Promise.all(specs.map(async ([id, role]) => await makeParty(id, role)))
-    const governance = generatePartyKeys(crypto)
-    const first = await Ledger.open({ dir: join(dir, parties[0]!.id), institution: parties[0]!.id, crypto, verifyWorkers: 0 })
-    const registry = await first.createRegistry(governance.sign, 'Test network')
-    for (const p of parties) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-    }
-    const net = new TestNet(dir, parties, registry, first, governance)
-    cleanup.push(async () => { await net.close() })
+    const consortium = await LedgerConsortium.create({
+      parties, name: init.name ?? 'Test network', prefix: 'healthchain-net-', ledger: { crypto, verifyWorkers: 0 }
+    })
+    const net = new TestNet(consortium)
+    registerCleanup(onCleanup, async () => { await net.close() })
     return net
   }
 
-  party (id: string): Party { return this.parties.find((p) => p.id === id)! }
-
-  /** The registry as its host (the first party) has it now: the feed of its ledger as last opened. */
-  private async hostRegistry (): Promise<RegistryFeed> {
-    return (await this.ledger(this.parties[0]!.id)).registry
-  }
+  get parties (): readonly Party[] { return this.consortium.parties }
+  get governance (): PartyKeys { return this.consortium.governance }
+  party (id: string): Party { return this.consortium.party(id) }
 
   /** Governance suspends or reinstates an institution (appended at the first party's ledger, which hosts the registry). */
   async setStatus (id: string, action: 'suspend' | 'reinstate'): Promise<number> {
-    const registry = await this.hostRegistry()
-    await registry.append(action, { institution: id as InstitutionId }, this.governance.sign)
-    return registry.length
+    return await this.consortium.setStatus(id, action)
   }
-  get registryKey (): Uint8Array { return this.registry.key }
+
+  get registryKey (): Uint8Array { return this.consortium.registryKey }
   /** The directory of the party's ledger (its Corestore). */
-  dataDir (id: string): string { return join(this.dir, id) }
+  dataDir (id: string): string { return this.consortium.dirOf(id) }
   node (id: string): NetworkNode { return this.running.get(id)! }
   get nodes (): NetworkNode[] { return [...this.running.values()] }
 
   /** The party's ledger, opened (again) if closed. */
-  async ledger (id: string): Promise<Ledger> {
-    let ledger = this.ledgers.get(id)
-    if (ledger === undefined) {
-      ledger = await Ledger.open({ dir: join(this.dir, id), institution: id as InstitutionId, crypto, verifyWorkers: 0 })
-      if (!ledger.hasRegistry) await ledger.followRegistry(this.registry.key)
-      this.ledgers.set(id, ledger)
-    }
-    return ledger
-  }
+  async ledger (id: string): Promise<Ledger> { return await this.consortium.ledger(id) }
+
+  /** The registry as its host (the first party) has it now. */
+  async hostRegistry (): Promise<RegistryFeed> { return await this.consortium.hostRegistry() }
 
   /** The directory of the party's ledger (a custodian's second node can be seeded there before its ledger opens). */
-  dirOf (id: string): string { return join(this.dir, id) }
+  dirOf (id: string): string { return this.consortium.dirOf(id) }
 
   /**
    * Starts the party's node, dials every running node (or only the parties
@@ -137,8 +120,7 @@ export class TestNet {
   }
 
   async closeLedger (id: string): Promise<void> {
-    await this.ledgers.get(id)?.close()
-    this.ledgers.delete(id)
+    await this.consortium.closeLedger(id)
   }
 
   /**
@@ -154,9 +136,10 @@ export class TestNet {
     })), 'gossip subscriptions to reach every node')
   }
 
+  /** Stops every node, then closes the ledgers and removes the directory. */
   async close (): Promise<void> {
     for (const id of [...this.running.keys()]) await this.stop(id)
-    for (const id of [...this.ledgers.keys()]) await this.closeLedger(id)
+    await this.consortium.close()
   }
 }
 
@@ -164,7 +147,7 @@ export class TestNet {
  * Dials `other` until connected: a dial can meet a reset while the other side
  * dials too (or just restarted); a few tries settle it.
  */
-async function dialUntilConnected (node: NetworkNode, other: NetworkNode): Promise<void> {
+export async function dialUntilConnected (node: NetworkNode, other: NetworkNode): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await node.dial(other.addresses[0]!)

@@ -4,9 +4,6 @@
  * hospital-b (and, for the race, hospital-c) write exams there through
  * `/healthchain/append/1.0.0`.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
@@ -14,13 +11,13 @@ import {
   signEntry, userKeysFromPhrase, type Entry, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger, type UserChain } from '@healthchain/ledger'
+import type { Ledger, UserChain } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import {
   APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, appendViaCustodian,
   custodianPeerOf, decodeAppendResponse, forwardAppend, readFrame, writeFrame
 } from '@healthchain/net'
-import { makeParty, type Party } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
 const party = makeParty
 
@@ -50,35 +47,29 @@ interface Net {
  * hospital-b: connected to A, holding the registry and a verified replica.
  */
 async function network (): Promise<Net> {
-  const dir = await mkdtemp(join(tmpdir(), 'healthchain-append-'))
-  cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-  const governance = generatePartyKeys(crypto)
   const a = await party('hospital-a', 'examiner')
   const b = await party('hospital-b', 'examiner')
   const c = await party('hospital-c', 'examiner')
   const inquirer = await party('insurer-q', 'inquirer')
 
+  // Every ledger is closed after the nodes (cleanup runs in reverse order).
+  const consortium = await LedgerConsortium.create({
+    parties: [a, b, c, inquirer], name: 'Append forwarding test', prefix: 'healthchain-append-', ledger: { crypto, verifyWorkers: 0 }, onCleanup: cleanup
+  })
   const start = async (who: Party, bootstrap: string[]): Promise<NetworkNode> => {
-    const ledger = await Ledger.open({ dir: join(dir, who.id), institution: who.id, crypto, verifyWorkers: 0 })
-    cleanup.push(async () => { await ledger.close() })
-    await ledger.followRegistry(registryKey)
+    // Opened here for the first time, the ledger follows the registry by its key.
+    const ledger = await consortium.ledger(who.id)
     const node = await NetworkNode.start({ ledger, privateKey: who.p2p, bootstrapPeers: bootstrap })
     cleanup.push(async () => { await node.stop() })
     return node
   }
 
-  const ledgerA = await Ledger.open({ dir: join(dir, a.id), institution: a.id, crypto, verifyWorkers: 0 })
-  const registry = await ledgerA.createRegistry(governance.sign, 'Append forwarding test')
-  const registryKey = registry.key
-  for (const p of [a, b, c, inquirer]) {
-    await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-  }
+  const ledgerA = await consortium.ledger(a.id)
+  const registry = ledgerA.registry
   const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
   const chainKey = await ledgerA.chainKeyFor(user.userId)
   const chainA = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
   await chainA.appendSigned(examBy(a, registry.length, chainKey, user), a.keys.sign)
-  // The ledger is closed after the node (cleanup runs in reverse order).
-  cleanup.push(async () => { await ledgerA.close() })
   const nodeA = await NetworkNode.start({ ledger: ledgerA, privateKey: a.p2p })
   cleanup.push(async () => { await nodeA.stop() })
 

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check'
 import { LifecycleWorld, NODES, type Examiner, type Grantee, type Lie, type NodeName, type WorldStats } from './lifecycle-world.js'
-import type { Cleanup } from './test-net.js'
+import type { Cleanup } from '@healthchain/net/testing'
 
 type World = LifecycleWorld
 

@@ -15,8 +15,7 @@ import {
   HEADS_TOPIC, MAX_WITNESS_REQUEST_BYTES, WITNESS_PROTOCOL, decodeWitnessRequest, encodeHeadsAnnouncement,
   NetError, encodeWitnessResponse, headOf, readFrame, verifyCosignature, writeFrame, type SignedHead
 } from '@healthchain/net'
-import { waitFor } from './helpers/wait.js'
-import { TestNet, converged, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -12,8 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { buildErasure, signEntry, type UserKeys } from '@healthchain/core'
 import { Ledger } from '@healthchain/ledger'
 import { LightPeer, type NetworkNode } from '@healthchain/net'
-import { TestNet, crypto, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -51,8 +51,7 @@ import {
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger } from './equivocation.js'
 import { MaliciousCustodian } from './malicious-custodian.js'
-import { TestNet, crypto, type Cleanup, type Party } from './test-net.js'
-import { waitFor } from './wait.js'
+import { crypto, TestNet, waitFor, type Cleanup, type Party } from '@healthchain/net/testing'
 
 export const NODES = ['hospital-a', 'hospital-b', 'regulator'] as const
 export type NodeName = typeof NODES[number]

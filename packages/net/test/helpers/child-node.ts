@@ -1,5 +1,5 @@
 /**
- * A party's node run as a child process (test/fixtures/net-node.ts), so that a
+ * A party's node run as a child process (fixtures/net-node.ts), so that a
  * test can kill it with SIGKILL and start it again from the same data
  * directory. Its keys go to an owner-only file under `dir`, never on a
  * command line; the process is stopped by the cleanup list.
@@ -10,7 +10,7 @@ import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { bytesToHex } from '@healthchain/core'
 import type { KeysFile, NetNodeConfig } from '../fixtures/net-node.js'
 import { NodeProcess } from '../fixtures/net-node-process.js'
-import type { Cleanup, Party, TestNet } from './test-net.js'
+import type { Cleanup, Party, TestNet } from '@healthchain/net/testing'
 
 export interface ChildNodeSpawner {
   /** Starts the node (again) on 127.0.0.1; `bootstrap` is a multiaddr with /p2p/ to take the registry from, if its data has none yet. */

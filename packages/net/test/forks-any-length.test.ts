@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex } from '@healthchain/core'
 import { headOf, verifyAnyForkProof, type NetworkNode } from '@healthchain/net'
-import { waitFor } from './helpers/wait.js'
-import { TestNet, converged, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
 
 const cleanup: Cleanup = []

@@ -13,9 +13,8 @@ import {
   buildErasure, buildExam, buildUserEntry, signEntry, type ExamPlain, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import type { NetworkNode } from '@healthchain/net'
-import { doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, textMarker, type Marker } from './helpers/disk-scan.js'
-import { TestNet, crypto, enrol, type Cleanup, type Party } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, textMarker, type Marker } from '../../../test/helpers/disk-scan.js'
+import { crypto, enrol, TestNet, waitFor, type Cleanup, type Party } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -14,33 +14,21 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
-import {
-  buildGenesis, bytesToHex, encodeEntry, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type InstitutionRole, type PartyKeys
-} from '@healthchain/core'
+import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { buildGenesis, bytesToHex, encodeEntry, newRecoveryPhrase, signEntry, userKeysFromPhrase } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import type { KeysFile, NetNodeConfig } from './fixtures/net-node.js'
 import { NodeCommandError, NodeProcess } from './fixtures/net-node-process.js'
 import { NetnsLab, listNetns, netnsUnavailable } from './helpers/netns.js'
-import { waitFor } from './helpers/wait.js'
+import { makeParty as party, waitFor, type Party } from '@healthchain/net/testing'
 
 const unavailable = await netnsUnavailable()
 if (unavailable !== undefined) console.warn(`partition test skipped: ${unavailable}`)
 
-interface Party { id: InstitutionId, role: InstitutionRole, keys: PartyKeys, p2p: PrivateKey, peer: string }
-
 interface Status { peerId: string, peers: string[], headsSubscribers: string[], replicationPeers: string[] }
 type ChainView = { held: false } | { held: true, length: number, verifiedLength: number, ids: string[], types: string[], valid: boolean, verified: number, forked: boolean }
 interface WriteResult { seq: number, duplicate: boolean, entryId: string }
-
-async function party (id: string, role: InstitutionRole): Promise<Party> {
-  const p2p = await generateKeyPair('Ed25519')
-  return { id: id as InstitutionId, role, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
-}
 
 const PORT = 4001
 const processes: NodeProcess[] = []
@@ -87,15 +75,12 @@ describe('a partition between nodes in network namespaces', () => {
       const [a, b, r] = await Promise.all([party('hospital-a', 'examiner'), party('hospital-b', 'examiner'), party('regulator-r', 'regulator')])
 
       // The governance key creates the registry in hospital-a's data dir before its process starts.
-      const governance = generatePartyKeys(crypto)
-      const ledgerA = await Ledger.open({ dir: join(dir, a.id), institution: a.id, crypto, verifyWorkers: 0 })
-      const registry = await ledgerA.createRegistry(governance.sign, 'Partition test')
-      for (const p of [a, b, r]) {
-        await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-      }
+      // (The directory is this test's: the consortium leaves it to the teardown above.)
+      const consortium = await LedgerConsortium.create({ parties: [a, b, r], name: 'Partition test', dir, ledger: { crypto, verifyWorkers: 0 } })
+      const registry = await consortium.hostRegistry()
       const registryKey = bytesToHex(registry.key)
       const registryLength = registry.length
-      await ledgerA.close()
+      await consortium.close()
 
       lab = new NetnsLab(['a', 'b', 'r'])
       await lab.create()

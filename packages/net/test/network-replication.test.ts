@@ -4,18 +4,15 @@
  * which re-checks every entry; an unknown peer gets nothing; a suspended
  * institution is cut off.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  buildExam, buildGenesis, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase
+  buildExam, buildGenesis, newRecoveryPhrase, signEntry, userKeysFromPhrase
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { Ledger } from '@healthchain/ledger'
+import type { Ledger } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
-import { makeParty, type Party } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
 const party = makeParty
 
@@ -23,12 +20,6 @@ const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
-
-async function ledgerFor (dir: string, who: Party): Promise<Ledger> {
-  const ledger = await Ledger.open({ dir: join(dir, who.id), institution: who.id, crypto, verifyWorkers: 0 })
-  cleanup.push(async () => { await ledger.close() })
-  return ledger
-}
 
 async function nodeFor (ledger: Ledger, who: Party, bootstrapPeers: string[] = []): Promise<NetworkNode> {
   const node = await NetworkNode.start({ ledger, privateKey: who.p2p, bootstrapPeers })
@@ -38,19 +29,16 @@ async function nodeFor (ledger: Ledger, who: Party, bootstrapPeers: string[] = [
 
 describe('replication between real nodes', () => {
   it('the registry and a chain reach another institution, verified; an unknown peer gets nothing; a suspended one is cut off', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'healthchain-net-'))
-    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-    const governance = generatePartyKeys(crypto)
     const a = await party('hospital-a', 'examiner')
     const b = await party('hospital-b', 'examiner')
     const outsider = await party('outsider', 'examiner')
 
-    // hospital-a holds the registry (written with the governance key) and enrols a user.
-    const ledgerA = await ledgerFor(dir, a)
-    const registry = await ledgerA.createRegistry(governance.sign, 'Network test')
-    for (const p of [a, b]) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-    }
+    // hospital-a holds the registry (written with the governance key) and enrols a user; the ledgers close after the nodes.
+    const c = await LedgerConsortium.create({
+      parties: [a, b], name: 'Network test', prefix: 'healthchain-net-', ledger: { crypto, verifyWorkers: 0 }, onCleanup: cleanup
+    })
+    const ledgerA = await c.ledger(a.id)
+    const registry = ledgerA.registry
     const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
     const chainKey = await ledgerA.chainKeyFor(user.userId)
     const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
@@ -62,8 +50,7 @@ describe('replication between real nodes', () => {
     }
 
     // hospital-b knows only the registry's key; it learns the registry from hospital-a.
-    const ledgerB = await ledgerFor(dir, b)
-    await ledgerB.followRegistry(registry.key)
+    const ledgerB = await c.ledger(b.id)
     const nodeA = await nodeFor(ledgerA, a)
     const nodeB = await nodeFor(ledgerB, b, [a.peer])
     await nodeB.dial(`${nodeA.addresses[0]!}`)
@@ -79,7 +66,8 @@ describe('replication between real nodes', () => {
     expect(report.verified).toBe(chain.length)
 
     // A peer the registry does not list: hospital-a refuses the connection, so it never gets the registry.
-    const ledgerO = await ledgerFor(dir, outsider)
+    // (Not admitted: it has a ledger in the consortium's directory, nothing more.)
+    const ledgerO = await c.openLedger(outsider.id, { institution: outsider.id, verifyWorkers: 0 })
     await ledgerO.followRegistry(registry.key)
     const nodeO = await nodeFor(ledgerO, outsider, [a.peer])
     // (The dial itself may appear to succeed on the outsider's side before hospital-a's refusal reaches it.)
@@ -91,7 +79,7 @@ describe('replication between real nodes', () => {
     expect(ledgerO.hasChain(user.userId)).toBe(false)
 
     // Suspending hospital-b cuts it off, and it cannot come back.
-    await registry.append('suspend', { institution: b.id }, governance.sign)
+    await c.setStatus(b.id, 'suspend')
     const connectedToB = (): boolean => nodeA.host.getConnections().some((c) => c.remotePeer.toString() === b.peer)
     await waitFor(() => !connectedToB(), 'hospital-a to drop hospital-b')
     await nodeB.dial(nodeA.addresses[0]!).catch(() => {})

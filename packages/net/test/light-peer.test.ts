@@ -19,8 +19,7 @@ import {
   HEADS_TOPIC, LightPeer, MY_CHAIN_PROTOCOL, MAX_MY_CHAIN_RESPONSE_BYTES, MembershipGate, askMyChain, createHost, decodeMyChainResponse,
   findMyChain, forwardAppend, readFrame, writeFrame, type InboundDecision, type NetworkNode
 } from '@healthchain/net'
-import { TestNet, crypto, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -19,8 +19,7 @@ import {
 import { HEADS_TOPIC, headOf, type NetworkNode } from '@healthchain/net'
 import type { NodeProcess } from './fixtures/net-node-process.js'
 import { childNode } from './helpers/child-node.js'
-import { waitFor } from './helpers/wait.js'
-import { TestNet, crypto, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

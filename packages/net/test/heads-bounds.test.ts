@@ -1,7 +1,7 @@
 /**
  * Bounded state from members' heads, between real nodes on 127.0.0.1. Any
  * admitted member can gossip, or serve over heads-sync, validly signed heads
- * of Hypercores it made up (test/helpers/made-up-cores.ts): the head log,
+ * of Hypercores it made up (helpers/made-up-cores.ts): the head log,
  * the first-head-per-length memory, the chain fetcher's maps and the fork
  * proofs kept must not grow with them past their bounds, and they must not
  * push out what the node needs: every chain it holds stays logged, and a
@@ -12,8 +12,7 @@ import { bytesToHex, utf8ToBytes } from '@healthchain/core'
 import { FORKS_TOPIC, ForkRegistry, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
 import { twinChain, twinStore } from './helpers/equivocation.js'
 import { madeUpForkProofs, madeUpHeads } from './helpers/made-up-cores.js'
-import { waitFor } from './helpers/wait.js'
-import { TestNet, converged, crypto, enrol, type Cleanup } from './helpers/test-net.js'
+import { converged, crypto, enrol, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -23,7 +23,7 @@ import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { buildExam, encodeEntry, signEntry, type UserKeys } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { crypto, type Cleanup, type Party, type TestNet } from './test-net.js'
+import { crypto, type Cleanup, type Party, type TestNet } from '@healthchain/net/testing'
 
 /** `count` valid exams by `author` for positions from `from` on, encoded as blocks; `reg` defaults to the author's running node's registry length. */
 export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string, reg: number = net.node(author.id)?.ledger.registry.length ?? 1): Uint8Array[] {

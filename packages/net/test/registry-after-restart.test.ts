@@ -6,8 +6,7 @@
  * the node waited for the registry for ever. Real nodes on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestNet, type Cleanup } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -5,24 +5,15 @@
  * every block against the custodian's signed tree) and gets the chain only
  * once the custodian is back. Real nodes on 127.0.0.1, data on disk.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
-import { buildExam, buildGenesis, bytesToHex, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, type InstitutionId, type PartyKeys } from '@healthchain/core'
-import { Ledger } from '@healthchain/ledger'
+import { buildExam, buildGenesis, bytesToHex, newRecoveryPhrase, signEntry, userKeysFromPhrase } from '@healthchain/core'
+import type { Ledger } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
-import { crypto } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
-
-interface Party { id: InstitutionId, keys: PartyKeys, p2p: PrivateKey, peer: string }
+import { crypto, makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
 async function party (id: string): Promise<Party> {
-  const p2p = await generateKeyPair('Ed25519')
-  return { id: id as InstitutionId, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString() }
+  return await makeParty(id, 'examiner')
 }
 
 const cleanup: Array<() => Promise<void>> = []
@@ -40,15 +31,12 @@ async function overwriteBlock (core: { state: unknown }, index: number, bytes: U
 
 describe('a peer serving a forged block', () => {
   it('is refused: the forged block is never stored, and the real one arrives from an honest peer', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'healthchain-forged-'))
-    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-    const governance = generatePartyKeys(crypto)
     const [a, m, b] = await Promise.all([party('hospital-a'), party('hospital-m'), party('hospital-b')])
-    const open = async (p: Party): Promise<Ledger> => {
-      const ledger = await Ledger.open({ dir: join(dir, p.id), institution: p.id, crypto, verifyWorkers: 0 })
-      cleanup.push(async () => { await ledger.close() })
-      return ledger
-    }
+    // Every ledger follows the registry by its key, and is closed after the nodes.
+    const c = await LedgerConsortium.create({
+      parties: [a, m, b], name: 'Forged block test', prefix: 'healthchain-forged-', ledger: { crypto, verifyWorkers: 0 }, onCleanup: cleanup
+    })
+    const open = async (p: Party): Promise<Ledger> => await c.ledger(p.id)
     const start = async (ledger: Ledger, p: Party, bootstrap: Party): Promise<NetworkNode> => {
       const node = await NetworkNode.start({ ledger, privateKey: p.p2p, bootstrapPeers: [bootstrap.peer], replicateAll: false })
       cleanup.push(async () => { await node.stop() })
@@ -56,10 +44,7 @@ describe('a peer serving a forged block', () => {
     }
 
     const ledgerA = await open(a)
-    const registry = await ledgerA.createRegistry(governance.sign, 'Forged block test')
-    for (const p of [a, m, b]) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: 'examiner', sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
-    }
+    const registry = ledgerA.registry
     const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
     const chainKey = await ledgerA.chainKeyFor(user.userId)
     const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
@@ -73,7 +58,6 @@ describe('a peer serving a forged block', () => {
     // hospital-m replicates the chain honestly, then its copy of block 3 is altered on its disk.
     let nodeA = await start(ledgerA, a, a)
     const ledgerM = await open(m)
-    await ledgerM.followRegistry(registry.key)
     const nodeM = await start(ledgerM, m, a)
     await nodeM.dial(nodeA.addresses[0]!)
     await waitFor(() => ledgerM.registry.length === registry.length, 'hospital-m to receive the registry')
@@ -87,7 +71,6 @@ describe('a peer serving a forged block', () => {
 
     // hospital-b can reach only hospital-m: the forged block is refused, never stored.
     const ledgerB = await open(b)
-    await ledgerB.followRegistry(registry.key)
     const nodeB = await start(ledgerB, b, m)
     await nodeB.dial(nodeM.addresses[0]!)
     await waitFor(() => ledgerB.registry.length === registry.length, 'hospital-b to receive the registry')

@@ -15,8 +15,7 @@ import {
   FORKS_TOPIC, HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
   type SignedHead
 } from '@healthchain/net'
-import { waitFor } from './helpers/wait.js'
-import { TestNet, converged, enrol, holds, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { converged, enrol, holds, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

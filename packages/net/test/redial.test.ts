@@ -4,20 +4,13 @@
  * connected to — here after the custodian restarts — without an operator.
  */
 import { createServer } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
-import { generatePartyKeys, type InstitutionId, type PartyKeys } from '@healthchain/core'
-import { Ledger } from '@healthchain/ledger'
+import type { Ledger } from '@healthchain/ledger'
+import { LedgerConsortium } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
-import { crypto } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { crypto, makeParty, waitFor, type Party as NetParty } from '@healthchain/net/testing'
 
-interface Party { id: InstitutionId, keys: PartyKeys, p2p: PrivateKey, peer: string, port: number }
+type Party = NetParty & { port: number }
 
 /** A TCP port free on 127.0.0.1 right now (the registry must name it before the node listens). */
 async function freePort (): Promise<number> {
@@ -38,20 +31,15 @@ afterEach(async () => {
 
 describe('redialling registry members', () => {
   it('a node reconnects to a member that restarted, by the addresses the registry lists', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'healthchain-redial-'))
-    cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
     const make = async (id: string): Promise<Party> => {
-      const p2p = await generateKeyPair('Ed25519')
-      return { id: id as InstitutionId, keys: generatePartyKeys(crypto), p2p, peer: peerIdFromPrivateKey(p2p).toString(), port: await freePort() }
+      const port = await freePort()
+      return { ...await makeParty(id, 'examiner'), port, addrs: [`/ip4/127.0.0.1/tcp/${port}`] }
     }
     const a = await make('hospital-a')
     const b = await make('hospital-b')
-    const governance = generatePartyKeys(crypto)
-    const open = async (p: Party): Promise<Ledger> => {
-      const ledger = await Ledger.open({ dir: join(dir, p.id), institution: p.id, crypto, verifyWorkers: 0 })
-      cleanup.push(async () => { await ledger.close() })
-      return ledger
-    }
+    const c = await LedgerConsortium.create({
+      parties: [a, b], name: 'Redial test', prefix: 'healthchain-redial-', ledger: { crypto, verifyWorkers: 0 }, onCleanup: cleanup
+    })
     const start = async (ledger: Ledger, p: Party): Promise<NetworkNode> => {
       const node = await NetworkNode.start({ ledger, privateKey: p.p2p, listen: [`/ip4/127.0.0.1/tcp/${p.port}`], bootstrapPeers: [a.peer], redialIntervalMs: 100 })
       cleanup.push(async () => { await node.stop() })
@@ -59,15 +47,10 @@ describe('redialling registry members', () => {
     }
     const connected = (node: NetworkNode, peer: string): boolean => node.host.getConnections().some((c) => c.remotePeer.toString() === peer)
 
-    const ledgerA = await open(a)
-    const registry = await ledgerA.createRegistry(governance.sign, 'Redial test')
-    for (const p of [a, b]) {
-      await registry.append('admit', {
-        institution: p.id, name: p.id, role: 'examiner', sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer, addrs: [`/ip4/127.0.0.1/tcp/${p.port}`]
-      }, governance.sign)
-    }
-    const ledgerB = await open(b)
-    await ledgerB.followRegistry(registry.key)
+    const ledgerA = await c.ledger(a.id)
+    const registry = ledgerA.registry
+    // hospital-b knows only the registry's key.
+    const ledgerB = await c.ledger(b.id)
 
     let nodeA = await start(ledgerA, a)
     const nodeB = await start(ledgerB, b)

@@ -20,8 +20,7 @@ import { buildGenesis, bytesToHex, encodeEntry, newRecoveryPhrase, signEntry, us
 import { HEADS_TOPIC } from '@healthchain/net'
 import type { NodeProcess } from './fixtures/net-node-process.js'
 import { childNode } from './helpers/child-node.js'
-import { TestNet, crypto, type Cleanup, type Party } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { crypto, TestNet, waitFor, type Cleanup, type Party } from '@healthchain/net/testing'
 
 const RUNS = Number(process.env.HEALTHCHAIN_CRASH_RUNS ?? 3)
 const SEED = Number(process.env.HEALTHCHAIN_CRASH_SEED ?? 20261206)

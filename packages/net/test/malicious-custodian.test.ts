@@ -11,8 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { UserId } from '@healthchain/core'
 import type { NetworkNode } from '@healthchain/net'
 import { MaliciousCustodian } from './helpers/malicious-custodian.js'
-import { TestNet, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
-import { waitFor } from './helpers/wait.js'
+import { enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {

@@ -1,0 +1,5 @@
+/** Helpers for tests, benchmarks and dev networks built on ledgers; not part of the package's runtime API. */
+export {
+  LedgerConsortium, makeInstitution, registerCleanup,
+  type Cleanup, type Institution, type LedgerConsortiumInit, type OnCleanup
+} from './consortium.js'
