@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { readDevManifest, type DevManifest } from '../node/src/cli/dev/layout.js'
+import { readDevManifest, type DevManifest } from '@healthchain/node/cli'
 
 const BIN = fileURLToPath(new URL('../node/bin/healthchain.mjs', import.meta.url))
 const READY_LINE = 'healthchain dev network ready'

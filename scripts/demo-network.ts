@@ -24,13 +24,13 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { writeRecoveryPhrase } from '@healthchain/ledger'
-import { signLogin } from '../node/src/auth/challenge.js'
-import { ApiClient, loginAsUser, loginWithApiKey, sessionReplySchema, writeReplySchema, type EntryViewReply } from '../node/src/cli/api-client.js'
-import { renderAudit } from '../node/src/cli/commands/audit.js'
-import { DEFAULT_DEV_DIR, devPaths, readDevManifest, type DevManifest } from '../node/src/cli/dev/layout.js'
-import { ApiError, CliError } from '../node/src/cli/errors.js'
+import { signLogin } from '@healthchain/node'
+import { sessionSchema, writeReplySchema, type EntryViewReply } from '@healthchain/node/api'
+import {
+  ApiClient, ApiError, CliError, DEFAULT_DEV_DIR, devPaths, enrolUser, examinerBoxOf, grantExaminer, loginAsUser, loginWithApiKey, openEnvelope,
+  postUserEntry, readDevManifest, renderAudit, writeAsUser, type DevManifest
+} from '@healthchain/node/cli'
 import { demoArgs } from './demo-args.js'
-import { enrolUser, examinerBoxOf, grantExaminer, openEnvelope, postUserEntry, writeAsUser } from '../node/src/cli/user-device.js'
 import { z } from 'zod'
 
 const args = demoArgs(() => parseArgs({
@@ -164,10 +164,10 @@ async function main (): Promise<void> {
   say('The user logs in from the phone by signing a one-time challenge')
   const { client: phoneA, session } = await loginAsUser(a.api, a.name, user, crypto)
   detail(`hospital-a: granted, role ${session.role}, subject ${session.subject}`)
-  await expectRefusal('a challenge signed for hospital-b, presented at hospital-a', 'BAD_SIGNATURE', async () => {
+  await expectRefusal('a challenge signed for hospital-b, presented at hospital-a', 'LOGIN_REFUSED', async () => {
     const { challenge } = await a.api.request('POST', '/v1/session/challenge', z.object({ challenge: z.string() }), { body: { userId: user.userId } })
     const signature = signLogin(b.name, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
-    await a.api.request('POST', '/v1/session', sessionReplySchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
+    await a.api.request('POST', '/v1/session', sessionSchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
   })
 
   say('hospital-a writes an exam (S2): a plain segment for every reader, a sealed one for the user and itself')

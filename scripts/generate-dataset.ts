@@ -7,7 +7,7 @@
  *       [--radius 25] [--window 15] [--index FILE]
  */
 import { pathToFileURL } from 'node:url'
-import { generateDataset } from '../node/test/helpers/dataset.js'
+import { generateDataset } from '@healthchain/node/testing'
 
 function argValue (args: string[], name: string): string | undefined {
   const at = args.indexOf(name)

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { bytesToHex, concatBytes, encodeCanonical, userIdFromKey, utf8ToBytes, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { encodeAuditLine, LOGIN_DOMAIN, LOGIN_VERSION, loginMessage, signLogin, type AuditLine } from '../node/src/index.js'
+import { encodeAuditLine, LOGIN_DOMAIN, LOGIN_VERSION, loginMessage, signLogin, type AuditLine } from '@healthchain/node'
 
 const VECTORS_DIR = new URL('../node/test/vectors/', import.meta.url)
 const crypto = sodiumProvider

@@ -139,7 +139,7 @@ describe('npm start (the dev network) and npm run demo', () => {
     for (const marker of [
       'Login audit (S1)',
       'refused: 401 UNKNOWN_KEY',
-      'refused: 401 BAD_SIGNATURE',
+      'refused: 401 LOGIN_REFUSED',
       'sealed: readable',
       'sealed: not readable',
       'sealed: absent',

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildErasure, buildUserEntry, signEntry, type UserId } from '@healthchain/core'
 import { Ledger, type UserChain } from '@healthchain/ledger'
-import { generateDataset, type Dataset, type DatasetUser } from './helpers/dataset.js'
+import { generateDataset, type Dataset, type DatasetUser } from '../src/testing/index.js'
 import { QueryIndex } from '../src/query-index/index.js'
 import { crypto, makeTempDir, removeDir } from './helpers/fixtures.js'
 

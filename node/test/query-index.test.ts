@@ -9,7 +9,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { UserId } from '@healthchain/core'
-import { generateDataset, distanceMetres, type Dataset, type RawEntry } from './helpers/dataset.js'
+import { generateDataset, distanceMetres, type Dataset, type RawEntry } from '../src/testing/index.js'
 import { QueryIndex, type Series } from '../src/query-index/index.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
 

@@ -4,3 +4,9 @@ export {
   call, enrolOverHttp, staffToken, startConsortium, userToken, waitUntil,
   type ConsortiumOptions, type Reply, type TestConsortium, type TestNode
 } from './daemons.js'
+export {
+  generateDataset, distanceMetres, Rng,
+  type DatasetOptions, type Dataset, type DatasetUser, type DatasetInstitution, type GeoPoint, type PlantedPair, type PlantedNearMiss, type RawEntry
+} from './dataset/index.js'
+/** The query index's own time grid, for benchmarks that write location rows directly. */
+export { rtreeMinutes } from '../query-index/index.js'
