@@ -17,6 +17,7 @@ import { headOf, verifyAnyForkProof, type NetworkNode } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, converged, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -190,7 +191,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     const held = (await replica.ledger.chain(user.userId)).core
     const conflicts: number[] = []
     held.on('conflict', (length) => { conflicts.push(length) })
-    held.replicate(pipe(store, replica.ledger.store).two)
+    held.replicate(pipe(store, storeOf(replica.ledger)).two)
 
     // hospital-b is told of history B's head: longer than its copy, so nothing to compare yet; it fetches, and Hypercore finds the conflict.
     await replica.heads.receive([headB])
@@ -230,7 +231,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     const held = (await replica.ledger.chain(user.userId)).core
     const conflicts: number[] = []
     held.on('conflict', (length) => { conflicts.push(length) })
-    held.replicate(pipe(other, replica.ledger.store).two)
+    held.replicate(pipe(other, storeOf(replica.ledger)).two)
     otherCore.update({ wait: true }).catch(() => {})
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to flag the fork its Hypercore was sent', 15_000)
     expect(conflicts).toEqual([3])

@@ -21,6 +21,7 @@ import type { NodeProcess } from './fixtures/net-node-process.js'
 import { childNode } from './helpers/child-node.js'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, crypto, enrol, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -171,8 +172,8 @@ describe('heads after a restart', () => {
     // Replicated by hand, with neither node running: Hypercore stores the signed head for length 5 (the
     // upgrade) before any block; hospital-b then gets one block of the three and "crashes".
     const [ledgerA, ledgerB] = [await net.ledger(a.id), await net.ledger(b.id)]
-    const up = ledgerA.store.replicate(true)
-    const down2 = ledgerB.store.replicate(false)
+    const up = storeOf(ledgerA).replicate(true)
+    const down2 = storeOf(ledgerB).replicate(false)
     up.pipe(down2).pipe(up)
     up.on('error', () => {})
     down2.on('error', () => {})
@@ -294,8 +295,8 @@ describe('heads already logged', () => {
 
     // Over a side stream, hospital-b's core takes the signed head for 4 (an upgrade) and no block.
     const core = (await replica.ledger.chain(user.userId)).core
-    const up = custodian.ledger.store.replicate(true)
-    const side = replica.ledger.store.replicate(false)
+    const up = storeOf(custodian.ledger).replicate(true)
+    const side = storeOf(replica.ledger).replicate(false)
     up.pipe(side).pipe(up)
     up.on('error', () => {})
     side.on('error', () => {})

@@ -92,7 +92,7 @@ describe('a member flooding made-up cores', () => {
     expect(victim.heads.log.size).toBeLessThanOrEqual(SMALL.maxUnheldHeads)
     // Proofs of chains not held here are kept in memory only: the node's persisted fork registry holds none of them.
     await net.stop('hospital-b')
-    const registry = await ForkRegistry.open((await net.ledger('hospital-b')).store, crypto)
+    const registry = await ForkRegistry.open(await net.ledger('hospital-b'), crypto)
     try {
       expect(registry.list()).toEqual([])
     } finally {

@@ -17,6 +17,7 @@ import {
 } from '@healthchain/net'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, converged, enrol, holds, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -123,7 +124,7 @@ describe('heads gossip and reconciliation between real nodes', () => {
     // The custodian's key pair in a second store (same primary key, same named core): another history at length 3.
     const forkDir = await mkdtemp(join(tmpdir(), 'healthchain-fork-'))
     cleanup.push(async () => { await rm(forkDir, { recursive: true, force: true }) })
-    const store = new Corestore(forkDir, { primaryKey: net.node(a.id).ledger.store.primaryKey!, unsafe: true })
+    const store = new Corestore(forkDir, { primaryKey: storeOf(net.node(a.id).ledger).primaryKey!, unsafe: true })
     cleanup.push(async () => { await store.close() })
     const twin = store.get({ name: `chain/${user.userId}` })
     await twin.ready()

@@ -21,6 +21,7 @@ import {
 } from '@healthchain/net'
 import { TestNet, crypto, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -74,7 +75,7 @@ describe('light peers', () => {
     expect(asked.chain.verifiedLength).toBe(0)
     // Through the light peer's own API, another chain's key is refused at once.
     await expect(phoneOfAlice.sync(bob.chainKey, { timeoutMs: 1_500 })).rejects.toMatchObject({ code: 'INVALID_FIELD', field: 'key' })
-    const bobsCopy = phoneOfAlice.ledger.store.get({ key: bob.chainKey, active: false })
+    const bobsCopy = storeOf(phoneOfAlice.ledger).get({ key: bob.chainKey, active: false })
     await bobsCopy.ready()
     expect(bobsCopy.length).toBe(0)
     expect(bobsCopy.contiguousLength).toBe(0)

@@ -95,7 +95,7 @@ export class Daemon {
     const cleanup: Array<() => Promise<unknown>> = [async () => { await ledger.close() }]
     try {
       await ensureRegistry(ledger, config)
-      const audit = await AuditLog.open(ledger.store)
+      const audit = await AuditLog.open(ledger)
       cleanup.unshift(async () => { await audit.close() })
       let app: App | undefined
       const auditSink = new AuditAggregator(audit, {

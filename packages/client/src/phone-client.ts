@@ -200,7 +200,7 @@ export class PhoneClient {
         throw new ClientError('DEVICE_STATE', 'this device\'s ledger follows another registry')
       }
       await reconcileChainKey(ledger, device, keys.userId, init.chainKey)
-      outbox = await Outbox.open(ledger.store)
+      outbox = await Outbox.open(ledger)
       const peer = await LightPeer.start({ ledger, registryKey: init.registryKey, user: keys.sign, bootstrapPeers: init.bootstrapPeers })
       return new PhoneClient({ keys, crypto, ledger, device, outbox, peer, init })
     } catch (err) {

@@ -12,6 +12,7 @@ import { TestNet, enrol, writeExam, type Cleanup } from '../../../test/helpers/t
 import { waitFor } from '../../../test/helpers/wait.js'
 import { parseGpx, parseStepsCsv, type PhoneClient } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir, writeSealedExam } from './helpers.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -61,7 +62,7 @@ describe('phone client', () => {
     // Only the user's own chain is on the device: no record of Bob's, and no block of it.
     const device = phone.peer.ledger
     expect(device.users()).toEqual([phone.userId])
-    const bobsCopy = device.store.get({ key: bob.chainKey, active: false })
+    const bobsCopy = storeOf(device).get({ key: bob.chainKey, active: false })
     await bobsCopy.ready()
     expect(bobsCopy.length).toBe(0)
     await bobsCopy.close()

@@ -1,4 +1,5 @@
 export { Ledger, type LedgerOptions, type StoredLength } from './ledger.js'
+export { LOCAL_CORES, type LocalCoreName, type LocalCoreSource, type LocalCoreDeclaration } from './local-cores.js'
 export type { StoredChainHead, StoredSignedHead } from './stored-heads.js'
 export { UserChain, type AppendResult, type IngestResult, type PositionedEntry, type ReadQuery } from './user-chain.js'
 export { RegistryFeed } from './registry-feed.js'

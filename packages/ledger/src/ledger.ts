@@ -14,9 +14,11 @@ import {
   encodeEntryBody, equal, userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
+import { bytesToHex } from '@healthchain/core'
 import { Catalog } from './catalog.js'
 import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
+import { localCoresOf, localDiscoveryKeys, openLocalCore, type LocalCoreName } from './local-cores.js'
 import { RegistryFeed } from './registry-feed.js'
 import { scrubUnfinished } from './scrub-erased.js'
 import { readStoredHeads, type StoredChainHead } from './stored-heads.js'
@@ -46,7 +48,8 @@ export interface StoredLength {
 }
 
 export class Ledger {
-  readonly store: Corestore
+  /** Nothing outside the ledger touches the store: local cores, chains and served cores go through its methods. */
+  private readonly store: Corestore
   readonly crypto: CryptoProvider
   readonly institution: InstitutionId | undefined
   private readonly catalog: Catalog
@@ -62,10 +65,13 @@ export class Ledger {
   /** Enrolments under way, by user: a concurrent second one waits for the first, and never appends a second genesis. */
   private readonly enrolling = new Map<UserId, Promise<UserChain>>()
   private readonly pool: VerifyPool
+  /** Discovery keys (hex) of the local cores (local-cores.ts): never served to a peer. */
+  private readonly localKeys: ReadonlySet<string>
   private closed = false
 
-  private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, opts: LedgerOptions) {
+  private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, localKeys: ReadonlySet<string>, opts: LedgerOptions) {
     this.store = store
+    this.localKeys = localKeys
     this.catalog = catalog
     this.erased = erased
     this.crypto = opts.crypto ?? sodiumProvider
@@ -78,11 +84,11 @@ export class Ledger {
     const store = new Corestore(opts.dir, { active: false })
     try {
       await store.ready()
-      const catalog = await Catalog.open(store)
-      const erased = await ErasedLeaves.open(store)
+      const catalog = await Catalog.open(localCoresOf(store))
+      const erased = await ErasedLeaves.open(localCoresOf(store))
       // Erased blocks whose scrub a stop cut short: off the disk before anything else runs.
       await scrubUnfinished(store, erased)
-      const ledger = new Ledger(store, catalog, erased, opts)
+      const ledger = new Ledger(store, catalog, erased, await localDiscoveryKeys(store), opts)
       if (catalog.registryKey !== undefined) {
         ledger.registryFeed = await RegistryFeed.open(store, catalog.registryKey, ledger.crypto)
       }
@@ -136,6 +142,39 @@ export class Ledger {
     await this.catalog.setRegistry(feed.key)
     this.registryFeed = feed
     return feed
+  }
+
+  /**
+   * A session of one of the node's local cores (local-cores.ts), ready: never
+   * replicated, never served. The caller closes the session; the ledger
+   * closes the store.
+   */
+  async localCore (name: LocalCoreName): Promise<Hypercore> {
+    this.assertOpen()
+    return await openLocalCore(this.store, name)
+  }
+
+  /**
+   * The key of the core stored here under this discovery key, if a peer may
+   * be served it: null when nothing is stored under it, or when it is a
+   * local core (those are this node's own, whoever asks).
+   */
+  async servableKey (discoveryKey: Uint8Array): Promise<Uint8Array | null> {
+    this.assertOpen()
+    if (this.localKeys.has(bytesToHex(discoveryKey))) return null
+    const auth = await this.store.getAuth(discoveryKey)
+    return auth === null ? null : auth.key
+  }
+
+  /**
+   * A new session of the core with this key (created empty if not stored;
+   * not ready yet), for replication to serve or fetch over. Refused for a
+   * local core: those never leave this node.
+   */
+  coreSession (key: Uint8Array): Hypercore {
+    this.assertOpen()
+    if (this.localKeys.has(bytesToHex(Hypercore.discoveryKey(key)))) throw new LedgerError('INVALID_FIELD', 'a local core is never replicated', { field: 'key' })
+    return this.store.get({ key, active: false })
   }
 
   /** The key the chain of `user` will have when this node enrols them (nothing is written). */
@@ -429,4 +468,9 @@ function storeOpenError (err: unknown, dir: string): unknown {
     return new LedgerError('STORE_LOCKED', `the store in ${dir} is already open in another process; stop that node first`, { cause: err })
   }
   return err
+}
+
+/** The ledger's store, for tests that write raw cores or replicate a whole store (re-exported by `@healthchain/ledger/testing` only). */
+export function storeOf (ledger: Ledger): Corestore {
+  return ledger['store']
 }

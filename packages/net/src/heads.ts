@@ -304,7 +304,7 @@ export class HeadsService {
   }
 
   async start (): Promise<void> {
-    this.forkRegistry = await ForkRegistry.open(this.ledger.store, this.ledger.crypto)
+    this.forkRegistry = await ForkRegistry.open(this.ledger, this.ledger.crypto)
     for (const proof of this.forkRegistry.list()) this.logEvidence(proof)
     const pubsub = this.host.services.pubsub
     pubsub.topicValidators.set(HEADS_TOPIC, (_peer, message) => this.validateHeads(message))

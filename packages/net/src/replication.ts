@@ -202,10 +202,11 @@ export class Replication {
     if (this.stopped || this.light) return
     const id = bytesToHex(discoveryKey)
     if (channel.served.has(id)) return
-    const auth = await this.ledger.store.getAuth(discoveryKey)
-    if (auth === null || !this.authorize(channel, auth.key)) return
+    // Null for a core not stored here, and for the node's local cores (catalog, audit log…), whoever asks.
+    const key = await this.ledger.servableKey(discoveryKey)
+    if (key === null || !this.authorize(channel, key)) return
     while (channel.served.size >= this.maxServedPerPeer) this.closeServed(channel, channel.served.keys().next().value!)
-    const core = this.ledger.store.get({ key: auth.key, active: false })
+    const core = this.ledger.coreSession(key)
     const served: ServedCore = { core, lastUsed: Date.now() }
     channel.served.set(id, served)
     core.on('upload', () => {
@@ -283,7 +284,7 @@ export class Replication {
    */
   async fetchGenesis (key: Uint8Array, opts: FetchOptions = {}): Promise<Entry> {
     this.assertCanFetch()
-    const core = this.ledger.store.get({ key, active: false })
+    const core = this.ledger.coreSession(key)
     await core.ready()
     this.startFetching(core)
     try {

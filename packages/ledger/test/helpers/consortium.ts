@@ -19,6 +19,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Ledger, LedgerError, type AppendResult, type LedgerErrorCode, type LedgerOptions, type UserChain } from '../../src/index.js'
+import { storeOf } from '../../src/testing/internals.js'
 
 export const crypto = sodiumProvider
 
@@ -222,8 +223,8 @@ export interface Link {
 
 /** Replicates two ledgers' stores in-process (the `writer` side initiates). */
 export function link (writer: Ledger, reader: Ledger): Link {
-  const initiator = writer.store.replicate(true)
-  const responder = reader.store.replicate(false)
+  const initiator = storeOf(writer).replicate(true)
+  const responder = storeOf(reader).replicate(false)
   initiator.pipe(responder).pipe(initiator)
   // Destroying one side surfaces as an error on the other; nothing to report.
   initiator.on('error', () => {})
