@@ -9,7 +9,9 @@ import Corestore from 'corestore'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AuditLog, encodeAuditLine, type AuditLineInput } from '../src/index.js'
 import { expectCode, fakeClock, makeTempDir, overwriteBlock, removeDir } from './helpers/fixtures.js'
-import { localCoresOf } from '@healthchain/ledger/testing'
+import Hypercore from 'hypercore'
+import { Ledger } from '@healthchain/ledger'
+import { localCoresOf, storeOf } from '@healthchain/ledger/testing'
 
 let dir: string
 let store: Corestore
@@ -28,6 +30,42 @@ const line = (n: number, extra: Partial<AuditLineInput> = {}): AuditLineInput =>
 })
 
 describe('audit log', () => {
+  it('keeps the history of a store written when the log was named audit-log, and a new store uses local/audit-log', async () => {
+    // The log as an older node wrote it: the store's named core `audit-log`.
+    const former = { localCore: async () => { const core = store.get({ name: 'audit-log', active: false }); await core.ready(); return core } }
+    const old = await AuditLog.open(former)
+    for (let i = 0; i < 3; i++) await old.append(line(i))
+    const oldKey = old.key
+    await old.close()
+    await store.close()
+
+    // Opened through the ledger of that data directory, the log is the old core, its lines intact and verifying.
+    const ledger = await Ledger.open({ dir: join(dir, 'store'), verifyWorkers: 0 })
+    try {
+      const log = await AuditLog.open(ledger)
+      expect(Buffer.from(log.key).equals(Buffer.from(oldKey))).toBe(true)
+      expect((await log.read()).map((l) => l.line.target)).toEqual(['item-0', 'item-1', 'item-2'])
+      expect((await log.verify()).valid).toBe(true)
+      expect(await log.append(line(3))).toBe(3)
+      await log.close()
+    } finally {
+      await ledger.close()
+    }
+
+    // A store without the old core gets one named local/audit-log.
+    const fresh = await Ledger.open({ dir: join(dir, 'fresh'), verifyWorkers: 0 })
+    try {
+      const log = await AuditLog.open(fresh)
+      const expected = await storeOf(fresh).createKeyPair('local/audit-log')
+      expect(Buffer.from(log.core.key!).equals(Buffer.from(Hypercore.key(expected.publicKey)))).toBe(true)
+      await log.close()
+    } finally {
+      await fresh.close()
+    }
+    store = new Corestore(join(dir, 'store'))
+    await store.ready()
+  })
+
   it('appends lines in order with their time, and reads ranges', async () => {
     const clock = fakeClock()
     const log = await AuditLog.open(localCoresOf(store), { now: clock.now })
