@@ -16,9 +16,9 @@ import {
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type UserChain } from '@healthchain/ledger'
 import {
-  APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, appendViaCustodian,
-  custodianPeerOf, decodeAppendResponse, forwardAppend, readFrame, writeFrame
+  APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, decodeAppendResponse, readFrame, writeFrame
 } from '@healthchain/net'
+import { appendViaCustodian, custodianPeerOf, forwardAppend } from '@healthchain/net/testing'
 import { makeParty, type Party } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
 

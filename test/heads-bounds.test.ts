@@ -9,7 +9,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex, utf8ToBytes } from '@healthchain/core'
-import { FORKS_TOPIC, ForkRegistry, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
+import { ForkRegistry } from '@healthchain/net/testing'
+import { FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
 import { twinChain, twinStore } from './helpers/equivocation.js'
 import { madeUpForkProofs, madeUpHeads } from './helpers/made-up-cores.js'
 import { waitFor } from './helpers/wait.js'

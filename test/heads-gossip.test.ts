@@ -12,9 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { buildExam, bytesToHex, utf8ToBytes } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import {
-  FORKS_TOPIC, HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
+  FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
   type SignedHead
 } from '@healthchain/net'
+import { HeadLog } from '@healthchain/net/testing'
 import { waitFor } from './helpers/wait.js'
 import { TestNet, converged, enrol, holds, writeExam, type Cleanup, type Party } from './helpers/test-net.js'
 import { storeOf } from '@healthchain/ledger/testing'

@@ -17,8 +17,9 @@ import { buildUserEntry, bytesToHex, encodeCanonical, encodeEntry, newRecoveryPh
 import { Ledger } from '@healthchain/ledger'
 import {
   HEADS_TOPIC, LightPeer, MY_CHAIN_PROTOCOL, MAX_MY_CHAIN_RESPONSE_BYTES, MembershipGate, askMyChain, createHost, decodeMyChainResponse,
-  findMyChain, forwardAppend, readFrame, writeFrame, type InboundDecision, type NetworkNode
+  findMyChain, readFrame, writeFrame, type InboundDecision, type NetworkNode
 } from '@healthchain/net'
+import { forwardAppend } from '@healthchain/net/testing'
 import { TestNet, crypto, enrol, writeExam, type Cleanup } from './helpers/test-net.js'
 import { waitFor } from './helpers/wait.js'
 import { storeOf } from '@healthchain/ledger/testing'

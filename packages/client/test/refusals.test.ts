@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   USER_AUTHOR, buildExam, buildUserEntry, encodeCanonical, encodeEntry, newRecoveryPhrase, signEntry, signingMessage, domainTag, userKeysFromPhrase
 } from '@healthchain/core'
-import { forwardAppend } from '@healthchain/net'
+import { forwardAppend } from '@healthchain/net/testing'
 import { TestNet, enrol, type Cleanup } from '../../../test/helpers/test-net.js'
 import { PhoneClient, phrasePathOf } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir } from './helpers.js'
