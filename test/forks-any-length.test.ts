@@ -64,7 +64,7 @@ describe('equivocation at different lengths', () => {
     await net.stop(c.id)
     const shared = await blocksOf(chain.core, 2)
     expect(await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))).toBe(4)
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await converged([b, r].map((p) => net.node(p.id)), user.userId, 4, 'hospital-b and the regulator to fetch history A')
 
     // The custodian's second node (hospital-m, same chain key pair) holds history B: the shared blocks, then another block 2.
@@ -73,7 +73,7 @@ describe('equivocation at different lengths', () => {
     const nodeC = await net.start(c.id, {}, [])
     const nodeM = await net.start(m.id, {}, [c.id])
     await net.meshed([c.id, m.id])
-    nodeM.appended(user.userId)
+    nodeM.heads.announce(user.userId)
     await converged([nodeC], user.userId, 3, 'hospital-c to fetch history B')
     // No two heads of one length disagree: the lengths signed are 1, 2, 4 (A) and 1, 2, 3 (B).
     for (const node of net.nodes) expect(node.isForked(chainKey)).toBe(false)
@@ -104,7 +104,7 @@ describe('equivocation at different lengths', () => {
     const nodeB = net.node(b.id)
     const skipped = nodeB.heads.stats.skippedForked
     await appendAtOnce(await net.node(a.id).ledger.chain(user.userId), examBlocks(net, a, user, chainKey, 4, 1, 'history A'))
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await waitFor(() => nodeB.heads.stats.skippedForked > skipped, 'hospital-b to skip the forked chain\'s next head')
     expect(nodeB.heads.pendingFetches).toBe(0)
     expect((await nodeB.ledger.chain(user.userId)).verifiedLength).toBe(4)
@@ -137,7 +137,7 @@ describe('heads held against the node\'s own copy', () => {
     const { net, a, replica, headB, user, chainKey, chain } = await setUp()
     // History A gets blocks 2 and 3 in one append: it is never signed at length 3.
     await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await converged([replica], user.userId, 4, 'hospital-b to fetch history A')
 
     await replica.heads.receive([headB])
@@ -158,7 +158,7 @@ describe('heads held against the node\'s own copy', () => {
 
     // The custodian then writes history A to length 4 in one append; hospital-b fetches it and holds the waiting head against it.
     await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to prove the fork once its copy reached length 4')
     const proof = replica.forks[0]!
     expect(proof.v).toBe(2)

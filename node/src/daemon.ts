@@ -117,8 +117,7 @@ export class Daemon {
         bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
         signer: keys.institution.sign,
         onInbound: auditNetworkLogins(auditSink),
-        inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
-        onChainChanged: (user) => { follower.notify(user) }
+        inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 }
       })
       cleanup.unshift(async () => { await network.stop() })
       // Dial bootstrap peers in the background: a node must start even while they are down (the dialer retries).

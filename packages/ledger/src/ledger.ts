@@ -16,6 +16,7 @@ import {
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { bytesToHex } from '@healthchain/core'
 import { Catalog } from './catalog.js'
+import { ChainChanges, type ChainChangeListener } from './chain-changes.js'
 import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
 import { localCoresOf, localDiscoveryKeys, openLocalCore, type LocalCoreName } from './local-cores.js'
@@ -62,6 +63,7 @@ export class Ledger {
   private readonly lastAsk = new Map<string, number>()
   private asks = 0
   private readonly openListeners = new Set<(user: UserId, chain: UserChain) => void>()
+  private readonly changes = new ChainChanges()
   /** Enrolments under way, by user: a concurrent second one waits for the first, and never appends a second genesis. */
   private readonly enrolling = new Map<UserId, Promise<UserChain>>()
   private readonly pool: VerifyPool
@@ -212,10 +214,11 @@ export class Ledger {
 
   private async enrolOnce (user: UserId, genesis: Entry): Promise<UserChain> {
     if (!this.catalog.has(user)) {
-      const chain = await UserChain.open(this.store.get({ name: chainName(user), active: false }), this.registry, this.erased, this.crypto)
+      const chain = await this.openChain(this.store.get({ name: chainName(user), active: false }))
       if (chain.length === 0) return await this.writeGenesis(user, chain, genesis)
       // A crash between writing the genesis and listing the chain leaves it unlisted: list it now.
       await this.catalog.addChain(user, chain.key)
+      this.changes.emit({ user, length: chain.length, kind: 'enrol' })
       this.open.set(user, Promise.resolve(chain))
       this.lastUsed.set(user, Date.now())
       this.lastAsk.set(user, ++this.asks)
@@ -243,6 +246,7 @@ export class Ledger {
     this.lastUsed.set(user, Date.now())
     this.lastAsk.set(user, ++this.asks)
     this.opened(user, chain)
+    this.changes.emit({ user, length: chain.length, kind: 'enrol' })
     return chain
   }
 
@@ -260,13 +264,33 @@ export class Ledger {
     if (key === undefined) throw new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}`)
     let opening = this.open.get(user)
     if (opening === undefined) {
-      opening = UserChain.open(this.store.get({ key, active: false }), this.registry, this.erased, this.crypto)
+      opening = this.openChain(this.store.get({ key, active: false }))
       this.open.set(user, opening)
       opening.then((chain) => { this.opened(user, chain) }, () => this.open.delete(user))
     }
     this.lastUsed.set(user, Date.now())
     this.lastAsk.set(user, ++this.asks)
     return await opening
+  }
+
+  /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */
+  private async openChain (core: Hypercore): Promise<UserChain> {
+    return await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
+      // Unlisted while its genesis is written: enrolment tells that change itself.
+      const user = core.key === null ? undefined : this.catalog.userOf(core.key)
+      if (user !== undefined) this.changes.emit({ user, length, kind })
+    })
+  }
+
+  /**
+   * Calls `listener` on every change to a chain held here — an append
+   * written here, blocks fetched from a peer and accepted, an enrolment —
+   * with `{ user, length, kind }` (chain-changes.ts); returns the function
+   * that stops it. The one way to follow chains: the network announces heads
+   * from it, the query index indexes from it.
+   */
+  onChange (listener: ChainChangeListener): () => void {
+    return this.changes.subscribe(listener)
   }
 
   /**

@@ -34,6 +34,9 @@ import { scrubErased } from './scrub-erased.js'
 import { restoreTreeNodes, storedLeaves, treeNodesAround } from './tree-audit.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
+/** Told when the chain grows: written here (`append`) or fetched and checked (`ingest`), with the length reached. */
+export type ChainGrown = (kind: 'append' | 'ingest', length: number) => void
+
 /** Most entries written by one Hypercore append. */
 const MAX_BATCH = 256
 
@@ -122,9 +125,11 @@ export class UserChain {
   private flushing: Promise<void> | undefined
   /** The verified length last recorded on disk (replicas only). */
   private marked = 0
+  private readonly grown: ChainGrown
 
-  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider) {
+  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown) {
     this.core = core
+    this.grown = grown
     this.registry = registry
     this.erased = erased
     this.crypto = crypto
@@ -140,9 +145,9 @@ export class UserChain {
    * everything past the mark is checked again, with every rule, as ingest()
    * does. `verify()` re-checks everything.
    */
-  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider): Promise<UserChain> {
+  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}): Promise<UserChain> {
     await core.ready()
-    const chain = new UserChain(core, registry, erased, crypto)
+    const chain = new UserChain(core, registry, erased, crypto, grown)
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
     for (let seq = 0; seq < trusted; seq++) {
@@ -222,6 +227,7 @@ export class UserChain {
       }
     }
     await this.saveMark()
+    if (this.rules.length > start) this.grown('ingest', this.rules.length)
     return { added: this.rules.length - start, problem }
   }
 
@@ -394,6 +400,7 @@ export class UserChain {
     await this.applyErasures(prepared.written.map(({ seq }) => seq)).catch(() => {})
     for (const { request, seq } of prepared.written) request.resolve({ seq, duplicate: false })
     this.answerDuplicates(prepared)
+    if (prepared.blocks.length > 0) this.grown('append', this.core.length)
   }
 
   /**

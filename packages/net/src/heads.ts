@@ -160,8 +160,6 @@ export interface HeadsServiceInit extends HeadsBounds {
    * Default 30 s; 0 turns it off.
    */
   readonly reconcileIntervalMs?: number
-  /** Told of every chain a fetch brought verified entries to (e.g. to index them). */
-  readonly onFetched?: (chain: UserChain) => void
 }
 
 export interface HeadsStats {
@@ -267,10 +265,7 @@ export class HeadsService {
       maxUnheld: init.maxUnheldFetches,
       timeoutMs: init.timeoutMs,
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
-      onFetched: async (chain) => {
-        await this.observeLocal(chain)
-        init.onFetched?.(chain)
-      }
+      onFetched: async (chain) => { await this.observeLocal(chain) }
     })
     this.reconciler = new HeadsReconciler({
       host: components.host,

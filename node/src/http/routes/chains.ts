@@ -272,9 +272,8 @@ export async function writeExam (deps: ChainRoutesDeps, user: UserId, body: { pl
  * concurrent write can never make it stale.
  */
 async function appendOwnExam (deps: ChainRoutesDeps, user: UserId, chain: UserChain, unsigned: UnsignedEntry): Promise<AppendResult> {
-  const result = await chain.appendSigned(unsigned, deps.institution.keys.sign)
-  if (!result.duplicate) deps.network.appended(user)
-  return result
+  // Announced by the network from the ledger's change event, like every append.
+  return await chain.appendSigned(unsigned, deps.institution.keys.sign)
 }
 
 async function writeUserEntry (deps: ChainRoutesDeps, user: UserId, body: z.infer<typeof userWriteSchema>): Promise<{ seq: number, id: string, duplicate: boolean }> {
