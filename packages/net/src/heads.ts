@@ -1,11 +1,11 @@
 /**
  * DEV DOCS — heads gossip, reconciliation and fork proofs.
  *
- * Announce. After a local append on a chain this node is custodian of
- * (`announce(user)`, called by NetworkNode.append/enrol and by the
- * AppendService), the chain's signed head (`headOf`) is queued; the queue
- * is flushed every `flushMs` (10 ms) or at 256 heads, as one
- * HeadsAnnouncement on gossipsub `/healthchain/heads/1`.
+ * Announce. After a local append on a chain this node is custodian of, or
+ * an enrolment (`announce(user)`, called from the ledger's change event,
+ * `Ledger.onChange`, which NetworkNode follows), the chain's signed head
+ * (`headOf`) is queued; the queue is flushed every `flushMs` (10 ms) or at
+ * 256 heads, as one HeadsAnnouncement on gossipsub `/healthchain/heads/1`.
  *
  * Seed. At start the head log gets the stored signed head of every chain
  * held here (head-seeding.ts), read from storage in pages without opening
