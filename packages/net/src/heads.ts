@@ -89,15 +89,15 @@
 import { bytesToHex, equal, fromHex, type InstitutionId, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { ChainFetcher, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
-import { ConflictWatch, type ConflictStats } from './conflict-watch.js'
+import { ChainFetcher, type ReplicationLag } from './chain-fetcher.js'
+import { ConflictWatch } from './conflict-watch.js'
 import { DeferredHeads } from './deferred-heads.js'
 import { ForkRegistry } from './fork-registry.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
-import { seedHeadLog, type SeedStats } from './head-seeding.js'
-import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
+import { seedHeadLog } from './head-seeding.js'
+import { HeadsReconciler } from './heads-reconcile.js'
+import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 import type { Host } from './host.js'
-import type { MembershipGate } from './membership-gate.js'
 import { proveAgainstOwn } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
 import { UnheldForks } from './unheld-forks.js'
@@ -108,95 +108,7 @@ import { HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, decodeHeadsAnnouncement, encod
 
 export const FORKS_TOPIC = '/healthchain/forks/1'
 
-export interface HeadsServiceComponents {
-  readonly host: Host
-  readonly ledger: Ledger
-  readonly gate: MembershipGate
-  readonly replication: Replication
-}
-
-/**
- * Bounds on what heads of chains not held here may make a node keep (see
- * the DEV DOCS, "Memory"). Chains held here are never subject to them.
- */
-export interface HeadsBounds {
-  /** Not-held chains (and their fork evidence) in the head log; default 10,000. */
-  readonly maxUnheldHeads?: number
-  /** First heads per (chain, length) remembered for held chains; default 4,096. */
-  readonly maxRecentHeld?: number
-  /** First heads per (chain, length) remembered for other chains; default 4,096. */
-  readonly maxRecentOther?: number
-  /** Not-held chains queued, running or remembered as behind in the fetcher; default 1,024. */
-  readonly maxUnheldFetches?: number
-  /** Fork proofs of not-held chains kept (in memory only); default 1,024. */
-  readonly maxUnheldForks?: number
-}
-
-/** What was dropped to stay within `HeadsBounds`. */
-export interface DroppedStats {
-  /** Not-held head-log entries dropped. */
-  readonly log: number
-  /** First heads forgotten (either partition). */
-  readonly recent: number
-  /** Not-held chains not taken into the fetcher, or forgotten as behind. */
-  readonly fetches: number
-  /** Fork proofs of not-held chains dropped. */
-  readonly forks: number
-}
-
-export interface HeadsServiceInit extends HeadsBounds {
-  /** Become a replica of every chain a head announces (regulators, full nodes); default true. */
-  readonly replicateAll?: boolean
-  /** Longest wait before queued heads are published; default 10 ms. */
-  readonly flushMs?: number
-  /** Chain fetches at once; default 8. */
-  readonly maxConcurrentFetches?: number
-  /** Per fetch and per heads-sync exchange; default 10 s. */
-  readonly timeoutMs?: number
-  /**
-   * Reconcile again with every peer this often (ms), so a head whose gossip
-   * was lost (e.g. published before a peer's subscription arrived) still
-   * arrives; cheap, as each peer answers only what changed since our cursor.
-   * Default 30 s; 0 turns it off.
-   */
-  readonly reconcileIntervalMs?: number
-}
-
-export interface HeadsStats {
-  /** Heads received (gossip and sync) and heads that did not verify (ignored). */
-  received: number
-  invalid: number
-  /** Gossip messages that did not decode, or fork proofs (gossip or forks-sync) that did not decode or verify. */
-  malformed: number
-  /** Own heads published, and publications that failed. */
-  announced: number
-  publishFailed: number
-  /** Fork proofs recorded here (detected or received). */
-  forks: number
-  /** Heads of forked chains not fetched. */
-  skippedForked: number
-  /** Observations that failed unexpectedly (e.g. the ledger closed under them). */
-  errors: number
-  /** Heads received that were, byte for byte, the one logged, with nothing pending for the chain: not checked again. */
-  known: number
-  /** The head log's seeding from storage at start. */
-  readonly seed: SeedStats
-  readonly fetch: FetchStats
-  readonly sync: ReconcileStats
-  /** Hypercore `conflict` events on chains held here, and what became of them. */
-  readonly conflicts: ConflictStats
-  /** What heads of chains not held here could not make this node keep (HeadsBounds). */
-  readonly dropped: DroppedStats
-}
-
-export interface ForkedChain {
-  /** The chain key, hex. */
-  readonly chain: string
-  /** A length at which the custodian's two histories differ: the one length of a same-length proof, the shorter head's of a consistency proof. */
-  readonly length: number
-  /** The custodian the genesis names, when this node holds the chain. */
-  readonly custodian: InstitutionId | undefined
-}
+export type { DroppedStats, ForkedChain, HeadsBounds, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 
 export class HeadsService {
   private readonly host: Host
