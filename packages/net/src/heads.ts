@@ -86,25 +86,25 @@
  * A chain held here whose custodian churns heads (real appends) can still
  * turn over the held partitions; that costs it real, fetched blocks.
  */
-import { bytesToHex, equal, fromHex, type InstitutionId, type UserId } from '@healthchain/core'
+import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ChainFetcher, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
 import { DeferredHeads } from './deferred-heads.js'
-import { ForkRegistry } from './fork-registry.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog } from './head-seeding.js'
+import { HeadsAnnouncer } from './heads-announcer.js'
 import { HeadsReconciler } from './heads-reconcile.js'
+import { KnownForks } from './known-forks.js'
 import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 import type { Host } from './host.js'
 import { proveAgainstOwn } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
-import { UnheldForks } from './unheld-forks.js'
 import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
-import { HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, decodeHeadsAnnouncement, encodeHeadsAnnouncement } from './wire/heads-announcement.js'
+import { HEADS_TOPIC, decodeHeadsAnnouncement } from './wire/heads-announcement.js'
 
 export const FORKS_TOPIC = '/healthchain/forks/1'
 
@@ -115,18 +115,15 @@ export class HeadsService {
   private readonly ledger: Ledger
   private readonly replication: Replication
   private readonly replicateAll: boolean
-  private readonly flushMs: number
   private readonly reconcileIntervalMs: number
   readonly log: HeadLog
   private readonly recent: RecentHeads
   private readonly deferred = new DeferredHeads()
-  /** Fork proofs of chains not held here: bounded, in memory only. */
-  private readonly unheldForks: UnheldForks
   private readonly fetcher: ChainFetcher
   private readonly conflictWatch: ConflictWatch
   private readonly reconciler: HeadsReconciler
-  private forkRegistry: ForkRegistry | undefined
-  private readonly custodians = new Map<string, InstitutionId>()
+  /** Fork proofs known here: persisted for held chains, bounded and in memory for others (known-forks.ts). */
+  private readonly knownForks: KnownForks
   /**
    * Chains held here whose logged head is this node's own and longer than
    * what it has verified, with that length: seeded from storage ahead of the
@@ -144,9 +141,7 @@ export class HeadsService {
   private markSeeded!: () => void
   private seeding: Promise<void> = Promise.resolve()
   private readonly controller = new AbortController()
-  private readonly queued = new Set<UserId>()
-  private flushTimer: NodeJS.Timeout | undefined
-  private flushing: Promise<void> = Promise.resolve()
+  private readonly announcer: HeadsAnnouncer
   /** Observations run one at a time, in arrival order. */
   private processing: Promise<void> = Promise.resolve()
   private readonly cleanups: Array<() => void> = []
@@ -163,7 +158,6 @@ export class HeadsService {
     this.ledger = components.ledger
     this.replication = components.replication
     this.replicateAll = init.replicateAll ?? true
-    this.flushMs = init.flushMs ?? 10
     this.reconcileIntervalMs = init.reconcileIntervalMs ?? 30_000
     this.seeded = new Promise((resolve) => { this.markSeeded = resolve })
     this.log = new HeadLog(undefined, {
@@ -171,7 +165,7 @@ export class HeadsService {
       isHeld: (id) => this.holds(id.slice(0, 64))
     })
     this.recent = new RecentHeads({ held: init.maxRecentHeld, other: init.maxRecentOther })
-    this.unheldForks = new UnheldForks(init.maxUnheldForks)
+    this.knownForks = new KnownForks(init.maxUnheldForks)
     this.fetcher = new ChainFetcher(components, {
       maxConcurrent: init.maxConcurrentFetches,
       maxUnheld: init.maxUnheldFetches,
@@ -183,7 +177,7 @@ export class HeadsService {
       host: components.host,
       gate: components.gate,
       log: this.log,
-      forks: { since: (cursor, limit) => this.forkRegistry?.since(cursor, limit) ?? { proofs: [], next: 0, more: false } }
+      forks: { since: (cursor, limit) => this.knownForks.since(cursor, limit) }
     }, {
       timeoutMs: init.timeoutMs,
       ready: this.seeded,
@@ -193,7 +187,7 @@ export class HeadsService {
     this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
       onProof: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
     })
-    const { log, recent, fetcher, unheldForks } = this
+    const { log, recent, fetcher, knownForks } = this
     this.stats = {
       received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0, known: 0,
       seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats, conflicts: this.conflictWatch.stats,
@@ -202,17 +196,23 @@ export class HeadsService {
         get log () { return log.dropped },
         get recent () { return recent.dropped },
         get fetches () { return fetcher.stats.dropped },
-        get forks () { return unheldForks.dropped }
+        get forks () { return knownForks.droppedUnheld }
       }
     }
+    this.announcer = new HeadsAnnouncer({
+      ledger: this.ledger,
+      publish: async (data) => await this.host.services.pubsub.publish(HEADS_TOPIC, data),
+      flushMs: init.flushMs ?? 10,
+      stats: this.stats,
+      observeOwn: async (head) => { await this.serially(async () => { await this.observe(head, false) }) }
+    })
     this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
     // Every chain the ledger opens from now on (and those open already) has its `conflict` heard.
     this.conflictWatch.start()
   }
 
   async start (): Promise<void> {
-    this.forkRegistry = await ForkRegistry.open(this.ledger, this.ledger.crypto)
-    for (const proof of this.forkRegistry.list()) this.logEvidence(proof)
+    for (const proof of await this.knownForks.open(this.ledger, this.ledger.crypto)) this.logEvidence(proof)
     const pubsub = this.host.services.pubsub
     pubsub.topicValidators.set(HEADS_TOPIC, (_peer, message) => this.validateHeads(message))
     pubsub.topicValidators.set(FORKS_TOPIC, (_peer, message) => this.validateForkProof(message))
@@ -257,44 +257,8 @@ export class HeadsService {
 
   // ------------------------------------------------------------ announce
 
-  /** Queues the head of `user`'s chain for publication, if this node is its custodian (checked at flush). */
-  announce (user: UserId): void {
-    if (this.closing) return
-    this.queued.add(user)
-    if (this.queued.size >= MAX_HEADS_PER_ANNOUNCEMENT) this.flushNow()
-    else this.flushTimer ??= setTimeout(() => { this.flushNow() }, this.flushMs)
-  }
-
-  private flushNow (): void {
-    clearTimeout(this.flushTimer)
-    this.flushTimer = undefined
-    const users = [...this.queued]
-    this.queued.clear()
-    this.flushing = this.flushing.then(async () => { await this.publishHeads(users) })
-  }
-
-  private async publishHeads (users: UserId[]): Promise<void> {
-    const heads: SignedHead[] = []
-    for (const user of users) {
-      try {
-        const chain = await this.ledger.chain(user)
-        if (!chain.writable || chain.length === 0) continue
-        heads.push(await headOf(chain.core, this.ledger.crypto))
-      } catch {
-        this.stats.publishFailed++
-      }
-    }
-    for (const head of heads) await this.serially(async () => { await this.observe(head, false) })
-    for (let i = 0; i < heads.length; i += MAX_HEADS_PER_ANNOUNCEMENT) {
-      const batch = heads.slice(i, i + MAX_HEADS_PER_ANNOUNCEMENT)
-      try {
-        await this.host.services.pubsub.publish(HEADS_TOPIC, encodeHeadsAnnouncement({ v: 1, heads: batch }))
-        this.stats.announced += batch.length
-      } catch {
-        this.stats.publishFailed++
-      }
-    }
-  }
+  /** Queues the head of `user`'s chain for publication, if this node is its custodian (checked at flush; heads-announcer.ts). */
+  announce (user: UserId): void { this.announcer.announce(user) }
 
   // ------------------------------------------------------------ receive
 
@@ -412,7 +376,7 @@ export class HeadsService {
     const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
     // A chain that became held with a fork proof kept as not held: the proof now goes to the persisted registry.
-    if (held !== undefined && this.unheldForks.has(keyHex)) await this.recordFork(this.unheldForks.take(keyHex)!)
+    if (held !== undefined && this.knownForks.hasUnheld(keyHex)) await this.recordFork(this.knownForks.takeUnheld(keyHex)!)
     if (held !== undefined && news) {
       chain = await this.ledger.chain(held)
       // A chain held here and not logged yet (a page the seeding could not read, or seeding still under way): this node's own head comes first.
@@ -506,16 +470,9 @@ export class HeadsService {
    * two nodes that each dropped it cannot pass it back and forth.
    */
   private async recordFork (proof: AnyForkProof, relayed = false): Promise<void> {
-    const registry = this.forkRegistry
-    if (registry === undefined || this.stopped) return
-    const keyHex = bytesToHex(proof.a.key)
+    if (!this.knownForks.opened || this.stopped) return
     const held = this.ledger.userOfChain(proof.a.key) !== undefined
-    if (held) {
-      if (!await registry.add(proof)) return
-      this.unheldForks.take(keyHex)
-    } else if (registry.has(keyHex) || !verifyAnyForkProof(proof, this.ledger.crypto) || !this.unheldForks.add(proof)) {
-      return
-    }
+    if (!await this.knownForks.record(proof, held, this.ledger.crypto)) return
     this.stats.forks++
     this.logEvidence(proof)
     if (!held && relayed) return
@@ -536,13 +493,13 @@ export class HeadsService {
     if (user !== undefined) {
       this.ledger.chain(user).then((chain) => {
         const custodian = chain.user?.custodian
-        if (custodian !== undefined) this.custodians.set(keyHex, custodian)
+        if (custodian !== undefined) this.knownForks.setCustodian(keyHex, custodian)
       }, () => {})
     }
   }
 
   private isForkedHex (keyHex: string): boolean {
-    return (this.forkRegistry?.has(keyHex) ?? false) || this.unheldForks.has(keyHex)
+    return this.knownForks.has(keyHex)
   }
 
   /** Whether the chain with this key (hex) is held here, as custodian or replica. */
@@ -555,19 +512,15 @@ export class HeadsService {
 
   /** The fork proof of a chain (either kind), if one is known. */
   forkOf (chainKey: Uint8Array): AnyForkProof | undefined {
-    const keyHex = bytesToHex(chainKey)
-    return this.forkRegistry?.get(keyHex) ?? this.unheldForks.get(keyHex)
+    return this.knownForks.get(bytesToHex(chainKey))
   }
 
   /** Every fork proof known here, one per chain: the persisted ones in the order they were recorded, then those of chains not held. */
-  get forks (): AnyForkProof[] { return [...this.forkRegistry?.list() ?? [], ...this.unheldForks.list()] }
+  get forks (): AnyForkProof[] { return this.knownForks.list() }
 
   /** The forked chains, with the custodian to flag when this node holds the chain. */
   forkedChains (): ForkedChain[] {
-    return this.forks.map((p) => {
-      const chain = bytesToHex(p.a.key)
-      return { chain, length: p.a.length, custodian: this.custodians.get(chain) }
-    })
+    return this.knownForks.forkedChains()
   }
 
   /** Fetches queued or under way. */
@@ -580,9 +533,7 @@ export class HeadsService {
     if (this.closing) return
     this.closing = true
     this.controller.abort()
-    if (this.queued.size > 0) this.flushNow()
-    clearTimeout(this.flushTimer)
-    await this.flushing
+    await this.announcer.close()
     await this.seeding
     this.markSeeded()
     this.stopped = true
@@ -595,6 +546,6 @@ export class HeadsService {
     await this.fetcher.stop()
     await this.conflictWatch.stop()
     await this.processing
-    await this.forkRegistry?.close()
+    await this.knownForks.close()
   }
 }
