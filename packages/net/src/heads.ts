@@ -88,13 +88,13 @@
  */
 import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ChainFetcher, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
 import { DeferredHeads } from './deferred-heads.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog } from './head-seeding.js'
 import { HeadsAnnouncer } from './heads-announcer.js'
+import { FORKS_TOPIC, listenToHeadsGossip } from './heads-gossip.js'
 import { HeadsReconciler } from './heads-reconcile.js'
 import { KnownForks } from './known-forks.js'
 import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
@@ -104,9 +104,9 @@ import type { Replication } from './replication.js'
 import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
-import { HEADS_TOPIC, decodeHeadsAnnouncement } from './wire/heads-announcement.js'
+import { HEADS_TOPIC } from './wire/heads-announcement.js'
 
-export const FORKS_TOPIC = '/healthchain/forks/1'
+export { FORKS_TOPIC } from './heads-gossip.js'
 
 export type { DroppedStats, ForkedChain, HeadsBounds, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 
@@ -149,9 +149,6 @@ export class HeadsService {
   private closing = false
   private stopped = false
   readonly stats: HeadsStats
-  /** What the gossip validators decoded, by message: gossipsub delivers the very object it validated. */
-  private readonly validated = new WeakMap<Message, SignedHead[]>()
-  private readonly validatedProofs = new WeakMap<Message, AnyForkProof>()
 
   constructor (components: HeadsServiceComponents, init: HeadsServiceInit = {}) {
     this.host = components.host
@@ -213,18 +210,14 @@ export class HeadsService {
 
   async start (): Promise<void> {
     for (const proof of await this.knownForks.open(this.ledger, this.ledger.crypto)) this.logEvidence(proof)
-    const pubsub = this.host.services.pubsub
-    pubsub.topicValidators.set(HEADS_TOPIC, (_peer, message) => this.validateHeads(message))
-    pubsub.topicValidators.set(FORKS_TOPIC, (_peer, message) => this.validateForkProof(message))
-    this.cleanups.push(() => {
-      pubsub.topicValidators.delete(HEADS_TOPIC)
-      pubsub.topicValidators.delete(FORKS_TOPIC)
-    })
-    const onMessage = (event: CustomEvent<Message>): void => { this.onGossip(event.detail) }
-    pubsub.addEventListener('message', onMessage)
-    this.cleanups.push(() => { pubsub.removeEventListener('message', onMessage) })
-    pubsub.subscribe(HEADS_TOPIC)
-    pubsub.subscribe(FORKS_TOPIC)
+    // Gossip comes in checked by gossipsub's validators (heads-gossip.ts).
+    this.cleanups.push(listenToHeadsGossip({
+      pubsub: this.host.services.pubsub,
+      crypto: this.ledger.crypto,
+      stats: this.stats,
+      onHeads: (heads) => { void this.receive(heads, { verified: true }) },
+      onForkProof: (proof) => { void this.serially(async () => { await this.recordFork(proof, true) }) }
+    }))
     // Answering from now on: a peer that asks while the log is seeded waits for it (heads-reconcile.ts `ready`).
     await this.reconciler.start()
     this.seeding = this.seed()
@@ -261,48 +254,6 @@ export class HeadsService {
   announce (user: UserId): void { this.announcer.announce(user) }
 
   // ------------------------------------------------------------ receive
-
-  /** Gossipsub's check before delivery and relay: the whole announcement decodes and every head in it verifies. */
-  private validateHeads (message: Message): TopicValidatorResult {
-    let heads: SignedHead[]
-    try {
-      heads = decodeHeadsAnnouncement(message.data).heads
-    } catch {
-      this.stats.malformed++
-      return TopicValidatorResult.Reject
-    }
-    const invalid = heads.filter((head) => !verifyHead(head, this.ledger.crypto)).length
-    if (invalid > 0) {
-      this.stats.received += heads.length
-      this.stats.invalid += invalid
-      return TopicValidatorResult.Reject
-    }
-    this.validated.set(message, heads)
-    return TopicValidatorResult.Accept
-  }
-
-  private validateForkProof (message: Message): TopicValidatorResult {
-    try {
-      const proof = decodeAnyForkProof(message.data)
-      if (verifyAnyForkProof(proof, this.ledger.crypto)) {
-        this.validatedProofs.set(message, proof)
-        return TopicValidatorResult.Accept
-      }
-    } catch {}
-    this.stats.malformed++
-    return TopicValidatorResult.Reject
-  }
-
-  /** Messages gossipsub delivers have passed the validators above. */
-  private onGossip (message: Message): void {
-    if (message.topic === HEADS_TOPIC) {
-      const heads = this.validated.get(message)
-      if (heads !== undefined) void this.receive(heads, { verified: true })
-    } else if (message.topic === FORKS_TOPIC) {
-      const proof = this.validatedProofs.get(message)
-      if (proof !== undefined) void this.serially(async () => { await this.recordFork(proof, true) })
-    }
-  }
 
   /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed. Never throws. */
   async receive (heads: readonly SignedHead[], opts: { verified?: boolean } = {}): Promise<void> {
