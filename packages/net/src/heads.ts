@@ -63,28 +63,8 @@
  * evidence to nodes that can compare them with a copy of their own.
  *
  * Memory. Any admitted member can send validly signed heads (and fork
- * proofs) of Hypercores it made up — a head verifies on its own — so
- * nothing a peer's head creates may grow without bound. What a chain held
- * here (custodian or replica: the ledger's catalog) creates is bounded by
- * the catalog; what any other chain creates is bounded by a setting
- * (`HeadsBounds`), each drop counted in `stats.dropped`:
- *   - head log (head-log.ts, about 0.8 KB an entry): every held chain and
- *     its fork evidence, plus at most `maxUnheldHeads` (10,000) not-held
- *     chains and their evidence, the least recently logged dropped first;
- *   - RecentHeads: at most `maxRecentHeld` (4,096) first heads of held
- *     chains and `maxRecentOther` (4,096) of others, each first-in first-out
- *     (about 0.4 KB each), so junk never pushes out a held chain's first head;
- *   - ChainFetcher: held chains behind, plus at most `maxUnheldFetches`
- *     (1,024) not-held chains queued, running or remembered as behind; held
- *     chains are fetched first; refused genesis keys 4,096;
- *   - DeferredHeads: only heads of held chains, at most 4 × 4,096;
- *   - fork proofs: one per held chain, persisted (ForkRegistry); of chains
- *     not held, at most `maxUnheldForks` (1,024, ≤ 6 KiB each) in memory
- *     only (unheld-forks.ts);
- *   - `incomplete`: one number per held chain whose own logged head is ahead
- *     of what it has verified; the announce queue at most 256 users.
- * A chain held here whose custodian churns heads (real appends) can still
- * turn over the held partitions; that costs it real, fetched blocks.
+ * proofs) of Hypercores it made up, so nothing a peer's head creates may
+ * grow without bound: see HeadsBounds (heads-types.ts) for every bound.
  */
 import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
