@@ -45,13 +45,15 @@ describe('local cores', () => {
     const ledgerA = await ledgerFor(dir, a)
     const registry = await ledgerA.createRegistry(governance.sign, 'Local cores test')
     for (const p of [a, b]) {
-      await registry.append('admit', { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }, governance.sign)
+      const admitted = { institution: p.id, name: p.id, role: p.role, sign: p.keys.sign.publicKey, box: p.keys.box.publicKey, peer: p.peer }
+      await registry.append('admit', admitted, governance.sign)
     }
     const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
     const chainKey = await ledgerA.chainKeyFor(user.userId)
     const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
     await chain.appendSigned(buildExam({
-      author: a.id, reg: registry.length, chainKey, plain: { observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] }, sealed: { notes: 'visit' }, recipients: chain.examRecipients(a.keys.box.publicKey)
+      author: a.id, reg: registry.length, chainKey, plain: { observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
+      sealed: { notes: 'visit' }, recipients: chain.examRecipients(a.keys.box.publicKey)
     }, crypto), a.keys.sign)
 
     // Every local core of hospital-a holds a block, so there would be something to serve.
@@ -77,7 +79,8 @@ describe('local cores', () => {
 
     // Asked for by key, a local core is not served: nothing arrives.
     for (const [name, key] of localKeys) {
-      await expect(nodeB.replication.fetchGenesis(key, { timeoutMs: 1_500 }), name).rejects.toMatchObject({ code: expect.stringMatching(/^(NO_PEER|TIMEOUT)$/) })
+      await expect(nodeB.replication.fetchGenesis(key, { timeoutMs: 1_500 }), name)
+        .rejects.toMatchObject({ code: expect.stringMatching(/^(NO_PEER|TIMEOUT)$/) })
     }
     // Nor is any named by a head, on either side.
     const local = new Set([...localKeys.values()].map(bytesToHex))

@@ -170,7 +170,9 @@ export class Ledger {
    */
   coreSession (key: Uint8Array): Hypercore {
     this.assertOpen()
-    if (this.localKeys.has(bytesToHex(Hypercore.discoveryKey(key)))) throw new LedgerError('INVALID_FIELD', 'a local core is never replicated', { field: 'key' })
+    if (this.localKeys.has(bytesToHex(Hypercore.discoveryKey(key)))) {
+      throw new LedgerError('INVALID_FIELD', 'a local core is never replicated', { field: 'key' })
+    }
     return this.store.get({ key, active: false })
   }
 
