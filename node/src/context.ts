@@ -101,7 +101,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
     const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
     closers.unshift(async () => { await index.close() })
     // The audit log is a Hypercore in the ledger's own store.
-    const audit = await AuditLog.open(ledger.store)
+    const audit = await AuditLog.open(ledger)
     closers.unshift(async () => { await audit.close() })
     const auditSink = new AuditAggregator(audit, {
       windowMs: config.audit.windowSeconds * 1000,
@@ -121,9 +121,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       onInbound: auditNetworkLogins(auditSink),
       inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
       replicateAll: config.p2p.replicateAll,
-      chainIdleMs: config.chainIdleMs,
-      // The one place chain changes reach the query index.
-      onChainChanged: (user) => { follower.notify(user) }
+      chainIdleMs: config.chainIdleMs
     })
     closers.unshift(async () => { await network.stop() })
     closers.unshift(async () => { await follower.stop() })

@@ -9,6 +9,7 @@ import Corestore from 'corestore'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AuditAggregator, AuditLog, OTHER_SOURCES, auditNetworkLogins, type AuditLine, type AuditLineInput } from '../src/index.js'
 import { fakeClock, makeTempDir, removeDir, type FakeClock } from './helpers/fixtures.js'
+import { localCoresOf } from '@healthchain/ledger/testing'
 
 let dir: string
 let store: Corestore
@@ -18,7 +19,7 @@ beforeEach(async () => {
   dir = await makeTempDir()
   store = new Corestore(dir)
   clock = fakeClock()
-  log = await AuditLog.open(store, { now: clock.now })
+  log = await AuditLog.open(localCoresOf(store), { now: clock.now })
 })
 afterEach(async () => {
   await log.close()

@@ -9,6 +9,9 @@ import Corestore from 'corestore'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AuditLog, encodeAuditLine, type AuditLineInput } from '../src/index.js'
 import { expectCode, fakeClock, makeTempDir, overwriteBlock, removeDir } from './helpers/fixtures.js'
+import Hypercore from 'hypercore'
+import { Ledger } from '@healthchain/ledger'
+import { localCoresOf, storeOf } from '@healthchain/ledger/testing'
 
 let dir: string
 let store: Corestore
@@ -27,9 +30,45 @@ const line = (n: number, extra: Partial<AuditLineInput> = {}): AuditLineInput =>
 })
 
 describe('audit log', () => {
+  it('keeps the history of a store written when the log was named audit-log, and a new store uses local/audit-log', async () => {
+    // The log as an older node wrote it: the store's named core `audit-log`.
+    const former = { localCore: async () => { const core = store.get({ name: 'audit-log', active: false }); await core.ready(); return core } }
+    const old = await AuditLog.open(former)
+    for (let i = 0; i < 3; i++) await old.append(line(i))
+    const oldKey = old.key
+    await old.close()
+    await store.close()
+
+    // Opened through the ledger of that data directory, the log is the old core, its lines intact and verifying.
+    const ledger = await Ledger.open({ dir: join(dir, 'store'), verifyWorkers: 0 })
+    try {
+      const log = await AuditLog.open(ledger)
+      expect(Buffer.from(log.key).equals(Buffer.from(oldKey))).toBe(true)
+      expect((await log.read()).map((l) => l.line.target)).toEqual(['item-0', 'item-1', 'item-2'])
+      expect((await log.verify()).valid).toBe(true)
+      expect(await log.append(line(3))).toBe(3)
+      await log.close()
+    } finally {
+      await ledger.close()
+    }
+
+    // A store without the old core gets one named local/audit-log.
+    const fresh = await Ledger.open({ dir: join(dir, 'fresh'), verifyWorkers: 0 })
+    try {
+      const log = await AuditLog.open(fresh)
+      const expected = await storeOf(fresh).createKeyPair('local/audit-log')
+      expect(Buffer.from(log.core.key!).equals(Buffer.from(Hypercore.key(expected.publicKey)))).toBe(true)
+      await log.close()
+    } finally {
+      await fresh.close()
+    }
+    store = new Corestore(join(dir, 'store'))
+    await store.ready()
+  })
+
   it('appends lines in order with their time, and reads ranges', async () => {
     const clock = fakeClock()
-    const log = await AuditLog.open(store, { now: clock.now })
+    const log = await AuditLog.open(localCoresOf(store), { now: clock.now })
     expect(await log.append(line(0))).toBe(0)
     clock.advance(1000)
     expect(await log.append(line(1, { result: 'refused', code: 'FORBIDDEN' }))).toBe(1)
@@ -47,7 +86,7 @@ describe('audit log', () => {
   })
 
   it('keeps the order of concurrent appends, writing them in few batches', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     let appends = 0
     log.core.on('append', () => { appends++ })
     const seqs = await Promise.all(Array.from({ length: 600 }, async (_, i) => await log.append(line(i))))
@@ -59,7 +98,7 @@ describe('audit log', () => {
   })
 
   it('refuses a line that does not fit the schema, or holds something like a credential, and writes nothing', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     await expectCode(log.append(line(0, { actor: 'root' })), 'BAD_AUDIT_LINE')
     await expectCode(log.append(line(0, { target: 'hck_0123456789abcdef_c2VjcmV0' })), 'BAD_AUDIT_LINE')
     await expectCode(log.append(line(0, { from: 'hct_abc' })), 'BAD_AUDIT_LINE')
@@ -70,7 +109,7 @@ describe('audit log', () => {
   })
 
   it('survives a reopen of the store: same key, same lines, still verifies', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     for (let i = 0; i < 5; i++) await log.append(line(i))
     const key = log.key
     const before = await log.read()
@@ -78,7 +117,7 @@ describe('audit log', () => {
     await store.close()
 
     store = new Corestore(join(dir, 'store'))
-    const reopened = await AuditLog.open(store)
+    const reopened = await AuditLog.open(localCoresOf(store))
     expect(Buffer.from(reopened.key).equals(Buffer.from(key))).toBe(true)
     expect(await reopened.read()).toEqual(before)
     expect(await reopened.append(line(5))).toBe(5)
@@ -88,7 +127,7 @@ describe('audit log', () => {
   })
 
   it('verify: an untouched log passes; an empty log passes', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     expect(await log.verify()).toMatchObject({ valid: true, length: 0, linesChecked: 0 })
     for (let i = 0; i < 7; i++) await log.append(line(i))
     expect(await log.verify()).toMatchObject({ valid: true, length: 7, linesChecked: 7, problems: [] })
@@ -96,7 +135,7 @@ describe('audit log', () => {
   })
 
   it('verify: a line rewritten on disk no longer matches the signed tree (TREE_MISMATCH)', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     for (let i = 0; i < 5; i++) await log.append(line(i, i === 2 ? { result: 'refused', code: 'UNKNOWN_KEY' } : {}))
     // Someone with the disk but not the key turns a refusal into a grant: a valid line, just not the signed one.
     const forged = encodeAuditLine({ ...(await log.read(2, 3))[0]!.line, result: 'granted', code: undefined })
@@ -110,7 +149,7 @@ describe('audit log', () => {
   })
 
   it('verify: a line that is not a valid audit line is reported with its position', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     for (let i = 0; i < 3; i++) await log.append(line(i))
     await overwriteBlock(log.core, 1, new Uint8Array([0xff, 0x00]))
     const report = await log.verify()
@@ -119,7 +158,7 @@ describe('audit log', () => {
   })
 
   it('verify: another log, or an expected key it does not have, is WRONG_KEY', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     await log.append(line(0))
     const report = await log.verify({ expectedKey: new Uint8Array(32) })
     expect(report.problems.map((p) => p.code)).toEqual(['WRONG_KEY'])
@@ -127,7 +166,7 @@ describe('audit log', () => {
   })
 
   it('verify with an anchor: a history rewritten and re-signed by the key holder is ANCHOR_MISMATCH', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     for (let i = 0; i < 4; i++) await log.append(line(i))
     const anchor = await log.head()
     expect(anchor).toMatchObject({ length: 4 })
@@ -151,7 +190,7 @@ describe('audit log', () => {
   })
 
   it('refuses appends once closed', async () => {
-    const log = await AuditLog.open(store)
+    const log = await AuditLog.open(localCoresOf(store))
     await log.close()
     await expectCode(log.append(line(0)), 'CLOSED')
   })

@@ -29,6 +29,7 @@ import { LedgerConsortium, makeInstitution } from '@healthchain/ledger/testing'
 import { findOnDisk, markerText, textMarker } from '../../test/helpers/disk-scan.js'
 import { benchExamSealed } from './fixtures.js'
 import { median, type Figure } from './measure.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const SECTION = 'erasure'
 
@@ -73,7 +74,7 @@ export async function benchErasure (opts: ErasureBenchOptions): Promise<Figure[]
     // The bulk: raw cores of realistic block sizes, written side by side like many chains.
     for (let i = 0; i < opts.fillers; i += 100) {
       await Promise.all(Array.from({ length: Math.min(100, opts.fillers - i) }, async (_, j) => {
-        const core = ledger.store.get({ name: `filler/${i + j}`, active: false })
+        const core = storeOf(ledger).get({ name: `filler/${i + j}`, active: false })
         await core.ready()
         await core.append([...Array.from({ length: 20 }, () => crypto.randomBytes(1300)), crypto.randomBytes(12_000)])
         await core.close()

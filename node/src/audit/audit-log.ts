@@ -1,8 +1,9 @@
 /**
  * The node's audit log: every login, read and write, granted or refused, as
- * one line (audit-line.ts) in a Hypercore of the node's own — the store's
- * named core `audit-log`, whose signing key is derived from the store's
- * primary key and never leaves the node.
+ * one line (audit-line.ts) in a Hypercore of the node's own — the local
+ * core `local/audit-log` (`audit-log` in stores written before the rename,
+ * kept so their history stays), whose signing key is derived from the
+ * store's primary key and never leaves the node.
  *
  * Tamper evidence. Hypercore signs, with every append, the Merkle tree over
  * all lines so far (its head: tree hash, length, fork). `verify()` rebuilds
@@ -20,15 +21,14 @@
  * line is stored, so a caller that waits for it never reports an action the
  * log does not hold.
  */
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import hcrypto from 'hypercore-crypto'
 import { bytesToHex, equal } from '@healthchain/core'
-import { RootBuilder, coreKeyOfSigner, storedHead, storedTreeHash, treeSignable } from '@healthchain/ledger'
+import { RootBuilder, coreKeyOfSigner, storedHead, storedTreeHash, treeSignable, type LocalCoreName, type LocalCoreSource } from '@healthchain/ledger'
 import { NodeError } from '../errors.js'
 import { AUDIT_LINE_VERSION, decodeAuditLine, encodeAuditLine, type AuditLine, type AuditLineInput } from './audit-line.js'
 
-export const AUDIT_LOG_CORE = 'audit-log'
+export const AUDIT_LOG_CORE = 'local/audit-log' satisfies LocalCoreName
 const MAX_BATCH = 256
 const READ_CHUNK = 256
 
@@ -107,10 +107,13 @@ export class AuditLog {
     this.now = opts.now ?? Date.now
   }
 
-  /** Opens (creating if needed) the audit log of `store`. The store stays the caller's to close. */
-  static async open (store: Corestore, opts: AuditLogOptions = {}): Promise<AuditLog> {
-    const core = store.get({ name: AUDIT_LOG_CORE, active: false })
-    await core.ready()
+  /**
+   * Opens (creating if needed) the node's audit log, a local core (a store
+   * written before it was named `local/audit-log` keeps its `audit-log` core,
+   * history and all). The store stays the caller's to close.
+   */
+  static async open (cores: LocalCoreSource, opts: AuditLogOptions = {}): Promise<AuditLog> {
+    const core = await cores.localCore(AUDIT_LOG_CORE)
     return new AuditLog(core, opts)
   }
 

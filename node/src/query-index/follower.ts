@@ -9,10 +9,9 @@
  *                     the chains: a restart of a node holding many chains
  *                     opens only those that grew, and indexes only the
  *                     entries after each cursor)
- *   a chain indexed ─► its Hypercore's 'append' events queue it again
- *                     (custodian appends; replica heads growing)
- *   notify(user)   ─► queues a chain at once (the daemon calls it after its
- *                     own writes and enrolments, and after a replica ingest)
+ *   ledger.onChange ─► queues the chain at once: every append written
+ *                     here, every enrolment, every ingest of blocks fetched
+ *                     from a peer (the ledger's one change event)
  *   sweepIntervalMs ─► optionally runs the catch-up again, periodically
  *
  * One worker drains the queue (SQLite has one writer anyway). On a replica
@@ -25,7 +24,7 @@
  * the ledger afresh for every run, never kept.
  */
 import type { UserId } from '@healthchain/core'
-import type { Ledger, StoredLength, UserChain } from '@healthchain/ledger'
+import type { Ledger, StoredLength } from '@healthchain/ledger'
 import type { IndexResult, QueryIndex } from './query-index.js'
 
 /** Chains whose stored lengths one storage read asks for, in the catch-up. */
@@ -64,10 +63,8 @@ export class IndexFollower {
   private readonly queue = new Set<UserId>()
   private readonly retries = new Map<UserId, number>()
   private readonly timers = new Set<NodeJS.Timeout>()
-  /** Cores whose 'append' event queues their chain (weak: a closed core is dropped with its listener). */
-  private readonly watched = new WeakSet<object>()
   private worker: Promise<void> | undefined
-  private unwatchOpens: (() => void) | undefined
+  private unsubscribe: (() => void) | undefined
   private sweeping: Promise<void> | undefined
   private sweeper: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
@@ -81,13 +78,12 @@ export class IndexFollower {
   }
 
   /**
-   * Starts following: every chain the ledger opens from now on is watched
-   * for appends (a chain closed when idle comes back as a new core), then
-   * the catch-up (in the background: `idle()` waits for it) and the
-   * optional periodic one.
+   * Starts following: every change the ledger tells from now on queues its
+   * chain, then the catch-up (in the background: `idle()` waits for it) and
+   * the optional periodic one.
    */
   start (): void {
-    this.unwatchOpens = this.ledger.onChainOpened((user, chain) => { this.watch(user, chain) })
+    this.unsubscribe = this.ledger.onChange(({ user }) => { this.notify(user) })
     void this.sweep()
     const every = this.init.sweepIntervalMs ?? 0
     if (every > 0) {
@@ -129,7 +125,7 @@ export class IndexFollower {
   }
 
   /** Queues a user's chain for indexing (coalesced: a chain queued twice is indexed once). */
-  notify (user: UserId): void {
+  private notify (user: UserId): void {
     if (this.stopped) return
     this.queue.add(user)
     this.worker ??= this.drain().finally(() => {
@@ -168,7 +164,6 @@ export class IndexFollower {
     try {
       // A chain opened here only to index it is closed again after (the catch-up must not hold every chain open).
       unverified = await this.ledger.withChain(user, async (chain) => {
-        this.watch(user, chain)
         const result = await this.index.indexChain(chain, user)
         this.stats.indexedChains++
         this.stats.indexedEntries += result.entries
@@ -186,13 +181,6 @@ export class IndexFollower {
     // Blocks here but not verified yet (a replica between download and ingest): look again shortly, a few times.
     if (unverified) this.retryLater(user)
     else this.retries.delete(user)
-  }
-
-  private watch (user: UserId, chain: UserChain): void {
-    const core = chain.core
-    if (this.watched.has(core)) return
-    this.watched.add(core)
-    core.on('append', () => { this.notify(user) })
   }
 
   private retryLater (user: UserId): void {
@@ -214,7 +202,7 @@ export class IndexFollower {
   /** Stops queueing and waits for the chain being indexed, if any. */
   async stop (): Promise<void> {
     this.stopped = true
-    this.unwatchOpens?.()
+    this.unsubscribe?.()
     if (this.sweeper !== undefined) clearInterval(this.sweeper)
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
@@ -223,8 +211,4 @@ export class IndexFollower {
     await this.worker
     this.wakeIdle()
   }
-}
-
-export function createIndexFollower (components: IndexFollowerComponents, init: IndexFollowerInit = {}): IndexFollower {
-  return new IndexFollower(components, init)
 }

@@ -4,7 +4,7 @@
  * query-index.ts for the flow and node/README.md ("Query index").
  */
 export { QueryIndex, INDEX_FILE_NAME, type QueryIndexInit, type IndexResult, type RebuildProgress, type RebuildResult } from './query-index.js'
-export { IndexFollower, createIndexFollower, type IndexFollowerComponents, type IndexFollowerInit, type FollowerStats } from './follower.js'
+export { IndexFollower, type IndexFollowerComponents, type IndexFollowerInit, type FollowerStats } from './follower.js'
 export type { BatchHook, BatchInfo } from './index-writer.js'
 export { SCHEMA_VERSION, rtreeMinutes } from './schema.js'
 export { rowsOf, type EntryRows, type ObservationRow, type LocationRow, type ObservationSource } from './rows.js'

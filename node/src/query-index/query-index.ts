@@ -212,8 +212,8 @@ export class QueryIndex {
 
   /**
    * Keeps the index up to date with a ledger's chains (see follower.ts):
-   * catches up every chain now, then re-indexes a chain when it grows or
-   * when told (`follower.notify(user)`). Stop it before closing the index.
+   * catches up every chain now, then re-indexes a chain whenever the ledger
+   * tells it changed (`Ledger.onChange`). Stop it before closing the index.
    */
   followLedger (ledger: Ledger, init: IndexFollowerInit = {}): IndexFollower {
     const follower = new IndexFollower({ ledger, index: this }, init)

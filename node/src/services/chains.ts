@@ -22,7 +22,7 @@ import { grantedKeysFor, viewOf } from './entry-view.js'
 
 export interface ChainsComponents {
   readonly ledger: Ledger
-  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'appended' | 'isForked'>
+  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'isForked'>
   /** This node's institution and its keys (it signs and seals examiners' writes). */
   readonly institution: { readonly id: InstitutionId, readonly keys: PartyKeys }
   readonly crypto: CryptoProvider
@@ -68,15 +68,14 @@ export function createChainService (components: ChainsComponents): ChainService 
   /**
    * This node's own write to a chain it is custodian of: signed inside the
    * chain's append batch for the position it lands on (appendSigned), then
-   * announced as NetworkNode.append would. The same rules run (the signer must
-   * be the author's registered key), but the entry is not encoded, decoded and
-   * its fresh signature verified again, as the forwarding path must, and a
-   * concurrent write can never make it stale.
+   * announced as NetworkNode.append would (the ledger's change event reaches
+   * the network). The same rules run (the signer must be the author's
+   * registered key), but the entry is not encoded, decoded and its fresh
+   * signature verified again, as the forwarding path must, and a concurrent
+   * write can never make it stale.
    */
   const appendOwnExam = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry): Promise<AppendResult> => {
-    const result = await chain.appendSigned(unsigned, institution.keys.sign)
-    if (!result.duplicate) network.appended(user)
-    return result
+    return await chain.appendSigned(unsigned, institution.keys.sign)
   }
 
   const service: ChainService = {

@@ -11,6 +11,7 @@ import {
   type App, type AuditLine, type AuditSink, type DataDirLayout, type RouteModule, type ServerInit, type StatusFields
 } from '../../src/index.js'
 import { crypto, fakeClock, makeTempDir, removeDir, type FakeClock } from './fixtures.js'
+import { localCoresOf } from '@healthchain/ledger/testing'
 
 export const NODE_NAME = 'hospital-a' as InstitutionId
 export const TOKEN_TTL_MS = 15 * 60 * 1000
@@ -71,7 +72,7 @@ export async function startTestApi (opts: TestApiOptions = {}): Promise<TestApi>
   const clock = fakeClock(Date.now())
   const store = new Corestore(layout.store)
   await store.ready()
-  const audit = await AuditLog.open(store, { now: clock.now })
+  const audit = await AuditLog.open(localCoresOf(store), { now: clock.now })
   const apiKeys = await ApiKeyStore.open(layout.apiKeysFile, { now: clock.now })
   const tokens = new TokenStore({ ttlMs: TOKEN_TTL_MS, now: clock.now })
   const userKeys = new Map<UserId, Uint8Array>()

@@ -52,7 +52,7 @@ export async function openDevice (init: PhoneClientInit): Promise<OpenedDevice> 
       throw new ClientError('DEVICE_STATE', 'this device\'s ledger follows another registry')
     }
     await reconcileChainKey(ledger, device, keys.userId, init.chainKey)
-    outbox = await Outbox.open(ledger.store)
+    outbox = await Outbox.open(ledger)
     const peer = await LightPeer.start({ ledger, registryKey: init.registryKey, user: keys.sign, bootstrapPeers: init.bootstrapPeers })
     return { keys, crypto, ledger, device, outbox, peer }
   } catch (err) {

@@ -38,15 +38,14 @@
  * scrubbed; an open that finds it set (the app stopped in between) scrubs the
  * whole outbox again.
  */
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import {
   ENTRY_VERSION, bytesToHex, decodeCanonical, encodeCanonical, encodeEntryBody, parseUnsignedEntry, type UnsignedEntry
 } from '@healthchain/core'
-import { logMark, rangesOf, scrubCleared, type ClearedRange, type LogMark } from '@healthchain/ledger'
+import { logMark, rangesOf, scrubCleared, type ClearedRange, type LocalCoreName, type LocalCoreSource, type LogMark } from '@healthchain/ledger'
 import { ClientError } from './errors.js'
 
-export const OUTBOX_CORE = 'local/outbox'
+export const OUTBOX_CORE = 'local/outbox' satisfies LocalCoreName
 /** Set (local user data) while cleared or truncated records may still be in the store's files. */
 export const SCRUB_OWED_KEY = 'healthchain/outbox-scrub-owed'
 
@@ -120,9 +119,8 @@ export class Outbox {
     this.core = core
   }
 
-  static async open (store: Corestore): Promise<Outbox> {
-    const core = store.get({ name: OUTBOX_CORE, active: false })
-    await core.ready()
+  static async open (cores: LocalCoreSource): Promise<Outbox> {
+    const core = await cores.localCore(OUTBOX_CORE)
     const outbox = new Outbox(core)
     const items = new Map<number, OutboxItem>()
     const sent = new Set<number>()

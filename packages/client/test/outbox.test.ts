@@ -13,6 +13,7 @@ import type { Cleanup } from '@healthchain/net/testing'
 import { findOnDisk, markerText, textMarker } from '../../../test/helpers/disk-scan.js'
 import { OUTBOX_CORE, Outbox, SCRUB_OWED_KEY } from '../src/outbox.js'
 import { crypto, tempDir } from './helpers.js'
+import { localCoresOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -41,7 +42,7 @@ describe('outbox', () => {
   it('keeps unsent entries across reopening, in order, with their ids and content', async () => {
     const dir = await tempDir(cleanup)
     let store = await openStore(dir)
-    let outbox = await Outbox.open(store)
+    let outbox = await Outbox.open(localCoresOf(store))
     const entries = [steps(1), steps(2), steps(3)]
     const items = await outbox.enqueue(entries.slice(0, 2))
     await outbox.enqueue([entries[2]!])
@@ -51,7 +52,7 @@ describe('outbox', () => {
     await store.close()
 
     store = await openStore(dir)
-    outbox = await Outbox.open(store)
+    outbox = await Outbox.open(localCoresOf(store))
     expect(outbox.pending().map((i) => i.id)).toEqual(entries.slice(1).map((e) => bytesToHex(e.id)))
     // The same unsigned entry, byte for byte: a resend is the same entry to the custodian.
     expect(outbox.pending().map((i) => bytesToHex(encodeEntryBody(i.entry)))).toEqual(entries.slice(1).map((e) => bytesToHex(encodeEntryBody(e))))
@@ -62,7 +63,7 @@ describe('outbox', () => {
   it('keeps refusals until dismissed, and truncates itself once nothing is left', async () => {
     const dir = await tempDir(cleanup)
     let store = await openStore(dir)
-    let outbox = await Outbox.open(store)
+    let outbox = await Outbox.open(localCoresOf(store))
     const [a, b] = await outbox.enqueue([steps(1), steps(2)])
     await outbox.markFailed(a!, 'BAD_ERASURE')
     await outbox.markSent(b!, 2)
@@ -71,7 +72,7 @@ describe('outbox', () => {
     await store.close()
 
     store = await openStore(dir)
-    outbox = await Outbox.open(store)
+    outbox = await Outbox.open(localCoresOf(store))
     expect(outbox.pending()).toEqual([])
     expect(outbox.failed().map((f) => [f.id, f.code])).toEqual([[a!.id, 'BAD_ERASURE']])
     await outbox.dismissFailed()
@@ -87,7 +88,7 @@ describe('outbox', () => {
     await store.close()
 
     store = await openStore(dir)
-    outbox = await Outbox.open(store)
+    outbox = await Outbox.open(localCoresOf(store))
     expect(outbox.pending().map((i) => i.id)).toEqual([c!.id])
     await outbox.close()
     await store.close()
@@ -96,14 +97,14 @@ describe('outbox', () => {
   it('clears an acknowledged item\'s record, and compact() takes its bytes off the files while others wait', async () => {
     const dir = await tempDir(cleanup)
     let store = await openStore(dir)
-    let outbox = await Outbox.open(store)
+    let outbox = await Outbox.open(localCoresOf(store))
     const [sent, waiting] = [markerText('SENT'), markerText('WAITING')]
     const [a, b] = await outbox.enqueue([marked(sent), marked(waiting, true)])
     // A restart: the records are in table and blob files now, not only in the memtable.
     await outbox.close()
     await store.close()
     store = await openStore(dir)
-    outbox = await Outbox.open(store)
+    outbox = await Outbox.open(localCoresOf(store))
     expect((await findOnDisk(dir, [textMarker(sent), textMarker(waiting)])).length).toBe(2)
 
     await outbox.markSent(a!, 3)
@@ -115,7 +116,7 @@ describe('outbox', () => {
 
     // A cleared record named by a `sent` record is not damage.
     store = await openStore(dir)
-    outbox = await Outbox.open(store)
+    outbox = await Outbox.open(localCoresOf(store))
     expect(outbox.pending().map((i) => i.id)).toEqual([b!.id])
     await outbox.markSent(outbox.pending()[0]!, 4)
     await outbox.compact()
@@ -127,7 +128,7 @@ describe('outbox', () => {
   it('finishes what a stop interrupted: a `sent` record without its clear, a clear without its scrub', async () => {
     const dir = await tempDir(cleanup)
     let store = await openStore(dir)
-    let outbox = await Outbox.open(store)
+    let outbox = await Outbox.open(localCoresOf(store))
     const [first, second, kept] = [markerText('FIRST'), markerText('SECOND'), markerText('KEPT')]
     await outbox.enqueue([marked(first), marked(second, true), marked(kept, true)])
     await outbox.close()
@@ -145,7 +146,7 @@ describe('outbox', () => {
     expect((await findOnDisk(dir, [textMarker(first), textMarker(second)])).length).toBe(2)
 
     store = await openStore(dir)
-    outbox = await Outbox.open(store)
+    outbox = await Outbox.open(localCoresOf(store))
     expect(outbox.pending()).toHaveLength(1)
     expect(await findOnDisk(dir, [textMarker(first), textMarker(second)])).toEqual([])
     expect((await findOnDisk(dir, [textMarker(kept)])).length).toBeGreaterThan(0)
@@ -160,14 +161,14 @@ describe('outbox', () => {
   it('refuses a cleared record that no `sent` record names', async () => {
     const dir = await tempDir(cleanup)
     const store = await openStore(dir)
-    const outbox = await Outbox.open(store)
+    const outbox = await Outbox.open(localCoresOf(store))
     await outbox.enqueue([steps(1), steps(2)])
     await outbox.close()
     const core = store.get({ name: OUTBOX_CORE, active: false })
     await core.ready()
     await core.clear(0)
     await core.close()
-    await expect(Outbox.open(store)).rejects.toMatchObject({ code: 'DEVICE_STATE' })
+    await expect(Outbox.open(localCoresOf(store))).rejects.toMatchObject({ code: 'DEVICE_STATE' })
     await store.close()
   })
 
@@ -178,7 +179,7 @@ describe('outbox', () => {
     await core.ready()
     await core.append(new Uint8Array([0xa1, 0x61, 0x76, 0x02])) // { v: 2 }
     await core.close()
-    await expect(Outbox.open(store)).rejects.toMatchObject({ code: 'DEVICE_STATE' })
+    await expect(Outbox.open(localCoresOf(store))).rejects.toMatchObject({ code: 'DEVICE_STATE' })
     await store.close()
   })
 })

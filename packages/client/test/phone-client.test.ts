@@ -11,6 +11,7 @@ import { buildUserEntry, bytesToHex, fromHex, isRecipient, newRecoveryPhrase, op
 import { enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
 import { parseGpx, parseStepsCsv, type PhoneClient } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir, writeSealedExam } from './helpers.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -60,7 +61,7 @@ describe('phone client', () => {
     // Only the user's own chain is on the device: no record of Bob's, and no block of it.
     const device = phone.peer.ledger
     expect(device.users()).toEqual([phone.userId])
-    const bobsCopy = device.store.get({ key: bob.chainKey, active: false })
+    const bobsCopy = storeOf(device).get({ key: bob.chainKey, active: false })
     await bobsCopy.ready()
     expect(bobsCopy.length).toBe(0)
     await bobsCopy.close()

@@ -14,6 +14,7 @@ import { forwardAppend } from '@healthchain/net'
 import { enrol, TestNet, type Cleanup } from '@healthchain/net/testing'
 import { PhoneClient, phrasePathOf } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir } from './helpers.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -84,7 +85,7 @@ describe('refusals', () => {
     await fresh.connect(tcpAddress(a))
     await expect(fresh.sync({ timeoutMs: 1_500 })).rejects.toMatchObject({ code: 'CHAIN_NOT_SERVED' })
     expect(fresh.peer.ledger.users()).toEqual([])
-    const copy = fresh.peer.ledger.store.get({ key: bob.chainKey, active: false })
+    const copy = storeOf(fresh.peer.ledger).get({ key: bob.chainKey, active: false })
     await copy.ready()
     expect(copy.length).toBe(0)
     await copy.close()

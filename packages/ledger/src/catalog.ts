@@ -6,15 +6,13 @@
  * Records are canonical CBOR `{ v: 1, kind: 'registry', key }` or
  * `{ v: 1, kind: 'chain', user, key }`; later records win.
  */
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
 import { LedgerError } from './errors.js'
+import type { LocalCoreSource } from './local-cores.js'
 import { readBlocks } from './tree-audit.js'
 
 const READ_BATCH = 4096
-
-const CATALOG_NAME = 'local/catalog'
 
 type CatalogRecord =
   | { v: 1, kind: 'registry', key: Uint8Array }
@@ -30,9 +28,8 @@ export class Catalog {
     this.core = core
   }
 
-  static async open (store: Corestore): Promise<Catalog> {
-    const core = store.get({ name: CATALOG_NAME, active: false })
-    await core.ready()
+  static async open (cores: LocalCoreSource): Promise<Catalog> {
+    const core = await cores.localCore('local/catalog')
     const catalog = new Catalog(core)
     // Read in storage batches: one record at a time made start-up with 100,000 chains take seconds.
     for (let start = 0; start < core.length; start += READ_BATCH) {

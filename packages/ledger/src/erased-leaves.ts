@@ -23,12 +23,11 @@
  * costs a second scrub, never a skipped one. A mark that is missing,
  * malformed or of another version counts as 0.
  */
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeCanonical, encodeCanonical } from '@healthchain/core'
+import type { LocalCoreSource } from './local-cores.js'
 import type { MerkleNode } from './merkle.js'
 
-const NAME = 'local/erased-leaves'
 export const SCRUBBED_MARK_KEY = 'healthchain/scrubbed'
 const MARK_VERSION = 1
 const MARK_SIZE = 9
@@ -84,9 +83,8 @@ export class ErasedLeaves {
     this.core = core
   }
 
-  static async open (store: Corestore): Promise<ErasedLeaves> {
-    const core = store.get({ name: NAME, active: false })
-    await core.ready()
+  static async open (cores: LocalCoreSource): Promise<ErasedLeaves> {
+    const core = await cores.localCore('local/erased-leaves')
     const log = new ErasedLeaves(core)
     log.mark = Math.min(decodeScrubbedMark(await core.getUserData(SCRUBBED_MARK_KEY)), core.length)
     for (let i = 0; i < core.length; i++) {

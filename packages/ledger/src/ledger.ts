@@ -11,15 +11,19 @@ import { mkdir } from 'node:fs/promises'
 import Corestore from 'corestore'
 import Hypercore from 'hypercore'
 import {
-  encodeEntryBody, equal, userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
+  bytesToHex, encodeEntryBody, equal, userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Catalog } from './catalog.js'
+import { ChainChanges, type ChainChangeListener } from './chain-changes.js'
 import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
+import { localCoresOf, localDiscoveryKeys, openLocalCore, type LocalCoreName } from './local-cores.js'
+import { OpenChains, type ChainOpenedListener } from './open-chains.js'
 import { RegistryFeed } from './registry-feed.js'
 import { scrubUnfinished } from './scrub-erased.js'
 import { readStoredHeads, type StoredChainHead } from './stored-heads.js'
+import { storeOpenError } from './store-open-error.js'
 import { UserChain } from './user-chain.js'
 import { verifyChain, type ChainReport } from './verify-chain.js'
 import { VerifyPool } from './verify-pool.js'
@@ -46,26 +50,25 @@ export interface StoredLength {
 }
 
 export class Ledger {
-  readonly store: Corestore
+  /** Nothing outside the ledger touches the store: local cores, chains and served cores go through its methods. */
+  private readonly store: Corestore
   readonly crypto: CryptoProvider
   readonly institution: InstitutionId | undefined
   private readonly catalog: Catalog
   private readonly erased: ErasedLeaves
   private registryFeed: RegistryFeed | undefined
-  private readonly open = new Map<string, Promise<UserChain>>()
-  /** When each open chain was last asked for (`chain()`), for closeIdle. */
-  private readonly lastUsed = new Map<string, number>()
-  /** The ticket of each open chain's last `chain()` call: withChain closes a chain only if nobody asked for it after it did. */
-  private readonly lastAsk = new Map<string, number>()
-  private asks = 0
-  private readonly openListeners = new Set<(user: UserId, chain: UserChain) => void>()
+  private readonly chains = new OpenChains()
+  private readonly changes = new ChainChanges()
   /** Enrolments under way, by user: a concurrent second one waits for the first, and never appends a second genesis. */
   private readonly enrolling = new Map<UserId, Promise<UserChain>>()
   private readonly pool: VerifyPool
+  /** Discovery keys (hex) of the local cores (local-cores.ts): never served to a peer. */
+  private readonly localKeys: ReadonlySet<string>
   private closed = false
 
-  private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, opts: LedgerOptions) {
+  private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, localKeys: ReadonlySet<string>, opts: LedgerOptions) {
     this.store = store
+    this.localKeys = localKeys
     this.catalog = catalog
     this.erased = erased
     this.crypto = opts.crypto ?? sodiumProvider
@@ -78,11 +81,11 @@ export class Ledger {
     const store = new Corestore(opts.dir, { active: false })
     try {
       await store.ready()
-      const catalog = await Catalog.open(store)
-      const erased = await ErasedLeaves.open(store)
+      const catalog = await Catalog.open(localCoresOf(store))
+      const erased = await ErasedLeaves.open(localCoresOf(store))
       // Erased blocks whose scrub a stop cut short: off the disk before anything else runs.
       await scrubUnfinished(store, erased)
-      const ledger = new Ledger(store, catalog, erased, opts)
+      const ledger = new Ledger(store, catalog, erased, await localDiscoveryKeys(store), opts)
       if (catalog.registryKey !== undefined) {
         ledger.registryFeed = await RegistryFeed.open(store, catalog.registryKey, ledger.crypto)
       }
@@ -138,6 +141,41 @@ export class Ledger {
     return feed
   }
 
+  /**
+   * A session of one of the node's local cores (local-cores.ts), ready: never
+   * replicated, never served. The caller closes the session; the ledger
+   * closes the store.
+   */
+  async localCore (name: LocalCoreName): Promise<Hypercore> {
+    this.assertOpen()
+    return await openLocalCore(this.store, name)
+  }
+
+  /**
+   * The key of the core stored here under this discovery key, if a peer may
+   * be served it: null when nothing is stored under it, or when it is a
+   * local core (those are this node's own, whoever asks).
+   */
+  async servableKey (discoveryKey: Uint8Array): Promise<Uint8Array | null> {
+    this.assertOpen()
+    if (this.localKeys.has(bytesToHex(discoveryKey))) return null
+    const auth = await this.store.getAuth(discoveryKey)
+    return auth === null ? null : auth.key
+  }
+
+  /**
+   * A new session of the core with this key (created empty if not stored;
+   * not ready yet), for replication to serve or fetch over. Refused for a
+   * local core: those never leave this node.
+   */
+  coreSession (key: Uint8Array): Hypercore {
+    this.assertOpen()
+    if (this.localKeys.has(bytesToHex(Hypercore.discoveryKey(key)))) {
+      throw new LedgerError('INVALID_FIELD', 'a local core is never replicated', { field: 'key' })
+    }
+    return this.store.get({ key, active: false })
+  }
+
   /** The key the chain of `user` will have when this node enrols them (nothing is written). */
   async chainKeyFor (user: UserId): Promise<Uint8Array> {
     const keyPair = await this.store.createKeyPair(chainName(user))
@@ -173,14 +211,12 @@ export class Ledger {
 
   private async enrolOnce (user: UserId, genesis: Entry): Promise<UserChain> {
     if (!this.catalog.has(user)) {
-      const chain = await UserChain.open(this.store.get({ name: chainName(user), active: false }), this.registry, this.erased, this.crypto)
+      const chain = await this.openChain(this.store.get({ name: chainName(user), active: false }))
       if (chain.length === 0) return await this.writeGenesis(user, chain, genesis)
       // A crash between writing the genesis and listing the chain leaves it unlisted: list it now.
       await this.catalog.addChain(user, chain.key)
-      this.open.set(user, Promise.resolve(chain))
-      this.lastUsed.set(user, Date.now())
-      this.lastAsk.set(user, ++this.asks)
-      this.opened(user, chain)
+      this.changes.emit({ user, length: chain.length, kind: 'enrol' })
+      this.chains.add(user, chain)
     }
     // Enrolled already: a retry of the same genesis is answered with the chain, anything else refused.
     const chain = await this.chain(user)
@@ -200,10 +236,8 @@ export class Ledger {
       throw err
     }
     await this.catalog.addChain(user, chain.key)
-    this.open.set(user, Promise.resolve(chain))
-    this.lastUsed.set(user, Date.now())
-    this.lastAsk.set(user, ++this.asks)
-    this.opened(user, chain)
+    this.chains.add(user, chain)
+    this.changes.emit({ user, length: chain.length, kind: 'enrol' })
     return chain
   }
 
@@ -219,15 +253,27 @@ export class Ledger {
     this.assertOpen()
     const key = this.catalog.chainKeyOf(user)
     if (key === undefined) throw new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}`)
-    let opening = this.open.get(user)
-    if (opening === undefined) {
-      opening = UserChain.open(this.store.get({ key, active: false }), this.registry, this.erased, this.crypto)
-      this.open.set(user, opening)
-      opening.then((chain) => { this.opened(user, chain) }, () => this.open.delete(user))
-    }
-    this.lastUsed.set(user, Date.now())
-    this.lastAsk.set(user, ++this.asks)
-    return await opening
+    return await this.chains.ask(user, async () => await this.openChain(this.store.get({ key, active: false })))
+  }
+
+  /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */
+  private async openChain (core: Hypercore): Promise<UserChain> {
+    return await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
+      // Unlisted while its genesis is written: enrolment tells that change itself.
+      const user = core.key === null ? undefined : this.catalog.userOf(core.key)
+      if (user !== undefined) this.changes.emit({ user, length, kind })
+    })
+  }
+
+  /**
+   * Calls `listener` on every change to a chain held here — an append
+   * written here, blocks fetched from a peer and accepted, an enrolment —
+   * with `{ user, length, kind }` (chain-changes.ts); returns the function
+   * that stops it. The one way to follow chains: the network announces heads
+   * from it, the query index indexes from it.
+   */
+  onChange (listener: ChainChangeListener): () => void {
+    return this.changes.subscribe(listener)
   }
 
   /**
@@ -238,23 +284,7 @@ export class Ledger {
    * closeIdle, or for good where nothing calls it.
    */
   async withChain<T> (user: UserId, fn: (chain: UserChain) => Promise<T>): Promise<T> {
-    const wasOpen = this.open.has(user)
-    const asking = this.chain(user)
-    // Taken before any wait: whoever asks for the chain while it opens (and gets the same chain) moves the ticket on.
-    const ticket = this.lastAsk.get(user)
-    const chain = await asking
-    try {
-      return await fn(chain)
-    } finally {
-      if (!wasOpen) {
-        const current = await this.open.get(user)?.catch(() => undefined)
-        // Checked after the wait, right before forgetting: a chain() call in between keeps it open.
-        if (current === chain && this.lastAsk.get(user) === ticket && chain.idle) {
-          this.forget(user)
-          await chain.close()
-        }
-      }
-    }
+    return await this.chains.visit(user, async () => await this.chain(user), fn)
   }
 
   /**
@@ -265,38 +295,12 @@ export class Ledger {
    * chains open now are handed over too (soon after, once each has opened),
    * so a listener may see one chain twice: attach idempotently.
    */
-  onChainOpened (listener: (user: UserId, chain: UserChain) => void, opts: { alreadyOpen?: boolean } = {}): () => void {
-    this.openListeners.add(listener)
-    if (opts.alreadyOpen === true) {
-      for (const [user, opening] of this.open) {
-        opening.then((chain) => {
-          if (this.openListeners.has(listener) && this.open.get(user) === opening) notify(listener, user as UserId, chain)
-        }, () => {})
-      }
-    }
-    return () => { this.openListeners.delete(listener) }
-  }
-
-  private opened (user: UserId, chain: UserChain): void {
-    // Hypercore closes every session of a core by itself when it finds a peer's
-    // signed head conflicting with its tree (its `conflict` event): the next
-    // chain() opens it again from disk (frozen by hypercore, still readable)
-    // instead of handing out a closed chain for ever.
-    chain.core.once('close', () => {
-      const current = this.open.get(user)
-      if (current !== undefined) void current.then((c) => { if (c === chain && this.open.get(user) === current) this.forget(user) }, () => {})
-    })
-    for (const listener of this.openListeners) notify(listener, user, chain)
-  }
-
-  private forget (user: string): void {
-    this.open.delete(user)
-    this.lastUsed.delete(user)
-    this.lastAsk.delete(user)
+  onChainOpened (listener: ChainOpenedListener, opts: { alreadyOpen?: boolean } = {}): () => void {
+    return this.chains.onOpened(listener, opts)
   }
 
   /** Chains open in memory now. */
-  get openChainCount (): number { return this.open.size }
+  get openChainCount (): number { return this.chains.size }
 
   /**
    * Closes the chains nobody has asked for (`chain()`) in the last `idleMs`
@@ -307,18 +311,7 @@ export class Ledger {
    * many were closed.
    */
   async closeIdle (idleMs: number): Promise<number> {
-    const before = Date.now() - idleMs
-    let closed = 0
-    for (const [user, opening] of [...this.open]) {
-      if ((this.lastUsed.get(user) ?? 0) > before) continue
-      const chain = await opening.catch(() => undefined)
-      // Asked for again (or already replaced) while we waited, or busy: keep it.
-      if (chain === undefined || !chain.idle || this.open.get(user) !== opening || (this.lastUsed.get(user) ?? 0) > before) continue
-      this.forget(user)
-      await chain.close()
-      closed++
-    }
-    return closed
+    return await this.chains.closeIdle(idleMs)
   }
 
   /**
@@ -394,8 +387,7 @@ export class Ledger {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    const chains = await Promise.allSettled(this.open.values())
-    for (const c of chains) if (c.status === 'fulfilled') await c.value.close()
+    await this.chains.closeAll()
     await this.registryFeed?.close()
     await this.catalog.close()
     await this.erased.close()
@@ -408,25 +400,7 @@ export class Ledger {
   }
 }
 
-function notify (listener: (user: UserId, chain: UserChain) => void, user: UserId, chain: UserChain): void {
-  try {
-    listener(user, chain)
-  } catch {
-    // A listener's failure is its own: opening the chain went well.
-  }
-}
-
-/** Corestore's and RocksDB's refusals to open a store, as typed errors saying what to do. */
-function storeOpenError (err: unknown, dir: string): unknown {
-  if (err instanceof LedgerError) return err
-  const code = (err as { code?: unknown } | null)?.code
-  const message = err instanceof Error ? err.message : ''
-  if (code === 'DEVICE_FILE') {
-    return new LedgerError('STORE_MOVED', `the store in ${dir} was copied or moved from another disk or machine (${message}): a cloned store is refused so that two nodes never write one chain — start a new node and let it replicate instead`, { cause: err })
-  }
-  // RocksDB's words when another process (or Ledger) holds the directory.
-  if (/could not be locked/i.test(message)) {
-    return new LedgerError('STORE_LOCKED', `the store in ${dir} is already open in another process; stop that node first`, { cause: err })
-  }
-  return err
+/** The ledger's store, for tests that write raw cores or replicate a whole store (re-exported by `@healthchain/ledger/testing` only). */
+export function storeOf (ledger: Ledger): Corestore {
+  return ledger['store']
 }

@@ -1,31 +1,16 @@
 /**
- * One user's chain on disk.
- *
- * Appends go through a queue: while one batch is being written, new requests
- * gather, and the next flush writes them all with one Hypercore append.
- * Every entry in a batch is checked against ChainRules in order (inside a
- * rules transaction), so a refused entry is answered with its error and
- * takes no position, and a failed write rolls the whole batch back. A request
- * resolves only after Hypercore has written its block.
- *
- * Two kinds of request:
- * - `append(entry)`: an entry its author already signed for one position
- *   (a user's entry, or one forwarded by another institution). If the chain
- *   has moved past that position the request fails with STALE_POSITION and
- *   the author re-signs; a retry of an entry already in the chain (same id,
- *   same content) returns its existing position instead.
- * - `appendSigned(unsigned, signer)`: the custodian's own institution
- *   writes; the entry is signed with `signer` for whatever position it lands
- *   at. The rules check that `signer` is the author's key in the registry
- *   (so a wrong or rotated-out key never reaches the chain) without
- *   verifying a signature made a moment ago in this process; the key pair
- *   itself is checked once (it signs and verifies a probe).
+ * One user's chain on disk: opened and folded from storage, appended to
+ * through its queue (append-queue.ts: `append(entry, seq)` for an entry its
+ * author signed for one position, `appendSigned(unsigned, signer)` for the
+ * custodian's own writes), grown on a replica by `ingest()` of what
+ * replication brought, read back with erased entries left out.
  */
 import type Hypercore from 'hypercore'
 import {
-  USER_AUTHOR, bytesToHex, decodeEntry, encodeEntry, encodeUnsignedEntry, equal, signEntry, unsignedPart, utf8ToBytes, verifyEntrySignature,
+  USER_AUTHOR, bytesToHex, decodeEntry, verifyEntrySignature,
   type CryptoProvider, type Entry, type EntryType, type SigningKeyPair, type UnsignedEntry, type UserId
 } from '@healthchain/core'
+import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
@@ -34,15 +19,10 @@ import { scrubErased } from './scrub-erased.js'
 import { restoreTreeNodes, storedLeaves, treeNodesAround } from './tree-audit.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
-/** Most entries written by one Hypercore append. */
-const MAX_BATCH = 256
+/** Told when the chain grows: written here (`append`) or fetched and checked (`ingest`), with the length reached. */
+export type ChainGrown = (kind: 'append' | 'ingest', length: number) => void
 
-export interface AppendResult {
-  /** The entry's position in the chain. */
-  readonly seq: number
-  /** True when the entry was already in the chain (an idempotent retry); nothing was written. */
-  readonly duplicate: boolean
-}
+export type { AppendResult } from './append-queue.js'
 
 export interface IngestResult {
   /** Positions checked and folded by this call. */
@@ -69,66 +49,35 @@ export interface ReadQuery {
   until?: number
 }
 
-interface PreparedBatch {
-  readonly generation: number
-  readonly blocks: Uint8Array[]
-  readonly written: Array<{ request: PendingAppend, seq: number }>
-  /** Retries of entries already in the chain (or in a batch being written). */
-  readonly duplicates: Array<{ request: PendingAppend, entry: Entry, seq: number }>
-}
-
-interface PendingAppend {
-  readonly entry?: Entry
-  /** The position the author signed `entry` for. */
-  readonly seq?: number
-  /** An entry for the custodian to sign with `signer` at the position it takes. */
-  readonly unsigned?: UnsignedEntry
-  readonly signer?: SigningKeyPair
-  resolve (result: AppendResult): void
-  reject (err: unknown): void
-}
-
-const KEY_PROBE = utf8ToBytes('healthchain/v1/key-pair-probe')
-const checkedKeyPairs = new WeakSet<Uint8Array>()
-
-/** A signing key pair whose halves do not belong together would sign entries no one can verify: refuse it once, up front. */
-function assertKeyPair (signer: SigningKeyPair, crypto: CryptoProvider): void {
-  if (checkedKeyPairs.has(signer.secretKey)) return
-  let ok = false
-  try {
-    ok = crypto.verify(KEY_PROBE, crypto.sign(KEY_PROBE, signer.secretKey), signer.publicKey)
-  } catch {
-    ok = false
-  }
-  if (!ok) throw new LedgerError('BAD_KEY', 'the signing key pair is inconsistent: its secret key does not match its public key')
-  checkedKeyPairs.add(signer.secretKey)
-}
-
 export class UserChain {
   readonly core: Hypercore
   private readonly registry: RegistryFeed
   private readonly crypto: CryptoProvider
   private readonly erased: ErasedLeaves
   private readonly rules: ChainRules
-  private readonly queue: PendingAppend[] = []
-  /** Bumped by every rollback: a prepared batch from an older generation was rolled back. */
-  private generation = 0
+  private readonly appends: AppendQueue
   private ingesting: Promise<void> = Promise.resolve()
   /** Ingests queued or running. */
   private ingests = 0
   /** Holds taken by `hold()` and not released. */
   private holds = 0
-  private writeError: unknown
-  private flushing: Promise<void> | undefined
   /** The verified length last recorded on disk (replicas only). */
   private marked = 0
+  private readonly grown: ChainGrown
 
-  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider) {
+  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown) {
     this.core = core
+    this.grown = grown
     this.registry = registry
     this.erased = erased
     this.crypto = crypto
     this.rules = new ChainRules(core.key!, crypto)
+    this.appends = new AppendQueue({
+      core, rules: this.rules, registry, crypto, key: core.key!,
+      applyErasures: async (seqs) => { await this.applyErasures(seqs) },
+      get: async (seq) => await this.get(seq),
+      grown: (kind, length) => { this.grown(kind, length) }
+    })
   }
 
   /**
@@ -140,9 +89,9 @@ export class UserChain {
    * everything past the mark is checked again, with every rule, as ingest()
    * does. `verify()` re-checks everything.
    */
-  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider): Promise<UserChain> {
+  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}): Promise<UserChain> {
     await core.ready()
-    const chain = new UserChain(core, registry, erased, crypto)
+    const chain = new UserChain(core, registry, erased, crypto, grown)
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
     for (let seq = 0; seq < trusted; seq++) {
@@ -183,7 +132,7 @@ export class UserChain {
 
   /** Nothing under way: no append queued or being written, no ingest queued or running, nobody holding it (a fetch). */
   get idle (): boolean {
-    return this.queue.length === 0 && this.flushing === undefined && this.ingests === 0 && this.holds === 0
+    return this.appends.idle && this.ingests === 0 && this.holds === 0
   }
 
   /**
@@ -222,6 +171,7 @@ export class UserChain {
       }
     }
     await this.saveMark()
+    if (this.rules.length > start) this.grown('ingest', this.rules.length)
     return { added: this.rules.length - start, problem }
   }
 
@@ -277,144 +227,12 @@ export class UserChain {
    * chain's next position when the entry's turn comes (else STALE_POSITION).
    */
   append (entry: Entry, seq: number): Promise<AppendResult> {
-    return this.enqueue({ entry, seq })
+    return this.appends.enqueue({ entry, seq })
   }
 
   /** Appends an entry the custodian's institution signs, with `signer`, for the position it lands at. */
   appendSigned (unsigned: UnsignedEntry, signer: SigningKeyPair): Promise<AppendResult> {
-    return this.enqueue({ unsigned, signer })
-  }
-
-  private enqueue (request: Omit<PendingAppend, 'resolve' | 'reject'>): Promise<AppendResult> {
-    if (!this.core.writable) return Promise.reject(new LedgerError('NOT_CUSTODIAN', 'this node does not hold the writing key of this chain'))
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ ...request, resolve, reject })
-      this.kick()
-    })
-  }
-
-  /**
-   * Starts a flush unless one runs; a request that arrives as a flush ends is
-   * picked up by the next. The flush starts a microtask later, so requests
-   * made in the same turn share the first batch.
-   */
-  private kick (): void {
-    if (this.flushing !== undefined) return
-    this.flushing = Promise.resolve().then(async () => await this.flush()).finally(() => {
-      this.flushing = undefined
-      if (this.queue.length > 0) this.kick()
-    })
-  }
-
-  /**
-   * Writes the queue batch by batch. Hypercore appends stay strictly in
-   * order, but the next batch is signed and checked (CPU work) while the one
-   * before is still being written (I/O), on a stacked rules transaction.
-   */
-  private async flush (): Promise<void> {
-    let writing: Promise<void> | undefined
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH)
-      await this.registry.refresh()
-      const prepared = this.prepareBatch(batch)
-      writing = this.writeBatch(prepared, writing)
-      // A turn of the event loop between batches: hypercore's append goes through several I/O steps, and
-      // without one, the writes of every batch queued here would only progress once all were prepared.
-      await new Promise<void>((resolve) => setImmediate(resolve))
-    }
-    await writing
-  }
-
-  /**
-   * Signs, validates and checks a batch against the state the batches before
-   * it leave, in a new rules transaction. Synchronous, so a rollback can
-   * never land in the middle of it.
-   */
-  private prepareBatch (batch: PendingAppend[]): PreparedBatch {
-    const prepared: PreparedBatch = { generation: this.generation, blocks: [], written: [], duplicates: [] }
-    this.rules.begin()
-    for (const request of batch) {
-      const seq = this.rules.length
-      try {
-        let entry: Entry
-        let verifiedKey: Uint8Array | undefined
-        if (request.signer !== undefined) {
-          assertKeyPair(request.signer, this.crypto)
-          entry = signEntry(request.unsigned!, { chainKey: this.key, seq }, request.signer.secretKey, this.crypto)
-          verifiedKey = request.signer.publicKey
-        } else {
-          entry = request.entry!
-        }
-        // Validate first: a malformed object is refused with core's code before any field of it is used.
-        const block = encodeEntry(entry)
-        const existing = this.rules.positionOf(entry.id)
-        if (existing !== undefined) {
-          prepared.duplicates.push({ request, entry, seq: existing })
-          continue
-        }
-        if (request.seq !== undefined && request.seq !== seq) {
-          throw new LedgerError('STALE_POSITION', `entry was signed for position ${request.seq}; the chain's next position is ${seq}`)
-        }
-        // For entries signed here, the rules still require the signer to be the author's registered key.
-        this.rules.check(entry, seq, this.registry.state, { verifiedKey, appending: true })
-        this.rules.apply(entry, seq)
-        prepared.blocks.push(block)
-        prepared.written.push({ request, seq })
-      } catch (err) {
-        request.reject(asLedgerError(err))
-      }
-    }
-    return prepared
-  }
-
-  /** Writes a prepared batch once the batch before it is written; answers its requests. */
-  private async writeBatch (prepared: PreparedBatch, previous: Promise<void> | undefined): Promise<void> {
-    await previous
-    if (prepared.generation !== this.generation) {
-      // A write before this one failed and rolled back every open transaction, this one's too.
-      for (const { request } of prepared.written) request.reject(this.writeError)
-      this.answerDuplicates(prepared)
-      return
-    }
-    if (prepared.blocks.length > 0) {
-      try {
-        await this.core.append(prepared.blocks)
-      } catch (err) {
-        this.rules.rollback()
-        this.generation++
-        this.writeError = err
-        for (const { request } of prepared.written) request.reject(err)
-        this.answerDuplicates(prepared)
-        return
-      }
-    }
-    this.rules.commit()
-    // Clear erased data before acknowledging, so a read after an acknowledged erasure never sees it.
-    // If clearing fails the entries are still written; open() finishes the erasure.
-    await this.applyErasures(prepared.written.map(({ seq }) => seq)).catch(() => {})
-    for (const { request, seq } of prepared.written) request.resolve({ seq, duplicate: false })
-    this.answerDuplicates(prepared)
-  }
-
-  /**
-   * Answers retries only once the writes they depend on are settled: a retry
-   * is told "already there" only if its original is on disk now; if the
-   * original's write failed, the retry gets that failure.
-   */
-  private answerDuplicates (prepared: PreparedBatch): void {
-    for (const d of prepared.duplicates) {
-      if (d.seq >= this.core.length) d.request.reject(this.writeError ?? new LedgerError('STALE_POSITION', 'the original of this retry was not written'))
-      else this.duplicateOf(d.entry, d.seq).then(d.request.resolve, d.request.reject)
-    }
-  }
-
-  /** A retried entry: same id and same signed content is the same entry; anything else is a conflict. */
-  private async duplicateOf (entry: Entry, seq: number): Promise<AppendResult> {
-    const stored = await this.get(seq)
-    if (stored !== null && equal(encodeUnsignedEntry(unsignedPart(stored)), encodeUnsignedEntry(unsignedPart(entry)))) {
-      return { seq, duplicate: true }
-    }
-    throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq} by a different entry`)
+    return this.appends.enqueue({ unsigned, signer })
   }
 
   /** Clears the data of entries named by the erasures among `seqs` (local data only; replicas do the same). */
@@ -496,7 +314,7 @@ export class UserChain {
 
   /** Waits for queued appends to be written. */
   async settled (): Promise<void> {
-    while (this.flushing !== undefined) await this.flushing
+    await this.appends.settled()
   }
 
   async close (): Promise<void> {

@@ -14,6 +14,7 @@ import { Ledger, RegistryFeed } from '../src/index.js'
 import {
   crypto, enrol, expectCode, genesisFor, link, makeConsortium, newUser, overwriteBlock, type TestConsortium
 } from './helpers/consortium.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 let c: TestConsortium
 afterEach(async () => { await c.cleanup() })
@@ -253,7 +254,7 @@ describe('the registry key names the governance key', () => {
       const peer = await c.openPeer('regulator')
       const followed = await peer.followRegistry(rogue.key)
       const initiator = store.replicate(true)
-      const responder = peer.store.replicate(false)
+      const responder = storeOf(peer).replicate(false)
       initiator.pipe(responder).pipe(initiator)
       initiator.on('error', () => {})
       responder.on('error', () => {})

@@ -12,6 +12,7 @@ import { Ledger, LedgerError, type UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, genesisFor, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 let c: TestConsortium
 afterEach(async () => { await c.cleanup() })
@@ -124,7 +125,7 @@ describe('a crash during enrolment', () => {
     const chainKey = await c.ledger.chainKeyFor(user.userId)
     const genesis = genesisFor(user, c.institutions.hospitalA.id, chainKey)
     // What a crash right after the genesis append leaves: the block, but no catalog record.
-    const core = c.ledger.store.get({ name: `chain/${user.userId}`, active: false })
+    const core = storeOf(c.ledger).get({ name: `chain/${user.userId}`, active: false })
     await core.append(encodeEntry(genesis))
     await core.close()
     expect(c.ledger.hasChain(user.userId)).toBe(false)

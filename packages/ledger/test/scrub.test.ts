@@ -15,6 +15,7 @@ import { scrubUnfinished } from '../src/scrub-erased.js'
 import { storedLeaves } from '../src/tree-audit.js'
 import { findOnDisk, markerText, textMarker } from '../../../test/helpers/disk-scan.js'
 import { makeTempDir, removeDir } from './helpers/consortium.js'
+import { localCoresOf } from '../src/local-cores.js'
 
 const open: Array<{ close (): Promise<void> }> = []
 const dirs: string[] = []
@@ -158,7 +159,7 @@ describe('erased blocks owed a scrub', () => {
     const dir = await tempDir()
     const markers = [markerText('SMALL'), markerText('LARGE')]
     let { store, core } = await flushedCore(dir, [blockOf(markers[0]!, 200), blockOf(markers[1]!, 8000)])
-    let erased = await ErasedLeaves.open(store)
+    let erased = await ErasedLeaves.open(localCoresOf(store))
     // What clearBlocks does up to the scrub, as if the process stopped right after the clear.
     const leaves = await storedLeaves(core, [1, 2])
     await erased.record(core.key!, leaves.filter((l) => l !== null))
@@ -168,7 +169,7 @@ describe('erased blocks owed a scrub', () => {
     expect(await findOnDisk(dir, markers.map(textMarker))).toHaveLength(2)
 
     store = await openStore(dir)
-    erased = await ErasedLeaves.open(store)
+    erased = await ErasedLeaves.open(localCoresOf(store))
     expect(erased.unscrubbed()).toHaveLength(2)
     expect(await scrubUnfinished(store, erased)).toBe(2)
     // The large block needs a whole-store sweep, which runs on in the background.
@@ -178,7 +179,7 @@ describe('erased blocks owed a scrub', () => {
     await store.close()
 
     store = await openStore(dir)
-    erased = await ErasedLeaves.open(store)
+    erased = await ErasedLeaves.open(localCoresOf(store))
     expect(erased.unscrubbed()).toEqual([])
     expect(await scrubUnfinished(store, erased)).toBe(0)
     core = store.get({ name: 'chain', active: false })
@@ -189,7 +190,7 @@ describe('erased blocks owed a scrub', () => {
   it('a block owed for a chain no longer stored is dropped from the debt without creating the chain', async () => {
     const dir = await tempDir()
     const store = await openStore(dir)
-    const erased = await ErasedLeaves.open(store)
+    const erased = await ErasedLeaves.open(localCoresOf(store))
     const chain = new Uint8Array(32).fill(7)
     await erased.record(chain, [{ index: 2, size: 10, hash: new Uint8Array(32) }])
     expect(await scrubUnfinished(store, erased)).toBe(0)

@@ -64,8 +64,6 @@ export interface AppendServiceComponents {
 export interface AppendServiceInit {
   /** Time allowed to read a request and to write its answer (not the append itself). Default 10 s. */
   readonly ioTimeoutMs?: number
-  /** Called with the chain key after each entry appended here (not for duplicates), e.g. to announce the new head. */
-  readonly onAppended?: (chainKey: Uint8Array) => void
 }
 
 export interface AppendStats {
@@ -80,14 +78,12 @@ export class AppendService {
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
   private readonly server: ProtocolServer
-  private readonly onAppended: ((chainKey: Uint8Array) => void) | undefined
   readonly stats: AppendStats = { appended: 0, duplicates: 0, refused: new Map() }
 
   constructor (components: AppendServiceComponents, init: AppendServiceInit = {}) {
     this.ledger = components.ledger
     this.gate = components.gate
     this.server = new ProtocolServer(components.host, APPEND_PROTOCOL, { name: 'append', ioTimeoutMs: init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS })
-    this.onAppended = init.onAppended
   }
 
   async start (): Promise<void> {
@@ -135,8 +131,8 @@ export class AppendService {
       await this.answer(stream, refusal('NOT_ADMITTED', 'a light peer may write to its own chain only'))
       return
     }
+    // An entry appended here is announced from the ledger's change event.
     const response = await appendAsCustodian(this.ledger, request)
-    if (response.ok && !response.duplicate) this.onAppended?.(request.chain)
     await this.answer(stream, response)
   }
 

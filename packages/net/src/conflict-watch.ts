@@ -131,7 +131,7 @@ export class ConflictWatch {
   private async readOwnNodes (chain: UserChain, from: number, to: number): Promise<MerkleNode[] | null> {
     // Hypercore started closing every session of the core as the event ended: a new session comes after.
     await chain.core.closing?.catch(() => {})
-    const core = this.ledger.store.get({ key: chain.key, active: false })
+    const core = this.ledger.coreSession(chain.key)
     try {
       await core.ready()
       return await readConsistencyNodes(core, from, to, chain.erasedLeaves)

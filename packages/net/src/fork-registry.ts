@@ -16,13 +16,13 @@
  * The order proofs were recorded in is kept: forks-sync pages through it
  * with a cursor (`since`), as heads-sync does through the head log.
  */
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { bytesToHex, type CryptoProvider } from '@healthchain/core'
+import type { LocalCoreName, LocalCoreSource } from '@healthchain/ledger'
 import { decodeForkRecord, encodeForkRecord } from './fork-record.js'
 import { encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 
-export const FORK_PROOFS_CORE = 'local/fork-proofs'
+export const FORK_PROOFS_CORE = 'local/fork-proofs' satisfies LocalCoreName
 
 /** A page of the proofs recorded from a cursor on, encoded for forks-sync. */
 export interface ForkProofPage {
@@ -47,9 +47,8 @@ export class ForkRegistry {
     this.crypto = crypto
   }
 
-  static async open (store: Corestore, crypto: CryptoProvider): Promise<ForkRegistry> {
-    const core = store.get({ name: FORK_PROOFS_CORE, active: false })
-    await core.ready()
+  static async open (cores: LocalCoreSource, crypto: CryptoProvider): Promise<ForkRegistry> {
+    const core = await cores.localCore(FORK_PROOFS_CORE)
     const registry = new ForkRegistry(core, crypto)
     for (let seq = 0; seq < core.length; seq++) {
       const block = await core.get(seq, { wait: false })

@@ -1,11 +1,11 @@
 /**
  * DEV DOCS — heads gossip, reconciliation and fork proofs.
  *
- * Announce. After a local append on a chain this node is custodian of
- * (`announce(user)`, called by NetworkNode.append/enrol and by the
- * AppendService), the chain's signed head (`headOf`) is queued; the queue
- * is flushed every `flushMs` (10 ms) or at 256 heads, as one
- * HeadsAnnouncement on gossipsub `/healthchain/heads/1`.
+ * Announce. After a local append on a chain this node is custodian of, or
+ * an enrolment (`announce(user)`, called from the ledger's change event,
+ * `Ledger.onChange`, which NetworkNode follows), the chain's signed head
+ * (`headOf`) is queued; the queue is flushed every `flushMs` (10 ms) or at
+ * 256 heads, as one HeadsAnnouncement on gossipsub `/healthchain/heads/1`.
  *
  * Seed. At start the head log gets the stored signed head of every chain
  * held here (head-seeding.ts), read from storage in pages without opening
@@ -63,160 +63,47 @@
  * evidence to nodes that can compare them with a copy of their own.
  *
  * Memory. Any admitted member can send validly signed heads (and fork
- * proofs) of Hypercores it made up — a head verifies on its own — so
- * nothing a peer's head creates may grow without bound. What a chain held
- * here (custodian or replica: the ledger's catalog) creates is bounded by
- * the catalog; what any other chain creates is bounded by a setting
- * (`HeadsBounds`), each drop counted in `stats.dropped`:
- *   - head log (head-log.ts, about 0.8 KB an entry): every held chain and
- *     its fork evidence, plus at most `maxUnheldHeads` (10,000) not-held
- *     chains and their evidence, the least recently logged dropped first;
- *   - RecentHeads: at most `maxRecentHeld` (4,096) first heads of held
- *     chains and `maxRecentOther` (4,096) of others, each first-in first-out
- *     (about 0.4 KB each), so junk never pushes out a held chain's first head;
- *   - ChainFetcher: held chains behind, plus at most `maxUnheldFetches`
- *     (1,024) not-held chains queued, running or remembered as behind; held
- *     chains are fetched first; refused genesis keys 4,096;
- *   - DeferredHeads: only heads of held chains, at most 4 × 4,096;
- *   - fork proofs: one per held chain, persisted (ForkRegistry); of chains
- *     not held, at most `maxUnheldForks` (1,024, ≤ 6 KiB each) in memory
- *     only (unheld-forks.ts);
- *   - `incomplete`: one number per held chain whose own logged head is ahead
- *     of what it has verified; the announce queue at most 256 users.
- * A chain held here whose custodian churns heads (real appends) can still
- * turn over the held partitions; that costs it real, fetched blocks.
+ * proofs) of Hypercores it made up, so nothing a peer's head creates may
+ * grow without bound: see HeadsBounds (heads-types.ts) for every bound.
  */
-import { bytesToHex, equal, fromHex, type InstitutionId, type UserId } from '@healthchain/core'
+import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { ChainFetcher, type FetchStats, type ReplicationLag } from './chain-fetcher.js'
-import { ConflictWatch, type ConflictStats } from './conflict-watch.js'
+import { ChainFetcher, type ReplicationLag } from './chain-fetcher.js'
+import { ConflictWatch } from './conflict-watch.js'
 import { DeferredHeads } from './deferred-heads.js'
-import { ForkRegistry } from './fork-registry.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
-import { seedHeadLog, type SeedStats } from './head-seeding.js'
-import { HeadsReconciler, type ReconcileStats } from './heads-reconcile.js'
+import { seedHeadLog } from './head-seeding.js'
+import { HeadsAnnouncer } from './heads-announcer.js'
+import { FORKS_TOPIC, listenToHeadsGossip } from './heads-gossip.js'
+import { HeadsReconciler } from './heads-reconcile.js'
+import { KnownForks } from './known-forks.js'
+import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 import type { Host } from './host.js'
-import type { MembershipGate } from './membership-gate.js'
 import { proveAgainstOwn } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
-import { UnheldForks } from './unheld-forks.js'
 import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
-import { HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, decodeHeadsAnnouncement, encodeHeadsAnnouncement } from './wire/heads-announcement.js'
+import { HEADS_TOPIC } from './wire/heads-announcement.js'
 
-export const FORKS_TOPIC = '/healthchain/forks/1'
+export { FORKS_TOPIC } from './heads-gossip.js'
 
-export interface HeadsServiceComponents {
-  readonly host: Host
-  readonly ledger: Ledger
-  readonly gate: MembershipGate
-  readonly replication: Replication
-}
-
-/**
- * Bounds on what heads of chains not held here may make a node keep (see
- * the DEV DOCS, "Memory"). Chains held here are never subject to them.
- */
-export interface HeadsBounds {
-  /** Not-held chains (and their fork evidence) in the head log; default 10,000. */
-  readonly maxUnheldHeads?: number
-  /** First heads per (chain, length) remembered for held chains; default 4,096. */
-  readonly maxRecentHeld?: number
-  /** First heads per (chain, length) remembered for other chains; default 4,096. */
-  readonly maxRecentOther?: number
-  /** Not-held chains queued, running or remembered as behind in the fetcher; default 1,024. */
-  readonly maxUnheldFetches?: number
-  /** Fork proofs of not-held chains kept (in memory only); default 1,024. */
-  readonly maxUnheldForks?: number
-}
-
-/** What was dropped to stay within `HeadsBounds`. */
-export interface DroppedStats {
-  /** Not-held head-log entries dropped. */
-  readonly log: number
-  /** First heads forgotten (either partition). */
-  readonly recent: number
-  /** Not-held chains not taken into the fetcher, or forgotten as behind. */
-  readonly fetches: number
-  /** Fork proofs of not-held chains dropped. */
-  readonly forks: number
-}
-
-export interface HeadsServiceInit extends HeadsBounds {
-  /** Become a replica of every chain a head announces (regulators, full nodes); default true. */
-  readonly replicateAll?: boolean
-  /** Longest wait before queued heads are published; default 10 ms. */
-  readonly flushMs?: number
-  /** Chain fetches at once; default 8. */
-  readonly maxConcurrentFetches?: number
-  /** Per fetch and per heads-sync exchange; default 10 s. */
-  readonly timeoutMs?: number
-  /**
-   * Reconcile again with every peer this often (ms), so a head whose gossip
-   * was lost (e.g. published before a peer's subscription arrived) still
-   * arrives; cheap, as each peer answers only what changed since our cursor.
-   * Default 30 s; 0 turns it off.
-   */
-  readonly reconcileIntervalMs?: number
-  /** Told of every chain a fetch brought verified entries to (e.g. to index them). */
-  readonly onFetched?: (chain: UserChain) => void
-}
-
-export interface HeadsStats {
-  /** Heads received (gossip and sync) and heads that did not verify (ignored). */
-  received: number
-  invalid: number
-  /** Gossip messages that did not decode, or fork proofs (gossip or forks-sync) that did not decode or verify. */
-  malformed: number
-  /** Own heads published, and publications that failed. */
-  announced: number
-  publishFailed: number
-  /** Fork proofs recorded here (detected or received). */
-  forks: number
-  /** Heads of forked chains not fetched. */
-  skippedForked: number
-  /** Observations that failed unexpectedly (e.g. the ledger closed under them). */
-  errors: number
-  /** Heads received that were, byte for byte, the one logged, with nothing pending for the chain: not checked again. */
-  known: number
-  /** The head log's seeding from storage at start. */
-  readonly seed: SeedStats
-  readonly fetch: FetchStats
-  readonly sync: ReconcileStats
-  /** Hypercore `conflict` events on chains held here, and what became of them. */
-  readonly conflicts: ConflictStats
-  /** What heads of chains not held here could not make this node keep (HeadsBounds). */
-  readonly dropped: DroppedStats
-}
-
-export interface ForkedChain {
-  /** The chain key, hex. */
-  readonly chain: string
-  /** A length at which the custodian's two histories differ: the one length of a same-length proof, the shorter head's of a consistency proof. */
-  readonly length: number
-  /** The custodian the genesis names, when this node holds the chain. */
-  readonly custodian: InstitutionId | undefined
-}
+export type { DroppedStats, ForkedChain, HeadsBounds, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 
 export class HeadsService {
   private readonly host: Host
   private readonly ledger: Ledger
   private readonly replication: Replication
   private readonly replicateAll: boolean
-  private readonly flushMs: number
   private readonly reconcileIntervalMs: number
   readonly log: HeadLog
   private readonly recent: RecentHeads
   private readonly deferred = new DeferredHeads()
-  /** Fork proofs of chains not held here: bounded, in memory only. */
-  private readonly unheldForks: UnheldForks
   private readonly fetcher: ChainFetcher
   private readonly conflictWatch: ConflictWatch
   private readonly reconciler: HeadsReconciler
-  private forkRegistry: ForkRegistry | undefined
-  private readonly custodians = new Map<string, InstitutionId>()
+  /** Fork proofs known here: persisted for held chains, bounded and in memory for others (known-forks.ts). */
+  private readonly knownForks: KnownForks
   /**
    * Chains held here whose logged head is this node's own and longer than
    * what it has verified, with that length: seeded from storage ahead of the
@@ -234,9 +121,7 @@ export class HeadsService {
   private markSeeded!: () => void
   private seeding: Promise<void> = Promise.resolve()
   private readonly controller = new AbortController()
-  private readonly queued = new Set<UserId>()
-  private flushTimer: NodeJS.Timeout | undefined
-  private flushing: Promise<void> = Promise.resolve()
+  private readonly announcer: HeadsAnnouncer
   /** Observations run one at a time, in arrival order. */
   private processing: Promise<void> = Promise.resolve()
   private readonly cleanups: Array<() => void> = []
@@ -244,16 +129,12 @@ export class HeadsService {
   private closing = false
   private stopped = false
   readonly stats: HeadsStats
-  /** What the gossip validators decoded, by message: gossipsub delivers the very object it validated. */
-  private readonly validated = new WeakMap<Message, SignedHead[]>()
-  private readonly validatedProofs = new WeakMap<Message, AnyForkProof>()
 
   constructor (components: HeadsServiceComponents, init: HeadsServiceInit = {}) {
     this.host = components.host
     this.ledger = components.ledger
     this.replication = components.replication
     this.replicateAll = init.replicateAll ?? true
-    this.flushMs = init.flushMs ?? 10
     this.reconcileIntervalMs = init.reconcileIntervalMs ?? 30_000
     this.seeded = new Promise((resolve) => { this.markSeeded = resolve })
     this.log = new HeadLog(undefined, {
@@ -261,22 +142,19 @@ export class HeadsService {
       isHeld: (id) => this.holds(id.slice(0, 64))
     })
     this.recent = new RecentHeads({ held: init.maxRecentHeld, other: init.maxRecentOther })
-    this.unheldForks = new UnheldForks(init.maxUnheldForks)
+    this.knownForks = new KnownForks(init.maxUnheldForks)
     this.fetcher = new ChainFetcher(components, {
       maxConcurrent: init.maxConcurrentFetches,
       maxUnheld: init.maxUnheldFetches,
       timeoutMs: init.timeoutMs,
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
-      onFetched: async (chain) => {
-        await this.observeLocal(chain)
-        init.onFetched?.(chain)
-      }
+      onFetched: async (chain) => { await this.observeLocal(chain) }
     })
     this.reconciler = new HeadsReconciler({
       host: components.host,
       gate: components.gate,
       log: this.log,
-      forks: { since: (cursor, limit) => this.forkRegistry?.since(cursor, limit) ?? { proofs: [], next: 0, more: false } }
+      forks: { since: (cursor, limit) => this.knownForks.since(cursor, limit) }
     }, {
       timeoutMs: init.timeoutMs,
       ready: this.seeded,
@@ -286,7 +164,7 @@ export class HeadsService {
     this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
       onProof: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
     })
-    const { log, recent, fetcher, unheldForks } = this
+    const { log, recent, fetcher, knownForks } = this
     this.stats = {
       received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0, known: 0,
       seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats, conflicts: this.conflictWatch.stats,
@@ -295,29 +173,31 @@ export class HeadsService {
         get log () { return log.dropped },
         get recent () { return recent.dropped },
         get fetches () { return fetcher.stats.dropped },
-        get forks () { return unheldForks.dropped }
+        get forks () { return knownForks.droppedUnheld }
       }
     }
+    this.announcer = new HeadsAnnouncer({
+      ledger: this.ledger,
+      publish: async (data) => await this.host.services.pubsub.publish(HEADS_TOPIC, data),
+      flushMs: init.flushMs ?? 10,
+      stats: this.stats,
+      observeOwn: async (head) => { await this.serially(async () => { await this.observe(head, false) }) }
+    })
     this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
     // Every chain the ledger opens from now on (and those open already) has its `conflict` heard.
     this.conflictWatch.start()
   }
 
   async start (): Promise<void> {
-    this.forkRegistry = await ForkRegistry.open(this.ledger.store, this.ledger.crypto)
-    for (const proof of this.forkRegistry.list()) this.logEvidence(proof)
-    const pubsub = this.host.services.pubsub
-    pubsub.topicValidators.set(HEADS_TOPIC, (_peer, message) => this.validateHeads(message))
-    pubsub.topicValidators.set(FORKS_TOPIC, (_peer, message) => this.validateForkProof(message))
-    this.cleanups.push(() => {
-      pubsub.topicValidators.delete(HEADS_TOPIC)
-      pubsub.topicValidators.delete(FORKS_TOPIC)
-    })
-    const onMessage = (event: CustomEvent<Message>): void => { this.onGossip(event.detail) }
-    pubsub.addEventListener('message', onMessage)
-    this.cleanups.push(() => { pubsub.removeEventListener('message', onMessage) })
-    pubsub.subscribe(HEADS_TOPIC)
-    pubsub.subscribe(FORKS_TOPIC)
+    for (const proof of await this.knownForks.open(this.ledger, this.ledger.crypto)) this.logEvidence(proof)
+    // Gossip comes in checked by gossipsub's validators (heads-gossip.ts).
+    this.cleanups.push(listenToHeadsGossip({
+      pubsub: this.host.services.pubsub,
+      crypto: this.ledger.crypto,
+      stats: this.stats,
+      onHeads: (heads) => { void this.receive(heads, { verified: true }) },
+      onForkProof: (proof) => { void this.serially(async () => { await this.recordFork(proof, true) }) }
+    }))
     // Answering from now on: a peer that asks while the log is seeded waits for it (heads-reconcile.ts `ready`).
     await this.reconciler.start()
     this.seeding = this.seed()
@@ -350,88 +230,10 @@ export class HeadsService {
 
   // ------------------------------------------------------------ announce
 
-  /** Queues the head of `user`'s chain for publication, if this node is its custodian (checked at flush). */
-  announce (user: UserId): void {
-    if (this.closing) return
-    this.queued.add(user)
-    if (this.queued.size >= MAX_HEADS_PER_ANNOUNCEMENT) this.flushNow()
-    else this.flushTimer ??= setTimeout(() => { this.flushNow() }, this.flushMs)
-  }
-
-  private flushNow (): void {
-    clearTimeout(this.flushTimer)
-    this.flushTimer = undefined
-    const users = [...this.queued]
-    this.queued.clear()
-    this.flushing = this.flushing.then(async () => { await this.publishHeads(users) })
-  }
-
-  private async publishHeads (users: UserId[]): Promise<void> {
-    const heads: SignedHead[] = []
-    for (const user of users) {
-      try {
-        const chain = await this.ledger.chain(user)
-        if (!chain.writable || chain.length === 0) continue
-        heads.push(await headOf(chain.core, this.ledger.crypto))
-      } catch {
-        this.stats.publishFailed++
-      }
-    }
-    for (const head of heads) await this.serially(async () => { await this.observe(head, false) })
-    for (let i = 0; i < heads.length; i += MAX_HEADS_PER_ANNOUNCEMENT) {
-      const batch = heads.slice(i, i + MAX_HEADS_PER_ANNOUNCEMENT)
-      try {
-        await this.host.services.pubsub.publish(HEADS_TOPIC, encodeHeadsAnnouncement({ v: 1, heads: batch }))
-        this.stats.announced += batch.length
-      } catch {
-        this.stats.publishFailed++
-      }
-    }
-  }
+  /** Queues the head of `user`'s chain for publication, if this node is its custodian (checked at flush; heads-announcer.ts). */
+  announce (user: UserId): void { this.announcer.announce(user) }
 
   // ------------------------------------------------------------ receive
-
-  /** Gossipsub's check before delivery and relay: the whole announcement decodes and every head in it verifies. */
-  private validateHeads (message: Message): TopicValidatorResult {
-    let heads: SignedHead[]
-    try {
-      heads = decodeHeadsAnnouncement(message.data).heads
-    } catch {
-      this.stats.malformed++
-      return TopicValidatorResult.Reject
-    }
-    const invalid = heads.filter((head) => !verifyHead(head, this.ledger.crypto)).length
-    if (invalid > 0) {
-      this.stats.received += heads.length
-      this.stats.invalid += invalid
-      return TopicValidatorResult.Reject
-    }
-    this.validated.set(message, heads)
-    return TopicValidatorResult.Accept
-  }
-
-  private validateForkProof (message: Message): TopicValidatorResult {
-    try {
-      const proof = decodeAnyForkProof(message.data)
-      if (verifyAnyForkProof(proof, this.ledger.crypto)) {
-        this.validatedProofs.set(message, proof)
-        return TopicValidatorResult.Accept
-      }
-    } catch {}
-    this.stats.malformed++
-    return TopicValidatorResult.Reject
-  }
-
-  /** Messages gossipsub delivers have passed the validators above. */
-  private onGossip (message: Message): void {
-    if (message.topic === HEADS_TOPIC) {
-      const heads = this.validated.get(message)
-      if (heads !== undefined) void this.receive(heads, { verified: true })
-    } else if (message.topic === FORKS_TOPIC) {
-      const proof = this.validatedProofs.get(message)
-      if (proof !== undefined) void this.serially(async () => { await this.recordFork(proof, true) })
-    }
-  }
 
   /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed. Never throws. */
   async receive (heads: readonly SignedHead[], opts: { verified?: boolean } = {}): Promise<void> {
@@ -505,7 +307,7 @@ export class HeadsService {
     const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
     // A chain that became held with a fork proof kept as not held: the proof now goes to the persisted registry.
-    if (held !== undefined && this.unheldForks.has(keyHex)) await this.recordFork(this.unheldForks.take(keyHex)!)
+    if (held !== undefined && this.knownForks.hasUnheld(keyHex)) await this.recordFork(this.knownForks.takeUnheld(keyHex)!)
     if (held !== undefined && news) {
       chain = await this.ledger.chain(held)
       // A chain held here and not logged yet (a page the seeding could not read, or seeding still under way): this node's own head comes first.
@@ -599,16 +401,9 @@ export class HeadsService {
    * two nodes that each dropped it cannot pass it back and forth.
    */
   private async recordFork (proof: AnyForkProof, relayed = false): Promise<void> {
-    const registry = this.forkRegistry
-    if (registry === undefined || this.stopped) return
-    const keyHex = bytesToHex(proof.a.key)
+    if (!this.knownForks.opened || this.stopped) return
     const held = this.ledger.userOfChain(proof.a.key) !== undefined
-    if (held) {
-      if (!await registry.add(proof)) return
-      this.unheldForks.take(keyHex)
-    } else if (registry.has(keyHex) || !verifyAnyForkProof(proof, this.ledger.crypto) || !this.unheldForks.add(proof)) {
-      return
-    }
+    if (!await this.knownForks.record(proof, held, this.ledger.crypto)) return
     this.stats.forks++
     this.logEvidence(proof)
     if (!held && relayed) return
@@ -629,13 +424,13 @@ export class HeadsService {
     if (user !== undefined) {
       this.ledger.chain(user).then((chain) => {
         const custodian = chain.user?.custodian
-        if (custodian !== undefined) this.custodians.set(keyHex, custodian)
+        if (custodian !== undefined) this.knownForks.setCustodian(keyHex, custodian)
       }, () => {})
     }
   }
 
   private isForkedHex (keyHex: string): boolean {
-    return (this.forkRegistry?.has(keyHex) ?? false) || this.unheldForks.has(keyHex)
+    return this.knownForks.has(keyHex)
   }
 
   /** Whether the chain with this key (hex) is held here, as custodian or replica. */
@@ -648,19 +443,15 @@ export class HeadsService {
 
   /** The fork proof of a chain (either kind), if one is known. */
   forkOf (chainKey: Uint8Array): AnyForkProof | undefined {
-    const keyHex = bytesToHex(chainKey)
-    return this.forkRegistry?.get(keyHex) ?? this.unheldForks.get(keyHex)
+    return this.knownForks.get(bytesToHex(chainKey))
   }
 
   /** Every fork proof known here, one per chain: the persisted ones in the order they were recorded, then those of chains not held. */
-  get forks (): AnyForkProof[] { return [...this.forkRegistry?.list() ?? [], ...this.unheldForks.list()] }
+  get forks (): AnyForkProof[] { return this.knownForks.list() }
 
   /** The forked chains, with the custodian to flag when this node holds the chain. */
   forkedChains (): ForkedChain[] {
-    return this.forks.map((p) => {
-      const chain = bytesToHex(p.a.key)
-      return { chain, length: p.a.length, custodian: this.custodians.get(chain) }
-    })
+    return this.knownForks.forkedChains()
   }
 
   /** Fetches queued or under way. */
@@ -673,9 +464,7 @@ export class HeadsService {
     if (this.closing) return
     this.closing = true
     this.controller.abort()
-    if (this.queued.size > 0) this.flushNow()
-    clearTimeout(this.flushTimer)
-    await this.flushing
+    await this.announcer.close()
     await this.seeding
     this.markSeeded()
     this.stopped = true
@@ -688,6 +477,6 @@ export class HeadsService {
     await this.fetcher.stop()
     await this.conflictWatch.stop()
     await this.processing
-    await this.forkRegistry?.close()
+    await this.knownForks.close()
   }
 }

@@ -42,12 +42,6 @@ export interface NetworkNodeInit {
   readonly signer?: SigningKeyPair
   /** Chains unused this long (and with nothing under way) are closed, reopened on next use (Ledger.closeIdle); 0 keeps them open. Default 60 s. */
   readonly chainIdleMs?: number
-  /**
-   * Told of every chain that changed here: this node appended to it (as
-   * custodian, for itself or a forwarded write), enrolled it, or fetched
-   * verified entries into its replica — e.g. to keep a query index current.
-   */
-  readonly onChainChanged?: (user: UserId) => void
   /** Told of every inbound connection's verdict (full peer, light peer, refused), e.g. for an audit log. */
   readonly onInbound?: MembershipGateInit['onInbound']
   /** New inbound connections accepted from one host in a window (the gate's); default 5 a second. */
@@ -110,16 +104,16 @@ export class NetworkNode {
   readonly dialer: MemberDialer
   readonly ledger: Ledger
   private readonly unsubscribe: () => void
-  private readonly onChainChanged: ((user: UserId) => void) | undefined
+  private readonly unfollowChanges: () => void
   private idleSweeper: NodeJS.Timeout | undefined
   private stopped = false
 
   private constructor (parts: {
     ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, myChain: MyChainService, witness: WitnessService | undefined, dialer: MemberDialer,
-    onChainChanged: ((user: UserId) => void) | undefined
+    unfollowChanges: () => void
   }) {
     this.ledger = parts.ledger
-    this.onChainChanged = parts.onChainChanged
+    this.unfollowChanges = parts.unfollowChanges
     this.host = parts.host
     this.gate = parts.gate
     this.replication = parts.replication
@@ -141,15 +135,12 @@ export class NetworkNode {
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })
     const replication = new Replication({ ...init.serving, host, ledger: init.ledger, gate })
     await replication.start()
-    const changed = (user: UserId | undefined): void => { if (user !== undefined) init.onChainChanged?.(user) }
-    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { ...init.heads, replicateAll: init.replicateAll, onFetched: (chain) => { changed(chain.userId) } })
+    const heads = new HeadsService({ host, ledger: init.ledger, gate, replication }, { ...init.heads, replicateAll: init.replicateAll })
     await heads.start()
-    const onAppended = (key: Uint8Array): void => {
-      const user = init.ledger.userOfChain(key)
-      if (user !== undefined) heads.announce(user)
-      changed(user)
-    }
-    const appends = new AppendService({ host, ledger: init.ledger, gate }, { onAppended })
+    // Every append written here (own, forwarded in, or a custodian's direct write on the ledger) and every
+    // enrolment queues the chain's head; publication skips chains this node is not custodian of.
+    const unfollowChanges = init.ledger.onChange(({ user, kind }) => { if (kind !== 'ingest') heads.announce(user) })
+    const appends = new AppendService({ host, ledger: init.ledger, gate })
     await appends.start()
     const myChain = new MyChainService({ host, ledger: init.ledger, gate })
     await myChain.start()
@@ -160,7 +151,7 @@ export class NetworkNode {
     }
     const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })
     dialer.start()
-    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer, onChainChanged: init.onChainChanged })
+    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer, unfollowChanges })
     node.closeIdleChainsEvery(init.chainIdleMs ?? DEFAULT_CHAIN_IDLE_MS)
     return node
   }
@@ -193,7 +184,7 @@ export class NetworkNode {
     const result = opts.retries !== 0 && await this.forwards(user)
       ? await this.lanes.run(user, async (next) => await write(Math.max(opts.knownLength ?? 0, next, (await this.ledger.chain(user)).length)))
       : await write()
-    if (!result.duplicate) this.appended(user)
+    // Announced from the ledger's change event (at the custodian, this node or another).
     return result
   }
 
@@ -202,22 +193,9 @@ export class NetworkNode {
     return this.ledger.hasChain(user) && !(await this.ledger.chain(user)).writable
   }
 
-  /**
-   * After an append to `user`'s chain made here (by append(), or directly on
-   * the ledger by its custodian): queues the head for publication (published
-   * only for a chain this node is custodian of — a forwarded entry is
-   * announced by its custodian) and tells `onChainChanged`.
-   */
-  appended (user: UserId): void {
-    this.heads.announce(user)
-    this.onChainChanged?.(user)
-  }
-
-  /** Enrols a user here (`Ledger.enrol`) and announces the new chain's head. */
+  /** Enrols a user here (`Ledger.enrol`); the new chain's head is announced from the ledger's change event. */
   async enrol (genesis: Entry): Promise<UserChain> {
-    const chain = await this.ledger.enrol(genesis)
-    if (chain.userId !== undefined) this.appended(chain.userId)
-    return chain
+    return await this.ledger.enrol(genesis)
   }
 
   /** Reads `user`'s chain as this node holds it, saying whether the chain is forked. */
@@ -261,6 +239,7 @@ export class NetworkNode {
     this.stopped = true
     clearInterval(this.idleSweeper)
     this.unsubscribe()
+    this.unfollowChanges()
     await this.dialer.stop()
     await this.appends.stop()
     await this.myChain.stop()

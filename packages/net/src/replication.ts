@@ -35,10 +35,12 @@ import Hypercore from 'hypercore'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { bytesToHex, decodeEntry, type Entry, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain, IngestResult } from '@healthchain/ledger'
+import { downloadUnerased } from './download-unerased.js'
 import { NetError } from './errors.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import { StreamBridge } from './stream-bridge.js'
+import { withTimeout } from './with-timeout.js'
 
 export const REPLICATE_PROTOCOL = '/healthchain/replicate/1.0.0'
 
@@ -202,10 +204,11 @@ export class Replication {
     if (this.stopped || this.light) return
     const id = bytesToHex(discoveryKey)
     if (channel.served.has(id)) return
-    const auth = await this.ledger.store.getAuth(discoveryKey)
-    if (auth === null || !this.authorize(channel, auth.key)) return
+    // Null for a core not stored here, and for the node's local cores (catalog, audit log…), whoever asks.
+    const key = await this.ledger.servableKey(discoveryKey)
+    if (key === null || !this.authorize(channel, key)) return
     while (channel.served.size >= this.maxServedPerPeer) this.closeServed(channel, channel.served.keys().next().value!)
-    const core = this.ledger.store.get({ key: auth.key, active: false })
+    const core = this.ledger.coreSession(key)
     const served: ServedCore = { core, lastUsed: Date.now() }
     channel.served.set(id, served)
     core.on('upload', () => {
@@ -283,7 +286,7 @@ export class Replication {
    */
   async fetchGenesis (key: Uint8Array, opts: FetchOptions = {}): Promise<Entry> {
     this.assertCanFetch()
-    const core = this.ledger.store.get({ key, active: false })
+    const core = this.ledger.coreSession(key)
     await core.ready()
     this.startFetching(core)
     try {
@@ -374,88 +377,4 @@ export interface FetchOptions {
   readonly timeoutMs?: number
   /** Ends the wait with STOPPED (the blocks already received stay). */
   readonly signal?: AbortSignal
-}
-
-async function withTimeout<T> (work: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  let onAbort: (() => void) | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new NetError('TIMEOUT', `${what} took longer than ${ms} ms`)), ms)
-    onAbort = () => reject(new NetError('STOPPED', `${what} was stopped`, { cause: signal.reason }))
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-  })
-  // The work may still fail after the race is decided: never leave that rejection unhandled.
-  work.catch(() => {})
-  try {
-    return await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-    signal.removeEventListener('abort', onAbort!)
-  }
-}
-
-/**
- * Downloads blocks [start, end) of a chain, except those its user erased: an
- * erasure entry names earlier positions whose data every node clears, so no
- * honest peer has them and a plain range download would wait for them for
- * ever. Done once every block of the range is here or named by an erasure
- * entry found in the range, or after it: when the core grows past `end`
- * while the range is not done (a newer head arrived), the new blocks are
- * fetched too, since the erasure that names a block still missing may
- * stand there. Which erasures count is only a hint for when to stop asking:
- * `UserChain.ingest` passes over an absent block only for an erasure the
- * user signed, and checks every erasure with every rule.
- */
-async function downloadUnerased (core: Hypercore, start: number, end: number): Promise<void> {
-  const downloads = [core.download({ start, end })]
-  const missing = new Set<number>()
-  const named = new Set<number>()
-  /** Blocks at or after `end` being fetched to look for erasures. */
-  let beyond = end
-  const noteErasures = (block: Uint8Array | null): void => {
-    if (block === null) return
-    try {
-      const entry = decodeEntry(new Uint8Array(block))
-      if (entry.type === 'erasure') for (const target of entry.plain.entries) named.add(target)
-    } catch {
-      // Not an entry: ingest refuses it; it names nothing.
-    }
-  }
-  const complete = (): boolean => missing.size <= named.size && [...missing].every((seq) => named.has(seq))
-  // Listen first: a block that arrives during the scan below is counted once it lands.
-  const arrived: number[] = []
-  let onDownload = (index: number): void => { arrived.push(index) }
-  const listener = (index: number): void => { onDownload(index) }
-  const onAppend = (): void => {
-    if (core.length <= beyond) return
-    downloads.push(core.download({ start: beyond, end: core.length }))
-    beyond = core.length
-  }
-  core.on('download', listener)
-  core.on('append', onAppend)
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const check = async (index: number): Promise<void> => {
-        if (index >= end) noteErasures(await core.get(index, { wait: false }))
-        else if (index >= start && missing.delete(index)) noteErasures(await core.get(index, { wait: false }))
-        if (complete()) resolve()
-      }
-      void (async () => {
-        for (let seq = start; seq < end; seq++) {
-          const block = await core.get(seq, { wait: false })
-          if (block === null) missing.add(seq)
-          else noteErasures(block)
-        }
-        for (const index of arrived.splice(0)) await check(index)
-        onDownload = (index) => { check(index).catch(reject) }
-        if (complete()) resolve()
-      })().catch(reject)
-      downloads[0]!.done().then(() => { resolve() }, reject)
-    })
-  } finally {
-    core.off('download', listener)
-    core.off('append', onAppend)
-    for (const download of downloads) download.destroy()
-  }
 }

@@ -46,10 +46,9 @@
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { bytesToHex, equal, type InstitutionId, type SigningKeyPair } from '@healthchain/core'
-import type { Ledger } from '@healthchain/ledger'
+import type { Ledger, LocalCoreName } from '@healthchain/ledger'
 import { NetError } from './errors.js'
 import type { Host } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
@@ -63,7 +62,7 @@ import {
   type WitnessRequest, type WitnessResponse
 } from './wire/witness.js'
 
-export const COSIGNATURES_CORE = 'local/cosignatures'
+export const COSIGNATURES_CORE = 'local/cosignatures' satisfies LocalCoreName
 
 /** What `consider` decided: `cosigned` (now or before) with the cosignature, or why not. */
 export type WitnessVerdict =
@@ -133,7 +132,7 @@ export class WitnessService {
   }
 
   async start (): Promise<void> {
-    this.core = await openCosignatures(this.ledger.store)
+    this.core = await this.ledger.localCore('local/cosignatures')
     for (const c of await loadCosignatures(this.core, this.ledger)) this.remember(c)
     await this.host.handle(WITNESS_PROTOCOL, (stream, connection) => {
       this.serve(stream, connection).catch((err: unknown) => {
@@ -228,12 +227,6 @@ export class WitnessService {
     await this.deciding
     await this.core?.close()
   }
-}
-
-async function openCosignatures (store: Corestore): Promise<Hypercore> {
-  const core = store.get({ name: COSIGNATURES_CORE, active: false })
-  await core.ready()
-  return core
 }
 
 /**

@@ -14,10 +14,11 @@ import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { LedgerConsortium } from '@healthchain/ledger/testing'
 import {
-  APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, appendViaCustodian,
-  custodianPeerOf, decodeAppendResponse, forwardAppend, readFrame, writeFrame
+  APPEND_PROTOCOL, MAX_APPEND_REQUEST_BYTES, MAX_APPEND_RESPONSE_BYTES, NetError, NetworkNode, decodeAppendResponse, readFrame, writeFrame
 } from '@healthchain/net'
 import { makeParty, waitFor, type Party } from '@healthchain/net/testing'
+import { custodianPeerOf, forwardAppend } from '@healthchain/net'
+import { appendViaCustodian } from '@healthchain/net/testing'
 
 const party = makeParty
 

@@ -5,7 +5,8 @@
  * then succeeds, with no network: what is tested is the bookkeeping.)
  */
 import { describe, expect, it } from 'vitest'
-import { ChainFetcher, NetError } from '../src/index.js'
+import { NetError } from '../src/index.js'
+import { ChainFetcher } from '../src/testing/internals.js'
 
 async function settled (fetcher: ChainFetcher): Promise<void> {
   for (let i = 0; i < 100 && fetcher.pending > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))

@@ -18,6 +18,7 @@ import { FORK_RECORD_VERSION, decodeForkRecord, encodeForkRecord } from '../src/
 import {
   decodeAnyForkProof, encodeAnyForkProof, forkProofCodec, headOf, makeConsistencyForkProof, type AnyForkProof, type ConsistencyForkProof
 } from '../src/wire/index.js'
+import { localCoresOf } from '@healthchain/ledger/testing'
 
 interface RecordsFile {
   valid: Array<{ name: string, hex: string, proof: string }>
@@ -85,7 +86,7 @@ describe('ForkRegistry', () => {
     await core.append([hexToBytes(legacy.hex), encodeForkRecord(v2), new Uint8Array([0x02, 0xa3]), new Uint8Array([0x07, 0xa0])])
     await core.close()
 
-    const registry = await ForkRegistry.open(store, sodiumProvider)
+    const registry = await ForkRegistry.open(localCoresOf(store), sodiumProvider)
     const v1 = forkProofCodec.decode(hexToBytes(legacy.hex))
     expect(registry.list()).toEqual([v1, v2])
     expect(registry.skipped).toBe(2)
@@ -104,14 +105,14 @@ describe('ForkRegistry', () => {
     expect(again.length).toBe(5)
     expect((await again.get(4))![0]).toBe(FORK_RECORD_VERSION)
     await again.close()
-    const reopened = await ForkRegistry.open(store, sodiumProvider)
+    const reopened = await ForkRegistry.open(localCoresOf(store), sodiumProvider)
     expect(reopened.list()).toEqual([v1, v2, v2b])
     await reopened.close()
   })
 
   it('pages the proofs in the order recorded, encoded for forks-sync; a cursor past the end starts again', async () => {
     const store = tempStore()
-    const registry = await ForkRegistry.open(store, sodiumProvider)
+    const registry = await ForkRegistry.open(localCoresOf(store), sodiumProvider)
     const proofs = [decodeForkRecord(hexToBytes(legacy.hex)), await consistencyProof('chain-x'), await consistencyProof('chain-yy')]
     for (const proof of proofs) expect(await registry.add(proof)).toBe(true)
     const first = registry.since(0, 2)

@@ -16,6 +16,7 @@ import { bytesToHex } from '@healthchain/core'
 import { headOf, verifyAnyForkProof, type NetworkNode } from '@healthchain/net'
 import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -62,7 +63,7 @@ describe('equivocation at different lengths', () => {
     await net.stop(c.id)
     const shared = await blocksOf(chain.core, 2)
     expect(await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))).toBe(4)
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await converged([b, r].map((p) => net.node(p.id)), user.userId, 4, 'hospital-b and the regulator to fetch history A')
 
     // The custodian's second node (hospital-m, same chain key pair) holds history B: the shared blocks, then another block 2.
@@ -71,7 +72,7 @@ describe('equivocation at different lengths', () => {
     const nodeC = await net.start(c.id, {}, [])
     const nodeM = await net.start(m.id, {}, [c.id])
     await net.meshed([c.id, m.id])
-    nodeM.appended(user.userId)
+    nodeM.heads.announce(user.userId)
     await converged([nodeC], user.userId, 3, 'hospital-c to fetch history B')
     // No two heads of one length disagree: the lengths signed are 1, 2, 4 (A) and 1, 2, 3 (B).
     for (const node of net.nodes) expect(node.isForked(chainKey)).toBe(false)
@@ -102,7 +103,7 @@ describe('equivocation at different lengths', () => {
     const nodeB = net.node(b.id)
     const skipped = nodeB.heads.stats.skippedForked
     await appendAtOnce(await net.node(a.id).ledger.chain(user.userId), examBlocks(net, a, user, chainKey, 4, 1, 'history A'))
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await waitFor(() => nodeB.heads.stats.skippedForked > skipped, 'hospital-b to skip the forked chain\'s next head')
     expect(nodeB.heads.pendingFetches).toBe(0)
     expect((await nodeB.ledger.chain(user.userId)).verifiedLength).toBe(4)
@@ -135,7 +136,7 @@ describe('heads held against the node\'s own copy', () => {
     const { net, a, replica, headB, user, chainKey, chain } = await setUp()
     // History A gets blocks 2 and 3 in one append: it is never signed at length 3.
     await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await converged([replica], user.userId, 4, 'hospital-b to fetch history A')
 
     await replica.heads.receive([headB])
@@ -156,7 +157,7 @@ describe('heads held against the node\'s own copy', () => {
 
     // The custodian then writes history A to length 4 in one append; hospital-b fetches it and holds the waiting head against it.
     await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))
-    net.node(a.id).appended(user.userId)
+    net.node(a.id).heads.announce(user.userId)
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to prove the fork once its copy reached length 4')
     const proof = replica.forks[0]!
     expect(proof.v).toBe(2)
@@ -189,7 +190,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     const held = (await replica.ledger.chain(user.userId)).core
     const conflicts: number[] = []
     held.on('conflict', (length) => { conflicts.push(length) })
-    held.replicate(pipe(store, replica.ledger.store).two)
+    held.replicate(pipe(store, storeOf(replica.ledger)).two)
 
     // hospital-b is told of history B's head: longer than its copy, so nothing to compare yet; it fetches, and Hypercore finds the conflict.
     await replica.heads.receive([headB])
@@ -229,7 +230,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     const held = (await replica.ledger.chain(user.userId)).core
     const conflicts: number[] = []
     held.on('conflict', (length) => { conflicts.push(length) })
-    held.replicate(pipe(other, replica.ledger.store).two)
+    held.replicate(pipe(other, storeOf(replica.ledger)).two)
     otherCore.update({ wait: true }).catch(() => {})
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to flag the fork its Hypercore was sent', 15_000)
     expect(conflicts).toEqual([3])

@@ -5,7 +5,7 @@
  * writes waiting behind it at once; an idle lane holds nothing.
  */
 import { describe, expect, it } from 'vitest'
-import { ForwardLanes } from '../src/index.js'
+import { ForwardLanes } from '../src/testing/internals.js'
 
 function gate (): { promise: Promise<void>, open: () => void } {
   let open!: () => void

@@ -5,7 +5,8 @@
  * cores: test/heads-bounds.test.ts.)
  */
 import { describe, expect, it } from 'vitest'
-import { HeadLog, RecentHeads, UnheldForks, type ForkProof, type SignedHead } from '../src/index.js'
+import type { ForkProof, SignedHead } from '../src/index.js'
+import { HeadLog, RecentHeads, UnheldForks } from '../src/testing/internals.js'
 
 const head = (key: number, length: number, rootByte = 0): SignedHead => ({
   v: 1, key: new Uint8Array(32).fill(key), signer: new Uint8Array(32), length, fork: 0, root: new Uint8Array(32).fill(rootByte), sig: new Uint8Array(64)

@@ -20,6 +20,7 @@ import { HEADS_TOPIC, headOf, type NetworkNode } from '@healthchain/net'
 import type { NodeProcess } from './fixtures/net-node-process.js'
 import { childNode } from './helpers/child-node.js'
 import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -64,15 +65,22 @@ async function catchesUpReportingLag (node: NetworkNode, targets: Targets, synce
   for (const [user, length] of targets) expect((await node.ledger.verify(user)).verified).toBe(length)
 }
 
-/** An exam by `author` appended straight to its own chain: durable, but never announced (a crash right after the append). */
+/**
+ * An exam by `author` appended straight to its own chain: durable, but never announced (a crash right after the append).
+ * Every append through the ledger is announced (its change event), so the signed block goes into the core behind the
+ * ledger's back; the chain is then closed, so the ledger's next chain() folds it from disk.
+ */
 async function appendUnannounced (node: NetworkNode, author: Party, user: UserKeys): Promise<number> {
   const chain = await node.ledger.chain(user.userId)
+  const seq = chain.length
   const exam = buildExam({
     author: author.id, reg: node.ledger.registry.length, chainKey: chain.key,
     plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 61, unit: '/min' }] },
     sealed: { notes: 'resting' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
   }, crypto)
-  return (await chain.appendSigned(exam, author.keys.sign)).seq
+  await chain.core.append(encodeEntry(signEntry(exam, { chainKey: chain.key, seq }, author.keys.sign.secretKey, crypto)))
+  await node.ledger.closeIdle(0)
+  return seq
 }
 
 /** Stops the party's node and closes its ledger: everything in memory is gone, the data directory stays. */
@@ -170,8 +178,8 @@ describe('heads after a restart', () => {
     // Replicated by hand, with neither node running: Hypercore stores the signed head for length 5 (the
     // upgrade) before any block; hospital-b then gets one block of the three and "crashes".
     const [ledgerA, ledgerB] = [await net.ledger(a.id), await net.ledger(b.id)]
-    const up = ledgerA.store.replicate(true)
-    const down2 = ledgerB.store.replicate(false)
+    const up = storeOf(ledgerA).replicate(true)
+    const down2 = storeOf(ledgerB).replicate(false)
     up.pipe(down2).pipe(up)
     up.on('error', () => {})
     down2.on('error', () => {})
@@ -293,8 +301,8 @@ describe('heads already logged', () => {
 
     // Over a side stream, hospital-b's core takes the signed head for 4 (an upgrade) and no block.
     const core = (await replica.ledger.chain(user.userId)).core
-    const up = custodian.ledger.store.replicate(true)
-    const side = replica.ledger.store.replicate(false)
+    const up = storeOf(custodian.ledger).replicate(true)
+    const side = storeOf(replica.ledger).replicate(false)
     up.pipe(side).pipe(up)
     up.on('error', () => {})
     side.on('error', () => {})

@@ -9,7 +9,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex, utf8ToBytes } from '@healthchain/core'
-import { FORKS_TOPIC, ForkRegistry, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
+import { ForkRegistry } from '@healthchain/net/testing'
+import { FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
 import { twinChain, twinStore } from './helpers/equivocation.js'
 import { madeUpForkProofs, madeUpHeads } from './helpers/made-up-cores.js'
 import { converged, crypto, enrol, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
@@ -91,7 +92,7 @@ describe('a member flooding made-up cores', () => {
     expect(victim.heads.log.size).toBeLessThanOrEqual(SMALL.maxUnheldHeads)
     // Proofs of chains not held here are kept in memory only: the node's persisted fork registry holds none of them.
     await net.stop('hospital-b')
-    const registry = await ForkRegistry.open((await net.ledger('hospital-b')).store, crypto)
+    const registry = await ForkRegistry.open(await net.ledger('hospital-b'), crypto)
     try {
       expect(registry.list()).toEqual([])
     } finally {

@@ -9,13 +9,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildExam, bytesToHex, utf8ToBytes } from '@healthchain/core'
+import { buildExam, bytesToHex, encodeEntry, signEntry, utf8ToBytes } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import {
-  FORKS_TOPIC, HEADS_TOPIC, HeadLog, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
+  FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
   type SignedHead
 } from '@healthchain/net'
 import { converged, enrol, holds, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
+import { HeadLog } from '@healthchain/net/testing'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -122,7 +124,7 @@ describe('heads gossip and reconciliation between real nodes', () => {
     // The custodian's key pair in a second store (same primary key, same named core): another history at length 3.
     const forkDir = await mkdtemp(join(tmpdir(), 'healthchain-fork-'))
     cleanup.push(async () => { await rm(forkDir, { recursive: true, force: true }) })
-    const store = new Corestore(forkDir, { primaryKey: net.node(a.id).ledger.store.primaryKey!, unsafe: true })
+    const store = new Corestore(forkDir, { primaryKey: storeOf(net.node(a.id).ledger).primaryKey!, unsafe: true })
     cleanup.push(async () => { await store.close() })
     const twin = store.get({ name: `chain/${user.userId}` })
     await twin.ready()
@@ -184,11 +186,11 @@ describe('heads gossip and reconciliation between real nodes', () => {
     await waitFor(() => nodeB.heads.pendingFetches === 0, 'hospital-b\'s fetch to end')
     const fetched = nodeB.heads.stats.fetch.fetched
 
-    // A real head one block ahead (written without announcing it), its signature altered by one bit.
-    await chain.appendSigned(buildExam({
+    // A real head one block ahead (written into the core behind the ledger, so never announced), its signature altered by one bit.
+    await chain.core.append(encodeEntry(signEntry(buildExam({
       author: a.id, reg: net.node(a.id).ledger.registry.length, chainKey, plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 60, unit: '/min' }] },
       sealed: { notes: 'resting' }, recipients: [user.box.publicKey, a.keys.box.publicKey]
-    }, crypto), a.keys.sign)
+    }, crypto), { chainKey, seq: chain.length }, a.keys.sign.secretKey, crypto)))
     const real = await headOf(chain.core)
     const sig = real.sig.slice()
     sig[10]! ^= 0x01

@@ -17,9 +17,11 @@ import { buildUserEntry, bytesToHex, encodeCanonical, encodeEntry, newRecoveryPh
 import { Ledger } from '@healthchain/ledger'
 import {
   HEADS_TOPIC, LightPeer, MY_CHAIN_PROTOCOL, MAX_MY_CHAIN_RESPONSE_BYTES, MembershipGate, askMyChain, createHost, decodeMyChainResponse,
-  findMyChain, forwardAppend, readFrame, writeFrame, type InboundDecision, type NetworkNode
+  findMyChain, readFrame, writeFrame, type InboundDecision, type NetworkNode
 } from '@healthchain/net'
 import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
+import { forwardAppend } from '@healthchain/net'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -73,7 +75,7 @@ describe('light peers', () => {
     expect(asked.chain.verifiedLength).toBe(0)
     // Through the light peer's own API, another chain's key is refused at once.
     await expect(phoneOfAlice.sync(bob.chainKey, { timeoutMs: 1_500 })).rejects.toMatchObject({ code: 'INVALID_FIELD', field: 'key' })
-    const bobsCopy = phoneOfAlice.ledger.store.get({ key: bob.chainKey, active: false })
+    const bobsCopy = storeOf(phoneOfAlice.ledger).get({ key: bob.chainKey, active: false })
     await bobsCopy.ready()
     expect(bobsCopy.length).toBe(0)
     expect(bobsCopy.contiguousLength).toBe(0)

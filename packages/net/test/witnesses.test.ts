@@ -16,6 +16,7 @@ import {
   NetError, encodeWitnessResponse, headOf, readFrame, verifyCosignature, writeFrame, type SignedHead
 } from '@healthchain/net'
 import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
+import { storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -89,7 +90,7 @@ describe('witnesses between real nodes', () => {
     const chain = await net.node(a.id).ledger.chain(user.userId)
     const forkDir = await mkdtemp(join(tmpdir(), 'healthchain-witness-fork-'))
     cleanup.push(async () => { await rm(forkDir, { recursive: true, force: true }) })
-    const store = new Corestore(forkDir, { primaryKey: net.node(a.id).ledger.store.primaryKey!, unsafe: true })
+    const store = new Corestore(forkDir, { primaryKey: storeOf(net.node(a.id).ledger).primaryKey!, unsafe: true })
     cleanup.push(async () => { await store.close() })
     const twin = store.get({ name: `chain/${user.userId}` })
     await twin.ready()

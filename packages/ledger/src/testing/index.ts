@@ -3,3 +3,4 @@ export {
   LedgerConsortium, makeInstitution, registerCleanup,
   type Cleanup, type Institution, type LedgerConsortiumInit, type OnCleanup
 } from './consortium.js'
+export * from './internals.js'

@@ -21,6 +21,7 @@ import { sodiumProvider } from '@healthchain/core/sodium'
 import { expectCodeOf } from '@healthchain/core/testing'
 import { LedgerError, type AppendResult, type Ledger, type LedgerErrorCode, type LedgerOptions, type UserChain } from '../../src/index.js'
 import { LedgerConsortium, makeInstitution, type Institution } from '../../src/testing/index.js'
+import { storeOf } from '../../src/testing/internals.js'
 
 export const crypto = sodiumProvider
 
@@ -201,8 +202,8 @@ export interface Link {
 
 /** Replicates two ledgers' stores in-process (the `writer` side initiates). */
 export function link (writer: Ledger, reader: Ledger): Link {
-  const initiator = writer.store.replicate(true)
-  const responder = reader.store.replicate(false)
+  const initiator = storeOf(writer).replicate(true)
+  const responder = storeOf(reader).replicate(false)
   initiator.pipe(responder).pipe(initiator)
   // Destroying one side surfaces as an error on the other; nothing to report.
   initiator.on('error', () => {})

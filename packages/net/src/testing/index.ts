@@ -4,3 +4,4 @@ export {
   type Cleanup, type OnCleanup, type Party, type TestNetInit
 } from './test-net.js'
 export { waitFor } from './wait.js'
+export * from './internals.js'

@@ -24,6 +24,7 @@ import type Hypercore from 'hypercore'
 import { buildExam, encodeEntry, signEntry, type UserKeys } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { crypto, type Cleanup, type Party, type TestNet } from '@healthchain/net/testing'
+import { storeOf } from '@healthchain/ledger/testing'
 
 /** `count` valid exams by `author` for positions from `from` on, encoded as blocks; `reg` defaults to the author's running node's registry length. */
 export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string, reg: number = net.node(author.id)?.ledger.registry.length ?? 1): Uint8Array[] {
@@ -50,7 +51,7 @@ export async function blocksOf (core: Hypercore, length: number): Promise<Uint8A
 /** A Corestore holding the custodian's chain key pairs, in a directory removed by `cleanup`. */
 export async function twinStore (custodian: Ledger, cleanup: Cleanup): Promise<Corestore> {
   const dir = await mkdtemp(join(tmpdir(), 'healthchain-twin-'))
-  const store = new Corestore(dir, { primaryKey: custodian.store.primaryKey!, unsafe: true })
+  const store = new Corestore(dir, { primaryKey: storeOf(custodian).primaryKey!, unsafe: true })
   cleanup.push(async () => {
     await store.close()
     await rm(dir, { recursive: true, force: true })
@@ -72,7 +73,7 @@ export async function twinChain (store: Corestore, user: UserKeys, blocks: reado
  * history before the ledger opens, and the ledger lists the chain.
  */
 export async function seedTwinLedger (net: TestNet, twin: string, custodian: string, user: UserKeys, chainKey: Uint8Array, blocks: readonly Uint8Array[]): Promise<Ledger> {
-  const store = new Corestore(net.dirOf(twin), { primaryKey: (await net.ledger(custodian)).store.primaryKey!, unsafe: true })
+  const store = new Corestore(net.dirOf(twin), { primaryKey: storeOf(await net.ledger(custodian)).primaryKey!, unsafe: true })
   const core = await twinChain(store, user, blocks)
   if (Buffer.compare(core.key!, chainKey) !== 0) throw new Error('the twin store does not hold the custodian\'s chain key pair')
   await core.close()

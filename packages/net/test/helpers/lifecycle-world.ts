@@ -295,7 +295,7 @@ export class LifecycleWorld {
   async lie (kind: Lie): Promise<void> {
     this.record(`await w.lie('${kind}')`)
     const c = this.chains[0]!
-    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.party(LIAR), (user) => { if (this.up.has(LIAR)) this.net.node(LIAR).appended(user) })
+    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.party(LIAR), (user) => { if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(user) })
     const m = this.party('hospital-m')
     if (kind === 'forged-grant') {
       await liar.forgedGrant(c.user.userId, m)
@@ -330,10 +330,10 @@ export class LifecycleWorld {
     // Valid exams by the liar, signed against the registry its ledger has (its node may be cut off).
     const exams = (count: number, label: string): Uint8Array[] => examBlocks(this.net, this.party(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
     await appendAtOnce(chain, exams(2, 'history A'))
-    if (this.up.has(LIAR)) this.net.node(LIAR).appended(c.user.userId)
+    if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(c.user.userId)
     await seedTwinLedger(this.net, TWIN, LIAR, c.user, c.chainKey, [...shared, ...exams(1, 'history B')])
     const twin = await this.net.start(TWIN)
-    twin.appended(c.user.userId)
+    twin.heads.announce(c.user.userId)
     c.lied = true
     c.forked = true
     this.stats.equivocations++

@@ -25,7 +25,7 @@ export class MaliciousCustodian {
   readonly party: Party
   private readonly announce: (user: UserId) => void
 
-  /** `announce` publishes a chain's new head (NetworkNode.appended); a custodian cut off from the network has none. */
+  /** `announce` publishes a chain's new head (HeadsService.announce); a custodian cut off from the network has none. */
   constructor (ledger: Ledger, party: Party, announce: (user: UserId) => void = () => {}) {
     this.ledger = ledger
     this.party = party
@@ -34,7 +34,7 @@ export class MaliciousCustodian {
 
   /** The liar at a running node: what it appends is announced like any head. */
   static at (node: NetworkNode, party: Party): MaliciousCustodian {
-    return new MaliciousCustodian(node.ledger, party, (user) => { node.appended(user) })
+    return new MaliciousCustodian(node.ledger, party, (user) => { node.heads.announce(user) })
   }
 
   private async chain (user: UserId): Promise<UserChain> {
