@@ -13,12 +13,13 @@
  * another user or consortium), the chain key once known, and node addresses
  * connected to before (for reconnecting after a restart). Nothing secret,
  * but it says which chain is this person's, so it is written owner-only
- * too, through a temporary file and a rename so a crash never leaves half
+ * too (the ledger's writeOwnerOnlyFile), so a crash never leaves half
  * of it.
  */
-import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises'
+import { chmod, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bytesToHex, fromHex, type UserId } from '@healthchain/core'
+import { writeOwnerOnlyFile } from '@healthchain/ledger'
 import { ClientError } from './errors.js'
 
 export const DEVICE_FILE = 'device.json'
@@ -115,17 +116,7 @@ export class DeviceState {
   }
 
   private async save (): Promise<void> {
-    const path = join(this.dir, DEVICE_FILE)
-    const tmp = `${path}.${process.pid}.tmp`
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(JSON.stringify(this.state, null, 2) + '\n')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await chmod(tmp, 0o600)
-    await rename(tmp, path)
+    await writeOwnerOnlyFile(join(this.dir, DEVICE_FILE), JSON.stringify(this.state, null, 2) + '\n')
   }
 }
 

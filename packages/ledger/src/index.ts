@@ -16,5 +16,6 @@ export { logMark, rangesOf, scrubCleared, startScrub, type ClearedRange, type Lo
 export { RootBuilder, type MerkleNode } from './merkle.js'
 export { LEDGER_ERROR_CODES, LedgerError, isLedgerError, type LedgerErrorCode } from './errors.js'
 export { writePartyKeys, readPartyKeys, writeRecoveryPhrase, readRecoveryPhrase } from './key-store.js'
+export { writeOwnerOnlyFile, readableByOthers } from './owner-only-file.js'
 export { WorkerPool, reviveByCode, type WorkerFailure, type WorkerPoolOptions } from './worker-pool.js'
 export { serveJobs, type Handled } from './worker-serve.js'

@@ -1,16 +1,16 @@
 /**
  * Key files at rest. A node's keys never leave it: they are written once,
- * owner-only (0600 in a 0700 directory), through a temporary file and a
- * rename so a crash never leaves half a key; reading refuses a file that
+ * owner-only (owner-only-file.ts: 0600 in a 0700 directory, through a
+ * temporary file and a rename so a crash never leaves half a key); reading refuses a file that
  * group or others can read, as ssh does.
  *
  * Format (JSON, versioned): { "v": 1, "kind": "party-keys" | "user-phrase", ... }
  * with keys in hex.
  */
-import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
 import { bytesToHex, fromHex, type PartyKeys } from '@healthchain/core'
 import { LedgerError } from './errors.js'
+import { readableByOthers, writeOwnerOnlyFile } from './owner-only-file.js'
 
 interface PartyKeysFile {
   v: 1
@@ -26,17 +26,11 @@ interface PhraseFile {
 }
 
 async function writeSecretFile (path: string, contents: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  const tmp = `${path}.${process.pid}.tmp`
-  const handle = await open(tmp, 'wx', 0o600)
   try {
-    await handle.writeFile(contents)
-    await handle.sync()
-  } finally {
-    await handle.close()
+    await writeOwnerOnlyFile(path, contents)
+  } catch (cause) {
+    throw new LedgerError('KEY_FILE', `key file ${path} cannot be written`, { cause })
   }
-  await chmod(tmp, 0o600)
-  await rename(tmp, path)
 }
 
 /** What each kind of key file holds, for the message that refuses a file of another shape. */
@@ -54,7 +48,7 @@ async function readSecretFile (path: string, kind: 'party-keys' | 'user-phrase')
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT'
     throw new LedgerError('KEY_FILE', missing ? `key file ${path} does not exist` : `key file ${path} cannot be read`, { cause })
   }
-  if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+  if (readableByOthers(info.mode)) {
     throw new LedgerError('KEY_FILE', `key file ${path} is readable by group or others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)
   }
   try {
