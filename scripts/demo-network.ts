@@ -135,7 +135,7 @@ async function main (): Promise<void> {
   const registry = await a.api.registry()
   detail(`registry ${registry.key.slice(0, 16)}… (${registry.length} entries, signed by the governance key), hosted by hospital-a`)
 
-  say('Login audit (S1): each institution\'s staff log in with their node\'s API key')
+  say('Login audit: each institution\'s staff log in with their node\'s API key')
   const staff = new Map<string, ApiClient>()
   for (const p of parties) {
     const { client, session } = await loginWithApiKey(p.api, p.node.apiKey)
@@ -170,7 +170,7 @@ async function main (): Promise<void> {
     await a.api.request('POST', '/v1/session', sessionSchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
   })
 
-  say('hospital-a writes an exam (S2): a plain segment for every reader, a sealed one for the user and itself')
+  say('hospital-a writes an exam: a plain segment for every reader, a sealed one for the user and itself')
   const exam = await staffA.request('POST', `/v1/users/${user.userId}/entries`, writeReplySchema, {
     body: {
       type: 'exam',

@@ -137,7 +137,7 @@ describe('npm start (the dev network) and npm run demo', () => {
     const narration = demo.output()
     expect(demoExit.code, narration).toBe(0)
     for (const marker of [
-      'Login audit (S1)',
+      'Login audit:',
       'refused: 401 UNKNOWN_KEY',
       'refused: 401 LOGIN_REFUSED',
       'sealed: readable',

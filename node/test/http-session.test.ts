@@ -1,5 +1,5 @@
 /**
- * The login audit (S1) over real HTTP: staff and user logins, every refusal
+ * The login audit over real HTTP: staff and user logins, every refusal
  * a 401 with its code and an audit line 'refused' with the remote address,
  * nothing else changed by a refusal, and no secret ever in the log.
  */

@@ -1,5 +1,5 @@
 /**
- * The permission table of DESIGN.md §2, cell by cell, over real HTTP against
+ * The permission table of the roles, cell by cell, over real HTTP against
  * real daemons (one consortium for the file): hospital-a and hospital-b
  * (examiners), agency (inquirer), regulator. Callers log in as they would:
  * staff with their node's API key at their own node, the user by signing a

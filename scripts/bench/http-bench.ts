@@ -1,5 +1,5 @@
 /**
- * HTTP write benchmark (issue 4): sealed exam entries written through the
+ * HTTP write benchmark: sealed exam entries written through the
  * daemon's API, beside the same writes made directly on the library, in the
  * same run and on the same daemon.
  *

@@ -1,5 +1,5 @@
 /**
- * Query-index benchmarks (issue 6):
+ * Query-index benchmarks:
  *
  * - Index build rate: a generated data set (node/test/helpers/dataset.ts)
  *   written through real chains, then `QueryIndex.rebuild` (entries per

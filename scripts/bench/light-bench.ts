@@ -1,5 +1,5 @@
 /**
- * Light-peer catch-up benchmark (issue 5): what a phone costs a custodian,
+ * Light-peer catch-up benchmark: what a phone costs a custodian,
  * and what it gets from it.
  *
  * DEV DOCS — the flow:

@@ -1,5 +1,5 @@
 /**
- * Network benchmarks (issue 3), real NetworkNodes on 127.0.0.1 (libp2p over
+ * Network benchmarks: real NetworkNodes on 127.0.0.1 (libp2p over
  * TCP, Corestores on disk), all nodes of a part in this one process unless
  * said otherwise:
  * 1. propagation: one entry from its custodian's append returning until every

@@ -1,5 +1,5 @@
 /**
- * The node's derived query index (DESIGN §5): an embedded SQLite database in
+ * The node's derived query index: an embedded SQLite database in
  * `<dataDir>/index/index.sqlite`, fed from verified chain entries and never a
  * source of truth.
  *

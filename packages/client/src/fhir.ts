@@ -3,7 +3,7 @@
  * phone records can be handed to any hospital system as it is. Typed with
  * `@types/fhir`'s R4 definitions.
  *
- * Category: `activity` for every exercise measure (the brief of issue 5);
+ * Category: `activity` for every exercise measure (exercise is activity data, not a vital sign);
  * heart rate also carries `vital-signs`, which FHIR's vital-signs profile
  * requires for 8867-4.
  */

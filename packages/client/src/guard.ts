@@ -1,5 +1,5 @@
 /**
- * What a user may write (DESIGN §2): exercise, location, consent and
+ * What a user may write (the permission table): exercise, location, consent and
  * erasure entries, plain only, authored as `user`. Checked on the device
  * before anything is queued or sent, with the permission table core keeps;
  * the custodian checks the same again (ChainRules), so this is a courtesy

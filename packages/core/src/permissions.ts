@@ -1,5 +1,5 @@
 /**
- * The permission table of DESIGN.md §2, as data. The HTTP API and every
+ * The permission table of the roles (user, examiner, inquirer, regulator), as data. The HTTP API and every
  * replica consult `can()`; nothing else decides who may do what.
  *
  * A row can carry a condition the caller must still check against the data

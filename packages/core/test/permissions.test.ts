@@ -1,6 +1,6 @@
 /**
  * The permission table, checked cell by cell against an expectation written
- * out by hand from DESIGN.md §2 (not derived from PERMISSIONS):
+ * out by hand from the roles' table (not derived from PERMISSIONS):
  *
  * | role      | reads plain     | reads sealed                | writes                                          |
  * |-----------|-----------------|-----------------------------|-------------------------------------------------|
@@ -9,7 +9,7 @@
  * | inquirer  | yes             | never                       | nothing                                         |
  * | regulator | yes             | never                       | nothing                                         |
  *
- * Plus DESIGN.md §3: "Block 0 is the genesis: … signed by the user", so the
+ * Plus the chain's rule "Block 0 is the genesis: … signed by the user", so the
  * user writes `genesis` on its own chain. Every chain is an enrolled user's,
  * so an examiner's plain reads carry no further condition ('any').
  */
@@ -48,7 +48,7 @@ const cells = ROLES.flatMap((role) => ACTIONS.flatMap((action) => TARGETS.map((t
   return [role, action, target, condition ?? 'refused'] as const
 })))
 
-describe('permission table (DESIGN.md §2)', () => {
+describe('permission table of the roles', () => {
   it('the roles are exactly the four of the design', () => {
     expect([...ROLES].sort()).toEqual(['examiner', 'inquirer', 'regulator', 'user'])
     expect([...INSTITUTION_ROLES].sort()).toEqual(['examiner', 'inquirer', 'regulator'])

@@ -1,6 +1,6 @@
 /**
  * Every refusal of ChainRules and of core's entry model, each with its code,
- * and each leaving the chain exactly as it was (DESIGN.md §2: an entry that
+ * and each leaving the chain exactly as it was (the promise: an entry that
  * fails a check is refused and never stored).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * DEV DOCS — append forwarding, `/healthchain/append/1.0.0` (DESIGN §4 "Writes").
+ * DEV DOCS — append forwarding, `/healthchain/append/1.0.0`.
  *
  * Only a chain's custodian holds its writing key, so a write made at any
  * other node is forwarded there. The wire messages are AppendRequest and

@@ -1,5 +1,5 @@
 /**
- * A user's light peer (DESIGN §4): what a phone runs on the network side.
+ * A user's light peer: what a phone runs on the network side.
  *
  * Its libp2p identity is the user's own signing key, which is how full
  * nodes know whose light peer it is (membership-gate.ts). It listens on

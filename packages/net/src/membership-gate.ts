@@ -1,7 +1,7 @@
 /**
  * Who may connect: institutions the registry lists as active, by the libp2p
  * peer id their admission names (full peers); and users' light peers, for
- * their own chain only (DESIGN §4 "Membership").
+ * their own chain only.
  *
  * Full peers are checked when a connection is secured (both directions), and
  * again whenever the registry changes: `revoke` closes connections of peers

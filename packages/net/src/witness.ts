@@ -1,5 +1,5 @@
 /**
- * DEV DOCS — witnesses (DESIGN §4 "Witnesses"), `/healthchain/witness/1.0.0`.
+ * DEV DOCS — witnesses, `/healthchain/witness/1.0.0`.
  *
  * Regulators verify every head they see (heads.ts: gossip and heads-sync
  * heads are verified, chains fetched and re-checked by `UserChain.ingest`,

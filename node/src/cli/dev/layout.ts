@@ -39,7 +39,7 @@ export interface DevNodeSpec {
   readonly role: InstitutionRole
 }
 
-/** The four parties of DESIGN §2, in start order: hospital-a hosts the registry and the others bootstrap from it. */
+/** The four parties (two examiners, an inquirer, a regulator), in start order: hospital-a hosts the registry and the others bootstrap from it. */
 export const DEV_NODES: readonly DevNodeSpec[] = [
   { name: 'hospital-a' as InstitutionId, title: 'Hospital A', role: 'examiner' },
   { name: 'hospital-b' as InstitutionId, title: 'Hospital B', role: 'examiner' },
