@@ -112,7 +112,9 @@ async function main (): Promise<void> {
 
     say('hospital-a writes an exam: a plain segment, and a sealed one for the user and itself')
     const examA = buildExam({
-      author: hospitalA.id, reg: ledger.registry.length, chainKey: chain.key,
+      author: hospitalA.id,
+      reg: ledger.registry.length,
+      chainKey: chain.key,
       plain: { title: 'Annual check-up', observations: [{ code: '8480-6', value: 128, unit: 'mm[Hg]', low: 90, high: 120 }, { code: '29463-7', value: 71.5, unit: 'kg' }] },
       sealed: { observations: [{ code: '2345-7', value: 5.4, unit: 'mmol/L', low: 3.9, high: 5.5 }], notes: 'Fasting glucose at the upper end of normal.' },
       recipients: chain.examRecipients(hospitalA.keys.box.publicKey)

@@ -42,8 +42,14 @@ async function main (): Promise<void> {
   })
   process.stderr.write('\n')
   const summary: Record<string, unknown> = {
-    users: dataset.users.length, days: dataset.days, ...dataset.totals, contacts: dataset.contacts.length, nearMisses: dataset.nearMisses.length,
-    radiusMetres: dataset.radiusMetres, windowMinutes: dataset.windowMinutes, seconds: (Date.now() - began) / 1000
+    users: dataset.users.length,
+    days: dataset.days,
+    ...dataset.totals,
+    contacts: dataset.contacts.length,
+    nearMisses: dataset.nearMisses.length,
+    radiusMetres: dataset.radiusMetres,
+    windowMinutes: dataset.windowMinutes,
+    seconds: (Date.now() - began) / 1000
   }
   const indexFile = argValue(args, '--index')
   if (indexFile !== undefined) {

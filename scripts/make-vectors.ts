@@ -92,9 +92,13 @@ const registryInputs: RegistryCaseInput[] = [
     input: {
       type: 'admit',
       plain: {
-        institution: 'st-mary-hospital', name: 'St Mary Hospital', role: 'examiner',
-        sign: key('st-mary-hospital').sign.publicKey, box: key('st-mary-hospital').box.publicKey,
-        peer: peer('st-mary-hospital'), addrs: ['/ip4/10.0.0.1/tcp/4001', '/dns4/node.st-mary.example/tcp/443/wss']
+        institution: 'st-mary-hospital',
+        name: 'St Mary Hospital',
+        role: 'examiner',
+        sign: key('st-mary-hospital').sign.publicKey,
+        box: key('st-mary-hospital').box.publicKey,
+        peer: peer('st-mary-hospital'),
+        addrs: ['/ip4/10.0.0.1/tcp/4001', '/dns4/node.st-mary.example/tcp/443/wss']
       }
     }
   },
@@ -171,7 +175,11 @@ const entryInputs: EntryCaseInput[] = [
     seq: 1,
     signer: 'st-mary-hospital',
     input: {
-      type: 'exam', id: id('exam-1'), time: T0 + 30 * MIN, author: 'st-mary-hospital', reg: REG,
+      type: 'exam',
+      id: id('exam-1'),
+      time: T0 + 30 * MIN,
+      author: 'st-mary-hospital',
+      reg: REG,
       plain: {
         title: 'Annual check-up',
         observations: [
@@ -193,7 +201,9 @@ const entryInputs: EntryCaseInput[] = [
     seq: 2,
     signer: 'user',
     input: {
-      type: 'exercise', id: id('exercise'), time: T0 + DAY,
+      type: 'exercise',
+      id: id('exercise'),
+      time: T0 + DAY,
       plain: {
         start: T0 + DAY - 45 * MIN,
         end: T0 + DAY,
@@ -206,7 +216,9 @@ const entryInputs: EntryCaseInput[] = [
     seq: 3,
     signer: 'user',
     input: {
-      type: 'location', id: id('location'), time: T0 + 2 * DAY,
+      type: 'location',
+      id: id('location'),
+      time: T0 + 2 * DAY,
       plain: {
         points: [
           { lat: 51.5, lon: -0.125, acc: 12.5, time: T0 + 2 * DAY - 20 * MIN },
@@ -221,7 +233,11 @@ const entryInputs: EntryCaseInput[] = [
     seq: 4,
     signer: 'city-lab',
     input: {
-      type: 'exam', id: id('exam-2'), time: T0 + 3 * DAY, author: 'city-lab', reg: REG,
+      type: 'exam',
+      id: id('exam-2'),
+      time: T0 + 3 * DAY,
+      author: 'city-lab',
+      reg: REG,
       plain: { observations: [{ code: '2093-3', value: 5.2, unit: 'mmol/L', high: 5 }] },
       sealed: { notes: 'Lipid panel reviewed.' },
       // The user appears twice: sealing keeps one slot per key.

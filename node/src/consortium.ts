@@ -99,4 +99,3 @@ async function withHostLedger (dataDir: string, institution: InstitutionId, work
     await ledger.close()
   }
 }
-

@@ -151,7 +151,20 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
 
     let closing: Promise<void> | undefined
     return {
-      config, crypto, layout, keys: keys.institution, ledger, audit, auditSink, index, follower, network, apiKeys, sessions, sealer, services,
+      config,
+      crypto,
+      layout,
+      keys: keys.institution,
+      ledger,
+      audit,
+      auditSink,
+      index,
+      follower,
+      network,
+      apiKeys,
+      sessions,
+      sealer,
+      services,
       status () {
         const s = network.status()
         return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: s.replicationLag }

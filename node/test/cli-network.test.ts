@@ -113,7 +113,8 @@ describe('healthchain CLI against a running node', () => {
     // An exam with a sealed part, written by staff, then read by the user (opened on the device) and by staff.
     const token = await staffLogin(api, key.apiKey)
     const exam = await fetch(`${api}/v1/users/${userId}/entries`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ type: 'exam', plain: { title: 'Check-up', observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] }, sealed: { notes: 'sealed note' } })
     })
     expect(exam.status).toBe(201)

@@ -140,7 +140,9 @@ describe('environment overrides', () => {
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
       audit: { windowSeconds: 120, maxGroups: 200 },
       p2p: {
-        listen: ['/ip4/127.0.0.1/tcp/5001', '/ip4/127.0.0.1/tcp/5002/ws'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 10,
+        listen: ['/ip4/127.0.0.1/tcp/5001', '/ip4/127.0.0.1/tcp/5002/ws'],
+        bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`],
+        inboundConnectionsPerSecond: 10,
         replicateAll: false
       },
       chainIdleMs: 5000,

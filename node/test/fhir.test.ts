@@ -110,12 +110,21 @@ describe('FHIR in', () => {
 
 describe('FHIR out', () => {
   const exam: EntryView = {
-    seq: 1, id: 'aa', type: 'exam', author: 'hospital-a', time: '2026-03-01T09:31:00.000Z', reg: 5,
+    seq: 1,
+    id: 'aa',
+    type: 'exam',
+    author: 'hospital-a',
+    time: '2026-03-01T09:31:00.000Z',
+    reg: 5,
     plain: { title: 'BP', observations: [{ code: '8480-6', value: 132, unit: 'mm[Hg]', low: 90, high: 120 }] },
     sealed: { readable: true, data: { observations: [{ code: '2339-0', value: 91, unit: 'mg/dL' }], notes: 'fasting' } }
   }
   const steps: EntryView = {
-    seq: 2, id: 'bb', type: 'exercise', author: 'user', time: '2026-03-02T20:00:00.000Z',
+    seq: 2,
+    id: 'bb',
+    type: 'exercise',
+    author: 'user',
+    time: '2026-03-02T20:00:00.000Z',
     plain: { start: Date.parse('2026-03-02T08:00:00Z'), end: Date.parse('2026-03-02T20:00:00Z'), observations: [{ code: '55423-8', value: 9120, unit: '{steps}' }] }
   }
 

@@ -69,8 +69,13 @@ async function startExpiringNode (): Promise<ExpiringToken> {
       parties: [{ id, role: 'examiner' }], dataDirOf: () => dataDir, governanceKeyPath: join(dir, 'governance.json'), name: 'Expiry'
     })
     const config = parseConfig({
-      name: id, role: 'examiner', dataDir, api: { host: '127.0.0.1', port: 0 }, auth: { tokenTtlSeconds: 10 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, registryKey: bytesToHex(registryKey)
+      name: id,
+      role: 'examiner',
+      dataDir,
+      api: { host: '127.0.0.1', port: 0 },
+      auth: { tokenTtlSeconds: 10 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      registryKey: bytesToHex(registryKey)
     }, { baseDir: dir })
     const daemon = await Daemon.start(config)
     try {

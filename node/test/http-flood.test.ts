@@ -125,12 +125,26 @@ describe('a flood of logins from one source', () => {
       { v: 1, time: new Date(start).toISOString(), actor: `key:${record.id}`, action: 'login', from: '127.0.0.1', result: 'refused', code: 'UNKNOWN_KEY' },
       { v: 1, time: expect.any(String), actor: expect.stringMatching(/^user:/), action: 'login', from: '127.0.0.1', result: 'refused', code: 'UNKNOWN_USER' },
       {
-        v: 1, time: new Date(start + 5000).toISOString(), since: new Date(start + 1000).toISOString(), count: 3,
-        actor: `key:${record.id}`, action: 'login', from: '127.0.0.1', result: 'refused', code: 'UNKNOWN_KEY'
+        v: 1,
+        time: new Date(start + 5000).toISOString(),
+        since: new Date(start + 1000).toISOString(),
+        count: 3,
+        actor: `key:${record.id}`,
+        action: 'login',
+        from: '127.0.0.1',
+        result: 'refused',
+        code: 'UNKNOWN_KEY'
       },
       {
-        v: 1, time: new Date(start + 5000).toISOString(), since: new Date(start + 4000).toISOString(), count: 2,
-        actor: 'anonymous', action: 'login', from: '127.0.0.1', result: 'refused', code: 'UNKNOWN_USER'
+        v: 1,
+        time: new Date(start + 5000).toISOString(),
+        since: new Date(start + 4000).toISOString(),
+        count: 2,
+        actor: 'anonymous',
+        action: 'login',
+        from: '127.0.0.1',
+        result: 'refused',
+        code: 'UNKNOWN_USER'
       }
     ])
     // A new window: the next refusal is again a line of its own.

@@ -103,7 +103,9 @@ async function startWorld (): Promise<World> {
     const parts = { a, b, agency, regulator }
     await replicated(parts, [alice.user.userId, bob.user.userId, carol.user.userId])
     return {
-      net, ...parts, staff,
+      net,
+      ...parts,
+      staff,
       alice: { ...alice, examSeq: aliceExam.body.seq, exerciseSeq: aliceExercise.body.seq },
       bob,
       carol: { ...carol, examSeq: carolExam.body.seq }

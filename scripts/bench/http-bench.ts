@@ -180,8 +180,12 @@ async function startBench (count: number): Promise<Bench> {
     })
     const config = parseConfig({
       // One client at full speed is what is measured: the per-source limit (500 requests a second by default) lifted.
-      name: INSTITUTION, role: 'examiner', dataDir, api: { host: '127.0.0.1', port: 0, rateLimit: { requests: 100_000_000 } },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, registryKey: bytesToHex(registryKey)
+      name: INSTITUTION,
+      role: 'examiner',
+      dataDir,
+      api: { host: '127.0.0.1', port: 0, rateLimit: { requests: 100_000_000 } },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      registryKey: bytesToHex(registryKey)
     }, { baseDir: dir })
     const daemon = await Daemon.start(config)
     try {

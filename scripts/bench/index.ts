@@ -59,7 +59,7 @@ function httpFigures (r: HttpBenchResult): Figure[] {
   const section = 'http API'
   return [
     { section, name: `HTTP sealed exam writes, ${r.connections} connections (target ≥ ${r.target.writesPerSecond}/s)`, value: r.http.writesPerSecond, unit: 'writes/s', ratio: { against: 'library writes', value: r.ratio } },
-    { section, name: `HTTP write latency p50`, value: r.http.latencyMs.p50, unit: 'ms' },
+    { section, name: 'HTTP write latency p50', value: r.http.latencyMs.p50, unit: 'ms' },
     { section, name: `HTTP write latency p99 (target < ${r.target.p99Ms} ms)`, value: r.http.latencyMs.p99, unit: 'ms' },
     { section, name: `library writes (the same exams appended directly, ${r.connections} callers)`, value: r.library.writesPerSecond, unit: 'writes/s' },
     { section, name: 'CPU per HTTP write (all threads, autocannon included)', value: r.http.cpu.microsPerWrite, unit: 'µs', ratio: { against: 'library write', value: Math.round(r.http.cpu.microsPerWrite / r.library.cpu.microsPerWrite * 1000) / 1000 } },

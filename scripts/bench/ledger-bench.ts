@@ -48,7 +48,11 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
 
     // Three recipients: the user, the writing hospital, and a granted hospital.
     const prepare = (chainKey: Uint8Array, userBox: Uint8Array): UnsignedEntry => buildExam({
-      author: hospital.id, reg: registry.length, chainKey, plain, sealed,
+      author: hospital.id,
+      reg: registry.length,
+      chainKey,
+      plain,
+      sealed,
       recipients: [userBox, hospital.keys.box.publicKey, other.keys.box.publicKey]
     }, crypto)
     // The chain's consent allows only granted examiners; grant hospital-b on every bench chain.
@@ -93,7 +97,7 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     }
     // The bound and batched appends are measured in turns (see interleavedRates), so their ratio compares them under the same load.
     const [cryptoBound, batched] = await interleavedRates(count, [cryptoBoundRun, appendBatched], rounds)
-    figures.push({ section: SECTION, name: `seal (3 recipients) + sign alone: crypto bound`, value: cryptoBound!, unit: 'entries/s' })
+    figures.push({ section: SECTION, name: 'seal (3 recipients) + sign alone: crypto bound', value: cryptoBound!, unit: 'entries/s' })
 
     const oneChains = await chainsFor(3)
     const appendOne = async () => {

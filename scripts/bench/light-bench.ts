@@ -159,7 +159,11 @@ function exerciseEntries (user: UserKeys, chainKey: Uint8Array, from: number, co
     const end = start + hour
     const steps = 300 + ((i * 7919) % 4_000)
     const plain = exercisePlain({
-      start, end, steps, distance: Math.round(steps * 0.74), activeEnergy: Math.round(steps * 0.045 * 10) / 10,
+      start,
+      end,
+      steps,
+      distance: Math.round(steps * 0.74),
+      activeEnergy: Math.round(steps * 0.045 * 10) / 10,
       heartRate: [0, 1, 2, 3].map((q) => ({ bpm: 68 + ((i + q * 13) % 50), time: start + q * 15 * 60_000 + 7 * 60_000 }))
     })
     return signEntry(buildUserEntry('exercise', plain, { time: end + 60_000 }, crypto), { chainKey, seq: from + i }, user.sign.secretKey, crypto)
@@ -216,8 +220,20 @@ async function setUp (dir: string, sizes: Sizes, log: (line: string) => void): P
   const buildMs = performance.now() - t0
   log(`set-up in ${(buildMs / 1000).toFixed(1)} s: user's chain ${chain.length} blocks, ${chainBytes} bytes (${entryBytes} per entry); other chains ${otherBytes} bytes`)
   return {
-    custodian, custodianLedger: ledger, replicaParty: b, registryKey: registry.key, registryLength: registry.length,
-    phrase, user, chainKey, chainLength: chain.length, chainBytes, entryBytes, other: other!, otherBytes, buildMs
+    custodian,
+    custodianLedger: ledger,
+    replicaParty: b,
+    registryKey: registry.key,
+    registryLength: registry.length,
+    phrase,
+    user,
+    chainKey,
+    chainLength: chain.length,
+    chainBytes,
+    entryBytes,
+    other: other!,
+    otherBytes,
+    buildMs
   }
 }
 
@@ -381,7 +397,10 @@ export async function benchLightCatchUp (opts: LightBenchOptions): Promise<Figur
       { section: SECTION, name: 'phone: connect (TCP, Noise, yamux, identify)', value: m((r) => r.connectMs), unit: 'ms' },
       { section: SECTION, name: `phone: sync ${n} entries (find chain, check block 0, registry, fetch, re-verify)`, value: m((r) => r.syncMs), unit: 'ms' },
       {
-        section: SECTION, name: `phone: catch-up, connect + sync of ${n} entries (median of ${sizes.rounds})`, value: phoneMs, unit: 'ms',
+        section: SECTION,
+        name: `phone: catch-up, connect + sync of ${n} entries (median of ${sizes.rounds})`,
+        value: phoneMs,
+        unit: 'ms',
         ratio: { against: `${TARGET_MS} ms target (target/time)`, value: TARGET_MS / phoneMs, target: 1 }
       },
       { section: SECTION, name: 'phone: bytes received on the wire (counting relay)', value: phoneIn, unit: 'bytes', ratio: { against: 'block bytes of its chain + registry', value: phoneIn / (own.bytes + registry.bytes) } },
@@ -389,7 +408,10 @@ export async function benchLightCatchUp (opts: LightBenchOptions): Promise<Figur
       { section: SECTION, name: 'phone: blocks stored of its own chain', value: own.blocks, unit: 'blocks' },
       { section: SECTION, name: 'phone: blocks stored of the registry', value: registry.blocks, unit: 'blocks' },
       {
-        section: SECTION, name: `full replica (NetworkNode): dial + registry + fetchChain of ${n} entries (median of ${sizes.rounds})`, value: replicaMs, unit: 'ms',
+        section: SECTION,
+        name: `full replica (NetworkNode): dial + registry + fetchChain of ${n} entries (median of ${sizes.rounds})`,
+        value: replicaMs,
+        unit: 'ms',
         ratio: { against: 'phone catch-up time (replica/phone)', value: replicaMs / phoneMs }
       },
       { section: SECTION, name: 'full replica: bytes received on the wire (counting relay)', value: replicaIn, unit: 'bytes', ratio: { against: 'phone\'s bytes received (replica/phone)', value: replicaIn / phoneIn } },

@@ -133,8 +133,16 @@ async function measure (dir: string): Promise<void> {
   gc()
   const rssAfterBytes = process.memoryUsage().rss
   const result: HolderResult = {
-    chains: ledger.chainCount, openLedgerMs, startNodeMs, seedLogMs, rssIdleBytes: idle.rss, heapUsedIdleBytes: idle.heapUsed,
-    handleColdMs, handleWarmMs, rssAfterBytes, gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function'
+    chains: ledger.chainCount,
+    openLedgerMs,
+    startNodeMs,
+    seedLogMs,
+    rssIdleBytes: idle.rss,
+    heapUsedIdleBytes: idle.heapUsed,
+    handleColdMs,
+    handleWarmMs,
+    rssAfterBytes,
+    gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function'
   }
   await node.stop()
   await ledger.close()
@@ -142,7 +150,7 @@ async function measure (dir: string): Promise<void> {
 }
 
 const [mode, dir, count] = process.argv.slice(2)
-const run = mode === 'build' ? build(dir!, Number(count)) : mode === 'measure' ? measure(dir!) : Promise.reject(new Error(`usage: net-holder.ts build|measure <dir> [count]`))
+const run = mode === 'build' ? build(dir!, Number(count)) : mode === 'measure' ? measure(dir!) : Promise.reject(new Error('usage: net-holder.ts build|measure <dir> [count]'))
 run.then(() => { process.exit(0) }, (err) => {
   console.error(String((err as Error)?.stack ?? err).slice(0, 2000))
   process.exit(1)

@@ -15,7 +15,10 @@ const observationSource = z.enum(['exam', 'exercise'])
 // ---- GET /v1/users/{id}/series
 
 export const seriesQuerySchema = z.strictObject({
-  code: loinc, since: instantSchema.optional(), until: instantSchema.optional(), unit: z.string().max(32).optional(),
+  code: loinc,
+  since: instantSchema.optional(),
+  until: instantSchema.optional(),
+  unit: z.string().max(32).optional(),
   source: observationSource.optional()
 })
 export type SeriesQuery = z.infer<typeof seriesQuerySchema>
@@ -36,8 +39,14 @@ export const seriesReplySchema = z.object({
   outOfRange: z.int().describe('points outside their reference range'),
   authors: z.array(z.string()),
   points: z.array(z.object({
-    time: z.number(), value: z.number(), unit: z.string().nullable(), author: z.string(), source: observationSource, seq: z.int(),
-    range: referenceRangeSchema.optional(), outOfRange: z.boolean()
+    time: z.number(),
+    value: z.number(),
+    unit: z.string().nullable(),
+    author: z.string(),
+    source: observationSource,
+    seq: z.int(),
+    range: referenceRangeSchema.optional(),
+    outOfRange: z.boolean()
   })),
   otherUnits: z.array(z.object({ unit: z.string().nullable(), count: z.int() })).describe('readings of the code in other units, left out of the points')
 })
@@ -46,7 +55,9 @@ export type SeriesReply = z.infer<typeof seriesReplySchema>
 // ---- GET /v1/users/{id}/exercise
 
 export const exerciseQuerySchema = z.strictObject({
-  period: z.enum(['day', 'week']), since: instantSchema.optional(), until: instantSchema.optional(),
+  period: z.enum(['day', 'week']),
+  since: instantSchema.optional(),
+  until: instantSchema.optional(),
   utcOffsetMinutes: z.string().regex(/^-?\d{1,4}$/, { error: 'expected minutes, e.g. 60 or -300' }).optional()
 })
 export type ExerciseQuery = z.infer<typeof exerciseQuerySchema>
@@ -68,7 +79,8 @@ export type ExerciseReply = z.infer<typeof exerciseReplySchema>
 
 export const traceRequestSchema = z.strictObject({
   userId: userIdSchema,
-  since: instantSchema, until: instantSchema,
+  since: instantSchema,
+  until: instantSchema,
   radiusMetres: z.number().positive().max(10_000),
   windowMinutes: z.number().min(0).max(1_440)
 })
@@ -88,7 +100,10 @@ export type TraceReply = z.infer<typeof traceReplySchema>
 // ---- GET /v1/statistics
 
 export const statisticsQuerySchema = z.strictObject({
-  period: z.enum(['day', 'week', 'month']), code: loinc.optional(), since: instantSchema.optional(), until: instantSchema.optional(),
+  period: z.enum(['day', 'week', 'month']),
+  code: loinc.optional(),
+  since: instantSchema.optional(),
+  until: instantSchema.optional(),
   source: observationSource.optional(),
   minUsers: z.string().regex(/^\d{1,6}$/, { error: `expected a whole number of users, ${MIN_SUPPRESSION_K} to ${MAX_MIN_USERS}` }).optional()
 })

@@ -31,8 +31,15 @@ export const registrySchema = z.object({
   length: z.int().describe('entries so far: the position the next entry must be signed for'),
   writable: z.boolean().describe('whether this node hosts the registry (accepts POST /v1/registry)'),
   institutions: z.array(z.object({
-    id: z.string(), name: z.string(), role: z.string(), status: z.string(), peer: z.string().nullable(), addrs: z.array(z.string()),
-    sign: hexSchema, box: hexSchema, since: z.int()
+    id: z.string(),
+    name: z.string(),
+    role: z.string(),
+    status: z.string(),
+    peer: z.string().nullable(),
+    addrs: z.array(z.string()),
+    sign: hexSchema,
+    box: hexSchema,
+    since: z.int()
   }))
 })
 export type RegistryReply = z.infer<typeof registrySchema>
@@ -105,4 +112,3 @@ export const auditLineViewSchema = z.object({
 
 export const auditReplySchema = z.object({ length: z.int(), lines: z.array(auditLineViewSchema) })
 export type AuditReply = z.infer<typeof auditReplySchema>
-

@@ -96,22 +96,59 @@ export type DomainErrorCode = LedgerErrorCode | NetErrorCode | ProtocolRefusalCo
  */
 export const DOMAIN_STATUS = {
   // the request's content
-  MALFORMED: 422, INVALID_FIELD: 422, UNSUPPORTED_VERSION: 422, TOO_LARGE: 413, BAD_SIGNATURE: 422, BAD_GENESIS: 422,
-  BAD_MNEMONIC: 422, NOT_RECIPIENT: 422, DECRYPT_FAILED: 422, BAD_ERASURE: 422, UNKNOWN_TYPE: 422, BAD_KEY: 422,
-  NOT_A_FORK: 422, BAD_PROOF: 422,
+  MALFORMED: 422,
+  INVALID_FIELD: 422,
+  UNSUPPORTED_VERSION: 422,
+  TOO_LARGE: 413,
+  BAD_SIGNATURE: 422,
+  BAD_GENESIS: 422,
+  BAD_MNEMONIC: 422,
+  NOT_RECIPIENT: 422,
+  DECRYPT_FAILED: 422,
+  BAD_ERASURE: 422,
+  UNKNOWN_TYPE: 422,
+  BAD_KEY: 422,
+  NOT_A_FORK: 422,
+  BAD_PROOF: 422,
   // who may do it
-  ROLE_FORBIDDEN: 403, FORBIDDEN: 403, AUTHOR_SUSPENDED: 403, UNKNOWN_AUTHOR: 403, CONSENT_VIOLATION: 403, NOT_ADMITTED: 403,
+  ROLE_FORBIDDEN: 403,
+  FORBIDDEN: 403,
+  AUTHOR_SUSPENDED: 403,
+  UNKNOWN_AUTHOR: 403,
+  CONSENT_VIOLATION: 403,
+  NOT_ADMITTED: 403,
   // the state of the chain
-  UNKNOWN_CHAIN: 404, ALREADY_ENROLLED: 409, DUPLICATE_ENTRY: 409, STALE_POSITION: 409, NOT_CUSTODIAN: 409,
-  REGISTRY_CONFLICT: 409, REGISTRY_BEHIND: 503, NO_HEAD: 503, MISSING_BLOCK: 503, BAD_REGISTRY: 503,
+  UNKNOWN_CHAIN: 404,
+  ALREADY_ENROLLED: 409,
+  DUPLICATE_ENTRY: 409,
+  STALE_POSITION: 409,
+  NOT_CUSTODIAN: 409,
+  REGISTRY_CONFLICT: 409,
+  REGISTRY_BEHIND: 503,
+  NO_HEAD: 503,
+  MISSING_BLOCK: 503,
+  BAD_REGISTRY: 503,
   // a peer's data or answer that does not hold up
-  TREE_MISMATCH: 502, STREAM_ENDED: 502, REFUSED: 502, UNKNOWN_REFUSAL: 502,
+  TREE_MISMATCH: 502,
+  STREAM_ENDED: 502,
+  REFUSED: 502,
+  UNKNOWN_REFUSAL: 502,
   // the network
-  CUSTODIAN_UNREACHABLE: 503, UNKNOWN_CUSTODIAN: 503, NO_PEER: 503, NO_QUORUM: 503, TIMEOUT: 504, STOPPED: 503,
+  CUSTODIAN_UNREACHABLE: 503,
+  UNKNOWN_CUSTODIAN: 503,
+  NO_PEER: 503,
+  NO_QUORUM: 503,
+  TIMEOUT: 504,
+  STOPPED: 503,
   // the store: shutting down, open elsewhere, copied from elsewhere
-  CLOSED: 503, STORE_LOCKED: 503, STORE_MOVED: 503,
+  CLOSED: 503,
+  STORE_LOCKED: 503,
+  STORE_MOVED: 503,
   // our own files or our own bug
-  KEY_FILE: 500, SCRUB_FAILED: 500, BAD_REGISTRY_CORE: 500, INTERNAL: 500
+  KEY_FILE: 500,
+  SCRUB_FAILED: 500,
+  BAD_REGISTRY_CORE: 500,
+  INTERNAL: 500
 } as const satisfies Readonly<Record<DomainErrorCode, number>>
 
 /** Domain 5xx answers whose own message names a local path: the caller gets this instead (the log has the original). */
@@ -209,8 +246,10 @@ export function handleClientError (err: Error & { code?: string }, socket: Duple
   // A reset connection has no one left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const [status, reason, code, message] =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in full in time'] as const
-      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request\'s headers or URL are too large'] as const
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in full in time'] as const
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request\'s headers or URL are too large'] as const
         : [400, 'Bad Request', 'MALFORMED_REQUEST', 'the HTTP request is malformed'] as const
   const body = JSON.stringify(errorBody({ code, message }))
   if (socket.writable) {

@@ -29,8 +29,15 @@ export function createRegistryService (components: RegistryComponents): Registry
         length: registry.length,
         writable: registry.core.writable,
         institutions: registry.state.institutions().map((r) => ({
-          id: r.id, name: r.name, role: r.role, status: r.status, peer: r.peer ?? null, addrs: [...r.addrs],
-          sign: bytesToHex(r.sign), box: bytesToHex(r.box), since: r.since
+          id: r.id,
+          name: r.name,
+          role: r.role,
+          status: r.status,
+          peer: r.peer ?? null,
+          addrs: [...r.addrs],
+          sign: bytesToHex(r.sign),
+          box: bytesToHex(r.box),
+          since: r.since
         }))
       }
     },

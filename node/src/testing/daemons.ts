@@ -103,8 +103,12 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
     const bootstrap = first === undefined ? [] : [first.daemon.network.addresses[0]!]
     const extra = opts.config ?? {}
     return parseConfig({
-      name: id, role, dataDir: dataDir(id), api: { host: '127.0.0.1', port: 0, ...extra.api },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...extra.p2p }, registryKey: bytesToHex(registryKey),
+      name: id,
+      role,
+      dataDir: dataDir(id),
+      api: { host: '127.0.0.1', port: 0, ...extra.api },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...extra.p2p },
+      registryKey: bytesToHex(registryKey),
       ...(extra.auth === undefined ? {} : { auth: extra.auth }),
       ...(extra.audit === undefined ? {} : { audit: extra.audit })
     }, { baseDir: dir })

@@ -17,7 +17,9 @@ export async function callFrom (localAddress: string, url: string, method: strin
   const text = body === undefined ? undefined : JSON.stringify(body)
   return await new Promise((resolve, reject) => {
     const req = request(url + path, {
-      method, localAddress, agent: false,
+      method,
+      localAddress,
+      agent: false,
       headers: text === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }
     }, (res) => {
       const chunks: Buffer[] = []

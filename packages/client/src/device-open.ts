@@ -90,4 +90,3 @@ async function reconcileChainKey (ledger: Ledger, device: DeviceState, user: Use
   const key = held ?? given ?? device.chainKey
   if (key !== undefined) await device.setChainKey(key)
 }
-

@@ -108,6 +108,7 @@ export class PhoneClient {
   get publicKeys (): { readonly sign: Uint8Array, readonly box: Uint8Array } {
     return { sign: this.keys.sign.publicKey, box: this.keys.box.publicKey }
   }
+
   get peerId (): string { return this.peer.peerId }
   /** The user's chain key, once known on this device. */
   get chainKey (): Uint8Array | undefined { return this.device.chainKey }

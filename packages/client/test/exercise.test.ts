@@ -21,11 +21,16 @@ describe('exercise measures', () => {
     expect(heartRateObservation(92, new Date(start))).toEqual({ code: '8867-4', value: 92, unit: '/min', time: start })
 
     const plain = exercisePlain({
-      start: new Date(start), end, steps: 5400, distance: 4100.5, activeEnergy: 230,
+      start: new Date(start),
+      end,
+      steps: 5400,
+      distance: 4100.5,
+      activeEnergy: 230,
       heartRate: [{ bpm: 88, time: start + 60_000 }, { bpm: 120, time: start + 1_800_000 }]
     })
     expect(plain).toEqual({
-      start, end,
+      start,
+      end,
       observations: [
         { code: '55423-8', value: 5400, unit: '{steps}' }, { code: '55430-3', value: 4100.5, unit: 'm' }, { code: '41981-2', value: 230, unit: 'kcal' },
         { code: '8867-4', value: 88, unit: '/min', time: start + 60_000 }, { code: '8867-4', value: 120, unit: '/min', time: start + 1_800_000 }

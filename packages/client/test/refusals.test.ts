@@ -38,8 +38,12 @@ describe('refusals', () => {
 
     // On the device.
     const exam = buildExam({
-      author: net.party('hospital-a').id, reg: a.ledger.registry.length, chainKey, plain: { observations: [] },
-      sealed: { notes: 'written by the phone' }, recipients: [phone.publicKeys.box]
+      author: net.party('hospital-a').id,
+      reg: a.ledger.registry.length,
+      chainKey,
+      plain: { observations: [] },
+      sealed: { notes: 'written by the phone' },
+      recipients: [phone.publicKeys.box]
     }, crypto)
     await expect(phone.writeEntry(exam)).rejects.toMatchObject({ code: 'ROLE_FORBIDDEN', field: 'type' })
     const steps = buildUserEntry('exercise', { start: now - 1000, end: now, observations: [{ code: '55423-8', value: 10, unit: '{steps}' }] }, {}, crypto)

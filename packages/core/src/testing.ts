@@ -6,7 +6,6 @@
 import { expect } from 'vitest'
 import { HealthchainError } from './errors.js'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ErrorClass<E extends HealthchainError> = abstract new (...args: any[]) => E
 
 export interface ExpectCode<E extends HealthchainError> {

@@ -19,7 +19,7 @@ import { examples, intArg, pathArg, withJson } from '../options.js'
 export function registerDev (program: Command, ctx: CliContext): void {
   withJson(program.command('dev'))
     .summary('run a local four-node network on 127.0.0.1 (what `npm start` runs)')
-    .description(`Run a local development network in this process: hospital-a and hospital-b (examiners), agency (inquirer) and regulator, on 127.0.0.1, with their data in --dir. The first run creates the consortium and one staff API key per node; later runs reopen the same data. When every node is ready it writes <dir>/dev.json (each node's name, role, API URL, peer id and API key; owner-only) and prints the same as a table. Ctrl-C (SIGINT) or SIGTERM stops every node cleanly. Ports: API base+0..3, libp2p TCP base+10..13, WebSockets base+20..23.`)
+    .description('Run a local development network in this process: hospital-a and hospital-b (examiners), agency (inquirer) and regulator, on 127.0.0.1, with their data in --dir. The first run creates the consortium and one staff API key per node; later runs reopen the same data. When every node is ready it writes <dir>/dev.json (each node\'s name, role, API URL, peer id and API key; owner-only) and prints the same as a table. Ctrl-C (SIGINT) or SIGTERM stops every node cleanly. Ports: API base+0..3, libp2p TCP base+10..13, WebSockets base+20..23.')
     .option('--dir <path>', 'the network\'s directory', pathArg, resolve(DEFAULT_DEV_DIR))
     .option('--base-port <port>', `first port of the network's range (default ${DEFAULT_BASE_PORT}; fixed when the network is created)`, intArg(MIN_BASE_PORT, MAX_BASE_PORT))
     .option('--fresh', 'delete the network\'s data first and create it anew')

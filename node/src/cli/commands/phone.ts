@@ -101,8 +101,16 @@ same entries, built, signed and re-signed by the same client code.
         const sent = [...dialled.sent, ...report.flush.sent]
         const failed = [...dialled.failed, ...report.flush.failed]
         out.result({
-          userId: client.userId, chainKey: status.chainKey, connectedNodes: connected, length: report.length, verifiedLength: report.verifiedLength,
-          problem: report.problem, sent, failed, outbox: status.outbox, stopped: stoppedOf(report.flush)
+          userId: client.userId,
+          chainKey: status.chainKey,
+          connectedNodes: connected,
+          length: report.length,
+          verifiedLength: report.verifiedLength,
+          problem: report.problem,
+          sent,
+          failed,
+          outbox: status.outbox,
+          stopped: stoppedOf(report.flush)
         }, [
           `synced ${client.userId}'s chain from ${connected.length} node${connected.length === 1 ? '' : 's'}`,
           `  local length     ${report.length}`,
@@ -134,8 +142,13 @@ same entries, built, signed and re-signed by the same client code.
         const count = parsed.kind === 'gpx' ? `${parsed.points.length} track point${parsed.points.length === 1 ? '' : 's'}` : `${parsed.rows.length} row${parsed.rows.length === 1 ? '' : 's'}`
         const kind = parsed.kind === 'gpx' ? 'location' : 'exercise'
         out.result({
-          file, kind: parsed.kind, records: parsed.kind === 'gpx' ? parsed.points.length : parsed.rows.length,
-          entries: written.entries, ...tally(written.entries), pending: written.flush.pending, stopped: stoppedOf(written.flush)
+          file,
+          kind: parsed.kind,
+          records: parsed.kind === 'gpx' ? parsed.points.length : parsed.rows.length,
+          entries: written.entries,
+          ...tally(written.entries),
+          pending: written.flush.pending,
+          stopped: stoppedOf(written.flush)
         }, [`imported ${count} from ${basename(file)} as ${written.entries.length} ${kind} entr${written.entries.length === 1 ? 'y' : 'ies'}: ${writtenText(written)}`])
       })
     })

@@ -54,8 +54,8 @@ function portUses (basePort: number): PortUse[] {
 }
 
 function portHint (paths: DevPaths, basePort: number): string {
-  return `another program (or another dev network) uses it. This network's ports are fixed (${basePort}-${basePort + 23}, listed in its registry): stop that program, or run a separate network with --dir <other dir> --base-port <port>`
-    + ` (or start this one over with --fresh --base-port <port>; that deletes ${paths.root})`
+  return `another program (or another dev network) uses it. This network's ports are fixed (${basePort}-${basePort + 23}, listed in its registry): stop that program, or run a separate network with --dir <other dir> --base-port <port>` +
+    ` (or start this one over with --fresh --base-port <port>; that deletes ${paths.root})`
 }
 
 /** PORT_IN_USE, naming the port and what it is for, unless every port of the network's range is free on 127.0.0.1. */

@@ -26,7 +26,9 @@ export function registerAuditRoutes (app: App, deps: AuditRoutesDeps): void {
     ...requireAuth(deps.sessions, { roles: INSTITUTION_ROLES, action: 'read', target: () => 'audit-log' }),
     schema: {
       summary: 'This node\'s audit log: every login attempt and every guarded request (staff of this node)',
-      tags: ['node'], querystring: auditQuerySchema, security: BEARER_SECURITY,
+      tags: ['node'],
+      querystring: auditQuerySchema,
+      security: BEARER_SECURITY,
       response: { 200: auditReplySchema, ...errorReplies }
     }
   }, async (request) => await deps.audit.page(request.query))

@@ -38,7 +38,9 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     ...requireAuth(sessions, { roles: ['examiner'], action: 'read', target: userTarget }),
     schema: {
       summary: 'The key this node gives a user\'s chain when it enrols them (sign the genesis for it, position 0)',
-      tags: ['users'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['users'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       response: { 200: chainKeyReplySchema, ...errorReplies }
     }
   }, async (request) => await chains.chainKey(request.params.id))
@@ -47,7 +49,8 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     ...requireAuth(sessions, { roles: ['examiner'], action: 'enrol', target: (r) => `user:${genesisUserOfBody(r.body) ?? '(unknown)'}` }),
     schema: {
       summary: 'Enrol a user from a genesis they signed; this node becomes the custodian',
-      tags: ['users'], security: BEARER_SECURITY,
+      tags: ['users'],
+      security: BEARER_SECURITY,
       body: enrolRequestSchema,
       response: { 201: chainSummarySchema, ...errorReplies }
     }
@@ -57,7 +60,9 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     ...requireAuth(sessions, { roles: READERS, action: 'read', target: userTarget }),
     schema: {
       summary: 'A chain\'s key, custodian and lengths',
-      tags: ['users'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['users'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       response: { 200: chainSummarySchema, ...errorReplies }
     }
   }, async (request) => await chains.summary(sessionOf(request), request.params.id))
@@ -66,7 +71,9 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     ...requireAuth(sessions, { roles: ['examiner', 'user'], action: 'write', target: userTarget }),
     schema: {
       summary: 'Write an entry: examiners send an exam to seal and sign; users send an entry they signed',
-      tags: ['entries'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['entries'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       body: writeRequestSchema,
       response: { 201: writeReplySchema, ...errorReplies }
     }
@@ -76,7 +83,10 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     ...requireAuth(sessions, { roles: READERS, action: 'read', target: userTarget }),
     schema: {
       summary: 'Query: entries filtered by type and time; sealed parts only as the role allows',
-      tags: ['entries'], params: userParamsSchema, querystring: entriesQuerySchema, security: BEARER_SECURITY,
+      tags: ['entries'],
+      params: userParamsSchema,
+      querystring: entriesQuerySchema,
+      security: BEARER_SECURITY,
       response: { 200: entriesReplySchema, ...errorReplies }
     }
   }, async (request) => {
@@ -99,7 +109,9 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
     ...requireAuth(sessions, { roles: READERS, action: 'read', target: userTarget }),
     schema: {
       summary: 'The full integrity report of a chain: tree, signed head, every author signature, roles, consent, erasures',
-      tags: ['entries'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['entries'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       response: { 200: verifyReplySchema, ...errorReplies }
     }
   }, async (request) => await chains.verify(sessionOf(request), request.params.id))

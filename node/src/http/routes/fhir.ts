@@ -25,7 +25,9 @@ export function registerFhirRoutes (app: App, deps: FhirRoutesDeps): void {
     ...requireAuth(sessions, { roles: ['examiner'], action: 'write', target: userTarget }),
     schema: {
       summary: 'Store a FHIR R4 Observation or Bundle of Observations as an exam (values plain by default; notes always sealed)',
-      tags: ['fhir'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['fhir'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       querystring: fhirWriteQuerySchema,
       body: fhirResourceSchema,
       response: { 201: writeReplySchema, ...errorReplies }
@@ -38,7 +40,9 @@ export function registerFhirRoutes (app: App, deps: FhirRoutesDeps): void {
     ...requireAuth(sessions, { roles: ['user', 'examiner', 'inquirer', 'regulator'], action: 'read', target: userTarget }),
     schema: {
       summary: 'The chain as a FHIR R4 Bundle (collection) of Observations, as much as the caller may read',
-      tags: ['fhir'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['fhir'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       response: { 200: fhirBundleSchema, ...errorReplies }
     }
   }, async (request, reply) => {

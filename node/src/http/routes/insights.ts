@@ -31,7 +31,9 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     ...requireAuth(sessions, { roles: ['user', 'examiner'], action: 'read', target: userTarget }),
     schema: {
       summary: 'One measurement (LOINC code) over time across every institution that wrote it: count, min, max, mean, latest, change, out-of-range flags',
-      tags: ['insights'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['insights'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       querystring: seriesQuerySchema,
       response: { 200: seriesReplySchema, ...errorReplies }
     }
@@ -49,7 +51,9 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     ...requireAuth(sessions, { roles: ['user', 'examiner'], action: 'read', target: userTarget }),
     schema: {
       summary: 'Daily or weekly exercise summaries: steps, distance, active energy, mean heart rate',
-      tags: ['insights'], params: userParamsSchema, security: BEARER_SECURITY,
+      tags: ['insights'],
+      params: userParamsSchema,
+      security: BEARER_SECURITY,
       querystring: exerciseQuerySchema,
       response: { 200: exerciseReplySchema, ...errorReplies }
     }
@@ -66,7 +70,8 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     ...requireAuth(sessions, { roles: ['inquirer'], action: 'read', target: (r) => `trace:${String((r.body as { userId?: unknown } | undefined)?.userId ?? '')}` }),
     schema: {
       summary: 'Contact tracing: every user whose location points came within radiusMetres and windowMinutes of the given user\'s, in [since, until)',
-      tags: ['insights'], security: BEARER_SECURITY,
+      tags: ['insights'],
+      security: BEARER_SECURITY,
       body: traceRequestSchema,
       response: { 200: traceReplySchema, ...errorReplies }
     }
@@ -80,7 +85,8 @@ export function registerInsightRoutes (app: App, deps: InsightRoutesDeps): void 
     ...requireAuth(sessions, { roles: ['inquirer', 'regulator'], action: 'read', target: () => 'statistics' }),
     schema: {
       summary: 'Counts and distributions by measurement code and period over plain segments; buckets of fewer than 5 users suppressed',
-      tags: ['insights'], security: BEARER_SECURITY,
+      tags: ['insights'],
+      security: BEARER_SECURITY,
       querystring: statisticsQuerySchema,
       response: { 200: statisticsReplySchema, ...errorReplies }
     }

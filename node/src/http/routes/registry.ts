@@ -27,7 +27,9 @@ export function registerRegistryRoutes (app: App, deps: RegistryRoutesDeps): voi
   app.get('/v1/registry', {
     schema: {
       summary: 'The consortium registry as this node has it: institutions, roles, keys, status',
-      tags: ['registry'], querystring: noQuerySchema, response: { 200: registrySchema, ...errorReplies }
+      tags: ['registry'],
+      querystring: noQuerySchema,
+      response: { 200: registrySchema, ...errorReplies }
     }
   }, async () => registry.view())
 

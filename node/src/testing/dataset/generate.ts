@@ -124,8 +124,14 @@ export async function generateDataset (opts: DatasetOptions): Promise<Dataset> {
           pending.push({
             time,
             write: async () => await chain.appendSigned(buildExam({
-              author: author.id, reg: registry.length, chainKey: chain.key, plain, sealed,
-              recipients: chain.examRecipients(author.keys.box.publicKey, time), time, id
+              author: author.id,
+              reg: registry.length,
+              chainKey: chain.key,
+              plain,
+              sealed,
+              recipients: chain.examRecipients(author.keys.box.publicKey, time),
+              time,
+              id
             }, crypto), author.keys.sign),
             raw: (seq) => ({ seq, type: 'exam', time, author: author.id, plain, sealed })
           })

@@ -26,9 +26,16 @@ export function profileOf (seed: string, index: number, places: Separated, days:
   const weight = Math.max(45, rng.normal(76, 14))
   const height = Math.max(1.5, rng.normal(1.72, 0.09))
   const base = {
-    sys: rng.normal(121, 13), dia: rng.normal(78, 8), hr: rng.normal(71, 9), glucose: rng.normal(94, 11),
-    cholesterol: rng.normal(192, 32), bmi: weight / (height * height), weight,
-    steps: Math.max(2000, rng.normal(8200, 2600)), stride: rng.between(0.66, 0.82), exerciseHr: rng.normal(112, 12)
+    sys: rng.normal(121, 13),
+    dia: rng.normal(78, 8),
+    hr: rng.normal(71, 9),
+    glucose: rng.normal(94, 11),
+    cholesterol: rng.normal(192, 32),
+    bmi: weight / (height * height),
+    weight,
+    steps: Math.max(2000, rng.normal(8200, 2600)),
+    stride: rng.between(0.66, 0.82),
+    exerciseHr: rng.normal(112, 12)
   }
   const expected = examsPerYear * days / 365
   const count = Math.max(1, Math.floor(expected) + (rng.chance(expected - Math.floor(expected)) ? 1 : 0))
