@@ -14,7 +14,7 @@
  * a crash between an append and its announcement included, peers learn
  * every chain this node holds at their next reconciliation with it.
  *
- * Receive (gossip, or heads-sync pages: `receive(heads)`). A head that is,
+ * Receive (gossip, or heads-sync pages: `receive(heads)`, heads-intake.ts). A head that is,
  * byte for byte, the one logged for its chain, with nothing pending for the
  * chain here, is counted (`stats.known`) and dropped: it was checked and
  * acted on when logged. Each other head is
@@ -74,6 +74,7 @@ import { DeferredHeads } from './deferred-heads.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog } from './head-seeding.js'
 import { HeadsAnnouncer } from './heads-announcer.js'
+import { HeadsIntake } from './heads-intake.js'
 import { FORKS_TOPIC, listenToHeadsGossip } from './heads-gossip.js'
 import { HeadsReconciler } from './heads-reconcile.js'
 import { KnownForks } from './known-forks.js'
@@ -81,9 +82,9 @@ import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats 
 import type { Host } from './host.js'
 import { proveAgainstOwn } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
-import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
+import { encodeAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
-import { headOf, verifyHead, type SignedHead } from './wire/head.js'
+import { headOf, type SignedHead } from './wire/head.js'
 import { HEADS_TOPIC } from './wire/heads-announcement.js'
 
 export { FORKS_TOPIC } from './heads-gossip.js'
@@ -102,6 +103,8 @@ export class HeadsService {
   private readonly fetcher: ChainFetcher
   private readonly conflictWatch: ConflictWatch
   private readonly reconciler: HeadsReconciler
+  /** Heads and fork proofs from peers, checked before they are observed or recorded (heads-intake.ts). */
+  private readonly intake: HeadsIntake
   /** Fork proofs known here: persisted for held chains, bounded and in memory for others (known-forks.ts). */
   private readonly knownForks: KnownForks
   /**
@@ -111,9 +114,9 @@ export class HeadsService {
    * for less (noteOwnReplicaHead). A peer's head for one is looked at in
    * full (the chain opened and fetched up to that length). So, for every
    * held replica chain, a logged head is verified here, or the fetcher has
-   * it as behind, or it is in here — what lets `isKnown` and `observe` take
-   * a head no further along than the logged one as nothing new. One entry
-   * per such chain.
+   * it as behind, or it is in here — what lets the intake (heads-intake.ts)
+   * and `observe` take a head no further along than the logged one as
+   * nothing new. One entry per such chain.
    */
   private readonly incomplete = new Map<string, number>()
   /** Resolves once the head log holds every held chain's stored head (or seeding was cut short by stop()). */
@@ -159,7 +162,7 @@ export class HeadsService {
       timeoutMs: init.timeoutMs,
       ready: this.seeded,
       onHeads: async (heads) => { await this.receive(heads) },
-      onProofs: async (proofs) => { await this.receiveProofs(proofs) }
+      onProofs: async (proofs) => { await this.intake.receiveProofs(proofs) }
     })
     this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
       onProof: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
@@ -176,6 +179,15 @@ export class HeadsService {
         get forks () { return knownForks.droppedUnheld }
       }
     }
+    this.intake = new HeadsIntake({
+      crypto: this.ledger.crypto,
+      log: this.log,
+      stats: this.stats,
+      pending: (keyHex) => this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex),
+      stopped: () => this.stopped,
+      observe: async (head) => { await this.serially(async () => { await this.observe(head, true) }) },
+      record: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
+    })
     this.announcer = new HeadsAnnouncer({
       ledger: this.ledger,
       publish: async (data) => await this.host.services.pubsub.publish(HEADS_TOPIC, data),
@@ -235,56 +247,9 @@ export class HeadsService {
 
   // ------------------------------------------------------------ receive
 
-  /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed. Never throws. */
+  /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed (heads-intake.ts). Never throws. */
   async receive (heads: readonly SignedHead[], opts: { verified?: boolean } = {}): Promise<void> {
-    for (const head of heads) {
-      if (this.stopped) return
-      this.stats.received++
-      if (this.isKnown(head)) {
-        this.stats.known++
-        continue
-      }
-      if (opts.verified !== true && !verifyHead(head, this.ledger.crypto)) {
-        this.stats.invalid++
-        continue
-      }
-      await this.serially(async () => { await this.observe(head, true) })
-    }
-  }
-
-  /**
-   * Whether `head` is, byte for byte, the one logged for its chain, with
-   * nothing pending for the chain here: then it was checked and acted on
-   * when it was logged (or, seeded, it is this node's own stored head and
-   * the blocks up to it are held), so it is neither verified (~50 µs) nor
-   * observed again. After a restart, a peer's heads-sync is mostly such
-   * heads, one per chain it holds.
-   */
-  private isKnown (head: SignedHead): boolean {
-    const keyHex = bytesToHex(head.key)
-    const logged = this.log.get(keyHex)
-    return logged !== undefined && logged.length === head.length && logged.fork === head.fork &&
-      equal(logged.root, head.root) && equal(logged.sig, head.sig) && equal(logged.signer, head.signer) &&
-      !this.incomplete.has(keyHex) && !this.fetcher.isBehind(keyHex)
-  }
-
-  /** Fork proofs from a peer's forks-sync page: each decoded and verified on its own (a bad one counted and skipped), then recorded. Never throws. */
-  private async receiveProofs (encoded: readonly Uint8Array[]): Promise<void> {
-    for (const bytes of encoded) {
-      if (this.stopped) return
-      let proof: AnyForkProof
-      try {
-        proof = decodeAnyForkProof(bytes)
-      } catch {
-        this.stats.malformed++
-        continue
-      }
-      if (!verifyAnyForkProof(proof, this.ledger.crypto)) {
-        this.stats.malformed++
-        continue
-      }
-      await this.serially(async () => { await this.recordFork(proof) })
-    }
+    await this.intake.receive(heads, opts)
   }
 
   private async serially (work: () => Promise<void>): Promise<void> {
