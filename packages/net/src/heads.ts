@@ -277,7 +277,7 @@ export class HeadsService {
       chain = await this.ledger.chain(held)
       // A chain held here and not logged yet (a page the seeding could not read, or seeding still under way): this node's own head comes first.
       if (fromPeer && this.log.get(keyHex) === undefined && chain.length > 0) {
-        const own = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+        const own = await headOf(chain, this.ledger.crypto).catch(() => undefined)
         if (own !== undefined) await this.observe(own, false)
       }
     }
@@ -351,7 +351,7 @@ export class HeadsService {
   /** After a fetch: the replica's own head, as stored. */
   private async observeLocal (chain: UserChain): Promise<void> {
     if (chain.length === 0) return
-    const head = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+    const head = await headOf(chain, this.ledger.crypto).catch(() => undefined)
     if (head !== undefined) await this.serially(async () => { await this.observe(head, false) })
   }
 

@@ -19,18 +19,17 @@
  * does not hold.
  */
 import { equal, type CryptoProvider } from '@healthchain/core'
-import { readConsistencyNodes, type UserChain } from '@healthchain/ledger'
+import type { UserChain } from '@healthchain/ledger'
 import type { AnyForkProof } from './wire/any-fork-proof.js'
 import { makeConsistencyForkProof } from './wire/consistency-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, type SignedHead } from './wire/head.js'
-import { storedTreeHash, writerHead } from './wire/hypercore-head.js'
 
 /** The copy's tree hash at `length` (at most its own length), or undefined if its tree nodes for it are not all here. */
 async function ownRootAt (chain: UserChain, length: number): Promise<Uint8Array | undefined> {
-  const own = writerHead(chain.core)
+  const own = chain.writerHead()
   if (own !== null && own.head.length === length) return own.root
-  return await storedTreeHash(chain.core, length).catch(() => undefined)
+  return await chain.treeHashAt(length).catch(() => undefined)
 }
 
 /**
@@ -43,8 +42,8 @@ export async function proveAgainstOwn (chain: UserChain, peer: SignedHead, crypt
   const root = await ownRootAt(chain, peer.length)
   if (root === undefined || equal(root, peer.root)) return undefined
   // They disagree: the copy's signed head (it may have grown meanwhile) and, if longer, its consistency nodes.
-  const own = await headOf(chain.core, crypto)
+  const own = await headOf(chain, crypto)
   if (own.length === peer.length) return makeForkProof(own, peer, crypto)
-  const nodes = await readConsistencyNodes(chain.core, peer.length, own.length, chain.erasedLeaves)
+  const nodes = await chain.consistencyNodes(peer.length, own.length)
   return nodes === null ? undefined : makeConsistencyForkProof(peer, own, nodes, crypto)
 }
