@@ -7,7 +7,7 @@
  */
 import type Hypercore from 'hypercore'
 import {
-  USER_AUTHOR, bytesToHex, decodeEntry, verifyEntrySignature,
+  bytesToHex, decodeEntry,
   type CryptoProvider, type RegistryState, type Entry, type EntryType, type SigningKeyPair, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
@@ -18,6 +18,7 @@ import type { RegistryFeed } from './registry-feed.js'
 import { scrubErased } from './scrub-erased.js'
 import { readConsistencyNodes } from './consistency.js'
 import { downloadUnerased } from './download-unerased.js'
+import { erasuresAhead } from './erasures-ahead.js'
 import type { MerkleNode } from './merkle.js'
 import {
   headInMemory, restoreTreeNodes, storedHead, storedLeaves, storedTreeHash, treeNodesAround, writerHead, type StoredHead
@@ -184,7 +185,7 @@ export class UserChain {
     for (let seq = start; seq < this.#core.length; seq++) {
       const block = await this.#core.get(seq, { wait: false })
       if (block === null) {
-        erasedAhead ??= await this.erasuresAhead(seq + 1)
+        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto)
         if (!erasedHere.has(seq) && !erasedAhead.has(seq)) break
         this.rules.skip(seq)
         continue
@@ -203,32 +204,6 @@ export class UserChain {
     await this.saveMark()
     if (this.rules.length > start) this.grown('ingest', this.rules.length)
     return { added: this.rules.length - start, problem }
-  }
-
-  /**
-   * Positions named by erasures stored at `from` or later that the user
-   * signed for their own position: proof enough that an absent block was
-   * erased on purpose. Only the signature is checked here; each erasure is
-   * checked with every rule when its turn comes.
-   */
-  private async erasuresAhead (from: number): Promise<ReadonlySet<number>> {
-    const named = new Set<number>()
-    const user = this.rules.user
-    if (user === undefined) return named
-    for (let seq = from; seq < this.#core.length; seq++) {
-      const block = await this.#core.get(seq, { wait: false })
-      if (block === null) continue
-      let entry: Entry
-      try {
-        entry = decodeEntry(block)
-      } catch {
-        continue
-      }
-      if (entry.type !== 'erasure' || entry.author !== USER_AUTHOR) continue
-      if (!verifyEntrySignature(entry, { chainKey: this.key, seq }, user.sign, this.crypto)) continue
-      for (const target of entry.plain.entries) named.add(target)
-    }
-    return named
   }
 
   /** Records how far this replica has verified, so a reopen checks only what follows (never on a custodian's own chain). */
