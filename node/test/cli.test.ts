@@ -8,6 +8,7 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import {
   buildGenesis, buildUserEntry, encodeEntry, generatePartyKeys, newRecoveryPhrase, signEntry, userKeysFromPhrase, type InstitutionId
 } from '@healthchain/core'
@@ -325,7 +326,7 @@ describe('healthchain CLI: verify offline', () => {
     try {
       const bytes = exercise.slice()
       bytes[bytes.length - 1]! ^= 0x01
-      await overwriteBlock((await damaged.chain(user.userId)).core, 1, bytes)
+      await overwriteBlock(coreOf(await damaged.chain(user.userId)), 1, bytes)
     } finally {
       await damaged.close()
     }

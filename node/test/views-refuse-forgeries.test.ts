@@ -29,6 +29,7 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import {
   buildExam, buildUserEntry, fromHex, signEntry,
   type InstitutionId, type UserId, type UserKeys
@@ -104,7 +105,7 @@ async function forgedBlocksSettled (n: TestNode, i: number, stored: number): Pro
   const chain = await ledger.chain(uid(i))
   if (chain.length !== stored) return false
   if (chain.verifiedLength > honestLength[i]!) return true
-  return chain.core.contiguousLength === stored && (n.daemon.network.heads.stats.fetch.failed.get('BAD_SIGNATURE') ?? 0) > 0
+  return coreOf(chain).contiguousLength === stored && (n.daemon.network.heads.stats.fetch.failed.get('BAD_SIGNATURE') ?? 0) > 0
 }
 
 beforeAll(async () => {

@@ -18,7 +18,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { VerifyPool, verifyChain } from '@healthchain/ledger'
-import { LedgerConsortium, makeInstitution } from '@healthchain/ledger/testing'
+import { LedgerConsortium, coreOf, makeInstitution } from '@healthchain/ledger/testing'
 import { interleavedRates, rate, type Figure } from './measure.js'
 
 const SECTION = 'ledger'
@@ -140,7 +140,7 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
       for (let i = 0; i < msgs.length; i++) if (!crypto.verify(msgs[i]!, sigs[i]!, hospital.keys.sign.publicKey)) throw new Error('bench: raw verify failed')
     }
     const verifyOnce = (pool: VerifyPool | undefined) => async (): Promise<void> => {
-      const report = await verifyChain(target.core, registry.state, crypto, pool === undefined ? {} : { pool })
+      const report = await verifyChain(coreOf(target), registry.state, crypto, pool === undefined ? {} : { pool })
       if (!report.valid) throw new Error(`bench: chain does not verify: ${report.problems[0]?.code}`)
     }
     const pool = new VerifyPool()

@@ -55,7 +55,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
-import { LedgerConsortium } from '@healthchain/ledger/testing'
+import { LedgerConsortium, coreOf } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
 import { makeParty as makeNetParty, type Party } from '@healthchain/net/testing'
 import { LEDGER_DIR, PhoneClient, exercisePlain } from '@healthchain/client'
@@ -210,12 +210,12 @@ async function setUp (dir: string, sizes: Sizes, log: (line: string) => void): P
     const keys = generatePartyKeys(crypto)
     const someone: UserKeys = { ...keys, userId: userIdFromKey(keys.sign.publicKey) }
     const key = await buildChain(ledger, a, someone, sizes.perOther)
-    otherBytes += await blockBytes((await ledger.chain(someone.userId)).core)
+    otherBytes += await blockBytes(coreOf(await ledger.chain(someone.userId)))
     other ??= { userId: someone.userId, chainKey: key }
   }
   const chain = await ledger.chain(user.userId)
-  const chainBytes = await blockBytes(chain.core)
-  const entryBytes = (await chain.core.get(1))!.byteLength
+  const chainBytes = await blockBytes(coreOf(chain))
+  const entryBytes = (await coreOf(chain).get(1))!.byteLength
   const custodian = await NetworkNode.start({ ledger, privateKey: a.p2p, redialIntervalMs: 0 })
   const buildMs = performance.now() - t0
   log(`set-up in ${(buildMs / 1000).toFixed(1)} s: user's chain ${chain.length} blocks, ${chainBytes} bytes (${entryBytes} per entry); other chains ${otherBytes} bytes`)

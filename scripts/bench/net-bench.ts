@@ -33,7 +33,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type RegistryFeed, type UserChain } from '@healthchain/ledger'
-import { LedgerConsortium } from '@healthchain/ledger/testing'
+import { LedgerConsortium, coreOf } from '@healthchain/ledger/testing'
 import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode } from '@healthchain/net'
 import { makeParty, type Party } from '@healthchain/net/testing'
 import { median, type Figure } from './measure.js'
@@ -227,7 +227,7 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
     }
     await chain.settled()
     const length = chain.length
-    const blockBytes = (await chain.core.get(1))!.byteLength
+    const blockBytes = (await coreOf(chain).get(1))!.byteLength
     progress(`throughput: chain built in ${((Date.now() - t) / 1000).toFixed(1)} s (${length} blocks, ${blockBytes} bytes each)`)
     await net.start(a.id)
 
@@ -240,7 +240,7 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
     await rawCore.ready()
     for (let i = 0; i < length; i += 100) {
       const blocks: Uint8Array[] = []
-      for (let j = i; j < Math.min(length, i + 100); j++) blocks.push((await chain.core.get(j))!)
+      for (let j = i; j < Math.min(length, i + 100); j++) blocks.push((await coreOf(chain).get(j))!)
       await rawCore.append(blocks)
     }
     const server = createServer((socket) => {
@@ -291,7 +291,7 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
       const node = await net.start(id, { ledgerDir: `b-${round}`, replicateAll: false })
       try {
         const replica = await node.ledger.replicaOf(user.userId, chainKey)
-        const complete = completion(replica.core, length)
+        const complete = completion(coreOf(replica), length)
         const start = performance.now()
         const { ingest } = await node.replication.fetchChain(user.userId, chainKey, { length, timeoutMs: 300_000 })
         const end = performance.now()

@@ -1,6 +1,6 @@
-export { Ledger, type LedgerOptions, type StoredLength } from './ledger.js'
+export { Ledger, type LedgerOptions } from './ledger.js'
 export { LOCAL_CORES, type LocalCoreName, type LocalCoreSource, type LocalCoreDeclaration } from './local-cores.js'
-export type { StoredChainHead, StoredSignedHead } from './stored-heads.js'
+export type { StoredChainHead, StoredLength, StoredSignedHead } from './stored-heads.js'
 export type { ChainChange, ChainChangeKind, ChainChangeListener } from './chain-changes.js'
 export { UserChain, type AppendResult, type IngestResult, type PositionedEntry, type ReadQuery } from './user-chain.js'
 export { RegistryFeed } from './registry-feed.js'

@@ -22,10 +22,10 @@ import { localCoresOf, localDiscoveryKeys, openLocalCore, type LocalCoreName } f
 import { OpenChains, type ChainOpenedListener } from './open-chains.js'
 import { RegistryFeed } from './registry-feed.js'
 import { scrubUnfinished } from './scrub-erased.js'
-import { readStoredHeads, type StoredChainHead } from './stored-heads.js'
+import { readStoredHeads, readStoredLengths, type StoredChainHead, type StoredLength } from './stored-heads.js'
 import { storeOpenError } from './store-open-error.js'
 import { UserChain } from './user-chain.js'
-import { verifyChain, type ChainReport } from './verify-chain.js'
+import type { ChainReport } from './verify-chain.js'
 import { VerifyPool } from './verify-pool.js'
 
 export interface LedgerOptions {
@@ -41,12 +41,6 @@ export interface LedgerOptions {
 
 function chainName (user: UserId): string {
   return `chain/${user}`
-}
-
-/** A chain as stored: its key and the length of its last signed head. */
-export interface StoredLength {
-  readonly key: Uint8Array
-  readonly length: number
 }
 
 export class Ledger {
@@ -326,12 +320,9 @@ export class Ledger {
   async storedLengths (users: readonly UserId[]): Promise<Map<UserId, StoredLength | undefined>> {
     this.assertOpen()
     const held = this.heldKeys(users)
-    const infos = held.length === 0 ? [] : await this.store.storage.getInfos(held.map((h) => Hypercore.discoveryKey(h.key)), { auth: false, head: true, hints: false })
+    const read = await readStoredLengths(this.store, held.map((h) => h.key))
     const lengths = new Map<UserId, StoredLength | undefined>(users.map((user) => [user, undefined]))
-    held.forEach(({ user, key }, i) => {
-      const info = infos[i]
-      if (info !== null && info !== undefined) lengths.set(user, { key, length: info.head?.length ?? 0 })
-    })
+    held.forEach(({ user }, i) => { lengths.set(user, read[i]) })
     return lengths
   }
 
@@ -372,7 +363,7 @@ export class Ledger {
     const chain = await this.chain(user)
     await chain.settled()
     await this.registry.refresh()
-    return await verifyChain(chain.core, this.registry.state, this.crypto, { pool: this.pool, erasedLeaves: chain.erasedLeaves })
+    return await chain.verify(this.registry.state, this.pool)
   }
 
   /**

@@ -94,7 +94,7 @@ export class OpenChains {
     // signed head conflicting with its tree (its `conflict` event): the next
     // ask opens it again from disk (frozen by hypercore, still readable)
     // instead of handing out a closed chain for ever.
-    chain.core.once('close', () => {
+    chain.onClosed(() => {
       const current = this.open.get(user)
       if (current !== undefined) void current.then((c) => { if (c === chain && this.open.get(user) === current) this.forget(user) }, () => {})
     })

@@ -54,6 +54,26 @@ export interface StoredChainHead {
   readonly contiguousLength: number
 }
 
+/** A chain as stored: its key and the length of its last signed head. */
+export interface StoredLength {
+  readonly key: Uint8Array
+  readonly length: number
+}
+
+/**
+ * The stored length of each core in `keys`, in order (0 for a core with no
+ * signed head yet): undefined where the core is not stored. Reads the head
+ * records only.
+ */
+export async function readStoredLengths (store: Corestore, keys: readonly Uint8Array[]): Promise<Array<StoredLength | undefined>> {
+  if (keys.length === 0) return []
+  const infos = await store.storage.getInfos(keys.map((key) => Hypercore.discoveryKey(key)), { auth: false, head: true, hints: false })
+  return keys.map((key, i) => {
+    const info = infos[i]
+    return info === null || info === undefined ? undefined : { key, length: info.head?.length ?? 0 }
+  })
+}
+
 /**
  * The stored head of each core in `keys`, in order: undefined where the
  * core is not stored or has no signed head yet (empty).

@@ -7,8 +7,8 @@
  */
 import type Hypercore from 'hypercore'
 import {
-  USER_AUTHOR, bytesToHex, decodeEntry, verifyEntrySignature,
-  type CryptoProvider, type Entry, type EntryType, type SigningKeyPair, type UnsignedEntry, type UserId
+  bytesToHex, decodeEntry,
+  type CryptoProvider, type RegistryState, type Entry, type EntryType, type SigningKeyPair, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
@@ -16,7 +16,15 @@ import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
 import { scrubErased } from './scrub-erased.js'
-import { restoreTreeNodes, storedLeaves, treeNodesAround } from './tree-audit.js'
+import { readConsistencyNodes } from './consistency.js'
+import { downloadUnerased } from './download-unerased.js'
+import { erasuresAhead } from './erasures-ahead.js'
+import type { MerkleNode } from './merkle.js'
+import {
+  headInMemory, restoreTreeNodes, storedHead, storedLeaves, storedTreeHash, treeNodesAround, writerHead, type StoredHead
+} from './tree-audit.js'
+import { verifyChain, type ChainReport } from './verify-chain.js'
+import type { VerifyPool } from './verify-pool.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
 
 /** Told when the chain grows: written here (`append`) or fetched and checked (`ingest`), with the length reached. */
@@ -49,8 +57,27 @@ export interface ReadQuery {
   until?: number
 }
 
+/** A signed head with the tree hash it signs. */
+export interface HeadWithRoot {
+  readonly head: StoredHead
+  readonly root: Uint8Array
+}
+
+/** Reads a chain's core; set by UserChain's static block, so only this module can (see coreOf). */
+let rawCore: (chain: UserChain) => Hypercore
+
+/**
+ * The Hypercore under a chain, for tests that write raw blocks or read its
+ * storage (re-exported by `@healthchain/ledger/testing` only): the network and
+ * the node go through UserChain's methods.
+ */
+export function coreOf (chain: UserChain): Hypercore {
+  return rawCore(chain)
+}
+
 export class UserChain {
-  readonly core: Hypercore
+  /** Private: what the network needs of it has a method here (heads, proofs, fetching, conflicts). */
+  readonly #core: Hypercore
   private readonly registry: RegistryFeed
   private readonly crypto: CryptoProvider
   private readonly erased: ErasedLeaves
@@ -65,8 +92,12 @@ export class UserChain {
   private marked = 0
   private readonly grown: ChainGrown
 
+  static {
+    rawCore = (chain) => chain.#core
+  }
+
   private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown) {
-    this.core = core
+    this.#core = core
     this.grown = grown
     this.registry = registry
     this.erased = erased
@@ -151,10 +182,10 @@ export class UserChain {
     await this.registry.refresh()
     let problem: IngestResult['problem']
     let erasedAhead: ReadonlySet<number> | undefined
-    for (let seq = start; seq < this.core.length; seq++) {
-      const block = await this.core.get(seq, { wait: false })
+    for (let seq = start; seq < this.#core.length; seq++) {
+      const block = await this.#core.get(seq, { wait: false })
       if (block === null) {
-        erasedAhead ??= await this.erasuresAhead(seq + 1)
+        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto)
         if (!erasedHere.has(seq) && !erasedAhead.has(seq)) break
         this.rules.skip(seq)
         continue
@@ -175,46 +206,20 @@ export class UserChain {
     return { added: this.rules.length - start, problem }
   }
 
-  /**
-   * Positions named by erasures stored at `from` or later that the user
-   * signed for their own position: proof enough that an absent block was
-   * erased on purpose. Only the signature is checked here; each erasure is
-   * checked with every rule when its turn comes.
-   */
-  private async erasuresAhead (from: number): Promise<ReadonlySet<number>> {
-    const named = new Set<number>()
-    const user = this.rules.user
-    if (user === undefined) return named
-    for (let seq = from; seq < this.core.length; seq++) {
-      const block = await this.core.get(seq, { wait: false })
-      if (block === null) continue
-      let entry: Entry
-      try {
-        entry = decodeEntry(block)
-      } catch {
-        continue
-      }
-      if (entry.type !== 'erasure' || entry.author !== USER_AUTHOR) continue
-      if (!verifyEntrySignature(entry, { chainKey: this.key, seq }, user.sign, this.crypto)) continue
-      for (const target of entry.plain.entries) named.add(target)
-    }
-    return named
-  }
-
   /** Records how far this replica has verified, so a reopen checks only what follows (never on a custodian's own chain). */
   private async saveMark (): Promise<void> {
-    if (this.core.writable || this.rules.length <= this.marked) return
+    if (this.#core.writable || this.rules.length <= this.marked) return
     const length = this.rules.length
-    await writeVerifiedLength(this.core, length)
+    await writeVerifiedLength(this.#core, length)
     this.marked = Math.max(this.marked, length)
   }
 
   /** Positions [0, verifiedLength) have been checked and folded here. */
   get verifiedLength (): number { return this.rules.length }
 
-  get key (): Uint8Array { return this.core.key! }
-  get length (): number { return this.core.length }
-  get writable (): boolean { return this.core.writable }
+  get key (): Uint8Array { return this.#core.key! }
+  get length (): number { return this.#core.length }
+  get writable (): boolean { return this.#core.writable }
   /** The user named by the genesis; undefined before enrolment completes. */
   get user (): ChainUser | undefined { return this.rules.user }
   get userId (): UserId | undefined { return this.rules.user?.userId }
@@ -239,7 +244,7 @@ export class UserChain {
   private async applyErasures (seqs: readonly number[]): Promise<void> {
     for (const seq of seqs) {
       if (this.rules.typeAt(seq) !== 'erasure') continue
-      const block = await this.core.get(seq, { wait: false })
+      const block = await this.#core.get(seq, { wait: false })
       if (block === null) continue
       const entry = decodeEntry(block)
       if (entry.type !== 'erasure') continue
@@ -250,15 +255,15 @@ export class UserChain {
   /** Clears blocks' data, first keeping their leaf nodes so the rest of the chain stays provable. */
   private async clearBlocks (positions: readonly number[]): Promise<void> {
     const present: number[] = []
-    for (const seq of positions) if (await this.core.has(seq)) present.push(seq)
+    for (const seq of positions) if (await this.#core.has(seq)) present.push(seq)
     if (present.length === 0) return
-    const leaves = await storedLeaves(this.core, present)
+    const leaves = await storedLeaves(this.#core, present)
     await this.erased.record(this.key, leaves.filter((l): l is NonNullable<typeof l> => l !== null))
     // clear() also drops tree nodes that proofs for peers behind the erasure need: put them back (hashes only).
-    const nodes = await treeNodesAround(this.core, present)
-    for (const seq of present) await this.core.clear(seq)
-    await restoreTreeNodes(this.core, nodes)
-    await scrubErased(this.core, this.erased, present)
+    const nodes = await treeNodesAround(this.#core, present)
+    for (const seq of present) await this.#core.clear(seq)
+    await restoreTreeNodes(this.#core, nodes)
+    await scrubErased(this.#core, this.erased, present)
   }
 
   /** Leaf nodes this node kept for its erased blocks (for verification). */
@@ -266,20 +271,20 @@ export class UserChain {
 
   /** The entry at `seq`, or null if its data is not stored here (erased, or not replicated). */
   async get (seq: number): Promise<Entry | null> {
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.core.length) {
-      throw new LedgerError('INVALID_FIELD', `position ${seq} is outside the chain (length ${this.core.length})`, { field: 'seq' })
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#core.length) {
+      throw new LedgerError('INVALID_FIELD', `position ${seq} is outside the chain (length ${this.#core.length})`, { field: 'seq' })
     }
     // Erased: never served, even if a peer that had not cleared it yet sent it back.
     if (this.rules.erasures.has(seq)) return null
     // wait: false — never fetch an erased block back from a peer.
-    const block = await this.core.get(seq, { wait: false })
+    const block = await this.#core.get(seq, { wait: false })
     return block === null ? null : decodeEntry(block)
   }
 
   /** Entries in position order, filtered by range, type and time; erased entries are left out. */
   async read (query: ReadQuery = {}): Promise<PositionedEntry[]> {
     const start = Math.max(0, query.start ?? 1)
-    const end = Math.min(this.core.length, query.end ?? this.core.length)
+    const end = Math.min(this.#core.length, query.end ?? this.#core.length)
     const out: PositionedEntry[] = []
     for (let seq = start; seq < end; seq++) {
       const type = this.rules.typeAt(seq)
@@ -319,7 +324,72 @@ export class UserChain {
 
   async close (): Promise<void> {
     await this.settled()
-    await this.core.close()
+    await this.#core.close()
+  }
+
+  // ------------------------------------------------------------ for the network: heads and proofs
+
+  /** The fork id of the chain's current tree (Hypercore's: it grows when a writer truncates). */
+  get fork (): number { return this.#core.fork }
+
+  /** The writer's signed head and root, from memory (null on a replica, or before the first append). */
+  writerHead (): HeadWithRoot | null { return writerHead(this.#core) }
+
+  /** The signed head and root Hypercore holds in memory (a replica's too), null when there is none. */
+  headInMemory (): HeadWithRoot | null { return headInMemory(this.#core) }
+
+  /** The signed head as stored (null when there is none: empty, or no stored signature). */
+  storedHead (): StoredHead | null { return storedHead(this.#core) }
+
+  /** The tree hash at `length` from the stored tree nodes (rejects when they are not all here). */
+  async treeHashAt (length: number): Promise<Uint8Array> { return await storedTreeHash(this.#core, length) }
+
+  /** Consistency nodes from `from` to `to` from this node's tree (erased leaves included); null when some are missing. */
+  async consistencyNodes (from: number, to: number): Promise<MerkleNode[] | null> {
+    return await readConsistencyNodes(this.#core, from, to, this.erasedLeaves)
+  }
+
+  /**
+   * Calls `listener` with what the peer sent when Hypercore finds a peer's
+   * signed head conflicting with this chain's tree (its `conflict` event,
+   * emitted before it closes every session of the core).
+   */
+  onConflict (listener: (proof: unknown) => void): void {
+    this.#core.on('conflict', (_length, _fork, proof) => { listener(proof) })
+  }
+
+  /** Calls `listener` once the chain's core is closed (by close(), or by Hypercore itself on a conflict). */
+  onClosed (listener: () => void): void { this.#core.once('close', listener) }
+
+  /** Resolves once a close under way (Hypercore's, after a conflict) has ended; at once if none is. */
+  async closingDone (): Promise<void> { await this.#core.closing?.catch(() => {}) }
+
+  // ------------------------------------------------------------ for the network: fetching
+
+  /**
+   * Active or not for replication: an active core keeps its channels open
+   * and asks peers for newer lengths (Hypercore closes a channel neither
+   * side downloads on).
+   */
+  setActive (active: boolean): void { this.#core.setActive(active) }
+
+  /** Attaches the chain to a replication stream (Hypercore's protocol stream). */
+  replicate (stream: Hypercore.ProtocolStream): void { this.#core.replicate(stream) }
+
+  /** Waits for a connected peer's newer length, if any (Hypercore's update, waiting for peers). */
+  async update (): Promise<void> { await this.#core.update({ wait: true }) }
+
+  /** Resolves once the stored length reaches `length` (a peer's upgrade arrived). */
+  async reachLength (length: number): Promise<void> {
+    while (this.#core.length < length) await new Promise<void>((resolve) => this.#core.once('append', () => resolve()))
+  }
+
+  /** Downloads blocks [start, end) from peers, except those the user erased (download-unerased.ts). */
+  async download (start: number, end: number): Promise<void> { await downloadUnerased(this.#core, start, end) }
+
+  /** Full integrity report of the chain against `registry` (verify-chain.ts), its signature checks on `pool`. */
+  async verify (registry: RegistryState, pool: VerifyPool): Promise<ChainReport> {
+    return await verifyChain(this.#core, registry, this.crypto, { pool, erasedLeaves: this.erasedLeaves })
   }
 
   /** Hex of the chain key, for logs and errors (never health data). */

@@ -4,6 +4,7 @@
  * and a retried entry is recognised instead of written twice.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildUserEntry, newEntryId, type ExercisePlain, type UnsignedEntry } from '@healthchain/core'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, makeConsortium, newUser, signAs, signerOf, type TestConsortium
@@ -26,7 +27,7 @@ describe('batched appends', () => {
     const chain = await enrol(c.ledger, user)
     const a = c.institutions.hospitalA
     let appends = 0
-    chain.core.on('append', () => { appends++ })
+    coreOf(chain).on('append', () => { appends++ })
 
     const exams = Array.from({ length: 500 }, () => examEntry(c.ledger, chain, a))
     const results = await Promise.all(exams.map(async (unsigned) => await chain.appendSigned(unsigned, signerOf(a))))
@@ -173,12 +174,13 @@ describe('a failed write', () => {
     const a = c.institutions.hospitalA
     const exams = Array.from({ length: 600 }, () => examEntry(c.ledger, chain, a))
     // A disk error on the first Hypercore append (fault injection on the real core).
-    const append = chain.core.append.bind(chain.core)
+    const core = coreOf(chain)
+    const append = core.append.bind(core)
     let calls = 0
-    chain.core.append = (async (...args: Parameters<typeof append>) => {
+    core.append = (async (...args: Parameters<typeof append>) => {
       if (calls++ === 0) throw new Error('disk full')
       return await append(...args)
-    }) as typeof chain.core.append
+    }) as typeof core.append
     const results = await Promise.allSettled(exams.map(async (u) => await chain.appendSigned(u, signerOf(a))))
     const failed = results.filter((r) => r.status === 'rejected')
     // The first batch failed; the batches prepared behind it were rolled back with it.
@@ -203,12 +205,13 @@ describe('a retry in the same batch as its original', () => {
     const chain = await enrol(c.ledger, newUser())
     const a = c.institutions.hospitalA
     const unsigned = examEntry(c.ledger, chain, a)
-    const append = chain.core.append.bind(chain.core)
+    const core = coreOf(chain)
+    const append = core.append.bind(core)
     let calls = 0
-    chain.core.append = (async (...args: Parameters<typeof append>) => {
+    core.append = (async (...args: Parameters<typeof append>) => {
       if (calls++ === 0) throw new Error('disk full')
       return await append(...args)
-    }) as typeof chain.core.append
+    }) as typeof core.append
     const [original, retry] = await Promise.allSettled([chain.appendSigned(unsigned, signerOf(a)), chain.appendSigned(unsigned, signerOf(a))])
     expect(original).toMatchObject({ status: 'rejected', reason: { message: 'disk full' } })
     expect(retry.status).toBe('rejected')

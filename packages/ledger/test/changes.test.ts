@@ -4,6 +4,7 @@
  * user, the length reached and the kind; nothing for a retry or a refusal.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import type { ChainChange } from '../src/index.js'
 import {
   enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
@@ -53,7 +54,7 @@ describe('Ledger.onChange', () => {
     try {
       await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
       const replica = await peer.replicaOf(chain.userId!, chain.key)
-      await wire.fetch(replica.core, chain.length)
+      await wire.fetch(coreOf(replica), chain.length)
       expect((await replica.ingest()).added).toBe(chain.length)
       // Nothing new: no change.
       expect((await replica.ingest()).added).toBe(0)

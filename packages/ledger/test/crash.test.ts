@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { bytesToHex } from '@healthchain/core'
 import { storedTreeHash, treeSignable } from '../src/index.js'
 import {
@@ -80,7 +81,7 @@ describe('crash safety', () => {
     expect(reopened.length).toBeGreaterThan(Math.max(...acked))
     expect(stored.length).toBe(reopened.length)
     expect(contiguousLength).toBe(reopened.length)
-    expect(bytesToHex(stored.root)).toBe(bytesToHex(await storedTreeHash(reopened.core, stored.length)))
+    expect(bytesToHex(stored.root)).toBe(bytesToHex(await storedTreeHash(coreOf(reopened), stored.length)))
     expect(crypto.verify(treeSignable(stored.key, stored.root, stored.length, stored.fork), stored.sig, stored.signer)).toBe(true)
     for (const seq of acked) {
       const entry = await reopened.get(seq)

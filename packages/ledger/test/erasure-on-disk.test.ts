@@ -11,6 +11,7 @@
  * the memtable and the write-ahead log (written after the restart).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, buildUserEntry, encodeEntry, type Observation, type UnsignedEntry, type UserKeys } from '@healthchain/core'
 import type { Ledger, UserChain } from '../src/index.js'
 import { appendUser, crypto, enrol, makeConsortium, newUser, signAs, writeExam, type TestConsortium } from './helpers/consortium.js'
@@ -110,7 +111,7 @@ describe('erasure on disk', () => {
     chain = await reopenChain()
     // The erasure block is on disk, but nothing cleared its targets (as if the process died in between).
     const seq = chain.length
-    await chain.core.append(encodeEntry(signAs(user, buildErasure(seqs, {}, crypto), chain.key, seq)))
+    await coreOf(chain).append(encodeEntry(signAs(user, buildErasure(seqs, {}, crypto), chain.key, seq)))
     await c.ledger.close()
     expect((await findOnDisk(c.ledgerDir, markers)).length).toBeGreaterThan(0)
 

@@ -4,6 +4,7 @@
  * erasure is reported as missing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, buildUserEntry, encodeEntry, type UserKeys } from '@healthchain/core'
 import type { UserChain } from '../src/index.js'
 import {
@@ -35,7 +36,7 @@ describe('erasure', () => {
     expect(seq).toBe(6)
     expect(await chain.get(1)).toBeNull()
     expect(await chain.get(3)).toBeNull()
-    expect(await chain.core.has(1)).toBe(false)
+    expect(await coreOf(chain).has(1)).toBe(false)
     expect((await chain.get(2))?.type).toBe('exercise')
     expect([...chain.erasedPositions].sort()).toEqual([1, 3])
     expect((await chain.read()).map((p) => p.seq)).toEqual([2, 4, 5, 6])
@@ -69,8 +70,8 @@ describe('erasure', () => {
     // The erasure block is on disk but nothing cleared its target (as if the process died in between).
     const seq = chain.length
     const erasure = signAs(user, buildErasure([2], {}, crypto), chain.key, seq)
-    await chain.core.append(encodeEntry(erasure))
-    expect(await chain.core.has(2)).toBe(true)
+    await coreOf(chain).append(encodeEntry(erasure))
+    expect(await coreOf(chain).has(2)).toBe(true)
     await c.ledger.close()
 
     const ledger = await c.reopen()
@@ -81,7 +82,7 @@ describe('erasure', () => {
   })
 
   it('reports a block missing without an erasure in `missing`, invalid with MISSING_BLOCK', async () => {
-    await chain.core.clear(3)
+    await coreOf(chain).clear(3)
     expect(await chain.get(3)).toBeNull()
     const report = await c.ledger.verify(user.userId)
     expect(report.valid).toBe(false)

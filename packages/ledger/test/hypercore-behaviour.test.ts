@@ -1,4 +1,6 @@
-/// <reference path="../src/hypercore-types.d.ts" />
+/// <reference path="../src/hypercore.d.ts" />
+/// <reference path="../src/corestore.d.ts" />
+/// <reference path="../src/hypercore-crypto.d.ts" />
 /**
  * Behaviour of hypercore 11.37.1 + corestore 7.12.5 that the ledger relies on, proven
  * against real on-disk cores (RocksDB) in fresh temp dirs. If an upgrade changes one of

@@ -4,6 +4,7 @@
  * sound chain and on a damaged one.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, buildGrant, buildUserEntry, nobleProvider, openSealed } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { verifyChain, type ChainReport } from '../src/index.js'
@@ -48,8 +49,8 @@ describe('crypto providers', () => {
       await regulator.registry.refresh()
       const replica = await regulator.replicaOf(user.userId, chain.key)
       // The erased block 2 is gone from the custodian: fetch around it.
-      await wire.fetch(replica.core, 2)
-      await Promise.all([3, 4, 5].map(async (seq) => await replica.core.get(seq, { timeout: 10_000 })))
+      await wire.fetch(coreOf(replica), 2)
+      await Promise.all([3, 4, 5].map(async (seq) => await coreOf(replica).get(seq, { timeout: 10_000 })))
     } finally {
       wire.destroy()
     }
@@ -65,12 +66,12 @@ describe('crypto providers', () => {
     expect(openSealed(exam.sealed!, b.keys.box, ctx, nobleProvider)).toEqual(sampleSealed)
 
     // And on a damaged copy, the same problems from either provider.
-    const block = (await replica.core.get(3, { wait: false }))!
+    const block = (await coreOf(replica).get(3, { wait: false }))!
     const damaged = new Uint8Array(block)
     damaged[damaged.length - 1]! ^= 0x01
-    await overwriteBlock(replica.core, 3, damaged)
-    const bySodium = await verifyChain(replica.core, regulator.registry.state, sodiumProvider)
-    const byNoble = await verifyChain(replica.core, regulator.registry.state, nobleProvider)
+    await overwriteBlock(coreOf(replica), 3, damaged)
+    const bySodium = await verifyChain(coreOf(replica), regulator.registry.state, sodiumProvider)
+    const byNoble = await verifyChain(coreOf(replica), regulator.registry.state, nobleProvider)
     expect(bySodium.valid).toBe(false)
     expect(bySodium.problems).toContainEqual(expect.objectContaining({ seq: 3, code: 'BAD_SIGNATURE' }))
     expect(verdict(byNoble)).toEqual(verdict(bySodium))

@@ -4,6 +4,7 @@
  * fails a check is refused and never stored).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import {
   MAX_ENTRY_BYTES, buildErasure, buildGrant, buildUserEntry, generatePartyKeys, newEntryId,
   type Entry, type InstitutionId, type UnsignedEntry, type UserKeys
@@ -203,7 +204,7 @@ describe('custody', () => {
       await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
       await peer.registry.refresh()
       replica = await peer.replicaOf(user.userId, chain.key)
-      await wire.fetch(replica.core, chain.length)
+      await wire.fetch(coreOf(replica), chain.length)
     } finally {
       wire.destroy()
     }
@@ -215,7 +216,7 @@ describe('custody', () => {
     const unsigned = examEntry(c.ledger, chain, a)
     await expectCode(replica.appendSigned(unsigned, signerOf(a)), 'NOT_CUSTODIAN')
     expect(replica.length).toBe(seq)
-    expect(replica.core.length).toBe(seq)
+    expect(coreOf(replica).length).toBe(seq)
     expect((await peer.verify(user.userId)).valid).toBe(true)
   })
 

@@ -12,7 +12,7 @@ import { Ledger, LedgerError, type UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, genesisFor, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
-import { storeOf } from '@healthchain/ledger/testing'
+import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 let c: TestConsortium
 afterEach(async () => { await c.cleanup() })
@@ -180,7 +180,7 @@ describe('replicas', () => {
     try {
       await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
       const replica = await peer.replicaOf(chain.userId!, chain.key)
-      await wire.fetch(replica.core, chain.length)
+      await wire.fetch(coreOf(replica), chain.length)
       const results = await Promise.all([replica.ingest(), replica.ingest(), replica.ingest()])
       expect(results.map((r) => r.problem)).toEqual([undefined, undefined, undefined])
       expect(results.reduce((sum, r) => sum + r.added, 0)).toBe(chain.length)
@@ -216,16 +216,16 @@ describe('closing idle chains', () => {
     expect(c.ledger.openChainCount).toBe(1)
     expect(await c.ledger.closeIdle(0)).toBe(1)
     expect(c.ledger.openChainCount).toBe(0)
-    expect(aliceChain.core.closed).toBe(true)
+    expect(coreOf(aliceChain).closed).toBe(true)
 
     // A hold (a fetch waiting on the core) keeps a chain open through an idle close, until released.
     const held = await c.ledger.chain(bob.userId)
     held.hold()
     expect(await c.ledger.closeIdle(0)).toBe(0)
-    expect(held.core.closed).toBe(false)
+    expect(coreOf(held).closed).toBe(false)
     held.release()
     expect(await c.ledger.closeIdle(0)).toBe(1)
-    expect(held.core.closed).toBe(true)
+    expect(coreOf(held).closed).toBe(true)
 
     // Reopened from disk with everything, and appends carry on (ids of earlier entries still recognised).
     const reopened = await c.ledger.chain(alice.userId)
@@ -286,7 +286,7 @@ describe('visiting a chain (withChain) and watching opens', () => {
     let kept: Awaited<ReturnType<Ledger['chain']>> | undefined
     await c.ledger.withChain(alice.userId, async () => { kept = await c.ledger.chain(alice.userId) })
     expect(c.ledger.openChainCount).toBe(1)
-    expect(kept?.core.closed).toBe(false)
+    expect(coreOf(kept!).closed).toBe(false)
 
     // Open before the visit: kept open.
     await c.ledger.withChain(alice.userId, async () => {})
@@ -297,7 +297,7 @@ describe('visiting a chain (withChain) and watching opens', () => {
     const visit = c.ledger.withChain(alice.userId, async (chain) => chain.length)
     const early = await c.ledger.chain(alice.userId)
     expect(await visit).toBe(1)
-    expect(early.core.closed).toBe(false)
+    expect(coreOf(early).closed).toBe(false)
     expect((await early.get(0))?.type).toBe('genesis')
     expect(c.ledger.openChainCount).toBe(1)
 
@@ -336,11 +336,11 @@ describe('a chain whose core hypercore closed by itself', () => {
     const before = await c.ledger.chain(alice.userId)
 
     // What hypercore does to every session of a core after a `conflict`: closes it.
-    await before.core.close()
+    await coreOf(before).close()
     await until(() => c.ledger.openChainCount === 0, 'the ledger to forget the closed chain')
     const after = await c.ledger.chain(alice.userId)
     expect(after).not.toBe(before)
-    expect(after.core.closed).toBe(false)
+    expect(coreOf(after).closed).toBe(false)
     expect(after.length).toBe(2)
     expect((await after.get(1))?.type).toBe('exam')
 

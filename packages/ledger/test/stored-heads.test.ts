@@ -6,6 +6,7 @@
  * short after Hypercore had stored the longer head.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { bytesToHex, equal, type UserId } from '@healthchain/core'
 import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable, type Ledger, type StoredChainHead, type StoredSignedHead } from '../src/index.js'
 import { crypto, enrol, link, makeConsortium, newUser, within, writeExam, type TestConsortium } from './helpers/consortium.js'
@@ -28,8 +29,8 @@ function plain (head: StoredSignedHead | undefined): Record<string, string | num
 /** The head of the open chain: the stored head plus the tree hash rebuilt from its stored nodes. */
 async function openHead (ledger: Ledger, user: UserId): Promise<StoredSignedHead> {
   const chain = await ledger.chain(user)
-  const head = storedHead(chain.core)!
-  return { ...head, root: await storedTreeHash(chain.core, head.length) }
+  const head = storedHead(coreOf(chain))!
+  return { ...head, root: await storedTreeHash(coreOf(chain), head.length) }
 }
 
 describe('stored heads', () => {
@@ -67,7 +68,7 @@ describe('stored heads', () => {
     try {
       await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
       const replica = await peer.replicaOf(alice.userId, aliceChain.key)
-      await wire.fetch(replica.core, 3)
+      await wire.fetch(coreOf(replica), 3)
       await replica.ingest()
     } finally {
       wire.destroy()
@@ -93,11 +94,11 @@ describe('stored heads', () => {
     try {
       await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
       const replica = await peer.replicaOf(alice.userId, chain.key)
-      replica.core.replicate(wire.responder)
+      coreOf(replica).replicate(wire.responder)
       // The signed head for length 4 arrives first (an upgrade); only blocks 0 and 1 follow.
-      await within(replica.core.update({ wait: true }), 10_000, 'the upgrade')
-      await within(replica.core.download({ start: 0, end: 2 }).done(), 10_000, 'two blocks')
-      expect(replica.core.length).toBe(4)
+      await within(coreOf(replica).update({ wait: true }), 10_000, 'the upgrade')
+      await within(coreOf(replica).download({ start: 0, end: 2 }).done(), 10_000, 'two blocks')
+      expect(coreOf(replica).length).toBe(4)
       // Held but not checked yet (a fetch stopped, or the process killed, before ingest): they do not count.
       expect((await peer.storedHeads([alice.userId])).get(alice.userId)!.contiguousLength).toBe(0)
       expect((await replica.ingest()).added).toBe(2)

@@ -7,6 +7,7 @@
  * once the chain has recorded a later one.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildGrant, encodeEntry, type Entry, type InstitutionId, type UserKeys } from '@healthchain/core'
 import type { UserChain } from '../src/index.js'
 import {
@@ -26,8 +27,8 @@ afterEach(async () => { await c.cleanup() })
 
 /** Appends a block past every rule, as a custodian that lies can. */
 async function rawAppend (entry: Entry): Promise<number> {
-  const seq = chain.core.length
-  await chain.core.append(encodeEntry(entry))
+  const seq = coreOf(chain).length
+  await coreOf(chain).append(encodeEntry(entry))
   return seq
 }
 
@@ -69,7 +70,7 @@ describe('a suspended examiner', () => {
     await grantB()
     await c.ledger.registry.append('suspend', { institution: b.id }, c.governance.sign)
     const withB = [user.box.publicKey, a.keys.box.publicKey, b.keys.box.publicKey]
-    const seq = await rawAppend(signAs(a, examEntry(c.ledger, chain, a, { recipients: withB }), chain.key, chain.core.length))
+    const seq = await rawAppend(signAs(a, examEntry(c.ledger, chain, a, { recipients: withB }), chain.key, coreOf(chain).length))
     expect(await problemsAt(seq)).toEqual(['CONSENT_VIOLATION'])
   })
 
@@ -80,7 +81,7 @@ describe('a suspended examiner', () => {
     await c.ledger.registry.append('suspend', { institution: b.id }, c.governance.sign)
     await writeExam(c.ledger, chain, a)
     const withB = [user.box.publicKey, a.keys.box.publicKey, b.keys.box.publicKey]
-    const seq = await rawAppend(signAs(a, examEntry(c.ledger, chain, a, { recipients: withB, reg: before }), chain.key, chain.core.length))
+    const seq = await rawAppend(signAs(a, examEntry(c.ledger, chain, a, { recipients: withB, reg: before }), chain.key, coreOf(chain).length))
     expect(await problemsAt(seq)).toEqual(['CONSENT_VIOLATION'])
   })
 
@@ -91,7 +92,8 @@ describe('a suspended examiner', () => {
     // An honest entry signed against the registry that records the suspension…
     await writeExam(c.ledger, chain, a)
     // … then hospital-b's exam, signed against the registry from before it, appended by a colluding custodian.
-    const seq = await rawAppend(signAs(b, examEntry(c.ledger, chain, b, { reg: before, recipients: [user.box.publicKey, b.keys.box.publicKey] }), chain.key, chain.core.length))
+    const recipients = [user.box.publicKey, b.keys.box.publicKey]
+    const seq = await rawAppend(signAs(b, examEntry(c.ledger, chain, b, { reg: before, recipients }), chain.key, coreOf(chain).length))
     expect(await problemsAt(seq)).toEqual(['AUTHOR_SUSPENDED'])
   })
 

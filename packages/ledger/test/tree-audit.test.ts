@@ -6,6 +6,7 @@
  * could; if an upgrade moves those internals, it fails here first.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildUserEntry, encodeEntry, type UnsignedEntry, type UserKeys } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { verifyChain, type UserChain } from '../src/index.js'
@@ -43,11 +44,11 @@ describe('tree audit', () => {
   })
 
   it('reports TREE_MISMATCH for a block whose bytes were changed on disk', async () => {
-    const original = (await chain.core.get(3, { wait: false }))!
+    const original = (await coreOf(chain).get(3, { wait: false }))!
     const damaged = new Uint8Array(original)
     damaged[damaged.length - 1]! ^= 0x01 // one bit of the author's signature
-    await overwriteBlock(chain.core, 3, damaged)
-    expect(Buffer.from((await chain.core.get(3, { wait: false }))!).equals(Buffer.from(damaged))).toBe(true)
+    await overwriteBlock(coreOf(chain), 3, damaged)
+    expect(Buffer.from((await coreOf(chain).get(3, { wait: false }))!).equals(Buffer.from(damaged))).toBe(true)
 
     const report = await c.ledger.verify(user.userId)
     expect(report.valid).toBe(false)
@@ -61,7 +62,7 @@ describe('tree audit', () => {
   it('catches a swapped block that is itself a validly signed entry for that slot: only the tree can', async () => {
     // The user signed two different entries for position 4; the custodian stored one and swaps in the other.
     const alternative = signAs(user, steps(999), chain.key, 4)
-    await overwriteBlock(chain.core, 4, encodeEntry(alternative))
+    await overwriteBlock(coreOf(chain), 4, encodeEntry(alternative))
 
     const report = await c.ledger.verify(user.userId)
     expect(report.valid).toBe(false)
@@ -70,7 +71,7 @@ describe('tree audit', () => {
   })
 
   it('still opens and reports a damaged chain after a restart (it does not throw)', async () => {
-    await overwriteBlock(chain.core, 2, new Uint8Array([0xff, 0x00, 0x13]))
+    await overwriteBlock(coreOf(chain), 2, new Uint8Array([0xff, 0x00, 0x13]))
     await c.ledger.close()
     const ledger = await c.reopen()
     const report = await ledger.verify(user.userId)
@@ -81,7 +82,7 @@ describe('tree audit', () => {
 
   it('does not hang when the LAST block of a chain is cleared', async () => {
     const last = chain.length - 1
-    await chain.core.clear(last)
+    await coreOf(chain).clear(last)
     const report = await within(c.ledger.verify(user.userId), 5000, 'verify with the last block cleared')
     expect(report.valid).toBe(false)
     expect(report.length).toBe(5)
@@ -98,17 +99,17 @@ describe('chains longer than one verification window', () => {
     expect(chain.length).toBe(605)
 
     const pooled = await c.ledger.verify(user.userId)
-    const inline = await verifyChain(chain.core, c.ledger.registry.state, sodiumProvider)
+    const inline = await verifyChain(coreOf(chain), c.ledger.registry.state, sodiumProvider)
     expect(pooled).toMatchObject({ valid: true, verified: 605, problems: [] })
     expect(pooled.tree).toEqual({ ok: true, blocksChecked: 605, problem: undefined })
     expect(inline).toEqual(pooled)
 
-    const block = (await chain.core.get(580, { wait: false }))!
+    const block = (await coreOf(chain).get(580, { wait: false }))!
     const damaged = new Uint8Array(block)
     damaged[damaged.length - 1]! ^= 0x80
-    await overwriteBlock(chain.core, 580, damaged)
+    await overwriteBlock(coreOf(chain), 580, damaged)
     const pooledBad = await c.ledger.verify(user.userId)
-    const inlineBad = await verifyChain(chain.core, c.ledger.registry.state, sodiumProvider)
+    const inlineBad = await verifyChain(coreOf(chain), c.ledger.registry.state, sodiumProvider)
     expect(pooledBad.valid).toBe(false)
     expect(pooledBad.problems).toContainEqual(expect.objectContaining({ seq: 580, code: 'BAD_SIGNATURE' }))
     expect(pooledBad.problems).toContainEqual(expect.objectContaining({ code: 'TREE_MISMATCH' }))

@@ -7,6 +7,7 @@
  * mixing entry types, consent, erasures, and then damage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, buildGrant, buildRevoke, buildUserEntry, type UserKeys } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { VerifyPool, verifyChain, type UserChain } from '../src/index.js'
@@ -52,10 +53,10 @@ afterAll(async () => {
 
 async function expectSameEverywhere (): Promise<Awaited<ReturnType<typeof verifyChain>>> {
   const opts = { erasedLeaves: chain.erasedLeaves }
-  const inline = await verifyChain(chain.core, c.ledger.registry.state, sodiumProvider, opts)
+  const inline = await verifyChain(coreOf(chain), c.ledger.registry.state, sodiumProvider, opts)
   for (const pool of pools) {
     // twice: the second run starts with warm workers, so chunks are shared out differently
-    for (let run = 0; run < 2; run++) expect(await verifyChain(chain.core, c.ledger.registry.state, sodiumProvider, { ...opts, pool })).toEqual(inline)
+    for (let run = 0; run < 2; run++) expect(await verifyChain(coreOf(chain), c.ledger.registry.state, sodiumProvider, { ...opts, pool })).toEqual(inline)
   }
   return inline
 }
@@ -70,12 +71,12 @@ describe('verification in chunks, over workers and the calling thread', () => {
   })
 
   it('and on damage: a bad signature, a malformed block, a block missing without an erasure', async () => {
-    const block = (await chain.core.get(2 * CHUNK + 3, { wait: false }))!
+    const block = (await coreOf(chain).get(2 * CHUNK + 3, { wait: false }))!
     const damaged = new Uint8Array(block)
     damaged[damaged.length - 1]! ^= 0x01
-    await overwriteBlock(chain.core, 2 * CHUNK + 3, damaged)
-    await overwriteBlock(chain.core, 5 * CHUNK, new Uint8Array([0x83, 0x01, 0x40, 0x40]))
-    await chain.core.clear(7 * CHUNK + 1)
+    await overwriteBlock(coreOf(chain), 2 * CHUNK + 3, damaged)
+    await overwriteBlock(coreOf(chain), 5 * CHUNK, new Uint8Array([0x83, 0x01, 0x40, 0x40]))
+    await coreOf(chain).clear(7 * CHUNK + 1)
     const report = await expectSameEverywhere()
     expect(report.valid).toBe(false)
     expect(report.missing).toEqual([7 * CHUNK + 1])
@@ -87,9 +88,9 @@ describe('verification in chunks, over workers and the calling thread', () => {
 
 describe('what crosses threads', () => {
   it('batched reads return what core.get returns, null where a block is cleared', async () => {
-    const blocks = await readBlocks(chain.core, 0, chain.length)
+    const blocks = await readBlocks(coreOf(chain), 0, chain.length)
     for (let seq = 0; seq < chain.length; seq++) {
-      const one = await chain.core.get(seq, { wait: false })
+      const one = await coreOf(chain).get(seq, { wait: false })
       if (one === null) expect(blocks[seq]).toBeNull()
       else expect(Buffer.from(blocks[seq]!).equals(one)).toBe(true)
     }
@@ -97,7 +98,7 @@ describe('what crosses threads', () => {
   })
 
   it('a packed job and a packed verdict come out as they went in', async () => {
-    const blocks = await readBlocks(chain.core, 0, 160)
+    const blocks = await readBlocks(coreOf(chain), 0, 160)
     const registry = c.ledger.registry.state.institutions().map(({ id, sign, since }) => ({ id, sign, since }))
     const job = { chainKey: chain.key, start: 0, blocks, userSign: user.sign.publicKey, registry }
     const { message, transfer } = packJob(job)

@@ -35,10 +35,9 @@
  */
 import { equal, type CryptoProvider, type UserId } from '@healthchain/core'
 import {
-  RootBuilder, conflictingUpgrade, headInMemory, readConsistencyNodes, type ConflictingUpgrade, type Ledger, type MerkleNode,
+  RootBuilder, conflictingUpgrade, readConsistencyNodes, type ConflictingUpgrade, type Ledger, type MerkleNode,
   type UserChain
 } from '@healthchain/ledger'
-import type Hypercore from 'hypercore'
 import type { AnyForkProof } from './wire/any-fork-proof.js'
 import { makeConsistencyForkProof } from './wire/consistency-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
@@ -71,7 +70,7 @@ export class ConflictWatch {
   private readonly ledger: Ledger
   private readonly crypto: CryptoProvider
   private readonly onProof: ConflictWatchInit['onProof']
-  private readonly watched = new WeakSet<Hypercore>()
+  private readonly watched = new WeakSet<UserChain>()
   private readonly pending = new Set<Promise<void>>()
   private unsubscribe: (() => void) | undefined
   private stopped = false
@@ -88,10 +87,9 @@ export class ConflictWatch {
   }
 
   private watch (chain: UserChain): void {
-    const core = chain.core
-    if (this.watched.has(core)) return
-    this.watched.add(core)
-    core.on('conflict', (_length, _fork, proof) => { this.onConflict(chain, proof) })
+    if (this.watched.has(chain)) return
+    this.watched.add(chain)
+    chain.onConflict((proof) => { this.onConflict(chain, proof) })
   }
 
   /** Runs inside hypercore's emit, before it closes the core: take what is needed now, work later. */
@@ -99,7 +97,7 @@ export class ConflictWatch {
     if (this.stopped) return
     this.stats.seen++
     const peer = conflictingUpgrade(proof)
-    const inMemory = headInMemory(chain.core)
+    const inMemory = chain.headInMemory()
     if (peer === null || inMemory === null) {
       this.stats.unproven++
       return
@@ -130,7 +128,7 @@ export class ConflictWatch {
   /** Consistency nodes from this node's tree, on a session opened once hypercore has closed the chain's. */
   private async readOwnNodes (chain: UserChain, from: number, to: number): Promise<MerkleNode[] | null> {
     // Hypercore started closing every session of the core as the event ended: a new session comes after.
-    await chain.core.closing?.catch(() => {})
+    await chain.closingDone()
     const core = this.ledger.coreSession(chain.key)
     try {
       await core.ready()

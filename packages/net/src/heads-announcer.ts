@@ -63,7 +63,7 @@ export class HeadsAnnouncer {
       try {
         const chain = await ledger.chain(user)
         if (!chain.writable || chain.length === 0) continue
-        heads.push(await headOf(chain.core, ledger.crypto))
+        heads.push(await headOf(chain, ledger.crypto))
       } catch {
         stats.publishFailed++
       }

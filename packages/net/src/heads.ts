@@ -14,12 +14,12 @@
  * a crash between an append and its announcement included, peers learn
  * every chain this node holds at their next reconciliation with it.
  *
- * Receive (gossip, or heads-sync pages: `receive(heads)`). A head that is,
- * byte for byte, the one logged for its chain, with nothing pending for the
- * chain here, is counted (`stats.known`) and dropped: it was checked and
- * acted on when logged. Each other head is
- * verified on its own (`verifyHead`; failures counted in `stats.invalid`),
- * then observed, one at a time (a serial queue). Gossip is checked earlier,
+ * Receive (gossip, or heads-sync pages: `receive(heads)`; heads-intake.ts).
+ * A head that is, byte for byte, the one logged for its chain, with nothing
+ * pending for the chain here, is counted (`stats.known`) and dropped: it was
+ * checked and acted on when logged. Each other head is verified on its own
+ * (`verifyHead`; failures counted in `stats.invalid`), then observed, one at
+ * a time (a serial queue). Gossip is checked earlier,
  * by gossipsub topic validators: an announcement that does not decode or
  * holds a head whose signature fails, and a fork proof (either kind) that
  * does not verify, are rejected whole — never delivered here, never relayed
@@ -40,8 +40,8 @@
  *       · Hypercore's own `conflict` (ConflictWatch, on every chain the
  *         ledger opens): the peer's head and nodes it carries, or this
  *         node's tree, make the proof;
- *     a proof is stored (ForkRegistry, persisted), published on
- *     `/healthchain/forks/1`, and the chain is flagged (`isForked`);
+ *     a proof is stored (ForkRegistry, persisted), published on `/healthchain/forks/1`,
+ *     and the chain is flagged (`isForked`) — heads-forks.ts;
  *   - the head log keeps the newest head per chain (served by heads-sync);
  *   - fetch (ChainFetcher), never for a forked chain: a chain held here (not
  *     as custodian) whose verified length is shorter — or shorter than its
@@ -70,20 +70,21 @@ import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { ChainFetcher, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
-import { DeferredHeads } from './deferred-heads.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog } from './head-seeding.js'
 import { HeadsAnnouncer } from './heads-announcer.js'
+import { HeadForks } from './heads-forks.js'
+import { HeadsIntake } from './heads-intake.js'
 import { FORKS_TOPIC, listenToHeadsGossip } from './heads-gossip.js'
 import { HeadsReconciler } from './heads-reconcile.js'
 import { KnownForks } from './known-forks.js'
 import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
 import type { Host } from './host.js'
-import { proveAgainstOwn } from './own-copy-proof.js'
+import { OwnCopyCheck } from './own-copy-proof.js'
 import type { Replication } from './replication.js'
-import { decodeAnyForkProof, encodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
+import type { AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
-import { headOf, verifyHead, type SignedHead } from './wire/head.js'
+import { headOf, type SignedHead } from './wire/head.js'
 import { HEADS_TOPIC } from './wire/heads-announcement.js'
 
 export { FORKS_TOPIC } from './heads-gossip.js'
@@ -98,12 +99,17 @@ export class HeadsService {
   private readonly reconcileIntervalMs: number
   readonly log: HeadLog
   private readonly recent: RecentHeads
-  private readonly deferred = new DeferredHeads()
   private readonly fetcher: ChainFetcher
   private readonly conflictWatch: ConflictWatch
   private readonly reconciler: HeadsReconciler
+  /** Heads and fork proofs from peers, checked before they are observed or recorded (heads-intake.ts). */
+  private readonly intake: HeadsIntake
   /** Fork proofs known here: persisted for held chains, bounded and in memory for others (known-forks.ts). */
   private readonly knownForks: KnownForks
+  /** Records fork proofs: kept, published, their heads logged as evidence (heads-forks.ts). */
+  private readonly forkRecords: HeadForks
+  /** Holds heads against this node's own copy of their chain, now or once a fetch brings it that far (own-copy-proof.ts). */
+  private readonly ownCopy: OwnCopyCheck
   /**
    * Chains held here whose logged head is this node's own and longer than
    * what it has verified, with that length: seeded from storage ahead of the
@@ -111,9 +117,9 @@ export class HeadsService {
    * for less (noteOwnReplicaHead). A peer's head for one is looked at in
    * full (the chain opened and fetched up to that length). So, for every
    * held replica chain, a logged head is verified here, or the fetcher has
-   * it as behind, or it is in here — what lets `isKnown` and `observe` take
-   * a head no further along than the logged one as nothing new. One entry
-   * per such chain.
+   * it as behind, or it is in here — what lets the intake (heads-intake.ts)
+   * and `observe` take a head no further along than the logged one as
+   * nothing new. One entry per such chain.
    */
   private readonly incomplete = new Map<string, number>()
   /** Resolves once the head log holds every held chain's stored head (or seeding was cut short by stop()). */
@@ -159,10 +165,10 @@ export class HeadsService {
       timeoutMs: init.timeoutMs,
       ready: this.seeded,
       onHeads: async (heads) => { await this.receive(heads) },
-      onProofs: async (proofs) => { await this.receiveProofs(proofs) }
+      onProofs: async (proofs) => { await this.intake.receiveProofs(proofs) }
     })
     this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
-      onProof: async (proof) => { await this.serially(async () => { await this.recordFork(proof) }) }
+      onProof: async (proof) => { await this.serially(async () => { await this.forkRecords.record(proof) }) }
     })
     const { log, recent, fetcher, knownForks } = this
     this.stats = {
@@ -176,6 +182,28 @@ export class HeadsService {
         get forks () { return knownForks.droppedUnheld }
       }
     }
+    this.forkRecords = new HeadForks({
+      ledger: this.ledger,
+      knownForks,
+      log,
+      recent,
+      stats: this.stats,
+      publish: async (topic, data) => await this.host.services.pubsub.publish(topic, data),
+      stopped: () => this.stopped
+    })
+    this.ownCopy = new OwnCopyCheck(this.ledger.crypto, {
+      onProof: async (proof) => { await this.forkRecords.record(proof) },
+      onError: () => { this.stats.errors++ }
+    })
+    this.intake = new HeadsIntake({
+      crypto: this.ledger.crypto,
+      log: this.log,
+      stats: this.stats,
+      pending: (keyHex) => this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex),
+      stopped: () => this.stopped,
+      observe: async (head) => { await this.serially(async () => { await this.observe(head, true) }) },
+      record: async (proof) => { await this.serially(async () => { await this.forkRecords.record(proof) }) }
+    })
     this.announcer = new HeadsAnnouncer({
       ledger: this.ledger,
       publish: async (data) => await this.host.services.pubsub.publish(HEADS_TOPIC, data),
@@ -189,14 +217,14 @@ export class HeadsService {
   }
 
   async start (): Promise<void> {
-    for (const proof of await this.knownForks.open(this.ledger, this.ledger.crypto)) this.logEvidence(proof)
+    for (const proof of await this.knownForks.open(this.ledger, this.ledger.crypto)) this.forkRecords.logEvidence(proof)
     // Gossip comes in checked by gossipsub's validators (heads-gossip.ts).
     this.cleanups.push(listenToHeadsGossip({
       pubsub: this.host.services.pubsub,
       crypto: this.ledger.crypto,
       stats: this.stats,
       onHeads: (heads) => { void this.receive(heads, { verified: true }) },
-      onForkProof: (proof) => { void this.serially(async () => { await this.recordFork(proof, true) }) }
+      onForkProof: (proof) => { void this.serially(async () => { await this.forkRecords.record(proof, true) }) }
     }))
     // Answering from now on: a peer that asks while the log is seeded waits for it (heads-reconcile.ts `ready`).
     await this.reconciler.start()
@@ -235,56 +263,9 @@ export class HeadsService {
 
   // ------------------------------------------------------------ receive
 
-  /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed. Never throws. */
+  /** Heads from a peer (gossip or sync): each verified (unless a gossip validator already did), then observed (heads-intake.ts). Never throws. */
   async receive (heads: readonly SignedHead[], opts: { verified?: boolean } = {}): Promise<void> {
-    for (const head of heads) {
-      if (this.stopped) return
-      this.stats.received++
-      if (this.isKnown(head)) {
-        this.stats.known++
-        continue
-      }
-      if (opts.verified !== true && !verifyHead(head, this.ledger.crypto)) {
-        this.stats.invalid++
-        continue
-      }
-      await this.serially(async () => { await this.observe(head, true) })
-    }
-  }
-
-  /**
-   * Whether `head` is, byte for byte, the one logged for its chain, with
-   * nothing pending for the chain here: then it was checked and acted on
-   * when it was logged (or, seeded, it is this node's own stored head and
-   * the blocks up to it are held), so it is neither verified (~50 µs) nor
-   * observed again. After a restart, a peer's heads-sync is mostly such
-   * heads, one per chain it holds.
-   */
-  private isKnown (head: SignedHead): boolean {
-    const keyHex = bytesToHex(head.key)
-    const logged = this.log.get(keyHex)
-    return logged !== undefined && logged.length === head.length && logged.fork === head.fork &&
-      equal(logged.root, head.root) && equal(logged.sig, head.sig) && equal(logged.signer, head.signer) &&
-      !this.incomplete.has(keyHex) && !this.fetcher.isBehind(keyHex)
-  }
-
-  /** Fork proofs from a peer's forks-sync page: each decoded and verified on its own (a bad one counted and skipped), then recorded. Never throws. */
-  private async receiveProofs (encoded: readonly Uint8Array[]): Promise<void> {
-    for (const bytes of encoded) {
-      if (this.stopped) return
-      let proof: AnyForkProof
-      try {
-        proof = decodeAnyForkProof(bytes)
-      } catch {
-        this.stats.malformed++
-        continue
-      }
-      if (!verifyAnyForkProof(proof, this.ledger.crypto)) {
-        this.stats.malformed++
-        continue
-      }
-      await this.serially(async () => { await this.recordFork(proof) })
-    }
+    await this.intake.receive(heads, opts)
   }
 
   private async serially (work: () => Promise<void>): Promise<void> {
@@ -307,22 +288,22 @@ export class HeadsService {
     const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
     // A chain that became held with a fork proof kept as not held: the proof now goes to the persisted registry.
-    if (held !== undefined && this.knownForks.hasUnheld(keyHex)) await this.recordFork(this.knownForks.takeUnheld(keyHex)!)
+    if (held !== undefined && this.knownForks.hasUnheld(keyHex)) await this.forkRecords.record(this.knownForks.takeUnheld(keyHex)!)
     if (held !== undefined && news) {
       chain = await this.ledger.chain(held)
       // A chain held here and not logged yet (a page the seeding could not read, or seeding still under way): this node's own head comes first.
       if (fromPeer && this.log.get(keyHex) === undefined && chain.length > 0) {
-        const own = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+        const own = await headOf(chain, this.ledger.crypto).catch(() => undefined)
         if (own !== undefined) await this.observe(own, false)
       }
     }
     for (const seen of [this.log.get(keyHex), this.recent.get(keyHex, head.length)]) {
       if (seen !== undefined && seen.length === head.length && !equal(seen.root, head.root)) {
-        await this.recordFork(makeForkProof(seen, head, this.ledger.crypto))
+        await this.forkRecords.record(makeForkProof(seen, head, this.ledger.crypto))
         break
       }
     }
-    if (chain !== undefined && !this.isForkedHex(keyHex)) await this.holdAgainstCopy(chain, keyHex, head, fromPeer)
+    if (chain !== undefined && !this.isForkedHex(keyHex)) await this.ownCopy.hold(chain, keyHex, head, fromPeer)
     this.recent.remember(keyHex, head, held !== undefined)
     const latest = this.log.get(keyHex)
     if (latest === undefined || head.length > latest.length) this.log.put(keyHex, head)
@@ -359,75 +340,14 @@ export class HeadsService {
     else if (noted !== undefined && noted <= verified) this.incomplete.delete(keyHex)
   }
 
-  /**
-   * Holds heads against this node's own copy of their chain, at any length
-   * (own-copy-proof.ts): a peer's head at once if the copy reaches its
-   * length, else once a fetch has brought the copy that far — which is when
-   * the copy's own head is observed. A failure to compare is counted, and
-   * the head observed on.
-   */
-  private async holdAgainstCopy (chain: UserChain, keyHex: string, head: SignedHead, fromPeer: boolean): Promise<void> {
-    let due: SignedHead[]
-    if (!fromPeer) due = this.deferred.take(keyHex, chain.length)
-    else if (head.length > chain.length) {
-      this.deferred.add(keyHex, head)
-      due = []
-    } else due = [head]
-    for (const peer of due) {
-      try {
-        const proof = await proveAgainstOwn(chain, peer, this.ledger.crypto)
-        if (proof !== undefined) return await this.recordFork(proof)
-      } catch {
-        this.stats.errors++
-      }
-    }
-  }
-
   /** After a fetch: the replica's own head, as stored. */
   private async observeLocal (chain: UserChain): Promise<void> {
     if (chain.length === 0) return
-    const head = await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+    const head = await headOf(chain, this.ledger.crypto).catch(() => undefined)
     if (head !== undefined) await this.serially(async () => { await this.observe(head, false) })
   }
 
   // ------------------------------------------------------------ forks
-
-  /**
-   * Records a verified fork proof: persisted for a chain held here (its
-   * genesis was checked: a custodian the registry lists), kept in memory
-   * within `maxUnheldForks` for any other (anyone can sign two histories of
-   * a core of their own). `relayed`: it came by gossip, which relays it
-   * already — a proof of a chain not held is then not published again, so
-   * two nodes that each dropped it cannot pass it back and forth.
-   */
-  private async recordFork (proof: AnyForkProof, relayed = false): Promise<void> {
-    if (!this.knownForks.opened || this.stopped) return
-    const held = this.ledger.userOfChain(proof.a.key) !== undefined
-    if (!await this.knownForks.record(proof, held, this.ledger.crypto)) return
-    this.stats.forks++
-    this.logEvidence(proof)
-    if (!held && relayed) return
-    try {
-      await this.host.services.pubsub.publish(FORKS_TOPIC, encodeAnyForkProof(proof))
-    } catch {
-      this.stats.publishFailed++
-    }
-  }
-
-  /** A fork's two heads go in the head log under their own ids (heads-sync carries them), and the custodian is looked up. */
-  private logEvidence (proof: AnyForkProof): void {
-    const keyHex = bytesToHex(proof.a.key)
-    this.log.put(`${keyHex}/fork/a`, proof.a)
-    this.log.put(`${keyHex}/fork/b`, proof.b)
-    const user = this.ledger.userOfChain(proof.a.key)
-    this.recent.remember(keyHex, proof.a, user !== undefined)
-    if (user !== undefined) {
-      this.ledger.chain(user).then((chain) => {
-        const custodian = chain.user?.custodian
-        if (custodian !== undefined) this.knownForks.setCustodian(keyHex, custodian)
-      }, () => {})
-    }
-  }
 
   private isForkedHex (keyHex: string): boolean {
     return this.knownForks.has(keyHex)

@@ -91,16 +91,16 @@ export class LightPeer {
    * a device reopened after an app restart would never see new entries.
    */
   async sync (chainKey: Uint8Array, opts: FetchOptions & { length?: number } = {}): Promise<SyncResult> {
-    const held = [this.ledger.registry.core]
-    if (this.ledger.hasChain(this.userId)) held.push((await this.ledger.chain(this.userId)).core)
-    for (const core of held) core.setActive(true)
+    const held: Array<{ setActive: (active: boolean) => void }> = [this.ledger.registry.core]
+    if (this.ledger.hasChain(this.userId)) held.push(await this.ledger.chain(this.userId))
+    for (const feed of held) feed.setActive(true)
     try {
       await this.syncRegistry(opts)
       const result = await this.replication.fetchChain(this.userId, chainKey, opts)
       if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
       return result
     } finally {
-      for (const core of held) core.setActive(false)
+      for (const feed of held) feed.setActive(false)
     }
   }
 

@@ -35,7 +35,6 @@ import Hypercore from 'hypercore'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { bytesToHex, decodeEntry, type Entry, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain, IngestResult } from '@healthchain/ledger'
-import { downloadUnerased } from './download-unerased.js'
 import { NetError } from './errors.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
@@ -83,7 +82,7 @@ export class Replication {
   private readonly maxServedPerPeer: number
   private readonly channels = new Map<string, PeerChannel>()
   /** Sessions this node is fetching with (and how many fetches use each): attached to every full peer's channel, present and future. */
-  private readonly fetching = new Map<Hypercore, number>()
+  private readonly fetching = new Map<Fetched, number>()
   private readonly channelListeners = new Set<(peer: string) => void>()
   /** Aborted by stop(): fetches under way end with STOPPED. */
   private readonly controller = new AbortController()
@@ -261,9 +260,8 @@ export class Replication {
     if (bytesToHex(chain.key) !== bytesToHex(key)) {
       throw new NetError('INVALID_FIELD', `user ${user}'s chain here has another key than the one asked for`, { field: 'key' })
     }
-    const core = chain.core
     chain.hold()
-    this.startFetching(core)
+    this.startFetching(chain)
     try {
       await this.bounded(this.download(chain, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
       // UserChain.ingest runs one at a time per chain by itself.
@@ -273,7 +271,7 @@ export class Replication {
       await chain.ingest().catch(() => {})
       throw err
     } finally {
-      this.stopFetching(core)
+      this.stopFetching(chain)
       chain.release()
     }
   }
@@ -311,14 +309,14 @@ export class Replication {
    * channel on every attached stream and lets Hypercore ask peers for the
    * newer length.
    */
-  private startFetching (core: Hypercore): void {
+  private startFetching (core: Fetched): void {
     const uses = this.fetching.get(core) ?? 0
     this.fetching.set(core, uses + 1)
     if (uses === 0) core.setActive(true)
     for (const proto of this.fullPeerStreams()) core.replicate(proto)
   }
 
-  private stopFetching (core: Hypercore): void {
+  private stopFetching (core: Fetched): void {
     const uses = (this.fetching.get(core) ?? 1) - 1
     if (uses > 0) {
       this.fetching.set(core, uses)
@@ -351,12 +349,11 @@ export class Replication {
    * that has not cleared its copy yet would send the erased data back.
    */
   private async download (chain: UserChain, length: number | undefined): Promise<void> {
-    const core = chain.core
-    if (length === undefined) await core.update({ wait: true })
-    while (core.length < (length ?? 0)) await new Promise<void>((resolve) => core.once('append', () => resolve()))
+    if (length === undefined) await chain.update()
+    await chain.reachLength(length ?? 0)
     const start = chain.verifiedLength
-    const end = length ?? core.length
-    if (end > start) await downloadUnerased(core, start, end)
+    const end = length ?? chain.length
+    if (end > start) await chain.download(start, end)
   }
 
   async stop (): Promise<void> {
@@ -370,6 +367,12 @@ export class Replication {
     for (const channel of this.channels.values()) channel.proto.destroy()
     this.channels.clear()
   }
+}
+
+/** What a fetch runs on: a core session (a genesis fetch) or a chain held here. */
+interface Fetched {
+  setActive (active: boolean): void
+  replicate (stream: ProtocolStream): unknown
 }
 
 export interface FetchOptions {

@@ -55,7 +55,6 @@ import type { MembershipGate } from './membership-gate.js'
 import { cosign, decodeCosignature, encodeCosignature, verifyCosignature, type Cosignature } from './wire/cosignature.js'
 import { readFrame, writeFrame } from './wire/framing.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
-import { storedTreeHash } from './wire/hypercore-head.js'
 import {
   MAX_COSIGNATURES_PER_RESPONSE, MAX_WITNESS_REQUEST_BYTES, MAX_WITNESS_RESPONSE_BYTES, WITNESS_PROTOCOL,
   decodeWitnessRequest, decodeWitnessResponse, encodeWitnessRequest, encodeWitnessResponse,
@@ -183,7 +182,7 @@ export class WitnessService {
     if (user === undefined) return refuse('NOT_VERIFIED')
     const chain = await this.ledger.chain(user)
     if (chain.verifiedLength < head.length) return refuse('NOT_VERIFIED')
-    if (chain.core.fork !== head.fork || !equal(await storedTreeHash(chain.core, head.length), head.root)) return refuse('NOT_OWN_HEAD')
+    if (chain.fork !== head.fork || !equal(await chain.treeHashAt(head.length), head.root)) return refuse('NOT_OWN_HEAD')
     const cosignature = cosign(head, institution!, this.signer.secretKey, crypto)
     // The promise is on disk before the cosignature leaves this node.
     await this.core!.append(encodeCosignature(cosignature))
@@ -199,7 +198,7 @@ export class WitnessService {
     const user = this.ledger.userOfChain(request.key)
     if (user !== undefined) {
       const chain = await this.ledger.chain(user)
-      const own = chain.length === 0 ? undefined : await headOf(chain.core, this.ledger.crypto).catch(() => undefined)
+      const own = chain.length === 0 ? undefined : await headOf(chain, this.ledger.crypto).catch(() => undefined)
       if (own !== undefined && chain.verifiedLength >= own.length) {
         if (own.length >= minLength) head = own
         await this.consider(own)

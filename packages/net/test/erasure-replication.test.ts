@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, signEntry, type UserKeys } from '@healthchain/core'
 import { Ledger } from '@healthchain/ledger'
 import { LightPeer, type NetworkNode } from '@healthchain/net'
@@ -33,7 +34,7 @@ async function verifiedAt (node: NetworkNode, user: UserKeys, length: number, wh
 /** Whether the node still has the data of any of `positions`, or serves it. */
 async function holdsAny (node: NetworkNode, user: UserKeys, positions: number[]): Promise<boolean> {
   const chain = await node.ledger.chain(user.userId)
-  for (const seq of positions) if (await chain.core.get(seq, { wait: false }) !== null) return true
+  for (const seq of positions) if (await coreOf(chain).get(seq, { wait: false }) !== null) return true
   const served = (await node.read(user.userId)).entries.map((e) => e.seq)
   return positions.some((seq) => served.includes(seq))
 }

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildExam, buildGenesis, bytesToHex, newRecoveryPhrase, signEntry, userKeysFromPhrase } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
-import { LedgerConsortium } from '@healthchain/ledger/testing'
+import { LedgerConsortium, coreOf } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
 import { crypto, makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
@@ -63,11 +63,11 @@ describe('a peer serving a forged block', () => {
     await waitFor(() => ledgerM.registry.length === registry.length, 'hospital-m to receive the registry')
     const { chain: copyM } = await nodeM.replication.fetchChain(user.userId, chainKey, { length: chain.length })
     await nodeA.stop()
-    const genuine = (await chain.core.get(3, { wait: false }))!
+    const genuine = (await coreOf(chain).get(3, { wait: false }))!
     const forged = new Uint8Array(genuine)
     forged[forged.length - 10]! ^= 0x01
-    await overwriteBlock(copyM.core as unknown as { state: unknown }, 3, forged)
-    expect(bytesToHex((await copyM.core.get(3, { wait: false }))!)).toBe(bytesToHex(forged))
+    await overwriteBlock(coreOf(copyM) as unknown as { state: unknown }, 3, forged)
+    expect(bytesToHex((await coreOf(copyM).get(3, { wait: false }))!)).toBe(bytesToHex(forged))
 
     // hospital-b can reach only hospital-m: the forged block is refused, never stored.
     const ledgerB = await open(b)
@@ -77,8 +77,8 @@ describe('a peer serving a forged block', () => {
     await expect(nodeB.replication.fetchChain(user.userId, chainKey, { length: chain.length, timeoutMs: 3_000 })).rejects.toBeDefined()
     const copyB = await ledgerB.chain(user.userId)
     // hospital-m did serve the chain (hospital-b learned its signed length), but not block 3 as forged.
-    expect(copyB.core.length).toBe(chain.length)
-    expect(await copyB.core.get(3, { wait: false })).toBeNull()
+    expect(coreOf(copyB).length).toBe(chain.length)
+    expect(await coreOf(copyB).get(3, { wait: false })).toBeNull()
     expect(copyB.verifiedLength).toBeLessThanOrEqual(3)
 
     // The custodian is back: hospital-b gets the genuine block and the whole chain verifies.
@@ -86,7 +86,7 @@ describe('a peer serving a forged block', () => {
     await nodeB.dial(nodeA.addresses[0]!)
     const { ingest } = await nodeB.replication.fetchChain(user.userId, chainKey, { length: chain.length })
     expect(ingest.problem).toBeUndefined()
-    expect(bytesToHex((await copyB.core.get(3, { wait: false }))!)).toBe(bytesToHex(genuine))
+    expect(bytesToHex((await coreOf(copyB).get(3, { wait: false }))!)).toBe(bytesToHex(genuine))
     expect((await ledgerB.verify(user.userId)).valid).toBe(true)
   }, 60_000)
 })

@@ -16,7 +16,7 @@ import { bytesToHex } from '@healthchain/core'
 import { headOf, verifyAnyForkProof, type NetworkNode } from '@healthchain/net'
 import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
-import { storeOf } from '@healthchain/ledger/testing'
+import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -61,7 +61,7 @@ describe('equivocation at different lengths', () => {
 
     // hospital-c is away while the custodian writes two blocks in one append: history A is signed at lengths 1, 2 and 4.
     await net.stop(c.id)
-    const shared = await blocksOf(chain.core, 2)
+    const shared = await blocksOf(coreOf(chain), 2)
     expect(await appendAtOnce(chain, examBlocks(net, a, user, chainKey, 2, 2, 'history A'))).toBe(4)
     net.node(a.id).heads.announce(user.userId)
     await converged([b, r].map((p) => net.node(p.id)), user.userId, 4, 'hospital-b and the regulator to fetch history A')
@@ -83,8 +83,8 @@ describe('equivocation at different lengths', () => {
     await waitFor(() => connected.every((n) => n.isForked(chainKey) && n.status().forkedChains[0]?.custodian === a.id), 'every connected node to flag the fork', 20_000)
     // A consistency proof: history B's head at 3, history A's head at 4 with the nodes of its tree that give 3 another root.
     const regulator = net.node(r.id)
-    const headA = await headOf((await regulator.ledger.chain(user.userId)).core)
-    const headB = await headOf((await nodeM.ledger.chain(user.userId)).core)
+    const headA = await headOf(await regulator.ledger.chain(user.userId))
+    const headB = await headOf(await nodeM.ledger.chain(user.userId))
     expect([headB.length, headA.length]).toEqual([3, 4])
     for (const node of connected) {
       const proof = node.forks[0]!
@@ -128,7 +128,7 @@ describe('heads held against the node\'s own copy', () => {
     await writeExam(net.node(a.id), a, enrolled.user, enrolled.chainKey)
     await converged([net.node(b.id)], enrolled.user.userId, 2, 'hospital-b to replicate the chain')
     const store = await twinStore(net.node(a.id).ledger, cleanup)
-    const twin = await twinChain(store, enrolled.user, [...await blocksOf(enrolled.chain.core, 2), ...examBlocks(net, a, enrolled.user, enrolled.chainKey, 2, 1, 'history B')])
+    const twin = await twinChain(store, enrolled.user, [...await blocksOf(coreOf(enrolled.chain), 2), ...examBlocks(net, a, enrolled.user, enrolled.chainKey, 2, 1, 'history B')])
     return { net, a, replica: net.node(b.id), headB: await headOf(twin), ...enrolled }
   }
 
@@ -145,7 +145,7 @@ describe('heads held against the node\'s own copy', () => {
     expect(proof.v).toBe(2)
     expect(verifyAnyForkProof(proof)).toBe(true)
     expect(proof.a).toEqual(headB)
-    expect(proof.b).toEqual(await headOf((await replica.ledger.chain(user.userId)).core))
+    expect(proof.b).toEqual(await headOf(await replica.ledger.chain(user.userId)))
     expect(replica.heads.stats.conflicts.seen).toBe(0)
   })
 
@@ -184,10 +184,10 @@ describe('Hypercore conflicts become fork proofs', () => {
     const { net, a, replica, custodian, user, chainKey, chain } = await replicated(3)
     // History B, length 4, in a store with the custodian's keys, replicating straight into hospital-b's store.
     const store = await twinStore(custodian.ledger, cleanup)
-    const twin = await twinChain(store, user, [...await blocksOf(chain.core, 2), ...examBlocks(net, a, user, chainKey, 2, 2, 'history B')])
+    const twin = await twinChain(store, user, [...await blocksOf(coreOf(chain), 2), ...examBlocks(net, a, user, chainKey, 2, 2, 'history B')])
     // Taken now: the twin's own core meets the conflict too once hospital-b tells it, and hypercore closes it.
     const headB = await headOf(twin)
-    const held = (await replica.ledger.chain(user.userId)).core
+    const held = coreOf(await replica.ledger.chain(user.userId))
     const conflicts: number[] = []
     held.on('conflict', (length) => { conflicts.push(length) })
     held.replicate(pipe(store, storeOf(replica.ledger)).two)
@@ -201,7 +201,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     const proof = replica.forks[0]!
     expect(proof.v).toBe(2)
     expect(verifyAnyForkProof(proof)).toBe(true)
-    expect(proof.a.root).toEqual((await headOf(chain.core)).root)
+    expect(proof.a.root).toEqual((await headOf(chain)).root)
     expect(proof.b).toEqual(headB)
     await waitFor(() => custodian.isForked(chainKey), 'the custodian\'s node to learn the fork by gossip')
 
@@ -216,7 +216,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     const { net, a, replica, user, chainKey, chain, custodian } = await replicated(4)
     // History B, length 3, written by the custodian's keys and held by an ordinary replica elsewhere.
     const store = await twinStore(custodian.ledger, cleanup)
-    const twin = await twinChain(store, user, [...await blocksOf(chain.core, 2), ...examBlocks(net, a, user, chainKey, 2, 1, 'history B')])
+    const twin = await twinChain(store, user, [...await blocksOf(coreOf(chain), 2), ...examBlocks(net, a, user, chainKey, 2, 1, 'history B')])
     const headB = await headOf(twin)
     const other = await plainStore()
     const otherCore = other.get({ key: chainKey })
@@ -227,7 +227,7 @@ describe('Hypercore conflicts become fork proofs', () => {
 
     // That replica asks hospital-b for more: hospital-b's answer conflicts with what it has, so it sends hospital-b
     // its own signed roots at length 3, which conflict with hospital-b's history A at length 4.
-    const held = (await replica.ledger.chain(user.userId)).core
+    const held = coreOf(await replica.ledger.chain(user.userId))
     const conflicts: number[] = []
     held.on('conflict', (length) => { conflicts.push(length) })
     held.replicate(pipe(other, storeOf(replica.ledger)).two)
@@ -240,7 +240,7 @@ describe('Hypercore conflicts become fork proofs', () => {
     expect(proof.v).toBe(2)
     expect(verifyAnyForkProof(proof)).toBe(true)
     expect(proof.a).toEqual(headB)
-    expect(proof.b).toEqual(await headOf(chain.core))
+    expect(proof.b).toEqual(await headOf(chain))
     const read = await replica.read(user.userId)
     expect(read.verifiedLength).toBe(4)
     expect(read.entries.map((e) => e.seq)).toEqual([1, 2, 3])

@@ -20,7 +20,7 @@ import { HEADS_TOPIC, headOf, type NetworkNode } from '@healthchain/net'
 import type { NodeProcess } from './fixtures/net-node-process.js'
 import { childNode } from './helpers/child-node.js'
 import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
-import { storeOf } from '@healthchain/ledger/testing'
+import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -78,7 +78,7 @@ async function appendUnannounced (node: NetworkNode, author: Party, user: UserKe
     plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 61, unit: '/min' }] },
     sealed: { notes: 'resting' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
   }, crypto)
-  await chain.core.append(encodeEntry(signEntry(exam, { chainKey: chain.key, seq }, author.keys.sign.secretKey, crypto)))
+  await coreOf(chain).append(encodeEntry(signEntry(exam, { chainKey: chain.key, seq }, author.keys.sign.secretKey, crypto)))
   await node.ledger.closeIdle(0)
   return seq
 }
@@ -184,7 +184,7 @@ describe('heads after a restart', () => {
     up.on('error', () => {})
     down2.on('error', () => {})
     try {
-      const core = (await ledgerB.chain(user.userId)).core
+      const core = coreOf(await ledgerB.chain(user.userId))
       core.replicate(down2)
       await core.update({ wait: true })
       await core.download({ start: 2, end: 3 }).done()
@@ -294,13 +294,13 @@ describe('heads already logged', () => {
 
     // The custodian's head at 2, then two more appends nobody is told of (its head is now at 4).
     await appendUnannounced(custodian, a, user)
-    const atTwo = await headOf((await custodian.ledger.chain(user.userId)).core)
+    const atTwo = await headOf(await custodian.ledger.chain(user.userId))
     await appendUnannounced(custodian, a, user)
     await appendUnannounced(custodian, a, user)
-    const atFour = await headOf((await custodian.ledger.chain(user.userId)).core)
+    const atFour = await headOf(await custodian.ledger.chain(user.userId))
 
     // Over a side stream, hospital-b's core takes the signed head for 4 (an upgrade) and no block.
-    const core = (await replica.ledger.chain(user.userId)).core
+    const core = coreOf(await replica.ledger.chain(user.userId))
     const up = storeOf(custodian.ledger).replicate(true)
     const side = storeOf(replica.ledger).replicate(false)
     up.pipe(side).pipe(up)

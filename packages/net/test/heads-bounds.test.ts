@@ -8,6 +8,7 @@
  * real equivocation is still caught after a flood between its two heads.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { coreOf } from '@healthchain/ledger/testing'
 import { bytesToHex, utf8ToBytes } from '@healthchain/core'
 import { ForkRegistry } from '@healthchain/net/testing'
 import { FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_ANNOUNCEMENT, encodeAnyForkProof, encodeHeadsAnnouncement, headOf, type NetworkNode, type SignedHead } from '@healthchain/net'
@@ -111,7 +112,7 @@ describe('a member flooding made-up cores', () => {
 
     // The custodian's key pair in two more stores: history X at lengths 3 and 4, history Y at 3. No node is served
     // either, so hospital-b's copy stays at length 1 and only the first head seen at length 3 can prove the fork.
-    const genesis = new Uint8Array((await chain.core.get(0))!)
+    const genesis = new Uint8Array((await coreOf(chain).get(0))!)
     const x = await twinChain(await twinStore(net.node('hospital-a').ledger, cleanup), user, [genesis, utf8ToBytes('x1'), utf8ToBytes('x2')])
     const x3 = await headOf(x)
     await x.append(Buffer.from('x3'))

@@ -17,7 +17,7 @@ import {
 } from '@healthchain/net'
 import { converged, enrol, holds, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 import { HeadLog } from '@healthchain/net/testing'
-import { storeOf } from '@healthchain/ledger/testing'
+import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -63,8 +63,8 @@ describe('heads gossip and reconciliation between real nodes', () => {
     // 20–40 s after its last download (seen in the dev network), and the replica attaching the same stream
     // again does not reopen the channel. Here without the wait: the linger set to 0 on both sides (an internal
     // field) and each side made active and passive once, which runs that very path.
-    const core = (await replica.ledger.chain(user.userId)).core
-    const custodianCore = (await net.node(a.id).ledger.chain(user.userId)).core
+    const core = coreOf(await replica.ledger.chain(user.userId))
+    const custodianCore = coreOf(await net.node(a.id).ledger.chain(user.userId))
     for (const c of [core, custodianCore]) {
       (c as unknown as { core: { replicator: { _notDownloadingLinger: number } } }).core.replicator._notDownloadingLinger = 0
       c.setActive(true)
@@ -129,7 +129,7 @@ describe('heads gossip and reconciliation between real nodes', () => {
     const twin = store.get({ name: `chain/${user.userId}` })
     await twin.ready()
     expect(bytesToHex(twin.key!)).toBe(bytesToHex(chainKey))
-    for (let seq = 0; seq < chain.length; seq++) await twin.append((await chain.core.get(seq))!)
+    for (let seq = 0; seq < chain.length; seq++) await twin.append((await coreOf(chain).get(seq))!)
     await twin.append(utf8ToBytes('another third block'))
     const other = await headOf(twin)
 
@@ -187,11 +187,11 @@ describe('heads gossip and reconciliation between real nodes', () => {
     const fetched = nodeB.heads.stats.fetch.fetched
 
     // A real head one block ahead (written into the core behind the ledger, so never announced), its signature altered by one bit.
-    await chain.core.append(encodeEntry(signEntry(buildExam({
+    await coreOf(chain).append(encodeEntry(signEntry(buildExam({
       author: a.id, reg: net.node(a.id).ledger.registry.length, chainKey, plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 60, unit: '/min' }] },
       sealed: { notes: 'resting' }, recipients: [user.box.publicKey, a.keys.box.publicKey]
     }, crypto), { chainKey, seq: chain.length }, a.keys.sign.secretKey, crypto)))
-    const real = await headOf(chain.core)
+    const real = await headOf(chain)
     const sig = real.sig.slice()
     sig[10]! ^= 0x01
     const forged: SignedHead = { ...real, sig }

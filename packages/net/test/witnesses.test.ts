@@ -16,7 +16,7 @@ import {
   NetError, encodeWitnessResponse, headOf, readFrame, verifyCosignature, writeFrame, type SignedHead
 } from '@healthchain/net'
 import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
-import { storeOf } from '@healthchain/ledger/testing'
+import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -37,7 +37,7 @@ describe('witnesses between real nodes', () => {
     await writeExam(net.node(a.id), a, user, chainKey)
     await writeExam(net.node(a.id), a, user, chainKey)
     await converged(net.nodes, user.userId, 3, 'every node to replicate the chain')
-    const custodianHead = await headOf((await net.node(a.id).ledger.chain(user.userId)).core)
+    const custodianHead = await headOf(await net.node(a.id).ledger.chain(user.userId))
 
     const client = net.node(c.id)
     const got = await client.headWithQuorum(chainKey, { quorum: 2, timeoutMs: 5_000 })
@@ -94,14 +94,14 @@ describe('witnesses between real nodes', () => {
     cleanup.push(async () => { await store.close() })
     const twin = store.get({ name: `chain/${user.userId}` })
     await twin.ready()
-    for (let seq = 0; seq < 2; seq++) await twin.append((await chain.core.get(seq))!)
+    for (let seq = 0; seq < 2; seq++) await twin.append((await coreOf(chain).get(seq))!)
     await twin.append(utf8ToBytes('another third block'))
     const other: SignedHead = await headOf(twin)
 
     // The real third block reaches everyone; only regulator-one is asked about it (and cosigns it).
     await writeExam(net.node(a.id), a, user, chainKey)
     await converged(net.nodes, user.userId, 3, 'every node to fetch the real third block')
-    const real = await headOf(chain.core)
+    const real = await headOf(chain)
     const byOne = await client.headWithQuorum(chainKey, { quorum: 1, witnesses: [r1.id], timeoutMs: 5_000 })
     expect(byOne.head).toEqual(real)
     expect(other.length).toBe(3)

@@ -22,7 +22,7 @@ import { sodiumProvider } from '@healthchain/core/sodium'
 import type Hypercore from 'hypercore'
 import { NetError } from '../errors.js'
 import { defineCodec, versionSchema } from './codec.js'
-import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable, writerHead } from './hypercore-head.js'
+import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable, writerHead, type StoredHead } from './hypercore-head.js'
 
 export const MAX_SIGNED_HEAD_BYTES = 256
 
@@ -73,7 +73,7 @@ export function assertHead (head: SignedHead, crypto: CryptoProvider = sodiumPro
 }
 
 /**
- * The current signed head of an open core (writer or replica). On the
+ * The current signed head of an open core or a chain held here (writer or replica). On the
  * writer, from memory (writerHead: what the last append signed, consistent
  * by construction); custodians announce a head after every write, so this
  * path reads no storage and checks no signature. Elsewhere, from what is
@@ -82,14 +82,30 @@ export function assertHead (head: SignedHead, crypto: CryptoProvider = sodiumPro
  * signature, BAD_SIGNATURE if what is stored does not verify (it raced a
  * truncation, or storage is damaged).
  */
-export async function headOf (core: Hypercore, crypto: CryptoProvider = sodiumProvider): Promise<SignedHead> {
-  await core.ready()
-  const own = writerHead(core)
+export async function headOf (from: Hypercore | HeadSource, crypto: CryptoProvider = sodiumProvider): Promise<SignedHead> {
+  const source = 'treeHashAt' in from ? from : await coreHeadSource(from)
+  const own = source.writerHead()
   if (own !== null) return { v: 1, ...own.head, root: own.root }
-  const stored = storedHead(core)
+  const stored = source.storedHead()
   if (stored === null) throw new NetError('NO_HEAD', 'the core has no signed head (empty, or no stored signature)')
-  const root = await storedTreeHash(core, stored.length)
+  const root = await source.treeHashAt(stored.length)
   const head: SignedHead = { v: 1, ...stored, root }
   assertHead(head, crypto)
   return head
+}
+
+/** What a signed head is read from: a chain held here (UserChain) is one, a bare core is made one (coreHeadSource). */
+export interface HeadSource {
+  writerHead (): { head: StoredHead, root: Uint8Array } | null
+  storedHead (): StoredHead | null
+  treeHashAt (length: number): Promise<Uint8Array>
+}
+
+async function coreHeadSource (core: Hypercore): Promise<HeadSource> {
+  await core.ready()
+  return {
+    writerHead: () => writerHead(core),
+    storedHead: () => storedHead(core),
+    treeHashAt: async (length) => await storedTreeHash(core, length)
+  }
 }

@@ -7,7 +7,7 @@
 export { WIRE_VERSION, compareBytes, type Codec } from './codec.js'
 export {
   MAX_SIGNED_HEAD_BYTES, signedHeadSchema, signedHeadCodec, encodeSignedHead, decodeSignedHead,
-  headSignable, verifyHead, assertHead, headOf, type SignedHead
+  headSignable, verifyHead, assertHead, headOf, type HeadSource, type SignedHead
 } from './head.js'
 export { rawHeadSignature, treeSignable, coreKeyOfSigner } from './hypercore-head.js'
 export {

@@ -24,7 +24,7 @@ import type Hypercore from 'hypercore'
 import { buildExam, encodeEntry, signEntry, type UserKeys } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { crypto, type Cleanup, type Party, type TestNet } from '@healthchain/net/testing'
-import { storeOf } from '@healthchain/ledger/testing'
+import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 /** `count` valid exams by `author` for positions from `from` on, encoded as blocks; `reg` defaults to the author's running node's registry length. */
 export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string, reg: number = net.node(author.id)?.ledger.registry.length ?? 1): Uint8Array[] {
@@ -37,7 +37,7 @@ export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKe
 /** Appends `blocks` to a custodian's chain in one write (one signed head), past every rule. */
 export async function appendAtOnce (chain: UserChain, blocks: readonly Uint8Array[]): Promise<number> {
   await chain.settled()
-  const { length } = await chain.core.append([...blocks])
+  const { length } = await coreOf(chain).append([...blocks])
   return length
 }
 

@@ -49,6 +49,7 @@ import {
   userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
+import { coreOf } from '@healthchain/ledger/testing'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger } from './equivocation.js'
 import { MaliciousCustodian } from './malicious-custodian.js'
 import { crypto, TestNet, waitFor, type Cleanup, type Party } from '@healthchain/net/testing'
@@ -325,8 +326,8 @@ export class LifecycleWorld {
     const ledger = await this.ledger(LIAR)
     const chain = (await this.chainAt(LIAR, c))!
     await chain.settled()
-    const k = chain.core.length
-    const shared = await blocksOf(chain.core, k)
+    const k = coreOf(chain).length
+    const shared = await blocksOf(coreOf(chain), k)
     // Valid exams by the liar, signed against the registry its ledger has (its node may be cut off).
     const exams = (count: number, label: string): Uint8Array[] => examBlocks(this.net, this.party(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
     await appendAtOnce(chain, exams(2, 'history A'))
@@ -455,7 +456,7 @@ export class LifecycleWorld {
       this.stats.checks++
       if (ack.seq >= chain.length) throw new InvariantViolation('I3', `chain ${c.index}: acknowledged position ${ack.seq} is past the custodian's length ${chain.length}`)
       if (c.erased.has(ack.seq)) continue
-      const block = await chain.core.get(ack.seq, { wait: false })
+      const block = await coreOf(chain).get(ack.seq, { wait: false })
       const id = block === null ? undefined : bytesToHex(decodeEntry(block).id)
       if (id !== ack.id) throw new InvariantViolation('I3', `chain ${c.index}: position ${ack.seq} holds ${id ?? 'nothing'}, not the acknowledged entry ${ack.id}`)
     }
@@ -494,7 +495,7 @@ export class LifecycleWorld {
       this.stats.checks++
       if (served.some((e) => e.seq === target)) throw new InvariantViolation('I5', `${id} serves erased position ${target} of chain ${c.index} (erasure at ${erasure}, verified ${chain.verifiedLength}, served ${served.map((e) => `${e.seq}:${e.entry.type}`).join(' ')}, erasures known ${[...chain.erasedPositions].join(' ')})`)
       // An ingest folds an erasure, then clears what it names: judge the data once nothing is under way.
-      if (chain.idle && await chain.core.get(target, { wait: false }) !== null) throw new InvariantViolation('I5', `${id} still holds the data of erased position ${target} of chain ${c.index}`)
+      if (chain.idle && await coreOf(chain).get(target, { wait: false }) !== null) throw new InvariantViolation('I5', `${id} still holds the data of erased position ${target} of chain ${c.index}`)
     }
 
     // I6: sealed only for the user, the author, and examiners granted and active.

@@ -18,6 +18,7 @@ import {
 } from '@healthchain/core'
 import type { NetworkNode } from '@healthchain/net'
 import type { Ledger, UserChain } from '@healthchain/ledger'
+import { coreOf } from '@healthchain/ledger/testing'
 import { crypto, type Party } from '@healthchain/net/testing'
 
 export class MaliciousCustodian {
@@ -50,8 +51,8 @@ export class MaliciousCustodian {
   async rawAppend (user: UserId, make: (slot: { chainKey: Uint8Array, seq: number }) => Entry): Promise<number> {
     const chain = await this.chain(user)
     await chain.settled()
-    const seq = chain.core.length
-    await chain.core.append(encodeEntry(make({ chainKey: chain.key, seq })))
+    const seq = coreOf(chain).length
+    await coreOf(chain).append(encodeEntry(make({ chainKey: chain.key, seq })))
     this.announce(user)
     return seq
   }
