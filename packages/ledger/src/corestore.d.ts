@@ -97,7 +97,7 @@ declare module 'corestore' {
   /** A collection of Hypercores in one RocksDB directory, with named keys derived from one seed. */
   class Corestore extends EventEmitter {
     /** `storage`: directory path (or an existing hypercore-storage). */
-    constructor(storage: string | Hypercore.CoreStorage, opts?: Corestore.Options)
+    constructor (storage: string | Hypercore.CoreStorage, opts?: Corestore.Options)
 
     /** The hypercore-storage (RocksDB) instance; shared by sessions/namespaces. */
     readonly storage: Hypercore.CoreStorage
@@ -113,28 +113,28 @@ declare module 'corestore' {
     readonly closed: boolean
 
     /** Open storage and load/create the seed. Called by the constructor too. */
-    ready(): Promise<void>
+    ready (): Promise<void>
     /** Close all sessions, namespaces, cores, streams we created, and the DB. */
-    close(): Promise<void>
+    close (): Promise<void>
     /** Open a session on a core (sync; await `core.ready()`). */
     get<T = Buffer>(opts: Corestore.GetOptions | Uint8Array | string): Hypercore<T>
     /** Derive the key pair of a named core without opening or creating it. Core key = `Hypercore.key(kp.publicKey)`. */
-    createKeyPair(name: string, namespace?: Uint8Array): Promise<Hypercore.KeyPair>
+    createKeyPair (name: string, namespace?: Uint8Array): Promise<Hypercore.KeyPair>
     /** Replication stream over which every (active) core of this store can replicate; remote requests open stored cores on demand. */
-    replicate(isInitiatorOrStream: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
+    replicate (isInitiatorOrStream: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
     /** A session with namespace BLAKE2b(ns ‖ name): same DB and streams, different named keys. */
-    namespace(name: string | Uint8Array, opts?: Omit<Corestore.Options, 'primaryKey' | 'unsafe'>): Corestore
+    namespace (name: string | Uint8Array, opts?: Omit<Corestore.Options, 'primaryKey' | 'unsafe'>): Corestore
     /** Another handle on the same store (closing it closes only its sessions). */
-    session(opts?: Omit<Corestore.Options, 'primaryKey' | 'unsafe'>): Corestore
+    session (opts?: Omit<Corestore.Options, 'primaryKey' | 'unsafe'>): Corestore
     /** Discovery keys of every stored core (opened or not); with a namespace, only names aliased in it. */
-    list(namespace?: Uint8Array): AsyncIterable<Buffer>
+    list (namespace?: Uint8Array): AsyncIterable<Buffer>
     /** Key, manifest and (for own cores) key pair of a stored core by discovery key; null if absent. */
-    getAuth(discoveryKey: Uint8Array): Promise<Corestore.CoreAuth | null>
+    getAuth (discoveryKey: Uint8Array): Promise<Corestore.CoreAuth | null>
 
     /** Store opened. */
-    on(event: 'ready', listener: () => void): this
+    on (event: 'ready', listener: () => void): this
     /** Store closed. */
-    on(event: 'close', listener: () => void): this
+    on (event: 'close', listener: () => void): this
   }
 
   export default Corestore

@@ -349,18 +349,18 @@ declare module 'hypercore' {
      * Core key for a manifest, or for a 32-byte signer public key (→ version-1 single-signer
      * manifest, what corestore creates). This is how to get a named core's key without opening it.
      */
-    static key(manifestOrPublicKey: Hypercore.ManifestInput | Uint8Array, opts?: { compat?: boolean; version?: number; namespace?: Uint8Array }): Buffer
+    static key (manifestOrPublicKey: Hypercore.ManifestInput | Uint8Array, opts?: { compat?: boolean; version?: number; namespace?: Uint8Array }): Buffer
     /** Discovery key of a core key (BLAKE2b keyed with "hypercore"). */
-    static discoveryKey(key: Uint8Array): Buffer
+    static discoveryKey (key: Uint8Array): Buffer
     /** Tree hash at `length` from local tree nodes only (never waits for a peer, unlike `treeHash()`). */
-    static treeHashFromStorage(session: Hypercore<unknown>, length?: number): Promise<Buffer>
+    static treeHashFromStorage (session: Hypercore<unknown>, length?: number): Promise<Buffer>
     /** Open (or pass through) a hypercore-storage RocksDB at `directory`. */
-    static defaultStorage(directory: string | Hypercore.CoreStorage, opts?: Hypercore.StorageOptions): Hypercore.CoreStorage
+    static defaultStorage (directory: string | Hypercore.CoreStorage, opts?: Hypercore.StorageOptions): Hypercore.CoreStorage
     /** Create a replication stream not bound to any core. */
-    static createProtocolStream(isInitiator: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
+    static createProtocolStream (isInitiator: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
 
     /** Standalone core (we always go through Corestore.get instead): storage dir, optional key, options. */
-    constructor(
+    constructor (
       storage: string | Hypercore.CoreStorage,
       key?: Uint8Array | string | null,
       opts?: { keyPair?: Hypercore.KeyPairInput; manifest?: Hypercore.ManifestInput; valueEncoding?: Hypercore.ValueEncoding; createIfMissing?: boolean; writable?: boolean; active?: boolean; wait?: boolean; timeout?: number }
@@ -402,42 +402,42 @@ declare module 'hypercore' {
     readonly state: Hypercore.InternalSessionState | null
 
     /** Resolves when the session is open (rejects e.g. with STORAGE_EMPTY). */
-    ready(): Promise<void>
+    ready (): Promise<void>
     /** Close this session (the core itself closes when its last session does). */
-    close(opts?: { error?: Error }): Promise<void>
+    close (opts?: { error?: Error }): Promise<void>
 
     /** Append one or more blocks in one signed batch; resolves to the new length/byteLength. */
-    append(blocks: T | Uint8Array | ReadonlyArray<T | Uint8Array>, opts?: { keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array; maxLength?: number }): Promise<Hypercore.AppendResult>
+    append (blocks: T | Uint8Array | ReadonlyArray<T | Uint8Array>, opts?: { keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array; maxLength?: number }): Promise<Hypercore.AppendResult>
     /** Read block `index`; null only when `wait: false` and it is not stored locally. A waiting get fetches from peers (even a block we clear()ed). */
-    get(index: number, opts?: Hypercore.GetOptions): Promise<T | null>
+    get (index: number, opts?: Hypercore.GetOptions): Promise<T | null>
     /** Whether block `start` (or every block of [start, end)) is stored locally. */
-    has(start: number, end?: number): Promise<boolean>
+    has (start: number, end?: number): Promise<boolean>
     /** Delete blocks [start, end) locally (end defaults to start+1); length, byteLength and tree hash stay; resolves null unless `{ diff: true }`. */
-    clear(start: number, end?: number, opts?: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
+    clear (start: number, end?: number, opts?: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
     /** `clear(start, opts)`: same with end = start + 1. */
-    clear(start: number, opts: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
+    clear (start: number, opts: Hypercore.ClearOptions): Promise<{ blocks: number } | null>
     /** Local metadata stored beside the core (never replicated); null when unset. */
-    getUserData(key: string): Promise<Buffer | null>
+    getUserData (key: string): Promise<Buffer | null>
     /** Stores local metadata beside the core (never replicated), durably once resolved. */
-    setUserData(key: string, value: Uint8Array | string | null): Promise<void>
+    setUserData (key: string, value: Uint8Array | string | null): Promise<void>
     /** Cut the core to `newLength` blocks and bump the fork id (writer only). */
-    truncate(newLength?: number, opts?: number | { fork?: number; keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array }): Promise<void>
+    truncate (newLength?: number, opts?: number | { fork?: number; keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array }): Promise<void>
     /** 32-byte Merkle root hash at `length` (default: current). WAITS for a peer if block length-1 is not stored locally. */
-    treeHash(length?: number): Promise<Buffer>
+    treeHash (length?: number): Promise<Buffer>
     /** The 112 bytes the head signature covers: TREE ns ‖ key ‖ treeHash(length) ‖ u64le length ‖ u64le fork. Same waiting caveat as treeHash. */
-    signable(length?: number, fork?: number): Promise<Buffer>
+    signable (length?: number, fork?: number): Promise<Buffer>
     /** Ask peers for a newer length; resolves true if it grew. Writers return false unless `force`. */
-    update(opts?: Hypercore.UpdateOptions): Promise<boolean>
+    update (opts?: Hypercore.UpdateOptions): Promise<boolean>
     /** Fetch a range of blocks from peers. */
-    download(range?: Hypercore.DownloadRange): Hypercore.Download
+    download (range?: Hypercore.DownloadRange): Hypercore.Download
     /** Another session on the same core, with its own activity (active unless `active: false`); close it when done. */
-    session(opts?: { active?: boolean }): Hypercore<T>
+    session (opts?: { active?: boolean }): Hypercore<T>
     /** Toggle whether this session keeps the core replicating (announced/attached to streams). */
-    setActive(active: boolean): void
+    setActive (active: boolean): void
     /** Attach this core to a replication stream (existing one) or create one from a boolean. */
-    replicate(isInitiatorOrStream: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
+    replicate (isInitiatorOrStream: boolean | Hypercore.ProtocolStream, opts?: Hypercore.ReplicateOptions): Hypercore.ProtocolStream
     /** Length, byteLength etc. in one object. */
-    info(opts?: { storage?: boolean }): Promise<Hypercore.Info>
+    info (opts?: { storage?: boolean }): Promise<Hypercore.Info>
 
     /** Typed event listener. */
     on<E extends keyof Hypercore.Events>(event: E, listener: (...args: Hypercore.Events[E]) => void): this

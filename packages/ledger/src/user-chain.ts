@@ -104,7 +104,11 @@ export class UserChain {
     this.crypto = crypto
     this.rules = new ChainRules(core.key!, crypto)
     this.appends = new AppendQueue({
-      core, rules: this.rules, registry, crypto, key: core.key!,
+      core,
+      rules: this.rules,
+      registry,
+      crypto,
+      key: core.key!,
       applyErasures: async (seqs) => { await this.applyErasures(seqs) },
       get: async (seq) => await this.get(seq),
       grown: (kind, length) => { this.grown(kind, length) }

@@ -132,4 +132,3 @@ describe('consistency proofs', () => {
     await core.close()
   })
 })
-

@@ -17,24 +17,24 @@ import crypto from 'hypercore-crypto'
 const dirs: string[] = []
 const stores: Corestore[] = []
 
-async function tmpDir(): Promise<string> {
+async function tmpDir (): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'healthchain-hc-'))
   dirs.push(dir)
   return dir
 }
 
-function openStore(dir: string, opts?: Corestore.Options): Corestore {
+function openStore (dir: string, opts?: Corestore.Options): Corestore {
   const store = new Corestore(dir, opts)
   stores.push(store)
   return store
 }
 
-async function closeStore(store: Corestore): Promise<void> {
+async function closeStore (store: Corestore): Promise<void> {
   await store.close()
 }
 
 /** Reject if `p` does not settle within `ms` (update({ wait }) and waiting gets have no timeout of their own). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
@@ -43,19 +43,19 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Whether `p` is still pending after `ms`. */
-async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
+async function pendingAfter (p: Promise<unknown>, ms: number): Promise<boolean> {
   const PENDING = Symbol('pending')
   const winner = await Promise.race([p, new Promise((r) => setTimeout(() => r(PENDING), ms))])
   return winner === PENDING
 }
 
-async function collect(it: AsyncIterable<Buffer>): Promise<string[]> {
+async function collect (it: AsyncIterable<Buffer>): Promise<string[]> {
   const out: string[] = []
   for await (const b of it) out.push(b.toString('hex'))
   return out.sort()
 }
 
-function connect(a: Corestore, b: Corestore): void {
+function connect (a: Corestore, b: Corestore): void {
   const s1 = a.replicate(true)
   const s2 = b.replicate(false)
   s1.pipe(s2).pipe(s1)

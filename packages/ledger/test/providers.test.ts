@@ -20,8 +20,15 @@ const T0 = Date.UTC(2026, 0, 1)
 /** The verdict of a report, without messages. */
 function verdict (r: ChainReport): unknown {
   return {
-    chainKey: r.chainKey, userId: r.userId, length: r.length, valid: r.valid, treeOk: r.tree.ok,
-    verified: r.verified, erased: r.erased, missing: r.missing, problems: r.problems.map((p) => [p.seq, p.code])
+    chainKey: r.chainKey,
+    userId: r.userId,
+    length: r.length,
+    valid: r.valid,
+    treeOk: r.tree.ok,
+    verified: r.verified,
+    erased: r.erased,
+    missing: r.missing,
+    problems: r.problems.map((p) => [p.seq, p.code])
   }
 }
 

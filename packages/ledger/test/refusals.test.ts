@@ -12,7 +12,8 @@ import {
 import type { LedgerErrorCode, UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, writeExam,
-  type TestConsortium, type TestInstitution, signerOf} from './helpers/consortium.js'
+  type TestConsortium, type TestInstitution, signerOf
+} from './helpers/consortium.js'
 
 let c: TestConsortium
 let user: UserKeys
@@ -165,7 +166,11 @@ describe('consent and erasure', () => {
 describe('malformed blocks', () => {
   function raw (overrides: Record<string, unknown>): Entry {
     const base = {
-      v: 1, type: 'exercise', id: newEntryId(crypto), time: T0, author: 'user',
+      v: 1,
+      type: 'exercise',
+      id: newEntryId(crypto),
+      time: T0,
+      author: 'user',
       plain: { start: T0, end: T0 + 1000, observations: [{ code: '55423-8', value: 1 }] },
       sig: new Uint8Array(64)
     }

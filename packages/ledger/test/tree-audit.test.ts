@@ -12,7 +12,8 @@ import { sodiumProvider } from '@healthchain/core/sodium'
 import { verifyChain, type UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, examEntry, makeConsortium, newUser, overwriteBlock, signAs, within, writeExam,
-  type TestConsortium, signerOf} from './helpers/consortium.js'
+  type TestConsortium, signerOf
+} from './helpers/consortium.js'
 
 let c: TestConsortium
 let user: UserKeys

@@ -95,7 +95,6 @@ export class AppendService {
     await this.server.stop()
   }
 
-
   private refused (code: string): void {
     this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
   }

@@ -172,8 +172,19 @@ export class HeadsService {
     })
     const { log, recent, fetcher, knownForks } = this
     this.stats = {
-      received: 0, invalid: 0, malformed: 0, announced: 0, publishFailed: 0, forks: 0, skippedForked: 0, errors: 0, known: 0,
-      seed: { seeded: 0, failedPages: 0 }, fetch: this.fetcher.stats, sync: this.reconciler.stats, conflicts: this.conflictWatch.stats,
+      received: 0,
+      invalid: 0,
+      malformed: 0,
+      announced: 0,
+      publishFailed: 0,
+      forks: 0,
+      skippedForked: 0,
+      errors: 0,
+      known: 0,
+      seed: { seeded: 0, failedPages: 0 },
+      fetch: this.fetcher.stats,
+      sync: this.reconciler.stats,
+      conflicts: this.conflictWatch.stats,
       // Read where they are counted; enumerable, so a status serialised as JSON carries them.
       dropped: {
         get log () { return log.dropped },

@@ -104,7 +104,6 @@ export class MyChainService {
     return await chainOf(this.ledger, user)
   }
 
-
   private refused (code: string): void {
     this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
   }

@@ -109,7 +109,15 @@ export class NetworkNode {
   private stopped = false
 
   private constructor (parts: {
-    ledger: Ledger, host: Host, gate: MembershipGate, replication: Replication, appends: AppendService, heads: HeadsService, myChain: MyChainService, witness: WitnessService | undefined, dialer: MemberDialer,
+    ledger: Ledger,
+    host: Host,
+    gate: MembershipGate,
+    replication: Replication,
+    appends: AppendService,
+    heads: HeadsService,
+    myChain: MyChainService,
+    witness: WitnessService | undefined,
+    dialer: MemberDialer,
     unfollowChanges: () => void
   }) {
     this.ledger = parts.ledger
@@ -129,7 +137,9 @@ export class NetworkNode {
   static async start (init: NetworkNodeInit): Promise<NetworkNode> {
     // Users' light peers are let in for the chains this node holds (membership-gate.ts).
     const gate = new MembershipGate(init.ledger.registry, {
-      bootstrapPeers: init.bootstrapPeers, holdsChainOf: (user) => init.ledger.hasChain(user), onInbound: init.onInbound,
+      bootstrapPeers: init.bootstrapPeers,
+      holdsChainOf: (user) => init.ledger.hasChain(user),
+      onInbound: init.onInbound,
       ...(init.inboundLimit === undefined ? {} : { inboundLimit: init.inboundLimit })
     })
     const host = await createHost({ privateKey: init.privateKey, listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'], gate })

@@ -88,8 +88,12 @@ async function network (): Promise<Net> {
 
 function examBy (author: Party, reg: number, chainKey: Uint8Array, user: UserKeys, value = 120): UnsignedEntry {
   return buildExam({
-    author: author.id, reg, chainKey, plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value, unit: 'mm[Hg]' }] },
-    sealed: { notes: 'seen at the clinic' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
+    author: author.id,
+    reg,
+    chainKey,
+    plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value, unit: 'mm[Hg]' }] },
+    sealed: { notes: 'seen at the clinic' },
+    recipients: [user.box.publicKey, author.keys.box.publicKey]
   }, crypto)
 }
 

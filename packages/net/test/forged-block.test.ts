@@ -50,8 +50,12 @@ describe('a peer serving a forged block', () => {
     const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
     for (let i = 0; i < 5; i++) {
       await chain.appendSigned(buildExam({
-        author: a.id, reg: registry.length, chainKey, plain: { observations: [{ code: '8480-6', value: 120 + i, unit: 'mm[Hg]' }] },
-        sealed: { notes: `visit ${i}` }, recipients: chain.examRecipients(a.keys.box.publicKey)
+        author: a.id,
+        reg: registry.length,
+        chainKey,
+        plain: { observations: [{ code: '8480-6', value: 120 + i, unit: 'mm[Hg]' }] },
+        sealed: { notes: `visit ${i}` },
+        recipients: chain.examRecipients(a.keys.box.publicKey)
       }, crypto), a.keys.sign)
     }
 

@@ -74,9 +74,12 @@ async function appendUnannounced (node: NetworkNode, author: Party, user: UserKe
   const chain = await node.ledger.chain(user.userId)
   const seq = chain.length
   const exam = buildExam({
-    author: author.id, reg: node.ledger.registry.length, chainKey: chain.key,
+    author: author.id,
+    reg: node.ledger.registry.length,
+    chainKey: chain.key,
     plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 61, unit: '/min' }] },
-    sealed: { notes: 'resting' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
+    sealed: { notes: 'resting' },
+    recipients: [user.box.publicKey, author.keys.box.publicKey]
   }, crypto)
   await coreOf(chain).append(encodeEntry(signEntry(exam, { chainKey: chain.key, seq }, author.keys.sign.secretKey, crypto)))
   await node.ledger.closeIdle(0)

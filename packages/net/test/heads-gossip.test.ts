@@ -188,8 +188,12 @@ describe('heads gossip and reconciliation between real nodes', () => {
 
     // A real head one block ahead (written into the core behind the ledger, so never announced), its signature altered by one bit.
     await coreOf(chain).append(encodeEntry(signEntry(buildExam({
-      author: a.id, reg: net.node(a.id).ledger.registry.length, chainKey, plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 60, unit: '/min' }] },
-      sealed: { notes: 'resting' }, recipients: [user.box.publicKey, a.keys.box.publicKey]
+      author: a.id,
+      reg: net.node(a.id).ledger.registry.length,
+      chainKey,
+      plain: { title: 'Pulse', observations: [{ code: '8867-4', value: 60, unit: '/min' }] },
+      sealed: { notes: 'resting' },
+      recipients: [user.box.publicKey, a.keys.box.publicKey]
     }, crypto), { chainKey, seq: chain.length }, a.keys.sign.secretKey, crypto)))
     const real = await headOf(chain)
     const sig = real.sig.slice()

@@ -51,8 +51,12 @@ describe('local cores', () => {
     const chainKey = await ledgerA.chainKeyFor(user.userId)
     const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
     await chain.appendSigned(buildExam({
-      author: a.id, reg: registry.length, chainKey, plain: { observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
-      sealed: { notes: 'visit' }, recipients: chain.examRecipients(a.keys.box.publicKey)
+      author: a.id,
+      reg: registry.length,
+      chainKey,
+      plain: { observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
+      sealed: { notes: 'visit' },
+      recipients: chain.examRecipients(a.keys.box.publicKey)
     }, crypto), a.keys.sign)
 
     // Every local core of hospital-a holds a block, so there would be something to serve.

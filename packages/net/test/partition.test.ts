@@ -96,8 +96,14 @@ describe('a partition between nodes in network namespaces', () => {
         }
         await writeFile(keysFile, JSON.stringify(keys), { mode: 0o600 })
         const config: NetNodeConfig = {
-          dataDir: join(dir!, p.id), institution: p.id, listen: `/ip4/${lab!.address(ns)}/tcp/${PORT}`,
-          registryKey, registryLength, bootstrap, peers, keysFile
+          dataDir: join(dir!, p.id),
+          institution: p.id,
+          listen: `/ip4/${lab!.address(ns)}/tcp/${PORT}`,
+          registryKey,
+          registryLength,
+          bootstrap,
+          peers,
+          keysFile
         }
         const configFile = join(dir!, `${p.id}.config.json`)
         await writeFile(configFile, JSON.stringify(config), { mode: 0o600 })

@@ -173,8 +173,12 @@ export async function enrol (net: TestNet, custodian: string): Promise<{ user: U
 /** An exam by `author`, written through `node` (appended there if custodian, else forwarded). */
 export async function writeExam (node: NetworkNode, author: Party, user: UserKeys, chainKey: Uint8Array): Promise<number> {
   const exam = buildExam({
-    author: author.id, reg: node.ledger.registry.length, chainKey, plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
-    sealed: { notes: 'seen at the clinic' }, recipients: [user.box.publicKey, author.keys.box.publicKey]
+    author: author.id,
+    reg: node.ledger.registry.length,
+    chainKey,
+    plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] },
+    sealed: { notes: 'seen at the clinic' },
+    recipients: [user.box.publicKey, author.keys.box.publicKey]
   }, crypto)
   const { seq } = await node.append(user.userId, (at) => signEntry(exam, { chainKey, seq: at }, author.keys.sign.secretKey, crypto))
   return seq

@@ -29,8 +29,14 @@ export async function childNode (net: TestNet, party: Party, registryHost: strin
   return {
     async spawn (bootstrap) {
       const config: NetNodeConfig = {
-        dataDir: join(dir, party.id), institution: party.id, listen: '/ip4/127.0.0.1/tcp/0',
-        registryKey: bytesToHex(net.registryKey), registryLength: (await net.ledger(registryHost)).registry.length, bootstrap, peers: [], keysFile
+        dataDir: join(dir, party.id),
+        institution: party.id,
+        listen: '/ip4/127.0.0.1/tcp/0',
+        registryKey: bytesToHex(net.registryKey),
+        registryLength: (await net.ledger(registryHost)).registry.length,
+        bootstrap,
+        peers: [],
+        keysFile
       }
       const configFile = join(dir, `${party.id}.config.json`)
       await writeFile(configFile, JSON.stringify(config), { mode: 0o600 })

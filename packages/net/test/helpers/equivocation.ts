@@ -29,8 +29,12 @@ import { coreOf, storeOf } from '@healthchain/ledger/testing'
 /** `count` valid exams by `author` for positions from `from` on, encoded as blocks; `reg` defaults to the author's running node's registry length. */
 export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string, reg: number = net.node(author.id)?.ledger.registry.length ?? 1): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => encodeEntry(signEntry(buildExam({
-    author: author.id, reg, chainKey, plain: { title: `${label} ${from + i}`, observations: [{ code: '8867-4', value: 60 + i, unit: '/min' }] },
-    sealed: { notes: label }, recipients: [user.box.publicKey, author.keys.box.publicKey]
+    author: author.id,
+    reg,
+    chainKey,
+    plain: { title: `${label} ${from + i}`, observations: [{ code: '8867-4', value: 60 + i, unit: '/min' }] },
+    sealed: { notes: label },
+    recipients: [user.box.publicKey, author.keys.box.publicKey]
   }, crypto), { chainKey, seq: from + i }, author.keys.sign.secretKey, crypto)))
 }
 

@@ -215,9 +215,12 @@ export class LifecycleWorld {
     const author = this.party(writer)
     const copy = (await this.chainAt(writer, c))!
     const unsigned = buildExam({
-      author: author.id, reg: (await this.ledger(writer)).registry.length, chainKey: c.chainKey,
+      author: author.id,
+      reg: (await this.ledger(writer)).registry.length,
+      chainKey: c.chainKey,
       plain: { title: `Visit ${this.stats.steps}`, observations: [{ code: '8480-6', value: 110 + this.stats.steps, unit: 'mm[Hg]' }] },
-      sealed: { notes: 'seen at the clinic' }, recipients: copy.examRecipients(author.keys.box.publicKey)
+      sealed: { notes: 'seen at the clinic' },
+      recipients: copy.examRecipients(author.keys.box.publicKey)
     }, crypto)
     const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, author.keys.sign.secretKey, crypto)
     let seq: number | undefined

@@ -61,7 +61,9 @@ export class MaliciousCustodian {
   async forgedGrant (user: UserId, examiner: Party): Promise<number> {
     return await this.rawAppend(user, (slot) => {
       const unsigned: UnsignedEntry = buildGrant({
-        examiner: examiner.id, examinerBox: examiner.keys.box.publicKey, chainKey: slot.chainKey,
+        examiner: examiner.id,
+        examinerBox: examiner.keys.box.publicKey,
+        chainKey: slot.chainKey,
         userBox: { publicKey: new Uint8Array(32), secretKey: new Uint8Array(32) }
       }, crypto)
       return signEntry(unsigned, slot, this.party.keys.sign.secretKey, crypto)
