@@ -222,7 +222,8 @@ export class ChainRules {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `apply out of order: ${seq} after ${this.length}`)
     const undo = this.undo
     if (entry.type === 'genesis') {
-      this.userInfo = { userId: userIdFromKey(entry.plain.user.sign), sign: entry.plain.user.sign, box: entry.plain.user.box, custodian: entry.plain.custodian as InstitutionId }
+      const { user, custodian } = entry.plain
+      this.userInfo = { userId: userIdFromKey(user.sign), sign: user.sign, box: user.box, custodian: custodian as InstitutionId }
       undo?.push(() => { this.userInfo = undefined })
     } else if (entry.type === 'consent') {
       const restore = this.consent.snapshot()

@@ -88,7 +88,9 @@ export function foldConsistency (a: number, b: number, nodes: readonly MerkleNod
  * children, down to leaves known from `erasedLeaves` or hashed from stored
  * blocks. Null when that is impossible (blocks never fetched here).
  */
-export async function readConsistencyNodes (core: Hypercore, a: number, b: number, erasedLeaves?: ReadonlyMap<number, MerkleNode>): Promise<MerkleNode[] | null> {
+export async function readConsistencyNodes (
+  core: Hypercore, a: number, b: number, erasedLeaves?: ReadonlyMap<number, MerkleNode>
+): Promise<MerkleNode[] | null> {
   const indexes = consistencyIndexes(a, b)
   const stored = await storedTreeNodes(core, indexes)
   const nodes: MerkleNode[] = []

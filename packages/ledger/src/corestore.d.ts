@@ -13,7 +13,10 @@ declare module 'corestore' {
   namespace Corestore {
     /** Options of `new Corestore(dir, opts)`. Unknown keys are silently ignored. */
     interface Options {
-      /** 32-byte primary key (seed of every named key pair); throws unless `unsafe: true`; ready() rejects "Another corestore is stored here" if the dir holds another. */
+      /**
+       * 32-byte primary key (seed of every named key pair); throws unless `unsafe: true`;
+       * ready() rejects "Another corestore is stored here" if the dir holds another.
+       */
       primaryKey?: Uint8Array
       /** Acknowledge that passing `primaryKey` is unsafe. */
       unsafe?: boolean
@@ -69,7 +72,10 @@ declare module 'corestore' {
       timeout?: number
       /** false: read-only session. */
       writable?: boolean
-      /** false: do not create a missing core. GOTCHA: with `key`, ready() rejects STORAGE_EMPTY AND a later store.close() rejects too; prefer `{ discoveryKey }` or storage.hasCore(). */
+      /**
+       * false: do not create a missing core. GOTCHA: with `key`, ready() rejects STORAGE_EMPTY
+       * AND a later store.close() rejects too; prefer `{ discoveryKey }` or storage.hasCore().
+       */
       createIfMissing?: boolean
       /** ms an idle served core stays open after it stops downloading (default 20–40 s). */
       notDownloadingLinger?: number

@@ -25,7 +25,10 @@ declare module 'hypercore-crypto' {
   /** Leaf hash of a block: BLAKE2b(0x00 ‖ u64le len ‖ data). */
   export function data (block: Uint8Array): Buffer
   /** Parent hash of two tree nodes. */
-  export function parent (a: { readonly index: number; readonly size: number; readonly hash: Uint8Array }, b: { readonly index: number; readonly size: number; readonly hash: Uint8Array }): Buffer
+  export function parent (
+    a: { readonly index: number; readonly size: number; readonly hash: Uint8Array },
+    b: { readonly index: number; readonly size: number; readonly hash: Uint8Array }
+  ): Buffer
   /** Tree hash of the Merkle roots: BLAKE2b(0x02 ‖ (hash ‖ u64le index ‖ u64le size)*). */
   export function tree (roots: ReadonlyArray<{ readonly index: number; readonly size: number; readonly hash: Uint8Array }>, out?: Uint8Array): Buffer
   /** `count` 32-byte namespace ids derived from a name. */

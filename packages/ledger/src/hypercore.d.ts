@@ -363,7 +363,16 @@ declare module 'hypercore' {
     constructor (
       storage: string | Hypercore.CoreStorage,
       key?: Uint8Array | string | null,
-      opts?: { keyPair?: Hypercore.KeyPairInput; manifest?: Hypercore.ManifestInput; valueEncoding?: Hypercore.ValueEncoding; createIfMissing?: boolean; writable?: boolean; active?: boolean; wait?: boolean; timeout?: number }
+      opts?: {
+        keyPair?: Hypercore.KeyPairInput;
+        manifest?: Hypercore.ManifestInput;
+        valueEncoding?: Hypercore.ValueEncoding
+        createIfMissing?: boolean;
+        writable?: boolean;
+        active?: boolean;
+        wait?: boolean;
+        timeout?: number
+      }
     )
 
     /** 32-byte core key = manifest hash (NOT the signer public key). null until ready for `get({ name })`. */
@@ -407,7 +416,10 @@ declare module 'hypercore' {
     close (opts?: { error?: Error }): Promise<void>
 
     /** Append one or more blocks in one signed batch; resolves to the new length/byteLength. */
-    append (blocks: T | Uint8Array | ReadonlyArray<T | Uint8Array>, opts?: { keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array; maxLength?: number }): Promise<Hypercore.AppendResult>
+    append (
+      blocks: T | Uint8Array | ReadonlyArray<T | Uint8Array>,
+      opts?: { keyPair?: Hypercore.KeyPairInput; signature?: Uint8Array; maxLength?: number }
+    ): Promise<Hypercore.AppendResult>
     /** Read block `index`; null only when `wait: false` and it is not stored locally. A waiting get fetches from peers (even a block we clear()ed). */
     get (index: number, opts?: Hypercore.GetOptions): Promise<T | null>
     /** Whether block `start` (or every block of [start, end)) is stored locally. */

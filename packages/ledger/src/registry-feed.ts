@@ -166,7 +166,9 @@ export class RegistryFeed {
    * governance key, is refused before any block is written (BAD_SIGNATURE,
    * REGISTRY_CONFLICT, NOT_CUSTODIAN).
    */
-  async append<T extends RegistryEntryType> (type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number } = {}): Promise<RegistryEntry> {
+  async append<T extends RegistryEntryType> (
+    type: T, plain: RegistryPlainByType[T], governance: SigningKeyPair, opts: { time?: number } = {}
+  ): Promise<RegistryEntry> {
     return await this.appendAtNext((seq) => {
       const unsigned = { v: REGISTRY_VERSION, type, id: newEntryId(this.crypto), time: opts.time ?? Date.now(), plain } as UnsignedRegistryEntry
       return signRegistryEntry(unsigned, { chainKey: this.key, seq }, governance.secretKey, this.crypto)

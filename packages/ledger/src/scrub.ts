@@ -166,7 +166,9 @@ class Sweeps {
   private start (): Promise<void> {
     const running = (async () => {
       await this.db.flush()
-      await this.db.compactRange(null, null, { blobGarbageCollectionPolicy: GC_FORCE, blobGarbageCollectionAgeCutoff: 1, bottommostLevelCompaction: BOTTOMMOST_FORCE })
+      await this.db.compactRange(null, null, {
+        blobGarbageCollectionPolicy: GC_FORCE, blobGarbageCollectionAgeCutoff: 1, bottommostLevelCompaction: BOTTOMMOST_FORCE
+      })
     })().finally(() => { if (this.running === running) this.running = undefined })
     this.running = running
     return running
@@ -245,7 +247,8 @@ export function rangesOf (positions: readonly number[], sizeOf: (seq: number) =>
     const size = sizeOf(seq)
     const last = ranges.at(-1)
     if (last !== undefined && last.end === seq) {
-      ranges[ranges.length - 1] = { start: last.start, end: seq + 1, largest: last.largest === undefined || size === undefined ? undefined : Math.max(last.largest, size) }
+      const largest = last.largest === undefined || size === undefined ? undefined : Math.max(last.largest, size)
+      ranges[ranges.length - 1] = { start: last.start, end: seq + 1, largest }
     } else {
       ranges.push({ start: seq, end: seq + 1, largest: size })
     }

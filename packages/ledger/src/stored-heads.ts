@@ -92,7 +92,8 @@ export async function readStoredHeads (store: Corestore, keys: readonly Uint8Arr
     // A replica's blocks count only as far as it checked them: a fetch stopped (or a process killed) between storing blocks and
     // checking them leaves them held but unchecked, and its head must not look complete. A custodian checked all it wrote.
     const mark = marks[i]
-    const checked = info?.auth?.keyPair !== undefined && info.auth.keyPair !== null ? head.length : (mark !== undefined && mark.fork === head.fork ? mark.length : 0)
+    const writable = info?.auth?.keyPair !== undefined && info.auth.keyPair !== null
+    const checked = writable ? head.length : (mark !== undefined && mark.fork === head.fork ? mark.length : 0)
     const contiguousLength = Math.min(head.length, info?.hints?.contiguousLength ?? 0, checked)
     return { head: packHead(key, signer, head.length, head.fork, head.rootHash, sig), contiguousLength }
   })

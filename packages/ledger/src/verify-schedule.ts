@@ -84,7 +84,8 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
         notify()
       }, fail(chunk))
     }
-    for (let c = folded; pool !== undefined && queued < pool.size * WORKER_QUEUE && c < chunks.length; c++) {
+    if (pool === undefined) return
+    for (let c = folded; queued < pool.size * WORKER_QUEUE && c < chunks.length; c++) {
       const chunk = chunks[c]!
       if (chunk.taken || chunk.read === undefined) continue
       chunk.taken = true

@@ -20,7 +20,9 @@ import { makeTempDir, removeDir } from './helpers/consortium.js'
 const require = createRequire(import.meta.url)
 const { MerkleTree } = require('hypercore/lib/merkle-tree.js') as {
   MerkleTree: {
-    proof (state: unknown, rx: unknown, request: { block: null, hash: null, seek: null, upgrade: { start: number, length: number } }): Promise<{ settle (): Promise<{ upgrade: { nodes: MerkleNode[], additionalNodes: MerkleNode[] } }> }>
+    proof (
+      state: unknown, rx: unknown, request: { block: null, hash: null, seek: null, upgrade: { start: number, length: number } }
+    ): Promise<{ settle (): Promise<{ upgrade: { nodes: MerkleNode[], additionalNodes: MerkleNode[] } }> }>
   }
 }
 
@@ -113,7 +115,8 @@ describe('consistency proofs', () => {
     const before = { 2: await expected(2), 3: await expected(3) }
     const leaves = await storedTreeNodes(core, [0, 2, 4, 6])
     const erased = new Map(leaves.map((leaf, seq) => [seq, leaf!]))
-    const read = async (a: number, kept?: Map<number, MerkleNode>): Promise<unknown> => (await readConsistencyNodes(core, a, 8, kept))?.map((n) => [n.index, n.size, hex(n.hash)]) ?? null
+    const read = async (a: number, kept?: Map<number, MerkleNode>): Promise<unknown> =>
+      (await readConsistencyNodes(core, a, 8, kept))?.map((n) => [n.index, n.size, hex(n.hash)]) ?? null
 
     // Both leaves of one parent cleared: hypercore deletes them (4, 6) and keeps their parent (5).
     await core.clear(3)

@@ -39,7 +39,9 @@ function exercise (marker: string, extra: Observation[] = []): UnsignedEntry {
 
 /** A location batch of `count` points; the first point's latitude is the marker. */
 function location (lat: number, count: number): UnsignedEntry {
-  const points = Array.from({ length: count }, (_, i) => ({ lat: i === 0 ? lat : randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: T0 + i * 1000 }))
+  const points = Array.from({ length: count }, (_, i) => ({
+    lat: i === 0 ? lat : randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: T0 + i * 1000
+  }))
   return buildUserEntry('location', { points }, { time: T0 }, crypto)
 }
 

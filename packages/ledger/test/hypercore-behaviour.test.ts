@@ -36,7 +36,7 @@ async function closeStore (store: Corestore): Promise<void> {
 /** Reject if `p` does not settle within `ms` (update({ wait }) and waiting gets have no timeout of their own). */
 function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
+  const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
   })
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
@@ -45,7 +45,7 @@ function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
 /** Whether `p` is still pending after `ms`. */
 async function pendingAfter (p: Promise<unknown>, ms: number): Promise<boolean> {
   const PENDING = Symbol('pending')
-  const winner = await Promise.race([p, new Promise((r) => setTimeout(() => r(PENDING), ms))])
+  const winner = await Promise.race([p, new Promise((resolve) => setTimeout(() => { resolve(PENDING) }, ms))])
   return winner === PENDING
 }
 
@@ -299,7 +299,7 @@ describe('replication between two stores', () => {
     await within(replica.download({ start: 0, end: 3 }).done(), 5000, 'download')
 
     await writer.clear(1)
-    await new Promise((r) => setTimeout(r, 100)) // let the "dropped" range reach the replica
+    await new Promise((resolve) => setTimeout(resolve, 100)) // let the "dropped" range reach the replica
     expect(await writer.has(1)).toBe(false)
     expect(await writer.get(1, { wait: false })).toBeNull()
     expect(await replica.has(1)).toBe(true)

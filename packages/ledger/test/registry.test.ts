@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  REGISTRY_MANIFEST_VERSION, REGISTRY_VERSION, bytesToHex, registryCoreUserData, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys, newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
+  REGISTRY_MANIFEST_VERSION, REGISTRY_VERSION, bytesToHex, registryCoreUserData, decodeRegistryEntry, encodeRegistryEntry, generatePartyKeys,
+  newEntryId, signRegistryEntry, type InstitutionId, type RegistryPlainByType
 } from '@healthchain/core'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -334,5 +334,6 @@ export async function appendToChain (init: AppendToChainInit): Promise<AppendRes
   const chain = await localCopy(init.ledger, init.user)
   const target = { chainKey: chain.key, sign: init.sign, knownLength: init.knownLength ?? chain.length, retries: init.retries }
   if (chain.writable) return await appendWithRetries((request) => appendAsCustodian(init.ledger, request), target)
-  return await appendViaCustodian({ ...target, host: init.host, custodianPeer: custodianPeerOfChain(init.ledger, chain), signal: init.signal, timeoutMs: init.timeoutMs })
+  const custodianPeer = custodianPeerOfChain(init.ledger, chain)
+  return await appendViaCustodian({ ...target, host: init.host, custodianPeer, signal: init.signal, timeoutMs: init.timeoutMs })
 }

@@ -160,6 +160,7 @@ function peerHead (own: SignedHead, peer: ConflictingUpgrade): { head: SignedHea
     return undefined
   }
   if (builder.length < peer.length) return undefined
-  const head: SignedHead = { v: 1, key: own.key, signer: own.signer, length: builder.length, fork: peer.fork, root: new Uint8Array(builder.treeHash()), sig: peer.signature }
+  const root = new Uint8Array(builder.treeHash())
+  const head: SignedHead = { v: 1, key: own.key, signer: own.signer, length: builder.length, fork: peer.fork, root, sig: peer.signature }
   return { head, nodes }
 }

@@ -5,7 +5,10 @@ import type { RefusalCode } from './refusals.js'
 export type NetErrorCode =
   /** No admitted peer is connected that can serve what was asked. */
   | 'NO_PEER'
-  /** A fetch, or a forwarded append after its request was sent, did not complete within its time limit (an append's outcome is then unknown; a retry is safe). */
+  /**
+   * A fetch, or a forwarded append after its request was sent, did not complete within its
+   * time limit (an append's outcome is then unknown; a retry is safe).
+   */
   | 'TIMEOUT'
   /** The node was stopped. */
   | 'STOPPED'

@@ -296,7 +296,8 @@ export class HeadsService {
     // A shorter head is news unless it is the head first seen at its length: it is held against this node's copy (a fork at two lengths).
     const seenAtLength = this.recent.get(keyHex, head.length)
     const shorterUnseen = logged !== undefined && head.length < logged.length && (seenAtLength === undefined || !equal(seenAtLength.root, head.root))
-    const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen || this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
+    const news = !fromPeer || logged === undefined || head.length > logged.length || shorterUnseen ||
+      this.incomplete.has(keyHex) || this.fetcher.isBehind(keyHex)
     let chain: UserChain | undefined
     // A chain that became held with a fork proof kept as not held: the proof now goes to the persisted registry.
     if (held !== undefined && this.knownForks.hasUnheld(keyHex)) await this.forkRecords.record(this.knownForks.takeUnheld(keyHex)!)

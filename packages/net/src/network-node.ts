@@ -233,7 +233,16 @@ export class NetworkNode {
   status (): NodeStatus {
     const connected = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
     const peers = connected.filter((peer) => this.gate.admits(peer))
-    return { peerId: this.peerId, peers, lightPeers: connected.length - peers.length, chains: this.ledger.chainCount, openChains: this.ledger.openChainCount, forkedChains: this.heads.forkedChains(), replicationLag: this.heads.replicationLag(), heads: this.heads.stats }
+    return {
+      peerId: this.peerId,
+      peers,
+      lightPeers: connected.length - peers.length,
+      chains: this.ledger.chainCount,
+      openChains: this.ledger.openChainCount,
+      forkedChains: this.heads.forkedChains(),
+      replicationLag: this.heads.replicationLag(),
+      heads: this.heads.stats
+    }
   }
 
   private async enforceMembership (): Promise<void> {

@@ -66,7 +66,7 @@ export function refusalOf (err: unknown, internalMessage: string, maxChars: numb
 }
 
 function safeMessage (text: string, fallback: string, maxChars: number): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- on purpose: control characters in a peer's message become spaces
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, maxChars)
   return clean === '' ? fallback : clean
 }

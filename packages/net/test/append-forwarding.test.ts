@@ -160,7 +160,8 @@ describe('append forwarding between real nodes', () => {
     // The same signed block sent twice: the second answer is the same position, marked duplicate.
     const first = examBy(n.b, reg, n.chainKey, n.user, 130)
     const at = n.chainA.length
-    const request = { v: 1 as const, chain: n.chainKey, seq: at, block: encodeEntry(signEntry(first, { chainKey: n.chainKey, seq: at }, n.b.keys.sign.secretKey, crypto)) }
+    const block = encodeEntry(signEntry(first, { chainKey: n.chainKey, seq: at }, n.b.keys.sign.secretKey, crypto))
+    const request = { v: 1 as const, chain: n.chainKey, seq: at, block }
     expect(await forwardAppend(n.nodeB.host, n.a.peer, request)).toEqual({ v: 1, ok: true, seq: at, duplicate: false })
     expect(await forwardAppend(n.nodeB.host, n.a.peer, request)).toEqual({ v: 1, ok: true, seq: at, duplicate: true })
     expect(await positionsOf(n.chainA, first.id)).toEqual([at])

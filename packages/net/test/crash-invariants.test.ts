@@ -63,6 +63,7 @@ async function crashRun (writers: number, killAfter: readonly number[], totals: 
       const node = custodian
       // Writers loop until the kill; a write the kill cuts off is not acknowledged and counts for nothing.
       const loops = Array.from({ length: writers }, async (_, w) => {
+        // eslint-disable-next-line no-unmodified-loop-condition -- set by the kill below, while these loops await
         while (!stopping) {
           const user = (w + label) % users.length
           const mine = `w${label++}`

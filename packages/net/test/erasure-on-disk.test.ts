@@ -55,7 +55,9 @@ describe('erasure on disk, over the network', () => {
     const bulky = markerText('BULKY-EXAM')
     const move = markerText('EXERCISE')
     const lat = randomCoordinate(-80, 80)
-    const points = Array.from({ length: 200 }, (_, i) => ({ lat: i === 0 ? lat : randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: T0 + i * 1000 }))
+    const points = Array.from({ length: 200 }, (_, i) => ({
+      lat: i === 0 ? lat : randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: T0 + i * 1000
+    }))
     const erasedSeqs = [
       await writeExam(a, hospitalA, user, chainKey, { title: small, observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] }),
       await writeExam(a, hospitalA, user, chainKey, { title: 'Long report', observations: Array.from({ length: 24 }, (_, i) => ({ code: '8251-1', value: `${bulky} ${i} ${'x'.repeat(200)}` })) }),

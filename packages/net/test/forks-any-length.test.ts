@@ -18,6 +18,8 @@ import { converged, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger, twinChain, twinStore } from './helpers/equivocation.js'
 import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
+type Enrolled = Awaited<ReturnType<typeof enrol>>
+
 const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
@@ -119,7 +121,7 @@ describe('equivocation at different lengths', () => {
 
 describe('heads held against the node\'s own copy', () => {
   /** A custodian (hospital-a) with a chain of 2 blocks, replicated at hospital-b; and history B's head at 3, never served to anyone. */
-  async function setUp (): Promise<{ net: TestNet, a: Party, replica: NetworkNode, headB: Awaited<ReturnType<typeof headOf>> } & Awaited<ReturnType<typeof enrol>>> {
+  async function setUp (): Promise<{ net: TestNet, a: Party, replica: NetworkNode, headB: Awaited<ReturnType<typeof headOf>> } & Enrolled> {
     const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
     const [a, b] = net.parties as [Party, Party]
     for (const p of net.parties) await net.start(p.id)
@@ -169,7 +171,7 @@ describe('heads held against the node\'s own copy', () => {
 
 describe('Hypercore conflicts become fork proofs', () => {
   /** A custodian (hospital-a) and a replica (hospital-b) of a chain of `length` blocks, written one at a time. */
-  async function replicated (length: number): Promise<{ net: TestNet, a: Party, replica: NetworkNode, custodian: NetworkNode } & Awaited<ReturnType<typeof enrol>>> {
+  async function replicated (length: number): Promise<{ net: TestNet, a: Party, replica: NetworkNode, custodian: NetworkNode } & Enrolled> {
     const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
     const [a, b] = net.parties as [Party, Party]
     for (const p of net.parties) await net.start(p.id)

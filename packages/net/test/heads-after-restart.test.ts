@@ -198,7 +198,8 @@ describe('heads after a restart', () => {
     }
     await net.closeLedger(b.id)
     // Block 2 arrived but was never checked: only the two blocks checked before count.
-    expect((await net.ledger(b.id).then(async (l) => await l.storedHeads([user.userId]))).get(user.userId)).toMatchObject({ head: { length: 5 }, contiguousLength: 2 })
+    const stored = await (await net.ledger(b.id)).storedHeads([user.userId])
+    expect(stored.get(user.userId)).toMatchObject({ head: { length: 5 }, contiguousLength: 2 })
 
     // hospital-b's own stored head now equals the custodian's: only what it holds says it is behind.
     await net.start(a.id)

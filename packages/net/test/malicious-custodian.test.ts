@@ -19,7 +19,9 @@ afterEach(async () => {
 })
 
 /** What a node offers as valid of a chain, and whether it would cosign the custodian's head. */
-async function servedState (node: NetworkNode, user: UserId, examiner: string): Promise<{ verified: number, served: number, granted: boolean, recipients: number }> {
+async function servedState (
+  node: NetworkNode, user: UserId, examiner: string
+): Promise<{ verified: number, served: number, granted: boolean, recipients: number }> {
   const chain = await node.ledger.chain(user)
   const read = await node.read(user)
   return {

@@ -27,7 +27,9 @@ const unavailable = await netnsUnavailable()
 if (unavailable !== undefined) console.warn(`partition test skipped: ${unavailable}`)
 
 interface Status { peerId: string, peers: string[], headsSubscribers: string[], replicationPeers: string[] }
-type ChainView = { held: false } | { held: true, length: number, verifiedLength: number, ids: string[], types: string[], valid: boolean, verified: number, forked: boolean }
+type ChainView =
+  | { held: false }
+  | { held: true, length: number, verifiedLength: number, ids: string[], types: string[], valid: boolean, verified: number, forked: boolean }
 interface WriteResult { seq: number, duplicate: boolean, entryId: string }
 
 const PORT = 4001

@@ -483,7 +483,8 @@ describe('encoders', () => {
     expect(consistency).toBe(5_919)
     expect(consistency).toBeLessThanOrEqual(MAX_CONSISTENCY_FORK_PROOF_BYTES)
     expect(MAX_ANY_FORK_PROOF_BYTES).toBe(MAX_CONSISTENCY_FORK_PROOF_BYTES)
-    const forksSync = encodeForksSyncResponse({ v: 1, proofs: Array.from({ length: MAX_PROOFS_PER_SYNC }, () => new Uint8Array(MAX_ANY_FORK_PROOF_BYTES)), next: max, more: true }).length
+    const proofs = Array.from({ length: MAX_PROOFS_PER_SYNC }, () => new Uint8Array(MAX_ANY_FORK_PROOF_BYTES))
+    const forksSync = encodeForksSyncResponse({ v: 1, proofs, next: max, more: true }).length
     expect(forksSync).toBe(98_384)
     expect(forksSync).toBeLessThanOrEqual(MAX_FORKS_SYNC_RESPONSE_BYTES)
     const cosignature = cosignatureCodec.encode({ v: 1, head: big, witness: `r${'e'.repeat(62)}u` as Cosignature['witness'], sig: A3.sig }).length

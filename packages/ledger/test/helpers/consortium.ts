@@ -14,12 +14,12 @@ import { join } from 'node:path'
 import type Hypercore from 'hypercore'
 import {
   buildExam, buildGenesis, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type InstitutionRole,
+  type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId,
   type PartyKeys, type SigningKeyPair, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { expectCodeOf } from '@healthchain/core/testing'
-import { LedgerError, type AppendResult, type Ledger, type LedgerErrorCode, type LedgerOptions, type UserChain } from '../../src/index.js'
+import { LedgerError, type AppendResult, type Ledger, type LedgerOptions, type UserChain } from '../../src/index.js'
 import { LedgerConsortium, makeInstitution, type Institution } from '../../src/testing/index.js'
 import { storeOf } from '../../src/testing/internals.js'
 

@@ -126,7 +126,9 @@ export function verifyConsistencyForkProof (proof: ConsistencyForkProof, crypto:
  * given the consistency nodes from `longer`'s tree (ledger's
  * readConsistencyNodes); throws as assertConsistencyForkProof does.
  */
-export function makeConsistencyForkProof (shorter: SignedHead, longer: SignedHead, nodes: readonly MerkleNode[], crypto: CryptoProvider = sodiumProvider): ConsistencyForkProof {
+export function makeConsistencyForkProof (
+  shorter: SignedHead, longer: SignedHead, nodes: readonly MerkleNode[], crypto: CryptoProvider = sodiumProvider
+): ConsistencyForkProof {
   const proof: ConsistencyForkProof = {
     v: CONSISTENCY_FORK_PROOF_VERSION,
     a: shorter,

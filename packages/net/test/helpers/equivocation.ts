@@ -27,7 +27,10 @@ import { crypto, type Cleanup, type Party, type TestNet } from '@healthchain/net
 import { coreOf, storeOf } from '@healthchain/ledger/testing'
 
 /** `count` valid exams by `author` for positions from `from` on, encoded as blocks; `reg` defaults to the author's running node's registry length. */
-export function examBlocks (net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string, reg: number = net.node(author.id)?.ledger.registry.length ?? 1): Uint8Array[] {
+export function examBlocks (
+  net: TestNet, author: Party, user: UserKeys, chainKey: Uint8Array, from: number, count: number, label: string,
+  reg: number = net.node(author.id)?.ledger.registry.length ?? 1
+): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => encodeEntry(signEntry(buildExam({
     author: author.id,
     reg,
@@ -76,7 +79,9 @@ export async function twinChain (store: Corestore, user: UserKeys, blocks: reado
  * its store gets the custodian's primary key and `blocks` as the chain's
  * history before the ledger opens, and the ledger lists the chain.
  */
-export async function seedTwinLedger (net: TestNet, twin: string, custodian: string, user: UserKeys, chainKey: Uint8Array, blocks: readonly Uint8Array[]): Promise<Ledger> {
+export async function seedTwinLedger (
+  net: TestNet, twin: string, custodian: string, user: UserKeys, chainKey: Uint8Array, blocks: readonly Uint8Array[]
+): Promise<Ledger> {
   const store = new Corestore(net.dirOf(twin), { primaryKey: storeOf(await net.ledger(custodian)).primaryKey!, unsafe: true })
   const core = await twinChain(store, user, blocks)
   if (Buffer.compare(core.key!, chainKey) !== 0) throw new Error('the twin store does not hold the custodian\'s chain key pair')

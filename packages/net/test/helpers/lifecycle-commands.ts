@@ -79,7 +79,10 @@ export function emptyTotals (): LifecycleRunTotals {
  * the step checks), then quiet (convergence and every check). Totals are
  * added to `totals`, for a run's report.
  */
-export function lifecycleProperty (totals: LifecycleRunTotals, opts: { maxSteps: number, lies?: boolean, onSequence?: (world: LifecycleWorld, totals: LifecycleRunTotals) => void }): fc.IAsyncPropertyWithHooks<[Iterable<fc.AsyncCommand<World, World>>]> {
+export function lifecycleProperty (
+  totals: LifecycleRunTotals,
+  opts: { maxSteps: number, lies?: boolean, onSequence?: (world: LifecycleWorld, totals: LifecycleRunTotals) => void }
+): fc.IAsyncPropertyWithHooks<[Iterable<fc.AsyncCommand<World, World>>]> {
   return fc.asyncProperty(fc.commands(lifecycleSteps(opts), { maxCommands: opts.maxSteps, size: 'max' }), async (commands) => {
     const cleanup: Cleanup = []
     try {

@@ -46,7 +46,7 @@
  */
 import {
   buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, newRecoveryPhrase, signEntry,
-  userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserKeys
+  userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserId, type UserKeys
 } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { coreOf } from '@healthchain/ledger/testing'
@@ -115,7 +115,10 @@ export class LifecycleWorld {
   readonly up = new Set<NodeName>()
   /** Registry lengths after each change of hospital-m's status (active before the first). */
   readonly mStatus: Array<{ readonly length: number, readonly active: boolean }> = []
-  readonly stats: WorldStats = { steps: 0, checks: 0, acked: 0, refused: new Map(), restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0 }
+  readonly stats: WorldStats = {
+    steps: 0, checks: 0, acked: 0, refused: new Map(), restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0
+  }
+
   /** Every step run, as code: what to paste into a test to replay it. */
   readonly script: string[] = []
 
@@ -248,7 +251,8 @@ export class LifecycleWorld {
     this.record(`await w.grant(${i}, '${examiner}')`)
     const c = this.chains[i]!
     const party = this.party(examiner)
-    const seq = await this.userEntry(c, buildGrant({ examiner: party.id, examinerBox: party.keys.box.publicKey, chainKey: c.chainKey, userBox: c.user.box }, crypto))
+    const grant = buildGrant({ examiner: party.id, examinerBox: party.keys.box.publicKey, chainKey: c.chainKey, userBox: c.user.box }, crypto)
+    const seq = await this.userEntry(c, grant)
     if (seq !== undefined) c.consents.push({ seq, examiner, grant: true })
   }
 
@@ -299,7 +303,8 @@ export class LifecycleWorld {
   async lie (kind: Lie): Promise<void> {
     this.record(`await w.lie('${kind}')`)
     const c = this.chains[0]!
-    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.party(LIAR), (user) => { if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(user) })
+    const announce = (user: UserId): void => { if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(user) }
+    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.party(LIAR), announce)
     const m = this.party('hospital-m')
     if (kind === 'forged-grant') {
       await liar.forgedGrant(c.user.userId, m)
@@ -332,7 +337,8 @@ export class LifecycleWorld {
     const k = coreOf(chain).length
     const shared = await blocksOf(coreOf(chain), k)
     // Valid exams by the liar, signed against the registry its ledger has (its node may be cut off).
-    const exams = (count: number, label: string): Uint8Array[] => examBlocks(this.net, this.party(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
+    const exams = (count: number, label: string): Uint8Array[] =>
+      examBlocks(this.net, this.party(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
     await appendAtOnce(chain, exams(2, 'history A'))
     if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(c.user.userId)
     await seedTwinLedger(this.net, TWIN, LIAR, c.user, c.chainKey, [...shared, ...exams(1, 'history B')])
@@ -524,7 +530,10 @@ export class LifecycleWorld {
     }
   }
 
-  /** Who an exam at `seq` may be sealed for, by the model: the user, the author, and grantees the user granted before it, active at its registry length and at the chain's mark. */
+  /**
+   * Who an exam at `seq` may be sealed for, by the model: the user, the author, and grantees the
+   * user granted before it, active at its registry length and at the chain's mark.
+   */
   private allowedRecipients (c: ChainModel, seq: number, entry: Entry, mark: number): Uint8Array[] {
     const allowed = [c.user.box.publicKey]
     const author = this.net.parties.find((p) => p.id === entry.author)
@@ -568,7 +577,9 @@ async function againIfClosed (c: ChainModel, check: () => Promise<void>): Promis
  * cannot be rebuilt without them, so that check says nothing, and the
  * missing blocks bound the answer instead.
  */
-export function firstRefused (report: { readonly problems: ReadonlyArray<{ readonly seq: number | undefined, readonly code: string }> }, length: number): number {
+export function firstRefused (
+  report: { readonly problems: ReadonlyArray<{ readonly seq: number | undefined, readonly code: string }> }, length: number
+): number {
   const incomplete = report.problems.some((p) => p.code === 'MISSING_BLOCK')
   let first = length
   for (const problem of report.problems) {
