@@ -91,9 +91,9 @@ class CountingRelay {
   private constructor (private readonly server: Server, readonly port: number) {}
 
   static async start (targetPort: number): Promise<CountingRelay> {
-    let relay: CountingRelay | undefined
     const server = createServer((inbound) => {
-      const r = relay!
+      // Connections arrive only once the server listens, after `relay` below is set.
+      const r = relay
       const outbound = connect(targetPort, '127.0.0.1')
       // libp2p's TCP transport sets TCP_NODELAY on both ends; so does the relay, else Nagle holds small frames back.
       inbound.setNoDelay(true)
@@ -109,7 +109,7 @@ class CountingRelay {
       outbound.pipe(inbound)
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-    relay = new CountingRelay(server, (server.address() as { port: number }).port)
+    const relay = new CountingRelay(server, (server.address() as { port: number }).port)
     return relay
   }
 
