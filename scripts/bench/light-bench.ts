@@ -282,14 +282,25 @@ async function inventory (ledgerDir: string, known: { registry: Uint8Array, chai
   return inv
 }
 
-interface PhoneRun { openMs: number, connectMs: number, syncMs: number, totalMs: number, received: number, sent: number, inventory: DeviceInventory, hostile?: { received: number, inventory: DeviceInventory } }
+interface PhoneRun {
+  openMs: number
+  connectMs: number
+  syncMs: number
+  totalMs: number
+  received: number
+  sent: number
+  inventory: DeviceInventory
+  hostile?: { received: number, inventory: DeviceInventory }
+}
 
 async function phoneRound (s: Setup, dir: string, opts: { hostile: boolean }): Promise<PhoneRun> {
   const relay = await CountingRelay.start(Number(/\/tcp\/(\d+)\//.exec(s.custodian.addresses[0]!)![1]))
   const deviceDir = await mkdtemp(join(dir, 'device-'))
   try {
     const t0 = performance.now()
-    const phone = await PhoneClient.open({ dir: deviceDir, phrase: s.phrase, registryKey: s.registryKey, bootstrapPeers: [s.custodian.peerId], crypto, syncTimeoutMs: 120_000 })
+    const phone = await PhoneClient.open({
+      dir: deviceDir, phrase: s.phrase, registryKey: s.registryKey, bootstrapPeers: [s.custodian.peerId], crypto, syncTimeoutMs: 120_000
+    })
     let hostileReceived: number | undefined
     let run: Omit<PhoneRun, 'inventory'>
     try {
