@@ -155,9 +155,9 @@ interface NodeHandle {
 
 interface Deferred { promise: Promise<void>, resolve: () => void }
 function deferred (): Deferred {
-  let resolve!: () => void
-  const promise = new Promise<void>((r) => { resolve = r })
-  return { promise, resolve }
+  let settle!: () => void
+  const promise = new Promise<void>((resolve) => { settle = resolve })
+  return { promise, resolve: settle }
 }
 
 class Network {
@@ -312,6 +312,7 @@ function examBody (n: number): unknown {
 
 async function writer (users: readonly User[]): Promise<void> {
   let n = 0
+  // eslint-disable-next-line no-unmodified-loop-condition -- the run's end (main) sets stopWriting while this loop awaits
   while (!stopWriting) {
     const generation = await net.whenUp()
     if (stopWriting) return

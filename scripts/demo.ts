@@ -137,7 +137,10 @@ async function main (): Promise<void> {
     say('The user grants hospital-b, re-wrapping the history\'s data keys for it')
     const history = (await chain.read({ types: ['exam'] })).map(({ seq, entry }) => ({ seq, entry }))
     const grantSeq = chain.length
-    const grant = signEntry(buildGrant({ examiner: hospitalB.id, examinerBox: hospitalB.keys.box.publicKey, history, chainKey: chain.key, userBox: alice.box }, crypto), { chainKey: chain.key, seq: grantSeq }, alice.sign.secretKey, crypto)
+    const grant = signEntry(
+      buildGrant({ examiner: hospitalB.id, examinerBox: hospitalB.keys.box.publicKey, history, chainKey: chain.key, userBox: alice.box }, crypto),
+      { chainKey: chain.key, seq: grantSeq }, alice.sign.secretKey, crypto
+    )
     await chain.append(grant, grantSeq)
     const rewrap = grant.type === 'consent' && grant.plain.action === 'grant' ? grant.plain.rewrap : undefined
     for (const key of rewrap?.keys ?? []) {

@@ -57,7 +57,13 @@ async function main (): Promise<void> {
     const index = QueryIndex.open(indexFile)
     const result = await index.rebuild(dataset.ledger, (p) => { process.stderr.write(`\rindexing chain ${p.chainsDone}/${p.chainsTotal}`) })
     process.stderr.write('\n')
-    summary.index = { file: indexFile, entries: result.entriesDone, rows: result.rows, seconds: result.ms / 1000, entriesPerSecond: Math.round(result.entriesDone / (result.ms / 1000)) }
+    summary.index = {
+      file: indexFile,
+      entries: result.entriesDone,
+      rows: result.rows,
+      seconds: result.ms / 1000,
+      entriesPerSecond: Math.round(result.entriesDone / (result.ms / 1000))
+    }
     await index.close()
   }
   await dataset.ledger.close()

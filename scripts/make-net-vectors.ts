@@ -495,7 +495,9 @@ function foldable (nodes: ReadonlyArray<readonly [number, number, Uint8Array]>):
 {
   const v1 = makeForkProof(A3, F3)
   const v2: ConsistencyForkProof = makeConsistencyForkProof(A3, F5, histories.fork!.nodes(3, 5))
-  const record = (name: string, bytes: Uint8Array, proof: Uint8Array): { name: string, hex: string, proof: string } => ({ name, hex: hex(bytes), proof: hex(proof) })
+  const record = (name: string, bytes: Uint8Array, proof: Uint8Array): { name: string, hex: string, proof: string } => (
+    { name, hex: hex(bytes), proof: hex(proof) }
+  )
   const refused = (name: string, bytes: Uint8Array, code: string): { name: string, hex: string, code: string } => ({ name, hex: hex(bytes), code })
   write('fork-records.json', {
     description: 'Fork registry records, one per block of the local core local/fork-proofs (packages/net/src/fork-record.ts). ' +

@@ -66,7 +66,10 @@ const KEY_LABELS = ['governance', 'registry-host', 'st-mary-hospital', 'st-mary-
 const partiesFile: PartiesFile = {
   description: 'The parties of entries.json and registry.json. The user derives keys from the phrase as in keys.json; ' +
     'each other key pair is an Ed25519 seed and an X25519 secret key (public keys given for checking).',
-  user: { phrase: PHRASES[0]!, ...(({ signPublicKey, boxPublicKey, userId }) => ({ signPublicKey, boxPublicKey, userId }))(computeUserKeys(PHRASES[0]!, crypto)) },
+  user: {
+    phrase: PHRASES[0]!,
+    ...(({ signPublicKey, boxPublicKey, userId }) => ({ signPublicKey, boxPublicKey, userId }))(computeUserKeys(PHRASES[0]!, crypto))
+  },
   keys: Object.fromEntries(KEY_LABELS.map((label) => {
     const signSeed = fixedBytes(`parties/${label}/sign`)
     const boxSecret = fixedBytes(`parties/${label}/box`)
@@ -318,7 +321,9 @@ const gBody = bodyBytes('genesis')
 const gSig = sigOf('genesis')
 const gBlock = blockBytes('genesis')
 const withPlain = (name: string, entry: Record<string, any>, plain: Record<string, any>) => withBody(name, { ...entry, plain })
-const locationPoint0 = (change: (p: any) => any) => ({ ...sortedLocation, plain: { points: sortedLocation.plain.points.map((p: any, i: number) => i === 0 ? change(p) : p) } })
+const locationPoint0 = (change: (p: any) => any) => (
+  { ...sortedLocation, plain: { points: sortedLocation.plain.points.map((p: any, i: number) => i === 0 ? change(p) : p) } }
+)
 
 const rejects: Reject[] = [
   // The block: canonical CBOR [v, body, sig].

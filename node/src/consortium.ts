@@ -43,7 +43,9 @@ export function governanceKeyFile (dir: string): string { return join(dir, 'gove
  * unless it exists: then it is used) and the registry in the host node's
  * data directory. Returns the registry's Hypercore key (what nodes' configs name) and the governance keys.
  */
-export async function createConsortium (opts: { hostDataDir: string, governanceKeyPath: string, name: string, institution: InstitutionId, crypto?: CryptoProvider }): Promise<{ registryKey: Uint8Array, governance: PartyKeys }> {
+export async function createConsortium (
+  opts: { hostDataDir: string, governanceKeyPath: string, name: string, institution: InstitutionId, crypto?: CryptoProvider }
+): Promise<{ registryKey: Uint8Array, governance: PartyKeys }> {
   const crypto = opts.crypto ?? sodiumProvider
   const { keys: governance } = await readOrCreatePartyKeys(opts.governanceKeyPath, crypto)
   let registryKey: Uint8Array | undefined
@@ -54,7 +56,9 @@ export async function createConsortium (opts: { hostDataDir: string, governanceK
 }
 
 /** Admits institutions (offline, in the host's data directory); returns their peer ids by institution id. */
-export async function admitInstitutions (opts: { hostDataDir: string, host: InstitutionId, governance: PartyKeys, institutions: readonly InstitutionSpec[], crypto?: CryptoProvider }): Promise<Map<InstitutionId, string>> {
+export async function admitInstitutions (
+  opts: { hostDataDir: string, host: InstitutionId, governance: PartyKeys, institutions: readonly InstitutionSpec[], crypto?: CryptoProvider }
+): Promise<Map<InstitutionId, string>> {
   const crypto = opts.crypto ?? sodiumProvider
   const peers = new Map<InstitutionId, string>()
   await withHostLedger(opts.hostDataDir, opts.host, async (ledger) => {

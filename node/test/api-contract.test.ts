@@ -81,7 +81,9 @@ describe('the OpenAPI document', () => {
     api = await startTestApi({ routes: allRoutes })
     const res = await api.request('GET', '/v1/openapi.json')
     expect(res.status).toBe(200)
-    const paths = res.body.paths as Record<string, Record<string, { summary?: string, responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>
+    const paths = res.body.paths as Record<string, Record<string, {
+      summary?: string, responses: Record<string, { content?: Record<string, { schema: unknown }> }>
+    }>>
     expect(Object.keys(paths).sort()).toEqual([
       '/v1/audit', '/v1/openapi.json', '/v1/registry', '/v1/session', '/v1/session/challenge', '/v1/statistics', '/v1/status', '/v1/trace',
       '/v1/users', '/v1/users/{id}', '/v1/users/{id}/chain-key', '/v1/users/{id}/entries', '/v1/users/{id}/exercise', '/v1/users/{id}/fhir',

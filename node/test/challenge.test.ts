@@ -175,7 +175,13 @@ describe('login challenge', () => {
   it('two concurrent attempts with one signed challenge: one logs in, the other is refused (reason UNKNOWN_CHALLENGE)', async () => {
     const alice = newUser()
     const store = new ChallengeStore(
-      { crypto, lookupUserKey: async (id) => { await new Promise((resolve) => setTimeout(resolve, 5)); return id === alice.userId ? alice.sign.publicKey : undefined } },
+      {
+        crypto,
+        lookupUserKey: async (id) => {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          return id === alice.userId ? alice.sign.publicKey : undefined
+        }
+      },
       { node: NODE, ttlMs: TTL, refusalFloorMs: 0 }
     )
     const response = respond(alice, store.issue(alice.userId).challenge)
@@ -190,7 +196,13 @@ describe('login challenge', () => {
     const stranger = newUser()
     const clock = fakeClock()
     const verified: Uint8Array[] = []
-    const counting = { ...crypto, verify: (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => { verified.push(publicKey); return crypto.verify(message, signature, publicKey) } }
+    const counting = {
+      ...crypto,
+      verify: (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => {
+        verified.push(publicKey)
+        return crypto.verify(message, signature, publicKey)
+      }
+    }
     const waits: number[] = []
     const store = new ChallengeStore(
       // Reading a held user's key takes a while (a chain opened from disk); an unknown one is known at once.

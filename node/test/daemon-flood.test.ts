@@ -28,7 +28,9 @@ function refusalsIn (lines: readonly AuditLine[]): number {
 async function strangerConnects (node: TestNode, name: string): Promise<void> {
   const ledger = await Ledger.open({ dir: join(net!.dir, name), crypto, verifyWorkers: 0 })
   const stranger = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-  const peer = await LightPeer.start({ ledger, registryKey: node.daemon.ledger.registry.key, user: stranger.sign, bootstrapPeers: [node.daemon.network.peerId] })
+  const peer = await LightPeer.start({
+    ledger, registryKey: node.daemon.ledger.registry.key, user: stranger.sign, bootstrapPeers: [node.daemon.network.peerId]
+  })
   try {
     await peer.connect(node.daemon.network.addresses[0]!).catch(() => {})
     await waitUntil(() => peer.host.getConnections().length === 0, 'the stranger\'s connection to be refused')

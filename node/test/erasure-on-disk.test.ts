@@ -29,7 +29,9 @@ interface Points { readonly plain: { points: Array<{ lat: number, lon: number, a
 
 /** `count` points with coordinates no other run shares; each point is a marker: its latitude as a double, and its R*Tree cell. */
 function points (name: string, count: number, start: number): Points {
-  const list = Array.from({ length: count }, (_, i) => ({ lat: randomCoordinate(52.4, 52.6), lon: randomCoordinate(13.3, 13.5), acc: 5, time: start + i * 60_000 }))
+  const list = Array.from({ length: count }, (_, i) => ({
+    lat: randomCoordinate(52.4, 52.6), lon: randomCoordinate(13.3, 13.5), acc: 5, time: start + i * 60_000
+  }))
   return { plain: { points: list }, markers: list.flatMap((p, i) => [doubleMarker(`${name} point ${i}`, p.lat), rtreeMarker(`${name} point ${i}`, p.lat, p.lon)]) }
 }
 

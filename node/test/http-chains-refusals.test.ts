@@ -169,7 +169,9 @@ async function expectRefused (request: (x: Ctx) => Promise<Reply>, refusal: Refu
 const entries = (p: Person | UserId): string => `/v1/users/${typeof p === 'string' ? p : p.user.userId}/entries`
 
 /** Alice's next exercise, signed for `signedFor` (default her chain's next position), as a body claiming `claimed` (default the same). */
-async function aliceExercise (x: Ctx, opts: { signedFor?: (next: number) => number, claimed?: (next: number) => number } = {}): Promise<{ entry: Entry, body: UserWriteBody }> {
+async function aliceExercise (
+  x: Ctx, opts: { signedFor?: (next: number) => number, claimed?: (next: number) => number } = {}
+): Promise<{ entry: Entry, body: UserWriteBody }> {
   const next = await chainLength(x.a, x.alice.user.userId)
   const signedFor = opts.signedFor?.(next) ?? next
   const entry = signAsUser(x.alice, buildUserEntry('exercise', exercisePlain(), {}, crypto), signedFor)
@@ -243,7 +245,14 @@ const FORGED_OR_MISPLACED: readonly Case[] = [
   }, { status: 422, code: 'BAD_SIGNATURE' }],
   ['an exam authored by hospital-a but signed by the user', async (x) => {
     const seq = await chainLength(x.a, x.alice.user.userId)
-    const unsigned = buildExam({ author: x.a.id, reg: x.a.daemon.ledger.registry.length, chainKey: x.alice.chainKey, plain: EXAM.plain, sealed: EXAM.sealed, recipients: [x.alice.user.box.publicKey] }, crypto)
+    const unsigned = buildExam({
+      author: x.a.id,
+      reg: x.a.daemon.ledger.registry.length,
+      chainKey: x.alice.chainKey,
+      plain: EXAM.plain,
+      sealed: EXAM.sealed,
+      recipients: [x.alice.user.box.publicKey]
+    }, crypto)
     return await postAsAlice(userWriteBody(signAsUser(x.alice, unsigned, seq), seq))(x)
   }, { status: 403, code: 'FORBIDDEN' }],
   ['a genesis for a user enrolled already', async (x) => {
@@ -267,7 +276,9 @@ const WRONG_CALLER: readonly Case[] = [
   ['an examiner posting { entry, seq }', async (x) => await postExam((await aliceExercise(x)).body)(x), { status: 403, code: 'FORBIDDEN' }],
   ['an examiner enrolling with a user\'s token', async (x) => {
     const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-    const genesis = signEntry(buildGenesis(user, x.a.id, {}, crypto), { chainKey: await x.a.daemon.ledger.chainKeyFor(user.userId), seq: 0 }, user.sign.secretKey, crypto)
+    const genesis = signEntry(
+      buildGenesis(user, x.a.id, {}, crypto), { chainKey: await x.a.daemon.ledger.chainKeyFor(user.userId), seq: 0 }, user.sign.secretKey, crypto
+    )
     return await call(x.a.url, 'POST', '/v1/users', { token: x.alice.token, body: { genesis: bytesToHex(encodeEntry(genesis)) } })
   }, { status: 403, code: 'FORBIDDEN' }],
   ['no token', async (x) => await call(x.a.url, 'POST', entries(x.alice), { body: EXAM }), { status: 401, code: 'MISSING_TOKEN' }],

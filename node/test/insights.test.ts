@@ -93,7 +93,14 @@ describe('insights from the query index', () => {
     await waitUntil(async () => agency.daemon.ledger.hasChain(bob.user.userId) && agency.daemon.index.indexedLength(bob.user.userId) >= 2, 'the agency to replicate and index Bob\'s chain')
     await waitUntil(async () => agency.daemon.ledger.hasChain(alice.user.userId) && agency.daemon.index.indexedLength(alice.user.userId) >= 5, 'the agency to replicate and index Alice\'s chain')
     const reply = await call(agency.url, 'POST', '/v1/trace', {
-      token, body: { userId: alice.user.userId, since: new Date(T0 - 3_600_000).toISOString(), until: new Date(T0 + 86_400_000).toISOString(), radiusMetres: 25, windowMinutes: 15 }
+      token,
+      body: {
+        userId: alice.user.userId,
+        since: new Date(T0 - 3_600_000).toISOString(),
+        until: new Date(T0 + 86_400_000).toISOString(),
+        radiusMetres: 25,
+        windowMinutes: 15
+      }
     })
     expect(reply.status).toBe(200)
     expect(reply.body.contacts.map((c: { userId: string }) => c.userId)).toEqual([bob.user.userId])

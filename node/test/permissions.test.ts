@@ -177,10 +177,14 @@ const writeAsAlice = (build: (w: World, seq: number) => UnsignedEntry, to?: (w: 
 
 const exercise = writeAsAlice(() => buildUserEntry('exercise', exercisePlain(), {}, crypto))
 const location = writeAsAlice(() => buildUserEntry('location', locationPlain(), {}, crypto))
-const consent = writeAsAlice((w) => buildGrant({ examiner: w.b.id, examinerBox: w.b.daemon.keys.box.publicKey, chainKey: w.alice.chainKey, userBox: w.alice.user.box }, crypto))
+const consent = writeAsAlice((w) => buildGrant({
+  examiner: w.b.id, examinerBox: w.b.daemon.keys.box.publicKey, chainKey: w.alice.chainKey, userBox: w.alice.user.box
+}, crypto))
 const erasure = writeAsAlice((w) => buildErasure([w.alice.exerciseSeq], {}, crypto))
 const genesisAgain = writeAsAlice((w) => buildGenesis(w.alice.user, w.a.id, {}, crypto))
-const grantToRegulator = writeAsAlice((w) => buildGrant({ examiner: w.regulator.id, examinerBox: w.regulator.daemon.keys.box.publicKey, chainKey: w.alice.chainKey, userBox: w.alice.user.box }, crypto))
+const grantToRegulator = writeAsAlice((w) => buildGrant({
+  examiner: w.regulator.id, examinerBox: w.regulator.daemon.keys.box.publicKey, chainKey: w.alice.chainKey, userBox: w.alice.user.box
+}, crypto))
 const eraseUnwritten = writeAsAlice((_w, seq) => buildErasure([seq + 5], {}, crypto))
 const exerciseToBob = writeAsAlice(() => buildUserEntry('exercise', exercisePlain(), {}, crypto), (w) => w.bob)
 

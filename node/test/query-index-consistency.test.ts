@@ -195,7 +195,10 @@ describe('query index consistency', () => {
 
     const chain = await ledger.chain(user)
     const seq = chain.length
-    const erasure = signEntry(buildErasure([exercise.seq, location.seq], { time: data.start + data.days * DAY }, crypto), { chainKey: chain.key, seq }, owner.keys.sign.secretKey, crypto)
+    const erasure = signEntry(
+      buildErasure([exercise.seq, location.seq], { time: data.start + data.days * DAY }, crypto),
+      { chainKey: chain.key, seq }, owner.keys.sign.secretKey, crypto
+    )
     await chain.append(erasure, seq)
     const result = await index.indexChain(await ledger.chain(user))
     expect(result.erased).toBeGreaterThan(0)

@@ -36,7 +36,9 @@ interface Batch { readonly entry: Entry, readonly markers: Marker[] }
 
 /** A location entry of `count` points, each a marker (its latitude as a double, its R*Tree cell). */
 function location (name: string, count: number, start: number): Batch {
-  const points = Array.from({ length: count }, (_, i) => ({ lat: randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: start + i * 60_000 }))
+  const points = Array.from({ length: count }, (_, i) => ({
+    lat: randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: start + i * 60_000
+  }))
   const entry = { type: 'location', plain: { points } } as unknown as Entry
   return { entry, markers: points.flatMap((p, i) => [doubleMarker(`${name} ${i}`, p.lat), rtreeMarker(`${name} ${i}`, p.lat, p.lon)]) }
 }

@@ -126,8 +126,25 @@ describe('query index on a generated data set', () => {
       for (const code of codes) {
         const got = index.series(u.userId, code)
         const want = expectedSeries(observations, code)
-        expect({ unit: got.unit, count: got.count, min: got.min, max: got.max, change: got.change, outOfRange: got.outOfRange, first: got.first?.value ?? null, latest: got.latest?.value ?? null })
-          .toEqual({ unit: want.unit, count: want.count, min: want.min, max: want.max, change: want.change, outOfRange: want.outOfRange, first: want.first, latest: want.latest })
+        expect({
+          unit: got.unit,
+          count: got.count,
+          min: got.min,
+          max: got.max,
+          change: got.change,
+          outOfRange: got.outOfRange,
+          first: got.first?.value ?? null,
+          latest: got.latest?.value ?? null
+        }).toEqual({
+          unit: want.unit,
+          count: want.count,
+          min: want.min,
+          max: want.max,
+          change: want.change,
+          outOfRange: want.outOfRange,
+          first: want.first,
+          latest: want.latest
+        })
         if (want.mean === null) expect(got.mean).toBeNull()
         else expect(got.mean).toBeCloseTo(want.mean, 9)
         expect(got.points.map((p) => p.value)).toEqual(observations.filter((o) => o.code === code && o.unit === want.unit).map((o) => o.value))
@@ -261,24 +278,34 @@ describe('query index on a generated data set', () => {
 
     it('reports the matching points with their positions, and near-misses become contacts once R or T covers them', () => {
       const c = data.contacts[0]!
-      const got = index.trace(c.a, { since: c.aPoint.time - DAY, until: c.aPoint.time + DAY, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes })
+      const got = index.trace(c.a, {
+        since: c.aPoint.time - DAY, until: c.aPoint.time + DAY, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes
+      })
       expect(got).toHaveLength(1)
       expect(got[0]!.userId).toBe(c.b)
-      expect(got[0]!.matches).toEqual([{ mine: { ...c.aPoint, seq: c.aSeq }, theirs: { ...c.bPoint, seq: c.bSeq }, distanceMetres: expect.closeTo(c.distanceMetres, 6), minutesApart: expect.closeTo(c.minutesApart, 9) }])
+      expect(got[0]!.matches).toEqual([{
+        mine: { ...c.aPoint, seq: c.aSeq },
+        theirs: { ...c.bPoint, seq: c.bSeq },
+        distanceMetres: expect.closeTo(c.distanceMetres, 6),
+        minutesApart: expect.closeTo(c.minutesApart, 9)
+      }])
 
       for (const miss of data.nearMisses) {
         const wider = { radiusMetres: data.radiusMetres * 1.6, windowMinutes: data.windowMinutes * 1.6 }
         const found = index.trace(miss.a, { since: miss.aPoint.time - 1, until: miss.aPoint.time + 1, ...wider })
         expect(found.map((f) => f.userId)).toContain(miss.b)
-        const exact = index.trace(miss.a, { since: miss.aPoint.time - 1, until: miss.aPoint.time + 1, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes })
+        const exact = index.trace(miss.a, {
+          since: miss.aPoint.time - 1, until: miss.aPoint.time + 1, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes
+        })
         expect(exact).toEqual([])
       }
     })
 
     it('a window without the contact finds nothing; an unknown user has no contacts', () => {
       const c = data.contacts[0]!
-      expect(index.trace(c.a, { since: c.aPoint.time + 60 * 60_000, until: c.aPoint.time + 2 * 60 * 60_000, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes })
-        .some((x) => x.userId === c.b)).toBe(false)
+      expect(index.trace(c.a, {
+        since: c.aPoint.time + 60 * 60_000, until: c.aPoint.time + 2 * 60 * 60_000, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes
+      }).some((x) => x.userId === c.b)).toBe(false)
       expect(index.trace('a'.repeat(32) as UserId, { since: data.start, until: data.start + DAY, radiusMetres: 10, windowMinutes: 10 })).toEqual([])
     })
   })

@@ -216,7 +216,10 @@ async function checkViews (when: string): Promise<void> {
     if (n.role === 'inquirer') {
       const trace = async (i: number): Promise<string[]> => {
         const reply = await call(n.url, 'POST', '/v1/trace', {
-          token: staff, body: { userId: uid(i), since: new Date(T0 - 3_600_000).toISOString(), until: new Date(T0 + 3_600_000).toISOString(), radiusMetres: 25, windowMinutes: 15 }
+          token: staff,
+          body: {
+            userId: uid(i), since: new Date(T0 - 3_600_000).toISOString(), until: new Date(T0 + 3_600_000).toISOString(), radiusMetres: 25, windowMinutes: 15
+          }
         })
         expect(reply.status, `${id} ${when}: trace`).toBe(200)
         return reply.body.contacts.map((c: { userId: string }) => c.userId)

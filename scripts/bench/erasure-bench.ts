@@ -90,7 +90,9 @@ export async function benchErasure (opts: ErasureBenchOptions): Promise<Figure[]
       await Promise.all(titles.map(async (title) => await chain.appendSigned(buildExam({
         author: hospital.id, reg: registry.length, chainKey, plain: { title, observations: [{ code: '8480-6', value: 120, unit: 'mm[Hg]' }] }, sealed: benchExamSealed, recipients: [user.box.publicKey, hospital.keys.box.publicKey]
       }, crypto), hospital.keys.sign)))
-      const points = Array.from({ length: 250 }, (_, k) => ({ lat: 52 + Math.random(), lon: 13 + Math.random(), acc: 5, time: Date.UTC(2026, 0, 1) + k * 1000 }))
+      const points = Array.from({ length: 250 }, (_, k) => ({
+        lat: 52 + Math.random(), lon: 13 + Math.random(), acc: 5, time: Date.UTC(2026, 0, 1) + k * 1000
+      }))
       await appendUser(chain, user, buildUserEntry('location', { points }, {}, crypto))
       users.push({ user, titles })
     }

@@ -64,7 +64,9 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
       return c
     }
 
-    const sample = signEntry(prepare(crypto.randomBytes(32), hospital.keys.box.publicKey), { chainKey: crypto.randomBytes(32), seq: 1 }, hospital.keys.sign.secretKey, crypto)
+    const sample = signEntry(
+      prepare(crypto.randomBytes(32), hospital.keys.box.publicKey), { chainKey: crypto.randomBytes(32), seq: 1 }, hospital.keys.sign.secretKey, crypto
+    )
     figures.push({ section: SECTION, name: 'sealed exam entry size', value: encodeEntry(sample).length, unit: 'bytes' })
 
     // The crypto bound: the same sealing (three recipients) and one Ed25519
@@ -146,7 +148,9 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     const pool = new VerifyPool()
     try {
       // In turns, as the appends above; three untimed rounds first, since a pool's workers take a few runs to settle (start-up, JIT).
-      const [rawVerify, inline, pooled] = await interleavedRates(target.length, [rawVerifyRun, verifyOnce(undefined), verifyOnce(pool)], { repeats: 5, warmups: 3 })
+      const [rawVerify, inline, pooled] = await interleavedRates(
+        target.length, [rawVerifyRun, verifyOnce(undefined), verifyOnce(pool)], { repeats: 5, warmups: 3 }
+      )
       figures.push({ section: SECTION, name: 'raw ed25519 verify (libsodium)', value: rawVerify!, unit: 'sigs/s' })
       figures.push({ section: SECTION, name: `whole-chain verification, one thread (${target.length} entries)`, value: inline!, unit: 'entries/s', ratio: { against: 'raw verify', value: inline! / rawVerify! } })
       figures.push({ section: SECTION, name: `whole-chain verification, ${pool.size} worker(s) + caller (${target.length} entries)`, value: pooled!, unit: 'entries/s', ratio: { against: 'raw verify', value: pooled! / rawVerify!, target: 0.8 } })

@@ -91,9 +91,9 @@ class CountingRelay {
   private constructor (private readonly server: Server, readonly port: number) {}
 
   static async start (targetPort: number): Promise<CountingRelay> {
-    let relay: CountingRelay | undefined
     const server = createServer((inbound) => {
-      const r = relay!
+      // Connections arrive only once the server listens, after `relay` below is set.
+      const r = relay
       const outbound = connect(targetPort, '127.0.0.1')
       // libp2p's TCP transport sets TCP_NODELAY on both ends; so does the relay, else Nagle holds small frames back.
       inbound.setNoDelay(true)
@@ -109,7 +109,7 @@ class CountingRelay {
       outbound.pipe(inbound)
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-    relay = new CountingRelay(server, (server.address() as { port: number }).port)
+    const relay = new CountingRelay(server, (server.address() as { port: number }).port)
     return relay
   }
 
@@ -282,14 +282,25 @@ async function inventory (ledgerDir: string, known: { registry: Uint8Array, chai
   return inv
 }
 
-interface PhoneRun { openMs: number, connectMs: number, syncMs: number, totalMs: number, received: number, sent: number, inventory: DeviceInventory, hostile?: { received: number, inventory: DeviceInventory } }
+interface PhoneRun {
+  openMs: number
+  connectMs: number
+  syncMs: number
+  totalMs: number
+  received: number
+  sent: number
+  inventory: DeviceInventory
+  hostile?: { received: number, inventory: DeviceInventory }
+}
 
 async function phoneRound (s: Setup, dir: string, opts: { hostile: boolean }): Promise<PhoneRun> {
   const relay = await CountingRelay.start(Number(/\/tcp\/(\d+)\//.exec(s.custodian.addresses[0]!)![1]))
   const deviceDir = await mkdtemp(join(dir, 'device-'))
   try {
     const t0 = performance.now()
-    const phone = await PhoneClient.open({ dir: deviceDir, phrase: s.phrase, registryKey: s.registryKey, bootstrapPeers: [s.custodian.peerId], crypto, syncTimeoutMs: 120_000 })
+    const phone = await PhoneClient.open({
+      dir: deviceDir, phrase: s.phrase, registryKey: s.registryKey, bootstrapPeers: [s.custodian.peerId], crypto, syncTimeoutMs: 120_000
+    })
     let hostileReceived: number | undefined
     let run: Omit<PhoneRun, 'inventory'>
     try {

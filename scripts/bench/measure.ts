@@ -32,7 +32,9 @@ export async function rate (count: number, fn: () => Promise<void> | void, repea
  * a different load on either side of a ratio. Warm-up rounds let the JIT,
  * and the workers of a pool, reach their steady state before timing.
  */
-export async function interleavedRates (count: number, fns: ReadonlyArray<() => Promise<void> | void>, opts: { repeats?: number, warmups?: number } = {}): Promise<number[]> {
+export async function interleavedRates (
+  count: number, fns: ReadonlyArray<() => Promise<void> | void>, opts: { repeats?: number, warmups?: number } = {}
+): Promise<number[]> {
   const { repeats = 5, warmups = 1 } = opts
   const rates = fns.map((): number[] => [])
   for (let round = 0; round < warmups + repeats; round++) {

@@ -223,7 +223,10 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
     let t = Date.now()
     progress(`throughput: building a chain of ${count} sealed exams …`)
     for (let i = 0; i < count; i += 500) {
-      await Promise.all(Array.from({ length: Math.min(500, count - i) }, async () => await chain.appendSigned(examFor(chain, a, net.registry.length), a.keys.sign)))
+      await Promise.all(Array.from(
+        { length: Math.min(500, count - i) },
+        async () => await chain.appendSigned(examFor(chain, a, net.registry.length), a.keys.sign)
+      ))
     }
     await chain.settled()
     const length = chain.length

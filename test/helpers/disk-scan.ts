@@ -51,7 +51,10 @@ export function doubleMarker (name: string, value: number): Marker {
 const RND_TOWARDS = 1 - 1 / 8388608
 const RND_AWAY = 1 + 1 / 8388608
 
-/** A value as SQLite's R*Tree stores it: 32-bit floats rounded down and up around it (rtree.c's rtreeValueDown and rtreeValueUp), so the box always holds it. */
+/**
+ * A value as SQLite's R*Tree stores it: 32-bit floats rounded down and up around it
+ * (rtree.c's rtreeValueDown and rtreeValueUp), so the box always holds it.
+ */
 function rtreeBounds (value: number): [number, number] {
   let min = Math.fround(value)
   if (min > value) min = Math.fround(value * (value < 0 ? RND_AWAY : RND_TOWARDS))
@@ -88,7 +91,11 @@ export async function findOnDisk (dir: string, markers: readonly Marker[]): Prom
   const hits: Hit[] = []
   for (const path of await filesUnder(dir)) {
     const bytes = await readFile(path)
-    for (const marker of markers) if (bytes.includes(Buffer.from(marker.bytes.buffer, marker.bytes.byteOffset, marker.bytes.byteLength))) hits.push({ marker: marker.name, file: relative(dir, path) })
+    for (const marker of markers) {
+      if (bytes.includes(Buffer.from(marker.bytes.buffer, marker.bytes.byteOffset, marker.bytes.byteLength))) {
+        hits.push({ marker: marker.name, file: relative(dir, path) })
+      }
+    }
   }
   return hits
 }

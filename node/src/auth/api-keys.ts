@@ -66,6 +66,7 @@ export interface CreatedApiKey {
 }
 
 /** One line of text: labels are shown in listings, one key per line. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: a label must not hold any
 const labelSchema = z.string().min(1).max(MAX_LABEL_LENGTH).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'expected one line of text' })
 
 const storedKeySchema = z.strictObject({

@@ -125,7 +125,9 @@ export async function loginWithApiKey (api: ApiClient, apiKey: string): Promise<
  * server: the signature is bound to it, so a node that relays a challenge
  * from another node gets a signature the other node refuses.
  */
-export async function loginAsUser (api: ApiClient, institution: InstitutionId, user: UserKeys, crypto: CryptoProvider): Promise<{ client: ApiClient, session: SessionReply }> {
+export async function loginAsUser (
+  api: ApiClient, institution: InstitutionId, user: UserKeys, crypto: CryptoProvider
+): Promise<{ client: ApiClient, session: SessionReply }> {
   const { challenge } = await api.request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: user.userId } })
   const signature = signLogin(institution, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
   const session = await api.request('POST', '/v1/session', sessionSchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })

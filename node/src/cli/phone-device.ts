@@ -46,7 +46,11 @@ const NOTHING_SENT: FlushResult = { sent: [], failed: [], pending: 0 }
 export async function withDevice (dir: string, opts: { dial: boolean, syncTimeoutMs?: number }, fn: (device: OpenDevice) => Promise<void>): Promise<void> {
   const saved = await readDevice(dir)
   const client = await clientCall(async () => await PhoneClient.openSaved({
-    dir, registryKey: saved.registryKey, bootstrapPeers: saved.nodes.map(peerOf), crypto, ...(opts.syncTimeoutMs === undefined ? {} : { syncTimeoutMs: opts.syncTimeoutMs })
+    dir,
+    registryKey: saved.registryKey,
+    bootstrapPeers: saved.nodes.map(peerOf),
+    crypto,
+    ...(opts.syncTimeoutMs === undefined ? {} : { syncTimeoutMs: opts.syncTimeoutMs })
   }))
   try {
     const dialled = opts.dial ? await clientCall(async () => await dialNodes(client, saved)) : NOTHING_SENT

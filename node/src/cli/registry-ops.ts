@@ -34,7 +34,9 @@ export async function readGovernanceKey (path: string): Promise<PartyKeys> {
   return await readPartyKeys(path)
 }
 
-export async function appendOffline<T extends RegistryEntryType> (hostDir: string, type: T, plain: RegistryPlainByType[T], governance: PartyKeys): Promise<RegistryAppend> {
+export async function appendOffline<T extends RegistryEntryType> (
+  hostDir: string, type: T, plain: RegistryPlainByType[T], governance: PartyKeys
+): Promise<RegistryAppend> {
   const layout = dataDirLayout(hostDir)
   if (!existsSync(layout.store)) throw new CliError('NOT_A_DATA_DIR', `${hostDir} is not a node data directory (no store/)`)
   let ledger: Ledger
@@ -56,7 +58,9 @@ export async function appendOffline<T extends RegistryEntryType> (hostDir: strin
   }
 }
 
-export async function appendOnline<T extends RegistryEntryType> (api: ApiClient, type: T, plain: RegistryPlainByType[T], governance: PartyKeys): Promise<RegistryAppend> {
+export async function appendOnline<T extends RegistryEntryType> (
+  api: ApiClient, type: T, plain: RegistryPlainByType[T], governance: PartyKeys
+): Promise<RegistryAppend> {
   for (let attempt = 1; ; attempt++) {
     const registry = await api.registry()
     if (!registry.writable) {

@@ -140,7 +140,9 @@ function envelopeOf (view: EntryViewReply): Sealed | undefined {
  * its X25519 key (`examinerBox`, from the registry) so it can read the
  * history. A long history takes several grants. Returns the writes.
  */
-export async function grantExaminer (client: ApiClient, user: UserKeys, examiner: InstitutionId, examinerBox: Uint8Array, crypto: CryptoProvider, opts: { until?: number } = {}): Promise<{ writes: WriteReply[], rewrapped: number }> {
+export async function grantExaminer (
+  client: ApiClient, user: UserKeys, examiner: InstitutionId, examinerBox: Uint8Array, crypto: CryptoProvider, opts: { until?: number } = {}
+): Promise<{ writes: WriteReply[], rewrapped: number }> {
   const own = await client.entries(user.userId, { type: 'exam' })
   const chainKey = fromHex(own.chainKey, 32, 'chainKey')
   const history = own.entries.flatMap((view): SealedPast[] => {

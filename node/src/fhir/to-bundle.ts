@@ -60,7 +60,12 @@ function observation (userId: string, chainKey: string, view: EntryView, o: Exam
     ...(typeof o.value === 'number' ? { valueQuantity: quantity(o.value, o.unit) } : { valueString: o.value }),
     ...(o.low === undefined && o.high === undefined
       ? {}
-      : { referenceRange: [{ ...(o.low === undefined ? {} : { low: quantity(o.low, o.unit) }), ...(o.high === undefined ? {} : { high: quantity(o.high, o.unit) }) }] })
+      : {
+          referenceRange: [{
+            ...(o.low === undefined ? {} : { low: quantity(o.low, o.unit) }),
+            ...(o.high === undefined ? {} : { high: quantity(o.high, o.unit) })
+          }]
+        })
   }
 }
 

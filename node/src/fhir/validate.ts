@@ -34,7 +34,8 @@ export function validateFhir (resource: unknown): Resource {
   try {
     validateResource(resource as Resource)
   } catch (err) {
-    // The validator recurses through the resource: nesting deep enough to exhaust the stack is the client's doing, and the engine's words are not for the client.
+    // The validator recurses through the resource: nesting deep enough to exhaust the stack is the client's doing,
+    // and the engine's words are not for the client.
     if (err instanceof RangeError && /call stack/i.test(err.message)) throw new NodeError('FHIR_INVALID', 'the resource is nested too deeply to validate', { cause: err })
     throw new NodeError('FHIR_INVALID', `not a valid FHIR R4 ${(resource as Resource).resourceType}: ${messageOf(err)}`, { cause: err })
   }

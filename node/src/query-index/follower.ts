@@ -42,7 +42,10 @@ export interface IndexFollowerInit {
   readonly retryMs?: number
   /** How many times in a row to look again at such a chain (default 20). */
   readonly maxRetries?: number
-  /** Told of every chain that failed to index (it stays at its cursor, is looked at again after retryMs a bounded number of times, and again when it next grows). */
+  /**
+   * Told of every chain that failed to index (it stays at its cursor, is looked at again after retryMs a bounded number of times,
+   * and again when it next grows).
+   */
   readonly onError?: (user: UserId, error: unknown) => void
   /** Told of every chain indexed. */
   readonly onIndexed?: (result: IndexResult) => void

@@ -51,7 +51,9 @@ export const REFERENCE_RANGES: Readonly<Record<string, ReferenceEntry>> = Object
  * one only when the value is in the unit the table gives (a range in mg/dL
  * says nothing about a value in mmol/L).
  */
-export function rangeFor (code: string, unit: string | null, written: { low: number | null, high: number | null }, override?: ReferenceRange): ReferenceRange | undefined {
+export function rangeFor (
+  code: string, unit: string | null, written: { low: number | null, high: number | null }, override?: ReferenceRange
+): ReferenceRange | undefined {
   if (override !== undefined) return override
   if (written.low !== null || written.high !== null) {
     return { ...(written.low === null ? {} : { low: written.low }), ...(written.high === null ? {} : { high: written.high }) }

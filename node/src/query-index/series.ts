@@ -103,7 +103,16 @@ function summarise (code: string, rows: Row[], opts: SeriesOptions): Series {
 
   const points: SeriesPoint[] = mine.map((r) => {
     const range = rangeFor(code, r.unit, r, opts.reference)
-    return { time: r.time, value: r.value, unit: r.unit, author: r.author, source: r.source, seq: r.seq, ...(range === undefined ? {} : { range }), outOfRange: outOfRange(r.value, range) }
+    return {
+      time: r.time,
+      value: r.value,
+      unit: r.unit,
+      author: r.author,
+      source: r.source,
+      seq: r.seq,
+      ...(range === undefined ? {} : { range }),
+      outOfRange: outOfRange(r.value, range)
+    }
   })
   let min: number | null = null
   let max: number | null = null

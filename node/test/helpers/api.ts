@@ -61,7 +61,9 @@ export interface TestApi extends TestApiParts {
   readonly url: string
   readonly app: App
   /** JSON request; `body` is sent as JSON unless it is a string (then as-is, with `contentType`). */
-  request (method: string, path: string, opts?: { body?: unknown, token?: string, contentType?: string, headers?: Record<string, string> }): Promise<{ status: number, body: any, headers: Headers }>
+  request (
+    method: string, path: string, opts?: { body?: unknown, token?: string, contentType?: string, headers?: Record<string, string> }
+  ): Promise<{ status: number, body: any, headers: Headers }>
   auditLines (): Promise<AuditLine[]>
   stop (): Promise<void>
 }
@@ -80,7 +82,9 @@ export async function startTestApi (opts: TestApiOptions = {}): Promise<TestApi>
   const role = opts.role ?? 'examiner'
   const sessions = new Sessions({ apiKeys, tokens, challenges }, { role })
   // Never started: no timer ends its windows, the test does.
-  const aggregator = opts.aggregate === undefined ? undefined : new AuditAggregator(audit, { windowMs: 60_000, maxGroups: opts.aggregate.maxGroups ?? 1000, now: clock.now })
+  const aggregator = opts.aggregate === undefined
+    ? undefined
+    : new AuditAggregator(audit, { windowMs: 60_000, maxGroups: opts.aggregate.maxGroups ?? 1000, now: clock.now })
   const parts: TestApiParts = { clock, layout, store, audit, apiKeys, tokens, challenges, sessions, userKeys, aggregator }
 
   let app: App | undefined

@@ -61,7 +61,9 @@ export async function auditSince (node: TestNode, from: number): Promise<AuditLi
 }
 
 /** A request whose body is sent exactly as given (`call` always sends JSON.stringify of its body). */
-export async function sendRaw (url: string, method: string, path: string, opts: { token?: string, body: string | Uint8Array, contentType?: string }): Promise<Reply> {
+export async function sendRaw (
+  url: string, method: string, path: string, opts: { token?: string, body: string | Uint8Array, contentType?: string }
+): Promise<Reply> {
   const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' }
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
   const response = await fetch(url + path, { method, headers, body: opts.body })

@@ -32,7 +32,9 @@ export async function sendToCustodian (
 ): Promise<SendAnswer<AppendResult>> {
   if (c.closed()) throw new NetError('STOPPED', 'the light peer stopped')
   const custodian = await custodianPeerOf(c.ledger, c.user)
-  const response = await forwardAppend(c.peer.host, custodian, { v: 1, chain: slot.chainKey, seq: slot.seq, block: encodeEntry(entry) }, { timeoutMs: opts.timeoutMs })
+  const response = await forwardAppend(
+    c.peer.host, custodian, { v: 1, chain: slot.chainKey, seq: slot.seq, block: encodeEntry(entry) }, { timeoutMs: opts.timeoutMs }
+  )
   if (response.ok) return { accepted: { seq: response.seq, duplicate: response.duplicate } }
   const refused = new NetError('REFUSED', `the custodian refused the entry (${response.code}): ${response.message}`, { remoteCode: response.code })
   if (response.code === 'STALE_POSITION' && response.length !== undefined) return { stale: true, length: response.length, cause: refused }

@@ -16,7 +16,7 @@
  * too (the ledger's writeOwnerOnlyFile), so a crash never leaves half
  * of it.
  */
-import { chmod, mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bytesToHex, fromHex, type UserId } from '@healthchain/core'
 import { writeOwnerOnlyFile } from '@healthchain/ledger'

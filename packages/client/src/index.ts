@@ -11,7 +11,8 @@ export {
 } from './phone-types.js'
 export { type FlushResult, type SentItem, type ItemOutcome } from './sender.js'
 export {
-  REWRAP_KEYS_PER_GRANT, grantChunks, buildEnrolmentGenesis, buildGrantEntries, buildRevokeEntry, buildErasureEntry, buildExerciseEntry, buildLocationEntry, signUserEntry,
+  REWRAP_KEYS_PER_GRANT, grantChunks, buildEnrolmentGenesis, buildGrantEntries, buildRevokeEntry, buildErasureEntry,
+  buildExerciseEntry, buildLocationEntry, signUserEntry,
   type SealedPast, type GrantEntriesInput
 } from './user-writes.js'
 export { MAX_RESIGNS, sendSigned, type SendAnswer, type SignedSendSteps } from './resign.js'

@@ -64,7 +64,9 @@ export class PhoneClient {
   private lastSync: ClientStatus['lastSync']
   private closed = false
 
-  private constructor (parts: { keys: UserKeys, crypto: CryptoProvider, ledger: Ledger, device: DeviceState, outbox: Outbox, peer: LightPeer, init: PhoneClientInit }) {
+  private constructor (
+    parts: { keys: UserKeys, crypto: CryptoProvider, ledger: Ledger, device: DeviceState, outbox: Outbox, peer: LightPeer, init: PhoneClientInit }
+  ) {
     this.keys = parts.keys
     this.crypto = parts.crypto
     this.ledger = parts.ledger

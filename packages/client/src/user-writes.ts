@@ -99,16 +99,22 @@ export function buildLocationEntry (plain: LocationPlain, crypto: CryptoProvider
  * and the custodian, signed by the user for position 0 of the chain key
  * the custodian will give the chain (`ledger.chainKeyFor(user)` there).
  */
-export function buildEnrolmentGenesis (user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number } = {}): Entry {
+export function buildEnrolmentGenesis (
+  user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number } = {}
+): Entry {
   try {
-    return signEntry(buildGenesis(user, custodian, opts.time === undefined ? {} : { time: opts.time }, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
+    return signEntry(
+      buildGenesis(user, custodian, opts.time === undefined ? {} : { time: opts.time }, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto
+    )
   } catch (err) {
     throw invalidInput(err)
   }
 }
 
 /** The user's signature over `unsigned` for position `seq` of `chainKey`: valid in that one slot only. */
-export function signUserEntry (unsigned: UnsignedEntry, user: UserKeys, slot: { readonly chainKey: Uint8Array, readonly seq: number }, crypto: CryptoProvider): Entry {
+export function signUserEntry (
+  unsigned: UnsignedEntry, user: UserKeys, slot: { readonly chainKey: Uint8Array, readonly seq: number }, crypto: CryptoProvider
+): Entry {
   return signEntry(unsigned, slot, user.sign.secretKey, crypto)
 }
 

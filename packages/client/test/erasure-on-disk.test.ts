@@ -39,7 +39,9 @@ describe('erasure on disk, on the phone', () => {
       buildUserEntry('exercise', { start: now - 60_000, end: now, observations: Array.from({ length: count }, (_, i) => ({ code: '55423-8', value: `${text} ${i} ${'x'.repeat(count > 1 ? 200 : 0)}` })) }, {}, crypto)
     await phone.writeEntry(exercise(move, 1))
     await phone.writeEntry(exercise(bulky, 24))
-    await phone.writeLocation(Array.from({ length: 300 }, (_, i) => ({ lat: i === 0 ? lat : randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), accuracy: 5, time: now - 300_000 + i * 1000 })))
+    await phone.writeLocation(Array.from({ length: 300 }, (_, i) => ({
+      lat: i === 0 ? lat : randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), accuracy: 5, time: now - 300_000 + i * 1000
+    })))
     // The custodian refuses this one for good (it names a position past its own): it stays in the outbox until dismissed.
     await phone.writeEntry(buildErasure([1_000_000], {}, crypto))
     expect(phone.pending()).toHaveLength(4)

@@ -27,7 +27,9 @@ export async function openPhone (net: TestNet, cleanup: Cleanup, init: Partial<P
 }
 
 /** A new user's phone, enrolled at `custodian`'s running node, connected to it and synced. */
-export async function enrolledPhone (net: TestNet, cleanup: Cleanup, custodian: string): Promise<{ phone: PhoneClient, phrase: string, dir: string, chainKey: Uint8Array }> {
+export async function enrolledPhone (
+  net: TestNet, cleanup: Cleanup, custodian: string
+): Promise<{ phone: PhoneClient, phrase: string, dir: string, chainKey: Uint8Array }> {
   const node = net.node(custodian)
   const phrase = newRecoveryPhrase()
   const dir = await tempDir(cleanup)

@@ -42,7 +42,7 @@ export const signatureSchema = bytesOf(64)
 export const institutionIdSchema = z.string().refine(isInstitutionId, { message: 'expected an institution id (a-z, 0-9, \'-\', 3-64 characters)' })
 
 // The patterns, named once.
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- on purpose: free text may hold tab, LF and CR but no other control character
 export const TEXT_PATTERN = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/
 export const LOINC_PATTERN = /^\d{1,7}-\d$/
 export const UCUM_PATTERN = /^[\x21-\x7e]+$/

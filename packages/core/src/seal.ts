@@ -76,7 +76,9 @@ export function unwrapDataKey (wrap: Uint8Array, epk: Uint8Array, box: BoxKeyPai
 }
 
 /** Seals an exam's sealed payload for `recipients` (X25519 public keys, duplicates removed). */
-export function seal (payload: ExamSealed, recipients: readonly Uint8Array[], ctx: SealContext, crypto: CryptoProvider): { sealed: Sealed, dataKey: Uint8Array } {
+export function seal (
+  payload: ExamSealed, recipients: readonly Uint8Array[], ctx: SealContext, crypto: CryptoProvider
+): { sealed: Sealed, dataKey: Uint8Array } {
   const unique: Uint8Array[] = []
   for (const r of recipients) {
     assertBytes(r, 32, 'recipient')

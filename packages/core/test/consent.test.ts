@@ -9,7 +9,9 @@ const DAY = 86_400_000
 
 function grant (seq: number, examiner: InstitutionId, until?: number): EntryOf<'consent'> {
   const box = examiner === A ? w.examiners.a.box.publicKey : w.examiners.b.box.publicKey
-  const unsigned = buildGrant({ examiner, examinerBox: box, chainKey: w.chainKey, userBox: w.user.box, time: T0 + seq, ...(until === undefined ? {} : { until }) }, w.crypto)
+  const unsigned = buildGrant({
+    examiner, examinerBox: box, chainKey: w.chainKey, userBox: w.user.box, time: T0 + seq, ...(until === undefined ? {} : { until })
+  }, w.crypto)
   return signEntry(unsigned, { chainKey: w.chainKey, seq }, w.user.sign.secretKey, w.crypto) as EntryOf<'consent'>
 }
 

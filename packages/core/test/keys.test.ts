@@ -10,7 +10,9 @@ import { hex } from './helpers/tagged-json.js'
 const PHRASE = 'letter advice cage absurd amount doctor acoustic avoid letter advice cage above'
 
 function summary (keys: ReturnType<typeof userKeysFromPhrase>) {
-  return { sign: hex(keys.sign.publicKey), secret: hex(keys.sign.secretKey), box: hex(keys.box.publicKey), boxSecret: hex(keys.box.secretKey), userId: keys.userId }
+  return {
+    sign: hex(keys.sign.publicKey), secret: hex(keys.sign.secretKey), box: hex(keys.box.publicKey), boxSecret: hex(keys.box.secretKey), userId: keys.userId
+  }
 }
 
 describe('user keys from a recovery phrase', () => {

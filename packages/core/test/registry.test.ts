@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
-  decodeRegistryEntry, encodeRegistryEntry, equal, governanceKeyOfRegistryCore, REGISTRY_CORE_DOMAIN, registryCoreUserData, RegistryState, signRegistryEntry, verifyRegistrySignature,
+  decodeRegistryEntry, encodeRegistryEntry, equal, governanceKeyOfRegistryCore, REGISTRY_CORE_DOMAIN, registryCoreUserData,
+  RegistryState, signRegistryEntry, verifyRegistrySignature,
   type CryptoProvider, type RegistryEntry, type RegistryEntryType, type SigningKeyPair
 } from '@healthchain/core'
 import { fixedBytes } from './helpers/deterministic-crypto.js'
@@ -19,7 +20,9 @@ describe.each(PROVIDERS)('RegistryState under $name', (crypto: CryptoProvider) =
 
   let counter = 0
   /** A signed registry block; `plain` is loosely typed so tests can name ids as plain strings. */
-  function block (seq: number, type: RegistryEntryType, plain: Record<string, unknown>, opts: { signer?: SigningKeyPair, key?: Uint8Array } = {}): RegistryEntry {
+  function block (
+    seq: number, type: RegistryEntryType, plain: Record<string, unknown>, opts: { signer?: SigningKeyPair, key?: Uint8Array } = {}
+  ): RegistryEntry {
     const unsigned = { v: 1 as const, type, id: fixedBytes(`registry-test/id/${counter++}`, 16), time: T0 + seq, plain }
     return signRegistryEntry(unsigned as never, { chainKey: opts.key ?? registryKey, seq }, (opts.signer ?? governance).secretKey, crypto)
   }
@@ -204,7 +207,9 @@ describe('registry core binding', () => {
     const userData = registryCoreUserData(governanceKey)
     const otherDomain = Uint8Array.from(userData)
     otherDomain[0] = otherDomain[0]! ^ 1
-    for (const bad of [null, undefined, new Uint8Array(0), userData.subarray(0, userData.length - 1), Uint8Array.from([...userData, 0]), otherDomain, governanceKey]) {
+    for (const bad of [
+      null, undefined, new Uint8Array(0), userData.subarray(0, userData.length - 1), Uint8Array.from([...userData, 0]), otherDomain, governanceKey
+    ]) {
       expectCode(() => governanceKeyOfRegistryCore(bad), 'BAD_REGISTRY_CORE')
     }
     expectCode(() => registryCoreUserData(governanceKey.subarray(0, 31)), 'BAD_KEY')

@@ -59,7 +59,9 @@ async function storeOf (opts: WhereOptions, ctx: CliContext): Promise<ApiKeyStor
  * A --role that is not the node's is refused here rather than at every
  * login (KEY_ROLE_MISMATCH, the code the node itself would answer).
  */
-async function roleForNewKey (asked: InstitutionRole | undefined, where: { dir: string, configRole?: InstitutionRole }, opts: WhereOptions, ctx: CliContext, out: Output): Promise<InstitutionRole> {
+async function roleForNewKey (
+  asked: InstitutionRole | undefined, where: { dir: string, configRole?: InstitutionRole }, opts: WhereOptions, ctx: CliContext, out: Output
+): Promise<InstitutionRole> {
   const known: NodeRole = where.configRole !== undefined
     ? { role: where.configRole, source: opts.config! }
     : await nodeRoleOf(where.dir, ctx.env)

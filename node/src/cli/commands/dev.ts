@@ -38,7 +38,10 @@ export function registerDev (program: Command, ctx: CliContext): void {
 
       await assertNotRunning(paths.root)
       const { state, reopened } = await openOrCreateDevNetwork(paths, {
-        basePort: opts.basePort, defaultBasePort: DEFAULT_BASE_PORT, fresh: opts.fresh === true, beforeCreate: async (basePort) => { await assertDevPortsFree(paths, basePort) }
+        basePort: opts.basePort,
+        defaultBasePort: DEFAULT_BASE_PORT,
+        fresh: opts.fresh === true,
+        beforeCreate: async (basePort) => { await assertDevPortsFree(paths, basePort) }
       }, progress)
       progress(`${reopened ? 'reopening' : 'starting'} the dev network in ${paths.root} (ports ${state.basePort}-${state.basePort + 23})`)
       let network

@@ -197,7 +197,9 @@ same entries, built, signed and re-signed by the same client code.
         // The exams whose sealed part opens here are exactly those whose data keys the grant re-wraps.
         const rewrapped = (await client.timeline({ types: ['exam'] })).filter((item) => item.type === 'exam' && item.sealed !== undefined).length
         const written = await client.grant(opts.examiner, opts.until === undefined ? {} : { until: opts.until })
-        out.result({ userId: client.userId, examiner: opts.examiner, until: opts.until, rewrapped, entries: written.entries, stopped: stoppedOf(written.flush) },
+        out.result({
+          userId: client.userId, examiner: opts.examiner, until: opts.until, rewrapped, entries: written.entries, stopped: stoppedOf(written.flush)
+        },
           `granted ${opts.examiner} access${opts.until === undefined ? '' : ` until ${new Date(opts.until).toISOString()}`} (${rewrapped} past exam key${rewrapped === 1 ? '' : 's'} re-wrapped): ${writtenText(written)}`)
       })
     })

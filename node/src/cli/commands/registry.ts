@@ -62,11 +62,19 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
       'healthchain admit --host-dir ./hospital-a --governance-key ./governance.json --institution hospital-b --role examiner --data-dir ./hospital-b --addr /ip4/10.0.0.2/tcp/4001',
       'healthchain admit --api http://127.0.0.1:8080 --governance-key ./governance.json --institution agency --role inquirer --public-keys ./agency.keys.json'
     ))
-    .action(async (opts: TargetOptions & { institution: InstitutionId, role: InstitutionRole, name?: string, dataDir?: string, publicKeys?: string, addr?: string[] }) => {
+    .action(async (opts: TargetOptions & {
+      institution: InstitutionId, role: InstitutionRole, name?: string, dataDir?: string, publicKeys?: string, addr?: string[]
+    }) => {
       const out = new Output(ctx.io, opts)
       if (opts.dataDir === undefined && opts.publicKeys === undefined) throw usageError('give the institution\'s keys: --data-dir <path> or --public-keys <file>')
       const plain = opts.dataDir !== undefined
-        ? await admissionOf({ id: opts.institution, role: opts.role, dataDir: opts.dataDir, ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.addr === undefined ? {} : { addrs: opts.addr }) })
+        ? await admissionOf({
+          id: opts.institution,
+          role: opts.role,
+          dataDir: opts.dataDir,
+          ...(opts.name === undefined ? {} : { name: opts.name }),
+          ...(opts.addr === undefined ? {} : { addrs: opts.addr })
+        })
         : await admissionFromFile(opts.publicKeys!, opts.institution, opts.role, opts.name, opts.addr)
       const result = await append(opts, 'admit', plain)
       out.result({ ...result, institution: opts.institution, role: opts.role, peerId: plain.peer, addrs: plain.addrs ?? [] }, [

@@ -98,7 +98,9 @@ The plain segment, by type:
   exercise  { start, end, observations: [{ code (LOINC: 55423-8 steps, 55430-3 distance, 41981-2 active energy, 8867-4 heart rate), value, unit (UCUM), time? }] }
   location  { points: [{ lat, lon, acc (metres), time }] }   (up to the entry size limit; \`phone import\` reads GPX and CSV)
 `)
-    .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, type: typeof WRITABLE_TYPES[number], data: string, json?: boolean }) => {
+    .action(async (opts: {
+      api: string, institution: InstitutionId, phraseFile: string, type: typeof WRITABLE_TYPES[number], data: string, json?: boolean
+    }) => {
       const out = new Output(ctx.io, opts)
       const keys = await readUserKeys(opts.phraseFile, crypto)
       const unsigned = buildPlain(opts.type, await readData(opts.data))

@@ -1,4 +1,7 @@
-/** GET /v1/status: who this node is and how it is doing. Open to anyone who can reach the API (bound to loopback by default); not audited, as it reads nobody's data. */
+/**
+ * GET /v1/status: who this node is and how it is doing. Open to anyone who can reach the API (bound to loopback by default);
+ * not audited, as it reads nobody's data.
+ */
 import type { InstitutionId, InstitutionRole } from '@healthchain/core'
 import { errorReplies, noQuerySchema, statusSchema, type StatusFields } from '../../api/index.js'
 import type { App } from '../types.js'

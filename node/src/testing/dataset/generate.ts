@@ -32,12 +32,10 @@
  * most): contact tracing with R and T must find exactly the planted
  * contacts and none of the near-misses.
  */
-import { createHash } from 'node:crypto'
 import { mkdir, readdir } from 'node:fs/promises'
 import {
-  buildExam, buildGenesis, buildUserEntry, signEntry, userIdFromKey,
-  type ExamPlain, type ExamSealed, type ExercisePlain, type InstitutionId, type LocationPlain, type Observation,
-  type PartyKeys, type UserId, type UserKeys
+  buildExam, buildGenesis, buildUserEntry, signEntry,
+  type ExamSealed, type InstitutionId, type LocationPlain, type UserId
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Ledger, type UserChain } from '@healthchain/ledger'

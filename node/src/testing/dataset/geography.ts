@@ -1,6 +1,5 @@
 /** The city the data set's people move in: positions in metres around a centre, and distances between them. */
 import { Rng } from './model.js'
-import { round } from './people.js'
 
 /** A city centre; positions are kept as metres east/north of it and turned into degrees when written. */
 export const CITY = { lat: 47.3769, lon: 8.5417, radius: 12_000 }

@@ -3,7 +3,6 @@ import type { Ledger } from '@healthchain/ledger'
 import { type ExamPlain, type ExamSealed, type ExercisePlain, type InstitutionId, type LocationPlain, type PartyKeys, type UserId, type UserKeys } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { createHash } from 'node:crypto'
-import { distanceMetres } from './geography.js'
 
 export const MINUTE = 60_000
 export const HOUR = 60 * MINUTE

@@ -11,7 +11,18 @@ export interface Profile {
   readonly favourites: readonly [Xy, Xy]
   /** Minutes past each quarter hour this phone samples at. */
   readonly phase: number
-  readonly base: { sys: number, dia: number, hr: number, glucose: number, cholesterol: number, bmi: number, weight: number, steps: number, stride: number, exerciseHr: number }
+  readonly base: {
+    sys: number
+    dia: number
+    hr: number
+    glucose: number
+    cholesterol: number
+    bmi: number
+    weight: number
+    steps: number
+    stride: number
+    exerciseHr: number
+  }
   /** Day index → exam times that day. */
   readonly exams: Map<number, number[]>
 }

@@ -38,7 +38,14 @@ export function trackOf (p: Profile, seed: string, d: number, dayStart: number):
   for (let k = 0; k < 64; k++) {
     const time = dayStart + 7 * HOUR + (p.phase + 15 * k) * MINUTE + Math.round(rng.between(-30, 30) * 1000)
     const at = whereAt(p, (time - dayStart) / HOUR, weekend, day)
-    points.push({ user: p.index, xy: { x: at.x + rng.normal(0, 6), y: at.y + rng.normal(0, 6) }, time, acc: round(4 + Math.abs(rng.normal(0, 8)), 1), planted: false, removed: false })
+    points.push({
+      user: p.index,
+      xy: { x: at.x + rng.normal(0, 6), y: at.y + rng.normal(0, 6) },
+      time,
+      acc: round(4 + Math.abs(rng.normal(0, 8)), 1),
+      planted: false,
+      removed: false
+    })
   }
   return points
 }
@@ -87,7 +94,9 @@ export interface Plant {
 }
 
 /** Plans the planted pairs: distinct users, on random days, at spots and times far from each other's. */
-export function planPlants (seed: string, users: number, days: number, start: number, counts: { contact: number, distance: number, time: number }, R: number, T: number): Plant[] {
+export function planPlants (
+  seed: string, users: number, days: number, start: number, counts: { contact: number, distance: number, time: number }, R: number, T: number
+): Plant[] {
   const rng = new Rng(seed, 'plants')
   const plants: Plant[] = []
   const pairs = new Set<string>()

@@ -6,8 +6,12 @@ declare module 'sodium-native' {
     crypto_sign_verify_detached (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
     crypto_scalarmult_base (publicKey: Uint8Array, secretKey: Uint8Array): void
     crypto_scalarmult (shared: Uint8Array, secretKey: Uint8Array, publicKey: Uint8Array): void
-    crypto_aead_xchacha20poly1305_ietf_encrypt (ciphertext: Uint8Array, message: Uint8Array, aad: Uint8Array | null, nsec: null, nonce: Uint8Array, key: Uint8Array): number
-    crypto_aead_xchacha20poly1305_ietf_decrypt (message: Uint8Array, nsec: null, ciphertext: Uint8Array, aad: Uint8Array | null, nonce: Uint8Array, key: Uint8Array): number
+    crypto_aead_xchacha20poly1305_ietf_encrypt (
+      ciphertext: Uint8Array, message: Uint8Array, aad: Uint8Array | null, nsec: null, nonce: Uint8Array, key: Uint8Array
+    ): number
+    crypto_aead_xchacha20poly1305_ietf_decrypt (
+      message: Uint8Array, nsec: null, ciphertext: Uint8Array, aad: Uint8Array | null, nonce: Uint8Array, key: Uint8Array
+    ): number
     readonly crypto_aead_xchacha20poly1305_ietf_ABYTES: number
     randombytes_buf (out: Uint8Array): void
   }

@@ -71,7 +71,11 @@ export function craftEncode (value: unknown): Uint8Array {
       case 'map':
         return concatBytes(head(5, value.entries.length), ...value.entries.flatMap(([k, v]) => [encodeCanonical(k), craftEncode(v)]))
       case 'indefMap':
-        return concatBytes(new Uint8Array([0xbf]), ...Object.entries(value.value).flatMap(([k, v]) => [encodeCanonical(k), craftEncode(v)]), new Uint8Array([0xff]))
+        return concatBytes(
+          new Uint8Array([0xbf]),
+          ...Object.entries(value.value).flatMap(([k, v]) => [encodeCanonical(k), craftEncode(v)]),
+          new Uint8Array([0xff])
+        )
       case 'indefBytes':
         return concatBytes(new Uint8Array([0x5f]), ...value.chunks.map((c) => concatBytes(head(2, c.length), c)), new Uint8Array([0xff]))
       case 'longBytes':

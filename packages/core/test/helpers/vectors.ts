@@ -191,7 +191,9 @@ function buildUnsigned (input: EntryInput, chainKey: Uint8Array, parties: Partie
  * the case's deterministic stream). `earlier` holds the signed entries of the
  * cases before it, by position, for consent history.
  */
-export function computeEntryCase (c: EntryCaseInput, chainKey: Uint8Array, parties: Parties, earlier: ReadonlyMap<number, Entry>, base: CryptoProvider): EntryCaseOutput & { signed: Entry } {
+export function computeEntryCase (
+  c: EntryCaseInput, chainKey: Uint8Array, parties: Parties, earlier: ReadonlyMap<number, Entry>, base: CryptoProvider
+): EntryCaseOutput & { signed: Entry } {
   const crypto = deterministicCrypto(base, c.rng)
   const unsigned = buildUnsigned(c.input, chainKey, parties, earlier, crypto)
   const slot = { chainKey, seq: c.seq }
@@ -275,7 +277,9 @@ export function stateRows (state: RegistryState): RegistryStateRow[] {
 }
 
 /** Signs one registry case and applies it to `state` (which must be at length `c.seq`). */
-export function computeRegistryCase (c: RegistryCaseInput, state: RegistryState, governanceSecretKey: Uint8Array, crypto: CryptoProvider): RegistryCaseOutput & { signed: RegistryEntry } {
+export function computeRegistryCase (
+  c: RegistryCaseInput, state: RegistryState, governanceSecretKey: Uint8Array, crypto: CryptoProvider
+): RegistryCaseOutput & { signed: RegistryEntry } {
   const unsigned = fromTagged(c.input) as UnsignedRegistryEntry
   const slot = { chainKey: state.registryKey, seq: c.seq }
   const signed = signRegistryEntry(unsigned, slot, governanceSecretKey, crypto)
