@@ -1,6 +1,7 @@
 /**
  * The linter and formatter the codebase passes (`npm run lint`, run by
- * `npm test` before the tests; `npm run lint -- --fix` formats).
+ * `npm test` after the type check and before the tests; `npm run lint --
+ * --fix` formats).
  *
  * neostandard is the "standard" style (no semicolons, single quotes, a space
  * before function parentheses) for TypeScript, as js-libp2p uses; the few
