@@ -5,6 +5,8 @@
  * port was taken between the check and the start).
  */
 import { createServer } from 'node:net'
+import type { NodeConfig } from '../config.js'
+import { Daemon } from '../daemon.js'
 import { CliError, findCause } from './errors.js'
 
 export interface PortUse {
@@ -42,4 +44,18 @@ export function addressInUse (err: unknown): number | undefined {
     if (e instanceof Error && /EADDRINUSE/.test(e.message)) return Number(/:(\d+)\b/.exec(e.message)?.[1] ?? -1)
     return undefined
   })
+}
+
+/**
+ * Starts a daemon; a listen that fails because a port is taken becomes what
+ * `inUse` makes of the port (-1 when the error does not say which).
+ */
+export async function startDaemonOrPortError (config: NodeConfig, inUse: (port: number, cause: unknown) => Error): Promise<Daemon> {
+  try {
+    return await Daemon.start(config)
+  } catch (err) {
+    const port = addressInUse(err)
+    if (port === undefined) throw err
+    throw inUse(port, err)
+  }
 }

@@ -1,12 +1,11 @@
 /** `healthchain start`: run one node from its config until SIGINT or SIGTERM. */
 import type { Command } from 'commander'
-import { Daemon } from '../../daemon.js'
 import { loadConfig } from '../../config.js'
 import type { CliContext } from '../context.js'
 import { CliError } from '../errors.js'
 import { Output } from '../output.js'
 import { examples, pathArg, withJson } from '../options.js'
-import { addressInUse } from '../ports.js'
+import { startDaemonOrPortError } from '../ports.js'
 
 export function registerStart (program: Command, ctx: CliContext): void {
   withJson(program.command('start'))
@@ -23,14 +22,9 @@ export function registerStart (program: Command, ctx: CliContext): void {
       // Listen for the stop request before starting, so a Ctrl-C during start-up still stops cleanly.
       const stopped = ctx.untilStopped()
       out.progress(`starting ${config.name} (${config.role}), data in ${config.dataDir}`)
-      let daemon: Daemon
-      try {
-        daemon = await Daemon.start(config)
-      } catch (err) {
-        const port = addressInUse(err)
-        if (port === undefined) throw err
-        throw new CliError('PORT_IN_USE', `${port > 0 ? `port ${port}` : 'a port'} of this node's config is already in use (api.port ${config.api.port}, p2p.listen ${config.p2p.listen.join(' ')}): stop what uses it or change the config`, { cause: err })
-      }
+      const daemon = await startDaemonOrPortError(config, (port, cause) => new CliError('PORT_IN_USE',
+        `${port > 0 ? `port ${port}` : 'a port'} of this node's config is already in use (api.port ${config.api.port}, p2p.listen ${config.p2p.listen.join(' ')}): stop what uses it or change the config`,
+        { cause }))
       const ready = {
         name: config.name,
         role: config.role,

@@ -14,7 +14,7 @@ import { Daemon } from '../../daemon.js'
 import { dataDirLayout } from '../../data-dir.js'
 import { isNodeError } from '../../errors.js'
 import { CliError } from '../errors.js'
-import { addressInUse, assertPortsFree, portInUse, type PortUse } from '../ports.js'
+import { assertPortsFree, portInUse, startDaemonOrPortError, type PortUse } from '../ports.js'
 import { DEV_API_KEY_LABEL } from './setup.js'
 import { DEV_HOST, DEV_NODES, devPorts, writeDevState, type DevPaths, type DevState } from './layout.js'
 
@@ -80,15 +80,8 @@ export async function startDevNetwork (paths: DevPaths, state: DevState, opts: S
     for (const [i, spec] of DEV_NODES.entries()) {
       if (opts.stopRequested()) throw new StartCancelled()
       const config = await loadConfig(paths.configFile(spec.name), {}) // not process.env: HEALTHCHAIN_API_PORT would give all four the same port
-      let daemon: Daemon
-      try {
-        daemon = await Daemon.start(config)
-      } catch (err) {
-        const port = addressInUse(err)
-        if (port === undefined) throw err
-        const use = portUses(state.basePort).find((u) => u.port === port) ?? { port, what: `${spec.name}` }
-        throw portInUse(use, hint, err)
-      }
+      const daemon = await startDaemonOrPortError(config, (port, cause) =>
+        portInUse(portUses(state.basePort).find((u) => u.port === port) ?? { port, what: `${spec.name}` }, hint, cause))
       const apiKey = await usableApiKey(paths, state, spec.name, daemon)
       nodes.push({ name: spec.name, role: spec.role, daemon, apiKey })
       opts.progress(`started ${spec.name.padEnd(10)} ${spec.role.padEnd(9)} api ${daemon.apiUrl}  p2p ${devPorts(state.basePort, i).p2p}  peer ${daemon.network.peerId}`)
