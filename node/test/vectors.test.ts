@@ -1,6 +1,6 @@
 /**
  * Known-answer vectors (node/test/vectors, written by
- * scripts/make-node-vectors.ts): every byte of the login message and the
+ * node/test/make-vectors.ts): every byte of the login message and the
  * audit-line encoding, and every input that must be refused, under both
  * crypto providers.
  */

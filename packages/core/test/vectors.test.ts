@@ -1,5 +1,5 @@
 /**
- * Known-answer vectors (test/vectors/*.json, written by scripts/make-vectors.ts):
+ * Known-answer vectors (test/vectors/*.json, written by make-vectors.ts):
  * every output is re-derived from the file's inputs under each provider and
  * must match byte for byte; every block decodes back to what the file says;
  * every reject vector is refused with its code.

@@ -1,7 +1,7 @@
 /**
  * The known-answer vector files (packages/core/test/vectors/*.json): their
  * shapes, and the one computation that turns each case's inputs into its
- * outputs. scripts/make-vectors.ts runs it once to write the files;
+ * outputs. packages/core/test/make-vectors.ts runs it once to write the files;
  * vectors.test.ts runs it again under every provider and compares.
  */
 import {

@@ -1,7 +1,7 @@
 /**
  * Writes the known-answer vectors of packages/core to packages/core/test/vectors/*.json.
  *
- *   npx tsx scripts/make-vectors.ts
+ *   npx tsx packages/core/test/make-vectors.ts
  *
  * Every input is fixed (BIP39 phrases, seeds derived from labels, times, ids)
  * and randomBytes is a deterministic stream per case (see
@@ -16,14 +16,14 @@ import {
   decodeCanonical, encodeCanonical, encodeRegistryEntry, MAX_ENTRY_BYTES, MAX_REGISTRY_ENTRY_BYTES, nobleProvider, REGISTRY_MANIFEST_VERSION,
   registryCoreUserData, RegistryState, signRegistryEntry, type Entry, type UnsignedRegistryEntry
 } from '@healthchain/core'
-import { fixedBytes } from '../packages/core/test/helpers/deterministic-crypto.js'
-import { craft, craftEncode, sortKeysCanonically } from '../packages/core/test/helpers/cbor-craft.js'
-import { hex, unhex, toTagged } from '../packages/core/test/helpers/tagged-json.js'
+import { fixedBytes } from './helpers/deterministic-crypto.js'
+import { craft, craftEncode, sortKeysCanonically } from './helpers/cbor-craft.js'
+import { hex, unhex, toTagged } from './helpers/tagged-json.js'
 import {
   computeEntryCase, computeRegistryCase, computeUserKeys, deriveParties, keyPairFromSeeds, keyPairToFile, VECTORS_DIR,
   type EntriesFile, type EntryCase, type EntryCaseInput, type KeysFile, type PartiesFile, type RegistryCase,
   type RegistryCaseInput, type RegistryFile, type RejectCase, type RejectsFile
-} from '../packages/core/test/helpers/vectors.js'
+} from './helpers/vectors.js'
 
 const crypto = nobleProvider
 const T0 = Date.UTC(2024, 0, 15, 9, 0, 0)

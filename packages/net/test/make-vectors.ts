@@ -2,7 +2,7 @@
  * Writes the known-answer vectors of the network wire formats to
  * packages/net/test/vectors/*.json.
  *
- *   npx tsx scripts/make-net-vectors.ts
+ *   npx tsx packages/net/test/make-vectors.ts
  *
  * Every input is fixed: real Hypercore heads come from Corestores opened in
  * temporary directories with a fixed primary key (so every named core has
@@ -30,10 +30,10 @@ import {
   MAX_HEADS_SYNC_REQUEST_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_REQUEST_BYTES,
   MAX_MY_CHAIN_RESPONSE_BYTES, MAX_PROOFS_PER_SYNC, MAX_SIGNED_HEAD_BYTES, myChainRequestCodec, myChainResponseCodec,
   signedHeadCodec, type Codec, type ConsistencyForkProof, type SignedHead
-} from '../packages/net/src/wire/index.js'
-import { encodeForkRecord } from '../packages/net/src/fork-record.js'
+} from '../src/wire/index.js'
+import { encodeForkRecord } from '../src/fork-record.js'
 
-const VECTORS_DIR = new URL('../packages/net/test/vectors/', import.meta.url)
+const VECTORS_DIR = new URL('./vectors/', import.meta.url)
 
 // ------------------------------------------------------------------ JSON helpers
 

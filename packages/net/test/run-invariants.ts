@@ -8,7 +8,7 @@
  *   npm run invariants -- [--minutes 10] [--seed N] [--steps 24] [--no-lies]
  */
 import fc from 'fast-check'
-import { emptyTotals, lifecycleProperty } from '../packages/net/test/helpers/lifecycle-commands.js'
+import { emptyTotals, lifecycleProperty } from './helpers/lifecycle-commands.js'
 
 function option (name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`)

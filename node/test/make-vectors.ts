@@ -7,7 +7,7 @@
  * - audit-lines.json: audit-log lines (version 1) as canonical CBOR, and
  *   inputs that must be refused.
  *
- *   npx tsx scripts/make-node-vectors.ts
+ *   npx tsx node/test/make-vectors.ts
  *
  * Every input is fixed (seeds, nonces, times) and Ed25519 is deterministic,
  * so running it again writes the same files. Regenerate only when a format
@@ -20,7 +20,7 @@ import { sodiumProvider } from '@healthchain/core/sodium'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { encodeAuditLine, LOGIN_DOMAIN, LOGIN_VERSION, loginMessage, signLogin, type AuditLine } from '@healthchain/node'
 
-const VECTORS_DIR = new URL('../node/test/vectors/', import.meta.url)
+const VECTORS_DIR = new URL('./vectors/', import.meta.url)
 const crypto = sodiumProvider
 const hex = bytesToHex
 
