@@ -2,8 +2,9 @@
  * The READMEs and docs/ARCHITECTURE.md say what the code is: every repository path they name exists, and each
  * package README's list of error codes is exactly the package's code list.
  *
- * Paths are found in two ways: a backticked token with a slash that names a file (an extension) or a folder
- * (a trailing slash), resolved against the repository root, the README's folder or its src/ folder; and any
+ * Paths are found in two ways: a backticked token with a slash that names a file (an extension), a folder of the
+ * repository (packages/…, node/…) or a package's folder (src/…/, test/…/), resolved against the repository root,
+ * the README's folder or its src/ folder; and any
  * repository-rooted path (packages/…, node/…, test/…) anywhere in the text, commands in code blocks included.
  * A bare test file name (`scrub.test.ts`) must name a test file somewhere in the repository.
  *
@@ -60,7 +61,8 @@ function pathsNamed (text: string): string[] {
   for (const [, token] of text.matchAll(/`([^`\s]+)`/g)) {
     if (token === undefined || !token.includes('/') || /^(?:\.{0,2}\/|~|https?:|@)/.test(token)) continue
     if (!/^[\w.*-]+(?:\/[\w.*-]+)*\/?$/.test(token)) continue
-    if (FILE.test(token) || (token.endsWith('/') && new RegExp(`^(?:${TOP}|src|test)/`).test(token))) found.add(token)
+    const rooted = new RegExp(`^${TOP}/`).test(token)
+    if (FILE.test(token) || rooted || (token.endsWith('/') && /^(?:src|test)\//.test(token))) found.add(token)
   }
   for (const [, path] of text.matchAll(new RegExp(`(?<![\\w./@-])(${TOP}/[\\w./*-]*[\\w*])`, 'g'))) {
     if (path !== undefined && FILE.test(path)) found.add(path)
@@ -69,10 +71,8 @@ function pathsNamed (text: string): string[] {
 }
 
 function exists (doc: string, path: string): boolean {
-  if (path in elsewhere) {
-    const there = elsewhere[path]
-    return there === null || existsSync(join(root, there))
-  }
+  const there = elsewhere[path]
+  if (there !== undefined) return there === null || existsSync(join(root, there))
   // A glob (src/http/routes/*.ts) names a folder that must exist.
   const target = path.includes('*') ? path.slice(0, path.indexOf('*')) : path
   const base = dirname(doc)
