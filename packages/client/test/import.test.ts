@@ -4,7 +4,8 @@
  * where — never half a file.
  */
 import { describe, expect, it } from 'vitest'
-import { ClientError, exercisePlain, locationPlains, parseGpx, parseStepsCsv } from '../src/index.js'
+import { exercisePlain, locationPlains, parseGpx, parseStepsCsv } from '../src/index.js'
+import { refusal } from './refusal.js'
 
 const GPX = `<?xml version="1.0" encoding="UTF-8"?>
 <gpx version="1.1" creator="phone" xmlns="http://www.topografix.com/GPX/1/1">
@@ -20,16 +21,6 @@ const GPX = `<?xml version="1.0" encoding="UTF-8"?>
     </trkseg>
   </trk>
 </gpx>`
-
-function refusal (run: () => unknown): ClientError {
-  try {
-    run()
-  } catch (err) {
-    if (err instanceof ClientError) return err
-    throw err
-  }
-  throw new Error('expected a ClientError')
-}
 
 describe('GPX', () => {
   it('reads every track point with its time and an accuracy in metres, GPX 1.1 and 1.0', () => {

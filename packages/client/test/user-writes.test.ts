@@ -11,9 +11,10 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import {
-  ClientError, REWRAP_KEYS_PER_GRANT, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildRevokeEntry, grantChunks, signUserEntry,
+  REWRAP_KEYS_PER_GRANT, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildRevokeEntry, grantChunks, signUserEntry,
   type SealedPast
 } from '../src/index.js'
+import { refusal } from './refusal.js'
 
 const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
 const examiner = generatePartyKeys(crypto)
@@ -34,16 +35,6 @@ function grantOf (entry: UnsignedEntry): Extract<ConsentPlain, { action: 'grant'
   const plain = entry.plain as ConsentPlain
   if (entry.type !== 'consent' || plain.action !== 'grant') throw new Error('expected a grant')
   return plain
-}
-
-function refusal (run: () => unknown): ClientError {
-  try {
-    run()
-  } catch (err) {
-    if (err instanceof ClientError) return err
-    throw err
-  }
-  throw new Error('expected a ClientError')
 }
 
 describe('grant chunking', () => {

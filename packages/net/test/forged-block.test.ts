@@ -6,9 +6,9 @@
  * once the custodian is back. Real nodes on 127.0.0.1, data on disk.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildExam, buildGenesis, bytesToHex, newRecoveryPhrase, signEntry, userKeysFromPhrase } from '@healthchain/core'
+import { bytesToHex } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
-import { LedgerConsortium, coreOf } from '@healthchain/ledger/testing'
+import { LedgerConsortium, enrolWithExams, coreOf } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
 import { crypto, makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
@@ -45,19 +45,7 @@ describe('a peer serving a forged block', () => {
 
     const ledgerA = await open(a)
     const registry = ledgerA.registry
-    const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-    const chainKey = await ledgerA.chainKeyFor(user.userId)
-    const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
-    for (let i = 0; i < 5; i++) {
-      await chain.appendSigned(buildExam({
-        author: a.id,
-        reg: registry.length,
-        chainKey,
-        plain: { observations: [{ code: '8480-6', value: 120 + i, unit: 'mm[Hg]' }] },
-        sealed: { notes: `visit ${i}` },
-        recipients: chain.examRecipients(a.keys.box.publicKey)
-      }, crypto), a.keys.sign)
-    }
+    const { user, chainKey, chain } = await enrolWithExams(ledgerA, a, 5, crypto)
 
     // hospital-m replicates the chain honestly, then its copy of block 3 is altered on its disk.
     let nodeA = await start(ledgerA, a, a)

@@ -5,12 +5,9 @@
  * institution is cut off.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  buildExam, buildGenesis, newRecoveryPhrase, signEntry, userKeysFromPhrase
-} from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import type { Ledger } from '@healthchain/ledger'
-import { LedgerConsortium } from '@healthchain/ledger/testing'
+import { LedgerConsortium, enrolWithExams } from '@healthchain/ledger/testing'
 import { NetworkNode } from '@healthchain/net'
 import { makeParty, waitFor, type Party } from '@healthchain/net/testing'
 
@@ -39,19 +36,7 @@ describe('replication between real nodes', () => {
     })
     const ledgerA = await c.ledger(a.id)
     const registry = ledgerA.registry
-    const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-    const chainKey = await ledgerA.chainKeyFor(user.userId)
-    const chain = await ledgerA.enrol(signEntry(buildGenesis(user, a.id, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
-    for (let i = 0; i < 20; i++) {
-      await chain.appendSigned(buildExam({
-        author: a.id,
-        reg: registry.length,
-        chainKey,
-        plain: { observations: [{ code: '8480-6', value: 120 + i, unit: 'mm[Hg]' }] },
-        sealed: { notes: `visit ${i}` },
-        recipients: chain.examRecipients(a.keys.box.publicKey)
-      }, crypto), a.keys.sign)
-    }
+    const { user, chainKey, chain } = await enrolWithExams(ledgerA, a, 20, crypto)
 
     // hospital-b knows only the registry's key; it learns the registry from hospital-a.
     const ledgerB = await c.ledger(b.id)

@@ -3,4 +3,5 @@ export {
   LedgerConsortium, makeInstitution, registerCleanup,
   type Cleanup, type Institution, type LedgerConsortiumInit, type OnCleanup
 } from './consortium.js'
+export { enrolWithExams } from './chains.js'
 export * from './internals.js'
