@@ -14,23 +14,14 @@ import {
 } from '@healthchain/core'
 import type { z } from 'zod'
 import {
-  auditReplySchema, challengeSchema, chainSummarySchema, entriesReplySchema, entryViewSchema, errorBodySchema, registrySchema, sessionSchema,
-  statusSchema, verifyReplySchema, writeReplySchema,
-  type AuditReply, type ChainSummary, type EntriesReply, type EntryViewReply, type RegistryReply, type SessionReply, type StatusReply,
-  type VerifyReply, type WriteReply
+  auditReplySchema, challengeSchema, chainSummarySchema, entriesReplySchema, errorBodySchema, registrySchema, sessionSchema, statusSchema,
+  verifyReplySchema,
+  type AuditReply, type ChainSummary, type EntriesReply, type RegistryReply, type SessionReply, type StatusReply, type VerifyReply
 } from '../api/index.js'
 import { signLogin } from '../auth/challenge.js'
 import { ApiError, CliError, findCause } from './errors.js'
 
 export const DEFAULT_TIMEOUT_MS = 30_000
-
-// Every answer is parsed with the server's own schemas (the API contract, api/); re-exported for the CLI's other users.
-export {
-  auditReplySchema, chainSummarySchema, entriesReplySchema, entryViewSchema, verifyReplySchema, writeReplySchema,
-  registrySchema as registryReplySchema, sessionSchema as sessionReplySchema, statusSchema as statusReplySchema,
-  type AuditReply, type ChainSummary, type EntriesReply, type EntryViewReply, type RegistryReply, type SessionReply, type StatusReply,
-  type VerifyReply, type WriteReply
-}
 
 export interface RequestOptions {
   readonly body?: unknown

@@ -28,7 +28,8 @@ import {
 import { buildEnrolmentGenesis, buildGrantEntries, isClientError, sendSigned, signUserEntry, type SealedPast } from '@healthchain/client'
 import { LedgerError, readRecoveryPhrase } from '@healthchain/ledger'
 import { z } from 'zod'
-import { chainSummarySchema, writeReplySchema, type ApiClient, type ChainSummary, type EntryViewReply, type WriteReply } from './api-client.js'
+import { chainSummarySchema, writeReplySchema, type ChainSummary, type EntryViewReply, type WriteReply } from '../api/index.js'
+import type { ApiClient } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
 
 /** The user's keys from a phrase file (as `healthchain user new --out` writes it: owner-only). */
