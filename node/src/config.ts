@@ -15,7 +15,9 @@
  * table there and ENV_OVERRIDES below in step.
  */
 import { readFile } from 'node:fs/promises'
-import { dirname, isAbsolute, resolve } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole } from '@healthchain/core'
 import { z } from 'zod'
@@ -28,6 +30,10 @@ export const DEFAULT_API_PORT = 8080
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 2 * 60
+/** An enrolment ticket lives as long as a patient needs to install and open the console at the desk, no longer. */
+export const DEFAULT_ENROLMENT_TICKET_TTL_SECONDS = 15 * 60
+/** Open tickets per node: far above what staff hand out in 15 minutes, and a bound on what a stolen staff key can fill memory with. */
+export const DEFAULT_MAX_OPEN_ENROLMENT_TICKETS = 1000
 export const DEFAULT_P2P_LISTEN: readonly string[] = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
 /**
  * Rate limits per source address (an IPv6 /64 counts as one), in windows of a minute. Logins and challenges: a client
@@ -98,7 +104,9 @@ export const configSchema = z.strictObject({
   }, { error: 'expected an object' }).prefault({}),
   auth: z.strictObject({
     tokenTtlSeconds: intBetween(10, 24 * 60 * 60).default(DEFAULT_TOKEN_TTL_SECONDS),
-    challengeTtlSeconds: intBetween(10, 10 * 60).default(DEFAULT_CHALLENGE_TTL_SECONDS)
+    challengeTtlSeconds: intBetween(10, 10 * 60).default(DEFAULT_CHALLENGE_TTL_SECONDS),
+    enrolmentTicketTtlSeconds: intBetween(1, 24 * 60 * 60).default(DEFAULT_ENROLMENT_TICKET_TTL_SECONDS),
+    maxOpenEnrolmentTickets: intBetween(1, 1_000_000).default(DEFAULT_MAX_OPEN_ENROLMENT_TICKETS)
   }, { error: 'expected an object' }).prefault({}),
   audit: z.strictObject({
     windowSeconds: intBetween(1, 60 * 60).default(DEFAULT_AUDIT_WINDOW_SECONDS),
@@ -109,6 +117,11 @@ export const configSchema = z.strictObject({
     bootstrap: z.array(bootstrapAddr, { error: 'expected an array of multiaddrs' }).default([]),
     inboundConnectionsPerSecond: intBetween(1, 10_000).default(DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND),
     replicateAll: z.boolean({ error: 'expected true or false' }).default(DEFAULT_P2P_REPLICATE_ALL)
+  }, { error: 'expected an object' }).prefault({}),
+  console: z.strictObject({
+    enabled: z.boolean({ error: 'expected true or false' }).default(true),
+    // Absent: the dist folder of the console workspace (defaultConsoleDir).
+    dir: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path' }).optional()
   }, { error: 'expected an object' }).prefault({}),
   chainIdleMs: intBetween(0, 24 * 60 * 60 * 1000).default(DEFAULT_CHAIN_IDLE_MS),
   // Absent: one per core but one, at least one and at most four (the sealer's and the ledger's own default); 0 works on the event loop.
@@ -129,11 +142,15 @@ export interface NodeConfig {
   /** Absolute. */
   readonly dataDir: string
   readonly api: { readonly host: string, readonly port: number, readonly bodyLimit: number, readonly rateLimit: RateLimitConfig }
-  readonly auth: { readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number }
+  readonly auth: {
+    readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number, readonly enrolmentTicketTtlSeconds: number, readonly maxOpenEnrolmentTickets: number
+  }
   readonly audit: { readonly windowSeconds: number, readonly maxGroups: number }
   readonly p2p: {
     readonly listen: readonly string[], readonly bootstrap: readonly string[], readonly inboundConnectionsPerSecond: number, readonly replicateAll: boolean
   }
+  /** The web console at `/`: whether it is served, and the folder of its built files (absolute). */
+  readonly console: ConsoleConfig
   /** Milliseconds a chain may stay unused before it is closed; 0: never. */
   readonly chainIdleMs: number
   /** Worker threads sealing examiners' exams (0: on the event loop); undefined: the sealer's default (defaultSealWorkers). */
@@ -148,6 +165,12 @@ export interface RateLimitConfig {
   readonly windowSeconds: number
   readonly logins: number
   readonly requests: number
+}
+
+export interface ConsoleConfig {
+  readonly enabled: boolean
+  /** Absolute: the folder holding index.html and assets/. */
+  readonly dir: string
 }
 
 type EnvKind = 'string' | 'int' | 'list' | 'bool'
@@ -165,12 +188,16 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_RATE_LIMIT_REQUESTS', path: ['api', 'rateLimit', 'requests'], kind: 'int' },
   { variable: 'HEALTHCHAIN_TOKEN_TTL_SECONDS', path: ['auth', 'tokenTtlSeconds'], kind: 'int' },
   { variable: 'HEALTHCHAIN_CHALLENGE_TTL_SECONDS', path: ['auth', 'challengeTtlSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_ENROLMENT_TICKET_TTL_SECONDS', path: ['auth', 'enrolmentTicketTtlSeconds'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_MAX_OPEN_ENROLMENT_TICKETS', path: ['auth', 'maxOpenEnrolmentTickets'], kind: 'int' },
   { variable: 'HEALTHCHAIN_AUDIT_WINDOW_SECONDS', path: ['audit', 'windowSeconds'], kind: 'int' },
   { variable: 'HEALTHCHAIN_AUDIT_MAX_GROUPS', path: ['audit', 'maxGroups'], kind: 'int' },
   { variable: 'HEALTHCHAIN_P2P_LISTEN', path: ['p2p', 'listen'], kind: 'list' },
   { variable: 'HEALTHCHAIN_P2P_BOOTSTRAP', path: ['p2p', 'bootstrap'], kind: 'list' },
   { variable: 'HEALTHCHAIN_P2P_INBOUND_CONNECTIONS_PER_SECOND', path: ['p2p', 'inboundConnectionsPerSecond'], kind: 'int' },
   { variable: 'HEALTHCHAIN_P2P_REPLICATE_ALL', path: ['p2p', 'replicateAll'], kind: 'bool' },
+  { variable: 'HEALTHCHAIN_CONSOLE_ENABLED', path: ['console', 'enabled'], kind: 'bool' },
+  { variable: 'HEALTHCHAIN_CONSOLE_DIR', path: ['console', 'dir'], kind: 'string' },
   { variable: 'HEALTHCHAIN_CHAIN_IDLE_MS', path: ['chainIdleMs'], kind: 'int' },
   { variable: 'HEALTHCHAIN_SEAL_WORKERS', path: ['sealWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_VERIFY_WORKERS', path: ['verifyWorkers'], kind: 'int' },
@@ -237,20 +264,40 @@ export function parseConfig (raw: unknown, opts: ParseConfigOptions): NodeConfig
     const where = variable === undefined ? field : `${field} (from ${variable})`
     throw new ConfigError('CONFIG_INVALID', describeIssue({ field: where, message: summary.message }), { field: summary.field })
   }
-  return freeze(result.data, resolveDataDir(result.data.dataDir, sources.has('dataDir'), opts.baseDir))
+  const consoleDir = result.data.console.dir === undefined
+    ? defaultConsoleDir()
+    : resolveConfigPath(result.data.console.dir, sources.has('console.dir'), opts.baseDir)
+  return freeze(result.data, resolveConfigPath(result.data.dataDir, sources.has('dataDir'), opts.baseDir), consoleDir)
 }
 
 /**
- * A relative `dataDir` is resolved against the config file's directory (so
- * a config and its data can move together); one from HEALTHCHAIN_DATA_DIR
- * against the working directory, as a shell user expects.
+ * Where the web console's built files are when the config does not say: the
+ * `dist` folder of the `@healthchain/console` workspace, found the way Node
+ * finds a package (the workspace's symlink in node_modules), so an installed
+ * tree and the repository both work. No dependency on it is declared: the
+ * node runs without a console. If it cannot be resolved (not installed yet,
+ * or its exports hide package.json), the folder it has in this repository.
  */
-function resolveDataDir (dataDir: string, fromEnv: boolean, baseDir: string): string {
-  if (isAbsolute(dataDir)) return resolve(dataDir)
-  return fromEnv ? resolve(dataDir) : resolve(baseDir, dataDir)
+export function defaultConsoleDir (): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@healthchain/console/package.json')), 'dist')
+  } catch {
+    return fileURLToPath(new URL('../../console/dist', import.meta.url))
+  }
 }
 
-function freeze (c: ParsedConfig, dataDir: string): NodeConfig {
+/**
+ * A relative `dataDir` or `console.dir` is resolved against the config
+ * file's directory (so a config and its data can move together); one from
+ * the environment (HEALTHCHAIN_DATA_DIR, HEALTHCHAIN_CONSOLE_DIR) against the
+ * working directory, as a shell user expects.
+ */
+function resolveConfigPath (path: string, fromEnv: boolean, baseDir: string): string {
+  if (isAbsolute(path)) return resolve(path)
+  return fromEnv ? resolve(path) : resolve(baseDir, path)
+}
+
+function freeze (c: ParsedConfig, dataDir: string, consoleDir: string): NodeConfig {
   return Object.freeze({
     name: c.name,
     role: c.role,
@@ -264,6 +311,7 @@ function freeze (c: ParsedConfig, dataDir: string): NodeConfig {
       inboundConnectionsPerSecond: c.p2p.inboundConnectionsPerSecond,
       replicateAll: c.p2p.replicateAll
     }),
+    console: Object.freeze({ enabled: c.console.enabled, dir: consoleDir }),
     chainIdleMs: c.chainIdleMs,
     sealWorkers: c.sealWorkers,
     verifyWorkers: c.verifyWorkers,

@@ -74,6 +74,7 @@ export class Daemon {
         bodyLimit: config.api.bodyLimit,
         rateLimit: { windowMs: config.api.rateLimit.windowSeconds * 1000, logins: config.api.rateLimit.logins, requests: config.api.rateLimit.requests },
         logger: opts.logger ?? false,
+        console: config.console,
         routes: [
           (app) => { registerChainRoutes(app, { sessions, chains: services.chains }) },
           (app) => { registerFhirRoutes(app, { sessions, fhir: services.fhir }) },

@@ -81,6 +81,16 @@ export type NodeErrorCode =
   | 'FHIR_INVALID'
   /** A valid FHIR resource this node cannot store as an exam (no LOINC code, no value, not an Observation…). */
   | 'FHIR_UNSUPPORTED'
+  // ---- enrolment tickets (a patient's device enrolling itself with a code staff handed out)
+  /** No open ticket has this code: never issued, expired, or already used (one answer for all three). */
+  | 'UNKNOWN_TICKET'
+  /** The ticket is bound to another user (its chain key was asked for that user first). */
+  | 'TICKET_TAKEN'
+  /** This node has as many open tickets as it keeps (`auth.maxOpenEnrolmentTickets`); one must be used or expire first. */
+  | 'TOO_MANY_TICKETS'
+  // ---- the web console
+  /** The console's files are not there (`console.dir`): build them with `npm run build:console`. */
+  | 'CONSOLE_NOT_BUILT'
   // ---- rate limits (429, with Retry-After)
   /** Too many requests from this source address in the current window (`api.rateLimit`); retry after the seconds Retry-After says. */
   | 'RATE_LIMITED'
@@ -117,6 +127,10 @@ export const NODE_ERROR_CODES = codeList<NodeErrorCode>({
   CLOSED: true,
   FHIR_INVALID: true,
   FHIR_UNSUPPORTED: true,
+  UNKNOWN_TICKET: true,
+  TICKET_TAKEN: true,
+  TOO_MANY_TICKETS: true,
+  CONSOLE_NOT_BUILT: true,
   RATE_LIMITED: true,
   INTERNAL: true
 })

@@ -1,10 +1,11 @@
 export { NODE_ERROR_CODES, NodeError, ConfigError, isNodeError, type NodeErrorCode, type ConfigErrorCode, type RefusalReason } from './errors.js'
 export {
-  loadConfig, parseConfig, configSchema, ENV_OVERRIDES,
+  loadConfig, parseConfig, configSchema, ENV_OVERRIDES, defaultConsoleDir,
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_CHALLENGE_TTL_SECONDS, DEFAULT_P2P_LISTEN,
   DEFAULT_RATE_LIMIT_WINDOW_SECONDS, DEFAULT_RATE_LIMIT_LOGINS, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_AUDIT_WINDOW_SECONDS, DEFAULT_AUDIT_MAX_GROUPS,
   DEFAULT_P2P_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_P2P_REPLICATE_ALL, DEFAULT_CHAIN_IDLE_MS, MAX_WORKERS,
-  type NodeConfig, type RateLimitConfig, type Env, type ParseConfigOptions
+  DEFAULT_ENROLMENT_TICKET_TTL_SECONDS, DEFAULT_MAX_OPEN_ENROLMENT_TICKETS,
+  type NodeConfig, type ConsoleConfig, type RateLimitConfig, type Env, type ParseConfigOptions
 } from './config.js'
 export { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.js'
 export { ApiKeyStore, apiKeyIdOf, API_KEY_PREFIX, type ApiKeyRecord, type ApiKeyIdentity, type CreatedApiKey, type ApiKeyStoreOptions } from './auth/api-keys.js'
@@ -28,6 +29,8 @@ export type { AuditAppendOptions } from './audit/audit-sink.js'
 export { auditNetworkLogins } from './audit/network-logins.js'
 export { createServer, DEFAULT_API_RATE_LIMIT, type ServerComponents, type ServerInit } from './http/server.js'
 export type { ApiRateLimit } from './http/rate-limit.js'
+export { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from './http/security-headers.js'
+export { registerConsoleRoutes, type ConsoleRoutesDeps } from './http/routes/console.js'
 export { requireAuth, sessionOf, BEARER_SECURITY, type RequireAuthOptions, type GuardedRouteOptions } from './http/auth.js'
 export { STATUS_OF, toHttpError, errorBodySchema, type ErrorBody, type HttpError } from './http/errors.js'
 export type { AuditRouteConfig, AuditSink } from './http/audit-hook.js'

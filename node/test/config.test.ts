@@ -7,7 +7,7 @@ import { chmod, mkdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseConfig, prepareDataDir, type Env } from '../src/index.js'
+import { ConfigError, defaultConsoleDir, loadConfig, parseConfig, prepareDataDir, type Env } from '../src/index.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
@@ -31,9 +31,10 @@ describe('config schema', () => {
       role: 'examiner',
       dataDir: '/var/lib/healthchain',
       api: { host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024, rateLimit: { windowSeconds: 60, logins: 600, requests: 30_000 } },
-      auth: { tokenTtlSeconds: 900, challengeTtlSeconds: 120 },
+      auth: { tokenTtlSeconds: 900, challengeTtlSeconds: 120, enrolmentTicketTtlSeconds: 900, maxOpenEnrolmentTickets: 1000 },
       audit: { windowSeconds: 60, maxGroups: 1000 },
       p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5, replicateAll: true },
+      console: { enabled: true, dir: defaultConsoleDir() },
       chainIdleMs: 60_000,
       sealWorkers: undefined,
       verifyWorkers: undefined,
@@ -48,17 +49,19 @@ describe('config schema', () => {
       ...minimal,
       role: 'regulator',
       api: { host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } },
-      auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
+      auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30, enrolmentTicketTtlSeconds: 5, maxOpenEnrolmentTickets: 7 },
       audit: { windowSeconds: 300, maxGroups: 50 },
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20, replicateAll: false },
+      console: { enabled: false, dir: 'console' },
       chainIdleMs: 0,
       sealWorkers: 0,
       verifyWorkers: 2,
       registryKey: key
     }, { baseDir: '/' })
     expect(config.api).toEqual({ host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } })
-    expect(config.auth).toEqual({ tokenTtlSeconds: 60, challengeTtlSeconds: 30 })
+    expect(config.auth).toEqual({ tokenTtlSeconds: 60, challengeTtlSeconds: 30, enrolmentTicketTtlSeconds: 5, maxOpenEnrolmentTickets: 7 })
     expect(config.audit).toEqual({ windowSeconds: 300, maxGroups: 50 })
+    expect(config.console).toEqual({ enabled: false, dir: '/console' })
     expect(config.p2p.bootstrap).toEqual([`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`])
     expect(config.p2p.inboundConnectionsPerSecond).toBe(20)
     expect(config.p2p.replicateAll).toBe(false)

@@ -17,6 +17,7 @@ import { NetError, type NetErrorCode, type ProtocolRefusalCode } from '@healthch
 import { errorBodySchema, type ErrorBody } from '../api/common.js'
 import { NodeError, type NodeErrorCode } from '../errors.js'
 import { auditContextOf } from './request-context.js'
+import { applySecurityHeaders, securityHeaderLines } from './security-headers.js'
 
 export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   CONFIG_FILE: 500,
@@ -48,6 +49,10 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   CLOSED: 503,
   FHIR_INVALID: 422,
   FHIR_UNSUPPORTED: 422,
+  UNKNOWN_TICKET: 404,
+  TICKET_TAKEN: 409,
+  TOO_MANY_TICKETS: 429,
+  CONSOLE_NOT_BUILT: 503,
   RATE_LIMITED: 429,
   INTERNAL: 500
 }
@@ -76,6 +81,9 @@ const FASTIFY_CODES: Readonly<Record<string, { code: NodeErrorCode, message: str
 }
 
 const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal error' }
+
+/** What a caller of the console is told when its files are missing (the folder it looked in stays in the log). */
+export const CONSOLE_NOT_BUILT_MESSAGE = 'the web console is not built on this node: run npm run build:console, then reload'
 
 /** Every code a CoreError, LedgerError or NetError carries, and every code a remote node may refuse with. */
 export type DomainErrorCode = LedgerErrorCode | NetErrorCode | ProtocolRefusalCode
@@ -177,6 +185,7 @@ export function toHttpError (err: unknown): HttpError {
     const status = STATUS_OF[err.code] ?? 500
     // A 5xx message may name a path or a cause: keep it in the server's log.
     if (err.code === 'CLOSED') return { status, code: 'CLOSED', message: 'the node is shutting down' }
+    if (err.code === 'CONSOLE_NOT_BUILT') return { status, code: 'CONSOLE_NOT_BUILT', message: CONSOLE_NOT_BUILT_MESSAGE }
     if (status >= 500) return INTERNAL
     return { status, code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) }
   }
@@ -226,7 +235,9 @@ export function handleError (err: unknown, request: FastifyRequest, reply: Fasti
  * echoing the path (it is the client's input and could hold anything).
  */
 export function handleFrameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // Raised before routing: no onRequest hook ran, so the headers every answer carries are set here.
   void reply.header('cache-control', 'no-store')
+  applySecurityHeaders(reply)
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     return sendError(request, reply, { status: 414, code: 'URI_TOO_LONG', message: 'a path segment is longer than 100 characters' })
   }
@@ -253,7 +264,7 @@ export function handleClientError (err: Error & { code?: string }, socket: Duple
         : [400, 'Bad Request', 'MALFORMED_REQUEST', 'the HTTP request is malformed'] as const
   const body = JSON.stringify(errorBody({ code, message }))
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${securityHeaderLines()}Connection: close\r\n\r\n${body}`)
   }
   socket.destroy()
 }

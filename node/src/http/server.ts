@@ -17,6 +17,10 @@
  * `{ "error": { "code", "message" } }` (http/errors.ts); routes that audit
  * get their line written before the answer leaves (http/audit-hook.ts).
  *
+ * Every answer carries the security headers (http/security-headers.ts); the
+ * web console's files are served at `/` on the same origin when enabled
+ * (http/routes/console.ts), everything under /v1/ staying the API's.
+ *
  * Routes come in modules (`registerXRoutes(app, deps)`), one thin handler
  * per route: parse with the API contract (api/), call one service
  * (services/), answer. Later modules are passed in `init.routes` and
@@ -31,9 +35,11 @@ import { DEFAULT_RATE_LIMIT_LOGINS, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_RATE_LI
 import { installAuditHook, type AuditSink } from './audit-hook.js'
 import { installRateLimit, type ApiRateLimit } from './rate-limit.js'
 import { handleClientError, handleError, handleFrameworkError, handleNotFound } from './errors.js'
+import { registerConsoleRoutes } from './routes/console.js'
 import { registerOpenApiRoute } from './routes/openapi.js'
 import { registerSessionRoutes } from './routes/session.js'
 import { registerStatusRoutes, type StatusProvider } from './routes/status.js'
+import { installSecurityHeaders } from './security-headers.js'
 import type { App, RouteModule } from './types.js'
 import { validatorCompiler } from './validation.js'
 
@@ -60,6 +66,8 @@ export interface ServerInit {
   readonly requestTimeoutMs?: number
   /** Requests per source address and window; default DEFAULT_API_RATE_LIMIT (the config's defaults). */
   readonly rateLimit?: ApiRateLimit
+  /** The web console at `/` (config `console`): absent or not enabled, `/` is a 404 like any path without a route. */
+  readonly console?: { readonly enabled: boolean, readonly dir: string }
 }
 
 /** The config's default limits (config.ts says why these). */
@@ -98,9 +106,11 @@ export async function createServer (components: ServerComponents, init: ServerIn
   // FHIR clients send their own JSON media type; it is JSON, parsed with the same protections.
   app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
   app.addHook('onRequest', async (_request, reply) => {
-    // Tokens now, health data later: nothing this API says may be cached.
+    // Tokens now, health data later: nothing this API says may be cached (the console's files say otherwise for themselves).
     void reply.header('cache-control', 'no-store')
   })
+  // On every answer, the API's and the console's alike, refusals included (http/security-headers.ts).
+  installSecurityHeaders(app)
   await installRateLimit(app, init.rateLimit ?? DEFAULT_API_RATE_LIMIT)
   installAuditHook(app, components.audit)
 
@@ -117,5 +127,6 @@ export async function createServer (components: ServerComponents, init: ServerIn
   registerStatusRoutes(app, { name: init.name, role: init.role, status: components.status })
   registerSessionRoutes(app, { sessions: components.sessions })
   for (const register of init.routes ?? []) await register(app)
+  if (init.console?.enabled === true) registerConsoleRoutes(app, { dir: init.console.dir })
   return app
 }
