@@ -77,7 +77,7 @@ export async function enrolOverHttp (node: TestNode, token: string): Promise<{ u
 
 export interface ConsortiumOptions {
   /** Config sections laid over every node's test config, field by field (e.g. other limits). */
-  readonly config?: { readonly api?: object, readonly auth?: object, readonly audit?: object, readonly p2p?: object }
+  readonly config?: { readonly api?: object, readonly auth?: object, readonly audit?: object, readonly p2p?: object, readonly console?: object }
   /** Where the consortium registers its teardown (a test's cleanup list or hook). */
   readonly onCleanup?: OnCleanup
 }
@@ -110,7 +110,8 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...extra.p2p },
       registryKey: bytesToHex(registryKey),
       ...(extra.auth === undefined ? {} : { auth: extra.auth }),
-      ...(extra.audit === undefined ? {} : { audit: extra.audit })
+      ...(extra.audit === undefined ? {} : { audit: extra.audit }),
+      ...(extra.console === undefined ? {} : { console: extra.console })
     }, { baseDir: dir })
   }
   const start = async (id: string, role: InstitutionRole): Promise<TestNode> => {
