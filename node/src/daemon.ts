@@ -19,12 +19,14 @@ import { createNodeContext, type NodeContext } from './context.js'
 import type { DataDirLayout } from './data-dir.js'
 import { registerAuditRoutes } from './http/routes/audit.js'
 import { registerChainRoutes } from './http/routes/chains.js'
+import { registerEnrolmentRoutes } from './http/routes/enrolments.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
 import type { IndexFollower, QueryIndex } from './query-index/index.js'
+import { createEnrolmentService } from './services/enrolments.js'
 
 export interface DaemonOptions {
   /** Fastify's logger; default off. */
@@ -68,6 +70,9 @@ export class Daemon {
     })
     try {
       const { sessions, services } = context
+      const enrolments = createEnrolmentService({ chains: services.chains, custodian: config.name }, {
+        ttlMs: config.auth.enrolmentTicketTtlSeconds * 1000, maxOpen: config.auth.maxOpenEnrolmentTickets
+      })
       app = await createServer({ sessions, audit: context.auditSink, status: () => context.status() }, {
         name: config.name,
         role: config.role,
@@ -77,6 +82,7 @@ export class Daemon {
         console: config.console,
         routes: [
           (app) => { registerChainRoutes(app, { sessions, chains: services.chains }) },
+          (app) => { registerEnrolmentRoutes(app, { sessions, enrolments }) },
           (app) => { registerFhirRoutes(app, { sessions, fhir: services.fhir }) },
           (app) => { registerInsightRoutes(app, { sessions, insights: services.insights }) },
           (app) => { registerRegistryRoutes(app, { registry: services.registry }) },

@@ -45,6 +45,11 @@ export { loadOrCreateNodeKeys, readOrCreatePartyKeys, institutionKeysFile, p2pKe
 export { createConsortium, admitInstitutions, admissionOf, signRegistryEntryFor, governanceKeyFile, type InstitutionSpec } from './consortium.js'
 export { registerChainRoutes, type ChainRoutesDeps } from './http/routes/chains.js'
 export { registerRegistryRoutes, type RegistryRoutesDeps } from './http/routes/registry.js'
+export { registerEnrolmentRoutes, type EnrolmentRoutesDeps } from './http/routes/enrolments.js'
+export {
+  createEnrolmentService, newEnrolmentCode, TICKET_REFUSAL_FLOOR_MS,
+  type EnrolmentService, type EnrolmentsComponents, type EnrolmentsInit, type TicketUse
+} from './services/enrolments.js'
 export { createAccessPolicy, type AccessPolicy, type AccessComponents, type Caller } from './services/access.js'
 export { createChainService, type ChainService, type ChainsComponents, type ExamInput } from './services/chains.js'
 export { createInsightService, type InsightService, type InsightsComponents } from './services/insights.js'

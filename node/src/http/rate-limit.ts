@@ -3,8 +3,9 @@
  * team's plugin: fixed windows per key in an LRU, Retry-After, IPv6 /64s
  * counted as one source).
  *
- * Two budgets per source address and window: `logins` for POST /v1/session
- * and POST /v1/session/challenge (what anyone may call), `requests` for
+ * Two budgets per source address and window: `logins` for POST /v1/session,
+ * POST /v1/session/challenge and the enrolment-ticket routes under
+ * /v1/enrolments/{code} (what anyone may call), `requests` for
  * every other route (404s included). A request over its budget is refused
  * before its body is read or its token checked: 429 RATE_LIMITED in the
  * API's error shape, with `Retry-After` (seconds until the window ends).
@@ -30,8 +31,8 @@ export interface ApiRateLimit {
   readonly requests: number
 }
 
-/** Routes that take the `logins` budget. */
-const LOGIN_ROUTES: ReadonlySet<string> = new Set(['/v1/session', '/v1/session/challenge'])
+/** Routes that take the `logins` budget: what anyone may call, a login or an enrolment ticket's code being the credential. */
+const LOGIN_ROUTES: ReadonlySet<string> = new Set(['/v1/session', '/v1/session/challenge', '/v1/enrolments/:code', '/v1/enrolments/:code/chain-key'])
 /** Sources whose counts are kept; the least recently seen are forgotten first (a forgotten one starts a new window). */
 const SOURCES_TRACKED = 10_000
 
