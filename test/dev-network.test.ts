@@ -26,7 +26,7 @@ interface Run {
 
 interface Manifest {
   pid: number
-  nodes: Array<{ name: string, role: string, api: string, peerId: string, apiKey: string }>
+  nodes: Array<{ name: string, role: string, api: string, console: string, peerId: string, apiKey: string }>
 }
 
 let dir: string | undefined
@@ -124,6 +124,7 @@ describe('npm start (the dev network) and npm run demo', () => {
     ])
     for (const [i, node] of manifest.nodes.entries()) {
       expect(node.api).toBe(`http://127.0.0.1:${base + i}`)
+      expect(node.console).toBe(`http://127.0.0.1:${base + i}/`)
       const status = await getJson(`${node.api}/v1/status`)
       expect(status.status).toBe(200)
       expect(status.body.name).toBe(node.name)

@@ -11,7 +11,7 @@ import type { Command } from 'commander'
 import type { CliContext } from '../context.js'
 import { DEFAULT_BASE_PORT, DEFAULT_DEV_DIR, MAX_BASE_PORT, MIN_BASE_PORT, devPaths, devPorts, readDevManifest, writeDevManifest, type DevManifest } from '../dev/layout.js'
 import { CliError } from '../errors.js'
-import { StartCancelled, assertDevPortsFree, startDevNetwork } from '../dev/network.js'
+import { StartCancelled, assertDevPortsFree, consoleHint, consoleUrlOf, startDevNetwork } from '../dev/network.js'
 import { openOrCreateDevNetwork } from '../dev/setup.js'
 import { Output, table } from '../output.js'
 import { examples, intArg, pathArg, withJson } from '../options.js'
@@ -19,7 +19,7 @@ import { examples, intArg, pathArg, withJson } from '../options.js'
 export function registerDev (program: Command, ctx: CliContext): void {
   withJson(program.command('dev'))
     .summary('run a local four-node network on 127.0.0.1 (what `npm start` runs)')
-    .description('Run a local development network in this process: hospital-a and hospital-b (examiners), agency (inquirer) and regulator, on 127.0.0.1, with their data in --dir. The first run creates the consortium and one staff API key per node; later runs reopen the same data. When every node is ready it writes <dir>/dev.json (each node\'s name, role, API URL, peer id and API key; owner-only) and prints the same as a table. Ctrl-C (SIGINT) or SIGTERM stops every node cleanly. Ports: API base+0..3, libp2p TCP base+10..13, WebSockets base+20..23.')
+    .description('Run a local development network in this process: hospital-a and hospital-b (examiners), agency (inquirer) and regulator, on 127.0.0.1, with their data in --dir. The first run creates the consortium and one staff API key per node; later runs reopen the same data. When every node is ready it writes <dir>/dev.json (each node\'s name, role, API URL, console URL, peer id and API key; owner-only) and prints the same as a table. Ctrl-C (SIGINT) or SIGTERM stops every node cleanly. Ports: API base+0..3, libp2p TCP base+10..13, WebSockets base+20..23.')
     .option('--dir <path>', 'the network\'s directory', pathArg, resolve(DEFAULT_DEV_DIR))
     .option('--base-port <port>', `first port of the network's range (default ${DEFAULT_BASE_PORT}; fixed when the network is created)`, intArg(MIN_BASE_PORT, MAX_BASE_PORT))
     .option('--fresh', 'delete the network\'s data first and create it anew')
@@ -66,6 +66,7 @@ export function registerDev (program: Command, ctx: CliContext): void {
           name: n.name,
           role: n.role as DevManifest['nodes'][number]['role'],
           api: n.daemon.apiUrl,
+          console: consoleUrlOf(n.daemon),
           peerId: n.daemon.network.peerId,
           apiKey: n.apiKey,
           p2p: `/ip4/127.0.0.1/tcp/${devPorts(state.basePort, i).p2p}/p2p/${n.daemon.network.peerId}`
@@ -76,8 +77,9 @@ export function registerDev (program: Command, ctx: CliContext): void {
         '',
         `healthchain dev network ready (${reopened ? 'reopened' : 'new'}): ${paths.root}`,
         '',
-        table(['name', 'role', 'api', 'peerId', 'apiKey'], manifest.nodes.map((n) => [n.name, n.role, n.api, n.peerId, n.apiKey])),
+        table(['name', 'role', 'api', 'console', 'peerId', 'apiKey'], manifest.nodes.map((n) => [n.name, n.role, n.api, n.console, n.peerId, n.apiKey])),
         '',
+        consoleHint(network.nodes),
         `The same is in ${paths.manifest} (owner-only: it holds the API keys).`,
         'Next, in another terminal:  npm run demo' + (paths.root === resolve(DEFAULT_DEV_DIR) ? '' : ` -- --dir ${paths.root}`),
         `                       or:  npm run healthchain -- status --api ${manifest.nodes[0]!.api}`,

@@ -7,7 +7,7 @@
  *                                  each node's dev API key (kept across runs)
  *     governance.json        0600  the dev consortium's governance key
  *     dev.json               0600  while the network runs: each node's name,
- *                                  role, API URL, peer id and API key (removed
+ *                                  role, API URL, console URL, peer id and API key (removed
  *                                  at a clean stop; `npm run demo` reads it)
  *     hospital-a/ …          0700  each node's data directory (keys/, store/,
  *                                  index/) and its config.json, which
@@ -118,6 +118,8 @@ export const devManifestSchema = z.strictObject({
     name: institutionId,
     role,
     api: z.string(),
+    /** The node's web console: `/` on its API's origin. */
+    console: z.string(),
     peerId: z.string(),
     /** A staff API key of this node (for its role): dev only, which is why dev.json is 0600. */
     apiKey: z.string(),

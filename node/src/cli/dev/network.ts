@@ -8,6 +8,8 @@
  *
  * `stop()` stops them in reverse order, each the daemon's own clean stop.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { ApiKeyStore } from '../../auth/api-keys.js'
 import { loadConfig } from '../../config.js'
 import { Daemon } from '../../daemon.js'
@@ -92,6 +94,21 @@ export async function startDevNetwork (paths: DevPaths, state: DevState, opts: S
     throw err
   }
   return network
+}
+
+/** Where a node's web console is: `/` on its API's origin. */
+export function consoleUrlOf (daemon: Daemon): string {
+  return `${daemon.apiUrl}/`
+}
+
+/** What to tell a developer about the consoles: where to open them, or how to build them first. */
+export function consoleHint (nodes: readonly RunningDevNode[]): string {
+  const first = nodes[0]
+  if (first === undefined) return ''
+  const built = existsSync(join(first.daemon.config.console.dir, 'index.html'))
+  return built
+    ? `Open a node's web console in a browser: ${consoleUrlOf(first.daemon)} (each node's is in the console column).`
+    : `The web consoles are not built yet: run npm run build:console, then open ${consoleUrlOf(first.daemon)} (each node's is in the console column).`
 }
 
 /**
