@@ -83,7 +83,8 @@ export function createNetworkService (components: NetworkServiceComponents): Net
         behind: behind.get(r.id) ?? { chains: 0, blocks: 0 },
         forked: forks.filter((f) => f.custodian === r.id).length
       }))
-      const witness = network.witness
+      // Every node runs the witness service, but only a regulator's cosignatures count: elsewhere it only refuses.
+      const witness = self.role === 'regulator' ? network.witness : undefined
       return {
         self: { name: self.name, role: self.role, peerId: network.peerId },
         institutions,
