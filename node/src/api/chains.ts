@@ -117,7 +117,8 @@ export type CosignatureView = z.infer<typeof cosignatureViewSchema>
 
 export const chainHeadReplySchema = z.object({
   chainKey: hexSchema,
-  head: signedHeadViewSchema.nullable().describe('the signed head this node holds for the chain; null while it has none'),
+  head: signedHeadViewSchema.nullable()
+    .describe('the signed head this node holds for the chain; null while it has none. A replica may hold a head ahead of the blocks it verified'),
   cosignatures: z.array(cosignatureViewSchema).describe('valid cosignatures the witnesses gave within a short wait, newest first'),
   witnesses: z.array(z.string()).describe('the active regulators of the registry: the witnesses whose cosignatures count')
 })
