@@ -21,6 +21,7 @@ import { registerAuditRoutes } from './http/routes/audit.js'
 import { registerChainRoutes } from './http/routes/chains.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
+import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
@@ -79,7 +80,8 @@ export class Daemon {
           (app) => { registerFhirRoutes(app, { sessions, fhir: services.fhir }) },
           (app) => { registerInsightRoutes(app, { sessions, insights: services.insights }) },
           (app) => { registerRegistryRoutes(app, { registry: services.registry }) },
-          (app) => { registerAuditRoutes(app, { sessions, audit: services.audit }) }
+          (app) => { registerAuditRoutes(app, { sessions, audit: services.audit }) },
+          (app) => { registerNetworkRoutes(app, { sessions, network: services.network }) }
         ]
       })
       await app.listen({ host: config.api.host, port: config.api.port })
