@@ -41,6 +41,7 @@ import { createAuditService, type AuditService } from './services/audit.js'
 import { createChainService, type ChainService } from './services/chains.js'
 import { createFhirService, type FhirService } from './services/fhir.js'
 import { createInsightService, type InsightService } from './services/insights.js'
+import { createNetworkService, type NetworkService } from './services/network.js'
 import { createRegistryService, type RegistryService } from './services/registry.js'
 
 export interface NodeServices {
@@ -50,6 +51,7 @@ export interface NodeServices {
   readonly fhir: FhirService
   readonly registry: RegistryService
   readonly audit: AuditService
+  readonly network: NetworkService
 }
 
 export interface NodeContext {
@@ -146,8 +148,11 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       insights: createInsightService({ index, access }),
       fhir: createFhirService({ chains }),
       registry: createRegistryService({ ledger }),
-      audit: createAuditService({ audit })
+      audit: createAuditService({ audit }),
+      network: createNetworkService({ ledger, network, self: { name: config.name, role: config.role } })
     }
+    // Its census visits chains: stopped before the network and the ledger close.
+    closers.unshift(async () => { await services.network.close() })
 
     let closing: Promise<void> | undefined
     return {

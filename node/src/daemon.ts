@@ -22,6 +22,7 @@ import { registerChainRoutes } from './http/routes/chains.js'
 import { registerEnrolmentRoutes } from './http/routes/enrolments.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
+import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
@@ -86,7 +87,8 @@ export class Daemon {
           (app) => { registerFhirRoutes(app, { sessions, fhir: services.fhir }) },
           (app) => { registerInsightRoutes(app, { sessions, insights: services.insights }) },
           (app) => { registerRegistryRoutes(app, { registry: services.registry }) },
-          (app) => { registerAuditRoutes(app, { sessions, audit: services.audit }) }
+          (app) => { registerAuditRoutes(app, { sessions, audit: services.audit }) },
+          (app) => { registerNetworkRoutes(app, { sessions, network: services.network }) }
         ]
       })
       await app.listen({ host: config.api.host, port: config.api.port })

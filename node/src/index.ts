@@ -45,15 +45,17 @@ export { loadOrCreateNodeKeys, readOrCreatePartyKeys, institutionKeysFile, p2pKe
 export { createConsortium, admitInstitutions, admissionOf, signRegistryEntryFor, governanceKeyFile, type InstitutionSpec } from './consortium.js'
 export { registerChainRoutes, type ChainRoutesDeps } from './http/routes/chains.js'
 export { registerRegistryRoutes, type RegistryRoutesDeps } from './http/routes/registry.js'
+export { registerNetworkRoutes, type NetworkRoutesDeps } from './http/routes/network.js'
 export { registerEnrolmentRoutes, type EnrolmentRoutesDeps } from './http/routes/enrolments.js'
 export {
   createEnrolmentService, newEnrolmentCode, TICKET_REFUSAL_FLOOR_MS,
   type EnrolmentService, type EnrolmentsComponents, type EnrolmentsInit, type TicketUse
 } from './services/enrolments.js'
 export { createAccessPolicy, type AccessPolicy, type AccessComponents, type Caller } from './services/access.js'
-export { createChainService, type ChainService, type ChainsComponents, type ExamInput } from './services/chains.js'
+export { createChainService, type ChainService, type ChainsComponents, type ExamInput, type ReadOptions } from './services/chains.js'
 export { createInsightService, type InsightService, type InsightsComponents } from './services/insights.js'
 export { createFhirService, type FhirService, type FhirComponents } from './services/fhir.js'
 export { createRegistryService, type RegistryService, type RegistryComponents } from './services/registry.js'
 export { createAuditService, type AuditService, type AuditComponents } from './services/audit.js'
+export { createNetworkService, MAX_LAG_LOOKUPS, type NetworkService, type NetworkServiceComponents } from './services/network.js'
 export { viewOf, grantedKeysFor, toJson, type EntryView, type SealedView } from './services/entry-view.js'

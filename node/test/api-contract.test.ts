@@ -18,7 +18,9 @@ import { registerAuditRoutes } from '../src/http/routes/audit.js'
 import { registerChainRoutes } from '../src/http/routes/chains.js'
 import { registerFhirRoutes } from '../src/http/routes/fhir.js'
 import { registerInsightRoutes } from '../src/http/routes/insights.js'
+import { registerNetworkRoutes } from '../src/http/routes/network.js'
 import { registerRegistryRoutes } from '../src/http/routes/registry.js'
+import type { NetworkService } from '../src/services/network.js'
 import { startTestApi, type TestApi, type TestApiParts } from './helpers/api.js'
 
 const API_INDEX = fileURLToPath(new URL('../src/api/index.ts', import.meta.url))
@@ -73,7 +75,8 @@ describe('the OpenAPI document', () => {
       (app) => { registerFhirRoutes(app, { sessions: parts.sessions, fhir: createFhirService({ chains }) }) },
       (app) => { registerInsightRoutes(app, { sessions: parts.sessions, insights: createInsightService({ index: {} as never, access }) }) },
       (app) => { registerRegistryRoutes(app, { registry: createRegistryService({ ledger }) }) },
-      (app) => { registerAuditRoutes(app, { sessions: parts.sessions, audit: createAuditService({ audit: parts.audit }) }) }
+      (app) => { registerAuditRoutes(app, { sessions: parts.sessions, audit: createAuditService({ audit: parts.audit }) }) },
+      (app) => { registerNetworkRoutes(app, { sessions: parts.sessions, network: {} as NetworkService }) }
     ]
   }
 
@@ -85,9 +88,9 @@ describe('the OpenAPI document', () => {
       summary?: string, responses: Record<string, { content?: Record<string, { schema: unknown }> }>
     }>>
     expect(Object.keys(paths).sort()).toEqual([
-      '/v1/audit', '/v1/openapi.json', '/v1/registry', '/v1/session', '/v1/session/challenge', '/v1/statistics', '/v1/status', '/v1/trace',
+      '/v1/audit', '/v1/network', '/v1/openapi.json', '/v1/registry', '/v1/session', '/v1/session/challenge', '/v1/statistics', '/v1/status', '/v1/trace',
       '/v1/users', '/v1/users/{id}', '/v1/users/{id}/chain-key', '/v1/users/{id}/entries', '/v1/users/{id}/exercise', '/v1/users/{id}/fhir',
-      '/v1/users/{id}/series', '/v1/users/{id}/verify'
+      '/v1/users/{id}/head', '/v1/users/{id}/series', '/v1/users/{id}/verify'
     ])
     for (const [path, methods] of Object.entries(paths)) {
       for (const [method, op] of Object.entries(methods)) {
@@ -100,5 +103,8 @@ describe('the OpenAPI document', () => {
     expect(replyOf('/v1/users/{id}/exercise', 'get')).toContain('heartRateMean')
     expect(replyOf('/v1/trace', 'post')).toContain('minutesApart')
     expect(replyOf('/v1/statistics', 'get')).toContain('suppressedBuckets')
+    expect(replyOf('/v1/users/{id}/head', 'get')).toContain('cosignatures')
+    expect(replyOf('/v1/users', 'get')).toContain('custodian')
+    expect(replyOf('/v1/network', 'get')).toContain('custodianOf')
   })
 })

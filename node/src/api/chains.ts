@@ -35,7 +35,9 @@ export const entriesQuerySchema = z.strictObject({
   since: instantSchema.optional(),
   until: instantSchema.optional(),
   start: position('the first position').optional(),
-  end: position('the position to stop before').optional()
+  end: position('the position to stop before').optional(),
+  encoded: z.enum(['true', 'false']).optional()
+    .describe('true: every entry carries its encoded bytes (users on their own chain and examiners only), to check the author signature')
 })
 export type EntriesQuery = z.infer<typeof entriesQuerySchema>
 
@@ -70,7 +72,8 @@ export const entryViewSchema = z.object({
   time: z.string(),
   reg: z.int().optional(),
   plain: z.unknown(),
-  sealed: sealedViewSchema.optional().describe('examiners: opened if a recipient; users: the ciphertext; inquirers and regulators: absent')
+  sealed: sealedViewSchema.optional().describe('examiners: opened if a recipient; users: the ciphertext; inquirers and regulators: absent'),
+  encoded: hexSchema.optional().describe('with ?encoded=true: the stored block (the canonical encoded entry, signature included), hex')
 })
 export type EntryViewReply = z.infer<typeof entryViewSchema>
 
@@ -92,3 +95,57 @@ export const verifyReplySchema = z.object({
   forked: z.boolean()
 })
 export type VerifyReply = z.infer<typeof verifyReplySchema>
+
+// ---- GET /v1/users/{id}/head
+
+export const signedHeadViewSchema = z.object({
+  key: hexSchema.describe('the chain\'s Hypercore key'),
+  signer: hexSchema.describe('the custodian\'s signing key for this chain; the chain key is derived from it'),
+  length: z.int().min(1),
+  fork: z.int().min(0),
+  root: hexSchema.describe('Hypercore\'s tree hash at `length`'),
+  sig: hexSchema.describe('Ed25519 signature of the signer over Hypercore\'s tree signable bytes')
+}).describe('a custodian\'s signed head: check it with verifyHead of @healthchain/net/browser')
+export type SignedHeadView = z.infer<typeof signedHeadViewSchema>
+
+export const cosignatureViewSchema = z.object({
+  witness: z.string().describe('the regulator (institution id) that cosigned'),
+  head: signedHeadViewSchema,
+  sig: hexSchema.describe('the witness\'s Ed25519 signature over the head\'s cosign message (registry signing key)')
+}).describe('a witness\'s cosignature: check it with verifyCosignature of @healthchain/net/browser')
+export type CosignatureView = z.infer<typeof cosignatureViewSchema>
+
+export const chainHeadReplySchema = z.object({
+  chainKey: hexSchema,
+  head: signedHeadViewSchema.nullable()
+    .describe('the signed head this node holds for the chain; null while it has none. A replica may hold a head ahead of the blocks it verified'),
+  cosignatures: z.array(cosignatureViewSchema).describe('valid cosignatures the witnesses gave within a short wait, newest first'),
+  witnesses: z.array(z.string()).describe('the active regulators of the registry: the witnesses whose cosignatures count')
+})
+export type ChainHeadReply = z.infer<typeof chainHeadReplySchema>
+
+// ---- GET /v1/users?prefix=
+
+export const DEFAULT_FIND_LIMIT = 20
+export const MAX_FIND_LIMIT = 100
+
+export const findUsersQuerySchema = z.strictObject({
+  prefix: z.string().regex(/^[a-zA-Z2-7]{1,32}$/, { error: 'expected 1 to 32 characters of a user id (a-z, 2-7)' })
+    .transform((p) => p.toLowerCase()).describe('the start of a user id, any case'),
+  limit: z.string().regex(/^\d{1,3}$/, { error: 'expected the number of users as a whole number' }).transform(Number)
+    .pipe(z.int().min(1).max(MAX_FIND_LIMIT)).default(DEFAULT_FIND_LIMIT)
+})
+export type FindUsersQuery = z.infer<typeof findUsersQuerySchema>
+
+export const userMatchSchema = z.object({
+  userId: z.string(),
+  custodian: z.string().describe('the institution that enrolled the user'),
+  length: z.int().describe('entries this node serves (a replica: as far as it verified)'),
+  forked: z.boolean()
+})
+export type UserMatch = z.infer<typeof userMatchSchema>
+
+export const findUsersReplySchema = z.object({
+  users: z.array(userMatchSchema).describe('chains held here whose user id starts with the prefix, in id order, at most `limit`')
+})
+export type FindUsersReply = z.infer<typeof findUsersReplySchema>

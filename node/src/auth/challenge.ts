@@ -66,15 +66,15 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  bytesToHex, concatBytes, domainTag, fromHex, isInstitutionId, utf8ToBytes,
+  bytesToHex, domainTag, fromHex, isInstitutionId, utf8ToBytes,
   type CryptoProvider, type InstitutionId, type UserId
 } from '@healthchain/core'
 import { NodeError, type RefusalReason } from '../errors.js'
+import { LOGIN_NONCE_BYTES, loginMessage } from '../api/login.js'
 
-export const LOGIN_VERSION = 1
-export const LOGIN_DOMAIN = 'healthchain/v1/login'
-const LOGIN_DOMAIN_BYTES = domainTag(LOGIN_DOMAIN)
-export const LOGIN_NONCE_BYTES = 32
+// The login message is part of the API contract (a browser signs it too); re-exported where it always was.
+export { LOGIN_DOMAIN, LOGIN_NONCE_BYTES, LOGIN_VERSION, loginMessage, signLogin } from '../api/login.js'
+
 /** Failed attempts remembered per user (consumed nonces); older ones are forgotten first. */
 export const MAX_FAILED_PER_USER = 32
 const CHALLENGE_MAC_DOMAIN = domainTag('healthchain/v1/login-challenge')
@@ -87,21 +87,6 @@ const NONCE_MAC_BYTES = 16
 export const LOGIN_REFUSAL_FLOOR_MS = 100
 /** Seed of the stand-in key a signature is verified against when no key is known for the user: fixed, and nobody's. */
 const STAND_IN_SEED = createHash('sha256').update('healthchain/v1/login-stand-in-key').digest()
-
-/** The exact bytes a user signs to log in to `node` with `nonce`. */
-export function loginMessage (node: InstitutionId, nonce: Uint8Array): Uint8Array {
-  if (!isInstitutionId(node)) throw new NodeError('BAD_REQUEST', 'node: expected an institution id', { field: 'node' })
-  if (!(nonce instanceof Uint8Array) || nonce.length !== LOGIN_NONCE_BYTES) {
-    throw new NodeError('BAD_REQUEST', `nonce: expected ${LOGIN_NONCE_BYTES} bytes`, { field: 'nonce' })
-  }
-  const name = utf8ToBytes(node)
-  return concatBytes(LOGIN_DOMAIN_BYTES, new Uint8Array([name.length]), name, nonce)
-}
-
-/** A user's signature over the login message (what a client computes). */
-export function signLogin (node: InstitutionId, nonce: Uint8Array, secretKey: Uint8Array, crypto: CryptoProvider): Uint8Array {
-  return crypto.sign(loginMessage(node, nonce), secretKey)
-}
 
 /** The user's Ed25519 public key (from their genesis), or undefined when this node knows none. */
 export type LookupUserKey = (userId: UserId) => Uint8Array | undefined | Promise<Uint8Array | undefined>

@@ -8,12 +8,14 @@
  * through the network node; they return only once durably appended.
  */
 import {
-  assembleExam, bytesToHex, can, decodeEntry, newEntryId, signEntry, userIdFromKey,
+  assembleExam, bytesToHex, can, decodeEntry, encodeEntry, newEntryId, signEntry, userIdFromKey,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import type { AppendResult, Ledger, ReadQuery, UserChain } from '@healthchain/ledger'
-import type { NetworkNode } from '@healthchain/net'
-import type { ChainKeyReply, ChainSummary, EntriesReply, UserWrite, VerifyReply, WriteReply } from '../api/chains.js'
+import type { NetworkNode, SignedHead } from '@healthchain/net'
+import type {
+  ChainHeadReply, ChainKeyReply, ChainSummary, EntriesReply, FindUsersQuery, FindUsersReply, SignedHeadView, UserMatch, UserWrite, VerifyReply, WriteReply
+} from '../api/chains.js'
 import { NodeError } from '../errors.js'
 import type { ExamSealer } from '../sealing/exam-sealer.js'
 import { checkExamUnits } from '../ucum.js'
@@ -22,7 +24,7 @@ import { grantedKeysFor, viewOf } from './entry-view.js'
 
 export interface ChainsComponents {
   readonly ledger: Ledger
-  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'isForked'>
+  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'isForked' | 'signedHeadOf' | 'knownCosignatures'>
   /** This node's institution and its keys (it signs and seals examiners' writes). */
   readonly institution: { readonly id: InstitutionId, readonly keys: PartyKeys }
   readonly crypto: CryptoProvider
@@ -44,10 +46,26 @@ export interface ChainService {
   write (caller: Caller, user: UserId, body: (ExamInput & { type: 'exam' }) | UserWrite, fieldPrefix?: string): Promise<WriteReply>
   /** An exam written as this institution; units are checked against UCUM first, a refusal naming the field under `fieldPrefix`. */
   writeExam (user: UserId, exam: ExamInput, fieldPrefix?: string): Promise<WriteReply>
-  /** The entries as the caller's role may see them (entry-view.ts). */
-  read (caller: Caller, user: UserId, query: ReadQuery): Promise<EntriesReply>
+  /**
+   * The entries as the caller's role may see them (entry-view.ts); with
+   * `encoded`, each with its stored bytes, for a user on their own chain or
+   * an examiner only (FORBIDDEN otherwise: the ciphertext is not theirs to take away).
+   */
+  read (caller: Caller, user: UserId, query: ReadQuery, opts?: ReadOptions): Promise<EntriesReply>
   verify (caller: Caller, user: UserId): Promise<VerifyReply>
+  /** The chain's signed head held here and the witnesses' valid cosignatures of it (NetworkNode.knownCosignatures: a short, bounded wait). */
+  head (caller: Caller, user: UserId): Promise<ChainHeadReply>
+  /** Chains held here whose user id starts with `prefix`, in id order, at most `limit` (only those are opened). */
+  find (query: FindUsersQuery): Promise<FindUsersReply>
 }
+
+export interface ReadOptions {
+  /** Every entry with its encoded bytes (hex), so the caller can check the author signature itself. */
+  readonly encoded?: boolean
+}
+
+/** Roles that may take entries' encoded bytes (sealed envelopes included) away. */
+const ENCODED_READERS: ReadonlySet<string> = new Set(['user', 'examiner'])
 
 export function createChainService (components: ChainsComponents): ChainService {
   const { ledger, network, institution, crypto, sealer, access } = components
@@ -118,7 +136,10 @@ export function createChainService (components: ChainsComponents): ChainService 
       return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
     },
 
-    async read (caller, user, query) {
+    async read (caller, user, query, opts = {}) {
+      if (opts.encoded === true && !ENCODED_READERS.has(caller.role)) {
+        throw new NodeError('FORBIDDEN', `role ${caller.role} may not take entries' encoded bytes: users (own chain) and examiners only`)
+      }
       const chain = await access.readableChain(caller, user)
       const read = await network.read(chain.userId!, query)
       const examiner = caller.role === 'examiner'
@@ -129,8 +150,32 @@ export function createChainService (components: ChainsComponents): ChainService 
         chainKey: bytesToHex(chain.key),
         verifiedLength: read.verifiedLength,
         forked: read.fork !== undefined,
-        entries: read.entries.map((e) => viewOf(e, ctx))
+        // Decoding was canonical, so encoding again gives the stored block byte for byte.
+        entries: read.entries.map((e) => opts.encoded === true ? { ...viewOf(e, ctx), encoded: bytesToHex(encodeEntry(e.entry)) } : viewOf(e, ctx))
       }
+    },
+
+    async head (caller, user) {
+      const chain = await access.readableChain(caller, user)
+      const head = await network.signedHeadOf(chain.userId!)
+      const known = await network.knownCosignatures(chain.key)
+      return {
+        chainKey: bytesToHex(chain.key),
+        head: head === undefined ? null : headView(head),
+        cosignatures: known.cosignatures.map((c) => ({ witness: c.witness, head: headView(c.head), sig: bytesToHex(c.sig) })),
+        witnesses: known.witnesses
+      }
+    },
+
+    async find ({ prefix, limit }) {
+      // The catalog's user ids are in memory: only the matches kept are opened (for the custodian the genesis names).
+      const matches = ledger.users().filter((u) => u.startsWith(prefix)).sort().slice(0, limit)
+      const users: UserMatch[] = []
+      for (const user of matches) {
+        const summary = await ledger.withChain(user, async (chain) => chain.user === undefined ? undefined : summaryOf(chain))
+        if (summary !== undefined) users.push({ userId: summary.userId, custodian: summary.custodian, length: summary.length, forked: summary.forked })
+      }
+      return { users }
     },
 
     async verify (caller, user) {
@@ -171,6 +216,13 @@ export function userOfGenesis (genesis: Uint8Array): UserId | undefined {
     return entry.type === 'genesis' ? userIdFromKey(entry.plain.user.sign) : undefined
   } catch {
     return undefined
+  }
+}
+
+/** A signed head as the API writes it. */
+export function headView (head: SignedHead): SignedHeadView {
+  return {
+    key: bytesToHex(head.key), signer: bytesToHex(head.signer), length: head.length, fork: head.fork, root: bytesToHex(head.root), sig: bytesToHex(head.sig)
   }
 }
 

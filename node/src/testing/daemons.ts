@@ -32,8 +32,11 @@ export interface TestConsortium {
   readonly dir: string
   readonly nodes: Map<string, TestNode>
   node (id: string): TestNode
-  /** Starts (again) a node that was stopped, from the same data directory. */
-  restart (id: string): Promise<TestNode>
+  /**
+   * Starts (again) a node that was stopped, from the same data directory;
+   * `samePort`: on the API port it had (a browser tab open on its origin reconnects).
+   */
+  restart (id: string, opts?: { samePort?: boolean }): Promise<TestNode>
   stop (id: string): Promise<void>
   close (): Promise<void>
 }
@@ -98,7 +101,8 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
 
   const nodes = new Map<string, TestNode>()
   const apiKeys = new Map<string, string>()
-  const configOf = (id: string, role: InstitutionRole): NodeConfig => {
+  const lastPort = new Map<string, number>()
+  const configOf = (id: string, role: InstitutionRole, port = 0): NodeConfig => {
     const first = id === host ? undefined : nodes.get(host)
     const bootstrap = first === undefined ? [] : [first.daemon.network.addresses[0]!]
     const extra = opts.config ?? {}
@@ -106,7 +110,7 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
       name: id,
       role,
       dataDir: dataDir(id),
-      api: { host: '127.0.0.1', port: 0, ...extra.api },
+      api: { host: '127.0.0.1', port, ...extra.api },
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...extra.p2p },
       registryKey: bytesToHex(registryKey),
       ...(extra.auth === undefined ? {} : { auth: extra.auth }),
@@ -114,8 +118,9 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
       ...(extra.console === undefined ? {} : { console: extra.console })
     }, { baseDir: dir })
   }
-  const start = async (id: string, role: InstitutionRole): Promise<TestNode> => {
-    const daemon = await Daemon.start(configOf(id, role))
+  const start = async (id: string, role: InstitutionRole, port?: number): Promise<TestNode> => {
+    const daemon = await Daemon.start(configOf(id, role, port))
+    lastPort.set(id, Number(new URL(daemon.apiUrl).port))
     let apiKey = apiKeys.get(id)
     if (apiKey === undefined) {
       apiKey = (await daemon.apiKeys.create(`${id} staff`, role)).apiKey
@@ -129,9 +134,9 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
     dir,
     nodes,
     node (id) { return nodes.get(id)! },
-    async restart (id) {
+    async restart (id, restartOpts = {}) {
       const role = specs.find(([s]) => s === id)![1]
-      return await start(id, role)
+      return await start(id, role, restartOpts.samePort === true ? lastPort.get(id) : undefined)
     },
     async stop (id) {
       await nodes.get(id)?.daemon.stop()

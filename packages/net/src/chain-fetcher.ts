@@ -64,6 +64,12 @@ export interface FetchStats {
   dropped: number
 }
 
+/** One chain behind: its key (hex) and the blocks it lacked when asked for. */
+export interface ChainBehind {
+  readonly keyHex: string
+  readonly blocks: number
+}
+
 export interface ReplicationLag {
   readonly chainsBehind: number
   readonly blocksBehind: number
@@ -121,10 +127,14 @@ export class ChainFetcher {
 
   /** Chains asked for (queued, under way, waiting for the registry, or whose last run failed) and the blocks they lacked when asked for. */
   lag (): ReplicationLag {
-    let blocksBehind = 0
+    const behind = this.behind()
+    return { chainsBehind: behind.length, blocksBehind: behind.reduce((sum, b) => sum + b.blocks, 0) }
+  }
+
+  /** The chains `lag()` counts, each with the blocks it lacked when asked for: O(chains behind). */
+  behind (): ChainBehind[] {
     const behind = new Map([...this.failedBehind, ...this.stalled, ...this.wanted])
-    for (const [keyHex, length] of behind) blocksBehind += Math.max(0, length - (this.had.get(keyHex) ?? 0))
-    return { chainsBehind: behind.size, blocksBehind }
+    return [...behind].map(([keyHex, length]) => ({ keyHex, blocks: Math.max(0, length - (this.had.get(keyHex) ?? 0)) }))
   }
 
   /** Asks for the chain with this key up to `length` blocks; `have` is the verified length held now (0 if none). */

@@ -68,7 +68,7 @@
  */
 import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { ChainFetcher, type ReplicationLag } from './chain-fetcher.js'
+import { ChainFetcher, type ChainBehind, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
 import { seedHeadLog } from './head-seeding.js'
@@ -391,6 +391,9 @@ export class HeadsService {
 
   /** Chains for which a longer head was seen than this node has verified, and the blocks missing over them. */
   replicationLag (): ReplicationLag { return this.fetcher.lag() }
+
+  /** The chains `replicationLag()` counts, one by one (key hex, blocks missing): O(chains behind), not O(chains held). */
+  chainsBehind (): ChainBehind[] { return this.fetcher.behind() }
 
   async stop (): Promise<void> {
     if (this.closing) return

@@ -1,7 +1,10 @@
 import './polyfills.js'
-export { NetworkNode, type NetworkNodeInit, type AppendOptions, type NodeStatus, type ChainRead } from './network-node.js'
+export {
+  NetworkNode, DEFAULT_COSIGNATURE_WAIT_MS, MAX_COSIGNATURES_PER_WITNESS,
+  type NetworkNodeInit, type AppendOptions, type NodeStatus, type ChainRead, type KnownCosignatures
+} from './network-node.js'
 export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsBounds, type HeadsStats, type DroppedStats, type ForkedChain } from './heads.js'
-export type { FetchStats, ReplicationLag } from './chain-fetcher.js'
+export type { ChainBehind, FetchStats, ReplicationLag } from './chain-fetcher.js'
 export type { ReconcileStats } from './heads-reconcile.js'
 export {
   AppendService, DEFAULT_APPEND_RETRIES, DEFAULT_APPEND_TIMEOUT_MS,

@@ -8,10 +8,10 @@
 import './polyfills.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
-import type { UserId, Entry, SigningKeyPair } from '@healthchain/core'
+import { equal, type UserId, type Entry, type InstitutionId, type SigningKeyPair } from '@healthchain/core'
 import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
-import type { ReplicationLag } from './chain-fetcher.js'
+import type { ChainBehind, ReplicationLag } from './chain-fetcher.js'
 import { NetError } from './errors.js'
 import { ForwardLanes } from './forward-lanes.js'
 import { HeadsService, type ForkedChain, type HeadsBounds, type HeadsStats } from './heads.js'
@@ -21,9 +21,16 @@ import { MemberDialer } from './member-dialer.js'
 import { MyChainService } from './my-chain.js'
 import { Replication, type ReplicationInit } from './replication.js'
 import type { AnyForkProof } from './wire/any-fork-proof.js'
-import { WitnessService, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
+import { verifyCosignature, type Cosignature } from './wire/cosignature.js'
+import { headOf, type SignedHead } from './wire/head.js'
+import type { WitnessRequest } from './wire/witness.js'
+import { WitnessService, askWitness, headWithQuorum, type QuorumHead, type QuorumOptions } from './witness.js'
 
 export const DEFAULT_CHAIN_IDLE_MS = 60_000
+/** How long `knownCosignatures` waits for other witnesses by default: a page showing a head waits no longer. */
+export const DEFAULT_COSIGNATURE_WAIT_MS = 2_000
+/** Cosignatures `knownCosignatures` keeps per witness, newest first. */
+export const MAX_COSIGNATURES_PER_WITNESS = 4
 
 export interface NetworkNodeInit {
   readonly ledger: Ledger
@@ -80,6 +87,13 @@ export interface ChainRead {
   readonly verifiedLength: number
   /** Set when the chain's custodian signed two histories: the entries may not be the ones others see. */
   readonly fork: AnyForkProof | undefined
+}
+
+export interface KnownCosignatures {
+  /** Active regulators of the current registry: the witnesses whose cosignatures count. */
+  readonly witnesses: InstitutionId[]
+  /** Valid cosignatures of the chain (each against its witness's registry key), newest first, at most MAX_COSIGNATURES_PER_WITNESS per witness. */
+  readonly cosignatures: Cosignature[]
 }
 
 export interface AppendOptions extends ForwardOptions {
@@ -229,6 +243,61 @@ export class NetworkNode {
   async headWithQuorum (chainKey: Uint8Array, opts: QuorumOptions): Promise<QuorumHead> {
     return await headWithQuorum(this, chainKey, opts)
   }
+
+  /**
+   * The signed head of `user`'s chain as held here: a custodian's newest, a
+   * replica's as stored (verified against its signer on the way);
+   * undefined while the chain has none. UNKNOWN_CHAIN if not held here.
+   */
+  async signedHeadOf (user: UserId): Promise<SignedHead | undefined> {
+    const chain = await this.ledger.chain(user)
+    if (chain.length === 0) return undefined
+    try {
+      return await headOf(chain, this.ledger.crypto)
+    } catch (err) {
+      if (err instanceof NetError && err.code === 'NO_HEAD') return undefined
+      throw err
+    }
+  }
+
+  /**
+   * The cosignatures of a chain that the witnesses (active regulators of the
+   * current registry) give now, each checked against the signing key the
+   * registry lists for it. This node's own witness service answers at once
+   * (considering its replica's current head first, as a witness request
+   * does); every other witness is asked at once over the network and given
+   * `timeoutMs` (default 2 s) in all: one that does not answer by then adds
+   * nothing. So the wait is bounded, and nothing is kept between calls.
+   */
+  async knownCosignatures (chainKey: Uint8Array, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<KnownCosignatures> {
+    const witnesses = this.ledger.registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active')
+    const request: WitnessRequest = { v: 1, key: chainKey }
+    const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_COSIGNATURE_WAIT_MS), ...(opts.signal === undefined ? [] : [opts.signal])])
+    const answers = await Promise.allSettled(witnesses.map(async (w) => {
+      if (w.peer === this.peerId && this.witness !== undefined) return await this.witness.answer(request)
+      if (w.peer === undefined || w.peer === this.peerId) return { cosignatures: [] }
+      return await askWitness(this.host, w.peer, request, signal)
+    }))
+    const byWitness = new Map<string, Map<number, Cosignature>>()
+    answers.forEach((answer, i) => {
+      if (answer.status !== 'fulfilled') return
+      const record = witnesses[i]!
+      const kept = byWitness.get(record.id) ?? new Map<number, Cosignature>()
+      for (const c of answer.value.cosignatures) {
+        // Only the witness asked speaks for itself, of the chain asked, under the key the registry lists now.
+        if (c.witness !== record.id || !equal(c.head.key, chainKey) || kept.has(c.head.length)) continue
+        if (verifyCosignature(c, record.sign, this.ledger.crypto)) kept.set(c.head.length, c)
+      }
+      byWitness.set(record.id, kept)
+    })
+    const cosignatures = [...byWitness.values()]
+      .flatMap((kept) => [...kept.values()].sort((a, b) => b.head.length - a.head.length).slice(0, MAX_COSIGNATURES_PER_WITNESS))
+      .sort((a, b) => b.head.length - a.head.length || a.witness.localeCompare(b.witness))
+    return { witnesses: witnesses.map((w) => w.id), cosignatures }
+  }
+
+  /** The chains behind here (key hex, blocks missing), as `status().replicationLag` counts them: O(chains behind). */
+  chainsBehind (): ChainBehind[] { return this.heads.chainsBehind() }
 
   status (): NodeStatus {
     const connected = [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]

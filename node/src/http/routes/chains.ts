@@ -12,10 +12,12 @@
  *                                   user (own)      { entry, seq } — an entry the user signed for position seq
  *   GET  /v1/users/{id}/entries     all (user: own) entries as the caller's role may see them
  *   GET  /v1/users/{id}/verify      all (user: own) the full integrity report
+ *   GET  /v1/users/{id}/head        all (user: own) the signed head held here and the witnesses' cosignatures
+ *   GET  /v1/users?prefix=          staff           find chains held here by the start of the user id
  */
 import {
-  chainKeyReplySchema, chainSummarySchema, enrolRequestSchema, entriesQuerySchema, entriesReplySchema, errorReplies, userParamsSchema,
-  verifyReplySchema, writeReplySchema, writeRequestSchema
+  chainHeadReplySchema, chainKeyReplySchema, chainSummarySchema, enrolRequestSchema, entriesQuerySchema, entriesReplySchema, errorReplies,
+  findUsersQuerySchema, findUsersReplySchema, noQuerySchema, userParamsSchema, verifyReplySchema, writeReplySchema, writeRequestSchema
 } from '../../api/index.js'
 import type { Sessions } from '../../auth/sessions.js'
 import { checkWindow } from '../../query-index/params.js'
@@ -30,6 +32,7 @@ export interface ChainRoutesDeps {
 }
 
 const READERS = ['user', 'examiner', 'inquirer', 'regulator'] as const
+const STAFF_READERS = ['examiner', 'inquirer', 'regulator'] as const
 
 export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
   const { sessions, chains } = deps
@@ -102,8 +105,31 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
       // Reads start after the genesis by default; asked for the genesis by type, start at it.
       ...(q.start === undefined ? (q.type === 'genesis' ? { start: 0 } : {}) : { start: Number(q.start) }),
       ...(q.end === undefined ? {} : { end: Number(q.end) })
-    })
+    }, { encoded: q.encoded === 'true' })
   })
+
+  app.get('/v1/users/:id/head', {
+    ...requireAuth(sessions, { roles: READERS, action: 'read', target: userTarget }),
+    schema: {
+      summary: 'The chain\'s signed head held here, with the witnesses\' cosignatures of it, to check in the browser',
+      tags: ['users'],
+      params: userParamsSchema,
+      querystring: noQuerySchema,
+      security: BEARER_SECURITY,
+      response: { 200: chainHeadReplySchema, ...errorReplies }
+    }
+  }, async (request) => await chains.head(sessionOf(request), request.params.id))
+
+  app.get('/v1/users', {
+    ...requireAuth(sessions, { roles: STAFF_READERS, action: 'read', target: prefixTarget }),
+    schema: {
+      summary: 'Find a patient: chains held here whose user id starts with a prefix',
+      tags: ['users'],
+      querystring: findUsersQuerySchema,
+      security: BEARER_SECURITY,
+      response: { 200: findUsersReplySchema, ...errorReplies }
+    }
+  }, async (request) => await chains.find(request.query))
 
   app.get('/v1/users/:id/verify', {
     ...requireAuth(sessions, { roles: READERS, action: 'read', target: userTarget }),
@@ -115,6 +141,12 @@ export function registerChainRoutes (app: App, deps: ChainRoutesDeps): void {
       response: { 200: verifyReplySchema, ...errorReplies }
     }
   }, async (request) => await chains.verify(sessionOf(request), request.params.id))
+}
+
+/** A search's audit target: the prefix asked for (read before validation; the audit hook refuses what is not printable). */
+function prefixTarget (request: { query: unknown }): string {
+  const prefix = (request.query as { prefix?: unknown } | undefined)?.prefix
+  return `users:${typeof prefix === 'string' ? prefix.slice(0, 40) : ''}`
 }
 
 /** The user an enrolment's genesis names, for its audit line (read before validation: anything may be there). */

@@ -1,0 +1,30 @@
+/**
+ * The console's build: one static bundle in dist/, which every node serves
+ * at / on its API's origin. Nothing is loaded from anywhere else (no CDN,
+ * no fonts), so the node's Content-Security-Policy can allow 'self' only.
+ */
+import { defineConfig } from 'vite'
+
+export default defineConfig({
+  base: '/',
+  // Preact's automatic JSX runtime, through Vite's own transformer (no Babel).
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  resolve: {
+    // Workspace packages ship TypeScript sources; their browser-safe entries are what the console imports.
+    conditions: ['browser', 'module', 'import', 'default']
+  },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: false,
+    // No inline module preload polyfill: every script comes from a file, as the CSP demands.
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 1500
+  },
+  server: {
+    // `npm run dev -w @healthchain/console`: the console with live reload against a running node's API.
+    proxy: { '/v1': process.env.HEALTHCHAIN_API ?? 'http://127.0.0.1:7000' }
+  }
+})
