@@ -4,6 +4,7 @@
  * another origin, each staff role lands on its own party's screens, and a
  * wrong API key is refused with a message a person can read.
  */
+import { CONTENT_SECURITY_POLICY } from '@healthchain/node'
 import { startConsortium, type TestConsortium } from '@healthchain/node/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -27,11 +28,25 @@ describe('console shell', () => {
     const { page, context, problems } = await openConsole(browser, node.url)
     await expect.poll(async () => await page.getByTestId('node-name').textContent()).toContain('hospital-a')
     await page.getByRole('tab', { name: /Staff/ }).click()
-    await page.getByLabel('API key').fill('hck_nope_nope')
+    // The node's own key with its last character changed: well-formed, but not a key this node issued.
+    const wrong = node.apiKey.slice(0, -1) + (node.apiKey.endsWith('A') ? 'B' : 'A')
+    await page.getByLabel('API key').fill(wrong)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(async () => await page.getByTestId('login-error').textContent()).toMatch(/refused|not valid/i)
     expect(problems).toEqual([])
     await context.close()
+  })
+
+  it('answers / with the console under the strict Content-Security-Policy, and the manifest as a manifest', async () => {
+    const node = consortium.node('hospital-a')
+    const page = await fetch(`${node.url}/`)
+    expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY)
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'")
+    expect(await page.text()).toContain('<div id="app">')
+    const manifest = await fetch(`${node.url}/manifest.webmanifest`)
+    expect(manifest.headers.get('content-type')).toMatch(/^application\/manifest\+json/)
+    const body = await manifest.json() as { icons: Array<{ src: string }> }
+    for (const icon of body.icons) expect((await fetch(`${node.url}${icon.src}`)).status).toBe(200)
   })
 
   it.each([
