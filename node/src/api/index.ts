@@ -14,3 +14,5 @@ export * from './fhir.js'
 export * from './login.js'
 export * from './network.js'
 export * from './enrolments.js'
+// The built-in reference ranges (plain data, browser-safe): the console marks out-of-range values with the node's own table.
+export { REFERENCE_RANGES, rangeFor, type ReferenceEntry } from '../query-index/reference-ranges.js'

@@ -13,7 +13,8 @@
  *                  write got there first) is re-signed, same entry id, so a
  *                  retry is never appended twice (the client's sendSigned)
  *   openEnvelope   open a sealed segment on the device (the node only ever
- *                  sends users the ciphertext)
+ *                  sends users the ciphertext); the client's, re-exported
+ *                  here for the CLI's callers
  *   grantExaminer  consent grants carrying the history's data keys
  *                  re-wrapped for the newly trusted examiner (the client's
  *                  buildGrantEntries, chunked as the phone's are)
@@ -22,15 +23,17 @@
  */
 import { readFile } from 'node:fs/promises'
 import {
-  bytesToHex, decodeCanonical, encodeEntry, fromHex, openSealed, sealedSchema, userKeysFromPhrase,
-  type CryptoProvider, type Entry, type ExamSealed, type InstitutionId, type Sealed, type UnsignedEntry, type UserKeys
+  bytesToHex, encodeEntry, fromHex, userKeysFromPhrase, type CryptoProvider, type Entry, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { buildEnrolmentGenesis, buildGrantEntries, isClientError, sendSigned, signUserEntry, type SealedPast } from '@healthchain/client'
+import { envelopeOf, openEnvelope } from '@healthchain/client/user-side'
 import { LedgerError, readRecoveryPhrase } from '@healthchain/ledger'
 import { z } from 'zod'
-import { chainSummarySchema, writeReplySchema, type ChainSummary, type EntryViewReply, type WriteReply } from '../api/index.js'
+import { chainSummarySchema, writeReplySchema, type ChainSummary, type WriteReply } from '../api/index.js'
 import type { ApiClient } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
+
+export { openEnvelope }
 
 /** The user's keys from a phrase file (as `healthchain user new --out` writes it: owner-only). */
 export async function readUserKeys (phraseFile: string, crypto: CryptoProvider): Promise<UserKeys> {
@@ -120,19 +123,6 @@ export async function writeAsUser (client: ApiClient, user: UserKeys, unsigned: 
     if (isClientError(err, 'REFUSED') && err.cause instanceof ApiError) throw err.cause
     throw err
   }
-}
-
-/** The sealed segment of an entry the user reads (`sealed.envelope`), opened with the user's own key; undefined if it has none. */
-export function openEnvelope (view: EntryViewReply, chainKey: string, user: UserKeys, crypto: CryptoProvider): ExamSealed | undefined {
-  const sealed = envelopeOf(view)
-  if (sealed === undefined) return undefined
-  return openSealed(sealed, user.box, { chainKey: fromHex(chainKey, 32, 'chainKey'), entryId: fromHex(view.id, 16, 'id') }, crypto)
-}
-
-/** The sealed segment a node sends the user (`sealed.envelope`), decoded; undefined if the entry has none. */
-function envelopeOf (view: EntryViewReply): Sealed | undefined {
-  if (view.sealed === undefined || view.sealed.readable || view.sealed.envelope === undefined) return undefined
-  return sealedSchema.parse(decodeCanonical(fromHex(view.sealed.envelope, view.sealed.envelope.length / 2, 'envelope')))
 }
 
 /**

@@ -19,6 +19,7 @@ export {
 export { locationPlains, LOCATION_POINTS_PER_ENTRY, type GeoPoint } from './location.js'
 export { parseGpx, type GpxTrack, type GpxPoint, type GpxOptions } from './gpx.js'
 export { parseStepsCsv, type StepsRow } from './csv.js'
+export { envelopeOf, openEnvelope, type SealedEntryView } from './sealed-view.js'
 export { toTimeline, seriesOf, type TimelineItem, type TimelineQuery, type SeriesPoint } from './timeline.js'
 export { assertUserWritable, USER_WRITABLE_TYPES } from './guard.js'
 export { type TimeInput } from './time.js'
