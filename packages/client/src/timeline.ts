@@ -6,9 +6,14 @@
  * decrypted is stored.
  */
 import {
-  bytesToHex, isCoreError, openSealed, type BoxKeyPair, type CryptoProvider, type EntryType, type ExamSealed, type PlainByType
+  bytesToHex, isCoreError, openSealed, type BoxKeyPair, type CryptoProvider, type Entry, type EntryType, type ExamSealed, type PlainByType
 } from '@healthchain/core'
-import type { PositionedEntry } from '@healthchain/ledger'
+
+/** An entry and its position (the ledger's PositionedEntry, by shape: this file is reachable from the browser-safe user side). */
+interface PositionedEntry {
+  readonly seq: number
+  readonly entry: Entry
+}
 
 interface ItemOf<T extends EntryType> {
   /** Position in the chain. */
