@@ -11,7 +11,9 @@ export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   resolve: {
     // Workspace packages ship TypeScript sources; their browser-safe entries are what the console imports.
-    conditions: ['browser', 'module', 'import', 'default']
+    conditions: ['browser', 'module', 'import', 'default'],
+    // csv-parse's Node entry needs Node's Buffer; its browser build (the same parser, with its own Buffer) runs in a page.
+    alias: { 'csv-parse/sync': 'csv-parse/browser/esm/sync' }
   },
   build: {
     outDir: 'dist',
