@@ -115,7 +115,7 @@ export function HeadSummary (props: { check: HeadCheck, custodian: string }): JS
   const n = check.witnesses.length
   return (
     <Notice kind={check.cosignedBy.length > 0 || n === 0 ? 'ok' : 'warn'} testId='head-summary'>
-      ✓ Chain head #{check.length} signed by {props.custodian}, cosigned by {check.cosignedBy.length} of {n} {n === 1 ? 'regulator' : 'regulators'} — checked on this device
+      ✓ Chain head #{check.length} signed by {props.custodian}, cosigned by {check.cosignedBy.length} of {n} regulators — checked on this device
     </Notice>
   )
 }
