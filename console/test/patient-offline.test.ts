@@ -75,5 +75,5 @@ describe('patient console, node stopped mid-session', () => {
     await expect.poll(async () => await page.getByTestId('timeline-count').textContent(), { timeout: 20_000 }).toBe('3 entries, 3 checked on this device.')
     expect(problems).toEqual([])
     await context.close()
-  })
+  }, 60_000)
 })

@@ -36,6 +36,9 @@ export interface DaemonOptions {
   readonly sealWorkers?: number
 }
 
+/** How long a stop lets requests in flight finish before closing every connection. */
+const STOP_GRACE_MS = 2000
+
 export class Daemon {
   readonly context: NodeContext
   readonly app: App
@@ -121,7 +124,14 @@ export class Daemon {
   /** Stops the API, then the network, then storage; a second call waits for the first. */
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
-      await this.app.close()
+      // A browser keeps a spare connection open without sending on it; Node counts it as busy (waiting for headers), so the
+      // close would wait for the headers timeout. Requests in flight get a grace period, then every connection is closed.
+      const grace = setTimeout(() => { this.app.server.closeAllConnections() }, STOP_GRACE_MS)
+      try {
+        await this.app.close()
+      } finally {
+        clearTimeout(grace)
+      }
       await this.context.close()
     })()
     await this.stopping
