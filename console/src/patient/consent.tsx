@@ -142,8 +142,8 @@ function ReadersTable (props: { session: Session, chain: PatientChain, onDone: (
                 <td>{r.why !== 'granted' ? '–' : r.until === undefined ? 'until withdrawn' : formatDate(r.until)}</td>
                 <td>
                   {r.why === 'granted' && (
-                    <button type='button' class='danger' disabled={busy !== undefined} onClick={() => { void revoke(r.who) }}>
-                      {busy === r.who ? 'Withdrawing…' : `Withdraw ${r.who}`}
+                    <button type='button' class='danger' aria-label={`Withdraw ${r.who}`} disabled={busy !== undefined} onClick={() => { void revoke(r.who) }}>
+                      {busy === r.who ? 'Withdrawing…' : 'Withdraw'}
                     </button>
                   )}
                 </td>

@@ -21,12 +21,17 @@ export function CheckBadge (props: { entry: CheckedEntry }): JSX.Element {
     : <Badge kind='bad' title={check.reason}><span data-testid='check-bad'>✗ not verified: {check.reason}</span></Badge>
 }
 
-function ObservationList (props: { observations: ReadonlyArray<{ code: string, value: number | string, unit?: string | undefined }> }): JSX.Element {
+type ShownObservation = { code: string, value: number | string, unit?: string | undefined, time?: number | undefined }
+
+function ObservationList (props: { observations: readonly ShownObservation[] }): JSX.Element {
   return (
     <dl class='kv'>
       {props.observations.map((o, i) => [
         <dt key={`t${i}`}>{measureName(o.code)}</dt>,
-        <dd key={`d${i}`} data-testid='observation'>{observationText(o)}</dd>
+        <dd key={`d${i}`}>
+          <span data-testid='observation'>{observationText(o)}</span>
+          {o.time !== undefined && <span class='muted'> · measured {formatDate(o.time)}</span>}
+        </dd>
       ])}
     </dl>
   )
@@ -47,12 +52,12 @@ function EntryBody (props: { entry: CheckedEntry }): JSX.Element | null {
             {sealed.state === 'opened'
               ? (
                   <>
-                    <Badge kind='ok'>🔒 sealed – opened on this device</Badge>
+                    <Badge kind='ok'>sealed – opened on this device</Badge>
                     {sealed.data.observations !== undefined && <ObservationList observations={sealed.data.observations} />}
                     {sealed.data.notes !== undefined && <p class='notes' data-testid='sealed-notes'>{sealed.data.notes}</p>}
                   </>
                 )
-              : sealed.state === 'failed' ? <Badge kind='bad' title={sealed.reason}>🔒 sealed – could not open: {sealed.reason}</Badge> : null}
+              : sealed.state === 'failed' ? <Badge kind='bad' title={sealed.reason}>sealed – could not open: {sealed.reason}</Badge> : null}
           </div>
         </>
       )
