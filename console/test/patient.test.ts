@@ -135,6 +135,31 @@ describe('patient console', () => {
     await context.close()
   })
 
+  it('marks in red an entry whose view differs from its stored bytes, and one whose signature fails', async () => {
+    const { page, context, problems } = await openConsole(browser, a.url, PHONE)
+    // A node that lies: the exam at #1 shown with another value, the exercise at #3 with a damaged signature.
+    await page.route('**/v1/users/*/entries?*', async (route) => {
+      const reply = await route.fetch()
+      const body = await reply.json() as { entries: Array<{ seq: number, plain: any, encoded: string }> }
+      for (const e of body.entries) {
+        if (e.seq === 1) e.plain.observations[0].value = 99
+        if (e.seq === 3) e.encoded = e.encoded.slice(0, -2) + (e.encoded.endsWith('00') ? '01' : '00')
+      }
+      await route.fulfill({ response: reply, json: body })
+    })
+    await signIn(page)
+    await expect.poll(async () => await page.getByTestId('timeline-count').textContent()).toBe(`${seeded} entries, ${seeded - 2} checked on this device, 2 NOT verified.`)
+    expect(await page.locator('[data-seq="1"]').getByTestId('check-bad').textContent()).toMatch(/differs from the stored entry in its content/)
+    expect(await page.locator('[data-seq="3"]').getByTestId('check-bad').textContent()).toMatch(/your signature does not verify/)
+    expect(await page.getByTestId('check-ok').count()).toBe(seeded - 2)
+    // Only checked exams feed the charts: the altered 99 is not drawn as a measurement.
+    await go(page, '/patient/measures')
+    await page.getByTestId('measure-8480-6').waitFor()
+    expect(await page.getByTestId('measure-8480-6').getByTestId('measure-value').allTextContents()).toEqual(['141 mmHg', '117 mmHg'])
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
   it('writes exercise through the form and a GPX track, each signed here; both land in the chain and the screens', async () => {
     const { page, context, problems } = await openConsole(browser, a.url, PHONE)
     await signIn(page)
