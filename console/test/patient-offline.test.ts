@@ -4,7 +4,8 @@
  * meanwhile are kept on the device ("waiting to send"), and after the node
  * restarts on the same port they are sent by themselves, each appended
  * exactly once (the chain read back over HTTP). The queue lives in
- * IndexedDB only, never in localStorage or sessionStorage.
+ * IndexedDB only, never in localStorage or sessionStorage. A write whose
+ * answer was lost is sent again under its id and appended once.
  */
 import { startConsortium, staffToken, userToken, type TestConsortium, type TestNode } from '@healthchain/node/testing'
 import type { Browser } from 'playwright-core'
@@ -73,6 +74,32 @@ describe('patient console, node stopped mid-session', () => {
     // The timeline shows them, checked.
     await page.evaluate("location.hash = '/patient'")
     await expect.poll(async () => await page.getByTestId('timeline-count').textContent(), { timeout: 20_000 }).toBe('3 entries, 3 checked on this device.')
+    expect(problems).toEqual([])
+    await context.close()
+  }, 60_000)
+
+  it('a write the node appended but whose answer was lost is sent again with its id and appended once (duplicate)', async () => {
+    const { page, context, problems } = await openConsole(browser, net.node('hospital-a').url, PHONE)
+    await signInAsPatient(page, patient.phrase)
+    await page.getByTestId('timeline-count').waitFor({ timeout: 20_000 })
+    await page.evaluate("location.hash = '/patient/write'")
+    // The first POST reaches the node, which appends the entry; its answer never reaches the page.
+    let lost = 0
+    await page.route('**/v1/users/*/entries', async (route) => {
+      if (route.request().method() !== 'POST' || lost > 0) return await route.continue()
+      lost++
+      await route.fetch()
+      await route.abort('connectionreset')
+    })
+    await page.getByLabel('Steps', { exact: true }).fill('9999')
+    await page.getByRole('button', { name: 'Sign and save exercise' }).click()
+    await expect.poll(async () => await page.getByTestId('write-queued').textContent()).toMatch(/kept on this device/)
+    // Sent again by the retry timer: the node knows the id, answers duplicate, and the queue empties.
+    await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 20_000 })
+    expect(lost).toBe(1)
+    const node = net.node('hospital-a')
+    const entries = await entriesAt(node, await userToken(node, patient.user), patient.user.userId)
+    expect(entries.filter((e) => e.type === 'exercise' && e.plain.observations[0].value === 9999)).toHaveLength(1)
     expect(problems).toEqual([])
     await context.close()
   }, 60_000)
