@@ -189,6 +189,13 @@ describe('patient console', () => {
     // Days without exercise show 0; the two days with some show their steps.
     await expect.poll(async () => (await page.getByTestId('exercise-steps').allTextContents()).map(Number).filter((n) => n > 0).sort((x, y) => x - y))
       .toEqual([4321, 5400])
+    // A steps CSV, parsed in the page (csv-parse's browser build) and written as one exercise entry a row.
+    await go(page, '/patient/write')
+    const csv = 'start,end,steps,distance_m\n2026-05-03T08:00:00Z,2026-05-03T09:00:00Z,2500,1800\n'
+    await page.getByLabel('Steps CSV').setInputFiles({ name: 'steps.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+    await expect.poll(async () => await page.getByTestId('write-sent').last().textContent()).toMatch(/written: 1 entries \(#8\)/)
+    const fromCsv = (await entriesAt(a, token, patient.user.userId)).find((e) => e.seq === 8)
+    expect(fromCsv?.plain.observations.map((o: { value: number }) => o.value)).toEqual([2500, 1800])
     expect(problems).toEqual([])
     await context.close()
   })
