@@ -6,9 +6,11 @@
  * decrypted is stored.
  */
 import {
-  bytesToHex, isCoreError, openSealed, type BoxKeyPair, type CryptoProvider, type EntryType, type ExamSealed, type PlainByType
+  bytesToHex, isCoreError, openSealed, type BoxKeyPair, type CryptoProvider, type Entry, type EntryType, type ExamSealed, type PlainByType
 } from '@healthchain/core'
-import type { PositionedEntry } from '@healthchain/ledger'
+
+/** An entry at its position, as the ledger's PositionedEntry (not imported: a browser's type check must not reach the ledger). */
+interface PositionedEntry { readonly seq: number, readonly entry: Entry }
 
 interface ItemOf<T extends EntryType> {
   /** Position in the chain. */
