@@ -6,10 +6,11 @@
 import type { JSX } from 'preact'
 import { useMemo } from 'preact/hooks'
 import type { EntryViewReply, SeriesReply } from '@healthchain/node/api'
+import { isApiFailure } from '../api.js'
 import { SeriesChart } from '../charts/series-chart.js'
 import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
-import { Badge, Card, Loaded, formatDate } from '../ui/components.js'
+import { Badge, Card, Loaded, Notice, formatDate } from '../ui/components.js'
 import { chainEntries, chainSummary, series, verifyChain } from './api.js'
 import { History } from './history.js'
 import { displayOf, examCode, rangeOf } from './loinc.js'
@@ -35,6 +36,16 @@ export function PatientPage (props: { session: Session, userId: string }): JSX.E
   const entries = useAsync(async () => await chainEntries(token, userId), [userId])
   const codes = useMemo(() => plainCodes(entries.data?.entries ?? []), [entries.data])
   const charts = useAsync(async () => await Promise.all(codes.map(async (code) => await series(token, userId, code))), [userId, codes.join(',')])
+
+  if (summary.status === 'failed' && isApiFailure(summary.error) && summary.error.code === 'UNKNOWN_CHAIN') {
+    return (
+      <Card title='Patient' testId='patient-summary'>
+        <Notice kind='warn' testId='unknown-patient'>
+          This node holds no record for the user id <code class='id'>{userId}</code>. Check the id, or <a href='#/examiner'>search by its first characters</a>.
+        </Notice>
+      </Card>
+    )
+  }
 
   return (
     <>
