@@ -11,7 +11,9 @@ export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   resolve: {
     // Workspace packages ship TypeScript sources; their browser-safe entries are what the console imports.
-    conditions: ['browser', 'module', 'import', 'default']
+    conditions: ['browser', 'module', 'import', 'default'],
+    // csv-parse's Node build makes Buffers when it loads; its browser build (same parser, its own Buffer) is what a page can run.
+    alias: [{ find: /^csv-parse\/sync$/, replacement: 'csv-parse/browser/esm/sync' }]
   },
   build: {
     outDir: 'dist',

@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sealedAccess } from '../src/examiner/sealed-access.js'
 import { searchExamCodes, unitProblem, EXAM_CODES } from '../src/examiner/loinc.js'
-import { DESKTOP, PHONE, launchBrowser, openConsole, screenshot, signInAsStaff } from './browser.js'
+import { DESKTOP, PHONE, launchBrowser, openConsole, screenshot, signInAsStaff, type WatchedPage } from './browser.js'
 
 const CODE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/
 
@@ -40,6 +40,13 @@ afterAll(async () => {
   await consortium?.close()
 })
 
+/** A watched page whose waits fail with the locator they waited for, well before the test's own timeout. */
+async function open (origin: string, opts = DESKTOP): Promise<WatchedPage> {
+  const watched = await openConsole(browser, origin, opts)
+  watched.context.setDefaultTimeout(10_000)
+  return watched
+}
+
 const texts = async (page: Page, testId: string): Promise<string[]> => await page.getByTestId(testId).allTextContents()
 
 async function openPatient (page: Page, userId: string): Promise<void> {
@@ -55,7 +62,7 @@ async function lengthAt (node: TestNode, token: string, userId: string): Promise
 
 describe('the enrolment hand-over', () => {
   it('staff open a code, the phone enrols itself with it and is signed in, the staff page turns to Enrolled', async () => {
-    const staff = await openConsole(browser, a.url, DESKTOP)
+    const staff = await open(a.url, DESKTOP)
     await signInAsStaff(staff.page, a.apiKey)
     await staff.page.getByRole('link', { name: 'Enrol a patient' }).click()
     await staff.page.getByRole('button', { name: 'Open an enrolment code' }).click()
@@ -68,7 +75,7 @@ describe('the enrolment hand-over', () => {
     await screenshot(staff.page, 'examiner-enrol')
 
     // The patient's phone opens the link: the code is filled in.
-    const phone = await openConsole(browser, a.url, PHONE)
+    const phone = await open(a.url, PHONE)
     await phone.page.goto(link!)
     expect(await phone.page.getByLabel('Your code').inputValue()).toBe(code)
     await phone.page.getByRole('button', { name: 'Continue' }).click()
@@ -132,7 +139,7 @@ describe('the enrolment hand-over', () => {
   })
 
   it('says in words when a join code is unknown, or not a code at all', async () => {
-    const phone = await openConsole(browser, a.url, PHONE)
+    const phone = await open(a.url, PHONE)
     await phone.page.goto('/#/join/ZZZZ-ZZZZ-ZZZZ')
     await phone.page.getByRole('button', { name: 'Continue' }).click()
     await phone.page.getByTestId('join-error').waitFor()
@@ -155,7 +162,7 @@ describe('a patient\'s record, for examiner staff', () => {
   })
 
   it('finds the patient, enters an exam by LOINC search (a wrong unit stopped), uploads FHIR, and shows both in history and charts', async () => {
-    const { page, context, problems } = await openConsole(browser, a.url, DESKTOP)
+    const { page, context, problems } = await open(a.url, DESKTOP)
     await signInAsStaff(page, a.apiKey)
     await page.getByLabel('User id').fill(user.userId.slice(0, 6).toUpperCase())
     await page.getByRole('button', { name: 'Search' }).click()
@@ -231,7 +238,7 @@ describe('a patient\'s record, for examiner staff', () => {
   it('hospital-b may not read the sealed exam until the patient grants it, and then says "granted by the patient"', async () => {
     await waitUntil(async () => await lengthAt(a, tokenA, user.userId) >= 2, 'the exams of the previous test')
     await waitUntil(async () => await lengthAt(b, tokenB, user.userId) >= 2, 'hospital-b to replicate the chain')
-    const { page, context, problems } = await openConsole(browser, b.url, DESKTOP)
+    const { page, context, problems } = await open(b.url, DESKTOP)
     await signInAsStaff(page, b.apiKey)
     await openPatient(page, user.userId)
     await page.getByTestId('why-row').first().waitFor()
@@ -272,7 +279,7 @@ describe('a patient\'s record, for examiner staff', () => {
   })
 
   it('an unknown patient is said, not a blank page', async () => {
-    const { page, context, problems } = await openConsole(browser, a.url, DESKTOP)
+    const { page, context, problems } = await open(a.url, DESKTOP)
     await signInAsStaff(page, a.apiKey)
     await page.goto(`/#/examiner/patient/${'a'.repeat(32)}`)
     await page.getByTestId('unknown-patient').waitFor()
