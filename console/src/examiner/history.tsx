@@ -63,11 +63,13 @@ function Sealed (props: { entry: EntryViewReply }): JSX.Element | null {
   if (sealed === undefined) return null
   if (!sealed.readable) return <p><Badge kind='muted'>sealed</Badge> <span class='muted'>A sealed part this hospital may not read.</span></p>
   const notes = (sealed.data as { notes?: unknown } | null)?.notes
+  const list = observationsOf(sealed.data)
   return (
     <div class='sealed-open' data-testid='sealed-open'>
       <p><Badge kind='ok'>sealed, readable by us</Badge></p>
-      <Observations list={observationsOf(sealed.data)} sealed />
+      {list.length > 0 && <Observations list={list} sealed />}
       {typeof notes === 'string' && <p class='notes'>Notes: {notes}</p>}
+      {list.length === 0 && typeof notes !== 'string' && <p class='muted'>Nothing else is sealed in this exam.</p>}
     </div>
   )
 }
