@@ -194,6 +194,7 @@ describe('a patient\'s record, for examiner staff', () => {
     await page.getByRole('button', { name: 'Save the exam' }).click()
     expect(await texts(page, 'exam-problem')).toEqual(['mm[Hg] is not a unit of Glucose [Mass/volume] in Blood (2339-0): use mg/dL.'])
     expect(await lengthAt(a, tokenA, user.userId)).toBe(1)
+    await screenshot(page, 'examiner-exam')
     await page.getByLabel('Unit of Glucose [Mass/volume] in Blood').fill('mg/dL')
     await page.getByRole('button', { name: 'Save the exam' }).click()
     await poll(async () => await page.getByTestId('exam-saved').textContent()).toMatch(/Saved as entry #1 /)

@@ -140,9 +140,9 @@ export function ExamScreen (props: { session: Session, userId: string }): JSX.El
               {rows.map((row) => (
                 <div class='obs-row' key={row.key} data-testid='exam-row'>
                   <span>{row.entry.display} <span class='muted'>({row.entry.code}{normalOf(row.entry)})</span></span>
-                  <input aria-label={`Value of ${row.entry.display}`} inputMode='decimal' value={row.value} onInput={(e) => change(row.key, { value: e.currentTarget.value })} />
+                  <input aria-label={`Value of ${row.entry.display}`} placeholder='value' inputMode='decimal' value={row.value} onInput={(e) => change(row.key, { value: e.currentTarget.value })} />
                   <input
-                    aria-label={`Unit of ${row.entry.display}`} list={`units-${row.entry.code}`} value={row.unit} autocapitalize='off' spellcheck={false}
+                    aria-label={`Unit of ${row.entry.display}`} placeholder='unit' list={`units-${row.entry.code}`} value={row.unit} autocapitalize='off' spellcheck={false}
                     onInput={(e) => change(row.key, { unit: e.currentTarget.value })}
                   />
                   <datalist id={`units-${row.entry.code}`}>{row.entry.units.map((u) => <option key={u} value={u} />)}</datalist>
