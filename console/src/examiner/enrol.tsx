@@ -105,7 +105,11 @@ function TicketProgress (props: { status: TicketStatusReply | undefined }): JSX.
     return <Notice kind='warn' testId='enrol-status'>This code expired before the patient used it. Open another code.</Notice>
   }
   if (status.userId !== undefined) {
-    return <Notice kind='info' testId='enrol-status'>The patient's phone has the code and is saving their recovery phrase… (user id <code class='id'>{status.userId}</code>)</Notice>
+    return (
+      <Notice kind='info' testId='enrol-status'>
+        The patient's phone has the code and is saving their recovery phrase… (user id <code class='id'>{status.userId}</code>)
+      </Notice>
+    )
   }
   return <Notice kind='info' testId='enrol-status'>Waiting for the patient to enter the code on their phone…</Notice>
 }

@@ -75,6 +75,7 @@ export function ExamScreen (props: { session: Session, userId: string }): JSX.El
     setRows((before) => [...before, { key: Date.now() + Math.random(), entry, value: '', unit: entry.units[0] ?? '', sealed: false }])
     setQuery('')
   }
+  const remove = (key: number): void => setRows((before) => before.filter((r) => r.key !== key))
   const change = (key: number, patch: Partial<Row>): void => setRows((before) => before.map((r) => r.key === key ? { ...r, ...patch } : r))
 
   const submit = async (e: Event): Promise<void> => {
@@ -140,16 +141,20 @@ export function ExamScreen (props: { session: Session, userId: string }): JSX.El
               {rows.map((row) => (
                 <div class='obs-row' key={row.key} data-testid='exam-row'>
                   <span>{row.entry.display} <span class='muted'>({row.entry.code}{normalOf(row.entry)})</span></span>
-                  <input aria-label={`Value of ${row.entry.display}`} placeholder='value' inputMode='decimal' value={row.value} onInput={(e) => change(row.key, { value: e.currentTarget.value })} />
                   <input
-                    aria-label={`Unit of ${row.entry.display}`} placeholder='unit' list={`units-${row.entry.code}`} value={row.unit} autocapitalize='off' spellcheck={false}
+                    aria-label={`Value of ${row.entry.display}`} placeholder='value' inputMode='decimal' value={row.value}
+                    onInput={(e) => change(row.key, { value: e.currentTarget.value })}
+                  />
+                  <input
+                    aria-label={`Unit of ${row.entry.display}`} placeholder='unit' list={`units-${row.entry.code}`} value={row.unit}
+                    autocapitalize='off' spellcheck={false}
                     onInput={(e) => change(row.key, { unit: e.currentTarget.value })}
                   />
                   <datalist id={`units-${row.entry.code}`}>{row.entry.units.map((u) => <option key={u} value={u} />)}</datalist>
                   <label class='row' title='Sealed: readable only by the patient, us and the hospitals the patient allows'>
                     <input type='checkbox' checked={row.sealed} onChange={(e) => change(row.key, { sealed: e.currentTarget.checked })} /> sealed
                   </label>
-                  <button type='button' class='secondary' aria-label={`Remove ${row.entry.display}`} onClick={() => setRows((b) => b.filter((r) => r.key !== row.key))}>✕</button>
+                  <button type='button' class='secondary' aria-label={`Remove ${row.entry.display}`} onClick={() => remove(row.key)}>✕</button>
                 </div>
               ))}
             </div>

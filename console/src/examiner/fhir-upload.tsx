@@ -35,7 +35,8 @@ export function FhirUpload (props: { session: Session, userId: string }): JSX.El
         throw new Error('This file is not JSON: export the Observation or Bundle as FHIR JSON.')
       }
       const reply = await uploadFhir(props.session.token, props.userId, resource, values)
-      result = { name: file.name, ok: true, text: reply.duplicate ? `already stored as entry #${reply.seq}` : `stored as entry #${reply.seq} (values ${values})` }
+      const text = reply.duplicate ? `already stored as entry #${reply.seq}` : `stored as entry #${reply.seq} (values ${values})`
+      result = { name: file.name, ok: true, text }
     } catch (err) {
       const { code, message } = explain(err)
       result = { name: file.name, ok: false, text: `${message} (${code})` }

@@ -29,7 +29,8 @@ export function authorName (author: string, me: string): string {
 function observationsOf (value: unknown): ObservationView[] {
   if (value === null || typeof value !== 'object') return []
   const list = (value as { observations?: unknown }).observations
-  return Array.isArray(list) ? list.filter((o): o is ObservationView => o !== null && typeof o === 'object' && typeof (o as ObservationView).code === 'string') : []
+  if (!Array.isArray(list)) return []
+  return list.filter((o): o is ObservationView => o !== null && typeof o === 'object' && typeof (o as ObservationView).code === 'string')
 }
 
 function outOfRange (o: ObservationView): boolean {

@@ -66,7 +66,9 @@ export function PatientPage (props: { session: Session, userId: string }): JSX.E
               </dd>
               <dt>forked</dt>
               <dd data-testid='patient-forked'>
-                {s.forked ? <Badge kind='bad'>forked: the enrolling institution signed two histories; do not trust this record</Badge> : <Badge kind='ok'>no</Badge>}
+                {s.forked
+                  ? <Badge kind='bad'>forked: the enrolling institution signed two histories; do not trust this record</Badge>
+                  : <Badge kind='ok'>no</Badge>}
               </dd>
             </dl>
           )}
@@ -109,7 +111,10 @@ function MeasurementChart (props: { series: SeriesReply }): JSX.Element {
         {range !== undefined && <>; reference {range.low ?? ''}–{range.high ?? ''} {unit}</>}
         {s.outOfRange > 0 && <>; <span class='out-of-range'>{s.outOfRange} out of range</span></>}
       </p>
-      <SeriesChart title={title} unit={unit} points={s.points.map((p) => ({ time: p.time, value: p.value, source: p.author }))} range={range} testId={`chart-${s.code}`} />
+      <SeriesChart
+        title={title} unit={unit} range={range} testId={`chart-${s.code}`}
+        points={s.points.map((p) => ({ time: p.time, value: p.value, source: p.author }))}
+      />
       <div class='table-wrap'>
         <table>
           <thead><tr><th>date</th><th class='num'>value</th><th>measured by</th></tr></thead>

@@ -56,7 +56,11 @@ export function PatientsScreen (props: { session: Session }): JSX.Element {
       {found !== undefined && (
         <Card title={`Patients whose id starts with “${found.prefix}”`} testId='find-results'>
           {found.reply.users.length === 0
-            ? <p class='muted' data-testid='no-patients'>No patient on this node has an id that starts like this. Check the characters, or enrol the patient.</p>
+            ? (
+                <p class='muted' data-testid='no-patients'>
+                  No patient on this node has an id that starts like this. Check the characters, or enrol the patient.
+                </p>
+              )
             : (
                 <div class='table-wrap'>
                   <table>
@@ -67,7 +71,11 @@ export function PatientsScreen (props: { session: Session }): JSX.Element {
                           <td><a href={`#/examiner/patient/${u.userId}`}><code class='id'>{u.userId}</code></a></td>
                           <td>{u.custodian}</td>
                           <td class='num'>{u.length}</td>
-                          <td>{u.forked ? <Badge kind='bad' title='The enrolling institution signed two different histories'>forked</Badge> : <Badge kind='ok'>consistent</Badge>}</td>
+                          <td>
+                            {u.forked
+                              ? <Badge kind='bad' title='The enrolling institution signed two different histories'>forked</Badge>
+                              : <Badge kind='ok'>consistent</Badge>}
+                          </td>
                         </tr>
                       ))}
                     </tbody>

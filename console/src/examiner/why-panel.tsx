@@ -44,7 +44,8 @@ export function WhyPanel (props: { entries: readonly EntryViewReply[], me: strin
               <Notice kind='warn' testId='why-mismatch'>
                 {row.opened
                   ? 'The node opened this exam although the consent entries do not explain it. Tell your administrator.'
-                  : 'The node could not open this exam although the consent entries allow it (our institution may be suspended, or the record is still arriving).'}
+                  : 'The node could not open this exam although the consent entries allow it ' +
+                    '(our institution may be suspended, or the record is still arriving).'}
               </Notice>
             )}
           </li>

@@ -62,7 +62,8 @@ export function inPlainWords (err: unknown): unknown {
   switch (err.code) {
     case 'UNKNOWN_TICKET':
       return new ApiFailure(err.code,
-        'This code opens nothing: it may be mistyped, already used, or expired (a code lasts 15 minutes). Check it, or ask the staff for a new one.', err.status)
+        'This code opens nothing: it may be mistyped, already used, or expired (a code lasts 15 minutes). ' +
+        'Check it, or ask the staff for a new one.', err.status)
     case 'TICKET_TAKEN':
       return new ApiFailure(err.code, 'This code has already been used on another device. Ask the staff for a new code.', err.status)
     case 'BAD_REQUEST':

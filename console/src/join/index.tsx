@@ -84,7 +84,10 @@ export function JoinScreen (): JSX.Element {
         {step === 'phrase' && prepared !== undefined && <PhraseWords phrase={prepared.phrase} onSaved={() => setStep('confirm')} />}
         {step === 'confirm' && prepared !== undefined && (
           <>
-            <ConfirmWords phrase={prepared.phrase} positions={positions} busy={busy} onConfirmed={() => { void finish() }} onShowAgain={() => setStep('phrase')} />
+            <ConfirmWords
+              phrase={prepared.phrase} positions={positions} busy={busy}
+              onConfirmed={() => { void finish() }} onShowAgain={() => setStep('phrase')}
+            />
             {error !== undefined && <ErrorNotice error={error} testId='join-error' />}
             {enrolledAs !== undefined && (
               <Notice kind='info' testId='join-enrolled'>
