@@ -8,6 +8,7 @@
 import type { JSX } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import type { EnrolmentTicket, TicketStatusReply } from '@healthchain/node/api'
+import { isApiFailure } from '../api.js'
 import { navigate } from '../router.js'
 import type { Session } from '../session.js'
 import { Card, ErrorNotice, Notice, formatDateTime } from '../ui/components.js'
@@ -49,6 +50,11 @@ export function EnrolScreen (props: { session: Session }): JSX.Element {
         if (now.status !== 'pending') return
       } catch (err) {
         if (stopped) return
+        // The node forgets a ticket once it is past use (or restarted): for staff, the code has simply expired.
+        if (isApiFailure(err) && err.code === 'UNKNOWN_TICKET') {
+          setStatus({ status: 'expired', expiresAt: ticket.expiresAt })
+          return
+        }
         setPollError(err)
       }
       timer = setTimeout(() => { void poll() }, POLL_MS)
@@ -102,7 +108,7 @@ function TicketProgress (props: { status: TicketStatusReply | undefined }): JSX.
     return <Notice kind='ok' testId='enrol-status'>Enrolled: <code class='id' data-testid='enrolled-user'>{status.userId}</code></Notice>
   }
   if (status.status === 'expired') {
-    return <Notice kind='warn' testId='enrol-status'>This code expired before the patient used it. Open another code.</Notice>
+    return <Notice kind='warn' testId='enrol-status'>This code expired (or the node no longer knows it) before the patient used it. Open another code.</Notice>
   }
   if (status.userId !== undefined) {
     return (
