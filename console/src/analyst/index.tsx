@@ -1,4 +1,5 @@
 /** Inquirer analysts: statistics across institutions, contact tracing. */
+import { RoleRefusal, otherPartyOf } from '../auditor/role-refusal.js'
 import type { Party } from '../party.js'
 import { StatisticsScreen } from './statistics.js'
 import { TraceScreen } from './trace.js'
@@ -9,6 +10,7 @@ export const analyst: Party = {
   screen: (route, session) => {
     if (route === '/analyst/trace') return <TraceScreen session={session} />
     if (route === '/analyst') return <StatisticsScreen session={session} />
-    return null
+    const other = otherPartyOf(route, '/analyst')
+    return other === undefined ? null : <RoleRefusal session={session} who={other} home='/analyst' />
   }
 }
