@@ -92,7 +92,7 @@ function StatisticsResult (props: { reply: StatisticsReply, code: string }): JSX
         ? <p class='muted' data-testid='statistics-empty'>No readings of {name} in this window. Pick another measure, or widen the dates.</p>
         : (
             <>
-              <MeanChart buckets={buckets} name={name} k={k} />
+              <MeanChart buckets={buckets} name={name} k={k} period={reply.period} />
               <div class='table-wrap'>
                 <table data-testid='statistics-table'>
                   <thead>
@@ -146,7 +146,7 @@ function BucketRow (props: { bucket: Bucket, k: number }): JSX.Element {
  * period keeps its place on the axis, labelled as suppressed, with no bar:
  * Chart.js draws nothing for null, where a 0 would look like data.
  */
-function MeanChart (props: { buckets: readonly Bucket[], name: string, k: number }): JSX.Element {
+function MeanChart (props: { buckets: readonly Bucket[], name: string, k: number, period: Period }): JSX.Element {
   const unit = mainUnit(props.buckets)
   const shown = props.buckets.filter((b) => b.unit === unit)
   const suppressed = shown.filter((b) => b.suppressed).map((b) => b.period)
@@ -163,7 +163,7 @@ function MeanChart (props: { buckets: readonly Bucket[], name: string, k: number
   }), [props.buckets])
   return (
     <figure class='stats-chart'>
-      <ChartCanvas config={config} label={`mean ${props.name} by period, in ${unitWords(unit)}`} testId='statistics-chart' />
+      <ChartCanvas config={config} label={`mean ${props.name} per ${props.period}, in ${unitWords(unit)}`} testId='statistics-chart' />
       {suppressed.length > 0 && (
         <figcaption class='muted' data-testid='chart-suppressed-note'>
           No bar for {suppressed.join(', ')}: suppressed, fewer than {props.k} people. This is not a zero.
