@@ -59,7 +59,9 @@ beforeAll(async () => {
   regulatorToken = await staffToken(regulator)
   for (let i = 0; i < 3; i++) patients.push(await enrolWithExam())
   // The regulator's witness cosigns a head when asked for it: ask, so there is a cosignature to show and check.
-  await waitUntil(async () => (await call(regulator.url, 'GET', `/v1/users/${patients[0]!.userId}/head`, { token: regulatorToken })).body.cosignatures?.length > 0,
+  const head = async (): Promise<{ cosignatures?: unknown[] }> =>
+    (await call(regulator.url, 'GET', `/v1/users/${patients[0]!.userId}/head`, { token: regulatorToken })).body
+  await waitUntil(async () => ((await head()).cosignatures?.length ?? 0) > 0,
     'the regulator to cosign the chain\'s head')
   browser = await launchBrowser()
 }, 90_000)
@@ -181,7 +183,8 @@ describe('regulator console: forks and suspensions', () => {
   it('shows an institution the governance key suspended as suspended', async () => {
     const governance = await readPartyKeys(join(net.dir, 'governance.json'))
     const registry = await call(hospital.url, 'GET', '/v1/registry', { token: hospitalToken })
-    const entry = signRegistryEntryFor('suspend', { institution: 'hospital-b' as never }, fromHex(registry.body.key, 32, 'key'), registry.body.length, governance)
+    const key = fromHex(registry.body.key, 32, 'key')
+    const entry = signRegistryEntryFor('suspend', { institution: 'hospital-b' as never }, key, registry.body.length, governance)
     const reply = await call(hospital.url, 'POST', '/v1/registry', { body: { entry: bytesToHex(encodeRegistryEntry(entry)) } })
     expect(reply.status, JSON.stringify(reply.body)).toBe(201)
 

@@ -25,6 +25,7 @@ interface TraceResult {
 }
 
 const DAY = 86_400_000
+const MAP_LABEL = 'trails of the traced person and their contacts, meeting points circled'
 
 /** A datetime-local input's value for an instant, in this browser's time zone. */
 function localInput (ms: number): string {
@@ -150,10 +151,12 @@ function TraceResultView (props: { result: TraceResult, nodeName: string }): JSX
         {trails.some((t) => t.points.length > 0) && (
           <>
             <h3>Trails</h3>
-            <TrailMap trails={trails} highlights={highlights} label='trails of the traced person and their contacts, meeting points circled' testId='trace-map' />
+            <TrailMap trails={trails} highlights={highlights} label={MAP_LABEL} testId='trace-map' />
             <p class='muted'>
               Circles: where they met.{' '}
-              {props.result.fullTrails ? 'Trails: every location recorded in the window.' : 'Only the matched points are drawn: the full trails could not be read.'}
+              {props.result.fullTrails
+                ? 'Trails: every location recorded in the window.'
+                : 'Only the matched points are drawn: the full trails could not be read.'}
             </p>
           </>
         )}
@@ -169,7 +172,9 @@ function TraceResultView (props: { result: TraceResult, nodeName: string }): JSX
             <dt>did</dt><dd>{audit.action}</dd>
             <dt>about</dt><dd data-testid='audit-target'><code class='id'>{audit.target}</code></dd>
             <dt>result</dt>
-            <dd data-testid='audit-result'>{audit.result === 'granted' ? <Badge kind='ok'>granted</Badge> : <Badge kind='bad'>{audit.result} {audit.code ?? ''}</Badge>}</dd>
+            <dd data-testid='audit-result'>
+              {audit.result === 'granted' ? <Badge kind='ok'>granted</Badge> : <Badge kind='bad'>{audit.result} {audit.code ?? ''}</Badge>}
+            </dd>
             <dt>from</dt><dd class='muted'>{audit.from}</dd>
           </dl>
         )}

@@ -85,7 +85,9 @@ function NetworkView (props: { snap: Snapshot }): JSX.Element {
                       <Badge kind={registryStatus === 'active' ? 'ok' : 'bad'}>{registryStatus}</Badge>
                     </td>
                     <td data-testid='connection'>
-                      {self ? <Badge kind='muted'>this node</Badge> : inst.connected ? <Badge kind='ok'>connected</Badge> : <Badge kind='warn'>not connected</Badge>}
+                      {self
+                        ? <Badge kind='muted'>this node</Badge>
+                        : inst.connected ? <Badge kind='ok'>connected</Badge> : <Badge kind='warn'>not connected</Badge>}
                     </td>
                     <td class='num' data-testid='custody'>{inst.custodianOf}</td>
                     <td class='num' data-testid='behind'>
@@ -112,7 +114,7 @@ function NetworkView (props: { snap: Snapshot }): JSX.Element {
             <dt>connected peers</dt><dd>{status.connectedPeers.length}</dd>
             <dt>replication lag</dt>
             <dd data-testid='lag'>
-              {network.lag === null ? 'not reported yet' : network.lag.chainsBehind === 0 ? 'up to date' : `${network.lag.chainsBehind} chains, ${network.lag.blocksBehind} blocks behind`}
+              {lagWords(network.lag)}
             </dd>
           </dl>
         </Card>
@@ -123,10 +125,17 @@ function NetworkView (props: { snap: Snapshot }): JSX.Element {
   )
 }
 
+function lagWords (lag: NetworkReply['lag']): string {
+  if (lag === null) return 'not reported yet'
+  return lag.chainsBehind === 0 ? 'up to date' : `${lag.chainsBehind} chains, ${lag.blocksBehind} blocks behind`
+}
+
 function ForkPanel (props: { forks: NetworkReply['forks'] }): JSX.Element {
   return (
     <section class='card' data-testid='forks' style={{ borderColor: 'var(--bad)', background: '#fff5f4' }} role='alert'>
-      <h2 style={{ color: 'var(--bad)' }}>{props.forks.length === 1 ? 'A custodian signed two histories' : `${props.forks.length} chains with two histories`}</h2>
+      <h2 style={{ color: 'var(--bad)' }}>
+        {props.forks.length === 1 ? 'A custodian signed two histories' : `${props.forks.length} chains with two histories`}
+      </h2>
       <p>
         A fork proof is two signed heads of one chain that cannot both be true: its custodian signed two different histories.
         Nothing on a forked chain is to be trusted until the consortium has looked into it.
@@ -137,7 +146,9 @@ function ForkPanel (props: { forks: NetworkReply['forks'] }): JSX.Element {
           <tbody>
             {props.forks.map((f) => (
               <tr key={`${f.chainKey} ${f.length}`} data-testid='fork-row' data-user={f.userId ?? ''}>
-                <td>{f.userId === null ? <><ShortId id={f.chainKey} /> <span class='muted'>(not held here)</span></> : <ShortId id={f.userId} length={14} />}</td>
+                <td>
+                  {f.userId === null ? <><ShortId id={f.chainKey} /> <span class='muted'>(not held here)</span></> : <ShortId id={f.userId} length={14} />}
+                </td>
                 <td data-testid='fork-custodian'>{f.custodian ?? <span class='muted'>unknown here</span>}</td>
                 <td>{f.kind === 'same-length' ? 'two different heads at the same length' : 'two lengths whose histories disagree'}</td>
                 <td class='num'>{f.length}</td>
@@ -173,12 +184,20 @@ function WitnessCard (props: { witness: NetworkReply['witness'] }): JSX.Element 
 
 function HeadsCard (props: { heads: NetworkReply['heads'] }): JSX.Element {
   const entries = Object.entries(props.heads).sort((a, b) => a[0].localeCompare(b[0]))
+  const nonZero = entries.filter(([, n]) => n !== 0)
+  const list = (items: ReadonlyArray<[string, number]>): JSX.Element => (
+    <dl class='kv'>{items.map(([name, n]) => <Fragment key={name}><dt><code>{name}</code></dt><dd>{n}</dd></Fragment>)}</dl>
+  )
   return (
     <Card title='Heads service' testId='heads'>
       <p class='muted'>How this node hears of other nodes' chains: announcements received, fetches, syncs, and their failures by code.</p>
-      {entries.length === 0
-        ? <Notice kind='info'>No counters yet.</Notice>
-        : <dl class='kv'>{entries.map(([name, n]) => <Fragment key={name}><dt><code>{name}</code></dt><dd>{n}</dd></Fragment>)}</dl>}
+      {nonZero.length === 0 ? <Notice kind='info'>Nothing counted yet.</Notice> : list(nonZero)}
+      {entries.length > nonZero.length && (
+        <details>
+          <summary>All {entries.length} counters, zeros included</summary>
+          {list(entries)}
+        </details>
+      )}
     </Card>
   )
 }

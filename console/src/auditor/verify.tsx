@@ -107,7 +107,11 @@ function IntegrityReport (props: { report: VerifyReply }): JSX.Element {
   return (
     <Card title='Integrity report' testId='verify-report'>
       {r.valid
-        ? <Notice kind='ok' testId='verify-headline'><strong>Valid.</strong> Every entry this node holds checks out: signatures, roles, consent and the tree.</Notice>
+        ? (
+            <Notice kind='ok' testId='verify-headline'>
+              <strong>Valid.</strong> Every entry this node holds checks out: signatures, roles, consent and the tree.
+            </Notice>
+          )
         : <Notice kind='error' testId='verify-headline'><strong>Invalid.</strong> This chain fails its checks: see the problems below.</Notice>}
       {r.forked && <Notice kind='error' testId='verify-forked'>Forked: its custodian signed two histories of this chain. Do not trust it.</Notice>}
       <dl class='kv'>
@@ -120,7 +124,8 @@ function IntegrityReport (props: { report: VerifyReply }): JSX.Element {
           {r.tree.ok ? <Badge kind='ok'>ok</Badge> : <Badge kind='bad'>failed</Badge>} {r.tree.blocksChecked} blocks checked
           {r.tree.problem !== null && <span class='out-of-range'> · {r.tree.problem}</span>}
         </dd>
-        <dt>erased</dt><dd data-testid='verify-erased'>{r.erased.length === 0 ? 'none' : `positions ${r.erased.join(', ')} (erased at the patient's request)`}</dd>
+        <dt>erased</dt>
+        <dd data-testid='verify-erased'>{r.erased.length === 0 ? 'none' : `positions ${r.erased.join(', ')} (erased at the patient's request)`}</dd>
         <dt>missing</dt><dd data-testid='verify-missing'>{r.missing.length === 0 ? 'none' : `positions ${r.missing.join(', ')} (not held here)`}</dd>
         <dt>forked</dt><dd>{r.forked ? <Badge kind='bad'>yes</Badge> : <Badge kind='ok'>no</Badge>}</dd>
       </dl>
