@@ -136,7 +136,7 @@ describe('analyst console', () => {
     await context.close()
   })
 
-  it('statistics by week on a phone: the same people, in a table that fits', async () => {
+  it('statistics by week on a phone: the same people, in a table that fits, narrowed by a date window', async () => {
     const api = await call(agency.url, 'GET', '/v1/statistics?period=week&code=8480-6', { token: await staffToken(agency) })
     const { page, context, problems } = await openConsole(browser, agency.url, { ...PHONE, ...UTC })
     await signInAsStaff(page, agency.apiKey)
@@ -149,6 +149,10 @@ describe('analyst console', () => {
     expect(await page.locator('[data-testid=stats-row]').count()).toBe(api.body.buckets.length)
     // The page itself does not scroll sideways at 390 px: only the table's own box may.
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
+    // A window from June on: May's week goes, June's (suppressed) stays.
+    await page.getByLabel('From (optional)').fill('2026-06-01')
+    await expect.poll(async () => await page.locator('[data-testid=stats-row]').count()).toBe(1)
+    expect(await page.locator('[data-testid=stats-row]').getAttribute('data-suppressed')).toBe('true')
     expect(problems).toEqual([])
     await context.close()
   })
