@@ -88,10 +88,11 @@ describe('the enrolment hand-over', () => {
     const phrase = words.join(' ')
     expect(await phone.page.getByTestId('phrase-warning').textContent()).toMatch(/Write these 24 words down.+nobody, not even the hospital, can recover them/)
     await screenshot(phone.page, 'patient-join')
-    // The phrase file holds the phrase, and nothing else.
+    // The phrase file holds the phrase, as the CLI and the sign-in screen read it.
     const [download] = await Promise.all([phone.page.waitForEvent('download'), phone.page.getByTestId('phrase-file').click()])
-    expect(download.suggestedFilename()).toBe('healthchain-recovery-phrase.txt')
-    expect(await readFile((await download.path())!, 'utf8')).toBe(`${phrase}\n`)
+    expect(download.suggestedFilename()).toBe('healthchain-recovery-phrase.json')
+    const phraseFile = (await download.path())!
+    expect(JSON.parse(await readFile(phraseFile, 'utf8'))).toEqual({ v: 1, kind: 'user-phrase', phrase })
     // Staff now see the phone has the code (the ticket is bound to its user id).
     await poll(async () => await staff.page.getByTestId('enrol-status').textContent()).toMatch(/phone has the code/)
 
@@ -135,10 +136,18 @@ describe('the enrolment hand-over', () => {
     expect(entry.type === 'genesis' && bytesToHex(entry.plain.user.sign)).toBe(bytesToHex(keys.sign.publicKey))
     expect(entry.type === 'genesis' && entry.plain.custodian).toBe('hospital-a')
 
+    // Later, on another device: the saved phrase file signs the patient in.
+    const later = await open(a.url, PHONE)
+    await later.page.getByLabel('…or your phrase file').setInputFiles(phraseFile)
+    await later.page.getByRole('button', { name: 'Sign in' }).click()
+    await poll(async () => await later.page.getByTestId('signed-in-as').textContent()).toBe(`patient ${userId.slice(0, 12)}…`)
+
     expect(staff.problems).toEqual([])
     expect(phone.problems).toEqual([])
+    expect(later.problems).toEqual([])
     await staff.context.close()
     await phone.context.close()
+    await later.context.close()
   })
 
   it('says in words when a join code is unknown, or not a code at all', async () => {

@@ -1,16 +1,18 @@
 /**
  * The recovery phrase, shown once: the words in order, a phrase file to
- * keep (a Blob link made here, never stored by the console), and a check
+ * keep (the CLI's and the phone's format, so the sign-in and the CLI read
+ * it; a Blob link made here, never stored by the console), and a check
  * that the patient wrote it down (two of its words, asked back).
  */
 import type { JSX } from 'preact'
 import { useEffect, useMemo, useState } from 'preact/hooks'
+import { phraseFileText } from '../phrase-file.js'
 import { Field, Notice } from '../ui/components.js'
 
 export function PhraseWords (props: { phrase: string, onSaved: () => void }): JSX.Element {
   const words = props.phrase.split(' ')
   const [written, setWritten] = useState(false)
-  const href = useMemo(() => URL.createObjectURL(new Blob([`${props.phrase}\n`], { type: 'text/plain' })), [props.phrase])
+  const href = useMemo(() => URL.createObjectURL(new Blob([phraseFileText(props.phrase)], { type: 'application/json' })), [props.phrase])
   useEffect(() => () => { URL.revokeObjectURL(href) }, [href])
   return (
     <>
@@ -22,7 +24,7 @@ export function PhraseWords (props: { phrase: string, onSaved: () => void }): JS
         {words.map((w, i) => <li key={i} data-testid='phrase-word'><span class='n'>{i + 1}</span> {w}</li>)}
       </ol>
       <p>
-        <a href={href} download='healthchain-recovery-phrase.txt' data-testid='phrase-file'>Save the phrase as a file</a>
+        <a href={href} download='healthchain-recovery-phrase.json' data-testid='phrase-file'>Save the phrase as a file</a>
         <span class='muted'> — keep it somewhere only you can reach (not on a shared computer). You can sign in with this file later.</span>
       </p>
       <label class='row'>
