@@ -12,8 +12,8 @@ export default defineConfig({
   resolve: {
     // Workspace packages ship TypeScript sources; their browser-safe entries are what the console imports.
     conditions: ['browser', 'module', 'import', 'default'],
-    // csv-parse's Node entry needs Node's Buffer; its browser build (the same parser, with its own Buffer) runs in a page.
-    alias: { 'csv-parse/sync': 'csv-parse/browser/esm/sync' }
+    // csv-parse's Node build makes Buffers when it loads; its browser build (same parser, its own Buffer) is what a page can run.
+    alias: [{ find: /^csv-parse\/sync$/, replacement: 'csv-parse/browser/esm/sync' }]
   },
   build: {
     outDir: 'dist',

@@ -1,5 +1,5 @@
 /**
- * `npm start` and `npm run demo`, run as a new user runs them: the dev
+ * `npm start`, `npm run demo` and `npm run demo:data`, run as a new user runs them: the dev
  * network started as a child process on a free port range in a temporary
  * directory; its four nodes answer; the narrated demo runs against it and
  * exits 0; SIGINT stops it cleanly (exit 0, dev.json removed); started
@@ -152,6 +152,22 @@ describe('npm start (the dev network) and npm run demo', () => {
     ]) expect(narration).toContain(marker)
     const userId = /user ([a-z2-7]{32}) enrolled/.exec(narration)?.[1]
     expect(userId).toBeDefined()
+
+    // The sample patients for the web console: phrase files to sign in with, histories at both hospitals.
+    const data = npm(['run', 'demo:data', '--', '--dir', dir, '--patients', '3'])
+    const dataExit = await data.exited
+    expect(dataExit.code, data.output()).toBe(0)
+    const samples = [...data.output().matchAll(/^ {2}([a-z2-7]{32}) {2}custodian (hospital-[ab]) {2}(\S+\.json)$/gm)]
+    expect(samples.map((m) => m[2])).toEqual(['hospital-a', 'hospital-b', 'hospital-a'])
+    for (const [, sample, custodian, file] of samples) {
+      expect((await stat(file!)).mode & 0o077).toBe(0) // a recovery phrase: owner-only
+      const node = manifest.nodes.find((n) => n.name === custodian)!
+      const history = await getJson(`${node.api}/v1/users/${sample!}/entries?type=exam`, { headers: { authorization: `Bearer ${await staffToken(node)}` } })
+      expect(history.status).toBe(200)
+      // Six yearly check-ups, written at both hospitals (the other one's forwarded to the custodian).
+      expect(history.body.entries).toHaveLength(6)
+      expect(new Set(history.body.entries.map((e: { author: string }) => e.author))).toEqual(new Set(['hospital-a', 'hospital-b']))
+    }
 
     // SIGINT to the process dev.json names (`kill -INT <pid>`): a clean stop, and npm exits 0.
     process.kill(manifest.pid, 'SIGINT')

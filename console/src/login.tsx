@@ -5,7 +5,9 @@
  */
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
+import { ApiFailure } from './api.js'
 import { signInWithApiKey, signInWithPhrase } from './node-api.js'
+import { phraseOfFile } from './phrase-file.js'
 import { startSession, whySessionEnded } from './session.js'
 import { navigate } from './router.js'
 import { Card, ErrorNotice, Field, Notice } from './ui/components.js'
@@ -41,7 +43,10 @@ export function LoginScreen (props: { nodeName: string | undefined }): JSX.Eleme
 
   const readPhraseFile = async (e: Event): Promise<void> => {
     const file = (e.currentTarget as HTMLInputElement).files?.[0]
-    if (file !== undefined) setSecret((await file.text()).trim())
+    if (file === undefined) return
+    const phrase = phraseOfFile(await file.text())
+    setSecret(phrase)
+    if (phrase === '') setError(new ApiFailure('BAD_PHRASE_FILE', 'This file does not hold a recovery phrase: pick the phrase file you saved at enrolment.', 0))
   }
 
   return (
@@ -71,7 +76,7 @@ export function LoginScreen (props: { nodeName: string | undefined }): JSX.Eleme
                     />
                   </Field>
                   <Field label='…or your phrase file'>
-                    <input type='file' name='phrase-file' accept='.txt,text/plain' onChange={(e) => { void readPhraseFile(e) }} />
+                    <input type='file' name='phrase-file' accept='.json,.txt,application/json,text/plain' onChange={(e) => { void readPhraseFile(e) }} />
                   </Field>
                 </>
               )

@@ -1,7 +1,7 @@
 /**
- * Bars by category (days, weeks, periods), one or more series; a bar can be
- * marked as suppressed (a small cell the node would not disclose), drawn
- * hatched-grey with its label saying so.
+ * Bars by category (days, weeks, periods), one or more series. A missing
+ * value (null: not measured, or a small cell the node would not disclose)
+ * draws no bar at all, never a bar of zero: the caller labels the category.
  */
 import type { ChartConfiguration } from 'chart.js'
 import type { JSX } from 'preact'
@@ -24,7 +24,7 @@ export function BarChart (props: { categories: readonly string[], series: readon
       labels: [...props.categories],
       datasets: props.series.map((s, i) => ({
         label: s.label,
-        data: s.values.map((v) => v ?? 0),
+        data: [...s.values],
         backgroundColor: s.color ?? PALETTE[i % PALETTE.length]
       }))
     },

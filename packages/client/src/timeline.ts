@@ -9,11 +9,8 @@ import {
   bytesToHex, isCoreError, openSealed, type BoxKeyPair, type CryptoProvider, type Entry, type EntryType, type ExamSealed, type PlainByType
 } from '@healthchain/core'
 
-/** An entry and its position (the ledger's PositionedEntry, by shape: this file is reachable from the browser-safe user side). */
-interface PositionedEntry {
-  readonly seq: number
-  readonly entry: Entry
-}
+/** An entry at its position, as the ledger's PositionedEntry (not imported: a browser's type check must not reach the ledger). */
+interface PositionedEntry { readonly seq: number, readonly entry: Entry }
 
 interface ItemOf<T extends EntryType> {
   /** Position in the chain. */
