@@ -37,7 +37,7 @@ export function App (): JSX.Element {
     <header class='top'>
       <a class='brand' href='#/'><img src='/icon.svg' alt='' width={28} height={28} /> healthchain</a>
       <span class='node' data-testid='node-name'>
-        {nodeName === undefined ? '' : `${nodeName} · ${status.data?.role ?? ''}`}
+        {nodeName === undefined ? '' : session?.role === 'user' ? nodeName : `${nodeName} · ${status.data?.role ?? ''}`}
       </span>
       {session !== undefined && (
         <span class='who'>

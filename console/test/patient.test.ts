@@ -101,6 +101,9 @@ describe('patient console', () => {
     expect(await page.getByTestId('sealed-notes').allTextContents()).toEqual(['follow up in 3 months', 'no change', 'fasting sample, all clear'])
     const firstExam = page.locator('[data-testid=entry][data-type=exam]').last()
     expect(await firstExam.getByTestId('observation').allTextContents()).toEqual(['112 mmHg', '92 mg/dL'])
+    // Only hospital-b's 141 mmHg lies outside its range, and the timeline says so in words.
+    expect(await page.locator('[data-testid=observation].out-of-range').allTextContents()).toEqual(['141 mmHg'])
+    expect(await page.locator('[data-testid=entry][data-type=exam]').first().textContent()).toContain('above the normal range (90–120)')
     await expect.poll(async () => await page.getByTestId('head-summary').textContent(), { timeout: 20_000 })
       .toMatch(new RegExp(`Chain head #${seeded} signed by hospital-a, cosigned by 1 of 1 regulators — checked on this device`))
     // Usable at 390 px: nothing wider than the screen.

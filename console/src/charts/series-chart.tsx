@@ -72,7 +72,8 @@ export function SeriesChart (props: {
           y: { title: { display: true, text: unit } }
         },
         plugins: {
-          legend: { labels: { filter: (item) => !String(item.text).startsWith('reference') } },
+          // The card around the chart names the measure; a legend would only repeat it (in the first point's colour).
+          legend: { display: false },
           tooltip: {
             callbacks: {
               title: (items) => items[0] === undefined ? '' : formatDate(items[0].parsed.x ?? 0),

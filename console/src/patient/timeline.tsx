@@ -7,6 +7,7 @@
  */
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
+import { rangeFor } from '@healthchain/node/api'
 import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
 import { Badge, Card, ErrorNotice, Loaded, Loading, Notice, formatDate, formatDateTime } from '../ui/components.js'
@@ -21,7 +22,23 @@ export function CheckBadge (props: { entry: CheckedEntry }): JSX.Element {
     : <Badge kind='bad' title={check.reason}><span data-testid='check-bad'>✗ not verified: {check.reason}</span></Badge>
 }
 
-type ShownObservation = { code: string, value: number | string, unit?: string | undefined, time?: number | undefined }
+type ShownObservation = {
+  code: string, value: number | string, unit?: string | undefined, time?: number | undefined, low?: number | undefined, high?: number | undefined
+}
+
+/**
+ * "above the normal range (90–120)" when the value is outside its range: the
+ * one the exam wrote, else the node's table (as the measurements charts do).
+ */
+function rangeNote (o: ShownObservation): string | undefined {
+  if (typeof o.value !== 'number') return undefined
+  const range = rangeFor(o.code, o.unit ?? null, { low: o.low ?? null, high: o.high ?? null })
+  if (range === undefined) return undefined
+  const text = `${range.low ?? '…'}–${range.high ?? '…'}`
+  if (range.high !== undefined && o.value > range.high) return `above the normal range (${text})`
+  if (range.low !== undefined && o.value < range.low) return `below the normal range (${text})`
+  return undefined
+}
 
 function ObservationList (props: { observations: readonly ShownObservation[] }): JSX.Element {
   return (
@@ -29,7 +46,8 @@ function ObservationList (props: { observations: readonly ShownObservation[] }):
       {props.observations.map((o, i) => [
         <dt key={`t${i}`}>{measureName(o.code)}</dt>,
         <dd key={`d${i}`}>
-          <span data-testid='observation'>{observationText(o)}</span>
+          <span data-testid='observation' class={rangeNote(o) === undefined ? '' : 'out-of-range'}>{observationText(o)}</span>
+          {rangeNote(o) !== undefined && <span class='range-note'> {rangeNote(o)}</span>}
           {o.time !== undefined && <span class='muted'> · measured {formatDate(o.time)}</span>}
         </dd>
       ])}
