@@ -1,12 +1,12 @@
 /**
  * How a staff session behaves, in real Chromium against real nodes: a
  * token the node stops accepting (its API key revoked while the page is
- * open) sends the person back to the sign-in screen with "Your session has
- * ended" at their next action; a role on another party's screen is told it
+ * open, or its time run out) sends the person back to the sign-in screen
+ * with "Your session has ended" at their next action; a role on another party's screen is told it
  * may not (FORBIDDEN, in words); the node's audit log screen shows the
  * person's own sign-in.
  */
-import { startConsortium, type TestConsortium } from '@healthchain/node/testing'
+import { call, startConsortium, type TestConsortium } from '@healthchain/node/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PHONE, launchBrowser, openConsole, signInAsStaff } from './browser.js'
@@ -50,6 +50,33 @@ describe('staff sessions', () => {
     expect(problems).toEqual([])
     await context.close()
   })
+
+  it('a token that runs out of time ends the session the same way', async () => {
+    // A node of its own whose tokens live 10 s (the shortest the config allows).
+    const short = await startConsortium([['clinic', 'examiner']], { config: { auth: { tokenTtlSeconds: 10 } } })
+    try {
+      const clinic = short.node('clinic')
+      const { page, context, problems } = await openConsole(browser, clinic.url)
+      await signInAsStaff(page, clinic.apiKey)
+      await page.getByRole('link', { name: 'Audit log' }).click()
+      await page.getByTestId('audit-log').waitFor()
+      const token = await page.evaluate<string>('JSON.parse(sessionStorage.getItem("healthchain.staff-session")).token')
+      // Until the node itself refuses the token as expired (no sooner than its 10 s).
+      await expect.poll(async () => (await call(clinic.url, 'GET', '/v1/audit', { token })).body?.error?.code, { timeout: 20_000, interval: 500 })
+        .toBe('EXPIRED_TOKEN')
+
+      await page.getByRole('link', { name: 'Patients' }).click()
+      await page.getByLabel('User id').fill('aaaaaa')
+      await page.getByRole('button', { name: 'Search' }).click()
+      await page.getByTestId('login').waitFor()
+      expect(await page.getByTestId('session-ended').textContent()).toContain('Your session has ended')
+      expect(await page.getByTestId('signed-in-as').count()).toBe(0)
+      expect(problems).toEqual([])
+      await context.close()
+    } finally {
+      await short.close()
+    }
+  }, 60_000)
 
   it.each([
     ['agency', '/examiner', 'examiner staff', 'inquirer'],
