@@ -157,7 +157,8 @@ function MeanChart (props: { buckets: readonly Bucket[], name: string, k: number
       datasets: [{ label: `mean (${unitWords(unit)})`, data: shown.map((b) => b.suppressed ? null : b.mean ?? null), backgroundColor: '#0f5c63' }]
     },
     options: {
-      scales: { y: { beginAtZero: false, title: { display: true, text: unitWords(unit) } } },
+      // Bars start at zero: a bar's length is read as its size, so a cut axis would make small differences look large.
+      scales: { y: { beginAtZero: true, title: { display: true, text: unitWords(unit) } } },
       plugins: { legend: { display: false } }
     }
   }), [props.buckets])
