@@ -192,6 +192,9 @@ describe('patient console', () => {
     // Days without exercise show 0; the two days with some show their steps.
     await expect.poll(async () => (await page.getByTestId('exercise-steps').allTextContents()).map(Number).filter((n) => n > 0).sort((x, y) => x - y))
       .toEqual([4321, 5400])
+    // No energy was ever recorded: a sentence says so instead of an empty chart.
+    expect(await page.getByTestId('exercise-energy-none').textContent()).toBe('No active energy recorded in this time.')
+    expect(await page.getByTestId('exercise-energy').count()).toBe(0)
     // A steps CSV, parsed in the page (csv-parse's browser build) and written as one exercise entry a row.
     await go(page, '/patient/write')
     const csv = 'start,end,steps,distance_m\n2026-05-03T08:00:00Z,2026-05-03T09:00:00Z,2500,1800\n'

@@ -49,10 +49,15 @@ export function ExerciseScreen (props: { session: Session }): JSX.Element {
                 {MEASURES.map((m) => (
                   <div key={m.key}>
                     <h3>{m.label} ({m.unit})</h3>
-                    <BarChart
-                      categories={rows.map((r) => r.label)} series={[{ label: m.label, values: rows.map(m.value) }]} unit={m.unit}
-                      label={`${m.label} by ${period}`} testId={`exercise-${m.key}`}
-                    />
+                    {/* A measure never recorded gets a sentence, not an empty chart. */}
+                    {rows.every((r) => m.value(r) === 0)
+                      ? <p class='muted' data-testid={`exercise-${m.key}-none`}>No {m.label.toLowerCase()} recorded in this time.</p>
+                      : (
+                          <BarChart
+                            categories={rows.map((r) => r.label)} series={[{ label: m.label, values: rows.map(m.value) }]} unit={m.unit}
+                            label={`${m.label} by ${period}`} testId={`exercise-${m.key}`}
+                          />
+                        )}
                   </div>
                 ))}
                 <div class='table-wrap'>
