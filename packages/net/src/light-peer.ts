@@ -16,7 +16,9 @@
  * /healthchain/my-chain (my-chain.ts): a node answers the connection's own
  * user only, and the answer is checked against block 0 before it is used.
  *
- * Witnessed heads: with `quorum` > 0, `sync` first asks the registry's
+ * Witnessed heads: with a quorum above 0 (by default more than half of the
+ * registry's active regulators; 0 only as an explicit opt-out or when the
+ * registry lists no regulator), `sync` first asks the registry's
  * active regulators (dialled by the addresses the registry lists; a witness
  * answers a light peer about its own chain only) for the highest head of
  * the chain that `quorum` of them cosigned (witness.ts, `headWithQuorum`),
@@ -55,15 +57,28 @@ export interface LightPeerInit {
 export interface SyncResult {
   readonly chain: UserChain
   readonly ingest: IngestResult
-  /** With `quorum` > 0: the witnessed head the chain was checked against, and its cosignatures. */
+  /** The quorum demanded (`majority` resolved against the registry as synced). */
+  readonly quorum: number
+  /** With a quorum above 0: the witnessed head the chain was checked against, and its cosignatures. */
   readonly witnessed?: QuorumHead
 }
 
 export interface LightSyncOptions extends FetchOptions {
   /** Wait until the chain has at least this many blocks. */
   readonly length?: number
-  /** Distinct active regulators whose cosignatures the head must have; 0 or omitted: none asked. */
-  readonly quorum?: number
+  /**
+   * Distinct active regulators whose cosignatures the head must have: a
+   * number (0: none asked, an explicit opt-out), or `majority` (default) —
+   * more than half of the active regulators of the registry as just synced,
+   * which is 0 only when it lists none.
+   */
+  readonly quorum?: number | 'majority'
+}
+
+/** More than half of the registry's active regulators: 0 when it lists none. */
+export function majorityQuorum (registry: Ledger['registry']): number {
+  const n = registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active').length
+  return n === 0 ? 0 : Math.floor(n / 2) + 1
 }
 
 export class LightPeer {
@@ -106,7 +121,8 @@ export class LightPeer {
    * this user (wrong key, or not enrolled); TIMEOUT past `timeoutMs` (default 10 s).
    * With `length`, waits until the chain has at least that many blocks (an
    * append this device was told of, whose block is still on its way).
-   * With `quorum` > 0, the witnessed head first (see the DEV DOCS): NO_QUORUM
+   * With a quorum above 0 (by default a majority of the registry's active
+   * regulators), the witnessed head first (see the DEV DOCS): NO_QUORUM
    * when no head has `quorum` valid cosignatures (nothing of the chain is
    * fetched then) or when the chain served is not the witnessed one.
    *
@@ -117,22 +133,25 @@ export class LightPeer {
    * a device reopened after an app restart would never see new entries.
    */
   async sync (chainKey: Uint8Array, opts: LightSyncOptions = {}): Promise<SyncResult> {
-    const { quorum = 0, ...fetch } = opts
-    if (!Number.isSafeInteger(quorum) || quorum < 0) throw new NetError('INVALID_FIELD', 'quorum is an integer, 0 or more', { field: 'quorum' })
+    const { quorum: asked = 'majority', ...fetch } = opts
+    if (asked !== 'majority' && (!Number.isSafeInteger(asked) || asked < 0)) {
+      throw new NetError('INVALID_FIELD', 'quorum is an integer, 0 or more, or majority', { field: 'quorum' })
+    }
     const held: Array<{ setActive: (active: boolean) => void }> = [this.ledger.registry.core]
     if (this.ledger.hasChain(this.userId)) held.push(await this.ledger.chain(this.userId))
     for (const feed of held) feed.setActive(true)
     try {
       await this.syncRegistry(fetch)
+      const quorum = asked === 'majority' ? majorityQuorum(this.ledger.registry) : asked
       if (quorum === 0) {
         const result = await this.replication.fetchChain(this.userId, chainKey, fetch)
         if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
-        return result
+        return { ...result, quorum }
       }
       const witnessed = await this.witnessedHead(chainKey, { ...fetch, quorum })
       const result = await this.replication.fetchChain(this.userId, chainKey, { ...fetch, length: Math.max(fetch.length ?? 0, witnessed.head.length) })
       await assertHolds(result.chain, witnessed)
-      return { ...result, witnessed }
+      return { ...result, quorum, witnessed }
     } finally {
       for (const feed of held) feed.setActive(false)
     }
