@@ -199,7 +199,8 @@ export class ChainSync {
   private async fetch (chainKey: Uint8Array, timeoutMs: number, length?: number): Promise<SyncResult> {
     let result: SyncResult
     try {
-      result = await this.c.peer.sync(chainKey, { timeoutMs, quorum: this.c.device.quorum ?? 'majority', ...(length === undefined ? {} : { length }) })
+      const quorum = this.c.device.quorum ?? 'majority'
+      result = await this.c.peer.sync(chainKey, { timeoutMs, quorum, nodes: this.c.device.nodes, ...(length === undefined ? {} : { length }) })
     } catch (err) {
       throw fetchError(err, this.connectedNodes().length > 0, { probe: false })
     }

@@ -73,6 +73,8 @@ export interface LightSyncOptions extends FetchOptions {
    * which is 0 only when it lists none.
    */
   readonly quorum?: number | 'majority'
+  /** Node multiaddrs (with /p2p/<id>) this device knows, tried for a witness after the addresses the registry lists. */
+  readonly nodes?: readonly string[]
 }
 
 /** More than half of the registry's active regulators: 0 when it lists none. */
@@ -133,7 +135,7 @@ export class LightPeer {
    * a device reopened after an app restart would never see new entries.
    */
   async sync (chainKey: Uint8Array, opts: LightSyncOptions = {}): Promise<SyncResult> {
-    const { quorum: asked = 'majority', ...fetch } = opts
+    const { quorum: asked = 'majority', nodes, ...fetch } = opts
     if (asked !== 'majority' && (!Number.isSafeInteger(asked) || asked < 0)) {
       throw new NetError('INVALID_FIELD', 'quorum is an integer, 0 or more, or majority', { field: 'quorum' })
     }
@@ -148,7 +150,7 @@ export class LightPeer {
         if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
         return { ...result, quorum }
       }
-      const witnessed = await this.witnessedHead(chainKey, { ...fetch, quorum })
+      const witnessed = await this.witnessedHead(chainKey, { ...fetch, quorum, ...(nodes === undefined ? {} : { nodes }) })
       const result = await this.replication.fetchChain(this.userId, chainKey, { ...fetch, length: Math.max(fetch.length ?? 0, witnessed.head.length) })
       await assertHolds(result.chain, witnessed)
       return { ...result, quorum, witnessed }
@@ -161,11 +163,14 @@ export class LightPeer {
    * The highest head of `chainKey` cosigned by `quorum` distinct active
    * regulators of the registry this device has, asking each at once (each
    * not connected yet is dialled first, by the addresses the registry lists
-   * for it: best effort, one that cannot be reached adds nothing). NO_QUORUM
+   * for it, then by those of `nodes` naming its peer id: best effort, one
+   * that cannot be reached adds nothing). NO_QUORUM
    * with how many cosignatures the best head had, INVALID_FIELD for a quorum
    * below 1.
    */
-  async witnessedHead (chainKey: Uint8Array, opts: FetchOptions & { quorum: number, minLength?: number }): Promise<QuorumHead> {
+  async witnessedHead (
+    chainKey: Uint8Array, opts: FetchOptions & { quorum: number, minLength?: number, nodes?: readonly string[] }
+  ): Promise<QuorumHead> {
     if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
     await this.dialWitnesses(opts)
     return await headWithQuorum({ host: this.host, ledger: this.ledger }, chainKey, {
@@ -176,15 +181,16 @@ export class LightPeer {
     })
   }
 
-  /** Connects to every active regulator not connected yet, all at once, by the registry's addresses. */
-  private async dialWitnesses (opts: FetchOptions): Promise<void> {
+  /** Connects to every active regulator not connected yet, all at once, by the registry's addresses, then the known ones. */
+  private async dialWitnesses (opts: FetchOptions & { nodes?: readonly string[] }): Promise<void> {
     const connected = new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))
     const witnesses = this.ledger.registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active' && r.peer !== undefined)
     const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 10_000), ...(opts.signal === undefined ? [] : [opts.signal])])
     await Promise.allSettled(witnesses.filter((w) => !connected.has(w.peer!)).map(async (w) => {
-      for (const a of w.addrs) {
+      const known = (opts.nodes ?? []).filter((a) => a.endsWith(`/p2p/${w.peer!}`))
+      for (const a of [...w.addrs.map((x) => x.includes('/p2p/') ? x : `${x}/p2p/${w.peer!}`), ...known]) {
         try {
-          await this.host.dial(multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${w.peer!}`), { signal })
+          await this.host.dial(multiaddr(a), { signal })
           return
         } catch {
           // The next address; a witness not reached adds no cosignature.
