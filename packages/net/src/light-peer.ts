@@ -77,6 +77,14 @@ export interface LightSyncOptions extends FetchOptions {
   readonly nodes?: readonly string[]
 }
 
+export interface WitnessedHeadOptions extends FetchOptions {
+  readonly quorum: number
+  /** Only heads of at least this length. */
+  readonly minLength?: number
+  /** Node multiaddrs (with /p2p/<id>) this device knows, tried for a witness after the addresses the registry lists. */
+  readonly nodes?: readonly string[]
+}
+
 /** More than half of the registry's active regulators: 0 when it lists none. */
 export function majorityQuorum (registry: Ledger['registry']): number {
   const n = registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active').length
@@ -150,7 +158,7 @@ export class LightPeer {
         if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
         return { ...result, quorum }
       }
-      const witnessed = await this.witnessedHead(chainKey, { ...fetch, quorum, ...(nodes === undefined ? {} : { nodes }) })
+      const witnessed = await this.askWitnesses(chainKey, { ...fetch, quorum, ...(nodes === undefined ? {} : { nodes }) })
       const result = await this.replication.fetchChain(this.userId, chainKey, { ...fetch, length: Math.max(fetch.length ?? 0, witnessed.head.length) })
       await assertHolds(result.chain, witnessed)
       return { ...result, quorum, witnessed }
@@ -161,17 +169,26 @@ export class LightPeer {
 
   /**
    * The highest head of `chainKey` cosigned by `quorum` distinct active
-   * regulators of the registry this device has, asking each at once (each
-   * not connected yet is dialled first, by the addresses the registry lists
-   * for it, then by those of `nodes` naming its peer id: best effort, one
-   * that cannot be reached adds nothing). NO_QUORUM
-   * with how many cosignatures the best head had, INVALID_FIELD for a quorum
-   * below 1.
+   * regulators, after the registry (from a connected node, as `sync`): each
+   * regulator not connected yet is dialled first, by the addresses the
+   * registry lists for it, then by those of `nodes` naming its peer id —
+   * best effort, one that cannot be reached adds nothing. NO_QUORUM with how
+   * many cosignatures the best head had, INVALID_FIELD for a quorum below 1,
+   * NO_PEER / TIMEOUT as for the registry. Fetches nothing of the chain.
    */
-  async witnessedHead (
-    chainKey: Uint8Array, opts: FetchOptions & { quorum: number, minLength?: number, nodes?: readonly string[] }
-  ): Promise<QuorumHead> {
+  async witnessedHead (chainKey: Uint8Array, opts: WitnessedHeadOptions): Promise<QuorumHead> {
     if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
+    const registry = this.ledger.registry.core
+    registry.setActive(true)
+    try {
+      await this.syncRegistry(opts)
+    } finally {
+      registry.setActive(false)
+    }
+    return await this.askWitnesses(chainKey, opts)
+  }
+
+  private async askWitnesses (chainKey: Uint8Array, opts: WitnessedHeadOptions): Promise<QuorumHead> {
     await this.dialWitnesses(opts)
     return await headWithQuorum({ host: this.host, ledger: this.ledger }, chainKey, {
       quorum: opts.quorum,
@@ -182,7 +199,7 @@ export class LightPeer {
   }
 
   /** Connects to every active regulator not connected yet, all at once, by the registry's addresses, then the known ones. */
-  private async dialWitnesses (opts: FetchOptions & { nodes?: readonly string[] }): Promise<void> {
+  private async dialWitnesses (opts: WitnessedHeadOptions): Promise<void> {
     const connected = new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))
     const witnesses = this.ledger.registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active' && r.peer !== undefined)
     const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 10_000), ...(opts.signal === undefined ? [] : [opts.signal])])
