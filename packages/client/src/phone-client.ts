@@ -14,9 +14,8 @@
  *                        keeps the chain key from then on
  *   connect(address)     dial a node (TCP or WebSockets), then send what is queued
  *   discoverChain()      find the chain key on a device that has only the phrase
- *   sync()               get the witnessed head (a quorum of regulators' cosignatures),
- *                        fetch and verify the chain up to it, send the outbox
- *                        (chain-sync.ts)
+ *   sync()               the witnessed head, then the chain fetched and verified up to
+ *                        it; send the outbox (chain-sync.ts)
  *   write*               build the unsigned entry on the device (user-writes.ts),
  *                        refuse what a user may not write, queue it durably, try to
  *                        send it (sender.ts over custodian-link.ts)
@@ -204,15 +203,12 @@ export class PhoneClient {
    * Brings this device's copy of the user's chain up to a connected node's,
    * verifying every new block, then sends the outbox (and fetches again if
    * something was sent, so the timeline shows it). A device that does not
-   * know the chain key finds it first (`discoverChain`). While a quorum is
-   * demanded (PhoneClientInit.quorum, else a majority of the registry's
-   * active regulators), only a head that many regulators cosigned is
-   * trusted, and the device shows its chain up to that head. Throws
-   * ClientError: NOT_CONNECTED, NOT_ENROLLED (no connected node holds a
-   * chain of this user), NOT_OWN_CHAIN (the key is another chain's, or block
-   * 0 is not this user's), NO_QUORUM (no head with enough cosignatures, or a
-   * chain served that is not the witnessed one: nothing changes on the
-   * device), CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
+   * know the chain key finds it first (`discoverChain`). Only a head that
+   * the device's quorum of regulators cosigned is trusted (chain-sync.ts).
+   * Throws ClientError: NOT_CONNECTED, NOT_ENROLLED (no connected node holds
+   * a chain of this user), NOT_OWN_CHAIN (the key is another chain's, or
+   * block 0 is not this user's), NO_QUORUM (nothing changes on the device),
+   * CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
    */
   async sync (opts: SyncOptions = {}): Promise<SyncReport> {
     this.assertOpen()
@@ -237,11 +233,7 @@ export class PhoneClient {
 
   // ------------------------------------------------------------ reading
 
-  /**
-   * The trusted entries of the user's chain (verified, and up to the
-   * witnessed head while a quorum is demanded; genesis left out unless
-   * asked), exams' sealed segments opened on the device.
-   */
+  /** The trusted entries of the user's chain (genesis left out unless asked), exams' sealed segments opened on the device. */
   async timeline (query: TimelineQuery = {}): Promise<TimelineItem[]> {
     this.assertOpen()
     const chainKey = this.device.chainKey
