@@ -4,7 +4,7 @@
  * another history at the length the regulator cosigned, and the sync is
  * refused with NO_QUORUM; the same phone with quorum 0 would take it, which
  * is why 0 is an opt-out; a quorum that is not a count is refused before
- * anything is asked.
+ * anything is asked; a witness answers a light peer about its own chain only.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -73,5 +73,26 @@ describe('a light peer demanding witnessed heads', () => {
     for (const quorum of [-1, 0.5]) {
       await expect(phone.sync(chainKey, { quorum, timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'INVALID_FIELD', field: 'quorum' })
     }
+  }, 60_000)
+
+  it('a witness answers a light peer about its own chain only', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['regulator', 'regulator']], cleanup)
+    const a = await net.start('hospital-a')
+    const regulator = await net.start('regulator')
+    await net.meshed()
+    const alice = await enrol(net, 'hospital-a')
+    const bob = await enrol(net, 'hospital-a')
+    for (const u of [alice, bob]) {
+      await waitFor(async () => (await regulator.ledger.chain(u.user.userId).catch(() => undefined))?.verifiedLength === 1, 'the regulator to verify the chain')
+    }
+    const bobsPhone = await phoneOf(net, bob.user, [a, regulator])
+    await bobsPhone.connect(tcp(a))
+    await bobsPhone.connect(tcp(regulator))
+    expect((await bobsPhone.witnessedHead(bob.chainKey, { quorum: 1, timeoutMs: 5_000 })).head.length).toBe(1)
+    const served = regulator.witness!.stats.served
+    // Alice's chain: the regulator holds it and would cosign it, but not for Bob's phone.
+    await expect(bobsPhone.witnessedHead(alice.chainKey, { quorum: 1, timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'NO_QUORUM' })
+    expect(regulator.witness!.stats.served).toBe(served)
+    expect(regulator.witness!.cosignaturesOf(alice.chainKey)).toEqual([])
   }, 60_000)
 })
