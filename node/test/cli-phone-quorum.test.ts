@@ -47,7 +47,8 @@ describe('healthchain phone with witnesses', () => {
     }
     await writeExam()
     const regulatorHolds = async (length: number): Promise<void> => {
-      await waitUntil(async () => (await regulator.daemon.ledger.chain(userId as UserId).catch(() => undefined))?.verifiedLength === length, `the regulator to verify ${length} blocks`)
+      const verified = async (): Promise<number | undefined> => (await regulator.daemon.ledger.chain(userId as UserId).catch(() => undefined))?.verifiedLength
+      await waitUntil(async () => await verified() === length, `the regulator to verify ${length} blocks`)
     }
     await regulatorHolds(2)
 
@@ -75,7 +76,8 @@ describe('healthchain phone with witnesses', () => {
     expect(offline.json()).toMatchObject({ trustedLength: 2, witnessedLength: 2, quorum: 1 })
 
     // The device opted out explicitly: it syncs from the custodian alone.
-    const optOut = await cli(['phone', 'init', ...dev, '--phrase-file', phraseFile, '--registry-key', registryKey, '--node', p2pAddress(a), '--quorum', '0', '--json'])
+    const optOut = await cli(['phone', 'init', ...dev, '--phrase-file', phraseFile, '--registry-key', registryKey, '--node', p2pAddress(a), '--quorum', '0',
+      '--json'])
     expect(optOut.code, optOut.stderr).toBe(0)
     expect(optOut.json().quorum).toBe(0)
     const unwitnessed = await cli(['phone', 'sync', ...dev, '--json'])

@@ -66,7 +66,8 @@ same entries, built, signed and re-signed by the same client code.
     .option('--dev <dir>', 'a running dev network\'s directory: its registry key and nodes from dev.json', pathArg)
     .option('--registry-key <hex>', 'the consortium registry\'s key (with --node)', registryKeyArg)
     .option('--node <multiaddr>', 'a node to dial, with /p2p/<peer id> (repeatable)', nodeAddressArg)
-    .option('--quorum <n>', 'regulators that must have cosigned a head before the phone trusts it (default: a majority of the registry\'s active regulators; 0: none)',
+    .option('--quorum <n>',
+      'regulators that must have cosigned a head before the phone trusts it (default: a majority of the registry\'s active regulators; 0: none)',
       intArg(0, 1_000))
     .addHelpText('after', examples(
       'healthchain phone init --device ./alice-phone --phrase-file ./alice.phrase.json --dev ./.healthchain-dev',
@@ -107,7 +108,9 @@ same entries, built, signed and re-signed by the same client code.
 
   withJson(phone.command('sync'))
     .summary('sync the user\'s chain and send the outbox')
-    .description('Dial the device\'s nodes, find the user\'s chain if the device does not know it yet (block 0 must be the user\'s own genesis), get the newest head the regulators cosigned (the device\'s quorum of them), fetch and verify the chain up to it, and send what the outbox holds. NO_QUORUM when no head has enough cosignatures: the device keeps what it trusted before.')
+    .description('Dial the device\'s nodes, find the user\'s chain if the device does not know it yet (block 0 must be the user\'s own genesis), ' +
+      'get the newest head the regulators cosigned (the device\'s quorum of them), fetch and verify the chain up to it, and send what the outbox holds. ' +
+      'NO_QUORUM when no head has enough cosignatures: the device keeps what it trusted before.')
     .requiredOption(...DEVICE_OPTION, pathArg)
     .option('--timeout <ms>', 'time limit of the sync (default 10000)', intArg(100, 600_000))
     .addHelpText('after', examples('healthchain phone sync --device ./alice-phone', 'healthchain phone sync --device ./alice-phone --json'))
@@ -139,7 +142,8 @@ same entries, built, signed and re-signed by the same client code.
           `  verified length  ${report.verifiedLength}${report.problem === undefined ? '' : ` — block ${String(report.problem.seq)} failed verification (${report.problem.code}): it and what follows are not shown`}`,
           report.witnessed === undefined
             ? '  witnessed        not asked (quorum 0): every verified block is shown'
-            : `  witnessed        head at ${report.witnessed.length}, cosigned by ${report.witnessed.witnesses.join(', ')} (quorum ${report.quorum}); ${report.trustedLength} blocks shown`,
+            : `  witnessed        head at ${report.witnessed.length}, cosigned by ${report.witnessed.witnesses.join(', ')} (quorum ${report.quorum}); ` +
+              `${report.trustedLength} blocks shown`,
           `  outbox           ${sent.length} sent now, ${status.outbox.pending} pending, ${status.outbox.failed} failed${stoppedText(report.flush)}`
         ])
       })
@@ -265,7 +269,8 @@ same entries, built, signed and re-signed by the same client code.
           ...status.connectedNodes.map((peer) => `                   ${client.institutionOfPeer(peer) ?? '(not in the registry)'}  ${peer}`),
           `  local length     ${status.localLength}`,
           `  verified length  ${status.verifiedLength}`,
-          `  trusted length   ${status.trustedLength} (${status.quorum === 0 ? 'quorum 0: no witness asked' : `witnessed head ${status.witnessedLength ?? 'none yet'}, quorum ${status.quorum}`})`,
+          `  trusted length   ${status.trustedLength} ` +
+            `(${status.quorum === 0 ? 'quorum 0: no witness asked' : `witnessed head ${status.witnessedLength ?? 'none yet'}, quorum ${status.quorum}`})`,
           `  outbox           ${status.outbox.pending} pending, ${status.outbox.failed} failed`,
           ...failed.map((f) => `    refused: ${f.type} ${f.id} (${f.code})`)
         ])
