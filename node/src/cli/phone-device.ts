@@ -124,7 +124,12 @@ export async function clientCall<T> (fn: () => T | Promise<T>, context?: string)
   } catch (err) {
     if (!isClientError(err)) throw err
     const remote = err.remoteCode === undefined || err.message.includes(err.remoteCode) ? '' : ` (${err.remoteCode})`
-    const hint = err.code === 'NOT_ENROLLED' || err.code === 'NOT_SYNCED' ? ' — run `healthchain phone sync` with a node reachable first' : ''
+    const hint = err.code === 'NOT_ENROLLED' || err.code === 'NOT_SYNCED'
+      ? ' — run `healthchain phone sync` with a node reachable first'
+      : err.code === 'NO_QUORUM'
+        ? ' — the phone keeps what it trusted before; the regulators must be reachable and have verified the chain ' +
+          '(or set the device\'s quorum: `phone init --quorum`)'
+        : ''
     throw new CliError(err.code, `${context === undefined ? '' : `${context}: `}${err.message}${remote}${hint}`, { cause: err })
   }
 }

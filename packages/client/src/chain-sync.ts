@@ -13,13 +13,19 @@
  *                without a key, discover first; then fetch the chain,
  *                re-verifying every block and author signature
  *                (UserChain.ingest); then send the outbox, and fetch again
- *                up to what was sent
+ *                up to what was sent. With a quorum above 0 (this device's
+ *                own, else a majority of the registry's active regulators)
+ *                the light peer first gets the highest head that many
+ *                regulators cosigned, and the chain must hold it: NO_QUORUM
+ *                otherwise, before anything of the chain is fetched or
+ *                recorded. The device then trusts (shows) its chain up to
+ *                the witnessed head's length only (`trustedLength`)
  *   reachCustodian()  before sending: dial the chain's custodian, by the
  *                addresses used before, then by the registry's
  */
-import { equal, userIdFromKey, verifyEntrySignature, type CryptoProvider, type Entry, type UserKeys } from '@healthchain/core'
-import type { IngestResult, Ledger, UserChain } from '@healthchain/ledger'
-import { NetError, type LightPeer } from '@healthchain/net'
+import { bytesToHex, equal, userIdFromKey, verifyEntrySignature, type CryptoProvider, type Entry, type UserKeys } from '@healthchain/core'
+import type { Ledger } from '@healthchain/ledger'
+import { NetError, majorityQuorum, type LightPeer, type SyncResult } from '@healthchain/net'
 import { peerOf } from './argument-checks.js'
 import type { DeviceState } from './device.js'
 import { ClientError } from './errors.js'
@@ -79,18 +85,42 @@ export class ChainSync {
     } else if (!this.c.ledger.hasChain(this.c.keys.userId)) {
       await this.checkGenesis(key, timeoutMs)
     }
-    let { chain, ingest } = await this.fetch(key, timeoutMs)
+    let result = await this.fetch(key, timeoutMs)
     await this.c.device.setChainKey(key)
     const flush = await this.c.flush()
     if (flush.sent.length > 0) {
       try {
-        // Up to the last position sent: the custodian acknowledged it, so its block is on the way.
-        ({ chain, ingest } = await this.fetch(key, timeoutMs, Math.max(...flush.sent.map((s) => s.seq)) + 1))
+        // Up to the last position sent: the custodian acknowledged it, so its block is on the way (witnessed or not yet).
+        result = await this.fetch(key, timeoutMs, Math.max(...flush.sent.map((s) => s.seq)) + 1)
       } catch {
         // The entries are at the custodian; they show after the next sync.
       }
     }
-    return { length: chain.length, verifiedLength: chain.verifiedLength, problem: ingest.problem, flush, verifiedAt: Date.now() }
+    const { chain, ingest, quorum, witnessed } = result
+    return {
+      length: chain.length,
+      verifiedLength: chain.verifiedLength,
+      trustedLength: await this.trustedLength(),
+      problem: ingest.problem,
+      quorum,
+      witnessed: witnessed === undefined
+        ? undefined
+        : { length: witnessed.head.length, witnesses: witnessed.cosignatures.map((c) => c.witness).sort() },
+      flush,
+      verifiedAt: Date.now()
+    }
+  }
+
+  /** The quorum this device demands now: its own, else a majority of the active regulators of the registry it holds. */
+  quorum (): number {
+    return this.c.device.quorum ?? (this.c.ledger.hasRegistry ? majorityQuorum(this.c.ledger.registry) : 0)
+  }
+
+  /** How much of its chain the device shows: the verified blocks, up to the witnessed head while a quorum is demanded. */
+  async trustedLength (): Promise<number> {
+    if (!this.c.ledger.hasChain(this.c.keys.userId)) return 0
+    const verified = (await this.c.ledger.chain(this.c.keys.userId)).verifiedLength
+    return this.quorum() === 0 ? verified : Math.min(verified, this.c.device.witnessed?.length ?? 0)
   }
 
   /** Dials the nodes this device connected to before, the last used first; those that do not answer are passed over. */
@@ -161,13 +191,21 @@ export class ChainSync {
     return genesis
   }
 
-  /** The chain from a connected node (after the registry), at least `length` blocks if given. */
-  private async fetch (chainKey: Uint8Array, timeoutMs: number, length?: number): Promise<{ chain: UserChain, ingest: IngestResult }> {
+  /**
+   * The chain from a connected node (after the registry), at least `length`
+   * blocks if given, checked against the witnessed head (whose length and
+   * root the device then records) unless the quorum is 0.
+   */
+  private async fetch (chainKey: Uint8Array, timeoutMs: number, length?: number): Promise<SyncResult> {
+    let result: SyncResult
     try {
-      return await this.c.peer.sync(chainKey, { timeoutMs, ...(length === undefined ? {} : { length }) })
+      const quorum = this.c.device.quorum ?? 'majority'
+      result = await this.c.peer.sync(chainKey, { timeoutMs, quorum, nodes: this.c.device.nodes, ...(length === undefined ? {} : { length }) })
     } catch (err) {
       throw fetchError(err, this.connectedNodes().length > 0, { probe: false })
     }
+    if (result.witnessed !== undefined) await this.c.device.setWitnessed({ length: result.witnessed.head.length, root: bytesToHex(result.witnessed.head.root) })
+    return result
   }
 
   private async channelOpen (timeoutMs: number): Promise<void> {

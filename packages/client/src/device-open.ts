@@ -25,7 +25,7 @@ export interface OpenedDevice {
 }
 
 /**
- * Throws ClientError: INVALID_INPUT (phrase, registryKey), DEVICE_STATE (the
+ * Throws ClientError: INVALID_INPUT (phrase, registryKey, quorum), DEVICE_STATE (the
  * directory belongs to another user or registry), DEVICE_LOCKED,
  * DEVICE_MOVED, NOT_OWN_CHAIN (`chainKey` differs from the chain this
  * device holds).
@@ -42,7 +42,11 @@ export async function openDevice (init: PhoneClientInit): Promise<OpenedDevice> 
   if (!(init.registryKey instanceof Uint8Array) || init.registryKey.length !== 32) {
     throw new ClientError('INVALID_INPUT', 'registryKey: expected 32 bytes', { field: 'registryKey' })
   }
+  if (init.quorum !== undefined && !(Number.isSafeInteger(init.quorum) && init.quorum >= 0)) {
+    throw new ClientError('INVALID_INPUT', 'quorum: expected an integer, 0 or more', { field: 'quorum' })
+  }
   const device = await DeviceState.open(init.dir, keys.userId, init.registryKey)
+  if (init.quorum !== undefined) await device.setQuorum(init.quorum)
   if (init.savePhrase === true) await writeRecoveryPhrase(device.phrasePath, init.phrase.trim().toLowerCase().split(/\s+/).join(' '))
 
   const ledger = await openLedger(device.ledgerDir, crypto)

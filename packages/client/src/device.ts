@@ -8,10 +8,14 @@
  *   <dir>/keys/recovery-phrase.json    only if the app asked to keep the phrase:
  *                                      ledger's key-store format, owner-only (0600)
  *
- * device.json is `{ v: 1, user, registry, chainKey?, nodes }`: the user id
- * and registry key it was created for (so a directory is never used by
- * another user or consortium), the chain key once known, and node addresses
- * connected to before (for reconnecting after a restart). Nothing secret,
+ * device.json is `{ v: 1, user, registry, chainKey?, nodes, quorum?,
+ * witnessed? }`: the user id and registry key it was created for (so a
+ * directory is never used by another user or consortium), the chain key
+ * once known, node addresses connected to before (for reconnecting after a
+ * restart), the quorum of witness cosignatures set for this device (absent:
+ * a majority of the registry's active regulators) and the witnessed head
+ * the device trusts, as `{ length, root }` (the phone shows nothing past
+ * its length while a quorum is demanded). Nothing secret,
  * but it says which chain is this person's, so it is written owner-only
  * too (the ledger's writeOwnerOnlyFile), so a crash never leaves half
  * of it.
@@ -40,6 +44,14 @@ interface DeviceFile {
   registry: string
   chainKey?: string
   nodes: string[]
+  quorum?: number
+  witnessed?: WitnessedHead
+}
+
+/** The highest witnessed head this device checked its chain against: its length and tree root (hex). */
+export interface WitnessedHead {
+  readonly length: number
+  readonly root: string
 }
 
 /**
@@ -53,6 +65,8 @@ export interface SavedDevice {
   readonly chainKey: Uint8Array | undefined
   /** Node addresses connected to or remembered before, most recent last. */
   readonly nodes: readonly string[]
+  /** The quorum set for this device; undefined: a majority of the registry's active regulators. */
+  readonly quorum: number | undefined
 }
 
 /** The saved state of the device directory `dir`; undefined when it has none (never opened). DEVICE_STATE if it is damaged. */
@@ -63,7 +77,8 @@ export async function readSavedDevice (dir: string): Promise<SavedDevice | undef
     userId: state.user as UserId,
     registryKey: fromHex(state.registry, 32, 'registry'),
     chainKey: state.chainKey === undefined ? undefined : fromHex(state.chainKey, 32, 'chainKey'),
-    nodes: [...state.nodes]
+    nodes: [...state.nodes],
+    quorum: state.quorum
   }
 }
 
@@ -115,9 +130,34 @@ export class DeviceState {
     await this.save()
   }
 
+  /** The quorum set for this device (PhoneClientInit.quorum); undefined: a majority of the registry's active regulators. */
+  get quorum (): number | undefined { return this.state.quorum }
+
+  async setQuorum (quorum: number): Promise<void> {
+    if (this.state.quorum === quorum) return
+    this.state = { ...this.state, quorum }
+    await this.save()
+  }
+
+  /** The highest witnessed head the chain was checked against; undefined before the first witnessed sync. */
+  get witnessed (): WitnessedHead | undefined { return this.state.witnessed }
+
+  /** Records a witnessed head the chain was just checked against; a lower one than recorded changes nothing. */
+  async setWitnessed (head: WitnessedHead): Promise<void> {
+    if (this.state.witnessed !== undefined && this.state.witnessed.length >= head.length) return
+    this.state = { ...this.state, witnessed: { length: head.length, root: head.root } }
+    await this.save()
+  }
+
   private async save (): Promise<void> {
     await writeOwnerOnlyFile(join(this.dir, DEVICE_FILE), JSON.stringify(this.state, null, 2) + '\n')
   }
+}
+
+function isWitnessedHead (v: unknown): v is WitnessedHead {
+  if (typeof v !== 'object' || v === null) return false
+  const { length, root } = v as { length?: unknown, root?: unknown }
+  return Number.isSafeInteger(length) && (length as number) >= 1 && typeof root === 'string' && /^[0-9a-f]{64}$/.test(root)
 }
 
 async function readState (path: string): Promise<DeviceFile | undefined> {
@@ -136,7 +176,9 @@ async function readState (path: string): Promise<DeviceFile | undefined> {
   }
   const hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)
   if (value.v !== 1 || typeof value.user !== 'string' || !hex(value.registry) || (value.chainKey !== undefined && !hex(value.chainKey)) ||
-    !Array.isArray(value.nodes) || !value.nodes.every((n) => typeof n === 'string')) {
+    !Array.isArray(value.nodes) || !value.nodes.every((n) => typeof n === 'string') ||
+    (value.quorum !== undefined && !(Number.isSafeInteger(value.quorum) && value.quorum >= 0)) ||
+    (value.witnessed !== undefined && !isWitnessedHead(value.witnessed))) {
     throw new ClientError('DEVICE_STATE', `${DEVICE_FILE} is not a version 1 device file`)
   }
   return value as DeviceFile

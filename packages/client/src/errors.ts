@@ -25,6 +25,13 @@ export type ClientErrorCode =
   | 'CHAIN_NOT_SERVED'
   /** A network exchange did not finish within its time limit. */
   | 'TIMEOUT'
+  /**
+   * No head of the chain has the quorum of witness cosignatures this device
+   * demands (the message says how many the best head had, and how many are
+   * needed), or the chain served is not the witnessed one. The device keeps
+   * what it trusted before.
+   */
+  | 'NO_QUORUM'
   /** The custodian refused an entry; `remoteCode` is its code (e.g. BAD_SIGNATURE, ROLE_FORBIDDEN). */
   | 'REFUSED'
   /** Sending or fetching failed for a reason not listed above; see `cause`. */
@@ -69,6 +76,7 @@ export const CLIENT_ERROR_CODES = codeList<ClientErrorCode>({
   NOT_CONNECTED: true,
   CHAIN_NOT_SERVED: true,
   TIMEOUT: true,
+  NO_QUORUM: true,
   REFUSED: true,
   NETWORK: true,
   UNKNOWN_EXAMINER: true,

@@ -41,6 +41,8 @@ export function fetchError (err: unknown, connected: boolean, opts: { probe: boo
     if (err.code === 'NO_PEER') return new ClientError('CHAIN_NOT_SERVED', err.message, { cause: err })
     if (err.code === 'INVALID_FIELD') return new ClientError('NOT_OWN_CHAIN', 'that chain is not the one this device holds', { field: 'chainKey', cause: err })
     if (err.code === 'STOPPED') return new ClientError('CLOSED', 'the client stopped', { cause: err })
+    // The message says how many cosignatures the best head had and how many are needed (witness.ts, light-peer.ts).
+    if (err.code === 'NO_QUORUM') return new ClientError('NO_QUORUM', err.message, { cause: err })
   }
   return new ClientError('NETWORK', 'fetching the chain failed', { cause: err })
 }

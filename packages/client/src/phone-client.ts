@@ -14,11 +14,13 @@
  *                        keeps the chain key from then on
  *   connect(address)     dial a node (TCP or WebSockets), then send what is queued
  *   discoverChain()      find the chain key on a device that has only the phrase
- *   sync()               fetch and verify the chain, send the outbox (chain-sync.ts)
+ *   sync()               the witnessed head, then the chain fetched and verified up to
+ *                        it; send the outbox (chain-sync.ts)
  *   write*               build the unsigned entry on the device (user-writes.ts),
  *                        refuse what a user may not write, queue it durably, try to
  *                        send it (sender.ts over custodian-link.ts)
- *   timeline()           the verified entries, sealed segments opened on the device
+ *   timeline()           the trusted entries (verified, and witnessed while a quorum is
+ *                        demanded), sealed segments opened on the device
  *
  * The phone reads and writes its own chain only: every call is about the
  * user's chain, the nodes serve it nothing else (membership-gate.ts,
@@ -201,10 +203,12 @@ export class PhoneClient {
    * Brings this device's copy of the user's chain up to a connected node's,
    * verifying every new block, then sends the outbox (and fetches again if
    * something was sent, so the timeline shows it). A device that does not
-   * know the chain key finds it first (`discoverChain`). Throws ClientError:
-   * NOT_CONNECTED, NOT_ENROLLED (no connected node holds a chain of this
-   * user), NOT_OWN_CHAIN (the key is another chain's, or block 0 is not this
-   * user's), CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
+   * know the chain key finds it first (`discoverChain`). Only a head that
+   * the device's quorum of regulators cosigned is trusted (chain-sync.ts).
+   * Throws ClientError: NOT_CONNECTED, NOT_ENROLLED (no connected node holds
+   * a chain of this user), NOT_OWN_CHAIN (the key is another chain's, or
+   * block 0 is not this user's), NO_QUORUM (nothing changes on the device),
+   * CHAIN_NOT_SERVED, TIMEOUT, NETWORK.
    */
   async sync (opts: SyncOptions = {}): Promise<SyncReport> {
     this.assertOpen()
@@ -229,13 +233,13 @@ export class PhoneClient {
 
   // ------------------------------------------------------------ reading
 
-  /** The verified entries of the user's chain (genesis left out unless asked), exams' sealed segments opened on the device. */
+  /** The trusted entries of the user's chain (genesis left out unless asked), exams' sealed segments opened on the device. */
   async timeline (query: TimelineQuery = {}): Promise<TimelineItem[]> {
     this.assertOpen()
     const chainKey = this.device.chainKey
     if (chainKey === undefined || !this.ledger.hasChain(this.userId)) return []
     const entries: PositionedEntry[] = await this.peer.read({
-      start: query.genesis === true ? 0 : 1, types: query.types, since: query.since, until: query.until
+      start: query.genesis === true ? 0 : 1, end: await this.chains.trustedLength(), types: query.types, since: query.since, until: query.until
     })
     return toTimeline(entries, this.keys.box, chainKey, this.crypto)
   }
@@ -272,6 +276,9 @@ export class PhoneClient {
       connectedNodes: this.chains.connectedNodes(),
       localLength: chain?.length ?? 0,
       verifiedLength: chain?.verifiedLength ?? 0,
+      trustedLength: await this.chains.trustedLength(),
+      quorum: this.chains.quorum(),
+      witnessedLength: this.device.witnessed?.length,
       outbox: { pending: this.outbox.pendingCount, failed: this.outbox.failed().length },
       lastSync: this.lastSync
     }
@@ -388,7 +395,7 @@ export class PhoneClient {
   /** The verified exams whose data keys the user holds, for re-wrapping. */
   private async sealedHistory (): Promise<SealedPast[]> {
     if (!this.ledger.hasChain(this.userId)) return []
-    const exams = await this.peer.read({ types: ['exam'] })
+    const exams = await this.peer.read({ types: ['exam'], end: await this.chains.trustedLength() })
     return exams.flatMap(({ seq, entry }) => entry.sealed !== undefined && isRecipient(entry.sealed, this.keys.box.publicKey)
       ? [{ seq, id: entry.id, sealed: entry.sealed }]
       : [])

@@ -25,6 +25,14 @@ export interface PhoneClientInit {
   readonly syncTimeoutMs?: number
   /** Time limit of one entry's send, including the custodian's durable append. Default 10 s. */
   readonly appendTimeoutMs?: number
+  /**
+   * Witness cosignatures (distinct active regulators) a head needs before
+   * this device trusts it. Default: more than half of the active regulators
+   * of the registry the device holds (0 only if it lists none). 0 opts out
+   * explicitly, for a consortium that decided so. Kept in device.json: a
+   * later open without it keeps the value set.
+   */
+  readonly quorum?: number
 }
 
 export type WriteState = 'sent' | 'queued' | 'failed'
@@ -60,10 +68,16 @@ export interface DiscoveredChain {
 export interface SyncReport {
   /** Blocks of the chain on this device. */
   readonly length: number
-  /** Of those, checked and folded (only these are shown). */
+  /** Of those, checked and folded. */
   readonly verifiedLength: number
+  /** Of those, what the device trusts and shows: up to the witnessed head while a quorum is demanded, else all verified. */
+  readonly trustedLength: number
   /** The first block that failed verification, if one did (it and what follows are not shown). */
   readonly problem: IngestResult['problem']
+  /** Witness cosignatures demanded (0: none asked). */
+  readonly quorum: number
+  /** The witnessed head the chain was checked against (with a quorum above 0): its length and the witnesses that cosigned it. */
+  readonly witnessed: { readonly length: number, readonly witnesses: readonly InstitutionId[] } | undefined
   /** The outbox sent after syncing. */
   readonly flush: FlushResult
 }
@@ -91,6 +105,12 @@ export interface ClientStatus {
   readonly localLength: number
   /** Of those, verified (block, tree and author signature, role, consent). */
   readonly verifiedLength: number
+  /** Of those, trusted and shown: up to the witnessed head while a quorum is demanded. */
+  readonly trustedLength: number
+  /** Witness cosignatures this device demands now (its own setting, else a majority of the registry's active regulators). */
+  readonly quorum: number
+  /** The witnessed head the device trusts, once a witnessed sync recorded one. */
+  readonly witnessedLength: number | undefined
   readonly outbox: { readonly pending: number, readonly failed: number }
   readonly lastSync: { readonly at: number, readonly verifiedLength: number } | undefined
 }

@@ -23,7 +23,7 @@ export {
 export { Replication, REPLICATE_PROTOCOL, DEFAULT_SERVED_IDLE_MS, DEFAULT_MAX_SERVED_PER_PEER, type FetchOptions, type ReplicationInit } from './replication.js'
 /** A signed entry forwarded to its chain's custodian, as a light peer writes. */
 export { forwardAppend, custodianPeerOf, type ForwardOptions } from './append-forwarding.js'
-export { LightPeer, type LightPeerInit, type SyncResult } from './light-peer.js'
+export { LightPeer, majorityQuorum, type LightPeerInit, type LightSyncOptions, type SyncResult, type WitnessedHeadOptions } from './light-peer.js'
 export { createHost, createLightHost, type Host, type BaseHost, type HostInit } from './host.js'
 export { NET_ERROR_CODES, NetError, isNetError, type NetErrorCode } from './errors.js'
 export { REFUSAL_CODES, isRefusalCode, type ProtocolRefusalCode, type RefusalCode } from './refusals.js'

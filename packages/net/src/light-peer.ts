@@ -15,11 +15,26 @@
  * A fresh device (only the recovery phrase) finds its chain's key with
  * /healthchain/my-chain (my-chain.ts): a node answers the connection's own
  * user only, and the answer is checked against block 0 before it is used.
+ *
+ * Witnessed heads: with a quorum above 0 (by default more than half of the
+ * registry's active regulators; 0 only as an explicit opt-out or when the
+ * registry lists no regulator), `sync` first asks the registry's
+ * active regulators (dialled by the addresses the registry lists; a witness
+ * answers a light peer about its own chain only) for the highest head of
+ * the chain that `quorum` of them cosigned (witness.ts, `headWithQuorum`),
+ * and only then fetches: NO_QUORUM before anything of the chain is fetched
+ * if no head has enough valid cosignatures. The chain fetched must hold that
+ * head (same fork, same tree root at its length) — a custodian showing this
+ * device another history than the witnesses saw is refused (NO_QUORUM too:
+ * its head has no cosignature). Blocks past the witnessed length may arrive
+ * (Hypercore takes the node's length) and are verified, but the caller
+ * trusts only up to `witnessed.head.length` (packages/client caps what the
+ * phone shows there).
  */
 import './polyfills.js'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { userIdFromKey, type Entry, type SigningKeyPair, type UserId } from '@healthchain/core'
+import { equal, userIdFromKey, type Entry, type SigningKeyPair, type UserId } from '@healthchain/core'
 import type { AppendResult, IngestResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { appendToChain, type ForwardOptions } from './append-forwarding.js'
 import { NetError } from './errors.js'
@@ -27,6 +42,7 @@ import { createLightHost, type BaseHost } from './host.js'
 import { MembershipGate } from './membership-gate.js'
 import { findMyChain, type MyChain, type MyChainOptions } from './my-chain.js'
 import { Replication, type FetchOptions } from './replication.js'
+import { headWithQuorum, type QuorumHead } from './witness.js'
 
 export interface LightPeerInit {
   /** The device's ledger: opened without an institution; it will follow the registry with `registryKey`. */
@@ -41,6 +57,38 @@ export interface LightPeerInit {
 export interface SyncResult {
   readonly chain: UserChain
   readonly ingest: IngestResult
+  /** The quorum demanded (`majority` resolved against the registry as synced). */
+  readonly quorum: number
+  /** With a quorum above 0: the witnessed head the chain was checked against, and its cosignatures. */
+  readonly witnessed?: QuorumHead
+}
+
+export interface LightSyncOptions extends FetchOptions {
+  /** Wait until the chain has at least this many blocks. */
+  readonly length?: number
+  /**
+   * Distinct active regulators whose cosignatures the head must have: a
+   * number (0: none asked, an explicit opt-out), or `majority` (default) —
+   * more than half of the active regulators of the registry as just synced,
+   * which is 0 only when it lists none.
+   */
+  readonly quorum?: number | 'majority'
+  /** Node multiaddrs (with /p2p/<id>) this device knows, tried for a witness after the addresses the registry lists. */
+  readonly nodes?: readonly string[]
+}
+
+export interface WitnessedHeadOptions extends FetchOptions {
+  readonly quorum: number
+  /** Only heads of at least this length. */
+  readonly minLength?: number
+  /** Node multiaddrs (with /p2p/<id>) this device knows, tried for a witness after the addresses the registry lists. */
+  readonly nodes?: readonly string[]
+}
+
+/** More than half of the registry's active regulators: 0 when it lists none. */
+export function majorityQuorum (registry: Ledger['registry']): number {
+  const n = registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active').length
+  return n === 0 ? 0 : Math.floor(n / 2) + 1
 }
 
 export class LightPeer {
@@ -83,6 +131,10 @@ export class LightPeer {
    * this user (wrong key, or not enrolled); TIMEOUT past `timeoutMs` (default 10 s).
    * With `length`, waits until the chain has at least that many blocks (an
    * append this device was told of, whose block is still on its way).
+   * With a quorum above 0 (by default a majority of the registry's active
+   * regulators), the witnessed head first (see the DEV DOCS): NO_QUORUM
+   * when no head has `quorum` valid cosignatures (nothing of the chain is
+   * fetched then) or when the chain served is not the witnessed one.
    *
    * The registry and the chain are held active while fetching: a core opened
    * inactive (as the store opens everything) whose copy is complete closes
@@ -90,18 +142,78 @@ export class LightPeer {
    * downloading, and an update then finds no peer and returns at once — so
    * a device reopened after an app restart would never see new entries.
    */
-  async sync (chainKey: Uint8Array, opts: FetchOptions & { length?: number } = {}): Promise<SyncResult> {
+  async sync (chainKey: Uint8Array, opts: LightSyncOptions = {}): Promise<SyncResult> {
+    const { quorum: asked = 'majority', nodes, ...fetch } = opts
+    if (asked !== 'majority' && (!Number.isSafeInteger(asked) || asked < 0)) {
+      throw new NetError('INVALID_FIELD', 'quorum is an integer, 0 or more, or majority', { field: 'quorum' })
+    }
     const held: Array<{ setActive: (active: boolean) => void }> = [this.ledger.registry.core]
     if (this.ledger.hasChain(this.userId)) held.push(await this.ledger.chain(this.userId))
     for (const feed of held) feed.setActive(true)
     try {
-      await this.syncRegistry(opts)
-      const result = await this.replication.fetchChain(this.userId, chainKey, opts)
-      if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
-      return result
+      await this.syncRegistry(fetch)
+      const quorum = asked === 'majority' ? majorityQuorum(this.ledger.registry) : asked
+      if (quorum === 0) {
+        const result = await this.replication.fetchChain(this.userId, chainKey, fetch)
+        if (result.chain.length === 0) throw new NetError('NO_PEER', 'no connected node serves this chain to this user')
+        return { ...result, quorum }
+      }
+      const witnessed = await this.askWitnesses(chainKey, { ...fetch, quorum, ...(nodes === undefined ? {} : { nodes }) })
+      const result = await this.replication.fetchChain(this.userId, chainKey, { ...fetch, length: Math.max(fetch.length ?? 0, witnessed.head.length) })
+      await assertHolds(result.chain, witnessed)
+      return { ...result, quorum, witnessed }
     } finally {
       for (const feed of held) feed.setActive(false)
     }
+  }
+
+  /**
+   * The highest head of `chainKey` cosigned by `quorum` distinct active
+   * regulators, after the registry (from a connected node, as `sync`): each
+   * regulator not connected yet is dialled first, by the addresses the
+   * registry lists for it, then by those of `nodes` naming its peer id —
+   * best effort, one that cannot be reached adds nothing. NO_QUORUM with how
+   * many cosignatures the best head had, INVALID_FIELD for a quorum below 1,
+   * NO_PEER / TIMEOUT as for the registry. Fetches nothing of the chain.
+   */
+  async witnessedHead (chainKey: Uint8Array, opts: WitnessedHeadOptions): Promise<QuorumHead> {
+    if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
+    const registry = this.ledger.registry.core
+    registry.setActive(true)
+    try {
+      await this.syncRegistry(opts)
+    } finally {
+      registry.setActive(false)
+    }
+    return await this.askWitnesses(chainKey, opts)
+  }
+
+  private async askWitnesses (chainKey: Uint8Array, opts: WitnessedHeadOptions): Promise<QuorumHead> {
+    await this.dialWitnesses(opts)
+    return await headWithQuorum({ host: this.host, ledger: this.ledger }, chainKey, {
+      quorum: opts.quorum,
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      ...(opts.minLength === undefined ? {} : { minLength: opts.minLength }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal })
+    })
+  }
+
+  /** Connects to every active regulator not connected yet, all at once, by the registry's addresses, then the known ones. */
+  private async dialWitnesses (opts: WitnessedHeadOptions): Promise<void> {
+    const connected = new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))
+    const witnesses = this.ledger.registry.state.institutions().filter((r) => r.role === 'regulator' && r.status === 'active' && r.peer !== undefined)
+    const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 10_000), ...(opts.signal === undefined ? [] : [opts.signal])])
+    await Promise.allSettled(witnesses.filter((w) => !connected.has(w.peer!)).map(async (w) => {
+      const known = (opts.nodes ?? []).filter((a) => a.endsWith(`/p2p/${w.peer!}`))
+      for (const a of [...w.addrs.map((x) => x.includes('/p2p/') ? x : `${x}/p2p/${w.peer!}`), ...known]) {
+        try {
+          await this.host.dial(multiaddr(a), { signal })
+          return
+        } catch {
+          // The next address; a witness not reached adds no cosignature.
+        }
+      }
+    }))
   }
 
   /** Waits for the registry's current length from a connected node, and applies it. */
@@ -173,6 +285,17 @@ export class LightPeer {
     await this.replication.stop()
     await this.host.stop()
     this.gate.close()
+  }
+}
+
+/** NO_QUORUM unless the fetched chain holds the witnessed head: verified that far, same fork, same tree root at its length. */
+async function assertHolds (chain: UserChain, witnessed: QuorumHead): Promise<void> {
+  const { head } = witnessed
+  if (chain.verifiedLength < head.length) {
+    throw new NetError('NO_QUORUM', `the chain served verifies to ${chain.verifiedLength} blocks, short of the witnessed head at ${head.length}`)
+  }
+  if (chain.fork !== head.fork || !equal(await chain.treeHashAt(head.length), head.root)) {
+    throw new NetError('NO_QUORUM', `the chain served is not the one the witnesses cosigned at length ${head.length}: its head there has no cosignature`)
   }
 }
 

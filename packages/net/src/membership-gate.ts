@@ -13,7 +13,8 @@
  * (`userIdFromKey`). A light peer is let in only by a node that holds the
  * user's chain (`holdsChainOf`), is never dialled, and every service decides
  * for itself what a light peer may do (replication: its own chain and the
- * registry; appends: its own chain; gossip, heads-sync, witnesses: nothing).
+ * registry; appends: its own chain; witnesses: its own chain's cosignatures;
+ * gossip, heads-sync: nothing).
  * Reusing the key is safe because every signature made with it is
  * domain-separated: libp2p's Noise payload starts "noise-libp2p-static-key:",
  * its peer records are enveloped under "libp2p-peer-record" (a varint length

@@ -29,7 +29,10 @@
  *
  * Cosigning happens when asked: on each request the witness considers its
  * replica's current head, then answers its newest head and its cosignatures
- * of the chain (newest first, at most 16). Admitted peers only.
+ * of the chain (newest first, at most 16). Admitted peers, and a user's
+ * light peer about its own chain only (a phone demands a quorum before it
+ * trusts a head: light-peer.ts); a light peer asking about another chain is
+ * refused like a stranger.
  *
  * Client side (`headWithQuorum`): ask every active regulator the registry
  * lists (or the ones named), at once; keep each cosignature that verifies
@@ -50,7 +53,7 @@ import type Hypercore from 'hypercore'
 import { bytesToHex, equal, type InstitutionId, type SigningKeyPair } from '@healthchain/core'
 import type { Ledger, LocalCoreName } from '@healthchain/ledger'
 import { NetError } from './errors.js'
-import type { Host } from './host.js'
+import type { BaseHost, Host } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
 import { cosign, decodeCosignature, encodeCosignature, verifyCosignature, type Cosignature } from './wire/cosignature.js'
 import { readFrame, writeFrame } from './wire/framing.js'
@@ -208,12 +211,17 @@ export class WitnessService {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    if (this.controller.signal.aborted || !this.gate.admits(connection.remotePeer)) {
+    const lightUser = this.gate.admits(connection.remotePeer) ? undefined : this.gate.lightUserOf(connection.remotePeer)
+    if (this.controller.signal.aborted || (lightUser === undefined && !this.gate.admits(connection.remotePeer))) {
       stream.abort(new Error('witness request refused'))
       return
     }
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
     const request = decodeWitnessRequest(await readFrame(stream, { maxBytes: MAX_WITNESS_REQUEST_BYTES, signal }))
+    if (lightUser !== undefined && this.ledger.userOfChain(request.key) !== lightUser) {
+      stream.abort(new Error('witness request refused'))
+      return
+    }
     await writeFrame(stream, encodeWitnessResponse(await this.answer(request)), { signal })
     await stream.close({ signal })
     this.stats.served++
@@ -268,16 +276,16 @@ export interface QuorumHead {
   readonly cosignatures: Cosignature[]
 }
 
-/** What the client needs of a node (a NetworkNode has it all). */
+/** What the client needs of a node (a NetworkNode has it all; a phone's LightPeer has host and ledger). */
 export interface WitnessClientComponents {
-  readonly host: Host
+  readonly host: BaseHost
   readonly ledger: Ledger
   /** This node's own witness service, answered locally when this node is one of the witnesses. */
   readonly witness?: WitnessService | undefined
 }
 
 /** One request to one witness (dial, request, response), within `signal`. */
-export async function askWitness (host: Host, peer: string, request: WitnessRequest, signal: AbortSignal): Promise<WitnessResponse> {
+export async function askWitness (host: BaseHost, peer: string, request: WitnessRequest, signal: AbortSignal): Promise<WitnessResponse> {
   const stream = await host.dialProtocol(peerIdFromString(peer), WITNESS_PROTOCOL, { signal })
   let bytes: Uint8Array
   try {

@@ -12,7 +12,10 @@
  *              phrase file. The phrase is kept in the directory owner-only
  *              (the client's `savePhrase`), the registry key and the node
  *              addresses in its device.json (`rememberNodes`), so the other
- *              commands need only --device. Works offline.
+ *              commands need only --device; --quorum sets how many
+ *              regulators must have cosigned a head before the phone trusts
+ *              it (kept in device.json; default a majority of the registry's
+ *              active regulators, 0 an explicit opt-out). Works offline.
  *   the rest   reopen the device from its directory (`readSavedDevice`,
  *              `openSaved`), dial the nodes it remembers — best effort, and,
  *              as on a phone, that alone sends whatever the outbox holds —
@@ -20,7 +23,8 @@
  *              --sync) and `status --offline` stay off the network.
  *
  * Errors: the client's ClientError codes pass through unchanged (`error
- * NOT_CONNECTED: …`, `error IMPORT_INVALID: day.gpx: GPX line 12: …`). The
+ * NOT_CONNECTED: …`, `error IMPORT_INVALID: day.gpx: GPX line 12: …`,
+ * `error NO_QUORUM: no head has 1 cosignatures: the best has 0 …`). The
  * phrase is read from its file and never printed.
  */
 import { readFile } from 'node:fs/promises'
@@ -38,6 +42,11 @@ import {
 } from '../phone-device.js'
 import { renderItem, stoppedOf, stoppedText, tally, writtenText } from '../phone-render.js'
 import { readPhraseFile } from '../user-device.js'
+
+function quorumText (quorum: number | undefined): string {
+  if (quorum === undefined) return 'a majority of the registry\'s active regulators must cosign a head'
+  return quorum === 0 ? '0: no witness asked (opted out)' : `${quorum} regulator${quorum === 1 ? '' : 's'} must cosign a head`
+}
 
 export function registerPhone (program: Command, ctx: CliContext): void {
   const phone = program.command('phone').helpCommand(false)
@@ -57,27 +66,38 @@ same entries, built, signed and re-signed by the same client code.
     .option('--dev <dir>', 'a running dev network\'s directory: its registry key and nodes from dev.json', pathArg)
     .option('--registry-key <hex>', 'the consortium registry\'s key (with --node)', registryKeyArg)
     .option('--node <multiaddr>', 'a node to dial, with /p2p/<peer id> (repeatable)', nodeAddressArg)
+    .option('--quorum <n>',
+      'regulators that must have cosigned a head before the phone trusts it (default: a majority of the registry\'s active regulators; 0: none)',
+      intArg(0, 1_000))
     .addHelpText('after', examples(
       'healthchain phone init --device ./alice-phone --phrase-file ./alice.phrase.json --dev ./.healthchain-dev',
+      'healthchain phone init --device ./alice-phone --phrase-file ./alice.phrase.json --dev ./.healthchain-dev --quorum 0',
       'healthchain phone init --device ./alice-phone --phrase-file ./alice.phrase.json --registry-key 3f1c… --node /ip4/10.0.0.1/tcp/4001/p2p/12D3KooW…'
     ))
-    .action(async (opts: { device: string, phraseFile: string, dev?: string, registryKey?: string, node?: string[], json?: boolean }) => {
+    .action(async (opts: { device: string, phraseFile: string, dev?: string, registryKey?: string, node?: string[], quorum?: number, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
       const { registryKey, nodes } = await initTarget(opts)
       const phrase = await readPhraseFile(opts.phraseFile)
       const client = await clientCall(async () => await PhoneClient.open({
-        dir: opts.device, phrase, savePhrase: true, registryKey: fromHex(registryKey, 32, 'registryKey'), bootstrapPeers: nodes.map(peerOf), crypto
+        dir: opts.device,
+        phrase,
+        savePhrase: true,
+        registryKey: fromHex(registryKey, 32, 'registryKey'),
+        bootstrapPeers: nodes.map(peerOf),
+        crypto,
+        ...(opts.quorum === undefined ? {} : { quorum: opts.quorum })
       }))
       try {
         await clientCall(async () => { await client.rememberNodes(nodes) })
         const saved = await readDevice(opts.device)
         const chainKey = client.chainKey === undefined ? undefined : bytesToHex(client.chainKey)
-        out.result({ device: opts.device, userId: client.userId, peerId: client.peerId, registryKey, chainKey, nodes: saved.nodes }, [
+        out.result({ device: opts.device, userId: client.userId, peerId: client.peerId, registryKey, chainKey, nodes: saved.nodes, quorum: saved.quorum }, [
           `phone device ${opts.device} for user ${client.userId}`,
           `  peer id   ${client.peerId} (the user's key)`,
           `  registry  ${registryKey}`,
           `  chain     ${chainKey ?? 'not known yet: the first `phone sync` asks the nodes and checks block 0'}`,
           `  nodes     ${saved.nodes.length} to dial`,
+          `  quorum    ${quorumText(saved.quorum)}`,
           'The recovery phrase is kept in the device directory, owner-only.',
           `Next: healthchain phone sync --device ${opts.device}`
         ])
@@ -88,7 +108,9 @@ same entries, built, signed and re-signed by the same client code.
 
   withJson(phone.command('sync'))
     .summary('sync the user\'s chain and send the outbox')
-    .description('Dial the device\'s nodes, find the user\'s chain if the device does not know it yet (block 0 must be the user\'s own genesis), fetch and verify every new block, and send what the outbox holds.')
+    .description('Dial the device\'s nodes, find the user\'s chain if the device does not know it yet (block 0 must be the user\'s own genesis), ' +
+      'get the newest head the regulators cosigned (the device\'s quorum of them), fetch and verify the chain up to it, and send what the outbox holds. ' +
+      'NO_QUORUM when no head has enough cosignatures: the device keeps what it trusted before.')
     .requiredOption(...DEVICE_OPTION, pathArg)
     .option('--timeout <ms>', 'time limit of the sync (default 10000)', intArg(100, 600_000))
     .addHelpText('after', examples('healthchain phone sync --device ./alice-phone', 'healthchain phone sync --device ./alice-phone --json'))
@@ -106,6 +128,9 @@ same entries, built, signed and re-signed by the same client code.
           connectedNodes: connected,
           length: report.length,
           verifiedLength: report.verifiedLength,
+          trustedLength: report.trustedLength,
+          quorum: report.quorum,
+          witnessed: report.witnessed,
           problem: report.problem,
           sent,
           failed,
@@ -115,6 +140,10 @@ same entries, built, signed and re-signed by the same client code.
           `synced ${client.userId}'s chain from ${connected.length} node${connected.length === 1 ? '' : 's'}`,
           `  local length     ${report.length}`,
           `  verified length  ${report.verifiedLength}${report.problem === undefined ? '' : ` — block ${String(report.problem.seq)} failed verification (${report.problem.code}): it and what follows are not shown`}`,
+          report.witnessed === undefined
+            ? '  witnessed        not asked (quorum 0): every verified block is shown'
+            : `  witnessed        head at ${report.witnessed.length}, cosigned by ${report.witnessed.witnesses.join(', ')} (quorum ${report.quorum}); ` +
+              `${report.trustedLength} blocks shown`,
           `  outbox           ${sent.length} sent now, ${status.outbox.pending} pending, ${status.outbox.failed} failed${stoppedText(report.flush)}`
         ])
       })
@@ -172,8 +201,10 @@ same entries, built, signed and re-signed by the same client code.
         }
         const items = await client.timeline(opts.type === undefined ? {} : { types: [opts.type], genesis: opts.type === 'genesis' })
         const status = await client.status()
-        out.result({ userId: client.userId, chainKey: status.chainKey, verifiedLength: status.verifiedLength, items }, [
-          `timeline of ${client.userId}: ${items.length} entr${items.length === 1 ? 'y' : 'ies'}${opts.type === undefined ? '' : ` of type ${opts.type}`} (verified length ${status.verifiedLength})`,
+        const unwitnessed = status.verifiedLength - status.trustedLength
+        out.result({ userId: client.userId, chainKey: status.chainKey, verifiedLength: status.verifiedLength, trustedLength: status.trustedLength, items }, [
+          `timeline of ${client.userId}: ${items.length} entr${items.length === 1 ? 'y' : 'ies'}${opts.type === undefined ? '' : ` of type ${opts.type}`} ` +
+            `(verified length ${status.verifiedLength}${unwitnessed > 0 ? `; the last ${unwitnessed} not shown: no witnessed head covers them yet` : ''})`,
           ...items.flatMap(renderItem)
         ])
       })
@@ -238,6 +269,8 @@ same entries, built, signed and re-signed by the same client code.
           ...status.connectedNodes.map((peer) => `                   ${client.institutionOfPeer(peer) ?? '(not in the registry)'}  ${peer}`),
           `  local length     ${status.localLength}`,
           `  verified length  ${status.verifiedLength}`,
+          `  trusted length   ${status.trustedLength} ` +
+            `(${status.quorum === 0 ? 'quorum 0: no witness asked' : `witnessed head ${status.witnessedLength ?? 'none yet'}, quorum ${status.quorum}`})`,
           `  outbox           ${status.outbox.pending} pending, ${status.outbox.failed} failed`,
           ...failed.map((f) => `    refused: ${f.type} ${f.id} (${f.code})`)
         ])
