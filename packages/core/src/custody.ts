@@ -74,7 +74,8 @@ export function checkMigrate (plain: MigratePlain, crypto: CryptoProvider): void
     throw new CoreError('INVALID_FIELD', describeIssue(summary), { field: summary.field })
   }
   if (!isInstitutionId(plain.to)) throw new CoreError('INVALID_FIELD', 'plain.to: expected an institution id', { field: 'plain.to' })
-  const problem = treeHeadProblem({ key: plain.from, signer: plain.signer, length: plain.length, fork: plain.fork, root: plain.prologue, sig: plain.headSig }, crypto)
+  const head = { key: plain.from, signer: plain.signer, length: plain.length, fork: plain.fork, root: plain.prologue, sig: plain.headSig }
+  const problem = treeHeadProblem(head, crypto)
   if (problem === 'signer') throw new CoreError('BAD_SIGNATURE', 'plain.signer: the head\'s signer does not own the old chain key', { field: 'plain.signer' })
   if (problem === 'sig') throw new CoreError('BAD_SIGNATURE', 'plain.headSig: the old custodian\'s head signature does not verify', { field: 'plain.headSig' })
 }
