@@ -18,7 +18,7 @@ interface ObservationView {
 }
 
 const TYPE_LABEL: Record<EntryViewReply['type'], string> = {
-  genesis: 'Enrolment', exam: 'Exam', exercise: 'Exercise', location: 'Location', consent: 'Consent', erasure: 'Erasure'
+  genesis: 'Enrolment', exam: 'Exam', exercise: 'Exercise', location: 'Location', consent: 'Consent', erasure: 'Erasure', migrate: 'Custody moved', rekey: 'Keys renewed'
 }
 
 export function authorName (author: string, me: string): string {

@@ -50,5 +50,7 @@ export function entryTitle (e: CheckedEntry): string {
       }
       return 'Consent'
     case 'erasure': return entry?.type === 'erasure' ? `Erasure of ${entry.plain.entries.length === 1 ? 'entry' : 'entries'} #${entry.plain.entries.join(', #')}` : 'Erasure'
+    case 'migrate': return entry?.type === 'migrate' ? `Record moved to ${entry.plain.to}` : 'Record moved'
+    case 'rekey': return 'Your keys were renewed'
   }
 }

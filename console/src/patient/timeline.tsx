@@ -104,6 +104,10 @@ function EntryBody (props: { entry: CheckedEntry }): JSX.Element | null {
       return <p class='muted'>Their content is cleared on every node; the chain keeps only a fingerprint of them.</p>
     case 'genesis':
       return <p class='muted'>Your keys were registered here; every entry you write is signed with them.</p>
+    case 'migrate':
+      return <p class='muted'>The entries before this one were kept at another institution; this one holds them from here on.</p>
+    case 'rekey':
+      return <p class='muted'>Your entries from here on are signed with your next keys, from the same recovery phrase.</p>
   }
 }
 

@@ -66,6 +66,10 @@ export function renderItem (item: TimelineItem): string[] {
       return [`${head}  erases #${item.plain.entries.join(', #')}`]
     case 'genesis':
       return [`${head}  custodian ${item.plain.custodian}`]
+    case 'migrate':
+      return [`${head}  custody moves to ${item.plain.to} after #${item.plain.length - 1}`]
+    case 'rekey':
+      return [`${head}  the user's keys of generation ${item.plain.generation} come into force`]
   }
 }
 

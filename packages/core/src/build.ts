@@ -3,10 +3,14 @@
  * entry id, not the position, so a forwarded write that must be re-signed for
  * another position keeps its sealed segment.
  */
-import { ENTRY_VERSION, parseUnsignedEntry, type ConsentPlain, type Entry, type ExamPlain, type ExamSealed, type PlainByType, type Sealed, type UnsignedEntry } from './entry.js'
+import {
+  ENTRY_VERSION, parseUnsignedEntry, type ConsentPlain, type Entry, type ExamPlain, type ExamSealed, type GenesisPlain, type PlainByType, type Sealed,
+  type UnsignedEntry
+} from './entry.js'
 import { USER_AUTHOR, type InstitutionId } from './ids.js'
 import { ephemeralKeyPair, recoverDataKey, seal, wrapDataKey } from './seal.js'
-import type { BoxKeyPair, UserKeys } from './keys.js'
+import { nextKeyDigest, type BoxKeyPair, type UserKeys } from './keys.js'
+import type { MigratePlain } from './custody.js'
 import type { CryptoProvider } from './crypto/provider.js'
 import { CoreError } from './errors.js'
 
@@ -21,18 +25,25 @@ interface Common {
   time?: number
 }
 
-export function buildGenesis (user: UserKeys, custodian: InstitutionId, opts: Common, crypto: CryptoProvider): UnsignedEntry {
+export interface GenesisOptions extends Common {
+  /** The commitment to generation 1's keys (nextKeyDigest), so the user can rotate later; absent, the chain cannot. */
+  next?: Uint8Array
+}
+
+export function buildGenesis (user: UserKeys, custodian: InstitutionId, opts: GenesisOptions, crypto: CryptoProvider): UnsignedEntry {
+  const plain: GenesisPlain = { user: { sign: user.sign.publicKey, box: user.box.publicKey }, custodian }
+  if (opts.next !== undefined) plain.next = opts.next
   return parseUnsignedEntry({
     v: ENTRY_VERSION,
     type: 'genesis',
     id: opts.id ?? newEntryId(crypto),
     time: opts.time ?? Date.now(),
     author: USER_AUTHOR,
-    plain: { user: { sign: user.sign.publicKey, box: user.box.publicKey }, custodian }
+    plain
   })
 }
 
-export type UserWritableType = 'exercise' | 'location' | 'consent' | 'erasure'
+export type UserWritableType = 'exercise' | 'location' | 'consent' | 'erasure' | 'migrate' | 'rekey'
 
 export function buildUserEntry<T extends UserWritableType> (type: T, plain: PlainByType[T], opts: Common, crypto: CryptoProvider): UnsignedEntry {
   return parseUnsignedEntry({
@@ -125,4 +136,23 @@ export function buildErasure (entries: readonly number[], opts: Common, crypto: 
   const sorted = [...new Set(entries)].sort((a, b) => a - b)
   if (sorted.length === 0) throw new CoreError('INVALID_FIELD', 'entries: name at least one entry to erase', { field: 'plain.entries' })
   return buildUserEntry('erasure', { entries: sorted }, opts, crypto)
+}
+
+/**
+ * A migrate entry for position `plain.length` of the continuation core; the
+ * user signs it for the new chain key (signEntry). Only the schema is checked
+ * here: checkMigrate checks the old head.
+ */
+export function buildMigrate (plain: MigratePlain, opts: Common, crypto: CryptoProvider): UnsignedEntry {
+  return buildUserEntry('migrate', plain, opts, crypto)
+}
+
+/**
+ * A rekey revealing `keys` (the generation the chain committed to last, from
+ * userKeysFromPhrase(phrase, crypto, generation)) and committing to `following`
+ * (generation + 1's). Sign it with `keys.sign.secretKey`.
+ */
+export function buildRekey (generation: number, keys: UserKeys, following: UserKeys, opts: Common, crypto: CryptoProvider): UnsignedEntry {
+  const plain = { generation, sign: keys.sign.publicKey, box: keys.box.publicKey, next: nextKeyDigest(following) }
+  return buildUserEntry('rekey', plain, opts, crypto)
 }

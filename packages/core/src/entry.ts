@@ -15,13 +15,15 @@
  * - `sealed`: exam entries only; see seal.ts.
  * - `sig`: the author's Ed25519 signature, see sign.ts.
  *
- * Block 0 of every chain is a `genesis` entry signed by the user.
+ * Block 0 of every chain is a `genesis` entry signed by the user. The
+ * `migrate` and `rekey` plain segments are custody.ts's.
  */
 import { z } from 'zod'
 import { CoreError } from './errors.js'
 import { describeIssue, summariseIssues } from './zod-issues.js'
 import { decodeCanonical, encodeCanonical } from './encoding.js'
 import { USER_AUTHOR } from './ids.js'
+import { migratePlainSchema, rekeyPlainSchema, type MigratePlain, type RekeyPlain } from './custody.js'
 import {
   ENTRY_LIMITS, MAX_ENTRY_BYTES, bytesBetween, bytesOf, entryIdSchema, institutionIdSchema, key32Schema, observationSchema,
   signatureSchema, textSchema, timeSchema, uintSchema
@@ -30,14 +32,16 @@ import {
 export { MAX_ENTRY_BYTES } from './schema.js'
 export const ENTRY_VERSION = 1
 
-export const ENTRY_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
+export const ENTRY_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure', 'migrate', 'rekey'] as const
 export type EntryType = typeof ENTRY_TYPES[number]
 /** Types whose data an erasure may clear. */
 export const ERASABLE_TYPES: readonly EntryType[] = ['exam', 'exercise', 'location']
 
 export const genesisPlainSchema = z.strictObject({
   user: z.strictObject({ sign: key32Schema, box: key32Schema }),
-  custodian: institutionIdSchema
+  custodian: institutionIdSchema,
+  /** nextKeyDigest of generation 1's keys (pre-rotation); absent in chains enrolled before it, which cannot rekey. */
+  next: key32Schema.optional()
 })
 
 export const examPlainSchema = z.strictObject({
@@ -107,7 +111,9 @@ const PLAIN_SCHEMAS = {
   exercise: exercisePlainSchema,
   location: locationPlainSchema,
   consent: consentPlainSchema,
-  erasure: erasurePlainSchema
+  erasure: erasurePlainSchema,
+  migrate: migratePlainSchema,
+  rekey: rekeyPlainSchema
 } as const
 
 export type GenesisPlain = z.infer<typeof genesisPlainSchema>
@@ -126,6 +132,8 @@ export interface PlainByType {
   location: LocationPlain
   consent: ConsentPlain
   erasure: ErasurePlain
+  migrate: MigratePlain
+  rekey: RekeyPlain
 }
 
 interface EnvelopeOf<T extends EntryType> {

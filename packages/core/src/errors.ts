@@ -63,7 +63,7 @@ export type CoreErrorCode =
   | 'NOT_RECIPIENT'
   /** The ciphertext or its wrapping failed authentication. */
   | 'DECRYPT_FAILED'
-  /** A key has the wrong length or is not a valid curve point. */
+  /** A key has the wrong length or is not a valid curve point, or revealed keys are not the ones committed to. */
   | 'BAD_KEY'
   /** A recovery phrase is not a valid BIP39 mnemonic. */
   | 'BAD_MNEMONIC'

@@ -42,6 +42,8 @@ export const PERMISSIONS: readonly PermissionRow[] = Object.freeze([
   { role: 'user', action: 'write', target: 'location', condition: 'own-chain' },
   { role: 'user', action: 'write', target: 'consent', condition: 'own-chain' },
   { role: 'user', action: 'write', target: 'erasure', condition: 'own-chain' },
+  { role: 'user', action: 'write', target: 'migrate', condition: 'own-chain' },
+  { role: 'user', action: 'write', target: 'rekey', condition: 'own-chain' },
   { role: 'examiner', action: 'read', target: 'plain', condition: 'any' },
   { role: 'examiner', action: 'read', target: 'sealed', condition: 'recipient' },
   { role: 'examiner', action: 'write', target: 'exam', condition: 'any' },

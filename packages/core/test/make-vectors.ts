@@ -17,6 +17,7 @@ import {
   registryCoreUserData, RegistryState, signRegistryEntry, type Entry, type UnsignedRegistryEntry
 } from '@healthchain/core'
 import { fixedBytes } from './helpers/deterministic-crypto.js'
+import { computeCustodyFile } from './helpers/custody-vectors.js'
 import { craft, craftEncode, sortKeysCanonically } from './helpers/cbor-craft.js'
 import { hex, unhex, toTagged } from './helpers/tagged-json.js'
 import {
@@ -451,3 +452,4 @@ write('parties.json', partiesFile)
 write('registry.json', registryFile)
 write('entries.json', entriesFile)
 write('rejects.json', rejectsFile)
+write('custody.json', computeCustodyFile(crypto))

@@ -4,14 +4,16 @@
  *
  * | role      | reads plain     | reads sealed                | writes                                          |
  * |-----------|-----------------|-----------------------------|-------------------------------------------------|
- * | user      | own chain       | own chain                   | exercise, location, consent, erasure (own chain) |
+ * | user      | own chain       | own chain                   | exercise, location, consent, erasure, migrate, rekey (own chain) |
  * | examiner  | enrolled chains | only entries it receives    | exam; enrols users                              |
  * | inquirer  | yes             | never                       | nothing                                         |
  * | regulator | yes             | never                       | nothing                                         |
  *
  * Plus the chain's rule "Block 0 is the genesis: … signed by the user", so the
  * user writes `genesis` on its own chain. Every chain is an enrolled user's,
- * so an examiner's plain reads carry no further condition ('any').
+ * so an examiner's plain reads carry no further condition ('any'). The user
+ * alone moves its chain to a new custodian (`migrate`) and rotates its own
+ * keys (`rekey`), so a custodian can neither keep nor hijack a chain.
  */
 import { describe, expect, it } from 'vitest'
 import { can, conditionOf, ENTRY_TYPES, INSTITUTION_ROLES, isRole, PERMISSIONS, ROLES, type Action, type Condition, type Role, type Target } from '@healthchain/core'
@@ -24,7 +26,9 @@ const EXPECTED: Record<Role, Partial<Record<`${Action}:${Target}`, Condition>>> 
     'write:exercise': 'own-chain',
     'write:location': 'own-chain',
     'write:consent': 'own-chain',
-    'write:erasure': 'own-chain'
+    'write:erasure': 'own-chain',
+    'write:migrate': 'own-chain',
+    'write:rekey': 'own-chain'
   },
   examiner: {
     'read:plain': 'any',
@@ -57,8 +61,8 @@ describe('permission table of the roles', () => {
   })
 
   it(`has ${ROLES.length * ACTIONS.length * TARGETS.length} cells, ${cells.filter((c) => c[3] !== 'refused').length} allowed`, () => {
-    expect(cells).toHaveLength(4 * 3 * 9)
-    expect(cells.filter((c) => c[3] !== 'refused')).toHaveLength(13)
+    expect(cells).toHaveLength(4 * 3 * 11)
+    expect(cells.filter((c) => c[3] !== 'refused')).toHaveLength(15)
   })
 
   it.each(cells)('%s %s %s → %s', (role, action, target, expected) => {
@@ -83,7 +87,7 @@ describe('permission table of the roles', () => {
 
   it('only the examiner writes exams; only the user writes its own entries', () => {
     expect(ROLES.filter((r) => can(r, 'write', 'exam'))).toEqual(['examiner'])
-    for (const type of ['genesis', 'exercise', 'location', 'consent', 'erasure'] as const) {
+    for (const type of ['genesis', 'exercise', 'location', 'consent', 'erasure', 'migrate', 'rekey'] as const) {
       expect(ROLES.filter((r) => can(r, 'write', type))).toEqual(['user'])
     }
   })

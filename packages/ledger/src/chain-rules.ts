@@ -32,7 +32,7 @@ export type RuleView = Pick<Entry, 'id' | 'author' | 'reg' | 'time'> & {
   | { readonly type: 'genesis', readonly plain: GenesisPlain }
   | { readonly type: 'consent', readonly plain: ConsentPlain }
   | { readonly type: 'erasure', readonly plain: ErasurePlain }
-  | { readonly type: 'exam' | 'exercise' | 'location', readonly plain?: unknown }
+  | { readonly type: 'exam' | 'exercise' | 'location' | 'migrate' | 'rekey', readonly plain?: unknown }
 )
 
 export interface CheckOptions {
@@ -107,6 +107,8 @@ export class ChainRules {
     const user = this.userInfo
     if (user === undefined) throw new LedgerError('BAD_GENESIS', 'the chain has no genesis')
     if (entry.type === 'genesis') throw new LedgerError('BAD_GENESIS', 'a genesis may only stand at position 0')
+    // Core knows these formats; a chain takes them only once custody transfer and key rotation are built.
+    if (entry.type === 'migrate' || entry.type === 'rekey') throw new LedgerError('UNKNOWN_TYPE', `${entry.type} entries are not accepted in a chain yet`)
 
     if (entry.author === USER_AUTHOR) {
       if (!can('user', 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a user may not write ${entry.type} entries`)

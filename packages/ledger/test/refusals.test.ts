@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
 import {
-  MAX_ENTRY_BYTES, buildErasure, buildGrant, buildUserEntry, generatePartyKeys, newEntryId,
-  type Entry, type InstitutionId, type UnsignedEntry, type UserKeys
+  MAX_ENTRY_BYTES, buildErasure, buildGrant, buildMigrate, buildRekey, buildUserEntry, checkMigrate, coreKeyOfSigner, generatePartyKeys, newEntryId,
+  treeSignable, type Entry, type EntryOf, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import type { LedgerErrorCode, UserChain } from '../src/index.js'
 import {
@@ -232,5 +232,28 @@ describe('custody', () => {
     await expectCode(c.ledger.chain(user.userId), 'CLOSED')
     await expectCode(enrol(c.ledger, newUser()), 'CLOSED')
     await c.reopen()
+  })
+})
+
+describe('custody formats core knows but chains do not take yet', () => {
+  it('UNKNOWN_TYPE: a migrate signed by the user for its slot, with a head that verifies', async () => {
+    const old = generatePartyKeys(crypto).sign
+    const from = coreKeyOfSigner(old.publicKey)
+    const prologue = crypto.randomBytes(32)
+    const length = 5
+    const headSig = crypto.sign(treeSignable(from, prologue, length, 0), old.secretKey)
+    const unsigned = buildMigrate({ from, length, fork: 0, prologue, signer: old.publicKey, headSig, to: c.institutions.hospitalB.id }, {}, crypto)
+    checkMigrate((unsigned as EntryOf<'migrate'>).plain, crypto)
+    const seq = chain.length
+    await refused(chain.append(signAs(user, unsigned, chain.key, seq), seq), 'UNKNOWN_TYPE')
+  })
+
+  it('UNKNOWN_TYPE: a rekey, signed by the revealed key or by the user\'s current one', async () => {
+    const next = { ...generatePartyKeys(crypto), userId: user.userId }
+    const after = { ...generatePartyKeys(crypto), userId: user.userId }
+    const seq = chain.length
+    for (const signer of [next, user]) {
+      await refused(chain.append(signAs(signer, buildRekey(1, next, after, {}, crypto), chain.key, seq), seq), 'UNKNOWN_TYPE')
+    }
   })
 })
