@@ -8,7 +8,8 @@
  *                  its author signature must verify for (chain key, position)
  *                  against the author's key: the user's own (from the
  *                  genesis, which must be this device's key) or the
- *                  institution's signing key from the registry
+ *                  institution's signing key the registry listed at the
+ *                  entry's registry length (its key history: keys rotate)
  *   sealed part    opened here with the user's box key (openEnvelope), never
  *                  by the node
  *
@@ -104,12 +105,13 @@ function checkSignature (
   }
   const institution = institutions.get(entry.author)
   if (institution === undefined) return { ok: false, reason: `the registry lists no institution ${entry.author}` }
-  if (verifyEntrySignature(entry, slot, fromHex(institution.sign, 32, 'sign'), crypto)) return { ok: true, signer: entry.author }
-  // The registry's answer carries an institution's current key only: an entry signed before a rotation cannot be checked here.
-  if (entry.reg !== undefined && entry.reg < institution.since) {
-    return { ok: false, reason: `signed before ${entry.author} changed its key; the earlier key is not available on this device` }
-  }
-  return { ok: false, reason: `the signature does not verify against ${entry.author}'s registered key` }
+  // The key the author had when it signed: the last one listed before the entry's registry length (keys rotate).
+  const reg = entry.reg ?? 0
+  const key = institution.keys.filter((k) => k.since < reg).at(-1)
+  if (key === undefined) return { ok: false, reason: `the registry lists no key of ${entry.author} at registry length ${reg}` }
+  if (verifyEntrySignature(entry, slot, fromHex(key.sign, 32, 'sign'), crypto)) return { ok: true, signer: entry.author }
+  const rotated = institution.keys.length > 1 ? ` (the key it had at registry length ${reg}; it has rotated since)` : ''
+  return { ok: false, reason: `the signature does not verify against ${entry.author}'s registered key${key.sign === institution.sign ? '' : rotated}` }
 }
 
 function openSealedPart (view: EntryViewReply, chainKey: string, user: UserKeys): SealedState {
