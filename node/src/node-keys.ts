@@ -57,6 +57,11 @@ export async function loadOrCreateNodeKeys (keysDir: string, crypto: CryptoProvi
   return { institution: generations[generations.length - 1]!, generations, p2p, peerId: peerIdFromPrivateKey(p2p).toString(), created }
 }
 
+/** Every generation of the institution's keys in `keysDir`, oldest first, without creating any (KEY_FILE when the first is missing). */
+export async function readInstitutionGenerations (keysDir: string): Promise<PartyKeys[]> {
+  return [await readPartyKeys(institutionKeysFile(keysDir)), ...await readRotatedGenerations(keysDir)]
+}
+
 /**
  * Generations 2, 3, … in order. A gap (institution-3.json without
  * institution-2.json) is refused: a missing file is a lost key, and the
