@@ -14,7 +14,9 @@
 import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildExam, bytesToHex, decodeEntry, fromHex, signEntry, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserKeys } from '@healthchain/core'
+import {
+  buildExam, bytesToHex, decodeEntry, fromHex, signEntry, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserKeys
+} from '@healthchain/core'
 import { readPartyKeys } from '@healthchain/ledger'
 import { dataDirLayout, institutionKeysFile } from '../src/index.js'
 import { cli, errorCode } from './helpers/cli.js'
@@ -59,7 +61,8 @@ function recipientsOf (view: any): string[] {
 
 async function verifiedAtB (): Promise<any> {
   const length = (await a().daemon.ledger.chain(user.userId)).length
-  await waitUntil(async () => b().daemon.ledger.hasChain(user.userId) && (await b().daemon.ledger.chain(user.userId)).verifiedLength >= length, 'hospital-b to replicate the chain')
+  const held = async (): Promise<boolean> => b().daemon.ledger.hasChain(user.userId) && (await b().daemon.ledger.chain(user.userId)).verifiedLength >= length
+  await waitUntil(held, 'hospital-b to replicate the chain')
   const reply = await call(b().url, 'GET', `/v1/users/${user.userId}/verify`, { token: await staffToken(b()) })
   expect(reply.status).toBe(200)
   return reply.body
@@ -69,7 +72,12 @@ async function verifiedAtB (): Promise<any> {
 async function forgedExam (keys: PartyKeys, reg: number): Promise<{ unsigned: UnsignedEntry, chainKey: Uint8Array }> {
   const chain = await a().daemon.ledger.chain(user.userId)
   const unsigned = buildExam({
-    author: 'hospital-a' as InstitutionId, reg, chainKey: chain.key, plain: { title: 'Forged', observations: [{ code: '8480-6', value: 90, unit: 'mm[Hg]' }] }, sealed: { notes: 'forged' }, recipients: [user.box.publicKey, keys.box.publicKey]
+    author: 'hospital-a' as InstitutionId,
+    reg,
+    chainKey: chain.key,
+    plain: { title: 'Forged', observations: [{ code: '8480-6', value: 90, unit: 'mm[Hg]' }] },
+    sealed: { notes: 'forged' },
+    recipients: [user.box.publicKey, keys.box.publicKey]
   }, crypto)
   return { unsigned, chainKey: chain.key }
 }
@@ -103,15 +111,16 @@ describe('an institution\'s key rotation on running nodes', () => {
 
   it('`rotate` sent to the running host puts the new key in force on every node', async () => {
     const governance = join(net.dir, 'governance.json')
-    const refused = await cli(['rotate', '--api', a().url, '--governance-key', governance, '--institution', 'hospital-a'])
+    const target = ['--api', a().url, '--governance-key', governance, '--institution', 'hospital-a']
+    const refused = await cli(['rotate', ...target])
     expect(errorCode(refused)).toBe('USAGE')
-    const run = await cli(['rotate', '--api', a().url, '--governance-key', governance, '--institution', 'hospital-a', '--public-keys', join(net.dir, 'rotated.json'), '--json'])
+    const run = await cli(['rotate', ...target, '--public-keys', join(net.dir, 'rotated.json'), '--json'])
     expect(run.code, run.stderr).toBe(0)
     expect(run.json()).toMatchObject({ type: 'rotate', institution: 'hospital-a', sign: newKeys.sign, box: newKeys.box })
     rotatedAt = run.json().seq
     for (const node of [a(), b()]) await waitUntil(() => node.daemon.ledger.registry.length > rotatedAt, `${node.id} to have the rotation`)
     // The same keys twice: the registry refuses a key already registered.
-    const again = await cli(['rotate', '--api', a().url, '--governance-key', governance, '--institution', 'hospital-a', '--public-keys', join(net.dir, 'rotated.json')])
+    const again = await cli(['rotate', ...target, '--public-keys', join(net.dir, 'rotated.json')])
     expect(errorCode(again)).toBe('REGISTRY_CONFLICT')
 
     const registry = await call(b().url, 'GET', '/v1/registry')

@@ -129,7 +129,8 @@ export class ChainRules {
       // in force: by the custodian (its registry now), and by every verifier once an earlier entry of this chain was signed
       // against a registry that records it. Entries signed before the rotation keep verifying with the old key.
       if (this.regMark > reg && !equal(registry.institutionAt(entry.author, this.regMark)!.sign, author.sign)) {
-        throw new LedgerError('BAD_SIGNATURE', `entry ${seq} is signed with a key of ${entry.author} rotated out by registry length ${this.regMark}, which an earlier entry of this chain was signed against`)
+        const why = `rotated out by registry length ${this.regMark}, which an earlier entry of this chain was signed against`
+        throw new LedgerError('BAD_SIGNATURE', `entry ${seq} is signed with a key of ${entry.author} ${why}`)
       }
       if (opts.appending === true && !equal(registry.institutionAt(entry.author)!.sign, author.sign)) {
         throw new LedgerError('BAD_SIGNATURE', `entry ${seq} is signed with a key of ${entry.author} that the current registry has rotated out`)

@@ -63,7 +63,11 @@ export function registerKeys (program: Command, ctx: CliContext): void {
     })
   withJson(keys.command('rotate'))
     .summary('make a new generation of the institution\'s keys')
-    .description('Make a new signing and sealing key pair in the node\'s key store, beside the old ones (kept: exams sealed to an old key stay readable), and print its public halves. The node keeps signing with the key the registry lists until governance records the new one: `healthchain rotate --public-keys <this output>`. Safe while the node runs.')
+    .description([
+      'Make a new signing and sealing key pair in the node\'s key store, beside the old ones (kept: exams sealed to an old key stay readable),',
+      'and print its public halves. The node keeps signing with the key the registry lists until governance records the new one:',
+      '`healthchain rotate --public-keys <this output>`. Safe while the node runs.'
+    ].join(' '))
     .addOption(new Option('--dir <path>', 'the node\'s data directory').argParser(pathArg).conflicts('config'))
     .option('--config <file>', 'instead of --dir: the node\'s config file (its dataDir)', pathArg)
     .addHelpText('after', examples(
@@ -74,7 +78,10 @@ export function registerKeys (program: Command, ctx: CliContext): void {
       const dir = opts.config !== undefined ? (await loadConfig(opts.config, ctx.env)).dataDir : opts.dir
       if (dir === undefined) throw usageError('say which node: --dir <data dir> or --config <file>')
       const layout = dataDirLayout(dir)
-      if (!existsSync(layout.keys)) throw notADataDir(dir, 'keys/', { option: opts.config !== undefined ? `the config's dataDir (in ${opts.config}):` : '--dir', otherwise: `create its keys with \`healthchain keys create --dir ${dir}\`` })
+      if (!existsSync(layout.keys)) {
+        const option = opts.config !== undefined ? `the config's dataDir (in ${opts.config}):` : '--dir'
+        throw notADataDir(dir, 'keys/', { option, otherwise: `create its keys with \`healthchain keys create --dir ${dir}\`` })
+      }
       const { keys: rotated, generation } = await rotateInstitutionKeys(layout.keys, sodiumProvider)
       const { peerId } = await loadOrCreateNodeKeys(layout.keys, sodiumProvider)
       const pub: NodePublicKeys & { generation: number } = {

@@ -115,9 +115,14 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
 
   withTarget(program.command('rotate'))
     .summary('record an institution\'s new keys (governance)')
-    .description('Record an institution\'s new signing and sealing keys (made by `healthchain keys rotate` on its machine). Entries it signed before this registry position still verify with the old key; from here on only the new one is accepted, and exams are sealed to the new box key.')
+    .description([
+      'Record an institution\'s new signing and sealing keys (made by `healthchain keys rotate` on its machine).',
+      'Entries it signed before this registry position still verify with the old key; from here on only the new one is accepted,',
+      'and exams are sealed to the new box key.'
+    ].join(' '))
     .requiredOption('--institution <id>', 'the institution whose keys change', institutionIdArg)
-    .addOption(new Option('--data-dir <path>', 'the institution node\'s data directory: its newest key generation is read').argParser(pathArg).conflicts('publicKeys'))
+    .addOption(new Option('--data-dir <path>', 'the institution node\'s data directory: its newest key generation is read')
+      .argParser(pathArg).conflicts('publicKeys'))
     .option('--public-keys <file>', 'instead of --data-dir: the JSON `healthchain keys rotate --json` printed on the institution\'s machine', pathArg)
     .option('--addr <multiaddr>', 'new addresses other nodes dial it on, without /p2p (repeat for several; default: unchanged)', multiaddrArg)
     .addHelpText('after', examples(
@@ -126,7 +131,9 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
     ))
     .action(async (opts: TargetOptions & { institution: InstitutionId, dataDir?: string, publicKeys?: string, addr?: string[] }) => {
       const out = new Output(ctx.io, opts)
-      if (opts.dataDir === undefined && opts.publicKeys === undefined) throw usageError('give the institution\'s new keys: --data-dir <path> or --public-keys <file>')
+      if (opts.dataDir === undefined && opts.publicKeys === undefined) {
+        throw usageError('give the institution\'s new keys: --data-dir <path> or --public-keys <file>')
+      }
       const keys = await rotationKeys(opts)
       const plain = { institution: opts.institution, ...keys, ...(opts.addr === undefined || opts.addr.length === 0 ? {} : { addrs: opts.addr }) }
       const result = await append(opts, 'rotate', plain)
@@ -138,7 +145,7 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
     })
 }
 
-/** The public keys a `rotate` entry names: the newest generation in the institution's data directory, or the file `keys rotate --json` printed. */
+/** The public keys a `rotate` entry names: the newest generation in the institution's data directory, or what `keys rotate --json` printed. */
 async function rotationKeys (opts: { dataDir?: string, publicKeys?: string }): Promise<{ sign: Uint8Array, box: Uint8Array, peer: string }> {
   if (opts.dataDir !== undefined) {
     const keys = await loadOrCreateNodeKeys((await prepareDataDir(opts.dataDir)).keys, sodiumProvider)
