@@ -107,6 +107,9 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       registry: ledger.registry,
       load: async () => (await loadOrCreateNodeKeys(layout.keys, crypto)).generations
     }, config.name, keys.generations)
+    // A rotation arriving by replication may name a key file made after the start (`keys rotate` while running): read it then.
+    const stopRefreshing = ledger.registry.onChange(() => { void keyring.refresh().catch(() => {}) })
+    closers.unshift(async () => { stopRefreshing() })
     const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
     closers.unshift(async () => { await index.close() })
     // The audit log is a Hypercore in the ledger's own store.
@@ -127,7 +130,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       listen: config.p2p.listen,
       bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
       // Read on each use, so a witness cosigns with the key the registry lists once a rotation arrives.
-      signer: { get publicKey () { return keyring.inForce().sign.publicKey }, get secretKey () { return keyring.inForce().sign.secretKey } },
+      signer: { get publicKey () { return keyring.current().sign.publicKey }, get secretKey () { return keyring.current().sign.secretKey } },
       onInbound: auditNetworkLogins(auditSink),
       inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
       replicateAll: config.p2p.replicateAll,
@@ -167,7 +170,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       config,
       crypto,
       layout,
-      get keys () { return keyring.inForce() },
+      get keys () { return keyring.current() },
       keyring,
       ledger,
       audit,

@@ -74,6 +74,20 @@ export class InstitutionKeyring {
     return keys
   }
 
+  /**
+   * inForce() where it answers; else (the registry names a key the store has
+   * not been re-read for yet) the newest generation, for callers that must
+   * not throw, such as the witness's signer: a key the registry does not list
+   * gets its cosignatures refused, never a crash.
+   */
+  current (): PartyKeys {
+    try {
+      return this.inForce()
+    } catch {
+      return this.generations[this.generations.length - 1]!
+    }
+  }
+
   /** Every generation's sealing key pair, newest first (the order sealed parts are tried in). */
   boxKeys (): BoxKeyPair[] {
     return this.generations.map((g) => g.box).reverse()
