@@ -32,6 +32,7 @@ import { auditNetworkLogins } from './audit/network-logins.js'
 import type { NodeConfig } from './config.js'
 import { prepareDataDir, type DataDirLayout } from './data-dir.js'
 import { NodeError } from './errors.js'
+import { InstitutionKeyring } from './institution-keyring.js'
 import { loadOrCreateNodeKeys } from './node-keys.js'
 import { INDEX_FILE_NAME, QueryIndex, type IndexFollower } from './query-index/index.js'
 import type { StatusFields } from './api/node.js'
@@ -58,8 +59,10 @@ export interface NodeContext {
   readonly config: NodeConfig
   readonly crypto: CryptoProvider
   readonly layout: DataDirLayout
-  /** The institution's keys (the libp2p key stays with the network node). */
+  /** The institution's keys the registry lists now (the libp2p key stays with the network node). */
   readonly keys: PartyKeys
+  /** Every generation of the institution's keys, and which one is in force (institution-keyring.ts). */
+  readonly keyring: InstitutionKeyring
   readonly ledger: Ledger
   readonly audit: AuditLog
   /** Where every audit line goes: the audit log, with repeated refusals of unauthenticated callers counted. */
@@ -100,6 +103,13 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
   const closers: Array<() => Promise<unknown>> = [async () => { await ledger.close() }]
   try {
     await ensureRegistry(ledger, config)
+    const keyring = new InstitutionKeyring({
+      registry: ledger.registry,
+      load: async () => (await loadOrCreateNodeKeys(layout.keys, crypto)).generations
+    }, config.name, keys.generations)
+    // A rotation arriving by replication may name a key file made after the start (`keys rotate` while running): read it then.
+    const stopRefreshing = ledger.registry.onChange(() => { void keyring.refresh().catch(() => {}) })
+    closers.unshift(async () => { stopRefreshing() })
     const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
     closers.unshift(async () => { await index.close() })
     // The audit log is a Hypercore in the ledger's own store.
@@ -119,7 +129,8 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       privateKey: keys.p2p,
       listen: config.p2p.listen,
       bootstrapPeers: config.p2p.bootstrap.map(peerIdOf),
-      signer: keys.institution.sign,
+      // Read on each use, so a witness cosigns with the key the registry lists once a rotation arrives.
+      signer: { get publicKey () { return keyring.current().sign.publicKey }, get secretKey () { return keyring.current().sign.secretKey } },
       onInbound: auditNetworkLogins(auditSink),
       inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
       replicateAll: config.p2p.replicateAll,
@@ -141,7 +152,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
     closers.unshift(async () => { await sealer.close() })
 
     const access = createAccessPolicy({ ledger })
-    const chains = createChainService({ ledger, network, institution: { id: config.name, keys: keys.institution }, crypto, sealer, access })
+    const chains = createChainService({ ledger, network, institution: { id: config.name, keys: keyring }, crypto, sealer, access })
     const services: NodeServices = {
       access,
       chains,
@@ -159,7 +170,8 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       config,
       crypto,
       layout,
-      keys: keys.institution,
+      get keys () { return keyring.current() },
+      keyring,
       ledger,
       audit,
       auditSink,

@@ -41,7 +41,10 @@ export { Daemon, type DaemonOptions } from './daemon.js'
 export { QueryIndex, INDEX_FILE_NAME, type QueryIndexInit, type IndexResult, type RebuildProgress, type RebuildResult } from './query-index/index.js'
 export { createNodeContext, type NodeContext, type NodeContextOptions, type NodeServices } from './context.js'
 export { createExamSealer, defaultSealWorkers, type ExamSealer, type SealJob } from './sealing/exam-sealer.js'
-export { loadOrCreateNodeKeys, readOrCreatePartyKeys, institutionKeysFile, p2pKeyFile, type NodeKeys } from './node-keys.js'
+export {
+  loadOrCreateNodeKeys, readOrCreatePartyKeys, readInstitutionGenerations, rotateInstitutionKeys, institutionKeysFile, p2pKeyFile, type NodeKeys
+} from './node-keys.js'
+export { InstitutionKeyring, type InstitutionKeyringComponents } from './institution-keyring.js'
 export { createConsortium, admitInstitutions, admissionOf, signRegistryEntryFor, governanceKeyFile, type InstitutionSpec } from './consortium.js'
 export { registerChainRoutes, type ChainRoutesDeps } from './http/routes/chains.js'
 export { registerRegistryRoutes, type RegistryRoutesDeps } from './http/routes/registry.js'

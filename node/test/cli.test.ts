@@ -5,7 +5,7 @@
  * suspension, API keys, new users, offline verification. The commands that
  * talk to a running node are in cli-network.test.ts.
  */
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
@@ -40,7 +40,7 @@ async function oneNodeConsortium (name: string, consortium: string): Promise<str
 afterAll(async () => { await removeDir(dir) })
 
 const LEAF_COMMANDS = [
-  ['dev'], ['keys', 'create'], ['consortium', 'create'], ['admit'], ['suspend'], ['reinstate'], ['start'],
+  ['dev'], ['keys', 'create'], ['keys', 'rotate'], ['consortium', 'create'], ['admit'], ['suspend'], ['reinstate'], ['rotate'], ['start'],
   ['apikey', 'create'], ['apikey', 'list'], ['apikey', 'revoke'],
   ['user', 'new'], ['user', 'enrol'], ['user', 'write'], ['user', 'read'], ['user', 'grant'],
   ['verify'], ['reindex'], ['status'], ['audit']
@@ -50,7 +50,7 @@ describe('healthchain CLI: help and usage', () => {
   it('has --help with a description, --json and examples on every command', async () => {
     const top = await cli('--help')
     expect(top.code).toBe(0)
-    for (const name of ['dev', 'keys', 'consortium', 'admit', 'suspend', 'reinstate', 'start', 'apikey', 'user', 'verify', 'status', 'audit']) {
+    for (const name of ['dev', 'keys', 'consortium', 'admit', 'suspend', 'reinstate', 'rotate', 'start', 'apikey', 'user', 'verify', 'status', 'audit']) {
       expect(top.stdout).toContain(`  ${name}`)
     }
     for (const path of LEAF_COMMANDS) {
@@ -143,6 +143,33 @@ describe('healthchain CLI: setting up a consortium offline', () => {
     expect(errorCode(noKeyFile)).toBe('BAD_FILE')
     const neither = await cli('suspend', '--governance-key', governance, '--institution', 'agency')
     expect(neither.code).toBe(2)
+  })
+})
+
+describe('healthchain CLI: key rotation offline', () => {
+  it('makes key generations beside the old ones, records the newest (rotate --host-dir), and still knows the node\'s role', async () => {
+    const nodeDir = await oneNodeConsortium('rotating', 'Rotation')
+    const governance = join(dir, 'rotating-governance.json')
+    expect(errorCode(await cli('keys', 'rotate'))).toBe('USAGE')
+    const first = (await cli('keys', 'create', '--dir', nodeDir, '--json')).json()
+    const rotated = await cli('keys', 'rotate', '--dir', nodeDir, '--json')
+    expect(rotated.code, rotated.stderr).toBe(0)
+    expect(rotated.json()).toMatchObject({ generation: 2, peerId: first.peerId })
+    expect(rotated.json().sign).not.toBe(first.sign)
+    expect((await cli('keys', 'rotate', '--dir', nodeDir, '--json')).json()).toMatchObject({ generation: 3 })
+    for (const name of ['institution.json', 'institution-2.json', 'institution-3.json']) expect(await mode(join(nodeDir, 'keys', name))).toBe(0o600)
+
+    const target = ['--host-dir', nodeDir, '--governance-key', governance]
+    const rotate = await cli('rotate', ...target, '--institution', 'hospital-a', '--data-dir', nodeDir, '--json')
+    expect(rotate.code, rotate.stderr).toBe(0)
+    expect(rotate.json()).toMatchObject({ seq: 2, type: 'rotate', institution: 'hospital-a' })
+    expect(rotate.json().sign).not.toBe(rotated.json().sign)
+    expect(errorCode(await cli('rotate', ...target, '--institution', 'nobody', '--data-dir', nodeDir))).toBe('REGISTRY_CONFLICT')
+    expect((await cli('apikey', 'create', '--dir', nodeDir, '--label', 'desk', '--json')).json()).toMatchObject({ role: 'examiner' })
+
+    // A missing generation is a lost key: refused, never skipped.
+    await rm(join(nodeDir, 'keys', 'institution-2.json'))
+    expect(errorCode(await cli('keys', 'rotate', '--dir', nodeDir))).toBe('DATA_FILE')
   })
 })
 

@@ -39,7 +39,12 @@ export const registrySchema = z.object({
     addrs: z.array(z.string()),
     sign: hexSchema,
     box: hexSchema,
-    since: z.int()
+    since: z.int(),
+    keys: z.array(z.object({
+      sign: hexSchema,
+      box: hexSchema,
+      since: z.int().describe('registry position of the admit or rotate entry that listed this key pair: it signs entries whose `reg` is above it')
+    })).describe('every key pair the institution has had, oldest first: an entry is checked with the last one whose `since` is below its `reg`')
   }))
 })
 export type RegistryReply = z.infer<typeof registrySchema>

@@ -19,10 +19,10 @@
 import { existsSync, realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { equal, type InstitutionRole } from '@healthchain/core'
-import { Ledger, LedgerError, readPartyKeys } from '@healthchain/ledger'
+import { Ledger, LedgerError } from '@healthchain/ledger'
 import { loadConfig, type Env } from '../config.js'
 import { dataDirLayout } from '../data-dir.js'
-import { institutionKeysFile } from '../node-keys.js'
+import { institutionKeysFile, readInstitutionGenerations } from '../node-keys.js'
 
 export type NodeRole =
   /** `source`: where the role was read, for messages (a config file's path, or the registry). */
@@ -61,7 +61,7 @@ async function roleFromRegistry (dir: string): Promise<NodeRole> {
   const keysFile = institutionKeysFile(layout.keys)
   if (!existsSync(keysFile)) return { role: undefined, why: 'it has no institution keys yet' }
   if (!existsSync(layout.store)) return { role: undefined, why: 'it holds no registry copy (the node never started)' }
-  const keys = await readPartyKeys(keysFile)
+  const generations = await readInstitutionGenerations(layout.keys)
   let ledger: Ledger
   try {
     ledger = await Ledger.open({ dir: layout.store, verifyWorkers: 0 })
@@ -71,7 +71,9 @@ async function roleFromRegistry (dir: string): Promise<NodeRole> {
   }
   try {
     if (!ledger.hasRegistry) return { role: undefined, why: 'it holds no registry copy (the node never started)' }
-    const own = ledger.registry.state.institutions().find((i) => equal(i.sign, keys.sign.publicKey))
+    // Any generation of its keys: a node whose keys rotated is still the institution the registry first admitted them for.
+    const held = (sign: Uint8Array): boolean => generations.some((g) => equal(g.sign.publicKey, sign))
+    const own = ledger.registry.state.institutions().find((i) => ledger.registry.state.historyOf(i.id).some((r) => held(r.sign)))
     if (own === undefined) return { role: undefined, why: 'its registry does not list this node\'s keys (not admitted yet?)' }
     return { role: own.role, source: `the registry in ${dir} (which admits it as ${own.id})` }
   } finally {

@@ -17,6 +17,7 @@ import type {
   ChainHeadReply, ChainKeyReply, ChainSummary, EntriesReply, FindUsersQuery, FindUsersReply, SignedHeadView, UserMatch, UserWrite, VerifyReply, WriteReply
 } from '../api/chains.js'
 import { NodeError } from '../errors.js'
+import type { InstitutionKeyring } from '../institution-keyring.js'
 import type { ExamSealer } from '../sealing/exam-sealer.js'
 import { checkExamUnits } from '../ucum.js'
 import type { AccessPolicy, Caller } from './access.js'
@@ -25,8 +26,8 @@ import { grantedKeysFor, viewOf } from './entry-view.js'
 export interface ChainsComponents {
   readonly ledger: Ledger
   readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'isForked' | 'signedHeadOf' | 'knownCosignatures'>
-  /** This node's institution and its keys (it signs and seals examiners' writes). */
-  readonly institution: { readonly id: InstitutionId, readonly keys: PartyKeys }
+  /** This node's institution and its key generations (it signs and seals examiners' writes with the one in force). */
+  readonly institution: { readonly id: InstitutionId, readonly keys: Pick<InstitutionKeyring, 'inForce' | 'boxKeys' | 'refresh'> }
   readonly crypto: CryptoProvider
   /** Seals examiners' exams, on worker threads in the daemon (sealing/exam-sealer.ts). */
   readonly sealer: ExamSealer
@@ -67,6 +68,9 @@ export interface ReadOptions {
 /** Roles that may take entries' encoded bytes (sealed envelopes included) away. */
 const ENCODED_READERS: ReadonlySet<string> = new Set(['user', 'examiner'])
 
+/** Times an exam is sealed again when a key rotation arrives while it is being sealed. */
+const KEY_ATTEMPTS = 3
+
 export function createChainService (components: ChainsComponents): ChainService {
   const { ledger, network, institution, crypto, sealer, access } = components
 
@@ -92,8 +96,17 @@ export function createChainService (components: ChainsComponents): ChainService 
    * signature verified again, as the forwarding path must, and a concurrent
    * write can never make it stale.
    */
-  const appendOwnExam = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry): Promise<AppendResult> => {
-    return await chain.appendSigned(unsigned, institution.keys.sign)
+  const appendOwnExam = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry, keys: PartyKeys): Promise<AppendResult> => {
+    return await chain.appendSigned(unsigned, keys.sign)
+  }
+
+  /** Whether `keys` are still the ones the registry lists at `length` (false also while a newer key file is not read yet). */
+  const inForceAt = (length: number, keys: PartyKeys): boolean => {
+    try {
+      return institution.keys.inForce(length) === keys
+    } catch {
+      return false
+    }
   }
 
   const service: ChainService = {
@@ -123,17 +136,24 @@ export function createChainService (components: ChainsComponents): ChainService 
     async writeExam (user, exam, fieldPrefix = '') {
       checkExamUnits(exam, fieldPrefix)
       const chain = await ledger.chain(user)
-      const { id: author, keys } = institution
-      const id = newEntryId(crypto)
-      const sealed = await sealer.seal({
-        payload: exam.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
-      })
-      // The registry length is read after sealing, so the entry names the registry as it is when it is signed.
-      const unsigned = assembleExam({ id, author, reg: ledger.registry.length, plain: exam.plain, sealed })
-      const result = chain.writable
-        ? await appendOwnExam(user, chain, unsigned)
-        : await network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, crypto))
-      return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+      const author = institution.id
+      for (let attempt = 1; ; attempt++) {
+        await institution.keys.refresh()
+        // The keys the registry lists now; a rotation arriving while sealing is caught below, and the exam sealed again.
+        const keys = institution.keys.inForce()
+        const id = newEntryId(crypto)
+        const sealed = await sealer.seal({
+          payload: exam.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
+        })
+        // The registry length is read after sealing, so the entry names the registry as it is when it is signed.
+        const reg = ledger.registry.length
+        if (attempt < KEY_ATTEMPTS && !inForceAt(reg, keys)) continue
+        const unsigned = assembleExam({ id, author, reg, plain: exam.plain, sealed })
+        const result = chain.writable
+          ? await appendOwnExam(user, chain, unsigned, keys)
+          : await network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, crypto))
+        return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+      }
     },
 
     async read (caller, user, query, opts = {}) {
@@ -143,8 +163,9 @@ export function createChainService (components: ChainsComponents): ChainService 
       const chain = await access.readableChain(caller, user)
       const read = await network.read(chain.userId!, query)
       const examiner = caller.role === 'examiner'
+      if (examiner) await institution.keys.refresh()
       const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), institution.id) : undefined
-      const ctx = { role: caller.role, chainKey: chain.key, crypto, ...(examiner ? { box: institution.keys.box, granted } : {}) }
+      const ctx = { role: caller.role, chainKey: chain.key, crypto, ...(examiner ? { boxes: institution.keys.boxKeys(), granted } : {}) }
       return {
         userId: chain.userId!,
         chainKey: bytesToHex(chain.key),

@@ -4,7 +4,8 @@
  *   everyone allowed to read the chain   seq, id, type, author, time, reg, plain
  *   examiner                              sealed: { readable: true, data } when this
  *                                         institution is a recipient (directly, or through
- *                                         a grant's re-wrapped key), else { readable: false }
+ *                                         a grant's re-wrapped key) under any of its box
+ *                                         key generations, else { readable: false }
  *   user (own chain)                      sealed: { readable: false, envelope } — the
  *                                         ciphertext, which only the user's device can open
  *   inquirer, regulator                   no `sealed` field at all, not even ciphertext
@@ -41,8 +42,8 @@ export interface ViewContext {
   readonly role: Role
   readonly chainKey: Uint8Array
   readonly crypto: CryptoProvider
-  /** The reading institution's sealing keys (examiners). */
-  readonly box?: BoxKeyPair
+  /** The reading institution's sealing key pairs (examiners), newest first: every generation it has rotated through. */
+  readonly boxes?: readonly BoxKeyPair[]
   readonly granted?: GrantedKeys
 }
 
@@ -76,8 +77,12 @@ export function viewOf ({ seq, entry }: PositionedEntry, ctx: ViewContext): Entr
 function sealedView (seq: number, entry: Entry, ctx: ViewContext): SealedView | undefined {
   if (entry.type !== 'exam') return undefined
   if (ctx.role === 'user') return { readable: false, envelope: bytesToHex(encodeCanonical(entry.sealed)) }
-  if (ctx.role !== 'examiner' || ctx.box === undefined) return undefined
-  const data = openAsInstitution(seq, entry, ctx, ctx.box)
+  if (ctx.role !== 'examiner' || ctx.boxes === undefined) return undefined
+  let data: ExamSealed | undefined
+  for (const box of ctx.boxes) {
+    data = openAsInstitution(seq, entry, ctx, box)
+    if (data !== undefined) break
+  }
   return data === undefined ? { readable: false } : { readable: true, data: toJson(data) }
 }
 

@@ -1,10 +1,11 @@
 /**
- * The consortium registry as this node has it, and the one write it takes:
+ * The consortium registry as this node has it (with each institution's key
+ * history, so a reader can check entries signed before a rotation), and the one write it takes:
  * an entry the governance key signed elsewhere, appended by the node whose
  * store hosts the registry (RegistryFeed.appendSigned checks the signature,
  * its position and the transition rules).
  */
-import { bytesToHex, decodeRegistryEntry } from '@healthchain/core'
+import { bytesToHex, decodeRegistryEntry, equal, type InstitutionRecord } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
 import type { RegistryAppendReply, RegistryReply } from '../api/node.js'
 import { toJson } from './entry-view.js'
@@ -37,7 +38,8 @@ export function createRegistryService (components: RegistryComponents): Registry
           addrs: [...r.addrs],
           sign: bytesToHex(r.sign),
           box: bytesToHex(r.box),
-          since: r.since
+          since: r.since,
+          keys: keyHistory(registry.state.historyOf(r.id))
         }))
       }
     },
@@ -48,4 +50,17 @@ export function createRegistryService (components: RegistryComponents): Registry
       return { seq, type: entry.type, plain: toJson(entry.plain) }
     }
   }
+}
+
+/** The key pairs an institution has had, oldest first, each with the registry position that listed it (suspensions do not count). */
+function keyHistory (history: readonly InstitutionRecord[]): Array<{ sign: string, box: string, since: number }> {
+  const out: Array<{ sign: string, box: string, since: number }> = []
+  let last: InstitutionRecord | undefined
+  for (const record of history) {
+    if (last === undefined || !equal(last.sign, record.sign) || !equal(last.box, record.box)) {
+      out.push({ sign: bytesToHex(record.sign), box: bytesToHex(record.box), since: record.since })
+    }
+    last = record
+  }
+  return out
 }

@@ -127,6 +127,16 @@ export class ChainRules {
         throw new LedgerError('AUTHOR_SUSPENDED', `${entry.author} is suspended in the current registry`)
       }
       if (!can(author.role, 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a ${author.role} may not write ${entry.type} entries`)
+      // Key rotation: an entry signed with a key the registry has replaced is refused where the replacement is known to be
+      // in force: by the custodian (its registry now), and by every verifier once an earlier entry of this chain was signed
+      // against a registry that records it. Entries signed before the rotation keep verifying with the old key.
+      if (this.regMark > reg && !equal(registry.institutionAt(entry.author, this.regMark)!.sign, author.sign)) {
+        const why = `rotated out by registry length ${this.regMark}, which an earlier entry of this chain was signed against`
+        throw new LedgerError('BAD_SIGNATURE', `entry ${seq} is signed with a key of ${entry.author} ${why}`)
+      }
+      if (opts.appending === true && !equal(registry.institutionAt(entry.author)!.sign, author.sign)) {
+        throw new LedgerError('BAD_SIGNATURE', `entry ${seq} is signed with a key of ${entry.author} that the current registry has rotated out`)
+      }
       this.assertSigned(entry, slot, author.sign, opts)
       if (entry.sealed !== undefined) {
         // Granted examiners count only while active: at the entry's registry length and at the chain's mark.

@@ -1,10 +1,19 @@
-/** `healthchain keys create`: a node's own keys, in its data directory. */
-import type { Command } from 'commander'
+/**
+ * `healthchain keys create | rotate`: a node's own keys, in its data
+ * directory. `rotate` makes the next generation beside the others (the old
+ * secret keys stay: exams sealed to the old box key must stay readable);
+ * the node uses it once governance's `rotate` entry names it.
+ */
+import { existsSync } from 'node:fs'
+import { Option, type Command } from 'commander'
 import { bytesToHex } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { prepareDataDir } from '../../data-dir.js'
-import { loadOrCreateNodeKeys } from '../../node-keys.js'
+import { loadConfig } from '../../config.js'
+import { dataDirLayout, prepareDataDir } from '../../data-dir.js'
+import { loadOrCreateNodeKeys, rotateInstitutionKeys } from '../../node-keys.js'
 import type { CliContext } from '../context.js'
+import { notADataDir } from '../data-dir-check.js'
+import { usageError } from '../errors.js'
 import { Output } from '../output.js'
 import { examples, pathArg, withJson } from '../options.js'
 
@@ -50,6 +59,44 @@ export function registerKeys (program: Command, ctx: CliContext): void {
         `peer id  ${pub.peerId}`,
         `sign     ${pub.sign}`,
         `box      ${pub.box}`
+      ])
+    })
+  withJson(keys.command('rotate'))
+    .summary('make a new generation of the institution\'s keys')
+    .description([
+      'Make a new signing and sealing key pair in the node\'s key store, beside the old ones (kept: exams sealed to an old key stay readable),',
+      'and print its public halves. The node keeps signing with the key the registry lists until governance records the new one:',
+      '`healthchain rotate --public-keys <this output>`. Safe while the node runs.'
+    ].join(' '))
+    .addOption(new Option('--dir <path>', 'the node\'s data directory').argParser(pathArg).conflicts('config'))
+    .option('--config <file>', 'instead of --dir: the node\'s config file (its dataDir)', pathArg)
+    .addHelpText('after', examples(
+      'healthchain keys rotate --dir ./hospital-a --json > hospital-a.rotated.json   # send this file to governance'
+    ))
+    .action(async (opts: { dir?: string, config?: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const dir = opts.config !== undefined ? (await loadConfig(opts.config, ctx.env)).dataDir : opts.dir
+      if (dir === undefined) throw usageError('say which node: --dir <data dir> or --config <file>')
+      const layout = dataDirLayout(dir)
+      if (!existsSync(layout.keys)) {
+        const option = opts.config !== undefined ? `the config's dataDir (in ${opts.config}):` : '--dir'
+        throw notADataDir(dir, 'keys/', { option, otherwise: `create its keys with \`healthchain keys create --dir ${dir}\`` })
+      }
+      const { keys: rotated, generation } = await rotateInstitutionKeys(layout.keys, sodiumProvider)
+      const { peerId } = await loadOrCreateNodeKeys(layout.keys, sodiumProvider)
+      const pub: NodePublicKeys & { generation: number } = {
+        v: 1,
+        kind: 'healthchain-node-public-keys',
+        peerId,
+        sign: bytesToHex(rotated.sign.publicKey),
+        box: bytesToHex(rotated.box.publicKey),
+        generation
+      }
+      out.result(pub, [
+        `new institution keys (generation ${generation}) in ${layout.keys} (owner-only); the older ones are kept`,
+        `sign     ${pub.sign}`,
+        `box      ${pub.box}`,
+        'the node signs with them once the registry lists them: healthchain rotate --public-keys <this output as --json>'
       ])
     })
 }

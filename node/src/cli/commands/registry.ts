@@ -1,13 +1,16 @@
 /**
- * `healthchain admit | suspend | reinstate`: governance entries for the
+ * `healthchain admit | suspend | reinstate | rotate`: governance entries for the
  * registry, offline (--host-dir, host stopped) or sent to the running host
  * (--api); see registry-ops.ts.
  */
 import { readFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
-import { fromHex, type InstitutionId, type InstitutionRole, type RegistryEntryType, type RegistryPlainByType } from '@healthchain/core'
+import { bytesToHex, fromHex, type InstitutionId, type InstitutionRole, type RegistryEntryType, type RegistryPlainByType } from '@healthchain/core'
+import { sodiumProvider } from '@healthchain/core/sodium'
 import { z } from 'zod'
 import { admissionOf } from '../../consortium.js'
+import { prepareDataDir } from '../../data-dir.js'
+import { loadOrCreateNodeKeys } from '../../node-keys.js'
 import { ApiClient } from '../api-client.js'
 import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
@@ -109,16 +112,60 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
       const result = await append(opts, 'reinstate', { institution: opts.institution })
       out.result({ ...result, institution: opts.institution }, `reinstated ${opts.institution} at registry position ${result.seq} in ${where(opts)}`)
     })
+
+  withTarget(program.command('rotate'))
+    .summary('record an institution\'s new keys (governance)')
+    .description([
+      'Record an institution\'s new signing and sealing keys (made by `healthchain keys rotate` on its machine).',
+      'Entries it signed before this registry position still verify with the old key; from here on only the new one is accepted,',
+      'and exams are sealed to the new box key.'
+    ].join(' '))
+    .requiredOption('--institution <id>', 'the institution whose keys change', institutionIdArg)
+    .addOption(new Option('--data-dir <path>', 'the institution node\'s data directory: its newest key generation is read')
+      .argParser(pathArg).conflicts('publicKeys'))
+    .option('--public-keys <file>', 'instead of --data-dir: the JSON `healthchain keys rotate --json` printed on the institution\'s machine', pathArg)
+    .option('--addr <multiaddr>', 'new addresses other nodes dial it on, without /p2p (repeat for several; default: unchanged)', multiaddrArg)
+    .addHelpText('after', examples(
+      'healthchain rotate --api http://127.0.0.1:8080 --governance-key ./governance.json --institution hospital-a --public-keys ./hospital-a.rotated.json',
+      'healthchain rotate --host-dir ./hospital-a --governance-key ./governance.json --institution hospital-b --data-dir ./hospital-b'
+    ))
+    .action(async (opts: TargetOptions & { institution: InstitutionId, dataDir?: string, publicKeys?: string, addr?: string[] }) => {
+      const out = new Output(ctx.io, opts)
+      if (opts.dataDir === undefined && opts.publicKeys === undefined) {
+        throw usageError('give the institution\'s new keys: --data-dir <path> or --public-keys <file>')
+      }
+      const keys = await rotationKeys(opts)
+      const plain = { institution: opts.institution, ...keys, ...(opts.addr === undefined || opts.addr.length === 0 ? {} : { addrs: opts.addr }) }
+      const result = await append(opts, 'rotate', plain)
+      out.result({ ...result, institution: opts.institution, sign: bytesToHex(keys.sign), box: bytesToHex(keys.box) }, [
+        `rotated ${opts.institution}'s keys at registry position ${result.seq} in ${where(opts)}`,
+        `sign ${bytesToHex(keys.sign)}`,
+        `box  ${bytesToHex(keys.box)}`
+      ])
+    })
+}
+
+/** The public keys a `rotate` entry names: the newest generation in the institution's data directory, or what `keys rotate --json` printed. */
+async function rotationKeys (opts: { dataDir?: string, publicKeys?: string }): Promise<{ sign: Uint8Array, box: Uint8Array, peer: string }> {
+  if (opts.dataDir !== undefined) {
+    const keys = await loadOrCreateNodeKeys((await prepareDataDir(opts.dataDir)).keys, sodiumProvider)
+    return { sign: keys.institution.sign.publicKey, box: keys.institution.box.publicKey, peer: keys.peerId }
+  }
+  const parsed = await publicKeysFrom(opts.publicKeys!, '`healthchain keys rotate --json`')
+  return { sign: fromHex(parsed.sign, 32, 'sign'), box: fromHex(parsed.box, 32, 'box'), peer: parsed.peerId }
+}
+
+async function publicKeysFrom (file: string, printedBy: string): Promise<z.infer<typeof publicKeysFileSchema>> {
+  const text = await readFile(file, 'utf8')
+  try {
+    return publicKeysFileSchema.parse(JSON.parse(text))
+  } catch (cause) {
+    throw new CliError('BAD_FILE', `${file} is not the output of ${printedBy}`, { cause })
+  }
 }
 
 async function admissionFromFile (file: string, id: InstitutionId, role: InstitutionRole, name: string | undefined, addrs: string[] | undefined): Promise<RegistryPlainByType['admit']> {
-  const text = await readFile(file, 'utf8')
-  let parsed
-  try {
-    parsed = publicKeysFileSchema.parse(JSON.parse(text))
-  } catch (cause) {
-    throw new CliError('BAD_FILE', `${file} is not the output of \`healthchain keys create --json\``, { cause })
-  }
+  const parsed = await publicKeysFrom(file, '`healthchain keys create --json`')
   return {
     institution: id,
     name: name ?? id,
