@@ -7,7 +7,7 @@
  * request that carried a token), BAD_RESPONSE (an answer the contract does
  * not allow).
  */
-import { errorBodySchema } from '@healthchain/node/api'
+import { errorBodySchema, queryString } from '@healthchain/node/api'
 import type { z } from 'zod'
 
 export type Method = 'GET' | 'POST'
@@ -41,9 +41,7 @@ let onSessionExpired: (() => void) | undefined
 export function whenSessionExpires (handler: (() => void) | undefined): void { onSessionExpired = handler }
 
 export async function request<S extends z.ZodType> (method: Method, path: string, schema: S, opts: RequestOptions = {}): Promise<z.output<S>> {
-  const query = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-  const target = `${path}${query.length > 0 ? `?${query.join('&')}` : ''}`
+  const target = `${path}${queryString(opts.query)}`
   const headers: Record<string, string> = { accept: 'application/json' }
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
   if (opts.body !== undefined) headers['content-type'] = 'application/json'

@@ -14,7 +14,7 @@ import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
 import { Badge, Card, ErrorNotice, Field, Loaded, Notice, ShortId } from '../ui/components.js'
 import { chainHead, findUsers, verifyChain } from './auditor-api.js'
-import { checkHead, type HeadCheck } from './head-check.js'
+import { checkHead, type HeadCheck } from '../head-check.js'
 import type { VerifyReply } from '@healthchain/node/api'
 
 const ID_CHARS = /^[a-zA-Z2-7]{1,32}$/

@@ -6,11 +6,10 @@
  * signing keys in the registry. A quorum of cosignatures means the
  * custodian cannot show this device a history it hides from the others.
  */
-import { fromHex } from '@healthchain/core'
-import { cosignatureFromJson, headFromJson, verifyCosignature, verifyHead } from '@healthchain/net/browser'
+import { headFromJson } from '@healthchain/net/browser'
 import { chainHeadReplySchema, type ChainHeadReply, type RegistryReply } from '@healthchain/node/api'
 import { request } from '../api.js'
-import { crypto } from '../crypto.js'
+import { checkHead as checkSignedHead } from '../head-check.js'
 import type { Session } from '../session.js'
 
 export type HeadCheck =
@@ -29,28 +28,19 @@ export async function loadHead (session: Session, userId: string): Promise<Chain
   return await request('GET', `/v1/users/${encodeURIComponent(userId)}/head`, chainHeadReplySchema, { token: session.token, timeoutMs: 30_000 })
 }
 
-/** Checks `reply` for the chain `chainKey` whose timeline shows `shown` positions. */
+/** Checks `reply` for the chain `chainKey` whose timeline shows `shown` positions (the checks themselves: ../head-check.ts). */
 export function checkHead (reply: ChainHeadReply, chainKey: string, shown: number, registry: RegistryReply): HeadCheck {
   if (reply.head === null) return { state: 'none' }
-  let head
   try {
-    head = headFromJson(reply.head)
+    headFromJson(reply.head)
   } catch {
     return { state: 'bad', reason: 'the signed head is malformed' }
   }
   if (reply.head.key !== chainKey) return { state: 'bad', reason: 'the signed head is for another chain' }
-  if (!verifyHead(head, crypto)) return { state: 'bad', reason: 'the custodian\'s signature of the head does not verify' }
-  if (head.length < shown) return { state: 'bad', reason: `the signed head covers ${head.length} entries, fewer than the ${shown} shown` }
-  const keys = new Map(registry.institutions.filter((i) => i.role === 'regulator').map((i) => [i.id, i.sign]))
-  const cosignedBy = new Set<string>()
-  for (const c of reply.cosignatures) {
-    const key = keys.get(c.witness)
-    if (key === undefined || c.head.key !== chainKey || !reply.witnesses.includes(c.witness)) continue
-    try {
-      if (verifyCosignature(cosignatureFromJson(c), fromHex(key, 32, 'sign'), crypto)) cosignedBy.add(c.witness)
-    } catch {
-      // A malformed cosignature counts for nothing.
-    }
-  }
-  return { state: 'ok', length: head.length, cosignedBy: [...cosignedBy].sort(), witnesses: reply.witnesses }
+  const checked = checkSignedHead(reply, registry, chainKey)
+  if (!checked.headValid) return { state: 'bad', reason: 'the custodian\'s signature of the head does not verify' }
+  const length = reply.head.length
+  if (length < shown) return { state: 'bad', reason: `the signed head covers ${length} entries, fewer than the ${shown} shown` }
+  const cosignedBy = new Set(checked.cosignatures.filter((c) => c.valid).map((c) => c.witness))
+  return { state: 'ok', length, cosignedBy: [...cosignedBy].sort(), witnesses: reply.witnesses }
 }

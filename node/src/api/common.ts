@@ -34,6 +34,16 @@ export const userParamsSchema = z.strictObject({ id: userIdSchema })
 /** An instant: ISO 8601 date and time with `Z` or an offset (`2026-03-01T09:30:00+01:00`). */
 export const instantSchema = z.iso.datetime({ offset: true })
 
+/**
+ * A request's query string (`?start=0&type=exam`) from its parameters, the
+ * undefined ones left out; '' when none is left. Every client of the API
+ * (the CLI, the web console) builds its requests with it.
+ */
+export function queryString (query: Readonly<Record<string, string | number | boolean | undefined>> = {}): string {
+  const pairs = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+  return pairs.length > 0 ? `?${pairs.join('&')}` : ''
+}
+
 /** A route without query parameters refuses any. */
 export const noQuerySchema = z.strictObject({})
 

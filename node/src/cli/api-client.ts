@@ -14,7 +14,7 @@ import {
 } from '@healthchain/core'
 import type { z } from 'zod'
 import {
-  auditReplySchema, challengeSchema, chainSummarySchema, entriesReplySchema, errorBodySchema, registrySchema, sessionSchema, statusSchema,
+  auditReplySchema, challengeSchema, queryString, chainSummarySchema, entriesReplySchema, errorBodySchema, registrySchema, sessionSchema, statusSchema,
   verifyReplySchema,
   type AuditReply, type ChainSummary, type EntriesReply, type RegistryReply, type SessionReply, type StatusReply, type VerifyReply
 } from '../api/index.js'
@@ -45,8 +45,7 @@ export class ApiClient {
 
   /** One request; the 2xx body parsed with `schema`, any error answer thrown as ApiError. */
   async request<S extends z.ZodType> (method: 'GET' | 'POST', path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
-    const query = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-    const target = `${this.url}${path}${query.length > 0 ? `?${query.join('&')}` : ''}`
+    const target = `${this.url}${path}${queryString(opts.query)}`
     const headers: Record<string, string> = { accept: 'application/json' }
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
     if (opts.body !== undefined) headers['content-type'] = 'application/json'

@@ -16,6 +16,7 @@
 import Hypercore from 'hypercore'
 import type Corestore from 'corestore'
 import { createRequire } from 'node:module'
+import type { TreeHead } from '@healthchain/core'
 import { rawHeadSignature } from './tree-audit.js'
 import { VERIFIED_MARK_KEY, decodeVerifiedMark, type VerifiedMark } from './verified-mark.js'
 
@@ -26,18 +27,10 @@ const storageKeys = createRequire(import.meta.url)('hypercore-storage/lib/keys.j
 
 /**
  * A chain's head as signed by its custodian, in the shape peers exchange
- * (packages/net's SignedHead without the wire version): the signature covers
- * Hypercore's treeSignable(key, root, length, fork).
+ * (packages/net's SignedHead without the wire version): core's TreeHead,
+ * whose signature covers Hypercore's treeSignable(key, root, length, fork).
  */
-export interface StoredSignedHead {
-  readonly key: Uint8Array
-  readonly signer: Uint8Array
-  readonly length: number
-  readonly fork: number
-  /** The tree hash at `length`. */
-  readonly root: Uint8Array
-  readonly sig: Uint8Array
-}
+export type StoredSignedHead = TreeHead
 
 /** A stored chain's head and how much of it is held. */
 export interface StoredChainHead {

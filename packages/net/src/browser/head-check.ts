@@ -14,19 +14,12 @@
  * A cosignature covers core's signingMessage(domainTag("healthchain/v1/cosign"),
  * { chainKey: key, seq: length }, root ‖ u64be(fork)).
  */
-import { concatBytes, coreKeyOfSigner, domainTag, fromHex, signingMessage, treeSignable, u64be, verifyTreeHead, type CryptoProvider } from '@healthchain/core'
+import { concatBytes, coreKeyOfSigner, domainTag, fromHex, signingMessage, treeSignable, u64be, verifyTreeHead, type CryptoProvider, type TreeHead } from '@healthchain/core'
 
 export { coreKeyOfSigner }
 
-/** A signed head's fields as bytes (wire/head.ts's SignedHead without its version). */
-export interface HeadFields {
-  readonly key: Uint8Array
-  readonly signer: Uint8Array
-  readonly length: number
-  readonly fork: number
-  readonly root: Uint8Array
-  readonly sig: Uint8Array
-}
+/** A signed head's fields as bytes (wire/head.ts's SignedHead without its version): core's TreeHead. */
+export type HeadFields = TreeHead
 
 /** A cosignature's fields (wire/cosignature.ts's Cosignature without its version). */
 export interface CosignatureFields {

@@ -1,7 +1,8 @@
 /**
  * A chain's signed head and its witnesses' cosignatures, checked here in
  * the browser with @healthchain/net/browser and core's noble crypto: the
- * regulator does not have to take the node's word for them. A cosignature
+ * regulator (auditor/verify.tsx) and the patient (patient/head.ts) do not
+ * have to take the node's word for them. A cosignature
  * counts when it verifies under the witness's signing key as the registry
  * lists it, the witness is one of the active regulators, and it covers the
  * head shown.
@@ -9,7 +10,7 @@
 import type { ChainHeadReply, RegistryReply } from '@healthchain/node/api'
 import { cosignatureFromJson, headFromJson, verifyCosignature, verifyHead } from '@healthchain/net/browser'
 import { fromHex } from '@healthchain/core'
-import { crypto } from '../crypto.js'
+import { crypto } from './crypto.js'
 
 export interface CosignatureCheck {
   readonly witness: string
