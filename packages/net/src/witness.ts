@@ -16,7 +16,9 @@
  *      would make cosignatures nobody counts);
  *   3. the promise: a (chain, length) cosigned before is never cosigned with
  *      another root (CONFLICT) — same root: the earlier cosignature is the
- *      answer;
+ *      answer, unless it was made under a signing key since rotated out:
+ *      then the same head goes through the checks below and is cosigned
+ *      again with the current key (the promise, kept under any key, is one);
  *   4. the chain is not forked here (no fork proof);
  *   5. this node holds the chain, verified (every block re-checked, no
  *      problem) up to at least `head.length`;
@@ -29,7 +31,8 @@
  *
  * Cosigning happens when asked: on each request the witness considers its
  * replica's current head, then answers its newest head and its cosignatures
- * of the chain (newest first, at most 16). Admitted peers, and a user's
+ * of the chain (newest first, at most 16), each made again under the current
+ * key if it was made under a rotated-out one. Admitted peers, and a user's
  * light peer about its own chain only (a phone demands a quorum before it
  * trusts a head: light-peer.ts); a light peer asking about another chain is
  * refused like a stranger.
@@ -38,7 +41,8 @@
  * lists (or the ones named), at once; keep each cosignature that verifies
  * against the signing key the current registry lists for its `witness`
  * (`verifyCosignature`, which checks the head too) and is of the chain
- * asked; group by (length, root); the highest group with `quorum` distinct
+ * asked — never against a key the witness rotated out, so a stolen old key
+ * stops counting as soon as the client holds the `rotate` entry; group by (length, root); the highest group with `quorum` distinct
  * witnesses wins, else NO_QUORUM.
  *
  * Memory: every cosignature made here is kept in memory (≈ 0.5 KB each);
@@ -145,11 +149,17 @@ export class WitnessService {
     this.started = true
   }
 
+  /**
+   * Keeps `c` as this witness's answer for its (chain, length). A later
+   * cosignature of the same head (made again under a rotated key) replaces the
+   * earlier one; one of another root never does: the first promise stands.
+   */
   private remember (c: Cosignature): void {
     const keyHex = bytesToHex(c.head.key)
     let byLength = this.made.get(keyHex)
     if (byLength === undefined) this.made.set(keyHex, byLength = new Map())
-    if (!byLength.has(c.head.length)) byLength.set(c.head.length, c)
+    const before = byLength.get(c.head.length)
+    if (before === undefined || sameHead(before, c)) byLength.set(c.head.length, c)
   }
 
   /** This witness's cosignatures of a chain at `minLength` or more, newest first, at most `max`. */
@@ -178,7 +188,10 @@ export class WitnessService {
     if (record?.role !== 'regulator' || record.status !== 'active' || !equal(record.sign, this.signer.publicKey)) return refuse('NOT_WITNESS')
     const before = this.made.get(bytesToHex(head.key))?.get(head.length)
     if (before !== undefined) {
-      return equal(before.head.root, head.root) && before.head.fork === head.fork ? { cosigned: true, cosignature: before } : refuse('CONFLICT')
+      if (!equal(before.head.root, head.root) || before.head.fork !== head.fork) return refuse('CONFLICT')
+      // Made under a key since rotated out, it counts for nobody: the same head is cosigned again below, with the key the
+      // registry lists now (the promise is the same one; the checks below still hold for a head cosigned before).
+      if (verifyCosignature(before, this.signer.publicKey, crypto)) return { cosigned: true, cosignature: before }
     }
     if (this.isForked(head.key)) return refuse('FORKED')
     const user = this.ledger.userOfChain(head.key)
@@ -207,7 +220,29 @@ export class WitnessService {
         await this.consider(own)
       }
     }
-    return { v: 1, head, cosignatures: this.cosignaturesOf(request.key, minLength) }
+    return { v: 1, head, cosignatures: await this.current(this.cosignaturesOf(request.key, minLength)) }
+  }
+
+  /**
+   * The cosignatures answered, each under the signing key this witness has
+   * now: one made before a rotation of its keys is made again (consider), so
+   * a client counts this witness right after the rotation instead of only
+   * once the chain grows. One that cannot be made again (this node no longer
+   * holds the chain verified, or is no longer a witness) is answered as it
+   * was; a client does not count it.
+   */
+  private async current (cosignatures: Cosignature[]): Promise<Cosignature[]> {
+    const crypto = this.ledger.crypto
+    const out: Cosignature[] = []
+    for (const c of cosignatures) {
+      if (verifyCosignature(c, this.signer.publicKey, crypto)) {
+        out.push(c)
+        continue
+      }
+      const verdict = await this.consider(c.head)
+      out.push(verdict.cosigned ? verdict.cosignature : c)
+    }
+    return out
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
@@ -254,6 +289,11 @@ async function loadCosignatures (core: Hypercore, ledger: Ledger): Promise<Cosig
     }
   }
   return out
+}
+
+/** Whether two cosignatures are of the same head (chain, length, root, fork). */
+function sameHead (a: Cosignature, b: Cosignature): boolean {
+  return equal(a.head.key, b.head.key) && a.head.length === b.head.length && equal(a.head.root, b.head.root) && a.head.fork === b.head.fork
 }
 
 // ------------------------------------------------------------------ client
