@@ -4,8 +4,11 @@
  * regulator cosigned (a majority of one); with the regulator stopped `phone
  * sync` fails with NO_QUORUM, saying in words how many cosignatures the
  * best head had and how many are needed, and the phone shows what it showed
- * before; `phone init --quorum 0` opts the device out and it syncs again.
+ * before; `phone init --quorum 0` opts the device out and it syncs again;
+ * `phone quorum default` goes back to the majority (NO_QUORUM again) and
+ * `phone quorum N` changes it on the existing device.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, newRecoveryPhrase, type UserId } from '@healthchain/core'
@@ -30,7 +33,7 @@ afterAll(async () => {
 })
 
 describe('healthchain phone with witnesses', () => {
-  it('syncs a witnessed head, answers NO_QUORUM in words with the regulator stopped, and syncs with --quorum 0', async () => {
+  it('syncs a witnessed head, answers NO_QUORUM in words with the regulator stopped, syncs with --quorum 0, and goes back to the default', async () => {
     net = await startConsortium([['hospital-a', 'examiner'], ['regulator', 'regulator']])
     const a = net.node('hospital-a')
     const regulator = net.node('regulator')
@@ -84,5 +87,25 @@ describe('healthchain phone with witnesses', () => {
     expect(unwitnessed.code, unwitnessed.stderr).toBe(0)
     expect(unwitnessed.json()).toMatchObject({ verifiedLength: 3, trustedLength: 3, quorum: 0 })
     expect(unwitnessed.json().witnessed).toBeUndefined()
+
+    // Back to the default on the same device, offline: a majority of the one regulator again, which is still stopped.
+    const back = await cli(['phone', 'quorum', 'default', ...dev, '--json'])
+    expect(back.code, back.stderr).toBe(0)
+    expect(back.json()).toMatchObject({ device, demanded: 1 })
+    expect(back.json().quorum).toBeUndefined()
+    expect((await readFile(join(device, 'device.json'), 'utf8'))).not.toContain('quorum')
+    expect(errorCode(await cli(['phone', 'sync', ...dev]))).toBe('NO_QUORUM')
+    expect((await cli(['phone', 'status', ...dev, '--offline', '--json'])).json()).toMatchObject({ quorum: 1 })
+    // A number changes it without setting the device up again; anything else is a usage error and changes nothing.
+    const fixed = await cli(['phone', 'quorum', '0', ...dev])
+    expect(fixed.code, fixed.stderr).toBe(0)
+    expect(fixed.stdout).toContain('0: no witness asked (opted out)')
+    expect((await cli(['phone', 'status', ...dev, '--offline', '--json'])).json()).toMatchObject({ quorum: 0 })
+    for (const bad of ['majority', '-1', '1.5']) {
+      const refused = await cli(['phone', 'quorum', bad, ...dev])
+      expect(refused.code, bad).toBe(2)
+    }
+    expect((await cli(['phone', 'status', ...dev, '--offline', '--json'])).json()).toMatchObject({ quorum: 0 })
+    expect((await cli(['phone', 'quorum', '--help'])).stdout).toContain('healthchain phone quorum default --device ./alice-phone')
   }, 120_000)
 })

@@ -133,9 +133,11 @@ export class DeviceState {
   /** The quorum set for this device (PhoneClientInit.quorum); undefined: a majority of the registry's active regulators. */
   get quorum (): number | undefined { return this.state.quorum }
 
-  async setQuorum (quorum: number): Promise<void> {
+  /** Sets the device's quorum; undefined goes back to the default (a majority of the registry's active regulators). */
+  async setQuorum (quorum: number | undefined): Promise<void> {
     if (this.state.quorum === quorum) return
-    this.state = { ...this.state, quorum }
+    const { quorum: _dropped, ...rest } = this.state
+    this.state = quorum === undefined ? rest : { ...rest, quorum }
     await this.save()
   }
 

@@ -225,6 +225,18 @@ export class PhoneClient {
     return report
   }
 
+  /**
+   * The quorum this device demands from the next sync on, kept in device.json: a count (0 opts out), or `majority`, the
+   * default (more than half of the registry's active regulators). Offline; INVALID_INPUT for anything else.
+   */
+  async setQuorum (quorum: number | 'majority'): Promise<void> {
+    this.assertOpen()
+    if (quorum !== 'majority' && !(Number.isSafeInteger(quorum) && quorum >= 0)) {
+      throw new ClientError('INVALID_INPUT', 'quorum: expected an integer, 0 or more, or majority', { field: 'quorum' })
+    }
+    await this.device.setQuorum(quorum === 'majority' ? undefined : quorum)
+  }
+
   /** Sends what is queued, in order. Never throws: `stopped` says why something is still queued. */
   async flush (): Promise<FlushResult> {
     this.assertOpen()

@@ -1,5 +1,5 @@
 /**
- * `healthchain phone init | sync | import | timeline | grant | revoke | status`:
+ * `healthchain phone init | quorum | sync | import | timeline | grant | revoke | status`:
  * the command line plays a user's phone, for demos and tests, through
  * packages/client's PhoneClient — this file only parses options, opens the
  * device (phone-device.ts) and prints (phone-render.ts); everything a phone
@@ -16,6 +16,8 @@
  *              regulators must have cosigned a head before the phone trusts
  *              it (kept in device.json; default a majority of the registry's
  *              active regulators, 0 an explicit opt-out). Works offline.
+ *   quorum     changes that quorum on an existing device, or goes back to
+ *              the default with `default`. Works offline.
  *   the rest   reopen the device from its directory (`readSavedDevice`,
  *              `openSaved`), dial the nodes it remembers — best effort, and,
  *              as on a phone, that alone sends whatever the outbox holds —
@@ -46,6 +48,11 @@ import { readPhraseFile } from '../user-device.js'
 function quorumText (quorum: number | undefined): string {
   if (quorum === undefined) return 'a majority of the registry\'s active regulators must cosign a head'
   return quorum === 0 ? '0: no witness asked (opted out)' : `${quorum} regulator${quorum === 1 ? '' : 's'} must cosign a head`
+}
+
+/** `default` (a majority of the registry's active regulators) or a count. */
+function quorumArg (value: string): number | 'majority' {
+  return value === 'default' ? 'majority' : intArg(0, 1_000)(value)
 }
 
 export function registerPhone (program: Command, ctx: CliContext): void {
@@ -104,6 +111,30 @@ same entries, built, signed and re-signed by the same client code.
       } finally {
         await client.close()
       }
+    })
+
+  withJson(phone.command('quorum'))
+    .summary('set how many regulators must cosign a head, or go back to the default')
+    .description('Set the quorum of an existing device: how many regulators must have cosigned a head before the phone trusts it. ' +
+      '`default` goes back to a majority of the registry\'s active regulators (the quorum follows the registry as it changes); ' +
+      'a number fixes it (0: no witness asked, an explicit opt-out). Kept in device.json; the next sync uses it. Offline.')
+    .argument('<quorum>', '`default`, or a number of regulators (0 to 1000)', quorumArg)
+    .requiredOption(...DEVICE_OPTION, pathArg)
+    .addHelpText('after', examples(
+      'healthchain phone quorum default --device ./alice-phone',
+      'healthchain phone quorum 2 --device ./alice-phone --json'
+    ))
+    .action(async (quorum: number | 'majority', opts: { device: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      await withDevice(opts.device, { dial: false }, async ({ client }) => {
+        await client.setQuorum(quorum)
+        const saved = await readDevice(opts.device)
+        const status = await client.status()
+        out.result({ device: opts.device, quorum: saved.quorum, demanded: status.quorum }, [
+          `phone device ${opts.device}: ${quorumText(saved.quorum)} (${status.quorum} with the registry this device holds)`,
+          `Next: healthchain phone sync --device ${opts.device}`
+        ])
+      })
     })
 
   withJson(phone.command('sync'))
