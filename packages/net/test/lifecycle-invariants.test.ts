@@ -2,8 +2,8 @@
  * The promises as invariants over random lives of a small consortium (see
  * helpers/lifecycle-world.ts for the world, its steps and what each
  * invariant means): honest writes by every role, lies by a custodian, grants
- * and revocations, suspensions, erasures, idle closes, restarts, isolation
- * and healing, equivocation — checked after every step and once the network is quiet. A
+ * and revocations, suspensions, examiners' key rotations, erasures, idle
+ * closes, restarts, isolation and healing, equivocation — checked after every step and once the network is quiet. A
  * failure shrinks to a minimal sequence, printed as code that replays it.
  *
  * CI runs a bounded number of sequences (HEALTHCHAIN_LIFECYCLE_RUNS, default
@@ -29,7 +29,7 @@ describe('the promises across a consortium\'s life', () => {
   it('hold over random sequences of steps (invariants after every step, and once quiet)', async () => {
     const totals = emptyTotals()
     await fc.assert(lifecycleProperty(totals, { maxSteps: 20 }), { numRuns: RUNS, seed: SEED })
-    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures`)
+    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures, ${totals.rotations} key rotations`)
     expect(totals.sequences).toBe(RUNS)
     expect(totals.checks).toBeGreaterThan(RUNS)
   }, 600_000)
@@ -87,6 +87,29 @@ describe('the promises across a consortium\'s life', () => {
     await w.checkStep()
     await w.restart('hospital-b')
     await w.quiet()
+  }, 120_000)
+
+  it('an examiner whose keys rotate writes with the new generation; its rotated-out key is refused; its old exams still open', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-b', 1)
+    await w.exam('hospital-b', 0)
+    await w.grant(1, 'hospital-b')
+    await w.rotate('hospital-b')
+    await w.staleExam('hospital-b', 1)
+    await w.staleExam('hospital-b', 0)
+    await w.isolate('hospital-b')
+    await w.rotate('hospital-b')
+    await w.exam('hospital-b', 1)
+    await w.heal('hospital-b')
+    await w.quiet()
+    await w.exam('hospital-b', 1)
+    await w.exam('hospital-a', 1)
+    await w.staleExam('hospital-b', 1)
+    await w.restart('regulator')
+    await w.quiet()
+    expect(w.stats.rotations).toBe(2)
+    // The three exams signed with a rotated-out key were refused (an acknowledged one fails the step); nothing else was.
+    expect((w.stats.refused.get('BAD_SIGNATURE') ?? 0) + (w.stats.refused.get('REGISTRY_BEHIND') ?? 0)).toBeGreaterThanOrEqual(3)
   }, 120_000)
 
   it('writes a custodian made while cut off reach every replica once it is back, and lag is reported until then', async () => {

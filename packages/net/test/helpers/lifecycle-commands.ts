@@ -50,6 +50,9 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
     fc.tuple(chain, fc.nat(16)).map(([i, pick]) => new Step(`await w.erase(${i}, ${pick})`, async (w) => { await w.erase(i, pick) }, (w) => w.canWrite(i))),
     fc.constant(new Step('await w.suspend()', async (w) => { await w.suspend() })),
     fc.constant(new Step('await w.reinstate()', async (w) => { await w.reinstate() })),
+    examiner.map((who) => new Step(`await w.rotate('${who}')`, async (w) => { await w.rotate(who) })),
+    fc.tuple(examiner, chain).map(([writer, i]) => new Step(`await w.staleExam('${writer}', ${i})`, async (w) => { await w.staleExam(writer, i) },
+      (w) => w.canWrite(i, writer) && w.keys.rotatedOut(writer) !== undefined)),
     node.map((id) => new Step(`await w.idleClose('${id}')`, async (w) => { await w.idleClose(id) })),
     node.map((id) => new Step(`await w.restart('${id}')`, async (w) => { await w.restart(id) })),
     node.map((id) => new Step(`await w.isolate('${id}')`, async (w) => { await w.isolate(id) }, (w) => w.up.has(id) && w.up.size > 2)),
@@ -68,10 +71,12 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
 /** What the steps of every sequence run so far added up to (the world's counters, summed), and how many sequences. */
 export type LifecycleRunTotals = Omit<WorldStats, 'refused'> & { sequences: number }
 
-const COUNTERS = ['steps', 'checks', 'acked', 'restarts', 'idleCloses', 'isolations', 'lies', 'equivocations', 'erasures', 'quiets'] as const
+const COUNTERS = ['steps', 'checks', 'acked', 'restarts', 'idleCloses', 'isolations', 'lies', 'equivocations', 'erasures', 'quiets', 'rotations'] as const
 
 export function emptyTotals (): LifecycleRunTotals {
-  return { sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0 }
+  return {
+    sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0, rotations: 0
+  }
 }
 
 /**

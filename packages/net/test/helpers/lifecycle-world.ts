@@ -10,7 +10,10 @@
  * Steps (each a method, so a failing sequence replays as plain code):
  * honest writes (exams by either examiner, written at or forwarded to the
  * custodian; a user's exercise; grants and revocations; erasures),
- * suspension and reinstatement, lies by hospital-a (raw appends: a forged
+ * suspension and reinstatement, rotation of an examiner's keys by
+ * governance (helpers/lifecycle-rotation.ts; the examiner then writes with
+ * the generation its own registry lists) and an exam signed with a
+ * rotated-out key after the rotation, lies by hospital-a (raw appends: a forged
  * grant, a recipient nobody granted, an exam of a suspended examiner
  * backdated to before its suspension), idle closes, restarts, isolation
  * (the node's network stops, its ledger stays open — a custodian keeps
@@ -34,7 +37,10 @@
  *      names and holds none of their data;
  *   I6 every exam served as valid is sealed only for the user, its author
  *      and examiners the model knows the user granted, active at the exam's
- *      registry length and at the chain's registry mark.
+ *      registry length and at the chain's registry mark;
+ *   I8, I9 (helpers/lifecycle-rotation.ts) every exam verifies with its
+ *      author's key in force at its registry length, not rotated out by the
+ *      chain's mark; every sealed exam still opens for its author.
  * And at `quiet()`:
  *   I4 every replica reaches the verified length of its custodian's chain
  *      (for a chain hospital-a lied on: the first position a full
@@ -51,6 +57,7 @@ import {
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { coreOf } from '@healthchain/ledger/testing'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger } from './equivocation.js'
+import { KeyGenerations } from './lifecycle-rotation.js'
 import { MaliciousCustodian } from './malicious-custodian.js'
 import { crypto, TestNet, waitFor, type Cleanup, type Party } from '@healthchain/net/testing'
 
@@ -68,6 +75,9 @@ const EXPECTED_REFUSALS = new Set([
   'CONSENT_VIOLATION', 'REGISTRY_BEHIND', 'CUSTODIAN_UNREACHABLE', 'TIMEOUT', 'STALE_POSITION', 'REFUSED', 'AUTHOR_SUSPENDED', 'NO_PEER',
   'UNKNOWN_CUSTODIAN', 'STOPPED'
 ])
+
+/** What a custodian answers an exam signed with a key its registry has rotated out (expected only of such an exam). */
+const ROTATED_OUT = 'BAD_SIGNATURE'
 
 interface Ack { readonly seq: number, readonly id: string, readonly type: EntryType }
 
@@ -99,7 +109,10 @@ export interface WorldStats {
   equivocations: number
   erasures: number
   quiets: number
+  rotations: number
 }
+
+const NO_COUNTS = { steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0, rotations: 0 }
 
 export class InvariantViolation extends Error {
   constructor (invariant: string, detail: string) {
@@ -115,9 +128,10 @@ export class LifecycleWorld {
   readonly up = new Set<NodeName>()
   /** Registry lengths after each change of hospital-m's status (active before the first). */
   readonly mStatus: Array<{ readonly length: number, readonly active: boolean }> = []
-  readonly stats: WorldStats = {
-    steps: 0, checks: 0, acked: 0, refused: new Map(), restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0
-  }
+  readonly stats: WorldStats = { ...NO_COUNTS, refused: new Map() }
+
+  /** Each institution's key generations, and the invariants about them. */
+  readonly keys: KeyGenerations
 
   /** Every step run, as code: what to paste into a test to replay it. */
   readonly script: string[] = []
@@ -125,6 +139,7 @@ export class LifecycleWorld {
   private constructor (net: TestNet, chains: ChainModel[]) {
     this.net = net
     this.chains = chains
+    this.keys = new KeyGenerations((id) => net.party(id))
   }
 
   static async create (cleanup: Cleanup): Promise<LifecycleWorld> {
@@ -167,21 +182,21 @@ export class LifecycleWorld {
     this.stats.steps++
   }
 
-  private refused (err: unknown): void {
+  private refused (err: unknown, also?: string): void {
     const code = (err as { remoteCode?: unknown, code?: unknown }).remoteCode ?? (err as { code?: unknown }).code
-    if (typeof code !== 'string' || !EXPECTED_REFUSALS.has(code)) throw err
+    if (typeof code !== 'string' || !(EXPECTED_REFUSALS.has(code) || code === also)) throw err
     this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
   }
 
   /** Appends an entry at the chain's custodian: through its node when up, else on its ledger (cut off, it still writes). */
-  private async atCustodian (c: ChainModel, sign: (seq: number) => Entry): Promise<number | undefined> {
+  private async atCustodian (c: ChainModel, sign: (seq: number) => Entry, also?: string): Promise<number | undefined> {
     try {
       if (this.up.has(c.custodian)) return (await this.net.node(c.custodian).append(c.user.userId, sign)).seq
       const chain = (await this.chainAt(c.custodian, c))!
       await chain.settled()
       return (await chain.append(sign(chain.length), chain.length)).seq
     } catch (err) {
-      this.refused(err)
+      this.refused(err, also)
       return undefined
     }
   }
@@ -217,26 +232,67 @@ export class LifecycleWorld {
     const c = this.chains[i]!
     const author = this.party(writer)
     const copy = (await this.chainAt(writer, c))!
+    const registry = (await this.ledger(writer)).registry
+    // The generation the writer's own registry lists; one the custodian's registry has rotated out since is refused.
+    const keys = this.keys.listed(writer, registry.state)
+    const also = keys === this.keys.now(writer).keys ? undefined : ROTATED_OUT
     const unsigned = buildExam({
       author: author.id,
-      reg: (await this.ledger(writer)).registry.length,
+      reg: registry.length,
       chainKey: c.chainKey,
       plain: { title: `Visit ${this.stats.steps}`, observations: [{ code: '8480-6', value: 110 + this.stats.steps, unit: 'mm[Hg]' }] },
       sealed: { notes: 'seen at the clinic' },
-      recipients: copy.examRecipients(author.keys.box.publicKey)
+      recipients: copy.examRecipients(keys.box.publicKey)
     }, crypto)
-    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, author.keys.sign.secretKey, crypto)
-    let seq: number | undefined
-    if (writer === c.custodian) {
-      seq = await this.atCustodian(c, sign)
-    } else {
-      try {
-        seq = (await this.net.node(writer).append(c.user.userId, sign, { timeoutMs: 5_000 })).seq
-      } catch (err) {
-        this.refused(err)
-      }
-    }
+    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, keys.sign.secretKey, crypto)
+    const seq = await this.appendBy(writer, c, sign, also)
     this.acked(c, seq, sign(seq ?? 0))
+  }
+
+  /** Appends at the custodian, or forwarded by `writer` through its node; the position acknowledged, or undefined if refused. */
+  private async appendBy (writer: Examiner, c: ChainModel, sign: (seq: number) => Entry, also?: string): Promise<number | undefined> {
+    if (writer === c.custodian) return await this.atCustodian(c, sign, also)
+    try {
+      return (await this.net.node(writer).append(c.user.userId, sign, { timeoutMs: 5_000 })).seq
+    } catch (err) {
+      this.refused(err, also)
+      return undefined
+    }
+  }
+
+  /** Governance rotates the examiner's signing and sealing keys (appended at the registry's host, whose ledger is always open). */
+  async rotate (examiner: Examiner): Promise<void> {
+    this.record(`await w.rotate('${examiner}')`)
+    const keys = this.keys.next()
+    const registry = await this.net.hostRegistry()
+    await registry.append('rotate', { institution: this.party(examiner).id, sign: keys.sign.publicKey, box: keys.box.publicKey }, this.net.governance.sign)
+    this.keys.rotated(examiner, keys, registry.length)
+    this.stats.rotations++
+  }
+
+  /**
+   * The examiner signs an exam with a key governance rotated out, naming the
+   * registry after the rotation (no backdating): whichever way it goes, the
+   * custodian must refuse it (REGISTRY_BEHIND if its registry lacks the
+   * rotation, BAD_SIGNATURE if not). Acknowledged: I8 is broken.
+   */
+  async staleExam (writer: Examiner, i: number): Promise<void> {
+    this.record(`await w.staleExam('${writer}', ${i})`)
+    const c = this.chains[i]!
+    const old = this.keys.rotatedOut(writer)
+    if (old === undefined) return
+    const unsigned = buildExam({
+      author: this.party(writer).id,
+      reg: (await this.net.hostRegistry()).length,
+      chainKey: c.chainKey,
+      plain: { title: `Stale ${this.stats.steps}`, observations: [] },
+      sealed: { notes: 'signed with a rotated-out key' },
+      recipients: [c.user.box.publicKey, old.box.publicKey]
+    }, crypto)
+    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, old.sign.secretKey, crypto)
+    const seq = await this.appendBy(writer, c, sign, ROTATED_OUT)
+    this.stats.checks++
+    if (seq !== undefined) throw new InvariantViolation('I8', `chain ${c.index}: ${c.custodian} acknowledged at ${seq} an exam ${writer} signed with a rotated-out key`)
   }
 
   /** The user's phone writes exercise data (signed on the device) through the custodian. */
@@ -304,7 +360,7 @@ export class LifecycleWorld {
     this.record(`await w.lie('${kind}')`)
     const c = this.chains[0]!
     const announce = (user: UserId): void => { if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(user) }
-    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.party(LIAR), announce)
+    const liar = new MaliciousCustodian(await this.ledger(LIAR), this.keys.now(LIAR), announce)
     const m = this.party('hospital-m')
     if (kind === 'forged-grant') {
       await liar.forgedGrant(c.user.userId, m)
@@ -338,7 +394,7 @@ export class LifecycleWorld {
     const shared = await blocksOf(coreOf(chain), k)
     // Valid exams by the liar, signed against the registry its ledger has (its node may be cut off).
     const exams = (count: number, label: string): Uint8Array[] =>
-      examBlocks(this.net, this.party(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
+      examBlocks(this.net, this.keys.now(LIAR), c.user, c.chainKey, k, count, label, ledger.registry.length)
     await appendAtOnce(chain, exams(2, 'history A'))
     if (this.up.has(LIAR)) this.net.node(LIAR).heads.announce(c.user.userId)
     await seedTwinLedger(this.net, TWIN, LIAR, c.user, c.chainKey, [...shared, ...exams(1, 'history B')])
@@ -507,9 +563,14 @@ export class LifecycleWorld {
       if (chain.idle && await coreOf(chain).get(target, { wait: false }) !== null) throw new InvariantViolation('I5', `${id} still holds the data of erased position ${target} of chain ${c.index}`)
     }
 
-    // I6: sealed only for the user, the author, and examiners granted and active.
+    // I6: sealed only for the user, the author, and examiners granted and active. I8, I9: keys and their rotations.
     let mark = 0
     for (const { seq, entry } of served) {
+      const keyProblem = this.keys.signatureProblem(entry, c.chainKey, seq, mark)
+      if (keyProblem !== undefined) throw new InvariantViolation('I8', `${id} serves, of chain ${c.index}, ${keyProblem}`)
+      const sealProblem = this.keys.sealProblem(entry, c.chainKey, seq)
+      if (sealProblem !== undefined) throw new InvariantViolation('I9', `${id} serves, of chain ${c.index}, ${sealProblem}`)
+      this.stats.checks += entry.type === 'exam' ? 2 : 0
       if (entry.type === 'exam' && entry.sealed !== undefined) {
         this.stats.checks++
         const allowed = this.allowedRecipients(c, seq, entry, mark)
@@ -535,15 +596,16 @@ export class LifecycleWorld {
    * user granted before it, active at its registry length and at the chain's mark.
    */
   private allowedRecipients (c: ChainModel, seq: number, entry: Entry, mark: number): Uint8Array[] {
+    // Each institution's every generation of sealing keys: the promise is about who, not which of its keys.
     const allowed = [c.user.box.publicKey]
     const author = this.net.parties.find((p) => p.id === entry.author)
-    if (author !== undefined) allowed.push(author.keys.box.publicKey)
+    if (author !== undefined) allowed.push(...this.keys.all(author.id).map((k) => k.box.publicKey))
     for (const examiner of ['hospital-b', 'hospital-m'] as const) {
       const last = c.consents.filter((consent) => consent.examiner === examiner && consent.seq < seq).at(-1)
       if (last?.grant !== true) continue
       const reg = entry.reg ?? 0
       if (examiner === 'hospital-m' && !(this.mActiveAt(reg) && this.mActiveAt(Math.max(reg, mark)))) continue
-      allowed.push(this.party(examiner).keys.box.publicKey)
+      allowed.push(...this.keys.all(examiner).map((k) => k.box.publicKey))
     }
     return allowed
   }
