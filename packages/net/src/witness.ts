@@ -121,6 +121,8 @@ export class WitnessService {
   private readonly timeoutMs: number
   /** Cosignatures made here, per chain (hex), by length. */
   private readonly made = new Map<string, Map<number, Cosignature>>()
+  /** The signing key (hex) each cosignature is known to verify under, so an answer re-checks none until a rotation. */
+  private readonly signedWith = new WeakMap<Cosignature, string>()
   private core: Hypercore | undefined
   /** Decisions (and their writes) one at a time. */
   private deciding: Promise<unknown> = Promise.resolve()
@@ -191,7 +193,7 @@ export class WitnessService {
       if (!equal(before.head.root, head.root) || before.head.fork !== head.fork) return refuse('CONFLICT')
       // Made under a key since rotated out, it counts for nobody: the same head is cosigned again below, with the key the
       // registry lists now (the promise is the same one; the checks below still hold for a head cosigned before).
-      if (verifyCosignature(before, this.signer.publicKey, crypto)) return { cosigned: true, cosignature: before }
+      if (this.underCurrentKey(before)) return { cosigned: true, cosignature: before }
     }
     if (this.isForked(head.key)) return refuse('FORKED')
     const user = this.ledger.userOfChain(head.key)
@@ -200,6 +202,7 @@ export class WitnessService {
     if (chain.verifiedLength < head.length) return refuse('NOT_VERIFIED')
     if (chain.fork !== head.fork || !equal(await chain.treeHashAt(head.length), head.root)) return refuse('NOT_OWN_HEAD')
     const cosignature = cosign(head, institution!, this.signer.secretKey, crypto)
+    this.signedWith.set(cosignature, bytesToHex(this.signer.publicKey))
     // The promise is on disk before the cosignature leaves this node.
     await this.core!.append(encodeCosignature(cosignature))
     this.remember(cosignature)
@@ -232,10 +235,9 @@ export class WitnessService {
    * was; a client does not count it.
    */
   private async current (cosignatures: Cosignature[]): Promise<Cosignature[]> {
-    const crypto = this.ledger.crypto
     const out: Cosignature[] = []
     for (const c of cosignatures) {
-      if (verifyCosignature(c, this.signer.publicKey, crypto)) {
+      if (this.underCurrentKey(c)) {
         out.push(c)
         continue
       }
@@ -243,6 +245,15 @@ export class WitnessService {
       out.push(verdict.cosigned ? verdict.cosignature : c)
     }
     return out
+  }
+
+  /** Whether `c` verifies under the signing key this witness has now. */
+  private underCurrentKey (c: Cosignature): boolean {
+    const key = bytesToHex(this.signer.publicKey)
+    if (this.signedWith.get(c) === key) return true
+    if (!verifyCosignature(c, this.signer.publicKey, this.ledger.crypto)) return false
+    this.signedWith.set(c, key)
+    return true
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {

@@ -3,7 +3,8 @@
  * demands a quorum of two regulators reaches it right after one of them
  * rotates (the regulator cosigns again, with its new key, the head it had
  * cosigned with the old one), and a cosignature made with the rotated-out
- * key after the rotation counts for nobody.
+ * key after the rotation counts for nobody. Restarted, the regulator
+ * answers the cosignature made under its new key from disk.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -42,7 +43,7 @@ describe('a witness whose keys rotate', () => {
     let signer: SigningKeyPair = r1.keys.sign
     const old = r1.keys.sign
     await net.start(a.id)
-    const one = await net.start(r1.id, { signer: { get publicKey () { return signer.publicKey }, get secretKey () { return signer.secretKey } } })
+    const first = await net.start(r1.id, { signer: { get publicKey () { return signer.publicKey }, get secretKey () { return signer.secretKey } } })
     const two = await net.start(r2.id)
     await net.meshed()
     const { user, chainKey, chain } = await enrol(net, a.id)
@@ -60,7 +61,7 @@ describe('a witness whose keys rotate', () => {
     const fresh = generatePartyKeys(crypto)
     const registry = await net.hostRegistry()
     await registry.append('rotate', { institution: r1.id, sign: fresh.sign.publicKey, box: fresh.box.publicKey }, net.governance.sign)
-    await waitFor(() => [one, two].every((n) => n.ledger.registry.length === registry.length), 'the regulators to have the rotation')
+    await waitFor(() => [first, two].every((n) => n.ledger.registry.length === registry.length), 'the regulators to have the rotation')
     signer = fresh.sign
 
     // The chain has not grown: the phone still gets its quorum, regulator-one's cosignature now under the new key.
@@ -71,11 +72,20 @@ describe('a witness whose keys rotate', () => {
     expect(verifyCosignature(again, fresh.sign.publicKey, crypto)).toBe(true)
     expect(verifyCosignature(again, old.publicKey, crypto)).toBe(false)
     // Asked again: the cosignature made under the new key is the answer, not yet another one.
-    const made = one.witness!.stats.cosigned
+    const made = first.witness!.stats.cosigned
     await phone.witnessedHead(chainKey, { quorum: 2, timeoutMs: 5_000 })
-    expect(one.witness!.stats.cosigned).toBe(made)
+    expect(first.witness!.stats.cosigned).toBe(made)
+
+    // Restarted, regulator-one answers from disk the cosignature made under its new key: nothing is cosigned again.
+    await net.stop(r1.id)
+    const restarted = await net.start(r1.id, { signer: fresh.sign })
+    await phone.connect(tcp(restarted))
+    const fromDisk = (await phone.witnessedHead(chainKey, { quorum: 2, timeoutMs: 5_000 })).cosignatures.find((c) => c.witness === r1.id)!
+    expect(verifyCosignature(fromDisk, fresh.sign.publicKey, crypto)).toBe(true)
+    expect(restarted.witness!.stats.cosigned).toBe(0)
 
     // Whoever still holds the rotated-out key now answers for regulator-one, cosigning with it: nobody counts that.
+    const one = restarted
     await one.host.unhandle(WITNESS_PROTOCOL)
     await one.host.handle(WITNESS_PROTOCOL, (stream) => {
       void (async () => {
