@@ -6,7 +6,8 @@
  * shows what it showed before; a block the custodian appended behind the
  * witness's back is not shown; the default demands
  * the regulator too (never a silent 0); an explicit quorum of 0 syncs as
- * before the witnesses existed.
+ * before the witnesses existed, and `setQuorum('majority')` goes back to
+ * the default.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { newRecoveryPhrase, type UserId } from '@healthchain/core'
@@ -118,6 +119,18 @@ describe('a phone trusts only witnessed heads', () => {
     await optedOut.close()
     const reopened = await openPhone(net, cleanup, { dir, phrase })
     expect((await reopened.status()).quorum).toBe(0)
+
+    // Back to the default on the same device: the majority again (the regulator is still stopped), kept across a reopen.
+    await reopened.setQuorum('majority')
+    expect((await reopened.status()).quorum).toBe(1)
+    await reopened.connect(tcpAddress(net.node('hospital-a')))
+    await expect(reopened.sync()).rejects.toMatchObject({ code: 'NO_QUORUM' })
+    for (const quorum of [-1, 1.5, Number.NaN]) {
+      await expect(reopened.setQuorum(quorum)).rejects.toMatchObject({ code: 'INVALID_INPUT', field: 'quorum' })
+    }
+    await reopened.close()
+    const again = await openPhone(net, cleanup, { dir, phrase })
+    expect((await again.status()).quorum).toBe(1)
   }, 60_000)
 
   it('refuses a quorum that is not a whole number, 0 or more', async () => {
