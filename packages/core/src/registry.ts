@@ -277,14 +277,17 @@ export class RegistryState {
     const id = plain.institution
     const current = this.current(id as InstitutionId)
     if (current === undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not admitted: the registry does not list it`)
-    if (current.status !== 'suspended') throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is active: only a suspended institution's chains are reassigned`)
+    if (current.status !== 'suspended') {
+      throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is active: only a suspended institution's chains are reassigned`)
+    }
     if (plain.to === id) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} cannot be reassigned to itself`)
     const to = this.current(plain.to as InstitutionId)
     if (to === undefined || to.status !== 'active' || to.role !== 'examiner') {
       throw new CoreError('REGISTRY_CONFLICT', `${plain.to} is not an active examiner: it cannot take over ${id}'s chains`)
     }
     if (plain.after < time + this.noticePeriod) {
-      throw new CoreError('REGISTRY_CONFLICT', `after is too soon: the consortium's notice period is ${this.noticePeriod / 86_400_000} days from the entry's time`)
+      const days = this.noticePeriod / 86_400_000
+      throw new CoreError('REGISTRY_CONFLICT', `after is too soon: the consortium's notice period is ${days} days from the entry's time`)
     }
   }
 
