@@ -64,6 +64,8 @@ export interface InstitutionMigrate {
   readonly from: string
   /** The migrate's author. */
   readonly author: string
+  /** The migrate's new custodian (`plain.to`): the author itself, which may not hand the chain on to a third. */
+  readonly to: string
   /** The migrate's time. */
   readonly time: number
   /** The registry length the author signed against (the entry's `reg`). */
@@ -74,17 +76,20 @@ export interface InstitutionMigrate {
  * Why a migrate authored by an institution is not allowed, or undefined when
  * it is: the registry at `reg` must hold a reassignment of `from` to the
  * author (`none` / `other`), the author must still be an active examiner
- * there (`author`), and the entry's time must not be before `after`
- * (`early`). `reg` beyond the registry's length is `none`: the author cannot
+ * there (`author`), the chain must move to the author itself (`to`), and
+ * the entry's time must not be before `after` (`early`). `reg` beyond the registry's length is `none`: the author cannot
  * sign against entries nobody has.
  */
-export function reassignmentProblem (registry: ReassignmentView, migrate: InstitutionMigrate): 'none' | 'other' | 'author' | 'early' | undefined {
+export type ReassignmentProblem = 'none' | 'other' | 'author' | 'to' | 'early'
+
+export function reassignmentProblem (registry: ReassignmentView, migrate: InstitutionMigrate): ReassignmentProblem | undefined {
   if (migrate.reg > registry.length) return 'none'
   const reassignment = registry.reassignmentOf(migrate.from, migrate.reg)
   if (reassignment === undefined) return 'none'
   if (reassignment.to !== migrate.author) return 'other'
   const author = registry.institutionAt(migrate.author, migrate.reg)
   if (author === undefined || author.status !== 'active' || author.role !== 'examiner') return 'author'
+  if (migrate.to !== migrate.author) return 'to'
   if (migrate.time < reassignment.after) return 'early'
   return undefined
 }

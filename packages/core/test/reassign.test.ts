@@ -120,8 +120,8 @@ describe('reassignmentProblem: may an institution write the migrate of a chain?'
   const state = world()
   state.apply(reassign({}), crypto)
   state.apply(block(SEQ + 1, 'suspend', { institution: 'lab' }), crypto)
-  const migrate = (over: Partial<{ from: string, author: string, time: number, reg: number }> = {}) =>
-    ({ from: 'hospital', author: 'lab', time: after, reg: SEQ + 1, ...over })
+  const migrate = (over: Partial<{ from: string, author: string, to: string, time: number, reg: number }> = {}) =>
+    ({ from: 'hospital', author: 'lab', to: 'lab', time: after, reg: SEQ + 1, ...over })
 
   it('the examiner named, from `after` on, signing against a registry that holds the reassignment', () => {
     expect(reassignmentProblem(state, migrate())).toBeUndefined()
@@ -131,7 +131,10 @@ describe('reassignmentProblem: may an institution write the migrate of a chain?'
     expect(reassignmentProblem(state, migrate({ time: after - 1 }))).toBe('early')
   })
   it('not another institution', () => {
-    expect(reassignmentProblem(state, migrate({ author: 'clinic' }))).toBe('other')
+    expect(reassignmentProblem(state, migrate({ author: 'clinic', to: 'clinic' }))).toBe('other')
+  })
+  it('not to a third custodian: the examiner named continues the chain itself', () => {
+    expect(reassignmentProblem(state, migrate({ to: 'clinic' }))).toBe('to')
   })
   it('not from another custodian, nor against a registry length before the reassignment or beyond the registry', () => {
     expect(reassignmentProblem(state, migrate({ from: 'clinic' }))).toBe('none')
