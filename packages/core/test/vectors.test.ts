@@ -32,7 +32,8 @@ const rejectsFile = load<RejectsFile>('rejects.json')
 describe('vector files', () => {
   it('cover what the wire format has', () => {
     expect(keysFile.cases.length).toBeGreaterThanOrEqual(3)
-    expect(new Set(registryFile.cases.map((c) => (c.input as { type: string }).type))).toEqual(new Set(['consortium', 'admit', 'suspend', 'rotate', 'reassign']))
+    const registryTypes = new Set(registryFile.cases.map((c) => (c.input as { type: string }).type))
+    expect(registryTypes).toEqual(new Set(['consortium', 'admit', 'suspend', 'rotate', 'reassign']))
     expect(new Set(entriesFile.cases.map((c) => c.input.type))).toEqual(new Set(['genesis', 'exam', 'exercise', 'location', 'consent-grant', 'consent-revoke', 'erasure']))
     expect(rejectsFile.cases.length).toBeGreaterThan(50)
     // Positions follow each other from 0, as in a real chain.
@@ -155,7 +156,7 @@ describe.each(PROVIDERS)('known answers under $name', (crypto) => {
     }
   })
 
-  it('registry rejects: blocks signed by the host\'s core key or any key but governance, and transitions the rules forbid, are refused at their position', () => {
+  it('registry rejects: blocks signed by the host\'s core key or any key but governance, and forbidden transitions, are refused at their position', () => {
     const parties = deriveParties(partiesFile, crypto)
     expect(registryFile.rejects.length).toBeGreaterThan(0)
     // The host's key pair is what signs the core's tree, never a registry entry.
