@@ -74,6 +74,17 @@ describe('healthchain CLI against a running node', () => {
     expect((await cli('admit', ...target, '--institution', 'hospital-b', '--role', 'examiner', '--data-dir', join(dir, 'hospital-b'))).code).toBe(0)
     expect((await cli('suspend', ...target, '--institution', 'agency', '--json')).json()).toMatchObject({ seq: 4, type: 'suspend' })
     expect((await cli('reinstate', ...target, '--institution', 'agency', '--json')).json()).toMatchObject({ seq: 5, type: 'reinstate' })
+    // A reassignment through the API: refused while the institution is active; its default `after` is the notice period the registry reports.
+    expect(errorCode(await cli('reassign', ...target, '--institution', 'agency', '--to', 'hospital-b'))).toBe('REGISTRY_CONFLICT')
+    expect((await cli('suspend', ...target, '--institution', 'agency', '--json')).json()).toMatchObject({ seq: 6, type: 'suspend' })
+    const before = Date.now()
+    const reassigned = await cli('reassign', ...target, '--institution', 'agency', '--to', 'hospital-b', '--json')
+    expect(reassigned.code, reassigned.stderr).toBe(0)
+    expect(reassigned.json()).toMatchObject({ seq: 7, type: 'reassign', institution: 'agency', to: 'hospital-b' })
+    expect(reassigned.json().after).toBeGreaterThanOrEqual(before + 30 * 86_400_000)
+    const pending = (await cli('status', '--api', api, '--json')).json().registry
+    expect(pending).toMatchObject({ noticeDays: 30, reassignments: [{ institution: 'agency', to: 'hospital-b', after: reassigned.json().after, since: 7 }] })
+    expect((await cli('reinstate', ...target, '--institution', 'agency', '--json')).json()).toMatchObject({ seq: 8, type: 'reinstate' })
     const offline = await cli('suspend', '--host-dir', hostDir, '--governance-key', governance, '--institution', 'agency')
     expect(errorCode(offline)).toBe('STORE_LOCKED')
     expect(offline.stderr).toContain('--api')
@@ -81,7 +92,8 @@ describe('healthchain CLI against a running node', () => {
     const status = await cli('status', '--api', api, '--json')
     expect(status.code).toBe(0)
     expect(status.json()).toMatchObject({ name: 'hospital-a', role: 'examiner', peerId: node.ready.peerId })
-    expect(status.json().registry.length).toBe(6)
+    expect(status.json().registry.length).toBe(9)
+    expect(status.json().registry.reassignments).toEqual([])
     expect(status.json().registry.institutions.map((i: { id: string, status: string }) => `${i.id}:${i.status}`)).toEqual(['hospital-a:active', 'agency:active', 'hospital-b:active'])
     expect((await cli('status', '--api', api)).stdout).toContain('hospital-a (examiner)')
 

@@ -40,7 +40,7 @@ async function oneNodeConsortium (name: string, consortium: string): Promise<str
 afterAll(async () => { await removeDir(dir) })
 
 const LEAF_COMMANDS = [
-  ['dev'], ['keys', 'create'], ['keys', 'rotate'], ['consortium', 'create'], ['admit'], ['suspend'], ['reinstate'], ['rotate'], ['start'],
+  ['dev'], ['keys', 'create'], ['keys', 'rotate'], ['consortium', 'create'], ['admit'], ['suspend'], ['reinstate'], ['rotate'], ['reassign'], ['start'],
   ['apikey', 'create'], ['apikey', 'list'], ['apikey', 'revoke'],
   ['user', 'new'], ['user', 'enrol'], ['user', 'write'], ['user', 'read'], ['user', 'grant'],
   ['verify'], ['reindex'], ['status'], ['audit']
@@ -50,7 +50,8 @@ describe('healthchain CLI: help and usage', () => {
   it('has --help with a description, --json and examples on every command', async () => {
     const top = await cli('--help')
     expect(top.code).toBe(0)
-    for (const name of ['dev', 'keys', 'consortium', 'admit', 'suspend', 'reinstate', 'rotate', 'start', 'apikey', 'user', 'verify', 'status', 'audit']) {
+    const names = ['dev', 'keys', 'consortium', 'admit', 'suspend', 'reinstate', 'rotate', 'reassign', 'start', 'apikey', 'user', 'verify', 'status', 'audit']
+    for (const name of names) {
       expect(top.stdout).toContain(`  ${name}`)
     }
     for (const path of LEAF_COMMANDS) {

@@ -45,7 +45,14 @@ export const registrySchema = z.object({
       box: hexSchema,
       since: z.int().describe('registry position of the admit or rotate entry that listed this key pair: it signs entries whose `reg` is above it')
     })).describe('every key pair the institution has had, oldest first: an entry is checked with the last one whose `since` is below its `reg`')
-  }))
+  })),
+  noticeDays: z.int().describe('the notice period a reassignment must leave a suspended custodian\'s users, in days'),
+  reassignments: z.array(z.object({
+    institution: z.string().describe('the suspended custodian'),
+    to: z.string().describe('the examiner that may continue its chains'),
+    after: z.int().describe('from this time (ms since epoch) on'),
+    since: z.int().describe('registry position of the reassign entry')
+  })).describe('reassignments in force: a reinstatement of the institution cancels its own')
 })
 export type RegistryReply = z.infer<typeof registrySchema>
 

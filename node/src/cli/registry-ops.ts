@@ -20,12 +20,24 @@ import type { ApiClient } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
 
 const ONLINE_ATTEMPTS = 3
+const DAY_MS = 86_400_000
 
 export interface RegistryAppend {
   readonly seq: number
   readonly type: RegistryEntryType
   /** Registry length after the append. */
   readonly length: number
+}
+
+/**
+ * An entry's plain segment, or how to make it from the registry it is
+ * appended to (its notice period, in ms): a reassignment's default `after`
+ * depends on the consortium's.
+ */
+export type PlainFor<T extends RegistryEntryType> = RegistryPlainByType[T] | ((registry: { noticePeriod: number }) => RegistryPlainByType[T])
+
+function plainOf<T extends RegistryEntryType> (plain: PlainFor<T>, noticePeriod: number): RegistryPlainByType[T] {
+  return typeof plain === 'function' ? plain({ noticePeriod }) : plain
 }
 
 /** The governance key pair from its file (never created here: a missing file is an error). */
@@ -35,7 +47,7 @@ export async function readGovernanceKey (path: string): Promise<PartyKeys> {
 }
 
 export async function appendOffline<T extends RegistryEntryType> (
-  hostDir: string, type: T, plain: RegistryPlainByType[T], governance: PartyKeys
+  hostDir: string, type: T, plain: PlainFor<T>, governance: PartyKeys
 ): Promise<RegistryAppend> {
   const layout = dataDirLayout(hostDir)
   if (!existsSync(layout.store)) throw new CliError('NOT_A_DATA_DIR', `${hostDir} is not a node data directory (no store/)`)
@@ -51,7 +63,7 @@ export async function appendOffline<T extends RegistryEntryType> (
   try {
     if (!ledger.hasRegistry) throw new CliError('BAD_REGISTRY', `${hostDir} holds no registry: create one with \`healthchain consortium create\``)
     const seq = ledger.registry.length
-    await ledger.registry.append(type, plain, governance.sign)
+    await ledger.registry.append(type, plainOf(plain, ledger.registry.state.noticePeriod), governance.sign)
     return { seq, type, length: ledger.registry.length }
   } finally {
     await ledger.close()
@@ -59,14 +71,14 @@ export async function appendOffline<T extends RegistryEntryType> (
 }
 
 export async function appendOnline<T extends RegistryEntryType> (
-  api: ApiClient, type: T, plain: RegistryPlainByType[T], governance: PartyKeys
+  api: ApiClient, type: T, plain: PlainFor<T>, governance: PartyKeys
 ): Promise<RegistryAppend> {
   for (let attempt = 1; ; attempt++) {
     const registry = await api.registry()
     if (!registry.writable) {
       throw new CliError('NOT_CUSTODIAN', `${api.url} does not host the registry: send governance entries to the node the consortium was created in`)
     }
-    const entry = signRegistryEntryFor(type, plain, fromHex(registry.key, 32, 'key'), registry.length, governance)
+    const entry = signRegistryEntryFor(type, plainOf(plain, registry.noticeDays * DAY_MS), fromHex(registry.key, 32, 'key'), registry.length, governance)
     try {
       const reply = await api.request('POST', '/v1/registry', registryAppendReplySchema, { body: { entry: bytesToHex(encodeRegistryEntry(entry)) } })
       return { seq: reply.seq, type, length: reply.seq + 1 }

@@ -1,6 +1,7 @@
 /**
  * The consortium registry as this node has it (with each institution's key
- * history, so a reader can check entries signed before a rotation), and the one write it takes:
+ * history, so a reader can check entries signed before a rotation, and the
+ * reassignments of suspended custodians' chains in force), and the one write it takes:
  * an entry the governance key signed elsewhere, appended by the node whose
  * store hosts the registry (RegistryFeed.appendSigned checks the signature,
  * its position and the transition rules).
@@ -9,6 +10,8 @@ import { bytesToHex, decodeRegistryEntry, equal, type InstitutionRecord } from '
 import type { Ledger } from '@healthchain/ledger'
 import type { RegistryAppendReply, RegistryReply } from '../api/node.js'
 import { toJson } from './entry-view.js'
+
+const DAY_MS = 86_400_000
 
 export interface RegistryComponents {
   readonly ledger: Pick<Ledger, 'registry'>
@@ -40,7 +43,9 @@ export function createRegistryService (components: RegistryComponents): Registry
           box: bytesToHex(r.box),
           since: r.since,
           keys: keyHistory(registry.state.historyOf(r.id))
-        }))
+        })),
+        noticeDays: registry.state.noticePeriod / DAY_MS,
+        reassignments: registry.state.reassignments().map((r) => ({ institution: r.institution, to: r.to, after: r.after, since: r.since }))
       }
     },
     async append (encoded) {

@@ -16,7 +16,10 @@
  * - `sig`: the author's Ed25519 signature, see sign.ts.
  *
  * Block 0 of every chain is a `genesis` entry signed by the user. The
- * `migrate` and `rekey` plain segments are custody.ts's.
+ * `migrate` and `rekey` plain segments are custody.ts's. Exams are written by
+ * institutions, migrates by the user or, once the registry reassigns a
+ * suspended custodian's chains (reassign.ts), by the examiner it names; every
+ * other type by the user.
  */
 import { z } from 'zod'
 import { CoreError } from './errors.js'
@@ -178,9 +181,22 @@ function isEntryType (value: string): value is EntryType {
   return (ENTRY_TYPES as readonly string[]).includes(value)
 }
 
-/** Whether an entry of this type must be signed by the chain's user (the others by an institution). */
+/** Who may write an entry of each type: the chain's user, an institution, or either. */
+export const ENTRY_AUTHORS: Readonly<Record<EntryType, 'user' | 'institution' | 'either'>> = {
+  genesis: 'user',
+  exam: 'institution',
+  exercise: 'user',
+  location: 'user',
+  consent: 'user',
+  erasure: 'user',
+  // The user moves their chain; the examiner a reassignment names may continue it when the user does not.
+  migrate: 'either',
+  rekey: 'user'
+}
+
+/** Whether the chain's user may sign an entry of this type (every type but exam; a migrate may also be an institution's). */
 export function isUserAuthored (type: EntryType): boolean {
-  return type !== 'exam'
+  return ENTRY_AUTHORS[type] !== 'institution'
 }
 
 function checkEnvelope (value: unknown, requireSig: boolean): Entry {
@@ -201,14 +217,19 @@ function checkEnvelope (value: unknown, requireSig: boolean): Entry {
   const plain = PLAIN_SCHEMAS[type].safeParse(candidate.plain)
   if (!plain.success) fail(plain.error, 'plain')
 
-  const userAuthored = isUserAuthored(type)
-  if (userAuthored && candidate.author !== USER_AUTHOR) {
+  const authors = ENTRY_AUTHORS[type]
+  const byUser = candidate.author === USER_AUTHOR
+  if (authors === 'user' && !byUser) {
     throw new CoreError('INVALID_FIELD', `author: ${type} entries are written by the user`, { field: 'author' })
   }
-  if (!userAuthored && !institutionIdSchema.safeParse(candidate.author).success) {
+  if (!byUser && !institutionIdSchema.safeParse(candidate.author).success) {
+    const who = authors === 'either' ? 'the user or an institution' : 'an institution'
+    throw new CoreError('INVALID_FIELD', `author: ${type} entries are written by ${who}`, { field: 'author' })
+  }
+  if (authors === 'institution' && byUser) {
     throw new CoreError('INVALID_FIELD', `author: ${type} entries are written by an institution`, { field: 'author' })
   }
-  if (userAuthored !== (candidate.reg === undefined)) {
+  if (byUser !== (candidate.reg === undefined)) {
     throw new CoreError('INVALID_FIELD', 'reg: required for institution authors, forbidden for the user', { field: 'reg' })
   }
   if ((type === 'exam') !== (candidate.sealed !== undefined)) {

@@ -10,9 +10,10 @@
  *
  *   "healthchain/v1/registry" 0x00 || registry key (32) || position (u64 BE) || CBOR without `sig`
  *
- * Block 0 is `consortium` (names the governance key); later blocks are
- * `admit`, `suspend`, `reinstate` and `rotate`. `RegistryState` folds them
- * and answers "who was what at registry length n".
+ * Block 0 is `consortium` (names the governance key, and may set the notice
+ * period of reassignments); later blocks are `admit`, `suspend`, `reinstate`,
+ * `rotate` and `reassign` (reassign.ts). `RegistryState` folds them and
+ * answers "who was what at registry length n".
  */
 import { z } from 'zod'
 import { domainTag, equal } from './bytes.js'
@@ -23,6 +24,7 @@ import type { InstitutionId } from './ids.js'
 import { INSTITUTION_ROLES, type InstitutionRole } from './permissions.js'
 import { entryIdSchema, institutionIdSchema, key32Schema, signatureSchema, textSchema, timeSchema } from './schema.js'
 import { signingMessage, type Slot } from './sign.js'
+import { noticeDaysSchema, noticePeriodMs, reassignPlainSchema, type Reassignment } from './reassign.js'
 import type { CryptoProvider } from './crypto/provider.js'
 
 export const REGISTRY_VERSION = 1
@@ -30,13 +32,18 @@ export const MAX_REGISTRY_ENTRY_BYTES = 16 * 1024
 export const REGISTRY_SIGNATURE_DOMAIN = 'healthchain/v1/registry'
 const REGISTRY_DOMAIN_BYTES = domainTag(REGISTRY_SIGNATURE_DOMAIN)
 
-export const REGISTRY_ENTRY_TYPES = ['consortium', 'admit', 'suspend', 'reinstate', 'rotate'] as const
+export const REGISTRY_ENTRY_TYPES = ['consortium', 'admit', 'suspend', 'reinstate', 'rotate', 'reassign'] as const
 export type RegistryEntryType = typeof REGISTRY_ENTRY_TYPES[number]
 
 const peerIdSchema = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,128}$/, { message: 'expected a libp2p peer id (base58btc)' })
 const multiaddrSchema = z.string().min(2).max(256).regex(/^\/[\x21-\x7e]+$/, { message: 'expected a multiaddr such as /ip4/127.0.0.1/tcp/4001' })
 
-const consortiumPlainSchema = z.strictObject({ name: textSchema(200), governance: key32Schema })
+const consortiumPlainSchema = z.strictObject({
+  name: textSchema(200),
+  governance: key32Schema,
+  /** How long a suspended custodian's users have to move before a reassignment takes effect; absent: DEFAULT_NOTICE_DAYS. */
+  noticeDays: noticeDaysSchema.optional()
+})
 const admitPlainSchema = z.strictObject({
   institution: institutionIdSchema,
   name: textSchema(200),
@@ -61,7 +68,8 @@ const REGISTRY_PLAIN_SCHEMAS = {
   admit: admitPlainSchema,
   suspend: suspendPlainSchema,
   reinstate: reinstatePlainSchema,
-  rotate: rotatePlainSchema
+  rotate: rotatePlainSchema,
+  reassign: reassignPlainSchema
 } as const
 
 export interface RegistryPlainByType {
@@ -70,6 +78,7 @@ export interface RegistryPlainByType {
   suspend: z.infer<typeof suspendPlainSchema>
   reinstate: z.infer<typeof reinstatePlainSchema>
   rotate: z.infer<typeof rotatePlainSchema>
+  reassign: z.infer<typeof reassignPlainSchema>
 }
 
 interface RegistryEnvelopeOf<T extends RegistryEntryType> {
@@ -173,6 +182,8 @@ export class RegistryState {
   private boundGovernance: Uint8Array | undefined
   private consortium: RegistryPlainByType['consortium'] | undefined
   private readonly history = new Map<InstitutionId, InstitutionRecord[]>()
+  /** Per suspended institution, its reassignments and their cancellations (`to` undefined), oldest first. */
+  private readonly reassigned = new Map<InstitutionId, Array<{ to: InstitutionId | undefined, after: number, since: number }>>()
   private count = 0
 
   /**
@@ -205,6 +216,8 @@ export class RegistryState {
   get length (): number { return this.count }
   get name (): string | undefined { return this.consortium?.name }
   get governanceKey (): Uint8Array | undefined { return this.consortium?.governance }
+  /** The notice period a reassignment must leave, in ms (the consortium's noticeDays, or the default). */
+  get noticePeriod (): number { return noticePeriodMs(this.consortium?.noticeDays) }
 
   /** Verifies the entry at the next position without applying it; throws BAD_SIGNATURE or REGISTRY_CONFLICT. */
   check (entry: RegistryEntry, crypto: CryptoProvider): void {
@@ -219,7 +232,13 @@ export class RegistryState {
     const next = this.validate(entry, crypto)
     if (entry.type === 'consortium') {
       this.consortium = entry.plain
+    } else if (entry.type === 'reassign') {
+      this.remember(entry.plain.institution as InstitutionId, { to: entry.plain.to as InstitutionId, after: entry.plain.after, since: this.count })
     } else {
+      // A reinstated institution keeps its chains: it cancels any reassignment of them.
+      if (entry.type === 'reinstate' && this.reassignmentOf(entry.plain.institution) !== undefined) {
+        this.remember(entry.plain.institution as InstitutionId, { to: undefined, after: 0, since: this.count })
+      }
       const record = next as InstitutionRecord
       const list = this.history.get(record.id) ?? []
       list.push(record)
@@ -246,10 +265,59 @@ export class RegistryState {
     if (!verifyRegistrySignature(entry, slot, this.consortium!.governance, crypto)) {
       throw new CoreError('BAD_SIGNATURE', `registry block ${seq} is not signed by the governance key`)
     }
+    if (entry.type === 'reassign') {
+      this.checkReassign(entry.plain, entry.time)
+      return undefined
+    }
     return this.transition(entry, seq)
   }
 
-  private transition (entry: Exclude<RegistryEntry, { type: 'consortium' }>, seq: number): InstitutionRecord {
+  /** A reassignment needs a suspended institution, another active examiner to take over, and the notice period before `after`. */
+  private checkReassign (plain: RegistryPlainByType['reassign'], time: number): void {
+    const id = plain.institution
+    const current = this.current(id as InstitutionId)
+    if (current === undefined) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is not admitted: the registry does not list it`)
+    if (current.status !== 'suspended') {
+      throw new CoreError('REGISTRY_CONFLICT', `institution ${id} is active: only a suspended institution's chains are reassigned`)
+    }
+    if (plain.to === id) throw new CoreError('REGISTRY_CONFLICT', `institution ${id} cannot be reassigned to itself`)
+    const to = this.current(plain.to as InstitutionId)
+    if (to === undefined || to.status !== 'active' || to.role !== 'examiner') {
+      throw new CoreError('REGISTRY_CONFLICT', `${plain.to} is not an active examiner: it cannot take over ${id}'s chains`)
+    }
+    if (plain.after < time + this.noticePeriod) {
+      const days = this.noticePeriod / 86_400_000
+      throw new CoreError('REGISTRY_CONFLICT', `after is too soon: the consortium's notice period is ${days} days from the entry's time`)
+    }
+  }
+
+  private remember (id: InstitutionId, record: { to: InstitutionId | undefined, after: number, since: number }): void {
+    const list = this.reassigned.get(id) ?? []
+    list.push(record)
+    this.reassigned.set(id, list)
+  }
+
+  /** The reassignment of `institution` in force at registry length `length` (entries [0, length) applied), if any. */
+  reassignmentOf (institution: string, length: number = this.count): Reassignment | undefined {
+    let found: Reassignment | undefined
+    for (const r of this.reassigned.get(institution as InstitutionId) ?? []) {
+      if (r.since >= length) break
+      found = r.to === undefined ? undefined : { institution: institution as InstitutionId, to: r.to, after: r.after, since: r.since }
+    }
+    return found
+  }
+
+  /** Every reassignment in force at `length`, in the order their institutions were first reassigned. */
+  reassignments (length: number = this.count): Reassignment[] {
+    const out: Reassignment[] = []
+    for (const id of this.reassigned.keys()) {
+      const r = this.reassignmentOf(id, length)
+      if (r !== undefined) out.push(r)
+    }
+    return out
+  }
+
+  private transition (entry: Exclude<RegistryEntry, { type: 'consortium' | 'reassign' }>, seq: number): InstitutionRecord {
     const id = entry.plain.institution as InstitutionId
     const current = this.current(id)
     switch (entry.type) {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
-  buildErasure, buildGenesis, buildRevoke, buildUserEntry, decodeEntry, encodeEntry, ENTRY_TYPES, isUserAuthored,
+  buildErasure, buildGenesis, buildRevoke, buildUserEntry, decodeEntry, encodeEntry, ENTRY_AUTHORS, ENTRY_TYPES, isUserAuthored,
   MAX_ENTRY_BYTES, MAX_TIME, MIN_TIME, nobleProvider, parseEntry, parseUnsignedEntry, signEntry,
   type Entry, type InstitutionId, type LocationPlain
 } from '@healthchain/core'
@@ -111,8 +111,9 @@ describe('builders validate their input', () => {
     // Without an id, each build draws a fresh one.
     expect(buildUserEntry('location', plain, { time: T0 }, w.crypto).id).not.toEqual(buildUserEntry('location', plain, { time: T0 }, w.crypto).id)
   })
-  it('only exams are written by institutions', () => {
+  it('the user writes every type but exams; institutions write exams, and a migrate when a reassignment lets them', () => {
     expect(ENTRY_TYPES.filter((t) => !isUserAuthored(t))).toEqual(['exam'])
+    expect(ENTRY_TYPES.filter((t) => ENTRY_AUTHORS[t] !== 'user')).toEqual(['exam', 'migrate'])
   })
   it('parseUnsignedEntry refuses a signature', () => {
     expectCode(() => parseUnsignedEntry(structuredClone(exam)), 'INVALID_FIELD', 'sig')

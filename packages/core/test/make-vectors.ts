@@ -89,6 +89,9 @@ const registryKey = new Uint8Array(Hypercore.key({
 }))
 const peer = (label: string) => `12D3KooW${hex(fixedBytes(`peer/${label}`, 16)).replace(/[0OIl]/g, 'z')}`
 
+/** The time of registry case `seq`. */
+const registryTime = (seq: number) => T0 - 30 * DAY + seq * MIN
+
 const registryInputs: RegistryCaseInput[] = [
   { name: 'consortium', input: { type: 'consortium', plain: { name: 'Healthchain Test Consortium', governance: key('governance').sign.publicKey } } },
   {
@@ -117,8 +120,11 @@ const registryInputs: RegistryCaseInput[] = [
       type: 'rotate',
       plain: { institution: 'st-mary-hospital', sign: key('st-mary-hospital/rotated').sign.publicKey, box: key('st-mary-hospital/rotated').box.publicKey, addrs: ['/ip4/10.0.0.2/tcp/4001'] }
     }
-  }
-].map((c, seq) => ({ name: c.name, seq, input: toTagged({ v: 1, ...c.input, id: fixedBytes(`registry/${c.name}`, 16), time: T0 - 30 * DAY + seq * MIN }) }))
+  },
+  // city-lab (suspended) has its chains reassigned to st-mary-hospital, after exactly the default notice period of 30 days.
+  { name: 'reassign-city-lab', input: { type: 'reassign', plain: { institution: 'city-lab', to: 'st-mary-hospital', after: registryTime(8) + 30 * DAY } } },
+  { name: 'suspend-north-clinic', input: { type: 'suspend', plain: { institution: 'north-clinic' } } }
+].map((c, seq) => ({ name: c.name, seq, input: toTagged({ v: 1, ...c.input, id: fixedBytes(`registry/${c.name}`, 16), time: registryTime(seq) }) }))
 
 const registryState = new RegistryState(registryKey, key('governance').sign.publicKey)
 const registryCases: RegistryCase[] = registryInputs.map((c) => {
@@ -127,9 +133,17 @@ const registryCases: RegistryCase[] = registryInputs.map((c) => {
 })
 
 /** A registry block signed by `signer` for position `seq`: what a host holding only its own keys could make. */
-function registryBlockSignedBy (signer: string, seq: number, input: Record<string, unknown>): string {
-  const unsigned = { v: 1, ...input, id: fixedBytes(`registry/reject/${seq}/${signer}`, 16), time: T0 - 29 * DAY } as UnsignedRegistryEntry
+function registryBlockSignedBy (signer: string, seq: number, input: Record<string, unknown>, time = T0 - 29 * DAY, label = signer): string {
+  const unsigned = { v: 1, ...input, id: fixedBytes(`registry/reject/${seq}/${label}`, 16), time } as UnsignedRegistryEntry
   return hex(encodeRegistryEntry(signRegistryEntry(unsigned, { chainKey: registryKey, seq }, key(signer).sign.secretKey, crypto)))
+}
+
+/** A governance-signed reassign at the end of the cases that the transition rules refuse. */
+function refusedReassign (name: string, plain: Record<string, unknown>): RegistryFile['rejects'][number] {
+  const seq = registryCases.length
+  const time = registryTime(seq)
+  const input = { type: 'reassign', plain: { institution: 'city-lab', to: 'st-mary-hospital', after: time + 30 * DAY, ...plain } }
+  return { name, seq, bytes: registryBlockSignedBy('governance', seq, input, time, `reassign/${name}`), code: 'REGISTRY_CONFLICT' }
 }
 
 const registryFile: RegistryFile = {
@@ -138,7 +152,10 @@ const registryFile: RegistryFile = {
     'The registry core is appended by the host\'s own key (`host`, never the governance key); its Hypercore manifest is ' +
     '{ version: 2, signers: [{ ed25519, default namespace, host public key }], userData: coreUserData } with ' +
     'coreUserData = "healthchain/v1/registry-core" 0x00 || governance public key, and registryKey = Hypercore.key(manifest). ' +
-    '`state` lists every institution as of registry length n + 1. `rejects`: blocks a replica must refuse at position `seq` ' +
+    '`state` lists every institution, `reassignments` every reassignment in force, as of registry length n + 1. ' +
+    'A reassign needs a suspended institution, another active examiner as `to`, and `after` at least the notice period after its time ' +
+    '(the consortium\'s noticeDays, 30 days when absent); a later reinstate of the institution cancels it. ' +
+    '`rejects`: blocks a replica must refuse at position `seq` ' +
     '(after cases [0, seq) are applied) with the CoreError `code`.',
   registryKey: hex(registryKey),
   governance: 'governance',
@@ -163,7 +180,14 @@ const registryFile: RegistryFile = {
       seq: registryCases.length,
       bytes: registryBlockSignedBy('north-clinic', registryCases.length, { type: 'suspend', plain: { institution: 'st-mary-hospital' } }),
       code: 'BAD_SIGNATURE'
-    }
+    },
+    refusedReassign('a reassignment of an active institution', { institution: 'gov-health-agency' }),
+    refusedReassign('a reassignment to a suspended examiner', { to: 'north-clinic' }),
+    refusedReassign('a reassignment to an institution that is not an examiner', { to: 'health-regulator' }),
+    refusedReassign('a reassignment of an institution to itself', { to: 'city-lab' }),
+    refusedReassign('a reassignment whose `after` is less than the notice period (30 days) after its time', {
+      after: registryTime(registryCases.length) + 30 * DAY - 1
+    })
   ]
 }
 /** Registry length after every admit and before the suspension: what the exams sign against. */
@@ -322,6 +346,24 @@ const gBody = bodyBytes('genesis')
 const gSig = sigOf('genesis')
 const gBlock = blockBytes('genesis')
 const withPlain = (name: string, entry: Record<string, any>, plain: Record<string, any>) => withBody(name, { ...entry, plain })
+const regInvalid = { code: 'INVALID_FIELD', field: 'reg' } as const
+/** A migrate body as the examiner a reassignment names writes it (the plain only needs its shape here: decoding checks no signature). */
+const migrateByInstitution = {
+  type: 'migrate',
+  id: fixedBytes('rejects/migrate/id', 16),
+  time: T0 + 40 * DAY,
+  author: 'st-mary-hospital',
+  reg: 9,
+  plain: {
+    from: fixedBytes('rejects/migrate/from'),
+    length: 8,
+    fork: 0,
+    prologue: fixedBytes('rejects/migrate/prologue'),
+    signer: fixedBytes('rejects/migrate/signer'),
+    headSig: fixedBytes('rejects/migrate/head-sig', 64),
+    to: 'st-mary-hospital'
+  }
+}
 const locationPoint0 = (change: (p: any) => any) => (
   { ...sortedLocation, plain: { points: sortedLocation.plain.points.map((p: any, i: number) => i === 0 ? change(p) : p) } }
 )
@@ -394,6 +436,9 @@ const rejects: Reject[] = [
   { name: 'exercise with sealed', bytes: withBody('exercise', { ...exercise, sealed: exam.sealed }), code: 'INVALID_FIELD', field: 'sealed' },
   { name: 'exam written by the user', bytes: withBody('exam-st-mary-hospital', { ...without(exam, 'reg'), author: 'user' }), code: 'INVALID_FIELD', field: 'author' },
   { name: 'exercise written by an institution', bytes: withBody('exercise', { ...exercise, author: 'st-mary-hospital' }), code: 'INVALID_FIELD', field: 'author' },
+  // A migrate may be written by an institution (the examiner a reassignment names), but like every institution entry it signs against a registry length.
+  { name: 'migrate written by an institution without reg', bytes: withBody('genesis', without(migrateByInstitution, 'reg')), ...regInvalid },
+  { name: 'migrate written by the user with reg', bytes: withBody('genesis', { ...migrateByInstitution, author: 'user' }), ...regInvalid },
   {
     name: 'observation with an invalid LOINC code',
     bytes: withPlain('exam-st-mary-hospital', exam, { ...exam.plain, observations: [{ ...exam.plain.observations[0], code: '8480' }, ...exam.plain.observations.slice(1)] }),

@@ -32,7 +32,8 @@ const rejectsFile = load<RejectsFile>('rejects.json')
 describe('vector files', () => {
   it('cover what the wire format has', () => {
     expect(keysFile.cases.length).toBeGreaterThanOrEqual(3)
-    expect(new Set(registryFile.cases.map((c) => (c.input as { type: string }).type))).toEqual(new Set(['consortium', 'admit', 'suspend', 'rotate']))
+    const registryTypes = new Set(registryFile.cases.map((c) => (c.input as { type: string }).type))
+    expect(registryTypes).toEqual(new Set(['consortium', 'admit', 'suspend', 'rotate', 'reassign']))
     expect(new Set(entriesFile.cases.map((c) => c.input.type))).toEqual(new Set(['genesis', 'exam', 'exercise', 'location', 'consent-grant', 'consent-revoke', 'erasure']))
     expect(rejectsFile.cases.length).toBeGreaterThan(50)
     // Positions follow each other from 0, as in a real chain.
@@ -61,7 +62,7 @@ describe.each(PROVIDERS)('known answers under $name', (crypto) => {
     }
   })
 
-  it('registry: consortium, admits, suspend, rotate — exact bytes, signing messages, signatures, state', () => {
+  it('registry: consortium, admits, suspend, rotate, reassign — exact bytes, signing messages, signatures, state', () => {
     const parties = deriveParties(partiesFile, crypto)
     const governance = parties.keys.get(registryFile.governance)!.sign
     // The core's manifest binds the governance key: the state is bound to the key its user data names.
@@ -69,7 +70,8 @@ describe.each(PROVIDERS)('known answers under $name', (crypto) => {
     const state = new RegistryState(unhex(registryFile.registryKey), governanceKeyOfRegistryCore(unhex(registryFile.coreUserData)))
     for (const c of registryFile.cases) {
       const { signed, ...out } = computeRegistryCase(c, state, governance.secretKey, crypto)
-      expect(out, c.name).toEqual({ entry: c.entry, bytes: c.bytes, signingMessage: c.signingMessage, signature: c.signature, state: c.state })
+      const { entry, bytes, signingMessage, signature, state: rows, reassignments } = c
+      expect(out, c.name).toEqual({ entry, bytes, signingMessage, signature, state: rows, reassignments })
       expect(state.length).toBe(c.seq + 1)
       // The bytes decode back to the same entry, which re-encodes to the same bytes and verifies.
       const decoded = decodeRegistryEntry(unhex(c.bytes))
@@ -154,7 +156,7 @@ describe.each(PROVIDERS)('known answers under $name', (crypto) => {
     }
   })
 
-  it('registry rejects: blocks signed by the host\'s core key or any key but governance are refused at their position', () => {
+  it('registry rejects: blocks signed by the host\'s core key or any key but governance, and forbidden transitions, are refused at their position', () => {
     const parties = deriveParties(partiesFile, crypto)
     expect(registryFile.rejects.length).toBeGreaterThan(0)
     // The host's key pair is what signs the core's tree, never a registry entry.

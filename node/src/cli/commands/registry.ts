@@ -1,5 +1,5 @@
 /**
- * `healthchain admit | suspend | reinstate | rotate`: governance entries for the
+ * `healthchain admit | suspend | reinstate | rotate | reassign`: governance entries for the
  * registry, offline (--host-dir, host stopped) or sent to the running host
  * (--api); see registry-ops.ts.
  */
@@ -15,8 +15,11 @@ import { ApiClient } from '../api-client.js'
 import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
 import { Output } from '../output.js'
-import { examples, institutionIdArg, multiaddrArg, pathArg, roleArg, urlArg, withJson } from '../options.js'
-import { appendOffline, appendOnline, readGovernanceKey, type RegistryAppend } from '../registry-ops.js'
+import { examples, institutionIdArg, multiaddrArg, pathArg, roleArg, timeArg, urlArg, withJson } from '../options.js'
+import { appendOffline, appendOnline, readGovernanceKey, type PlainFor, type RegistryAppend } from '../registry-ops.js'
+
+const MINUTE_MS = 60_000
+const DAY_MS = 86_400_000
 
 interface TargetOptions {
   governanceKey: string
@@ -39,7 +42,7 @@ function withTarget (command: Command): Command {
     .addOption(new Option('--api <url>', 'online: the running registry host\'s API URL').argParser(urlArg))
 }
 
-async function append<T extends RegistryEntryType> (opts: TargetOptions, type: T, plain: RegistryPlainByType[T]): Promise<RegistryAppend> {
+async function append<T extends RegistryEntryType> (opts: TargetOptions, type: T, plain: PlainFor<T>): Promise<RegistryAppend> {
   if (opts.hostDir === undefined && opts.api === undefined) throw usageError('say where the registry is: --host-dir <path> (host stopped) or --api <url> (host running)')
   const governance = await readGovernanceKey(opts.governanceKey)
   return opts.api !== undefined
@@ -113,6 +116,36 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
       out.result({ ...result, institution: opts.institution }, `reinstated ${opts.institution} at registry position ${result.seq} in ${where(opts)}`)
     })
 
+  withTarget(program.command('reassign'))
+    .summary('let an examiner continue a suspended institution\'s chains (governance)')
+    .description([
+      'Reassign a suspended custodian\'s chains: from --after on, the examiner --to may continue each chain whose user has not moved it,',
+      'with a migrate entry it signs itself. Every user\'s phone sees the reassignment in the registry first. The registry refuses it unless',
+      'the institution is suspended, --to is another active examiner, and --after is at least the consortium\'s notice period',
+      '(30 days unless the consortium set its own) after the entry. Reinstating the institution cancels it.'
+    ].join(' '))
+    .requiredOption('--institution <id>', 'the suspended custodian', institutionIdArg)
+    .requiredOption('--to <id>', 'the active examiner that may continue its chains', institutionIdArg)
+    .option('--after <time>', 'from this time on (ISO 8601 with a zone; default: the notice period from now, to the minute after next)', timeArg)
+    .addHelpText('after', examples(
+      'healthchain reassign --api http://127.0.0.1:8080 --governance-key ./governance.json --institution hospital-b --to hospital-a',
+      'healthchain reassign --host-dir ./hospital-a --governance-key ./governance.json --institution hospital-b --to hospital-c --after 2027-03-01T00:00:00Z'
+    ))
+    .action(async (opts: TargetOptions & { institution: InstitutionId, to: InstitutionId, after?: number }) => {
+      const out = new Output(ctx.io, opts)
+      if (opts.to === opts.institution) throw usageError('--to must name another institution than --institution: the chains move away from it')
+      let after = 0
+      const result = await append(opts, 'reassign', ({ noticePeriod }) => {
+        after = reassignmentAfter(opts.after, noticePeriod)
+        return { institution: opts.institution, to: opts.to, after }
+      })
+      const when = new Date(after).toISOString()
+      out.result({ ...result, institution: opts.institution, to: opts.to, after }, [
+        `reassigned ${opts.institution}'s chains to ${opts.to} from ${when} at registry position ${result.seq} in ${where(opts)}`,
+        `until then its users may move their chains themselves; reinstating ${opts.institution} cancels this`
+      ])
+    })
+
   withTarget(program.command('rotate'))
     .summary('record an institution\'s new keys (governance)')
     .description([
@@ -143,6 +176,22 @@ export function registerRegistry (program: Command, ctx: CliContext): void {
         `box  ${bytesToHex(keys.box)}`
       ])
     })
+}
+
+/**
+ * A reassignment's `after`: the time given, which must leave the notice
+ * period from now (USAGE, before the registry refuses it), or by default the
+ * notice period from now rounded up to the minute after next, so the entry's
+ * own time (taken when it is signed, a moment later) still leaves it.
+ */
+function reassignmentAfter (given: number | undefined, noticePeriod: number): number {
+  const earliest = Date.now() + noticePeriod
+  if (given === undefined) return Math.ceil(earliest / MINUTE_MS) * MINUTE_MS + MINUTE_MS
+  if (given < earliest) {
+    throw usageError(`--after ${new Date(given).toISOString()} is within the consortium's notice period of ${noticePeriod / DAY_MS} days: ` +
+      `give ${new Date(Math.ceil(earliest / MINUTE_MS) * MINUTE_MS + MINUTE_MS).toISOString()} or later`)
+  }
+  return given
 }
 
 /** The public keys a `rotate` entry names: the newest generation in the institution's data directory, or what `keys rotate --json` printed. */

@@ -239,6 +239,8 @@ export interface RegistryCaseOutput {
   signature: string
   /** Every institution as RegistryState describes it once this entry is applied. */
   state: RegistryStateRow[]
+  /** Every reassignment in force once this entry is applied (RegistryState.reassignments). */
+  reassignments: Array<{ institution: string, to: string, after: number, since: number }>
 }
 
 export type RegistryCase = RegistryCaseInput & RegistryCaseOutput
@@ -290,7 +292,8 @@ export function computeRegistryCase (
     bytes: hex(encodeRegistryEntry(signed)),
     signingMessage: hex(registrySigningMessage(unsigned, slot)),
     signature: hex(signed.sig),
-    state: stateRows(state)
+    state: stateRows(state),
+    reassignments: state.reassignments().map((r) => ({ institution: r.institution, to: r.to, after: r.after, since: r.since }))
   }
 }
 
