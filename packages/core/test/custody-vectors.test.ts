@@ -8,10 +8,12 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
-  checkMigrate, checkRekey, coreKeyOfManifest, coreKeyOfSigner, decodeEntry, encodeEntry, treeSignable, userKeysFromPhrase, verifyEntrySignature, verifyTreeHead,
-  type CoreErrorCode, type CryptoProvider, type Entry, type EntryOf
+  checkMigrate, checkRekey, coreKeyOfManifest, coreKeyOfSigner, decodeEntry, encodeEntry, treeSignable, userKeysFromPhrase, verifyEntrySignature,
+  verifyTreeHead, type CoreErrorCode, type CryptoProvider, type Entry, type EntryOf
 } from '@healthchain/core'
-import { computeCustodyFile, type CustodyChain, type CustodyFile, type CustodyReject } from './helpers/custody-vectors.js'
+import {
+  computeCustodyFile, type CustodyChain, type CustodyFile, type CustodyReject
+} from './helpers/custody-vectors.js'
 import { expectCode, PROVIDERS } from './helpers/expect-code.js'
 import { fromTagged, hex, unhex } from './helpers/tagged-json.js'
 import { VECTORS_DIR } from './helpers/vectors.js'

@@ -7,8 +7,8 @@
  * re-derives it under every provider.
  */
 import {
-  buildGenesis, buildMigrate, buildRekey, coreKeyOfManifest, coreKeyOfSigner, MAX_LINEAGE, domainTag, encodeCanonical, encodeEntry, encodeEntryBody, ENTRY_SIGNATURE_DOMAIN,
-  entrySigningMessage, nextKeyDigest, signEntry, signingMessage, treeSignable, userKeysFromPhrase,
+  buildGenesis, buildMigrate, buildRekey, coreKeyOfManifest, coreKeyOfSigner, domainTag, encodeCanonical, encodeEntry, encodeEntryBody, ENTRY_SIGNATURE_DOMAIN,
+  entrySigningMessage, MAX_LINEAGE, nextKeyDigest, signEntry, signingMessage, treeSignable, userKeysFromPhrase,
   type CryptoProvider, type InstitutionId, type MigratePlain, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { fixedBytes } from './deterministic-crypto.js'
@@ -95,8 +95,14 @@ export function computeCustodyFile (crypto: CryptoProvider): CustodyFile {
   const midRoot = fixedBytes('custody/mid-tree-hash')
   const midSignable = treeSignable(midChainKey, midRoot, N2, 0)
   const second: MigratePlain = {
-    from: midChainKey, length: N2, fork: 0, prologue: midRoot, signer: mid.publicKey, headSig: crypto.sign(midSignable, mid.secretKey),
-    to: 'east-clinic' as InstitutionId, lineage: [{ key: oldChainKey, length: N, prologue: root }]
+    from: midChainKey,
+    length: N2,
+    fork: 0,
+    prologue: midRoot,
+    signer: mid.publicKey,
+    headSig: crypto.sign(midSignable, mid.secretKey),
+    to: 'east-clinic' as InstitutionId,
+    lineage: [{ key: oldChainKey, length: N, prologue: root }]
   }
   const id = (label: string) => fixedBytes(`custody/id/${label}`, 16)
 
@@ -157,11 +163,23 @@ export function computeCustodyFile (crypto: CryptoProvider): CustodyFile {
     signedBlock({ chain: 'chain', seq: 1, signer: 'user/0', unsigned: buildRekey(1, g1, g2, { id: id('rekey'), time: T0 + MIN }, crypto) }))
   const buildSecond = (plain: Partial<MigratePlain>) => buildMigrate({ ...second, ...plain }, { id: id('second-migrate'), time: T0 + 3 * MIN }, crypto)
   const otherRoot = fixedBytes('custody/another-tree-hash')
-  reject({ name: 'second migrate whose lineage\'s last prologue does not give `from`', chain: 'second', seq: N2, check: 'migrate', code: 'BAD_SIGNATURE',
-    field: 'plain.signer' },
+  reject({
+    name: 'second migrate whose lineage\'s last prologue does not give `from`',
+    chain: 'second',
+    seq: N2,
+    check: 'migrate',
+    code: 'BAD_SIGNATURE',
+    field: 'plain.signer'
+  },
   signedBlock({ chain: 'second', seq: N2, signer: 'user/0', unsigned: buildSecond({ lineage: [{ key: oldChainKey, length: N, prologue: otherRoot }] }) }))
-  reject({ name: 'second migrate with an empty lineage (`from` is a continuation core)', chain: 'second', seq: N2, check: 'migrate', code: 'BAD_SIGNATURE',
-    field: 'plain.signer' },
+  reject({
+    name: 'second migrate with an empty lineage (`from` is a continuation core)',
+    chain: 'second',
+    seq: N2,
+    check: 'migrate',
+    code: 'BAD_SIGNATURE',
+    field: 'plain.signer'
+  },
   signedBlock({ chain: 'second', seq: N2, signer: 'user/0', unsigned: buildSecond({ lineage: [] }) }))
   reject({ name: 'migrate whose lineage does not rise', chain: 'second', seq: N2, check: 'migrate', code: 'INVALID_FIELD', field: 'plain.length' },
     signedBlock({ chain: 'second', seq: N2, signer: 'user/0', unsigned: buildSecond({ lineage: [{ key: oldChainKey, length: N2, prologue: root }] }) }))
