@@ -12,6 +12,7 @@ import {
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
+import { describeSegments, keyAt, readLayout, type ChainLayout } from './chain-segments.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
@@ -96,13 +97,13 @@ export class UserChain {
     rawCore = (chain) => chain.#core
   }
 
-  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown) {
+  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout) {
     this.#core = core
     this.grown = grown
     this.registry = registry
     this.erased = erased
     this.crypto = crypto
-    this.rules = new ChainRules(core.key!, crypto)
+    this.rules = new ChainRules(core.key!, crypto, layout)
     this.appends = new AppendQueue({
       core,
       rules: this.rules,
@@ -123,10 +124,16 @@ export class UserChain {
    * before ingest() checks it, so a block refused then is on disk too, and
    * everything past the mark is checked again, with every rule, as ingest()
    * does. `verify()` re-checks everything.
+   *
+   * A continuation core's layout (its segments) is read from its migrate
+   * (readLayout), unless `layout` is given: the new custodian's, before it
+   * appends that migrate.
    */
-  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}): Promise<UserChain> {
+  static async open (
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, layout?: ChainLayout
+  ): Promise<UserChain> {
     await core.ready()
-    const chain = new UserChain(core, registry, erased, crypto, grown)
+    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? await readLayout(core))
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
     for (let seq = 0; seq < trusted; seq++) {
@@ -222,6 +229,12 @@ export class UserChain {
   get verifiedLength (): number { return this.rules.length }
 
   get key (): Uint8Array { return this.#core.key! }
+  /** The key position `seq` was signed (and sealed) for: an earlier core's below a migrate. */
+  keyAt (seq: number): Uint8Array { return keyAt(this.rules.layout, seq) }
+  /** The chain's segments as its rules know them (chain-segments.ts). */
+  get layout (): ChainLayout { return this.rules.layout }
+  /** The cores the chain was written in, oldest first: key (hex) and positions [start, end). */
+  get segments (): ReturnType<typeof describeSegments> { return describeSegments(this.rules.layout, this.#core.length) }
   get length (): number { return this.#core.length }
   get writable (): boolean { return this.#core.writable }
   /** The user named by the genesis; undefined before enrolment completes. */
