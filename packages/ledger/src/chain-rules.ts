@@ -17,7 +17,7 @@ import {
   type ConsentPlain, type CryptoProvider, type Entry, type EntryType, type ErasurePlain, type GenesisPlain, type InstitutionId,
   type MigratePlain, type RegistryState, type RekeyPlain
 } from '@healthchain/core'
-import { firstCoreLayout, keyAt, type ChainLayout } from './chain-segments.js'
+import { firstCoreLayout, keyAt, migrateSlotAt, type ChainLayout } from './chain-segments.js'
 import { LedgerError } from './errors.js'
 import { checkMigrateOf } from './migrate-rule.js'
 import { checkRekeyOf, userAfterRekey, userOfGenesis, type ChainUser } from './user-keys.js'
@@ -117,7 +117,7 @@ export class ChainRules {
     const user = this.userInfo
     if (user === undefined) throw new LedgerError('BAD_GENESIS', 'the chain has no genesis')
     if (entry.type === 'genesis') throw new LedgerError('BAD_GENESIS', 'a genesis may only stand at position 0')
-    if (this.layout.prologue?.length === seq && entry.type !== 'migrate') {
+    if (migrateSlotAt(this.layout, seq) !== undefined && entry.type !== 'migrate') {
       throw new LedgerError('INVALID_FIELD', `position ${seq} of a continuation core must be its migrate`, { field: 'type' })
     }
     if (entry.type === 'migrate' || entry.type === 'rekey') {

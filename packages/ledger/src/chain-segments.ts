@@ -46,6 +46,23 @@ export function keyAt (layout: ChainLayout, seq: number): Uint8Array {
   return layout.key
 }
 
+/** Where a migrate stands: the start of every segment but the first, with that segment's core key and manifest prologue. */
+export interface MigrateSlot {
+  /** The core the migrate was written in. */
+  readonly key: Uint8Array
+  readonly prologue: Prologue
+  /** The segments before it. */
+  readonly earlier: readonly ChainSegment[]
+}
+
+/** The migrate slot at `seq`, if a segment begins there (undefined at 0 and inside a segment). */
+export function migrateSlotAt (layout: ChainLayout, seq: number): MigrateSlot | undefined {
+  const i = layout.segments.findIndex((s) => s.start === seq)
+  if (i < 1) return undefined
+  const link = layout.lineage[i - 1]!
+  return { key: layout.segments[i]!.key, prologue: { hash: link.prologue, length: link.length }, earlier: layout.segments.slice(0, i) }
+}
+
 /** Why `plain` cannot be the migrate of the core with this key and manifest prologue, or undefined if it can. */
 export function migrateProblem (key: Uint8Array, prologue: Prologue | undefined, plain: MigratePlain): string | undefined {
   if (prologue === undefined) return 'this chain\'s core has no prologue, so no migrate stands in it'
@@ -68,8 +85,10 @@ export function describeSegments (layout: ChainLayout, length: number): Array<{ 
 export async function readLayout (core: Hypercore): Promise<ChainLayout> {
   await core.ready()
   const key = core.key!
-  const prologue = core.manifest?.prologue ?? undefined
-  if (prologue === undefined || prologue === null) return firstCoreLayout(key)
+  // A replica knows the manifest only once a peer's first proof brought it.
+  if (core.manifest === null) throw new LedgerError('MISSING_BLOCK', 'the core\'s manifest has not arrived yet')
+  const prologue = core.manifest.prologue
+  if (prologue === null) return firstCoreLayout(key)
   const own: Prologue = { hash: new Uint8Array(prologue.hash), length: prologue.length }
   if (core.length <= own.length) throw new LedgerError('MISSING_BLOCK', `the continuation's migrate at ${own.length} is not here yet`)
   const block = await core.get(own.length, { wait: false })

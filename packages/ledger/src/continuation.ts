@@ -101,11 +101,14 @@ export class Continuations {
     const head = chain.storedHead()
     if (head === null || head.length !== length) throw new LedgerError('MISSING_BLOCK', `no signed head of the chain at ${length} is stored here`)
     const prologue = await chain.treeHashAt(length)
-    const lineage = [...chain.layout.lineage]
+    // Fresh Uint8Arrays: keys read from Hypercore are Buffers, and the offer is what the user signs over.
+    const lineage = chain.layout.lineage.map((link) => ({ key: new Uint8Array(link.key), length: link.length, prologue: new Uint8Array(link.prologue) }))
     if (lineage.length >= MAX_LINEAGE) throw new LedgerError('INVALID_FIELD', `the chain has moved ${lineage.length} times, the most a migrate names`)
     const keyPair = await this.c.store.createKeyPair(continuationName(user, chain.key))
     const key = coreKeyOfManifest({ signer: keyPair.publicKey, prologue: { hash: prologue, length } })
-    const plain: MigratePlain = { from: chain.key, length, fork: head.fork, prologue, signer: head.signer, headSig: head.sig, to: institution, lineage }
+    const plain: MigratePlain = {
+      from: new Uint8Array(chain.key), length, fork: head.fork, prologue, signer: head.signer, headSig: head.sig, to: institution, lineage
+    }
     return { key, length, plain }
   }
 

@@ -12,7 +12,7 @@ import {
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
-import { describeSegments, keyAt, readLayout, type ChainLayout } from './chain-segments.js'
+import { describeSegments, firstCoreLayout, keyAt, readLayout, type ChainLayout } from './chain-segments.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
@@ -82,7 +82,10 @@ export class UserChain {
   private readonly registry: RegistryFeed
   private readonly crypto: CryptoProvider
   private readonly erased: ErasedLeaves
-  private readonly rules: ChainRules
+  /** Replaced once, on a replica that opened before the core's manifest arrived (see ingestArrived). */
+  private rules: ChainRules
+  /** False while a replica waits for the manifest (and, for a continuation, its migrate) to know the chain's segments. */
+  private layoutKnown = true
   private readonly appends: AppendQueue
   private ingesting: Promise<void> = Promise.resolve()
   /** Ingests queued or running. */
@@ -133,7 +136,10 @@ export class UserChain {
     core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, layout?: ChainLayout
   ): Promise<UserChain> {
     await core.ready()
-    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? await readLayout(core))
+    // A replica opened before anything arrived cannot know its segments yet: it learns them before folding anything.
+    const pending = layout === undefined && core.manifest === null
+    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)))
+    chain.layoutKnown = !pending
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
     for (let seq = 0; seq < trusted; seq++) {
@@ -188,6 +194,16 @@ export class UserChain {
   release (): void { this.holds = Math.max(0, this.holds - 1) }
 
   private async ingestArrived (): Promise<IngestResult> {
+    if (!this.layoutKnown && this.rules.length === 0) {
+      try {
+        this.rules = new ChainRules(this.key, this.crypto, await readLayout(this.#core))
+        this.layoutKnown = true
+      } catch (err) {
+        // Its migrate has not arrived yet: nothing can be checked before it.
+        if (err instanceof LedgerError && err.code === 'MISSING_BLOCK') return { added: 0, problem: undefined }
+        throw err
+      }
+    }
     const start = this.rules.length
     const erasedHere = this.erased.of(this.key)
     await this.registry.refresh()
@@ -196,7 +212,7 @@ export class UserChain {
     for (let seq = start; seq < this.#core.length; seq++) {
       const block = await this.#core.get(seq, { wait: false })
       if (block === null) {
-        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto)
+        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto, (at) => this.keyAt(at))
         if (!erasedHere.has(seq) && !erasedAhead.has(seq)) break
         this.rules.skip(seq)
         continue

@@ -153,7 +153,10 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
   await verifyInChunks({
     length,
     read,
-    job: ({ start }, blocks) => ({ segments, start, blocks, userSigns: rules.user === undefined ? userSigns : [rules.user.sign, ...userSigns], registry: snapshot }),
+    // The user's key in force when the job is made (a rekey before it moved it on), and the genesis's.
+    job: ({ start }, blocks) => ({
+      segments, start, blocks, userSigns: [...(rules.user === undefined ? [] : [rules.user.sign]), ...userSigns], registry: snapshot
+    }),
     fold,
     crypto,
     pool: opts.pool
