@@ -273,34 +273,19 @@ export class Ledger {
     }, layout)
   }
 
-  /**
-   * What the user signs to move their chain here (continuation.ts): the
-   * continuation core's key, N, and the complete migrate plain segment.
-   * Creates nothing; the same answer until the chain grows. NOT_CUSTODIAN
-   * without an institution, UNKNOWN_CHAIN, MISSING_BLOCK when the chain is
-   * not held here complete, verified and signed at its length.
-   */
+  /** What the user signs to move their chain here: `{ key, length, plain }` (continuation.ts; creates nothing). */
   async offerContinuation (user: UserId): Promise<ContinuationOffer> {
     this.assertOpen()
     return await this.continuations.offer(user)
   }
 
-  /**
-   * Moves the user's chain here with their signed migrate for the offer:
-   * this node becomes custodian of the continuation, which is the user's
-   * chain from now on. The same migrate again answers the same chain; a
-   * different one once moved is a ChainMovedError (ALREADY_ENROLLED).
-   */
+  /** Moves the user's chain here with their signed migrate for the offer; a retry answers the same chain (continuation.ts). */
   async continueChain (user: UserId, migrate: Entry): Promise<UserChain> {
     this.assertOpen()
     return await this.continuations.continueChain(user, migrate)
   }
 
-  /**
-   * On a replica: the continuation `key` of the user's chain becomes the
-   * user's chain once it arrived to its migrate and verified whole
-   * (undefined while it has not arrived; its refusal thrown if it fails).
-   */
+  /** On a replica: the continuation `key` becomes the user's chain once it arrived to its migrate and verified whole. */
   async followContinuation (user: UserId, key: Uint8Array): Promise<UserChain | undefined> {
     this.assertOpen()
     return await this.continuations.follow(user, key)
