@@ -9,7 +9,7 @@
 import Hypercore from 'hypercore'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
-  buildErasure, buildGenesis, buildMigrate, buildUserEntry, coreKeyOfManifest, newRecoveryPhrase, nextKeyDigest, signEntry, userKeysFromPhrase,
+  buildErasure, buildGenesis, buildMigrate, buildUserEntry, coreKeyOfManifest, encodeEntry, newRecoveryPhrase, nextKeyDigest, signEntry, userKeysFromPhrase,
   type Entry, type MigratePlain, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { ChainMovedError, type ContinuationOffer, type Ledger, type UserChain } from '../src/index.js'
@@ -246,6 +246,55 @@ describe('moving a chain to a new custodian', () => {
   })
 })
 
+describe('a crash between the steps of a move', () => {
+  /** What continueChain does before it appends, done by hand: the continuation core with its prologue copied. */
+  async function copiedCore (offer: ContinuationOffer): Promise<Hypercore> {
+    const kp = await storeOf(b).createKeyPair(`chain/${user.userId}@${hex(first.key)}`)
+    const prologue = { hash: offer.plain.prologue, length: offer.length }
+    const core = storeOf(b).get({ manifest: { version: 1, signers: [{ publicKey: kp.publicKey }], prologue }, keyPair: kp, active: false })
+    await core.ready()
+    await (core as unknown as { core: { copyPrologue (s: unknown): Promise<void> } }).core.copyPrologue(coreOf(await b.chain(user.userId)).state)
+    expect(core.length).toBe(offer.length)
+    return core
+  }
+
+  async function reopenB (): Promise<Ledger> {
+    await b.close()
+    b = await c.openPeer('hospital-b', { institution: c.institutions.hospitalB.id })
+    return b
+  }
+
+  it('after the prologue was copied: asking again after a restart finishes the move', async () => {
+    await replicate(c.ledger, b)
+    const offer = await b.offerContinuation(user.userId)
+    await (await copiedCore(offer)).close()
+    await reopenB()
+    expect(hex((await b.chain(user.userId)).key)).toBe(hex(first.key))
+    expect(await b.offerContinuation(user.userId)).toEqual(offer)
+    const next = await b.continueChain(user.userId, signMigrate(offer))
+    expect(next.length).toBe(offer.length + 1)
+    expect((await b.verify(user.userId)).problems).toEqual([])
+  })
+
+  it('after the migrate was appended but before the catalog moved: the same migrate finishes it, another one is refused', async () => {
+    await replicate(c.ledger, b)
+    const offer = await b.offerContinuation(user.userId)
+    const migrate = signMigrate(offer)
+    const core = await copiedCore(offer)
+    await core.append(Buffer.from(encodeEntry(migrate)))
+    await core.close()
+    await reopenB()
+    await expectCode(b.continueChain(user.userId, signMigrate(offer, offer.plain, user, { time: T0 })), 'ALREADY_ENROLLED')
+    expect(hex((await b.chain(user.userId)).key)).toBe(hex(first.key))
+    const next = await b.continueChain(user.userId, migrate)
+    expect(hex(next.key)).toBe(hex(offer.key))
+    expect(closed(b, first.key)).toEqual({ user: user.userId, length: offer.length, successor: hex(offer.key) })
+    await reopenB()
+    expect(hex((await b.chain(user.userId)).key)).toBe(hex(offer.key))
+    expect((await b.verify(user.userId)).problems).toEqual([])
+  })
+})
+
 describe('refusals', () => {
   it('BAD_SIGNATURE: a migrate signed by the custodian or another user; the chain stays the old one', async () => {
     await replicate(c.ledger, b)
@@ -330,7 +379,6 @@ describe('refusals', () => {
     await core.ready()
     await (core as unknown as { core: { copyPrologue (s: unknown): Promise<void> } }).core.copyPrologue(coreOf(await b.chain(user.userId)).state)
     const other = userKeysFromPhrase(newRecoveryPhrase(), crypto)
-    const { encodeEntry } = await import('@healthchain/core')
     await core.append(Buffer.from(encodeEntry(signMigrate(offer, offer.plain, other))))
     const length = core.length
     await core.close()
