@@ -4,8 +4,8 @@
  * entry (the user's pre-rotated key comes into force). Both are user entries
  * of the user chain, signed through the entry domain for their slot
  * (sign.ts); this module holds their plain segments and the checks that need
- * more than a schema. Nothing appends them yet: the ledger refuses both
- * types until custody transfer is built.
+ * more than a schema. What a chain makes of them (where a migrate may
+ * stand, whose keys are in force) is the ledger's chain rules'.
  *
  * migrate, at position N of the continuation core (signed by the user for
  * the new chain key and N):
