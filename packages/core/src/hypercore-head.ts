@@ -84,6 +84,8 @@ export function treeSignable (key: Uint8Array, root: Uint8Array, length: number,
 export interface TreeHead {
   readonly key: Uint8Array
   readonly signer: Uint8Array
+  /** The core's manifest prologue, for a continuation core (its key is then coreKeyOfManifest's with it). */
+  readonly prologue?: Prologue
   readonly length: number
   readonly fork: number
   readonly root: Uint8Array
@@ -94,7 +96,8 @@ export interface TreeHead {
 export function treeHeadProblem (head: TreeHead, crypto: CryptoProvider): 'signer' | 'sig' | undefined {
   try {
     if (!Number.isSafeInteger(head.length) || head.length < 1) return 'sig'
-    if (!equal(coreKeyOfSigner(head.signer), head.key)) return 'signer'
+    const manifest = head.prologue === undefined ? { signer: head.signer } : { signer: head.signer, prologue: head.prologue }
+    if (!equal(coreKeyOfManifest(manifest), head.key)) return 'signer'
     if (!(head.sig instanceof Uint8Array) || head.sig.length !== 64) return 'sig'
     return crypto.verify(treeSignable(head.key, head.root, head.length, head.fork), head.sig, head.signer) ? undefined : 'sig'
   } catch {

@@ -136,6 +136,12 @@ describe.each(PROVIDERS)('custody formats under $name', (crypto: CryptoProvider)
       const plainManifest = { version: 1, signers: [{ publicKey: Buffer.from(old.publicKey) }] }
       expect(coreKeyOfManifest({ signer: old.publicKey })).toEqual(new Uint8Array(Hypercore.key(plainManifest)))
       expect(coreKeyOfManifest({ signer: old.publicKey })).toEqual(real.key)
+      // A continuation core's head names its prologue, without which its signer does not own its key.
+      const prologue = { hash: real.root, length: real.length }
+      const key = coreKeyOfManifest({ signer: old.publicKey, prologue })
+      const head = { key, signer: old.publicKey, length: 5, fork: 0, root: real.root, sig: crypto.sign(treeSignable(key, real.root, 5, 0), old.secretKey) }
+      expect(verifyTreeHead({ ...head, prologue }, crypto)).toBe(true)
+      expect(verifyTreeHead(head, crypto)).toBe(false)
     })
 
     it('a second migration: `from` is a continuation core, recomputed from its signer and the lineage\'s last link', () => {
