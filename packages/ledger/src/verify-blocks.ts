@@ -39,7 +39,10 @@ export type BlockResult =
   | { readonly status: 'absent' }
   /** Decoded; `key` is the key the signature verified against (undefined: no key could be chosen here). */
   | { readonly status: 'decoded', readonly view: RuleView, readonly key: Uint8Array }
-  /** Decoded, but no key of the job verifies its signature: the whole entry, for the rules to check (a user entry after a rekey). */
+  /**
+   * Decoded, but no key of the job verifies its signature, or the job has none for its author: the whole entry,
+   * for the rules to check (a user entry after a rekey; an author the registry snapshot lacks).
+   */
   | { readonly status: 'unchecked', readonly entry: Entry }
   | { readonly status: 'invalid', readonly code: string, readonly message: string }
 
@@ -91,6 +94,8 @@ function verifyBlock (block: Uint8Array, seq: number, job: BlocksJob, crypto: Cr
     const view = toView(entry)
     const keys = keysFor(view, job)
     const slot = { chainKey: chainKeyAt(job, seq), seq }
+    // No key to choose (an author the snapshot lacks): the rules say why, as they do for any entry.
+    if (keys.length === 0) return { status: 'unchecked', entry }
     const key = keys.find((k) => verifyBodySignature(body, entry.sig, slot, k, crypto))
     if (key !== undefined) return { status: 'decoded', view, key }
     // A user's key the job did not know (rotated by a rekey in flight): the rules, which know it, check.

@@ -51,12 +51,15 @@ export function packJob (job: BlocksJob): PackedMessage<BlocksJob> {
 
 export interface PackedVerdict {
   readonly count: number
-  /** Two bytes per block: its kind (ABSENT, OTHER, or 1 + the index of its type in ENTRY_TYPES) and its shape (see SHAPE_KEY). */
+  /**
+   * Two bytes per block: its kind (ABSENT, OTHER, or 1 + the index of its type in ENTRY_TYPES) and its shape
+   * (1 + the number of sealed recipients, 0 when not sealed).
+   */
   readonly tags: Uint8Array
   /** Two per block: time and reg (NaN when there is none). */
   readonly numbers: Float64Array
   readonly authors: string[]
-  /** Leaf hashes (32 bytes per block), then per compact block its id, verified key if any, and sealed recipients' keys. */
+  /** Leaf hashes (32 bytes per block), then per compact block its id, verified key, and sealed recipients' keys. */
   readonly bytes: Uint8Array
   /** Results that are not compact, by position in the job. */
   readonly others: Array<[number, BlockResult]>
@@ -64,8 +67,6 @@ export interface PackedVerdict {
 
 const ABSENT_KIND = 0
 const OTHER_KIND = 255
-/** Shape bit: the result carries the key its signature verified against; the low bits are 1 + the number of sealed recipients, 0 when not sealed. */
-const SHAPE_KEY = 0x80
 const ID_BYTES = 16
 const KEY_BYTES = 32
 const ABSENT: BlockResult = Object.freeze({ status: 'absent' })
@@ -109,7 +110,7 @@ export function packVerdict (verdict: BlocksVerdict): PackedMessage<PackedVerdic
     const { view, key } = result
     const to = view.sealed?.to
     tags[2 * i] = 1 + ENTRY_TYPES.indexOf(view.type)
-    tags[2 * i + 1] = SHAPE_KEY | (to === undefined ? 0 : 1 + to.length)
+    tags[2 * i + 1] = to === undefined ? 0 : 1 + to.length
     numbers[2 * i] = view.time
     numbers[2 * i + 1] = view.reg ?? Number.NaN
     authors[i] = view.author
@@ -146,7 +147,7 @@ export function unpackVerdict (packed: PackedVerdict): BlocksVerdict {
     const shape = tags[2 * i + 1]!
     const id = take(ID_BYTES)
     const key = take(KEY_BYTES)
-    const recipients = (shape & ~SHAPE_KEY) - 1
+    const recipients = shape - 1
     const to: Array<{ key: Uint8Array }> = []
     for (let r = 0; r < recipients; r++) to.push({ key: take(KEY_BYTES) })
     const reg = numbers[2 * i + 1]!
