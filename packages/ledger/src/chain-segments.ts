@@ -106,3 +106,13 @@ export async function readLayout (core: Hypercore): Promise<ChainLayout> {
   if (problem !== undefined) throw new LedgerError('INVALID_FIELD', problem, { field: 'plain.prologue' })
   return layoutOfMigrate(key, own, entry.plain)
 }
+
+/** readLayout, or undefined while the core's manifest or its migrate has not arrived here. */
+export async function layoutWhenArrived (core: Hypercore): Promise<ChainLayout | undefined> {
+  try {
+    return await readLayout(core)
+  } catch (err) {
+    if (err instanceof LedgerError && err.code === 'MISSING_BLOCK') return undefined
+    throw err
+  }
+}

@@ -28,7 +28,7 @@ import {
   type Entry, type InstitutionId, type MigratePlain, type UserId
 } from '@healthchain/core'
 import type { Catalog } from './catalog.js'
-import { layoutOfMigrate, readLayout, type ChainLayout } from './chain-segments.js'
+import { layoutOfMigrate, layoutWhenArrived, type ChainLayout } from './chain-segments.js'
 import { copyPrologue } from './copy-prologue.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
@@ -173,15 +173,10 @@ export class Continuations {
     let next: UserChain | undefined
     try {
       await core.ready()
-      let layout: ChainLayout
-      try {
-        layout = await readLayout(core)
-      } catch (err) {
-        if (err instanceof LedgerError && err.code === 'MISSING_BLOCK') {
-          await core.close()
-          return undefined
-        }
-        throw err
+      const layout = await layoutWhenArrived(core)
+      if (layout === undefined) {
+        await core.close()
+        return undefined
       }
       const from = layout.segments[layout.segments.length - 2]
       if (from === undefined || !equal(from.key, current.key)) {

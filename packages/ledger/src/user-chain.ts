@@ -12,7 +12,7 @@ import {
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
-import { describeSegments, firstCoreLayout, keyAt, readLayout, type ChainLayout } from './chain-segments.js'
+import { describeSegments, firstCoreLayout, keyAt, layoutWhenArrived, readLayout, type ChainLayout } from './chain-segments.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
@@ -195,14 +195,11 @@ export class UserChain {
 
   private async ingestArrived (): Promise<IngestResult> {
     if (!this.layoutKnown && this.rules.length === 0) {
-      try {
-        this.rules = new ChainRules(this.key, this.crypto, await readLayout(this.#core))
-        this.layoutKnown = true
-      } catch (err) {
-        // Its migrate has not arrived yet: nothing can be checked before it.
-        if (err instanceof LedgerError && err.code === 'MISSING_BLOCK') return { added: 0, problem: undefined }
-        throw err
-      }
+      // Nothing can be checked before the core's manifest (and a continuation's migrate) arrived.
+      const layout = await layoutWhenArrived(this.#core)
+      if (layout === undefined) return { added: 0, problem: undefined }
+      this.rules = new ChainRules(this.key, this.crypto, layout)
+      this.layoutKnown = true
     }
     const start = this.rules.length
     const erasedHere = this.erased.of(this.key)
