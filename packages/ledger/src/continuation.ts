@@ -25,7 +25,7 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import {
   bytesToHex, coreKeyOfManifest, encodeCanonical, encodeEntry, equal, MAX_LINEAGE,
-  type Entry, type InstitutionId, type MigratePlain, type UserId
+  type Entry, type InstitutionId, type MigratePlain, type RegistryState, type UserId
 } from '@healthchain/core'
 import type { Catalog } from './catalog.js'
 import { layoutOfMigrate, layoutWhenArrived, type ChainLayout } from './chain-segments.js'
@@ -70,6 +70,8 @@ export interface ContinuationComponents {
   openChain (core: Hypercore, layout?: ChainLayout): Promise<UserChain>
   /** Serves `chain` as the user's from now on. */
   replace (user: UserId, chain: UserChain): Promise<void>
+  /** The registry as this node has it now. */
+  registry (): RegistryState
 }
 
 /** The store name of the key pair this node writes the continuation of `from` with: one per old core, so every retry finds the same. */
@@ -164,7 +166,10 @@ export class Continuations {
    * manifest and its blocks up to the migrate arrived by replication
    * (undefined until then). It is checked whole — every segment, every rule,
    * the migrate included — and becomes the user's chain only if all of it
-   * passes; else the problem is thrown and the chain stays the old one.
+   * passes and its custodian is active in the registry now (a stored migrate
+   * is judged by role only, so this is where a replica refuses to move to a
+   * suspended custodian); else the problem is thrown and the chain stays the
+   * old one.
    */
   async follow (user: UserId, key: Uint8Array): Promise<UserChain | undefined> {
     const current = await this.c.chain(user)
@@ -189,6 +194,10 @@ export class Continuations {
         const { problem } = await next.ingest()
         if (problem !== undefined) throw new LedgerError(problem.code as LedgerError['code'], `the continuation fails at ${problem.seq}: ${problem.message}`)
         throw new LedgerError('MISSING_BLOCK', `the continuation is verified to ${next.verifiedLength}, not past its migrate at ${N}`)
+      }
+      const custodian = next.user!.custodian
+      if (this.c.registry().institutionAt(custodian)?.status !== 'active') {
+        throw new LedgerError('AUTHOR_SUSPENDED', `the continuation's custodian ${custodian} is not active in the registry this node has`)
       }
       await this.c.catalog.moveChain(user, current.key, key, N)
       await this.c.replace(user, next)

@@ -80,7 +80,8 @@ export class Ledger {
       institution: opts.institution,
       chain: async (user) => await this.chain(user),
       openChain: async (core, layout) => await this.openChain(core, layout),
-      replace: async (user, chain) => { await this.chains.replace(user, chain) }
+      replace: async (user, chain) => { await this.chains.replace(user, chain) },
+      registry: () => this.registry.state
     })
   }
 

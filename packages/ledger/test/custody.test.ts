@@ -367,6 +367,18 @@ describe('refusals', () => {
     await expectCode(bare.offerContinuation(user.userId), 'NOT_CUSTODIAN')
   })
 
+  it('AUTHOR_SUSPENDED: a replica does not move to a continuation whose custodian is suspended by then', async () => {
+    await replicate(c.ledger, b)
+    await replicate(c.ledger, reg)
+    const offer = await b.offerContinuation(user.userId)
+    await b.continueChain(user.userId, signMigrate(offer))
+    await c.ledger.registry.append('suspend', { institution: c.institutions.hospitalB.id }, c.governance.sign)
+    await fetchUnerased(wire(c.ledger, reg), reg.registry.core, c.ledger.registry.core.length)
+    await reg.registry.refresh()
+    await expectCode(follow(b, reg, offer.key, offer.length + 1), 'AUTHOR_SUSPENDED')
+    expect(hex((await reg.chain(user.userId)).key)).toBe(hex(first.key))
+  })
+
   it('a continuation whose migrate fails the rules never becomes the user\'s chain at a replica', async () => {
     // Suspended at the custodian's registry only after it appended: a replica judges the stored migrate by role, and
     // the migrate here is valid; so the failing continuation is made by hand: a migrate at N signed by another user.
