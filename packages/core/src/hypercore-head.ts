@@ -7,12 +7,13 @@
  *
  *   ns(i)            = BLAKE2b-256( BLAKE2b-256("hypercore") ‖ byte i )   i: 0 tree, 3 manifest, 4 default namespace
  *   manifest (v1)    = 01 00 00 01 01 00 ‖ ns(4) ‖ signer                 version, flags, blake2b, quorum 1, one signer: ed25519
+ *   with a prologue  = 01 02 00 01 01 00 ‖ ns(4) ‖ signer ‖ hash ‖ uint(length)   flags bit 1; uint is compact-encoding's
  *   core key         = BLAKE2b-256( ns(3) ‖ manifest )
  *   tree signable    = ns(0) ‖ key ‖ root ‖ u64le(length) ‖ u64le(fork)    112 bytes, what a head's signature covers
  *
- * Only single-signer version-1 manifests (what Corestore makes for a named
- * core, so every user chain enrolled so far) are recognised by
- * coreKeyOfSigner; a continuation core's manifest has a prologue and is not.
+ * Only single-signer version-1 manifests are recognised: what Corestore makes
+ * for a named core (coreKeyOfSigner: every user chain enrolled), and the same
+ * with a prologue, a continuation core's (coreKeyOfManifest covers both).
  */
 import { blake2b } from '@noble/hashes/blake2.js'
 import { assertBytes, concatBytes, equal, utf8ToBytes } from './bytes.js'
@@ -37,8 +38,39 @@ function u64le (n: number): Uint8Array {
 
 /** The key of the Hypercore whose one (version 1, default-namespace) manifest signer is `signer`: what binds a head's signer to its chain. */
 export function coreKeyOfSigner (signer: Uint8Array): Uint8Array {
-  assertBytes(signer, 32, 'signer')
-  return blake256(concatBytes(MANIFEST, Uint8Array.of(1, 0, 0, 1, 1, 0), DEFAULT_NAMESPACE, signer))
+  return coreKeyOfManifest({ signer })
+}
+
+/** A manifest prologue: the first `length` blocks are the ones whose tree hash is `hash` (a continuation core's copied history). */
+export interface Prologue {
+  readonly hash: Uint8Array
+  readonly length: number
+}
+
+/** compact-encoding's uint: one byte below 0xfd, else a marker and 2, 4 or 8 little-endian bytes. */
+function compactUint (n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new CoreError('INVALID_FIELD', `expected a non-negative safe integer, got ${n}`)
+  if (n < 0xfd) return Uint8Array.of(n)
+  const [marker, size] = n <= 0xffff ? [0xfd, 2] : n <= 0xffffffff ? [0xfe, 4] : [0xff, 8]
+  const out = new Uint8Array(1 + size)
+  out[0] = marker
+  let rest = BigInt(n)
+  for (let i = 1; i <= size; i++) { out[i] = Number(rest & 0xffn); rest >>= 8n }
+  return out
+}
+
+/**
+ * The key of the Hypercore whose version-1 manifest has the one signer
+ * `signer` and, for a continuation core, `prologue`: what the ledger creates
+ * for a user chain (no prologue) and for its continuation (Hypercore.key of
+ * `{ version: 1, signers: [{ publicKey: signer }], prologue }`).
+ */
+export function coreKeyOfManifest (manifest: { readonly signer: Uint8Array, readonly prologue?: Prologue }): Uint8Array {
+  assertBytes(manifest.signer, 32, 'signer')
+  const { prologue } = manifest
+  if (prologue === undefined) return blake256(concatBytes(MANIFEST, Uint8Array.of(1, 0, 0, 1, 1, 0), DEFAULT_NAMESPACE, manifest.signer))
+  assertBytes(prologue.hash, 32, 'prologue.hash')
+  return blake256(concatBytes(MANIFEST, Uint8Array.of(1, 2, 0, 1, 1, 0), DEFAULT_NAMESPACE, manifest.signer, prologue.hash, compactUint(prologue.length)))
 }
 
 /** The 112 bytes a head's signature covers (Hypercore's caps.treeSignable): `root` is the tree hash at `length`. */
@@ -52,6 +84,8 @@ export function treeSignable (key: Uint8Array, root: Uint8Array, length: number,
 export interface TreeHead {
   readonly key: Uint8Array
   readonly signer: Uint8Array
+  /** The core's manifest prologue, for a continuation core (its key is then coreKeyOfManifest's with it). */
+  readonly prologue?: Prologue
   readonly length: number
   readonly fork: number
   readonly root: Uint8Array
@@ -62,7 +96,8 @@ export interface TreeHead {
 export function treeHeadProblem (head: TreeHead, crypto: CryptoProvider): 'signer' | 'sig' | undefined {
   try {
     if (!Number.isSafeInteger(head.length) || head.length < 1) return 'sig'
-    if (!equal(coreKeyOfSigner(head.signer), head.key)) return 'signer'
+    const manifest = head.prologue === undefined ? { signer: head.signer } : { signer: head.signer, prologue: head.prologue }
+    if (!equal(coreKeyOfManifest(manifest), head.key)) return 'signer'
     if (!(head.sig instanceof Uint8Array) || head.sig.length !== 64) return 'sig'
     return crypto.verify(treeSignable(head.key, head.root, head.length, head.fork), head.sig, head.signer) ? undefined : 'sig'
   } catch {

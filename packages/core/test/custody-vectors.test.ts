@@ -8,16 +8,18 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
-  checkMigrate, checkRekey, coreKeyOfSigner, decodeEntry, encodeEntry, treeSignable, userKeysFromPhrase, verifyEntrySignature, verifyTreeHead,
-  type CoreErrorCode, type CryptoProvider, type Entry, type EntryOf
+  checkMigrate, checkRekey, coreKeyOfManifest, coreKeyOfSigner, decodeEntry, encodeEntry, treeSignable, userKeysFromPhrase, verifyEntrySignature,
+  verifyTreeHead, type CoreErrorCode, type CryptoProvider, type Entry, type EntryOf
 } from '@healthchain/core'
-import { computeCustodyFile, type CustodyFile, type CustodyReject } from './helpers/custody-vectors.js'
+import {
+  computeCustodyFile, type CustodyChain, type CustodyFile, type CustodyReject
+} from './helpers/custody-vectors.js'
 import { expectCode, PROVIDERS } from './helpers/expect-code.js'
 import { fromTagged, hex, unhex } from './helpers/tagged-json.js'
 import { VECTORS_DIR } from './helpers/vectors.js'
 
 const file = JSON.parse(readFileSync(new URL('custody.json', VECTORS_DIR), 'utf8')) as CustodyFile
-const keyOf = (chain: 'chain' | 'continuation') => unhex(chain === 'chain' ? file.chainKey : file.continuationKey)
+const keyOf = (chain: CustodyChain) => unhex({ chain: file.chainKey, continuation: file.continuationKey, second: file.secondKey }[chain])
 const genesisNext = unhex(file.generations[1]!.digest)
 
 /** The key an entry of the file must be signed by: a rekey by its own revealed key, anything else by generation 0. */
@@ -26,7 +28,7 @@ function expectedSigner (entry: Entry): Uint8Array {
 }
 
 /** Runs the checks in order, up to and including `last`. */
-function runChecks (bytes: Uint8Array, chain: 'chain' | 'continuation', seq: number, last: CustodyReject['check'], crypto: CryptoProvider): Entry {
+function runChecks (bytes: Uint8Array, chain: CustodyChain, seq: number, last: CustodyReject['check'], crypto: CryptoProvider): Entry {
   const entry = decodeEntry(bytes)
   if (last === 'decode') return entry
   if (!verifyEntrySignature(entry, { chainKey: keyOf(chain), seq }, expectedSigner(entry), crypto)) {
@@ -42,9 +44,9 @@ function runChecks (bytes: Uint8Array, chain: 'chain' | 'continuation', seq: num
 
 describe('custody vector file', () => {
   it('covers the formats and every must-reject case of the design', () => {
-    expect(file.cases.map((c) => (c.entry as { type: string }).type)).toEqual(['genesis', 'rekey', 'migrate'])
+    expect(file.cases.map((c) => (c.entry as { type: string }).type)).toEqual(['genesis', 'rekey', 'migrate', 'migrate'])
     expect(new Set(file.rejects.map((r) => r.check))).toEqual(new Set(['decode', 'signature', 'migrate', 'rekey']))
-    expect(file.rejects.length).toBeGreaterThanOrEqual(9)
+    expect(file.rejects.length).toBeGreaterThanOrEqual(13)
   })
 })
 
@@ -63,6 +65,9 @@ describe.each(PROVIDERS)('custody known answers under $name', (crypto) => {
     const { length, fork, root, signable, sig } = file.head
     expect(hex(treeSignable(unhex(file.oldChainKey), unhex(root), length, fork))).toBe(signable)
     expect(verifyTreeHead({ key: unhex(file.oldChainKey), signer, length, fork, root: unhex(root), sig: unhex(sig) }, crypto)).toBe(true)
+    const mid = unhex(file.midCustodian.signPublicKey)
+    expect(hex(coreKeyOfManifest({ signer: mid, prologue: { hash: unhex(root), length } }))).toBe(file.midChainKey)
+    expect(hex(treeSignable(unhex(file.midChainKey), unhex(file.midHead.root), file.midHead.length, file.midHead.fork))).toBe(file.midHead.signable)
   })
 
   it.each(file.cases)('$name decodes to its entry, re-encodes to its bytes and passes every check', (c) => {

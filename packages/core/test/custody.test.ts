@@ -12,7 +12,8 @@ import Hypercore from 'hypercore'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  buildGenesis, buildMigrate, buildRekey, can, checkMigrate, checkRekey, concatBytes, coreKeyOfSigner, decodeEntry, domainTag, encodeEntry,
+  buildGenesis, buildMigrate, buildRekey, can, checkMigrate, checkRekey, concatBytes, coreKeyOfManifest, coreKeyOfSigner, decodeEntry, domainTag, encodeEntry,
+  MAX_LINEAGE, segmentsOfMigrate,
   NEXT_KEYS_DOMAIN, nextKeyDigest, ROLES, signEntry, treeSignable, userKeysFromPhrase, utf8ToBytes, verifyEntrySignature, verifyTreeHead,
   type CryptoProvider, type EntryOf, type InstitutionId, type MigratePlain, type SigningKeyPair
 } from '@healthchain/core'
@@ -46,7 +47,7 @@ afterAll(async () => {
 
 function migratePlain (overrides: Partial<MigratePlain> = {}): MigratePlain {
   const { key: from, length, fork, root: prologue, sig: headSig } = real
-  return { from, length, fork, prologue, signer: old.publicKey, headSig, to: NEW_CUSTODIAN, ...overrides }
+  return { from, length, fork, prologue, signer: old.publicKey, headSig, to: NEW_CUSTODIAN, lineage: [], ...overrides }
 }
 
 function flipped (bytes: Uint8Array, at = 0): Uint8Array {
@@ -124,6 +125,51 @@ describe.each(PROVIDERS)('custody formats under $name', (crypto: CryptoProvider)
       expect(verifyEntrySignature(decoded, { chainKey: real.key, seq: real.length }, g0.sign.publicKey, crypto)).toBe(false)
       expect(verifyEntrySignature(decoded, { chainKey: newChainKey, seq: real.length + 1 }, g0.sign.publicKey, crypto)).toBe(false)
       expect(() => checkMigrate(decoded.plain, crypto)).not.toThrow()
+    })
+
+    it('coreKeyOfManifest is Hypercore.key of the manifest, with and without a prologue, at every length encoding', () => {
+      for (const length of [1, 252, 253, 65535, 65536, 2 ** 32, 2 ** 40]) {
+        const prologue = { hash: real.root, length }
+        const manifest = { version: 1, signers: [{ publicKey: Buffer.from(old.publicKey) }], prologue: { hash: Buffer.from(real.root), length } }
+        expect(coreKeyOfManifest({ signer: old.publicKey, prologue })).toEqual(new Uint8Array(Hypercore.key(manifest)))
+      }
+      const plainManifest = { version: 1, signers: [{ publicKey: Buffer.from(old.publicKey) }] }
+      expect(coreKeyOfManifest({ signer: old.publicKey })).toEqual(new Uint8Array(Hypercore.key(plainManifest)))
+      expect(coreKeyOfManifest({ signer: old.publicKey })).toEqual(real.key)
+      // A continuation core's head names its prologue, without which its signer does not own its key.
+      const prologue = { hash: real.root, length: real.length }
+      const key = coreKeyOfManifest({ signer: old.publicKey, prologue })
+      const head = { key, signer: old.publicKey, length: 5, fork: 0, root: real.root, sig: crypto.sign(treeSignable(key, real.root, 5, 0), old.secretKey) }
+      expect(verifyTreeHead({ ...head, prologue }, crypto)).toBe(true)
+      expect(verifyTreeHead(head, crypto)).toBe(false)
+    })
+
+    it('a second migration: `from` is a continuation core, recomputed from its signer and the lineage\'s last link', () => {
+      const mid = crypto.signKeyPairFromSeed(fixedBytes('custody/mid-custodian'))
+      const midKey = coreKeyOfManifest({ signer: mid.publicKey, prologue: { hash: real.root, length: real.length } })
+      const root = fixedBytes('custody/mid-root')
+      const lineage = [{ key: real.key, length: real.length, prologue: real.root }]
+      const second = (o: Partial<MigratePlain> = {}): MigratePlain => ({
+        from: midKey,
+        length: 7,
+        fork: 0,
+        prologue: root,
+        signer: mid.publicKey,
+        headSig: crypto.sign(treeSignable(midKey, root, 7, 0), mid.secretKey),
+        to: NEW_CUSTODIAN,
+        lineage,
+        ...o
+      })
+      expect(() => checkMigrate(second(), crypto)).not.toThrow()
+      expectCode(() => checkMigrate(second({ lineage: [{ ...lineage[0]!, prologue: flipped(real.root) }] }), crypto), 'BAD_SIGNATURE', 'plain.signer')
+      expectCode(() => checkMigrate(second({ lineage: [{ ...lineage[0]!, length: real.length + 1 }] }), crypto), 'BAD_SIGNATURE', 'plain.signer')
+      expectCode(() => checkMigrate(second({ lineage: [] }), crypto), 'BAD_SIGNATURE', 'plain.signer')
+      expectCode(() => checkMigrate(second({ lineage: [{ ...lineage[0]!, length: 7 }] }), crypto), 'INVALID_FIELD', 'plain.length')
+      const tooLong = Array.from({ length: MAX_LINEAGE + 1 }, (_, i) => ({ key: real.key, length: i + 1, prologue: real.root }))
+      expectCode(() => checkMigrate(second({ length: 40, lineage: tooLong }), crypto), 'INVALID_FIELD', 'plain.lineage')
+      expect(segmentsOfMigrate(second(), newChainKey)).toEqual([
+        { key: real.key, start: 0, end: real.length }, { key: midKey, start: real.length, end: 7 }, { key: newChainKey, start: 7, end: undefined }
+      ])
     })
 
     it('signed by the old custodian instead of the user does not verify as the user\'s', () => {

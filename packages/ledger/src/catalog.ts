@@ -3,8 +3,12 @@
  * chain, the user and the chain key. A local Hypercore (never replicated), so
  * it shares the store's durability: a chain recorded here survives a crash.
  *
- * Records are canonical CBOR `{ v: 1, kind: 'registry', key }` or
- * `{ v: 1, kind: 'chain', user, key }`; later records win.
+ * Records are canonical CBOR `{ v: 1, kind: 'registry', key }`,
+ * `{ v: 1, kind: 'chain', user, key }` or, once a user's chain moved to a
+ * continuation core, `{ v: 1, kind: 'moved', user, from, key, length }`:
+ * the user's chain is `key` from now on, and `from` is closed at `length`
+ * (kept read-only as history). Later records win; a store written before
+ * 'moved' existed has none and opens as it did.
  */
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
@@ -17,12 +21,21 @@ const READ_BATCH = 4096
 type CatalogRecord =
   | { v: 1, kind: 'registry', key: Uint8Array }
   | { v: 1, kind: 'chain', user: string, key: Uint8Array }
+  | { v: 1, kind: 'moved', user: string, from: Uint8Array, key: Uint8Array, length: number }
+
+/** A chain core the user's chain moved away from: closed at `length`, continued by `successor`. */
+export interface ClosedChain {
+  readonly user: UserId
+  readonly length: number
+  readonly successor: Uint8Array
+}
 
 export class Catalog {
   private readonly core: Hypercore
   private registryKeyValue: Uint8Array | undefined
   private readonly chainsByUser = new Map<UserId, Uint8Array>()
   private readonly usersByKey = new Map<string, UserId>()
+  private readonly closedByKey = new Map<string, ClosedChain>()
 
   private constructor (core: Hypercore) {
     this.core = core
@@ -48,6 +61,11 @@ export class Catalog {
     } else {
       this.chainsByUser.set(record.user as UserId, record.key)
       this.usersByKey.set(bytesToHex(record.key), record.user as UserId)
+      if (record.kind === 'moved') {
+        // The old key keeps answering its user (userOf), as history.
+        this.usersByKey.set(bytesToHex(record.from), record.user as UserId)
+        this.closedByKey.set(bytesToHex(record.from), { user: record.user as UserId, length: record.length, successor: record.key })
+      }
     }
   }
 
@@ -69,6 +87,20 @@ export class Catalog {
     await this.core.append(encodeCanonical(record))
     this.remember(record)
   }
+
+  /** Records that `user`'s chain moved from `from` (closed at `length`) to the continuation `key`. */
+  async moveChain (user: UserId, from: Uint8Array, key: Uint8Array, length: number): Promise<void> {
+    const known = this.chainsByUser.get(user)
+    if (known !== undefined && bytesToHex(known) === bytesToHex(key)) return
+    if (known === undefined || bytesToHex(known) !== bytesToHex(from)) {
+      throw new LedgerError('UNKNOWN_CHAIN', `user ${user}'s chain here is not the one the continuation continues`)
+    }
+    const record: CatalogRecord = { v: 1, kind: 'moved', user, from, key, length }
+    await this.core.append(encodeCanonical(record))
+    this.remember(record)
+  }
+
+  closedChain (key: Uint8Array): ClosedChain | undefined { return this.closedByKey.get(bytesToHex(key)) }
 
   has (user: UserId): boolean { return this.chainsByUser.has(user) }
   chainKeyOf (user: UserId): Uint8Array | undefined { return this.chainsByUser.get(user) }

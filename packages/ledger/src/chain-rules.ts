@@ -3,23 +3,26 @@
  * The custodian runs them before it appends; every replica runs the same
  * rules when it verifies, so one implementation decides validity everywhere.
  *
- * State folded from the entries so far: the user's keys (genesis), consent
- * grants, entry ids (for idempotent retries), entry types by position (to
- * check erasures), and the positions erasures have named.
+ * State folded from the entries so far: the user's keys (genesis, then each
+ * rekey) and custodian (genesis, then the migrate), consent grants, entry ids
+ * (for idempotent retries), entry types by position (to check erasures), and
+ * the positions erasures have named.
+ *
+ * Each position is checked against the key of the core it was written in
+ * (its segment, chain-segments.ts): a chain that moved to a continuation
+ * core keeps its earlier entries signed for the earlier cores.
  */
 import {
-  ConsentState, ERASABLE_TYPES, USER_AUTHOR, bytesToHex, can, equal, userIdFromKey, verifyEntrySignature,
+  ConsentState, ERASABLE_TYPES, USER_AUTHOR, bytesToHex, can, equal, verifyEntrySignature,
   type ConsentPlain, type CryptoProvider, type Entry, type EntryType, type ErasurePlain, type GenesisPlain, type InstitutionId,
-  type RegistryState, type UserId
+  type MigratePlain, type RegistryState, type RekeyPlain
 } from '@healthchain/core'
+import { firstCoreLayout, keyAt, migrateSlotAt, type ChainLayout } from './chain-segments.js'
 import { LedgerError } from './errors.js'
+import { checkMigrateOf } from './migrate-rule.js'
+import { checkRekeyOf, userAfterRekey, userOfGenesis, type ChainUser } from './user-keys.js'
 
-export interface ChainUser {
-  readonly userId: UserId
-  readonly sign: Uint8Array
-  readonly box: Uint8Array
-  readonly custodian: InstitutionId
-}
+export type { ChainUser } from './user-keys.js'
 
 /**
  * What the rules read of an entry. A full Entry is one; a verification
@@ -32,7 +35,9 @@ export type RuleView = Pick<Entry, 'id' | 'author' | 'reg' | 'time'> & {
   | { readonly type: 'genesis', readonly plain: GenesisPlain }
   | { readonly type: 'consent', readonly plain: ConsentPlain }
   | { readonly type: 'erasure', readonly plain: ErasurePlain }
-  | { readonly type: 'exam' | 'exercise' | 'location' | 'migrate' | 'rekey', readonly plain?: unknown }
+  | { readonly type: 'migrate', readonly plain: MigratePlain }
+  | { readonly type: 'rekey', readonly plain: RekeyPlain }
+  | { readonly type: 'exam' | 'exercise' | 'location', readonly plain?: unknown }
 )
 
 export interface CheckOptions {
@@ -54,7 +59,9 @@ export interface CheckOptions {
 }
 
 export class ChainRules {
+  /** The core's own key (the latest segment's). */
   readonly chainKey: Uint8Array
+  readonly layout: ChainLayout
   private readonly crypto: CryptoProvider
   private userInfo: ChainUser | undefined
   readonly consent = new ConsentState()
@@ -72,8 +79,11 @@ export class ChainRules {
   /** Undo logs of the open transactions, oldest first; each log newest last. */
   private readonly frames: Array<Array<() => void>> = []
 
-  constructor (chainKey: Uint8Array, crypto: CryptoProvider) {
+  /** `layout`: the chain's segments (readLayout); a chain's first core when left out. */
+  constructor (chainKey: Uint8Array, crypto: CryptoProvider, layout: ChainLayout = firstCoreLayout(chainKey)) {
+    if (!equal(layout.key, chainKey)) throw new LedgerError('INVALID_FIELD', 'the layout is another core\'s', { field: 'layout' })
     this.chainKey = chainKey
+    this.layout = layout
     this.crypto = crypto
   }
 
@@ -94,7 +104,7 @@ export class ChainRules {
   check (entry: Entry | RuleView, seq: number, registry: RegistryState, opts: CheckOptions = {}): void {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `entry is for position ${seq}, the chain's next position is ${this.length}`)
     if (this.ids.has(bytesToHex(entry.id))) throw new LedgerError('DUPLICATE_ENTRY', `entry id already at position ${this.ids.get(bytesToHex(entry.id))}`)
-    const slot = { chainKey: this.chainKey, seq }
+    const slot = { chainKey: keyAt(this.layout, seq), seq }
 
     if (seq === 0) {
       if (entry.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 must be a genesis entry')
@@ -107,8 +117,21 @@ export class ChainRules {
     const user = this.userInfo
     if (user === undefined) throw new LedgerError('BAD_GENESIS', 'the chain has no genesis')
     if (entry.type === 'genesis') throw new LedgerError('BAD_GENESIS', 'a genesis may only stand at position 0')
-    // Core knows these formats; a chain takes them only once custody transfer and key rotation are built.
-    if (entry.type === 'migrate' || entry.type === 'rekey') throw new LedgerError('UNKNOWN_TYPE', `${entry.type} entries are not accepted in a chain yet`)
+    if (migrateSlotAt(this.layout, seq) !== undefined && entry.type !== 'migrate') {
+      throw new LedgerError('INVALID_FIELD', `position ${seq} of a continuation core must be its migrate`, { field: 'type' })
+    }
+    if (entry.type === 'migrate' || entry.type === 'rekey') {
+      if (entry.author !== USER_AUTHOR) throw new LedgerError('ROLE_FORBIDDEN', `only the user writes ${entry.type} entries`)
+      if (entry.type === 'rekey') {
+        checkRekeyOf(user, entry.plain)
+        // Signed by the revealed key: whoever stole the old one cannot rotate.
+        this.assertSigned(entry, slot, entry.plain.sign, opts)
+      } else {
+        checkMigrateOf(entry.plain, seq, this.layout, registry, this.crypto, opts.appending === true)
+        this.assertSigned(entry, slot, user.sign, opts)
+      }
+      return
+    }
 
     if (entry.author === USER_AUTHOR) {
       if (!can('user', 'write', entry.type)) throw new LedgerError('ROLE_FORBIDDEN', `a user may not write ${entry.type} entries`)
@@ -234,9 +257,12 @@ export class ChainRules {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `apply out of order: ${seq} after ${this.length}`)
     const undo = this.undo
     if (entry.type === 'genesis') {
-      const { user, custodian } = entry.plain
-      this.userInfo = { userId: userIdFromKey(user.sign), sign: user.sign, box: user.box, custodian: custodian as InstitutionId }
+      this.userInfo = userOfGenesis(entry.plain)
       undo?.push(() => { this.userInfo = undefined })
+    } else if (entry.type === 'rekey' || entry.type === 'migrate') {
+      const previous = this.userInfo!
+      this.userInfo = entry.type === 'rekey' ? userAfterRekey(previous, entry.plain) : { ...previous, custodian: entry.plain.to as InstitutionId }
+      undo?.push(() => { this.userInfo = previous })
     } else if (entry.type === 'consent') {
       const restore = this.consent.snapshot()
       this.consent.apply(entry, seq)

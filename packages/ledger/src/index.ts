@@ -19,3 +19,6 @@ export { writePartyKeys, readPartyKeys, writeRecoveryPhrase, readRecoveryPhrase 
 export { writeOwnerOnlyFile, readableByOthers } from './owner-only-file.js'
 export { WorkerPool, reviveByCode, type WorkerFailure, type WorkerPoolOptions } from './worker-pool.js'
 export { serveJobs, type Handled } from './worker-serve.js'
+export { ChainMovedError, type ContinuationOffer } from './continuation.js'
+export type { ClosedChain } from './catalog.js'
+export { keyAt, type ChainLayout, type ChainSegment } from './chain-segments.js'

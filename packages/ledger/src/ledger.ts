@@ -5,7 +5,9 @@
  *
  * A custodian's chain for user U is the store's named core `chain/<U>`, so
  * its key is known before anything is written (`chainKeyFor`): the user signs
- * the genesis for that key and position 0, then `enrol` writes it.
+ * the genesis for that key and position 0, then `enrol` writes it. A chain
+ * can move to another custodian's continuation core (continuation.ts); the
+ * catalog then names that core as the user's chain.
  */
 import { mkdir } from 'node:fs/promises'
 import Corestore from 'corestore'
@@ -14,7 +16,9 @@ import {
   bytesToHex, encodeEntryBody, equal, userIdFromKey, type CryptoProvider, type Entry, type InstitutionId, type SigningKeyPair, type UserId
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { Catalog } from './catalog.js'
+import { Catalog, type ClosedChain } from './catalog.js'
+import type { ChainLayout } from './chain-segments.js'
+import { Continuations, type ContinuationOffer } from './continuation.js'
 import { ChainChanges, type ChainChangeListener } from './chain-changes.js'
 import { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
@@ -58,6 +62,7 @@ export class Ledger {
   private readonly pool: VerifyPool
   /** Discovery keys (hex) of the local cores (local-cores.ts): never served to a peer. */
   private readonly localKeys: ReadonlySet<string>
+  private readonly continuations: Continuations
   private closed = false
 
   private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, localKeys: ReadonlySet<string>, opts: LedgerOptions) {
@@ -68,6 +73,16 @@ export class Ledger {
     this.crypto = opts.crypto ?? sodiumProvider
     this.institution = opts.institution
     this.pool = new VerifyPool(opts.verifyWorkers)
+    this.continuations = new Continuations({
+      store,
+      catalog,
+      erased,
+      institution: opts.institution,
+      chain: async (user) => await this.chain(user),
+      openChain: async (core, layout) => await this.openChain(core, layout),
+      replace: async (user, chain) => { await this.chains.replace(user, chain) },
+      registry: () => this.registry.state
+    })
   }
 
   static async open (opts: LedgerOptions): Promise<Ledger> {
@@ -251,13 +266,34 @@ export class Ledger {
   }
 
   /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */
-  private async openChain (core: Hypercore): Promise<UserChain> {
+  private async openChain (core: Hypercore, layout?: ChainLayout): Promise<UserChain> {
     return await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
-      // Unlisted while its genesis is written: enrolment tells that change itself.
+      // Unlisted while its genesis is written: enrolment tells that change itself. A closed old core tells nothing.
       const user = core.key === null ? undefined : this.catalog.userOf(core.key)
-      if (user !== undefined) this.changes.emit({ user, length, kind })
-    })
+      if (user !== undefined && this.catalog.closedChain(core.key!) === undefined) this.changes.emit({ user, length, kind })
+    }, layout)
   }
+
+  /** What the user signs to move their chain here: `{ key, length, plain }` (continuation.ts; creates nothing). */
+  async offerContinuation (user: UserId): Promise<ContinuationOffer> {
+    this.assertOpen()
+    return await this.continuations.offer(user)
+  }
+
+  /** Moves the user's chain here with their signed migrate for the offer; a retry answers the same chain (continuation.ts). */
+  async continueChain (user: UserId, migrate: Entry): Promise<UserChain> {
+    this.assertOpen()
+    return await this.continuations.continueChain(user, migrate)
+  }
+
+  /** On a replica: the continuation `key` becomes the user's chain once it arrived to its migrate and verified whole. */
+  async followContinuation (user: UserId, key: Uint8Array): Promise<UserChain | undefined> {
+    this.assertOpen()
+    return await this.continuations.follow(user, key)
+  }
+
+  /** For a core the user's chain moved away from: its user, the length it is closed at, and its successor. */
+  closedChain (key: Uint8Array): ClosedChain | undefined { return this.catalog.closedChain(key) }
 
   /**
    * Calls `listener` on every change to a chain held here — an append

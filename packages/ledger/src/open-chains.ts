@@ -47,6 +47,14 @@ export class OpenChains {
     this.opened(user, chain)
   }
 
+  /** The user's chain is now `chain` (it moved to a continuation core): the one open before is closed. */
+  async replace (user: UserId, chain: UserChain): Promise<void> {
+    const before = await this.open.get(user)?.catch(() => undefined)
+    this.forget(user)
+    this.add(user, chain)
+    if (before !== undefined && before !== chain) await before.close()
+  }
+
   private touch (user: UserId): void {
     this.lastUsed.set(user, Date.now())
     this.lastAsk.set(user, ++this.asks)

@@ -12,6 +12,7 @@ import {
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
+import { describeSegments, firstCoreLayout, keyAt, layoutWhenArrived, readLayout, type ChainLayout } from './chain-segments.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
@@ -81,7 +82,10 @@ export class UserChain {
   private readonly registry: RegistryFeed
   private readonly crypto: CryptoProvider
   private readonly erased: ErasedLeaves
-  private readonly rules: ChainRules
+  /** Replaced once, on a replica that opened before the core's manifest arrived (see ingestArrived). */
+  private rules: ChainRules
+  /** False while a replica waits for the manifest (and, for a continuation, its migrate) to know the chain's segments. */
+  private layoutKnown = true
   private readonly appends: AppendQueue
   private ingesting: Promise<void> = Promise.resolve()
   /** Ingests queued or running. */
@@ -96,13 +100,13 @@ export class UserChain {
     rawCore = (chain) => chain.#core
   }
 
-  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown) {
+  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout) {
     this.#core = core
     this.grown = grown
     this.registry = registry
     this.erased = erased
     this.crypto = crypto
-    this.rules = new ChainRules(core.key!, crypto)
+    this.rules = new ChainRules(core.key!, crypto, layout)
     this.appends = new AppendQueue({
       core,
       rules: this.rules,
@@ -123,10 +127,19 @@ export class UserChain {
    * before ingest() checks it, so a block refused then is on disk too, and
    * everything past the mark is checked again, with every rule, as ingest()
    * does. `verify()` re-checks everything.
+   *
+   * A continuation core's layout (its segments) is read from its migrate
+   * (readLayout), unless `layout` is given: the new custodian's, before it
+   * appends that migrate.
    */
-  static async open (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}): Promise<UserChain> {
+  static async open (
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, layout?: ChainLayout
+  ): Promise<UserChain> {
     await core.ready()
-    const chain = new UserChain(core, registry, erased, crypto, grown)
+    // A replica opened before anything arrived cannot know its segments yet: it learns them before folding anything.
+    const pending = layout === undefined && core.manifest === null
+    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)))
+    chain.layoutKnown = !pending
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
     for (let seq = 0; seq < trusted; seq++) {
@@ -181,6 +194,13 @@ export class UserChain {
   release (): void { this.holds = Math.max(0, this.holds - 1) }
 
   private async ingestArrived (): Promise<IngestResult> {
+    if (!this.layoutKnown && this.rules.length === 0) {
+      // Nothing can be checked before the core's manifest (and a continuation's migrate) arrived.
+      const layout = await layoutWhenArrived(this.#core)
+      if (layout === undefined) return { added: 0, problem: undefined }
+      this.rules = new ChainRules(this.key, this.crypto, layout)
+      this.layoutKnown = true
+    }
     const start = this.rules.length
     const erasedHere = this.erased.of(this.key)
     await this.registry.refresh()
@@ -189,7 +209,7 @@ export class UserChain {
     for (let seq = start; seq < this.#core.length; seq++) {
       const block = await this.#core.get(seq, { wait: false })
       if (block === null) {
-        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto)
+        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto, (at) => this.keyAt(at))
         if (!erasedHere.has(seq) && !erasedAhead.has(seq)) break
         this.rules.skip(seq)
         continue
@@ -222,6 +242,12 @@ export class UserChain {
   get verifiedLength (): number { return this.rules.length }
 
   get key (): Uint8Array { return this.#core.key! }
+  /** The key position `seq` was signed (and sealed) for: an earlier core's below a migrate. */
+  keyAt (seq: number): Uint8Array { return keyAt(this.rules.layout, seq) }
+  /** The chain's segments as its rules know them (chain-segments.ts). */
+  get layout (): ChainLayout { return this.rules.layout }
+  /** The cores the chain was written in, oldest first: key (hex) and positions [start, end). */
+  get segments (): ReturnType<typeof describeSegments> { return describeSegments(this.rules.layout, this.#core.length) }
   get length (): number { return this.#core.length }
   get writable (): boolean { return this.#core.writable }
   /** The user named by the genesis; undefined before enrolment completes. */

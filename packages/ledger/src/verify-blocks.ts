@@ -13,21 +13,37 @@ import type { RuleView } from './chain-rules.js'
 /** The registry as a worker needs it: every institution's states with the position they began. */
 export type RegistrySnapshot = ReadonlyArray<Pick<InstitutionRecord, 'id' | 'sign' | 'since'>>
 
+/** Where a segment of the chain begins and the key its positions were signed for (chain-segments.ts). */
+export interface SegmentStart {
+  readonly key: Uint8Array
+  readonly start: number
+}
+
 export interface BlocksJob {
-  readonly chainKey: Uint8Array
+  /** The chain's segments, oldest first (one for a chain's first core). */
+  readonly segments: readonly SegmentStart[]
   /** Position of blocks[0]. */
   readonly start: number
   /** Block bytes; null where the block is not stored here. */
   readonly blocks: ReadonlyArray<Uint8Array | null>
-  /** The user's signing key from the genesis; undefined while unknown. */
-  readonly userSign: Uint8Array | undefined
+  /**
+   * The user's signing keys known when the job was made (the genesis's, and
+   * any rekey's before): a user entry verified under none of them comes back
+   * whole, for the rules to check under the key in force at its position.
+   */
+  readonly userSigns: readonly Uint8Array[]
   readonly registry: RegistrySnapshot
 }
 
 export type BlockResult =
   | { readonly status: 'absent' }
   /** Decoded; `key` is the key the signature verified against (undefined: no key could be chosen here). */
-  | { readonly status: 'decoded', readonly view: RuleView, readonly key: Uint8Array | undefined }
+  | { readonly status: 'decoded', readonly view: RuleView, readonly key: Uint8Array }
+  /**
+   * Decoded, but no key of the job verifies its signature, or the job has none for its author: the whole entry,
+   * for the rules to check (a user entry after a rekey; an author the registry snapshot lacks).
+   */
+  | { readonly status: 'unchecked', readonly entry: Entry }
   | { readonly status: 'invalid', readonly code: string, readonly message: string }
 
 export interface BlocksVerdict {
@@ -40,13 +56,21 @@ export interface BlocksVerdict {
 export const HASH_BYTES = 32
 const ABSENT: BlockResult = Object.freeze({ status: 'absent' })
 
-function keyFor (view: RuleView, job: BlocksJob): Uint8Array | undefined {
-  if (view.type === 'genesis') return view.plain.user.sign
-  if (view.author === USER_AUTHOR) return job.userSign
+/** The keys that may have signed `view`: the genesis's own, a rekey's revealed one, the user's known ones, or the author's at its registry length. */
+function keysFor (view: RuleView, job: BlocksJob): readonly Uint8Array[] {
+  if (view.type === 'genesis') return [view.plain.user.sign]
+  if (view.type === 'rekey') return [view.plain.sign]
+  if (view.author === USER_AUTHOR) return job.userSigns
   let key: Uint8Array | undefined
   for (const record of job.registry) {
     if (record.id === view.author && record.since < view.reg!) key = record.sign
   }
+  return key === undefined ? [] : [key]
+}
+
+function chainKeyAt (job: BlocksJob, seq: number): Uint8Array {
+  let key = job.segments[0]!.key
+  for (const segment of job.segments) if (seq >= segment.start) key = segment.key
   return key
 }
 
@@ -58,6 +82,8 @@ function toView (entry: Entry): RuleView {
     case 'genesis': return { ...base, type: 'genesis', plain: entry.plain }
     case 'consent': return { ...base, type: 'consent', plain: entry.plain }
     case 'erasure': return { ...base, type: 'erasure', plain: entry.plain }
+    case 'migrate': return { ...base, type: 'migrate', plain: entry.plain }
+    case 'rekey': return { ...base, type: 'rekey', plain: entry.plain }
     default: return { ...base, type: entry.type, sealed }
   }
 }
@@ -66,12 +92,15 @@ function verifyBlock (block: Uint8Array, seq: number, job: BlocksJob, crypto: Cr
   try {
     const { entry, body } = decodeBlock(block)
     const view = toView(entry)
-    const key = keyFor(view, job)
-    if (key === undefined) return { status: 'decoded', view, key: undefined }
-    if (!verifyBodySignature(body, entry.sig, { chainKey: job.chainKey, seq }, key, crypto)) {
-      return { status: 'invalid', code: 'BAD_SIGNATURE', message: `author signature of entry ${seq} does not verify` }
-    }
-    return { status: 'decoded', view, key }
+    const keys = keysFor(view, job)
+    const slot = { chainKey: chainKeyAt(job, seq), seq }
+    // No key to choose (an author the snapshot lacks): the rules say why, as they do for any entry.
+    if (keys.length === 0) return { status: 'unchecked', entry }
+    const key = keys.find((k) => verifyBodySignature(body, entry.sig, slot, k, crypto))
+    if (key !== undefined) return { status: 'decoded', view, key }
+    // A user's key the job did not know (rotated by a rekey in flight): the rules, which know it, check.
+    if (view.author === USER_AUTHOR && view.type !== 'genesis' && view.type !== 'rekey') return { status: 'unchecked', entry }
+    return { status: 'invalid', code: 'BAD_SIGNATURE', message: `author signature of entry ${seq} does not verify` }
   } catch (err) {
     if (isCoreError(err)) return { status: 'invalid', code: err.code, message: err.message }
     throw err

@@ -17,6 +17,7 @@
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeEntry, type CryptoProvider, type RegistryState, type UserId } from '@healthchain/core'
 import { ChainRules } from './chain-rules.js'
+import { describeSegments, firstCoreLayout, readLayout, type ChainLayout } from './chain-segments.js'
 import { asLedgerError, LedgerError, type LedgerErrorCode } from './errors.js'
 import { RootBuilder, type MerkleNode } from './merkle.js'
 import { headSignatureValid, readBlocks, signedHead, storedLeaves, type TreeAudit } from './tree-audit.js'
@@ -33,6 +34,8 @@ export interface ChainProblem {
 
 export interface ChainReport {
   readonly chainKey: string
+  /** The cores the chain was written in, oldest first: key (hex) and positions [start, end); one for a chain that never moved. */
+  readonly segments: ReadonlyArray<{ readonly key: string, readonly start: number, readonly end: number }>
   readonly userId: UserId | undefined
   readonly length: number
   readonly valid: boolean
@@ -69,19 +72,28 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
   const head = signedHead(core)
   const { length } = head
   const chainKey = core.key!
-  const rules = new ChainRules(chainKey, crypto)
-  const roots = new RootBuilder()
   const problems: ChainProblem[] = []
+  let layout: ChainLayout
+  try {
+    layout = await readLayout(core)
+  } catch (err) {
+    // A continuation whose migrate is absent or does not fit: its earlier entries are checked as if the core were the chain's first.
+    problems.push(problemOf(core.manifest?.prologue?.length ?? 0, err))
+    layout = firstCoreLayout(chainKey)
+  }
+  const rules = new ChainRules(chainKey, crypto, layout)
+  const roots = new RootBuilder()
   const absent: number[] = []
   let verified = 0
   const snapshot = snapshotOf(registry)
 
   // The genesis names the user's key, which workers need for the user's own entries.
   const first = length > 0 ? await core.get(0, { wait: false }) : null
-  let userSign: Uint8Array | undefined
+  const userSigns: Uint8Array[] = []
+  const segments = layout.segments.map(({ key, start }) => ({ key, start }))
   try {
     const genesis = first === null ? undefined : decodeEntry(first)
-    if (genesis?.type === 'genesis') userSign = genesis.plain.user.sign
+    if (genesis?.type === 'genesis') userSigns.push(genesis.plain.user.sign)
   } catch {
     // Reported when block 0 is checked below.
   }
@@ -125,9 +137,11 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
         problems.push({ seq, code: result.code as LedgerErrorCode, message: result.message })
         rules.skip(seq)
       } else {
+        const view = result.status === 'unchecked' ? result.entry : result.view
         try {
-          rules.check(result.view, seq, registry, result.key === undefined ? {} : { verifiedKey: result.key })
-          rules.apply(result.view, seq)
+          // Unchecked: no key the job knew verified it; the rules check its signature under the user's key in force here.
+          rules.check(view, seq, registry, result.status === 'unchecked' ? {} : { verifiedKey: result.key })
+          rules.apply(view, seq)
           verified++
         } catch (err) {
           problems.push(problemOf(seq, err))
@@ -139,7 +153,10 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
   await verifyInChunks({
     length,
     read,
-    job: ({ start }, blocks) => ({ chainKey, start, blocks, userSign, registry: snapshot }),
+    // The user's key in force when the job is made (a rekey before it moved it on), and the genesis's.
+    job: ({ start }, blocks) => ({
+      segments, start, blocks, userSigns: [...(rules.user === undefined ? [] : [rules.user.sign]), ...userSigns], registry: snapshot
+    }),
     fold,
     crypto,
     pool: opts.pool
@@ -158,6 +175,7 @@ export async function verifyChain (core: Hypercore, registry: RegistryState, cry
   }
   return {
     chainKey: bytesToHex(chainKey),
+    segments: describeSegments(layout, length),
     userId: rules.user?.userId,
     length,
     valid: problems.length === 0,

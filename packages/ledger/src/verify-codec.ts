@@ -10,7 +10,8 @@
  *   (leaf hashes, ids, keys) in one transferred buffer, authors as strings —
  *   for the entries the rules read only the envelope of (exam, exercise,
  *   location), which are nearly all of them. The rest (genesis, consent,
- *   erasure, refusals) are cloned as they are.
+ *   erasure, migrate, rekey, refusals, entries left for the rules to check)
+ *   are cloned as they are.
  * Unpacking gives the same BlockResult objects verifyBlocks returned, with
  * byte strings as views into the transferred buffer.
  */
@@ -24,9 +25,10 @@ export interface PackedMessage<T> {
   readonly transfer: ArrayBuffer[]
 }
 
-/** A job whose blocks, chain key and user key are views into one buffer of their own. */
+/** A job whose blocks, segment keys and user keys are views into one buffer of their own. */
 export function packJob (job: BlocksJob): PackedMessage<BlocksJob> {
-  let total = job.chainKey.length + (job.userSign?.length ?? 0)
+  let total = 0
+  for (const key of [...job.segments.map((s) => s.key), ...job.userSigns]) total += key.length
   for (const block of job.blocks) total += block?.length ?? 0
   const buffer = new ArrayBuffer(total)
   let at = 0
@@ -38,10 +40,10 @@ export function packJob (job: BlocksJob): PackedMessage<BlocksJob> {
     return view
   }
   const message: BlocksJob = {
-    chainKey: put(job.chainKey),
+    segments: job.segments.map((s) => ({ key: put(s.key), start: s.start })),
     start: job.start,
     blocks: job.blocks.map((block) => block === null ? null : put(block)),
-    userSign: job.userSign === undefined ? undefined : put(job.userSign),
+    userSigns: job.userSigns.map(put),
     registry: job.registry
   }
   return { message, transfer: [buffer] }
@@ -49,12 +51,15 @@ export function packJob (job: BlocksJob): PackedMessage<BlocksJob> {
 
 export interface PackedVerdict {
   readonly count: number
-  /** Two bytes per block: its kind (ABSENT, OTHER, or 1 + the index of its type in ENTRY_TYPES) and its shape (see SHAPE_KEY). */
+  /**
+   * Two bytes per block: its kind (ABSENT, OTHER, or 1 + the index of its type in ENTRY_TYPES) and its shape
+   * (1 + the number of sealed recipients, 0 when not sealed).
+   */
   readonly tags: Uint8Array
   /** Two per block: time and reg (NaN when there is none). */
   readonly numbers: Float64Array
   readonly authors: string[]
-  /** Leaf hashes (32 bytes per block), then per compact block its id, verified key if any, and sealed recipients' keys. */
+  /** Leaf hashes (32 bytes per block), then per compact block its id, verified key, and sealed recipients' keys. */
   readonly bytes: Uint8Array
   /** Results that are not compact, by position in the job. */
   readonly others: Array<[number, BlockResult]>
@@ -62,8 +67,6 @@ export interface PackedVerdict {
 
 const ABSENT_KIND = 0
 const OTHER_KIND = 255
-/** Shape bit: the result carries the key its signature verified against; the low bits are 1 + the number of sealed recipients, 0 when not sealed. */
-const SHAPE_KEY = 0x80
 const ID_BYTES = 16
 const KEY_BYTES = 32
 const ABSENT: BlockResult = Object.freeze({ status: 'absent' })
@@ -81,7 +84,7 @@ export function packVerdict (verdict: BlocksVerdict): PackedMessage<PackedVerdic
   let total = hashes.length
   for (const result of results) {
     if (!isCompact(result)) continue
-    total += ID_BYTES + (result.key === undefined ? 0 : KEY_BYTES) + KEY_BYTES * (result.view.sealed?.to.length ?? 0)
+    total += ID_BYTES + KEY_BYTES + KEY_BYTES * (result.view.sealed?.to.length ?? 0)
   }
   const tags = new Uint8Array(2 * count)
   const numbers = new Float64Array(2 * count)
@@ -107,12 +110,12 @@ export function packVerdict (verdict: BlocksVerdict): PackedMessage<PackedVerdic
     const { view, key } = result
     const to = view.sealed?.to
     tags[2 * i] = 1 + ENTRY_TYPES.indexOf(view.type)
-    tags[2 * i + 1] = (key === undefined ? 0 : SHAPE_KEY) | (to === undefined ? 0 : 1 + to.length)
+    tags[2 * i + 1] = to === undefined ? 0 : 1 + to.length
     numbers[2 * i] = view.time
     numbers[2 * i + 1] = view.reg ?? Number.NaN
     authors[i] = view.author
     put(view.id)
-    if (key !== undefined) put(key)
+    put(key)
     for (const r of to ?? []) put(r.key)
   })
   return {
@@ -143,8 +146,8 @@ export function unpackVerdict (packed: PackedVerdict): BlocksVerdict {
     }
     const shape = tags[2 * i + 1]!
     const id = take(ID_BYTES)
-    const key = (shape & SHAPE_KEY) === 0 ? undefined : take(KEY_BYTES)
-    const recipients = (shape & ~SHAPE_KEY) - 1
+    const key = take(KEY_BYTES)
+    const recipients = shape - 1
     const to: Array<{ key: Uint8Array }> = []
     for (let r = 0; r < recipients; r++) to.push({ key: take(KEY_BYTES) })
     const reg = numbers[2 * i + 1]!

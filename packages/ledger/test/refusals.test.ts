@@ -235,25 +235,27 @@ describe('custody', () => {
   })
 })
 
-describe('custody formats core knows but chains do not take yet', () => {
-  it('UNKNOWN_TYPE: a migrate signed by the user for its slot, with a head that verifies', async () => {
+describe('custody entries a chain refuses', () => {
+  it('INVALID_FIELD: a migrate, signed by the user with a head that verifies, in a chain\'s first core (no boundary to stand at)', async () => {
     const old = generatePartyKeys(crypto).sign
     const from = coreKeyOfSigner(old.publicKey)
     const prologue = crypto.randomBytes(32)
-    const length = 5
+    const length = chain.length
     const headSig = crypto.sign(treeSignable(from, prologue, length, 0), old.secretKey)
-    const unsigned = buildMigrate({ from, length, fork: 0, prologue, signer: old.publicKey, headSig, to: c.institutions.hospitalB.id }, {}, crypto)
+    const unsigned = buildMigrate({ from, length, fork: 0, prologue, signer: old.publicKey, headSig, to: c.institutions.hospitalB.id, lineage: [] }, {}, crypto)
     checkMigrate((unsigned as EntryOf<'migrate'>).plain, crypto)
     const seq = chain.length
-    await refused(chain.append(signAs(user, unsigned, chain.key, seq), seq), 'UNKNOWN_TYPE')
+    await expectCode(chain.append(signAs(user, unsigned, chain.key, seq), seq), 'INVALID_FIELD', 'plain.length')
+    expect(chain.length).toBe(seq)
   })
 
-  it('UNKNOWN_TYPE: a rekey, signed by the revealed key or by the user\'s current one', async () => {
+  it('BAD_KEY: a rekey in a chain whose genesis committed to no next keys, signed by the revealed key or by the user\'s current one', async () => {
     const next = { ...generatePartyKeys(crypto), userId: user.userId }
     const after = { ...generatePartyKeys(crypto), userId: user.userId }
     const seq = chain.length
     for (const signer of [next, user]) {
-      await refused(chain.append(signAs(signer, buildRekey(1, next, after, {}, crypto), chain.key, seq), seq), 'UNKNOWN_TYPE')
+      await expectCode(chain.append(signAs(signer, buildRekey(1, next, after, {}, crypto), chain.key, seq), seq), 'BAD_KEY', 'plain.next')
+      expect(chain.length).toBe(seq)
     }
   })
 })

@@ -100,7 +100,7 @@ describe('what crosses threads', () => {
   it('a packed job and a packed verdict come out as they went in', async () => {
     const blocks = await readBlocks(coreOf(chain), 0, 160)
     const registry = c.ledger.registry.state.institutions().map(({ id, sign, since }) => ({ id, sign, since }))
-    const job = { chainKey: chain.key, start: 0, blocks, userSign: user.sign.publicKey, registry }
+    const job = { segments: [{ key: chain.key, start: 0 }], start: 0, blocks, userSigns: [user.sign.publicKey], registry }
     const { message, transfer } = packJob(job)
     const received = structuredClone(message, { transfer })
     expect(received.blocks.map((b) => b === null ? null : Buffer.from(b).toString('hex'))).toEqual(blocks.map((b) => b === null ? null : Buffer.from(b).toString('hex')))
