@@ -19,7 +19,7 @@ import {
 } from '@healthchain/core'
 import { firstCoreLayout, keyAt, migrateSlotAt, type ChainLayout } from './chain-segments.js'
 import { LedgerError } from './errors.js'
-import { checkMigrateOf } from './migrate-rule.js'
+import { checkMigrateOf, checkReassignedMigrate } from './migrate-rule.js'
 import { checkRekeyOf, userAfterRekey, userOfGenesis, type ChainUser } from './user-keys.js'
 
 export type { ChainUser } from './user-keys.js'
@@ -119,6 +119,13 @@ export class ChainRules {
     if (entry.type === 'genesis') throw new LedgerError('BAD_GENESIS', 'a genesis may only stand at position 0')
     if (migrateSlotAt(this.layout, seq) !== undefined && entry.type !== 'migrate') {
       throw new LedgerError('INVALID_FIELD', `position ${seq} of a continuation core must be its migrate`, { field: 'type' })
+    }
+    if (entry.type === 'migrate' && entry.author !== USER_AUTHOR) {
+      // A suspended custodian's chain whose user did not move it: the examiner governance reassigned it to continues it.
+      checkMigrateOf(entry.plain, seq, this.layout, registry, this.crypto, opts.appending === true)
+      const author = checkReassignedMigrate(entry, user.custodian, registry, opts.appending === true)
+      this.assertSigned(entry, slot, author.sign, opts)
+      return
     }
     if (entry.type === 'migrate' || entry.type === 'rekey') {
       if (entry.author !== USER_AUTHOR) throw new LedgerError('ROLE_FORBIDDEN', `only the user writes ${entry.type} entries`)

@@ -8,7 +8,10 @@
  * never changes), active in the registry when the entry is appended; stored
  * entries are not judged by a later suspension of their custodian.
  */
-import { can, checkMigrate, equal, type CryptoProvider, type MigratePlain, type RegistryState } from '@healthchain/core'
+import {
+  can, checkMigrate, equal, reassignmentProblem,
+  type CryptoProvider, type InstitutionRecord, type MigratePlain, type RegistryState
+} from '@healthchain/core'
 import { migrateProblem, migrateSlotAt, type ChainLayout } from './chain-segments.js'
 import { asLedgerError, LedgerError } from './errors.js'
 
@@ -38,4 +41,32 @@ export function checkMigrateOf (
   if (appending && registry.institutionAt(plain.to)?.status !== 'active') {
     throw new LedgerError('AUTHOR_SUSPENDED', `${plain.to} is suspended in the current registry`)
   }
+}
+
+const REASSIGNMENT_REFUSALS = {
+  none: 'the registry it was signed against holds no reassignment of the chain\'s custodian',
+  other: 'the registry reassigned the chain\'s custodian to another examiner',
+  author: 'its author is not an active examiner in the registry it was signed against',
+  to: 'an examiner may only continue a reassigned chain itself',
+  early: 'it is dated before the reassignment\'s notice period ends'
+} as const
+
+/**
+ * A migrate written by an institution instead of the user: allowed only to
+ * the examiner governance reassigned the chain's current custodian to, from
+ * the reassignment's `after` on (core's reassignmentProblem), and, when the
+ * custodian appends it, not dated in the future (the notice cannot be cut
+ * short by the author's clock). Returns the author's record at `reg`, whose
+ * key signs the entry.
+ */
+export function checkReassignedMigrate (
+  entry: { readonly author: string, readonly reg?: number, readonly time: number, readonly plain: MigratePlain },
+  custodian: string, registry: RegistryState, appending: boolean
+): InstitutionRecord {
+  const reg = entry.reg ?? 0
+  if (reg > registry.length) throw new LedgerError('REGISTRY_BEHIND', `the migrate was signed against registry length ${reg}; this node has ${registry.length}`)
+  const problem = reassignmentProblem(registry, { from: custodian, author: entry.author, to: entry.plain.to, time: entry.time, reg })
+  if (problem !== undefined) throw new LedgerError('ROLE_FORBIDDEN', `${entry.author} may not move this chain: ${REASSIGNMENT_REFUSALS[problem]}`)
+  if (appending && entry.time > Date.now()) throw new LedgerError('INVALID_FIELD', 'the migrate is dated in the future', { field: 'time' })
+  return registry.institutionAt(entry.author, reg)!
 }
