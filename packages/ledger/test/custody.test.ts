@@ -10,14 +10,14 @@ import Hypercore from 'hypercore'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   buildErasure, buildGenesis, buildMigrate, buildUserEntry, coreKeyOfManifest, encodeEntry, newRecoveryPhrase, nextKeyDigest, signEntry, userKeysFromPhrase,
-  type Entry, type MigratePlain, type UnsignedEntry, type UserKeys
+  type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { ChainMovedError, type ContinuationOffer, type Ledger, type UserChain } from '../src/index.js'
 import { coreOf, storeOf } from '../src/testing/index.js'
 import {
-  crypto, expectCode, link, makeConsortium, signAs, waitForLength, within, writeExam, type Link, type TestConsortium
+  crypto, expectCode, makeConsortium, signAs, waitForLength, writeExam, type TestConsortium
 } from './helpers/consortium.js'
-import { downloadUnerased } from '../src/download-unerased.js'
+import { custodyHelpers } from './helpers/custody.js'
 
 let c: TestConsortium
 let user: UserKeys
@@ -26,25 +26,11 @@ let first: UserChain
 /** hospital-b and the regulator: replicas of the first core. */
 let b: Ledger
 let reg: Ledger
-const wires: Link[] = []
 
 const T0 = Date.UTC(2026, 0, 1)
 const steps = (): UnsignedEntry => buildUserEntry('exercise', {
   start: T0, end: T0 + 60_000, observations: [{ code: '55423-8', value: 1000, unit: '{steps}' }]
 }, { time: T0 }, crypto)
-
-function wire (from: Ledger, to: Ledger): Link {
-  const w = link(from, to)
-  wires.push(w)
-  return w
-}
-
-/** Attaches `core` to the link and downloads [0, length) but the blocks the user erased (Link.fetch would wait for those for ever). */
-async function fetchUnerased (w: Link, core: Hypercore, length: number): Promise<void> {
-  core.replicate(w.responder)
-  await waitForLength(core, length)
-  await within(downloadUnerased(core, 0, length), 10_000, 'download')
-}
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 /** closedChain with the successor in hex (keys come back as Buffers or Uint8Arrays). */
@@ -53,34 +39,7 @@ const closed = (ledger: Ledger, key: Uint8Array) => {
   return found === undefined ? undefined : { ...found, successor: hex(found.successor) }
 }
 
-/** `to` starts holding a verified replica of the user's chain as `from` serves it now. */
-async function replicate (from: Ledger, to: Ledger): Promise<UserChain> {
-  const w = wire(from, to)
-  await w.fetch(to.registry.core, from.registry.core.length)
-  await to.registry.refresh()
-  const source = await from.chain(user.userId)
-  const replica = to.hasChain(user.userId) ? await to.chain(user.userId) : await to.replicaOf(user.userId, source.key)
-  await fetchUnerased(w, coreOf(replica), source.length)
-  await replica.ingest()
-  expect(replica.verifiedLength).toBe(source.length)
-  return replica
-}
-
-/** The migrate the user signs for an offer (with the key in force: generation 0 here). */
-function signMigrate (offer: ContinuationOffer, plain: MigratePlain = offer.plain, signer: UserKeys = user, opts = {}): Entry {
-  return signEntry(buildMigrate(plain, opts, crypto), { chainKey: offer.key, seq: offer.length }, signer.sign.secretKey, crypto)
-}
-
-/** `to` fetches the continuation `key` from `from` up to `length` and follows it. */
-async function follow (from: Ledger, to: Ledger, key: Uint8Array, length: number): Promise<UserChain | undefined> {
-  const session = to.coreSession(key)
-  try {
-    await fetchUnerased(wire(from, to), session, length)
-    return await to.followContinuation(user.userId, key)
-  } finally {
-    await session.close()
-  }
-}
+const { wire, fetchUnerased, replicate, signMigrate, follow, unwire } = custodyHelpers(() => user)
 
 beforeEach(async () => {
   c = await makeConsortium()
@@ -97,7 +56,7 @@ beforeEach(async () => {
   await reg.followRegistry(c.ledger.registry.key)
 })
 afterEach(async () => {
-  for (const w of wires.splice(0)) w.destroy()
+  unwire()
   await c.cleanup()
 })
 
