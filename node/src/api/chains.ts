@@ -73,6 +73,8 @@ export const entryViewSchema = z.object({
   reg: z.int().optional(),
   plain: z.unknown(),
   sealed: sealedViewSchema.optional().describe('examiners: opened if a recipient; users: the ciphertext; inquirers and regulators: absent'),
+  segmentKey: hexSchema.optional()
+    .describe('the key of the core the entry was written in, when the chain has moved since (a seal is bound to it); absent: the chain key'),
   encoded: hexSchema.optional().describe('with ?encoded=true: the stored block (the canonical encoded entry, signature included), hex')
 })
 export type EntryViewReply = z.infer<typeof entryViewSchema>

@@ -165,7 +165,7 @@ export function createChainService (components: ChainsComponents): ChainService 
       const examiner = caller.role === 'examiner'
       if (examiner) await institution.keys.refresh()
       const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), institution.id) : undefined
-      const ctx = { role: caller.role, chainKey: chain.key, crypto, ...(examiner ? { boxes: institution.keys.boxKeys(), granted } : {}) }
+      const ctx = { role: caller.role, chainKey: chain.key, keyAt: (seq: number) => chain.keyAt(seq), crypto, ...(examiner ? { boxes: institution.keys.boxKeys(), granted } : {}) }
       return {
         userId: chain.userId!,
         chainKey: bytesToHex(chain.key),
