@@ -64,10 +64,16 @@ export async function loginWithPhrase (api: ApiClient, institution: InstitutionI
 /** A sealed segment of `view` opened with any generation's box key, under the key of the core the entry was written in. */
 export function openWithAny (view: EntryViewReply, chainKey: string, all: readonly UserKeys[], crypto: CryptoProvider): unknown {
   const key = view.segmentKey ?? chainKey
+  let failure: unknown
   for (const keys of all) {
-    const data = openEnvelope(view, key, keys, crypto)
-    if (data !== undefined) return data
+    try {
+      return openEnvelope(view, key, keys, crypto)
+    } catch (err) {
+      // Sealed to another generation's box key (NOT_RECIPIENT): the next one may open it.
+      failure ??= err
+    }
   }
+  if (failure !== undefined) throw failure
   return undefined
 }
 
