@@ -180,9 +180,8 @@ describe('`user rotate`', () => {
     expect(run.code, run.stderr).toBe(0)
     expect(run.json()).toMatchObject({ userId: carol.keys.userId, generation: 1, seq: 2 })
 
-    const login = await call(a().url, 'POST', '/v1/session/challenge', { body: { userId: carol.keys.userId } })
-    expect(login.status).toBe(200)
-    await expect(userToken(a(), carol.keys)).rejects.toThrow()
+    // Generation 0's key, derived from the same phrase, no longer logs in.
+    await expect(userToken(a(), carol.keys)).rejects.toThrow(/LOGIN_REFUSED/)
     const next = userKeysFromPhrase(carol.phrase, crypto, 1)
     expect(typeof await userToken(a(), next)).toBe('string')
 
@@ -232,7 +231,7 @@ describe('a custodian whose data directory is lost', () => {
     expect(verify.body).toMatchObject({ valid: true, problems: [] })
   })
 
-  it('lets the users of a suspended custodian move at once, and refuses a move to the suspended one', async () => {
+  it('lets the users of a suspended custodian move at once', async () => {
     const governance = join(net.dir, 'governance.json')
     const suspend = await cli(['suspend', '--api', regulator().url, '--governance-key', governance, '--institution', 'hospital-a'])
     expect(suspend.code, suspend.stderr).toBe(0)
