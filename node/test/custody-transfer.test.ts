@@ -14,9 +14,10 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  buildMigrate, bytesToHex, decodeEntry, encodeEntry, fromHex, newRecoveryPhrase, signEntry, userKeysFromPhrase, type Entry, type UserKeys
+  buildMigrate, bytesToHex, decodeEntry, encodeEntry, encodeRegistryEntry, fromHex, newEntryId, newRecoveryPhrase, REGISTRY_VERSION, signEntry,
+  signRegistryEntry, userKeysFromPhrase, type Entry, type UserKeys
 } from '@healthchain/core'
-import { readRecoveryPhrase } from '@healthchain/ledger'
+import { readPartyKeys, readRecoveryPhrase } from '@healthchain/ledger'
 import { plainOf } from '../src/cli/user-custody.js'
 import { cli, errorCode } from './helpers/cli.js'
 import { call, startConsortium, staffToken, userToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
@@ -25,6 +26,8 @@ import { crypto } from './helpers/fixtures.js'
 const EXAM = (value: number, notes: string) => ({
   type: 'exam', plain: { title: 'Blood pressure', observations: [{ code: '8480-6', value, unit: 'mm[Hg]' }] }, sealed: { notes }
 })
+
+const DAY_MS = 86_400_000
 
 let net: TestConsortium
 const a = (): TestNode => net.node('hospital-a')
@@ -241,5 +244,35 @@ describe('a custodian whose data directory is lost', () => {
     const run = await cli(['user', 'transfer', '--to', 'hospital-b', '--api', b().url, '--phrase-file', bobFile, '--json'])
     expect(run.code, run.stderr).toBe(0)
     expect(run.json()).toMatchObject({ custodian: 'hospital-b' })
+  })
+
+  it('lets hospital-b take over a chain governance reassigned to it, once the notice period is over, for a user who did nothing', async () => {
+    // carol's chain is still at hospital-a. The reassignment is dated back past the 30-day notice, so `after` is already reached.
+    const governance = await readPartyKeys(join(net.dir, 'governance.json'))
+    const registry = await call(regulator().url, 'GET', '/v1/registry')
+    const time = Date.now() - 31 * DAY_MS
+    const unsigned = { v: REGISTRY_VERSION, type: 'reassign', id: newEntryId(crypto), time, plain: { institution: 'hospital-a', to: 'hospital-b', after: time + 30 * DAY_MS } }
+    const entry = signRegistryEntry(unsigned as Parameters<typeof signRegistryEntry>[0], {
+      chainKey: fromHex(registry.body.key, 32, 'key'), seq: registry.body.length
+    }, governance.sign.secretKey, crypto)
+    const appended = await call(regulator().url, 'POST', '/v1/registry', { body: { entry: bytesToHex(encodeRegistryEntry(entry)) } })
+    expect(appended.status, JSON.stringify(appended.body)).toBe(201)
+    await waitUntil(() => b().daemon.ledger.registry.state.reassignmentOf('hospital-a') !== undefined, 'hospital-b to have the reassignment')
+
+    const carol = userKeysFromPhrase(await readRecoveryPhrase(join(net.dir, 'carol.phrase.json')), crypto)
+    const run = await cli(['custody', 'take-over', '--user', carol.userId, '--api', b().url, '--api-key', b().apiKey, '--json'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json()).toMatchObject({ userId: carol.userId, custodian: 'hospital-b' })
+    const chain = await b().daemon.ledger.chain(carol.userId)
+    const migrate = await chain.get(run.json().length)
+    expect(migrate).toMatchObject({ type: 'migrate', author: 'hospital-b' })
+    expect(chain.user?.generation).toBe(1)
+    await writeExam(b(), carol, 121, 'carol at hospital-b')
+    const verify = await call(b().url, 'GET', `/v1/users/${carol.userId}/verify`, { token: await staffToken(b()) })
+    expect(verify.body).toMatchObject({ valid: true, problems: [] })
+    // The user's own read opens the exams of both generations and both custodians.
+    const read = await cli(['user', 'read', '--api', b().url, '--institution', 'hospital-b', '--phrase-file', join(net.dir, 'carol.phrase.json'), '--type', 'exam', '--json'])
+    expect(read.code, read.stderr).toBe(0)
+    expect(read.json().entries.map((e: any) => e.sealed.readable)).toEqual([true, true, true])
   })
 })
