@@ -26,7 +26,7 @@ import {
 import { hexToBytes } from '../services/chains.js'
 import { ApiClient, loginAsUser } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
-import { clientStep, readPhraseFile } from './user-device.js'
+import { clientStep } from './user-device.js'
 
 /** Generations tried at a login before giving up: rotations are rare, and each try costs one login request. */
 export const MAX_LOGIN_GENERATIONS = 8
@@ -44,9 +44,8 @@ export interface PhraseSession {
   readonly all: readonly UserKeys[]
 }
 
-/** Logs in at `api` (institution `institution`) with the phrase in `phraseFile`, as the generation in force there. */
-export async function loginWithPhrase (api: ApiClient, institution: InstitutionId, phraseFile: string, crypto: CryptoProvider): Promise<PhraseSession> {
-  const phrase = await readPhraseFile(phraseFile)
+/** Logs in at `api` (institution `institution`) with the recovery phrase (readPhraseFile), as the generation in force there. */
+export async function loginWithPhrase (api: ApiClient, institution: InstitutionId, phrase: string, crypto: CryptoProvider): Promise<PhraseSession> {
   let refusal: unknown
   for (let generation = 0; generation < MAX_LOGIN_GENERATIONS; generation++) {
     const keys = clientStep(() => userKeysFromPhrase(phrase, crypto, generation))

@@ -25,7 +25,7 @@ import { CliError, usageError } from '../errors.js'
 import { Output, toJsonText } from '../output.js'
 import { apiKeyOption, examples, grantEndArg, institutionIdArg, pathArg, urlArg, userIdArg, withJson } from '../options.js'
 import { loginWithPhrase, openAllWith, rotateKeys, TRANSFER_TIMEOUT_MS, transferChain } from '../user-custody.js'
-import { clientStep, enrolUser, examinerBoxOf, grantExaminer, readPhraseFile, readUserKeys, writeAsUser } from '../user-device.js'
+import { clientStep, enrolUser, examinerBoxOf, grantExaminer, readPhraseFile, writeAsUser } from '../user-device.js'
 
 const WRITABLE_TYPES = ['exercise', 'location'] as const
 const READABLE_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
@@ -105,8 +105,9 @@ The plain segment, by type:
       api: string, institution: InstitutionId, phraseFile: string, type: typeof WRITABLE_TYPES[number], data: string, json?: boolean
     }) => {
       const out = new Output(ctx.io, opts)
+      const phrase = await readPhraseFile(opts.phraseFile)
       const unsigned = buildPlain(opts.type, await readData(opts.data))
-      const { client, keys } = await loginWithPhrase(new ApiClient(opts.api), opts.institution, opts.phraseFile, crypto)
+      const { client, keys } = await loginWithPhrase(new ApiClient(opts.api), opts.institution, phrase, crypto)
       const written = await writeAsUser(client, keys, unsigned, crypto)
       out.result({ userId: keys.userId, type: opts.type, ...written }, `${opts.type} entry ${written.id} ${written.duplicate ? 'was already appended' : 'appended'} at position ${written.seq} of ${keys.userId}'s chain`)
     })
@@ -133,9 +134,10 @@ The plain segment, by type:
       let userId: UserId
       if (opts.phraseFile !== undefined) {
         if (opts.institution === undefined) throw usageError('--phrase-file needs --institution <id>: the id of the node at --api, which the login signature is bound to')
-        const own = await readUserKeys(opts.phraseFile, crypto)
+        const phrase = await readPhraseFile(opts.phraseFile)
+        const own = clientStep(() => userKeysFromPhrase(phrase, crypto))
         if (opts.user !== undefined && opts.user !== own.userId) throw usageError(`--user ${opts.user} is not the phrase's user (${own.userId}): a user reads their own chain only`)
-        const session = await loginWithPhrase(api, opts.institution, opts.phraseFile, crypto)
+        const session = await loginWithPhrase(api, opts.institution, phrase, crypto)
         userId = session.keys.userId
         keys = session.all
         client = session.client
@@ -163,9 +165,10 @@ The plain segment, by type:
     .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, examiner: InstitutionId, until?: number, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
       const until = opts.until
+      const phrase = await readPhraseFile(opts.phraseFile)
       const api = new ApiClient(opts.api)
       const box = examinerBoxOf((await api.registry()).institutions, opts.examiner)
-      const { client, keys, all } = await loginWithPhrase(api, opts.institution, opts.phraseFile, crypto)
+      const { client, keys, all } = await loginWithPhrase(api, opts.institution, phrase, crypto)
       const boxes = all.map((k: UserKeys) => k.box)
       const result = await grantExaminer(client, keys, opts.examiner, box, crypto, until === undefined ? { boxes } : { until, boxes })
       out.result({ userId: keys.userId, examiner: opts.examiner, ...result }, `granted ${opts.examiner} access (${result.rewrapped} past exam key${result.rewrapped === 1 ? '' : 's'} re-wrapped) at position${result.writes.length === 1 ? '' : 's'} ${result.writes.map((w) => w.seq).join(', ')}`)
@@ -180,7 +183,7 @@ The plain segment, by type:
     .addHelpText('after', examples('healthchain user transfer --to hospital-b --api http://127.0.0.1:7010 --phrase-file ./alice.phrase.json'))
     .action(async (opts: { to: InstitutionId, api: string, phraseFile: string, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
-      const session = await loginWithPhrase(new ApiClient(opts.api, { timeoutMs: TRANSFER_TIMEOUT_MS }), opts.to, opts.phraseFile, crypto)
+      const session = await loginWithPhrase(new ApiClient(opts.api, { timeoutMs: TRANSFER_TIMEOUT_MS }), opts.to, await readPhraseFile(opts.phraseFile), crypto)
       const { moved } = await transferChain(session, opts.to, crypto, (line) => { out.progress(line) })
       out.result(moved, [
         `moved ${moved.userId}'s chain to ${moved.custodian} (custodian): it continues under key ${moved.chainKey}`,
@@ -197,7 +200,7 @@ The plain segment, by type:
     .addHelpText('after', examples('healthchain user rotate --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json'))
     .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
-      const session = await loginWithPhrase(new ApiClient(opts.api), opts.institution, opts.phraseFile, crypto)
+      const session = await loginWithPhrase(new ApiClient(opts.api), opts.institution, await readPhraseFile(opts.phraseFile), crypto)
       const { written, generation } = await rotateKeys(session, crypto)
       out.result({ userId: session.keys.userId, generation, ...written }, [
         `rotated ${session.keys.userId}'s keys to generation ${generation} (rekey at position ${written.seq}${written.duplicate ? ', already appended' : ''})`,
