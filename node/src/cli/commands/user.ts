@@ -7,7 +7,10 @@
  * user's entries with @healthchain/client's same functions. The recovery
  * phrase is the user's identity: `user new` shows it once (or writes it
  * owner-only with --out); the other commands read it from a phrase file
- * and keep the keys in memory only.
+ * and keep the keys in memory only. Every key generation derives from the
+ * phrase: the commands log in and sign with the one in force at the node
+ * (user-custody.ts), `rotate` puts the next one in force, and `transfer`
+ * moves the chain to another examiner.
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
