@@ -49,7 +49,7 @@ export type ChainKeyReply = z.infer<typeof chainKeyReplySchema>
 export const chainSummarySchema = z.object({
   userId: z.string(),
   chainKey: hexSchema.describe('the chain\'s Hypercore key, hex'),
-  custodian: z.string().describe('the institution that enrolled the user and appends to the chain'),
+  custodian: z.string().describe('the institution that appends to the chain: the one that enrolled the user, or the latest it moved to'),
   length: z.int(),
   verifiedLength: z.int().describe('entries this node has checked (a replica never serves more)'),
   forked: z.boolean().describe('the custodian signed two histories: the chain is not to be trusted')
