@@ -18,7 +18,7 @@
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { userIdFromKey, type CryptoProvider, type PartyKeys, type UserId } from '@healthchain/core'
+import { type CryptoProvider, type PartyKeys, type UserId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Ledger } from '@healthchain/ledger'
 import { NetworkNode } from '@healthchain/net'
@@ -40,6 +40,7 @@ import { createExamSealer, type ExamSealer } from './sealing/exam-sealer.js'
 import { createAccessPolicy, type AccessPolicy } from './services/access.js'
 import { createAuditService, type AuditService } from './services/audit.js'
 import { createChainService, type ChainService } from './services/chains.js'
+import { createCustodyService, type CustodyService } from './services/custody.js'
 import { createFhirService, type FhirService } from './services/fhir.js'
 import { createInsightService, type InsightService } from './services/insights.js'
 import { createNetworkService, type NetworkService } from './services/network.js'
@@ -48,6 +49,7 @@ import { createRegistryService, type RegistryService } from './services/registry
 export interface NodeServices {
   readonly access: AccessPolicy
   readonly chains: ChainService
+  readonly custody: CustodyService
   readonly insights: InsightService
   readonly fhir: FhirService
   readonly registry: RegistryService
@@ -156,6 +158,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
     const services: NodeServices = {
       access,
       chains,
+      custody: createCustodyService({ ledger, network, institution: { id: config.name, keys: keyring }, crypto }),
       insights: createInsightService({ index, access }),
       fhir: createFhirService({ chains }),
       registry: createRegistryService({ ledger }),
@@ -216,11 +219,15 @@ function peerIdOf (address: string): string {
   return id
 }
 
-/** The signing key a user's genesis names, if this node holds the user's chain (for the login challenge). */
+/**
+ * The user's signing key in force, if this node holds the user's chain (for
+ * the login challenge): the genesis's, or the latest rekey's, so a
+ * rotated-out key no longer logs in.
+ */
 async function userSigningKey (ledger: Ledger, user: UserId): Promise<Uint8Array | undefined> {
   if (!ledger.hasChain(user)) return undefined
   // A visit, not chain(): login attempts (which anyone may make) must not leave chains open in memory.
-  const key = await ledger.withChain(user, async (chain) => chain.user?.sign)
-  // The id is derived from the key: check anyway, so a catalog mix-up can never log in the wrong person.
-  return key !== undefined && userIdFromKey(key) === user ? key : undefined
+  const found = await ledger.withChain(user, async (chain) => chain.user)
+  // The id is generation 0's, derived from the genesis key: checked anyway, so a catalog mix-up can never log in the wrong person.
+  return found !== undefined && found.userId === user ? found.sign : undefined
 }

@@ -19,6 +19,7 @@ import { createNodeContext, type NodeContext } from './context.js'
 import type { DataDirLayout } from './data-dir.js'
 import { registerAuditRoutes } from './http/routes/audit.js'
 import { registerChainRoutes } from './http/routes/chains.js'
+import { registerCustodyRoutes } from './http/routes/custody.js'
 import { registerEnrolmentRoutes } from './http/routes/enrolments.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
@@ -87,6 +88,7 @@ export class Daemon {
         routes: [
           (app) => { registerChainRoutes(app, { sessions, chains: services.chains }) },
           (app) => { registerEnrolmentRoutes(app, { sessions, enrolments }) },
+          (app) => { registerCustodyRoutes(app, { sessions, custody: services.custody }) },
           (app) => { registerFhirRoutes(app, { sessions, fhir: services.fhir }) },
           (app) => { registerInsightRoutes(app, { sessions, insights: services.insights }) },
           (app) => { registerRegistryRoutes(app, { registry: services.registry }) },

@@ -49,6 +49,7 @@ export { createConsortium, admitInstitutions, admissionOf, signRegistryEntryFor,
 export { registerChainRoutes, type ChainRoutesDeps } from './http/routes/chains.js'
 export { registerRegistryRoutes, type RegistryRoutesDeps } from './http/routes/registry.js'
 export { registerNetworkRoutes, type NetworkRoutesDeps } from './http/routes/network.js'
+export { registerCustodyRoutes, type CustodyRoutesDeps } from './http/routes/custody.js'
 export { registerEnrolmentRoutes, type EnrolmentRoutesDeps } from './http/routes/enrolments.js'
 export {
   createEnrolmentService, newEnrolmentCode, TICKET_REFUSAL_FLOOR_MS,
@@ -56,6 +57,7 @@ export {
 } from './services/enrolments.js'
 export { createAccessPolicy, type AccessPolicy, type AccessComponents, type Caller } from './services/access.js'
 export { createChainService, type ChainService, type ChainsComponents, type ExamInput, type ReadOptions } from './services/chains.js'
+export { createCustodyService, type CustodyService, type CustodyComponents } from './services/custody.js'
 export { createInsightService, type InsightService, type InsightsComponents } from './services/insights.js'
 export { createFhirService, type FhirService, type FhirComponents } from './services/fhir.js'
 export { createRegistryService, type RegistryService, type RegistryComponents } from './services/registry.js'

@@ -16,10 +16,12 @@ import {
 } from '../src/index.js'
 import { registerAuditRoutes } from '../src/http/routes/audit.js'
 import { registerChainRoutes } from '../src/http/routes/chains.js'
+import { registerCustodyRoutes } from '../src/http/routes/custody.js'
 import { registerFhirRoutes } from '../src/http/routes/fhir.js'
 import { registerInsightRoutes } from '../src/http/routes/insights.js'
 import { registerNetworkRoutes } from '../src/http/routes/network.js'
 import { registerRegistryRoutes } from '../src/http/routes/registry.js'
+import type { CustodyService } from '../src/services/custody.js'
 import type { NetworkService } from '../src/services/network.js'
 import { startTestApi, type TestApi, type TestApiParts } from './helpers/api.js'
 
@@ -72,6 +74,7 @@ describe('the OpenAPI document', () => {
     const chains = {} as ChainService
     return [
       (app) => { registerChainRoutes(app, { sessions: parts.sessions, chains }) },
+      (app) => { registerCustodyRoutes(app, { sessions: parts.sessions, custody: {} as CustodyService }) },
       (app) => { registerFhirRoutes(app, { sessions: parts.sessions, fhir: createFhirService({ chains }) }) },
       (app) => { registerInsightRoutes(app, { sessions: parts.sessions, insights: createInsightService({ index: {} as never, access }) }) },
       (app) => { registerRegistryRoutes(app, { registry: createRegistryService({ ledger }) }) },
@@ -89,7 +92,7 @@ describe('the OpenAPI document', () => {
     }>>
     expect(Object.keys(paths).sort()).toEqual([
       '/v1/audit', '/v1/network', '/v1/openapi.json', '/v1/registry', '/v1/session', '/v1/session/challenge', '/v1/statistics', '/v1/status', '/v1/trace',
-      '/v1/users', '/v1/users/{id}', '/v1/users/{id}/chain-key', '/v1/users/{id}/entries', '/v1/users/{id}/exercise', '/v1/users/{id}/fhir',
+      '/v1/users', '/v1/users/{id}', '/v1/users/{id}/chain-key', '/v1/users/{id}/continuation', '/v1/users/{id}/entries', '/v1/users/{id}/exercise', '/v1/users/{id}/fhir',
       '/v1/users/{id}/head', '/v1/users/{id}/series', '/v1/users/{id}/verify'
     ])
     for (const [path, methods] of Object.entries(paths)) {
@@ -106,5 +109,6 @@ describe('the OpenAPI document', () => {
     expect(replyOf('/v1/users/{id}/head', 'get')).toContain('cosignatures')
     expect(replyOf('/v1/users', 'get')).toContain('custodian')
     expect(replyOf('/v1/network', 'get')).toContain('custodianOf')
+    expect(replyOf('/v1/users/{id}/continuation', 'get')).toContain('headSig')
   })
 })

@@ -49,7 +49,7 @@ export type ChainKeyReply = z.infer<typeof chainKeyReplySchema>
 export const chainSummarySchema = z.object({
   userId: z.string(),
   chainKey: hexSchema.describe('the chain\'s Hypercore key, hex'),
-  custodian: z.string().describe('the institution that enrolled the user and appends to the chain'),
+  custodian: z.string().describe('the institution that appends to the chain: the one that enrolled the user, or the latest it moved to'),
   length: z.int(),
   verifiedLength: z.int().describe('entries this node has checked (a replica never serves more)'),
   forked: z.boolean().describe('the custodian signed two histories: the chain is not to be trusted')
@@ -73,6 +73,8 @@ export const entryViewSchema = z.object({
   reg: z.int().optional(),
   plain: z.unknown(),
   sealed: sealedViewSchema.optional().describe('examiners: opened if a recipient; users: the ciphertext; inquirers and regulators: absent'),
+  segmentKey: hexSchema.optional()
+    .describe('the key of the core the entry was written in, when the chain has moved since (a seal is bound to it); absent: the chain key'),
   encoded: hexSchema.optional().describe('with ?encoded=true: the stored block (the canonical encoded entry, signature included), hex')
 })
 export type EntryViewReply = z.infer<typeof entryViewSchema>

@@ -14,5 +14,6 @@ export * from './fhir.js'
 export * from './login.js'
 export * from './network.js'
 export * from './enrolments.js'
+export * from './custody.js'
 // The built-in reference ranges (plain data, browser-safe): the console marks out-of-range values with the node's own table.
 export { REFERENCE_RANGES, rangeFor, type ReferenceEntry } from '../query-index/reference-ranges.js'

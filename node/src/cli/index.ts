@@ -10,6 +10,7 @@ export { ApiClient, loginAsUser, loginWithApiKey, DEFAULT_TIMEOUT_MS, type Reque
 export {
   enrolUser, examinerBoxOf, grantExaminer, openEnvelope, postUserEntry, writeAsUser, readUserKeys, readPhraseFile
 } from './user-device.js'
+export { loginWithPhrase, openAllWith, rotateKeys, transferChain, type PhraseSession } from './user-custody.js'
 export {
   DEFAULT_DEV_DIR, DEFAULT_BASE_PORT, DEV_HOST, MIN_BASE_PORT, MAX_BASE_PORT, DEV_NODES,
   devPaths, devPorts, readDevManifest, type DevManifest, type DevPaths, type DevPorts

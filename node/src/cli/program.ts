@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander'
 import { registerApiKey } from './commands/apikey.js'
 import { registerAudit } from './commands/audit.js'
 import { registerConsortium } from './commands/consortium.js'
+import { registerCustody } from './commands/custody.js'
 import { registerDev } from './commands/dev.js'
 import { registerKeys } from './commands/keys.js'
 import { registerPhone } from './commands/phone.js'
@@ -42,6 +43,7 @@ export function createProgram (ctx: CliContext): Command {
   registerStart(program, ctx)
   registerApiKey(program, ctx)
   registerUser(program, ctx)
+  registerCustody(program, ctx)
   registerPhone(program, ctx)
   registerVerify(program, ctx)
   registerReindex(program, ctx)

@@ -23,9 +23,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import {
-  bytesToHex, encodeEntry, fromHex, userKeysFromPhrase, type CryptoProvider, type Entry, type InstitutionId, type UnsignedEntry, type UserKeys
+  bytesToHex, encodeEntry, fromHex, isRecipient, userKeysFromPhrase,
+  type BoxKeyPair, type CryptoProvider, type Entry, type InstitutionId, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import { buildEnrolmentGenesis, buildGrantEntries, isClientError, sendSigned, signUserEntry, type SealedPast } from '@healthchain/client'
+import { buildRotatableGenesis } from '@healthchain/client/custody-writes'
 import { envelopeOf, openEnvelope } from '@healthchain/client/user-side'
 import { LedgerError, readRecoveryPhrase } from '@healthchain/ledger'
 import { z } from 'zod'
@@ -77,12 +79,20 @@ async function looksLikePhraseFile (path: string): Promise<boolean> {
  * Enrols `user` at the node `staff` is logged in to: the node says which
  * chain key it will give the chain, the user signs the genesis for that key
  * and position 0 naming `custodian` (default: the node's own answer; the
- * node refuses a genesis naming another institution).
+ * node refuses a genesis naming another institution). Given the phrase,
+ * the genesis commits to the next generation's keys (pre-rotation).
  */
-export async function enrolUser (staff: ApiClient, user: UserKeys, crypto: CryptoProvider, custodian?: InstitutionId): Promise<ChainSummary> {
+export async function enrolUser (
+  staff: ApiClient, user: UserKeys, crypto: CryptoProvider, custodian?: InstitutionId, opts: { phrase?: string } = {}
+): Promise<ChainSummary> {
   const offer = await staff.request('GET', `/v1/users/${user.userId}/chain-key`, z.object({ chainKey: z.string(), custodian: z.string() }))
   const named = custodian ?? offer.custodian as InstitutionId
-  const genesis = clientStep(() => buildEnrolmentGenesis(user, named, fromHex(offer.chainKey, 32, 'chainKey'), crypto))
+  const chainKey = fromHex(offer.chainKey, 32, 'chainKey')
+  // With the phrase, the genesis commits to generation 1's keys, so the user can rotate later (`user rotate`).
+  const phrase = opts.phrase
+  const genesis = clientStep(() => phrase === undefined
+    ? buildEnrolmentGenesis(user, named, chainKey, crypto)
+    : buildRotatableGenesis(phrase, named, chainKey, crypto))
   return await staff.request('POST', '/v1/users', chainSummarySchema, { body: { genesis: bytesToHex(encodeEntry(genesis)) } })
 }
 
@@ -132,17 +142,30 @@ export async function writeAsUser (client: ApiClient, user: UserKeys, unsigned: 
  * history. A long history takes several grants. Returns the writes.
  */
 export async function grantExaminer (
-  client: ApiClient, user: UserKeys, examiner: InstitutionId, examinerBox: Uint8Array, crypto: CryptoProvider, opts: { until?: number } = {}
+  client: ApiClient, user: UserKeys, examiner: InstitutionId, examinerBox: Uint8Array, crypto: CryptoProvider,
+  opts: { until?: number, boxes?: readonly BoxKeyPair[] } = {}
 ): Promise<{ writes: WriteReply[], rewrapped: number }> {
   const own = await client.entries(user.userId, { type: 'exam' })
-  const chainKey = fromHex(own.chainKey, 32, 'chainKey')
-  const history = own.entries.flatMap((view): SealedPast[] => {
+  // A data key is recovered with the box key it was sealed to (any generation) under its own core's key (a chain that moved has several).
+  const boxes = opts.boxes ?? [user.box]
+  const groups = new Map<string, { chainKey: Uint8Array, userBox: BoxKeyPair, history: SealedPast[] }>()
+  for (const view of own.entries) {
     const sealed = envelopeOf(view)
-    return sealed === undefined ? [] : [{ seq: view.seq, id: fromHex(view.id, 16, 'id'), sealed }]
-  })
-  const { entries, rewrapped } = clientStep(() => buildGrantEntries({ examiner, examinerBox, until: opts.until, history, chainKey, userBox: user.box }, crypto))
+    const userBox = sealed === undefined ? undefined : boxes.find((box) => isRecipient(sealed, box.publicKey))
+    if (sealed === undefined || userBox === undefined) continue
+    const segment = view.segmentKey ?? own.chainKey
+    const group = `${segment}/${bytesToHex(userBox.publicKey)}`
+    if (!groups.has(group)) groups.set(group, { chainKey: fromHex(segment, 32, 'chainKey'), userBox, history: [] })
+    groups.get(group)!.history.push({ seq: view.seq, id: fromHex(view.id, 16, 'id'), sealed })
+  }
+  if (groups.size === 0) groups.set('', { chainKey: fromHex(own.chainKey, 32, 'chainKey'), userBox: user.box, history: [] })
   const writes: WriteReply[] = []
-  for (const grant of entries) writes.push(await writeAsUser(client, user, grant, crypto))
+  let rewrapped = 0
+  for (const { chainKey, userBox, history } of groups.values()) {
+    const built = clientStep(() => buildGrantEntries({ examiner, examinerBox, until: opts.until, history, chainKey, userBox }, crypto))
+    rewrapped += built.rewrapped
+    for (const grant of built.entries) writes.push(await writeAsUser(client, user, grant, crypto))
+  }
   return { writes, rewrapped }
 }
 

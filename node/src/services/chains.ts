@@ -165,7 +165,9 @@ export function createChainService (components: ChainsComponents): ChainService 
       const examiner = caller.role === 'examiner'
       if (examiner) await institution.keys.refresh()
       const granted = examiner ? grantedKeysFor(await chain.read({ types: ['consent'] }), institution.id) : undefined
-      const ctx = { role: caller.role, chainKey: chain.key, crypto, ...(examiner ? { boxes: institution.keys.boxKeys(), granted } : {}) }
+      // Each seal is bound to the key of the core its entry was written in (a chain that moved spans several).
+      const keyAt = (seq: number): Uint8Array => chain.keyAt(seq)
+      const ctx = { role: caller.role, chainKey: chain.key, keyAt, crypto, ...(examiner ? { boxes: institution.keys.boxKeys(), granted } : {}) }
       return {
         userId: chain.userId!,
         chainKey: bytesToHex(chain.key),

@@ -13,7 +13,7 @@
  * Bytes become lowercase hex, so every field is plain JSON.
  */
 import {
-  bytesToHex, encodeCanonical, isRecipient, openSealed, openWithDataKey, unwrapDataKey,
+  bytesToHex, encodeCanonical, equal, isRecipient, openSealed, openWithDataKey, unwrapDataKey,
   type BoxKeyPair, type CryptoProvider, type Entry, type ExamSealed, type Role
 } from '@healthchain/core'
 import type { PositionedEntry } from '@healthchain/ledger'
@@ -31,6 +31,8 @@ export interface EntryView {
   readonly reg?: number
   readonly plain: unknown
   readonly sealed?: SealedView
+  /** The key of the core the entry was written in, when it is not the chain's latest (a chain that moved): its seal is bound to it. */
+  readonly segmentKey?: string
 }
 
 /** Data keys granted to an institution for past entries, by position (from the chain's consent grants). */
@@ -41,6 +43,8 @@ export interface GrantedKeys {
 export interface ViewContext {
   readonly role: Role
   readonly chainKey: Uint8Array
+  /** The key of the core position `seq` was written in (UserChain.keyAt): sealing binds it. Default: `chainKey` for every position. */
+  readonly keyAt?: (seq: number) => Uint8Array
   readonly crypto: CryptoProvider
   /** The reading institution's sealing key pairs (examiners), newest first: every generation it has rotated through. */
   readonly boxes?: readonly BoxKeyPair[]
@@ -60,6 +64,7 @@ export function grantedKeysFor (entries: readonly PositionedEntry[], examiner: s
 }
 
 export function viewOf ({ seq, entry }: PositionedEntry, ctx: ViewContext): EntryView {
+  const segment = ctx.keyAt?.(seq)
   const view: EntryView = {
     seq,
     id: bytesToHex(entry.id),
@@ -67,7 +72,8 @@ export function viewOf ({ seq, entry }: PositionedEntry, ctx: ViewContext): Entr
     author: entry.author,
     time: new Date(entry.time).toISOString(),
     ...('reg' in entry && typeof entry.reg === 'number' ? { reg: entry.reg } : {}),
-    plain: toJson(entry.plain)
+    plain: toJson(entry.plain),
+    ...(segment === undefined || equal(segment, ctx.chainKey) ? {} : { segmentKey: bytesToHex(segment) })
   }
   if (!('sealed' in entry) || entry.sealed === undefined) return view
   const sealed = sealedView(seq, entry, ctx)
@@ -89,7 +95,7 @@ function sealedView (seq: number, entry: Entry, ctx: ViewContext): SealedView | 
 function openAsInstitution (seq: number, entry: Extract<Entry, { type: 'exam' }>, ctx: ViewContext, box: BoxKeyPair): ExamSealed | undefined {
   const sealed = entry.sealed
   if (sealed === undefined) return undefined
-  const sealCtx = { chainKey: ctx.chainKey, entryId: entry.id }
+  const sealCtx = { chainKey: ctx.keyAt?.(seq) ?? ctx.chainKey, entryId: entry.id }
   try {
     if (isRecipient(sealed, box.publicKey)) return openSealed(sealed, box, sealCtx, ctx.crypto)
     const granted = ctx.granted?.get(seq)

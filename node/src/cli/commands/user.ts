@@ -1,5 +1,5 @@
 /**
- * `healthchain user new | enrol | write | read | grant`: a user's side over
+ * `healthchain user new | enrol | write | read | grant | transfer | rotate`: a user's side over
  * a node's HTTP API (user-device.ts), as at an institution's terminal: the
  * user logs in to that node with a signed challenge and the node forwards
  * writes to the custodian. What a phone runs is `healthchain phone` (a
@@ -7,7 +7,10 @@
  * user's entries with @healthchain/client's same functions. The recovery
  * phrase is the user's identity: `user new` shows it once (or writes it
  * owner-only with --out); the other commands read it from a phrase file
- * and keep the keys in memory only.
+ * and keep the keys in memory only. Every key generation derives from the
+ * phrase: the commands log in and sign with the one in force at the node
+ * (user-custody.ts), `rotate` puts the next one in force, and `transfer`
+ * moves the chain to another examiner.
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -19,12 +22,13 @@ import { buildExerciseEntry, buildLocationEntry, isClientError } from '@healthch
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { writeRecoveryPhrase } from '@healthchain/ledger'
 import type { EntriesReply } from '../../api/index.js'
-import { ApiClient, loginAsUser, loginWithApiKey } from '../api-client.js'
+import { ApiClient, loginWithApiKey } from '../api-client.js'
 import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
 import { Output, toJsonText } from '../output.js'
 import { apiKeyOption, examples, grantEndArg, institutionIdArg, pathArg, urlArg, userIdArg, withJson } from '../options.js'
-import { enrolUser, examinerBoxOf, grantExaminer, openEnvelope, readUserKeys, writeAsUser } from '../user-device.js'
+import { loginWithPhrase, openAllWith, rotateKeys, TRANSFER_TIMEOUT_MS, transferChain } from '../user-custody.js'
+import { clientStep, enrolUser, examinerBoxOf, grantExaminer, readPhraseFile, writeAsUser } from '../user-device.js'
 
 const WRITABLE_TYPES = ['exercise', 'location'] as const
 const READABLE_TYPES = ['genesis', 'exam', 'exercise', 'location', 'consent', 'erasure'] as const
@@ -76,9 +80,10 @@ they write the same entries, built, signed and re-signed by the same client code
     .addHelpText('after', examples('healthchain user enrol --api http://127.0.0.1:7000 --api-key hck_… --phrase-file ./alice.phrase.json'))
     .action(async (opts: { api: string, apiKey: string, phraseFile: string, institution?: InstitutionId, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
-      const keys = await readUserKeys(opts.phraseFile, crypto)
+      const phrase = await readPhraseFile(opts.phraseFile)
+      const keys = clientStep(() => userKeysFromPhrase(phrase, crypto))
       const { client } = await loginWithApiKey(new ApiClient(opts.api), opts.apiKey)
-      const chain = await enrolUser(client, keys, crypto, opts.institution)
+      const chain = await enrolUser(client, keys, crypto, opts.institution, { phrase })
       out.result(chain, [`enrolled user ${chain.userId} at ${chain.custodian} (custodian)`, `chain key ${chain.chainKey}, length ${chain.length}`])
     })
 
@@ -103,9 +108,9 @@ The plain segment, by type:
       api: string, institution: InstitutionId, phraseFile: string, type: typeof WRITABLE_TYPES[number], data: string, json?: boolean
     }) => {
       const out = new Output(ctx.io, opts)
-      const keys = await readUserKeys(opts.phraseFile, crypto)
+      const phrase = await readPhraseFile(opts.phraseFile)
       const unsigned = buildPlain(opts.type, await readData(opts.data))
-      const { client } = await loginAsUser(new ApiClient(opts.api), opts.institution, keys, crypto)
+      const { client, keys } = await loginWithPhrase(new ApiClient(opts.api), opts.institution, phrase, crypto)
       const written = await writeAsUser(client, keys, unsigned, crypto)
       out.result({ userId: keys.userId, type: opts.type, ...written }, `${opts.type} entry ${written.id} ${written.duplicate ? 'was already appended' : 'appended'} at position ${written.seq} of ${keys.userId}'s chain`)
     })
@@ -128,14 +133,17 @@ The plain segment, by type:
       const out = new Output(ctx.io, opts)
       const api = new ApiClient(opts.api)
       let client: ApiClient
-      let keys: UserKeys | undefined
+      let keys: readonly UserKeys[] | undefined
       let userId: UserId
       if (opts.phraseFile !== undefined) {
         if (opts.institution === undefined) throw usageError('--phrase-file needs --institution <id>: the id of the node at --api, which the login signature is bound to')
-        keys = await readUserKeys(opts.phraseFile, crypto)
-        if (opts.user !== undefined && opts.user !== keys.userId) throw usageError(`--user ${opts.user} is not the phrase's user (${keys.userId}): a user reads their own chain only`)
-        userId = keys.userId
-        client = (await loginAsUser(api, opts.institution, keys, crypto)).client
+        const phrase = await readPhraseFile(opts.phraseFile)
+        const own = clientStep(() => userKeysFromPhrase(phrase, crypto))
+        if (opts.user !== undefined && opts.user !== own.userId) throw usageError(`--user ${opts.user} is not the phrase's user (${own.userId}): a user reads their own chain only`)
+        const session = await loginWithPhrase(api, opts.institution, phrase, crypto)
+        userId = session.keys.userId
+        keys = session.all
+        client = session.client
       } else if (opts.apiKey !== undefined) {
         if (opts.user === undefined) throw usageError('--api-key needs --user <id>: whose chain to read')
         userId = opts.user
@@ -144,7 +152,7 @@ The plain segment, by type:
         throw usageError('say who reads: --phrase-file <file> --institution <id> (the user) or --api-key <key> (staff)')
       }
       const read = await client.entries(userId, opts.type === undefined ? {} : { type: opts.type })
-      const shown = keys === undefined ? read : openAll(read, keys)
+      const shown = keys === undefined ? read : openAllWith(read, keys, crypto)
       out.result(shown, renderEntries(shown, keys !== undefined))
     })
 
@@ -160,12 +168,47 @@ The plain segment, by type:
     .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, examiner: InstitutionId, until?: number, json?: boolean }) => {
       const out = new Output(ctx.io, opts)
       const until = opts.until
-      const keys = await readUserKeys(opts.phraseFile, crypto)
+      const phrase = await readPhraseFile(opts.phraseFile)
       const api = new ApiClient(opts.api)
       const box = examinerBoxOf((await api.registry()).institutions, opts.examiner)
-      const { client } = await loginAsUser(api, opts.institution, keys, crypto)
-      const result = await grantExaminer(client, keys, opts.examiner, box, crypto, until === undefined ? {} : { until })
+      const { client, keys, all } = await loginWithPhrase(api, opts.institution, phrase, crypto)
+      const boxes = all.map((k: UserKeys) => k.box)
+      const result = await grantExaminer(client, keys, opts.examiner, box, crypto, until === undefined ? { boxes } : { until, boxes })
       out.result({ userId: keys.userId, examiner: opts.examiner, ...result }, `granted ${opts.examiner} access (${result.rewrapped} past exam key${result.rewrapped === 1 ? '' : 's'} re-wrapped) at position${result.writes.length === 1 ? '' : 's'} ${result.writes.map((w) => w.seq).join(', ')}`)
+    })
+
+  withJson(user.command('transfer'))
+    .summary('move the user\'s chain to another examiner, which becomes its custodian')
+    .description('Move the user\'s chain to another examiner: log in there, get its offer (it first fetches from its peers whatever it lacks of the chain; the old custodian may be gone), check the offer on this machine (it continues this user\'s chain, to the institution asked, and the old custodian\'s signed head in it verifies), sign the migrate with the key in force, send it. The history stays one chain under the new key.')
+    .requiredOption('--to <institution>', 'the new custodian (the login signature is bound to it)', institutionIdArg)
+    .requiredOption('--api <url>', 'the new custodian\'s API URL', urlArg)
+    .requiredOption('--phrase-file <file>', 'the user\'s phrase file', pathArg)
+    .addHelpText('after', examples('healthchain user transfer --to hospital-b --api http://127.0.0.1:7010 --phrase-file ./alice.phrase.json'))
+    .action(async (opts: { to: InstitutionId, api: string, phraseFile: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const session = await loginWithPhrase(new ApiClient(opts.api, { timeoutMs: TRANSFER_TIMEOUT_MS }), opts.to, await readPhraseFile(opts.phraseFile), crypto)
+      const { moved } = await transferChain(session, opts.to, crypto, (line) => { out.progress(line) })
+      out.result(moved, [
+        `moved ${moved.userId}'s chain to ${moved.custodian} (custodian): it continues under key ${moved.chainKey}`,
+        `the chain ${moved.from} closed at ${moved.length} entries; its history is the new chain's first ${moved.length}`
+      ])
+    })
+
+  withJson(user.command('rotate'))
+    .summary('rotate the user\'s keys to the next generation')
+    .description('Rotate the user\'s keys: read which generation is in force (the chain\'s count of key rotations), reveal the next generation\'s keys (derived from the phrase, committed to by the chain) in a rekey entry they sign, and send it. Later logins and writes use the new key, new exams are sealed to the new box key, the old key no longer logs in. The recovery phrase stays the same: every generation derives from it.')
+    .requiredOption('--api <url>', 'a node holding the user\'s chain (writes are forwarded to the custodian)', urlArg)
+    .requiredOption('--institution <id>', 'that node\'s institution id (the login signature is bound to it)', institutionIdArg)
+    .requiredOption('--phrase-file <file>', 'the user\'s phrase file', pathArg)
+    .addHelpText('after', examples('healthchain user rotate --api http://127.0.0.1:7000 --institution hospital-a --phrase-file ./alice.phrase.json'))
+    .action(async (opts: { api: string, institution: InstitutionId, phraseFile: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      const session = await loginWithPhrase(new ApiClient(opts.api), opts.institution, await readPhraseFile(opts.phraseFile), crypto)
+      const { written, generation } = await rotateKeys(session, crypto)
+      out.result({ userId: session.keys.userId, generation, ...written }, [
+        `rotated ${session.keys.userId}'s keys to generation ${generation} (rekey at position ${written.seq}${written.duplicate ? ', already appended' : ''})`,
+        'the recovery phrase stays the same: every generation derives from it; keep the phrase file as it is'
+      ])
     })
 }
 
@@ -206,17 +249,6 @@ function buildPlain (type: typeof WRITABLE_TYPES[number], raw: unknown): Unsigne
     // The schema names the field (plain.points.0.lat): a usage error, nothing was sent.
     if (isClientError(err, 'INVALID_INPUT')) throw usageError(`--data: ${err.message}`)
     throw err
-  }
-}
-
-/** The user's view with every sealed envelope opened on this machine. */
-function openAll (read: EntriesReply, keys: UserKeys): EntriesReply {
-  return {
-    ...read,
-    entries: read.entries.map((view) => {
-      const data = openEnvelope(view, read.chainKey, keys, crypto)
-      return data === undefined ? view : { ...view, sealed: { readable: true as const, data } }
-    })
   }
 }
 
