@@ -47,6 +47,7 @@ import type {
 import { Sender, type FlushResult } from './sender.js'
 import { seriesOf, toTimeline, type SeriesPoint, type TimelineItem, type TimelineQuery } from './timeline.js'
 import { toMillis, type TimeInput } from './time.js'
+import { transferChain, type TransferResult } from './transfer.js'
 import {
   buildEnrolmentGenesis, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildLocationEntry, buildRevokeEntry, type SealedPast
 } from './user-writes.js'
@@ -235,6 +236,19 @@ export class PhoneClient {
       throw new ClientError('INVALID_INPUT', 'quorum: expected an integer, 0 or more, or majority', { field: 'quorum' })
     }
     await this.device.setQuorum(quorum === 'majority' ? undefined : quorum)
+  }
+
+  /**
+   * Moves the user's chain to the examiner `to` (transfer.ts): its node offers the continuation, the device checks the
+   * offer against the chain it verified, signs the migrate and follows the new chain. UNKNOWN_EXAMINER, NOT_AN_EXAMINER
+   * (another role, or suspended), NOT_CONNECTED, REFUSED (the node's code), NOT_OWN_CHAIN (an offer for another head).
+   */
+  async transfer (to: string, opts: { timeoutMs?: number } = {}): Promise<TransferResult> {
+    this.assertOpen()
+    this.requireChainKey()
+    return await transferChain({
+      peer: this.peer, ledger: this.ledger, crypto: this.crypto, chains: this.chains, keys: () => this.keys, sync: async () => await this.sync()
+    }, to, opts)
   }
 
   /** Sends what is queued, in order. Never throws: `stopped` says why something is still queued. */

@@ -24,6 +24,7 @@
  * The request is read before any answer, a refusal too (see my-chain.ts).
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeEntry, encodeEntry, type Entry, type MigratePlain, type UserId } from '@healthchain/core'
 import { LedgerError, type Ledger } from '@healthchain/ledger'
 import { NetError } from './errors.js'
@@ -196,8 +197,9 @@ export interface OfferedContinuation {
  * Throws NetError: STREAM_ENDED, TIMEOUT, STOPPED, or the codec's codes.
  */
 export async function askContinuation (
-  host: BaseHost, peer: PeerId, request: ContinuationRequest, opts: ContinuationOptions = {}
+  host: BaseHost, to: PeerId | string, request: ContinuationRequest, opts: ContinuationOptions = {}
 ): Promise<ContinuationResponse> {
+  const peer = typeof to === 'string' ? peerIdFromString(to) : to
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_CONTINUATION_TIMEOUT_MS)
   const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout])
   const what = `asking ${peer.toString()} to move this user's chain`
@@ -231,7 +233,7 @@ function refused (response: Extract<ContinuationResponse, { ok: false }>): NetEr
 }
 
 /** The node's offer for this user's chain. REFUSED (remoteCode: the node's code), or askContinuation's errors. */
-export async function askOffer (host: BaseHost, peer: PeerId, opts: ContinuationOptions = {}): Promise<OfferedContinuation> {
+export async function askOffer (host: BaseHost, peer: PeerId | string, opts: ContinuationOptions = {}): Promise<OfferedContinuation> {
   const response = await askContinuation(host, peer, { v: 1, op: 'offer' }, opts)
   if (!response.ok) throw refused(response)
   if (response.op !== 'offer') throw new NetError('MALFORMED', 'the node answered an offer request with another answer')
@@ -240,7 +242,7 @@ export async function askOffer (host: BaseHost, peer: PeerId, opts: Continuation
 
 /** Sends the signed migrate; the continuation's key and N once the node wrote it. REFUSED or askContinuation's errors. */
 export async function sendMigrate (
-  host: BaseHost, peer: PeerId, migrate: Entry, opts: ContinuationOptions = {}
+  host: BaseHost, peer: PeerId | string, migrate: Entry, opts: ContinuationOptions = {}
 ): Promise<{ key: Uint8Array, length: number }> {
   const response = await askContinuation(host, peer, { v: 1, op: 'continue', block: encodeEntry(migrate) }, opts)
   if (!response.ok) throw refused(response)
