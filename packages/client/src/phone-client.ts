@@ -267,7 +267,8 @@ export class PhoneClient {
     const entries: PositionedEntry[] = await this.peer.read({
       start: query.genesis === true ? 0 : 1, end: await this.chains.trustedLength(), types: query.types, since: query.since, until: query.until
     })
-    return toTimeline(entries, this.keys.box, chainKey, this.crypto)
+    const chain = await this.ledger.chain(this.userId)
+    return toTimeline(entries, this.keys.box, (seq) => chain.keyAt(seq), this.crypto)
   }
 
   /** One measurement (a LOINC code) over time: exams' plain and sealed observations and exercise entries. */

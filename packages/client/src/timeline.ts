@@ -42,9 +42,15 @@ export interface TimelineQuery {
   readonly genesis?: boolean
 }
 
-/** Timeline items of verified entries, sealed segments opened with `box`. */
-export function toTimeline (entries: readonly PositionedEntry[], box: BoxKeyPair, chainKey: Uint8Array, crypto: CryptoProvider): TimelineItem[] {
+/**
+ * Timeline items of verified entries, sealed segments opened with `box`. A seal is bound to the key of the core its
+ * entry was written in, so a chain that moved passes `keyAt` (UserChain.keyAt: the key of each position's segment).
+ */
+export function toTimeline (
+  entries: readonly PositionedEntry[], box: BoxKeyPair, keyAt: Uint8Array | ((seq: number) => Uint8Array), crypto: CryptoProvider
+): TimelineItem[] {
   return entries.map(({ seq, entry }) => {
+    const chainKey = typeof keyAt === 'function' ? keyAt(seq) : keyAt
     const item = { seq, id: bytesToHex(entry.id), type: entry.type, time: entry.time, author: entry.author, plain: entry.plain }
     if (entry.sealed === undefined) return item as TimelineItem
     try {

@@ -71,7 +71,8 @@ describe('phone custody transfer', () => {
     // The user moves the chain from another device, through hospital-b's ledger (as `healthchain user transfer` does).
     const user = userKeysFromPhrase(phrase, crypto)
     const offer = await b.ledger.offerContinuation(user.userId)
-    await b.ledger.continueChain(user.userId, signEntry(buildMigrate(offer.plain, {}, crypto), { chainKey: offer.key, seq: offer.length }, user.sign.secretKey, crypto))
+    const migrate = signEntry(buildMigrate(offer.plain, {}, crypto), { chainKey: offer.key, seq: offer.length }, user.sign.secretKey, crypto)
+    await b.ledger.continueChain(user.userId, migrate)
     await net.stop('hospital-a')
 
     // Written while the phone still knows the old chain and its custodian is away: queued.
