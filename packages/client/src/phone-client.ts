@@ -36,6 +36,7 @@ import { ChainSync } from './chain-sync.js'
 import { sendToCustodian } from './custodian-link.js'
 import { openDevice } from './device-open.js'
 import { phrasePathOf, type DeviceState } from './device.js'
+import { custodyOf } from './custody-status.js'
 import { ClientError } from './errors.js'
 import { exercisePlain, type ExerciseInput } from './exercise.js'
 import { assertUserWritable } from './guard.js'
@@ -307,7 +308,8 @@ export class PhoneClient {
       quorum: this.chains.quorum(),
       witnessedLength: this.device.witnessed?.length,
       outbox: { pending: this.outbox.pendingCount, failed: this.outbox.failed().length },
-      lastSync: this.lastSync
+      lastSync: this.lastSync,
+      custody: await custodyOf(this.ledger, this.userId)
     }
   }
 
