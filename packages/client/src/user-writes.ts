@@ -8,7 +8,7 @@
  * the field core names, before anything is queued or sent.
  */
 import {
-  buildErasure, buildGenesis, buildRevoke, buildUserEntry, ephemeralKeyPair, isRecipient, recoverDataKey, signEntry, wrapDataKey,
+  buildErasure, buildGenesis, buildRevoke, buildUserEntry, ephemeralKeyPair, isRecipient, nextKeyDigest, recoverDataKey, signEntry, wrapDataKey,
   type BoxKeyPair, type CryptoProvider, type Entry, type ExercisePlain, type InstitutionId, type LocationPlain, type Sealed,
   type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
@@ -100,12 +100,12 @@ export function buildLocationEntry (plain: LocationPlain, crypto: CryptoProvider
  * the custodian will give the chain (`ledger.chainKeyFor(user)` there).
  */
 export function buildEnrolmentGenesis (
-  user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number } = {}
+  user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number, next?: UserKeys } = {}
 ): Entry {
   try {
-    return signEntry(
-      buildGenesis(user, custodian, opts.time === undefined ? {} : { time: opts.time }, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto
-    )
+    // `next`: generation 1's keys (from the phrase), committed to so the user can rotate later.
+    const common = { ...(opts.time === undefined ? {} : { time: opts.time }), ...(opts.next === undefined ? {} : { next: nextKeyDigest(opts.next) }) }
+    return signEntry(buildGenesis(user, custodian, common, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
   } catch (err) {
     throw invalidInput(err)
   }
