@@ -278,10 +278,10 @@ export class PhoneClient {
       ring: this.ring,
       user: this.userId,
       chainKey: () => this.requireChainKey(),
+      sync: async () => await this.sync(),
       flushPending: async () => (await this.sender.flush()).pending,
       reachCustodian: async () => { await this.chains.reachCustodian() },
-      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts),
-      sync: async () => await this.sync()
+      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts)
     })
   }
 
