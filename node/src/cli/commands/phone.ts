@@ -1,5 +1,5 @@
 /**
- * `healthchain phone init | quorum | sync | import | timeline | grant | revoke | transfer | status`:
+ * `healthchain phone init | quorum | sync | import | timeline | grant | revoke | transfer | rotate | status`:
  * the command line plays a user's phone, for demos and tests, through
  * packages/client's PhoneClient — this file only parses options, opens the
  * device (phone-device.ts) and prints (phone-render.ts); everything a phone
@@ -295,6 +295,21 @@ same entries, built, signed and re-signed by the same client code.
         const { custodian, length } = moved
         out.result({ userId: client.userId, from: bytesToHex(moved.from), chainKey: bytesToHex(moved.chainKey), length, custodian },
           `moved the chain to ${moved.custodian}: chain ${bytesToHex(moved.chainKey)} continues ${bytesToHex(moved.from)} from position ${moved.length}`)
+      })
+    })
+
+  withJson(phone.command('rotate'))
+    .summary('rotate the user\'s keys to the next generation')
+    .description('Rotate the user\'s keys: a rekey entry reveals the next generation\'s keys (derived from the recovery phrase, committed to by the genesis or the last rekey) and commits to the one after; it is sent to the custodian, and once this device verified it, the user\'s entries are signed with the new key and new exams are sealed to the new box key. Old exams still open: the phrase derives every generation\'s box key. Writes still queued are sent first; a chain whose genesis committed to no next key cannot rotate.')
+    .requiredOption(...DEVICE_OPTION, pathArg)
+    .addHelpText('after', examples('healthchain phone rotate --device ./alice-phone'))
+    .action(async (opts: { device: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      await withDevice(opts.device, { dial: true }, async ({ client, saved }) => {
+        await requireConnected(client, saved)
+        const rotated = await client.rotate()
+        out.result({ userId: client.userId, generation: rotated.generation, seq: rotated.seq },
+          `rotated the user's keys: generation ${rotated.generation} is in force from position ${rotated.seq}`)
       })
     })
 
