@@ -19,7 +19,12 @@
  *                regulators cosigned, and the chain must hold it: NO_QUORUM
  *                otherwise, before anything of the chain is fetched or
  *                recorded. The device then trusts (shows) its chain up to
- *                the witnessed head's length only (`trustedLength`)
+ *                the witnessed head's length only (`trustedLength`). A
+ *                device that holds its chain asks the nodes which chain is
+ *                the user's: a continuation named there (the chain moved,
+ *                whoever moved it) is fetched to its migrate, verified whole
+ *                and followed (`follow`) before the sync; one that does
+ *                not check out is passed over
  *   reachCustodian()  before sending: dial the chain's custodian, by the
  *                addresses used before, then by the registry's
  */

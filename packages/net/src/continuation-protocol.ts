@@ -123,7 +123,8 @@ export class ContinuationService {
       if (!(err instanceof LedgerError) || err.code !== 'MISSING_BLOCK') throw err
     }
     const chain = await this.ledger.chain(user)
-    await this.replication.fetchChain(user, chain.key, { timeoutMs: this.fetchTimeoutMs, signal: this.server.ioSignal() })
+    // Bounded by its own limit (the replication's stop cuts it too), not by the request's read/write limit.
+    await this.replication.fetchChain(user, chain.key, { timeoutMs: this.fetchTimeoutMs })
     return await this.ledger.offerContinuation(user)
   }
 
