@@ -393,7 +393,7 @@ export class PhoneClient {
       if (until <= Date.now()) throw new ClientError('INVALID_INPUT', 'until: must be in the future', { field: 'until' })
     }
     const history = await this.sealedHistory()
-    const { entries } = buildGrantEntries({ examiner: record.id, examinerBox: record.box, until, history, chainKey, userBox: this.keys.box }, this.crypto)
+    const { entries } = buildGrantEntries({ examiner: record.id, examinerBox: record.box, until, history, chainKey, userBox: this.ring.boxKeys() }, this.crypto)
     return await this.write(entries)
   }
 
@@ -461,8 +461,10 @@ export class PhoneClient {
   private async sealedHistory (): Promise<SealedPast[]> {
     if (!this.ledger.hasChain(this.userId)) return []
     const exams = await this.peer.read({ types: ['exam'], end: await this.chains.trustedLength() })
-    return exams.flatMap(({ seq, entry }) => entry.sealed !== undefined && isRecipient(entry.sealed, this.keys.box.publicKey)
-      ? [{ seq, id: entry.id, sealed: entry.sealed }]
+    const chain = await this.ledger.chain(this.userId)
+    const boxes = this.ring.boxKeys()
+    return exams.flatMap(({ seq, entry }) => entry.sealed !== undefined && boxes.some((box) => isRecipient(entry.sealed!, box.publicKey))
+      ? [{ seq, id: entry.id, sealed: entry.sealed, chainKey: chain.keyAt(seq) }]
       : [])
   }
 

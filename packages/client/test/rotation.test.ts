@@ -6,7 +6,7 @@
  * after an app restart. Without the custodian a rotation changes nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { userKeysFromPhrase } from '@healthchain/core'
+import { openWithDataKey, unwrapDataKey, userKeysFromPhrase } from '@healthchain/core'
 import { TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 import type { PhoneClient } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, writeSealedExam } from './helpers.js'
@@ -24,7 +24,7 @@ async function syncUntil (phone: PhoneClient, length: number): Promise<void> {
 
 describe('phone key rotation', () => {
   it('rotates, then signs with the new key, reads its whole history, and keeps the generation across a restart', async () => {
-    const net = await TestNet.create([['hospital-a', 'examiner']], cleanup)
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
     const a = await net.start('hospital-a')
     const { phone, phrase, dir } = await enrolledPhone(net, cleanup, 'hospital-a')
     const user = phone.userId
@@ -47,12 +47,24 @@ describe('phone key rotation', () => {
     expect((await a.ledger.verify(user)).problems).toEqual([])
     expect((await phone.status()).custody).toMatchObject({ custodian: 'hospital-a', generation: 1 })
 
+    // A grant re-wraps the data keys of both exams, each recovered with the box key it was sealed to.
+    const granted = await phone.grant('hospital-b')
+    const grant = (await (await a.ledger.chain(user)).get(granted.entries[0]!.seq!))!
+    if (grant.type !== 'consent' || grant.plain.action !== 'grant' || grant.plain.rewrap === undefined) throw new Error('expected a grant with re-wrapped keys')
+    expect(grant.plain.rewrap.keys.map((k) => k.seq)).toEqual([1, 4])
+    const chainKey = phone.chainKey!
+    for (const { seq, wrap } of grant.plain.rewrap.keys) {
+      const exam = (await (await a.ledger.chain(user)).get(seq))!
+      const dataKey = unwrapDataKey(wrap, grant.plain.rewrap.epk, net.party('hospital-b').keys.box, { chainKey, entryId: exam.id }, crypto)
+      expect(openWithDataKey(exam.sealed!, dataKey!, { chainKey, entryId: exam.id }, crypto).notes).toMatch(/the rotation$/)
+    }
+
     // The generation is not stored: a reopened device derives it from the chain, and signs with generation 1's key.
     await phone.close()
     const again = await openPhone(net, cleanup, { dir, phrase })
     expect(again.generation).toBe(1)
     await again.connect(tcpAddress(a))
-    await expect(again.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 20 })).resolves.toMatchObject({ entries: [{ state: 'sent', seq: 5 }] })
+    await expect(again.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 20 })).resolves.toMatchObject({ entries: [{ state: 'sent', seq: 6 }] })
     // A second rotation reveals generation 2's keys, which the first rekey committed to.
     expect((await again.rotate()).generation).toBe(2)
     expect((await a.ledger.verify(user)).problems).toEqual([])

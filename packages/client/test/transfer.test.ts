@@ -7,7 +7,7 @@
  * to a suspended examiner is refused on the device, nothing changed.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildMigrate, bytesToHex, signEntry, userKeysFromPhrase } from '@healthchain/core'
+import { buildMigrate, bytesToHex, openWithDataKey, signEntry, unwrapDataKey, userKeysFromPhrase } from '@healthchain/core'
 import { converged, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 import type { PhoneClient } from '../src/index.js'
 import { crypto, enrolledPhone, tcpAddress, writeSealedExam } from './helpers.js'
@@ -25,7 +25,7 @@ async function syncUntil (phone: PhoneClient, length: number): Promise<void> {
 
 describe('phone custody transfer', () => {
   it('moves its chain from hospital-a to hospital-b, then keeps syncing and writing there', async () => {
-    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['hospital-c', 'examiner']], cleanup)
     const a = await net.start('hospital-a')
     const b = await net.start('hospital-b')
     await net.meshed()
@@ -56,6 +56,19 @@ describe('phone custody transfer', () => {
     ])
     expect(timeline.filter((t) => t.type === 'exam').map((t) => t.sealed?.notes)).toEqual(['before the move', 'after the move'])
     expect((await b.ledger.verify(phone.userId)).problems).toEqual([])
+
+    // A grant re-wraps each exam's data key bound to the key of the core it was written in, as its seal is.
+    const granted = await phone.grant('hospital-c')
+    const chain = await b.ledger.chain(phone.userId)
+    const grant = (await chain.get(granted.entries[0]!.seq!))!
+    if (grant.type !== 'consent' || grant.plain.action !== 'grant' || grant.plain.rewrap === undefined) throw new Error('expected a grant with re-wrapped keys')
+    expect(grant.plain.rewrap.keys.map((k) => k.seq)).toEqual([1, 5])
+    for (const { seq, wrap } of grant.plain.rewrap.keys) {
+      const exam = (await chain.get(seq))!
+      const ctx = { chainKey: chain.keyAt(seq), entryId: exam.id }
+      const dataKey = unwrapDataKey(wrap, grant.plain.rewrap.epk, net.party('hospital-c').keys.box, ctx, crypto)
+      expect(openWithDataKey(exam.sealed!, dataKey!, ctx, crypto).notes).toMatch(/the move$/)
+    }
   })
 
   it('follows a move someone else made on its next sync, and sends what it queued meanwhile signed for the new chain', async () => {
