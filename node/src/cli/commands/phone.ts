@@ -57,7 +57,7 @@ function quorumArg (value: string): number | 'majority' {
 
 export function registerPhone (program: Command, ctx: CliContext): void {
   const phone = program.command('phone').helpCommand(false)
-    .description('play a user\'s phone (a light peer): its own chain synced and verified, imports, timeline, consent')
+    .description('play a user\'s phone (a light peer): its own chain synced and verified, imports, timeline, consent, custody moves, key rotation')
     .addHelpText('after', `
 Which to use: this is what a phone runs, the reference user side — a light libp2p peer that syncs and
 verifies only its own chain, signs on the device and keeps an offline outbox. \`healthchain user\` acts
