@@ -31,7 +31,8 @@ afterAll(async () => {
 
 describe('healthchain phone transfer', () => {
   it('warns of a pending reassignment in words, moves the chain to hospital-b, and refuses a suspended examiner', async () => {
-    net = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']])
+    // hospital-b hosts the registry: a suspended host's later registry entries would reach no one (members drop it).
+    net = await startConsortium([['hospital-b', 'examiner'], ['hospital-a', 'examiner']])
     const a = net.node('hospital-a')
     const b = net.node('hospital-b')
     const phraseFile = join(dir, 'alice.phrase.json')
@@ -49,7 +50,7 @@ describe('healthchain phone transfer', () => {
     const plain = await cli(['phone', 'status', ...dev, '--json'])
     expect(plain.json().custody).toEqual({ custodian: 'hospital-a', custodianStatus: 'active', generation: 0 })
 
-    const governance = ['--api', a.url, '--governance-key', join(net.dir, 'governance.json')]
+    const governance = ['--api', b.url, '--governance-key', join(net.dir, 'governance.json')]
     expect((await cli(['suspend', ...governance, '--institution', 'hospital-a'])).code).toBe(0)
     const reassigned = await cli(['reassign', ...governance, '--institution', 'hospital-a', '--to', 'hospital-b', '--json'])
     expect(reassigned.code, reassigned.stderr).toBe(0)
