@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('healthchain phone: help and usage', () => {
   it('has --help with examples and --json on every command, and usage errors with exit 2', async () => {
     expect((await cli('--help')).stdout).toContain('  phone')
-    for (const name of ['init', 'sync', 'import', 'timeline', 'grant', 'revoke', 'status']) {
+    for (const name of ['init', 'sync', 'import', 'timeline', 'grant', 'revoke', 'transfer', 'rotate', 'status']) {
       const help = await cli('phone', name, '--help')
       expect(help.code, name).toBe(0)
       expect(help.stdout, name).toContain('Examples:')
@@ -62,7 +62,9 @@ describe('healthchain phone: help and usage', () => {
       ['phone', 'import', '--device', 'd'], // nothing to import
       ['phone', 'import', '--device', 'd', '--gpx', 'a.gpx', '--csv', 'b.csv'],
       ['phone', 'timeline', '--device', 'd', '--type', 'sleep'],
-      ['phone', 'grant', '--device', 'd', '--examiner', 'hospital-b', '--until', 'next week']
+      ['phone', 'grant', '--device', 'd', '--examiner', 'hospital-b', '--until', 'next week'],
+      ['phone', 'transfer', '--device', 'd'], // no --to
+      ['phone', 'transfer', '--device', 'd', '--to', 'Hospital B']
     ]
     for (const argv of cases) {
       const run = await cli(...argv)

@@ -19,7 +19,12 @@
  *                regulators cosigned, and the chain must hold it: NO_QUORUM
  *                otherwise, before anything of the chain is fetched or
  *                recorded. The device then trusts (shows) its chain up to
- *                the witnessed head's length only (`trustedLength`)
+ *                the witnessed head's length only (`trustedLength`). A
+ *                device that holds its chain asks the nodes which chain is
+ *                the user's: a continuation named there (the chain moved,
+ *                whoever moved it) is fetched to its migrate, verified whole
+ *                and followed (`follow`) before the sync; one that does
+ *                not check out is passed over
  *   reachCustodian()  before sending: dial the chain's custodian, by the
  *                addresses used before, then by the registry's
  */
@@ -84,6 +89,8 @@ export class ChainSync {
       key = (await this.discover(timeoutMs)).chainKey
     } else if (!this.c.ledger.hasChain(this.c.keys.userId)) {
       await this.checkGenesis(key, timeoutMs)
+    } else if (chainKey === undefined) {
+      key = await this.followMove(key, timeoutMs)
     }
     let result = await this.fetch(key, timeoutMs)
     await this.c.device.setChainKey(key)
@@ -156,6 +163,57 @@ export class ChainSync {
       } catch {
         // Try the next address; if none answers, sending reports NOT_CONNECTED.
       }
+    }
+  }
+
+  /**
+   * Follows a continuation of the chain this device holds (the chain moved
+   * to another custodian): fetched up to its migrate, verified whole by the
+   * device's ledger — its migrate must continue the chain held here, signed
+   * by this user — and only then the device's chain; queued writes are
+   * signed for it from then on. NOT_OWN_CHAIN when it continues another
+   * chain or fails a check (nothing changes then), CHAIN_NOT_SERVED,
+   * TIMEOUT, NOT_CONNECTED.
+   */
+  async follow (key: Uint8Array, timeoutMs: number): Promise<void> {
+    const user = this.c.keys.userId
+    const held = await this.c.ledger.chain(user)
+    if (!equal(held.key, key)) {
+      try {
+        await this.c.peer.replication.fetchContinuation(key, held.erasedPositions, { timeoutMs })
+      } catch (err) {
+        throw fetchError(err, this.connectedNodes().length > 0, { probe: true })
+      }
+      let next
+      try {
+        next = await this.c.ledger.followContinuation(user, key)
+      } catch (err) {
+        throw new ClientError('NOT_OWN_CHAIN', 'that continuation does not continue this device\'s chain', { field: 'chainKey', cause: err })
+      }
+      if (next === undefined) throw new ClientError('CHAIN_NOT_SERVED', 'the continuation did not arrive up to its migrate')
+    }
+    await this.c.device.setChainKey(key)
+  }
+
+  /**
+   * The key to sync: the one held, or the continuation a connected node
+   * names for this user once the device has followed it. A node's answer is
+   * a hint: one that does not check out is passed over and the held chain
+   * synced as before (a node cannot stop a sync by naming a wrong key).
+   */
+  private async followMove (held: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    let named: Uint8Array
+    try {
+      named = (await this.c.peer.findChainKey({ timeoutMs })).chainKey
+    } catch {
+      return held
+    }
+    if (equal(named, held)) return held
+    try {
+      await this.follow(named, timeoutMs)
+      return named
+    } catch {
+      return held
     }
   }
 

@@ -12,6 +12,7 @@ import { LightPeer } from '@healthchain/net'
 import { assertKey } from './argument-checks.js'
 import { DeviceState } from './device.js'
 import { ClientError } from './errors.js'
+import { KeyRing } from './key-ring.js'
 import { Outbox } from './outbox.js'
 import type { PhoneClientInit } from './phone-types.js'
 
@@ -22,6 +23,8 @@ export interface OpenedDevice {
   readonly device: DeviceState
   readonly outbox: Outbox
   readonly peer: LightPeer
+  /** The user's keys by generation, at the generation the chain held here has in force. */
+  readonly ring: KeyRing
 }
 
 /**
@@ -58,7 +61,10 @@ export async function openDevice (init: PhoneClientInit): Promise<OpenedDevice> 
     await reconcileChainKey(ledger, device, keys.userId, init.chainKey)
     outbox = await Outbox.open(ledger)
     const peer = await LightPeer.start({ ledger, registryKey: init.registryKey, user: keys.sign, bootstrapPeers: init.bootstrapPeers })
-    return { keys, crypto, ledger, device, outbox, peer }
+    const ring = new KeyRing(init.phrase, crypto, keys)
+    // Not stored: the generation is the chain's, as this device verified it.
+    ring.follow(ledger.hasChain(keys.userId) ? (await ledger.chain(keys.userId)).user?.generation : undefined)
+    return { keys, crypto, ledger, device, outbox, peer, ring }
   } catch (err) {
     await outbox?.close().catch(() => {})
     await ledger.close().catch(() => {})

@@ -17,7 +17,7 @@ export type ClientErrorCode =
   | 'NOT_OWN_CHAIN'
   /** This device does not know the user's chain key yet (`sync` with a node connected finds it), or no connected node holds a chain of this user. */
   | 'NOT_ENROLLED'
-  /** The chain has never been synced here, so its custodian is unknown (`sync` once). */
+  /** The chain has never been synced here, so its custodian is unknown (`sync` once); for `rotate`, writes for the keys in force are still queued. */
   | 'NOT_SYNCED'
   /** No node is connected (`connect` first). */
   | 'NOT_CONNECTED'

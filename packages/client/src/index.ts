@@ -8,6 +8,8 @@
  */
 export * from './user-side.js'
 export { PhoneClient } from './phone-client.js'
+export { type TransferResult } from './transfer.js'
+export { reassignmentWarning, type CustodyStatus } from './custody-status.js'
 export {
   type PhoneClientInit, type WriteResult, type WrittenEntry, type WriteState, type SyncOptions, type SyncReport, type DiscoveredChain,
   type PendingWrite, type FailedWrite, type ClientStatus

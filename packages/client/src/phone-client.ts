@@ -33,9 +33,10 @@ import { readRecoveryPhrase, type Ledger, type PositionedEntry } from '@healthch
 import type { LightPeer } from '@healthchain/net'
 import { assertErasable, assertKey, assertNodeAddress, institutionId, registeredExaminer } from './argument-checks.js'
 import { ChainSync } from './chain-sync.js'
-import { sendToCustodian } from './custodian-link.js'
+import { sendToCustodian, type CustodianLinkComponents } from './custodian-link.js'
 import { openDevice } from './device-open.js'
 import { phrasePathOf, type DeviceState } from './device.js'
+import { custodyOf } from './custody-status.js'
 import { ClientError } from './errors.js'
 import { exercisePlain, type ExerciseInput } from './exercise.js'
 import { assertUserWritable } from './guard.js'
@@ -47,6 +48,9 @@ import type {
 import { Sender, type FlushResult } from './sender.js'
 import { seriesOf, toTimeline, type SeriesPoint, type TimelineItem, type TimelineQuery } from './timeline.js'
 import { toMillis, type TimeInput } from './time.js'
+import { transferChain, type TransferResult } from './transfer.js'
+import type { KeyRing } from './key-ring.js'
+import { rotateKeys, type RotationResult } from './rotation.js'
 import {
   buildEnrolmentGenesis, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildLocationEntry, buildRevokeEntry, type SealedPast
 } from './user-writes.js'
@@ -54,6 +58,8 @@ import {
 export class PhoneClient {
   /** The user's keys, derived from the phrase: they never leave this object (the peer holds its own copy as its identity). */
   private readonly keys: UserKeys
+  /** Every generation's keys; `ring.keys` signs (the generation in force on the chain). */
+  private readonly ring: KeyRing
   readonly crypto: CryptoProvider
   /** The network side, for what the SDK does not wrap (its identity is the user's key). */
   readonly peer: LightPeer
@@ -63,13 +69,17 @@ export class PhoneClient {
   private readonly sender: Sender
   private readonly chains: ChainSync
   private readonly syncTimeoutMs: number
+  private readonly link: CustodianLinkComponents
   private lastSync: ClientStatus['lastSync']
   private closed = false
 
   private constructor (
-    parts: { keys: UserKeys, crypto: CryptoProvider, ledger: Ledger, device: DeviceState, outbox: Outbox, peer: LightPeer, init: PhoneClientInit }
+    parts: {
+      keys: UserKeys, ring: KeyRing, crypto: CryptoProvider, ledger: Ledger, device: DeviceState, outbox: Outbox, peer: LightPeer, init: PhoneClientInit
+    }
   ) {
     this.keys = parts.keys
+    this.ring = parts.ring
     this.crypto = parts.crypto
     this.ledger = parts.ledger
     this.device = parts.device
@@ -80,9 +90,10 @@ export class PhoneClient {
       peer: parts.peer, ledger: parts.ledger, device: parts.device, keys: parts.keys, crypto: parts.crypto, flush: async () => await this.sender.flush()
     })
     const link = { peer: parts.peer, ledger: parts.ledger, user: parts.keys.userId, closed: () => this.closed }
+    this.link = link
     this.sender = new Sender({
       outbox: parts.outbox,
-      keys: parts.keys,
+      keys: () => this.ring.keys,
       crypto: parts.crypto,
       chainKey: () => this.requireChainKey(),
       reachCustodian: async () => { await this.chains.reachCustodian() },
@@ -130,7 +141,9 @@ export class PhoneClient {
     const id = institutionId(custodian, 'custodian')
     assertKey(chainKey, 'chainKey')
     await this.chains.assertNoOtherChain(chainKey)
-    const genesis = buildEnrolmentGenesis(this.keys, id, chainKey, this.crypto, opts.time === undefined ? {} : { time: toMillis(opts.time, 'time') })
+    const genesis = buildEnrolmentGenesis(this.keys, id, chainKey, this.crypto, {
+      next: this.ring.keysAt(1), ...(opts.time === undefined ? {} : { time: toMillis(opts.time, 'time') })
+    })
     await this.device.setChainKey(chainKey)
     return genesis
   }
@@ -221,6 +234,8 @@ export class PhoneClient {
       }
     }
     const { verifiedAt, ...report } = await this.chains.sync(opts.chainKey, opts.timeoutMs ?? this.syncTimeoutMs)
+    // A rotation made on another device: sign with the keys the chain has in force from now on.
+    this.ring.follow((await this.ledger.chain(this.userId)).user?.generation)
     this.lastSync = { at: verifiedAt, verifiedLength: report.verifiedLength }
     return report
   }
@@ -236,6 +251,42 @@ export class PhoneClient {
     }
     await this.device.setQuorum(quorum === 'majority' ? undefined : quorum)
   }
+
+  /**
+   * Moves the user's chain to the examiner `to` (transfer.ts): its node offers the continuation, the device checks the
+   * offer against the chain it verified, signs the migrate and follows the new chain. UNKNOWN_EXAMINER, NOT_AN_EXAMINER
+   * (another role, or suspended), NOT_CONNECTED, REFUSED (the node's code), NOT_OWN_CHAIN (an offer for another head).
+   */
+  async transfer (to: string, opts: { timeoutMs?: number } = {}): Promise<TransferResult> {
+    this.assertOpen()
+    this.requireChainKey()
+    return await transferChain({
+      peer: this.peer, ledger: this.ledger, crypto: this.crypto, chains: this.chains, keys: () => this.keys, sync: async () => await this.sync()
+    }, to, opts)
+  }
+
+  /**
+   * Rotates the user's keys (rotation.ts): a rekey revealing the next generation's keys, sent to the custodian; the
+   * device signs with them once it verified the rekey. NOT_SYNCED while writes are queued, INVALID_INPUT for a chain whose
+   * genesis committed to no next key, REFUSED (the custodian's code), NOT_CONNECTED.
+   */
+  async rotate (): Promise<RotationResult> {
+    this.assertOpen()
+    return await rotateKeys({
+      ledger: this.ledger,
+      crypto: this.crypto,
+      ring: this.ring,
+      user: this.userId,
+      chainKey: () => this.requireChainKey(),
+      sync: async () => await this.sync(),
+      flushPending: async () => (await this.sender.flush()).pending,
+      reachCustodian: async () => { await this.chains.reachCustodian() },
+      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts)
+    })
+  }
+
+  /** The generation of the user's keys in force on the chain this device verified (0 until a rotation). */
+  get generation (): number { return this.ring.current }
 
   /** Sends what is queued, in order. Never throws: `stopped` says why something is still queued. */
   async flush (): Promise<FlushResult> {
@@ -253,7 +304,8 @@ export class PhoneClient {
     const entries: PositionedEntry[] = await this.peer.read({
       start: query.genesis === true ? 0 : 1, end: await this.chains.trustedLength(), types: query.types, since: query.since, until: query.until
     })
-    return toTimeline(entries, this.keys.box, chainKey, this.crypto)
+    const chain = await this.ledger.chain(this.userId)
+    return toTimeline(entries, this.ring.boxKeys(), (seq) => chain.keyAt(seq), this.crypto)
   }
 
   /** One measurement (a LOINC code) over time: exams' plain and sealed observations and exercise entries. */
@@ -292,7 +344,8 @@ export class PhoneClient {
       quorum: this.chains.quorum(),
       witnessedLength: this.device.witnessed?.length,
       outbox: { pending: this.outbox.pendingCount, failed: this.outbox.failed().length },
-      lastSync: this.lastSync
+      lastSync: this.lastSync,
+      custody: await custodyOf(this.ledger, this.userId)
     }
   }
 
@@ -340,7 +393,7 @@ export class PhoneClient {
       if (until <= Date.now()) throw new ClientError('INVALID_INPUT', 'until: must be in the future', { field: 'until' })
     }
     const history = await this.sealedHistory()
-    const { entries } = buildGrantEntries({ examiner: record.id, examinerBox: record.box, until, history, chainKey, userBox: this.keys.box }, this.crypto)
+    const { entries } = buildGrantEntries({ examiner: record.id, examinerBox: record.box, until, history, chainKey, userBox: this.ring.boxKeys() }, this.crypto)
     return await this.write(entries)
   }
 
@@ -408,8 +461,10 @@ export class PhoneClient {
   private async sealedHistory (): Promise<SealedPast[]> {
     if (!this.ledger.hasChain(this.userId)) return []
     const exams = await this.peer.read({ types: ['exam'], end: await this.chains.trustedLength() })
-    return exams.flatMap(({ seq, entry }) => entry.sealed !== undefined && isRecipient(entry.sealed, this.keys.box.publicKey)
-      ? [{ seq, id: entry.id, sealed: entry.sealed }]
+    const chain = await this.ledger.chain(this.userId)
+    const boxes = this.ring.boxKeys()
+    return exams.flatMap(({ seq, entry }) => entry.sealed !== undefined && boxes.some((box) => isRecipient(entry.sealed!, box.publicKey))
+      ? [{ seq, id: entry.id, sealed: entry.sealed, chainKey: chain.keyAt(seq) }]
       : [])
   }
 

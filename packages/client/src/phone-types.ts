@@ -1,6 +1,7 @@
 /** What PhoneClient takes and gives: its options, and the results of its writes, syncs and status. */
 import type { CryptoProvider, EntryType, InstitutionId, UnsignedEntry, UserId } from '@healthchain/core'
 import type { IngestResult } from '@healthchain/ledger'
+import type { CustodyStatus } from './custody-status.js'
 import type { FlushResult } from './sender.js'
 
 export interface PhoneClientInit {
@@ -113,4 +114,6 @@ export interface ClientStatus {
   readonly witnessedLength: number | undefined
   readonly outbox: { readonly pending: number, readonly failed: number }
   readonly lastSync: { readonly at: number, readonly verifiedLength: number } | undefined
+  /** Who holds the chain, the user's key generation, a pending reassignment (custody-status.ts). */
+  readonly custody: CustodyStatus
 }

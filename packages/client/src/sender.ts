@@ -52,7 +52,8 @@ export type ItemOutcome =
 
 export interface SenderComponents {
   readonly outbox: Outbox
-  readonly keys: UserKeys
+  /** The user's keys in force now (the generation the chain's last rekey revealed). */
+  readonly keys: () => UserKeys
   readonly crypto: CryptoProvider
   /** The chain key, or NOT_ENROLLED. */
   readonly chainKey: () => Uint8Array
@@ -135,7 +136,7 @@ export class Sender {
             const entry = item.entry
             result = await sendSigned({
               length: async () => this.nextSeq ?? await this.c.chainLength(),
-              sign: (seq) => signUserEntry(entry, this.c.keys, { chainKey, seq }, this.c.crypto),
+              sign: (seq) => signUserEntry(entry, this.c.keys(), { chainKey, seq }, this.c.crypto),
               send: async (signed, seq) => await this.c.send(signed, { chainKey, seq }, { timeoutMs: this.appendTimeoutMs })
             })
           } catch (err) {

@@ -6,7 +6,7 @@
  * decrypted is stored.
  */
 import {
-  bytesToHex, isCoreError, openSealed, type BoxKeyPair, type CryptoProvider, type Entry, type EntryType, type ExamSealed, type PlainByType
+  bytesToHex, isCoreError, isRecipient, openSealed, type BoxKeyPair, type CryptoProvider, type Entry, type EntryType, type ExamSealed, type PlainByType
 } from '@healthchain/core'
 
 /** An entry at its position, as the ledger's PositionedEntry (not imported: a browser's type check must not reach the ledger). */
@@ -42,9 +42,18 @@ export interface TimelineQuery {
   readonly genesis?: boolean
 }
 
-/** Timeline items of verified entries, sealed segments opened with `box`. */
-export function toTimeline (entries: readonly PositionedEntry[], box: BoxKeyPair, chainKey: Uint8Array, crypto: CryptoProvider): TimelineItem[] {
+/**
+ * Timeline items of verified entries, sealed segments opened with `box`. A seal is bound to the key of the core its
+ * entry was written in, so a chain that moved passes `keyAt` (UserChain.keyAt: the key of each position's segment).
+ */
+export function toTimeline (
+  entries: readonly PositionedEntry[], boxes: BoxKeyPair | readonly BoxKeyPair[], keyAt: Uint8Array | ((seq: number) => Uint8Array), crypto: CryptoProvider
+): TimelineItem[] {
+  const keys = Array.isArray(boxes) ? boxes : [boxes as BoxKeyPair]
   return entries.map(({ seq, entry }) => {
+    const chainKey = typeof keyAt === 'function' ? keyAt(seq) : keyAt
+    // After a rotation the user has several box keys: an entry was sealed to the one in force when it was written.
+    const box = entry.sealed === undefined ? keys[0]! : keys.find((k) => isRecipient(entry.sealed!, k.publicKey)) ?? keys[0]!
     const item = { seq, id: bytesToHex(entry.id), type: entry.type, time: entry.time, author: entry.author, plain: entry.plain }
     if (entry.sealed === undefined) return item as TimelineItem
     try {

@@ -8,7 +8,7 @@
  * the field core names, before anything is queued or sent.
  */
 import {
-  buildErasure, buildGenesis, buildRevoke, buildUserEntry, ephemeralKeyPair, isRecipient, recoverDataKey, signEntry, wrapDataKey,
+  buildErasure, buildGenesis, buildRevoke, buildUserEntry, ephemeralKeyPair, isRecipient, nextKeyDigest, recoverDataKey, signEntry, wrapDataKey,
   type BoxKeyPair, type CryptoProvider, type Entry, type ExercisePlain, type InstitutionId, type LocationPlain, type Sealed,
   type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
@@ -30,6 +30,8 @@ export interface SealedPast {
   readonly seq: number
   readonly id: Uint8Array
   readonly sealed: Sealed
+  /** The key of the core the entry was written in (UserChain.keyAt), when the chain moved since; default the grant's `chainKey`. */
+  readonly chainKey?: Uint8Array
 }
 
 /** `items` in grant-sized parts (REWRAP_KEYS_PER_GRANT each, the last one shorter); one empty part for none, since a grant needs no history. */
@@ -49,8 +51,8 @@ export interface GrantEntriesInput {
   /** The sealed entries whose data keys the examiner receives; those the user is not a recipient of are left out. */
   readonly history: readonly SealedPast[]
   readonly chainKey: Uint8Array
-  /** The user's X25519 key pair, to recover each data key. */
-  readonly userBox: BoxKeyPair
+  /** The user's X25519 key pair, to recover each data key; after rotations, every generation's (each entry opens with the one it was sealed to). */
+  readonly userBox: BoxKeyPair | readonly BoxKeyPair[]
 }
 
 /**
@@ -60,14 +62,17 @@ export interface GrantEntriesInput {
  * entry. Returns the entries in order and how many keys they carry.
  */
 export function buildGrantEntries (input: GrantEntriesInput, crypto: CryptoProvider): { entries: UnsignedEntry[], rewrapped: number } {
-  const history = input.history.filter((h) => isRecipient(h.sealed, input.userBox.publicKey))
+  const boxes: readonly BoxKeyPair[] = Array.isArray(input.userBox) ? input.userBox : [input.userBox as BoxKeyPair]
+  const boxOf = (sealed: Sealed): BoxKeyPair | undefined => boxes.find((box) => isRecipient(sealed, box.publicKey))
+  const history = input.history.filter((h) => boxOf(h.sealed) !== undefined)
   const until = input.until === undefined ? {} : { until: input.until }
   const entries = grantChunks(history).map((chunk) => build(() => {
     if (chunk.length === 0) return buildUserEntry('consent', { action: 'grant', examiner: input.examiner, ...until }, {}, crypto)
     const eph = ephemeralKeyPair(crypto)
-    const keys = chunk.map(({ seq, id, sealed }) => {
-      const ctx = { chainKey: input.chainKey, entryId: id }
-      return { seq, wrap: wrapDataKey(recoverDataKey(sealed, input.userBox, ctx, crypto), input.examinerBox, eph, ctx, crypto) }
+    const keys = chunk.map(({ seq, id, sealed, chainKey }) => {
+      // Bound to the entry's own segment key, as its seal is.
+      const ctx = { chainKey: chainKey ?? input.chainKey, entryId: id }
+      return { seq, wrap: wrapDataKey(recoverDataKey(sealed, boxOf(sealed)!, ctx, crypto), input.examinerBox, eph, ctx, crypto) }
     })
     return buildUserEntry('consent', { action: 'grant', examiner: input.examiner, ...until, rewrap: { to: input.examinerBox, epk: eph.publicKey, keys } }, {}, crypto)
   }))
@@ -100,12 +105,12 @@ export function buildLocationEntry (plain: LocationPlain, crypto: CryptoProvider
  * the custodian will give the chain (`ledger.chainKeyFor(user)` there).
  */
 export function buildEnrolmentGenesis (
-  user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number } = {}
+  user: UserKeys, custodian: InstitutionId, chainKey: Uint8Array, crypto: CryptoProvider, opts: { time?: number, next?: UserKeys } = {}
 ): Entry {
   try {
-    return signEntry(
-      buildGenesis(user, custodian, opts.time === undefined ? {} : { time: opts.time }, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto
-    )
+    // `next`: generation 1's keys (from the phrase), committed to so the user can rotate later.
+    const common = { ...(opts.time === undefined ? {} : { time: opts.time }), ...(opts.next === undefined ? {} : { next: nextKeyDigest(opts.next) }) }
+    return signEntry(buildGenesis(user, custodian, common, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto)
   } catch (err) {
     throw invalidInput(err)
   }

@@ -28,3 +28,13 @@ export { createHost, createLightHost, type Host, type BaseHost, type HostInit } 
 export { NET_ERROR_CODES, NetError, isNetError, type NetErrorCode } from './errors.js'
 export { REFUSAL_CODES, isRefusalCode, type ProtocolRefusalCode, type RefusalCode } from './refusals.js'
 export * from './wire/index.js'
+export {
+  ContinuationService, askContinuation, askOffer, sendMigrate, DEFAULT_CONTINUATION_TIMEOUT_MS,
+  type ContinuationServiceComponents, type ContinuationServiceInit, type ContinuationStats, type ContinuationOptions, type OfferedContinuation
+} from './continuation-protocol.js'
+export {
+  CONTINUATION_PROTOCOL, MAX_CONTINUATION_REQUEST_BYTES, MAX_CONTINUATION_RESPONSE_BYTES, MAX_CONTINUATION_MESSAGE_CHARS,
+  continuationRequestSchema, continuationResponseSchema, continuationRequestCodec, continuationResponseCodec,
+  encodeContinuationRequest, decodeContinuationRequest, encodeContinuationResponse, decodeContinuationResponse,
+  type ContinuationRequest, type ContinuationResponse
+} from './wire/continuation.js'

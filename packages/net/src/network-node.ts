@@ -19,6 +19,7 @@ import { createHost, type Host } from './host.js'
 import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
 import { MyChainService } from './my-chain.js'
+import { ContinuationService } from './continuation-protocol.js'
 import { Replication, type ReplicationInit } from './replication.js'
 import type { AnyForkProof } from './wire/any-fork-proof.js'
 import { verifyCosignature, type Cosignature } from './wire/cosignature.js'
@@ -168,6 +169,7 @@ export class NetworkNode {
     await appends.start()
     const myChain = new MyChainService({ host, ledger: init.ledger, gate })
     await myChain.start()
+    await ContinuationService.start({ host, ledger: init.ledger, gate, replication })
     let witness: WitnessService | undefined
     if (init.signer !== undefined) {
       witness = new WitnessService({ host, ledger: init.ledger, gate, isForked: (key) => heads.isForked(key) }, { signer: init.signer })

@@ -301,6 +301,32 @@ export class Replication {
   }
 
   /**
+   * Fetches a continuation core of a chain held here (its key alone) up to
+   * its migrate: the manifest, then blocks 0..N (N = the manifest's prologue
+   * length) but those in `skip` (positions erased here: no peer serves
+   * them). The session is closed again; the ledger then follows it
+   * (`followContinuation`). Throws NO_PEER, TIMEOUT, STOPPED, INVALID_FIELD
+   * (field `key`: a core without a prologue continues nothing).
+   */
+  async fetchContinuation (key: Uint8Array, skip: ReadonlySet<number> = new Set(), opts: FetchOptions = {}): Promise<void> {
+    this.assertCanFetch()
+    const core = this.ledger.coreSession(key)
+    await core.ready()
+    this.startFetching(core)
+    try {
+      await this.bounded((async () => {
+        while (core.manifest === null || core.length === 0) await core.update({ wait: true })
+        const N = core.manifest.prologue?.length
+        if (N === undefined) throw new NetError('INVALID_FIELD', 'that core is no continuation (its manifest has no prologue)', { field: 'key' })
+        for (let seq = 0; seq <= N; seq++) if (!skip.has(seq)) await core.get(seq)
+      })(), opts, `fetching continuation ${bytesToHex(key).slice(0, 12)}…`)
+    } finally {
+      this.stopFetching(core)
+      await core.close().catch(() => {})
+    }
+  }
+
+  /**
    * Marks a session as fetching: attached to every full peer's channel, and
    * active while any fetch uses it. Active matters: Hypercore closes a
    * core's channel when neither side is downloading, and attaching the

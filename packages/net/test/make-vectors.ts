@@ -32,6 +32,10 @@ import {
   signedHeadCodec, type Codec, type ConsistencyForkProof, type SignedHead
 } from '../src/wire/index.js'
 import { encodeForkRecord } from '../src/fork-record.js'
+import {
+  continuationRequestCodec, continuationResponseCodec, MAX_CONTINUATION_MESSAGE_CHARS, MAX_CONTINUATION_REQUEST_BYTES,
+  MAX_CONTINUATION_RESPONSE_BYTES
+} from '../src/wire/continuation.js'
 
 const VECTORS_DIR = new URL('./vectors/', import.meta.url)
 
@@ -708,6 +712,66 @@ function foldable (nodes: ReadonlyArray<readonly [number, number, Uint8Array]>):
       reject(res, 'message with a control character', cbor({ ...refused, message: 'bad\u0007bell' }), 'INVALID_FIELD', 'message'),
       reject(res, 'version 2', cbor({ ...answer, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
       reject(res, 'over the size limit', padTo(cbor(refused), MAX_MY_CHAIN_RESPONSE_BYTES + 1), 'TOO_LARGE')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ continuation.json
+
+{
+  const req = continuationRequestCodec as Codec<unknown>
+  const res = continuationResponseCodec as Codec<unknown>
+  // The plain is opaque here (its head is checked by core's checkMigrate, on the phone): fixed bytes of the right sizes.
+  const b32 = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+  const plain = {
+    from: A3.key, length: 3, fork: 0, prologue: A3.root, signer: A3.signer, headSig: A3.sig, to: 'hospital-b' as InstitutionId, lineage: []
+  }
+  const link = { key: b32(1), length: 2, prologue: b32(2) }
+  const offer = { v: 1, ok: true, op: 'offer', key: b32(7), length: 3, plain } as const
+  const moved = { v: 1, ok: true, op: 'continue', key: b32(7), length: 3 } as const
+  const refused = { v: 1, ok: false, code: 'NOT_ADMITTED', message: 'only a user\'s own light peer may move its chain' } as const
+  const block = new Uint8Array([0xa1, 0x61, 0x76, 0x01])
+  write('continuation.json', {
+    description: 'Continuation v1 (/healthchain/continuation/1.0.0): a user\'s light peer asks the examiner node it moves to for the ' +
+      'offer, then sends the migrate it signed; the user is the connection\'s authenticated peer, never a field. ' +
+      `ContinuationRequest { v: 1, op: 'offer' } | { v: 1, op: 'continue', block: bytes[1..${MAX_ENTRY_BYTES}] } ` +
+      `(limit ${MAX_CONTINUATION_REQUEST_BYTES} bytes); ContinuationResponse { v: 1, ok: true, op: 'offer', key: bytes32, length: uint >= 1, ` +
+      "plain: migrate plain (core's custody.ts) } | { v: 1, ok: true, op: 'continue', key: bytes32, length: uint >= 1 } | " +
+      `{ v: 1, ok: false, code: [A-Z_]{1,64}, message: text[1..${MAX_CONTINUATION_MESSAGE_CHARS}] } (limit ${MAX_CONTINUATION_RESPONSE_BYTES} bytes). ` +
+      'parts: hex strings and { repeat: hex, count } concatenated.',
+    valid: [
+      valid(continuationRequestCodec, 'offer request', { v: 1, op: 'offer' }),
+      valid(continuationRequestCodec, 'continue request', { v: 1, op: 'continue', block }),
+      valid(continuationResponseCodec, 'offer, first migration', offer),
+      valid(continuationResponseCodec, 'offer, 32 lineage links', { ...offer, plain: { ...plain, lineage: Array.from({ length: 32 }, () => link) } }),
+      valid(continuationResponseCodec, 'moved', moved),
+      valid(continuationResponseCodec, 'refused', refused),
+      valid(continuationResponseCodec, `refused, a message of ${MAX_CONTINUATION_MESSAGE_CHARS} three-byte characters`,
+        { ...refused, code: 'ALREADY_ENROLLED', message: '\u20ac'.repeat(MAX_CONTINUATION_MESSAGE_CHARS) })
+    ],
+    rejects: [
+      reject(req, 'op missing', cbor({ v: 1 }), 'INVALID_FIELD', 'op'),
+      reject(req, 'unknown op', cbor({ v: 1, op: 'take' }), 'INVALID_FIELD', 'op'),
+      reject(req, 'offer naming a user (unknown field)', cbor({ v: 1, op: 'offer', user: A3.signer }), 'INVALID_FIELD', 'user'),
+      reject(req, 'continue without block', cbor({ v: 1, op: 'continue' }), 'INVALID_FIELD', 'block'),
+      reject(req, 'continue with an empty block', cbor({ v: 1, op: 'continue', block: new Uint8Array(0) }), 'INVALID_FIELD', 'block'),
+      reject(req, 'continue with a block as text', cbor({ v: 1, op: 'continue', block: 'a1' }), 'INVALID_FIELD', 'block'),
+      reject(req, 'version 2', cbor({ v: 2, op: 'offer' }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(req, 'not canonical: v in two bytes', rawMap([['op', cbor('offer')], ['v', new Uint8Array([0x18, 0x01])]]), 'MALFORMED'),
+      reject(req, 'over the size limit', padTo(cbor({ v: 1, op: 'offer' }), MAX_CONTINUATION_REQUEST_BYTES + 1), 'TOO_LARGE'),
+      reject(res, 'offer without plain', cbor({ ...offer, plain: undefined }), 'INVALID_FIELD'),
+      reject(res, 'offer of length 0', cbor({ ...offer, length: 0 }), 'INVALID_FIELD'),
+      reject(res, 'offer key of 31 bytes', cbor({ ...offer, key: b32(7).subarray(1) }), 'INVALID_FIELD'),
+      reject(res, 'offer plain with an unknown field', cbor({ ...offer, plain: { ...plain, user: A3.signer } }), 'INVALID_FIELD'),
+      reject(res, 'offer plain to "user" (reserved)', cbor({ ...offer, plain: { ...plain, to: 'user' } }), 'INVALID_FIELD'),
+      reject(res, 'offer plain with 33 lineage links', cbor({ ...offer, plain: { ...plain, lineage: Array.from({ length: 33 }, () => link) } }), 'INVALID_FIELD'),
+      reject(res, 'offer plain, headSig of 63 bytes', cbor({ ...offer, plain: { ...plain, headSig: A3.sig.subarray(1) } }), 'INVALID_FIELD'),
+      reject(res, 'moved with a plain (unknown field)', cbor({ ...moved, plain }), 'INVALID_FIELD'),
+      reject(res, 'ok missing', cbor({ v: 1, op: 'continue', key: b32(7), length: 3 }), 'INVALID_FIELD'),
+      reject(res, 'refused without message', cbor({ v: 1, ok: false, code: 'NOT_ADMITTED' }), 'INVALID_FIELD'),
+      reject(res, 'code in lower case', cbor({ ...refused, code: 'not_admitted' }), 'INVALID_FIELD'),
+      reject(res, 'version 2', cbor({ ...moved, v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(res, 'over the size limit', padTo(cbor(refused), MAX_CONTINUATION_RESPONSE_BYTES + 1), 'TOO_LARGE')
     ]
   })
 }

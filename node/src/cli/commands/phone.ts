@@ -1,5 +1,5 @@
 /**
- * `healthchain phone init | quorum | sync | import | timeline | grant | revoke | status`:
+ * `healthchain phone init | quorum | sync | import | timeline | grant | revoke | transfer | rotate | status`:
  * the command line plays a user's phone, for demos and tests, through
  * packages/client's PhoneClient — this file only parses options, opens the
  * device (phone-device.ts) and prints (phone-render.ts); everything a phone
@@ -34,7 +34,7 @@ import { basename } from 'node:path'
 import { Option, type Command } from 'commander'
 import { ENTRY_TYPES, bytesToHex, fromHex, type EntryType, type InstitutionId } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
-import { PhoneClient, parseGpx, parseStepsCsv } from '@healthchain/client'
+import { PhoneClient, parseGpx, parseStepsCsv, reassignmentWarning } from '@healthchain/client'
 import type { CliContext } from '../context.js'
 import { usageError } from '../errors.js'
 import { Output } from '../output.js'
@@ -57,7 +57,7 @@ function quorumArg (value: string): number | 'majority' {
 
 export function registerPhone (program: Command, ctx: CliContext): void {
   const phone = program.command('phone').helpCommand(false)
-    .description('play a user\'s phone (a light peer): its own chain synced and verified, imports, timeline, consent')
+    .description('play a user\'s phone (a light peer): its own chain synced and verified, imports, timeline, consent, custody moves, key rotation')
     .addHelpText('after', `
 Which to use: this is what a phone runs, the reference user side — a light libp2p peer that syncs and
 verifies only its own chain, signs on the device and keeps an offline outbox. \`healthchain user\` acts
@@ -281,6 +281,38 @@ same entries, built, signed and re-signed by the same client code.
       })
     })
 
+  withJson(phone.command('transfer'))
+    .summary('move the user\'s chain to another examiner')
+    .description('Move the user\'s chain to another examiner: its node offers the continuation, this device checks the offer against the chain it verified (the old custodian\'s signed head, the history, the examiner named), signs the migrate and follows the new chain, to which what is queued is then sent. The examiner must be active in the registry this device holds; its node must hold a copy of the chain.')
+    .requiredOption(...DEVICE_OPTION, pathArg)
+    .requiredOption('--to <institution>', 'the examiner to move the chain to', institutionIdArg)
+    .addHelpText('after', examples('healthchain phone transfer --device ./alice-phone --to hospital-b'))
+    .action(async (opts: { device: string, to: InstitutionId, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      await withDevice(opts.device, { dial: true }, async ({ client, saved }) => {
+        await requireConnected(client, saved)
+        const moved = await client.transfer(opts.to)
+        const { custodian, length } = moved
+        out.result({ userId: client.userId, from: bytesToHex(moved.from), chainKey: bytesToHex(moved.chainKey), length, custodian },
+          `moved the chain to ${moved.custodian}: chain ${bytesToHex(moved.chainKey)} continues ${bytesToHex(moved.from)} from position ${moved.length}`)
+      })
+    })
+
+  withJson(phone.command('rotate'))
+    .summary('rotate the user\'s keys to the next generation')
+    .description('Rotate the user\'s keys: a rekey entry reveals the next generation\'s keys (derived from the recovery phrase, committed to by the genesis or the last rekey) and commits to the one after; it is sent to the custodian, and once this device verified it, the user\'s entries are signed with the new key and new exams are sealed to the new box key. Old exams still open: the phrase derives every generation\'s box key. Writes still queued are sent first; a chain whose genesis committed to no next key cannot rotate.')
+    .requiredOption(...DEVICE_OPTION, pathArg)
+    .addHelpText('after', examples('healthchain phone rotate --device ./alice-phone'))
+    .action(async (opts: { device: string, json?: boolean }) => {
+      const out = new Output(ctx.io, opts)
+      await withDevice(opts.device, { dial: true }, async ({ client, saved }) => {
+        await requireConnected(client, saved)
+        const rotated = await client.rotate()
+        out.result({ userId: client.userId, generation: rotated.generation, seq: rotated.seq },
+          `rotated the user's keys: generation ${rotated.generation} is in force from position ${rotated.seq}`)
+      })
+    })
+
   withJson(phone.command('status'))
     .summary('the phone\'s sync status and outbox')
     .description('The device\'s sync status: nodes connected (after dialling those it remembers, which also sends what is queued, unless --offline), the chain\'s local and verified lengths, and the outbox (writes pending, writes the custodian refused for good with its code).')
@@ -302,9 +334,14 @@ same entries, built, signed and re-signed by the same client code.
           `  verified length  ${status.verifiedLength}`,
           `  trusted length   ${status.trustedLength} ` +
             `(${status.quorum === 0 ? 'quorum 0: no witness asked' : `witnessed head ${status.witnessedLength ?? 'none yet'}, quorum ${status.quorum}`})`,
+          `  custodian        ${status.custody.custodian ?? 'not known yet (phone sync)'}` +
+            `${status.custody.custodianStatus === undefined || status.custody.custodianStatus === 'active' ? '' : ` (${status.custody.custodianStatus})`}`,
+          `  key generation   ${status.custody.generation ?? 'not known yet'}`,
           `  outbox           ${status.outbox.pending} pending, ${status.outbox.failed} failed`,
           ...failed.map((f) => `    refused: ${f.type} ${f.id} (${f.code})`)
         ])
+        const warning = reassignmentWarning(status.custody)
+        if (warning !== undefined) out.warn(warning)
       })
     })
 }
