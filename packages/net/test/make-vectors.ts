@@ -20,7 +20,7 @@ import { bytesToHex, concatBytes, encodeCanonical, MAX_ENTRY_BYTES, utf8ToBytes,
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { foldConsistency, readConsistencyNodes, type MerkleNode } from '@healthchain/ledger'
+import { foldConsistency, readConsistencyNodes, storedTreeHash, type MerkleNode } from '@healthchain/ledger'
 import {
   anyForkProofCodec, appendRequestCodec, appendResponseCodec, consistencyForkProofCodec, cosign, cosignMessage, cosignatureCodec,
   encodeAnyForkProof, forkProofCodec, forksSyncRequestCodec, forksSyncResponseCodec, headOf, headSignable, headsAnnouncementCodec,
@@ -154,6 +154,7 @@ async function buildHeads (): Promise<Record<string, SignedHead>> {
       }
       await core.close()
     }
+    continuationHead = await buildContinuationHead(stores.second)
   } finally {
     await stores.first.close()
     await stores.second.close()
@@ -163,6 +164,28 @@ async function buildHeads (): Promise<Record<string, SignedHead>> {
   return heads
 }
 
+/**
+ * The head of a continuation core: manifest { version: 1, signers: [the store's key pair `continuation`], prologue:
+ * the tree hash of core `a` at 2 }, blocks 0..1 a's (filled in one append), block 2 CONTINUATION_BLOCK.
+ */
+let continuationHead: SignedHead | undefined
+const CONTINUATION_BLOCK = 'migrate'
+async function buildContinuationHead (store: Corestore): Promise<SignedHead> {
+  const old = store.get({ name: 'continuation-source' })
+  await old.ready()
+  await old.append([BLOCK('a0'), BLOCK('a1')]) // the first prologueLength blocks of inputs.continuation
+  const hash = await storedTreeHash(old, 2)
+  const keyPair = await store.createKeyPair('continuation')
+  const core = store.get({ manifest: { version: 1, signers: [{ publicKey: keyPair.publicKey }], prologue: { hash, length: 2 } }, keyPair })
+  await core.ready()
+  await core.append([BLOCK('a0'), BLOCK('a1')])
+  await core.append(BLOCK(CONTINUATION_BLOCK))
+  const head = await headOf(core)
+  await core.close()
+  await old.close()
+  return head
+}
+
 const heads = await buildHeads()
 const A1 = heads.a1!
 const A2 = heads.a2!
@@ -170,6 +193,8 @@ const A3 = heads.a3!
 const B2 = heads.b2!
 const F2 = heads.aFork2!
 const F3 = heads.aFork3!
+const C3 = continuationHead!
+if (C3.prologue === undefined) throw new Error('the continuation head carries no prologue')
 if (hex(F2.root) !== hex(A2.root) || hex(F3.root) === hex(A3.root)) throw new Error('fork cores did not diverge at block 2 as intended')
 
 /** A head as a raw map with some fields replaced (raw CBOR) or removed (null). */
@@ -203,7 +228,12 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
   const outOfOrder = rawMap(sortCanonically(Object.entries(A3).map(([k, v]) => [k, cbor(v)])).reverse())
   const withHead = (changes: Partial<SignedHead>): Uint8Array => cbor({ ...A3, ...changes })
   write('heads.json', {
-    description: 'SignedHead v1: { v: 1, key, signer, length, fork, root, sig } (canonical CBOR map). Heads come from real ' +
+    description: 'SignedHead v1: { v: 1, key, signer, length, fork, root, sig, prologue?: { hash, length } } (canonical CBOR map). ' +
+      'prologue only in a continuation core\'s head: key = Hypercore.key({ version: 1, signers: [signer], prologue }); ' +
+      'The head "continuation": in the second store, core store.get({ name: source }) gets the first prologueLength blocks; ' +
+      'the continuation core is store.get({ manifest: { version: 1, signers: [store.createKeyPair(keyPair).publicKey], prologue: ' +
+      '{ hash: tree hash of source at prologueLength, length: prologueLength } }, keyPair }) with those blocks in one append, then the rest. ' +
+      'Other heads come from real ' +
       'Hypercore cores: Corestore (corestore 7, hypercore 11.37.1) in an empty directory with primaryKey = inputs.primaryKey ' +
       '(unsafe: true), core = store.get({ name }), blocks appended one at a time; heads[i] is the head after block i. ' +
       'signable = caps.treeSignable(key, root, length, fork) = TREE namespace || key || root || u64le length || u64le fork; ' +
@@ -211,9 +241,19 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       'stage "verify" decodes but fails assertHead, each with its NetError code (and field).',
     inputs: {
       primaryKey: hex(PRIMARY_KEY),
-      cores: Object.entries(CORES).map(([label, c]) => ({ label, store: c.store, name: c.name, blocks: c.blocks.map((b) => hex(BLOCK(b))) }))
+      cores: Object.entries(CORES).map(([label, c]) => ({ label, store: c.store, name: c.name, blocks: c.blocks.map((b) => hex(BLOCK(b))) })),
+      continuation: {
+        store: 'second',
+        source: 'continuation-source',
+        keyPair: 'continuation',
+        prologueLength: 2,
+        blocks: ['a0', 'a1', CONTINUATION_BLOCK].map((b) => hex(BLOCK(b)))
+      }
     },
-    valid: Object.entries(heads).map(([label, head]) => valid(signedHeadCodec, label, head, { signable: hex(headSignable(head)) })),
+    valid: [
+      ...Object.entries(heads).map(([label, head]) => valid(signedHeadCodec, label, head, { signable: hex(headSignable(head)) })),
+      valid(signedHeadCodec, 'continuation', C3, { signable: hex(headSignable(C3)) })
+    ],
     rejects: [
       reject(codec, 'not CBOR', new Uint8Array([0xff]), 'MALFORMED'),
       reject(codec, 'truncated', base.subarray(0, base.length - 1), 'MALFORMED'),
@@ -243,7 +283,14 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       reject(codec, 'fork one more', withHead({ fork: A3.fork + 1 }), 'BAD_SIGNATURE', undefined, 'verify'),
       reject(codec, 'signer of another chain (does not own key)', withHead({ signer: B2.signer }), 'BAD_SIGNATURE', undefined, 'verify'),
       reject(codec, 'key and signer of another chain', withHead({ key: B2.key, signer: B2.signer }), 'BAD_SIGNATURE', undefined, 'verify'),
-      reject(codec, 'signature of another length', withHead({ sig: A2.sig }), 'BAD_SIGNATURE', undefined, 'verify')
+      reject(codec, 'signature of another length', withHead({ sig: A2.sig }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'continuation without its prologue', cbor(Object.fromEntries(Object.entries(C3).filter(([k]) => k !== 'prologue'))), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'continuation prologue length one less', cbor({ ...C3, prologue: { ...C3.prologue!, length: 1 } }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'continuation prologue hash flipped', cbor({ ...C3, prologue: { ...C3.prologue!, hash: flip(C3.prologue!.hash, 0) } }),
+        'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'first core head with a prologue', cbor({ ...A3, prologue: C3.prologue }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'prologue length 0', cbor({ ...C3, prologue: { ...C3.prologue!, length: 0 } }), 'INVALID_FIELD', 'prologue.length'),
+      reject(codec, 'prologue with an unknown field', cbor({ ...C3, prologue: { ...C3.prologue!, note: 1 } }), 'INVALID_FIELD', 'prologue.note')
     ]
   })
 }
