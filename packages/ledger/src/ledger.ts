@@ -283,13 +283,19 @@ export class Ledger {
   /** Moves the user's chain here with their signed migrate for the offer; a retry answers the same chain (continuation.ts). */
   async continueChain (user: UserId, migrate: Entry): Promise<UserChain> {
     this.assertOpen()
-    return await this.continuations.continueChain(user, migrate)
+    const chain = await this.continuations.continueChain(user, migrate)
+    // The migrate was appended before the catalog listed the new core, so its append told nobody: the node announces from this.
+    this.changes.emit({ user, length: chain.length, kind: 'append' })
+    return chain
   }
 
   /** On a replica: the continuation `key` becomes the user's chain once it arrived to its migrate and verified whole. */
   async followContinuation (user: UserId, key: Uint8Array): Promise<UserChain | undefined> {
     this.assertOpen()
-    return await this.continuations.follow(user, key)
+    const before = this.catalog.chainKeyOf(user)
+    const chain = await this.continuations.follow(user, key)
+    if (chain !== undefined && before !== undefined && !equal(before, chain.key)) this.changes.emit({ user, length: chain.length, kind: 'ingest' })
+    return chain
   }
 
   /** For a core the user's chain moved away from: its user, the length it is closed at, and its successor. */
