@@ -267,11 +267,36 @@ export class Ledger {
 
   /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */
   private async openChain (core: Hypercore, layout?: ChainLayout): Promise<UserChain> {
-    return await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
+    let opened: UserChain | undefined
+    opened = await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
       // Unlisted while its genesis is written: enrolment tells that change itself. A closed old core tells nothing.
       const user = core.key === null ? undefined : this.catalog.userOf(core.key)
-      if (user !== undefined && this.catalog.closedChain(core.key!) === undefined) this.changes.emit({ user, length, kind })
+      if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
+      if (opened !== undefined) this.noteSignKey(user, opened)
+      this.changes.emit({ user, length, kind })
     }, layout)
+    const user = core.key === null ? undefined : this.catalog.userOf(core.key)
+    if (user !== undefined) this.noteSignKey(user, opened)
+    return opened
+  }
+
+  /** After a rekey was folded: records the user's signing key in force, so a phone connecting with it is known after a restart too. */
+  private noteSignKey (user: UserId, chain: UserChain): void {
+    const current = chain.user
+    if (current === undefined || current.generation <= this.catalog.signGenerationOf(user)) return
+    this.catalog.noteSignKey(user, current.sign, current.generation).catch(() => {}) // written again at the chain's next change
+  }
+
+  /**
+   * The user a signing key belongs to now (a phone's libp2p identity): a
+   * rekeyed user's key in force, or a generation-0 key of a user held here
+   * who never rekeyed. Undefined for a key the user rotated out.
+   */
+  userOfSignKey (sign: Uint8Array): UserId | undefined {
+    const rekeyed = this.catalog.userOfSignKey(sign)
+    if (rekeyed !== undefined) return rekeyed
+    const user = userIdFromKey(sign)
+    return this.catalog.has(user) && this.catalog.signGenerationOf(user) === 0 ? user : undefined
   }
 
   /** What the user signs to move their chain here: `{ key, length, plain }` (continuation.ts; creates nothing). */
