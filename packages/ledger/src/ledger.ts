@@ -267,12 +267,13 @@ export class Ledger {
 
   /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */
   private async openChain (core: Hypercore, layout?: ChainLayout): Promise<UserChain> {
-    let opened: UserChain | undefined
-    opened = await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
+    // The callback may run before open returns (an ingest while opening): it then has no chain yet to read the keys from.
+    const holder: { chain?: UserChain } = {}
+    const opened = holder.chain = await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
       // Unlisted while its genesis is written: enrolment tells that change itself. A closed old core tells nothing.
       const user = core.key === null ? undefined : this.catalog.userOf(core.key)
       if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
-      if (opened !== undefined) this.noteSignKey(user, opened)
+      if (holder.chain !== undefined) this.noteSignKey(user, holder.chain)
       this.changes.emit({ user, length, kind })
     }, layout)
     const user = core.key === null ? undefined : this.catalog.userOf(core.key)
