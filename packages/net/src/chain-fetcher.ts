@@ -331,6 +331,13 @@ export class ChainFetcher {
     }
     const held = await this.ledger.chain(user)
     const from = layout.segments.at(-2)
+    const closed = from === undefined ? undefined : this.ledger.closedChain(from.key)
+    if (layout.prologue !== undefined && closed !== undefined && closed.length === layout.prologue.length && !equal(closed.successor, key)) {
+      // A second continuation from the head the chain already moved from here: the user signed two migrates. The first stands.
+      this.failed('ALREADY_MOVED')
+      this.refuse(keyHex)
+      return undefined
+    }
     // The ledger keeps one chain per user: a second chain of the same user is taken only as the continuation of the one held here.
     if (layout.prologue === undefined || from === undefined || !equal(from.key, held.key)) {
       this.failed('OTHER_CHAIN_OF_USER')

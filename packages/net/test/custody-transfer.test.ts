@@ -121,4 +121,37 @@ describe('a chain that moves to a new custodian, on the network', () => {
     const closed = late.ledger.closedChain(chainKey)
     if (closed !== undefined) expect([closed.length, bytesToHex(closed.successor)]).toEqual([2, bytesToHex(moved.key)])
   }, 120_000)
+
+  it('two continuations from one head: the one a node saw first stands, the other is refused there', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['hospital-c', 'examiner'], ['regulator', 'regulator']], cleanup)
+    const nodeA = await net.start('hospital-a')
+    const nodeB = await net.start('hospital-b')
+    await net.start('hospital-c')
+    const regulator = await net.start('regulator')
+    await net.meshed()
+    const { user, chainKey } = await enrol(net, 'hospital-a')
+    await writeExam(nodeA, net.party('hospital-a'), user, chainKey)
+    for (const id of ['hospital-b', 'hospital-c', 'regulator']) {
+      await waitFor(async () => await follows(net.node(id), user, chainKey, 2), `${id} to verify the chain`)
+    }
+    // hospital-c is offline while the chain moves to hospital-b; the user then signs a second migrate from the same head for hospital-c.
+    await net.stop('hospital-c')
+    const first = await transfer(nodeB, user)
+    for (const node of [nodeA, regulator]) await waitFor(async () => await follows(node, user, first.key, 3), 'the first continuation to be followed')
+    const second = await transfer({ ledger: await net.ledger('hospital-c') } as unknown as NetworkNode, user)
+    expect(second.length).toBe(first.length)
+    expect(bytesToHex(second.key)).not.toBe(bytesToHex(first.key))
+
+    const nodeC = await net.start('hospital-c')
+    await net.meshed()
+    for (const node of [nodeA, nodeB, regulator, nodeC]) {
+      await waitFor(() => (node.heads.stats.fetch.failed.get('ALREADY_MOVED') ?? 0) > 0, 'the other continuation to be refused')
+    }
+    for (const node of [nodeA, nodeB, regulator]) {
+      expect(await follows(node, user, first.key, 3)).toBe(true)
+      expect((await node.ledger.verify(user.userId)).valid).toBe(true)
+    }
+    // hospital-c wrote the second one itself: it stands there, and hospital-b's is the one refused.
+    expect(await follows(nodeC, user, second.key, 3)).toBe(true)
+  }, 90_000)
 })
