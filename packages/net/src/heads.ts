@@ -68,6 +68,7 @@
  */
 import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
+import { makeClosedCoreProof } from './move-proofs.js'
 import { ChainFetcher, type ChainBehind, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
@@ -293,8 +294,12 @@ export class HeadsService {
     const keyHex = bytesToHex(head.key)
     const closed = this.ledger.closedChain(head.key)
     if (closed !== undefined) {
-      // The chain moved on from this core at N: a head beyond N is its old custodian writing after the move, and goes nowhere.
-      if (head.length > closed.length) this.stats.closedBeyond++
+      // The chain moved on from this core at N: a head beyond N is its old custodian writing after the move, reported, never fetched.
+      if (head.length <= closed.length) return
+      this.stats.closedBeyond++
+      if (fromPeer && this.isForkedHex(keyHex)) return
+      const proof = await makeClosedCoreProof(this.ledger, head, closed)
+      if (proof !== undefined) await this.forkRecords.record(proof)
       return
     }
     const held = this.ledger.userOfChain(head.key)

@@ -89,10 +89,16 @@ describe('a chain that moves to a new custodian, on the network', () => {
         expect(node.heads.log.get(keyHex)?.length ?? 0, `${id} ${when}: old head logged`).toBeLessThanOrEqual(2)
         expect(node.heads.log.get(bytesToHex(moved.key))?.length, `${id} ${when}: the continuation's head`).toBe(4)
         expect((await node.ledger.verify(user.userId)).valid, `${id} ${when}`).toBe(true)
+        // Reported: a version 3 fork proof of the old core, flagging the custodian that wrote on it after the move.
+        const proof = node.heads.forkOf(chainKey)
+        expect(proof?.v, `${id} ${when}: fork proof`).toBe(3)
+        expect(node.heads.forkedChains().find((f) => f.chain === keyHex), `${id} ${when}`).toEqual({ chain: keyHex, length: 2, custodian: 'hospital-a' })
       }
     }
     for (const id of ['hospital-c', 'regulator']) {
       await waitFor(() => net.node(id).heads.stats.closedBeyond > 0, `${id} to see the old core's head beyond N`)
+      await waitFor(() => net.node(id).heads.forkedChains().find((f) => f.chain === keyHex)?.custodian === 'hospital-a',
+        `${id} to flag hospital-a`)
     }
     await check('after the rogue head')
 

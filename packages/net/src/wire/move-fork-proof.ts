@@ -50,7 +50,7 @@ export const MAX_MOVE_FORK_PROOF_BYTES = 6 * 1024
 /** Genesis and rekeys carried at most. */
 export const MAX_MOVE_HISTORY = 8
 
-const blockSchema = z.instanceof(Uint8Array).refine((b) => b.length >= 1 && b.length <= MAX_MOVE_FORK_PROOF_BYTES, 'expected 1 or more bytes')
+const blockSchema = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.length >= 1 && b.length <= MAX_MOVE_FORK_PROOF_BYTES, 'expected 1 or more bytes')
 
 export const moveForkProofSchema = z.strictObject({
   v: versionSchemaOf(MOVE_FORK_PROOF_VERSION),
