@@ -23,7 +23,7 @@ import {
   MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_SIGNED_HEAD_BYTES, signedHeadCodec, verifyCosignature,
   verifyForkProof, verifyHead, encodeCosignature, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_RESPONSE_BYTES, decodeMyChainResponse,
   encodeMyChainRequest, encodeMyChainResponse, myChainRequestCodec, myChainResponseCodec, type Codec, type Cosignature,
-  type MyChainResponse, type SignedHead
+  type MyChainResponse, type SignedHead, moveForkProofCodec, assertMoveForkProof, type MoveForkProof
 } from '../src/wire/index.js'
 
 // ------------------------------------------------------------------ vector files
@@ -56,7 +56,8 @@ const files = {
   cosignatures: load<CosignaturesFile>('cosignatures.json'),
   append: load<VectorFile>('append.json'),
   headsSync: load<VectorFile>('heads-sync.json'),
-  myChain: load<VectorFile>('my-chain.json')
+  myChain: load<VectorFile>('my-chain.json'),
+  moveForkProofs: load<VectorFile>('move-fork-proofs.json')
 }
 
 const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
@@ -64,7 +65,7 @@ const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
 const CODECS: Record<string, Codec<unknown>> = Object.fromEntries([
   signedHeadCodec, headsAnnouncementCodec, forkProofCodec, consistencyForkProofCodec, anyForkProofCodec, cosignatureCodec,
   appendRequestCodec, appendResponseCodec, headsSyncRequestCodec, headsSyncResponseCodec, forksSyncRequestCodec,
-  forksSyncResponseCodec, myChainRequestCodec, myChainResponseCodec
+  forksSyncResponseCodec, myChainRequestCodec, myChainResponseCodec, moveForkProofCodec
 ].map((c) => [c.name, c as Codec<unknown>]))
 
 /** The verification a decoded message of each kind gets ("verify" stage of the reject vectors). */
@@ -73,6 +74,7 @@ const VERIFIERS: Record<string, (value: never) => void> = {
   ForkProof: (proof: Parameters<typeof assertForkProof>[0]) => { assertForkProof(proof) },
   ConsistencyForkProof: (proof: ConsistencyForkProof) => { assertConsistencyForkProof(proof) },
   AnyForkProof: (proof: Parameters<typeof assertAnyForkProof>[0]) => { assertAnyForkProof(proof) },
+  MoveForkProof: (proof: MoveForkProof) => { assertMoveForkProof(proof) },
   Cosignature: (c: Cosignature) => { assertCosignature(c, witnessPublicKey) }
 }
 
@@ -159,6 +161,13 @@ describe('known-answer vectors', () => {
   it('covers every code a decoder or verifier can give', () => {
     const codes = new Set(Object.values(files).flatMap((f) => f.rejects.map((r) => r.code)))
     expect([...codes].sort()).toEqual(['BAD_PROOF', 'BAD_SIGNATURE', 'INVALID_FIELD', 'MALFORMED', 'NOT_A_FORK', 'TOO_LARGE', 'UNSUPPORTED_VERSION'])
+  })
+
+  it('move fork proofs: every valid one proves its fork under both providers', () => {
+    for (const v of files.moveForkProofs.valid) {
+      const proof = codecOf(v.decoder).decode(inputOf(v)) as MoveForkProof
+      for (const crypto of PROVIDERS) expect(() => { assertAnyForkProof(proof, crypto) }).not.toThrow()
+    }
   })
 
   it('heads: the signable bytes and signatures check under both providers', () => {
