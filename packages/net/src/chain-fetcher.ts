@@ -36,7 +36,7 @@
  * `maxUnheld` chains not held.
  */
 import { CoreError, bytesToHex, equal, fromHex, userIdFromKey, type Entry, type UserId } from '@healthchain/core'
-import { ChainRules, LedgerError, type ChainLayout, type Ledger, type UserChain } from '@healthchain/ledger'
+import { ChainRules, LedgerError, type ChainLayout, type ClosedChain, type Ledger, type UserChain } from '@healthchain/ledger'
 import { NetError } from './errors.js'
 import type { Replication } from './replication.js'
 
@@ -69,6 +69,8 @@ export interface ChainFetcherInit {
   readonly takeNew?: boolean
   /** After the user's chain here moved to a continuation (`from` is the key it had). */
   readonly onFollowed?: (user: UserId, from: Uint8Array, chain: UserChain) => Promise<void>
+  /** A second continuation (`key`, its `migrate`) of a core the chain already moved from here (`closed`): the user's two migrates. */
+  readonly onSecondMove?: (closed: ClosedChain, key: Uint8Array, migrate: Entry) => Promise<void>
 }
 
 export interface FetchStats {
@@ -102,6 +104,7 @@ export class ChainFetcher {
   private readonly onFetched: (chain: UserChain) => Promise<void>
   private readonly takeNew: boolean
   private readonly onFollowed: (user: UserId, from: Uint8Array, chain: UserChain) => Promise<void>
+  private readonly onSecondMove: (closed: ClosedChain, key: Uint8Array, migrate: Entry) => Promise<void>
   /** The length wanted for each chain with a run queued or under way. */
   private readonly wanted = new Map<string, number>()
   /** The verified length each wanted (or stalled) chain had when it was asked for: what `lag()` counts from. */
@@ -137,6 +140,7 @@ export class ChainFetcher {
     this.onFetched = init.onFetched ?? (async () => {})
     this.takeNew = init.takeNew ?? true
     this.onFollowed = init.onFollowed ?? (async () => {})
+    this.onSecondMove = init.onSecondMove ?? (async () => {})
   }
 
   /** Chains with a run queued or under way. */
@@ -302,7 +306,7 @@ export class ChainFetcher {
    */
   private async userFromStart (key: Uint8Array): Promise<UserId | undefined> {
     const keyHex = bytesToHex(key)
-    let start: { genesis: Entry, layout: ChainLayout }
+    let start: { genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }
     try {
       start = await this.replication.fetchStart(key, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
     } catch (err) {
@@ -310,7 +314,7 @@ export class ChainFetcher {
       if (err instanceof CoreError || (err instanceof LedgerError && err.code === 'INVALID_FIELD')) this.refuse(keyHex)
       throw err
     }
-    const { genesis, layout } = start
+    const { genesis, layout, migrate } = start
     try {
       if (genesis.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 is not a genesis')
       await this.ledger.registry.refresh()
@@ -336,6 +340,7 @@ export class ChainFetcher {
       // A second continuation from the head the chain already moved from here: the user signed two migrates. The first stands.
       this.failed('ALREADY_MOVED')
       this.refuse(keyHex)
+      if (migrate !== undefined) await this.onSecondMove(closed, key, migrate).catch(() => {})
       return undefined
     }
     // The ledger keeps one chain per user: a second chain of the same user is taken only as the continuation of the one held here.

@@ -68,7 +68,7 @@
  */
 import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
-import { makeClosedCoreProof } from './move-proofs.js'
+import { makeClosedCoreProof, makeTwoMovesProof } from './move-proofs.js'
 import { ChainFetcher, type ChainBehind, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
@@ -157,7 +157,11 @@ export class HeadsService {
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
       onFetched: async (chain) => { await this.observeLocal(chain) },
       takeNew: this.replicateAll,
-      onFollowed: async (_user, _from, chain) => { await this.observeLocal(chain) }
+      onFollowed: async (_user, _from, chain) => { await this.observeLocal(chain) },
+      onSecondMove: async (closed, key, migrate) => {
+        const proof = await makeTwoMovesProof(this.ledger, closed, key, migrate)
+        if (proof !== undefined) await this.serially(async () => { await this.forkRecords.record(proof) })
+      }
     })
     this.reconciler = new HeadsReconciler({
       host: components.host,

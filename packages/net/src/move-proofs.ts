@@ -6,6 +6,7 @@
 import { encodeEntry, equal, type Entry, type InstitutionId } from '@healthchain/core'
 import type { ClosedChain, Ledger, UserChain } from '@healthchain/ledger'
 import type { SignedHead } from './wire/head.js'
+import { compareBytes } from './wire/codec.js'
 import { MAX_MOVE_HISTORY, assertMoveForkProof, headOfMigrate, type MoveForkProof } from './wire/move-fork-proof.js'
 
 /** Chains longer than this below N are not scanned for their rekeys: no proof is made for them (they are still refused). */
@@ -45,6 +46,31 @@ export async function makeClosedCoreProof (ledger: Ledger, head: SignedHead, clo
     const proof: MoveForkProof = {
       v: 3, a: headOfMigrate(migrate.plain), b: head, moves: [{ key: new Uint8Array(chain.key), migrate: encodeEntry(migrate) }], history
     }
+    assertMoveForkProof(proof, ledger.crypto)
+    return proof
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The proof that the user signed two migrates from the head `closed` says
+ * the chain moved from here: the one the continuation here holds at N and
+ * `migrate`, of the continuation `key`. Undefined when this node cannot
+ * make one (as makeClosedCoreProof), or the two are the same entry.
+ */
+export async function makeTwoMovesProof (ledger: Ledger, closed: ClosedChain, key: Uint8Array, migrate: Entry): Promise<MoveForkProof | undefined> {
+  try {
+    const chain = await ledger.chain(closed.user)
+    if (!equal(chain.key, closed.successor) || migrate.type !== 'migrate') return undefined
+    const first = await chain.get(closed.length)
+    if (first === null || first.type !== 'migrate') return undefined
+    const history = await historyOf(chain, closed.length)
+    if (history === undefined) return undefined
+    const moves = [{ key: new Uint8Array(chain.key), migrate: encodeEntry(first) }, { key: new Uint8Array(key), migrate: encodeEntry(migrate) }]
+    moves.sort((x, y) => compareBytes(x.migrate, y.migrate))
+    const a = headOfMigrate(first.plain)
+    const proof: MoveForkProof = { v: 3, a, b: a, moves, history }
     assertMoveForkProof(proof, ledger.crypto)
     return proof
   } catch {

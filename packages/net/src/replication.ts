@@ -317,7 +317,7 @@ export class Replication {
    * when block 0 is no entry; the ledger's INVALID_FIELD when the block at the
    * prologue is no migrate that fits the core.
    */
-  async fetchStart (key: Uint8Array, opts: FetchOptions = {}): Promise<{ genesis: Entry, layout: ChainLayout }> {
+  async fetchStart (key: Uint8Array, opts: FetchOptions = {}): Promise<{ genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }> {
     this.assertCanFetch()
     const core = this.ledger.coreSession(key)
     await core.ready()
@@ -329,11 +329,11 @@ export class Replication {
         if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
         const genesis = decodeEntry(new Uint8Array(block))
         const prologue = core.manifest?.prologue
-        if (prologue != null) {
-          if (core.length <= prologue.length) await core.update({ wait: true })
-          await core.get(prologue.length)
-        }
-        return { genesis, layout: await readLayout(core) }
+        if (prologue == null) return { genesis, layout: await readLayout(core), migrate: undefined }
+        if (core.length <= prologue.length) await core.update({ wait: true })
+        const migrate = await core.get(prologue.length)
+        const layout = await readLayout(core) // checks that the block is a migrate that fits the core
+        return { genesis, layout, migrate: decodeEntry(new Uint8Array(migrate!)) }
       })(), opts, `fetching the start of chain ${bytesToHex(key).slice(0, 12)}…`)
     } finally {
       this.stopFetching(core)

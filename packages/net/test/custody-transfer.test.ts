@@ -159,5 +159,14 @@ describe('a chain that moves to a new custodian, on the network', () => {
     }
     // hospital-c wrote the second one itself: it stands there, and hospital-b's is the one refused.
     expect(await follows(nodeC, user, second.key, 3)).toBe(true)
+    // Reported everywhere as the user's two migrates (a version 3 proof with both), flagging no institution.
+    const keyHex = bytesToHex(chainKey)
+    for (const node of [nodeA, nodeB, regulator, nodeC]) {
+      await waitFor(() => node.heads.forkOf(chainKey) !== undefined, 'the two migrates to be reported')
+      const proof = node.heads.forkOf(chainKey)!
+      expect(proof.v).toBe(3)
+      expect(proof.v === 3 ? proof.moves.map((m) => bytesToHex(m.key)).sort() : []).toEqual([bytesToHex(first.key), bytesToHex(second.key)].sort())
+      expect(node.heads.forkedChains().find((f) => f.chain === keyHex)).toEqual({ chain: keyHex, length: 2, custodian: undefined })
+    }
   }, 90_000)
 })
