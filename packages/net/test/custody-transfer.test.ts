@@ -60,6 +60,12 @@ describe('a chain that moves to a new custodian, on the network', () => {
       expect(report.valid, `${id}: ${JSON.stringify(report.problems)}`).toBe(true)
     }
     expect(net.node('regulator').heads.stats.fetch.followed).toBe(1)
+    // A witness cosigns the continuation's head (it carries its prologue), and a client gets it with a quorum.
+    const continuationHead = await headOf(await nodeB.ledger.chain(user.userId))
+    expect(continuationHead.prologue?.length).toBe(2)
+    expect((await net.node('regulator').witness!.consider(continuationHead)).cosigned).toBe(true)
+    const witnessed = await nodeB.headWithQuorum(moved.key, { quorum: 1, timeoutMs: 5_000 })
+    expect(witnessed.head.length).toBe(4)
 
     // The old custodian appends to the old core after the move (raw, signed properly for the old key) and announces it.
     const old = nodeA.ledger.coreSession(chainKey)
