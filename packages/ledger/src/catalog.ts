@@ -7,8 +7,11 @@
  * `{ v: 1, kind: 'chain', user, key }` or, once a user's chain moved to a
  * continuation core, `{ v: 1, kind: 'moved', user, from, key, length }`:
  * the user's chain is `key` from now on, and `from` is closed at `length`
- * (kept read-only as history). Later records win; a store written before
- * 'moved' existed has none and opens as it did.
+ * (kept read-only as history). Once a user rekeyed, `{ v: 1, kind: 'key',
+ * user, sign, generation }`: the user's signing key in force, so that a
+ * phone connecting with it (its libp2p identity) is known as the user's,
+ * and the keys it replaced are not, also after a restart. Later records win;
+ * a store written before 'moved' or 'key' existed has none and opens as it did.
  */
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
@@ -22,6 +25,7 @@ type CatalogRecord =
   | { v: 1, kind: 'registry', key: Uint8Array }
   | { v: 1, kind: 'chain', user: string, key: Uint8Array }
   | { v: 1, kind: 'moved', user: string, from: Uint8Array, key: Uint8Array, length: number }
+  | { v: 1, kind: 'key', user: string, sign: Uint8Array, generation: number }
 
 /** A chain core the user's chain moved away from: closed at `length`, continued by `successor`. */
 export interface ClosedChain {
@@ -36,6 +40,9 @@ export class Catalog {
   private readonly chainsByUser = new Map<UserId, Uint8Array>()
   private readonly usersByKey = new Map<string, UserId>()
   private readonly closedByKey = new Map<string, ClosedChain>()
+  /** A rekeyed user's signing key in force (hex) and its generation; and the user of each such key. */
+  private readonly signOfUser = new Map<UserId, { sign: string, generation: number }>()
+  private readonly usersBySign = new Map<string, UserId>()
 
   private constructor (core: Hypercore) {
     this.core = core
@@ -58,6 +65,14 @@ export class Catalog {
   private remember (record: CatalogRecord): void {
     if (record.kind === 'registry') {
       this.registryKeyValue = record.key
+    } else if (record.kind === 'key') {
+      const user = record.user as UserId
+      const before = this.signOfUser.get(user)
+      if (before !== undefined && before.generation >= record.generation) return
+      if (before !== undefined) this.usersBySign.delete(before.sign)
+      const sign = bytesToHex(record.sign)
+      this.signOfUser.set(user, { sign, generation: record.generation })
+      this.usersBySign.set(sign, user)
     } else {
       this.chainsByUser.set(record.user as UserId, record.key)
       this.usersByKey.set(bytesToHex(record.key), record.user as UserId)
@@ -101,6 +116,20 @@ export class Catalog {
   }
 
   closedChain (key: Uint8Array): ClosedChain | undefined { return this.closedByKey.get(bytesToHex(key)) }
+
+  /** Records a rekeyed user's signing key in force, unless one of this generation or later is recorded. */
+  async noteSignKey (user: UserId, sign: Uint8Array, generation: number): Promise<void> {
+    if ((this.signOfUser.get(user)?.generation ?? 0) >= generation) return
+    const record: CatalogRecord = { v: 1, kind: 'key', user, sign: new Uint8Array(sign), generation }
+    await this.core.append(encodeCanonical(record))
+    this.remember(record)
+  }
+
+  /** The generation of the user's signing key recorded here (0: never rekeyed, or not recorded yet). */
+  signGenerationOf (user: UserId): number { return this.signOfUser.get(user)?.generation ?? 0 }
+
+  /** The user whose recorded signing key in force this is (a rekeyed user's). */
+  userOfSignKey (sign: Uint8Array): UserId | undefined { return this.usersBySign.get(bytesToHex(sign)) }
 
   has (user: UserId): boolean { return this.chainsByUser.has(user) }
   chainKeyOf (user: UserId): Uint8Array | undefined { return this.chainsByUser.get(user) }

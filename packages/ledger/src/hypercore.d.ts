@@ -268,7 +268,12 @@ declare module 'hypercore' {
     interface StoredCoreInfo {
       readonly auth: {
         readonly key: Buffer
-        readonly manifest: { readonly version: number; readonly signers: ReadonlyArray<{ readonly namespace: Buffer; readonly publicKey: Buffer }> } | null
+        readonly manifest: {
+          readonly version: number
+          readonly signers: ReadonlyArray<{ readonly namespace: Buffer; readonly publicKey: Buffer }>
+          /** A continuation core's manifest prologue; null (or absent) for a chain's first core. */
+          readonly prologue?: { readonly hash: Buffer; readonly length: number } | null
+        } | null
         /** Present for a core this store writes (never read beyond whether it is there). */
         readonly keyPair?: unknown
       } | null

@@ -21,4 +21,5 @@ export { WorkerPool, reviveByCode, type WorkerFailure, type WorkerPoolOptions } 
 export { serveJobs, type Handled } from './worker-serve.js'
 export { ChainMovedError, type ContinuationOffer } from './continuation.js'
 export type { ClosedChain } from './catalog.js'
-export { keyAt, type ChainLayout, type ChainSegment } from './chain-segments.js'
+export { keyAt, layoutWhenArrived, readLayout, type ChainLayout, type ChainSegment } from './chain-segments.js'
+export { downloadUnerased } from './download-unerased.js'

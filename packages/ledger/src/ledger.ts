@@ -267,11 +267,37 @@ export class Ledger {
 
   /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */
   private async openChain (core: Hypercore, layout?: ChainLayout): Promise<UserChain> {
-    return await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
+    // The callback may run before open returns (an ingest while opening): it then has no chain yet to read the keys from.
+    const holder: { chain?: UserChain } = {}
+    const opened = holder.chain = await UserChain.open(core, this.registry, this.erased, this.crypto, (kind, length) => {
       // Unlisted while its genesis is written: enrolment tells that change itself. A closed old core tells nothing.
       const user = core.key === null ? undefined : this.catalog.userOf(core.key)
-      if (user !== undefined && this.catalog.closedChain(core.key!) === undefined) this.changes.emit({ user, length, kind })
+      if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
+      if (holder.chain !== undefined) this.noteSignKey(user, holder.chain)
+      this.changes.emit({ user, length, kind })
     }, layout)
+    const user = core.key === null ? undefined : this.catalog.userOf(core.key)
+    if (user !== undefined) this.noteSignKey(user, opened)
+    return opened
+  }
+
+  /** After a rekey was folded: records the user's signing key in force, so a phone connecting with it is known after a restart too. */
+  private noteSignKey (user: UserId, chain: UserChain): void {
+    const current = chain.user
+    if (current === undefined || current.generation <= this.catalog.signGenerationOf(user)) return
+    this.catalog.noteSignKey(user, current.sign, current.generation).catch(() => {}) // written again at the chain's next change
+  }
+
+  /**
+   * The user a signing key belongs to now (a phone's libp2p identity): a
+   * rekeyed user's key in force, or a generation-0 key of a user held here
+   * who never rekeyed. Undefined for a key the user rotated out.
+   */
+  userOfSignKey (sign: Uint8Array): UserId | undefined {
+    const rekeyed = this.catalog.userOfSignKey(sign)
+    if (rekeyed !== undefined) return rekeyed
+    const user = userIdFromKey(sign)
+    return this.catalog.has(user) && this.catalog.signGenerationOf(user) === 0 ? user : undefined
   }
 
   /** What the user signs to move their chain here: `{ key, length, plain }` (continuation.ts; creates nothing). */
@@ -283,13 +309,19 @@ export class Ledger {
   /** Moves the user's chain here with their signed migrate for the offer; a retry answers the same chain (continuation.ts). */
   async continueChain (user: UserId, migrate: Entry): Promise<UserChain> {
     this.assertOpen()
-    return await this.continuations.continueChain(user, migrate)
+    const chain = await this.continuations.continueChain(user, migrate)
+    // The migrate was appended before the catalog listed the new core, so its append told nobody: the node announces from this.
+    this.changes.emit({ user, length: chain.length, kind: 'append' })
+    return chain
   }
 
   /** On a replica: the continuation `key` becomes the user's chain once it arrived to its migrate and verified whole. */
   async followContinuation (user: UserId, key: Uint8Array): Promise<UserChain | undefined> {
     this.assertOpen()
-    return await this.continuations.follow(user, key)
+    const before = this.catalog.chainKeyOf(user)
+    const chain = await this.continuations.follow(user, key)
+    if (chain !== undefined && before !== undefined && !equal(before, chain.key)) this.changes.emit({ user, length: chain.length, kind: 'ingest' })
+    return chain
   }
 
   /** For a core the user's chain moved away from: its user, the length it is closed at, and its successor. */

@@ -88,7 +88,11 @@ export async function readStoredHeads (store: Corestore, keys: readonly Uint8Arr
     const writable = info?.auth?.keyPair !== undefined && info.auth.keyPair !== null
     const checked = writable ? head.length : (mark !== undefined && mark.fork === head.fork ? mark.length : 0)
     const contiguousLength = Math.min(head.length, info?.hints?.contiguousLength ?? 0, checked)
-    return { head: packHead(key, signer, head.length, head.fork, head.rootHash, sig), contiguousLength }
+    const packed = packHead(key, signer, head.length, head.fork, head.rootHash, sig)
+    const prologue = info?.auth?.manifest?.prologue
+    // A continuation core's signer owns its key only with the manifest prologue, so its head carries it.
+    const withPrologue = prologue == null ? packed : { ...packed, prologue: { hash: new Uint8Array(prologue.hash), length: prologue.length } }
+    return { head: withPrologue, contiguousLength }
   })
 }
 

@@ -81,6 +81,8 @@ export interface StoredHead {
   readonly length: number
   readonly fork: number
   readonly sig: Uint8Array
+  /** A continuation core's manifest prologue: the signer owns the key only with it (coreKeyOfManifest). Absent on a chain's first core. */
+  readonly prologue?: { readonly hash: Uint8Array, readonly length: number }
 }
 
 /** The stored head of an open core, read synchronously; null when it has none (empty, no manifest yet, no stored signature). */
@@ -88,7 +90,9 @@ export function storedHead (core: Hypercore): StoredHead | null {
   const signer = core.manifest?.signers[0]?.publicKey
   const sig = rawHeadSignature(core.state?.signature)
   if (core.key === null || signer === undefined || sig === null || core.length === 0) return null
-  return { key: new Uint8Array(core.key), signer: new Uint8Array(signer), length: core.length, fork: core.fork, sig }
+  const head = { key: new Uint8Array(core.key), signer: new Uint8Array(signer), length: core.length, fork: core.fork, sig }
+  const prologue = core.manifest?.prologue
+  return prologue == null ? head : { ...head, prologue: { hash: new Uint8Array(prologue.hash), length: prologue.length } }
 }
 
 /**

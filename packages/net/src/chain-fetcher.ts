@@ -7,6 +7,14 @@
  * this key and position, a custodian the registry lists) before the node
  * becomes a replica; every later block is re-checked by `UserChain.ingest`.
  *
+ * A chain that moved to a new custodian is followed here: a head of a
+ * continuation core (a manifest with a prologue) whose migrate continues the
+ * chain held here is fetched to its migrate and handed to the ledger's
+ * `followContinuation`, which checks it whole before the user moves; its
+ * genesis is checked against the chain's first core's key, which the
+ * migrate names. A core the chain moved away from is closed at N and never
+ * fetched again.
+ *
  * Failures are counted, never thrown, and a chain whose run failed stays
  * in `lag()` until a later run reaches it. A chain whose ingest stopped at
  * REGISTRY_BEHIND (the node's registry is still arriving) is retried when
@@ -27,8 +35,8 @@
  * chains behind plus `maxUnheld` others, and `lag()` counts at most
  * `maxUnheld` chains not held.
  */
-import { CoreError, bytesToHex, fromHex, userIdFromKey, type Entry, type UserId } from '@healthchain/core'
-import { ChainRules, LedgerError, type Ledger, type UserChain } from '@healthchain/ledger'
+import { CoreError, bytesToHex, equal, fromHex, userIdFromKey, type Entry, type UserId } from '@healthchain/core'
+import { ChainRules, LedgerError, type ChainLayout, type ClosedChain, type Ledger, type UserChain } from '@healthchain/ledger'
 import { NetError } from './errors.js'
 import type { Replication } from './replication.js'
 
@@ -53,6 +61,16 @@ export interface ChainFetcherInit {
   readonly mayFetch?: (keyHex: string) => boolean
   /** After every fetch that ingested: the chain as it now is here. */
   readonly onFetched?: (chain: UserChain) => Promise<void>
+  /**
+   * Whether a chain of a user held nowhere here becomes a replica (default
+   * true); when false, a chain not held is fetched only to its start, to
+   * learn whether it continues a chain held here.
+   */
+  readonly takeNew?: boolean
+  /** After the user's chain here moved to a continuation (`from` is the key it had). */
+  readonly onFollowed?: (user: UserId, from: Uint8Array, chain: UserChain) => Promise<void>
+  /** A second continuation (`key`, its `migrate`) of a core the chain already moved from here (`closed`): the user's two migrates. */
+  readonly onSecondMove?: (closed: ClosedChain, key: Uint8Array, migrate: Entry) => Promise<void>
 }
 
 export interface FetchStats {
@@ -62,6 +80,8 @@ export interface FetchStats {
   readonly failed: Map<string, number>
   /** Chains not held here not taken in, or forgotten as behind, to stay within `maxUnheld`. */
   dropped: number
+  /** Continuations followed: a user's chain here moved to its new custodian's core. */
+  followed: number
 }
 
 /** One chain behind: its key (hex) and the blocks it lacked when asked for. */
@@ -82,6 +102,9 @@ export class ChainFetcher {
   private readonly timeoutMs: number
   private readonly mayFetch: (keyHex: string) => boolean
   private readonly onFetched: (chain: UserChain) => Promise<void>
+  private readonly takeNew: boolean
+  private readonly onFollowed: (user: UserId, from: Uint8Array, chain: UserChain) => Promise<void>
+  private readonly onSecondMove: (closed: ClosedChain, key: Uint8Array, migrate: Entry) => Promise<void>
   /** The length wanted for each chain with a run queued or under way. */
   private readonly wanted = new Map<string, number>()
   /** The verified length each wanted (or stalled) chain had when it was asked for: what `lag()` counts from. */
@@ -104,7 +127,7 @@ export class ChainFetcher {
   /** Chains whose genesis was refused, oldest first. */
   private readonly refused = new Set<string>()
   private readonly controller = new AbortController()
-  readonly stats: FetchStats = { fetched: 0, failed: new Map(), dropped: 0 }
+  readonly stats: FetchStats = { fetched: 0, failed: new Map(), dropped: 0, followed: 0 }
 
   constructor (components: ChainFetcherComponents, init: ChainFetcherInit = {}) {
     this.ledger = components.ledger
@@ -115,6 +138,9 @@ export class ChainFetcher {
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.mayFetch = init.mayFetch ?? (() => true)
     this.onFetched = init.onFetched ?? (async () => {})
+    this.takeNew = init.takeNew ?? true
+    this.onFollowed = init.onFollowed ?? (async () => {})
+    this.onSecondMove = init.onSecondMove ?? (async () => {})
   }
 
   /** Chains with a run queued or under way. */
@@ -140,8 +166,11 @@ export class ChainFetcher {
   /** Asks for the chain with this key up to `length` blocks; `have` is the verified length held now (0 if none). */
   want (keyHex: string, length: number, have?: number): void {
     if (this.controller.signal.aborted) return
+    const key = fromHex(keyHex, 32, 'key')
+    // A core the user's chain moved away from is closed at N: nothing under its key is fetched again.
+    if (this.ledger.closedChain(key) !== undefined) return
     const before = this.wanted.get(keyHex)
-    const held = this.ledger.userOfChain(fromHex(keyHex, 32, 'key')) !== undefined
+    const held = this.ledger.userOfChain(key) !== undefined
     if (before === undefined && !held && !this.admitUnheld(keyHex)) return
     if (have !== undefined) this.had.set(keyHex, Math.max(have, this.had.get(keyHex) ?? 0))
     if (before !== undefined) {
@@ -220,7 +249,8 @@ export class ChainFetcher {
     const before = this.failedBehind.get(keyHex)
     if (reached === undefined) {
       // Not a failure to report: the registry is still arriving (stalled), the chain is none of ours (refused), it is forked, or we stopped.
-      const deliberate = this.stalled.has(keyHex) || this.refused.has(keyHex) || !this.mayFetch(keyHex) || this.controller.signal.aborted
+      const deliberate = this.stalled.has(keyHex) || this.refused.has(keyHex) || !this.mayFetch(keyHex) || this.controller.signal.aborted ||
+        this.ledger.closedChain(fromHex(keyHex, 32, 'key')) !== undefined
       if (!deliberate) this.failedBehind.set(keyHex, Math.max(wanted, before ?? 0))
     } else if (before !== undefined && reached >= before) {
       this.failedBehind.delete(keyHex)
@@ -242,8 +272,8 @@ export class ChainFetcher {
     try {
       for (;;) {
         const length = this.wanted.get(keyHex)!
-        if (signal.aborted || this.refused.has(keyHex) || !this.mayFetch(keyHex)) return undefined
-        const user = this.ledger.userOfChain(key) ?? await this.userFromGenesis(key)
+        if (signal.aborted || this.refused.has(keyHex) || !this.mayFetch(keyHex) || this.ledger.closedChain(key) !== undefined) return undefined
+        const user = this.ledger.userOfChain(key) ?? await this.userFromStart(key)
         if (user === undefined) return undefined
         const { chain, ingest } = await this.replication.fetchChain(user, key, { length, timeoutMs: this.timeoutMs, signal })
         await this.onFetched(chain)
@@ -262,23 +292,33 @@ export class ChainFetcher {
   }
 
   /**
-   * The user of a chain this node does not hold, from its genesis, checked
-   * before anything is recorded. Undefined (and counted) when the genesis is
-   * not acceptable, or the node already holds another chain of that user.
+   * The user of a chain this node does not hold, from its start (genesis,
+   * and for a continuation core the migrate that names its segments),
+   * checked before anything is recorded. The genesis is checked against its
+   * first segment's key: a continuation's block 0 was written in the chain's
+   * first core. Undefined (and counted) when the start is not acceptable,
+   * the node already holds another chain of that user that this one does not
+   * continue, or the user is held nowhere here and this node takes no new
+   * chains. A continuation of the chain held here is fetched to its migrate
+   * and followed (`followContinuation`: checked whole) before the user is
+   * answered, so the rest of the run fetches it as the user's chain; one
+   * that fails is refused and the held chain stays.
    */
-  private async userFromGenesis (key: Uint8Array): Promise<UserId | undefined> {
+  private async userFromStart (key: Uint8Array): Promise<UserId | undefined> {
     const keyHex = bytesToHex(key)
-    let genesis: Entry
+    let start: { genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }
     try {
-      genesis = await this.replication.fetchGenesis(key, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
+      start = await this.replication.fetchStart(key, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
     } catch (err) {
-      if (err instanceof CoreError) this.refuse(keyHex) // block 0 is not an entry
+      // Block 0 is not an entry, or the block at the prologue is no migrate that fits the core.
+      if (err instanceof CoreError || (err instanceof LedgerError && err.code === 'INVALID_FIELD')) this.refuse(keyHex)
       throw err
     }
+    const { genesis, layout, migrate } = start
     try {
       if (genesis.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 is not a genesis')
       await this.ledger.registry.refresh()
-      new ChainRules(key, this.ledger.crypto).check(genesis, 0, this.ledger.registry.state)
+      new ChainRules(layout.segments[0]!.key, this.ledger.crypto).check(genesis, 0, this.ledger.registry.state)
     } catch (err) {
       const code = err instanceof LedgerError ? err.code : 'BAD_GENESIS'
       this.failed(code)
@@ -287,12 +327,40 @@ export class ChainFetcher {
       return undefined
     }
     const user = userIdFromKey(genesis.plain.user.sign)
-    // The ledger keeps one chain per user: a second chain of the same user is not taken (it would replace the first).
-    if (this.ledger.hasChain(user)) {
+    if (!this.ledger.hasChain(user)) {
+      if (this.takeNew) return user
+      // Fetched only to learn whether it continues a chain held here: it does not.
+      this.refuse(keyHex)
+      return undefined
+    }
+    const held = await this.ledger.chain(user)
+    const from = layout.segments.at(-2)
+    const closed = from === undefined ? undefined : this.ledger.closedChain(from.key)
+    if (layout.prologue !== undefined && closed !== undefined && closed.length === layout.prologue.length && !equal(closed.successor, key)) {
+      // A second continuation from the head the chain already moved from here: the user signed two migrates. The first stands.
+      this.failed('ALREADY_MOVED')
+      this.refuse(keyHex)
+      if (migrate !== undefined) await this.onSecondMove(closed, key, migrate).catch(() => {})
+      return undefined
+    }
+    // The ledger keeps one chain per user: a second chain of the same user is taken only as the continuation of the one held here.
+    if (layout.prologue === undefined || from === undefined || !equal(from.key, held.key)) {
       this.failed('OTHER_CHAIN_OF_USER')
       this.refuse(keyHex)
       return undefined
     }
+    await this.replication.fetchBlocks(key, layout.prologue.length + 1, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
+    let moved: UserChain | undefined
+    try {
+      moved = await this.ledger.followContinuation(user, key)
+    } catch (err) {
+      // The continuation fails the rules (or its custodian is not active here): it never replaces the chain held here.
+      if (err instanceof LedgerError && err.code !== 'REGISTRY_BEHIND') this.refuse(keyHex)
+      throw err
+    }
+    if (moved === undefined) throw new NetError('NO_PEER', `no peer served the continuation to its migrate at ${layout.prologue.length}`)
+    this.stats.followed++
+    await this.onFollowed(user, held.key, moved)
     return user
   }
 

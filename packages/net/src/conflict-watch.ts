@@ -162,5 +162,6 @@ function peerHead (own: SignedHead, peer: ConflictingUpgrade): { head: SignedHea
   if (builder.length < peer.length) return undefined
   const root = new Uint8Array(builder.treeHash())
   const head: SignedHead = { v: 1, key: own.key, signer: own.signer, length: builder.length, fork: peer.fork, root, sig: peer.signature }
+  if (own.prologue !== undefined) head.prologue = own.prologue
   return { head, nodes }
 }

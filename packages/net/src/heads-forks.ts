@@ -11,7 +11,9 @@ import type { HeadLog, RecentHeads } from './head-log.js'
 import { FORKS_TOPIC } from './heads-gossip.js'
 import type { HeadsStats } from './heads-types.js'
 import type { KnownForks } from './known-forks.js'
+import { flaggedByMoveProof } from './move-proofs.js'
 import { encodeAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
+import { MOVE_FORK_PROOF_VERSION } from './wire/move-fork-proof.js'
 
 export interface HeadForksComponents {
   readonly ledger: Ledger
@@ -63,7 +65,10 @@ export class HeadForks {
     log.put(`${keyHex}/fork/b`, proof.b)
     const user = ledger.userOfChain(proof.a.key)
     recent.remember(keyHex, proof.a, user !== undefined)
-    if (user !== undefined) {
+    if (user !== undefined && proof.v === MOVE_FORK_PROOF_VERSION) {
+      // The chain moved on: its custodian now is not the one that wrote on the old core.
+      flaggedByMoveProof(ledger, proof).then((custodian) => { if (custodian !== undefined) knownForks.setCustodian(keyHex, custodian) }, () => {})
+    } else if (user !== undefined) {
       ledger.chain(user).then((chain) => {
         const custodian = chain.user?.custodian
         if (custodian !== undefined) knownForks.setCustodian(keyHex, custodian)

@@ -100,6 +100,8 @@ export interface HeadsStats {
   forks: number
   /** Heads of forked chains not fetched. */
   skippedForked: number
+  /** Heads of a core the chain moved away from, beyond where it was closed (its old custodian appended after the move): never fetched, logged or served. */
+  closedBeyond: number
   /** Observations that failed unexpectedly (e.g. the ledger closed under them). */
   errors: number
   /** Heads received that were, byte for byte, the one logged, with nothing pending for the chain: not checked again. */

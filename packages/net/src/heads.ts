@@ -68,6 +68,7 @@
  */
 import { bytesToHex, equal, fromHex, type UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
+import { makeClosedCoreProof, makeTwoMovesProof } from './move-proofs.js'
 import { ChainFetcher, type ChainBehind, type ReplicationLag } from './chain-fetcher.js'
 import { ConflictWatch } from './conflict-watch.js'
 import { DEFAULT_MAX_UNHELD_HEADS, HeadLog, RecentHeads } from './head-log.js'
@@ -154,7 +155,13 @@ export class HeadsService {
       maxUnheld: init.maxUnheldFetches,
       timeoutMs: init.timeoutMs,
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
-      onFetched: async (chain) => { await this.observeLocal(chain) }
+      onFetched: async (chain) => { await this.observeLocal(chain) },
+      takeNew: this.replicateAll,
+      onFollowed: async (_user, _from, chain) => { await this.observeLocal(chain) },
+      onSecondMove: async (closed, key, migrate) => {
+        const proof = await makeTwoMovesProof(this.ledger, closed, key, migrate)
+        if (proof !== undefined) await this.serially(async () => { await this.forkRecords.record(proof) })
+      }
     })
     this.reconciler = new HeadsReconciler({
       host: components.host,
@@ -179,6 +186,7 @@ export class HeadsService {
       publishFailed: 0,
       forks: 0,
       skippedForked: 0,
+      closedBeyond: 0,
       errors: 0,
       known: 0,
       seed: { seeded: 0, failedPages: 0 },
@@ -288,6 +296,16 @@ export class HeadsService {
   /** A verified head: fork check, head log, and (for a peer's head) fetch. */
   private async observe (head: SignedHead, fromPeer: boolean): Promise<void> {
     const keyHex = bytesToHex(head.key)
+    const closed = this.ledger.closedChain(head.key)
+    if (closed !== undefined) {
+      // The chain moved on from this core at N: a head beyond N is its old custodian writing after the move, reported, never fetched.
+      if (head.length <= closed.length) return
+      this.stats.closedBeyond++
+      if (fromPeer && this.isForkedHex(keyHex)) return
+      const proof = await makeClosedCoreProof(this.ledger, head, closed)
+      if (proof !== undefined) await this.forkRecords.record(proof)
+      return
+    }
     const held = this.ledger.userOfChain(head.key)
     const logged = this.log.get(keyHex)
     // A peer's head no further along than the one logged, for a chain with nothing pending here, can change
@@ -328,7 +346,8 @@ export class HeadsService {
       return
     }
     if (held === undefined) {
-      if (this.replicateAll) this.fetcher.want(keyHex, head.length, 0)
+      // A continuation core's head may be of a chain held here under its older key: its start says (chain-fetcher.ts).
+      if (this.replicateAll || head.prologue !== undefined) this.fetcher.want(keyHex, head.length, 0)
     } else if (chain !== undefined) {
       // Seeded with a stored head ahead of its blocks (a fetch the crash cut short): fetch up to that head too.
       const stored = this.incomplete.get(keyHex) ?? 0

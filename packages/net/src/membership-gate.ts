@@ -8,10 +8,13 @@
  * no longer admitted.
  *
  * Light peers: a phone's libp2p identity IS the user's Ed25519 signing key
- * (the one its genesis names), so the Noise handshake already proves the
- * peer holds that key, and the user is found from the peer id alone
- * (`userIdFromKey`). A light peer is let in only by a node that holds the
- * user's chain (`holdsChainOf`), is never dialled, and every service decides
+ * in force (the one its genesis names, or after a rekey the generation's),
+ * so the Noise handshake already proves the peer holds that key, and the
+ * user is found from the peer id alone: `userIdFromKey` for a user who never
+ * rekeyed, the node's record of the key in force for one who did
+ * (`userOfKey`: a rotated-out key — a stolen phone — is nobody's). A light
+ * peer is let in only by a node that holds the user's chain, is never
+ * dialled, and every service decides
  * for itself what a light peer may do (replication: its own chain and the
  * registry; appends: its own chain; witnesses: its own chain's cosignatures;
  * gossip, heads-sync: nothing).
@@ -52,6 +55,13 @@ export interface MembershipGateInit {
    * connect. Omitted: no light peer is ever admitted.
    */
   readonly holdsChainOf?: (user: UserId) => boolean
+  /**
+   * The user whose signing key in force this is, among users whose chain
+   * this node holds (the ledger's userOfSignKey): a rekeyed user's phone
+   * connects with its new key, and a key the user rotated out (a lost or
+   * stolen phone) is nobody's. Takes the place of `holdsChainOf` when given.
+   */
+  readonly userOfKey?: (publicKey: Uint8Array) => UserId | undefined
   /** Told of every inbound connection's verdict (for the node's audit log): once its peer is authenticated, or on its refusal before that (RATE_LIMITED). */
   readonly onInbound?: (decision: InboundDecision) => void
   /** New inbound connections accepted from one host (IP address) in a window of `seconds`; default 5 a second. */
@@ -79,6 +89,7 @@ export class MembershipGate {
   private readonly registry: RegistryFeed
   private readonly bootstrap: ReadonlySet<string>
   private readonly holdsChainOf: ((user: UserId) => boolean) | undefined
+  private readonly userOfKey: ((publicKey: Uint8Array) => UserId | undefined) | undefined
   private readonly onInbound: ((decision: InboundDecision) => void) | undefined
   private active = new Set<string>()
   private readonly inbound: RateLimiter
@@ -89,6 +100,7 @@ export class MembershipGate {
     this.registry = registry
     this.bootstrap = new Set(init.bootstrapPeers ?? [])
     this.holdsChainOf = init.holdsChainOf
+    this.userOfKey = init.userOfKey
     this.onInbound = init.onInbound
     const limit = init.inboundLimit ?? DEFAULT_INBOUND_LIMIT
     if (!Number.isSafeInteger(limit.connections) || limit.connections < 1) throw new RangeError('inboundLimit.connections: expected a positive integer')
@@ -117,11 +129,12 @@ export class MembershipGate {
    * peer, an Ed25519 identity, and a user whose chain this node holds.
    */
   lightUserOf (peer: PeerId | string): UserId | undefined {
-    if (this.holdsChainOf === undefined || this.admits(peer)) return undefined
+    if ((this.holdsChainOf === undefined && this.userOfKey === undefined) || this.admits(peer)) return undefined
     const publicKey = publicKeyOf(peer)
     if (publicKey === undefined) return undefined
+    if (this.userOfKey !== undefined) return this.userOfKey(publicKey)
     const user = userIdFromKey(publicKey)
-    return this.holdsChainOf(user) ? user : undefined
+    return this.holdsChainOf!(user) ? user : undefined
   }
 
   /** Whether a peer may hold a connection at all: a full peer, or a light peer. */

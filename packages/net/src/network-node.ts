@@ -153,7 +153,7 @@ export class NetworkNode {
     // Users' light peers are let in for the chains this node holds (membership-gate.ts).
     const gate = new MembershipGate(init.ledger.registry, {
       bootstrapPeers: init.bootstrapPeers,
-      holdsChainOf: (user) => init.ledger.hasChain(user),
+      userOfKey: (publicKey) => init.ledger.userOfSignKey(publicKey),
       onInbound: init.onInbound,
       ...(init.inboundLimit === undefined ? {} : { inboundLimit: init.inboundLimit })
     })

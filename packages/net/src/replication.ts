@@ -34,7 +34,7 @@
 import Hypercore from 'hypercore'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { bytesToHex, decodeEntry, type Entry, type UserId } from '@healthchain/core'
-import type { Ledger, UserChain, IngestResult } from '@healthchain/ledger'
+import { downloadUnerased, readLayout, type ChainLayout, type Ledger, type UserChain, type IngestResult } from '@healthchain/ledger'
 import { NetError } from './errors.js'
 import type { BaseHost } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
@@ -335,6 +335,55 @@ export class Replication {
    * channel on every attached stream and lets Hypercore ask peers for the
    * newer length.
    */
+  /**
+   * The start of a core not held here as a user's chain: its block 0 and its
+   * layout. A continuation core's genesis is signed for its first segment's
+   * key, which only its migrate (the block at the manifest prologue's length)
+   * names, so that block is fetched too. Throws NO_PEER or a timeout; CoreError
+   * when block 0 is no entry; the ledger's INVALID_FIELD when the block at the
+   * prologue is no migrate that fits the core.
+   */
+  async fetchStart (key: Uint8Array, opts: FetchOptions = {}): Promise<{ genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }> {
+    this.assertCanFetch()
+    const core = this.ledger.coreSession(key)
+    await core.ready()
+    this.startFetching(core)
+    try {
+      return await this.bounded((async () => {
+        if (core.length === 0) await core.update({ wait: true })
+        const block = await core.get(0)
+        if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
+        const genesis = decodeEntry(new Uint8Array(block))
+        const prologue = core.manifest?.prologue
+        if (prologue == null) return { genesis, layout: await readLayout(core), migrate: undefined }
+        if (core.length <= prologue.length) await core.update({ wait: true })
+        const migrate = await core.get(prologue.length)
+        const layout = await readLayout(core) // checks that the block is a migrate that fits the core
+        return { genesis, layout, migrate: decodeEntry(new Uint8Array(migrate!)) }
+      })(), opts, `fetching the start of chain ${bytesToHex(key).slice(0, 12)}…`)
+    } finally {
+      this.stopFetching(core)
+      await core.close().catch(() => {})
+    }
+  }
+
+  /** Fetches blocks [0, end) of a core not served as a chain yet (a continuation, before the ledger follows it), but those erased. */
+  async fetchBlocks (key: Uint8Array, end: number, opts: FetchOptions = {}): Promise<void> {
+    this.assertCanFetch()
+    const core = this.ledger.coreSession(key)
+    await core.ready()
+    this.startFetching(core)
+    try {
+      await this.bounded((async () => {
+        if (core.length < end) await core.update({ wait: true })
+        await downloadUnerased(core, 0, end)
+      })(), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}… to ${end}`)
+    } finally {
+      this.stopFetching(core)
+      await core.close().catch(() => {})
+    }
+  }
+
   private startFetching (core: Fetched): void {
     const uses = this.fetching.get(core) ?? 0
     this.fetching.set(core, uses + 1)

@@ -15,7 +15,7 @@ async function settled (fetcher: ChainFetcher): Promise<void> {
 
 describe('ChainFetcher.lag', () => {
   it('counts each wanted chain once, from the length it had to the longest length wanted', () => {
-    const fetcher = new ChainFetcher({ ledger: { userOfChain: () => 'user' } as never, replication: {} as never }, { maxConcurrent: 0 })
+    const fetcher = new ChainFetcher({ ledger: { userOfChain: () => 'user', closedChain: () => undefined } as never, replication: {} as never }, { maxConcurrent: 0 })
     expect(fetcher.lag()).toEqual({ chainsBehind: 0, blocksBehind: 0 })
     fetcher.want('aa'.repeat(32), 10, 3)
     expect(fetcher.lag()).toEqual({ chainsBehind: 1, blocksBehind: 7 })
@@ -27,7 +27,7 @@ describe('ChainFetcher.lag', () => {
 
   it('takes in at most maxUnheld chains not held here (the rest dropped and counted); chains held here are never refused', () => {
     const held = new Set(['dd'.repeat(32), 'ee'.repeat(32)])
-    const ledger = { userOfChain: (key: Uint8Array) => held.has(Buffer.from(key).toString('hex')) ? 'user' : undefined }
+    const ledger = { userOfChain: (key: Uint8Array) => held.has(Buffer.from(key).toString('hex')) ? 'user' : undefined, closedChain: () => undefined }
     const fetcher = new ChainFetcher({ ledger: ledger as never, replication: {} as never }, { maxConcurrent: 0, maxUnheld: 2 })
     for (let i = 0; i < 5; i++) fetcher.want(String(i).repeat(64), 1, 0)
     for (const key of held) fetcher.want(key, 3, 1)
@@ -51,7 +51,7 @@ describe('ChainFetcher.lag', () => {
         return { chain, ingest: { added: 7, problem: undefined } }
       }
     }
-    const fetcher = new ChainFetcher({ ledger: { userOfChain: () => 'user' } as never, replication: replication as never })
+    const fetcher = new ChainFetcher({ ledger: { userOfChain: () => 'user', closedChain: () => undefined } as never, replication: replication as never })
     fetcher.want(key, 10, 3)
     await settled(fetcher)
     expect(fetcher.stats.failed.get('TIMEOUT')).toBe(1)

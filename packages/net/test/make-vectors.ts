@@ -16,11 +16,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Corestore from 'corestore'
-import { bytesToHex, concatBytes, encodeCanonical, MAX_ENTRY_BYTES, utf8ToBytes, type InstitutionId } from '@healthchain/core'
+import {
+  buildGenesis, buildMigrate, buildRekey, bytesToHex, concatBytes, coreKeyOfSigner, encodeCanonical, encodeEntry, MAX_ENTRY_BYTES, nextKeyDigest,
+  signEntry, treeSignable, userKeysFromPhrase, utf8ToBytes, type InstitutionId, type MigratePlain, type UserKeys
+} from '@healthchain/core'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { foldConsistency, readConsistencyNodes, type MerkleNode } from '@healthchain/ledger'
+import { foldConsistency, readConsistencyNodes, storedTreeHash, type MerkleNode } from '@healthchain/ledger'
 import {
   anyForkProofCodec, appendRequestCodec, appendResponseCodec, consistencyForkProofCodec, cosign, cosignMessage, cosignatureCodec,
   encodeAnyForkProof, forkProofCodec, forksSyncRequestCodec, forksSyncResponseCodec, headOf, headSignable, headsAnnouncementCodec,
@@ -29,8 +32,9 @@ import {
   MAX_FORK_PROOF_BYTES, MAX_FORKS_SYNC_REQUEST_BYTES, MAX_FORKS_SYNC_RESPONSE_BYTES, MAX_HEADS_ANNOUNCEMENT_BYTES,
   MAX_HEADS_SYNC_REQUEST_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_REQUEST_BYTES,
   MAX_MY_CHAIN_RESPONSE_BYTES, MAX_PROOFS_PER_SYNC, MAX_SIGNED_HEAD_BYTES, myChainRequestCodec, myChainResponseCodec,
-  signedHeadCodec, type Codec, type ConsistencyForkProof, type SignedHead
+  signedHeadCodec, moveForkProofCodec, MAX_MOVE_FORK_PROOF_BYTES, type Codec, type ConsistencyForkProof, type MoveForkProof, type SignedHead
 } from '../src/wire/index.js'
+import { compareBytes } from '../src/wire/codec.js'
 import { encodeForkRecord } from '../src/fork-record.js'
 import {
   continuationRequestCodec, continuationResponseCodec, MAX_CONTINUATION_MESSAGE_CHARS, MAX_CONTINUATION_REQUEST_BYTES,
@@ -158,6 +162,7 @@ async function buildHeads (): Promise<Record<string, SignedHead>> {
       }
       await core.close()
     }
+    continuationHead = await buildContinuationHead(stores.second)
   } finally {
     await stores.first.close()
     await stores.second.close()
@@ -167,6 +172,28 @@ async function buildHeads (): Promise<Record<string, SignedHead>> {
   return heads
 }
 
+/**
+ * The head of a continuation core: manifest { version: 1, signers: [the store's key pair `continuation`], prologue:
+ * the tree hash of core `a` at 2 }, blocks 0..1 a's (filled in one append), block 2 CONTINUATION_BLOCK.
+ */
+let continuationHead: SignedHead | undefined
+const CONTINUATION_BLOCK = 'migrate'
+async function buildContinuationHead (store: Corestore): Promise<SignedHead> {
+  const old = store.get({ name: 'continuation-source' })
+  await old.ready()
+  await old.append([BLOCK('a0'), BLOCK('a1')]) // the first prologueLength blocks of inputs.continuation
+  const hash = await storedTreeHash(old, 2)
+  const keyPair = await store.createKeyPair('continuation')
+  const core = store.get({ manifest: { version: 1, signers: [{ publicKey: keyPair.publicKey }], prologue: { hash, length: 2 } }, keyPair })
+  await core.ready()
+  await core.append([BLOCK('a0'), BLOCK('a1')])
+  await core.append(BLOCK(CONTINUATION_BLOCK))
+  const head = await headOf(core)
+  await core.close()
+  await old.close()
+  return head
+}
+
 const heads = await buildHeads()
 const A1 = heads.a1!
 const A2 = heads.a2!
@@ -174,6 +201,8 @@ const A3 = heads.a3!
 const B2 = heads.b2!
 const F2 = heads.aFork2!
 const F3 = heads.aFork3!
+const C3 = continuationHead!
+if (C3.prologue === undefined) throw new Error('the continuation head carries no prologue')
 if (hex(F2.root) !== hex(A2.root) || hex(F3.root) === hex(A3.root)) throw new Error('fork cores did not diverge at block 2 as intended')
 
 /** A head as a raw map with some fields replaced (raw CBOR) or removed (null). */
@@ -207,7 +236,12 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
   const outOfOrder = rawMap(sortCanonically(Object.entries(A3).map(([k, v]) => [k, cbor(v)])).reverse())
   const withHead = (changes: Partial<SignedHead>): Uint8Array => cbor({ ...A3, ...changes })
   write('heads.json', {
-    description: 'SignedHead v1: { v: 1, key, signer, length, fork, root, sig } (canonical CBOR map). Heads come from real ' +
+    description: 'SignedHead v1: { v: 1, key, signer, length, fork, root, sig, prologue?: { hash, length } } (canonical CBOR map). ' +
+      'prologue only in a continuation core\'s head: key = Hypercore.key({ version: 1, signers: [signer], prologue }); ' +
+      'The head "continuation": in the second store, core store.get({ name: source }) gets the first prologueLength blocks; ' +
+      'the continuation core is store.get({ manifest: { version: 1, signers: [store.createKeyPair(keyPair).publicKey], prologue: ' +
+      '{ hash: tree hash of source at prologueLength, length: prologueLength } }, keyPair }) with those blocks in one append, then the rest. ' +
+      'Other heads come from real ' +
       'Hypercore cores: Corestore (corestore 7, hypercore 11.37.1) in an empty directory with primaryKey = inputs.primaryKey ' +
       '(unsafe: true), core = store.get({ name }), blocks appended one at a time; heads[i] is the head after block i. ' +
       'signable = caps.treeSignable(key, root, length, fork) = TREE namespace || key || root || u64le length || u64le fork; ' +
@@ -215,9 +249,19 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       'stage "verify" decodes but fails assertHead, each with its NetError code (and field).',
     inputs: {
       primaryKey: hex(PRIMARY_KEY),
-      cores: Object.entries(CORES).map(([label, c]) => ({ label, store: c.store, name: c.name, blocks: c.blocks.map((b) => hex(BLOCK(b))) }))
+      cores: Object.entries(CORES).map(([label, c]) => ({ label, store: c.store, name: c.name, blocks: c.blocks.map((b) => hex(BLOCK(b))) })),
+      continuation: {
+        store: 'second',
+        source: 'continuation-source',
+        keyPair: 'continuation',
+        prologueLength: 2,
+        blocks: ['a0', 'a1', CONTINUATION_BLOCK].map((b) => hex(BLOCK(b)))
+      }
     },
-    valid: Object.entries(heads).map(([label, head]) => valid(signedHeadCodec, label, head, { signable: hex(headSignable(head)) })),
+    valid: [
+      ...Object.entries(heads).map(([label, head]) => valid(signedHeadCodec, label, head, { signable: hex(headSignable(head)) })),
+      valid(signedHeadCodec, 'continuation', C3, { signable: hex(headSignable(C3)) })
+    ],
     rejects: [
       reject(codec, 'not CBOR', new Uint8Array([0xff]), 'MALFORMED'),
       reject(codec, 'truncated', base.subarray(0, base.length - 1), 'MALFORMED'),
@@ -247,7 +291,14 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       reject(codec, 'fork one more', withHead({ fork: A3.fork + 1 }), 'BAD_SIGNATURE', undefined, 'verify'),
       reject(codec, 'signer of another chain (does not own key)', withHead({ signer: B2.signer }), 'BAD_SIGNATURE', undefined, 'verify'),
       reject(codec, 'key and signer of another chain', withHead({ key: B2.key, signer: B2.signer }), 'BAD_SIGNATURE', undefined, 'verify'),
-      reject(codec, 'signature of another length', withHead({ sig: A2.sig }), 'BAD_SIGNATURE', undefined, 'verify')
+      reject(codec, 'signature of another length', withHead({ sig: A2.sig }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'continuation without its prologue', cbor(Object.fromEntries(Object.entries(C3).filter(([k]) => k !== 'prologue'))), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'continuation prologue length one less', cbor({ ...C3, prologue: { ...C3.prologue!, length: 1 } }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'continuation prologue hash flipped', cbor({ ...C3, prologue: { ...C3.prologue!, hash: flip(C3.prologue!.hash, 0) } }),
+        'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'first core head with a prologue', cbor({ ...A3, prologue: C3.prologue }), 'BAD_SIGNATURE', undefined, 'verify'),
+      reject(codec, 'prologue length 0', cbor({ ...C3, prologue: { ...C3.prologue!, length: 0 } }), 'INVALID_FIELD', 'prologue.length'),
+      reject(codec, 'prologue with an unknown field', cbor({ ...C3, prologue: { ...C3.prologue!, note: 1 } }), 'INVALID_FIELD', 'prologue.note')
     ]
   })
 }
@@ -309,6 +360,81 @@ function sortCanonically (entries: Array<[string, Uint8Array]>): Array<[string, 
       reject(codec, 'b: sig byte flipped', cbor({ ...proof, b: { ...proof.b, sig: flip(proof.b.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify'),
       reject(codec, 'a: signer of another chain', cbor({ ...proof, a: { ...proof.a, signer: B2.signer } }), 'BAD_SIGNATURE', 'a', 'verify'),
       reject(codec, 'a forged root (unsigned) against a real head', cbor(ordered(forgedRoot, A3)), 'BAD_SIGNATURE', undefined, 'verify')
+    ]
+  })
+}
+
+// ------------------------------------------------------------------ move-fork-proofs.json
+
+{
+  // Made by hand, with no core: the old custodian's heads are signed over treeSignable like Hypercore's.
+  const PHRASE = `${'abandon '.repeat(23)}art`
+  const [u0, u1, u2] = [0, 1, 2].map((g) => userKeysFromPhrase(PHRASE, sodiumProvider, g)) as [UserKeys, UserKeys, UserKeys]
+  const custodianSeed = sha256(utf8ToBytes('healthchain-test/net-vectors/old-custodian'))
+  const custodian = sodiumProvider.signKeyPairFromSeed(custodianSeed)
+  const oldKey = coreKeyOfSigner(custodian.publicKey)
+  const headAt = (length: number, label: string): SignedHead => {
+    const root = sha256(utf8ToBytes(label))
+    const sig = sodiumProvider.sign(treeSignable(oldKey, root, length, 0), custodian.secretKey)
+    return { v: 1, key: oldKey, signer: custodian.publicKey, length, fork: 0, root, sig }
+  }
+  const common = (i: number): { id: Uint8Array, time: number } => ({ id: sha256(utf8ToBytes(`move-vector-${i}`)).subarray(0, 16), time: 1_760_000_000_000 })
+  const a = headAt(3, 'root at 3')
+  const b = headAt(4, 'root at 4')
+  const sameLength = headAt(3, 'another root at 3')
+  const genesis = signEntry(buildGenesis(u0, 'hospital-a' as InstitutionId, { next: nextKeyDigest(u1), ...common(0) }, sodiumProvider),
+    { chainKey: oldKey, seq: 0 }, u0.sign.secretKey, sodiumProvider)
+  const rekey = signEntry(buildRekey(1, u1, u2, common(1), sodiumProvider), { chainKey: oldKey, seq: 1 }, u1.sign.secretKey, sodiumProvider)
+  const plain: MigratePlain = { from: oldKey, length: 3, fork: 0, prologue: a.root, signer: custodian.publicKey, headSig: a.sig, to: 'hospital-b' as InstitutionId, lineage: [] }
+  const contB = sha256(utf8ToBytes('continuation at hospital-b'))
+  const contC = sha256(utf8ToBytes('continuation at hospital-c'))
+  const migrate = (p: MigratePlain, key: Uint8Array, signer: UserKeys, i: number, seq = 3): Uint8Array =>
+    encodeEntry(signEntry(buildMigrate(p, common(i), sodiumProvider), { chainKey: key, seq }, signer.sign.secretKey, sodiumProvider))
+  const toB = { key: contB, migrate: migrate(plain, contB, u1, 2) }
+  const toC = { key: contC, migrate: migrate({ ...plain, to: 'hospital-c' as InstitutionId }, contC, u1, 3) }
+  const history = [{ seq: 0, entry: encodeEntry(genesis) }, { seq: 1, entry: encodeEntry(rekey) }]
+  const custodianProof: MoveForkProof = { v: 3, a, b, moves: [toB], history }
+  const two = compareBytes(toB.migrate, toC.migrate) < 0 ? [toB, toC] : [toC, toB]
+  const userProof: MoveForkProof = { v: 3, a, b: a, moves: two, history }
+  const codec = moveForkProofCodec as Codec<unknown>
+  const withProof = (changes: Partial<Record<keyof MoveForkProof, unknown>>, base: MoveForkProof = custodianProof): Uint8Array => cbor({ ...base, ...changes })
+  const base = moveForkProofCodec.encode(custodianProof)
+  write('move-fork-proofs.json', {
+    description: 'MoveForkProof (ForkProof version 3): { v: 3, a: SignedHead, b: SignedHead, moves: [{ key, migrate }][1..2], ' +
+      'history: [{ seq, entry }][1..8] }. a = the old custodian\'s head at N that every migrate carries; one move: b a head of a.key ' +
+      'beyond N (the old custodian wrote after the move); two moves: b = a, two different migrates of the user from that head, ' +
+      'ordered by their bytes. history = the genesis and the rekeys below N, each checked for (its segment\'s key, seq); the last ' +
+      'key revealed verifies each migrate for (its key, N). Made by hand: user keys from inputs.phrase (generations 0..2), the old ' +
+      'custodian\'s key pair Ed25519 from inputs.custodianSeed, chain key = Hypercore.key(signer), roots = SHA-256 of labels. ' +
+      'Rejects: stage "decode" fails the codec, stage "verify" fails assertMoveForkProof.',
+    inputs: { phrase: PHRASE, custodianSeed: hex(custodianSeed) },
+    valid: [
+      valid(moveForkProofCodec, 'the old custodian beyond N', custodianProof),
+      valid(moveForkProofCodec, 'two migrates from one head', userProof),
+      valid(anyForkProofCodec, 'as any fork proof', custodianProof)
+    ],
+    rejects: [
+      reject(codec, 'version 2', withProof({ v: 2 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(codec, 'no moves', withProof({ moves: [] }), 'INVALID_FIELD', 'moves'),
+      reject(codec, 'three moves', withProof({ moves: [...two, toB] }), 'INVALID_FIELD', 'moves'),
+      reject(codec, 'two moves out of order', withProof({ moves: [...two].reverse() }, userProof), 'INVALID_FIELD', 'moves'),
+      reject(codec, 'the same move twice', withProof({ moves: [toB, toB] }, userProof), 'INVALID_FIELD', 'moves'),
+      reject(codec, 'no history', withProof({ history: [] }), 'INVALID_FIELD', 'history'),
+      reject(codec, 'nine history entries', withProof({ history: Array.from({ length: 9 }, () => history[1]) }), 'INVALID_FIELD', 'history'),
+      reject(codec, 'one byte over the size limit', padTo(base, MAX_MOVE_FORK_PROOF_BYTES + 1), 'TOO_LARGE'),
+      reject(codec, 'b at N, not beyond', withProof({ b: sameLength }), 'NOT_A_FORK', undefined, 'verify'),
+      reject(codec, 'two moves with b beyond N', withProof({ b }, userProof), 'NOT_A_FORK', undefined, 'verify'),
+      reject(codec, 'b signature flipped', withProof({ b: { ...b, sig: flip(b.sig, 3) } }), 'BAD_SIGNATURE', 'b', 'verify'),
+      reject(codec, 'a migrate from another head', withProof({ moves: [{ key: contB, migrate: migrate({ ...plain, length: 4, prologue: b.root, headSig: b.sig }, contB, u1, 4, 4) }] }),
+        'INVALID_FIELD', 'moves.0.migrate', 'verify'),
+      reject(codec, 'not a migrate', withProof({ moves: [{ key: contB, migrate: encodeEntry(genesis) }] }), 'INVALID_FIELD', 'moves.0.migrate', 'verify'),
+      reject(codec, 'migrate signed with the rotated-out key', withProof({ moves: [{ key: contB, migrate: migrate(plain, contB, u0, 5) }] }),
+        'BAD_SIGNATURE', 'moves.0.migrate', 'verify'),
+      reject(codec, 'migrate for another continuation key', withProof({ moves: [{ key: contC, migrate: toB.migrate }] }), 'BAD_SIGNATURE', 'moves.0.migrate', 'verify'),
+      reject(codec, 'the rekey left out', withProof({ history: [history[0]] }), 'BAD_SIGNATURE', 'moves.0.migrate', 'verify'),
+      reject(codec, 'the rekey at another position', withProof({ history: [history[0], { ...history[1]!, seq: 2 }] }), 'BAD_SIGNATURE', 'history.1', 'verify'),
+      reject(codec, 'the history without its genesis', withProof({ history: [history[1]] }), 'INVALID_FIELD', 'history.0.seq', 'verify'),
+      reject(codec, 'a rekey at N', withProof({ history: [history[0], { ...history[1]!, seq: 3 }] }), 'INVALID_FIELD', 'history.1.seq', 'verify')
     ]
   })
 }
@@ -432,7 +558,7 @@ const tuples = (nodes: readonly MerkleNode[]): Array<[number, number, Uint8Array
       reject(codec, 'a: signer of another chain', cbor({ ...proof, a: { ...A3, signer: B2.signer } }), 'BAD_SIGNATURE', 'a', 'verify'),
       reject(codec, 'a forged shorter head (a root nobody signed) against a real longer one', cbor({ ...proof, a: { ...A3, root: flip(A3.root, 31) } }), 'BAD_SIGNATURE', 'a', 'verify'),
       reject(codec, 'b made up: nodes of a tree nobody signed, and the root they fold to', cbor({ ...proof, b: { ...F5, root: madeUpRoot }, nodes: madeUp }), 'BAD_SIGNATURE', 'b', 'verify'),
-      reject(any, 'any: version 3', cbor({ ...proof, v: 3 }), 'UNSUPPORTED_VERSION', 'v'),
+      reject(any, 'any: version 4', cbor({ ...proof, v: 4 }), 'UNSUPPORTED_VERSION', 'v'),
       reject(any, 'any: version missing', cbor({ a: A3, b: F3 }), 'INVALID_FIELD', 'v'),
       reject(any, 'any: version as text', cbor({ ...v1, v: '1' }), 'INVALID_FIELD', 'v'),
       reject(any, 'any: an array, not a map', cbor([1, A3, F3]), 'MALFORMED'),

@@ -23,7 +23,7 @@ import {
   MAX_HEADS_ANNOUNCEMENT_BYTES, MAX_HEADS_SYNC_RESPONSE_BYTES, MAX_SIGNED_HEAD_BYTES, signedHeadCodec, verifyCosignature,
   verifyForkProof, verifyHead, encodeCosignature, MAX_MY_CHAIN_MESSAGE_CHARS, MAX_MY_CHAIN_RESPONSE_BYTES, decodeMyChainResponse,
   encodeMyChainRequest, encodeMyChainResponse, myChainRequestCodec, myChainResponseCodec, type Codec, type Cosignature,
-  type MyChainResponse, type SignedHead
+  type MyChainResponse, type SignedHead, moveForkProofCodec, assertMoveForkProof, type MoveForkProof
 } from '../src/wire/index.js'
 
 // ------------------------------------------------------------------ vector files
@@ -33,7 +33,13 @@ interface Input { hex?: string, parts?: Part[] }
 interface ValidCase extends Input { name: string, decoder: string, value?: unknown, signable?: string, message?: string }
 interface RejectCase extends Input { name: string, decoder: string, stage: 'decode' | 'verify', code: NetErrorCode, field?: string }
 interface VectorFile { valid: ValidCase[], rejects: RejectCase[] }
-interface HeadsFile extends VectorFile { inputs: { primaryKey: string, cores: Array<{ label: string, store: 'first' | 'second', name: string, blocks: string[] }> } }
+interface HeadsFile extends VectorFile {
+  inputs: {
+    primaryKey: string
+    cores: Array<{ label: string, store: 'first' | 'second', name: string, blocks: string[] }>
+    continuation: { store: 'first' | 'second', source: string, keyPair: string, prologueLength: number, blocks: string[] }
+  }
+}
 interface CosignaturesFile extends VectorFile { witness: { id: string, seed: string, publicKey: string } }
 interface ConsistencyFile extends VectorFile { inputs: { primaryKey: string, histories: Array<{ label: string, name: string, blocks: string[] }> } }
 
@@ -50,7 +56,8 @@ const files = {
   cosignatures: load<CosignaturesFile>('cosignatures.json'),
   append: load<VectorFile>('append.json'),
   headsSync: load<VectorFile>('heads-sync.json'),
-  myChain: load<VectorFile>('my-chain.json')
+  myChain: load<VectorFile>('my-chain.json'),
+  moveForkProofs: load<VectorFile>('move-fork-proofs.json')
 }
 
 const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
@@ -58,7 +65,7 @@ const witnessPublicKey = hexToBytes(files.cosignatures.witness.publicKey)
 const CODECS: Record<string, Codec<unknown>> = Object.fromEntries([
   signedHeadCodec, headsAnnouncementCodec, forkProofCodec, consistencyForkProofCodec, anyForkProofCodec, cosignatureCodec,
   appendRequestCodec, appendResponseCodec, headsSyncRequestCodec, headsSyncResponseCodec, forksSyncRequestCodec,
-  forksSyncResponseCodec, myChainRequestCodec, myChainResponseCodec
+  forksSyncResponseCodec, myChainRequestCodec, myChainResponseCodec, moveForkProofCodec
 ].map((c) => [c.name, c as Codec<unknown>]))
 
 /** The verification a decoded message of each kind gets ("verify" stage of the reject vectors). */
@@ -67,6 +74,7 @@ const VERIFIERS: Record<string, (value: never) => void> = {
   ForkProof: (proof: Parameters<typeof assertForkProof>[0]) => { assertForkProof(proof) },
   ConsistencyForkProof: (proof: ConsistencyForkProof) => { assertConsistencyForkProof(proof) },
   AnyForkProof: (proof: Parameters<typeof assertAnyForkProof>[0]) => { assertAnyForkProof(proof) },
+  MoveForkProof: (proof: MoveForkProof) => { assertMoveForkProof(proof) },
   Cosignature: (c: Cosignature) => { assertCosignature(c, witnessPublicKey) }
 }
 
@@ -155,6 +163,13 @@ describe('known-answer vectors', () => {
     expect([...codes].sort()).toEqual(['BAD_PROOF', 'BAD_SIGNATURE', 'INVALID_FIELD', 'MALFORMED', 'NOT_A_FORK', 'TOO_LARGE', 'UNSUPPORTED_VERSION'])
   })
 
+  it('move fork proofs: every valid one proves its fork under both providers', () => {
+    for (const v of files.moveForkProofs.valid) {
+      const proof = codecOf(v.decoder).decode(inputOf(v)) as MoveForkProof
+      for (const crypto of PROVIDERS) expect(() => { assertAnyForkProof(proof, crypto) }).not.toThrow()
+    }
+  })
+
   it('heads: the signable bytes and signatures check under both providers', () => {
     for (const v of files.heads.valid) {
       const head = decodeSignedHead(inputOf(v))
@@ -228,6 +243,22 @@ describe('headOf', () => {
       }
       await core.close()
     }
+    // The continuation core's head (make-vectors.ts, buildContinuationHead).
+    const c = files.heads.inputs.continuation
+    const store = byRole[c.store]
+    const blocks = c.blocks.map((b) => hexToBytes(b))
+    const source = store.get({ name: c.source })
+    await source.ready()
+    await source.append(blocks.slice(0, c.prologueLength))
+    const keyPair = await store.createKeyPair(c.keyPair)
+    const prologue = { hash: await storedTreeHash(source, c.prologueLength), length: c.prologueLength }
+    const next = store.get({ manifest: { version: 1, signers: [{ publicKey: keyPair.publicKey }], prologue }, keyPair })
+    await next.ready()
+    await next.append(blocks.slice(0, c.prologueLength))
+    for (const block of blocks.slice(c.prologueLength)) await next.append(block)
+    rebuilt.continuation = await headOf(next)
+    await next.close()
+    await source.close()
   })
 
   afterAll(async () => {
@@ -468,19 +499,21 @@ describe('encoders', () => {
 
   it('keep the worst-case sizes documented in each module within their limits', () => {
     const max = Number.MAX_SAFE_INTEGER
-    const big: SignedHead = { ...A3, length: max, fork: max }
-    const headBytes = encodeSignedHead(big).length
-    expect(headBytes).toBe(222)
+    expect(encodeSignedHead({ ...A3, length: max, fork: max }).length).toBe(222)
+    // The worst case is a continuation core's head, which carries its manifest prologue (the shape only: it would not verify).
+    const big: SignedHead = { ...A3, length: max, fork: max, prologue: { hash: A3.root, length: max } }
+    const headBytes = encodeCanonical(big).length
+    expect(headBytes).toBe(287)
     expect(headBytes).toBeLessThanOrEqual(MAX_SIGNED_HEAD_BYTES)
     const announcement = encodeHeadsAnnouncement({ v: 1, heads: Array.from({ length: 256 }, () => big) }).length
-    expect(announcement).toBe(56_845)
+    expect(announcement).toBe(73_485)
     expect(announcement).toBeLessThanOrEqual(MAX_HEADS_ANNOUNCEMENT_BYTES)
     const proof = forkProofCodec.encode({ v: 1, a: big, b: { ...big, root: new Uint8Array(32).fill(0xff) } }).length
-    expect(proof).toBe(452)
+    expect(proof).toBe(582)
     expect(proof).toBeLessThanOrEqual(MAX_FORK_PROOF_BYTES)
     // The largest consistency proof: 103 nodes with 9-byte indexes and sizes (only the shape: the codec would check the hashes).
     const consistency = encodeCanonical({ v: 2, a: big, b: big, nodes: Array.from({ length: MAX_CONSISTENCY_NODES }, () => [max, max, A3.root]) }).length
-    expect(consistency).toBe(5_919)
+    expect(consistency).toBe(6_049)
     expect(consistency).toBeLessThanOrEqual(MAX_CONSISTENCY_FORK_PROOF_BYTES)
     expect(MAX_ANY_FORK_PROOF_BYTES).toBe(MAX_CONSISTENCY_FORK_PROOF_BYTES)
     const proofs = Array.from({ length: MAX_PROOFS_PER_SYNC }, () => new Uint8Array(MAX_ANY_FORK_PROOF_BYTES))
@@ -488,10 +521,10 @@ describe('encoders', () => {
     expect(forksSync).toBe(98_384)
     expect(forksSync).toBeLessThanOrEqual(MAX_FORKS_SYNC_RESPONSE_BYTES)
     const cosignature = cosignatureCodec.encode({ v: 1, head: big, witness: `r${'e'.repeat(62)}u` as Cosignature['witness'], sig: A3.sig }).length
-    expect(cosignature).toBe(375)
+    expect(cosignature).toBe(440)
     expect(cosignature).toBeLessThanOrEqual(MAX_COSIGNATURE_BYTES)
     const sync = encodeHeadsSyncResponse({ v: 1, heads: Array.from({ length: 1024 }, () => big), next: max, more: true }).length
-    expect(sync).toBe(227_361)
+    expect(sync).toBe(293_921)
     expect(sync).toBeLessThanOrEqual(MAX_HEADS_SYNC_RESPONSE_BYTES)
     // my-chain: the request is 4 bytes; the longest answer and refusal (64-character id and code, 200 three-byte characters).
     expect(encodeMyChainRequest({ v: 1 }).length).toBe(4)

@@ -5,13 +5,14 @@
  *
  *   v: 1   ForkProof             two roots at one length          fork-proof.ts              <= 512 bytes
  *   v: 2   ConsistencyForkProof  two lengths that disagree        consistency-fork-proof.ts  <= 6 KiB
+ *   v: 3   MoveForkProof         a moved chain written against    move-fork-proof.ts         <= 6 KiB
  *
  * Any other number is UNSUPPORTED_VERSION (field `v`), a missing or
  * non-number `v` INVALID_FIELD (`v`), bytes that are not one canonical CBOR
  * map MALFORMED, more than 6 KiB TOO_LARGE. Either kind names its chain as
  * `a.key`, and `a.length` is a length at which the custodian's two histories
  * differ (the one length of a version 1 proof; the shorter head of a
- * version 2 proof).
+ * version 2 proof; N, where the chain moved from, of a version 3 proof).
  */
 import { decodeCanonical, type CryptoProvider } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
@@ -22,8 +23,9 @@ import {
   type ConsistencyForkProof
 } from './consistency-fork-proof.js'
 import { assertForkProof, forkProofCodec, type ForkProof } from './fork-proof.js'
+import { MOVE_FORK_PROOF_VERSION, assertMoveForkProof, moveForkProofCodec, type MoveForkProof } from './move-fork-proof.js'
 
-export type AnyForkProof = ForkProof | ConsistencyForkProof
+export type AnyForkProof = ForkProof | ConsistencyForkProof | MoveForkProof
 
 export const MAX_ANY_FORK_PROOF_BYTES = MAX_CONSISTENCY_FORK_PROOF_BYTES
 
@@ -33,7 +35,8 @@ const NAME = 'AnyForkProof'
 function codecFor (v: unknown): Codec<AnyForkProof> {
   if (v === 1) return forkProofCodec as Codec<AnyForkProof>
   if (v === CONSISTENCY_FORK_PROOF_VERSION) return consistencyForkProofCodec as Codec<AnyForkProof>
-  if (typeof v === 'number') throw new NetError('UNSUPPORTED_VERSION', `fork proof version ${v} is not supported (expected 1 or 2)`, { field: 'v' })
+  if (v === MOVE_FORK_PROOF_VERSION) return moveForkProofCodec as Codec<AnyForkProof>
+  if (typeof v === 'number') throw new NetError('UNSUPPORTED_VERSION', `fork proof version ${v} is not supported (expected 1, 2 or 3)`, { field: 'v' })
   throw new NetError('INVALID_FIELD', `${NAME}: v: expected a number`, { field: 'v' })
 }
 
@@ -78,6 +81,7 @@ export function decodeAnyForkProof (bytes: Uint8Array): AnyForkProof {
 /** Throws (NOT_A_FORK, INVALID_FIELD, BAD_PROOF, BAD_SIGNATURE, …) unless `proof` proves a fork, whichever its kind. */
 export function assertAnyForkProof (proof: AnyForkProof, crypto: CryptoProvider = sodiumProvider): void {
   if (proof.v === CONSISTENCY_FORK_PROOF_VERSION) assertConsistencyForkProof(proof, crypto)
+  else if (proof.v === MOVE_FORK_PROOF_VERSION) assertMoveForkProof(proof, crypto)
   else assertForkProof(proof as ForkProof, crypto)
 }
 

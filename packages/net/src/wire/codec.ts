@@ -4,7 +4,7 @@
  * A message is a canonical CBOR map (core's encodeCanonical/decodeCanonical:
  * one value, one encoding) with a version `v` — 1 for every message family
  * (wire version 1), except a family that has a later version beside it (the
- * ForkProof family: version 2 is the consistency fork proof) — validated by
+ * ForkProof family: version 2 is the consistency fork proof, version 3 the move fork proof) — validated by
  * a zod strict schema and bounded by a byte limit. Decoding checks, in this
  * order, and stops at the first failure:
  *

@@ -16,7 +16,7 @@
  *   so one pair of heads has exactly one proof encoding;
  * - both heads verify (verifyHead), else BAD_SIGNATURE (field `a` or `b`).
  *
- * Encoded size ≤ 452 bytes; the limit is 512.
+ * Encoded size ≤ 452 bytes, ≤ 582 with two continuation heads; the limit is 640.
  */
 import { z } from 'zod'
 import { equal, type CryptoProvider } from '@healthchain/core'
@@ -25,7 +25,7 @@ import { NetError } from '../errors.js'
 import { compareBytes, defineCodec, versionSchema } from './codec.js'
 import { assertHead, signedHeadSchema, type SignedHead } from './head.js'
 
-export const MAX_FORK_PROOF_BYTES = 512
+export const MAX_FORK_PROOF_BYTES = 640
 
 export const forkProofSchema = z.strictObject({
   v: versionSchema,

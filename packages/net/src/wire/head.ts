@@ -3,7 +3,7 @@
  * chain, carried so that anyone can check it without the chain.
  *
  *   { v: 1, key: bytes32, signer: bytes32, length: uint >= 1, fork: uint,
- *     root: bytes32, sig: bytes64 }
+ *     root: bytes32, sig: bytes64, prologue?: { hash: bytes32, length: uint >= 1 } }
  *
  * - `key`: the chain's Hypercore key; `signer`: the public key of the core's
  *   one manifest signer (the custodian's key pair for this chain).
@@ -11,20 +11,26 @@
  * - `sig`: the raw Ed25519 signature Hypercore stores for that head, over
  *   caps.treeSignable(key, root, length, fork) (hypercore-head.ts).
  *
- * A head verifies iff `Hypercore.key(signer) == key` (the signer owns the
- * chain: Corestore's named cores have single-signer version-1 manifests) and
- * the signature verifies under libsodium's rule. Encoded size ≤ 222 bytes;
- * the limit is 256.
+ * - `prologue`: only in a head of a continuation core (a chain that moved
+ *   to a new custodian): the core's manifest prologue, without which nobody
+ *   can tell that the signer owns the key. A first core's head has none, so
+ *   its encoding is what it always was; a node of an older build refuses a
+ *   continuation's head (unknown field), which it could not follow anyway.
+ *
+ * A head verifies iff the key of the single-signer version-1 manifest of
+ * `signer` (with `prologue` when present: coreKeyOfManifest) is `key` and
+ * the signature verifies under libsodium's rule. Encoded size ≤ 222 bytes
+ * without a prologue, ≤ 287 with one; the limit is 320.
  */
 import { z } from 'zod'
-import { equal, key32Schema, signatureSchema, uintSchema, type CryptoProvider } from '@healthchain/core'
+import { coreKeyOfManifest, equal, key32Schema, signatureSchema, uintSchema, type CryptoProvider } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import type Hypercore from 'hypercore'
 import { NetError } from '../errors.js'
 import { defineCodec, versionSchema } from './codec.js'
 import { coreKeyOfSigner, storedHead, storedTreeHash, treeSignable, writerHead, type StoredHead } from './hypercore-head.js'
 
-export const MAX_SIGNED_HEAD_BYTES = 256
+export const MAX_SIGNED_HEAD_BYTES = 320
 
 export const signedHeadSchema = z.strictObject({
   v: versionSchema,
@@ -33,7 +39,8 @@ export const signedHeadSchema = z.strictObject({
   length: uintSchema.min(1),
   fork: uintSchema,
   root: key32Schema,
-  sig: signatureSchema
+  sig: signatureSchema,
+  prologue: z.strictObject({ hash: key32Schema, length: uintSchema.min(1) }).optional()
 })
 
 export type SignedHead = z.output<typeof signedHeadSchema>
@@ -56,7 +63,9 @@ export function headSignable (head: SignedHead): Uint8Array {
 /** Why a head does not verify, or null if it does. Never throws. */
 function headProblem (head: SignedHead, crypto: CryptoProvider): string | null {
   if (!signedHeadSchema.safeParse(head).success) return 'is not a valid SignedHead'
-  if (!equal(coreKeyOfSigner(head.signer), head.key)) return 'signer does not own the chain key'
+  if (head.prologue !== undefined && head.prologue.length > head.length) return 'is shorter than its core\'s prologue'
+  const owned = head.prologue === undefined ? coreKeyOfSigner(head.signer) : coreKeyOfManifest({ signer: head.signer, prologue: head.prologue })
+  if (!equal(owned, head.key)) return 'signer does not own the chain key'
   if (!crypto.verify(headSignable(head), head.sig, head.signer)) return 'signature does not verify'
   return null
 }

@@ -4,7 +4,7 @@
  *
  *   { v: 1, heads: SignedHead[1..256] }
  *
- * Encoded size ≤ 56,845 bytes; the limit is 64 KiB. A receiver verifies each
+ * Encoded size ≤ 73,485 bytes (256 continuation heads); the limit is 80 KiB. A receiver verifies each
  * head on its own (verifyHead): one bad head does not make the others bad,
  * and a relay may batch heads of several custodians.
  */
@@ -14,7 +14,7 @@ import { signedHeadSchema } from './head.js'
 
 export const HEADS_TOPIC = '/healthchain/heads/1'
 export const MAX_HEADS_PER_ANNOUNCEMENT = 256
-export const MAX_HEADS_ANNOUNCEMENT_BYTES = 64 * 1024
+export const MAX_HEADS_ANNOUNCEMENT_BYTES = 80 * 1024
 
 export const headsAnnouncementSchema = z.strictObject({
   v: versionSchema,

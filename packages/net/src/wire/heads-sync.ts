@@ -13,7 +13,7 @@
  * Each head is verified on its own (verifyHead). One request and one
  * response per stream, each one frame (framing.ts).
  *
- * Limits: request 64 bytes, response 256 KiB (1,024 heads ≤ 227,361 bytes).
+ * Limits: request 64 bytes, response 320 KiB (1,024 continuation heads ≤ 293,921 bytes).
  */
 import { z } from 'zod'
 import { uintSchema } from '@healthchain/core'
@@ -23,7 +23,7 @@ import { signedHeadSchema } from './head.js'
 export const HEADS_SYNC_PROTOCOL = '/healthchain/heads-sync/1.0.0'
 export const MAX_HEADS_PER_SYNC = 1024
 export const MAX_HEADS_SYNC_REQUEST_BYTES = 64
-export const MAX_HEADS_SYNC_RESPONSE_BYTES = 256 * 1024
+export const MAX_HEADS_SYNC_RESPONSE_BYTES = 320 * 1024
 
 export const headsSyncRequestSchema = z.strictObject({
   v: versionSchema,

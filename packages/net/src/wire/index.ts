@@ -28,6 +28,10 @@ export {
   type AnyForkProof
 } from './any-fork-proof.js'
 export {
+  MOVE_FORK_PROOF_VERSION, MAX_MOVE_FORK_PROOF_BYTES, MAX_MOVE_HISTORY, moveForkProofSchema, moveForkProofCodec, assertMoveForkProof,
+  headOfMigrate, type MoveForkProof
+} from './move-fork-proof.js'
+export {
   FORKS_SYNC_PROTOCOL, MAX_PROOFS_PER_SYNC, MAX_FORKS_SYNC_REQUEST_BYTES, MAX_FORKS_SYNC_RESPONSE_BYTES,
   forksSyncRequestSchema, forksSyncResponseSchema, forksSyncRequestCodec, forksSyncResponseCodec,
   encodeForksSyncRequest, decodeForksSyncRequest, encodeForksSyncResponse, decodeForksSyncResponse,
