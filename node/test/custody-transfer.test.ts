@@ -95,6 +95,16 @@ describe('a voluntary transfer with `user transfer`', () => {
     expect(summary.body).toMatchObject({ chainKey: moved.chainKey, custodian: 'hospital-b', length: N + 3 })
     const verify = await call(b().url, 'GET', `/v1/users/${alice.keys.userId}/verify`, { token: await staffToken(b()) })
     expect(verify.body).toMatchObject({ chainKey: moved.chainKey, valid: true, length: N + 3, problems: [] })
+    expect(verify.body.segments).toEqual([{ key: oldKey, start: 0, end: N }, { key: moved.chainKey, start: N, end: N + 3 }])
+
+    // The regulator's replica follows the move and verifies the whole history, both cores.
+    await waitUntil(async () => {
+      const held = await regulator().daemon.ledger.chain(alice.keys.userId)
+      return bytesToHex(held.key) === moved.chainKey && held.verifiedLength >= N + 3
+    }, 'the regulator to follow the move')
+    const atRegulator = await call(regulator().url, 'GET', `/v1/users/${alice.keys.userId}/verify`, { token: await staffToken(regulator()) })
+    expect(atRegulator.body).toMatchObject({ chainKey: moved.chainKey, valid: true, length: N + 3, verified: N + 3, problems: [], forked: false })
+    expect(atRegulator.body.segments).toHaveLength(2)
   })
 
   it('shows the history before and after the move as one chain: the user opens every seal, FHIR and the index span both', async () => {

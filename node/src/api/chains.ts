@@ -87,6 +87,8 @@ export type EntriesReply = z.infer<typeof entriesReplySchema>
 export const verifyReplySchema = z.object({
   chainKey: hexSchema,
   userId: z.string().nullable(),
+  segments: z.array(z.object({ key: hexSchema, start: z.int(), end: z.int() }))
+    .describe('the cores the chain was written in, oldest first, each with its positions [start, end): more than one once the chain moved to another custodian'),
   length: z.int(),
   valid: z.boolean(),
   verified: z.int(),
@@ -141,7 +143,7 @@ export type FindUsersQuery = z.infer<typeof findUsersQuerySchema>
 
 export const userMatchSchema = z.object({
   userId: z.string(),
-  custodian: z.string().describe('the institution that enrolled the user'),
+  custodian: z.string().describe('the institution that appends to the chain: the one that enrolled the user, or the latest it moved to'),
   length: z.int().describe('entries this node serves (a replica: as far as it verified)'),
   forked: z.boolean()
 })

@@ -208,6 +208,7 @@ export function createChainService (components: ChainsComponents): ChainService 
       return {
         chainKey: report.chainKey,
         userId: report.userId ?? null,
+        segments: report.segments.map((s) => ({ ...s })),
         length: report.length,
         valid: report.valid && !forked,
         verified: report.verified,
