@@ -6,7 +6,7 @@
  * histories); what this node's witness cosigned and refused; the heads
  * service's counters. Refreshed every few seconds, with the time said.
  */
-import type { NetworkReply, RegistryReply, StatusReply } from '@healthchain/node/api'
+import type { ForkView, NetworkReply, RegistryReply, StatusReply } from '@healthchain/node/api'
 import { Fragment, type JSX } from 'preact'
 import { useEffect } from 'preact/hooks'
 import { nodeStatus, registry } from '../node-api.js'
@@ -14,6 +14,14 @@ import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
 import { Badge, Card, ErrorNotice, Loaded, Notice, ShortId } from '../ui/components.js'
 import { networkView } from './auditor-api.js'
+
+/** A fork's kind in words, for the auditor. */
+const FORK_KINDS: Record<ForkView['kind'], string> = {
+  'same-length': 'two different heads at the same length',
+  consistency: 'two lengths whose histories disagree',
+  'after-move': 'the old custodian wrote on after the user moved the chain',
+  'two-moves': 'the user signed two different moves from one head'
+}
 
 export const REFRESH_MS = 5000
 
@@ -150,7 +158,7 @@ function ForkPanel (props: { forks: NetworkReply['forks'] }): JSX.Element {
                   {f.userId === null ? <><ShortId id={f.chainKey} /> <span class='muted'>(not held here)</span></> : <ShortId id={f.userId} length={14} />}
                 </td>
                 <td data-testid='fork-custodian'>{f.custodian ?? <span class='muted'>unknown here</span>}</td>
-                <td>{f.kind === 'same-length' ? 'two different heads at the same length' : 'two lengths whose histories disagree'}</td>
+                <td>{FORK_KINDS[f.kind]}</td>
                 <td class='num'>{f.length}</td>
               </tr>
             ))}

@@ -26,7 +26,8 @@ export const forkViewSchema = z.object({
   chainKey: hexSchema,
   userId: z.string().nullable().describe('null when this node does not hold the chain'),
   custodian: z.string().nullable().describe('the custodian the genesis names; null when this node does not hold the chain'),
-  kind: z.enum(['same-length', 'consistency']).describe('two roots at one length, or two lengths that disagree'),
+  kind: z.enum(['same-length', 'consistency', 'after-move', 'two-moves'])
+    .describe('two roots at one length; two lengths that disagree; the old custodian wrote on after the user moved the chain; the user signed two moves from one head'),
   length: count.describe('a length at which the two histories differ')
 })
 export type ForkView = z.infer<typeof forkViewSchema>

@@ -16,7 +16,7 @@
  */
 import { fromHex, type InstitutionId, type InstitutionRole, type UserId } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
-import type { NetworkNode } from '@healthchain/net'
+import type { AnyForkProof, NetworkNode } from '@healthchain/net'
 import type { ForkView, InstitutionView, NetworkReply } from '../api/network.js'
 
 /** Chains behind whose custodian a view looks up (each opened, briefly); the rest count in `lag` only. */
@@ -33,6 +33,13 @@ export interface NetworkService {
   view (): Promise<NetworkReply>
   /** Stops the census (waits for the chain it is visiting). */
   close (): Promise<void>
+}
+
+/** What kind of fork a proof shows, in the API's words (see ForkView.kind). */
+function forkKind (proof: AnyForkProof | undefined): ForkView['kind'] {
+  if (proof?.v === 2) return 'consistency'
+  if (proof?.v === 3) return proof.moves.length === 2 ? 'two-moves' : 'after-move'
+  return 'same-length'
 }
 
 export function createNetworkService (components: NetworkServiceComponents): NetworkService {
@@ -68,7 +75,7 @@ export function createNetworkService (components: NetworkServiceComponents): Net
           chainKey: f.chain,
           userId: ledger.userOfChain(key) ?? null,
           custodian: f.custodian ?? null,
-          kind: network.heads.forkOf(key)?.v === 2 ? 'consistency' : 'same-length',
+          kind: forkKind(network.heads.forkOf(key)),
           length: f.length
         }
       })
