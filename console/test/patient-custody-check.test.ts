@@ -92,9 +92,11 @@ describe('the patient\'s check of a moved chain whose keys were renewed', () => 
 
   it('checks the custodian\'s signed head of the continuation core with its prologue', () => {
     expect(headReply.head).not.toBeNull()
-    const { entries } = checkEntries(views, patient.newKey, generations(), registry)
-    expect(checkHead(headReply, patient.newKey, views.length, registry, entries)).toMatchObject({ state: 'ok', length: views.length })
-    // Without the migrate that names the prologue, the continuation's key is not the signer's alone: the head does not verify.
-    expect(checkHead(headReply, patient.newKey, views.length, registry, [])).toMatchObject({ state: 'bad' })
+    const { prologue } = checkEntries(views, patient.newKey, generations(), registry)
+    expect(prologue?.length).toBe(patient.moved)
+    expect(checkHead(headReply, patient.newKey, views.length, registry, prologue)).toMatchObject({ state: 'ok', length: views.length })
+    // Without the prologue the migrate names, the continuation's key is not the signer's alone: the head does not verify.
+    expect(checkHead(headReply, patient.newKey, views.length, registry)).toMatchObject({ state: 'bad' })
+    expect(checkHead(headReply, patient.newKey, views.length, registry, { ...prologue!, length: prologue!.length + 1 })).toMatchObject({ state: 'bad' })
   })
 })

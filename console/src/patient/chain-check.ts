@@ -18,7 +18,7 @@
  */
 import {
   bytesToHex, decodeEntry, encodeCanonical, fromHex, verifyEntrySignature,
-  type Entry, type ExamSealed, type UserKeys
+  type Entry, type ExamSealed, type Prologue, type UserKeys
 } from '@healthchain/core'
 import { openEnvelope } from '@healthchain/client/user-side'
 import type { EntryViewReply, RegistryReply } from '@healthchain/node/api'
@@ -122,7 +122,9 @@ function openSealedPart (view: EntryViewReply, segmentKey: string, generations: 
  */
 export function checkEntries (
   views: readonly EntryViewReply[], chainKeyHex: string, user: UserKeys | readonly UserKeys[], registry: RegistryReply
-): { entries: CheckedEntry[], custodian: string, erased: Set<number>, segments: readonly SegmentView[], generation: number } {
+): {
+  entries: CheckedEntry[], custodian: string, erased: Set<number>, segments: readonly SegmentView[], generation: number, prologue: Prologue | undefined
+} {
   const generations = Array.isArray(user) ? user as readonly UserKeys[] : [user as UserKeys]
   const institutions = new Map(registry.institutions.map((i) => [i.id, i]))
   const decoded = new Map<number, Entry>()
@@ -165,5 +167,8 @@ export function checkEntries (
       sealed: openSealedPart(view, segmentKey, generations)
     })
   }
-  return { entries, custodian, erased, segments: layout.segments, generation: inForce.generation }
+  // A continuation core's manifest prologue, which its signed head needs: where its latest migrate stands, and the old tree hash there.
+  const moved = layout.migrate
+  const prologue = moved === undefined ? undefined : { hash: moved.plain.prologue, length: moved.plain.length }
+  return { entries, custodian, erased, segments: layout.segments, generation: inForce.generation, prologue }
 }
