@@ -23,9 +23,9 @@ import {
 import { openEnvelope } from '@healthchain/client/user-side'
 import type { EntryViewReply, RegistryReply } from '@healthchain/node/api'
 import { crypto } from '../crypto.js'
-import { layoutOf, segmentKeyAt, UserKeyInForce, type SegmentView } from './chain-keys.js'
+import { layoutOf, prologueOf, segmentKeyAt, UserKeyInForce, type SegmentView } from '../chain-keys.js'
 
-export type { SegmentView } from './chain-keys.js'
+export type { SegmentView } from '../chain-keys.js'
 
 export type SignatureCheck =
   | { readonly ok: true, readonly signer: string }
@@ -167,8 +167,6 @@ export function checkEntries (
       sealed: openSealedPart(view, segmentKey, generations)
     })
   }
-  // A continuation core's manifest prologue, which its signed head needs: where its latest migrate stands, and the old tree hash there.
-  const moved = layout.migrate
-  const prologue = moved === undefined ? undefined : { hash: moved.plain.prologue, length: moved.plain.length }
-  return { entries, custodian, erased, segments: layout.segments, generation: inForce.generation, prologue }
+  // A continuation core's manifest prologue, which its signed head needs.
+  return { entries, custodian, erased, segments: layout.segments, generation: inForce.generation, prologue: prologueOf(layout) }
 }

@@ -1,6 +1,8 @@
 /**
- * Which key checks each position of a chain, worked out on this device from
- * the chain's own entries (never from what the node says about them):
+ * Which key checks each position of a chain, worked out in the browser from
+ * the chain's own entries (never from what the node says about them); the
+ * patient's check (patient/chain-check.ts) and the regulator's verify
+ * screen use it:
  *
  *   segments   a chain that moved lives in a continuation core; positions
  *              below its migrate were written in earlier cores, and each is
@@ -14,9 +16,10 @@
  *              committed to); user entries after it are signed with it
  */
 import {
-  bytesToHex, checkMigrate, checkRekey, equal, fromHex, segmentsOfMigrate, type ChainSegment, type Entry, type MigratePlain, type UserKeys
+  bytesToHex, checkMigrate, checkRekey, decodeEntry, equal, fromHex, segmentsOfMigrate,
+  type ChainSegment, type Entry, type MigratePlain, type Prologue, type UserKeys
 } from '@healthchain/core'
-import { crypto } from '../crypto.js'
+import { crypto } from './crypto.js'
 
 /** A chain's segments as the patient and the regulator see them: core key (hex), first position, end (exclusive; undefined: still written). */
 export interface SegmentView {
@@ -54,6 +57,22 @@ export function layoutOf (entries: ReadonlyMap<number, Entry>, chainKeyHex: stri
 
 function segmentView (s: ChainSegment): SegmentView {
   return { key: bytesToHex(s.key), start: s.start, end: s.end }
+}
+
+/** The latest migrate of `views` (encoded) as a layout: a regulator reads only the migrate entries of a chain. */
+export function layoutOfViews (views: ReadonlyArray<{ readonly seq: number, readonly encoded?: string | undefined }>, chainKeyHex: string): ChainLayout {
+  const entries = new Map<number, Entry>()
+  for (const view of views) {
+    try {
+      entries.set(view.seq, decodeEntry(fromHex(view.encoded ?? '', (view.encoded ?? '').length / 2, 'encoded')))
+    } catch {}
+  }
+  return layoutOf(entries, chainKeyHex)
+}
+
+/** A continuation core's manifest prologue from its layout (where its migrate stands, the old tree hash there); undefined if it never moved. */
+export function prologueOf (layout: ChainLayout): Prologue | undefined {
+  return layout.migrate === undefined ? undefined : { hash: layout.migrate.plain.prologue, length: layout.migrate.plain.length }
 }
 
 /** The key of the core position `seq` was written in. */
