@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, decodeEntry, encodeEntry, fromHex, signEntry, type Entry, type UserKeys } from '@healthchain/core'
 import { registrySchema, type EntryViewReply, type RegistryReply } from '@healthchain/node/api'
 import { call, staffToken, startConsortium, userToken, type TestConsortium } from '@healthchain/node/testing'
+import { layoutOfViews, prologueOf } from '../src/chain-keys.js'
 import { checkEntries } from '../src/patient/chain-check.js'
-import { checkHead } from '../src/patient/head.js'
+import { checkHead } from '../src/head-check.js'
 import { seedMovedPatient, type MovedPatient } from './custody-seed.js'
 import { crypto } from './patient-seed.js'
 
@@ -94,9 +95,18 @@ describe('the patient\'s check of a moved chain whose keys were renewed', () => 
     expect(headReply.head).not.toBeNull()
     const { prologue } = checkEntries(views, patient.newKey, generations(), registry)
     expect(prologue?.length).toBe(patient.moved)
-    expect(checkHead(headReply, patient.newKey, views.length, registry, prologue)).toMatchObject({ state: 'ok', length: views.length })
+    expect(checkHead(headReply, registry, patient.newKey, prologue)).toMatchObject({ present: true, headValid: true, ofThisChain: true, length: views.length })
     // Without the prologue the migrate names, the continuation's key is not the signer's alone: the head does not verify.
-    expect(checkHead(headReply, patient.newKey, views.length, registry)).toMatchObject({ state: 'bad' })
-    expect(checkHead(headReply, patient.newKey, views.length, registry, { ...prologue!, length: prologue!.length + 1 })).toMatchObject({ state: 'bad' })
+    expect(checkHead(headReply, registry, patient.newKey)).toMatchObject({ headValid: false })
+    expect(checkHead(headReply, registry, patient.newKey, { ...prologue!, length: prologue!.length + 1 })).toMatchObject({ headValid: false })
+  })
+
+  it('gives a regulator, who reads only the migrate entries, the same cores and prologue', () => {
+    const { segments, prologue } = checkEntries(views, patient.newKey, generations(), registry)
+    const layout = layoutOfViews(views.filter((v) => v.type === 'migrate'), patient.newKey)
+    expect([layout.segments, prologueOf(layout), layout.problem]).toEqual([segments, prologue, undefined])
+    // A migrate whose old head is damaged gives no cores, and says why.
+    const damaged = views.filter((v) => v.type === 'migrate').map((v) => ({ ...v, encoded: v.encoded!.replace(patient.oldKey, patient.newKey) }))
+    expect(layoutOfViews(damaged, patient.newKey).problem).toMatch(/does not verify/)
   })
 })

@@ -38,7 +38,7 @@ async function signIn (page: Page): Promise<void> {
 async function resignedAt (seq: number, keys: UserKeys): Promise<string> {
   const chain = await b.daemon.ledger.chain(patient.keys[0].userId)
   const entry = await chain.get(seq)
-  if (entry === undefined) throw new Error(`no entry at ${seq}`)
+  if (entry === null || entry === undefined) throw new Error(`no entry at ${seq}`)
   const { sig: _sig, ...unsigned } = entry
   return bytesToHex(encodeEntry(signEntry(unsigned as Parameters<typeof signEntry>[0], { chainKey: fromHex(patient.newKey, 32, 'key'), seq }, keys.sign.secretKey, crypto)))
 }
@@ -81,14 +81,14 @@ describe('the patient\'s console after a move to hospital-b and a key renewal', 
   it('writes with the key in force: an exercise signed in the browser is accepted and checks', async () => {
     const { page, context, problems } = await openConsole(browser, b.url, DESKTOP)
     await signIn(page)
-    await page.evaluate(`location.hash = '/patient/write'`)
+    await page.evaluate('location.hash = \'/patient/write\'')
     await page.getByLabel('Steps', { exact: true }).fill('3456')
     await page.getByRole('button', { name: 'Sign and save exercise' }).click()
     await expect.poll(async () => await page.getByTestId('write-sent').textContent()).toMatch(new RegExp(`written: 1 exercise entry \\(#${seeded}\\)`))
     const token = await userToken(b, patient.keys[1])
     const written = (await entriesAt(b, token, patient.keys[0].userId)).find((e) => e.seq === seeded)
     expect(written?.plain.observations.map((o: { value: number }) => o.value)).toEqual([3456])
-    await page.evaluate(`location.hash = '/patient'`)
+    await page.evaluate('location.hash = \'/patient\'')
     seeded++
     await expect.poll(async () => await page.getByTestId('timeline-count').textContent()).toBe(`${seeded} entries, ${seeded} checked on this device.`)
     expect(problems).toEqual([])
@@ -112,4 +112,3 @@ describe('the patient\'s console after a move to hospital-b and a key renewal', 
     await context.close()
   })
 })
-

@@ -163,7 +163,13 @@ export function checkEntries (
       if (check.ok && entry.type === 'migrate') custodian = entry.plain.to
     }
     entries.push({
-      seq: view.seq, view, entry, time: Date.parse(view.time), check, segmentKey, generation: inForce.generation,
+      seq: view.seq,
+      view,
+      entry,
+      time: Date.parse(view.time),
+      check,
+      segmentKey,
+      generation: inForce.generation,
       sealed: openSealedPart(view, segmentKey, generations)
     })
   }

@@ -72,5 +72,7 @@ export async function loadChain (session: Session, onProgress?: (read: number, o
     onProgress?.(Math.min(start + PAGE_SIZE, summary.verifiedLength), summary.verifiedLength)
   }
   const { entries, custodian, erased, segments, prologue, generation } = checkEntries(views, summary.chainKey, generationsOf(session), registry)
-  return { userId: user.userId, chainKey: summary.chainKey, length: summary.verifiedLength, custodian, entries, erased, registry, segments, prologue, generation }
+  return {
+    userId: user.userId, chainKey: summary.chainKey, length: summary.verifiedLength, custodian, entries, erased, registry, segments, prologue, generation
+  }
 }

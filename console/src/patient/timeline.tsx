@@ -149,7 +149,9 @@ export function HeadSummary (props: { check: HeadCheck, custodian: string }): JS
 
 function HeadLine (props: { session: Session, chain: PatientChain }): JSX.Element {
   const { chain, session } = props
-  const head = useAsync(async () => checkHead(await loadHead(session, chain.userId), chain.chainKey, chain.length, chain.registry, chain.prologue), [chain, session.token])
+  const head = useAsync(async () => {
+    return checkHead(await loadHead(session, chain.userId), chain.chainKey, chain.length, chain.registry, chain.prologue)
+  }, [chain, session.token])
   if (head.status === 'failed') return <ErrorNotice error={head.error} testId='head-error' />
   if (head.data === undefined) return <Loading what='the signed head' />
   return <HeadSummary check={head.data} custodian={chain.custodian} />
