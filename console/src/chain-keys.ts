@@ -16,7 +16,7 @@
  *              committed to); user entries after it are signed with it
  */
 import {
-  bytesToHex, checkMigrate, checkRekey, decodeEntry, equal, fromHex, segmentsOfMigrate,
+  bytesToHex, checkMigrate, checkRekey, equal, fromHex, migratePlainSchema, segmentsOfMigrate,
   type ChainSegment, type Entry, type MigratePlain, type Prologue, type UserKeys
 } from '@healthchain/core'
 import { crypto } from './crypto.js'
@@ -38,13 +38,16 @@ export interface ChainLayout {
 
 /** The segments of a chain whose decoded entries are `entries` (by position), for the core `chainKeyHex`. */
 export function layoutOf (entries: ReadonlyMap<number, Entry>, chainKeyHex: string): ChainLayout {
+  const seq = [...entries.keys()].sort((x, y) => y - x).find((s) => entries.get(s)?.type === 'migrate')
+  const entry = seq === undefined ? undefined : entries.get(seq)
+  return layoutOfMigrate(entry?.type === 'migrate' ? { seq: seq!, plain: entry.plain } : undefined, chainKeyHex)
+}
+
+/** The segments the latest migrate (at `seq`) names for the core `chainKeyHex`, once its old head is checked here. */
+function layoutOfMigrate (latest: { seq: number, plain: MigratePlain } | undefined, chainKeyHex: string): ChainLayout {
   const single: SegmentView[] = [{ key: chainKeyHex, start: 0, end: undefined }]
-  const seqs = [...entries.keys()].sort((x, y) => y - x)
-  const seq = seqs.find((s) => entries.get(s)?.type === 'migrate')
-  if (seq === undefined) return { segments: single, migrate: undefined, problem: undefined }
-  const entry = entries.get(seq)!
-  if (entry.type !== 'migrate') return { segments: single, migrate: undefined, problem: undefined }
-  const plain = entry.plain
+  if (latest === undefined) return { segments: single, migrate: undefined, problem: undefined }
+  const { seq, plain } = latest
   if (plain.length !== seq) return { segments: single, migrate: undefined, problem: `the move at #${seq} names position ${plain.length}` }
   try {
     checkMigrate(plain, crypto)
@@ -59,15 +62,41 @@ function segmentView (s: ChainSegment): SegmentView {
   return { key: bytesToHex(s.key), start: s.start, end: s.end }
 }
 
-/** The latest migrate of `views` (encoded) as a layout: a regulator reads only the migrate entries of a chain. */
-export function layoutOfViews (views: ReadonlyArray<{ readonly seq: number, readonly encoded?: string | undefined }>, chainKeyHex: string): ChainLayout {
-  const entries = new Map<number, Entry>()
-  for (const view of views) {
-    try {
-      entries.set(view.seq, decodeEntry(fromHex(view.encoded ?? '', (view.encoded ?? '').length / 2, 'encoded')))
-    } catch {}
+/**
+ * The layout from a chain's migrate entries as a regulator reads them: the
+ * plain segments as JSON (a regulator takes no stored bytes), turned back
+ * into bytes and checked here like any migrate (its old head must verify).
+ */
+export function layoutOfViews (
+  views: ReadonlyArray<{ readonly seq: number, readonly type: string, readonly plain: unknown }>, chainKeyHex: string
+): ChainLayout {
+  const latest = views.filter((v) => v.type === 'migrate').sort((x, y) => y.seq - x.seq)[0]
+  if (latest === undefined) return layoutOfMigrate(undefined, chainKeyHex)
+  let plain: MigratePlain
+  try {
+    plain = migratePlainOfJson(latest.plain)
+  } catch {
+    return { segments: [{ key: chainKeyHex, start: 0, end: undefined }], migrate: undefined, problem: `the move at #${latest.seq} is malformed` }
   }
-  return layoutOf(entries, chainKeyHex)
+  return layoutOfMigrate({ seq: latest.seq, plain }, chainKeyHex)
+}
+
+/** A migrate's plain segment from the API's JSON (bytes as hex); throws when a field is missing or not hex of its size. */
+export function migratePlainOfJson (json: unknown): MigratePlain {
+  const v = json as Record<string, any>
+  const lineage = (v.lineage as Array<Record<string, any>>).map((l, i) => ({
+    key: fromHex(l.key, 32, `lineage.${i}.key`), length: l.length as number, prologue: fromHex(l.prologue, 32, `lineage.${i}.prologue`)
+  }))
+  return migratePlainSchema.parse({
+    from: fromHex(v.from, 32, 'from'),
+    length: v.length,
+    fork: v.fork,
+    prologue: fromHex(v.prologue, 32, 'prologue'),
+    signer: fromHex(v.signer, 32, 'signer'),
+    headSig: fromHex(v.headSig, 64, 'headSig'),
+    to: v.to,
+    lineage
+  })
 }
 
 /** A continuation core's manifest prologue from its layout (where its migrate stands, the old tree hash there); undefined if it never moved. */

@@ -101,12 +101,14 @@ describe('the patient\'s check of a moved chain whose keys were renewed', () => 
     expect(checkHead(headReply, registry, patient.newKey, { ...prologue!, length: prologue!.length + 1 })).toMatchObject({ headValid: false })
   })
 
-  it('gives a regulator, who reads only the migrate entries, the same cores and prologue', () => {
+  it('gives a regulator, who reads the migrate entries\' plain segments only, the same cores and prologue', () => {
     const { segments, prologue } = checkEntries(views, patient.newKey, generations(), registry)
     const layout = layoutOfViews(views.filter((v) => v.type === 'migrate'), patient.newKey)
     expect([layout.segments, prologueOf(layout), layout.problem]).toEqual([segments, prologue, undefined])
     // A migrate whose old head is damaged gives no cores, and says why.
-    const damaged = views.filter((v) => v.type === 'migrate').map((v) => ({ ...v, encoded: v.encoded!.replace(patient.oldKey, patient.newKey) }))
+    const damaged = views.map((v) => v.type === 'migrate' ? { ...v, plain: { ...(v.plain as object), from: patient.newKey } } : v)
     expect(layoutOfViews(damaged, patient.newKey).problem).toMatch(/does not verify/)
+    const malformed = views.map((v) => v.type === 'migrate' ? { ...v, plain: { ...(v.plain as object), headSig: 'ab' } } : v)
+    expect(layoutOfViews(malformed, patient.newKey).problem).toMatch(/malformed/)
   })
 })

@@ -27,10 +27,8 @@ export async function findUsers (token: string, prefix: string): Promise<FindUse
   return await request('GET', '/v1/users', findUsersReplySchema, { token, query: { prefix, limit: 20 } })
 }
 
-/** The cores of the chain `chainKey`, from its migrate entries' stored bytes, checked in this browser (chain-keys.ts). */
+/** The cores of the chain `chainKey`, from its migrate entries' plain segments, checked in this browser (chain-keys.ts). */
 export async function chainLayout (token: string, userId: string, chainKey: string): Promise<ChainLayout> {
-  const reply = await request('GET', `/v1/users/${encodeURIComponent(userId)}/entries`, entriesReplySchema, {
-    token, query: { type: 'migrate', encoded: 'true' }
-  })
+  const reply = await request('GET', `/v1/users/${encodeURIComponent(userId)}/entries`, entriesReplySchema, { token, query: { type: 'migrate' } })
   return layoutOfViews(reply.entries, chainKey)
 }
