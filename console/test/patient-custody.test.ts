@@ -13,7 +13,10 @@
  *   of the continuation core checks;
  * - a write from the console is signed with generation 1's key and accepted;
  * - a user entry after the renewal served re-signed with the rotated-out key
- *   (its bytes staged from the ledger's copy) shows red.
+ *   (its bytes staged from the ledger's copy) shows red;
+ * - a grant re-wraps every seal under the core it was written in and with
+ *   the generation's box key it was sealed to, so hospital-b opens the exam
+ *   hospital-a wrote before the move.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -108,6 +111,27 @@ describe('the patient\'s console after a move to hospital-b and a key renewal', 
     await expect.poll(async () => await page.getByTestId('timeline-count').textContent()).toBe(`${seeded} entries, ${seeded - 1} checked on this device, 1 NOT verified.`)
     expect(await page.locator(`[data-seq="${patient.exerciseSeq}"]`).getByTestId('check-bad').textContent())
       .toMatch(/your signature does not verify under your key in force at this position/)
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('grants hospital-b the sealed past: each seal re-wrapped under its own core and the generation it was sealed to, then opened there', async () => {
+    const staffB = await staffToken(b)
+    const notesAtB = async (): Promise<unknown[]> => (await entriesAt(b, staffB, patient.keys[0].userId, '&type=exam')).map((e) => e.sealed?.data?.notes ?? null)
+    // hospital-a's exam, written before the move, is sealed for hospital-a and the user only.
+    expect(await notesAtB()).toEqual([null, 'at hospital-b', 'after the renewal'])
+    const { page, context, problems } = await openConsole(browser, b.url, DESKTOP)
+    await signIn(page)
+    await page.evaluate('location.hash = \'/patient/consent\'')
+    await page.getByTestId('grant-form').waitFor()
+    await page.getByLabel('Examiner').selectOption('hospital-b')
+    await page.getByRole('button', { name: 'Grant access' }).click()
+    await expect.poll(async () => await page.getByTestId('grant-done').textContent()).toMatch(/hospital-b may now read your sealed results, and the 3 earlier ones/)
+    const token = await userToken(b, patient.keys[1])
+    const grants = (await entriesAt(b, token, patient.keys[0].userId, '&type=consent')).map((e) => e.plain.rewrap?.keys.length)
+    // Three groups: the old core (generation 0), the new core before the renewal (generation 0) and after it (generation 1).
+    expect(grants).toEqual([1, 1, 1])
+    await expect.poll(notesAtB).toEqual(['at hospital-a', 'at hospital-b', 'after the renewal'])
     expect(problems).toEqual([])
     await context.close()
   })

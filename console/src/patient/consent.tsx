@@ -8,14 +8,14 @@
  * revocation stops sealing for it from then on.
  */
 import { buildGrantEntries, buildRevokeEntry, type SealedPast } from '@healthchain/client/user-side'
-import { ConsentState, fromHex, type InstitutionId } from '@healthchain/core'
+import { bytesToHex, ConsentState, fromHex, isRecipient, type BoxKeyPair, type InstitutionId } from '@healthchain/core'
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { crypto } from '../crypto.js'
 import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
 import { Badge, Card, ErrorNotice, Field, Loaded, Notice, formatDate } from '../ui/components.js'
-import { loadChain, userOf, type PatientChain } from './chain.js'
+import { generationsOf, loadChain, type PatientChain } from './chain.js'
 import { submit } from './writes.js'
 
 export interface Reader {
@@ -54,6 +54,28 @@ export function sealedPastOf (chain: PatientChain): SealedPast[] {
       : [])
 }
 
+/**
+ * The sealed history in groups that share the core they were written in and
+ * the box key they were sealed to: a data key is recovered under its own
+ * core's key with the generation's box key it was sealed for (a chain that
+ * moved has several cores; a renewal brings a new box key).
+ */
+export function sealedGroupsOf (
+  chain: PatientChain, boxes: readonly BoxKeyPair[]
+): Array<{ chainKey: Uint8Array, userBox: BoxKeyPair, history: SealedPast[] }> {
+  const groups = new Map<string, { chainKey: Uint8Array, userBox: BoxKeyPair, history: SealedPast[] }>()
+  const segmentOf = new Map(chain.entries.map((e) => [e.seq, e.segmentKey]))
+  for (const past of sealedPastOf(chain)) {
+    const userBox = boxes.find((box) => isRecipient(past.sealed, box.publicKey))
+    if (userBox === undefined) continue
+    const segment = segmentOf.get(past.seq) ?? chain.chainKey
+    const group = `${segment}/${bytesToHex(userBox.publicKey)}`
+    if (!groups.has(group)) groups.set(group, { chainKey: fromHex(segment, 32, 'chainKey'), userBox, history: [] })
+    groups.get(group)!.history.push(past)
+  }
+  return groups.size === 0 ? [{ chainKey: fromHex(chain.chainKey, 32, 'chainKey'), userBox: boxes.at(-1)!, history: [] }] : [...groups.values()]
+}
+
 function GrantForm (props: { session: Session, chain: PatientChain, onDone: () => void }): JSX.Element {
   const { chain, session } = props
   const examiners = chain.registry.institutions.filter((i) => i.role === 'examiner' && i.status === 'active')
@@ -70,16 +92,20 @@ function GrantForm (props: { session: Session, chain: PatientChain, onDone: () =
     setError(undefined)
     setDone(undefined)
     try {
-      const user = userOf(session)
-      const history = sealedPastOf(chain)
-      const { entries, rewrapped } = buildGrantEntries({
-        examiner: record.id as InstitutionId,
-        examinerBox: fromHex(record.box, 32, 'box'),
-        ...(until === '' ? {} : { until: new Date(`${until}T00:00:00`).getTime() }),
-        history,
-        chainKey: fromHex(chain.chainKey, 32, 'chainKey'),
-        userBox: user.box
-      }, crypto)
+      const entries = []
+      let rewrapped = 0
+      for (const { chainKey, userBox, history } of sealedGroupsOf(chain, generationsOf(session).map((g) => g.box))) {
+        const built = buildGrantEntries({
+          examiner: record.id as InstitutionId,
+          examinerBox: fromHex(record.box, 32, 'box'),
+          ...(until === '' ? {} : { until: new Date(`${until}T00:00:00`).getTime() }),
+          history,
+          chainKey,
+          userBox
+        }, crypto)
+        entries.push(...built.entries)
+        rewrapped += built.rewrapped
+      }
       let queued = false
       for (const entry of entries) queued = 'queued' in await submit(session, entry, `Consent for ${record.id}`) || queued
       setDone(queued
