@@ -9,7 +9,7 @@
 import { buildRotatableGenesis, buildRotation, checkOffer, signMigrate } from '@healthchain/client/custody-writes'
 import {
   buildUserEntry, bytesToHex, encodeEntry, fromHex, newRecoveryPhrase, signEntry, userKeysFromPhrase,
-  type InstitutionId, type MigratePlain, type UnsignedEntry, type UserKeys
+  type Entry, type InstitutionId, type MigratePlain, type UnsignedEntry, type UserKeys
 } from '@healthchain/core'
 import type { MigratePlainView } from '@healthchain/node/api'
 import { call, userToken, type TestNode } from '@healthchain/node/testing'
@@ -47,18 +47,24 @@ export async function writeSigned (node: TestNode, token: string, keys: UserKeys
 
 export const EXERCISE = { start: Date.parse('2026-03-01T07:00:00Z'), end: Date.parse('2026-03-01T08:00:00Z'), observations: [{ code: '55423-8', value: 4200, unit: '{steps}' }] }
 
-export async function seedMovedPatient (a: TestNode, b: TestNode, staffA: string, staffB: string): Promise<MovedPatient> {
+/** A patient enrolled at `a` with a genesis committing to the next keys, and one exam there. */
+export async function enrolRotatable (a: TestNode, staffA: string): Promise<{ phrase: string, keys: [UserKeys, UserKeys], oldKey: string, genesis: Entry }> {
   const phrase = newRecoveryPhrase()
   const keys: [UserKeys, UserKeys] = [userKeysFromPhrase(phrase, crypto), userKeysFromPhrase(phrase, crypto, 1)]
-  const userId = keys[0].userId
-  const { body: { chainKey: oldKey } } = await call(a.url, 'GET', `/v1/users/${userId}/chain-key`, { token: staffA })
+  const { body: { chainKey: oldKey } } = await call(a.url, 'GET', `/v1/users/${keys[0].userId}/chain-key`, { token: staffA })
   const genesis = buildRotatableGenesis(phrase, a.id, fromHex(oldKey as string, 32, 'chainKey'), crypto)
   await posted(a, '/v1/users', staffA, { genesis: bytesToHex(encodeEntry(genesis)) })
-  await posted(a, `/v1/users/${userId}/entries`, staffA, EXAM(128, 'at hospital-a'))
+  await posted(a, `/v1/users/${keys[0].userId}/entries`, staffA, EXAM(128, 'at hospital-a'))
+  return { phrase, keys, oldKey: oldKey as string, genesis }
+}
+
+export async function seedMovedPatient (a: TestNode, b: TestNode, staffA: string, staffB: string): Promise<MovedPatient> {
+  const { phrase, keys, oldKey, genesis } = await enrolRotatable(a, staffA)
+  const userId = keys[0].userId
 
   // The move, as the phone makes it: hospital-b's offer, checked here, the migrate signed with the key in force (generation 0).
   const tokenB = await userToken(b, keys[0])
-  const { body: offer, status } = await call(b.url, 'GET', `/v1/users/${userId}/continuation?chainKey=${oldKey as string}`, { token: tokenB })
+  const { body: offer, status } = await call(b.url, 'GET', `/v1/users/${userId}/continuation?chainKey=${oldKey}`, { token: tokenB })
   if (status !== 200) throw new Error(`no offer from ${b.id}: ${JSON.stringify(offer)}`)
   const custody = { key: fromHex(offer.key as string, 32, 'key'), length: offer.length as number, plain: plainOf(offer.plain) }
   checkOffer(custody, keys[0], b.id as InstitutionId, genesis, crypto)
@@ -72,7 +78,7 @@ export async function seedMovedPatient (a: TestNode, b: TestNode, staffA: string
   await posted(b, `/v1/users/${userId}/entries`, staffB, EXAM(126, 'after the renewal'))
   const tokenB1 = await userToken(b, keys[1])
   const exerciseSeq = await writeSigned(b, tokenB1, keys[1], buildUserEntry('exercise', EXERCISE, {}, crypto))
-  return { phrase, keys, oldKey: oldKey as string, newKey: moved.chainKey as string, moved: offer.length as number, rekeySeq, exerciseSeq }
+  return { phrase, keys, oldKey, newKey: moved.chainKey as string, moved: offer.length as number, rekeySeq, exerciseSeq }
 }
 
 function plainOf (view: MigratePlainView): MigratePlain {
