@@ -15,6 +15,7 @@ import { registrySchema, type EntryViewReply, type RegistryReply } from '@health
 import { call, staffToken, startConsortium, userToken, type TestConsortium } from '@healthchain/node/testing'
 import { layoutOfViews, prologueOf } from '../src/chain-keys.js'
 import { checkEntries } from '../src/patient/chain-check.js'
+import { entryTitle } from '../src/patient/labels.js'
 import { checkHead } from '../src/head-check.js'
 import { seedMovedPatient, type MovedPatient } from './custody-seed.js'
 import { crypto } from './patient-seed.js'
@@ -110,5 +111,14 @@ describe('the patient\'s check of a moved chain whose keys were renewed', () => 
     expect(layoutOfViews(damaged, patient.newKey).problem).toMatch(/does not verify/)
     const malformed = views.map((v) => v.type === 'migrate' ? { ...v, plain: { ...(v.plain as object), headSig: 'ab' } } : v)
     expect(layoutOfViews(malformed, patient.newKey).problem).toMatch(/malformed/)
+  })
+
+  it('tells the move and the renewal in words: by the user, or by the new custodian under a governance reassignment', () => {
+    const { entries } = checkEntries(views, patient.newKey, generations(), registry)
+    expect(entryTitle(entries[patient.moved]!)).toBe('Moved to hospital-b, by you')
+    expect(entryTitle(entries[patient.rekeySeq]!)).toBe('Keys renewed (generation 1)')
+    const moved = entries[patient.moved]!
+    const reassigned = { ...moved, entry: { ...moved.entry!, author: 'hospital-b' } } as typeof moved
+    expect(entryTitle(reassigned)).toBe('Moved to hospital-b, by hospital-b under a governance reassignment')
   })
 })
