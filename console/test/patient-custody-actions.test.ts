@@ -5,13 +5,15 @@
  * migrate signed in the browser), then renews their keys with the phrase
  * typed again. Bad paths: an offer that names another institution is
  * refused on the device and nothing is sent; a phrase that is not the
- * patient's renews nothing.
+ * patient's renews nothing. The regulator's verify screen then lists the
+ * chain's two cores, as the node's report and the chain's migrate both
+ * name them, and checks the continuation's head.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { newRecoveryPhrase } from '@healthchain/core'
-import { call, staffToken, startConsortium, userToken, type TestConsortium, type TestNode } from '@healthchain/node/testing'
-import { DESKTOP, launchBrowser, openConsole, screenshot, signInAsPatient } from './browser.js'
+import { call, staffToken, startConsortium, userToken, waitUntil, type TestConsortium, type TestNode } from '@healthchain/node/testing'
+import { DESKTOP, launchBrowser, openConsole, screenshot, signInAsPatient, signInAsStaff } from './browser.js'
 import { enrolRotatable } from './custody-seed.js'
 import { holds } from './patient-seed.js'
 
@@ -21,7 +23,7 @@ let browser: Browser
 let patient: Awaited<ReturnType<typeof enrolRotatable>>
 
 beforeAll(async () => {
-  net = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']])
+  net = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator']])
   b = net.node('hospital-b')
   patient = await enrolRotatable(net.node('hospital-a'), await staffToken(net.node('hospital-a')))
   await holds(b, await staffToken(b), patient.keys[0].userId, 2)
@@ -85,6 +87,30 @@ describe('the patient moves their record and renews their keys from the console'
     await expect.poll(async () => await page.getByTestId('timeline-count').textContent()).toBe('4 entries, 4 checked on this device.')
     expect(await page.locator('[data-seq="2"]').getByTestId('entry-title').textContent()).toBe('Moved to hospital-b, by you')
     expect(await page.locator('[data-seq="3"]').getByTestId('entry-title').textContent()).toBe('Keys renewed (generation 1)')
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('the regulator\'s verify screen lists the two cores and checks the continuation\'s head', async () => {
+    const regulator = net.node('regulator')
+    const staffR = await staffToken(regulator)
+    const newKey = (await call(b.url, 'GET', `/v1/users/${patient.keys[0].userId}`, { token: await staffToken(b) })).body.chainKey as string
+    await waitUntil(async () => {
+      const reply = await call(regulator.url, 'GET', `/v1/users/${patient.keys[0].userId}`, { token: staffR })
+      return reply.status === 200 && reply.body.chainKey === newKey && reply.body.verifiedLength >= 4
+    }, 'the regulator to follow the move', 30_000)
+    const { page, context, problems } = await openConsole(browser, regulator.url, DESKTOP)
+    await signInAsStaff(page, regulator.apiKey)
+    await page.goto(`/#/auditor/verify/${patient.keys[0].userId}`)
+    await page.getByTestId('verify-headline').waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('verify-headline').textContent()).toMatch(/^Valid\./)
+    expect(await page.getByTestId('segment-row').allTextContents()).toEqual([
+      expect.stringMatching(/0–1$/), expect.stringMatching(/2–3$/)
+    ])
+    expect(await page.getByTestId('segments-disagree').count()).toBe(0)
+    expect(await page.getByTestId('segments-problem').count()).toBe(0)
+    expect(await page.getByTestId('head-signature').textContent()).toMatch(/^valid at length \d+/)
+    await screenshot(page, 'auditor-verify-moved')
     expect(problems).toEqual([])
     await context.close()
   })

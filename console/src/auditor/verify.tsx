@@ -100,7 +100,7 @@ function ChainReport (props: { session: Session, userId: string }): JSX.Element 
       {({ report, layout, check }) => (
         <>
           <IntegrityReport report={report} />
-          <SegmentsReport layout={layout} length={report.length} />
+          <SegmentsReport layout={layout} length={report.length} reported={report.segments} />
           <HeadReport check={check} />
         </>
       )}
@@ -155,11 +155,15 @@ function IntegrityReport (props: { report: VerifyReply }): JSX.Element {
 }
 
 /** The cores the chain was written in: one unless it moved to another custodian. */
-function SegmentsReport (props: { layout: ChainLayout, length: number }): JSX.Element {
+function SegmentsReport (props: { layout: ChainLayout, length: number, reported: VerifyReply['segments'] }): JSX.Element {
   const { layout } = props
+  // The node's report names the cores too: they must be the ones the chain's latest migrate names, checked here.
+  const mine = layout.segments.map((s) => `${s.key}:${s.start}:${s.end ?? props.length}`).join(' ')
+  const agrees = props.reported.map((s) => `${s.key}:${s.start}:${s.end}`).join(' ') === mine
   return (
     <Card title='Segments: the cores the chain was written in' testId='segments'>
       {layout.problem !== undefined && <Notice kind='error' testId='segments-problem'>{layout.problem}.</Notice>}
+      {!agrees && <Notice kind='error' testId='segments-disagree'>The node's report names other cores than the chain's own migrate does.</Notice>}
       {layout.migrate === undefined
         ? <p class='muted' data-testid='segments-none'>One core: the chain never moved to another custodian.</p>
         : <p class='muted'>The chain moved to {layout.migrate.plain.to} at position {layout.migrate.seq}; entries below it stay signed for the core they were written in.</p>}

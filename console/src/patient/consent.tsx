@@ -8,7 +8,7 @@
  * revocation stops sealing for it from then on.
  */
 import { buildGrantEntries, buildRevokeEntry, type SealedPast } from '@healthchain/client/user-side'
-import { bytesToHex, ConsentState, fromHex, isRecipient, type BoxKeyPair, type InstitutionId } from '@healthchain/core'
+import { ConsentState, fromHex, type InstitutionId } from '@healthchain/core'
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { crypto } from '../crypto.js'
@@ -47,33 +47,12 @@ export function readersOf (chain: PatientChain, now = Date.now()): Reader[] {
 }
 
 /** The sealed past the browser opened: what a grant re-wraps. */
+/** The sealed exams a grant re-wraps, each bound to the key of the core it was written in (a chain that moved has several). */
 export function sealedPastOf (chain: PatientChain): SealedPast[] {
   return chain.entries.flatMap((e): SealedPast[] =>
     e.entry?.type === 'exam' && e.entry.sealed !== undefined && e.check.ok && e.sealed.state === 'opened' && !chain.erased.has(e.seq)
-      ? [{ seq: e.seq, id: e.entry.id, sealed: e.entry.sealed }]
+      ? [{ seq: e.seq, id: e.entry.id, sealed: e.entry.sealed, chainKey: fromHex(e.segmentKey, 32, 'segmentKey') }]
       : [])
-}
-
-/**
- * The sealed history in groups that share the core they were written in and
- * the box key they were sealed to: a data key is recovered under its own
- * core's key with the generation's box key it was sealed for (a chain that
- * moved has several cores; a renewal brings a new box key).
- */
-export function sealedGroupsOf (
-  chain: PatientChain, boxes: readonly BoxKeyPair[]
-): Array<{ chainKey: Uint8Array, userBox: BoxKeyPair, history: SealedPast[] }> {
-  const groups = new Map<string, { chainKey: Uint8Array, userBox: BoxKeyPair, history: SealedPast[] }>()
-  const segmentOf = new Map(chain.entries.map((e) => [e.seq, e.segmentKey]))
-  for (const past of sealedPastOf(chain)) {
-    const userBox = boxes.find((box) => isRecipient(past.sealed, box.publicKey))
-    if (userBox === undefined) continue
-    const segment = segmentOf.get(past.seq) ?? chain.chainKey
-    const group = `${segment}/${bytesToHex(userBox.publicKey)}`
-    if (!groups.has(group)) groups.set(group, { chainKey: fromHex(segment, 32, 'chainKey'), userBox, history: [] })
-    groups.get(group)!.history.push(past)
-  }
-  return groups.size === 0 ? [{ chainKey: fromHex(chain.chainKey, 32, 'chainKey'), userBox: boxes.at(-1)!, history: [] }] : [...groups.values()]
 }
 
 function GrantForm (props: { session: Session, chain: PatientChain, onDone: () => void }): JSX.Element {
@@ -92,20 +71,15 @@ function GrantForm (props: { session: Session, chain: PatientChain, onDone: () =
     setError(undefined)
     setDone(undefined)
     try {
-      const entries = []
-      let rewrapped = 0
-      for (const { chainKey, userBox, history } of sealedGroupsOf(chain, generationsOf(session).map((g) => g.box))) {
-        const built = buildGrantEntries({
-          examiner: record.id as InstitutionId,
-          examinerBox: fromHex(record.box, 32, 'box'),
-          ...(until === '' ? {} : { until: new Date(`${until}T00:00:00`).getTime() }),
-          history,
-          chainKey,
-          userBox
-        }, crypto)
-        entries.push(...built.entries)
-        rewrapped += built.rewrapped
-      }
+      // Each data key is recovered with the box key of the generation it was sealed to, under its own core's key.
+      const { entries, rewrapped } = buildGrantEntries({
+        examiner: record.id as InstitutionId,
+        examinerBox: fromHex(record.box, 32, 'box'),
+        ...(until === '' ? {} : { until: new Date(`${until}T00:00:00`).getTime() }),
+        history: sealedPastOf(chain),
+        chainKey: fromHex(chain.chainKey, 32, 'chainKey'),
+        userBox: generationsOf(session).map((g) => g.box)
+      }, crypto)
       let queued = false
       for (const entry of entries) queued = 'queued' in await submit(session, entry, `Consent for ${record.id}`) || queued
       setDone(queued
