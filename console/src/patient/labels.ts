@@ -4,7 +4,7 @@
  */
 import { EXERCISE_MEASURES, type Observation } from '@healthchain/core'
 import { REFERENCE_RANGES } from '@healthchain/node/api'
-import type { CheckedEntry } from './chain.js'
+import type { CheckedEntry } from './chain-check.js'
 
 const NAMES: Record<string, string> = {
   ...Object.fromEntries(Object.values(REFERENCE_RANGES).map((r) => [r.code, r.display])),
