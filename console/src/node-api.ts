@@ -23,14 +23,14 @@ export async function auditLog (token: string, opts: { start?: number, limit?: n
   return await request('GET', '/v1/audit', auditReplySchema, { token, query: opts })
 }
 
-function asSession (reply: SessionReply, node: StatusReply, user?: UserKeys): Session {
+function asSession (reply: SessionReply, node: StatusReply, generations?: readonly UserKeys[]): Session {
   return {
     token: reply.token,
     role: reply.role,
     subject: reply.subject,
     expiresAt: reply.expiresAt,
     node: { name: node.name, role: node.role },
-    ...(user === undefined ? {} : { user })
+    ...(generations === undefined ? {} : { user: generations.at(-1)!, generations })
   }
 }
 
@@ -45,10 +45,13 @@ export function normalisePhrase (phrase: string): string {
   return phrase.trim().toLowerCase().split(/\s+/).join(' ')
 }
 
-/** The user's keys from the phrase, here in the browser; BAD_PHRASE if it is not a valid recovery phrase. */
-export function keysFromPhrase (phrase: string): UserKeys {
+/** Key generations a sign-in tries before giving up: renewals are rare, and each try costs one login request. */
+export const MAX_LOGIN_GENERATIONS = 8
+
+/** The user's keys of `generation` from the phrase, here in the browser; BAD_PHRASE if it is not a valid recovery phrase. */
+export function keysFromPhrase (phrase: string, generation = 0): UserKeys {
   try {
-    return userKeysFromPhrase(normalisePhrase(phrase), crypto)
+    return userKeysFromPhrase(normalisePhrase(phrase), crypto, generation)
   } catch {
     throw new ApiFailure('BAD_PHRASE', 'This is not a valid recovery phrase: check every word (12 or 24 words, in order).', 0)
   }
@@ -57,14 +60,28 @@ export function keysFromPhrase (phrase: string): UserKeys {
 /**
  * A patient's sign-in: keys derived from the phrase in this tab, the node's
  * challenge signed here; only the user id and the signature leave the device.
+ * The node takes only the key in force (after a renewal, a later generation
+ * of the same phrase): generations are tried from 0 up, a refused one
+ * costing one challenge, and the one that signs in is the chain's.
  */
 export async function signInWithPhrase (phrase: string): Promise<Session> {
-  const user = keysFromPhrase(phrase)
+  const generations = [keysFromPhrase(phrase)]
   const node = await nodeStatus()
-  const { challenge } = await request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: user.userId } })
-  const signature = signLogin(node.name as Parameters<typeof signLogin>[0], fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
-  const reply = await request('POST', '/v1/session', sessionSchema, {
-    body: { userId: user.userId, challenge, signature: bytesToHex(signature) }
-  })
-  return asSession(reply, node, user)
+  let refusal: unknown
+  for (let generation = 0; generation < MAX_LOGIN_GENERATIONS; generation++) {
+    if (generation > 0) generations.push(keysFromPhrase(phrase, generation))
+    const user = generations[generation]!
+    const { challenge } = await request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: user.userId } })
+    const signature = signLogin(node.name as Parameters<typeof signLogin>[0], fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
+    try {
+      const reply = await request('POST', '/v1/session', sessionSchema, {
+        body: { userId: user.userId, challenge, signature: bytesToHex(signature) }
+      })
+      return asSession(reply, node, generations)
+    } catch (err) {
+      if (!(err instanceof ApiFailure && err.code === 'LOGIN_REFUSED')) throw err
+      refusal ??= err
+    }
+  }
+  throw refusal
 }

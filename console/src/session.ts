@@ -18,8 +18,10 @@ export interface Session {
   readonly expiresAt: string
   /** The node this console is served by (from /v1/status at sign-in). */
   readonly node: { readonly name: string, readonly role: StatusReply['role'] }
-  /** Only for a patient: keys derived in this tab from the recovery phrase. */
+  /** Only for a patient: keys derived in this tab from the recovery phrase, the generation in force (it signed the login). */
   readonly user?: UserKeys
+  /** Only for a patient: every generation's keys up to the one in force (index = generation), to check old entries and open old seals. */
+  readonly generations?: readonly UserKeys[]
 }
 
 const STORAGE_KEY = 'healthchain.staff-session'

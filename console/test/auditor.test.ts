@@ -119,6 +119,9 @@ describe('regulator console: verify a chain', () => {
     expect(await page.getByTestId('verify-verified').textContent()).toBe('2 of 2')
     expect(await page.getByTestId('verify-tree').textContent()).toMatch(/^ok 2 blocks checked/)
     expect(await page.getByTestId('verify-no-problems').textContent()).toBe('None.')
+    // A chain that never moved: one core, all its positions.
+    expect(await page.getByTestId('segments-none').textContent()).toBe('One core: the chain never moved to another custodian.')
+    expect(await page.getByTestId('segment-row').allTextContents()).toEqual([expect.stringMatching(/0–1$/)])
     expect(await page.getByTestId('head-signature').textContent()).toBe('valid at length 2')
     expect(await page.getByTestId('head-chain').textContent()).toBe('yes')
     expect(await page.getByTestId('head-witnesses').textContent()).toBe('regulator')

@@ -1,13 +1,15 @@
 /**
  * The regulator's calls: the network as this node sees it, a chain's
  * integrity report and its signed head with the witnesses' cosignatures,
- * and finding a chain by the start of its user id.
+ * its cores (a chain that moved: from its latest migrate, read and checked
+ * here), and finding a chain by the start of its user id.
  */
 import {
-  chainHeadReplySchema, findUsersReplySchema, networkReplySchema, verifyReplySchema,
+  chainHeadReplySchema, entriesReplySchema, findUsersReplySchema, networkReplySchema, verifyReplySchema,
   type ChainHeadReply, type FindUsersReply, type NetworkReply, type VerifyReply
 } from '@healthchain/node/api'
 import { request } from '../api.js'
+import { layoutOfViews, type ChainLayout } from '../chain-keys.js'
 
 export async function networkView (token: string): Promise<NetworkReply> {
   return await request('GET', '/v1/network', networkReplySchema, { token })
@@ -23,4 +25,10 @@ export async function chainHead (token: string, userId: string): Promise<ChainHe
 
 export async function findUsers (token: string, prefix: string): Promise<FindUsersReply> {
   return await request('GET', '/v1/users', findUsersReplySchema, { token, query: { prefix, limit: 20 } })
+}
+
+/** The cores of the chain `chainKey`, from its migrate entries' plain segments, checked in this browser (chain-keys.ts). */
+export async function chainLayout (token: string, userId: string, chainKey: string): Promise<ChainLayout> {
+  const reply = await request('GET', `/v1/users/${encodeURIComponent(userId)}/entries`, entriesReplySchema, { token, query: { type: 'migrate' } })
+  return layoutOfViews(reply.entries, chainKey)
 }

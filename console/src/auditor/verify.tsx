@@ -4,6 +4,9 @@
  * not, the tree check, entries verified, erased, missing, each problem with
  * its position and code, forked — beside the chain's signed head and its
  * witnesses' cosignatures, which this page checks itself in the browser.
+ * A chain that moved lists its cores (segments), oldest first, as its
+ * latest migrate names them; its head is checked with that migrate's
+ * prologue (a continuation core's key is its manifest's).
  */
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
@@ -13,7 +16,8 @@ import { navigate } from '../router.js'
 import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
 import { Badge, Card, ErrorNotice, Field, Loaded, Notice, ShortId } from '../ui/components.js'
-import { chainHead, findUsers, verifyChain } from './auditor-api.js'
+import { chainHead, chainLayout, findUsers, verifyChain } from './auditor-api.js'
+import { prologueOf, type ChainLayout } from '../chain-keys.js'
 import { checkHead, type HeadCheck } from '../head-check.js'
 import type { VerifyReply } from '@healthchain/node/api'
 
@@ -88,13 +92,15 @@ function ChainReport (props: { session: Session, userId: string }): JSX.Element 
   const { token } = props.session
   const state = useAsync(async () => {
     const [report, head, reg] = await Promise.all([verifyChain(token, props.userId), chainHead(token, props.userId), registry(token)])
-    return { report, check: checkHead(head, reg, report.chainKey) }
+    const layout = await chainLayout(token, props.userId, report.chainKey)
+    return { report, layout, check: checkHead(head, reg, report.chainKey, prologueOf(layout)) }
   }, [token, props.userId])
   return (
     <Loaded state={state} what='the integrity report (every signature is checked: this can take a while)'>
-      {({ report, check }) => (
+      {({ report, layout, check }) => (
         <>
           <IntegrityReport report={report} />
+          <SegmentsReport layout={layout} length={report.length} reported={report.segments} />
           <HeadReport check={check} />
         </>
       )}
@@ -144,6 +150,34 @@ function IntegrityReport (props: { report: VerifyReply }): JSX.Element {
               </table>
             </div>
           )}
+    </Card>
+  )
+}
+
+/** The cores the chain was written in: one unless it moved to another custodian. */
+function SegmentsReport (props: { layout: ChainLayout, length: number, reported: VerifyReply['segments'] }): JSX.Element {
+  const { layout } = props
+  // The node's report names the cores too: they must be the ones the chain's latest migrate names, checked here.
+  const mine = layout.segments.map((s) => `${s.key}:${s.start}:${s.end ?? props.length}`).join(' ')
+  const agrees = props.reported.map((s) => `${s.key}:${s.start}:${s.end}`).join(' ') === mine
+  return (
+    <Card title='Segments: the cores the chain was written in' testId='segments'>
+      {layout.problem !== undefined && <Notice kind='error' testId='segments-problem'>{layout.problem}.</Notice>}
+      {!agrees && <Notice kind='error' testId='segments-disagree'>The node's report names other cores than the chain's own migrate does.</Notice>}
+      {layout.migrate === undefined
+        ? <p class='muted' data-testid='segments-none'>One core: the chain never moved to another custodian.</p>
+        : <p class='muted'>The chain moved to {layout.migrate.plain.to} at position {layout.migrate.seq}; entries below it stay signed for the core they were written in.</p>}
+      <table>
+        <thead><tr><th>core key</th><th class='num'>positions</th></tr></thead>
+        <tbody>
+          {layout.segments.map((s) => (
+            <tr key={s.key} data-testid='segment-row'>
+              <td><ShortId id={s.key} length={16} /></td>
+              <td class='num'>{s.start}–{(s.end ?? props.length) - 1}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </Card>
   )
 }

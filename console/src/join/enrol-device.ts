@@ -44,7 +44,8 @@ export async function prepareEnrolment (input: string): Promise<PreparedEnrolmen
 
 /** Signs the genesis here and enrols with the code: the record exists once this returns. */
 export async function completeEnrolment (prepared: PreparedEnrolment): Promise<ChainSummary> {
-  const genesis = buildEnrolmentGenesis(prepared.user, prepared.custodian, prepared.chainKey, crypto)
+  // The genesis commits to generation 1's keys (from the same phrase), so the patient can renew their keys later.
+  const genesis = buildEnrolmentGenesis(prepared.user, prepared.custodian, prepared.chainKey, crypto, { next: keysFromPhrase(prepared.phrase, 1) })
   try {
     const summary = await request('POST', `/v1/enrolments/${encodeURIComponent(prepared.code)}`, chainSummarySchema, {
       body: { genesis: bytesToHex(encodeEntry(genesis)) }

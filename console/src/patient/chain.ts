@@ -12,15 +12,15 @@
  * checked. Nothing decrypted is stored anywhere: it lives in this page's
  * memory only.
  */
-import type { UserKeys } from '@healthchain/core'
+import type { Prologue, UserKeys } from '@healthchain/core'
 import {
   chainSummarySchema, entriesReplySchema, registrySchema, type EntryViewReply, type RegistryReply
 } from '@healthchain/node/api'
 import { request } from '../api.js'
 import type { Session } from '../session.js'
-import { checkEntries, type CheckedEntry } from './chain-check.js'
+import { checkEntries, type CheckedEntry, type SegmentView } from './chain-check.js'
 
-export { checkEntries, type CheckedEntry, type SealedState, type SignatureCheck } from './chain-check.js'
+export { checkEntries, type CheckedEntry, type SealedState, type SegmentView, type SignatureCheck } from './chain-check.js'
 
 /** Entries asked for per request: a long chain is read in pages. */
 export const PAGE_SIZE = 200
@@ -30,8 +30,14 @@ export interface PatientChain {
   readonly chainKey: string
   /** Positions this node verified (its chain length as served). */
   readonly length: number
-  /** The custodian named by the genesis. */
+  /** The custodian now: named by the genesis, or by the latest checked move. */
   readonly custodian: string
+  /** The cores the chain was written in, oldest first (one for a chain that never moved). */
+  readonly segments: readonly SegmentView[]
+  /** The chain core's manifest prologue when it moved (its signed head needs it). */
+  readonly prologue: Prologue | undefined
+  /** The user's key generation in force at the chain's end. */
+  readonly generation: number
   /** In chain order. */
   readonly entries: readonly CheckedEntry[]
   /** Positions a (checked) erasure entry of the user cleared. */
@@ -42,6 +48,11 @@ export interface PatientChain {
 export function userOf (session: Session): UserKeys {
   if (session.user === undefined) throw new Error('the patient screens need the keys of a phrase sign-in')
   return session.user
+}
+
+/** Every generation's keys the sign-in derived (index = generation); the one in force only when it derived no others. */
+export function generationsOf (session: Session): readonly UserKeys[] {
+  return session.generations ?? [userOf(session)]
 }
 
 /** The whole chain as this node serves it, read in pages and checked here. */
@@ -60,6 +71,8 @@ export async function loadChain (session: Session, onProgress?: (read: number, o
     views.push(...page.entries)
     onProgress?.(Math.min(start + PAGE_SIZE, summary.verifiedLength), summary.verifiedLength)
   }
-  const { entries, custodian, erased } = checkEntries(views, summary.chainKey, user, registry)
-  return { userId: user.userId, chainKey: summary.chainKey, length: summary.verifiedLength, custodian, entries, erased, registry }
+  const { entries, custodian, erased, segments, prologue, generation } = checkEntries(views, summary.chainKey, generationsOf(session), registry)
+  return {
+    userId: user.userId, chainKey: summary.chainKey, length: summary.verifiedLength, custodian, entries, erased, registry, segments, prologue, generation
+  }
 }

@@ -15,7 +15,7 @@ import { crypto } from '../crypto.js'
 import type { Session } from '../session.js'
 import { useAsync } from '../ui/async.js'
 import { Badge, Card, ErrorNotice, Field, Loaded, Notice, formatDate } from '../ui/components.js'
-import { loadChain, userOf, type PatientChain } from './chain.js'
+import { generationsOf, loadChain, type PatientChain } from './chain.js'
 import { submit } from './writes.js'
 
 export interface Reader {
@@ -47,10 +47,11 @@ export function readersOf (chain: PatientChain, now = Date.now()): Reader[] {
 }
 
 /** The sealed past the browser opened: what a grant re-wraps. */
+/** The sealed exams a grant re-wraps, each bound to the key of the core it was written in (a chain that moved has several). */
 export function sealedPastOf (chain: PatientChain): SealedPast[] {
   return chain.entries.flatMap((e): SealedPast[] =>
     e.entry?.type === 'exam' && e.entry.sealed !== undefined && e.check.ok && e.sealed.state === 'opened' && !chain.erased.has(e.seq)
-      ? [{ seq: e.seq, id: e.entry.id, sealed: e.entry.sealed }]
+      ? [{ seq: e.seq, id: e.entry.id, sealed: e.entry.sealed, chainKey: fromHex(e.segmentKey, 32, 'segmentKey') }]
       : [])
 }
 
@@ -70,15 +71,14 @@ function GrantForm (props: { session: Session, chain: PatientChain, onDone: () =
     setError(undefined)
     setDone(undefined)
     try {
-      const user = userOf(session)
-      const history = sealedPastOf(chain)
+      // Each data key is recovered with the box key of the generation it was sealed to, under its own core's key.
       const { entries, rewrapped } = buildGrantEntries({
         examiner: record.id as InstitutionId,
         examinerBox: fromHex(record.box, 32, 'box'),
         ...(until === '' ? {} : { until: new Date(`${until}T00:00:00`).getTime() }),
-        history,
+        history: sealedPastOf(chain),
         chainKey: fromHex(chain.chainKey, 32, 'chainKey'),
-        userBox: user.box
+        userBox: generationsOf(session).map((g) => g.box)
       }, crypto)
       let queued = false
       for (const entry of entries) queued = 'queued' in await submit(session, entry, `Consent for ${record.id}`) || queued

@@ -6,6 +6,7 @@
  * signing keys in the registry. A quorum of cosignatures means the
  * custodian cannot show this device a history it hides from the others.
  */
+import type { Prologue } from '@healthchain/core'
 import { headFromJson } from '@healthchain/net/browser'
 import { chainHeadReplySchema, type ChainHeadReply, type RegistryReply } from '@healthchain/node/api'
 import { request } from '../api.js'
@@ -28,8 +29,12 @@ export async function loadHead (session: Session, userId: string): Promise<Chain
   return await request('GET', `/v1/users/${encodeURIComponent(userId)}/head`, chainHeadReplySchema, { token: session.token, timeoutMs: 30_000 })
 }
 
-/** Checks `reply` for the chain `chainKey` whose timeline shows `shown` positions (the checks themselves: ../head-check.ts). */
-export function checkHead (reply: ChainHeadReply, chainKey: string, shown: number, registry: RegistryReply): HeadCheck {
+/**
+ * Checks `reply` for the chain `chainKey` whose timeline shows `shown`
+ * positions (the checks themselves: ../head-check.ts); `prologue`: the
+ * core's manifest prologue when the chain moved (checkEntries gives it).
+ */
+export function checkHead (reply: ChainHeadReply, chainKey: string, shown: number, registry: RegistryReply, prologue?: Prologue): HeadCheck {
   if (reply.head === null) return { state: 'none' }
   try {
     headFromJson(reply.head)
@@ -37,7 +42,7 @@ export function checkHead (reply: ChainHeadReply, chainKey: string, shown: numbe
     return { state: 'bad', reason: 'the signed head is malformed' }
   }
   if (reply.head.key !== chainKey) return { state: 'bad', reason: 'the signed head is for another chain' }
-  const checked = checkSignedHead(reply, registry, chainKey)
+  const checked = checkSignedHead(reply, registry, chainKey, prologue)
   if (!checked.headValid) return { state: 'bad', reason: 'the custodian\'s signature of the head does not verify' }
   const length = reply.head.length
   if (length < shown) return { state: 'bad', reason: `the signed head covers ${length} entries, fewer than the ${shown} shown` }

@@ -11,6 +11,7 @@
  *   /patient/write     exercise, a place, GPX and CSV import
  *   /patient/consent   who reads sealed results; grant, withdraw
  *   /patient/erase     erasure of chosen entries
+ *   /patient/custody   move the record to this node; renew the keys
  */
 import type { JSX } from 'preact'
 import type { Party } from '../party.js'
@@ -18,6 +19,7 @@ import { routeParams } from '../party.js'
 import type { Session } from '../session.js'
 import { Notice } from '../ui/components.js'
 import { ConsentScreen } from './consent.js'
+import { CustodyScreen } from './custody.js'
 import { EraseScreen } from './erase.js'
 import { ExerciseScreen } from './exercise.js'
 import { MeasuresScreen } from './measures.js'
@@ -33,7 +35,8 @@ const SCREENS: Record<string, (props: { session: Session }) => JSX.Element> = {
   places: PlacesScreen,
   write: WriteScreen,
   consent: ConsentScreen,
-  erase: EraseScreen
+  erase: EraseScreen,
+  custody: CustodyScreen
 }
 
 function OutboxBanner (props: { userId: string }): JSX.Element | null {
@@ -70,7 +73,8 @@ export const patient: Party = {
     { route: '/patient/places', label: 'Places' },
     { route: '/patient/write', label: 'Write' },
     { route: '/patient/consent', label: 'Consent' },
-    { route: '/patient/erase', label: 'Erase' }
+    { route: '/patient/erase', label: 'Erase' },
+    { route: '/patient/custody', label: 'Custody' }
   ],
   screen: (route, session) => {
     const params = routeParams(route, '/patient')

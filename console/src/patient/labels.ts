@@ -4,7 +4,7 @@
  */
 import { EXERCISE_MEASURES, type Observation } from '@healthchain/core'
 import { REFERENCE_RANGES } from '@healthchain/node/api'
-import type { CheckedEntry } from './chain.js'
+import type { CheckedEntry } from './chain-check.js'
 
 const NAMES: Record<string, string> = {
   ...Object.fromEntries(Object.values(REFERENCE_RANGES).map((r) => [r.code, r.display])),
@@ -50,7 +50,10 @@ export function entryTitle (e: CheckedEntry): string {
       }
       return 'Consent'
     case 'erasure': return entry?.type === 'erasure' ? `Erasure of ${entry.plain.entries.length === 1 ? 'entry' : 'entries'} #${entry.plain.entries.join(', #')}` : 'Erasure'
-    case 'migrate': return entry?.type === 'migrate' ? `Record moved to ${entry.plain.to}` : 'Record moved'
-    case 'rekey': return 'Your keys were renewed'
+    case 'migrate':
+      if (entry?.type !== 'migrate') return 'Moved'
+      // The user signs a move they chose; an institution writes one only under a governance reassignment (the chain rules check it).
+      return entry.author === 'user' ? `Moved to ${entry.plain.to}, by you` : `Moved to ${entry.plain.to}, by ${entry.author} under a governance reassignment`
+    case 'rekey': return entry?.type === 'rekey' ? `Keys renewed (generation ${entry.plain.generation})` : 'Keys renewed'
   }
 }

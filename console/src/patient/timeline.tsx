@@ -149,7 +149,9 @@ export function HeadSummary (props: { check: HeadCheck, custodian: string }): JS
 
 function HeadLine (props: { session: Session, chain: PatientChain }): JSX.Element {
   const { chain, session } = props
-  const head = useAsync(async () => checkHead(await loadHead(session, chain.userId), chain.chainKey, chain.length, chain.registry), [chain, session.token])
+  const head = useAsync(async () => {
+    return checkHead(await loadHead(session, chain.userId), chain.chainKey, chain.length, chain.registry, chain.prologue)
+  }, [chain, session.token])
   if (head.status === 'failed') return <ErrorNotice error={head.error} testId='head-error' />
   if (head.data === undefined) return <Loading what='the signed head' />
   return <HeadSummary check={head.data} custodian={chain.custodian} />
@@ -173,6 +175,10 @@ export function TimelineScreen (props: { session: Session }): JSX.Element {
           ].sort((a, b) => b.seq - a.seq)
           return (
             <>
+              <p data-testid='custodian'>
+                Your record is kept by <strong>{data.custodian}</strong>
+                {data.segments.length > 1 && <span class='muted'> (moved {data.segments.length - 1} {data.segments.length === 2 ? 'time' : 'times'})</span>}
+              </p>
               <HeadLine session={session} chain={data} />
               <p class='muted' data-testid='timeline-count'>
                 {data.entries.length} entries, {data.entries.length - failed} checked on this device{failed > 0 ? `, ${failed} NOT verified` : ''}.
