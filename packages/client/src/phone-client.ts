@@ -31,7 +31,7 @@ import {
 } from '@healthchain/core'
 import { readRecoveryPhrase, type Ledger, type PositionedEntry } from '@healthchain/ledger'
 import type { LightPeer } from '@healthchain/net'
-import { assertErasable, assertKey, assertNodeAddress, institutionId, registeredExaminer } from './argument-checks.js'
+import { assertErasable, assertKey, assertNodeAddress, institutionId, peerOf, registeredExaminer } from './argument-checks.js'
 import { ChainSync } from './chain-sync.js'
 import { sendToCustodian, type CustodianLinkComponents } from './custodian-link.js'
 import { openDevice } from './device-open.js'
@@ -39,6 +39,7 @@ import { phrasePathOf, type DeviceState } from './device.js'
 import { custodyOf } from './custody-status.js'
 import { ClientError } from './errors.js'
 import { exercisePlain, type ExerciseInput } from './exercise.js'
+import { PhoneIdentity } from './identity.js'
 import { assertUserWritable } from './guard.js'
 import { locationPlains, type GeoPoint } from './location.js'
 import type { FailedItem, Outbox } from './outbox.js'
@@ -68,6 +69,7 @@ export class PhoneClient {
   private readonly outbox: Outbox
   private readonly sender: Sender
   private readonly chains: ChainSync
+  private readonly identity: PhoneIdentity
   private readonly syncTimeoutMs: number
   private readonly link: CustodianLinkComponents
   private lastSync: ClientStatus['lastSync']
@@ -86,8 +88,15 @@ export class PhoneClient {
     this.outbox = parts.outbox
     this.peer = parts.peer
     this.syncTimeoutMs = parts.init.syncTimeoutMs ?? 10_000
+    this.identity = new PhoneIdentity(parts.peer, parts.ring)
     this.chains = new ChainSync({
-      peer: parts.peer, ledger: parts.ledger, device: parts.device, keys: parts.keys, crypto: parts.crypto, flush: async () => await this.sender.flush()
+      peer: parts.peer,
+      identity: this.identity,
+      ledger: parts.ledger,
+      device: parts.device,
+      keys: parts.keys,
+      crypto: parts.crypto,
+      flush: async () => await this.sender.flush()
     })
     const link = { peer: parts.peer, ledger: parts.ledger, user: parts.keys.userId, closed: () => this.closed }
     this.link = link
@@ -166,11 +175,9 @@ export class PhoneClient {
   async connect (address: string): Promise<FlushResult> {
     this.assertOpen()
     assertNodeAddress(address, 'address')
-    try {
-      await this.peer.connect(address)
-    } catch (err) {
-      throw new ClientError('NOT_CONNECTED', 'the node could not be dialled', { cause: err })
-    }
+    // Under the key in force, or a later generation's if this device has not seen the last rotation (identity.ts).
+    const { errors } = await this.identity.connect([address])
+    if (!this.chains.connectedNodes().includes(peerOf(address))) throw new ClientError('NOT_CONNECTED', 'the node could not be dialled', { cause: errors.get(address) })
     await this.device.rememberNode(address)
     return await this.sender.flush()
   }
@@ -236,6 +243,7 @@ export class PhoneClient {
     const { verifiedAt, ...report } = await this.chains.sync(opts.chainKey, opts.timeoutMs ?? this.syncTimeoutMs)
     // A rotation made on another device: sign with the keys the chain has in force from now on.
     this.ring.follow((await this.ledger.chain(this.userId)).user?.generation)
+    await this.identity.follow(this.knownNodes())
     this.lastSync = { at: verifiedAt, verifiedLength: report.verifiedLength }
     return report
   }
@@ -281,7 +289,11 @@ export class PhoneClient {
       sync: async () => await this.sync(),
       flushPending: async () => (await this.sender.flush()).pending,
       reachCustodian: async () => { await this.chains.reachCustodian() },
-      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts)
+      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts),
+      useIdentity: async (keys) => {
+        await this.identity.switchTo(keys.sign, this.knownNodes())
+        await this.chains.reachCustodian()
+      }
     })
   }
 
@@ -444,6 +456,9 @@ export class PhoneClient {
       flush
     }
   }
+
+  /** The nodes this device connected to before, the last used first. */
+  private knownNodes (): string[] { return [...this.device.nodes].reverse() }
 
   private requireChainKey (): Uint8Array {
     const key = this.device.chainKey
