@@ -36,6 +36,8 @@ export const GENERATIONS_PROBED = 16
 /** After a rekey, a node records the new key just after it folded it: a dial an instant before is refused, so it is retried. */
 const SWITCH_RETRIES = 20
 const SWITCH_RETRY_MS = 100
+/** How long a dialled node has to open the replication channel before its silence counts as a refusal. */
+const ADMISSION_WAIT_MS = 5_000
 
 export class PhoneIdentity {
   private readonly peer: LightPeer
@@ -89,6 +91,21 @@ export class PhoneIdentity {
     await this.switchTo(this.ring.keys.sign, addresses)
   }
 
+  /**
+   * A node that refuses the key lets the dial finish and closes the
+   * connection right after its side of the handshake: admitted means its
+   * replication channel opened (the light peer opens it at once).
+   */
+  private async admitted (peer: string): Promise<boolean> {
+    const deadline = Date.now() + ADMISSION_WAIT_MS
+    while (Date.now() < deadline) {
+      if (this.peer.replication.peers.includes(peer)) return true
+      if (!this.connectedNodes().includes(peer)) return false
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return this.peer.replication.peers.includes(peer)
+  }
+
   private async dialAll (addresses: readonly string[]): Promise<{ connected: string[], errors: Map<string, unknown> }> {
     const connected: string[] = []
     const errors = new Map<string, unknown>()
@@ -97,8 +114,7 @@ export class PhoneIdentity {
       if (peers.has(peerOf(address))) continue
       try {
         await this.peer.connect(address)
-        // A node that refuses the key may let the dial finish before it closes the connection.
-        if (!this.connectedNodes().includes(peerOf(address))) throw new Error('the node closed the connection')
+        if (!await this.admitted(peerOf(address))) throw new Error('the node did not admit this key')
         connected.push(address)
         peers.add(peerOf(address))
       } catch (err) {
