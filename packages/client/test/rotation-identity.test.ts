@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { buildRekey, signEntry, userKeysFromPhrase, type UserKeys } from '@healthchain/core'
 import { Ledger } from '@healthchain/ledger'
 import { LightPeer } from '@healthchain/net'
-import { TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
+import { converged, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir } from './helpers.js'
 
 const cleanup: Cleanup = []
@@ -90,5 +90,22 @@ describe('a phone\'s identity after a rotation', () => {
     await again.sync()
     expect(again.generation).toBe(1)
     expect(a.replication.peers).toContain(again.peerId)
+  })
+
+  it('after a rotation, a transfer signs the migrate with the key in force and the phone keeps writing at the new custodian', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const a = await net.start('hospital-a')
+    const b = await net.start('hospital-b')
+    await net.meshed()
+    const { phone } = await enrolledPhone(net, cleanup, 'hospital-a')
+    expect((await phone.rotate()).generation).toBe(1)
+    await converged([a, b], phone.userId, 2, 'hospital-b to replicate the rekey')
+    await phone.connect(tcpAddress(b))
+
+    const moved = await phone.transfer('hospital-b')
+    expect(moved).toMatchObject({ length: 2, custodian: 'hospital-b' })
+    expect((await b.ledger.verify(phone.userId)).problems).toEqual([])
+    await expect(phone.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 7 })).resolves.toMatchObject({ entries: [{ state: 'sent', seq: 3 }] })
+    expect(phone.generation).toBe(1)
   })
 })
