@@ -15,15 +15,17 @@
  *   and none of the addresses took the identity in use, the light peer
  *   restarts under generation g + 1, g + 2, … up to g + GENERATIONS_PROBED,
  *   each derived from the phrase, and keeps the first that a node admits.
- *   Lower generations are never tried: they are retired. The bound is what
- *   a device that far behind costs when the nodes are simply down: at most
- *   GENERATIONS_PROBED host restarts and dials per address. A device more
+ *   Lower generations are never tried: they are retired. The bound caps
+ *   what probing costs when the nodes are down or do not hold the chain: at
+ *   most GENERATIONS_PROBED host restarts and dials per address. A device more
  *   rotations behind than that stays unconnected (NOT_CONNECTED): sixteen
  *   rotations of one chain is far past any use foreseen. A probe shows a
  *   node the public key of a generation not revealed yet: harmless, what
  *   guards the next keys is their secret half, which no handshake reveals.
  *
  * The ring itself follows the chain only (a sync); the identity is transport.
+ * Two devices of one user share the identity: a node keeps one replication
+ * channel per peer id, so they are served one at a time.
  */
 import { equal, type SigningKeyPair } from '@healthchain/core'
 import type { LightPeer } from '@healthchain/net'
