@@ -35,11 +35,14 @@ import { peerOf } from './argument-checks.js'
 import type { DeviceState } from './device.js'
 import { ClientError } from './errors.js'
 import { discoveryError, fetchError } from './fetch-errors.js'
+import type { PhoneIdentity } from './identity.js'
 import type { DiscoveredChain, SyncReport } from './phone-types.js'
 import type { FlushResult } from './sender.js'
 
 export interface ChainSyncComponents {
   readonly peer: LightPeer
+  /** Dials under the user's key in force (identity.ts). */
+  readonly identity: PhoneIdentity
   readonly ledger: Ledger
   readonly device: DeviceState
   readonly keys: UserKeys
@@ -132,16 +135,8 @@ export class ChainSync {
 
   /** Dials the nodes this device connected to before, the last used first; those that do not answer are passed over. */
   async reconnect (): Promise<void> {
-    const connected = new Set(this.connectedNodes())
-    for (const address of [...this.c.device.nodes].reverse()) {
-      if (connected.has(peerOf(address))) continue
-      try {
-        await this.c.peer.connect(address)
-        connected.add(peerOf(address))
-      } catch {
-        // That node is down or unreachable from here; the others may do.
-      }
-    }
+    // Those that do not answer are passed over; none answering may mean a generation this device has not seen (identity.ts).
+    await this.c.identity.connect([...this.c.device.nodes].reverse())
   }
 
   /** Connects to the chain's custodian if it is not connected: by addresses used before, then by the registry's. */
@@ -156,14 +151,8 @@ export class ChainSync {
       ...[...this.c.device.nodes].reverse().filter((a) => peerOf(a) === peer),
       ...record.addrs.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${peer}`)
     ]
-    for (const address of candidates) {
-      try {
-        await this.c.peer.connect(address)
-        return
-      } catch {
-        // Try the next address; if none answers, sending reports NOT_CONNECTED.
-      }
-    }
+    // The first address that answers will do (the others name the same peer); if none does, sending reports NOT_CONNECTED.
+    await this.c.identity.connect(candidates)
   }
 
   /**

@@ -2,7 +2,8 @@
  * Opening a phone's device directory for the user of a phrase: the keys,
  * device.json (device.ts), the device's Ledger (no institution, no worker
  * threads), the chain key it uses, the outbox, and the light peer whose
- * libp2p identity is the user's key. Everything opened is closed again if a
+ * libp2p identity is the user's key in force on the chain the device
+ * verified (identity.ts). Everything opened is closed again if a
  * later step fails.
  */
 import { equal, userKeysFromPhrase, type CryptoProvider, type UserId, type UserKeys } from '@healthchain/core'
@@ -60,10 +61,13 @@ export async function openDevice (init: PhoneClientInit): Promise<OpenedDevice> 
     }
     await reconcileChainKey(ledger, device, keys.userId, init.chainKey)
     outbox = await Outbox.open(ledger)
-    const peer = await LightPeer.start({ ledger, registryKey: init.registryKey, user: keys.sign, bootstrapPeers: init.bootstrapPeers })
     const ring = new KeyRing(init.phrase, crypto, keys)
     // Not stored: the generation is the chain's, as this device verified it.
     ring.follow(ledger.hasChain(keys.userId) ? (await ledger.chain(keys.userId)).user?.generation : undefined)
+    // The identity is the key in force: nodes refuse a rotated-out one (identity.ts).
+    const peer = await LightPeer.start({
+      ledger, registryKey: init.registryKey, user: ring.keys.sign, userId: keys.userId, bootstrapPeers: init.bootstrapPeers
+    })
     return { keys, crypto, ledger, device, outbox, peer, ring }
   } catch (err) {
     await outbox?.close().catch(() => {})

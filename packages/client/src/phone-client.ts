@@ -9,6 +9,7 @@
  *                        device gives the same keys); the device directory
  *                        (device.ts) with a Ledger without an institution; the
  *                        outbox; a LightPeer whose libp2p identity is the user's key
+ *                        in force (identity.ts)
  *   buildEnrolment       the user-signed genesis for the custodian's chain key,
  *                        handed to the custodian (NetworkNode.enrol); the device
  *                        keeps the chain key from then on
@@ -20,74 +21,54 @@
  *                        refuse what a user may not write, queue it durably, try to
  *                        send it (sender.ts over custodian-link.ts)
  *   timeline()           the trusted entries (verified, and witnessed while a quorum is
- *                        demanded), sealed segments opened on the device
+ *                        demanded), sealed segments opened on the device; with
+ *                        series, status and the outbox's lists, the read side
+ *                        (phone-reads.ts, which this class extends)
+ *   transfer, rotate     custody (transfer.ts, rotation.ts)
  *
  * The phone reads and writes its own chain only: every call is about the
  * user's chain, the nodes serve it nothing else (membership-gate.ts,
  * replication.ts) and refuse appends to any other chain.
  */
-import {
-  LOINC_PATTERN, bytesToHex, equal, isRecipient, type CryptoProvider, type Entry, type UnsignedEntry, type UserId, type UserKeys
-} from '@healthchain/core'
-import { readRecoveryPhrase, type Ledger, type PositionedEntry } from '@healthchain/ledger'
-import type { LightPeer } from '@healthchain/net'
-import { assertErasable, assertKey, assertNodeAddress, institutionId, registeredExaminer } from './argument-checks.js'
+import { equal, type Entry, type UnsignedEntry } from '@healthchain/core'
+import { readRecoveryPhrase } from '@healthchain/ledger'
+import { assertErasable, assertKey, assertNodeAddress, institutionId, peerOf, registeredExaminer } from './argument-checks.js'
 import { ChainSync } from './chain-sync.js'
 import { sendToCustodian, type CustodianLinkComponents } from './custodian-link.js'
 import { openDevice } from './device-open.js'
-import { phrasePathOf, type DeviceState } from './device.js'
-import { custodyOf } from './custody-status.js'
+import { phrasePathOf } from './device.js'
 import { ClientError } from './errors.js'
 import { exercisePlain, type ExerciseInput } from './exercise.js'
 import { assertUserWritable } from './guard.js'
+import { PhoneIdentity } from './identity.js'
 import { locationPlains, type GeoPoint } from './location.js'
-import type { FailedItem, Outbox } from './outbox.js'
-import type {
-  ClientStatus, DiscoveredChain, FailedWrite, PendingWrite, PhoneClientInit, SyncOptions, SyncReport, WriteResult, WrittenEntry
-} from './phone-types.js'
+import { PhoneReads, type PhoneParts } from './phone-reads.js'
+import type { DiscoveredChain, PhoneClientInit, SyncOptions, SyncReport, WriteResult, WrittenEntry } from './phone-types.js'
+import { rotateKeys, type RotationResult } from './rotation.js'
 import { Sender, type FlushResult } from './sender.js'
-import { seriesOf, toTimeline, type SeriesPoint, type TimelineItem, type TimelineQuery } from './timeline.js'
 import { toMillis, type TimeInput } from './time.js'
 import { transferChain, type TransferResult } from './transfer.js'
-import type { KeyRing } from './key-ring.js'
-import { rotateKeys, type RotationResult } from './rotation.js'
-import {
-  buildEnrolmentGenesis, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildLocationEntry, buildRevokeEntry, type SealedPast
-} from './user-writes.js'
+import { buildEnrolmentGenesis, buildErasureEntry, buildExerciseEntry, buildGrantEntries, buildLocationEntry, buildRevokeEntry } from './user-writes.js'
 
-export class PhoneClient {
-  /** The user's keys, derived from the phrase: they never leave this object (the peer holds its own copy as its identity). */
-  private readonly keys: UserKeys
-  /** Every generation's keys; `ring.keys` signs (the generation in force on the chain). */
-  private readonly ring: KeyRing
-  readonly crypto: CryptoProvider
-  /** The network side, for what the SDK does not wrap (its identity is the user's key). */
-  readonly peer: LightPeer
-  private readonly ledger: Ledger
-  private readonly device: DeviceState
-  private readonly outbox: Outbox
+export class PhoneClient extends PhoneReads {
   private readonly sender: Sender
-  private readonly chains: ChainSync
+  protected readonly chains: ChainSync
+  private readonly identity: PhoneIdentity
   private readonly syncTimeoutMs: number
   private readonly link: CustodianLinkComponents
-  private lastSync: ClientStatus['lastSync']
-  private closed = false
 
-  private constructor (
-    parts: {
-      keys: UserKeys, ring: KeyRing, crypto: CryptoProvider, ledger: Ledger, device: DeviceState, outbox: Outbox, peer: LightPeer, init: PhoneClientInit
-    }
-  ) {
-    this.keys = parts.keys
-    this.ring = parts.ring
-    this.crypto = parts.crypto
-    this.ledger = parts.ledger
-    this.device = parts.device
-    this.outbox = parts.outbox
-    this.peer = parts.peer
+  private constructor (parts: PhoneParts & { init: PhoneClientInit }) {
+    super(parts)
     this.syncTimeoutMs = parts.init.syncTimeoutMs ?? 10_000
+    this.identity = new PhoneIdentity(parts.peer, parts.ring)
     this.chains = new ChainSync({
-      peer: parts.peer, ledger: parts.ledger, device: parts.device, keys: parts.keys, crypto: parts.crypto, flush: async () => await this.sender.flush()
+      peer: parts.peer,
+      identity: this.identity,
+      ledger: parts.ledger,
+      device: parts.device,
+      keys: parts.keys,
+      crypto: parts.crypto,
+      flush: async () => await this.sender.flush()
     })
     const link = { peer: parts.peer, ledger: parts.ledger, user: parts.keys.userId, closed: () => this.closed }
     this.link = link
@@ -117,16 +98,6 @@ export class PhoneClient {
     const phrase = await readRecoveryPhrase(phrasePathOf(init.dir))
     return await PhoneClient.open({ ...init, phrase })
   }
-
-  get userId (): UserId { return this.keys.userId }
-  /** The user's public keys: Ed25519 (signing, and this device's libp2p identity) and X25519 (sealed data is wrapped for it). */
-  get publicKeys (): { readonly sign: Uint8Array, readonly box: Uint8Array } {
-    return { sign: this.keys.sign.publicKey, box: this.keys.box.publicKey }
-  }
-
-  get peerId (): string { return this.peer.peerId }
-  /** The user's chain key, once known on this device. */
-  get chainKey (): Uint8Array | undefined { return this.device.chainKey }
 
   // ------------------------------------------------------------ enrolment
 
@@ -166,11 +137,9 @@ export class PhoneClient {
   async connect (address: string): Promise<FlushResult> {
     this.assertOpen()
     assertNodeAddress(address, 'address')
-    try {
-      await this.peer.connect(address)
-    } catch (err) {
-      throw new ClientError('NOT_CONNECTED', 'the node could not be dialled', { cause: err })
-    }
+    // Under the key in force, or a later generation's if this device has not seen the last rotation (identity.ts).
+    const { errors } = await this.identity.connect([address])
+    if (!this.chains.connectedNodes().includes(peerOf(address))) throw new ClientError('NOT_CONNECTED', 'the node could not be dialled', { cause: errors.get(address) })
     await this.device.rememberNode(address)
     return await this.sender.flush()
   }
@@ -236,6 +205,7 @@ export class PhoneClient {
     const { verifiedAt, ...report } = await this.chains.sync(opts.chainKey, opts.timeoutMs ?? this.syncTimeoutMs)
     // A rotation made on another device: sign with the keys the chain has in force from now on.
     this.ring.follow((await this.ledger.chain(this.userId)).user?.generation)
+    await this.identity.follow(this.knownNodes())
     this.lastSync = { at: verifiedAt, verifiedLength: report.verifiedLength }
     return report
   }
@@ -261,7 +231,14 @@ export class PhoneClient {
     this.assertOpen()
     this.requireChainKey()
     return await transferChain({
-      peer: this.peer, ledger: this.ledger, crypto: this.crypto, chains: this.chains, keys: () => this.keys, sync: async () => await this.sync()
+      peer: this.peer,
+      ledger: this.ledger,
+      crypto: this.crypto,
+      chains: this.chains,
+      user: this.keys,
+      // The migrate is signed with the key in force: after a rotation the generation-0 key is refused.
+      keys: () => this.ring.keys,
+      sync: async () => await this.sync()
     }, to, opts)
   }
 
@@ -281,72 +258,18 @@ export class PhoneClient {
       sync: async () => await this.sync(),
       flushPending: async () => (await this.sender.flush()).pending,
       reachCustodian: async () => { await this.chains.reachCustodian() },
-      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts)
+      send: async (entry, slot, opts) => await sendToCustodian(this.link, entry, slot, opts),
+      useIdentity: async (keys) => {
+        await this.identity.switchTo(keys.sign, this.knownNodes())
+        await this.chains.reachCustodian()
+      }
     })
   }
-
-  /** The generation of the user's keys in force on the chain this device verified (0 until a rotation). */
-  get generation (): number { return this.ring.current }
 
   /** Sends what is queued, in order. Never throws: `stopped` says why something is still queued. */
   async flush (): Promise<FlushResult> {
     this.assertOpen()
     return await this.sender.flush()
-  }
-
-  // ------------------------------------------------------------ reading
-
-  /** The trusted entries of the user's chain (genesis left out unless asked), exams' sealed segments opened on the device. */
-  async timeline (query: TimelineQuery = {}): Promise<TimelineItem[]> {
-    this.assertOpen()
-    const chainKey = this.device.chainKey
-    if (chainKey === undefined || !this.ledger.hasChain(this.userId)) return []
-    const entries: PositionedEntry[] = await this.peer.read({
-      start: query.genesis === true ? 0 : 1, end: await this.chains.trustedLength(), types: query.types, since: query.since, until: query.until
-    })
-    const chain = await this.ledger.chain(this.userId)
-    return toTimeline(entries, this.ring.boxKeys(), (seq) => chain.keyAt(seq), this.crypto)
-  }
-
-  /** One measurement (a LOINC code) over time: exams' plain and sealed observations and exercise entries. */
-  async series (code: string): Promise<SeriesPoint[]> {
-    if (typeof code !== 'string' || !LOINC_PATTERN.test(code)) throw new ClientError('INVALID_INPUT', 'code: expected a LOINC code such as 8867-4', { field: 'code' })
-    return seriesOf(await this.timeline({ types: ['exam', 'exercise'] }), code)
-  }
-
-  /** Writes kept on the device, not yet acknowledged by the custodian, oldest first. */
-  pending (): PendingWrite[] {
-    return this.outbox.pending().map(({ id, entry }) => ({ id, type: entry.type, time: entry.time, plain: entry.plain }))
-  }
-
-  /** Writes the custodian refused for good, until dismissed. */
-  failedWrites (): FailedWrite[] {
-    return this.outbox.failed().map(({ id, entry, code }: FailedItem) => ({ id, type: entry.type, time: entry.time, plain: entry.plain, code }))
-  }
-
-  async dismissFailed (): Promise<void> {
-    this.assertOpen()
-    await this.outbox.dismissFailed()
-  }
-
-  async status (): Promise<ClientStatus> {
-    this.assertOpen()
-    const chain = this.ledger.hasChain(this.userId) ? await this.ledger.chain(this.userId) : undefined
-    const key = this.device.chainKey
-    return {
-      userId: this.userId,
-      peerId: this.peerId,
-      chainKey: key === undefined ? undefined : bytesToHex(key),
-      connectedNodes: this.chains.connectedNodes(),
-      localLength: chain?.length ?? 0,
-      verifiedLength: chain?.verifiedLength ?? 0,
-      trustedLength: await this.chains.trustedLength(),
-      quorum: this.chains.quorum(),
-      witnessedLength: this.device.witnessed?.length,
-      outbox: { pending: this.outbox.pendingCount, failed: this.outbox.failed().length },
-      lastSync: this.lastSync,
-      custody: await custodyOf(this.ledger, this.userId)
-    }
   }
 
   // ------------------------------------------------------------ writing
@@ -443,32 +366,5 @@ export class PhoneClient {
       }),
       flush
     }
-  }
-
-  private requireChainKey (): Uint8Array {
-    const key = this.device.chainKey
-    if (key === undefined) throw new ClientError('NOT_ENROLLED', 'this device does not know the user\'s chain yet: sync with a node connected (it finds the chain), or enrol (buildEnrolment)')
-    return key
-  }
-
-  /** The institution the registry this device has lists for a node's peer id (to show nodes by name); undefined if none. */
-  institutionOfPeer (peerId: string): string | undefined {
-    if (!this.ledger.hasRegistry) return undefined
-    return this.ledger.registry.state.institutions().find((i) => i.peer === peerId)?.id
-  }
-
-  /** The verified exams whose data keys the user holds, for re-wrapping. */
-  private async sealedHistory (): Promise<SealedPast[]> {
-    if (!this.ledger.hasChain(this.userId)) return []
-    const exams = await this.peer.read({ types: ['exam'], end: await this.chains.trustedLength() })
-    const chain = await this.ledger.chain(this.userId)
-    const boxes = this.ring.boxKeys()
-    return exams.flatMap(({ seq, entry }) => entry.sealed !== undefined && boxes.some((box) => isRecipient(entry.sealed!, box.publicKey))
-      ? [{ seq, id: entry.id, sealed: entry.sealed, chainKey: chain.keyAt(seq) }]
-      : [])
-  }
-
-  private assertOpen (): void {
-    if (this.closed) throw new ClientError('CLOSED', 'the client is closed')
   }
 }

@@ -8,10 +8,11 @@
  *
  * Order matters: the writes still queued were meant for the keys in force
  * now, so they are sent first (rotate refuses while any is still queued),
- * then the rekey, then the device syncs it — its ledger verifies the rekey
- * — and only then signs with the new keys.
+ * then the rekey, then the light peer reconnects under the revealed key
+ * (the nodes cut off the one it retired), then the device syncs — its
+ * ledger verifies the rekey — and only then signs with the new keys.
  */
-import { buildRekey, equal, nextKeyDigest, signEntry, type CryptoProvider, type Entry, type UserId } from '@healthchain/core'
+import { buildRekey, equal, nextKeyDigest, signEntry, type CryptoProvider, type Entry, type UserId, type UserKeys } from '@healthchain/core'
 import type { AppendResult, Ledger } from '@healthchain/ledger'
 import { ClientError } from './errors.js'
 import type { KeyRing } from './key-ring.js'
@@ -27,6 +28,8 @@ export interface RotationComponents {
   readonly flushPending: () => Promise<number>
   readonly reachCustodian: () => Promise<void>
   readonly send: (entry: Entry, slot: { chainKey: Uint8Array, seq: number }, opts: { timeoutMs: number }) => Promise<SendAnswer<AppendResult>>
+  /** Reconnects under `keys` (identity.ts): once the custodian took the rekey, the nodes cut off the key it retired. */
+  readonly useIdentity: (keys: UserKeys) => Promise<void>
   /** Syncs the device (PhoneClient.sync), so its ledger verifies the rekey. */
   readonly sync: () => Promise<unknown>
 }
@@ -71,7 +74,9 @@ export async function rotateKeys (c: RotationComponents): Promise<RotationResult
     const remoteCode = (err as { remoteCode?: string }).remoteCode
     throw new ClientError(remoteCode === undefined ? 'NETWORK' : 'REFUSED', 'the custodian did not take the rekey', { cause: err, ...(remoteCode === undefined ? {} : { remoteCode }) })
   }
-  // The ledger takes the new keys once it verified the rekey; the ring follows the chain, never the other way round.
+  // The identity is transport: it moves now, or the device could not sync. The keys that sign wait for the ledger:
+  // it takes them once it verified the rekey, and the ring follows the chain, never the other way round.
+  await c.useIdentity(revealed)
   await c.sync()
   c.ring.follow((await c.ledger.chain(c.user)).user?.generation)
   return { generation: c.ring.current, seq }

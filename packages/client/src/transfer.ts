@@ -8,11 +8,12 @@
  *      peer id and addresses) and asks it for the offer over
  *      `/healthchain/continuation/1.0.0`;
  *   3. the offer is checked against the chain this device verified, never
- *      taken on the node's word: core's checkMigrate (the old custodian's
- *      head signature over `from`, N, the prologue), `from` this device's
- *      chain key, `to` the target, N within what the device verified, the
- *      prologue its own tree hash at N, the lineage its own chain's
- *      (NOT_OWN_CHAIN, field `offer`, otherwise);
+ *      taken on the node's word: first as any device checks one (checkOffer:
+ *      core's checkMigrate — the old custodian's head signature over `from`,
+ *      N, the prologue —, `to` the target, the first core's genesis signed
+ *      by the user), then `from` this device's chain key, N within what the
+ *      device verified, the prologue its own tree hash at N, the lineage its
+ *      own chain's (NOT_OWN_CHAIN, field `offer`, otherwise);
  *   4. the migrate is signed with the user's key in force for (the
  *      continuation key, N) and sent; the node writes the continuation
  *      (a refusal is REFUSED with the node's code);
@@ -23,13 +24,12 @@
  * Nothing on the device changes before step 5: a refused transfer leaves it
  * as it was.
  */
-import {
-  buildMigrate, checkMigrate, encodeCanonical, equal, signEntry, type CryptoProvider, type Entry, type InstitutionId, type UserKeys
-} from '@healthchain/core'
+import { buildMigrate, encodeCanonical, equal, signEntry, type CryptoProvider, type Entry, type InstitutionId, type UserKeys } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
 import { askOffer, NetError, sendMigrate, type LightPeer, type OfferedContinuation } from '@healthchain/net'
 import { registeredExaminer } from './argument-checks.js'
 import type { ChainSync } from './chain-sync.js'
+import { checkOffer } from './custody-writes.js'
 import { ClientError } from './errors.js'
 
 export interface TransferComponents {
@@ -37,7 +37,9 @@ export interface TransferComponents {
   readonly ledger: Ledger
   readonly crypto: CryptoProvider
   readonly chains: ChainSync
-  /** The user's keys in force now (the generation the chain's last rekey revealed). */
+  /** The user's generation-0 keys: the user id, and the key the chain's genesis is signed with. */
+  readonly user: UserKeys
+  /** The user's keys in force now (the generation the chain's last rekey revealed): they sign the migrate. */
   readonly keys: () => UserKeys
   /** Brings the device up to its custodian's copy first (PhoneClient.sync). */
   readonly sync: () => Promise<unknown>
@@ -55,7 +57,7 @@ export interface TransferResult {
 const OFFER_TIMEOUT_MS = 60_000
 
 export async function transferChain (c: TransferComponents, to: string, opts: { timeoutMs?: number } = {}): Promise<TransferResult> {
-  const user = c.keys().userId
+  const user = c.user.userId
   const record = registeredExaminer(c.ledger, to, { active: true })
   if (!c.ledger.hasChain(user)) throw new ClientError('NOT_SYNCED', 'this device holds no copy of the chain yet: sync first')
   if ((await c.ledger.chain(user)).user?.custodian === record.id) {
@@ -88,19 +90,26 @@ export async function transferChain (c: TransferComponents, to: string, opts: { 
   return { chainKey: offer.key, length: offer.length, from: offer.plain.from, custodian: record.id }
 }
 
-/** The offer is for this device's chain at a head it verified, to `to`: else NOT_OWN_CHAIN (field `offer`). */
+/**
+ * The offer is for this device's chain at a head it verified, to `to`: else NOT_OWN_CHAIN (field `offer`). What any
+ * device checks (custody-writes.ts's checkOffer: a migrate whose old head verifies, to `to`, continuing the chain whose
+ * genesis the user signed) first; then what needs the chain held here: its key, a length it verified, its tree hash
+ * there, its lineage.
+ */
 async function assertOffer (c: TransferComponents, offer: OfferedContinuation, to: InstitutionId): Promise<void> {
-  const chain = await c.ledger.chain(c.keys().userId)
+  const chain = await c.ledger.chain(c.user.userId)
   const { plain } = offer
-  const wrong = (why: string): ClientError => new ClientError('NOT_OWN_CHAIN', `the node's offer does not continue this device's chain: ${why}`, { field: 'offer' })
+  const wrong = (why: string, cause?: unknown): ClientError =>
+    new ClientError('NOT_OWN_CHAIN', `the node's offer does not continue this device's chain: ${why}`, { field: 'offer', ...(cause === undefined ? {} : { cause }) })
+  const genesis = await chain.get(0)
+  if (genesis === null) throw wrong('this device does not hold its genesis')
   try {
-    checkMigrate(plain, c.crypto)
+    checkOffer(offer, c.user, to, genesis, c.crypto)
   } catch (err) {
-    throw new ClientError('NOT_OWN_CHAIN', 'the node\'s offer does not carry a valid head of the chain', { field: 'offer', cause: err })
+    throw wrong(err instanceof Error ? err.message : 'it fails the offer checks', err)
   }
   if (!equal(plain.from, chain.key)) throw wrong('another chain key')
-  if (plain.to !== to) throw wrong(`it names ${plain.to}, not ${to}`)
-  if (offer.length !== plain.length || plain.length > chain.verifiedLength) throw wrong(`its length ${plain.length} is beyond what this device verified`)
+  if (plain.length > chain.verifiedLength) throw wrong(`its length ${plain.length} is beyond what this device verified`)
   if (!equal(plain.prologue, await chain.treeHashAt(plain.length))) throw wrong('another history at that length')
   const lineage = chain.layout.lineage.map((l) => ({ key: new Uint8Array(l.key), length: l.length, prologue: new Uint8Array(l.prologue) }))
   if (!equal(encodeCanonical(lineage), encodeCanonical(plain.lineage))) throw wrong('another lineage')

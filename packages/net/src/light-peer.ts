@@ -1,8 +1,11 @@
 /**
  * A user's light peer: what a phone runs on the network side.
  *
- * Its libp2p identity is the user's own signing key, which is how full
- * nodes know whose light peer it is (membership-gate.ts). It listens on
+ * Its libp2p identity is the user's own signing key in force, which is how
+ * full nodes know whose light peer it is (membership-gate.ts). After a
+ * rekey the old key is refused (and a connection under it cut off), so
+ * `changeIdentity` restarts the network side under the new key: the same
+ * object, a new host and replication; the caller dials its nodes again. It listens on
  * nothing, runs no gossip, dials the nodes it is told to, and replicates
  * only two cores: the registry (to check every author) and its own chain,
  * which it re-verifies entry by entry like any replica (UserChain.ingest).
@@ -48,8 +51,10 @@ export interface LightPeerInit {
   /** The device's ledger: opened without an institution; it will follow the registry with `registryKey`. */
   readonly ledger: Ledger
   readonly registryKey: Uint8Array
-  /** The user's signing key pair: the peer's libp2p identity. It never leaves this process. */
+  /** The user's signing key pair in force: the peer's libp2p identity. It never leaves this process. */
   readonly user: SigningKeyPair
+  /** The user whose key it is; default the user id of `user` (a generation-0 key), required for a rotated key. */
+  readonly userId?: UserId
   /** Peer ids of the nodes this device first talks to, trusted to serve the registry before it has one. */
   readonly bootstrapPeers?: readonly string[]
 }
@@ -93,31 +98,53 @@ export function majorityQuorum (registry: Ledger['registry']): number {
 
 export class LightPeer {
   readonly userId: UserId
-  readonly host: BaseHost
   readonly gate: MembershipGate
-  readonly replication: Replication
   readonly ledger: Ledger
+  private network: { host: BaseHost, replication: Replication }
   private stopped = false
 
-  private constructor (userId: UserId, ledger: Ledger, host: BaseHost, gate: MembershipGate, replication: Replication) {
+  private constructor (userId: UserId, ledger: Ledger, gate: MembershipGate, network: { host: BaseHost, replication: Replication }) {
     this.userId = userId
     this.ledger = ledger
-    this.host = host
     this.gate = gate
-    this.replication = replication
+    this.network = network
   }
 
   static async start (init: LightPeerInit): Promise<LightPeer> {
     const { ledger } = init
     if (!ledger.hasRegistry) await ledger.followRegistry(init.registryKey)
     const gate = new MembershipGate(ledger.registry, { bootstrapPeers: init.bootstrapPeers })
-    const host = await createLightHost({ privateKey: privateKeyFromRaw(init.user.secretKey), listen: [], gate })
-    const replication = new Replication({ host, ledger, gate, mode: 'light' })
-    await replication.start()
-    return new LightPeer(userIdFromKey(init.user.publicKey), ledger, host, gate, replication)
+    try {
+      return new LightPeer(init.userId ?? userIdFromKey(init.user.publicKey), ledger, gate, await startNetwork(ledger, gate, init.user))
+    } catch (err) {
+      gate.close()
+      throw err
+    }
   }
 
+  /** The libp2p host now: another object after `changeIdentity`, so hold the LightPeer, not this. */
+  get host (): BaseHost { return this.network.host }
+  /** The replication service now: another object after `changeIdentity`. */
+  get replication (): Replication { return this.network.replication }
   get peerId (): string { return this.host.peerId.toString() }
+  /** The raw Ed25519 key this peer connects under. */
+  get identity (): Uint8Array { return this.host.peerId.publicKey!.raw }
+
+  /**
+   * Restarts the network side under another of the user's keys (the one a
+   * rekey put in force, or a candidate while the device does not know its
+   * generation yet): every connection is closed, fetches under way end with
+   * STOPPED; the ledger stays as it is. Dial the nodes again after. Nothing
+   * happens for the key in use already. STOPPED once stopped.
+   */
+  async changeIdentity (user: SigningKeyPair): Promise<void> {
+    if (this.stopped) throw new NetError('STOPPED', 'the light peer stopped')
+    if (equal(this.identity, user.publicKey)) return
+    const before = this.network
+    await before.replication.stop()
+    await before.host.stop()
+    this.network = await startNetwork(this.ledger, this.gate, user)
+  }
 
   /** Dials a node by multiaddr (with /p2p/<id>, TCP or WebSockets); the replication channel opens by itself. */
   async connect (address: string): Promise<void> {
@@ -286,6 +313,18 @@ export class LightPeer {
     await this.host.stop()
     this.gate.close()
   }
+}
+
+async function startNetwork (ledger: Ledger, gate: MembershipGate, user: SigningKeyPair): Promise<{ host: BaseHost, replication: Replication }> {
+  const host = await createLightHost({ privateKey: privateKeyFromRaw(user.secretKey), listen: [], gate })
+  const replication = new Replication({ host, ledger, gate, mode: 'light' })
+  try {
+    await replication.start()
+  } catch (err) {
+    await Promise.resolve(host.stop()).catch(() => {})
+    throw err
+  }
+  return { host, replication }
 }
 
 /** NO_QUORUM unless the fetched chain holds the witnessed head: verified that far, same fork, same tree root at its length. */

@@ -12,7 +12,9 @@
  * so the Noise handshake already proves the peer holds that key, and the
  * user is found from the peer id alone: `userIdFromKey` for a user who never
  * rekeyed, the node's record of the key in force for one who did
- * (`userOfKey`: a rotated-out key — a stolen phone — is nobody's). A light
+ * (`userOfKey`: a rotated-out key — a stolen phone — is nobody's; a phone
+ * still connected with it is cut off as soon as the rekey is folded,
+ * retired-keys.ts). A light
  * peer is let in only by a node that holds the user's chain, is never
  * dialled, and every service decides
  * for itself what a light peer may do (replication: its own chain and the
@@ -192,8 +194,8 @@ export class MembershipGate {
   }
 }
 
-/** The raw Ed25519 public key a peer id embeds; undefined for any other kind of id. */
-function publicKeyOf (peer: PeerId | string): Uint8Array | undefined {
+/** The raw Ed25519 public key a peer id embeds (a light peer's: its user's signing key); undefined for any other kind of id. */
+export function publicKeyOf (peer: PeerId | string): Uint8Array | undefined {
   try {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
     return id.type === 'Ed25519' ? id.publicKey.raw : undefined

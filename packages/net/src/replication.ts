@@ -33,11 +33,12 @@
  */
 import Hypercore from 'hypercore'
 import type { PeerId, Stream } from '@libp2p/interface'
-import { bytesToHex, decodeEntry, type Entry, type UserId } from '@healthchain/core'
+import { bytesToHex, decodeEntry, equal, type Entry, type UserId } from '@healthchain/core'
 import { downloadUnerased, readLayout, type ChainLayout, type Ledger, type UserChain, type IngestResult } from '@healthchain/ledger'
 import { NetError } from './errors.js'
 import type { BaseHost } from './host.js'
-import type { MembershipGate } from './membership-gate.js'
+import { publicKeyOf, type MembershipGate } from './membership-gate.js'
+import { watchRetiredKeys } from './retired-keys.js'
 import { StreamBridge } from './stream-bridge.js'
 import { withTimeout } from './with-timeout.js'
 
@@ -84,6 +85,9 @@ export class Replication {
   /** Sessions this node is fetching with (and how many fetches use each): attached to every full peer's channel, present and future. */
   private readonly fetching = new Map<Fetched, number>()
   private readonly channelListeners = new Set<(peer: string) => void>()
+  /** Light channels open per user: a chain change looks for its user's phones here, not through every channel. */
+  private readonly lightUsers = new Map<UserId, number>()
+  private unwatchKeys: (() => void) | undefined
   /** Aborted by stop(): fetches under way end with STOPPED. */
   private readonly controller = new AbortController()
   private sweeper: NodeJS.Timeout | undefined
@@ -106,6 +110,7 @@ export class Replication {
     })
     this.host.addEventListener('peer:connect', this.onConnect)
     this.followRegistry()
+    if (!this.light) this.unwatchKeys = watchRetiredKeys(this.host, this.ledger, this)
     this.sweeper = setInterval(() => { this.closeIdleServed() }, Math.max(100, Math.floor(this.servedIdleMs / 2)))
     this.sweeper.unref()
   }
@@ -179,9 +184,15 @@ export class Replication {
     const { proto } = channel
     proto.pipe(bridge).pipe(proto as unknown as NodeJS.WritableStream)
     this.channels.set(peer, channel)
+    if (lightUser !== undefined) this.lightUsers.set(lightUser, (this.lightUsers.get(lightUser) ?? 0) + 1)
     const close = (): void => {
       if (this.channels.get(peer) !== channel) return
       this.channels.delete(peer)
+      if (lightUser !== undefined) {
+        const left = (this.lightUsers.get(lightUser) ?? 1) - 1
+        if (left > 0) this.lightUsers.set(lightUser, left)
+        else this.lightUsers.delete(lightUser)
+      }
       bridge.destroy()
       for (const { core } of channel.served.values()) core.close().catch(() => {})
       channel.served.clear()
@@ -247,6 +258,26 @@ export class Replication {
       const still = channel.lightUser === undefined ? this.gate.admits(peer) : this.gate.lightUserOf(peer) === channel.lightUser
       if (!still) channel.proto.destroy()
     }
+  }
+
+  /** Whether a light peer of `user` has a channel open here. */
+  hasLightPeerOf (user: UserId): boolean { return this.lightUsers.has(user) }
+
+  /**
+   * Closes the channels of `user`'s light peers whose identity is not `sign`,
+   * the user's signing key in force (a rekey retired theirs); returns their
+   * peer ids, for their connections to be closed too.
+   */
+  revokeRetired (user: UserId, sign: Uint8Array): string[] {
+    const retired: string[] = []
+    for (const [peer, channel] of this.channels) {
+      if (channel.lightUser !== user) continue
+      const key = publicKeyOf(peer)
+      if (key !== undefined && equal(key, sign)) continue
+      channel.proto.destroy()
+      retired.push(peer)
+    }
+    return retired
   }
 
   /**
@@ -437,6 +468,8 @@ export class Replication {
     this.controller.abort(new NetError('STOPPED', 'replication stopped'))
     this.channelListeners.clear()
     this.host.removeEventListener('peer:connect', this.onConnect)
+    this.unwatchKeys?.()
+    this.unwatchKeys = undefined
     this.unfollowRegistry?.()
     this.unfollowRegistry = undefined
     for (const channel of this.channels.values()) channel.proto.destroy()
