@@ -361,7 +361,8 @@ const migrateByInstitution = {
     prologue: fixedBytes('rejects/migrate/prologue'),
     signer: fixedBytes('rejects/migrate/signer'),
     headSig: fixedBytes('rejects/migrate/head-sig', 64),
-    to: 'st-mary-hospital'
+    to: 'st-mary-hospital',
+    lineage: []
   }
 }
 const locationPoint0 = (change: (p: any) => any) => (

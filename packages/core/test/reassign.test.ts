@@ -162,7 +162,8 @@ describe('a migrate written by an institution', () => {
     prologue: fixedBytes('reassign-test/prologue'),
     signer: fixedBytes('reassign-test/signer'),
     headSig: new Uint8Array(64).fill(3),
-    to: 'lab'
+    to: 'lab',
+    lineage: []
   }
   const unsigned = { v: 1, type: 'migrate', id: fixedBytes('reassign-test/migrate', 16), time: T0, author: 'lab', reg: SEQ + 1, plain }
 
