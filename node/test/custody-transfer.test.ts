@@ -197,6 +197,9 @@ describe('`user rotate`', () => {
     await expect(userToken(a(), carol.keys)).rejects.toThrow(/LOGIN_REFUSED/)
     const next = userKeysFromPhrase(carol.phrase, crypto, 1)
     expect(typeof await userToken(a(), next)).toBe('string')
+    // The CLI's logins from here on sign once with the generation the challenge names: no further failed login is counted.
+    const failed = a().daemon.context.sessions.failedLogins(carol.keys.userId)
+    expect(failed).toBe(1)
 
     const seq = await writeExam(a(), carol.keys, 122, 'after the rotation')
     const encoded = await call(a().url, 'GET', `/v1/users/${carol.keys.userId}/entries?type=exam&encoded=true`, { token: await staffToken(a()) })
@@ -214,6 +217,18 @@ describe('`user rotate`', () => {
     expect(read.json().entries.map((e: any) => e.sealed)).toEqual([
       { readable: true, data: { notes: 'before the rotation' } }, { readable: true, data: { notes: 'after the rotation' } }
     ])
+    expect(a().daemon.context.sessions.failedLogins(carol.keys.userId)).toBe(failed)
+
+    // Rotated again: the next login signs with generation 2 at once, and the seals of both earlier generations still open.
+    const again = await cli(['user', 'rotate', ...asUser, '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json()).toMatchObject({ generation: 2 })
+    const reread = await cli(['user', 'read', ...asUser, '--type', 'exam', '--json'])
+    expect(reread.code, reread.stderr).toBe(0)
+    expect(reread.json().entries.map((e: any) => e.sealed.readable)).toEqual([true, true])
+    expect(a().daemon.context.sessions.failedLogins(carol.keys.userId)).toBe(failed)
+    const logins = (await a().daemon.audit.read()).map((l) => l.line).filter((l) => l.action === 'login' && l.actor === `user:${carol.keys.userId}`)
+    expect(logins.filter((l) => l.result === 'refused')).toHaveLength(1)
   })
 })
 
