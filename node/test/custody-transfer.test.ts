@@ -218,17 +218,25 @@ describe('`user rotate`', () => {
       { readable: true, data: { notes: 'before the rotation' } }, { readable: true, data: { notes: 'after the rotation' } }
     ])
     expect(a().daemon.context.sessions.failedLogins(carol.keys.userId)).toBe(failed)
+  })
 
-    // Rotated again: the next login signs with generation 2 at once, and the seals of both earlier generations still open.
-    const again = await cli(['user', 'rotate', ...asUser, '--json'])
-    expect(again.code, again.stderr).toBe(0)
-    expect(again.json()).toMatchObject({ generation: 2 })
-    const reread = await cli(['user', 'read', ...asUser, '--type', 'exam', '--json'])
-    expect(reread.code, reread.stderr).toBe(0)
-    expect(reread.json().entries.map((e: any) => e.sealed.readable)).toEqual([true, true])
-    expect(a().daemon.context.sessions.failedLogins(carol.keys.userId)).toBe(failed)
-    const logins = (await a().daemon.audit.read()).map((l) => l.line).filter((l) => l.action === 'login' && l.actor === `user:${carol.keys.userId}`)
-    expect(logins.filter((l) => l.result === 'refused')).toHaveLength(1)
+  it('a user rotated twice logs in with generation 2 at once: every CLI login granted, none refused, old seals open', async () => {
+    const erin = await enrolledUser('erin', a())
+    await writeExam(a(), erin.keys, 117, 'generation 0')
+    const asUser = ['--api', a().url, '--institution', 'hospital-a', '--phrase-file', erin.phraseFile]
+    for (const generation of [1, 2]) {
+      const run = await cli(['user', 'rotate', ...asUser, '--json'])
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.json()).toMatchObject({ generation })
+      await writeExam(a(), erin.keys, 117 + generation, `generation ${generation}`)
+    }
+    const read = await cli(['user', 'read', ...asUser, '--type', 'exam', '--json'])
+    expect(read.code, read.stderr).toBe(0)
+    expect(read.json().entries.map((e: any) => e.sealed.data.notes)).toEqual(['generation 0', 'generation 1', 'generation 2'])
+    // Three logins (two rotations, one read), each one challenge signed by the generation in force: nothing refused, nothing counted.
+    expect(a().daemon.context.sessions.failedLogins(erin.keys.userId)).toBe(0)
+    const logins = (await a().daemon.audit.read()).map((l) => l.line).filter((l) => l.action === 'login' && l.actor === `user:${erin.keys.userId}`)
+    expect(logins.map((l) => l.result)).toEqual(['granted', 'granted', 'granted'])
   })
 })
 
