@@ -45,9 +45,6 @@ export function normalisePhrase (phrase: string): string {
   return phrase.trim().toLowerCase().split(/\s+/).join(' ')
 }
 
-/** Key generations a sign-in tries before giving up: renewals are rare, and each try costs one login request. */
-export const MAX_LOGIN_GENERATIONS = 8
-
 /** The user's keys of `generation` from the phrase, here in the browser; BAD_PHRASE if it is not a valid recovery phrase. */
 export function keysFromPhrase (phrase: string, generation = 0): UserKeys {
   try {
@@ -61,27 +58,20 @@ export function keysFromPhrase (phrase: string, generation = 0): UserKeys {
  * A patient's sign-in: keys derived from the phrase in this tab, the node's
  * challenge signed here; only the user id and the signature leave the device.
  * The node takes only the key in force (after a renewal, a later generation
- * of the same phrase): generations are tried from 0 up, a refused one
- * costing one challenge, and the one that signs in is the chain's.
+ * of the same phrase): its challenge names that generation, whose keys sign
+ * once; the generations before it are derived too, to check old entries and
+ * open old seals.
  */
 export async function signInWithPhrase (phrase: string): Promise<Session> {
-  const generations = [keysFromPhrase(phrase)]
+  const first = keysFromPhrase(phrase)
   const node = await nodeStatus()
-  let refusal: unknown
-  for (let generation = 0; generation < MAX_LOGIN_GENERATIONS; generation++) {
-    if (generation > 0) generations.push(keysFromPhrase(phrase, generation))
-    const user = generations[generation]!
-    const { challenge } = await request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: user.userId } })
-    const signature = signLogin(node.name as Parameters<typeof signLogin>[0], fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
-    try {
-      const reply = await request('POST', '/v1/session', sessionSchema, {
-        body: { userId: user.userId, challenge, signature: bytesToHex(signature) }
-      })
-      return asSession(reply, node, generations)
-    } catch (err) {
-      if (!(err instanceof ApiFailure && err.code === 'LOGIN_REFUSED')) throw err
-      refusal ??= err
-    }
-  }
-  throw refusal
+  const { challenge, generation } = await request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: first.userId } })
+  const generations = [first]
+  for (let g = 1; g <= generation; g++) generations.push(keysFromPhrase(phrase, g))
+  const user = generations[generation]!
+  const signature = signLogin(node.name as Parameters<typeof signLogin>[0], fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
+  const reply = await request('POST', '/v1/session', sessionSchema, {
+    body: { userId: user.userId, challenge, signature: bytesToHex(signature) }
+  })
+  return asSession(reply, node, generations)
 }

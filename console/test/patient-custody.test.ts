@@ -5,8 +5,9 @@
  * generation 1), exams before and after (custody-seed.ts). Served by
  * hospital-b, the custodian that holds the whole chain:
  *
- * - signing in with the one recovery phrase finds the generation in force
- *   (the node takes only generation 1 now); every entry shows as checked on
+ * - signing in with the one recovery phrase signs once with the generation
+ *   the node's challenge names (it takes only generation 1 now), counting no
+ *   failed login; every entry shows as checked on
  *   the device, each for the key of the core it was written in and the user
  *   key in force at its position; the three seals open; the move and the
  *   renewal are told in words; the header names hospital-b; the signed head
@@ -63,8 +64,15 @@ describe('the patient\'s console after a move to hospital-b and a key renewal', 
   it('signs in with the phrase as generation 1, and shows every entry checked, the move and the renewal in words', async () => {
     // The node takes only the key in force: generation 0 is refused now.
     expect((await userToken(b, patient.keys[0]).catch((err: Error) => err.message))).toMatch(/LOGIN_REFUSED/)
+    const userId = patient.keys[0].userId
+    const failed = b.daemon.context.sessions.failedLogins(userId)
+    const loginsBefore = (await b.daemon.audit.read()).length
     const { page, context, problems } = await openConsole(browser, b.url, PHONE)
     await signIn(page)
+    // The challenge named generation 1: the browser signed once with its key, no failed login counted, nothing refused.
+    expect(b.daemon.context.sessions.failedLogins(userId)).toBe(failed)
+    const logins = (await b.daemon.audit.read()).slice(loginsBefore).map((l) => l.line).filter((l) => l.action === 'login' && l.actor === `user:${userId}`)
+    expect(logins.map((l) => l.result)).toEqual(['granted'])
     await expect.poll(async () => await page.getByTestId('timeline-count').textContent()).toBe(`${seeded} entries, ${seeded} checked on this device.`)
     expect(await page.getByTestId('check-bad').count()).toBe(0)
     expect(await page.getByTestId('custodian').textContent()).toBe('Your record is kept by hospital-b (moved 1 time)')

@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { type CryptoProvider, type PartyKeys, type UserId } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
-import { Ledger } from '@healthchain/ledger'
+import { Ledger, type ChainUser } from '@healthchain/ledger'
 import { NetworkNode } from '@healthchain/net'
 import { ApiKeyStore } from './auth/api-keys.js'
 import { ChallengeStore } from './auth/challenge.js'
@@ -146,7 +146,11 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
     const apiKeys = await ApiKeyStore.open(layout.apiKeysFile)
     const tokens = new TokenStore({ ttlMs: config.auth.tokenTtlSeconds * 1000 })
     const challenges = new ChallengeStore(
-      { crypto, lookupUserKey: async (user) => await userSigningKey(ledger, user) },
+      {
+        crypto,
+        lookupUserKey: async (user) => (await userInForce(ledger, user))?.sign,
+        lookupUserGeneration: async (user) => (await userInForce(ledger, user))?.generation
+      },
       { node: config.name, ttlMs: config.auth.challengeTtlSeconds * 1000 }
     )
     const sessions = new Sessions({ apiKeys, tokens, challenges }, { role: config.role })
@@ -224,10 +228,11 @@ function peerIdOf (address: string): string {
  * the login challenge): the genesis's, or the latest rekey's, so a
  * rotated-out key no longer logs in.
  */
-async function userSigningKey (ledger: Ledger, user: UserId): Promise<Uint8Array | undefined> {
+/** The user's keys in force on this node's copy of their chain (the sign key logs in; its generation is named with each challenge). */
+async function userInForce (ledger: Ledger, user: UserId): Promise<ChainUser | undefined> {
   if (!ledger.hasChain(user)) return undefined
   // A visit, not chain(): login attempts (which anyone may make) must not leave chains open in memory.
   const found = await ledger.withChain(user, async (chain) => chain.user)
   // The id is generation 0's, derived from the genesis key: checked anyway, so a catalog mix-up can never log in the wrong person.
-  return found !== undefined && found.userId === user ? found.sign : undefined
+  return found !== undefined && found.userId === user ? found : undefined
 }

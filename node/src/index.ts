@@ -12,7 +12,8 @@ export { ApiKeyStore, apiKeyIdOf, API_KEY_PREFIX, type ApiKeyRecord, type ApiKey
 export { TokenStore, TOKEN_PREFIX, DEFAULT_MAX_TOKENS, type Principal, type Session, type IssuedToken, type TokenStoreInit } from './auth/tokens.js'
 export {
   ChallengeStore, loginMessage, signLogin, LOGIN_DOMAIN, LOGIN_VERSION, LOGIN_NONCE_BYTES, MAX_FAILED_PER_USER, LOGIN_REFUSAL_FLOOR_MS,
-  type LookupUserKey, type IssuedChallenge, type ChallengeResponse, type ChallengeStoreComponents, type ChallengeStoreInit
+  type LookupUserKey, type LookupUserGeneration, type IssuedChallenge, type UserChallenge, type ChallengeResponse,
+  type ChallengeStoreComponents, type ChallengeStoreInit
 } from './auth/challenge.js'
 export { Sessions, actorOf, type SessionsComponents, type SessionsInit, type Login } from './auth/sessions.js'
 export {

@@ -226,6 +226,47 @@ describe('login challenge', () => {
     expect([known!.reason, unknown!.reason]).toEqual(['BAD_SIGNATURE', 'UNKNOWN_USER'])
   })
 
+  it('a challenge names the generation in force: a rotated user\'s, and 0 alike for one who never rotated and one not known here, each at the floor', async () => {
+    const rotated = newUser()
+    const never = newUser()
+    const stranger = newUser()
+    const clock = fakeClock()
+    const generations = new Map<UserId, number>([[rotated.userId, 9], [never.userId, 0]])
+    const waits: number[] = []
+    const store = new ChallengeStore({
+      crypto,
+      lookupUserKey: () => undefined,
+      // Reading a held user's chain takes a while; an unknown one is known at once.
+      lookupUserGeneration: (id) => { if (!generations.has(id)) return undefined; clock.advance(30); return generations.get(id) }
+    }, { node: NODE, ttlMs: TTL, now: clock.now, refusalFloorMs: 100, sleep: async (ms) => { waits.push(ms) } })
+    const answers = []
+    for (const user of [rotated, never, stranger]) answers.push(await store.challenge(user.userId))
+    expect(answers.map((a) => a.generation)).toEqual([9, 0, 0])
+    expect(answers.map((a) => Object.keys(a).sort())).toEqual(Array(3).fill(['challenge', 'expiresAt', 'generation']))
+    expect(answers.every((a) => /^[0-9a-f]{64}$/.test(a.challenge))).toBe(true)
+    // Each answered when the floor is reached, however long the lookup took.
+    expect(waits).toEqual([70, 70, 100])
+    // Asking counts nothing against anyone.
+    expect(store.consumedCount).toBe(0)
+
+    // Without a lookup, every challenge names generation 0 at once.
+    const { store: plain } = setup([rotated])
+    expect((await plain.challenge(rotated.userId)).generation).toBe(0)
+  })
+
+  it('counts a user\'s failed logins; a success leaves the count as it was', async () => {
+    const alice = newUser()
+    const mallory = newUser()
+    const { store } = setup([alice])
+    let c = store.issue(alice.userId).challenge
+    await expectRefused(store.verify({ ...respond(mallory, c), userId: alice.userId }), 'BAD_SIGNATURE')
+    expect(store.failedLogins(alice.userId)).toBe(1)
+    c = store.issue(alice.userId).challenge
+    expect(await store.verify(respond(alice, c))).toBe(alice.userId)
+    expect(store.failedLogins(alice.userId)).toBe(1)
+    expect(store.failedLogins(mallory.userId)).toBe(0)
+  })
+
   it('binds the node: the message starts with the domain tag and names the node', () => {
     const nonce = new Uint8Array(32).fill(7)
     const message = loginMessage(NODE, nonce)

@@ -197,6 +197,9 @@ describe('`user rotate`', () => {
     await expect(userToken(a(), carol.keys)).rejects.toThrow(/LOGIN_REFUSED/)
     const next = userKeysFromPhrase(carol.phrase, crypto, 1)
     expect(typeof await userToken(a(), next)).toBe('string')
+    // The CLI's logins from here on sign once with the generation the challenge names: no further failed login is counted.
+    const failed = a().daemon.context.sessions.failedLogins(carol.keys.userId)
+    expect(failed).toBe(1)
 
     const seq = await writeExam(a(), carol.keys, 122, 'after the rotation')
     const encoded = await call(a().url, 'GET', `/v1/users/${carol.keys.userId}/entries?type=exam&encoded=true`, { token: await staffToken(a()) })
@@ -214,6 +217,26 @@ describe('`user rotate`', () => {
     expect(read.json().entries.map((e: any) => e.sealed)).toEqual([
       { readable: true, data: { notes: 'before the rotation' } }, { readable: true, data: { notes: 'after the rotation' } }
     ])
+    expect(a().daemon.context.sessions.failedLogins(carol.keys.userId)).toBe(failed)
+  })
+
+  it('a user rotated twice logs in with generation 2 at once: every CLI login granted, none refused, old seals open', async () => {
+    const erin = await enrolledUser('erin', a())
+    await writeExam(a(), erin.keys, 117, 'generation 0')
+    const asUser = ['--api', a().url, '--institution', 'hospital-a', '--phrase-file', erin.phraseFile]
+    for (const generation of [1, 2]) {
+      const run = await cli(['user', 'rotate', ...asUser, '--json'])
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.json()).toMatchObject({ generation })
+      await writeExam(a(), erin.keys, 117 + generation, `generation ${generation}`)
+    }
+    const read = await cli(['user', 'read', ...asUser, '--type', 'exam', '--json'])
+    expect(read.code, read.stderr).toBe(0)
+    expect(read.json().entries.map((e: any) => e.sealed.data.notes)).toEqual(['generation 0', 'generation 1', 'generation 2'])
+    // Three logins (two rotations, one read), each one challenge signed by the generation in force: nothing refused, nothing counted.
+    expect(a().daemon.context.sessions.failedLogins(erin.keys.userId)).toBe(0)
+    const logins = (await a().daemon.audit.read()).map((l) => l.line).filter((l) => l.action === 'login' && l.actor === `user:${erin.keys.userId}`)
+    expect(logins.map((l) => l.result)).toEqual(['granted', 'granted', 'granted'])
   })
 })
 

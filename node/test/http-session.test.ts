@@ -4,7 +4,8 @@
  * nothing else changed by a refusal, and no secret ever in the log.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { bytesToHex, fromHex } from '@healthchain/core'
+import { bytesToHex, fromHex, newRecoveryPhrase, userKeysFromPhrase, type UserKeys } from '@healthchain/core'
+import { ApiClient, loginWithPhrase } from '../src/cli/index.js'
 import { signLogin } from '../src/index.js'
 import { NODE_NAME, startTestApi, type TestApi } from './helpers/api.js'
 import { crypto, newUser, type TestUser } from './helpers/fixtures.js'
@@ -140,8 +141,9 @@ describe('POST /v1/session with a signed challenge', () => {
     api.userKeys.set(alice.userId, alice.sign.publicKey)
     // Asking for a challenge tells nothing either: the same answer for anyone.
     const asked = [await api.request('POST', '/v1/session/challenge', { body: { userId: alice.userId } }), await api.request('POST', '/v1/session/challenge', { body: { userId: stranger.userId } })]
-    expect(asked.map((r) => [r.status, Object.keys(r.body).sort(), sameHeaders(r.headers)])).toEqual([
-      [200, ['challenge', 'expiresAt'], sameHeaders(asked[1]!.headers)], [200, ['challenge', 'expiresAt'], sameHeaders(asked[0]!.headers)]
+    expect(asked.map((r) => [r.status, Object.keys(r.body).sort(), r.body.generation, sameHeaders(r.headers)])).toEqual([
+      [200, ['challenge', 'expiresAt', 'generation'], 0, sameHeaders(asked[1]!.headers)],
+      [200, ['challenge', 'expiresAt', 'generation'], 0, sameHeaders(asked[0]!.headers)]
     ])
     const login = async (body: Record<string, string>) => await api.request('POST', '/v1/session', { body })
 
@@ -173,6 +175,36 @@ describe('POST /v1/session with a signed challenge', () => {
       [`user:${stranger.userId}`, 'UNKNOWN_USER'],
       [`user:${alice.userId}`, 'UNKNOWN_CHALLENGE']
     ])
+  })
+
+  it('names the generation in force: a rotated user signs once with its key, no failed login counted; a stranger is answered as one who never rotated', async () => {
+    const phrase = newRecoveryPhrase()
+    const [first, third] = [0, 2].map((g) => userKeysFromPhrase(phrase, crypto, g)) as [UserKeys, UserKeys]
+    // The node's copy of the chain has generation 2 in force: only its key logs in.
+    api.userKeys.set(first.userId, third.sign.publicKey)
+    api.userGenerations.set(first.userId, 2)
+    const never = newUser()
+    api.userKeys.set(never.userId, never.sign.publicKey)
+    const stranger = newUser()
+
+    const ask = async (userId: string) => await api.request('POST', '/v1/session/challenge', { body: { userId } })
+    const [rotated, neverRotated, unknown] = [await ask(first.userId), await ask(never.userId), await ask(stranger.userId)]
+    expect(rotated.body.generation).toBe(2)
+    // The stranger's answer is a never-rotated user's: the same fields, generation 0, the same headers.
+    for (const answer of [neverRotated, unknown]) {
+      expect([answer.status, Object.keys(answer.body).sort(), answer.body.generation]).toEqual([200, ['challenge', 'expiresAt', 'generation'], 0])
+    }
+    expect(sameHeaders(unknown.headers)).toEqual(sameHeaders(neverRotated.headers))
+
+    // The CLI's login with the phrase: one challenge, signed by generation 2's key, granted.
+    const session = await loginWithPhrase(new ApiClient(api.url), NODE_NAME, phrase, crypto)
+    expect(session.generation).toBe(2)
+    expect(session.keys.sign.publicKey).toEqual(third.sign.publicKey)
+    // Every generation up to it, newest first, to open old seals.
+    expect(session.all.map((k) => bytesToHex(k.box.publicKey))).toEqual([2, 1, 0].map((g) => bytesToHex(userKeysFromPhrase(phrase, crypto, g).box.publicKey)))
+    expect(api.challenges.failedLogins(first.userId)).toBe(0)
+    expect((await api.auditLines()).map((l) => [l.actor, l.result])).toEqual([[`user:${first.userId}`, 'granted']])
+    expect(api.tokens.size).toBe(1)
   })
 
   it('never writes a secret to the audit log', async () => {

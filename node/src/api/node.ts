@@ -69,7 +69,9 @@ export const challengeRequestSchema = z.strictObject({ userId: userIdSchema })
 
 export const challengeSchema = z.object({
   challenge: z.string().describe('32-byte nonce, hex; sign "healthchain/v1/login" 0x00 ‖ len ‖ institution id ‖ nonce'),
-  expiresAt: z.iso.datetime()
+  expiresAt: z.iso.datetime(),
+  generation: z.int().min(0)
+    .describe('the generation of the user\'s key in force on this node (0 until a rotation; also for a user not known here): derive its keys and sign with them')
 })
 export type ChallengeReply = z.infer<typeof challengeSchema>
 

@@ -57,6 +57,14 @@
  * must put in the institution it means to log in to, not one the server
  * names: a signature for "hospital-a" is worth nothing at "hospital-b".
  *
+ * The challenge also names the generation of the user's key in force here
+ * (0 until a rekey; the chain shows it to anyone who holds it), so a client
+ * derives that generation's keys from the phrase and signs once: trying
+ * generations in turn would spend a refused login on each. A user not known
+ * here is answered generation 0, as one who never rotated, and every
+ * challenge is answered no sooner than the refusal floor after it was asked
+ * for, which hides reading a known user's chain as it does at a refusal.
+ *
  * Refusals: UNKNOWN_CHALLENGE (never issued, issued for another user, or
  * expired: none of it depends on the user), LOGIN_REFUSED (with `reason`
  * BAD_SIGNATURE, UNKNOWN_USER when no key is known for the user id, or
@@ -91,11 +99,19 @@ const STAND_IN_SEED = createHash('sha256').update('healthchain/v1/login-stand-in
 /** The user's Ed25519 public key (from their genesis), or undefined when this node knows none. */
 export type LookupUserKey = (userId: UserId) => Uint8Array | undefined | Promise<Uint8Array | undefined>
 
+/** The generation of the user's key in force (0 until a rekey), or undefined when this node knows none. */
+export type LookupUserGeneration = (userId: UserId) => number | undefined | Promise<number | undefined>
+
 export interface IssuedChallenge {
   /** The nonce, 64 lowercase hex characters. */
   readonly challenge: string
   /** Milliseconds since the epoch. */
   readonly expiresAt: number
+}
+
+export interface UserChallenge extends IssuedChallenge {
+  /** The generation whose key must sign: the one in force here, 0 for a user not known here. */
+  readonly generation: number
 }
 
 export interface ChallengeResponse {
@@ -109,6 +125,8 @@ export interface ChallengeResponse {
 export interface ChallengeStoreComponents {
   readonly crypto: CryptoProvider
   readonly lookupUserKey: LookupUserKey
+  /** Without it, every challenge names generation 0 (a node that cannot tell, or users who never rotate). */
+  readonly lookupUserGeneration?: LookupUserGeneration
 }
 
 export interface ChallengeStoreInit {
@@ -117,7 +135,10 @@ export interface ChallengeStoreInit {
   readonly ttlMs: number
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number
-  /** A refused login (once its nonce checked out) is answered no sooner than this after it began; default LOGIN_REFUSAL_FLOOR_MS. */
+  /**
+   * A refused login (once its nonce checked out), and a challenge naming a generation, is answered no sooner than this
+   * after it began; default LOGIN_REFUSAL_FLOOR_MS.
+   */
   readonly refusalFloorMs?: number
   /** Waits `ms`; injectable for tests. */
   readonly sleep?: (ms: number) => Promise<unknown>
@@ -176,6 +197,30 @@ export class ChallengeStore {
     nonce.set(randomBytes(NONCE_RANDOM_BYTES), 8)
     nonce.set(this.mac(userId, nonce), 8 + NONCE_RANDOM_BYTES)
     return { challenge: bytesToHex(nonce), expiresAt }
+  }
+
+  /**
+   * A fresh challenge for `userId` with the generation of their key in
+   * force here: 0 for a user not known here, as for one who never rotated,
+   * and answered no sooner than the refusal floor whoever asks, so neither
+   * the answer nor its time tells which users this node holds.
+   */
+  async challenge (userId: UserId): Promise<UserChallenge> {
+    const started = this.now()
+    const issued = this.issue(userId)
+    const lookup = this.components.lookupUserGeneration
+    if (lookup === undefined) return { ...issued, generation: 0 }
+    const generation = (await lookup(userId)) ?? 0
+    const wait = started + this.refusalFloorMs - this.now()
+    if (wait > 0) await this.sleep(wait)
+    return { ...issued, generation }
+  }
+
+  /** Failed logins remembered for `userId` now (at most MAX_FAILED_PER_USER): what a refused try costs the user. */
+  failedLogins (userId: UserId): number {
+    let failed = 0
+    for (const record of this.consumed.get(userId)?.values() ?? []) if (!record.succeeded && record.expiresAt > this.now()) failed++
+    return failed
   }
 
   /**

@@ -8,7 +8,7 @@
 import type { InstitutionRole, UserId } from '@healthchain/core'
 import { NodeError } from '../errors.js'
 import type { ApiKeyStore } from './api-keys.js'
-import type { ChallengeResponse, ChallengeStore, IssuedChallenge } from './challenge.js'
+import type { ChallengeResponse, ChallengeStore, UserChallenge } from './challenge.js'
 import type { IssuedToken, Principal, Session, TokenStore } from './tokens.js'
 
 export interface SessionsComponents {
@@ -49,8 +49,14 @@ export class Sessions {
     return { ...this.components.tokens.issue(principal), principal }
   }
 
-  challenge (userId: UserId): IssuedChallenge {
-    return this.components.challenges.issue(userId)
+  /** A challenge naming the generation of the user's key in force (challenge.ts: the same answer for a user not known here). */
+  async challenge (userId: UserId): Promise<UserChallenge> {
+    return await this.components.challenges.challenge(userId)
+  }
+
+  /** Failed logins remembered for the user: a successful one leaves the count as it was. */
+  failedLogins (userId: UserId): number {
+    return this.components.challenges.failedLogins(userId)
   }
 
   async loginWithChallenge (response: ChallengeResponse): Promise<Login> {

@@ -6,8 +6,9 @@
  * every error answer turned into an ApiError with the API's own stable code
  * (UNKNOWN_KEY, LOGIN_REFUSED, …).
  *
- * Logins: `loginWithApiKey` (staff) and `loginAsUser` (a user's signed
- * challenge) return a client that sends the bearer token.
+ * Logins: `loginWithApiKey` (staff), `loginAsUser` (a user's signed
+ * challenge) and `loginAsUserInForce` (signed with the key generation the
+ * node's challenge names) return a client that sends the bearer token.
  */
 import {
   bytesToHex, fromHex, type CryptoProvider, type InstitutionId, type UserId, type UserKeys
@@ -119,6 +120,26 @@ export async function loginAsUser (
   api: ApiClient, institution: InstitutionId, user: UserKeys, crypto: CryptoProvider
 ): Promise<{ client: ApiClient, session: SessionReply }> {
   const { challenge } = await api.request('POST', '/v1/session/challenge', challengeSchema, { body: { userId: user.userId } })
+  return await answerChallenge(api, institution, user, challenge, crypto)
+}
+
+/**
+ * User login with the key generation in force at the node: its challenge
+ * names the generation, `keysOf` derives that generation's keys (from the
+ * recovery phrase) and they sign once, so a rotated user spends no refused
+ * login on the generations before.
+ */
+export async function loginAsUserInForce (
+  api: ApiClient, institution: InstitutionId, userId: UserId, keysOf: (generation: number) => UserKeys, crypto: CryptoProvider
+): Promise<{ client: ApiClient, session: SessionReply, keys: UserKeys, generation: number }> {
+  const { challenge, generation } = await api.request('POST', '/v1/session/challenge', challengeSchema, { body: { userId } })
+  const keys = keysOf(generation)
+  return { ...await answerChallenge(api, institution, keys, challenge, crypto), keys, generation }
+}
+
+async function answerChallenge (
+  api: ApiClient, institution: InstitutionId, user: UserKeys, challenge: string, crypto: CryptoProvider
+): Promise<{ client: ApiClient, session: SessionReply }> {
   const signature = signLogin(institution, fromHex(challenge, 32, 'challenge'), user.sign.secretKey, crypto)
   const session = await api.request('POST', '/v1/session', sessionSchema, { body: { userId: user.userId, challenge, signature: bytesToHex(signature) } })
   return { client: api.withToken(session.token), session }

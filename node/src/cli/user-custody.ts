@@ -2,10 +2,10 @@
  * A user's keys by generation and their chain's moves, over a node's HTTP
  * API (the CLI's `user` commands):
  *
- *   loginWithPhrase  logs in with the generation in force at that node: the
- *                    node knows only the chain's current key, so generations
- *                    are tried from 0 up (a refused one costs one challenge);
- *                    the generation that logs in is the chain's
+ *   loginWithPhrase  logs in with the generation in force at that node: its
+ *                    challenge names the generation of the chain's current
+ *                    key, whose keys the phrase derives; one signature, and
+ *                    the generations before are derived to open old seals
  *   transferChain    asks the new custodian for its offer, checks it here
  *                    (client's checkOffer), signs the migrate with the key in
  *                    force and sends it
@@ -24,12 +24,9 @@ import {
   type ContinuationOffer, type ContinuedReply, type EntriesReply, type EntryViewReply, type MigratePlainView, type WriteReply
 } from '../api/index.js'
 import { hexToBytes } from '../services/chains.js'
-import { ApiClient, loginAsUser } from './api-client.js'
+import { ApiClient, loginAsUserInForce } from './api-client.js'
 import { ApiError, CliError } from './errors.js'
 import { clientStep } from './user-device.js'
-
-/** Generations tried at a login before giving up: rotations are rare, and each try costs one login request. */
-export const MAX_LOGIN_GENERATIONS = 8
 
 /** How long the CLI waits for a new custodian that first fetches the chain from its peers. */
 export const TRANSFER_TIMEOUT_MS = 120_000
@@ -46,18 +43,10 @@ export interface PhraseSession {
 
 /** Logs in at `api` (institution `institution`) with the recovery phrase (readPhraseFile), as the generation in force there. */
 export async function loginWithPhrase (api: ApiClient, institution: InstitutionId, phrase: string, crypto: CryptoProvider): Promise<PhraseSession> {
-  let refusal: unknown
-  for (let generation = 0; generation < MAX_LOGIN_GENERATIONS; generation++) {
-    const keys = clientStep(() => userKeysFromPhrase(phrase, crypto, generation))
-    try {
-      const { client } = await loginAsUser(api, institution, keys, crypto)
-      return { client, phrase, keys, generation, all: keysUpTo(phrase, generation, crypto) }
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 'LOGIN_REFUSED')) throw err
-      refusal ??= err
-    }
-  }
-  throw refusal
+  const { userId } = clientStep(() => userKeysFromPhrase(phrase, crypto))
+  const keysOf = (generation: number): UserKeys => clientStep(() => userKeysFromPhrase(phrase, crypto, generation))
+  const { client, keys, generation } = await loginAsUserInForce(api, institution, userId, keysOf, crypto)
+  return { client, phrase, keys, generation, all: keysUpTo(phrase, generation, crypto) }
 }
 
 /** A sealed segment of `view` opened with any generation's box key, under the key of the core the entry was written in. */

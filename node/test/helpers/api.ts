@@ -53,6 +53,8 @@ export interface TestApiParts {
   readonly sessions: Sessions
   /** Users whose keys this node knows (the challenge's lookupUserKey). */
   readonly userKeys: Map<UserId, Uint8Array>
+  /** The generation of a known user's key in force, when not 0 (the challenge's lookupUserGeneration). */
+  readonly userGenerations: Map<UserId, number>
   /** The aggregator in front of the log, when the options asked for one. */
   readonly aggregator: AuditAggregator | undefined
 }
@@ -78,14 +80,19 @@ export async function startTestApi (opts: TestApiOptions = {}): Promise<TestApi>
   const apiKeys = await ApiKeyStore.open(layout.apiKeysFile, { now: clock.now })
   const tokens = new TokenStore({ ttlMs: TOKEN_TTL_MS, now: clock.now })
   const userKeys = new Map<UserId, Uint8Array>()
-  const challenges = new ChallengeStore({ crypto, lookupUserKey: (id) => userKeys.get(id) }, { node: NODE_NAME, ttlMs: CHALLENGE_TTL_MS, now: clock.now })
+  const userGenerations = new Map<UserId, number>()
+  const challenges = new ChallengeStore({
+    crypto,
+    lookupUserKey: (id) => userKeys.get(id),
+    lookupUserGeneration: (id) => userKeys.has(id) ? userGenerations.get(id) ?? 0 : undefined
+  }, { node: NODE_NAME, ttlMs: CHALLENGE_TTL_MS, now: clock.now })
   const role = opts.role ?? 'examiner'
   const sessions = new Sessions({ apiKeys, tokens, challenges }, { role })
   // Never started: no timer ends its windows, the test does.
   const aggregator = opts.aggregate === undefined
     ? undefined
     : new AuditAggregator(audit, { windowMs: 60_000, maxGroups: opts.aggregate.maxGroups ?? 1000, now: clock.now })
-  const parts: TestApiParts = { clock, layout, store, audit, apiKeys, tokens, challenges, sessions, userKeys, aggregator }
+  const parts: TestApiParts = { clock, layout, store, audit, apiKeys, tokens, challenges, sessions, userKeys, userGenerations, aggregator }
 
   let app: App | undefined
   try {

@@ -1,7 +1,7 @@
 /**
  * The login audit.
  *
- *   POST /v1/session/challenge   { userId }                         → { challenge, expiresAt }
+ *   POST /v1/session/challenge   { userId }                         → { challenge, expiresAt, generation }
  *   POST /v1/session             { apiKey }                         → token   (staff)
  *                                { userId, challenge, signature }   → token   (users)
  *
@@ -27,14 +27,16 @@ export interface SessionRoutesDeps {
 export function registerSessionRoutes (app: App, deps: SessionRoutesDeps): void {
   app.post('/v1/session/challenge', {
     schema: {
-      summary: 'A one-time login challenge for a user (expires in minutes)',
+      summary: 'A one-time login challenge for a user (expires in minutes), and the generation of their key that must sign it',
+      description: 'The generation is the one in force on this node\'s copy of the chain (0 until the user rotates their keys); ' +
+        'a user not known here is answered alike (generation 0), no sooner than any other.',
       tags: ['session'],
       body: challengeRequestSchema,
       response: { 200: challengeSchema, ...errorReplies }
     }
   }, async (request) => {
-    const issued = deps.sessions.challenge(request.body.userId)
-    return { challenge: issued.challenge, expiresAt: new Date(issued.expiresAt).toISOString() }
+    const issued = await deps.sessions.challenge(request.body.userId)
+    return { challenge: issued.challenge, expiresAt: new Date(issued.expiresAt).toISOString(), generation: issued.generation }
   })
 
   app.post('/v1/session', {
