@@ -67,10 +67,13 @@ export type RegistryAppendReply = z.infer<typeof registryAppendReplySchema>
 
 export const challengeRequestSchema = z.strictObject({ userId: userIdSchema })
 
+/** The most key generations a client derives for a login: a node naming more is answering nonsense, and deriving each costs time. */
+export const MAX_KEY_GENERATION = 1024
+
 export const challengeSchema = z.object({
   challenge: z.string().describe('32-byte nonce, hex; sign "healthchain/v1/login" 0x00 ‖ len ‖ institution id ‖ nonce'),
   expiresAt: z.iso.datetime(),
-  generation: z.int().min(0)
+  generation: z.int().min(0).max(MAX_KEY_GENERATION)
     .describe('the generation of the user\'s key in force on this node (0 until a rotation; also for a user not known here): derive its keys and sign with them')
 })
 export type ChallengeReply = z.infer<typeof challengeSchema>
