@@ -29,7 +29,7 @@ describe('the promises across a consortium\'s life', () => {
   it('hold over random sequences of steps (invariants after every step, and once quiet)', async () => {
     const totals = emptyTotals()
     await fc.assert(lifecycleProperty(totals, { maxSteps: 20 }), { numRuns: RUNS, seed: SEED })
-    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures, ${totals.rotations} key rotations`)
+    console.info(`lifecycle invariants: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures, ${totals.rotations} key rotations, ${totals.transfers} transfers, ${totals.rogues} rogue appends, ${totals.rekeys} user rekeys`)
     expect(totals.sequences).toBe(RUNS)
     expect(totals.checks).toBeGreaterThan(RUNS)
   }, 600_000)
@@ -110,6 +110,48 @@ describe('the promises across a consortium\'s life', () => {
     expect(w.stats.rotations).toBe(2)
     // The three exams signed with a rotated-out key were refused (an acknowledged one fails the step); nothing else was.
     expect((w.stats.refused.get('BAD_SIGNATURE') ?? 0) + (w.stats.refused.get('REGISTRY_BEHIND') ?? 0)).toBeGreaterThanOrEqual(3)
+  }, 120_000)
+
+  it('a chain moves with its old custodian up, stopped, lost or suspended; nothing acknowledged is lost; an append past N is flagged everywhere', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-a', 0)
+    await w.grant(0, 'hospital-b')
+    await w.transfer(0, 'live')
+    await w.exam('hospital-b', 0)
+    await w.exam('hospital-a', 0)
+    await w.rogue(0)
+    await w.transfer(1, 'stopped')
+    await w.exercise(1)
+    await w.heal('hospital-b')
+    await w.transfer(0, 'lost')
+    await w.exam('hospital-a', 0)
+    await w.quiet()
+    await w.transfer(0, 'suspended')
+    await w.erase(0, 0)
+    await w.quiet()
+    expect(w.stats.transfers).toBe(4)
+    expect(w.stats.rogues).toBe(1)
+    expect(w.chains[0]!.moved.length).toBe(3)
+  }, 180_000)
+
+  it('a user who rotates keys writes with the new generation, across a move too; the rotated-out key is refused; old seals still open', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exam('hospital-a', 0)
+    await w.rekey(0)
+    await w.staleUserEntry(0)
+    await w.exam('hospital-b', 0)
+    await w.grant(0, 'hospital-m')
+    await w.transfer(0, 'live')
+    await w.staleUserEntry(0)
+    await w.rekey(0)
+    await w.exercise(0)
+    await w.exam('hospital-b', 0)
+    await w.staleUserEntry(0)
+    await w.quiet()
+    expect(w.stats.rekeys).toBe(2)
+    expect(w.chains[0]!.generations.length).toBe(3)
+    // The three entries signed with a rotated-out generation were refused (an acknowledged one fails the step).
+    expect(w.stats.refused.get('BAD_SIGNATURE') ?? 0).toBeGreaterThanOrEqual(3)
   }, 120_000)
 
   it('writes a custodian made while cut off reach every replica once it is back, and lag is reported until then', async () => {
