@@ -36,6 +36,8 @@ export class CustodySteps {
   private readonly w: LifecycleWorld
   /** Sealed exams the user already opened (an entry id each). */
   private readonly opened = new Set<string>()
+  /** Lets a test move a chain with its custodian lost after a rogue append (the known gap canTransfer keeps the random runs off). */
+  allowLostAfterRogue = false
   /** Closed cores a custodian wrote on after the chain left them, and who. */
   private readonly rogues: Array<{ readonly chain: number, readonly key: Uint8Array, readonly custodian: Examiner }> = []
 
@@ -50,8 +52,13 @@ export class CustodySteps {
   canTransfer (i: number, how: Handover): boolean {
     const c = this.w.chains[i]!
     if (c.lied || c.forked || !this.w.up.has(c.custodian) || !this.w.up.has(CustodySteps.target(c))) return false
+    // Not the registry's host: suspended, its peers drop it, and with it the registry that would reinstate it.
+    if (how === 'suspended') return c.custodian !== 'hospital-a'
+    if (how !== 'lost') return true
     // A lost custodian's directory goes with everything in it: only hospital-b (not the registry's host), and only if it keeps no other chain.
-    return how !== 'lost' || (c.custodian === 'hospital-b' && this.w.chains.every((other) => other === c || other.custodian !== 'hospital-b'))
+    // Not after a rogue append: a node back with an empty directory takes the chain from a later core, never learns that the
+    // cores before it are closed, and logs (and serves) the rogue head — a known gap, the plain test marked `fails` shows it.
+    return c.custodian === 'hospital-b' && this.w.chains.every((other) => other === c || other.custodian !== 'hospital-b') && (this.rogues.length === 0 || this.allowLostAfterRogue)
   }
 
   /**
@@ -101,8 +108,12 @@ export class CustodySteps {
     } finally {
       if (how === 'suspended') {
         await w.net.setStatus(from, 'reinstate')
-        // Its peers dropped it while it was suspended: they take it back once their registries have it reinstated.
-        await w.net.meshed([...w.up])
+        // Its peers dropped it while it was suspended, and it does not come back by itself (seen: still cut off after 20 s,
+        // reported): its operator restarts it.
+        if (w.up.has(from)) {
+          await w.net.stop(from)
+          await w.net.start(from)
+        }
       }
     }
     for (const id of NODES) if (w.up.has(id)) await this.follows(id)
@@ -128,7 +139,8 @@ export class CustodySteps {
         const copy = await this.w.chainAt(id, c)
         const held = c.moved.findIndex((core) => copy !== undefined && equal(core.key, copy.key))
         throw new InvariantViolation('I10', `${id} does not follow chain ${c.index} to its continuation at ${c.custodian}, both up ` +
-          `(it holds core ${held} of ${c.moved.length} it moved from, ${copy?.length ?? 0} long, verified ${copy?.verifiedLength ?? 0})`)
+          `(it holds core ${held} of ${c.moved.length} it moved from, ${copy?.length ?? 0} long, verified ${copy?.verifiedLength ?? 0}; ` +
+          `fetches failed: ${JSON.stringify(Object.fromEntries(this.w.net.node(id).heads.stats.fetch.failed))})`)
       }
       this.w.stats.checks++
     }
