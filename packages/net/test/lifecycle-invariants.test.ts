@@ -2,7 +2,8 @@
  * The promises as invariants over random lives of a small consortium (see
  * helpers/lifecycle-world.ts for the world, its steps and what each
  * invariant means): honest writes by every role, lies by a custodian, grants
- * and revocations, suspensions, examiners' key rotations, erasures, idle
+ * and revocations, suspensions, examiners' key rotations, custody moves (and
+ * a custodian writing on the core a chain left), users' key rotations, erasures, idle
  * closes, restarts, isolation and healing, equivocation — checked after every step and once the network is quiet. A
  * failure shrinks to a minimal sequence, printed as code that replays it.
  *

@@ -13,7 +13,11 @@
  * suspension and reinstatement, rotation of an examiner's keys by
  * governance (helpers/lifecycle-rotation.ts; the examiner then writes with
  * the generation its own registry lists) and an exam signed with a
- * rotated-out key after the rotation, lies by hospital-a (raw appends: a forged
+ * rotated-out key after the rotation, custody (helpers/lifecycle-custody.ts:
+ * the user moves a chain to the other examiner, its old custodian up,
+ * stopped, lost or suspended; the old custodian appends past N to the core
+ * the chain left; the user rotates their keys, and writes with the
+ * rotated-out one), lies by hospital-a (raw appends: a forged
  * grant, a recipient nobody granted, an exam of a suspended examiner
  * backdated to before its suspension), idle closes, restarts, isolation
  * (the node's network stops, its ledger stays open — a custodian keeps
@@ -41,12 +45,19 @@
  *   I8, I9 (helpers/lifecycle-rotation.ts) every exam verifies with its
  *      author's key in force at its registry length, not rotated out by the
  *      chain's mark; every sealed exam still opens for its author.
+ *   I10, I11 (helpers/lifecycle-custody.ts) nothing of a core a chain left
+ *      served beyond N, an append there flagged; every user entry verifies
+ *      with the user's generation in force, for its segment's key; every
+ *      sealed exam opens for the user. A chain's positions are signed for
+ *      the key of the core they were written in (`keyAt`).
  * And at `quiet()`:
  *   I4 every replica reaches the verified length of its custodian's chain
  *      (for a chain hospital-a lied on: the first position a full
  *      verification refuses), and then reports no lag for honest chains.
  *   I7 a chain hospital-a equivocated on (two histories at two lengths, one
  *      of them served by its second node) is flagged by every node.
+ *   I10 every node holds each honest chain as its custodian's latest
+ *      continuation, verified whole, and flags every append past N.
  * Not covered here: the query index and FHIR views (the daemon's, over the
  * same reads), SIGKILL (test/crash-invariants.test.ts).
  */
