@@ -13,6 +13,8 @@
  * invariants -- --minutes N` runs them for as long as asked.
  */
 import fc from 'fast-check'
+import { buildErasure } from '@healthchain/core'
+import { crypto } from '@healthchain/net/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { emptyTotals, lifecycleProperty } from './helpers/lifecycle-commands.js'
 import { LifecycleWorld, type NodeName } from './helpers/lifecycle-world.js'
@@ -143,6 +145,19 @@ describe('the promises across a consortium\'s life', () => {
     await w.transfer(1, 'live')
     await w.rogue(1)
     await w.erase(0, 0)
+    await w.quiet()
+  }, 120_000)
+
+  // Known gap: a replica away while the chain moved cannot follow once an entry below N was erased (the follow waits for
+  // every block up to the migrate; the cleared one is served by nobody). Found by the random runs (seed 1). Remove `fails` once fixed.
+  it.fails('a replica away while its chain moved follows it after an erasure below N', async () => {
+    const w = await LifecycleWorld.create(cleanup)
+    await w.exercise(1)
+    await w.transfer(1, 'stopped')
+    // Erases the exercise at position 1 (below N = 2): the step's own guard is what keeps the random runs off this.
+    await (w as unknown as { userEntry: (c: unknown, e: unknown) => Promise<number | undefined> }).userEntry(w.chains[1], buildErasure([1], {}, crypto))
+    w.chains[1]!.erased.set(1, 3)
+    await w.restart('hospital-b')
     await w.quiet()
   }, 120_000)
 
