@@ -18,7 +18,10 @@
  * Failures are counted, never thrown, and a chain whose run failed stays
  * in `lag()` until a later run reaches it. A chain whose ingest stopped at
  * REGISTRY_BEHIND (the node's registry is still arriving) is retried when
- * the registry changes (`retryStalled`). A chain whose genesis was refused
+ * the registry changes (`retryStalled`), and so is a continuation of a
+ * continuation of the chain held here (MOVED_AGAIN: the chain moved twice
+ * or more while this node was away, or it took an older core of it), once
+ * this node follows a move. A chain whose genesis was refused
  * is not fetched again (the last 4,096 such keys are remembered), so heads
  * of a core that is no healthchain chain cost one fetch, not one per head.
  *
@@ -343,6 +346,13 @@ export class ChainFetcher {
       if (migrate !== undefined) await this.onSecondMove(closed, key, migrate).catch(() => {})
       return undefined
     }
+    // A later continuation of the chain held here (it moved more than once since): followed one move at a time, so it waits
+    // until this node has followed the moves between (their heads reach it too), then is tried again.
+    if (from !== undefined && !equal(from.key, held.key) && layout.segments.slice(0, -2).some((segment) => equal(segment.key, held.key))) {
+      this.failed('MOVED_AGAIN')
+      this.stalled.set(keyHex, this.wanted.get(keyHex) ?? 1)
+      return undefined
+    }
     // The ledger keeps one chain per user: a second chain of the same user is taken only as the continuation of the one held here.
     if (layout.prologue === undefined || from === undefined || !equal(from.key, held.key)) {
       this.failed('OTHER_CHAIN_OF_USER')
@@ -361,6 +371,8 @@ export class ChainFetcher {
     if (moved === undefined) throw new NetError('NO_PEER', `no peer served the continuation to its migrate at ${layout.prologue.length}`)
     this.stats.followed++
     await this.onFollowed(user, held.key, moved)
+    // A later continuation that waited for this move may follow now.
+    queueMicrotask(() => { this.retryStalled() })
     return user
   }
 

@@ -86,6 +86,7 @@ import type { Replication } from './replication.js'
 import type { AnyForkProof } from './wire/any-fork-proof.js'
 import { makeForkProof } from './wire/fork-proof.js'
 import { headOf, type SignedHead } from './wire/head.js'
+import { headOfMigrate } from './wire/move-fork-proof.js'
 import { HEADS_TOPIC } from './wire/heads-announcement.js'
 
 export { FORKS_TOPIC } from './heads-gossip.js'
@@ -157,7 +158,10 @@ export class HeadsService {
       mayFetch: (keyHex) => !this.isForkedHex(keyHex),
       onFetched: async (chain) => { await this.observeLocal(chain) },
       takeNew: this.replicateAll,
-      onFollowed: async (_user, _from, chain) => { await this.observeLocal(chain) },
+      onFollowed: async (_user, from, chain) => {
+        await this.serially(async () => { await this.closeLogged(from) })
+        await this.observeLocal(chain)
+      },
       onSecondMove: async (closed, key, migrate) => {
         const proof = await makeTwoMovesProof(this.ledger, closed, key, migrate)
         if (proof !== undefined) await this.serially(async () => { await this.forkRecords.record(proof) })
@@ -291,6 +295,24 @@ export class HeadsService {
     const next = this.processing.then(async () => { if (!this.stopped) await work() })
     this.processing = next.catch(() => { this.stats.errors++ })
     await this.processing
+  }
+
+  /**
+   * A core the chain here just moved from: a head of it beyond N logged
+   * before the move reached this node (the old custodian writing after the
+   * move, heard of first) is reported as such, and the log goes back to the
+   * head at N, so heads-sync serves nothing of the closed core beyond it.
+   */
+  private async closeLogged (from: Uint8Array): Promise<void> {
+    const keyHex = bytesToHex(from)
+    const closed = this.ledger.closedChain(from)
+    const logged = this.log.get(keyHex)
+    if (closed === undefined || logged === undefined || logged.length <= closed.length) return
+    this.stats.closedBeyond++
+    const migrate = await (await this.ledger.chain(closed.user)).get(closed.length).catch(() => null)
+    if (migrate?.type === 'migrate') this.log.put(keyHex, headOfMigrate(migrate.plain))
+    const proof = await makeClosedCoreProof(this.ledger, logged, closed)
+    if (proof !== undefined) await this.forkRecords.record(proof)
   }
 
   /** A verified head: fork check, head log, and (for a peer's head) fetch. */

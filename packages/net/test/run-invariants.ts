@@ -30,7 +30,7 @@ const started = Date.now()
 console.log(`lifecycle invariants for ${minutes} min, seed ${seed}, up to ${maxSteps} steps a sequence${lies ? '' : ', no lies'}`)
 
 const report = (): string => `${totals.sequences} sequences, ${totals.steps} steps, ${totals.checks} invariant checks, ${totals.acked} writes acknowledged, ` +
-  `${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures, ${totals.rotations} key rotations`
+  `${totals.restarts} restarts, ${totals.idleCloses} idle closes, ${totals.isolations} isolations, ${totals.lies} lies, ${totals.equivocations} equivocations, ${totals.erasures} erasures, ${totals.rotations} key rotations, ${totals.transfers} transfers, ${totals.rogues} rogue appends, ${totals.rekeys} user rekeys`
 
 try {
   await fc.assert(lifecycleProperty(totals, {

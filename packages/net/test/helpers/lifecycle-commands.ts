@@ -6,7 +6,8 @@
  * the invariants after every step and once the network is quiet at the end.
  */
 import fc from 'fast-check'
-import { LifecycleWorld, NODES, type Examiner, type Grantee, type Lie, type NodeName, type WorldStats } from './lifecycle-world.js'
+import type { Handover } from './lifecycle-custody.js'
+import { LifecycleWorld, NO_COUNTS, NODES, type Examiner, type Grantee, type Lie, type NodeName, type WorldStats } from './lifecycle-world.js'
 import type { Cleanup } from '@healthchain/net/testing'
 
 type World = LifecycleWorld
@@ -37,6 +38,7 @@ const node = fc.constantFrom<NodeName>(...NODES)
 const examiner = fc.constantFrom<Examiner>('hospital-a', 'hospital-b')
 const grantee = fc.constantFrom<Grantee>('hospital-b', 'hospital-m')
 const chain = fc.constantFrom(0, 1)
+const handover = fc.constantFrom<Handover>('live', 'stopped', 'lost', 'suspended')
 const lie = fc.constantFrom<Lie>('forged-grant', 'ungranted-recipient', 'backdated')
 
 /** Every kind of step, weighted towards writes (a lie at most now and then: it ends honest writing on chain 0). */
@@ -57,13 +59,20 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
     node.map((id) => new Step(`await w.restart('${id}')`, async (w) => { await w.restart(id) })),
     node.map((id) => new Step(`await w.isolate('${id}')`, async (w) => { await w.isolate(id) }, (w) => w.up.has(id) && w.up.size > 2)),
     node.map((id) => new Step(`await w.heal('${id}')`, async (w) => { await w.heal(id) }, (w) => !w.up.has(id))),
-    fc.constant(new Step('await w.quiet()', async (w) => { await w.quiet() }))
+    fc.constant(new Step('await w.quiet()', async (w) => { await w.quiet() })),
+    // Custody: a move to the other examiner, the old custodian writing on the core left, the user's key rotation and its stale key.
+    fc.tuple(chain, handover).map(([i, how]) => new Step(`await w.transfer(${i}, '${how}')`, async (w) => { await w.transfer(i, how) }, (w) => w.custody.canTransfer(i, how))),
+    chain.map((i) => new Step(`await w.rogue(${i})`, async (w) => { await w.rogue(i) }, (w) => w.custody.canRogue(i))),
+    chain.map((i) => new Step(`await w.rekey(${i})`, async (w) => { await w.rekey(i) }, (w) => w.canWrite(i))),
+    chain.map((i) => new Step(`await w.staleUserEntry(${i})`, async (w) => { await w.staleUserEntry(i) }, (w) => w.canWrite(i) && w.chains[i]!.generations.length > 1))
   ]
   if (opts.lies !== false) {
     // After an equivocation the liar's chain is frozen wherever the histories met: nothing more to lie on.
-    steps.push(lie.map((kind) => new Step(`await w.lie('${kind}')`, async (w) => { await w.lie(kind) }, (w) => !w.chains[0]!.forked)))
+    // The liar lies on chain 0 while it keeps it (it has not moved).
+    const keeps = (w: World): boolean => !w.chains[0]!.forked && w.chains[0]!.moved.length === 0
+    steps.push(lie.map((kind) => new Step(`await w.lie('${kind}')`, async (w) => { await w.lie(kind) }, keeps)))
     // The twin starts with no registry: only the registry's host (hospital-a, the liar) can serve it one.
-    steps.push(fc.constant(new Step('await w.equivocate()', async (w) => { await w.equivocate() }, (w) => !w.chains[0]!.forked && w.up.has('hospital-a'))))
+    steps.push(fc.constant(new Step('await w.equivocate()', async (w) => { await w.equivocate() }, (w) => keeps(w) && w.up.has('hospital-a'))))
   }
   return steps
 }
@@ -71,12 +80,12 @@ export function lifecycleSteps (opts: { lies?: boolean } = {}): Array<fc.Arbitra
 /** What the steps of every sequence run so far added up to (the world's counters, summed), and how many sequences. */
 export type LifecycleRunTotals = Omit<WorldStats, 'refused'> & { sequences: number }
 
-const COUNTERS = ['steps', 'checks', 'acked', 'restarts', 'idleCloses', 'isolations', 'lies', 'equivocations', 'erasures', 'quiets', 'rotations'] as const
+const COUNTERS = [
+  'steps', 'checks', 'acked', 'restarts', 'idleCloses', 'isolations', 'lies', 'equivocations', 'erasures', 'quiets', 'rotations', 'transfers', 'rogues', 'rekeys'
+] as const
 
 export function emptyTotals (): LifecycleRunTotals {
-  return {
-    sequences: 0, steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0, rotations: 0
-  }
+  return { sequences: 0, ...NO_COUNTS }
 }
 
 /**

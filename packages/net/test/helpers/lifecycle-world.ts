@@ -13,7 +13,11 @@
  * suspension and reinstatement, rotation of an examiner's keys by
  * governance (helpers/lifecycle-rotation.ts; the examiner then writes with
  * the generation its own registry lists) and an exam signed with a
- * rotated-out key after the rotation, lies by hospital-a (raw appends: a forged
+ * rotated-out key after the rotation, custody (helpers/lifecycle-custody.ts:
+ * the user moves a chain to the other examiner, its old custodian up,
+ * stopped, lost or suspended; the old custodian appends past N to the core
+ * the chain left; the user rotates their keys, and writes with the
+ * rotated-out one), lies by hospital-a (raw appends: a forged
  * grant, a recipient nobody granted, an exam of a suspended examiner
  * backdated to before its suspension), idle closes, restarts, isolation
  * (the node's network stops, its ledger stays open — a custodian keeps
@@ -41,22 +45,30 @@
  *   I8, I9 (helpers/lifecycle-rotation.ts) every exam verifies with its
  *      author's key in force at its registry length, not rotated out by the
  *      chain's mark; every sealed exam still opens for its author.
+ *   I10, I11 (helpers/lifecycle-custody.ts) nothing of a core a chain left
+ *      served beyond N, an append there flagged; every user entry verifies
+ *      with the user's generation in force, for its segment's key; every
+ *      sealed exam opens for the user. A chain's positions are signed for
+ *      the key of the core they were written in (`keyAt`).
  * And at `quiet()`:
  *   I4 every replica reaches the verified length of its custodian's chain
  *      (for a chain hospital-a lied on: the first position a full
  *      verification refuses), and then reports no lag for honest chains.
  *   I7 a chain hospital-a equivocated on (two histories at two lengths, one
  *      of them served by its second node) is flagged by every node.
+ *   I10 every node holds each honest chain as its custodian's latest
+ *      continuation, verified whole, and flags every append past N.
  * Not covered here: the query index and FHIR views (the daemon's, over the
  * same reads), SIGKILL (test/crash-invariants.test.ts).
  */
 import {
-  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, newRecoveryPhrase, signEntry,
+  buildErasure, buildExam, buildGenesis, buildGrant, buildRevoke, buildUserEntry, bytesToHex, decodeEntry, equal, newRecoveryPhrase, nextKeyDigest, signEntry,
   userKeysFromPhrase, type Entry, type EntryType, type InstitutionId, type UnsignedEntry, type UserId, type UserKeys
 } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import { coreOf } from '@healthchain/ledger/testing'
 import { appendAtOnce, blocksOf, examBlocks, seedTwinLedger } from './equivocation.js'
+import { CustodySteps, type Handover } from './lifecycle-custody.js'
 import { KeyGenerations } from './lifecycle-rotation.js'
 import { MaliciousCustodian } from './malicious-custodian.js'
 import { crypto, TestNet, waitFor, type Cleanup, type Party } from '@healthchain/net/testing'
@@ -76,16 +88,34 @@ const EXPECTED_REFUSALS = new Set([
   'UNKNOWN_CUSTODIAN', 'STOPPED'
 ])
 
+/** The key a chain's position `seq` was signed for: the key of the core (segment) it was written in. */
+export function keyAt (c: ChainModel, seq: number): Uint8Array {
+  return c.moved.find((core) => seq < core.length)?.key ?? c.chainKey
+}
+
+/** The user's keys in force now. */
+export function userNow (c: ChainModel): UserKeys { return c.generations[c.generations.length - 1]! }
+
 /** What a custodian answers an exam signed with a key its registry has rotated out (expected only of such an exam). */
 const ROTATED_OUT = 'BAD_SIGNATURE'
 
 interface Ack { readonly seq: number, readonly id: string, readonly type: EntryType }
 
-interface ChainModel {
+export interface ChainModel {
   readonly index: number
+  /** Generation 0 of the user's keys: the user id. */
   readonly user: UserKeys
-  readonly custodian: Examiner
-  readonly chainKey: Uint8Array
+  /** The recovery phrase every generation derives from. */
+  readonly phrase: string
+  /** The user's keys by generation; the last is in force (helpers/lifecycle-custody.ts rotates them). */
+  readonly generations: UserKeys[]
+  /** Positions of the acknowledged rekeys, in chain order. */
+  readonly rekeys: number[]
+  /** The custodian now, and the key of the core it appends to: both change when the chain moves. */
+  custodian: Examiner
+  chainKey: Uint8Array
+  /** The cores the chain moved from, oldest first: each one's key, where the next took over (N), who wrote it. */
+  readonly moved: Array<{ readonly key: Uint8Array, readonly length: number, readonly custodian: Examiner }>
   readonly acks: Ack[]
   /** Erased positions, and where each erasure stands. */
   readonly erased: Map<number, number>
@@ -99,6 +129,9 @@ interface ChainModel {
 
 export interface WorldStats {
   steps: number
+  transfers: number
+  rogues: number
+  rekeys: number
   checks: number
   acked: number
   refused: Map<string, number>
@@ -112,7 +145,23 @@ export interface WorldStats {
   rotations: number
 }
 
-const NO_COUNTS = { steps: 0, checks: 0, acked: 0, restarts: 0, idleCloses: 0, isolations: 0, lies: 0, equivocations: 0, erasures: 0, quiets: 0, rotations: 0 }
+/** Every counter of WorldStats at 0. */
+export const NO_COUNTS: Omit<WorldStats, 'refused'> = {
+  steps: 0,
+  checks: 0,
+  acked: 0,
+  restarts: 0,
+  idleCloses: 0,
+  isolations: 0,
+  lies: 0,
+  equivocations: 0,
+  erasures: 0,
+  quiets: 0,
+  rotations: 0,
+  transfers: 0,
+  rogues: 0,
+  rekeys: 0
+}
 
 export class InvariantViolation extends Error {
   constructor (invariant: string, detail: string) {
@@ -136,6 +185,9 @@ export class LifecycleWorld {
   /** Every step run, as code: what to paste into a test to replay it. */
   readonly script: string[] = []
 
+  /** Custody moves and user key rotations, and the invariants about them. */
+  readonly custody: CustodySteps = new CustodySteps(this)
+
   private constructor (net: TestNet, chains: ChainModel[]) {
     this.net = net
     this.chains = chains
@@ -148,11 +200,15 @@ export class LifecycleWorld {
     await net.meshed()
     const chains: ChainModel[] = []
     for (const custodian of ['hospital-a', 'hospital-b'] as const) {
-      const user = userKeysFromPhrase(newRecoveryPhrase(), crypto)
+      // A genesis that commits to generation 1 of the phrase's keys, so the user can rotate them.
+      const phrase = newRecoveryPhrase()
+      const user = userKeysFromPhrase(phrase, crypto)
+      const next = nextKeyDigest(userKeysFromPhrase(phrase, crypto, 1))
       const node = net.node(custodian)
       const chainKey = await node.ledger.chainKeyFor(user.userId)
-      await node.enrol(signEntry(buildGenesis(user, custodian as InstitutionId, {}, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
-      chains.push({ index: chains.length, user, custodian, chainKey, acks: [], erased: new Map(), consents: [], lied: false, forked: false })
+      await node.enrol(signEntry(buildGenesis(user, custodian as InstitutionId, { next }, crypto), { chainKey, seq: 0 }, user.sign.secretKey, crypto))
+      const custody = { phrase, generations: [user], rekeys: [], custodian, chainKey, moved: [] }
+      chains.push({ index: chains.length, user, ...custody, acks: [], erased: new Map(), consents: [], lied: false, forked: false })
     }
     const world = new LifecycleWorld(net, chains)
     for (const id of NODES) world.up.add(id)
@@ -177,19 +233,21 @@ export class LifecycleWorld {
     return ledger.hasChain(c.user.userId) ? await ledger.chain(c.user.userId) : undefined
   }
 
-  private record (line: string): void {
+  /** @internal For the steps in other helpers: counts the step and keeps its line. */
+  record (line: string): void {
     this.script.push(line)
     this.stats.steps++
   }
 
-  private refused (err: unknown, also?: string): void {
+  /** @internal Counts an expected refusal; rethrows anything else. */
+  refused (err: unknown, also?: string): void {
     const code = (err as { remoteCode?: unknown, code?: unknown }).remoteCode ?? (err as { code?: unknown }).code
     if (typeof code !== 'string' || !(EXPECTED_REFUSALS.has(code) || code === also)) throw err
     this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1)
   }
 
   /** Appends an entry at the chain's custodian: through its node when up, else on its ledger (cut off, it still writes). */
-  private async atCustodian (c: ChainModel, sign: (seq: number) => Entry, also?: string): Promise<number | undefined> {
+  async atCustodian (c: ChainModel, sign: (seq: number) => Entry, also?: string): Promise<number | undefined> {
     try {
       if (this.up.has(c.custodian)) return (await this.net.node(c.custodian).append(c.user.userId, sign)).seq
       const chain = (await this.chainAt(c.custodian, c))!
@@ -201,7 +259,7 @@ export class LifecycleWorld {
     }
   }
 
-  private acked (c: ChainModel, seq: number | undefined, entry: Entry): boolean {
+  acked (c: ChainModel, seq: number | undefined, entry: Entry): boolean {
     if (seq === undefined) return false
     c.acks.push({ seq, id: bytesToHex(entry.id), type: entry.type })
     this.stats.acked++
@@ -287,7 +345,7 @@ export class LifecycleWorld {
       chainKey: c.chainKey,
       plain: { title: `Stale ${this.stats.steps}`, observations: [] },
       sealed: { notes: 'signed with a rotated-out key' },
-      recipients: [c.user.box.publicKey, old.box.publicKey]
+      recipients: [userNow(c).box.publicKey, old.box.publicKey]
     }, crypto)
     const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, old.sign.secretKey, crypto)
     const seq = await this.appendBy(writer, c, sign, ROTATED_OUT)
@@ -307,7 +365,7 @@ export class LifecycleWorld {
     this.record(`await w.grant(${i}, '${examiner}')`)
     const c = this.chains[i]!
     const party = this.party(examiner)
-    const grant = buildGrant({ examiner: party.id, examinerBox: party.keys.box.publicKey, chainKey: c.chainKey, userBox: c.user.box }, crypto)
+    const grant = buildGrant({ examiner: party.id, examinerBox: party.keys.box.publicKey, chainKey: c.chainKey, userBox: userNow(c).box }, crypto)
     const seq = await this.userEntry(c, grant)
     if (seq !== undefined) c.consents.push({ seq, examiner, grant: true })
   }
@@ -323,7 +381,11 @@ export class LifecycleWorld {
   async erase (i: number, pick: number): Promise<void> {
     this.record(`await w.erase(${i}, ${pick})`)
     const c = this.chains[i]!
-    const erasable = c.acks.filter((a) => (a.type === 'exam' || a.type === 'exercise') && !c.erased.has(a.seq))
+    // Known gap: a replica that has not followed the latest move yet cannot once an entry below its N is erased (it waits
+    // for every block up to the migrate, and no peer serves the cleared one): the plain test marked `fails` shows it.
+    const behind = (await Promise.all(NODES.map(async (id) => await this.chainAt(id, c)))).some((copy) => copy !== undefined && !equal(copy.key, c.chainKey))
+    const floor = behind ? c.moved.at(-1)?.length ?? 0 : 0
+    const erasable = c.acks.filter((a) => (a.type === 'exam' || a.type === 'exercise') && !c.erased.has(a.seq) && a.seq >= floor)
     if (erasable.length === 0) return
     const target = erasable[pick % erasable.length]!
     const seq = await this.userEntry(c, buildErasure([target.seq], {}, crypto))
@@ -334,7 +396,7 @@ export class LifecycleWorld {
   }
 
   private async userEntry (c: ChainModel, unsigned: UnsignedEntry): Promise<number | undefined> {
-    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, c.user.sign.secretKey, crypto)
+    const sign = (seq: number): Entry => signEntry(unsigned, { chainKey: c.chainKey, seq }, userNow(c).sign.secretKey, crypto)
     const seq = await this.atCustodian(c, sign)
     this.acked(c, seq, sign(seq ?? 0))
     return seq
@@ -352,6 +414,13 @@ export class LifecycleWorld {
     if (!this.mSuspended) return
     this.mStatus.push({ length: await this.net.setStatus('hospital-m', 'reinstate'), active: true })
   }
+
+  // ------------------------------------------------------------ custody (helpers/lifecycle-custody.ts)
+
+  async transfer (i: number, how: Handover): Promise<void> { await this.custody.transfer(i, how) }
+  async rogue (i: number): Promise<void> { await this.custody.rogue(i) }
+  async rekey (i: number): Promise<void> { await this.custody.rekey(i) }
+  async staleUserEntry (i: number): Promise<void> { await this.custody.staleUserEntry(i) }
 
   // ------------------------------------------------------------ lies
 
@@ -441,6 +510,8 @@ export class LifecycleWorld {
   private async start (id: NodeName): Promise<void> {
     await this.net.start(id)
     this.up.add(id)
+    // A node back from a time away hears of the moves it missed before anyone writes through it.
+    await this.custody.follows(id)
   }
 
   /** Heals every node, waits until the network has converged (I4), and checks every invariant. */
@@ -464,8 +535,10 @@ export class LifecycleWorld {
         if (c.forked) continue
         for (const id of NODES) {
           if (id === c.custodian) continue
-          const have = (await this.chainAt(id, c))?.verifiedLength ?? 0
+          const copy = await this.chainAt(id, c)
+          const have = copy?.verifiedLength ?? 0
           if (have !== targets[c.index]) out.push(`${id} has ${have} of chain ${c.index}'s ${targets[c.index]}`)
+          else if (copy !== undefined && bytesToHex(copy.key) !== bytesToHex(c.chainKey)) out.push(`${id} holds chain ${c.index} as another core`)
         }
       }
       return out
@@ -487,6 +560,16 @@ export class LifecycleWorld {
       throw new InvariantViolation('I4', `converged, but the lag reported is not: ${phantomLag().join('; ')}`)
     }
     this.stats.checks += 1 + NODES.length
+    // I10: the same continuation everywhere, verified whole; every rogue append on a closed core flagged.
+    for (const id of NODES) {
+      for (const c of this.chains.filter((chain) => !chain.lied)) {
+        const problem = await this.custody.settledProblem(id, c)
+        this.stats.checks++
+        if (problem !== undefined) throw new InvariantViolation('I10', problem)
+      }
+      const rogue = this.custody.rogueProblem(id)
+      if (rogue !== undefined) throw new InvariantViolation('I10', rogue)
+    }
     await this.checkStep()
   }
 
@@ -509,6 +592,8 @@ export class LifecycleWorld {
         // The liar's own copy of the chain it lied on is its word, not a verified copy.
         if (c.lied && id === LIAR) continue
         await againIfClosed(c, async () => { await this.checkCopy(id, c) })
+        const problem = await this.custody.oldCoresProblem(id, c)
+        if (problem !== undefined) throw new InvariantViolation('I10', problem)
       }
     }
   }
@@ -566,10 +651,15 @@ export class LifecycleWorld {
     // I6: sealed only for the user, the author, and examiners granted and active. I8, I9: keys and their rotations.
     let mark = 0
     for (const { seq, entry } of served) {
-      const keyProblem = this.keys.signatureProblem(entry, c.chainKey, seq, mark)
+      // Each position is signed (and sealed) for the key of the core it was written in.
+      const segmentKey = keyAt(c, seq)
+      const keyProblem = this.keys.signatureProblem(entry, segmentKey, seq, mark)
       if (keyProblem !== undefined) throw new InvariantViolation('I8', `${id} serves, of chain ${c.index}, ${keyProblem}`)
-      const sealProblem = this.keys.sealProblem(entry, c.chainKey, seq)
+      const sealProblem = this.keys.sealProblem(entry, segmentKey, seq)
       if (sealProblem !== undefined) throw new InvariantViolation('I9', `${id} serves, of chain ${c.index}, ${sealProblem}`)
+      const userProblem = this.custody.userEntryProblem(c, entry, seq) ?? this.custody.userSealProblem(c, entry, seq)
+      if (userProblem !== undefined) throw new InvariantViolation('I11', `${id} serves, of chain ${c.index}, ${userProblem}`)
+      this.stats.checks++
       this.stats.checks += entry.type === 'exam' ? 2 : 0
       if (entry.type === 'exam' && entry.sealed !== undefined) {
         this.stats.checks++
@@ -597,7 +687,7 @@ export class LifecycleWorld {
    */
   private allowedRecipients (c: ChainModel, seq: number, entry: Entry, mark: number): Uint8Array[] {
     // Each institution's every generation of sealing keys: the promise is about who, not which of its keys.
-    const allowed = [c.user.box.publicKey]
+    const allowed = c.generations.map((g) => g.box.publicKey)
     const author = this.net.parties.find((p) => p.id === entry.author)
     if (author !== undefined) allowed.push(...this.keys.all(author.id).map((k) => k.box.publicKey))
     for (const examiner of ['hospital-b', 'hospital-m'] as const) {
