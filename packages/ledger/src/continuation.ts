@@ -162,6 +162,39 @@ export class Continuations {
   }
 
   /**
+   * On a replica that holds the chain the continuation `key` continues, once
+   * the continuation's manifest and migrate arrived: copies blocks 0..N-1
+   * from the held core (copy-prologue.ts checks them against the manifest's
+   * prologue hash), so only the blocks from N on are fetched. Needed, not
+   * just cheaper: a block the user erased below N after the move is cleared
+   * by every peer, so only a local copy brings its neighbours' tree here;
+   * the erasure clears it again when it is ingested, as on any chain.
+   * False (nothing copied) when the continuation or the held chain is not
+   * there yet or the held core is shorter than N: the blocks are fetched.
+   */
+  async prefill (user: UserId, key: Uint8Array): Promise<boolean> {
+    const current = await this.c.chain(user)
+    if (equal(current.key, key)) return false
+    const core = this.c.store.get({ key, active: false })
+    try {
+      await core.ready()
+      const layout = await layoutWhenArrived(core)
+      if (layout === undefined) return false
+      const from = layout.segments[layout.segments.length - 2]
+      if (from === undefined || !equal(from.key, current.key)) {
+        throw new LedgerError('INVALID_FIELD', 'the continuation does not continue the chain held here', { field: 'key' })
+      }
+      const { hash, length: N } = layout.prologue!
+      const source = coreOf(current)
+      if (source.length < N) return false
+      await copyPrologue(core, source, N, hash)
+      return true
+    } finally {
+      await core.close().catch(() => {})
+    }
+  }
+
+  /**
    * On a replica: the continuation `key` of the user's chain, once its
    * manifest and its blocks up to the migrate arrived by replication
    * (undefined until then). It is checked whole — every segment, every rule,

@@ -315,6 +315,12 @@ export class Ledger {
     return chain
   }
 
+  /** On a replica, before fetching a continuation whose manifest and migrate arrived: copies its blocks below N from the chain held here. */
+  async prefillContinuation (user: UserId, key: Uint8Array): Promise<boolean> {
+    this.assertOpen()
+    return await this.continuations.prefill(user, key)
+  }
+
   /** On a replica: the continuation `key` becomes the user's chain once it arrived to its migrate and verified whole. */
   async followContinuation (user: UserId, key: Uint8Array): Promise<UserChain | undefined> {
     this.assertOpen()

@@ -359,6 +359,9 @@ export class ChainFetcher {
       this.refuse(keyHex)
       return undefined
     }
+    // Blocks below N come from the core held here (a block erased after the move is served by nobody); the rest from peers.
+    // A copy that fails (a held core that does not match) changes nothing: the follow below checks the continuation whole.
+    await this.ledger.prefillContinuation(user, key).catch(() => false)
     await this.replication.fetchBlocks(key, layout.prologue.length + 1, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
     let moved: UserChain | undefined
     try {
