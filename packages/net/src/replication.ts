@@ -335,7 +335,7 @@ export class Replication {
    * Fetches a continuation core of a chain held here (its key alone) up to
    * its migrate: the manifest, then blocks 0..N (N = the manifest's prologue
    * length) but those in `skip` (positions erased here: no peer serves
-   * them). The session is closed again; the ledger then follows it
+   * them); blocks below N the chain held here has are copied, not fetched. The session is closed again; the ledger then follows it
    * (`followContinuation`). Throws NO_PEER, TIMEOUT, STOPPED, INVALID_FIELD
    * (field `key`: a core without a prologue continues nothing).
    */
@@ -349,6 +349,9 @@ export class Replication {
         while (core.manifest === null || core.length === 0) await core.update({ wait: true })
         const N = core.manifest.prologue?.length
         if (N === undefined) throw new NetError('INVALID_FIELD', 'that core is no continuation (its manifest has no prologue)', { field: 'key' })
+        // The migrate first: it names the core continued, whose blocks below N are then copied from here, not fetched.
+        await core.get(N)
+        await this.prefill(core).catch(() => false)
         for (let seq = 0; seq <= N; seq++) if (!skip.has(seq)) await core.get(seq)
       })(), opts, `fetching continuation ${bytesToHex(key).slice(0, 12)}…`)
     } finally {
@@ -396,6 +399,13 @@ export class Replication {
       this.stopFetching(core)
       await core.close().catch(() => {})
     }
+  }
+
+  /** Copies a continuation's blocks below its prologue from the chain held here that it continues (Ledger.prefillContinuation). */
+  private async prefill (core: Hypercore): Promise<boolean> {
+    const from = (await readLayout(core)).segments.at(-2)
+    const user = from === undefined ? undefined : this.ledger.userOfChain(from.key)
+    return user !== undefined && await this.ledger.prefillContinuation(user, core.key!)
   }
 
   /** Fetches blocks [0, end) of a core not served as a chain yet (a continuation, before the ledger follows it), but those erased. */
