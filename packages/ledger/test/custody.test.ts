@@ -15,7 +15,7 @@ import {
 import { ChainMovedError, type ContinuationOffer, type Ledger, type UserChain } from '../src/index.js'
 import { coreOf, storeOf } from '../src/testing/index.js'
 import {
-  crypto, expectCode, makeConsortium, signAs, waitForLength, writeExam, type TestConsortium
+  crypto, expectCode, makeConsortium, signAs, waitForLength, within, writeExam, type TestConsortium
 } from './helpers/consortium.js'
 import { custodyHelpers } from './helpers/custody.js'
 
@@ -181,6 +181,37 @@ describe('moving a chain to a new custodian', () => {
     const followed = await follow(b, reg, offer.key, offer.length + 1)
     expect(await followed!.get(2)).toBeNull()
     expect((await reg.verify(user.userId)).erased).toEqual([2])
+  })
+
+  it('a replica holding the old core copies the blocks below N, so an erasure below N written after the move does not stop it following', async () => {
+    await replicate(c.ledger, b)
+    await replicate(c.ledger, reg)
+    const N = first.length
+    const offer = await b.offerContinuation(user.userId)
+    const next = await b.continueChain(user.userId, signMigrate(offer))
+    await next.append(signAs(user, buildErasure([2], {}, crypto), next.key, N + 1), N + 1)
+    expect(await coreOf(next).has(2)).toBe(false)
+
+    const session = reg.coreSession(offer.key)
+    try {
+      // Nothing of the continuation here yet: nothing to copy.
+      expect(await reg.prefillContinuation(user.userId, offer.key)).toBe(false)
+      session.replicate(wire(b, reg).responder)
+      await waitForLength(session, N + 2)
+      await within(session.get(N), 10_000, 'the migrate')
+      expect(await reg.prefillContinuation(user.userId, offer.key)).toBe(true)
+      // Block 2 is served by nobody now; the regulator's copy of it comes from the old core, and goes with the erasure.
+      for (let seq = 0; seq < N; seq++) expect(await session.has(seq)).toBe(true)
+      await within(session.get(N + 1), 10_000, 'the erasure')
+      const followed = await reg.followContinuation(user.userId, offer.key)
+      expect(hex(followed!.key)).toBe(hex(offer.key))
+      expect(followed!.verifiedLength).toBe(N + 2)
+      expect(await followed!.get(2)).toBeNull()
+      expect(await coreOf(followed!).has(2)).toBe(false)
+      expect((await reg.verify(user.userId)).erased).toEqual([2])
+    } finally {
+      await session.close()
+    }
   })
 
   it('the old core appended beyond N after the move changes nothing the ledger serves', async () => {
