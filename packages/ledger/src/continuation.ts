@@ -29,6 +29,7 @@ import {
 } from '@healthchain/core'
 import type { Catalog } from './catalog.js'
 import { layoutOfMigrate, layoutWhenArrived, type ChainLayout } from './chain-segments.js'
+import { clearInEarlierCores, type HeldCoreOpener } from './clear-blocks.js'
 import { copyPrologue } from './copy-prologue.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import { LedgerError } from './errors.js'
@@ -72,6 +73,8 @@ export interface ContinuationComponents {
   replace (user: UserId, chain: UserChain): Promise<void>
   /** The registry as this node has it now. */
   registry (): RegistryState
+  /** Opens a core held here (an earlier core of a chain, to clear its erased blocks). */
+  readonly held: HeldCoreOpener
 }
 
 /** The store name of the key pair this node writes the continuation of `from` with: one per old core, so every retry finds the same. */
@@ -141,6 +144,8 @@ export class Continuations {
         const held = await next.get(N)
         if (held === null || !equal(encodeEntry(held), encodeEntry(migrate))) throw new ChainMovedError(held ?? migrate, migrate)
       }
+      // The old core stays here as history: what the chain's erasures name goes from it too (also on a retry after a crash).
+      await next.clearEarlier()
       await this.c.catalog.moveChain(user, current.key, next.key, N)
       await this.c.replace(user, next)
       return next
@@ -188,6 +193,8 @@ export class Continuations {
       const source = coreOf(current)
       if (source.length < N) return false
       await copyPrologue(core, source, N, hash)
+      // Erasures the held chain folded: their blocks were cleared in its core, and in the cores before it held here.
+      await clearInEarlierCores(layout, current.erasedPositions, this.c.erased, this.c.held)
       return true
     } finally {
       await core.close().catch(() => {})
@@ -232,6 +239,8 @@ export class Continuations {
       if (this.c.registry().institutionAt(custodian)?.status !== 'active') {
         throw new LedgerError('AUTHOR_SUSPENDED', `the continuation's custodian ${custodian} is not active in the registry this node has`)
       }
+      // Erasures folded in the continuation name blocks the old core here may still hold (it had not folded them when it moved).
+      await next.clearEarlier()
       await this.c.catalog.moveChain(user, current.key, key, N)
       await this.c.replace(user, next)
       return next

@@ -17,6 +17,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
 import { Catalog, type ClosedChain } from './catalog.js'
+import { heldCoreOpener } from './clear-blocks.js'
 import type { ChainLayout } from './chain-segments.js'
 import { Continuations, type ContinuationOffer } from './continuation.js'
 import { ChainChanges, type ChainChangeListener } from './chain-changes.js'
@@ -81,7 +82,8 @@ export class Ledger {
       chain: async (user) => await this.chain(user),
       openChain: async (core, layout) => await this.openChain(core, layout),
       replace: async (user, chain) => { await this.chains.replace(user, chain) },
-      registry: () => this.registry.state
+      registry: () => this.registry.state,
+      held: heldCoreOpener(store)
     })
   }
 
@@ -275,7 +277,7 @@ export class Ledger {
       if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
       if (holder.chain !== undefined) this.noteSignKey(user, holder.chain)
       this.changes.emit({ user, length, kind })
-    }, layout)
+    }, layout, heldCoreOpener(this.store))
     const user = core.key === null ? undefined : this.catalog.userOf(core.key)
     if (user !== undefined) this.noteSignKey(user, opened)
     return opened

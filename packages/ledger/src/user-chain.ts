@@ -16,14 +16,12 @@ import { describeSegments, firstCoreLayout, keyAt, layoutWhenArrived, readLayout
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
-import { scrubErased } from './scrub-erased.js'
+import { clearBlocks, clearInEarlierCores, type HeldCoreOpener } from './clear-blocks.js'
 import { readConsistencyNodes } from './consistency.js'
 import { downloadUnerased } from './download-unerased.js'
 import { erasuresAhead } from './erasures-ahead.js'
 import type { MerkleNode } from './merkle.js'
-import {
-  headInMemory, restoreTreeNodes, storedHead, storedLeaves, storedTreeHash, treeNodesAround, writerHead, type StoredHead
-} from './tree-audit.js'
+import { headInMemory, storedHead, storedTreeHash, writerHead, type StoredHead } from './tree-audit.js'
 import { verifyChain, type ChainReport } from './verify-chain.js'
 import type { VerifyPool } from './verify-pool.js'
 import { readVerifiedLength, writeVerifiedLength } from './verified-mark.js'
@@ -95,13 +93,18 @@ export class UserChain {
   /** The verified length last recorded on disk (replicas only). */
   private marked = 0
   private readonly grown: ChainGrown
+  /** Opens an earlier core of the chain held here, to clear the erased blocks it holds too. */
+  private readonly held: HeldCoreOpener
 
   static {
     rawCore = (chain) => chain.#core
   }
 
-  private constructor (core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout) {
+  private constructor (
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout, held: HeldCoreOpener
+  ) {
     this.#core = core
+    this.held = held
     this.grown = grown
     this.registry = registry
     this.erased = erased
@@ -130,15 +133,17 @@ export class UserChain {
    *
    * A continuation core's layout (its segments) is read from its migrate
    * (readLayout), unless `layout` is given: the new custodian's, before it
-   * appends that migrate.
+   * appends that migrate. `held` opens the chain's earlier cores this node
+   * holds, so an erasure below a segment's end clears their copy too.
    */
   static async open (
-    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, layout?: ChainLayout
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, layout?: ChainLayout,
+    held: HeldCoreOpener = async () => undefined
   ): Promise<UserChain> {
     await core.ready()
     // A replica opened before anything arrived cannot know its segments yet: it learns them before folding anything.
     const pending = layout === undefined && core.manifest === null
-    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)))
+    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)), held)
     chain.layoutKnown = !pending
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
@@ -154,8 +159,8 @@ export class UserChain {
       if (entry === undefined) chain.rules.skip(seq)
       else chain.rules.apply(entry, seq)
     }
-    // Finish erasures a crash interrupted between appending the erasure and clearing its targets.
-    await chain.clearBlocks([...chain.rules.erasures].filter((target) => target < core.length))
+    // Finish erasures a crash interrupted between appending the erasure and clearing its targets (earlier cores are cleared first, see clearBlocks).
+    await chain.clearBlocks([...chain.rules.erasures].filter((target) => target < core.length), 'present')
     if (!core.writable) await chain.ingest()
     return chain
   }
@@ -282,18 +287,24 @@ export class UserChain {
     }
   }
 
-  /** Clears blocks' data, first keeping their leaf nodes so the rest of the chain stays provable. */
-  private async clearBlocks (positions: readonly number[]): Promise<void> {
-    const present: number[] = []
-    for (const seq of positions) if (await this.#core.has(seq)) present.push(seq)
-    if (present.length === 0) return
-    const leaves = await storedLeaves(this.#core, present)
-    await this.erased.record(this.key, leaves.filter((l): l is NonNullable<typeof l> => l !== null))
-    // clear() also drops tree nodes that proofs for peers behind the erasure need: put them back (hashes only).
-    const nodes = await treeNodesAround(this.#core, present)
-    for (const seq of present) await this.#core.clear(seq)
-    await restoreTreeNodes(this.#core, nodes)
-    await scrubErased(this.#core, this.erased, present)
+  /**
+   * Clears blocks' data here and in the chain's earlier cores held here
+   * (clear-blocks.ts). The earlier cores go first: a crash in between leaves
+   * the block here, so the next open clears it again, earlier cores with it.
+   * That open passes `'present'`: only what is still here, so a chain with
+   * erasures does not open its old cores each time it opens. A block absent
+   * here but held in an old core (copied before its erasure was folded) is
+   * cleared there when the erasure is folded, or by `clearEarlier` at a move.
+   */
+  private async clearBlocks (positions: readonly number[], earlier: 'all' | 'present' = 'all'): Promise<void> {
+    const inEarlier = earlier === 'all' ? positions : await presentIn(this.#core, positions)
+    await clearInEarlierCores(this.rules.layout, inEarlier, this.erased, this.held)
+    await clearBlocks(this.#core, this.erased, positions)
+  }
+
+  /** Clears in the chain's earlier cores held here every block its erasures name so far (when the chain moved here). */
+  async clearEarlier (): Promise<void> {
+    await clearInEarlierCores(this.rules.layout, this.rules.erasures, this.erased, this.held)
   }
 
   /** Leaf nodes this node kept for its erased blocks (for verification). */
@@ -424,4 +435,10 @@ export class UserChain {
 
   /** Hex of the chain key, for logs and errors (never health data). */
   toString (): string { return `chain ${bytesToHex(this.key).slice(0, 16)}…` }
+}
+
+async function presentIn (core: Hypercore, positions: readonly number[]): Promise<number[]> {
+  const present: number[] = []
+  for (const seq of positions) if (await core.has(seq)) present.push(seq)
+  return present
 }
