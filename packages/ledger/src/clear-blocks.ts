@@ -34,8 +34,7 @@ export function heldCoreOpener (store: Corestore): HeldCoreOpener {
 
 /** Clears blocks' data, first keeping their leaf nodes so the rest of the core stays provable; returns the positions it cleared. */
 export async function clearBlocks (core: Hypercore, erased: ErasedLeaves, positions: readonly number[]): Promise<number[]> {
-  const present: number[] = []
-  for (const seq of positions) if (await core.has(seq)) present.push(seq)
+  const present = await presentIn(core, positions)
   if (present.length === 0) return present
   const leaves = await storedLeaves(core, present)
   await erased.record(core.key!, leaves.filter((l): l is NonNullable<typeof l> => l !== null))
@@ -69,4 +68,11 @@ export async function clearInEarlierCores (
       await core.close()
     }
   }
+}
+
+/** The positions among `positions` whose block `core` stores. */
+export async function presentIn (core: Hypercore, positions: readonly number[]): Promise<number[]> {
+  const present: number[] = []
+  for (const seq of positions) if (await core.has(seq)) present.push(seq)
+  return present
 }

@@ -16,7 +16,7 @@ import { describeSegments, firstCoreLayout, keyAt, layoutWhenArrived, readLayout
 import { LedgerError, asLedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
-import { clearBlocks, clearInEarlierCores, type HeldCoreOpener } from './clear-blocks.js'
+import { clearBlocks, clearInEarlierCores, presentIn, type HeldCoreOpener } from './clear-blocks.js'
 import { readConsistencyNodes } from './consistency.js'
 import { downloadUnerased } from './download-unerased.js'
 import { erasuresAhead } from './erasures-ahead.js'
@@ -288,13 +288,8 @@ export class UserChain {
   }
 
   /**
-   * Clears blocks' data here and in the chain's earlier cores held here
-   * (clear-blocks.ts). The earlier cores go first: a crash in between leaves
-   * the block here, so the next open clears it again, earlier cores with it.
-   * That open passes `'present'`: only what is still here, so a chain with
-   * erasures does not open its old cores each time it opens. A block absent
-   * here but held in an old core (copied before its erasure was folded) is
-   * cleared there when the erasure is folded, or by `clearEarlier` at a move.
+   * Clears blocks here and in the chain's earlier cores held here (clear-blocks.ts), those first: a crash in between
+   * leaves the block here, so the next open, which passes only what is still here ('present'), clears both again.
    */
   private async clearBlocks (positions: readonly number[], earlier: 'all' | 'present' = 'all'): Promise<void> {
     const inEarlier = earlier === 'all' ? positions : await presentIn(this.#core, positions)
@@ -435,10 +430,4 @@ export class UserChain {
 
   /** Hex of the chain key, for logs and errors (never health data). */
   toString (): string { return `chain ${bytesToHex(this.key).slice(0, 16)}…` }
-}
-
-async function presentIn (core: Hypercore, positions: readonly number[]): Promise<number[]> {
-  const present: number[] = []
-  for (const seq of positions) if (await core.has(seq)) present.push(seq)
-  return present
 }
