@@ -3,14 +3,18 @@
  * phone moves its chain from hospital-a to hospital-b and keeps syncing and
  * writing; a phone whose chain someone else moved (the ledger's API at the
  * new custodian, as the CLI does) follows on its next sync and sends what it
- * queued meanwhile, re-signed for the new chain; a transfer to an inquirer or
- * to a suspended examiner is refused on the device, nothing changed.
+ * queued meanwhile, re-signed for the new chain; a phone that has not heard
+ * of a move never takes what the old custodian, cut off, appends to the old
+ * chain after it; a transfer to an inquirer or to a suspended examiner is
+ * refused on the device, nothing changed.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildMigrate, bytesToHex, openWithDataKey, signEntry, unwrapDataKey, userKeysFromPhrase } from '@healthchain/core'
+import {
+  buildMigrate, buildUserEntry, bytesToHex, newRecoveryPhrase, openWithDataKey, signEntry, unwrapDataKey, userKeysFromPhrase
+} from '@healthchain/core'
 import { converged, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 import type { PhoneClient } from '../src/index.js'
-import { crypto, enrolledPhone, tcpAddress, writeSealedExam } from './helpers.js'
+import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir, writeSealedExam } from './helpers.js'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -102,6 +106,59 @@ describe('phone custody transfer', () => {
     expect(phone.pending()).toEqual([])
     expect((await b.ledger.verify(user.userId)).problems).toEqual([])
   })
+
+  it('never takes what the old custodian, cut off from the move, appends to the old chain; it follows the move once a witness is back', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner'], ['regulator', 'regulator']], cleanup)
+    const a = await net.start('hospital-a')
+    const b = await net.start('hospital-b')
+    await net.start('regulator')
+    await net.meshed()
+    // The default quorum: a majority of the registry's one regulator, whose address the phone knows as an app would.
+    const phrase = newRecoveryPhrase()
+    const phone = await openPhone(net, cleanup, { dir: await tempDir(cleanup), phrase })
+    const chainKey = await a.ledger.chainKeyFor(phone.userId)
+    await a.enrol(await phone.buildEnrolment('hospital-a', chainKey))
+    await writeSealedExam(a, net.party('hospital-a'), phone.userId, 'before the move')
+    await converged([a, b, net.node('regulator')], phone.userId, 2, 'the chain at hospital-b and the regulator')
+    await phone.rememberNodes([tcpAddress(net.node('regulator'))])
+    await phone.connect(tcpAddress(a))
+    await syncUntil(phone, 2)
+
+    // hospital-a is away while the user moves the chain to hospital-b from another device; the regulator follows.
+    await net.stop('hospital-a')
+    const user = userKeysFromPhrase(phrase, crypto)
+    const offer = await b.ledger.offerContinuation(user.userId)
+    const migrate = signEntry(buildMigrate(offer.plain, {}, crypto), { chainKey: offer.key, seq: offer.length }, user.sign.secretKey, crypto)
+    await b.ledger.continueChain(user.userId, migrate)
+    await waitFor(async () => bytesToHex((await net.node('regulator').ledger.chain(user.userId)).key) === bytesToHex(offer.key), 'the regulator to follow the move')
+
+    // hospital-a comes back cut off from everyone and, knowing nothing of the move, appends to the old chain.
+    await net.stop('regulator')
+    await net.stop('hospital-b')
+    const cutOff = await net.start('hospital-a', {}, [])
+    const old = await cutOff.ledger.chain(user.userId)
+    expect(bytesToHex(old.key)).toBe(bytesToHex(chainKey))
+    const steps = { start: Date.now() - HOUR, end: Date.now(), observations: [{ code: '55423-8', value: 999, unit: '{steps}' }] }
+    const rogue = signEntry(buildUserEntry('exercise', steps, {}, crypto), { chainKey, seq: 2 }, user.sign.secretKey, crypto)
+    await old.append(rogue, 2)
+    expect(old.length).toBe(3)
+
+    // The phone, with only hospital-a to talk to, gets no witness for that head and keeps what it had.
+    await phone.connect(tcpAddress(cutOff))
+    await expect(phone.sync()).rejects.toMatchObject({ code: 'NO_QUORUM' })
+    expect(bytesToHex(phone.chainKey!)).toBe(bytesToHex(chainKey))
+    expect((await phone.timeline()).map((t) => [t.seq, t.type])).toEqual([[1, 'exam']])
+
+    // The regulator back: the phone learns of the move and follows it; the old custodian's block is in nothing it shows.
+    const regulator = await net.start('regulator', {}, ['hospital-a'])
+    await phone.rememberNodes([tcpAddress(regulator)])
+    await waitFor(async () => {
+      await phone.sync().catch(() => undefined)
+      return bytesToHex(phone.chainKey!) === bytesToHex(offer.key)
+    }, 'the phone to follow the move')
+    expect((await phone.timeline()).map((t) => [t.seq, t.type, t.author])).toEqual([[1, 'exam', 'hospital-a'], [2, 'migrate', 'user']])
+    expect((await phone.status()).verifiedLength).toBe(3)
+  }, 90_000)
 
   it('refuses a transfer to an inquirer or to a suspended examiner, and changes nothing on the device', async () => {
     const net = await TestNet.create([['hospital-a', 'examiner'], ['agency-q', 'inquirer'], ['hospital-c', 'examiner']], cleanup)
