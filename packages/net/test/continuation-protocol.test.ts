@@ -8,17 +8,14 @@
  * same head. A light peer then fetches the continuation to its migrate and
  * its ledger follows it.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildMigrate, bytesToHex, encodeCanonical, signEntry, userKeysFromPhrase, newRecoveryPhrase, type UserKeys } from '@healthchain/core'
-import { Ledger } from '@healthchain/ledger'
 import {
   CONTINUATION_PROTOCOL, LightPeer, MAX_CONTINUATION_RESPONSE_BYTES, askContinuation, askOffer, decodeContinuationResponse, readFrame, sendMigrate,
   writeFrame, type NetworkNode, type OfferedContinuation
 } from '@healthchain/net'
 import { converged, crypto, enrol, TestNet, writeExam, type Cleanup } from '@healthchain/net/testing'
+import { lightPhone, tcpAddressOf } from './helpers/light-phone.js'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
@@ -26,13 +23,8 @@ afterEach(async () => {
 })
 
 async function lightPeer (net: TestNet, user: UserKeys, node: NetworkNode): Promise<LightPeer> {
-  const dir = await mkdtemp(join(tmpdir(), 'healthchain-continuation-'))
-  cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-  const ledger = await Ledger.open({ dir, crypto, verifyWorkers: 0 })
-  cleanup.push(async () => { await ledger.close() })
-  const peer = await LightPeer.start({ ledger, registryKey: net.registryKey, user: user.sign, bootstrapPeers: [node.peerId] })
-  cleanup.push(async () => { await peer.stop() })
-  await peer.connect(node.addresses.find((a) => !a.includes('/ws'))!)
+  const peer = await lightPhone(net, cleanup, user, [node])
+  await peer.connect(tcpAddressOf(node))
   return peer
 }
 

@@ -6,33 +6,21 @@
  * is why 0 is an opt-out; a quorum that is not a count is refused before
  * anything is asked; a witness answers a light peer about its own chain only.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex, type UserKeys } from '@healthchain/core'
-import { Ledger } from '@healthchain/ledger'
 import { coreOf } from '@healthchain/ledger/testing'
 import { LightPeer, headOf, type NetworkNode } from '@healthchain/net'
-import { crypto, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
+import { enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
 import { blocksOf, examBlocks, seedTwinLedger } from './helpers/equivocation.js'
+import { lightPhone, tcpAddressOf } from './helpers/light-phone.js'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
 
-async function phoneOf (net: TestNet, user: UserKeys, bootstrap: readonly NetworkNode[]): Promise<LightPeer> {
-  const dir = await mkdtemp(join(tmpdir(), 'healthchain-witnessed-phone-'))
-  cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-  const ledger = await Ledger.open({ dir, crypto, verifyWorkers: 0 })
-  cleanup.push(async () => { await ledger.close() })
-  const peer = await LightPeer.start({ ledger, registryKey: net.registryKey, user: user.sign, bootstrapPeers: bootstrap.map((n) => n.peerId) })
-  cleanup.push(async () => { await peer.stop() })
-  return peer
-}
-
-const tcp = (node: NetworkNode): string => node.addresses.find((a) => !a.includes('/ws'))!
+const phoneOf = async (net: TestNet, user: UserKeys, bootstrap: readonly NetworkNode[]): Promise<LightPeer> => await lightPhone(net, cleanup, user, bootstrap)
+const tcp = tcpAddressOf
 
 describe('a light peer demanding witnessed heads', () => {
   it('refuses a history the witnesses did not cosign, shown by the custodian\'s second node', async () => {

@@ -6,34 +6,22 @@
  * key after the rotation counts for nobody. Restarted, the regulator
  * answers the cosignature made under its new key from disk.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generatePartyKeys, type SigningKeyPair, type UserKeys } from '@healthchain/core'
-import { Ledger } from '@healthchain/ledger'
 import {
   LightPeer, MAX_WITNESS_REQUEST_BYTES, WITNESS_PROTOCOL, cosign, decodeWitnessRequest, encodeWitnessResponse, headOf, readFrame,
   verifyCosignature, writeFrame, type NetworkNode
 } from '@healthchain/net'
 import { converged, crypto, enrol, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
+import { lightPhone, tcpAddressOf } from './helpers/light-phone.js'
 
 const cleanup: Cleanup = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
 
-async function phoneOf (net: TestNet, user: UserKeys, bootstrap: readonly NetworkNode[]): Promise<LightPeer> {
-  const dir = await mkdtemp(join(tmpdir(), 'healthchain-rotation-phone-'))
-  cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-  const ledger = await Ledger.open({ dir, crypto, verifyWorkers: 0 })
-  cleanup.push(async () => { await ledger.close() })
-  const peer = await LightPeer.start({ ledger, registryKey: net.registryKey, user: user.sign, bootstrapPeers: bootstrap.map((n) => n.peerId) })
-  cleanup.push(async () => { await peer.stop() })
-  return peer
-}
-
-const tcp = (node: NetworkNode): string => node.addresses.find((a) => !a.includes('/ws'))!
+const phoneOf = async (net: TestNet, user: UserKeys, bootstrap: readonly NetworkNode[]): Promise<LightPeer> => await lightPhone(net, cleanup, user, bootstrap)
+const tcp = tcpAddressOf
 
 describe('a witness whose keys rotate', () => {
   it('counts toward a phone\'s quorum right after the rotation; its rotated-out key does not count after it', async () => {
