@@ -11,14 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, newRecoveryPhrase, type UserId } from '@healthchain/core'
 import { writeRecoveryPhrase } from '@healthchain/ledger'
 import { cli, errorCode } from './helpers/cli.js'
-import { startConsortium, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
+import { p2pAddress, startConsortium, waitUntil, type TestConsortium } from './helpers/daemons.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
-
-function p2pAddress (node: TestNode): string {
-  const address = node.daemon.network.addresses.find((a) => a.includes('/tcp/') && !a.includes('/ws') && a.includes('/p2p/'))
-  if (address === undefined) throw new Error(`${node.id} has no TCP address`)
-  return address
-}
 
 let dir: string
 let net: TestConsortium | undefined

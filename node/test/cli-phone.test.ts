@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, newRecoveryPhrase } from '@healthchain/core'
 import { writeRecoveryPhrase } from '@healthchain/ledger'
 import { cli as runCliCapturing, errorCode, type CliRun } from './helpers/cli.js'
-import { call, startConsortium, staffToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
+import { call, p2pAddress, startConsortium, staffToken, waitUntil, type TestConsortium } from './helpers/daemons.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
 
 /** Everything the commands printed, to check the phrase never appears in it. */
@@ -28,13 +28,6 @@ async function cli (...argv: string[]): Promise<CliRun> {
 }
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
-
-/** The node's TCP address with its peer id: what the phone dials. */
-function p2pAddress (node: TestNode): string {
-  const address = node.daemon.network.addresses.find((a) => a.includes('/tcp/') && !a.includes('/ws') && a.includes('/p2p/'))
-  if (address === undefined) throw new Error(`${node.id} has no TCP address`)
-  return address
-}
 
 let dir: string
 let net: TestConsortium | undefined
