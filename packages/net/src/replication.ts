@@ -314,21 +314,12 @@ export class Replication {
    * Throws NO_PEER, TIMEOUT, STOPPED, or core's decode errors.
    */
   async fetchGenesis (key: Uint8Array, opts: FetchOptions = {}): Promise<Entry> {
-    this.assertCanFetch()
-    const core = this.ledger.coreSession(key)
-    await core.ready()
-    this.startFetching(core)
-    try {
-      const block = await this.bounded((async () => {
-        if (core.length === 0) await core.update({ wait: true })
-        return await core.get(0)
-      })(), opts, `fetching the genesis of chain ${bytesToHex(key).slice(0, 12)}…`)
+    return await this.withSession(key, opts, `fetching the genesis of chain ${bytesToHex(key).slice(0, 12)}…`, async (core) => {
+      if (core.length === 0) await core.update({ wait: true })
+      const block = await core.get(0)
       if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
       return decodeEntry(new Uint8Array(block))
-    } finally {
-      this.stopFetching(core)
-      await core.close().catch(() => {})
-    }
+    })
   }
 
   /**
@@ -340,20 +331,67 @@ export class Replication {
    * (field `key`: a core without a prologue continues nothing).
    */
   async fetchContinuation (key: Uint8Array, skip: ReadonlySet<number> = new Set(), opts: FetchOptions = {}): Promise<void> {
+    await this.withSession(key, opts, `fetching continuation ${bytesToHex(key).slice(0, 12)}…`, async (core) => {
+      while (core.manifest === null || core.length === 0) await core.update({ wait: true })
+      const N = core.manifest.prologue?.length
+      if (N === undefined) throw new NetError('INVALID_FIELD', 'that core is no continuation (its manifest has no prologue)', { field: 'key' })
+      // The migrate first: it names the core continued, whose blocks below N are then copied from here, not fetched.
+      await core.get(N)
+      await this.prefill(core).catch(() => false)
+      for (let seq = 0; seq <= N; seq++) if (!skip.has(seq)) await core.get(seq)
+    })
+  }
+
+  /**
+   * The start of a core not held here as a user's chain: its block 0 and its
+   * layout. A continuation core's genesis is signed for its first segment's
+   * key, which only its migrate (the block at the manifest prologue's length)
+   * names, so that block is fetched too. Throws NO_PEER or a timeout; CoreError
+   * when block 0 is no entry; the ledger's INVALID_FIELD when the block at the
+   * prologue is no migrate that fits the core.
+   */
+  async fetchStart (key: Uint8Array, opts: FetchOptions = {}): Promise<{ genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }> {
+    return await this.withSession(key, opts, `fetching the start of chain ${bytesToHex(key).slice(0, 12)}…`, async (core) => {
+      if (core.length === 0) await core.update({ wait: true })
+      const block = await core.get(0)
+      if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
+      const genesis = decodeEntry(new Uint8Array(block))
+      const prologue = core.manifest?.prologue
+      if (prologue == null) return { genesis, layout: await readLayout(core), migrate: undefined }
+      if (core.length <= prologue.length) await core.update({ wait: true })
+      const migrate = await core.get(prologue.length)
+      const layout = await readLayout(core) // checks that the block is a migrate that fits the core
+      return { genesis, layout, migrate: decodeEntry(new Uint8Array(migrate!)) }
+    })
+  }
+
+  /** Copies a continuation's blocks below its prologue from the chain held here that it continues (Ledger.prefillContinuation). */
+  private async prefill (core: Hypercore): Promise<boolean> {
+    const from = (await readLayout(core)).segments.at(-2)
+    const user = from === undefined ? undefined : this.ledger.userOfChain(from.key)
+    return user !== undefined && await this.ledger.prefillContinuation(user, core.key!)
+  }
+
+  /** Fetches blocks [0, end) of a core not served as a chain yet (a continuation, before the ledger follows it), but those erased. */
+  async fetchBlocks (key: Uint8Array, end: number, opts: FetchOptions = {}): Promise<void> {
+    await this.withSession(key, opts, `fetching chain ${bytesToHex(key).slice(0, 12)}… to ${end}`, async (core) => {
+      if (core.length < end) await core.update({ wait: true })
+      await downloadUnerased(core, 0, end)
+    })
+  }
+
+  /**
+   * Runs `fetch` on a session of the core with this key that fetches from
+   * every full peer, bounded by `opts` (timeout, signal) and named `label`
+   * in its errors; the session is closed again after.
+   */
+  private async withSession<T> (key: Uint8Array, opts: FetchOptions, label: string, fetch: (core: Hypercore) => Promise<T>): Promise<T> {
     this.assertCanFetch()
     const core = this.ledger.coreSession(key)
     await core.ready()
     this.startFetching(core)
     try {
-      await this.bounded((async () => {
-        while (core.manifest === null || core.length === 0) await core.update({ wait: true })
-        const N = core.manifest.prologue?.length
-        if (N === undefined) throw new NetError('INVALID_FIELD', 'that core is no continuation (its manifest has no prologue)', { field: 'key' })
-        // The migrate first: it names the core continued, whose blocks below N are then copied from here, not fetched.
-        await core.get(N)
-        await this.prefill(core).catch(() => false)
-        for (let seq = 0; seq <= N; seq++) if (!skip.has(seq)) await core.get(seq)
-      })(), opts, `fetching continuation ${bytesToHex(key).slice(0, 12)}…`)
+      return await this.bounded(fetch(core), opts, label)
     } finally {
       this.stopFetching(core)
       await core.close().catch(() => {})
@@ -369,62 +407,6 @@ export class Replication {
    * channel on every attached stream and lets Hypercore ask peers for the
    * newer length.
    */
-  /**
-   * The start of a core not held here as a user's chain: its block 0 and its
-   * layout. A continuation core's genesis is signed for its first segment's
-   * key, which only its migrate (the block at the manifest prologue's length)
-   * names, so that block is fetched too. Throws NO_PEER or a timeout; CoreError
-   * when block 0 is no entry; the ledger's INVALID_FIELD when the block at the
-   * prologue is no migrate that fits the core.
-   */
-  async fetchStart (key: Uint8Array, opts: FetchOptions = {}): Promise<{ genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }> {
-    this.assertCanFetch()
-    const core = this.ledger.coreSession(key)
-    await core.ready()
-    this.startFetching(core)
-    try {
-      return await this.bounded((async () => {
-        if (core.length === 0) await core.update({ wait: true })
-        const block = await core.get(0)
-        if (block === null) throw new NetError('NO_PEER', 'no peer served the genesis')
-        const genesis = decodeEntry(new Uint8Array(block))
-        const prologue = core.manifest?.prologue
-        if (prologue == null) return { genesis, layout: await readLayout(core), migrate: undefined }
-        if (core.length <= prologue.length) await core.update({ wait: true })
-        const migrate = await core.get(prologue.length)
-        const layout = await readLayout(core) // checks that the block is a migrate that fits the core
-        return { genesis, layout, migrate: decodeEntry(new Uint8Array(migrate!)) }
-      })(), opts, `fetching the start of chain ${bytesToHex(key).slice(0, 12)}…`)
-    } finally {
-      this.stopFetching(core)
-      await core.close().catch(() => {})
-    }
-  }
-
-  /** Copies a continuation's blocks below its prologue from the chain held here that it continues (Ledger.prefillContinuation). */
-  private async prefill (core: Hypercore): Promise<boolean> {
-    const from = (await readLayout(core)).segments.at(-2)
-    const user = from === undefined ? undefined : this.ledger.userOfChain(from.key)
-    return user !== undefined && await this.ledger.prefillContinuation(user, core.key!)
-  }
-
-  /** Fetches blocks [0, end) of a core not served as a chain yet (a continuation, before the ledger follows it), but those erased. */
-  async fetchBlocks (key: Uint8Array, end: number, opts: FetchOptions = {}): Promise<void> {
-    this.assertCanFetch()
-    const core = this.ledger.coreSession(key)
-    await core.ready()
-    this.startFetching(core)
-    try {
-      await this.bounded((async () => {
-        if (core.length < end) await core.update({ wait: true })
-        await downloadUnerased(core, 0, end)
-      })(), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}… to ${end}`)
-    } finally {
-      this.stopFetching(core)
-      await core.close().catch(() => {})
-    }
-  }
-
   private startFetching (core: Fetched): void {
     const uses = this.fetching.get(core) ?? 0
     this.fetching.set(core, uses + 1)
