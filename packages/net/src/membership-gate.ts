@@ -36,12 +36,20 @@
  * RATE_LIMITED, no peer id: none was proved) and the node's audit log can
  * count it.
  *
- * Bootstrap: a node that has not yet received the registry (nothing past the
- * consortium block) admits only the peers its operator configured as
- * bootstrap peers, so it can fetch the registry. That is safe: the registry
- * key binds the governance key (the core's manifest) and every block carries
- * the governance signature, so its content is authenticated whoever serves
- * it; a bad bootstrap peer can only withhold it.
+ * Bootstrap: a node that has not yet received the registry admits the peers
+ * its operator configured as bootstrap peers too, so it can fetch the
+ * registry. That is safe: the registry key binds the governance key (the
+ * core's manifest) and every block carries the governance signature, so its
+ * content is authenticated whoever serves it; a bad bootstrap peer can only
+ * withhold it. "Received" is: something past the consortium block, and every
+ * block the node knows of (the core's signed length) applied. A copy still
+ * catching up is not received: the registry arrives block by block, and a
+ * copy holding the consortium and the first admissions, but not yet the
+ * bootstrap peer's, would otherwise refuse the very peer it is fetching from
+ * (a fresh phone's `connect` then `discoverChain` failed with NO_PEER so).
+ * Once received, bootstrap trust ends for good (for this gate): a registry
+ * that later grows does not let a bootstrap peer it names suspended, or not
+ * at all, back in while the new blocks are on their way.
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -94,6 +102,8 @@ export class MembershipGate {
   private readonly userOfKey: ((publicKey: Uint8Array) => UserId | undefined) | undefined
   private readonly onInbound: ((decision: InboundDecision) => void) | undefined
   private active = new Set<string>()
+  /** Set once the registry has been received (see the top of this file): bootstrap peers are then judged by it alone. */
+  private received = false
   private readonly inbound: RateLimiter
   private readonly unsubscribe: () => void
   private readonly listeners = new Set<() => void>()
@@ -117,13 +127,24 @@ export class MembershipGate {
 
   private recompute (): void {
     this.active = new Set(this.registry.state.institutions().flatMap((r) => r.status === 'active' && r.peer !== undefined ? [r.peer] : []))
+    // Latched here too, not only when asked: the listeners told next (a node's enforceMembership) judge by the registry alone from now on.
+    this.registryReceived()
   }
 
   /** Whether a peer may hold a connection to this node now as a full peer (an institution). */
   admits (peer: PeerId | string): boolean {
     const id = peer.toString()
     if (this.active.has(id)) return true
-    return this.registry.state.length <= 1 && this.bootstrap.has(id)
+    return this.bootstrap.has(id) && !this.registryReceived()
+  }
+
+  /** Whether this node has received the registry: past the consortium block, and every block it knows of applied. */
+  private registryReceived (): boolean {
+    if (this.received) return true
+    const applied = this.registry.state.length
+    // The core's length is the signed length this node has learnt of (a replica's blocks may still be on their way).
+    this.received = applied > 1 && applied >= this.registry.core.length
+    return this.received
   }
 
   /**
