@@ -36,20 +36,23 @@
  * RATE_LIMITED, no peer id: none was proved) and the node's audit log can
  * count it.
  *
- * Bootstrap: a node that has not yet received the registry admits the peers
- * its operator configured as bootstrap peers too, so it can fetch the
- * registry. That is safe: the registry key binds the governance key (the
- * core's manifest) and every block carries the governance signature, so its
- * content is authenticated whoever serves it; a bad bootstrap peer can only
- * withhold it. "Received" is: something past the consortium block, and every
- * block the node knows of (the core's signed length) applied. A copy still
- * catching up is not received: the registry arrives block by block, and a
- * copy holding the consortium and the first admissions, but not yet the
- * bootstrap peer's, would otherwise refuse the very peer it is fetching from
- * (a fresh phone's `connect` then `discoverChain` failed with NO_PEER so).
- * Once received, bootstrap trust ends for good (for this gate): a registry
- * that later grows does not let a bootstrap peer it names suspended, or not
- * at all, back in while the new blocks are on their way.
+ * Bootstrap: a node that started without the registry (nothing past the
+ * consortium block) admits the peers its operator configured as bootstrap
+ * peers too, until it has received the registry, so it can fetch it. That
+ * is safe: the registry key binds the governance key (the core's manifest)
+ * and every block carries the governance signature, so its content is
+ * authenticated whoever serves it; a bad bootstrap peer can only withhold
+ * it. "Received" is: something past the consortium block, and every block
+ * the node knows of (the core's signed length) applied. The registry
+ * arrives block by block, and a copy holding the consortium and the first
+ * admissions, but not yet the bootstrap peer's, must not refuse the very
+ * peer it is fetching from (a fresh phone's `connect` then `discoverChain`
+ * failed with NO_PEER so). Meanwhile a bootstrap peer that the blocks
+ * applied so far name is judged by them (suspended: refused at once). Once
+ * received, bootstrap trust ends for good; a node that starts with more than
+ * the consortium block never has it: a registry that grows, or a copy
+ * reopened while its last blocks are on their way, lets no bootstrap peer
+ * it names suspended, or not at all, back in.
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -102,8 +105,10 @@ export class MembershipGate {
   private readonly userOfKey: ((publicKey: Uint8Array) => UserId | undefined) | undefined
   private readonly onInbound: ((decision: InboundDecision) => void) | undefined
   private active = new Set<string>()
-  /** Set once the registry has been received (see the top of this file): bootstrap peers are then judged by it alone. */
-  private received = false
+  /** Peers the registry names, of any status: a bootstrap peer among them is judged by its status. */
+  private named = new Set<string>()
+  /** Set once the registry has been received, or from the start if the node had it (see the top of this file): bootstrap peers are then judged by it alone. */
+  private received: boolean
   private readonly inbound: RateLimiter
   private readonly unsubscribe: () => void
   private readonly listeners = new Set<() => void>()
@@ -118,6 +123,7 @@ export class MembershipGate {
     if (!Number.isSafeInteger(limit.connections) || limit.connections < 1) throw new RangeError('inboundLimit.connections: expected a positive integer')
     if (!Number.isSafeInteger(limit.seconds) || limit.seconds < 1) throw new RangeError('inboundLimit.seconds: expected a positive integer')
     this.inbound = new RateLimiter({ points: limit.connections, duration: limit.seconds })
+    this.received = registry.state.length > 1
     this.recompute()
     this.unsubscribe = registry.onChange(() => {
       this.recompute()
@@ -126,7 +132,9 @@ export class MembershipGate {
   }
 
   private recompute (): void {
-    this.active = new Set(this.registry.state.institutions().flatMap((r) => r.status === 'active' && r.peer !== undefined ? [r.peer] : []))
+    const institutions = this.registry.state.institutions()
+    this.active = new Set(institutions.flatMap((r) => r.status === 'active' && r.peer !== undefined ? [r.peer] : []))
+    this.named = new Set(institutions.flatMap((r) => r.peer === undefined ? [] : [r.peer]))
     // Latched here too, not only when asked: the listeners told next (a node's enforceMembership) judge by the registry alone from now on.
     this.registryReceived()
   }
@@ -135,7 +143,7 @@ export class MembershipGate {
   admits (peer: PeerId | string): boolean {
     const id = peer.toString()
     if (this.active.has(id)) return true
-    return this.bootstrap.has(id) && !this.registryReceived()
+    return this.bootstrap.has(id) && !this.named.has(id) && !this.registryReceived()
   }
 
   /** Whether this node has received the registry: past the consortium block, and every block it knows of applied. */
