@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex } from '@healthchain/core'
 import { Ledger } from '@healthchain/ledger'
 import { LightPeer, MembershipGate } from '@healthchain/net'
-import { crypto, enrol, makeParty, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
+import { copyRegistry, crypto, enrol, makeParty, TestNet, waitFor, type Cleanup } from '@healthchain/net/testing'
 import { tcpAddressOf } from './helpers/light-phone.js'
 
 const cleanup: Cleanup = []
@@ -33,28 +33,6 @@ async function deviceLedger (net: TestNet): Promise<Ledger> {
   cleanup.push(async () => { await ledger.close() })
   await ledger.followRegistry(net.registryKey)
   return ledger
-}
-
-/**
- * Learns the registry's signed length from `from` and downloads its blocks
- * before `end` only (all without `end`), over an in-process replication
- * stream, then applies them (unless `apply` is false: the caller refreshes
- * the registry later): a copy part-way through, as a phone has it while the
- * registry is still arriving.
- */
-async function copyRegistry (to: Ledger, from: Ledger, end?: number, { apply = true } = {}): Promise<void> {
-  const local = to.registry.core
-  const a = local.replicate(true)
-  const b = from.registry.core.replicate(false)
-  a.pipe(b).pipe(a)
-  try {
-    await local.update({ wait: true })
-    await local.download({ start: 0, end: end ?? local.length }).done()
-  } finally {
-    a.destroy()
-    b.destroy()
-  }
-  if (apply) await to.registry.refresh()
 }
 
 describe('a light peer\'s bootstrap peer while the registry arrives', () => {
