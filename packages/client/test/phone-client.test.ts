@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildUserEntry, bytesToHex, fromHex, isRecipient, newRecoveryPhrase, openSealed, openWithDataKey, signEntry, unwrapDataKey, userKeysFromPhrase, type Entry, type LocationPlain } from '@healthchain/core'
-import { enrol, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
+import { copyRegistry, enrol, partialRegistry, TestNet, waitFor, writeExam, type Cleanup } from '@healthchain/net/testing'
 import { parseGpx, parseStepsCsv, type PhoneClient } from '../src/index.js'
 import { crypto, enrolledPhone, openPhone, tcpAddress, tempDir, writeSealedExam } from './helpers.js'
 import { storeOf } from '@healthchain/ledger/testing'
@@ -185,6 +185,41 @@ describe('phone client', () => {
     const written = await fresh.writeExercise({ start: Date.now() - HOUR, end: Date.now(), steps: 321 })
     expect(written.entries).toMatchObject([{ state: 'sent', seq: 1 }])
     expect((await a.ledger.chain(phone.userId)).length).toBe(2)
+  })
+
+  it('a fresh device part-way through the registry (its bootstrap node\'s admission still on its way) finds its chain, and syncs, right after connect', async () => {
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup)
+    const a = await net.start('hospital-a')
+    const b = await net.start('hospital-b')
+    const { phone, phrase, chainKey } = await enrolledPhone(net, cleanup, 'hospital-a')
+    await phone.close()
+    await waitFor(async () => b.ledger.hasChain(phone.userId) && (await b.ledger.chain(phone.userId)).user !== undefined, 'hospital-b to verify the genesis')
+
+    // The state the registry passes through as it arrives block by block: hospital-a's admission applied, hospital-b's not yet
+    // (from a source that has only those blocks: the phone's light peer would take all of a whole registry at once).
+    const part = await partialRegistry(a.ledger, 2, cleanup)
+    const partWay = async (): Promise<PhoneClient> => {
+      const fresh = await openPhone(net, cleanup, { dir: await tempDir(cleanup), phrase, bootstrapPeers: [b.peerId] })
+      const device = fresh.peer.ledger
+      await copyRegistry(device, part, 2)
+      expect([device.registry.length, device.registry.core.length]).toEqual([2, a.ledger.registry.length])
+      expect(device.registry.state.institutionAt('hospital-b')).toBeUndefined()
+      return fresh
+    }
+
+    const finder = await partWay()
+    await finder.connect(tcpAddress(b))
+    const found = await finder.discoverChain()
+    expect(bytesToHex(found.chainKey)).toBe(bytesToHex(chainKey))
+    expect(found.custodian).toBe('hospital-a')
+
+    // The same user's identity: one device connected to hospital-b at a time.
+    await finder.close()
+    const syncer = await partWay()
+    await syncer.connect(tcpAddress(b))
+    expect((await syncer.sync()).verifiedLength).toBe(1)
+    expect(bytesToHex(syncer.chainKey!)).toBe(bytesToHex(chainKey))
+    expect((await syncer.status()).connectedNodes).toEqual([b.peerId])
   })
 
   it('a grant lets that hospital read the history through re-wrapped keys; after revocation new exams are not sealed for it', async () => {

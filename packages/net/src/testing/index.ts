@@ -4,5 +4,5 @@ export {
   type Cleanup, type OnCleanup, type Party, type TestNetInit
 } from './test-net.js'
 export { waitFor } from './wait.js'
-export { copyRegistry } from './registry-copy.js'
+export { copyRegistry, partialRegistry } from './registry-copy.js'
 export * from './internals.js'

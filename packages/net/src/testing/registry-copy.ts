@@ -1,4 +1,9 @@
-import type { Ledger } from '@healthchain/ledger'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { Ledger } from '@healthchain/ledger'
+import { registerCleanup, type OnCleanup } from '@healthchain/ledger/testing'
 
 /**
  * Copies the registry from `from` to `to` over an in-process replication
@@ -21,4 +26,23 @@ export async function copyRegistry (to: Ledger, from: Ledger, end?: number, { ap
     b.destroy()
   }
   if (apply) await to.registry.refresh()
+}
+
+/**
+ * A ledger in a temporary directory whose registry knows `from`'s signed
+ * length but holds only the blocks before `end`: a source that can give a
+ * device only part of the registry, whatever the device asks for (a light
+ * peer downloads all of it as soon as it is connected). Closed and removed
+ * by `onCleanup`.
+ */
+export async function partialRegistry (from: Ledger, end: number, onCleanup: OnCleanup): Promise<Ledger> {
+  const dir = await mkdtemp(join(tmpdir(), 'healthchain-registry-part-'))
+  const ledger = await Ledger.open({ dir, crypto, verifyWorkers: 0 })
+  registerCleanup(onCleanup, async () => {
+    await ledger.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  await ledger.followRegistry(from.registry.key)
+  await copyRegistry(ledger, from, end)
+  return ledger
 }
