@@ -26,7 +26,7 @@
  * (services/), answer. Later modules are passed in `init.routes` and
  * registered after the built-in ones.
  */
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { InstitutionId, InstitutionRole } from '@healthchain/core'
@@ -86,7 +86,7 @@ export async function createServer (components: ServerComponents, init: ServerIn
     bodyLimit: init.bodyLimit,
     logger: init.logger ?? false,
     // Fastify's own request lines log the URL (user ids); the onResponse hook logs the route pattern instead (metrics/http-hook.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // The API is meant for the institution's own network; behind a proxy, request.ip is the proxy's.
     trustProxy: false,
     onProtoPoisoning: 'error',
