@@ -111,11 +111,17 @@ describe('GET /livez and GET /readyz', () => {
     cleanups.push(async () => { await removeDir(dir) })
     const { registryKey, peers } = await prepareConsortium({
       parties: [{ id: 'hospital-a', role: 'examiner' }, { id: 'hospital-b', role: 'examiner' }],
-      dataDirOf: (id) => join(dir, id), governanceKeyPath: join(dir, 'governance.json'), name: 'Readiness test'
+      dataDirOf: (id) => join(dir, id),
+      governanceKeyPath: join(dir, 'governance.json'),
+      name: 'Readiness test'
     })
     const configOf = (id: string, bootstrap: string[]): ReturnType<typeof parseConfig> => parseConfig({
-      name: id, role: 'examiner', dataDir: join(dir, id), api: { host: '127.0.0.1', port: 0 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap }, registryKey: bytesToHex(registryKey)
+      name: id,
+      role: 'examiner',
+      dataDir: join(dir, id),
+      api: { host: '127.0.0.1', port: 0 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap },
+      registryKey: bytesToHex(registryKey)
     }, { baseDir: dir })
     const a = await Daemon.start(configOf('hospital-a', []))
     cleanups.push(async () => { await a.stop() })
