@@ -34,6 +34,8 @@ export function nodeLoggerOptions (init: NodeLogInit): NonNullable<FastifyServer
     base: { node: init.node },
     // Every line names its event; a line logged without one (a library's) is a plain `log`.
     mixin: () => ({ event: 'log' }),
+    // pino lets the mixin win over the line's own fields by default: the line's `event` must win.
+    mixinMergeStrategy: (fields: object, mixin: object) => ({ ...mixin, ...fields }),
     redact: { paths: SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]), censor: '[redacted]' }
   }
 }
