@@ -84,7 +84,6 @@ describe('the JSON log', () => {
     await net.stop('hospital-a')
     expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ event: 'stop', node: 'hospital-a' })
   })
-
 })
 
 describe('config: logLevel and metrics', () => {
