@@ -24,8 +24,3 @@ export function valueOf (samples: readonly Sample[], name: string, labels: Reado
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0)
 }
-
-/** The metric names `# TYPE` declares. */
-export function declaredMetrics (text: string): Set<string> {
-  return new Set([...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]!))
-}
