@@ -60,6 +60,12 @@ export const DEFAULT_P2P_REPLICATE_ALL = true
 export const DEFAULT_CHAIN_IDLE_MS = 60_000
 /** At most this many worker threads for sealing or verifying: each holds a copy of the crypto library. */
 export const MAX_WORKERS = 64
+/** The metrics listener's host when `metrics` names only a port: loopback, so only the machine's own scraper (or a tunnel) reads it. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1'
+/** Levels of the daemon's JSON log (pino's); `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info'
 
 /** A zod integer in [min, max] with one message for every way of missing it. */
 function intBetween (min: number, max: number): z.ZodInt {
@@ -124,6 +130,12 @@ export const configSchema = z.strictObject({
     dir: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path' }).optional()
   }, { error: 'expected an object' }).prefault({}),
   chainIdleMs: intBetween(0, 24 * 60 * 60 * 1000).default(DEFAULT_CHAIN_IDLE_MS),
+  // Absent: no metrics listener. Its own address, never the API's: a second port is the operator's decision (firewall, container).
+  metrics: z.strictObject({
+    host: z.string({ error: 'expected a host name or address' }).min(1, { error: 'expected a host name or address' }).default(DEFAULT_METRICS_HOST),
+    port: intBetween(0, 65535)
+  }, { error: 'expected an object' }).optional(),
+  logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
   // Absent: one per core but one, at least one and at most four (the sealer's and the ledger's own default); 0 works on the event loop.
   sealWorkers: intBetween(0, MAX_WORKERS).optional(),
   verifyWorkers: intBetween(0, MAX_WORKERS).optional(),
@@ -158,6 +170,10 @@ export interface NodeConfig {
   /** Worker threads verifying replicated blocks (0: inline); undefined: the ledger's default (one per core but one, at most four). */
   readonly verifyWorkers: number | undefined
   readonly registryKey: string | undefined
+  /** Where GET /metrics is served (Prometheus text format); undefined: nowhere. */
+  readonly metrics: { readonly host: string, readonly port: number } | undefined
+  /** The JSON log's level, when the daemon is given somewhere to log (`healthchain start`: stdout). */
+  readonly logLevel: LogLevel
 }
 
 /** Requests per source address in each window: `logins` for POST /v1/session and /v1/session/challenge, `requests` for the rest. */
@@ -201,7 +217,10 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_CHAIN_IDLE_MS', path: ['chainIdleMs'], kind: 'int' },
   { variable: 'HEALTHCHAIN_SEAL_WORKERS', path: ['sealWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_VERIFY_WORKERS', path: ['verifyWorkers'], kind: 'int' },
-  { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' }
+  { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_METRICS_HOST', path: ['metrics', 'host'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_METRICS_PORT', path: ['metrics', 'port'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_LOG_LEVEL', path: ['logLevel'], kind: 'string' }
 ]
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -315,7 +334,9 @@ function freeze (c: ParsedConfig, dataDir: string, consoleDir: string): NodeConf
     chainIdleMs: c.chainIdleMs,
     sealWorkers: c.sealWorkers,
     verifyWorkers: c.verifyWorkers,
-    registryKey: c.registryKey
+    registryKey: c.registryKey,
+    metrics: c.metrics === undefined ? undefined : Object.freeze({ ...c.metrics }),
+    logLevel: c.logLevel
   })
 }
 

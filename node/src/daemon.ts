@@ -3,9 +3,14 @@
  * (context.ts), with the HTTP API (Fastify) in front of them on
  * api.host:api.port. Each route module gets the one service it calls.
  *
- * `stop()` undoes it in reverse order: the API stops taking requests first
- * (answers under way finish), then the context closes (the network, then
- * storage).
+ * Beside the API: GET /livez and /readyz on the API's address, the
+ * Prometheus metrics on their own (`metrics: { host, port }`, when
+ * configured; metrics/), and a JSON log line per request and event when the
+ * daemon is given somewhere to log (metrics/log.ts).
+ *
+ * `stop()` undoes it in reverse order: the metrics listener and the API stop
+ * taking requests first (answers under way finish), then the context closes
+ * (the network, then storage).
  */
 import type { ExamPlain, ExamSealed, PartyKeys, UserId } from '@healthchain/core'
 import type { Ledger } from '@healthchain/ledger'
@@ -14,28 +19,36 @@ import type { WriteReply } from './api/chains.js'
 import type { ApiKeyStore } from './auth/api-keys.js'
 import type { AuditAggregator } from './audit/audit-aggregator.js'
 import type { AuditLog } from './audit/audit-log.js'
-import type { NodeConfig } from './config.js'
+import type { LogLevel, NodeConfig } from './config.js'
 import { createNodeContext, type NodeContext } from './context.js'
 import type { DataDirLayout } from './data-dir.js'
 import { registerAuditRoutes } from './http/routes/audit.js'
 import { registerChainRoutes } from './http/routes/chains.js'
 import { registerCustodyRoutes } from './http/routes/custody.js'
 import { registerEnrolmentRoutes } from './http/routes/enrolments.js'
+import { registerHealthRoutes } from './http/routes/health.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
 import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
+import { nodeLoggerOptions, type LogDestination } from './metrics/log.js'
+import { MetricsServer } from './metrics/metrics-server.js'
+import { NodeMetrics } from './metrics/node-metrics.js'
+import { ReadinessProbe } from './metrics/readiness.js'
 import type { IndexFollower, QueryIndex } from './query-index/index.js'
 import { createEnrolmentService } from './services/enrolments.js'
 
 export interface DaemonOptions {
-  /** Fastify's logger; default off. */
-  readonly logger?: boolean
+  /** Where the JSON log goes (`healthchain start`: stdout), at `level` (default the config's `logLevel`); absent: no log. */
+  readonly log?: { readonly destination: LogDestination, readonly level?: LogLevel }
   /** Overrides the config's `sealWorkers` (worker threads sealing examiners' exams; 0 seals on the event loop). */
   readonly sealWorkers?: number
 }
+
+/** How long the network status read for one scrape's series is reused. */
+const STATUS_REUSE_MS = 100
 
 /** How long a stop lets requests in flight finish before closing every connection. */
 const STOP_GRACE_MS = 2000
@@ -43,11 +56,20 @@ const STOP_GRACE_MS = 2000
 export class Daemon {
   readonly context: NodeContext
   readonly app: App
+  /** The node's Prometheus registry and request counters (served when the config has `metrics`). */
+  readonly metrics: NodeMetrics
+  /** What GET /readyz answers. */
+  readonly readiness: ReadinessProbe
+  /** The metrics listener, when the config has `metrics`. */
+  readonly metricsServer: MetricsServer | undefined
   private stopping: Promise<void> | undefined
 
-  private constructor (context: NodeContext, app: App) {
+  private constructor (context: NodeContext, app: App, parts: { metrics: NodeMetrics, readiness: ReadinessProbe, metricsServer: MetricsServer | undefined }) {
     this.context = context
     this.app = app
+    this.metrics = parts.metrics
+    this.readiness = parts.readiness
+    this.metricsServer = parts.metricsServer
   }
 
   get config (): NodeConfig { return this.context.config }
@@ -70,20 +92,25 @@ export class Daemon {
   static async start (config: NodeConfig, opts: DaemonOptions = {}): Promise<Daemon> {
     let app: App | undefined
     const context = await createNodeContext(config, {
-      onAuditError: (err) => { app?.log.error({ err }, 'aggregate audit lines could not be written; kept for the next window') },
+      onAuditError: (err) => { app?.log.error({ event: 'audit-error', err }, 'aggregate audit lines could not be written; kept for the next window') },
       ...(opts.sealWorkers === undefined ? {} : { sealWorkers: opts.sealWorkers })
     })
+    let metricsServer: MetricsServer | undefined
     try {
       const { sessions, services } = context
+      const metrics = createDaemonMetrics(context)
+      const readiness = new ReadinessProbe({ ledger: context.ledger, network: context.network, follower: context.follower })
       const enrolments = createEnrolmentService({ chains: services.chains, custodian: config.name }, {
         ttlMs: config.auth.enrolmentTicketTtlSeconds * 1000, maxOpen: config.auth.maxOpenEnrolmentTickets
       })
-      app = await createServer({ sessions, audit: context.auditSink, status: () => context.status() }, {
+      app = await createServer({ sessions, audit: context.auditSink, status: () => context.status(), metrics }, {
         name: config.name,
         role: config.role,
         bodyLimit: config.api.bodyLimit,
         rateLimit: { windowMs: config.api.rateLimit.windowSeconds * 1000, logins: config.api.rateLimit.logins, requests: config.api.rateLimit.requests },
-        logger: opts.logger ?? false,
+        logger: opts.log === undefined
+          ? false
+          : nodeLoggerOptions({ node: config.name, level: opts.log.level ?? config.logLevel, destination: opts.log.destination }),
         console: config.console,
         routes: [
           (app) => { registerChainRoutes(app, { sessions, chains: services.chains }) },
@@ -93,12 +120,17 @@ export class Daemon {
           (app) => { registerInsightRoutes(app, { sessions, insights: services.insights }) },
           (app) => { registerRegistryRoutes(app, { registry: services.registry }) },
           (app) => { registerAuditRoutes(app, { sessions, audit: services.audit }) },
-          (app) => { registerNetworkRoutes(app, { sessions, network: services.network }) }
+          (app) => { registerNetworkRoutes(app, { sessions, network: services.network }) },
+          (app) => { registerHealthRoutes(app, { readiness: () => readiness.check() }) }
         ]
       })
       await app.listen({ host: config.api.host, port: config.api.port })
-      return new Daemon(context, app)
+      if (config.metrics !== undefined) metricsServer = await MetricsServer.listen(metrics, config.metrics)
+      const daemon = new Daemon(context, app, { metrics, readiness, metricsServer })
+      app.log.info({ event: 'start', role: config.role, api: daemon.apiUrl, metrics: metricsServer?.url, peerId: context.network.peerId }, 'node started')
+      return daemon
     } catch (err) {
+      await metricsServer?.close().catch(() => {})
       await app?.close().catch(() => {})
       await context.close().catch(() => {})
       throw err
@@ -128,6 +160,8 @@ export class Daemon {
     this.stopping ??= (async () => {
       // A browser keeps a spare connection open without sending on it; Node counts it as busy (waiting for headers), so the
       // close would wait for the headers timeout. Requests in flight get a grace period, then every connection is closed.
+      this.app.log.info({ event: 'stop' }, 'node stopping')
+      await this.metricsServer?.close()
       const grace = setTimeout(() => { this.app.server.closeAllConnections() }, STOP_GRACE_MS)
       try {
         await this.app.close()
@@ -138,4 +172,21 @@ export class Daemon {
     })()
     await this.stopping
   }
+}
+
+/** The metrics of a node's parts, read where they live at scrape time (metrics/node-metrics.ts). */
+function createDaemonMetrics (context: NodeContext): NodeMetrics {
+  const { network, ledger, follower, audit, sealer, config } = context
+  // One scrape reads the status for several series: taken once, not once per series.
+  let status: { value: ReturnType<NetworkNode['status']>, at: number } | undefined
+  return new NodeMetrics({
+    network: () => {
+      if (status === undefined || Date.now() - status.at > STATUS_REUSE_MS) status = { value: network.status(), at: Date.now() }
+      return status.value
+    },
+    witness: () => network.witness?.stats,
+    auditLines: () => audit.length,
+    workerQueues: () => ({ sealing: sealer.queued, verification: ledger.verifyQueueDepth }),
+    index: () => follower.stats
+  }, { node: config.name, role: config.role })
 }

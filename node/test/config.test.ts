@@ -38,7 +38,9 @@ describe('config schema', () => {
       chainIdleMs: 60_000,
       sealWorkers: undefined,
       verifyWorkers: undefined,
-      registryKey: undefined
+      registryKey: undefined,
+      metrics: undefined,
+      logLevel: 'info'
     })
     expect(Object.isFrozen(config) && Object.isFrozen(config.api) && Object.isFrozen(config.api.rateLimit) && Object.isFrozen(config.audit)).toBe(true)
   })

@@ -15,5 +15,6 @@ export * from './login.js'
 export * from './network.js'
 export * from './enrolments.js'
 export * from './custody.js'
+export * from './health.js'
 // The built-in reference ranges (plain data, browser-safe): the console marks out-of-range values with the node's own table.
 export { REFERENCE_RANGES, rangeFor, type ReferenceEntry } from '../query-index/reference-ranges.js'

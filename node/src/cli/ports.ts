@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:net'
 import type { NodeConfig } from '../config.js'
-import { Daemon } from '../daemon.js'
+import { Daemon, type DaemonOptions } from '../daemon.js'
 import { CliError, findCause } from './errors.js'
 
 export interface PortUse {
@@ -50,9 +50,9 @@ export function addressInUse (err: unknown): number | undefined {
  * Starts a daemon; a listen that fails because a port is taken becomes what
  * `inUse` makes of the port (-1 when the error does not say which).
  */
-export async function startDaemonOrPortError (config: NodeConfig, inUse: (port: number, cause: unknown) => Error): Promise<Daemon> {
+export async function startDaemonOrPortError (config: NodeConfig, inUse: (port: number, cause: unknown) => Error, opts: DaemonOptions = {}): Promise<Daemon> {
   try {
-    return await Daemon.start(config)
+    return await Daemon.start(config, opts)
   } catch (err) {
     const port = addressInUse(err)
     if (port === undefined) throw err

@@ -225,7 +225,7 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
 /** Fastify's error handler: every error becomes an error body; 5xx are logged with their details. */
 export function handleError (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const error = toHttpError(err)
-  if (error.status >= 500) request.log.error({ err }, 'request failed')
+  if (error.status >= 500) request.log.error({ event: 'request-failed', err }, 'request failed')
   return sendError(request, reply, error, err instanceof NodeError && error.status < 500 ? err.reason : undefined)
 }
 

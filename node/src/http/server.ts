@@ -26,12 +26,14 @@
  * (services/), answer. Later modules are passed in `init.routes` and
  * registered after the built-in ones.
  */
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { InstitutionId, InstitutionRole } from '@healthchain/core'
 import type { Sessions } from '../auth/sessions.js'
 import { DEFAULT_RATE_LIMIT_LOGINS, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_RATE_LIMIT_WINDOW_SECONDS } from '../config.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
+import { installRequestObservation } from '../metrics/http-hook.js'
 import { installAuditHook, type AuditSink } from './audit-hook.js'
 import { installRateLimit, type ApiRateLimit } from './rate-limit.js'
 import { handleClientError, handleError, handleFrameworkError, handleNotFound } from './errors.js'
@@ -50,6 +52,8 @@ export interface ServerComponents {
   readonly sessions: Sessions
   readonly audit: AuditSink
   readonly status: StatusProvider
+  /** Where each answer is counted (route pattern, status, latency, refusal code); absent: nowhere. */
+  readonly metrics?: NodeMetrics
 }
 
 export interface ServerInit {
@@ -58,7 +62,7 @@ export interface ServerInit {
   readonly role: InstitutionRole
   /** Largest request body in bytes (config `api.bodyLimit`). */
   readonly bodyLimit: number
-  /** Fastify's (pino) logger options; default off. Request logs carry method, URL and address, never headers or bodies. */
+  /** Fastify's (pino) logger options (metrics/log.ts); default off. One line per request: route pattern, status, duration, never URL, headers or bodies. */
   readonly logger?: FastifyServerOptions['logger']
   /** Further route modules, registered after the built-in ones. */
   readonly routes?: readonly RouteModule[]
@@ -81,6 +85,8 @@ export async function createServer (components: ServerComponents, init: ServerIn
   const app = Fastify({
     bodyLimit: init.bodyLimit,
     logger: init.logger ?? false,
+    // Fastify's own request lines log the URL (user ids); the onResponse hook logs the route pattern instead (metrics/http-hook.ts).
+    logController: new LogController({ disableRequestLogging: true }),
     // The API is meant for the institution's own network; behind a proxy, request.ip is the proxy's.
     trustProxy: false,
     onProtoPoisoning: 'error',
@@ -113,6 +119,7 @@ export async function createServer (components: ServerComponents, init: ServerIn
   installSecurityHeaders(app)
   await installRateLimit(app, init.rateLimit ?? DEFAULT_API_RATE_LIMIT)
   installAuditHook(app, components.audit)
+  installRequestObservation(app, components.metrics)
 
   await app.register(swagger, {
     openapi: {

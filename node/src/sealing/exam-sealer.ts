@@ -28,6 +28,8 @@ export interface SealJob {
 export interface ExamSealer {
   /** seal()'s sealed segment for `payload`, for these recipients, bound to `ctx`'s chain and entry id. */
   seal (job: SealJob): Promise<Sealed>
+  /** Seal jobs handed to the workers and not answered yet (0 when sealing on the event loop). */
+  readonly queued: number
   close (): Promise<void>
 }
 
@@ -41,12 +43,14 @@ export function createExamSealer (crypto: CryptoProvider, workers: number = defa
   if (workers <= 0) {
     return {
       seal: async (job) => seal(job.payload, job.recipients, job.ctx, crypto).sealed,
+      queued: 0,
       close: async () => {}
     }
   }
   const pool = new WorkerPool<SealJob, Sealed>({ url: WORKER_URL, size: workers, name: 'sealing', revive: reviveCoreError })
   return {
     seal: async (job) => await pool.run(job),
+    get queued () { return pool.queued },
     close: async () => { await pool.close() }
   }
 }

@@ -15,7 +15,7 @@ import {
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { registerCleanup, type OnCleanup } from '@healthchain/ledger/testing'
-import { Daemon, parseConfig, signLogin, type NodeConfig } from '../index.js'
+import { Daemon, parseConfig, signLogin, type DaemonOptions, type NodeConfig } from '../index.js'
 import { prepareConsortium } from './consortium.js'
 
 export interface TestNode {
@@ -80,7 +80,11 @@ export async function enrolOverHttp (node: TestNode, token: string): Promise<{ u
 
 export interface ConsortiumOptions {
   /** Config sections laid over every node's test config, field by field (e.g. other limits). */
-  readonly config?: { readonly api?: object, readonly auth?: object, readonly audit?: object, readonly p2p?: object, readonly console?: object }
+  readonly config?: {
+    readonly api?: object, readonly auth?: object, readonly audit?: object, readonly p2p?: object, readonly console?: object, readonly metrics?: object
+  }
+  /** Each node's daemon options (e.g. where its JSON log goes). */
+  readonly daemon?: (id: string) => DaemonOptions
   /** Where the consortium registers its teardown (a test's cleanup list or hook). */
   readonly onCleanup?: OnCleanup
 }
@@ -115,11 +119,12 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
       registryKey: bytesToHex(registryKey),
       ...(extra.auth === undefined ? {} : { auth: extra.auth }),
       ...(extra.audit === undefined ? {} : { audit: extra.audit }),
-      ...(extra.console === undefined ? {} : { console: extra.console })
+      ...(extra.console === undefined ? {} : { console: extra.console }),
+      ...(extra.metrics === undefined ? {} : { metrics: extra.metrics })
     }, { baseDir: dir })
   }
   const start = async (id: string, role: InstitutionRole, port?: number): Promise<TestNode> => {
-    const daemon = await Daemon.start(configOf(id, role, port))
+    const daemon = await Daemon.start(configOf(id, role, port), opts.daemon?.(id))
     lastPort.set(id, Number(new URL(daemon.apiUrl).port))
     let apiKey = apiKeys.get(id)
     if (apiKey === undefined) {

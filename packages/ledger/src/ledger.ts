@@ -116,6 +116,9 @@ export class Ledger {
 
   get hasRegistry (): boolean { return this.registryFeed !== undefined }
 
+  /** Verification jobs waiting on or running in the worker pool (the node's metrics report it). */
+  get verifyQueueDepth (): number { return this.pool.queued }
+
   /**
    * Creates the empty registry this node hosts, bound to the governance
    * public key (the store never holds the governance secret). Its block 0 is

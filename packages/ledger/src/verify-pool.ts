@@ -27,6 +27,9 @@ export class VerifyPool {
     this.size = this.pool.size
   }
 
+  /** Jobs handed to the workers and not answered yet (none when verifying on the calling thread). */
+  get queued (): number { return this.pool.queued }
+
   /**
    * Runs a job on the worker with the fewest jobs queued. The job's blocks
    * are copied into one buffer that is transferred (verify-codec.ts), so the

@@ -75,6 +75,9 @@ export class WorkerPool<Job, Result> {
     this.size = Math.max(0, Math.floor(opts.size))
   }
 
+  /** Jobs posted and not answered yet (queued or running), for the node's metrics. */
+  get queued (): number { return this.pending.size }
+
   private start (): void {
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(this.opts.url)

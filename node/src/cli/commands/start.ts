@@ -1,6 +1,6 @@
 /** `healthchain start`: run one node from its config until SIGINT or SIGTERM. */
-import type { Command } from 'commander'
-import { loadConfig } from '../../config.js'
+import { Option, type Command } from 'commander'
+import { LOG_LEVELS, loadConfig, type LogLevel } from '../../config.js'
 import type { CliContext } from '../context.js'
 import { CliError } from '../errors.js'
 import { Output } from '../output.js'
@@ -12,29 +12,36 @@ export function registerStart (program: Command, ctx: CliContext): void {
     .summary('run a node from its config file')
     .description('Start a node: read its config file (HEALTHCHAIN_* environment variables override fields; see node/README.md), open its data directory, join the network, serve the HTTP API. Prints one ready line (with --json: one document) once the API listens; SIGINT or SIGTERM stops it cleanly (API, then network, then storage) and exits 0.')
     .requiredOption('--config <file>', 'the node\'s JSON config file', pathArg)
+    .addOption(new Option('--log-level <level>', 'the JSON log\'s level (default: the config\'s logLevel, info)').choices(LOG_LEVELS))
     .addHelpText('after', examples(
       'healthchain start --config ./hospital-a/config.json',
       'HEALTHCHAIN_API_PORT=9000 healthchain start --config ./hospital-a/config.json --json'
     ))
-    .action(async (opts: { config: string, json?: boolean }) => {
+    .action(async (opts: { config: string, json?: boolean, logLevel?: LogLevel }) => {
       const out = new Output(ctx.io, opts)
       const config = await loadConfig(opts.config, ctx.env)
       // Listen for the stop request before starting, so a Ctrl-C during start-up still stops cleanly.
       const stopped = ctx.untilStopped()
       out.progress(`starting ${config.name} (${config.role}), data in ${config.dataDir}`)
       const daemon = await startDaemonOrPortError(config, (port, cause) => new CliError('PORT_IN_USE',
-        `${port > 0 ? `port ${port}` : 'a port'} of this node's config is already in use (api.port ${config.api.port}, p2p.listen ${config.p2p.listen.join(' ')}): stop what uses it or change the config`,
-        { cause }))
+        `${port > 0 ? `port ${port}` : 'a port'} of this node's config is already in use (api.port ${config.api.port}, ` +
+        `${config.metrics === undefined ? '' : `metrics.port ${config.metrics.port}, `}p2p.listen ${config.p2p.listen.join(' ')}): stop what uses it or change the config`,
+        { cause }), {
+        // One JSON object per line on stdout; with --json, stdout holds the ready document alone and the log goes to stderr.
+        log: { destination: { write: opts.json === true ? ctx.io.stderr : ctx.io.stdout }, level: opts.logLevel ?? config.logLevel }
+      })
       const ready = {
         name: config.name,
         role: config.role,
         api: daemon.apiUrl,
         peerId: daemon.network.peerId,
         addresses: daemon.network.addresses,
-        registryKey: Buffer.from(daemon.ledger.registry.key).toString('hex')
+        registryKey: Buffer.from(daemon.ledger.registry.key).toString('hex'),
+        ...(daemon.metricsServer === undefined ? {} : { metrics: daemon.metricsServer.url })
       }
       out.result(ready, [
         `ready: ${ready.name} (${ready.role})  api ${ready.api}  peer ${ready.peerId}`,
+        ...(ready.metrics === undefined ? [] : [`  metrics ${ready.metrics}`]),
         ...ready.addresses.map((a) => `  p2p ${a}`)
       ])
       const signal = await stopped
