@@ -68,8 +68,9 @@ export async function writeReleaseLock (root: string, app: string, tarballs: rea
     const dir = RELEASE_PACKAGES.find((p) => p.name === t.name)!.dir
     const manifest = repoLock.packages[dir]
     if (manifest === undefined) throw new Error(`package-lock.json has no workspace ${dir}`)
-    const entry: LockEntry = { version: manifest.version!, resolved: `file:${t.filename}`, integrity: t.integrity }
-    if (manifest.dependencies !== undefined) entry.dependencies = manifest.dependencies
+    // The workspace's own entry (version, dependencies, bin, license) as an installed tarball; its devDependencies stay behind.
+    const { name, devDependencies, ...shipped } = manifest
+    const entry: LockEntry = { ...shipped, resolved: `file:${t.filename}`, integrity: t.integrity }
     packages[`node_modules/${t.name}`] = entry
     queue.push({ path: `node_modules/${t.name}`, entry })
   }
