@@ -10,8 +10,9 @@ export default defineConfig({
   // Preact's automatic JSX runtime, through Vite's own transformer (no Babel).
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   resolve: {
-    // Workspace packages ship TypeScript sources; their browser-safe entries are what the console imports.
-    conditions: ['browser', 'module', 'import', 'default'],
+    // The console bundles the workspace packages from their TypeScript sources (the `@healthchain/source` export
+    // condition, as vitest and tsx do), so it builds without the release build; their browser-safe entries are what it imports.
+    conditions: ['@healthchain/source', 'browser', 'module', 'import', 'default'],
     // csv-parse's Node build makes Buffers when it loads; its browser build (same parser, its own Buffer) is what a page can run.
     alias: [{ find: /^csv-parse\/sync$/, replacement: 'csv-parse/browser/esm/sync' }]
   },

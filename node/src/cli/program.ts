@@ -23,6 +23,7 @@ import { registerUser } from './commands/user.js'
 import { registerVerify } from './commands/verify.js'
 import type { CliContext } from './context.js'
 import { failureOf } from './errors.js'
+import { HEALTHCHAIN_VERSION } from './version.js'
 
 export function createProgram (ctx: CliContext): Command {
   const program = new Command('healthchain')
@@ -36,6 +37,7 @@ export function createProgram (ctx: CliContext): Command {
     })
     .showHelpAfterError('(add --help for usage)')
     .helpCommand(false)
+    .version(HEALTHCHAIN_VERSION, '-V, --version', 'print the installed version and exit')
   registerDev(program, ctx)
   registerKeys(program, ctx)
   registerConsortium(program, ctx)

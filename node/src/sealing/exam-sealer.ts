@@ -11,9 +11,9 @@
  */
 import { availableParallelism } from 'node:os'
 import { CORE_ERROR_CODES, CoreError, seal, type CryptoProvider, type ExamSealed, type SealContext, type Sealed } from '@healthchain/core'
-import { WorkerPool, reviveByCode } from '@healthchain/ledger'
+import { WorkerPool, reviveByCode, workerEntry } from '@healthchain/ledger'
 
-const WORKER_URL = new URL('./seal-worker-boot.mjs', import.meta.url)
+const WORKER = workerEntry(import.meta.url, 'seal-worker')
 
 /** seal() throws CoreErrors only: a failure with a core code is rebuilt as one, anything else is a plain Error. */
 const reviveCoreError = reviveByCode('sealing', CORE_ERROR_CODES, (code, message, opts) => new CoreError(code, message, opts))
@@ -47,7 +47,7 @@ export function createExamSealer (crypto: CryptoProvider, workers: number = defa
       close: async () => {}
     }
   }
-  const pool = new WorkerPool<SealJob, Sealed>({ url: WORKER_URL, size: workers, name: 'sealing', revive: reviveCoreError })
+  const pool = new WorkerPool<SealJob, Sealed>({ ...WORKER, size: workers, name: 'sealing', revive: reviveCoreError })
   return {
     seal: async (job) => await pool.run(job),
     get queued () { return pool.queued },

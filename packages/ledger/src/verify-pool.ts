@@ -4,16 +4,16 @@
  * machine's cores; the order-dependent rules stay on the calling thread.
  * Jobs and verdicts cross threads packed (verify-codec.ts).
  *
- * The workers run the TypeScript sources through tsx's loader, as the rest
- * of the project does (there is no build step).
+ * The workers run the compiled worker once built, and the TypeScript
+ * sources through tsx's loader in the repository (workerEntry).
  */
 import { availableParallelism } from 'node:os'
 import type { BlocksJob, BlocksVerdict } from './verify-blocks.js'
 import { packJob, unpackVerdict, type PackedVerdict } from './verify-codec.js'
 import { LEDGER_ERROR_CODES, LedgerError } from './errors.js'
-import { WorkerPool, reviveByCode } from './worker-pool.js'
+import { WorkerPool, reviveByCode, workerEntry } from './worker-pool.js'
 
-const WORKER_URL = new URL('./verify-worker-boot.mjs', import.meta.url)
+const WORKER = workerEntry(import.meta.url, 'verify-worker')
 
 export class VerifyPool {
   readonly size: number
@@ -23,7 +23,7 @@ export class VerifyPool {
   constructor (size: number = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     // A job that throws a core or ledger error reaches the caller as a LedgerError, as on the calling thread (asLedgerError).
     const revive = reviveByCode('verification', LEDGER_ERROR_CODES, (code, message, opts) => new LedgerError(code, message, opts))
-    this.pool = new WorkerPool({ url: WORKER_URL, size, name: 'verification', revive })
+    this.pool = new WorkerPool({ ...WORKER, size, name: 'verification', revive })
     this.size = this.pool.size
   }
 

@@ -1,5 +1,6 @@
-// Entry of a verification worker thread: registers tsx's loader in this
-// thread, then loads the TypeScript worker (the project has no build step).
+// Entry of a verification worker thread run from the sources (the repository):
+// registers tsx's loader in this thread, then loads the TypeScript worker.
+// Built, the thread runs dist/verify-worker.js instead (workerEntry).
 import { register } from 'tsx/esm/api'
 
 register()

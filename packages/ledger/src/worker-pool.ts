@@ -37,9 +37,27 @@ export function reviveByCode<Code extends string> (
   }
 }
 
-export interface WorkerPoolOptions {
-  /** The worker's entry module (an .mjs that loads the TypeScript worker). */
+/** The export condition under which each workspace package names its TypeScript sources (before dist/, the release build). */
+export const SOURCE_CONDITION = '@healthchain/source'
+
+/** Where a pool's threads start: the module and the Node options they need. */
+export interface WorkerEntry {
   readonly url: URL
+  readonly execArgv?: string[]
+}
+
+/**
+ * The entry of the worker `name` beside the module at `moduleUrl`. Built (dist/), the thread runs the compiled
+ * `<name>.js`. From the TypeScript sources (the repository, through tsx or vitest), it runs `<name>-boot.mjs`, which
+ * registers tsx's loader in the thread, with the source condition so the workspace packages it imports resolve to
+ * their sources too: a thread inherits neither the parent's loader hooks nor vitest's resolver.
+ */
+export function workerEntry (moduleUrl: string, name: string): WorkerEntry {
+  if (!moduleUrl.endsWith('.ts')) return { url: new URL(`./${name}.js`, moduleUrl) }
+  return { url: new URL(`./${name}-boot.mjs`, moduleUrl), execArgv: [`--conditions=${SOURCE_CONDITION}`] }
+}
+
+export interface WorkerPoolOptions extends WorkerEntry {
   /** How many worker threads; 0 makes run() refuse (the caller works inline instead). */
   readonly size: number
   /** Names the pool in errors ("verification", "sealing"). */
@@ -80,7 +98,7 @@ export class WorkerPool<Job, Result> {
 
   private start (): void {
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(this.opts.url)
+      const worker = new Worker(this.opts.url, this.opts.execArgv === undefined ? {} : { execArgv: this.opts.execArgv })
       worker.on('message', (answer: Answer<Result>) => { this.settle(answer) })
       worker.on('error', (err) => { this.failAll(err) })
       worker.unref()
