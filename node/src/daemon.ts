@@ -26,6 +26,7 @@ import { registerInsightRoutes } from './http/routes/insights.js'
 import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
+import { listenControlSocket, type ControlSocket } from './backup/control-socket.js'
 import type { App } from './http/types.js'
 import type { IndexFollower, QueryIndex } from './query-index/index.js'
 import { createEnrolmentService } from './services/enrolments.js'
@@ -44,6 +45,8 @@ export class Daemon {
   readonly context: NodeContext
   readonly app: App
   private stopping: Promise<void> | undefined
+  /** The backup control socket in the data directory (backup/control-socket.ts); undefined where it could not listen. */
+  private control: ControlSocket | undefined
 
   private constructor (context: NodeContext, app: App) {
     this.context = context
@@ -97,7 +100,12 @@ export class Daemon {
         ]
       })
       await app.listen({ host: config.api.host, port: config.api.port })
-      return new Daemon(context, app)
+      const daemon = new Daemon(context, app)
+      // Without the socket (a path too long for one, a file system without them) the node runs; a backup then needs it stopped.
+      daemon.control = await listenControlSocket({
+        ledger: context.ledger, layout: context.layout, node: config.name, role: config.role, institution: config.name
+      }).catch((err: unknown) => { app?.log.warn({ err }, 'the backup control socket is not available'); return undefined })
+      return daemon
     } catch (err) {
       await app?.close().catch(() => {})
       await context.close().catch(() => {})
@@ -134,6 +142,7 @@ export class Daemon {
       } finally {
         clearTimeout(grace)
       }
+      await this.control?.close()
       await this.context.close()
     })()
     await this.stopping
