@@ -169,7 +169,8 @@ export async function readArchive (file: string, sink?: PartSink): Promise<Backu
     for (const p of manifest.parts) {
       const hash = createHash('sha256')
       const chunks = partChunks(handle, position, p.size, [hash, total])
-      if (sink === undefined) { for await (const _ of chunks) { /* hashed on the way */ } } else await sink(p, chunks)
+      if (sink === undefined) await drain(chunks)
+      else await sink(p, chunks)
       if (hash.digest('hex') !== p.sha256) throw invalid(`part ${p.path} does not match its hash`)
       position += p.size
     }
@@ -179,6 +180,12 @@ export async function readArchive (file: string, sink?: PartSink): Promise<Backu
   } finally {
     await handle.close()
   }
+}
+
+/** Reads a part to its end without keeping it: the chunks are hashed as they are read. */
+async function drain (chunks: AsyncIterable<Buffer>): Promise<void> {
+  const iterator = chunks[Symbol.asyncIterator]()
+  while (!(await iterator.next()).done) { /* hashed by partChunks */ }
 }
 
 async function * partChunks (handle: FileHandle, start: number, size: number, hashes: readonly Hash[]): AsyncGenerator<Buffer> {

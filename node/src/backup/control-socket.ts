@@ -71,7 +71,9 @@ export async function listenControlSocket (source: BackupSource): Promise<Contro
       busy = true
       try {
         const manifest = await createBackup(source, request.out, (p: BackupProgress) => { send(socket, { progress: p }) })
-        const summary: BackupSummary = { out: request.out, node: manifest.node, createdAt: manifest.createdAt, chains: manifest.chains.length, parts: manifest.parts.length }
+        const summary: BackupSummary = {
+          out: request.out, node: manifest.node, createdAt: manifest.createdAt, chains: manifest.chains.length, parts: manifest.parts.length
+        }
         send(socket, { ok: summary })
       } finally {
         busy = false

@@ -71,7 +71,11 @@ export async function restoreBackup (file: string, dataDir: string, onPart: (don
     const layout = dataDirLayout(temp)
     for (const dir of [layout.keys, layout.store, layout.index]) await mkdir(dir, { recursive: true, mode: 0o700 })
     await writeSecretFile(join(temp, RESTORED_MARKER), JSON.stringify({
-      restoredAt: new Date().toISOString(), node: manifest.node, institution: manifest.institution, backupCreatedAt: manifest.createdAt, chains: manifest.chains.length
+      restoredAt: new Date().toISOString(),
+      node: manifest.node,
+      institution: manifest.institution,
+      backupCreatedAt: manifest.createdAt,
+      chains: manifest.chains.length
     }, null, 2) + '\n')
     await assertFreshTarget(dataDir)
     await rmdir(dataDir).catch(() => {})
@@ -93,7 +97,9 @@ export interface RestoreCheck {
  * manifest that is missing or shorter than the manifest says is a problem.
  * `onChain` is told each chain verified.
  */
-export async function verifyRestored (dataDir: string, manifest: BackupManifest, onChain: (done: number, total: number) => void = () => {}): Promise<RestoreCheck> {
+export async function verifyRestored (
+  dataDir: string, manifest: BackupManifest, onChain: (done: number, total: number) => void = () => {}
+): Promise<RestoreCheck> {
   const ledger = await Ledger.open({ dir: dataDirLayout(dataDir).store })
   try {
     const problems: Array<{ user: string, problem: string }> = []

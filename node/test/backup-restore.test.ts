@@ -1,0 +1,160 @@
+/**
+ * Backup and restore with real daemons on loopback: a backup of a running
+ * node while a writer appends exams; a restore into a fresh directory that
+ * verifies every chain, serves reads and rejoins the network (a write on it
+ * reaches a peer); writes acknowledged after the backup point come back from
+ * the replica; a corrupted, truncated or newer backup and a non-empty target
+ * are refused with nothing written; a plain copy of a data directory is
+ * still refused (STORE_MOVED).
+ */
+import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { UserId } from '@healthchain/core'
+import { Ledger, LedgerError } from '@healthchain/ledger'
+import { NodeError, requestBackup, restoreBackup, verifyRestored, type BackupProgress } from '../src/index.js'
+import { call, enrolOverHttp, startConsortium, staffToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
+
+let net: TestConsortium | undefined
+afterEach(async () => { await net?.close(); net = undefined })
+
+const exam = (n: number): { plain: { title: string, observations: Array<{ code: string, value: number, unit: string }> } } =>
+  ({ plain: { title: `Pulse ${n}`, observations: [{ code: '8867-4', value: 60 + (n % 40), unit: '/min' }] } })
+
+async function lengthAt (node: TestNode, user: UserId): Promise<number> {
+  return node.daemon.ledger.hasChain(user) ? (await node.daemon.ledger.chain(user)).length : 0
+}
+
+async function expectCode (promise: Promise<unknown>, code: string): Promise<void> {
+  const err = await promise.then(() => undefined, (e: unknown) => e)
+  expect(err).toBeInstanceOf(NodeError)
+  expect((err as NodeError).code).toBe(code)
+}
+
+/** A consortium of two examiners, two users enrolled at hospital-a with one exam each, replicated to hospital-b. */
+async function setUp (): Promise<{ a: TestNode, b: TestNode, users: UserId[] }> {
+  net = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']])
+  const a = net.node('hospital-a')
+  const b = net.node('hospital-b')
+  const staff = await staffToken(a)
+  const users: UserId[] = []
+  for (let i = 0; i < 2; i++) {
+    const { user } = await enrolOverHttp(a, staff)
+    await a.daemon.writeExam(user.userId, exam(i))
+    users.push(user.userId)
+  }
+  for (const user of users) await waitUntil(async () => await lengthAt(b, user) === 2, 'hospital-b to replicate the chains')
+  return { a, b, users }
+}
+
+describe('healthchain backup and restore', () => {
+  it('backs up a node under writes; the restore verifies every chain, serves reads, gets back later writes from a replica and rejoins', async () => {
+    const { a, b, users } = await setUp()
+    const [busy, quiet] = users as [UserId, UserId]
+    const dataDirA = a.daemon.layout.root
+    const file = join(net!.dir, 'hospital-a.hcbackup')
+
+    // A writer appends exams one after another for the whole test; each acknowledgement is timed against the backup.
+    const writing = { on: true }
+    let n = 0
+    const acked: Array<{ seq: number, at: number }> = []
+    const writer = (async () => {
+      while (writing.on) acked.push({ seq: (await a.daemon.writeExam(busy, exam(++n))).seq, at: Date.now() })
+    })()
+    await waitUntil(() => acked.length >= 5, 'the writer to get going')
+    const started = Date.now()
+    const progress: BackupProgress[] = []
+    const summary = await requestBackup(dataDirA, file, (p) => { progress.push(p) })
+    const ended = Date.now()
+    const ackedAfter = acked.length
+    await waitUntil(() => acked.length >= ackedAfter + 5, 'writes after the backup')
+    writing.on = false
+    await writer
+
+    expect(summary).toMatchObject({ node: 'hospital-a', chains: 2 })
+    expect(progress.at(-1)).toMatchObject({ stage: 'write' })
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total)
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    const finalLength = await lengthAt(a, busy)
+    await waitUntil(async () => await lengthAt(b, busy) === finalLength, 'hospital-b to replicate every acknowledged write')
+
+    // The machine is lost: the node stops and its data directory is gone. A plain copy taken first is still refused.
+    await net!.stop('hospital-a')
+    const copy = join(net!.dir, 'copied-a')
+    await cp(dataDirA, copy, { recursive: true, preserveTimestamps: true })
+    const copied = await Ledger.open({ dir: join(copy, 'store') }).then(async (l) => { await l.close(); return undefined }, (e: unknown) => e)
+    expect(copied).toBeInstanceOf(LedgerError)
+    expect((copied as LedgerError).code).toBe('STORE_MOVED')
+    await rm(dataDirA, { recursive: true, force: true })
+
+    const manifest = await restoreBackup(file, dataDirA)
+    expect(manifest.chains.map((c) => c.user).sort()).toEqual([...users].sort())
+    const check = await verifyRestored(dataDirA, manifest)
+    expect(check).toEqual({ chains: 2, valid: 2, problems: [] })
+    // Everything acknowledged before the backup started is in it; the rest is at most what was acknowledged by its end.
+    const restored = await Ledger.open({ dir: join(dataDirA, 'store') })
+    const restoredLength = (await restored.chain(busy)).length
+    await restored.close()
+    const before = acked.filter((w) => w.at < started).length
+    const byEnd = acked.filter((w) => w.at <= ended).length
+    expect(restoredLength).toBeGreaterThanOrEqual(2 + before)
+    expect(restoredLength).toBeLessThanOrEqual(2 + byEnd)
+    expect(restoredLength).toBeLessThan(finalLength)
+
+    // The restored node starts, fetches back from hospital-b what was acknowledged after the backup point, and serves it.
+    const a2 = await net!.restart('hospital-a')
+    await a2.daemon.network.dial(b.daemon.network.addresses[0]!)
+    await waitUntil(async () => (await a2.daemon.ledger.chain(busy)).verifiedLength === finalLength, 'the restored node to fetch back the later writes', 30_000)
+    const report = await a2.daemon.ledger.verify(busy)
+    expect(report.problems).toEqual([])
+    expect(report).toMatchObject({ valid: true, length: finalLength })
+    const token = await staffToken(a2)
+    const read = await call(a2.url, 'GET', `/v1/users/${quiet}/entries`, { token })
+    expect(read.status).toBe(200)
+    expect(read.body.entries).toHaveLength(1)
+
+    // It is the custodian again: a write on it reaches hospital-b.
+    const write = await call(a2.url, 'POST', `/v1/users/${busy}/entries`, { token, body: { type: 'exam', ...exam(999) } })
+    expect(write.status).toBe(201)
+    expect(write.body.seq).toBe(finalLength)
+    await waitUntil(async () => await lengthAt(b, busy) === finalLength + 1, 'hospital-b to replicate the restored node\'s write')
+    expect((await b.daemon.ledger.verify(busy)).valid).toBe(true)
+  }, 90_000)
+
+  it('refuses a corrupted, truncated or newer backup and a non-empty target, writing nothing', async () => {
+    const { a } = await setUp()
+    const file = join(net!.dir, 'a.hcbackup')
+    await requestBackup(a.daemon.layout.root, file)
+    const bytes = await readFile(file)
+    const target = join(net!.dir, 'restored')
+
+    const corrupted = join(net!.dir, 'corrupted.hcbackup')
+    const flipped = Buffer.from(bytes)
+    flipped[flipped.length - 100] = flipped[flipped.length - 100]! ^ 0xff
+    await writeFile(corrupted, flipped)
+    await expectCode(restoreBackup(corrupted, target), 'BACKUP_INVALID')
+
+    const truncated = join(net!.dir, 'truncated.hcbackup')
+    await writeFile(truncated, bytes.subarray(0, bytes.length - 1000))
+    await expectCode(restoreBackup(truncated, target), 'BACKUP_INVALID')
+
+    const newer = join(net!.dir, 'newer.hcbackup')
+    const future = Buffer.from(bytes)
+    future.writeUInt32BE(2, 8)
+    await writeFile(newer, future)
+    await expectCode(restoreBackup(newer, target), 'BACKUP_VERSION')
+
+    await expectCode(restoreBackup(join(net!.dir, 'governance.json'), target), 'BACKUP_INVALID')
+    // Nothing was written: no target, no temporary directory beside it.
+    expect((await readdir(net!.dir)).filter((name) => name.includes('restor'))).toEqual([])
+
+    await mkdir(target)
+    await (await open(join(target, 'something'), 'w')).close()
+    await expectCode(restoreBackup(file, target), 'RESTORE_TARGET')
+    expect(await readdir(target)).toEqual(['something'])
+
+    // A backup never overwrites a file.
+    await expectCode(requestBackup(a.daemon.layout.root, file), 'DATA_FILE')
+    expect(await readFile(file)).toEqual(bytes)
+  })
+})
