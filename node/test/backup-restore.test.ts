@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { UserId } from '@healthchain/core'
 import { Ledger, LedgerError } from '@healthchain/ledger'
 import { NodeError, requestBackup, restoreBackup, verifyRestored, type BackupProgress } from '../src/index.js'
+import { cli, errorCode } from './helpers/cli.js'
 import { call, enrolOverHttp, startConsortium, staffToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
 
 let net: TestConsortium | undefined
@@ -156,5 +157,37 @@ describe('healthchain backup and restore', () => {
     // A backup never overwrites a file.
     await expectCode(requestBackup(a.daemon.layout.root, file), 'DATA_FILE')
     expect(await readFile(file)).toEqual(bytes)
+  })
+
+  it('the CLI backs up a running and a stopped node, checks a file and restores it, with progress on stderr and codes on failure', async () => {
+    const { a, users } = await setUp()
+    const dir = a.daemon.layout.root
+    const running = await cli(['backup', '--dir', dir, '--out', join(net!.dir, 'running.hcbackup'), '--json'])
+    expect(running.code).toBe(0)
+    expect(running.json()).toMatchObject({ node: 'hospital-a', chains: 2, running: true })
+    expect(running.stderr).toMatch(/backup: written parts (\d+)\/\1/)
+
+    await net!.stop('hospital-a')
+    const file = join(net!.dir, 'stopped.hcbackup')
+    const stopped = await cli(['backup', '--dir', dir, '--out', file, '--json'])
+    expect(stopped.code).toBe(0)
+    expect(stopped.json()).toMatchObject({ node: 'hospital-a', chains: 2, running: false })
+
+    const checked = await cli(['restore', '--from', file, '--check', '--json'])
+    expect(checked.json()).toMatchObject({ node: 'hospital-a', chains: 2 })
+    const target = join(net!.dir, 'restored-a')
+    const restored = await cli(['restore', '--from', file, '--data-dir', target, '--json'])
+    expect(restored.code).toBe(0)
+    expect(restored.json()).toMatchObject({ node: 'hospital-a', chains: 2, valid: 2, problems: [] })
+    expect(restored.stderr).toMatch(/restore: verified chains 2\/2/)
+    const again = await cli(['restore', '--from', file, '--data-dir', target])
+    expect([again.code, errorCode(again)]).toEqual([1, 'RESTORE_TARGET'])
+
+    const broken = join(net!.dir, 'broken.hcbackup')
+    const bytes = await readFile(file)
+    await writeFile(broken, bytes.subarray(0, bytes.length >> 1))
+    const refused = await cli(['restore', '--from', broken, '--data-dir', join(net!.dir, 'other')])
+    expect([refused.code, errorCode(refused)]).toEqual([1, 'BACKUP_INVALID'])
+    expect(users).toHaveLength(2)
   })
 })
