@@ -32,6 +32,7 @@ import { registerInsightRoutes } from './http/routes/insights.js'
 import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
+import { listenControlSocket, type ControlSocket } from './backup/control-socket.js'
 import type { App } from './http/types.js'
 import { nodeLoggerOptions, type LogDestination } from './metrics/log.js'
 import { MetricsServer } from './metrics/metrics-server.js'
@@ -63,6 +64,8 @@ export class Daemon {
   /** The metrics listener, when the config has `metrics`. */
   readonly metricsServer: MetricsServer | undefined
   private stopping: Promise<void> | undefined
+  /** The backup control socket in the data directory (backup/control-socket.ts); undefined where it could not listen. */
+  private control: ControlSocket | undefined
 
   private constructor (context: NodeContext, app: App, parts: { metrics: NodeMetrics, readiness: ReadinessProbe, metricsServer: MetricsServer | undefined }) {
     this.context = context
@@ -127,6 +130,10 @@ export class Daemon {
       await app.listen({ host: config.api.host, port: config.api.port })
       if (config.metrics !== undefined) metricsServer = await MetricsServer.listen(metrics, config.metrics)
       const daemon = new Daemon(context, app, { metrics, readiness, metricsServer })
+      // Without the socket (a path too long for one, a file system without them) the node runs; a backup then needs it stopped.
+      daemon.control = await listenControlSocket({
+        ledger: context.ledger, layout: context.layout, node: config.name, role: config.role, institution: config.name
+      }).catch((err: unknown) => { app?.log.warn({ event: 'control-socket', err }, 'the backup control socket is not available'); return undefined })
       app.log.info({ event: 'start', role: config.role, api: daemon.apiUrl, metrics: metricsServer?.url, peerId: context.network.peerId }, 'node started')
       return daemon
     } catch (err) {
@@ -168,6 +175,7 @@ export class Daemon {
       } finally {
         clearTimeout(grace)
       }
+      await this.control?.close()
       await this.context.close()
     })()
     await this.stopping

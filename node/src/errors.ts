@@ -94,6 +94,15 @@ export type NodeErrorCode =
   // ---- rate limits (429, with Retry-After)
   /** Too many requests from this source address in the current window (`api.rateLimit`); retry after the seconds Retry-After says. */
   | 'RATE_LIMITED'
+  // ---- backup and restore (healthchain backup / restore)
+  /** The file is not a healthchain backup, or it is truncated or corrupted (a part or the whole does not match its hash). */
+  | 'BACKUP_INVALID'
+  /** The backup is of a newer format than this release reads. */
+  | 'BACKUP_VERSION'
+  /** A restore's target directory exists and is not empty (a restore never overwrites a node). */
+  | 'RESTORE_TARGET'
+  /** A backup of this node is already under way (one at a time). */
+  | 'BACKUP_BUSY'
   // ---- anything else (500; the message is never shown to a client)
   | 'INTERNAL'
 
@@ -132,6 +141,10 @@ export const NODE_ERROR_CODES = codeList<NodeErrorCode>({
   TOO_MANY_TICKETS: true,
   CONSOLE_NOT_BUILT: true,
   RATE_LIMITED: true,
+  BACKUP_INVALID: true,
+  BACKUP_VERSION: true,
+  RESTORE_TARGET: true,
+  BACKUP_BUSY: true,
   INTERNAL: true
 })
 

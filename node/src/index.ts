@@ -65,3 +65,7 @@ export { createRegistryService, type RegistryService, type RegistryComponents } 
 export { createAuditService, type AuditService, type AuditComponents } from './services/audit.js'
 export { createNetworkService, MAX_LAG_LOOKUPS, type NetworkService, type NetworkServiceComponents } from './services/network.js'
 export { viewOf, grantedKeysFor, toJson, type EntryView, type SealedView } from './services/entry-view.js'
+export {
+  createBackup, checkBackup, restoreBackup, verifyRestored, readArchive, requestBackup, BACKUP_FORMAT, RESTORED_MARKER,
+  type BackupManifest, type BackupProgress, type BackupSummary, type RestoreCheck
+} from './backup/index.js'

@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander'
 import { registerApiKey } from './commands/apikey.js'
 import { registerAudit } from './commands/audit.js'
+import { registerBackup } from './commands/backup.js'
 import { registerConsortium } from './commands/consortium.js'
 import { registerCustody } from './commands/custody.js'
 import { registerDev } from './commands/dev.js'
@@ -51,6 +52,7 @@ export function createProgram (ctx: CliContext): Command {
   registerReindex(program, ctx)
   registerStatus(program, ctx)
   registerAudit(program, ctx)
+  registerBackup(program, ctx)
   return program
 }
 

@@ -54,6 +54,11 @@ export const STATUS_OF: Readonly<Record<NodeErrorCode, number>> = {
   TOO_MANY_TICKETS: 429,
   CONSOLE_NOT_BUILT: 503,
   RATE_LIMITED: 429,
+  // backup and restore run in the CLI, not behind the API; mapped for completeness
+  BACKUP_INVALID: 422,
+  BACKUP_VERSION: 422,
+  RESTORE_TARGET: 409,
+  BACKUP_BUSY: 409,
   INTERNAL: 500
 }
 

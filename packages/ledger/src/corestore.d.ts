@@ -122,6 +122,9 @@ declare module 'corestore' {
     ready (): Promise<void>
     /** Close all sessions, namespaces, cores, streams we created, and the DB. */
     close (): Promise<void>
+    /** Waits for reads and writes under way, then suspends RocksDB (WAL flushed, background work paused); later reads and writes wait for resume(). */
+    suspend (): Promise<void>
+    resume (): Promise<void>
     /** Open a session on a core (sync; await `core.ready()`). */
     get<T = Buffer>(opts: Corestore.GetOptions | Uint8Array | string): Hypercore<T>
     /** Derive the key pair of a named core without opening or creating it. Core key = `Hypercore.key(kp.publicKey)`. */

@@ -454,6 +454,23 @@ export class Ledger {
     await this.erased.settled()
   }
 
+  /**
+   * Runs `fn` with the store quiesced, for a backup: reads and writes under
+   * way finish, RocksDB is suspended (its log flushed, compactions paused),
+   * and every later read or write waits until `fn` ends, so the files under
+   * the store's directory hold one point in time while `fn` copies them. A
+   * write that waited is acknowledged after `fn`, never before.
+   */
+  async quiesced<T> (fn: () => Promise<T>): Promise<T> {
+    this.assertOpen()
+    await this.store.suspend()
+    try {
+      return await fn()
+    } finally {
+      await this.store.resume()
+    }
+  }
+
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true

@@ -375,7 +375,9 @@ export class HeadsService {
       const stored = this.incomplete.get(keyHex) ?? 0
       this.incomplete.delete(keyHex)
       const wanted = Math.max(head.length, stored)
-      if (!chain.writable && chain.verifiedLength < wanted) this.fetcher.want(keyHex, wanted, chain.verifiedLength)
+      // A custodian's own chain too: a peer can hold a longer head of it only if this node signed it and lost it since (a
+      // restore from a backup); the blocks come back from the peer and are checked like a replica's.
+      if (chain.verifiedLength < wanted) this.fetcher.want(keyHex, wanted, chain.verifiedLength)
     }
   }
 
