@@ -43,6 +43,8 @@ export class Catalog {
   /** A rekeyed user's signing key in force (hex) and its generation; and the user of each such key. */
   private readonly signOfUser = new Map<UserId, { sign: string, generation: number }>()
   private readonly usersBySign = new Map<string, UserId>()
+  /** The chain record being written, if any (`oneChainWrite`). */
+  private chainWrites: Promise<void> = Promise.resolve()
 
   private constructor (core: Hypercore) {
     this.core = core
@@ -93,26 +95,42 @@ export class Catalog {
   }
 
   async addChain (user: UserId, key: Uint8Array): Promise<void> {
-    const known = this.chainsByUser.get(user)
-    if (known !== undefined && bytesToHex(known) !== bytesToHex(key)) {
-      throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here under another key`)
-    }
-    if (this.usersByKey.has(bytesToHex(key))) return
-    const record: CatalogRecord = { v: 1, kind: 'chain', user, key }
-    await this.core.append(encodeCanonical(record))
-    this.remember(record)
+    await this.oneChainWrite(async () => {
+      const known = this.chainsByUser.get(user)
+      if (known !== undefined && bytesToHex(known) !== bytesToHex(key)) {
+        throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here under another key`)
+      }
+      if (this.usersByKey.has(bytesToHex(key))) return
+      const record: CatalogRecord = { v: 1, kind: 'chain', user, key }
+      await this.core.append(encodeCanonical(record))
+      this.remember(record)
+    })
   }
 
   /** Records that `user`'s chain moved from `from` (closed at `length`) to the continuation `key`. */
   async moveChain (user: UserId, from: Uint8Array, key: Uint8Array, length: number): Promise<void> {
-    const known = this.chainsByUser.get(user)
-    if (known !== undefined && bytesToHex(known) === bytesToHex(key)) return
-    if (known === undefined || bytesToHex(known) !== bytesToHex(from)) {
-      throw new LedgerError('UNKNOWN_CHAIN', `user ${user}'s chain here is not the one the continuation continues`)
-    }
-    const record: CatalogRecord = { v: 1, kind: 'moved', user, from, key, length }
-    await this.core.append(encodeCanonical(record))
-    this.remember(record)
+    await this.oneChainWrite(async () => {
+      const known = this.chainsByUser.get(user)
+      if (known !== undefined && bytesToHex(known) === bytesToHex(key)) return
+      if (known === undefined || bytesToHex(known) !== bytesToHex(from)) {
+        throw new LedgerError('UNKNOWN_CHAIN', `user ${user}'s chain here is not the one the continuation continues`)
+      }
+      const record: CatalogRecord = { v: 1, kind: 'moved', user, from, key, length }
+      await this.core.append(encodeCanonical(record))
+      this.remember(record)
+    })
+  }
+
+  /**
+   * Chain records are written one at a time, each checked against those
+   * written before it: two chains of one user added at once (two cores of
+   * it fetched side by side) both passed the check while the first was
+   * being appended, and the catalog then held both as the user's chain.
+   */
+  private async oneChainWrite (write: () => Promise<void>): Promise<void> {
+    const next = this.chainWrites.then(write)
+    this.chainWrites = next.catch(() => {})
+    await next
   }
 
   closedChain (key: Uint8Array): ClosedChain | undefined { return this.closedByKey.get(bytesToHex(key)) }

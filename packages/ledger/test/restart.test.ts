@@ -170,6 +170,26 @@ describe('replicas', () => {
     expect((await c.ledger.chain(user.userId)).key).toEqual(chain.key)
   })
 
+  it('two chain keys of one user taken as replicas at once: the first stands, the other is ALREADY_ENROLLED, also after a restart', async () => {
+    c = await makeConsortium()
+    const user = newUser()
+    const first = new Uint8Array(32).fill(7)
+    const second = new Uint8Array(32).fill(8)
+    // Two cores of one user fetched side by side both ask before either is recorded.
+    const [a, b] = await Promise.allSettled([c.ledger.replicaOf(user.userId, first), c.ledger.replicaOf(user.userId, second)])
+    expect(a.status).toBe('fulfilled')
+    expect(b.status === 'rejected' ? (b.reason as LedgerError).code : b.status).toBe('ALREADY_ENROLLED')
+    for (const when of ['now', 'after a restart']) {
+      if (when !== 'now') {
+        await c.ledger.close()
+        await c.reopen()
+      }
+      expect(c.ledger.userOfChain(first), when).toBe(user.userId)
+      expect(c.ledger.userOfChain(second), when).toBeUndefined()
+      expect((await c.ledger.chain(user.userId)).key, when).toEqual(first)
+    }
+  })
+
   it('concurrent ingests of one replica check each arrived block once, in order', async () => {
     c = await makeConsortium()
     const chain = await enrol(c.ledger, newUser())

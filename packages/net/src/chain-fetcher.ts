@@ -38,10 +38,12 @@
  * chains behind plus `maxUnheld` others, and `lag()` counts at most
  * `maxUnheld` chains not held.
  */
-import { CoreError, bytesToHex, equal, fromHex, userIdFromKey, type Entry, type UserId } from '@healthchain/core'
-import { ChainRules, LedgerError, type ChainLayout, type ClosedChain, type Ledger, type UserChain } from '@healthchain/ledger'
+import { CoreError, bytesToHex, equal, fromHex, type Entry, type UserId } from '@healthchain/core'
+import { LedgerError, type ClosedChain, type Ledger, type UserChain } from '@healthchain/ledger'
+import { checkStart, type ChainStart, type StartCheck } from './chain-start.js'
 import { NetError } from './errors.js'
-import type { Replication } from './replication.js'
+import { OneAtATime } from './one-at-a-time.js'
+import type { FetchOptions, Replication } from './replication.js'
 
 export interface ChainFetcherComponents {
   readonly ledger: Ledger
@@ -75,6 +77,8 @@ export interface ChainFetcherInit {
   /** A second continuation (`key`, its `migrate`) of a core the chain already moved from here (`closed`): the user's two migrates. */
   readonly onSecondMove?: (closed: ClosedChain, key: Uint8Array, migrate: Entry) => Promise<void>
 }
+
+type FetchedChain = Awaited<ReturnType<Replication['fetchChain']>>
 
 export interface FetchStats {
   /** Fetches that completed and ingested every block they brought. */
@@ -129,6 +133,8 @@ export class ChainFetcher {
   private readonly failedBehind = new Map<string, number>()
   /** Chains whose genesis was refused, oldest first. */
   private readonly refused = new Set<string>()
+  /** Takes in chains not held here one user at a time (`takeIn`). */
+  private readonly byUser = new OneAtATime<UserId>()
   private readonly controller = new AbortController()
   readonly stats: FetchStats = { fetched: 0, failed: new Map(), dropped: 0, followed: 0 }
 
@@ -276,9 +282,11 @@ export class ChainFetcher {
       for (;;) {
         const length = this.wanted.get(keyHex)!
         if (signal.aborted || this.refused.has(keyHex) || !this.mayFetch(keyHex) || this.ledger.closedChain(key) !== undefined) return undefined
-        const user = this.ledger.userOfChain(key) ?? await this.userFromStart(key)
-        if (user === undefined) return undefined
-        const { chain, ingest } = await this.replication.fetchChain(user, key, { length, timeoutMs: this.timeoutMs, signal })
+        const opts = { length, timeoutMs: this.timeoutMs, signal }
+        const held = this.ledger.userOfChain(key)
+        const fetched = held !== undefined ? await this.replication.fetchChain(held, key, opts) : await this.takeIn(key, opts)
+        if (fetched === undefined) return undefined
+        const { chain, ingest } = fetched
         await this.onFetched(chain)
         if (ingest.problem !== undefined) {
           this.failed(ingest.problem.code)
@@ -295,41 +303,51 @@ export class ChainFetcher {
   }
 
   /**
-   * The user of a chain this node does not hold, from its start (genesis,
-   * and for a continuation core the migrate that names its segments),
-   * checked before anything is recorded. The genesis is checked against its
-   * first segment's key: a continuation's block 0 was written in the chain's
-   * first core. Undefined (and counted) when the start is not acceptable,
-   * the node already holds another chain of that user that this one does not
-   * continue, or the user is held nowhere here and this node takes no new
-   * chains. A continuation of the chain held here is fetched to its migrate
-   * and followed (`followContinuation`: checked whole) before the user is
-   * answered, so the rest of the run fetches it as the user's chain; one
-   * that fails is refused and the held chain stays.
+   * A chain not held here: its start, then, one user at a time, what to do
+   * with it and its first fetch. A node that joins (or comes back empty)
+   * hears the heads of a chain's old core and its continuation at once; the
+   * second of the two fetches waits until the first took the user in, then
+   * follows it to the continuation (or leaves the older core), instead of
+   * failing on a user whose chain here has another key until heads come again.
    */
-  private async userFromStart (key: Uint8Array): Promise<UserId | undefined> {
+  private async takeIn (key: Uint8Array, opts: FetchOptions & { length: number }): Promise<FetchedChain | undefined> {
+    const start = await this.startOf(key)
+    if (start === undefined) return undefined
+    return await this.byUser.run(start.user, async () => {
+      const user = await this.userFromStart(key, start)
+      return user === undefined ? undefined : await this.replication.fetchChain(user, key, opts)
+    })
+  }
+
+  /** The checked start of a chain not held here (chain-start.ts); undefined (counted) if not acceptable. */
+  private async startOf (key: Uint8Array): Promise<ChainStart | undefined> {
     const keyHex = bytesToHex(key)
-    let start: { genesis: Entry, layout: ChainLayout, migrate: Entry | undefined }
+    let check: StartCheck
     try {
-      start = await this.replication.fetchStart(key, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
+      check = await checkStart(this.ledger, this.replication, key, { timeoutMs: this.timeoutMs, signal: this.controller.signal })
     } catch (err) {
       // Block 0 is not an entry, or the block at the prologue is no migrate that fits the core.
       if (err instanceof CoreError || (err instanceof LedgerError && err.code === 'INVALID_FIELD')) this.refuse(keyHex)
       throw err
     }
-    const { genesis, layout, migrate } = start
-    try {
-      if (genesis.type !== 'genesis') throw new LedgerError('BAD_GENESIS', 'block 0 is not a genesis')
-      await this.ledger.registry.refresh()
-      new ChainRules(layout.segments[0]!.key, this.ledger.crypto).check(genesis, 0, this.ledger.registry.state)
-    } catch (err) {
-      const code = err instanceof LedgerError ? err.code : 'BAD_GENESIS'
-      this.failed(code)
-      if (code === 'REGISTRY_BEHIND') this.stalled.set(keyHex, this.wanted.get(keyHex) ?? 1)
-      else this.refuse(keyHex)
-      return undefined
-    }
-    const user = userIdFromKey(genesis.plain.user.sign)
+    if ('start' in check) return check.start
+    this.failed(check.refused)
+    if (check.refused === 'REGISTRY_BEHIND') this.stalled.set(keyHex, this.wanted.get(keyHex) ?? 1)
+    else this.refuse(keyHex)
+    return undefined
+  }
+
+  /**
+   * The user of a chain not held here, from its checked start: undefined
+   * (counted) when the node holds another chain of that user that this one
+   * does not continue, or takes no new chains; undefined for a core the
+   * chain held here moved from. A continuation of the chain held here is
+   * fetched to its migrate and followed (`followContinuation`: checked
+   * whole) before the user is answered, so the rest of the run fetches it as
+   * the user's chain; one that fails is refused and the held chain stays.
+   */
+  private async userFromStart (key: Uint8Array, { user, layout, migrate }: ChainStart): Promise<UserId | undefined> {
+    const keyHex = bytesToHex(key)
     if (!this.ledger.hasChain(user)) {
       if (this.takeNew) return user
       // Fetched only to learn whether it continues a chain held here: it does not.
@@ -337,6 +355,11 @@ export class ChainFetcher {
       return undefined
     }
     const held = await this.ledger.chain(user)
+    // A core the chain held here moved from (its continuation was taken in first): nothing of it is fetched.
+    if (held.layout.segments.slice(0, -1).some((segment) => equal(segment.key, key))) {
+      this.refuse(keyHex)
+      return undefined
+    }
     const from = layout.segments.at(-2)
     const closed = from === undefined ? undefined : this.ledger.closedChain(from.key)
     if (layout.prologue !== undefined && closed !== undefined && closed.length === layout.prologue.length && !equal(closed.successor, key)) {

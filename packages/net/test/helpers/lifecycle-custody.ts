@@ -181,6 +181,11 @@ export class CustodySteps {
     } finally {
       await core.close()
     }
+    // Only this gossip message carries the rogue head (the writer logs nothing of a core it closed, so heads-sync never serves it), and
+    // a node publishes to no one until its peers' subscriptions reach it: the writer may have just restarted (a suspended custodian).
+    const writer = w.net.node(last.custodian).host.services.pubsub
+    const readers = NODES.filter((id) => id !== last.custodian && w.up.has(id)).map((id) => w.net.node(id).peerId)
+    await waitFor(() => readers.every((peer) => writer.getSubscribers(HEADS_TOPIC).map(String).includes(peer)), `${last.custodian} to see its peers subscribed`)
     await w.net.node(last.custodian).host.services.pubsub.publish(HEADS_TOPIC, encodeHeadsAnnouncement({ v: 1, heads: [head] }))
     w.stats.rogues++
     this.rogues.push({ chain: i, key: last.key, custodian: last.custodian })
