@@ -197,6 +197,12 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
     await this.pool.query('CHECKPOINT')
   }
 
+  /** The database's oid: its files are `base/<oid>/` in the server's data directory. */
+  async databaseOid (): Promise<number> {
+    this.assertOpen()
+    return (await this.pool.query('SELECT oid FROM pg_database WHERE datname = current_database()')).rows[0].oid as number
+  }
+
   async close (): Promise<void> {
     if (this.closed) return
     await Promise.allSettled(this.running.values())

@@ -121,7 +121,7 @@ export abstract class PgQueries {
     this.assertOpen()
     const { rows } = await this.pool.query(`SELECT code, unit, ${PERIOD_SQL[period]} AS period, value, uid FROM observations
       WHERE value IS NOT NULL AND time >= $1 AND time < $2 AND ($3::text IS NULL OR code = $3) AND ($4::text IS NULL OR source = $4)
-      ORDER BY code COLLATE "C", unit COLLATE "C" NULLS FIRST, period COLLATE "C", value`, [since, until, code, source])
+      ORDER BY code COLLATE "C", unit COLLATE "C" NULLS FIRST, 3, value`, [since, until, code, source])
     return bucketStatistics(period, k, rows as StatisticsRow[])
   }
 }
