@@ -27,7 +27,7 @@ import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
 import type { App } from './http/types.js'
-import type { IndexFollower, QueryIndex } from './query-index/index.js'
+import type { IndexFollower, PgQueryIndex, QueryIndex } from './query-index/index.js'
 import { createEnrolmentService } from './services/enrolments.js'
 
 export interface DaemonOptions {
@@ -59,7 +59,7 @@ export class Daemon {
   /** Where every audit line goes: the audit log, with repeated refusals of unauthenticated callers counted. */
   get auditSink (): AuditAggregator { return this.context.auditSink }
   get apiKeys (): ApiKeyStore { return this.context.apiKeys }
-  get index (): QueryIndex { return this.context.index }
+  get index (): QueryIndex | PgQueryIndex { return this.context.index }
   get follower (): IndexFollower { return this.context.follower }
 
   /**

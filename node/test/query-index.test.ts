@@ -435,7 +435,8 @@ describe.each(BACKENDS)('query index on a generated data set (%s)', (backend) =>
         out.push(await ix.exerciseSummary(u.userId, 'day'), await ix.exerciseSummary(u.userId, 'week', { utcOffsetMinutes: 60 }))
       }
       for (const c of [...data.contacts, ...data.nearMisses]) {
-        out.push(await ix.trace(c.a, { since: data.start, until: data.start + data.days * DAY, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes }))
+        const window = { since: data.start, until: data.start + data.days * DAY }
+        out.push(await ix.trace(c.a, { ...window, radiusMetres: data.radiusMetres, windowMinutes: data.windowMinutes }))
       }
       for (const period of ['day', 'week', 'month'] as const) out.push(await ix.statistics({ period }))
       return JSON.stringify(out)

@@ -119,4 +119,4 @@ export function summariseExercise (rows: readonly ExerciseRow[], period: Summary
       heartRateReadings: p.hrCount
     }
   })
-  }
+}

@@ -12,6 +12,7 @@ import type { Ledger, UserChain } from '@healthchain/ledger'
 import { NodeError } from '../errors.js'
 import type { QueryIndexBackend } from './backend.js'
 import type { BatchHook } from './index-writer.js'
+import { IndexFollower, type IndexFollowerInit } from './follower.js'
 import { PgQueries } from './pg-queries.js'
 import { createPgIndexes, inTransaction, openPool, resetPgSchema } from './pg-schema.js'
 import type { IndexResult, QueryIndexInit, RebuildProgress, RebuildResult } from './query-index.js'
@@ -189,6 +190,13 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
     }
     await createPgIndexes(this.pool)
     return { ...progress, ms: Date.now() - started, failed }
+  }
+
+  /** Keeps the index up to date with a ledger's chains, as QueryIndex.followLedger does. Stop it before closing the index. */
+  followLedger (ledger: Ledger, init: IndexFollowerInit = {}): IndexFollower {
+    const follower = new IndexFollower({ ledger, index: this }, init)
+    follower.start()
+    return follower
   }
 
   /** Writes every dirty page to the data files (tests read the files; an operator has no need of it). */

@@ -151,4 +151,4 @@ export function bucketStatistics (period: StatisticsPeriod, k: number, rows: Ite
   }
   close()
   return { period, minUsers: k, buckets, suppressedBuckets: buckets.filter((b) => b.suppressed).length }
-  }
+}
