@@ -33,16 +33,18 @@ export interface PostgresServer {
 
 /** The directory of initdb and pg_ctl: HEALTHCHAIN_PG_BIN, on PATH, or Debian's /usr/lib/postgresql/<version>/bin. */
 function binDir (): string {
+  const missing = 'PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian\'s postgresql and postgresql-postgis ' +
+    '(or set HEALTHCHAIN_PG_BIN), or set HEALTHCHAIN_SKIP_POSTGRES=1 to skip the PostgreSQL runs on purpose'
   const fromEnv = process.env.HEALTHCHAIN_PG_BIN
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!existsSync(join(fromEnv, 'initdb'))) throw new Error(`${missing} (HEALTHCHAIN_PG_BIN=${fromEnv} has no initdb)`)
+    return fromEnv
+  }
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir !== '' && existsSync(join(dir, 'initdb'))) return dir
   const debian = '/usr/lib/postgresql'
   const versions = existsSync(debian) ? readdirSync(debian).filter((v) => existsSync(join(debian, v, 'bin', 'initdb'))) : []
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0]
-  if (newest === undefined) {
-    throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian\'s postgresql and postgresql-NN-postgis-3 ' +
-      '(or set HEALTHCHAIN_PG_BIN), or set HEALTHCHAIN_SKIP_POSTGRES=1 to skip the PostgreSQL runs on purpose')
-  }
+  if (newest === undefined) throw new Error(missing)
   return join(debian, newest, 'bin')
 }
 
