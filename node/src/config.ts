@@ -22,6 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole } from '@healthchain/core'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
+import type { IndexConfig } from './query-index/backend.js'
 import { describeIssue, summariseIssues } from './zod-issues.js'
 
 export const DEFAULT_API_HOST = '127.0.0.1'
@@ -143,7 +144,16 @@ export const configSchema = z.strictObject({
   registryKey: z.string({ error: 'expected 32 bytes of hex' })
     .regex(/^[0-9a-fA-F]{64}$/, { error: 'expected 32 bytes of hex' })
     .transform((v) => v.toLowerCase())
-    .optional()
+    .optional(),
+  /** Where the query index lives: embedded SQLite in the data directory (default), or a PostgreSQL database with PostGIS. */
+  index: z.strictObject({
+    kind: z.enum(['sqlite', 'postgres'], { error: 'expected sqlite or postgres' }).default('sqlite'),
+    url: z.string({ error: 'expected a postgres:// URL' })
+      .regex(/^postgres(ql)?:\/\/./, { error: 'expected a postgres:// URL such as postgres://healthchain@db.example:5432/index' })
+      .optional()
+  }, { error: 'expected an object' }).prefault({})
+    .refine((i) => i.kind === 'postgres' || i.url === undefined, { error: 'url: only with kind postgres', path: ['url'] })
+    .refine((i) => i.kind === 'sqlite' || i.url !== undefined, { error: 'expected a postgres:// URL (kind postgres needs one)', path: ['url'] })
 }, { error: 'expected a JSON object' })
 
 type ParsedConfig = z.output<typeof configSchema>
@@ -174,6 +184,7 @@ export interface NodeConfig {
   readonly metrics: { readonly host: string, readonly port: number } | undefined
   /** The JSON log's level, when the daemon is given somewhere to log (`healthchain start`: stdout). */
   readonly logLevel: LogLevel
+  readonly index: IndexConfig
 }
 
 /** Requests per source address in each window: `logins` for POST /v1/session and /v1/session/challenge, `requests` for the rest. */
@@ -220,7 +231,9 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' },
   { variable: 'HEALTHCHAIN_METRICS_HOST', path: ['metrics', 'host'], kind: 'string' },
   { variable: 'HEALTHCHAIN_METRICS_PORT', path: ['metrics', 'port'], kind: 'int' },
-  { variable: 'HEALTHCHAIN_LOG_LEVEL', path: ['logLevel'], kind: 'string' }
+  { variable: 'HEALTHCHAIN_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_INDEX_KIND', path: ['index', 'kind'], kind: 'string' },
+  { variable: 'HEALTHCHAIN_INDEX_URL', path: ['index', 'url'], kind: 'string' }
 ]
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -336,7 +349,8 @@ function freeze (c: ParsedConfig, dataDir: string, consoleDir: string): NodeConf
     verifyWorkers: c.verifyWorkers,
     registryKey: c.registryKey,
     metrics: c.metrics === undefined ? undefined : Object.freeze({ ...c.metrics }),
-    logLevel: c.logLevel
+    logLevel: c.logLevel,
+    index: Object.freeze(c.index.kind === 'postgres' ? { kind: 'postgres', url: c.index.url! } : { kind: 'sqlite' })
   })
 }
 

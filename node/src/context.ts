@@ -34,7 +34,7 @@ import { prepareDataDir, type DataDirLayout } from './data-dir.js'
 import { NodeError } from './errors.js'
 import { InstitutionKeyring } from './institution-keyring.js'
 import { loadOrCreateNodeKeys } from './node-keys.js'
-import { INDEX_FILE_NAME, QueryIndex, type IndexFollower } from './query-index/index.js'
+import { INDEX_FILE_NAME, PgQueryIndex, QueryIndex, type IndexFollower } from './query-index/index.js'
 import type { StatusFields } from './api/node.js'
 import { createExamSealer, type ExamSealer } from './sealing/exam-sealer.js'
 import { createAccessPolicy, type AccessPolicy } from './services/access.js'
@@ -69,7 +69,7 @@ export interface NodeContext {
   readonly audit: AuditLog
   /** Where every audit line goes: the audit log, with repeated refusals of unauthenticated callers counted. */
   readonly auditSink: AuditAggregator
-  readonly index: QueryIndex
+  readonly index: QueryIndex | PgQueryIndex
   readonly follower: IndexFollower
   readonly network: NetworkNode
   readonly apiKeys: ApiKeyStore
@@ -112,7 +112,8 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
     // A rotation arriving by replication may name a key file made after the start (`keys rotate` while running): read it then.
     const stopRefreshing = ledger.registry.onChange(() => { void keyring.refresh().catch(() => {}) })
     closers.unshift(async () => { stopRefreshing() })
-    const index = QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
+    // SQLite in the data directory by default; PostgreSQL when the config says (INDEX_DATABASE if it cannot be reached).
+    const index = config.index.kind === 'postgres' ? await PgQueryIndex.open(config.index.url) : QueryIndex.open(join(layout.index, INDEX_FILE_NAME))
     closers.unshift(async () => { await index.close() })
     // The audit log is a Hypercore in the ledger's own store.
     const audit = await AuditLog.open(ledger)

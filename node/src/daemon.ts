@@ -38,7 +38,7 @@ import { nodeLoggerOptions, type LogDestination } from './metrics/log.js'
 import { MetricsServer } from './metrics/metrics-server.js'
 import { NodeMetrics } from './metrics/node-metrics.js'
 import { ReadinessProbe } from './metrics/readiness.js'
-import type { IndexFollower, QueryIndex } from './query-index/index.js'
+import type { IndexFollower, PgQueryIndex, QueryIndex } from './query-index/index.js'
 import { createEnrolmentService } from './services/enrolments.js'
 
 export interface DaemonOptions {
@@ -84,7 +84,7 @@ export class Daemon {
   /** Where every audit line goes: the audit log, with repeated refusals of unauthenticated callers counted. */
   get auditSink (): AuditAggregator { return this.context.auditSink }
   get apiKeys (): ApiKeyStore { return this.context.apiKeys }
-  get index (): QueryIndex { return this.context.index }
+  get index (): QueryIndex | PgQueryIndex { return this.context.index }
   get follower (): IndexFollower { return this.context.follower }
 
   /**

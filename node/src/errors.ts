@@ -18,6 +18,8 @@ export type NodeErrorCode =
   // ---- data directory and files at rest
   /** A data directory or owner-only file is missing, unreadable, malformed, or readable by group or others. */
   | 'DATA_FILE'
+  /** The PostgreSQL query index cannot be reached, refuses the login, or has no PostGIS. */
+  | 'INDEX_DATABASE'
   // ---- request validation (HTTP)
   /** The request does not fit the route's schema; `field` names the offending field (e.g. `body.apiKey`). */
   | 'BAD_REQUEST'
@@ -111,6 +113,7 @@ export const NODE_ERROR_CODES = codeList<NodeErrorCode>({
   CONFIG_MALFORMED: true,
   CONFIG_INVALID: true,
   DATA_FILE: true,
+  INDEX_DATABASE: true,
   BAD_REQUEST: true,
   MALFORMED_JSON: true,
   PAYLOAD_TOO_LARGE: true,

@@ -40,6 +40,7 @@ export type { StatusFields, NodeStatusReport } from './api/node.js'
 export type { App, RouteModule } from './http/types.js'
 export { Daemon, type DaemonOptions } from './daemon.js'
 export { QueryIndex, INDEX_FILE_NAME, type QueryIndexInit, type IndexResult, type RebuildProgress, type RebuildResult } from './query-index/index.js'
+export { PgQueryIndex, SqliteIndexBackend, openQueryIndex, type QueryIndexBackend, type IndexConfig } from './query-index/index.js'
 export { createNodeContext, type NodeContext, type NodeContextOptions, type NodeServices } from './context.js'
 export { createExamSealer, defaultSealWorkers, type ExamSealer, type SealJob } from './sealing/exam-sealer.js'
 export {

@@ -40,7 +40,8 @@ describe('config schema', () => {
       verifyWorkers: undefined,
       registryKey: undefined,
       metrics: undefined,
-      logLevel: 'info'
+      logLevel: 'info',
+      index: { kind: 'sqlite' }
     })
     expect(Object.isFrozen(config) && Object.isFrozen(config.api) && Object.isFrozen(config.api.rateLimit) && Object.isFrozen(config.audit)).toBe(true)
   })
@@ -180,6 +181,26 @@ describe('environment overrides', () => {
   it('resolve a relative dataDir against the config file (file) or the working directory (environment)', () => {
     expect(parseConfig({ ...minimal, dataDir: 'data' }, { baseDir: '/etc/healthchain' }).dataDir).toBe('/etc/healthchain/data')
     expect(parseConfig(minimal, { baseDir: '/etc/healthchain', env: { HEALTHCHAIN_DATA_DIR: 'here' } }).dataDir).toBe(resolve('here'))
+  })
+})
+
+describe('query index setting', () => {
+  it('is SQLite by default, PostgreSQL with a postgres:// URL from the file or the environment', () => {
+    const url = 'postgres://healthchain@db.example:5432/index'
+    expect(parseConfig({ ...minimal, index: { kind: 'postgres', url } }, { baseDir: '/' }).index).toEqual({ kind: 'postgres', url })
+    const fromEnv = parseConfig(minimal, { baseDir: '/', env: { HEALTHCHAIN_INDEX_KIND: 'postgres', HEALTHCHAIN_INDEX_URL: url } })
+    expect(fromEnv.index).toEqual({ kind: 'postgres', url })
+    expect(Object.isFrozen(fromEnv.index)).toBe(true)
+  })
+
+  it('refuses another kind, postgres without a URL, a URL that is not postgres://, and a URL with sqlite, naming the field', () => {
+    expect(configError({ ...minimal, index: { kind: 'mysql' } }).message).toBe('index.kind: expected sqlite or postgres')
+    expect(configError({ ...minimal, index: { kind: 'postgres' } })).toMatchObject({ code: 'CONFIG_INVALID', field: 'index.url' })
+    const http = configError(minimal, { HEALTHCHAIN_INDEX_KIND: 'postgres', HEALTHCHAIN_INDEX_URL: 'http://db/index' })
+    expect(http.field).toBe('index.url')
+    expect(http.message).toContain('HEALTHCHAIN_INDEX_URL')
+    expect(configError({ ...minimal, index: { url: 'postgres://db/index' } }).field).toBe('index.url')
+    expect(configError({ ...minimal, index: { kind: 'sqlite', path: 'x' } }).field).toBe('index.path')
   })
 })
 

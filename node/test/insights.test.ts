@@ -90,8 +90,8 @@ describe('insights from the query index', () => {
 
   it('contact tracing (inquirer): Bob within 25 m and 15 minutes, his later point 2 km away not matched', async () => {
     const token = await staffToken(agency)
-    await waitUntil(async () => agency.daemon.ledger.hasChain(bob.user.userId) && agency.daemon.index.indexedLength(bob.user.userId) >= 2, 'the agency to replicate and index Bob\'s chain')
-    await waitUntil(async () => agency.daemon.ledger.hasChain(alice.user.userId) && agency.daemon.index.indexedLength(alice.user.userId) >= 5, 'the agency to replicate and index Alice\'s chain')
+    await waitUntil(async () => agency.daemon.ledger.hasChain(bob.user.userId) && await agency.daemon.index.indexedLength(bob.user.userId) >= 2, 'the agency to replicate and index Bob\'s chain')
+    await waitUntil(async () => agency.daemon.ledger.hasChain(alice.user.userId) && await agency.daemon.index.indexedLength(alice.user.userId) >= 5, 'the agency to replicate and index Alice\'s chain')
     const reply = await call(agency.url, 'POST', '/v1/trace', {
       token,
       body: {

@@ -90,7 +90,7 @@ async function replicaAt (n: TestNode, i: number, stored: number, verified: numb
   const ledger = n.daemon.ledger
   if (!ledger.hasChain(uid(i))) return false
   const chain = await ledger.chain(uid(i))
-  return chain.length === stored && chain.verifiedLength === verified && n.daemon.index.indexedLength(uid(i)) === verified
+  return chain.length === stored && chain.verifiedLength === verified && await n.daemon.index.indexedLength(uid(i)) === verified
 }
 
 /**

@@ -19,14 +19,18 @@ export function userTarget (request: { params: unknown }): string {
   return `user:${(request.params as { id?: string }).id ?? ''}`
 }
 
-/** Runs `fn`; a BAD_REQUEST it throws names its field within `part` (`query.since`), as validation errors do. */
+/** Runs `fn`; a BAD_REQUEST it throws (or its promise rejects with) names its field within `part` (`query.since`), as validation errors do. */
 export function inPart<T> (part: 'query' | 'body', fn: () => T): T {
-  try {
-    return fn()
-  } catch (err) {
+  const within = (err: unknown): unknown => {
     if (err instanceof NodeError && err.code === 'BAD_REQUEST' && err.field !== undefined && !err.field.startsWith(`${part}.`)) {
-      throw new NodeError('BAD_REQUEST', `${part}.${err.message}`, { field: `${part}.${err.field}`, cause: err })
+      return new NodeError('BAD_REQUEST', `${part}.${err.message}`, { field: `${part}.${err.field}`, cause: err })
     }
-    throw err
+    return err
+  }
+  try {
+    const result = fn()
+    return (result instanceof Promise ? result.catch((err: unknown) => { throw within(err) }) : result) as T
+  } catch (err) {
+    throw within(err)
   }
 }

@@ -59,7 +59,8 @@ const MONDAY_SHIFT = 3
 const DISTANCE_TO_METRES: Record<string, number> = { m: 1, km: 1000 }
 const ENERGY_TO_KCAL: Record<string, number> = { kcal: 1, kJ: 1 / 4.184 }
 
-interface Row { bucket: number, seq: number, code: string, unit: string | null, value: number }
+/** One reading as either backend returns it: bucket = floor((time + offset) / day). */
+export interface ExerciseRow { bucket: number, seq: number, code: string, unit: string | null, value: number }
 
 export class ExerciseSummaryQuery {
   private readonly select
@@ -71,40 +72,51 @@ export class ExerciseSummaryQuery {
   }
 
   run (uid: number | undefined, period: SummaryPeriod, opts: ExerciseSummaryOptions = {}): ExercisePeriodSummary[] {
-    checkChoice(period, 'period', ['day', 'week'])
-    const { since, until } = checkWindow(opts.since, opts.until)
-    const offset = checkOffsetMinutes(opts.utcOffsetMinutes) * 60_000
+    const { since, until, offset } = exerciseParams(period, opts)
     if (uid === undefined) return []
     const c = EXERCISE_CODES
-    const rows = this.select.all(offset, uid, since, until, c.steps, c.distance, c.distance24h, c.activeEnergy, c.heartRate) as Row[]
-    const periods = new Map<number, { sessions: Set<number>, steps: number, distance: number, energy: number, hrSum: number, hrCount: number }>()
-    for (const r of rows) {
-      const key = period === 'day' ? r.bucket : Math.floor((r.bucket + MONDAY_SHIFT) / 7)
-      let p = periods.get(key)
-      if (p === undefined) {
-        p = { sessions: new Set(), steps: 0, distance: 0, energy: 0, hrSum: 0, hrCount: 0 }
-        periods.set(key, p)
-      }
-      p.sessions.add(r.seq)
-      if (r.code === c.steps) p.steps += r.value
-      else if (r.code === c.distance || r.code === c.distance24h) p.distance += r.value * (DISTANCE_TO_METRES[r.unit ?? ''] ?? 0)
-      else if (r.code === c.activeEnergy) p.energy += r.value * (ENERGY_TO_KCAL[r.unit ?? ''] ?? 0)
-      else if (r.code === c.heartRate) { p.hrSum += r.value; p.hrCount++ }
-    }
-    return [...periods].sort(([a], [b]) => a - b).map(([key, p]) => {
-      const firstDay = period === 'day' ? key : key * 7 - MONDAY_SHIFT
-      const start = firstDay * DAY - offset
-      return {
-        label: new Date(firstDay * DAY).toISOString().slice(0, 10),
-        start,
-        end: start + (period === 'day' ? DAY : 7 * DAY),
-        sessions: p.sessions.size,
-        steps: p.steps,
-        distanceMetres: p.distance,
-        activeEnergyKcal: p.energy,
-        heartRateMean: p.hrCount === 0 ? null : p.hrSum / p.hrCount,
-        heartRateReadings: p.hrCount
-      }
-    })
+    const rows = this.select.all(offset, uid, since, until, c.steps, c.distance, c.distance24h, c.activeEnergy, c.heartRate) as ExerciseRow[]
+    return summariseExercise(rows, period, offset)
   }
+}
+
+/** Checks a summary's arguments and gives what every backend binds: the window and the offset in milliseconds. */
+export function exerciseParams (period: SummaryPeriod, opts: ExerciseSummaryOptions): { since: number, until: number, offset: number } {
+  checkChoice(period, 'period', ['day', 'week'])
+  const { since, until } = checkWindow(opts.since, opts.until)
+  return { since, until, offset: checkOffsetMinutes(opts.utcOffsetMinutes) * 60_000 }
+}
+
+/** Sums rows sorted by (time, seq, ord) into periods: the same arithmetic whichever backend read them. */
+export function summariseExercise (rows: readonly ExerciseRow[], period: SummaryPeriod, offset: number): ExercisePeriodSummary[] {
+  const c = EXERCISE_CODES
+  const periods = new Map<number, { sessions: Set<number>, steps: number, distance: number, energy: number, hrSum: number, hrCount: number }>()
+  for (const r of rows) {
+    const key = period === 'day' ? r.bucket : Math.floor((r.bucket + MONDAY_SHIFT) / 7)
+    let p = periods.get(key)
+    if (p === undefined) {
+      p = { sessions: new Set(), steps: 0, distance: 0, energy: 0, hrSum: 0, hrCount: 0 }
+      periods.set(key, p)
+    }
+    p.sessions.add(r.seq)
+    if (r.code === c.steps) p.steps += r.value
+    else if (r.code === c.distance || r.code === c.distance24h) p.distance += r.value * (DISTANCE_TO_METRES[r.unit ?? ''] ?? 0)
+    else if (r.code === c.activeEnergy) p.energy += r.value * (ENERGY_TO_KCAL[r.unit ?? ''] ?? 0)
+    else if (r.code === c.heartRate) { p.hrSum += r.value; p.hrCount++ }
+  }
+  return [...periods].sort(([a], [b]) => a - b).map(([key, p]) => {
+    const firstDay = period === 'day' ? key : key * 7 - MONDAY_SHIFT
+    const start = firstDay * DAY - offset
+    return {
+      label: new Date(firstDay * DAY).toISOString().slice(0, 10),
+      start,
+      end: start + (period === 'day' ? DAY : 7 * DAY),
+      sessions: p.sessions.size,
+      steps: p.steps,
+      distanceMetres: p.distance,
+      activeEnergyKcal: p.energy,
+      heartRateMean: p.hrCount === 0 ? null : p.hrSum / p.hrCount,
+      heartRateReadings: p.hrCount
+    }
+  })
 }

@@ -25,14 +25,21 @@
  */
 import type { UserId } from '@healthchain/core'
 import type { Ledger, StoredLength } from '@healthchain/ledger'
-import type { IndexResult, QueryIndex } from './query-index.js'
+import type { IndexResult } from './query-index.js'
+import type { UserChain } from '@healthchain/ledger'
 
 /** Chains whose stored lengths one storage read asks for, in the catch-up. */
 const SWEEP_PAGE = 1000
 
+/** What the follower needs of an index: either backend (SQLite answers isIndexedTo at once, PostgreSQL in a promise). */
+export interface FollowedIndex {
+  indexChain: (chain: UserChain, user?: UserId) => Promise<IndexResult>
+  isIndexedTo: (user: UserId, chainKey: Uint8Array, length: number) => boolean | Promise<boolean>
+}
+
 export interface IndexFollowerComponents {
   readonly ledger: Ledger
-  readonly index: QueryIndex
+  readonly index: FollowedIndex
 }
 
 export interface IndexFollowerInit {
@@ -61,7 +68,7 @@ export interface FollowerStats {
 
 export class IndexFollower {
   private readonly ledger: Ledger
-  private readonly index: QueryIndex
+  private readonly index: FollowedIndex
   private readonly init: IndexFollowerInit
   private readonly queue = new Set<UserId>()
   private readonly retries = new Map<UserId, number>()
@@ -116,7 +123,7 @@ export class IndexFollower {
         if (this.stopped) return
         for (const user of page) {
           const chain = stored?.get(user)
-          if (chain !== undefined && this.index.isIndexedTo(user, chain.key, chain.length)) this.stats.skippedChains++
+          if (chain !== undefined && await this.index.isIndexedTo(user, chain.key, chain.length)) this.stats.skippedChains++
           else this.notify(user)
         }
       }

@@ -1,9 +1,11 @@
 /**
  * The derived query index: timelines and series, exercise summaries,
- * contact tracing and statistics over plain segments, in SQLite. See
+ * contact tracing and statistics over plain segments, in SQLite or PostgreSQL. See
  * query-index.ts for the flow and node/README.md ("Query index").
  */
 export { QueryIndex, INDEX_FILE_NAME, type QueryIndexInit, type IndexResult, type RebuildProgress, type RebuildResult } from './query-index.js'
+export { SqliteIndexBackend, openQueryIndex, type QueryIndexBackend, type IndexConfig } from './backend.js'
+export { PgQueryIndex } from './pg-index.js'
 export { IndexFollower, type IndexFollowerComponents, type IndexFollowerInit, type FollowerStats } from './follower.js'
 export type { BatchHook, BatchInfo } from './index-writer.js'
 export { SCHEMA_VERSION, rtreeMinutes } from './schema.js'

@@ -64,7 +64,8 @@ export interface Series {
   readonly otherUnits: Array<{ unit: string | null, count: number }>
 }
 
-interface Row {
+/** One observation as either backend returns it for a series. */
+export interface SeriesRow {
   seq: number
   source: ObservationSource
   author: string
@@ -85,17 +86,24 @@ export class SeriesQuery {
   }
 
   run (uid: number | undefined, code: string, opts: SeriesOptions = {}): Series {
-    checkCode(code)
-    const { since, until } = checkWindow(opts.since, opts.until)
-    const source = opts.source === undefined ? null : checkChoice(opts.source, 'source', ['exam', 'exercise'])
-    if (opts.reference?.low !== undefined) checkNumber(opts.reference.low, 'reference.low', -Number.MAX_VALUE, Number.MAX_VALUE)
-    if (opts.reference?.high !== undefined) checkNumber(opts.reference.high, 'reference.high', -Number.MAX_VALUE, Number.MAX_VALUE)
-    const rows = uid === undefined ? [] : this.select.all(uid, code, since, until, source, source) as Row[]
-    return summarise(code, rows, opts)
+    const { since, until, source } = seriesParams(code, opts)
+    const rows = uid === undefined ? [] : this.select.all(uid, code, since, until, source, source) as SeriesRow[]
+    return summariseSeries(code, rows, opts)
   }
 }
 
-function summarise (code: string, rows: Row[], opts: SeriesOptions): Series {
+/** Checks a series' arguments (BAD_REQUEST naming the field) and gives the SQL parameters every backend binds. */
+export function seriesParams (code: string, opts: SeriesOptions): { since: number, until: number, source: ObservationSource | null } {
+  checkCode(code)
+  const { since, until } = checkWindow(opts.since, opts.until)
+  const source = opts.source === undefined ? null : checkChoice(opts.source, 'source', ['exam', 'exercise'])
+  if (opts.reference?.low !== undefined) checkNumber(opts.reference.low, 'reference.low', -Number.MAX_VALUE, Number.MAX_VALUE)
+  if (opts.reference?.high !== undefined) checkNumber(opts.reference.high, 'reference.high', -Number.MAX_VALUE, Number.MAX_VALUE)
+  return { since, until, source }
+}
+
+/** The series of rows sorted by (time, seq, ord): the same arithmetic whichever backend read them. */
+export function summariseSeries (code: string, rows: SeriesRow[], opts: SeriesOptions): Series {
   const unit = opts.unit !== undefined ? opts.unit : rows.length > 0 ? rows[rows.length - 1]!.unit : null
   const mine = rows.filter((r) => r.unit === unit)
   const others = new Map<string | null, number>()

@@ -71,7 +71,8 @@ const PERIOD_SQL: Record<StatisticsPeriod, string> = {
   month: "strftime('%Y-%m', time / 1000, 'unixepoch')"
 }
 
-interface Row { code: string, unit: string | null, period: string, value: number, uid: number }
+/** One value as either backend returns it, sorted by (code, unit, period, value), nulls and bytes ordered as SQLite does. */
+export interface StatisticsRow { code: string, unit: string | null, period: string, value: number, uid: number }
 
 /** Type-7 percentile of sorted values. */
 export function percentile (sorted: readonly number[], p: number): number {
@@ -95,47 +96,59 @@ export class StatisticsQuery {
   }
 
   run (opts: StatisticsOptions): Statistics {
-    const period = checkChoice(opts.period, 'period', ['day', 'week', 'month'])
-    const code = opts.code === undefined ? null : checkCode(opts.code)
-    const source = opts.source === undefined ? null : checkChoice(opts.source, 'source', ['exam', 'exercise'])
-    const { since, until } = checkWindow(opts.since, opts.until)
-    const k = checkNumber(opts.minUsers ?? MIN_SUPPRESSION_K, 'minUsers', MIN_SUPPRESSION_K, MAX_MIN_USERS)
-
-    const buckets: StatisticsBucket[] = []
-    let current: { code: string, unit: string | null, period: string, values: number[], users: Set<number> } | undefined
-    const close = (): void => {
-      if (current === undefined) return
-      const { code: c, unit, period: label, values, users } = current
-      if (users.size < k) {
-        buckets.push({ code: c, unit, period: label, suppressed: true })
-      } else {
-        // Rows arrive sorted by value within a bucket.
-        buckets.push({
-          code: c,
-          unit,
-          period: label,
-          suppressed: false,
-          count: values.length,
-          users: users.size,
-          mean: meanOf(values)!,
-          min: values[0]!,
-          max: values[values.length - 1]!,
-          p10: percentile(values, 0.1),
-          p50: percentile(values, 0.5),
-          p90: percentile(values, 0.9)
-        })
-      }
-      current = undefined
-    }
-    for (const r of this.statements[period].iterate(since, until, code, code, source, source) as IterableIterator<Row>) {
-      if (current === undefined || current.code !== r.code || current.unit !== r.unit || current.period !== r.period) {
-        close()
-        current = { code: r.code, unit: r.unit, period: r.period, values: [], users: new Set() }
-      }
-      current.values.push(r.value)
-      current.users.add(r.uid)
-    }
-    close()
-    return { period, minUsers: k, buckets, suppressedBuckets: buckets.filter((b) => b.suppressed).length }
+    const { period, code, source, since, until, k } = statisticsParams(opts)
+    return bucketStatistics(period, k, this.statements[period].iterate(since, until, code, code, source, source) as IterableIterator<StatisticsRow>)
   }
+}
+
+/** Checks a statistics query's arguments and gives what every backend binds. */
+export function statisticsParams (opts: StatisticsOptions): {
+  period: StatisticsPeriod, code: string | null, source: ObservationSource | null, since: number, until: number, k: number
+} {
+  const period = checkChoice(opts.period, 'period', ['day', 'week', 'month'])
+  const code = opts.code === undefined ? null : checkCode(opts.code)
+  const source = opts.source === undefined ? null : checkChoice(opts.source, 'source', ['exam', 'exercise'])
+  const { since, until } = checkWindow(opts.since, opts.until)
+  const k = checkNumber(opts.minUsers ?? MIN_SUPPRESSION_K, 'minUsers', MIN_SUPPRESSION_K, MAX_MIN_USERS)
+  return { period, code, source, since, until, k }
+}
+
+/** Buckets sorted rows, suppressing cells of fewer than k users: the same arithmetic whichever backend read them. */
+export function bucketStatistics (period: StatisticsPeriod, k: number, rows: Iterable<StatisticsRow>): Statistics {
+  const buckets: StatisticsBucket[] = []
+  let current: { code: string, unit: string | null, period: string, values: number[], users: Set<number> } | undefined
+  const close = (): void => {
+    if (current === undefined) return
+    const { code: c, unit, period: label, values, users } = current
+    if (users.size < k) {
+      buckets.push({ code: c, unit, period: label, suppressed: true })
+    } else {
+      // Rows arrive sorted by value within a bucket.
+      buckets.push({
+        code: c,
+        unit,
+        period: label,
+        suppressed: false,
+        count: values.length,
+        users: users.size,
+        mean: meanOf(values)!,
+        min: values[0]!,
+        max: values[values.length - 1]!,
+        p10: percentile(values, 0.1),
+        p50: percentile(values, 0.5),
+        p90: percentile(values, 0.9)
+      })
+    }
+    current = undefined
+  }
+  for (const r of rows) {
+    if (current === undefined || current.code !== r.code || current.unit !== r.unit || current.period !== r.period) {
+      close()
+      current = { code: r.code, unit: r.unit, period: r.period, values: [], users: new Set() }
+    }
+    current.values.push(r.value)
+    current.users.add(r.uid)
+  }
+  close()
+  return { period, minUsers: k, buckets, suppressedBuckets: buckets.filter((b) => b.suppressed).length }
 }

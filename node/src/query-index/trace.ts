@@ -55,9 +55,10 @@ export interface TraceContact {
   readonly matches: TraceMatch[]
 }
 
-interface PointRow extends TracePoint { uid: number }
+/** One of the user's own points, as either backend returns it. */
+export interface PointRow extends TracePoint { uid: number }
 /** A candidate as SQLite returns it in raw mode: [uid, seq, time, lat, lon, acc]. */
-type CandidateRow = [number, number, number, number, number, number]
+export type CandidateRow = [number, number, number, number, number, number]
 
 export class TraceQuery {
   private readonly mine
@@ -76,33 +77,63 @@ export class TraceQuery {
   }
 
   run (uid: number | undefined, opts: TraceOptions): TraceContact[] {
-    const { since, until } = checkWindow(opts.since, opts.until, TRACE_LIMITS.windowDays)
-    const radius = checkNumber(opts.radiusMetres, 'radiusMetres', Number.MIN_VALUE, TRACE_LIMITS.radiusMetres)
-    const windowMinutes = checkNumber(opts.windowMinutes, 'windowMinutes', 0, TRACE_LIMITS.windowMinutes)
+    const { since, until, radius, windowMs } = traceParams(opts)
     if (uid === undefined) return []
-    const windowMs = windowMinutes * 60_000
-    const byUser = new Map<number, TraceMatch[]>()
+    const found = new TraceMatches(uid, radius, windowMs)
     for (const me of this.mine.all(uid, since, until) as PointRow[]) {
       const lo = rtreeMinutes(me.time - windowMs)
       const hi = rtreeMinutes(me.time + windowMs)
-      let mine: TracePoint | undefined
       for (const box of boxesAround(me.lat, me.lon, radius)) {
-        for (const [cuid, seq, time, lat, lon, acc] of this.candidates.all(box.maxLat, box.minLat, box.maxLon, box.minLon, hi, lo) as CandidateRow[]) {
-          if (cuid === uid) continue
-          const apart = Math.abs(time - me.time)
-          if (apart > windowMs) continue
-          const distance = haversineMetres(me.lat, me.lon, lat, lon)
-          if (distance > radius) continue
-          let list = byUser.get(cuid)
-          if (list === undefined) byUser.set(cuid, list = [])
-          mine ??= pointOf(me)
-          list.push({ mine, theirs: { time, lat, lon, acc, seq }, distanceMetres: distance, minutesApart: apart / 60_000 })
-        }
+        found.add(me, this.candidates.all(box.maxLat, box.minLat, box.maxLon, box.minLon, hi, lo) as CandidateRow[])
       }
     }
-    const contacts = [...byUser].map(([cuid, matches]) => ({ userId: this.userOf.get(cuid) as UserId, matches: matches.sort(byTimes) }))
+    return found.contacts((cuid) => this.userOf.get(cuid) as UserId)
+  }
+}
+
+/** Checks a trace's arguments (BAD_REQUEST naming the field): the window, R in metres and T in milliseconds. */
+export function traceParams (opts: TraceOptions): { since: number, until: number, radius: number, windowMs: number } {
+  const { since, until } = checkWindow(opts.since, opts.until, TRACE_LIMITS.windowDays)
+  const radius = checkNumber(opts.radiusMetres, 'radiusMetres', Number.MIN_VALUE, TRACE_LIMITS.radiusMetres)
+  const windowMinutes = checkNumber(opts.windowMinutes, 'windowMinutes', 0, TRACE_LIMITS.windowMinutes)
+  return { since, until, radius, windowMs: windowMinutes * 60_000 }
+}
+
+/**
+ * The exact test and the grouping, shared by every backend: a backend's
+ * spatial index only proposes candidates (any superset of the true ones),
+ * and the haversine distance and the time apart decide here, so both
+ * backends answer alike.
+ */
+export class TraceMatches {
+  private readonly byUser = new Map<number, TraceMatch[]>()
+
+  constructor (private readonly uid: number, private readonly radius: number, private readonly windowMs: number) {}
+
+  /** Keeps the candidates within R and T of one of the user's points. */
+  add (me: PointRow, candidates: Iterable<CandidateRow>): void {
+    let mine: TracePoint | undefined
+    for (const [cuid, seq, time, lat, lon, acc] of candidates) {
+      if (cuid === this.uid) continue
+      const apart = Math.abs(time - me.time)
+      if (apart > this.windowMs) continue
+      const distance = haversineMetres(me.lat, me.lon, lat, lon)
+      if (distance > this.radius) continue
+      let list = this.byUser.get(cuid)
+      if (list === undefined) this.byUser.set(cuid, list = [])
+      mine ??= pointOf(me)
+      list.push({ mine, theirs: { time, lat, lon, acc, seq }, distanceMetres: distance, minutesApart: apart / 60_000 })
+    }
+  }
+
+  /** The contacts, by user id, each one's matches in time order. */
+  contacts (userOf: (uid: number) => UserId): TraceContact[] {
+    const contacts = [...this.byUser].map(([cuid, matches]) => ({ userId: userOf(cuid), matches: matches.sort(byTimes) }))
     return contacts.sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
   }
+
+  /** The uids that matched (a backend looks their user ids up in one go). */
+  get uids (): number[] { return [...this.byUser.keys()] }
 }
 
 function pointOf (r: PointRow): TracePoint {

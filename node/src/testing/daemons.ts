@@ -87,6 +87,8 @@ export interface ConsortiumOptions {
   readonly daemon?: (id: string) => DaemonOptions
   /** Where the consortium registers its teardown (a test's cleanup list or hook). */
   readonly onCleanup?: OnCleanup
+  /** Each node's query index config (default: SQLite in its data directory); a node without one keeps the default. */
+  readonly indexOf?: (id: string) => object | undefined
 }
 
 export async function startConsortium (specs: ReadonlyArray<readonly [string, InstitutionRole]>, opts: ConsortiumOptions = {}): Promise<TestConsortium> {
@@ -120,7 +122,8 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
       ...(extra.auth === undefined ? {} : { auth: extra.auth }),
       ...(extra.audit === undefined ? {} : { audit: extra.audit }),
       ...(extra.console === undefined ? {} : { console: extra.console }),
-      ...(extra.metrics === undefined ? {} : { metrics: extra.metrics })
+      ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
+      ...(opts.indexOf?.(id) === undefined ? {} : { index: opts.indexOf(id) })
     }, { baseDir: dir })
   }
   const start = async (id: string, role: InstitutionRole, port?: number): Promise<TestNode> => {
