@@ -23,6 +23,8 @@
  * --heap-snapshots writes a V8 heap snapshot of every node at the
  * one-third mark and at the end (into <dir>/soak/<node>/; the node pauses
  * while it writes); `npx tsx scripts/soak/heap-diff.ts A B` compares two.
+ * Writing a snapshot takes memory of its own, which the process keeps: the
+ * RSS figures of a run with snapshots are not the verdict's to judge.
  * Memory figures depend on the machine and on what else runs on it: a
  * shared, busy machine makes the early figures noisy.
  */
@@ -51,6 +53,7 @@ grew by --max-growth percent or more over the last third of the run.
   --max-growth <pct>     the last third's allowed RSS growth, percent (default 5)
   --max-in-flight <n>    writes outstanding at most; beyond, a due write is skipped (default 200)
   --heap-snapshots       write a heap snapshot of each node at one third and at the end
+                         (for scripts/soak/heap-diff.ts; it inflates RSS: not for a verdict)
   --out <file>           also write every sample as JSON to this file
   --dir <path>           the network's directory; recreated and kept
                          (default: a temporary directory, removed at the end)
@@ -109,6 +112,14 @@ interface Sample {
   readonly failed: number
   readonly skipped: number
   readonly nodes: Record<string, MemorySample | null>
+}
+
+/** A heap snapshot of each node, one node at a time (each pauses its node, and takes memory and CPU of its own). */
+async function takeSnapshots (nodes: readonly SoakNode[], when: string): Promise<void> {
+  for (const n of nodes) {
+    const file = await n.heapSnapshot()
+    progress(file === undefined ? `${n.name}: no heap snapshot (${when})` : `${n.name}: heap snapshot (${when}) ${file}`)
+  }
 }
 
 async function waitConnected (nodes: readonly SoakNode[]): Promise<void> {
@@ -211,19 +222,14 @@ async function main (): Promise<number> {
       progress(`${mem}  written ${s.written} failed ${s.failed} skipped ${s.skipped} in flight ${load.counts.inFlight}`)
       if (args['heap-snapshots'] && !snapshotTaken && t >= durationMs / 3) {
         snapshotTaken = true
-        progress('heap snapshots (one third)')
-        for (const n of nodes) n.heapSnapshot()
+        await takeSnapshots(nodes, 'one third')
       }
       if (t >= durationMs) break
     }
     await load.stop()
     const failures = [...load.counts.failures].map(([code, count]) => `${code} ${count}`).join(', ')
     if (failures !== '') progress(`failures by code: ${failures}`)
-    if (args['heap-snapshots']) {
-      progress(`heap snapshots (end), in ${join(dir, 'soak')}`)
-      for (const n of nodes) n.heapSnapshot()
-      await new Promise((resolve) => setTimeout(resolve, 30_000)) // a snapshot of a large heap takes a while, and has no completion signal
-    }
+    if (args['heap-snapshots']) await takeSnapshots(nodes, 'end')
     if (args.out !== undefined) await writeFile(args.out, JSON.stringify({ rate: RATE, users: USERS, minutes: MINUTES, samples }, null, 1) + '\n')
     progress('stopping the nodes')
     await Promise.all(nodes.map(async (n) => { await n.stop() }))

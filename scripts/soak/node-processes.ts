@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEV_NODES, devPaths, devPorts, DEV_HOST } from '@healthchain/node/cli'
@@ -85,8 +85,33 @@ export class SoakNode {
     }
   }
 
-  /** Asks for a heap snapshot (written into snapshotDir as Heap.<date>.<pid>…heapsnapshot); the node pauses while it writes. */
-  heapSnapshot (): void { if (this.running) this.child.kill('SIGUSR2') }
+  /**
+   * Asks for a heap snapshot (written into snapshotDir as Heap.<date>.<pid>…heapsnapshot; the node pauses while it writes)
+   * and waits until the file is complete: there is no signal for that, so until a new file's size stays the same for a few
+   * seconds. Returns its path, or undefined if none came within the timeout.
+   */
+  async heapSnapshot (timeoutMs = 10 * 60_000): Promise<string | undefined> {
+    if (!this.running) return undefined
+    const before = new Set(await this.snapshots())
+    this.child.kill('SIGUSR2')
+    const deadline = Date.now() + timeoutMs
+    let last = -1
+    let steady = 0
+    while (Date.now() < deadline && this.running) {
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const file = (await this.snapshots()).find((f) => !before.has(f))
+      if (file === undefined) continue
+      const size = (await stat(file)).size
+      steady = size === last ? steady + 1 : 0
+      last = size
+      if (steady >= 3) return file
+    }
+    return undefined
+  }
+
+  private async snapshots (): Promise<string[]> {
+    return (await readdir(this.snapshotDir)).filter((f) => f.endsWith('.heapsnapshot')).map((f) => join(this.snapshotDir, f))
+  }
 
   async stop (): Promise<void> {
     if (!this.running) return
