@@ -6,11 +6,13 @@
  * first. Self size only: what a group retains is not summed.
  *
  *   npx tsx scripts/soak/heap-diff.ts A.heapsnapshot B.heapsnapshot [--top 30]
+ *   npx tsx scripts/soak/heap-diff.ts A.heapsnapshot        (one snapshot: its largest groups)
  *
  * A large snapshot needs a large heap to parse: run it with
  * NODE_OPTIONS=--max-old-space-size=8192 if it runs out.
  */
 import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 
 interface Snapshot {
   readonly snapshot: { readonly meta: { readonly node_fields: string[], readonly node_types: [string[], ...unknown[]] } }
@@ -45,15 +47,23 @@ function groups (file: string): Map<string, Group> {
   return out
 }
 
-const [a, b] = process.argv.slice(2).filter((s) => !s.startsWith('--'))
-const topAt = process.argv.indexOf('--top')
-const top = topAt === -1 ? 30 : Number(process.argv[topAt + 1])
-if (a === undefined || b === undefined || !Number.isInteger(top) || top < 1) {
-  console.error('Usage: npx tsx scripts/soak/heap-diff.ts A.heapsnapshot B.heapsnapshot [--top 30]')
+const USAGE = 'Usage: npx tsx scripts/soak/heap-diff.ts A.heapsnapshot [B.heapsnapshot] [--top 30]'
+let parsed: { values: { top: string }, positionals: string[] }
+try {
+  parsed = parseArgs({ options: { top: { type: 'string', default: '30' } }, allowPositionals: true })
+} catch (err) {
+  console.error(`error USAGE: ${(err as Error).message}\n${USAGE}`)
   process.exit(2)
 }
-const before = groups(a)
-const after = groups(b)
+const [a, b] = parsed.positionals
+const top = Number(parsed.values.top)
+if (a === undefined || !Number.isInteger(top) || top < 1) {
+  console.error(USAGE)
+  process.exit(2)
+}
+// One snapshot: compared with nothing, so its largest groups come first.
+const before = b === undefined ? new Map<string, Group>() : groups(a)
+const after = groups(b ?? a)
 const total = (m: Map<string, Group>): number => [...m.values()].reduce((s, g) => s + g.size, 0)
 const rows = [...new Set([...before.keys(), ...after.keys()])].map((key) => {
   const x = before.get(key) ?? { count: 0, size: 0 }
