@@ -3,11 +3,15 @@
 // (process.memoryUsage) to the file named by HEALTHCHAIN_SOAK_MEMORY_FILE,
 // so the soak run can report heap and external memory per node without an
 // endpoint in the node itself. Written to a temporary name and renamed, so
-// a reader never sees half a file. Does nothing without the variable.
+// a reader never sees half a file. Does nothing without the variable, and
+// nothing in worker threads (the node's sealing and verification workers
+// inherit `--import`): their heaps are their own, and the file is the main
+// thread's.
 import { renameSync, writeFileSync } from 'node:fs'
+import { isMainThread } from 'node:worker_threads'
 
 const file = process.env.HEALTHCHAIN_SOAK_MEMORY_FILE
-if (file !== undefined && file !== '') {
+if (isMainThread && file !== undefined && file !== '') {
   const write = () => {
     const m = process.memoryUsage()
     try {
