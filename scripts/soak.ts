@@ -20,11 +20,11 @@
  * than --max-growth percent (default 5). A rate the nodes cannot keep up with
  * shows as skipped writes (more than --max-in-flight outstanding).
  *
- * --heap-snapshots writes a V8 heap snapshot of every node at the
- * one-third mark and at the end (into <dir>/soak/<node>/; the node pauses
- * while it writes); `npx tsx scripts/soak/heap-diff.ts A B` compares two.
- * Writing a snapshot takes memory of its own, which the process keeps: the
- * RSS figures of a run with snapshots are not the verdict's to judge.
+ * --heap-snapshots writes a V8 heap snapshot of every node just before
+ * the writes begin and after the last sample (into <dir>/soak/<node>/; the
+ * node pauses while it writes); `npx tsx scripts/soak/heap-diff.ts A B`
+ * compares two. Neither falls in the last third: writing a snapshot takes
+ * memory of its own, which the process keeps, and would skew the verdict.
  * Memory figures depend on the machine and on what else runs on it: a
  * shared, busy machine makes the early figures noisy.
  */
@@ -52,8 +52,8 @@ grew by --max-growth percent or more over the last third of the run.
   --sample-seconds <n>   seconds between memory samples (default 5)
   --max-growth <pct>     the last third's allowed RSS growth, percent (default 5)
   --max-in-flight <n>    writes outstanding at most; beyond, a due write is skipped (default 200)
-  --heap-snapshots       write a heap snapshot of each node at one third and at the end
-                         (for scripts/soak/heap-diff.ts; it inflates RSS: not for a verdict)
+  --heap-snapshots       write a heap snapshot of each node before the writes and after the
+                         last sample (compare them with scripts/soak/heap-diff.ts)
   --out <file>           also write every sample as JSON to this file
   --dir <path>           the network's directory; recreated and kept
                          (default: a temporary directory, removed at the end)
@@ -207,10 +207,10 @@ async function main (): Promise<number> {
       return s
     }
     progress(`writing ${RATE} exams/s for ${MINUTES} min; a sample every ${SAMPLE_MS / 1000} s (rss/heapUsed MiB per node)`)
+    if (args['heap-snapshots']) await takeSnapshots(nodes, 'start')
     take(0)
     const started = Date.now()
     load.start()
-    let snapshotTaken = false
     for (;;) {
       const next = started + samples.length * SAMPLE_MS
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())))
@@ -220,10 +220,6 @@ async function main (): Promise<number> {
       if (gone.length > 0) throw new Error(`${gone.map((n) => n.name).join(', ')} exited during the run:\n${gone.map((n) => n.outputTail()).join('\n')}`)
       const mem = nodes.map((n) => `${n.name} ${mib(s.nodes[n.name]?.rss ?? null)}/${mib(s.nodes[n.name]?.heapUsed ?? null)}`).join('  ')
       progress(`${mem}  written ${s.written} failed ${s.failed} skipped ${s.skipped} in flight ${load.counts.inFlight}`)
-      if (args['heap-snapshots'] && !snapshotTaken && t >= durationMs / 3) {
-        snapshotTaken = true
-        await takeSnapshots(nodes, 'one third')
-      }
       if (t >= durationMs) break
     }
     await load.stop()
