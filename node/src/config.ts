@@ -20,6 +20,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole } from '@healthchain/core'
+import { DEFAULT_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES, MIN_WRITE_BUFFER_BYTES } from '@healthchain/ledger'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
 import type { IndexConfig } from './query-index/backend.js'
@@ -137,6 +138,9 @@ export const configSchema = z.strictObject({
     port: intBetween(0, 65535)
   }, { error: 'expected an object' }).optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
+  storage: z.strictObject({
+    writeBufferBytes: intBetween(MIN_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES).default(DEFAULT_WRITE_BUFFER_BYTES)
+  }, { error: 'expected an object' }).prefault({}),
   // Absent: one per core but one, at least one and at most four (the sealer's and the ledger's own default); 0 works on the event loop.
   sealWorkers: intBetween(0, MAX_WORKERS).optional(),
   verifyWorkers: intBetween(0, MAX_WORKERS).optional(),
@@ -175,6 +179,8 @@ export interface NodeConfig {
   readonly console: ConsoleConfig
   /** Milliseconds a chain may stay unused before it is closed; 0: never. */
   readonly chainIdleMs: number
+  /** The store's RocksDB: bytes of one memtable (at most four are held; see the ledger's checkedWriteBuffer). */
+  readonly storage: { readonly writeBufferBytes: number }
   /** Worker threads sealing examiners' exams (0: on the event loop); undefined: the sealer's default (defaultSealWorkers). */
   readonly sealWorkers: number | undefined
   /** Worker threads verifying replicated blocks (0: inline); undefined: the ledger's default (one per core but one, at most four). */
@@ -226,6 +232,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_CONSOLE_ENABLED', path: ['console', 'enabled'], kind: 'bool' },
   { variable: 'HEALTHCHAIN_CONSOLE_DIR', path: ['console', 'dir'], kind: 'string' },
   { variable: 'HEALTHCHAIN_CHAIN_IDLE_MS', path: ['chainIdleMs'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_STORAGE_WRITE_BUFFER_BYTES', path: ['storage', 'writeBufferBytes'], kind: 'int' },
   { variable: 'HEALTHCHAIN_SEAL_WORKERS', path: ['sealWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_VERIFY_WORKERS', path: ['verifyWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' },
@@ -345,6 +352,7 @@ function freeze (c: ParsedConfig, dataDir: string, consoleDir: string): NodeConf
     }),
     console: Object.freeze({ enabled: c.console.enabled, dir: consoleDir }),
     chainIdleMs: c.chainIdleMs,
+    storage: Object.freeze({ ...c.storage }),
     sealWorkers: c.sealWorkers,
     verifyWorkers: c.verifyWorkers,
     registryKey: c.registryKey,

@@ -99,7 +99,11 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
   const layout = await prepareDataDir(config.dataDir)
   const keys = await loadOrCreateNodeKeys(layout.keys, crypto)
   const ledger = await Ledger.open({
-    dir: layout.store, institution: config.name, crypto, ...(config.verifyWorkers === undefined ? {} : { verifyWorkers: config.verifyWorkers })
+    dir: layout.store,
+    institution: config.name,
+    crypto,
+    writeBufferBytes: config.storage.writeBufferBytes,
+    ...(config.verifyWorkers === undefined ? {} : { verifyWorkers: config.verifyWorkers })
   })
   // Closed last to first; a start that fails part-way runs what it has so far.
   const closers: Array<() => Promise<unknown>> = [async () => { await ledger.close() }]

@@ -36,6 +36,7 @@ describe('config schema', () => {
       p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5, replicateAll: true },
       console: { enabled: true, dir: defaultConsoleDir() },
       chainIdleMs: 60_000,
+      storage: { writeBufferBytes: 16 * 1024 * 1024 },
       sealWorkers: undefined,
       verifyWorkers: undefined,
       registryKey: undefined,
@@ -57,6 +58,7 @@ describe('config schema', () => {
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20, replicateAll: false },
       console: { enabled: false, dir: 'console' },
       chainIdleMs: 0,
+      storage: { writeBufferBytes: 4 * 1024 * 1024 },
       sealWorkers: 0,
       verifyWorkers: 2,
       registryKey: key
@@ -69,6 +71,7 @@ describe('config schema', () => {
     expect(config.p2p.inboundConnectionsPerSecond).toBe(20)
     expect(config.p2p.replicateAll).toBe(false)
     expect(config.chainIdleMs).toBe(0)
+    expect(config.storage).toEqual({ writeBufferBytes: 4 * 1024 * 1024 })
     expect(config.sealWorkers).toBe(0)
     expect(config.verifyWorkers).toBe(2)
     expect(config.registryKey).toBe(key.toLowerCase())
@@ -97,6 +100,8 @@ describe('config schema', () => {
     ['replicateAll not a boolean', { ...minimal, p2p: { replicateAll: 'yes' } }, 'p2p.replicateAll', 'p2p.replicateAll: expected true or false'],
     ['a negative chain idle time', { ...minimal, chainIdleMs: -1 }, 'chainIdleMs', 'chainIdleMs: expected an integer between 0 and 86400000'],
     ['a chain idle time over a day', { ...minimal, chainIdleMs: 86_400_001 }, 'chainIdleMs', 'chainIdleMs: expected an integer between 0 and 86400000'],
+    ['a memtable under 1 MiB', { ...minimal, storage: { writeBufferBytes: 1000 } }, 'storage.writeBufferBytes', 'storage.writeBufferBytes: expected an integer between 1048576 and 1073741824'],
+    ['unknown storage field', { ...minimal, storage: { blockCacheBytes: 5 } }, 'storage.blockCacheBytes', 'storage.blockCacheBytes: unknown field'],
     ['seal workers not an integer', { ...minimal, sealWorkers: 1.5 }, 'sealWorkers', 'sealWorkers: expected an integer between 0 and 64'],
     ['too many verify workers', { ...minimal, verifyWorkers: 65 }, 'verifyWorkers', 'verifyWorkers: expected an integer between 0 and 64'],
     ['registry key too short', { ...minimal, registryKey: 'abcd' }, 'registryKey', 'registryKey: expected 32 bytes of hex'],
@@ -134,6 +139,7 @@ describe('environment overrides', () => {
         HEALTHCHAIN_P2P_INBOUND_CONNECTIONS_PER_SECOND: '10',
         HEALTHCHAIN_P2P_REPLICATE_ALL: 'false',
         HEALTHCHAIN_CHAIN_IDLE_MS: '5000',
+        HEALTHCHAIN_STORAGE_WRITE_BUFFER_BYTES: '2097152',
         HEALTHCHAIN_SEAL_WORKERS: '0',
         HEALTHCHAIN_VERIFY_WORKERS: '3',
         HEALTHCHAIN_REGISTRY_KEY: 'cd'.repeat(32)
@@ -152,6 +158,7 @@ describe('environment overrides', () => {
         replicateAll: false
       },
       chainIdleMs: 5000,
+      storage: { writeBufferBytes: 2 * 1024 * 1024 },
       sealWorkers: 0,
       verifyWorkers: 3,
       registryKey: 'cd'.repeat(32)

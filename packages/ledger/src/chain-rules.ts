@@ -285,6 +285,10 @@ export class ChainRules {
       undo?.push(() => { this.regMark = previous })
     }
     const idHex = bytesToHex(entry.id)
+    // Where Uint8Array#toHex is missing (Node 20), bytesToHex returns a chain of two-character pieces that V8 keeps as
+    // such until a character is read: about 390 bytes a key against 87 once flat (measured over 100,000 entry ids). The
+    // map keeps one per entry of every open chain; reading a character flattens it in place.
+    idHex.charCodeAt(0)
     this.ids.set(idHex, seq)
     this.types.push(entry.type)
     undo?.push(() => { this.ids.delete(idHex); this.types.pop() })

@@ -262,6 +262,11 @@ declare module 'hypercore' {
       wait?: boolean
       /** Tree-node cache. */
       treeCache?: unknown
+      /**
+       * Bytes of one RocksDB memtable (rocksdb-native's writeBufferSize, default 64 MiB), for each of the store's two
+       * column families; each keeps at most two (the one filling, one being flushed).
+       */
+      writeBufferSize?: number
     }
 
     /** One core's records as getInfos reads them (Buffers are views into the records read). */

@@ -1,4 +1,4 @@
-export { Ledger, type LedgerOptions } from './ledger.js'
+export { Ledger, DEFAULT_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES, MIN_WRITE_BUFFER_BYTES, type LedgerOptions } from './ledger.js'
 export { LOCAL_CORES, type LocalCoreName, type LocalCoreSource, type LocalCoreDeclaration } from './local-cores.js'
 export type { StoredChainHead, StoredLength, StoredSignedHead } from './stored-heads.js'
 export type { ChainChange, ChainChangeKind, ChainChangeListener } from './chain-changes.js'

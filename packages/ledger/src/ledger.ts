@@ -42,6 +42,31 @@ export interface LedgerOptions {
   readonly crypto?: CryptoProvider
   /** Verification worker threads (default: one per core but one, at most four; 0 verifies inline). */
   readonly verifyWorkers?: number
+  /** Bytes of one RocksDB memtable (default DEFAULT_WRITE_BUFFER_BYTES; see checkedWriteBuffer). */
+  readonly writeBufferBytes?: number
+}
+
+/** One RocksDB memtable by default: 16 MiB (RocksDB's own default is 64 MiB). */
+export const DEFAULT_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
+export const MIN_WRITE_BUFFER_BYTES = 1024 * 1024
+export const MAX_WRITE_BUFFER_BYTES = 1024 * 1024 * 1024
+
+/**
+ * The store's storage, its memory bounded: writes collect in RocksDB
+ * memtables until one is full and flushed to disk, and with RocksDB's
+ * default (64 MiB a memtable, up to two per column family, two column
+ * families) a busy node's resident memory climbs by a quarter of a GiB
+ * before the first flush. A smaller memtable flushes sooner, into smaller
+ * files that compaction merges later; the memory they take is at most four
+ * times `writeBufferBytes`.
+ */
+function checkedWriteBuffer (writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES): number {
+  if (!Number.isSafeInteger(writeBufferBytes) || writeBufferBytes < MIN_WRITE_BUFFER_BYTES || writeBufferBytes > MAX_WRITE_BUFFER_BYTES) {
+    throw new LedgerError('INVALID_FIELD', `writeBufferBytes is a whole number from ${MIN_WRITE_BUFFER_BYTES} to ${MAX_WRITE_BUFFER_BYTES}`, {
+      field: 'writeBufferBytes'
+    })
+  }
+  return writeBufferBytes
 }
 
 function chainName (user: UserId): string {
@@ -88,8 +113,9 @@ export class Ledger {
   }
 
   static async open (opts: LedgerOptions): Promise<Ledger> {
+    const writeBufferBytes = checkedWriteBuffer(opts.writeBufferBytes)
     await mkdir(opts.dir, { recursive: true, mode: 0o700 })
-    const store = new Corestore(opts.dir, { active: false })
+    const store = new Corestore(Hypercore.defaultStorage(opts.dir, { writeBufferSize: writeBufferBytes }), { active: false })
     try {
       await store.ready()
       const catalog = await Catalog.open(localCoresOf(store))
