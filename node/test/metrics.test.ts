@@ -143,8 +143,10 @@ describe('GET /livez and GET /readyz', () => {
   })
 
   it('is not ready while any check fails, naming each', () => {
-    expect(readinessOf({ registry: true, network: true, index: true }).ready).toBe(true)
-    expect(readinessOf({ registry: true, network: true, index: false })).toEqual({ ready: false, checks: { registry: true, network: true, index: false } })
-    expect(readinessOf({ registry: false, network: false, index: true }).ready).toBe(false)
+    expect(readinessOf({ registry: true, network: true, index: true, restore: true }).ready).toBe(true)
+    expect(readinessOf({ registry: true, network: true, index: false, restore: true }))
+      .toEqual({ ready: false, checks: { registry: true, network: true, index: false, restore: true } })
+    expect(readinessOf({ registry: false, network: false, index: true, restore: true }).ready).toBe(false)
+    expect(readinessOf({ registry: true, network: true, index: true, restore: false }).ready).toBe(false)
   })
 })
