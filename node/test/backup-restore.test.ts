@@ -128,7 +128,7 @@ describe('healthchain backup and restore', () => {
     const write = await call(a2.url, 'POST', `/v1/users/${busy}/entries`, { token, body: { type: 'exam', ...exam(999) } })
     expect(write.status).toBe(201)
     expect(write.body.seq).toBe(2)
-    await waitUntil(async () => await lengthAt(b, busy) === 3, 'hospital-b to replicate the restored node\'s write')
+    await waitUntil(async () => await verifiedAt(b, busy) === 3, 'hospital-b to replicate the restored node\'s write')
     expect((await b.daemon.ledger.verify(busy)).valid).toBe(true)
   }, 60_000)
 
