@@ -59,6 +59,11 @@ export function registerStart (program: Command, ctx: CliContext): void {
         ...(ready.metrics === undefined ? [] : [`  metrics ${ready.metrics}`]),
         ...ready.addresses.map((a) => `  p2p ${a}`)
       ])
+      const hold = daemon.network.catchUp
+      if (hold?.isHolding === true) {
+        out.progress(`${config.name} was restored from a backup: writes to its own chains are refused (CATCHING_UP) until ${hold.quorum} peer(s) ` +
+          'compared heads with it and it fetched back what they hold longer (--accept-restored-state skips this)')
+      }
       const signal = await stopped
       out.progress(`${signal}: stopping ${config.name}…`)
       await daemon.stop()
