@@ -41,6 +41,7 @@ import { createAccessPolicy, type AccessPolicy } from './services/access.js'
 import { createAuditService, type AuditService } from './services/audit.js'
 import { createChainService, type ChainService } from './services/chains.js'
 import { createCustodyService, type CustodyService } from './services/custody.js'
+import { holdIfRestored, type RestoreHoldOptions } from './backup/catch-up.js'
 import { createFhirService, type FhirService } from './services/fhir.js'
 import { createInsightService, type InsightService } from './services/insights.js'
 import { createNetworkService, type NetworkService } from './services/network.js'
@@ -87,6 +88,8 @@ export interface NodeContextOptions {
   readonly onAuditError?: (err: unknown) => void
   /** Overrides the config's `sealWorkers`. */
   readonly sealWorkers?: number
+  /** A data directory restored from a backup: how its own writes wait until it caught up (backup/catch-up.ts). */
+  readonly restore?: RestoreHoldOptions
 }
 
 /**
@@ -144,6 +147,8 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       chainIdleMs: config.chainIdleMs
     })
     closers.unshift(async () => { await network.stop() })
+    // Before anything can write: a restored node holds its own chains' writes until it caught up with its peers.
+    await holdIfRestored(layout.root, network, opts.restore)
     closers.unshift(async () => { await follower.stop() })
     // Dial bootstrap peers in the background: a node must start even while they are down (the dialer retries).
     for (const address of config.p2p.bootstrap) void network.dial(address).catch(() => {})

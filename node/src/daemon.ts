@@ -32,6 +32,7 @@ import { registerInsightRoutes } from './http/routes/insights.js'
 import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
 import { createServer } from './http/server.js'
+import type { RestoreHoldOptions } from './backup/catch-up.js'
 import { listenControlSocket, type ControlSocket } from './backup/control-socket.js'
 import type { App } from './http/types.js'
 import { nodeLoggerOptions, type LogDestination } from './metrics/log.js'
@@ -46,6 +47,8 @@ export interface DaemonOptions {
   readonly log?: { readonly destination: LogDestination, readonly level?: LogLevel }
   /** Overrides the config's `sealWorkers` (worker threads sealing examiners' exams; 0 seals on the event loop). */
   readonly sealWorkers?: number
+  /** A data directory restored from a backup: the catch-up quorum, or the operator's acceptance of the restored state. */
+  readonly restore?: RestoreHoldOptions
 }
 
 /** How long the network status read for one scrape's series is reused. */
@@ -96,7 +99,8 @@ export class Daemon {
     let app: App | undefined
     const context = await createNodeContext(config, {
       onAuditError: (err) => { app?.log.error({ event: 'audit-error', err }, 'aggregate audit lines could not be written; kept for the next window') },
-      ...(opts.sealWorkers === undefined ? {} : { sealWorkers: opts.sealWorkers })
+      ...(opts.sealWorkers === undefined ? {} : { sealWorkers: opts.sealWorkers }),
+      ...(opts.restore === undefined ? {} : { restore: opts.restore })
     })
     let metricsServer: MetricsServer | undefined
     try {

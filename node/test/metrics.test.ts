@@ -135,7 +135,7 @@ describe('GET /livez and GET /readyz', () => {
     expect(notReady.body).toMatchObject({ ready: false, checks: { registry: false, network: true }, notReady: expect.arrayContaining(['registry']) })
 
     await waitUntil(async () => (await call(a.apiUrl, 'GET', '/readyz')).status === 200, 'the registry host to be ready')
-    expect((await call(a.apiUrl, 'GET', '/readyz')).body).toEqual({ ready: true, checks: { registry: true, network: true, index: true }, notReady: [] })
+    expect((await call(a.apiUrl, 'GET', '/readyz')).body).toEqual({ ready: true, checks: { registry: true, network: true, index: true, restore: true }, notReady: [] })
 
     await b.network.dial(a.network.addresses[0]!)
     await waitUntil(async () => (await call(b.apiUrl, 'GET', '/readyz')).status === 200, 'hospital-b to be ready once it has the registry')
@@ -143,8 +143,10 @@ describe('GET /livez and GET /readyz', () => {
   })
 
   it('is not ready while any check fails, naming each', () => {
-    expect(readinessOf({ registry: true, network: true, index: true }).ready).toBe(true)
-    expect(readinessOf({ registry: true, network: true, index: false })).toEqual({ ready: false, checks: { registry: true, network: true, index: false } })
-    expect(readinessOf({ registry: false, network: false, index: true }).ready).toBe(false)
+    expect(readinessOf({ registry: true, network: true, index: true, restore: true }).ready).toBe(true)
+    expect(readinessOf({ registry: true, network: true, index: false, restore: true }))
+      .toEqual({ ready: false, checks: { registry: true, network: true, index: false, restore: true } })
+    expect(readinessOf({ registry: false, network: false, index: true, restore: true }).ready).toBe(false)
+    expect(readinessOf({ registry: true, network: true, index: true, restore: false }).ready).toBe(false)
   })
 })

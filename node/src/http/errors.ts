@@ -152,6 +152,7 @@ export const DOMAIN_STATUS = {
   UNKNOWN_CUSTODIAN: 503,
   NO_PEER: 503,
   NO_QUORUM: 503,
+  CATCHING_UP: 503,
   TIMEOUT: 504,
   STOPPED: 503,
   // the store: shutting down, open elsewhere, copied from elsewhere

@@ -10,6 +10,9 @@
  *             the node was down indexed) has finished. After that, changes
  *             are indexed as they arrive, a moment behind at most, and
  *             readiness does not flap under write load.
+ *   restore   the data directory was not restored from a backup, or the
+ *             node has caught up with its peers since (backup/catch-up.ts):
+ *             until then its own chains refuse writes with CATCHING_UP.
  *
  * Each check is cheap (no chain is opened), so a load balancer may poll it.
  */
@@ -51,7 +54,8 @@ export class ReadinessProbe {
     return readinessOf({
       registry: ledger.hasRegistry && ledger.registry.length > 0,
       network: network.host.status === 'started',
-      index: this.caughtUp
+      index: this.caughtUp,
+      restore: network.catchUp?.isHolding !== true
     })
   }
 }

@@ -25,7 +25,7 @@ import { grantedKeysFor, viewOf } from './entry-view.js'
 
 export interface ChainsComponents {
   readonly ledger: Ledger
-  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'isForked' | 'signedHeadOf' | 'knownCosignatures'>
+  readonly network: Pick<NetworkNode, 'enrol' | 'read' | 'append' | 'assertMayWrite' | 'isForked' | 'signedHeadOf' | 'knownCosignatures'>
   /** This node's institution and its key generations (it signs and seals examiners' writes with the one in force). */
   readonly institution: { readonly id: InstitutionId, readonly keys: Pick<InstitutionKeyring, 'inForce' | 'boxKeys' | 'refresh'> }
   readonly crypto: CryptoProvider
@@ -97,6 +97,8 @@ export function createChainService (components: ChainsComponents): ChainService 
    * write can never make it stale.
    */
   const appendOwnExam = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry, keys: PartyKeys): Promise<AppendResult> => {
+    // A restored node holds its own writes until it caught up with its peers (backup/catch-up.ts): CATCHING_UP.
+    await network.assertMayWrite(user)
     return await chain.appendSigned(unsigned, keys.sign)
   }
 

@@ -32,7 +32,7 @@ export const CUSTODY_FETCH_TIMEOUT_MS = 60_000
 
 export interface CustodyComponents {
   readonly ledger: Ledger
-  readonly network: Pick<NetworkNode, 'replication'>
+  readonly network: Pick<NetworkNode, 'replication' | 'assertMayWrite'>
   readonly institution: { readonly id: InstitutionId, readonly keys: Pick<InstitutionKeyring, 'inForce' | 'refresh'> }
   readonly crypto: CryptoProvider
   /** Default CUSTODY_FETCH_TIMEOUT_MS. */
@@ -66,6 +66,8 @@ export function createCustodyService (components: CustodyComponents): CustodySer
    */
   const offerHere = async (user: UserId, key: Uint8Array | undefined): Promise<{ offer: LedgerOffer, fetched: number }> => {
     const held = ledger.hasChain(user)
+    // A restored custodian offers its chain only once caught up: an offer from a stale length would move a chain peers hold longer.
+    if (held) await network.assertMayWrite(user)
     if (!held && key === undefined) throw new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}: name its key to fetch it from the peers`)
     if (held) {
       try {

@@ -36,7 +36,7 @@ export interface TestConsortium {
    * Starts (again) a node that was stopped, from the same data directory;
    * `samePort`: on the API port it had (a browser tab open on its origin reconnects).
    */
-  restart (id: string, opts?: { samePort?: boolean }): Promise<TestNode>
+  restart (id: string, opts?: { samePort?: boolean, daemon?: DaemonOptions }): Promise<TestNode>
   stop (id: string): Promise<void>
   close (): Promise<void>
 }
@@ -126,8 +126,8 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
       ...(opts.indexOf?.(id) === undefined ? {} : { index: opts.indexOf(id) })
     }, { baseDir: dir })
   }
-  const start = async (id: string, role: InstitutionRole, port?: number): Promise<TestNode> => {
-    const daemon = await Daemon.start(configOf(id, role, port), opts.daemon?.(id))
+  const start = async (id: string, role: InstitutionRole, port?: number, daemonOpts?: DaemonOptions): Promise<TestNode> => {
+    const daemon = await Daemon.start(configOf(id, role, port), daemonOpts ?? opts.daemon?.(id))
     lastPort.set(id, Number(new URL(daemon.apiUrl).port))
     let apiKey = apiKeys.get(id)
     if (apiKey === undefined) {
@@ -144,7 +144,7 @@ export async function startConsortium (specs: ReadonlyArray<readonly [string, In
     node (id) { return nodes.get(id)! },
     async restart (id, restartOpts = {}) {
       const role = specs.find(([s]) => s === id)![1]
-      return await start(id, role, restartOpts.samePort === true ? lastPort.get(id) : undefined)
+      return await start(id, role, restartOpts.samePort === true ? lastPort.get(id) : undefined, restartOpts.daemon)
     },
     async stop (id) {
       await nodes.get(id)?.daemon.stop()

@@ -64,6 +64,8 @@ export interface AppendServiceComponents {
 export interface AppendServiceInit {
   /** Time allowed to read a request and to write its answer (not the append itself). Default 10 s. */
   readonly ioTimeoutMs?: number
+  /** Throws (CATCHING_UP) when a write to the user's chain must wait: a restored node catching up (catch-up.ts). */
+  readonly assertMayWrite?: (user: UserId) => Promise<void>
 }
 
 export interface AppendStats {
@@ -78,12 +80,14 @@ export class AppendService {
   private readonly ledger: Ledger
   private readonly gate: MembershipGate
   private readonly server: ProtocolServer
+  private readonly assertMayWrite: ((user: UserId) => Promise<void>) | undefined
   readonly stats: AppendStats = { appended: 0, duplicates: 0, refused: new Map() }
 
   constructor (components: AppendServiceComponents, init: AppendServiceInit = {}) {
     this.ledger = components.ledger
     this.gate = components.gate
     this.server = new ProtocolServer(components.host, APPEND_PROTOCOL, { name: 'append', ioTimeoutMs: init.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS })
+    this.assertMayWrite = init.assertMayWrite
   }
 
   async start (): Promise<void> {
@@ -131,7 +135,7 @@ export class AppendService {
       return
     }
     // An entry appended here is announced from the ledger's change event.
-    const response = await appendAsCustodian(this.ledger, request)
+    const response = await appendAsCustodian(this.ledger, request, this.assertMayWrite)
     await this.answer(stream, response)
   }
 
@@ -158,13 +162,16 @@ export class AppendService {
  * refused). Never throws. Used by the server, and by a custodian for its own
  * author-signed writes so they follow the same path.
  */
-export async function appendAsCustodian (ledger: Ledger, request: AppendRequest): Promise<AppendResponse> {
+export async function appendAsCustodian (
+  ledger: Ledger, request: AppendRequest, assertMayWrite?: (user: UserId) => Promise<void>
+): Promise<AppendResponse> {
   let chain: UserChain | undefined
   try {
     const user = ledger.userOfChain(request.chain)
     if (user === undefined) return refusal('UNKNOWN_CHAIN', 'no chain with this key is held here')
     chain = await ledger.chain(user)
     if (!chain.writable) return refusal('NOT_CUSTODIAN', 'this node is not the custodian of this chain')
+    await assertMayWrite?.(user)
     const entry = decodeEntry(request.block)
     const { seq, duplicate } = await chain.append(entry, request.seq)
     return { v: 1, ok: true, seq, duplicate }

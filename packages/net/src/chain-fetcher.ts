@@ -160,6 +160,12 @@ export class ChainFetcher {
     return this.wanted.has(keyHex) || this.stalled.has(keyHex) || this.failedBehind.has(keyHex)
   }
 
+  /** The length the chain was asked for (queued, under way, waiting for the registry, or its last run failed), if any. */
+  wantedLength (keyHex: string): number | undefined {
+    const lengths = [this.wanted.get(keyHex), this.stalled.get(keyHex), this.failedBehind.get(keyHex)].filter((l) => l !== undefined)
+    return lengths.length === 0 ? undefined : Math.max(...lengths)
+  }
+
   /** Chains asked for (queued, under way, waiting for the registry, or whose last run failed) and the blocks they lacked when asked for. */
   lag (): ReplicationLag {
     const behind = this.behind()

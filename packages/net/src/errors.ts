@@ -38,6 +38,11 @@ export type NetErrorCode =
   | 'REFUSED'
   /** No head of the chain has cosignatures from `quorum` distinct witnesses (the message says how many the best one got). */
   | 'NO_QUORUM'
+  /**
+   * A restored node holds writes to its own chains until it has compared heads with its peers and fetched back what they
+   * hold longer (catch-up.ts): a write now could sign a second block at a position a peer already holds — a fork.
+   */
+  | 'CATCHING_UP'
 
 export const NET_ERROR_CODES = codeList<NetErrorCode>({
   NO_PEER: true,
@@ -55,7 +60,8 @@ export const NET_ERROR_CODES = codeList<NetErrorCode>({
   CUSTODIAN_UNREACHABLE: true,
   UNKNOWN_CUSTODIAN: true,
   REFUSED: true,
-  NO_QUORUM: true
+  NO_QUORUM: true,
+  CATCHING_UP: true
 })
 
 export class NetError extends HealthchainError<NetErrorCode> {

@@ -76,6 +76,8 @@ export interface HeadsReconcilerInit {
   readonly timeoutMs?: number
   /** Most pages per reconciliation; default 1,000 (a million heads). */
   readonly maxPages?: number
+  /** After a reconciliation with `peer` completed: every head and fork proof it logged was handed to onHeads and onProofs. */
+  readonly onSynced?: (peer: string) => void
 }
 
 export interface ReconcileStats {
@@ -96,6 +98,7 @@ export class HeadsReconciler {
   private readonly timeoutMs: number
   private readonly maxPages: number
   private readonly ready: Promise<void>
+  private readonly onSynced: (peer: string) => void
   /** The last `next` each peer gave us, for heads and for fork proofs. */
   private readonly cursors = new Map<string, number>()
   private readonly forkCursors = new Map<string, number>()
@@ -116,6 +119,7 @@ export class HeadsReconciler {
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.maxPages = init.maxPages ?? 1000
     this.ready = init.ready ?? Promise.resolve()
+    this.onSynced = init.onSynced ?? (() => {})
   }
 
   async start (): Promise<void> {
@@ -199,7 +203,9 @@ export class HeadsReconciler {
         }
       }
     })
-    if (proofs) this.stats.synced++
+    if (!proofs) return
+    this.stats.synced++
+    this.onSynced(peer)
   }
 
   /**

@@ -133,6 +133,7 @@ export class HeadsService {
   /** Observations run one at a time, in arrival order. */
   private processing: Promise<void> = Promise.resolve()
   private readonly cleanups: Array<() => void> = []
+  private readonly reconciledListeners = new Set<(peer: string) => void>()
   /** No more announcements (stop() began); `stopped`: no more observations. */
   private closing = false
   private stopped = false
@@ -176,7 +177,8 @@ export class HeadsService {
       timeoutMs: init.timeoutMs,
       ready: this.seeded,
       onHeads: async (heads) => { await this.receive(heads) },
-      onProofs: async (proofs) => { await this.intake.receiveProofs(proofs) }
+      onProofs: async (proofs) => { await this.intake.receiveProofs(proofs) },
+      onSynced: (peer) => { for (const listener of this.reconciledListeners) listener(peer) }
     })
     this.conflictWatch = new ConflictWatch({ ledger: this.ledger }, {
       onProof: async (proof) => { await this.serially(async () => { await this.forkRecords.record(proof) }) }
@@ -427,6 +429,24 @@ export class HeadsService {
   /** The forked chains, with the custodian to flag when this node holds the chain. */
   forkedChains (): ForkedChain[] {
     return this.knownForks.forkedChains()
+  }
+
+  /**
+   * Calls `listener` with the peer id each time a reconciliation with it completes: every head it logged (and every fork
+   * proof) has been observed here, so a longer head of a chain held here is being fetched by then. Returns an unsubscribe.
+   */
+  onReconciled (listener: (peer: string) => void): () => void {
+    this.reconciledListeners.add(listener)
+    return () => { this.reconciledListeners.delete(listener) }
+  }
+
+  /**
+   * Blocks of the chain with this key (hex) that a peer's head says exist beyond `verified` (the length verified here):
+   * the longest head logged, or the length a fetch (queued, running, failed, or cut short by a crash) was asked for.
+   */
+  behindBy (keyHex: string, verified: number): number {
+    const wanted = Math.max(this.log.get(keyHex)?.length ?? 0, this.incomplete.get(keyHex) ?? 0, this.fetcher.wantedLength(keyHex) ?? 0)
+    return Math.max(wanted - verified, 0)
   }
 
   /** Fetches queued or under way. */

@@ -5,6 +5,7 @@ export {
 } from './network-node.js'
 export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsBounds, type HeadsStats, type DroppedStats, type ForkedChain } from './heads.js'
 export type { ChainBehind, FetchStats, ReplicationLag } from './chain-fetcher.js'
+export { CatchUp, type CatchUpComponents, type CatchUpInit, type CatchUpStatus } from './catch-up.js'
 export type { ReconcileStats } from './heads-reconcile.js'
 export {
   AppendService, DEFAULT_APPEND_RETRIES, DEFAULT_APPEND_TIMEOUT_MS,

@@ -11,6 +11,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { equal, type UserId, type Entry, type InstitutionId, type SigningKeyPair } from '@healthchain/core'
 import type { AppendResult, Ledger, PositionedEntry, ReadQuery, UserChain } from '@healthchain/ledger'
 import { AppendService, appendToChain, type ForwardOptions } from './append-forwarding.js'
+import { CatchUp, type CatchUpInit } from './catch-up.js'
 import type { ChainBehind, ReplicationLag } from './chain-fetcher.js'
 import { NetError } from './errors.js'
 import { ForwardLanes } from './forward-lanes.js'
@@ -112,6 +113,7 @@ export class NetworkNode {
   readonly replication: Replication
   readonly appends: AppendService
   readonly heads: HeadsService
+  private readonly hold: { catchUp?: CatchUp }
   /** Tells a user's light peer its own chain's key (`/healthchain/my-chain/1.0.0`). */
   readonly myChain: MyChainService
   /** The witness service, on a node given a signer. */
@@ -133,8 +135,10 @@ export class NetworkNode {
     myChain: MyChainService,
     witness: WitnessService | undefined,
     dialer: MemberDialer,
-    unfollowChanges: () => void
+    unfollowChanges: () => void,
+    hold: { catchUp?: CatchUp }
   }) {
+    this.hold = parts.hold
     this.ledger = parts.ledger
     this.unfollowChanges = parts.unfollowChanges
     this.host = parts.host
@@ -165,7 +169,11 @@ export class NetworkNode {
     // Every append written here (own, forwarded in, or a custodian's direct write on the ledger) and every
     // enrolment queues the chain's head; publication skips chains this node is not custodian of.
     const unfollowChanges = init.ledger.onChange(({ user, kind }) => { if (kind !== 'ingest') heads.announce(user) })
-    const appends = new AppendService({ host, ledger: init.ledger, gate })
+    // Set by holdOwnWrites (a restored node): forwarded appends to its own chains wait for it too.
+    const hold: { catchUp?: CatchUp } = {}
+    const appends = new AppendService({ host, ledger: init.ledger, gate }, {
+      assertMayWrite: async (user) => { await hold.catchUp?.assertMayWrite(user) }
+    })
     await appends.start()
     const myChain = new MyChainService({ host, ledger: init.ledger, gate })
     await myChain.start()
@@ -177,7 +185,7 @@ export class NetworkNode {
     }
     const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })
     dialer.start()
-    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer, unfollowChanges })
+    const node = new NetworkNode({ ledger: init.ledger, host, gate, replication, appends, heads, myChain, witness, dialer, unfollowChanges, hold })
     node.closeIdleChainsEvery(init.chainIdleMs ?? DEFAULT_CHAIN_IDLE_MS)
     return node
   }
@@ -204,6 +212,7 @@ export class NetworkNode {
    * has durably appended it; see append-forwarding.ts for the errors.
    */
   async append (user: UserId, sign: (seq: number) => Entry, opts: AppendOptions = {}): Promise<AppendResult> {
+    if (this.ledger.hasChain(user)) await this.assertMayWrite(user)
     const write = async (knownLength?: number): Promise<AppendResult> =>
       await appendToChain({ ...opts, ...(knownLength === undefined ? {} : { knownLength }), ledger: this.ledger, host: this.host, user, sign })
     // Forwarded writes this node re-signs go one at a time per chain (forward-lanes.ts); an entry signed for one position does not.
@@ -212,6 +221,24 @@ export class NetworkNode {
       : await write()
     // Announced from the ledger's change event (at the custodian, this node or another).
     return result
+  }
+
+  /**
+   * Holds writes to this node's own chains until it has caught up with its peers (a node restored from a backup;
+   * catch-up.ts): HTTP writes, forwarded appends and moves all ask `assertMayWrite` first. Once per node.
+   */
+  holdOwnWrites (init: CatchUpInit = {}): CatchUp {
+    if (this.hold.catchUp !== undefined) throw new NetError('INVALID_FIELD', 'writes are held already', { field: 'catchUp' })
+    this.hold.catchUp = new CatchUp({ ledger: this.ledger, heads: this.heads }, init)
+    return this.hold.catchUp
+  }
+
+  /** The hold on a restored node's own writes, if one was set (holdOwnWrites). */
+  get catchUp (): CatchUp | undefined { return this.hold.catchUp }
+
+  /** Throws CATCHING_UP while a write to `user`'s chain, held here as its custodian, must wait (holdOwnWrites); else nothing. */
+  async assertMayWrite (user: UserId): Promise<void> {
+    await this.hold.catchUp?.assertMayWrite(user)
   }
 
   /** Whether a write to `user`'s chain goes to another node (this one holds a replica, not the writing key). */
@@ -328,6 +355,7 @@ export class NetworkNode {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.idleSweeper)
+    this.hold.catchUp?.stop()
     this.unsubscribe()
     this.unfollowChanges()
     await this.dialer.stop()

@@ -123,6 +123,33 @@ function varint (n: number): Uint8Array {
 }
 
 describe('append forwarding between real nodes', () => {
+  it('a custodian holding its own writes (restored) refuses local and forwarded appends with CATCHING_UP until a peer reconciled heads', async () => {
+    const n = await network()
+    // hospital-b's first reconciliation with hospital-a is over: only one after the hold counts.
+    await waitFor(() => n.nodeA.heads.stats.sync.synced >= 1, 'hospital-a to have reconciled with hospital-b')
+    let caughtUp = 0
+    const hold = n.nodeA.holdOwnWrites({ quorum: 1, onCaughtUp: () => { caughtUp++ } })
+    expect(() => n.nodeA.holdOwnWrites()).toThrow(NetError)
+    const length = n.chainA.length
+
+    const fromB = (): ((seq: number) => Entry) => signer(examBy(n.b, n.ledgerB.registry.length, n.chainKey, n.user), n.chainKey, n.b.keys.sign.secretKey).sign
+    const fromA = (): ((seq: number) => Entry) => signer(examBy(n.a, n.ledgerA.registry.length, n.chainKey, n.user), n.chainKey, n.a.keys.sign.secretKey).sign
+    const forwarded = await rejection(n.nodeB.append(n.user.userId, fromB()))
+    expect([forwarded.code, forwarded.remoteCode]).toEqual(['REFUSED', 'CATCHING_UP'])
+    const local = await rejection(n.nodeA.append(n.user.userId, fromA()))
+    expect(local.code).toBe('CATCHING_UP')
+    expect(n.chainA.length).toBe(length)
+    expect(await hold.status()).toEqual({ holding: true, peersReconciled: 0, quorum: 1, chainsBehind: 0, blocksBehind: 0 })
+    expect(n.nodeA.appends.stats.refused.get('CATCHING_UP')).toBe(1)
+
+    // A peer connects and reconciles: nothing of the chain is longer there, so the hold ends and writes go through.
+    await n.startC()
+    await waitFor(() => !hold.isHolding, 'the hold to end')
+    expect(caughtUp).toBe(1)
+    expect(await n.nodeB.append(n.user.userId, fromB())).toEqual({ seq: length, duplicate: false })
+    expect(n.nodeA.forks).toEqual([])
+  })
+
   it('forwards an exam written at a replica to the custodian, answers only once it is appended there, and the replica verifies it', async () => {
     const n = await network()
     expect(await custodianPeerOf(n.ledgerB, n.user.userId)).toBe(n.a.peer)
