@@ -185,7 +185,8 @@ user=$(exec_in hospital-a healthchain user enrol --api http://127.0.0.1:7000 --p
 exec_in hospital-a rm -f /tmp/container-check.phrase
 token=$(staff_token hospital-a 7000)
 [ -n "$token" ] || fail "no staff session at hospital-a"
-exam='{"type":"exam","plain":{"title":"container check","observations":[{"code":"8867-4","value":72,"unit":"/min"}]},"sealed":{"notes":"for the user and hospital-a only"}}'
+exam='{"type":"exam","plain":{"title":"container check","observations":[{"code":"8867-4","value":72,"unit":"/min"}]},'
+exam+='"sealed":{"notes":"for the user and hospital-a only"}}'
 written=$(api -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$exam" "http://127.0.0.1:7000/v1/users/$user/entries")
 entry=$(field id <<< "$written")
 [ -n "$entry" ] || fail "the exam was not written at hospital-a: $written"
