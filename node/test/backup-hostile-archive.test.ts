@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm, symlink, mkdir, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { BACKUP_FORMAT, NodeError, restoreBackup } from '../src/index.js'
+import { BACKUP_FORMAT, NodeError, restoreBackup, verifyRestored } from '../src/index.js'
 
 const BACKUP_MAGIC = 'HCBACKUP'
 
@@ -110,6 +110,15 @@ describe('restore of a hostile backup file', () => {
     expect(err.code).toBe('RESTORE_TARGET')
     expect(await readdir(elsewhere)).toEqual([])
     expect(await leftovers('elsewhere', 'link')).toEqual([])
+  })
+
+  it('a well-formed archive whose store is not a store: the check after the restore is BACKUP_INVALID, not a raw RocksDB error', async () => {
+    const file = join(dir, 'hostile.hcbackup')
+    await writeFile(file, craft([{ path: 'store/CURRENT', bytes: bytes('MANIFEST-000099\n') }, { path: 'store/db/CURRENT', bytes: bytes('garbage\n') }]))
+    const manifest = await restoreBackup(file, join(dir, 'restored'))
+    const err = await verifyRestored(join(dir, 'restored'), manifest).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(NodeError)
+    expect((err as NodeError).code).toBe('BACKUP_INVALID')
   })
 
   it('a valid archive of keys/ and store/ parts restores (the crafting is the real format)', async () => {
