@@ -28,7 +28,7 @@ import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
-import { Ledger } from '@healthchain/ledger'
+import { Ledger, LedgerError } from '@healthchain/ledger'
 import type { UserId } from '@healthchain/core'
 import { dataDirLayout } from '../data-dir.js'
 import { NodeError } from '../errors.js'
@@ -107,7 +107,14 @@ export interface RestoreCheck {
 export async function verifyRestored (
   dataDir: string, manifest: BackupManifest, onChain: (done: number, total: number) => void = () => {}
 ): Promise<RestoreCheck> {
-  const ledger = await Ledger.open({ dir: dataDirLayout(dataDir).store })
+  let ledger: Ledger
+  try {
+    ledger = await Ledger.open({ dir: dataDirLayout(dataDir).store })
+  } catch (cause) {
+    // The ledger's own refusals (a locked store…) say what to do; anything else is the backup's content, which passed its hashes.
+    if (cause instanceof LedgerError) throw cause
+    throw new NodeError('BACKUP_INVALID', `the restored store in ${dataDir} cannot be opened: the backup does not hold a healthchain store (remove ${dataDir})`, { cause })
+  }
   try {
     const problems: Array<{ user: string, problem: string }> = []
     const users = ledger.users()
