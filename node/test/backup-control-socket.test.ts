@@ -6,10 +6,10 @@
  * answer (the store must not stay quiesced: writes go on).
  */
 import { connect, type Socket } from 'node:net'
-import { stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CONTROL_SOCKET, CONTROL_REQUEST_TIMEOUT_MS } from '../src/index.js'
+import { CONTROL_SOCKET, CONTROL_REQUEST_TIMEOUT_MS, NodeError, requestBackup } from '../src/index.js'
 import { enrolOverHttp, startConsortium, staffToken, waitUntil, type TestConsortium } from './helpers/daemons.js'
 
 let net: TestConsortium | undefined
@@ -59,6 +59,26 @@ describe('the backup control socket under attack', () => {
     await new Promise<void>((resolve) => { socket.on('close', () => { resolve() }); socket.on('error', () => {}) })
     expect(Date.now() - started).toBeLessThan(CONTROL_REQUEST_TIMEOUT_MS + 5000)
   }, CONTROL_REQUEST_TIMEOUT_MS + 20_000)
+
+  it('a second backup while one runs is BACKUP_BUSY, and the first completes', async () => {
+    net = await startConsortium([['hospital-a', 'examiner']])
+    const root = net.node('hospital-a').daemon.layout.root
+    const results = await Promise.allSettled([requestBackup(root, join(net.dir, 'one.hcbackup')), requestBackup(root, join(net.dir, 'two.hcbackup'))])
+    const refused = results.flatMap((r) => r.status === 'rejected' ? [r.reason as NodeError] : [])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    expect(refused.map((e) => e.code)).toEqual(['BACKUP_BUSY'])
+  })
+
+  it('refuses a backup file inside the data directory (the next backup would hold the last, keys and all)', async () => {
+    net = await startConsortium([['hospital-a', 'examiner']])
+    const root = net.node('hospital-a').daemon.layout.root
+    for (const out of [join(root, 'store', 'inside.hcbackup'), join(root, 'inside.hcbackup'), join(root, 'keys', '..', 'store', 'x.hcbackup')]) {
+      const err = await requestBackup(root, out).then(() => undefined, (e: unknown) => e)
+      expect(err, out).toBeInstanceOf(NodeError)
+      expect((err as NodeError).code, out).toBe('DATA_FILE')
+    }
+    expect((await readdir(join(root, 'store'))).filter((name) => name.includes('hcbackup'))).toEqual([])
+  })
 
   it('a client that asks for a backup and never reads does not hold the store: the backup ends and writes go on', async () => {
     net = await startConsortium([['hospital-a', 'examiner']])
