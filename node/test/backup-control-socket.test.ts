@@ -6,10 +6,11 @@
  * answer (the store must not stay quiesced: writes go on).
  */
 import { connect, type Socket } from 'node:net'
-import { readdir, stat } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { readdir, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CONTROL_SOCKET, CONTROL_REQUEST_TIMEOUT_MS, NodeError, requestBackup } from '../src/index.js'
+import { CONTROL_SOCKET, CONTROL_REQUEST_TIMEOUT_MS, NodeError, readArchive, requestBackup } from '../src/index.js'
 import { enrolOverHttp, startConsortium, staffToken, waitUntil, type TestConsortium } from './helpers/daemons.js'
 
 let net: TestConsortium | undefined
@@ -78,6 +79,20 @@ describe('the backup control socket under attack', () => {
       expect((err as NodeError).code, out).toBe('DATA_FILE')
     }
     expect((await readdir(join(root, 'store'))).filter((name) => name.includes('hcbackup'))).toEqual([])
+  })
+
+  it('a FIFO and symbolic links planted in keys/ and store/ are not followed: the backup ends and holds none of them', async () => {
+    net = await startConsortium([['hospital-a', 'examiner']])
+    const root = net.node('hospital-a').daemon.layout.root
+    const secret = join(net.dir, 'outside-secret.txt')
+    await writeFile(secret, 'not the node\'s')
+    execFileSync('mkfifo', [join(root, 'keys', 'planted.fifo')])
+    await symlink(secret, join(root, 'keys', 'planted-link'))
+    await symlink(net.dir, join(root, 'store', 'planted-dir'))
+    const out = join(net.dir, 'planted.hcbackup')
+    await requestBackup(root, out)
+    const manifest = await readArchive(out)
+    expect(manifest.parts.filter((p) => p.path.includes('planted'))).toEqual([])
   })
 
   it('a client that asks for a backup and never reads does not hold the store: the backup ends and writes go on', async () => {
