@@ -68,6 +68,6 @@ export { createNetworkService, MAX_LAG_LOOKUPS, type NetworkService, type Networ
 export { viewOf, grantedKeysFor, toJson, type EntryView, type SealedView } from './services/entry-view.js'
 export {
   createBackup, checkBackup, restoreBackup, verifyRestored, readArchive, requestBackup, BACKUP_FORMAT, RESTORED_MARKER,
-  holdIfRestored, readRestoredMarker,
+  holdIfRestored, readRestoredMarker, CONTROL_SOCKET, CONTROL_REQUEST_TIMEOUT_MS,
   type BackupManifest, type BackupProgress, type BackupSummary, type RestoreCheck, type RestoredMarker, type RestoreHoldOptions
 } from './backup/index.js'

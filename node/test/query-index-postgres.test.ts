@@ -77,6 +77,21 @@ describe.skipIf(SKIP_POSTGRES)('a node whose query index is PostgreSQL', () => {
     expect(reply.body.error).toMatchObject({ code: 'BAD_REQUEST', field: expect.stringMatching(/^query\./) })
   })
 
+  it('SQL in a query parameter is a value, never SQL: the answer equals the SQLite node\'s and the tables are still there', async () => {
+    const staffA = await staffToken(a)
+    const staffB = await staffToken(b)
+    for (const code of ["8480-6' OR '1'='1", "8480-6'; DROP TABLE observations; --", '8480-6" OR 1=1 --', "' UNION SELECT user_id, 1, 1, 1, 1 FROM chains --"]) {
+      const path = `/v1/users/${alice.user.userId}/series?code=${encodeURIComponent(code)}`
+      const atB = await call(b.url, 'GET', path, { token: staffB })
+      const atA = await call(a.url, 'GET', path, { token: staffA })
+      expect(atB.status, code).toBeLessThan(500)
+      expect(atB, code).toEqual(atA)
+      expect(JSON.stringify(atB.body), code).not.toContain(alice.user.userId)
+    }
+    const after = await call(b.url, 'GET', `/v1/users/${alice.user.userId}/series?code=8480-6`, { token: staffB })
+    expect(after.body).toMatchObject({ count: 3 })
+  })
+
   it('a database that cannot be reached is INDEX_DATABASE, naming the URL without its password', async () => {
     const dir = await makeTempDir('healthchain-pg-unreachable-')
     try {

@@ -23,8 +23,38 @@ const TRAILER_BYTES = 32
 /** A manifest larger than this is not one we wrote (a million parts' names fit well within it). */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
+/** The data directory's folders a backup holds; a part anywhere else (a config, a marker, a socket) is not one we wrote. */
+const PART_ROOTS = ['keys', 'store']
+
+function controlCharacter (s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20 || s.charCodeAt(i) === 0x7f) return true
+  return false
+}
+
+/**
+ * A part's path as the writer makes it: `keys/…` or `store/…`, '/'-separated,
+ * every segment a plain name (not empty, `.` or `..`; no backslash or control
+ * character), so joining it under the target can only land inside it.
+ */
+function plainPartPath (path: string): boolean {
+  const segments = path.split('/')
+  return segments.length >= 2 && PART_ROOTS.includes(segments[0]!) &&
+    segments.every((s) => s !== '' && s !== '.' && s !== '..' && !s.includes('\\') && !controlCharacter(s))
+}
+
+/** Two parts at one path, or a part that is another's folder, cannot both be written: the manifest is not one we wrote. */
+function clashingPaths (paths: readonly string[]): boolean {
+  const all = new Set(paths)
+  if (all.size !== paths.length) return true
+  return paths.some((p) => {
+    const segments = p.split('/')
+    for (let k = 1; k < segments.length; k++) if (all.has(segments.slice(0, k).join('/'))) return true
+    return false
+  })
+}
+
 const part = z.object({
-  path: z.string().min(1).max(1000).refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\'), 'a relative path inside the data directory'),
+  path: z.string().min(1).max(1000).refine(plainPartPath, 'a path under keys/ or store/ made of plain names'),
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/)
 }).strict()
@@ -37,7 +67,7 @@ const manifestSchema = z.object({
   createdAt: z.string(),
   /** Each chain held, with the length it had on disk when the backup started: the backup holds at least that much. */
   chains: z.array(z.object({ user: z.string(), length: z.number().int().nonnegative() }).strict()),
-  parts: z.array(part)
+  parts: z.array(part).refine((parts) => !clashingPaths(parts.map((p) => p.path)), 'two parts at one path, or a part inside another')
 }).strict()
 
 export type BackupManifest = z.infer<typeof manifestSchema>
@@ -154,6 +184,8 @@ export async function readArchive (file: string, sink?: PartSink): Promise<Backu
     if (format !== BACKUP_FORMAT) throw invalid(`unknown backup format ${format}`)
     const manifestLength = head.readUInt32BE(12)
     if (manifestLength > MAX_MANIFEST_BYTES) throw invalid('the backup\'s manifest is too large')
+    // Checked before the manifest's buffer is allocated: a forged length must not cost memory the file does not back.
+    if (HEADER_BYTES + manifestLength + TRAILER_BYTES > size) throw invalid('the backup file is truncated')
     const manifestBytes = await readExactly(handle, HEADER_BYTES, manifestLength)
     total.update(head).update(manifestBytes)
     let manifest: BackupManifest

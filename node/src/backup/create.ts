@@ -19,8 +19,8 @@
  * file, and the query index (rebuilt from the chains when the node starts).
  */
 import { randomBytes } from 'node:crypto'
-import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises'
-import { dirname, join, relative, sep } from 'node:path'
+import { copyFile, link, mkdir, readdir, realpath, rm } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { Ledger } from '@healthchain/ledger'
 import type { DataDirLayout } from '../data-dir.js'
 import { NodeError } from '../errors.js'
@@ -73,6 +73,18 @@ async function stage (from: string, to: string, rel: string): Promise<void> {
 }
 
 /**
+ * Refuses `out` inside the data directory (links resolved): a backup there
+ * would be read by the node's own tree walks and held by the next backup.
+ */
+async function assertOutside (root: string, out: string): Promise<void> {
+  const real = async (path: string): Promise<string> => await realpath(path).catch(() => resolve(path))
+  const [dir, home] = await Promise.all([real(dirname(resolve(out))), real(root)])
+  if (dir === home || dir.startsWith(home + sep)) {
+    throw new NodeError('DATA_FILE', `${out} is inside the node's data directory ${root}: write the backup elsewhere (another disk, ideally)`)
+  }
+}
+
+/**
  * Writes a backup of the node to `out` (which must not exist): its keys, its
  * store (registry, chains, audit log) and a manifest. A write that arrives
  * while the store is quiesced waits and is acknowledged after the backup
@@ -80,6 +92,7 @@ async function stage (from: string, to: string, rel: string): Promise<void> {
  */
 export async function createBackup (source: BackupSource, out: string, onProgress: (p: BackupProgress) => void = () => {}): Promise<BackupManifest> {
   const { ledger, layout } = source
+  await assertOutside(layout.root, out)
   const users = ledger.users()
   const lengths = await ledger.storedLengths(users)
   const chains = users.map((user) => ({ user, length: lengths.get(user)?.length ?? 0 })).sort((a, b) => a.user.localeCompare(b.user))

@@ -24,11 +24,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
-import { Ledger } from '@healthchain/ledger'
+import { Ledger, LedgerError } from '@healthchain/ledger'
 import type { UserId } from '@healthchain/core'
 import { dataDirLayout } from '../data-dir.js'
 import { NodeError } from '../errors.js'
@@ -41,8 +41,11 @@ export const RESTORED_MARKER = 'restored.json'
 async function assertFreshTarget (dir: string): Promise<void> {
   let entries: string[]
   try {
+    // A symbolic link (even to an empty directory) is refused: the restore would land wherever it points, not where the operator named.
+    if (!(await lstat(dir)).isDirectory()) throw new NodeError('RESTORE_TARGET', `${dir} is not a directory (a file or a symbolic link): restore into a new or empty directory`)
     entries = await readdir(dir)
   } catch (cause) {
+    if (cause instanceof NodeError) throw cause
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return
     throw new NodeError('RESTORE_TARGET', `${dir} cannot be used as a restore target (not a readable directory)`, { cause })
   }
@@ -79,7 +82,11 @@ export async function restoreBackup (file: string, dataDir: string, onPart: (don
     }, null, 2) + '\n')
     await assertFreshTarget(dataDir)
     await rmdir(dataDir).catch(() => {})
-    await rename(temp, dataDir)
+    try {
+      await rename(temp, dataDir)
+    } catch (cause) {
+      throw new NodeError('RESTORE_TARGET', `${dataDir} could not receive the restore (it changed while the backup was read)`, { cause })
+    }
     return manifest
   } finally {
     await rm(temp, { recursive: true, force: true })
@@ -100,7 +107,14 @@ export interface RestoreCheck {
 export async function verifyRestored (
   dataDir: string, manifest: BackupManifest, onChain: (done: number, total: number) => void = () => {}
 ): Promise<RestoreCheck> {
-  const ledger = await Ledger.open({ dir: dataDirLayout(dataDir).store })
+  let ledger: Ledger
+  try {
+    ledger = await Ledger.open({ dir: dataDirLayout(dataDir).store })
+  } catch (cause) {
+    // The ledger's own refusals (a locked store…) say what to do; anything else is the backup's content, which passed its hashes.
+    if (cause instanceof LedgerError) throw cause
+    throw new NodeError('BACKUP_INVALID', `the restored store in ${dataDir} cannot be opened: the backup does not hold a healthchain store (remove ${dataDir})`, { cause })
+  }
   try {
     const problems: Array<{ user: string, problem: string }> = []
     const users = ledger.users()

@@ -78,11 +78,16 @@ const types = {
     : pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown
 }
 
-/** Where the URL points, without its password (for errors and logs). */
+/**
+ * Where the URL points, without its password (for errors and logs): the one
+ * in its user part, and any parameter whose name holds "pass" (libpq takes
+ * `password` and `sslpassword` as parameters too).
+ */
 export function redactUrl (url: string): string {
   try {
     const u = new URL(url)
     if (u.password !== '') u.password = '***'
+    for (const name of [...u.searchParams.keys()]) if (/pass/i.test(name)) u.searchParams.set(name, '***')
     return u.toString()
   } catch {
     return '(an unparsable URL)'
