@@ -14,12 +14,22 @@
 #   - the certificate authorities this machine added locally (/usr/local/share/ca-certificates), so that npm in
 #     the build reaches the registry through the same TLS-inspecting proxy the host goes through, if there is one.
 #
-# Settings (environment): HEALTHCHAIN_BASE_IMAGE (node:20-bookworm-slim), HEALTHCHAIN_DEBIAN_MIRROR
-# (http://deb.debian.org/debian), HEALTHCHAIN_DOCKER (docker).
+# Settings (environment): HEALTHCHAIN_BASE_IMAGE (node:20-bookworm-slim), HEALTHCHAIN_DEBIAN_MIRROR (default: the
+# first Debian archive this machine's apt is set up with, the one its own packages come from), HEALTHCHAIN_DOCKER (docker).
 set -euo pipefail
 
 IMAGE=${HEALTHCHAIN_BASE_IMAGE:-node:20-bookworm-slim}
-MIRROR=${HEALTHCHAIN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The archive apt uses here (deb822 .sources or one-line .list), security archives left out: debootstrap wants the main one.
+apt_mirror () {
+  { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2> /dev/null | awk '{ print $2 }'
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2> /dev/null | awk '{ for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; break } }'
+  } | grep -v -- '-security' | head -n 1
+}
+MIRROR=${HEALTHCHAIN_DEBIAN_MIRROR:-$(apt_mirror)}
+if [ -z "$MIRROR" ]; then
+  echo "container-base: no Debian archive found in /etc/apt; set HEALTHCHAIN_DEBIAN_MIRROR" >&2
+  exit 1
+fi
 DOCKER=${HEALTHCHAIN_DOCKER:-docker}
 FORCE=0
 for arg in "$@"; do
