@@ -17,13 +17,15 @@
 # Settings (environment): HEALTHCHAIN_BASE_IMAGE (node:20-bookworm-slim), HEALTHCHAIN_DEBIAN_MIRROR (default: the
 # first Debian archive this machine's apt is set up with, the one its own packages come from), HEALTHCHAIN_DOCKER (docker).
 set -euo pipefail
+# A step that fails names itself (set -e would otherwise end the script without a word).
+trap 'echo "container-base: failed (line $LINENO: $BASH_COMMAND)" >&2' ERR
 
 IMAGE=${HEALTHCHAIN_BASE_IMAGE:-node:20-bookworm-slim}
 # The archive apt uses here (deb822 .sources or one-line .list), security archives left out: debootstrap wants the main one.
 apt_mirror () {
   { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2> /dev/null | awk '{ print $2 }'
     grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2> /dev/null | awk '{ for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; break } }'
-  } | grep -v -- '-security' | head -n 1
+  } | grep -v -- '-security' | head -n 1 || true
 }
 MIRROR=${HEALTHCHAIN_DEBIAN_MIRROR:-$(apt_mirror)}
 if [ -z "$MIRROR" ]; then
