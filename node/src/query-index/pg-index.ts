@@ -13,6 +13,7 @@ import { NodeError } from '../errors.js'
 import type { QueryIndexBackend } from './backend.js'
 import type { BatchHook } from './index-writer.js'
 import { IndexFollower, type IndexFollowerInit } from './follower.js'
+import { indexEveryChain } from './rebuild-loop.js'
 import { PgQueries } from './pg-queries.js'
 import { createPgIndexes, inTransaction, openPool, resetPgSchema } from './pg-schema.js'
 import type { IndexResult, QueryIndexInit, RebuildProgress, RebuildResult } from './query-index.js'
@@ -173,23 +174,9 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
     const started = Date.now()
     await Promise.allSettled(this.running.values())
     await resetPgSchema(this.pool, { deferIndexes: true })
-    const users = ledger.users()
-    const failed: Array<{ user: UserId, error: unknown }> = []
-    let progress: RebuildProgress = { chainsDone: 0, chainsTotal: users.length, entriesDone: 0, rows: 0 }
-    onProgress?.(progress)
-    for (const user of users) {
-      try {
-        const result = await ledger.withChain(user, async (chain) => await this.indexChain(chain, user))
-        progress = { ...progress, entriesDone: progress.entriesDone + result.entries, rows: progress.rows + result.observations + result.locations }
-      } catch (error) {
-        if (this.closed) throw error
-        failed.push({ user, error })
-      }
-      progress = { ...progress, chainsDone: progress.chainsDone + 1 }
-      onProgress?.(progress)
-    }
+    const done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
     await createPgIndexes(this.pool)
-    return { ...progress, ms: Date.now() - started, failed }
+    return { ...done, ms: Date.now() - started }
   }
 
   /** Keeps the index up to date with a ledger's chains, as QueryIndex.followLedger does. Stop it before closing the index. */

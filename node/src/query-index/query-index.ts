@@ -33,6 +33,7 @@ import { SeriesQuery, type Series, type SeriesOptions } from './series.js'
 import { StatisticsQuery, type Statistics, type StatisticsOptions } from './statistics.js'
 import { TraceQuery, type TraceContact, type TraceOptions } from './trace.js'
 import { IndexFollower, type IndexFollowerInit } from './follower.js'
+import { indexEveryChain } from './rebuild-loop.js'
 
 /** The index file inside the data directory's `index/` (DataDirLayout.index). */
 export const INDEX_FILE_NAME = 'index.sqlite'
@@ -188,26 +189,11 @@ export class QueryIndex {
     resetSchema(this.db, { deferIndexes: true })
     this.writer = new IndexWriter(this.db)
     this.queries = QueryIndex.prepareQueries(this.db)
-    const users = ledger.users()
-    const failed: Array<{ user: UserId, error: unknown }> = []
-    let progress: RebuildProgress = { chainsDone: 0, chainsTotal: users.length, entriesDone: 0, rows: 0 }
-    onProgress?.(progress)
-    for (const user of users) {
-      try {
-        // Each chain closed again once indexed (unless in use): a rebuild must not hold every chain in memory.
-        const result = await ledger.withChain(user, async (chain) => await this.indexChain(chain, user))
-        progress = { ...progress, entriesDone: progress.entriesDone + result.entries, rows: progress.rows + result.observations + result.locations }
-      } catch (error) {
-        if (this.closed) throw error
-        failed.push({ user, error })
-      }
-      progress = { ...progress, chainsDone: progress.chainsDone + 1 }
-      onProgress?.(progress)
-    }
+    const done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
     createIndexes(this.db)
     // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
     truncateWal(this.db)
-    return { ...progress, ms: Date.now() - started, failed }
+    return { ...done, ms: Date.now() - started }
   }
 
   /**
