@@ -3,19 +3,24 @@
  * node while a writer appends exams; a restore into a fresh directory that
  * verifies every chain, serves reads and rejoins the network (a write on it
  * reaches a peer); writes acknowledged after the backup point come back from
- * the replica; a corrupted, truncated or newer backup and a non-empty target
+ * the replica; a node restored from a backup taken before an erasure holds
+ * none of the erased entry once it caught up; a corrupted, truncated or
+ * newer backup and a non-empty target
  * are refused with nothing written; a plain copy of a data directory is
  * still refused (STORE_MOVED).
  */
 import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { UserId } from '@healthchain/core'
+import { buildUserEntry, fromHex, type UserId } from '@healthchain/core'
 import { Ledger, LedgerError } from '@healthchain/ledger'
 import { NetError } from '@healthchain/net'
 import { NodeError, requestBackup, restoreBackup, verifyRestored, type BackupProgress } from '../src/index.js'
+import { findOnDisk, markerText, missingOnDisk, textMarker } from '../../test/helpers/disk-scan.js'
 import { cli, errorCode } from './helpers/cli.js'
-import { call, enrolOverHttp, startConsortium, staffToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
+import { call, enrolOverHttp, startConsortium, staffToken, userToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
+import { crypto } from './helpers/fixtures.js'
+import { signAsUser, userWriteBody, type TestChain } from './helpers/user-writes.js'
 
 let net: TestConsortium | undefined
 afterEach(async () => { await net?.close(); net = undefined })
@@ -218,6 +223,47 @@ describe('healthchain backup and restore', () => {
     expect((await a2.daemon.writeExam(users[0]!, exam(7))).seq).toBe(2)
     expect(JSON.parse(await readFile(join(dataDirA, 'restored.json'), 'utf8'))).toMatchObject({ node: 'hospital-a', acceptedAt: expect.any(String) })
   })
+
+  it('a node restored from a backup taken before an erasure holds no byte of the erased entry once it caught up, after a stop too', async () => {
+    net = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']])
+    const a = net.node('hospital-a')
+    const b = net.node('hospital-b')
+    const staff = await staffToken(a)
+    const { user, chainKey } = await enrolOverHttp(a, staff)
+    const chain: TestChain = { user, chainKey: fromHex(chainKey, 32, 'chainKey') }
+    const secret = textMarker(markerText('ERASED-AFTER-BACKUP'))
+    const written = await call(a.url, 'POST', `/v1/users/${user.userId}/entries`, {
+      token: staff, body: { type: 'exam', plain: { title: secret.name, observations: [{ code: '8867-4', value: 61, unit: '/min' }] } }
+    })
+    expect(written.status).toBe(201)
+    await waitUntil(async () => await verifiedAt(b, user.userId) === 2, 'hospital-b to replicate the exam')
+    const dataDirA = a.daemon.layout.root
+    const file = join(net.dir, 'hospital-a.hcbackup')
+    await requestBackup(dataDirA, file)
+
+    // After the backup point the user erases the exam; hospital-b replicates the erasure.
+    const seq = 2
+    const erasure = signAsUser(chain, buildUserEntry('erasure', { entries: [written.body.seq as number] }, {}, crypto), seq)
+    const erased = await call(a.url, 'POST', `/v1/users/${user.userId}/entries`, { token: await userToken(a, user), body: userWriteBody(erasure, seq) })
+    expect(erased.status, JSON.stringify(erased.body)).toBe(201)
+    await waitUntil(async () => await verifiedAt(b, user.userId) === 3, 'hospital-b to replicate the erasure')
+
+    await net.stop('hospital-a')
+    await rm(dataDirA, { recursive: true, force: true })
+    await restoreBackup(file, dataDirA)
+    // The control: the backup predates the erasure, so the restored directory holds the exam's text.
+    expect(await missingOnDisk(dataDirA, [secret]), 'the restored directory before it caught up').toEqual([])
+
+    const a2 = await net.restart('hospital-a')
+    await a2.daemon.network.dial(b.daemon.network.addresses[0]!)
+    await waitUntil(async () => (await call(a2.url, 'GET', '/readyz')).status === 200, 'the restored node to catch up')
+    await waitUntil(async () => await verifiedAt(a2, user.userId) === 3, 'the restored node to fetch the erasure back')
+    await a2.daemon.ledger.scrubsSettled()
+    await a2.daemon.follower.idle()
+    expect(await findOnDisk(dataDirA, [secret]), 'the restored node while it runs').toEqual([])
+    await net.stop('hospital-a')
+    expect(await findOnDisk(dataDirA, [secret]), 'the restored node after a stop').toEqual([])
+  }, 60_000)
 
   it('refuses a corrupted, truncated or newer backup and a non-empty target, writing nothing', async () => {
     const { a } = await setUp()
