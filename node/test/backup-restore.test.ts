@@ -5,9 +5,8 @@
  * reaches a peer); writes acknowledged after the backup point come back from
  * the replica; a node restored from a backup taken before an erasure holds
  * none of the erased entry once it caught up; a corrupted, truncated or
- * newer backup and a non-empty target
- * are refused with nothing written; a plain copy of a data directory is
- * still refused (STORE_MOVED).
+ * newer backup and a non-empty target are refused with nothing written; a
+ * plain copy of a data directory is still refused (STORE_MOVED).
  */
 import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
