@@ -78,7 +78,7 @@ export interface NodeContext {
   readonly sealer: ExamSealer
   readonly services: NodeServices
   /** What GET /v1/status reports beyond the config's name and role. */
-  status (): StatusFields
+  status (): Promise<StatusFields>
   /** Closes every part, in reverse order; a second call waits for the first. */
   close (): Promise<void>
 }
@@ -199,9 +199,13 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       sessions,
       sealer,
       services,
-      status () {
+      async status () {
         const s = network.status()
-        return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: s.replicationLag }
+        const hold = network.catchUp?.isHolding === true ? await network.catchUp.status() : undefined
+        const catchUp = hold === undefined || !hold.holding
+          ? null
+          : { peersReconciled: hold.peersReconciled, quorum: hold.quorum, chainsBehind: hold.chainsBehind, blocksBehind: hold.blocksBehind }
+        return { peerId: s.peerId, connectedPeers: s.peers, chainsHeld: s.chains, replicationLag: s.replicationLag, catchUp }
       },
       async close () {
         closing ??= (async () => { for (const close of closers) await close() })()

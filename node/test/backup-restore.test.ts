@@ -181,6 +181,8 @@ describe('healthchain backup and restore', () => {
       expect((err as NetError).code).toBe('CATCHING_UP')
       const ready = await call(node.url, 'GET', '/readyz')
       expect([ready.status, ready.body.notReady]).toEqual([503, ['restore']])
+      const status = await call(node.url, 'GET', '/v1/status')
+      expect(status.body.catchUp).toEqual({ peersReconciled: 0, quorum: 1, chainsBehind: 0, blocksBehind: 0 })
       expect(await lengthAt(node, busy)).toBeLessThan(finalLength)
     }
     await held(a2)
@@ -192,6 +194,7 @@ describe('healthchain backup and restore', () => {
 
     await a2.daemon.network.dial(b.daemon.network.addresses[0]!)
     await waitUntil(async () => (await call(a2.url, 'GET', '/readyz')).status === 200, 'the restored node to catch up')
+    expect((await call(a2.url, 'GET', '/v1/status')).body.catchUp).toBeNull()
     expect(await verifiedAt(a2, busy)).toBe(finalLength)
     const token = await staffToken(a2)
     const write = await call(a2.url, 'POST', `/v1/users/${busy}/entries`, { token, body: { type: 'exam', ...exam(102) } })

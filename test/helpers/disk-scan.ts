@@ -86,8 +86,24 @@ export async function filesUnder (dir: string): Promise<string[]> {
   return out
 }
 
-/** Each (marker, file) where the marker's bytes occur in the file under `dir`. */
+/**
+ * Each (marker, file) where the marker's bytes occur in the file under `dir`.
+ * A running node renames and deletes files under it (atomic writes of its
+ * markers, the store's compactions): a file gone between the listing and its
+ * read may live on under a name the listing missed, so the whole scan starts
+ * again rather than skip it.
+ */
 export async function findOnDisk (dir: string, markers: readonly Marker[]): Promise<Hit[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scanOnce(dir, markers)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 10) throw err
+    }
+  }
+}
+
+async function scanOnce (dir: string, markers: readonly Marker[]): Promise<Hit[]> {
   const hits: Hit[] = []
   for (const path of await filesUnder(dir)) {
     const bytes = await readFile(path)

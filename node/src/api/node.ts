@@ -17,7 +17,13 @@ export const statusSchema = z.object({
   replicationLag: z.object({
     chainsBehind: z.int().min(0).describe('chains for which a longer head was seen than is held here'),
     blocksBehind: z.int().min(0).describe('blocks missing over those chains')
-  }).nullable().describe('null until the network reports it')
+  }).nullable().describe('null until the network reports it'),
+  catchUp: z.object({
+    peersReconciled: z.int().min(0).describe('peers that compared heads with this node since it started'),
+    quorum: z.int().min(1).describe('how many must have, before an own chain takes a write'),
+    chainsBehind: z.int().min(0).describe('own chains a peer holds more of, being fetched back'),
+    blocksBehind: z.int().min(0).describe('blocks missing over those chains')
+  }).nullable().describe('while a node restored from a backup holds writes to its own chains until it caught up: where it stands; else null')
 }).describe('node status')
 export type NodeStatusReport = z.infer<typeof statusSchema>
 export type StatusReply = NodeStatusReport

@@ -21,7 +21,8 @@ export const STUB_STATUS: StatusFields = {
   peerId: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA',
   connectedPeers: ['12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'],
   chainsHeld: 3,
-  replicationLag: { chainsBehind: 1, blocksBehind: 4 }
+  replicationLag: { chainsBehind: 1, blocksBehind: 4 },
+  catchUp: null
 }
 
 export interface TestApiOptions {
