@@ -15,6 +15,7 @@ import { buildErasure, buildUserEntry, signEntry, type UserId } from '@healthcha
 import { Ledger, type UserChain } from '@healthchain/ledger'
 import { generateDataset, type Dataset, type DatasetUser } from '../src/testing/index.js'
 import { QueryIndex } from '../src/query-index/index.js'
+import { rebuildUnderWay } from '../src/query-index/schema.js'
 import { crypto, makeTempDir, removeDir } from './helpers/fixtures.js'
 
 const DAY = 86_400_000
@@ -181,6 +182,71 @@ describe('query index consistency', () => {
     await index.close()
   }, 60_000)
 
+  it('a process killed during a rebuild leaves a file the next open empties; the catch-up then indexes every chain again', async () => {
+    const path = freshPath()
+    // A complete index first: the rebuild killed below starts from a full file, as `healthchain reindex` would.
+    const full = QueryIndex.open(path)
+    for (const u of users) await full.indexChain(await ledger.chain(u.userId), u.userId)
+    const complete = users.map((u) => rowsOf(full, u.userId))
+    await full.close()
+    await ledger.close()
+    const moduleUrl = new URL('../src/query-index/index.ts', import.meta.url).href
+    // The child rebuilds with one entry per batch, announcing each batch from inside its transaction, and stalls in the 40th.
+    const code = `
+      import { writeSync } from 'node:fs'
+      const { Ledger } = await import('@healthchain/ledger')
+      const { QueryIndex } = await import(${JSON.stringify(moduleUrl)})
+      const ledger = await Ledger.open({ dir: ${JSON.stringify(storeDir)} })
+      let batches = 0
+      const index = QueryIndex.open(${JSON.stringify(path)}, { batchSize: 1, onBatch: () => {
+        writeSync(1, 'batch ' + (++batches) + '\\n')
+        if (batches === 40) { const until = Date.now() + 60000; while (Date.now() < until) {} }
+      } })
+      await index.rebuild(ledger)
+      writeSync(1, 'finished\\n')
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)))
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (out.includes('batch 40\n')) resolve()
+      })
+      void exited.then(() => reject(new Error(`the child ended before batch 40: ${out.slice(-200)} ${err.slice(-2000)}`)))
+    })
+    child.kill('SIGKILL')
+    expect(await exited).toBe('SIGKILL')
+    expect(out).not.toContain('finished')
+
+    ledger = await Ledger.open({ dir: storeDir })
+    // The killed rebuild had committed 39 entries' rows without their R*Tree cells: such a file is never served as it is.
+    const index = QueryIndex.open(path)
+    expect(rebuildUnderWay(index.database)).toBe(false)
+    expect(index.counts()).toEqual({ chains: 0, observations: 0, locations: 0 })
+    for (const u of users) expect(index.indexedLength(u.userId)).toBe(0)
+    for (const u of users) await index.indexChain(await ledger.chain(u.userId), u.userId)
+    await expectConsistent(index)
+    expect(users.map((u) => rowsOf(index, u.userId))).toEqual(complete)
+    await index.close()
+  }, 60_000)
+
+  it('a chain indexed while a rebuild runs gets its R*Tree cells with the others when the rebuild ends', async () => {
+    const index = QueryIndex.open(freshPath())
+    // The last chain the rebuild will reach: indexed now, by another caller, while the rebuild is on its first.
+    const last = users[users.length - 1]!
+    const rebuilding = index.rebuild(ledger)
+    const during = index.indexChain(await ledger.chain(last.userId), last.userId)
+    expect(rebuildUnderWay(index.database)).toBe(true)
+    await Promise.all([rebuilding, during])
+    expect(rebuildUnderWay(index.database)).toBe(false)
+    await expectConsistent(index)
+    for (const u of users) expect(index.indexedLength(u.userId)).toBe((await ledger.chain(u.userId)).length)
+    await index.close()
+  })
+
   it('an erasure removes the rows of the entries it names, and a rebuild never brings them back', async () => {
     const index = QueryIndex.open(freshPath())
     const owner = users.find((u) => data.entries.get(u.userId)!.some((e) => e.type === 'exercise'))!
@@ -214,6 +280,7 @@ describe('query index consistency', () => {
     await expectConsistent(index)
 
     await index.rebuild(ledger)
+    await expectConsistent(index)
     expect(gone(index)).toBe(0)
     expect(index.series(user, '55423-8')).toEqual(after)
     await index.close()

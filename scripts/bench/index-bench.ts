@@ -1,11 +1,18 @@
 /**
  * Query-index benchmarks:
  *
- * - Index build rate: a generated data set (node/test/helpers/dataset.ts)
- *   written through real chains, then `QueryIndex.rebuild` (entries per
- *   second) measured in turns with the raw read of the same entries
- *   (`chain.read` of every chain) — the build can never beat the read it
- *   contains, so the ratio says what indexing adds.
+ * - Index build rate: a generated data set (@healthchain/node/testing's
+ *   generateDataset) written through real chains, then `QueryIndex.rebuild`
+ *   (entries per second) measured in turns with the raw read of the same
+ *   entries — the ratio says what indexing adds. Target: >= 0.8x the read.
+ *   The baseline is a fair one: the same chains in the same state (both
+ *   find them open, the read having opened them in the warm-up round), each
+ *   read whole with `chain.read` — every block fetched from storage and
+ *   decoded and checked as any reader must, the rebuild's own read path.
+ *   What the rebuild adds: rows built from the plain segments, SQLite's
+ *   inserts, the R*Tree and secondary indexes made at the end, and the
+ *   empty file it starts from. One thing it has that the baseline has not:
+ *   two chains under way at once (rebuild-loop.ts), so its reads may overlap.
  * - Contact tracing over 10 million location points (quick: 200,000) for
  *   one user and 14 days, R = 25 m, T = 15 min: median and p99 of repeated
  *   queries. Writing 10 million points through Hypercores would take the
@@ -72,7 +79,7 @@ async function buildRate (dir: string, quick: boolean, log: (line: string) => vo
     const entries = data.totals.entries
     return [
       { section: SECTION, name: `raw chain read (chain.read), ${entries} entries`, value: read!, unit: 'entries/s' },
-      { section: SECTION, name: `index build (rebuild through real chains), ${entries} entries`, value: built!, unit: 'entries/s', ratio: { against: 'raw chain read', value: built! / read! } },
+      { section: SECTION, name: `index build (rebuild through real chains), ${entries} entries`, value: built!, unit: 'entries/s', ratio: { against: 'raw chain read', value: built! / read!, target: 0.8 } },
       { section: SECTION, name: 'index build, rows written', value: built! * rows / entries, unit: 'rows/s' }
     ]
   } finally {

@@ -50,9 +50,12 @@ export class IndexWriter {
   /** Rows were deleted and the WAL still holds their old pages (a checkpoint was kept from truncating it). */
   private walOwed = false
   private readonly stmts
+  /** A rebuild's writer: no R*Tree cells per row (finishRebuild makes them all at once from the rows). */
+  private readonly deferRtree: boolean
 
-  constructor (db: Db) {
+  constructor (db: Db, opts: { deferRtree?: boolean } = {}) {
     this.db = db
+    this.deferRtree = opts.deferRtree === true
     this.tails = new RtreeTails(db, 'location_rtree', RTREE_DIMENSIONS)
     this.stmts = {
       cursor: db.prepare('SELECT uid, chain_key AS chainKey, indexed_length AS indexedLength FROM chains WHERE user_id = ?'),
@@ -140,6 +143,7 @@ export class IndexWriter {
         observations += rows.observations.length
         for (const p of rows.locations) {
           const id = s.location.run(uid, seq, p.time, p.lat, p.lon, p.acc).lastInsertRowid
+          if (this.deferRtree) continue
           const minutes = rtreeMinutes(p.time)
           s.rtree.run(id, p.lat, p.lat, p.lon, p.lon, minutes, minutes)
         }

@@ -27,6 +27,8 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
   private readonly onBatch: BatchHook | undefined
   private readonly running = new Map<UserId, Promise<unknown>>()
   private closed = false
+  /** A rebuild is under way: its batches commit without waiting for the WAL flush (see applyBatch). */
+  private rebuilding = false
 
   private constructor (pool: pg.Pool, init: QueryIndexInit) {
     super(pool)
@@ -146,6 +148,10 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
         for (const p of rows.locations) [seq, p.time, p.lat, p.lon, p.acc].forEach((v, i) => loc[i]!.push(v))
         erases.push(...rows.erases)
       }
+      // A rebuild's commits need not wait for the WAL to reach the disk: a server crash can lose only the last few,
+      // each whole with its cursor, and those entries are indexed again from the older cursor. A batch that erases
+      // keeps the server's durability: lost, it would bring erased rows back until the next catch-up.
+      if (this.rebuilding && erases.length === 0) await client.query('SET LOCAL synchronous_commit = off')
       if (obs[0]!.length > 0) {
         await client.query(`INSERT INTO observations (uid, seq, ord, source, author, time, end_time, code, value, text_value, unit, low, high)
           SELECT $1, * FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[],
@@ -174,7 +180,13 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
     const started = Date.now()
     await Promise.allSettled(this.running.values())
     await resetPgSchema(this.pool, { deferIndexes: true })
-    const done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
+    this.rebuilding = true
+    let done
+    try {
+      done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
+    } finally {
+      this.rebuilding = false
+    }
     await createPgIndexes(this.pool)
     return { ...done, ms: Date.now() - started }
   }

@@ -9,7 +9,9 @@
  *                       (chain.read: erased entries are left out)
  *                    ─► IndexWriter.applyBatch: rows + erasures + new cursor,
  *                       one transaction per batch
- *   rebuild(ledger)  ─► empty every table, then indexChain for every chain
+ *   rebuild(ledger)  ─► empty every table (marked: a rebuild under way),
+ *                       indexChain for every chain without R*Tree cells,
+ *                       then the R*Tree and secondary indexes from the rows
  *   series / exerciseSummary / trace / statistics ─► read-only SQL
  *
  * Only entries a node may serve as valid are indexed: up to
@@ -28,7 +30,7 @@ import type { Ledger, UserChain } from '@healthchain/ledger'
 import { NodeError } from '../errors.js'
 import { ExerciseSummaryQuery, type ExercisePeriodSummary, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
 import { IndexWriter, type BatchHook } from './index-writer.js'
-import { createIndexes, openDatabase, resetSchema, truncateWal, type Db } from './schema.js'
+import { finishRebuild, openDatabase, resetSchema, truncateWal, type Db } from './schema.js'
 import { SeriesQuery, type Series, type SeriesOptions } from './series.js'
 import { StatisticsQuery, type Statistics, type StatisticsOptions } from './statistics.js'
 import { TraceQuery, type TraceContact, type TraceOptions } from './trace.js'
@@ -179,18 +181,24 @@ export class QueryIndex {
 
   /**
    * Empties the index and indexes every chain the ledger holds, reporting
-   * progress after each chain. A crash part-way leaves a consistent index
-   * (every chain at its own cursor), which a later catch-up completes.
+   * progress after each chain. The rows go in without their R*Tree cells and
+   * secondary indexes, which are made once at the end from the rows (cell by
+   * cell they were most of a rebuild's time); until then the file is marked
+   * as a rebuild under way, so a crash part-way leaves a file the next open
+   * empties, and the catch-up at start indexes every chain again.
    */
   async rebuild (ledger: Ledger, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
     this.assertOpen()
     const started = Date.now()
     await Promise.allSettled(this.running.values())
-    resetSchema(this.db, { deferIndexes: true })
-    this.writer = new IndexWriter(this.db)
+    resetSchema(this.db, { rebuild: true })
+    // Every write until finishRebuild (the follower's too) leaves the R*Tree to it.
+    this.writer = new IndexWriter(this.db, { deferRtree: true })
     this.queries = QueryIndex.prepareQueries(this.db)
     const done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
-    createIndexes(this.db)
+    this.assertOpen()
+    finishRebuild(this.db)
+    this.writer = new IndexWriter(this.db)
     // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
     truncateWal(this.db)
     return { ...done, ms: Date.now() - started }

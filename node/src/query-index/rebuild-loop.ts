@@ -1,13 +1,21 @@
 /**
  * The walk over every chain a rebuild makes, shared by both backends: each
- * chain indexed in turn (and closed again unless in use: a rebuild must not
- * hold every chain in memory), progress after each, a chain that fails
- * recorded and left at its cursor. Resetting and re-creating the tables
- * around it is the backend's.
+ * chain indexed (and closed again unless in use: a rebuild must not hold
+ * every chain in memory), progress after each, a chain that fails recorded
+ * and left at its cursor. Resetting and re-creating the tables around it is
+ * the backend's.
+ *
+ * Two chains are under way at a time: while one waits for its blocks
+ * (storage reads run off the main thread) or for PostgreSQL to write its
+ * rows, the other decodes or writes. More would only hold more chains open
+ * for no more overlap: the decoding and SQLite's writes share one thread.
  */
 import type { UserId } from '@healthchain/core'
 import type { Ledger, UserChain } from '@healthchain/ledger'
 import type { IndexResult, RebuildProgress, RebuildResult } from './query-index.js'
+
+/** Chains indexed at once (see above). */
+export const REBUILD_CHAINS_AT_ONCE = 2
 
 export interface RebuildLoop {
   readonly indexChain: (chain: UserChain, user: UserId) => Promise<IndexResult>
@@ -21,16 +29,26 @@ export async function indexEveryChain (ledger: Ledger, loop: RebuildLoop, onProg
   const failed: Array<{ user: UserId, error: unknown }> = []
   let progress: RebuildProgress = { chainsDone: 0, chainsTotal: users.length, entriesDone: 0, rows: 0 }
   onProgress?.(progress)
-  for (const user of users) {
-    try {
-      const result = await ledger.withChain(user, async (chain) => await loop.indexChain(chain, user))
-      progress = { ...progress, entriesDone: progress.entriesDone + result.entries, rows: progress.rows + result.observations + result.locations }
-    } catch (error) {
-      if (loop.closed()) throw error
-      failed.push({ user, error })
+  let next = 0
+  let stop: { error: unknown } | undefined
+  const lane = async (): Promise<void> => {
+    while (next < users.length && stop === undefined) {
+      const user = users[next++]!
+      try {
+        const result = await ledger.withChain(user, async (chain) => await loop.indexChain(chain, user))
+        progress = { ...progress, entriesDone: progress.entriesDone + result.entries, rows: progress.rows + result.observations + result.locations }
+      } catch (error) {
+        if (loop.closed()) {
+          stop ??= { error }
+          return
+        }
+        failed.push({ user, error })
+      }
+      progress = { ...progress, chainsDone: progress.chainsDone + 1 }
+      onProgress?.(progress)
     }
-    progress = { ...progress, chainsDone: progress.chainsDone + 1 }
-    onProgress?.(progress)
   }
+  await Promise.all(Array.from({ length: Math.min(REBUILD_CHAINS_AT_ONCE, users.length) }, lane))
+  if (stop !== undefined) throw stop.error
   return { ...progress, failed }
 }

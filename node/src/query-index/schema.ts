@@ -32,6 +32,10 @@
  * Nothing sealed is ever written here (see rows.ts): the index is safe to
  * query for any role that may read plain segments.
  *
+ * A full rebuild marks the file (`meta` key `rebuild_under_way`) while it
+ * writes rows without their R*Tree cells; opening a file that still has the
+ * mark (a rebuild killed part-way) empties it like a schema change does.
+ *
  * Erased entries leave no bytes behind: `secure_delete` makes SQLite zero
  * what a delete frees (cells, freed pages); R*Tree nodes keep deleted cells'
  * bytes past their cell count, which rtree-tails.ts zeroes; and the WAL,
@@ -105,14 +109,27 @@ CREATE VIRTUAL TABLE IF NOT EXISTS location_rtree USING rtree (
 
 /**
  * The secondary indexes. A rebuild drops them and makes them again at the
- * end (one sort each instead of keeping them in order row by row); opening a
- * file whose rebuild stopped part-way makes them again too.
+ * end (one sort each instead of keeping them in order row by row).
  */
 const INDEXES = `
 CREATE INDEX IF NOT EXISTS observations_by_user_code ON observations (uid, code, time);
 CREATE INDEX IF NOT EXISTS observations_by_code ON observations (code, time);
 CREATE INDEX IF NOT EXISTS locations_by_user ON locations (uid, time);
 `
+
+/**
+ * The `meta` key a full rebuild holds while it runs. Its rows go in without
+ * their R*Tree cells and secondary indexes (both made once at the end:
+ * inserting cell by cell is most of what a rebuild writes), so a file that
+ * still has the key after a crash is not an index a query may use: opening
+ * it empties it (every cursor back at 0) and the catch-up at start indexes
+ * every chain again.
+ */
+const REBUILDING = 'rebuild_under_way'
+
+/** The R*Tree cells of every location row, in one statement (the same minutes as rtreeMinutes; SQLite's division is IEEE's, as JavaScript's). */
+const FILL_RTREE = `INSERT INTO location_rtree (id, min_lat, max_lat, min_lon, max_lon, min_time, max_time)
+  SELECT id, lat, lat, lon, lon, (time - ${MIN_TIME}) / 60000.0, (time - ${MIN_TIME}) / 60000.0 FROM locations ORDER BY id`
 
 /**
  * Opens (creating if missing) the index database at `path`: WAL journal
@@ -162,12 +179,14 @@ export function truncateWal (db: Db): boolean {
   return result === undefined || result.busy === 0
 }
 
-/** Creates the schema; a database of another schema version is dropped first. */
+/** Creates the schema; a database of another schema version, or one a rebuild stopped in (REBUILDING), is dropped first. */
 function migrate (db: Db): void {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined
-  const version = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value : undefined
+  const metaOf = (key: string): string | undefined => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  const version = hasMeta ? metaOf('schema_version') : undefined
+  const interrupted = hasMeta && metaOf(REBUILDING) !== undefined
   db.transaction(() => {
-    if (version !== String(SCHEMA_VERSION)) dropAll(db)
+    if (version !== String(SCHEMA_VERSION) || interrupted) dropAll(db)
     db.exec(CREATE)
     db.exec(INDEXES)
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
@@ -181,20 +200,31 @@ export function dropAll (db: Db): void {
 }
 
 /**
- * Drops and recreates every table: an empty index, every cursor at 0 —
- * without the secondary indexes when `deferIndexes` (call createIndexes
- * once the rows are in).
+ * Drops and recreates every table: an empty index, every cursor at 0.
+ * With `rebuild`, the file is marked as a rebuild under way and left
+ * without its secondary indexes: write the rows without R*Tree cells
+ * (IndexWriter's `deferRtree`), then call finishRebuild.
  */
-export function resetSchema (db: Db, opts: { deferIndexes?: boolean } = {}): void {
+export function resetSchema (db: Db, opts: { rebuild?: boolean } = {}): void {
   db.transaction(() => {
     dropAll(db)
     db.exec(CREATE)
-    if (opts.deferIndexes !== true) db.exec(INDEXES)
+    if (opts.rebuild !== true) db.exec(INDEXES)
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
+    if (opts.rebuild === true) db.prepare("INSERT INTO meta (key, value) VALUES (?, 'yes')").run(REBUILDING)
   })()
 }
 
-/** Creates the secondary indexes that are missing. */
-export function createIndexes (db: Db): void {
-  db.exec(INDEXES)
+/** Ends a rebuild resetSchema began: the R*Tree filled from the rows, the secondary indexes made, the mark gone — in one transaction. */
+export function finishRebuild (db: Db): void {
+  db.transaction(() => {
+    db.exec(FILL_RTREE)
+    db.exec(INDEXES)
+    db.prepare('DELETE FROM meta WHERE key = ?').run(REBUILDING)
+  })()
+}
+
+/** Whether a rebuild is under way in this file (or stopped in it: the next open empties it). */
+export function rebuildUnderWay (db: Db): boolean {
+  return db.prepare('SELECT 1 FROM meta WHERE key = ?').get(REBUILDING) !== undefined
 }
