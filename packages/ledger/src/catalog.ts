@@ -27,6 +27,22 @@ type CatalogRecord =
   | { v: 1, kind: 'moved', user: string, from: Uint8Array, key: Uint8Array, length: number }
   | { v: 1, kind: 'key', user: string, sign: Uint8Array, generation: number }
 
+/** Chain records written in one append at most. */
+const MAX_GROUP = 1024
+
+/** What a chain write is checked against: the catalog as recorded, plus the records written before it in its group. */
+interface ChainView {
+  chainKeyOf: (user: UserId) => Uint8Array | undefined
+  holdsKey: (keyHex: string) => boolean
+}
+
+interface ChainWrite {
+  /** The record to write, null if nothing is to be written; throws if the write is refused. */
+  readonly decide: (view: ChainView) => CatalogRecord | null
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+}
+
 /** A chain core the user's chain moved away from: closed at `length`, continued by `successor`. */
 export interface ClosedChain {
   readonly user: UserId
@@ -43,8 +59,9 @@ export class Catalog {
   /** A rekeyed user's signing key in force (hex) and its generation; and the user of each such key. */
   private readonly signOfUser = new Map<UserId, { sign: string, generation: number }>()
   private readonly usersBySign = new Map<string, UserId>()
-  /** The chain record being written, if any (`oneChainWrite`). */
-  private chainWrites: Promise<void> = Promise.resolve()
+  /** Chain records waiting to be decided and written (`oneChainWrite`), and whether a group is being written. */
+  private readonly chainWrites: ChainWrite[] = []
+  private writing = false
 
   private constructor (core: Hypercore) {
     this.core = core
@@ -95,42 +112,84 @@ export class Catalog {
   }
 
   async addChain (user: UserId, key: Uint8Array): Promise<void> {
-    await this.oneChainWrite(async () => {
-      const known = this.chainsByUser.get(user)
+    await this.oneChainWrite((view) => {
+      const known = view.chainKeyOf(user)
       if (known !== undefined && bytesToHex(known) !== bytesToHex(key)) {
         throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here under another key`)
       }
-      if (this.usersByKey.has(bytesToHex(key))) return
-      const record: CatalogRecord = { v: 1, kind: 'chain', user, key }
-      await this.core.append(encodeCanonical(record))
-      this.remember(record)
+      if (view.holdsKey(bytesToHex(key))) return null
+      return { v: 1, kind: 'chain', user, key }
     })
   }
 
   /** Records that `user`'s chain moved from `from` (closed at `length`) to the continuation `key`. */
   async moveChain (user: UserId, from: Uint8Array, key: Uint8Array, length: number): Promise<void> {
-    await this.oneChainWrite(async () => {
-      const known = this.chainsByUser.get(user)
-      if (known !== undefined && bytesToHex(known) === bytesToHex(key)) return
+    await this.oneChainWrite((view) => {
+      const known = view.chainKeyOf(user)
+      if (known !== undefined && bytesToHex(known) === bytesToHex(key)) return null
       if (known === undefined || bytesToHex(known) !== bytesToHex(from)) {
         throw new LedgerError('UNKNOWN_CHAIN', `user ${user}'s chain here is not the one the continuation continues`)
       }
-      const record: CatalogRecord = { v: 1, kind: 'moved', user, from, key, length }
-      await this.core.append(encodeCanonical(record))
-      this.remember(record)
+      return { v: 1, kind: 'moved', user, from, key, length }
     })
   }
 
   /**
-   * Chain records are written one at a time, each checked against those
-   * written before it: two chains of one user added at once (two cores of
-   * it fetched side by side) both passed the check while the first was
-   * being appended, and the catalog then held both as the user's chain.
+   * Chain records are decided one at a time, each checked against those
+   * written or queued before it: two chains of one user added at once (two
+   * cores of it fetched side by side) both passed the check while the first
+   * was being appended, and the catalog then held both as the user's chain.
+   * The records decided while an append is under way are written together
+   * in the next one (a group commit): one storage write per record made
+   * enrolling or replicating many chains wait on the disk once per chain.
    */
-  private async oneChainWrite (write: () => Promise<void>): Promise<void> {
-    const next = this.chainWrites.then(write)
-    this.chainWrites = next.catch(() => {})
-    await next
+  private async oneChainWrite (decide: ChainWrite['decide']): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.chainWrites.push({ decide, resolve, reject })
+      if (!this.writing) void this.writeChainRecords()
+    })
+  }
+
+  private async writeChainRecords (): Promise<void> {
+    this.writing = true
+    try {
+      while (this.chainWrites.length > 0) {
+        const group = this.chainWrites.splice(0, MAX_GROUP)
+        // What this group adds, seen by the checks of the writes after it in the group.
+        const users = new Map<UserId, Uint8Array>()
+        const keys = new Set<string>()
+        const view: ChainView = {
+          chainKeyOf: (user) => users.get(user) ?? this.chainsByUser.get(user),
+          holdsKey: (hex) => keys.has(hex) || this.usersByKey.has(hex)
+        }
+        const records: CatalogRecord[] = []
+        const accepted: ChainWrite[] = []
+        for (const write of group) {
+          let record: CatalogRecord | null
+          try {
+            record = write.decide(view)
+          } catch (err) {
+            write.reject(err)
+            continue
+          }
+          accepted.push(write)
+          if (record === null || record.kind === 'registry' || record.kind === 'key') continue
+          records.push(record)
+          users.set(record.user as UserId, record.key)
+          keys.add(bytesToHex(record.key))
+          if (record.kind === 'moved') keys.add(bytesToHex(record.from))
+        }
+        try {
+          if (records.length > 0) await this.core.append(records.map((r) => encodeCanonical(r)))
+          for (const record of records) this.remember(record)
+          for (const write of accepted) write.resolve()
+        } catch (err) {
+          for (const write of accepted) write.reject(err)
+        }
+      }
+    } finally {
+      this.writing = false
+    }
   }
 
   closedChain (key: Uint8Array): ClosedChain | undefined { return this.closedByKey.get(bytesToHex(key)) }
