@@ -36,6 +36,8 @@ export interface HolderResult {
   /** After a full GC (if exposed): ledger open, node started, no chain open. */
   readonly rssIdleBytes: number
   readonly heapUsedIdleBytes: number
+  /** Memory of C++ objects tied to JS ones (array buffers included): with RSS − heap, where the rest of the memory is. */
+  readonly externalIdleBytes: number
   /**
    * Decode + receive of a one-head announcement, the first for its chain since start. It carries the chain's
    * stored head, which the head log was seeded with: recognised, neither verified nor opened — what most of a
@@ -142,6 +144,7 @@ async function measure (dir: string): Promise<void> {
     seedLogMs,
     rssIdleBytes: idle.rss,
     heapUsedIdleBytes: idle.heapUsed,
+    externalIdleBytes: idle.external,
     handleColdMs,
     handleWarmMs,
     rssAfterBytes,
