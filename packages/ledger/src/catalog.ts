@@ -39,6 +39,37 @@ function flatHex (key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
 }
 
+/**
+ * A chain record `{ v: 1, kind: 'chain', user, key }` of a user id (32
+ * characters) has one encoding, canonical CBOR being deterministic: these
+ * bytes, but for the ones that differ between two records (the key's and
+ * the user's). Reading such a block by comparing it with this template
+ * skips the general decoder, which took 1.5 s of the 2.5 s that opening a
+ * catalog of 100,000 chains took. Any other block, or one with a byte of a
+ * user id outside ASCII, goes to the decoder, which says all it says now.
+ */
+const CHAIN_TEMPLATE = encodeCanonical({ v: 1, kind: 'chain', user: 'a'.repeat(32), key: new Uint8Array(32) })
+const CHAIN_VARIES = ((other: Uint8Array) => CHAIN_TEMPLATE.map((byte, i) => byte === other[i] ? 0 : 1))(
+  encodeCanonical({ v: 1, kind: 'chain', user: 'b'.repeat(32), key: new Uint8Array(32).fill(0xff) })
+)
+const CHAIN_KEY_AT = CHAIN_VARIES.indexOf(1)
+const CHAIN_USER_AT = CHAIN_VARIES.lastIndexOf(1) - 31
+
+function decodeRecord (block: Uint8Array): CatalogRecord {
+  if (block.length !== CHAIN_TEMPLATE.length) return decodeCanonical(block) as CatalogRecord
+  for (let i = 0; i < block.length; i++) {
+    if (CHAIN_VARIES[i] === 0 ? block[i] !== CHAIN_TEMPLATE[i] : i >= CHAIN_USER_AT && block[i]! >= 0x80) {
+      return decodeCanonical(block) as CatalogRecord
+    }
+  }
+  return {
+    v: 1,
+    kind: 'chain',
+    user: String.fromCharCode(...block.subarray(CHAIN_USER_AT, CHAIN_USER_AT + 32)),
+    key: new Uint8Array(block.subarray(CHAIN_KEY_AT, CHAIN_KEY_AT + 32))
+  }
+}
+
 /** Chain records written in one append at most. */
 const MAX_GROUP = 1024
 
@@ -87,7 +118,7 @@ export class Catalog {
       const blocks = await readBlocks(core, start, Math.min(core.length, start + READ_BATCH))
       blocks.forEach((block, i) => {
         if (block === null) throw new LedgerError('MISSING_BLOCK', `catalog block ${start + i} is missing`)
-        catalog.remember(decodeCanonical(block) as CatalogRecord)
+        catalog.remember(decodeRecord(block))
       })
     }
     return catalog

@@ -36,7 +36,8 @@
  * A not-held id that became held meanwhile is kept when its turn to be
  * dropped comes, and leaves the not-held count. So the log holds at most
  * (held chains + 2 × held forked chains + maxUnheld) entries; with the
- * default 10,000 not-held ids that bound's variable part is about 8 MB.
+ * default 10,000 not-held ids that bound's variable part is about 3 MB
+ * (a packed head and its id in the not-held set, about 320 bytes each).
  * Superseded and dropped entries leave tombstones in the cursor-ordered
  * array, compacted once they outnumber live entries.
  */
@@ -44,7 +45,7 @@ import { NetError } from './errors.js'
 import { HeadSlots } from './head-slots.js'
 import type { SignedHead } from './wire/head.js'
 
-/** Not-held chains logged at once by default (about 8 MB). */
+/** Not-held chains logged at once by default (about 3 MB). */
 export const DEFAULT_MAX_UNHELD_HEADS = 10_000
 
 /** How a HeadLog tells the ids it must keep from those it may drop, and how many of the latter it keeps. */
