@@ -16,6 +16,7 @@
 import type Hypercore from 'hypercore'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
 import { LedgerError } from './errors.js'
+import { KeyTable } from './key-table.js'
 import type { LocalCoreSource } from './local-cores.js'
 import { readBlocks } from './tree-audit.js'
 
@@ -26,18 +27,6 @@ type CatalogRecord =
   | { v: 1, kind: 'chain', user: string, key: Uint8Array }
   | { v: 1, kind: 'moved', user: string, from: Uint8Array, key: Uint8Array, length: number }
   | { v: 1, kind: 'key', user: string, sign: Uint8Array, generation: number }
-
-/**
- * A key in hex, as one flat string: the catalog keeps one per chain for as
- * long as it is open. bytesToHex joins 32 two-character pieces, and where
- * Uint8Array#toHex is missing (Node 20) V8 keeps that as a chain of pieces,
- * about 0.9 KB against 0.1 KB, until a lookup reads it (measured: 100,000
- * chains took 140 MB of heap after open, 65 MB once the head log's seeding
- * had looked every key up).
- */
-function flatHex (key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
-}
 
 /**
  * A chain record `{ v: 1, kind: 'chain', user, key }` of a user id (32
@@ -76,7 +65,7 @@ const MAX_GROUP = 1024
 /** What a chain write is checked against: the catalog as recorded, plus the records written before it in its group. */
 interface ChainView {
   chainKeyOf: (user: UserId) => Uint8Array | undefined
-  holdsKey: (keyHex: string) => boolean
+  holdsKey: (key: Uint8Array) => boolean
 }
 
 interface ChainWrite {
@@ -96,8 +85,10 @@ export interface ClosedChain {
 export class Catalog {
   private readonly core: Hypercore
   private registryKeyValue: Uint8Array | undefined
-  private readonly chainsByUser = new Map<UserId, Uint8Array>()
-  private readonly usersByKey = new Map<string, UserId>()
+  /** Every chain key recorded (key-table.ts), current or moved from; the user of each slot; each user's chain's slot. */
+  private readonly keys = new KeyTable()
+  private readonly userOfSlot: UserId[] = []
+  private readonly chainsByUser = new Map<UserId, number>()
   private readonly closedByKey = new Map<string, ClosedChain>()
   /** A rekeyed user's signing key in force (hex) and its generation; and the user of each such key. */
   private readonly signOfUser = new Map<UserId, { sign: string, generation: number }>()
@@ -136,11 +127,12 @@ export class Catalog {
       this.signOfUser.set(user, { sign, generation: record.generation })
       this.usersBySign.set(sign, user)
     } else {
-      this.chainsByUser.set(record.user as UserId, record.key)
-      this.usersByKey.set(flatHex(record.key), record.user as UserId)
+      const slot = this.keys.add(record.key)
+      this.userOfSlot[slot] = record.user as UserId
+      this.chainsByUser.set(record.user as UserId, slot)
       if (record.kind === 'moved') {
         // The old key keeps answering its user (userOf), as history.
-        this.usersByKey.set(bytesToHex(record.from), record.user as UserId)
+        this.userOfSlot[this.keys.add(record.from)] = record.user as UserId
         this.closedByKey.set(bytesToHex(record.from), { user: record.user as UserId, length: record.length, successor: record.key })
       }
     }
@@ -160,7 +152,7 @@ export class Catalog {
       if (known !== undefined && bytesToHex(known) !== bytesToHex(key)) {
         throw new LedgerError('ALREADY_ENROLLED', `user ${user} already has a chain here under another key`)
       }
-      if (view.holdsKey(bytesToHex(key))) return null
+      if (view.holdsKey(key)) return null
       return { v: 1, kind: 'chain', user, key }
     })
   }
@@ -202,8 +194,8 @@ export class Catalog {
         const users = new Map<UserId, Uint8Array>()
         const keys = new Set<string>()
         const view: ChainView = {
-          chainKeyOf: (user) => users.get(user) ?? this.chainsByUser.get(user),
-          holdsKey: (hex) => keys.has(hex) || this.usersByKey.has(hex)
+          chainKeyOf: (user) => users.get(user) ?? this.chainKeyOf(user),
+          holdsKey: (key) => keys.has(bytesToHex(key)) || this.keys.find(key) >= 0
         }
         const records: CatalogRecord[] = []
         const accepted: ChainWrite[] = []
@@ -252,8 +244,16 @@ export class Catalog {
   userOfSignKey (sign: Uint8Array): UserId | undefined { return this.usersBySign.get(bytesToHex(sign)) }
 
   has (user: UserId): boolean { return this.chainsByUser.has(user) }
-  chainKeyOf (user: UserId): Uint8Array | undefined { return this.chainsByUser.get(user) }
-  userOf (key: Uint8Array): UserId | undefined { return this.usersByKey.get(bytesToHex(key)) }
+  chainKeyOf (user: UserId): Uint8Array | undefined {
+    const slot = this.chainsByUser.get(user)
+    return slot === undefined ? undefined : this.keys.key(slot)
+  }
+
+  userOf (key: Uint8Array): UserId | undefined {
+    const slot = this.keys.find(key)
+    return slot < 0 ? undefined : this.userOfSlot[slot]
+  }
+
   users (): UserId[] { return [...this.chainsByUser.keys()] }
   get chainCount (): number { return this.chainsByUser.size }
 
