@@ -23,6 +23,7 @@ import { NetworkNode, decodeHeadsAnnouncement, encodeHeadsAnnouncement, headOf }
 const INSTITUTION = 'hospital-a' as InstitutionId
 /** Heads kept for the measurement: chains spread over the whole store. */
 const SAMPLES = 300
+/** Chains enrolled at once: their catalog records go in one append (a group commit), their cores' writes overlap. */
 const BATCH = 200
 
 export interface BuildMeta { readonly count: number, readonly buildMs: number, readonly date: string }
@@ -35,6 +36,8 @@ export interface HolderResult {
   /** After a full GC (if exposed): ledger open, node started, no chain open. */
   readonly rssIdleBytes: number
   readonly heapUsedIdleBytes: number
+  /** Memory of C++ objects tied to JS ones (array buffers included): with RSS − heap, where the rest of the memory is. */
+  readonly externalIdleBytes: number
   /**
    * Decode + receive of a one-head announcement, the first for its chain since start. It carries the chain's
    * stored head, which the head log was seeded with: recognised, neither verified nor opened — what most of a
@@ -85,9 +88,11 @@ async function build (dir: string, count: number): Promise<void> {
       // Keep the build's own memory flat: an open core costs 21-31 KB.
       await chain.close()
     }))
-    if (Date.now() - lastLog > 5000) {
+    if (Date.now() - lastLog > 5000 || base + n === count) {
       lastLog = Date.now()
-      log(`built ${base + n}/${count} chains in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+      const s = (Date.now() - started) / 1000
+      const rate = (base + n) / s
+      log(`built ${base + n}/${count} chains in ${s.toFixed(0)} s (${rate.toFixed(0)}/s, about ${((count - base - n) / rate / 60).toFixed(1)} min left)`)
     }
   }
   await ledger.close()
@@ -139,6 +144,7 @@ async function measure (dir: string): Promise<void> {
     seedLogMs,
     rssIdleBytes: idle.rss,
     heapUsedIdleBytes: idle.heapUsed,
+    externalIdleBytes: idle.external,
     handleColdMs,
     handleWarmMs,
     rssAfterBytes,

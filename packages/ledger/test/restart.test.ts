@@ -190,6 +190,33 @@ describe('replicas', () => {
     }
   })
 
+  it('many replicas taken at once are recorded together, each checked against those before it, and all are there after a restart', async () => {
+    c = await makeConsortium()
+    const users = Array.from({ length: 100 }, () => newUser())
+    const keyOf = (i: number): Uint8Array => { const key = new Uint8Array(32); new DataView(key.buffer).setUint32(0, i + 1); return key }
+    const clash = new Uint8Array(32).fill(9)
+    const results = await Promise.allSettled([
+      ...users.map(async (user, i) => await c.ledger.replicaOf(user.userId, keyOf(i))),
+      // Behind the first of its user in the same group: refused, and the group's other records are written.
+      c.ledger.replicaOf(users[0]!.userId, clash),
+      // The same key again: nothing new to record.
+      c.ledger.replicaOf(users[1]!.userId, keyOf(1))
+    ])
+    expect(results.slice(0, users.length).every((r) => r.status === 'fulfilled')).toBe(true)
+    const refused = results[users.length]!
+    expect(refused.status === 'rejected' ? (refused.reason as LedgerError).code : refused.status).toBe('ALREADY_ENROLLED')
+    expect(results[users.length + 1]!.status).toBe('fulfilled')
+    for (const when of ['now', 'after a restart']) {
+      if (when !== 'now') {
+        await c.ledger.close()
+        await c.reopen()
+      }
+      expect(c.ledger.chainCount, when).toBe(users.length)
+      expect(c.ledger.userOfChain(clash), when).toBeUndefined()
+      users.forEach((user, i) => { expect(c.ledger.userOfChain(keyOf(i)), when).toBe(user.userId) })
+    }
+  })
+
   it('concurrent ingests of one replica check each arrived block once, in order', async () => {
     c = await makeConsortium()
     const chain = await enrol(c.ledger, newUser())

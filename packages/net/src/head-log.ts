@@ -20,8 +20,9 @@
  * 20,000 heads a second from storage; every other put follows a verified
  * head or an append.
  *
- * Memory: one entry per id, about 0.8 KB (a SignedHead and its bookkeeping;
- * measured with 50,000 seeded chains: 808 bytes each). Any admitted member
+ * Memory: one entry per id, packed (head-slots.ts): about 200 bytes for a
+ * chain's head (it was 0.8 KB as objects, measured with 50,000 seeded
+ * chains), more for the few kept as objects (fork evidence, continuations). Any admitted member
  * can send validly signed heads of Hypercores it made up (a head verifies
  * on its own), so the log keeps two kinds of ids apart (`HeadLogBound`):
  *   - held: a chain this node holds (custodian or replica, as the ledger's
@@ -35,14 +36,16 @@
  * A not-held id that became held meanwhile is kept when its turn to be
  * dropped comes, and leaves the not-held count. So the log holds at most
  * (held chains + 2 × held forked chains + maxUnheld) entries; with the
- * default 10,000 not-held ids that bound's variable part is about 8 MB.
+ * default 10,000 not-held ids that bound's variable part is about 3 MB
+ * (a packed head and its id in the not-held set, about 320 bytes each).
  * Superseded and dropped entries leave tombstones in the cursor-ordered
  * array, compacted once they outnumber live entries.
  */
 import { NetError } from './errors.js'
+import { HeadSlots } from './head-slots.js'
 import type { SignedHead } from './wire/head.js'
 
-/** Not-held chains logged at once by default (about 8 MB). */
+/** Not-held chains logged at once by default (about 3 MB). */
 export const DEFAULT_MAX_UNHELD_HEADS = 10_000
 
 /** How a HeadLog tells the ids it must keep from those it may drop, and how many of the latter it keeps. */
@@ -51,12 +54,6 @@ export interface HeadLogBound {
   readonly maxUnheld: number
   /** Whether `id` (a chain key in hex, or a fork's evidence `<key>/fork/a|b`) is of a chain held here: then it is never dropped. */
   readonly isHeld: (id: string) => boolean
-}
-
-interface LogEntry {
-  readonly id: string
-  readonly head: SignedHead
-  readonly cursor: number
 }
 
 export interface HeadLogPage {
@@ -68,12 +65,12 @@ export interface HeadLogPage {
 }
 
 export class HeadLog {
-  /** Entries in cursor order; undefined where an entry was superseded. */
-  private entries: Array<LogEntry | undefined> = []
-  private readonly index = new Map<string, number>()
+  /** Entries in cursor order, packed (head-slots.ts); emptied where an entry was superseded or dropped. */
+  private readonly slots = new HeadSlots()
   private readonly base: number
   private cursor: number
   private tombstones = 0
+  private live = 0
   private readonly bound: HeadLogBound | undefined
   /** Ids of chains not held here, least recently put first (only with a bound). */
   private readonly unheld = new Set<string>()
@@ -93,31 +90,28 @@ export class HeadLog {
   /** Ids of chains not held here in the log now (0 without a bound). */
   get unheldSize (): number { return this.unheld.size }
 
-  get size (): number { return this.index.size }
+  get size (): number { return this.live }
   /** The cursor of the newest entry (or the starting cursor). */
   get current (): number { return this.cursor }
 
   get (id: string): SignedHead | undefined {
-    const at = this.index.get(id)
-    return at === undefined ? undefined : this.entries[at]?.head
+    const at = this.slots.find(id)
+    return at < 0 ? undefined : this.slots.head(at)
   }
 
   /** Records `head` as the newest for `id`, with a new cursor. */
   put (id: string, head: SignedHead): void {
-    // Ids come from bytesToHex, which joins 32 two-character pieces; where Uint8Array#toHex is missing (Node 20),
-    // V8 keeps such a string as that chain of pieces — measured 0.9 KB against 0.1 KB — until a character is
-    // read, which flattens it in place. The log keeps its ids for as long as it runs.
-    id.charCodeAt(0)
-    const at = this.index.get(id)
-    if (at !== undefined) {
-      this.entries[at] = undefined
+    const at = this.slots.find(id)
+    if (at >= 0) {
+      this.slots.clear(at)
       this.tombstones++
+    } else {
+      this.live++
     }
     this.cursor++
-    this.index.set(id, this.entries.length)
-    this.entries.push({ id, head, cursor: this.cursor })
+    this.slots.push(id, head, this.cursor)
     this.keepWithinBound(id)
-    if (this.tombstones > 1024 && this.tombstones > this.index.size) this.compact()
+    if (this.tombstones > 1024 && this.tombstones > this.live) this.compact()
   }
 
   /**
@@ -131,6 +125,10 @@ export class HeadLog {
     if (bound === undefined) return
     this.unheld.delete(id)
     if (bound.isHeld(id)) return
+    // Ids come from bytesToHex, which joins 32 two-character pieces; where Uint8Array#toHex is missing (Node 20),
+    // V8 keeps such a string as that chain of pieces — measured 0.9 KB against 0.1 KB — until a character is
+    // read, which flattens it in place. The not-held set keeps its ids until they are dropped.
+    id.charCodeAt(0)
     this.unheld.add(id)
     while (this.unheld.size > bound.maxUnheld) {
       const oldest = this.unheld.values().next().value!
@@ -143,11 +141,11 @@ export class HeadLog {
 
   /** Takes `id` out of the log: no longer served (a peer's cursor past it loses nothing). */
   private remove (id: string): void {
-    const at = this.index.get(id)
-    if (at === undefined) return
-    this.entries[at] = undefined
+    const at = this.slots.find(id)
+    if (at < 0) return
+    this.slots.clear(at)
     this.tombstones++
-    this.index.delete(id)
+    this.live--
   }
 
   /** Up to `max` entries with a cursor above `since`, oldest first. */
@@ -155,37 +153,37 @@ export class HeadLog {
     const from = since > this.cursor || since < this.base ? this.base : since
     const heads: SignedHead[] = []
     let next = this.cursor
+    const slots = this.slots
     let i = this.firstAfter(from)
-    for (; i < this.entries.length && heads.length < max; i++) {
-      const entry = this.entries[i]
-      if (entry === undefined) continue
-      heads.push(entry.head)
-      next = entry.cursor
+    for (; i < slots.length && heads.length < max; i++) {
+      if (!slots.live(i)) continue
+      heads.push(slots.head(i))
+      next = slots.cursor(i)
     }
-    while (i < this.entries.length && this.entries[i] === undefined) i++
-    return { heads, next, more: i < this.entries.length }
+    while (i < slots.length && !slots.live(i)) i++
+    return { heads, next, more: i < slots.length }
   }
 
-  /** Index of the first slot whose entry (or, for a tombstone, the next live entry) has a cursor above `cursor`. */
+  /** Index of the first slot whose entry (or, for an emptied slot, the next live entry) has a cursor above `cursor`. */
   private firstAfter (cursor: number): number {
+    const slots = this.slots
     let lo = 0
-    let hi = this.entries.length
+    let hi = slots.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      // A tombstone sorts as its next live neighbour; slots keep cursor order either way.
+      // An emptied slot sorts as its next live neighbour; slots keep cursor order either way.
       let probe = mid
-      while (probe < hi && this.entries[probe] === undefined) probe++
+      while (probe < hi && !slots.live(probe)) probe++
       if (probe === hi) { hi = mid; continue }
-      if (this.entries[probe]!.cursor <= cursor) lo = probe + 1
+      if (slots.cursor(probe) <= cursor) lo = probe + 1
       else hi = mid
     }
     return lo
   }
 
   private compact (): void {
-    this.entries = this.entries.filter((e) => e !== undefined)
+    this.slots.compact()
     this.tombstones = 0
-    this.entries.forEach((e, i) => this.index.set(e!.id, i))
   }
 }
 
