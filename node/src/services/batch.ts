@@ -105,7 +105,12 @@ export function createBatchService (components: BatchComponents, init: BatchInit
           outcomes[index] = { index, ...(user === undefined ? {} : { user }), ok: false, error: new NodeError('BAD_REQUEST', describeIssue(summary), { field: summary.field }) }
           return
         }
-        const { user, plain, sealed, id } = result.data
+        const { user, type, plain, sealed, id } = result.data
+        if (type !== 'exam') {
+          const error = new NodeError('FORBIDDEN', `an examiner writes exam entries only, not ${JSON.stringify(type.slice(0, 20))}`, { field: `${fieldPrefix}type` })
+          outcomes[index] = { index, user, ok: false, error }
+          return
+        }
         const exam: ExamInput = { plain, ...(sealed === undefined ? {} : { sealed }), ...(id === undefined ? {} : { id: Buffer.from(id, 'hex') }) }
         parsed.push({ index, user, exam, fieldPrefix })
       })
