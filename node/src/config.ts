@@ -173,9 +173,14 @@ export interface NodeConfig {
   /** Absolute. */
   readonly dataDir: string
   readonly api: {
-    readonly host: string, readonly port: number, readonly bodyLimit: number, readonly rateLimit: RateLimitConfig
-    /** Items one batch write or FHIR transaction Bundle may hold, and the largest body of one in bytes. */
-    readonly batchMaxItems: number, readonly batchBodyLimit: number
+    readonly host: string
+    readonly port: number
+    readonly bodyLimit: number
+    readonly rateLimit: RateLimitConfig
+    /** Items one batch write or FHIR transaction Bundle may hold. */
+    readonly batchMaxItems: number
+    /** The largest body of a batch write or FHIR transaction Bundle, in bytes. */
+    readonly batchBodyLimit: number
   }
   readonly auth: {
     readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number, readonly enrolmentTicketTtlSeconds: number, readonly maxOpenEnrolmentTickets: number

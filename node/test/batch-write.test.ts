@@ -165,8 +165,10 @@ describe('POST /v1/fhir: a FHIR transaction Bundle', () => {
     expect(reply.status).toBe(200)
     expect(reply.body.resourceType).toBe('Bundle')
     expect(reply.body.type).toBe('transaction-response')
-    const answers = reply.body.entry as Array<{ response: { status: string, location?: string, outcome?: { issue: Array<{ details: { coding: Array<{ code: string }> } }> } } }>
-    expect(answers.map((e) => e.response.status)).toEqual(['201 Created', '201 Created', '422 Unprocessable Entity', '422 Unprocessable Entity', '422 Unprocessable Entity', '422 Unprocessable Entity'])
+    type Answer = { response: { status: string, location?: string, outcome?: { issue: Array<{ details: { coding: Array<{ code: string }> } }> } } }
+    const answers = reply.body.entry as Answer[]
+    const refused = '422 Unprocessable Entity'
+    expect(answers.map((e) => e.response.status)).toEqual(['201 Created', '201 Created', refused, refused, refused, refused])
     expect(answers.slice(2).map((e) => e.response.outcome!.issue[0]!.details.coding[0]!.code)).toEqual(['FHIR_UNSUPPORTED', 'FHIR_UNSUPPORTED', 'FHIR_INVALID', 'FHIR_INVALID'])
     expect(answers[0]!.response.location).toBe(`/v1/users/${u0}/entries?start=${lengths[0]}&end=${lengths[0]! + 1}`)
     expect(await Promise.all(users.map(lengthOf))).toEqual([lengths[0]! + 1, lengths[1]! + 1, lengths[2]])

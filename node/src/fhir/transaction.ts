@@ -98,14 +98,21 @@ export type EntryAnswer =
   | { readonly ok: true, readonly user: UserId, readonly seq: number, readonly duplicate: boolean }
   | { readonly ok: false, readonly status: number, readonly code: string, readonly message: string, readonly field?: string }
 
-const REASONS: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 422: 'Unprocessable Entity',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout'
-}
+type IssueType = 'invalid' | 'forbidden' | 'not-found' | 'conflict' | 'too-costly' | 'exception' | 'transient' | 'processing'
 
-const ISSUE_TYPES: Readonly<Record<number, 'invalid' | 'forbidden' | 'not-found' | 'conflict' | 'too-costly' | 'exception' | 'transient' | 'processing'>> = {
-  400: 'invalid', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 413: 'too-costly', 422: 'processing', 500: 'exception', 503: 'transient', 504: 'transient'
-}
+/** Each status an entry may be answered with: its reason phrase and the FHIR issue type of its OperationOutcome. */
+const STATUSES: ReadonlyMap<number, readonly [string, IssueType]> = new Map([
+  [400, ['Bad Request', 'invalid']],
+  [403, ['Forbidden', 'forbidden']],
+  [404, ['Not Found', 'not-found']],
+  [409, ['Conflict', 'conflict']],
+  [413, ['Payload Too Large', 'too-costly']],
+  [422, ['Unprocessable Entity', 'processing']],
+  [500, ['Internal Server Error', 'exception']],
+  [502, ['Bad Gateway', 'transient']],
+  [503, ['Service Unavailable', 'transient']],
+  [504, ['Gateway Timeout', 'transient']]
+])
 
 /** The `transaction-response` (or `batch-response`) Bundle: one entry per request entry, in order. */
 export function transactionResponse (type: Transaction['type'], answers: readonly EntryAnswer[], now: Date = new Date()): Bundle {
@@ -127,12 +134,12 @@ export function transactionResponse (type: Transaction['type'], answers: readonl
         resourceType: 'OperationOutcome',
         issue: [{
           severity: 'error',
-          code: ISSUE_TYPES[answer.status] ?? 'processing',
+          code: STATUSES.get(answer.status)?.[1] ?? 'processing',
           details: { coding: [{ system: ERROR_CODE_SYSTEM, code: answer.code }], text: answer.message },
           ...(answer.field === undefined ? {} : { expression: [answer.field] })
         }]
       }
-      return { response: { status: `${answer.status} ${REASONS[answer.status] ?? ''}`.trim(), outcome } }
+      return { response: { status: `${answer.status} ${STATUSES.get(answer.status)?.[0] ?? ''}`.trim(), outcome } }
     })
   }
 }

@@ -48,7 +48,9 @@ export function registerBatchRoutes (app: App, deps: BatchRoutesDeps): void {
   }, async (request) => {
     const outcomes = await batch.write(request.body.items)
     await auditItems(audit, request, outcomes)
-    const items = outcomes.map((o) => o.ok ? o : { index: o.index, ...(o.user === undefined ? {} : { user: o.user }), ok: false as const, error: itemError(request, o.error) })
+    const items = outcomes.map((o) => o.ok
+      ? o
+      : { index: o.index, ...(o.user === undefined ? {} : { user: o.user }), ok: false as const, error: itemError(request, o.error) })
     const written = items.filter((i) => i.ok).length
     return { written, failed: items.length - written, items }
   })
