@@ -13,6 +13,7 @@ import type { UserId } from '@healthchain/core'
 import { startCpuMeter, round, type CpuFigures, type LatencyFigures } from './cpu-meter.js'
 import { benchExamPlain, benchExamSealed } from './fixtures.js'
 import { runLoad } from './http-load.js'
+import { profiled } from './profile.js'
 
 export interface BatchFigures {
   readonly items: number
@@ -78,7 +79,7 @@ export async function measureBatches (opts: BatchBenchOptions): Promise<BatchFig
   const spec = { url: opts.url, token: opts.token, connections: opts.connections, contentType: CONTENT_TYPE[opts.kind], requests }
   await runLoad({ ...spec, seconds: opts.warmupSeconds })
   const cpu = startCpuMeter()
-  const result = await runLoad({ ...spec, seconds: opts.seconds })
+  const result = await profiled(`http-${opts.kind}`, async () => await runLoad({ ...spec, seconds: opts.seconds }))
   const batches = result.statuses['200'] ?? 0
   const entries = batches * opts.items
   return {

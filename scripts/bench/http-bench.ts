@@ -36,6 +36,9 @@
  * with the machine's cores it bounds what any design of the same work can
  * reach; the generator's own share shows in the load average.
  *
+ * HEALTHCHAIN_BENCH_PROFILE=<directory> writes a CPU profile of the event
+ * loop during the timed HTTP run (profile.ts).
+ *
  * Targets: HTTP writes >= 0.6x the crypto bound, p99 < 50 ms.
  * Nothing is printed here: the caller prints the returned figures.
  */
@@ -57,6 +60,7 @@ import { benchExamPlain, benchExamSealed } from './fixtures.js'
 import { measureBatches, type BatchFigures } from './http-bench-batch.js'
 import { runLoad } from './http-load.js'
 import { median } from './measure.js'
+import { profiled } from './profile.js'
 
 export const HTTP_TARGET = { ratioToCryptoBound: 0.6, p99Ms: 50 } as const
 
@@ -138,7 +142,7 @@ export async function benchHttpWrites (opts: HttpBenchOptions): Promise<HttpBenc
   try {
     await httpWrites(bench, { connections, seconds: warmupSeconds })
     const bound = await boundRates(bench, opts.quick ? 300 : 2000)
-    const http = await httpWrites(bench, { connections, seconds: durationSeconds })
+    const http = await profiled('http-writes', async () => await httpWrites(bench, { connections, seconds: durationSeconds }))
     const cryptoBound = median([...bound, ...await boundRates(bench, opts.quick ? 300 : 2000)])
     const batchOpts = {
       users: bench.users, token: bench.token, url: bench.daemon.apiUrl, items: opts.batchItems ?? 100, connections: opts.batchConnections ?? 4
