@@ -22,6 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole } from '@healthchain/core'
 import { DEFAULT_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES, MIN_WRITE_BUFFER_BYTES } from '@healthchain/ledger'
 import { z } from 'zod'
+import { DEFAULT_BATCH_MAX_ITEMS } from './api/batch.js'
 import { ConfigError } from './errors.js'
 import type { IndexConfig } from './query-index/backend.js'
 import { describeIssue, summariseIssues } from './zod-issues.js'
@@ -30,6 +31,8 @@ export const DEFAULT_API_HOST = '127.0.0.1'
 export const DEFAULT_API_PORT = 8080
 /** 1 MiB: an entry block is at most 128 KiB of CBOR, and its JSON form (hex, FHIR field names) a few times that. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
+/** A batch of the default 500 items: an exam is about 1-2 KB as JSON, a FHIR Observation up to a few KB. */
+export const DEFAULT_BATCH_BODY_LIMIT = 16 * 1024 * 1024
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 2 * 60
 /** An enrolment ticket lives as long as a patient needs to install and open the console at the desk, no longer. */
@@ -104,6 +107,8 @@ export const configSchema = z.strictObject({
     // 0: any free port (tests, and several nodes on one machine); the daemon reports the one bound.
     port: intBetween(0, 65535).default(DEFAULT_API_PORT),
     bodyLimit: intBetween(1024, 64 * 1024 * 1024).default(DEFAULT_BODY_LIMIT),
+    batchMaxItems: intBetween(1, 10_000).default(DEFAULT_BATCH_MAX_ITEMS),
+    batchBodyLimit: intBetween(1024, 256 * 1024 * 1024).default(DEFAULT_BATCH_BODY_LIMIT),
     rateLimit: z.strictObject({
       windowSeconds: intBetween(1, 60 * 60).default(DEFAULT_RATE_LIMIT_WINDOW_SECONDS),
       logins: intBetween(1, 1_000_000).default(DEFAULT_RATE_LIMIT_LOGINS),
@@ -167,7 +172,16 @@ export interface NodeConfig {
   readonly role: InstitutionRole
   /** Absolute. */
   readonly dataDir: string
-  readonly api: { readonly host: string, readonly port: number, readonly bodyLimit: number, readonly rateLimit: RateLimitConfig }
+  readonly api: {
+    readonly host: string
+    readonly port: number
+    readonly bodyLimit: number
+    readonly rateLimit: RateLimitConfig
+    /** Items one batch write or FHIR transaction Bundle may hold. */
+    readonly batchMaxItems: number
+    /** The largest body of a batch write or FHIR transaction Bundle, in bytes. */
+    readonly batchBodyLimit: number
+  }
   readonly auth: {
     readonly tokenTtlSeconds: number, readonly challengeTtlSeconds: number, readonly enrolmentTicketTtlSeconds: number, readonly maxOpenEnrolmentTickets: number
   }
@@ -216,6 +230,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_API_HOST', path: ['api', 'host'], kind: 'string' },
   { variable: 'HEALTHCHAIN_API_PORT', path: ['api', 'port'], kind: 'int' },
   { variable: 'HEALTHCHAIN_API_BODY_LIMIT', path: ['api', 'bodyLimit'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_API_BATCH_MAX_ITEMS', path: ['api', 'batchMaxItems'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_API_BATCH_BODY_LIMIT', path: ['api', 'batchBodyLimit'], kind: 'int' },
   { variable: 'HEALTHCHAIN_RATE_LIMIT_WINDOW_SECONDS', path: ['api', 'rateLimit', 'windowSeconds'], kind: 'int' },
   { variable: 'HEALTHCHAIN_RATE_LIMIT_LOGINS', path: ['api', 'rateLimit', 'logins'], kind: 'int' },
   { variable: 'HEALTHCHAIN_RATE_LIMIT_REQUESTS', path: ['api', 'rateLimit', 'requests'], kind: 'int' },

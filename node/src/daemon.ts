@@ -28,6 +28,7 @@ import { registerCustodyRoutes } from './http/routes/custody.js'
 import { registerEnrolmentRoutes } from './http/routes/enrolments.js'
 import { registerHealthRoutes } from './http/routes/health.js'
 import { registerFhirRoutes } from './http/routes/fhir.js'
+import { registerBatchRoutes } from './http/routes/batch.js'
 import { registerInsightRoutes } from './http/routes/insights.js'
 import { registerNetworkRoutes } from './http/routes/network.js'
 import { registerRegistryRoutes } from './http/routes/registry.js'
@@ -40,6 +41,7 @@ import { MetricsServer } from './metrics/metrics-server.js'
 import { NodeMetrics } from './metrics/node-metrics.js'
 import { ReadinessProbe } from './metrics/readiness.js'
 import type { IndexFollower, PgQueryIndex, QueryIndex } from './query-index/index.js'
+import { createBatchService } from './services/batch.js'
 import { createEnrolmentService } from './services/enrolments.js'
 
 export interface DaemonOptions {
@@ -110,6 +112,7 @@ export class Daemon {
       const enrolments = createEnrolmentService({ chains: services.chains, custodian: config.name }, {
         ttlMs: config.auth.enrolmentTicketTtlSeconds * 1000, maxOpen: config.auth.maxOpenEnrolmentTickets
       })
+      const batch = createBatchService({ chains: services.chains }, { maxItems: config.api.batchMaxItems })
       app = await createServer({ sessions, audit: context.auditSink, status: () => context.status(), metrics }, {
         name: config.name,
         role: config.role,
@@ -124,6 +127,7 @@ export class Daemon {
           (app) => { registerEnrolmentRoutes(app, { sessions, enrolments }) },
           (app) => { registerCustodyRoutes(app, { sessions, custody: services.custody }) },
           (app) => { registerFhirRoutes(app, { sessions, fhir: services.fhir }) },
+          (app) => { registerBatchRoutes(app, { sessions, batch, audit: context.auditSink, bodyLimit: config.api.batchBodyLimit }) },
           (app) => { registerInsightRoutes(app, { sessions, insights: services.insights }) },
           (app) => { registerRegistryRoutes(app, { registry: services.registry }) },
           (app) => { registerAuditRoutes(app, { sessions, audit: services.audit }) },

@@ -62,6 +62,7 @@ export { createChainService, type ChainService, type ChainsComponents, type Exam
 export { createCustodyService, type CustodyService, type CustodyComponents } from './services/custody.js'
 export { createInsightService, type InsightService, type InsightsComponents } from './services/insights.js'
 export { createFhirService, type FhirService, type FhirComponents } from './services/fhir.js'
+export { createBatchService, type BatchService, type BatchComponents, type BatchInit, type ItemOutcome } from './services/batch.js'
 export { createRegistryService, type RegistryService, type RegistryComponents } from './services/registry.js'
 export { createAuditService, type AuditService, type AuditComponents } from './services/audit.js'
 export { createNetworkService, MAX_LAG_LOOKUPS, type NetworkService, type NetworkServiceComponents } from './services/network.js'

@@ -11,10 +11,11 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as contract from '@healthchain/node/api'
 import {
-  createAccessPolicy, createAuditService, createFhirService, createInsightService, createRegistryService,
+  createAccessPolicy, createAuditService, createBatchService, createFhirService, createInsightService, createRegistryService,
   type ChainService, type RouteModule
 } from '../src/index.js'
 import { registerAuditRoutes } from '../src/http/routes/audit.js'
+import { registerBatchRoutes } from '../src/http/routes/batch.js'
 import { registerChainRoutes } from '../src/http/routes/chains.js'
 import { registerCustodyRoutes } from '../src/http/routes/custody.js'
 import { registerFhirRoutes } from '../src/http/routes/fhir.js'
@@ -76,6 +77,9 @@ describe('the OpenAPI document', () => {
       (app) => { registerChainRoutes(app, { sessions: parts.sessions, chains }) },
       (app) => { registerCustodyRoutes(app, { sessions: parts.sessions, custody: {} as CustodyService }) },
       (app) => { registerFhirRoutes(app, { sessions: parts.sessions, fhir: createFhirService({ chains }) }) },
+      (app) => {
+        registerBatchRoutes(app, { sessions: parts.sessions, batch: createBatchService({ chains }, { maxItems: 500 }), audit: parts.audit, bodyLimit: 1 << 24 })
+      },
       (app) => { registerInsightRoutes(app, { sessions: parts.sessions, insights: createInsightService({ index: {} as never, access }) }) },
       (app) => { registerRegistryRoutes(app, { registry: createRegistryService({ ledger }) }) },
       (app) => { registerAuditRoutes(app, { sessions: parts.sessions, audit: createAuditService({ audit: parts.audit }) }) },
@@ -91,7 +95,7 @@ describe('the OpenAPI document', () => {
       summary?: string, responses: Record<string, { content?: Record<string, { schema: unknown }> }>
     }>>
     expect(Object.keys(paths).sort()).toEqual([
-      '/v1/audit', '/v1/network', '/v1/openapi.json', '/v1/registry', '/v1/session', '/v1/session/challenge', '/v1/statistics', '/v1/status', '/v1/trace',
+      '/v1/audit', '/v1/entries/batch', '/v1/fhir', '/v1/network', '/v1/openapi.json', '/v1/registry', '/v1/session', '/v1/session/challenge', '/v1/statistics', '/v1/status', '/v1/trace',
       '/v1/users', '/v1/users/{id}', '/v1/users/{id}/chain-key', '/v1/users/{id}/continuation', '/v1/users/{id}/entries', '/v1/users/{id}/exercise', '/v1/users/{id}/fhir',
       '/v1/users/{id}/head', '/v1/users/{id}/series', '/v1/users/{id}/verify'
     ])
@@ -110,5 +114,6 @@ describe('the OpenAPI document', () => {
     expect(replyOf('/v1/users', 'get')).toContain('custodian')
     expect(replyOf('/v1/network', 'get')).toContain('custodianOf')
     expect(replyOf('/v1/users/{id}/continuation', 'get')).toContain('headSig')
+    expect(replyOf('/v1/entries/batch', 'post')).toContain('duplicate')
   })
 })

@@ -30,7 +30,9 @@ describe('config schema', () => {
       name: 'hospital-a',
       role: 'examiner',
       dataDir: '/var/lib/healthchain',
-      api: { host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024, rateLimit: { windowSeconds: 60, logins: 600, requests: 30_000 } },
+      api: {
+        host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024, batchMaxItems: 500, batchBodyLimit: 16 * 1024 * 1024, rateLimit: { windowSeconds: 60, logins: 600, requests: 30_000 }
+      },
       auth: { tokenTtlSeconds: 900, challengeTtlSeconds: 120, enrolmentTicketTtlSeconds: 900, maxOpenEnrolmentTickets: 1000 },
       audit: { windowSeconds: 60, maxGroups: 1000 },
       p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5, replicateAll: true },
@@ -52,7 +54,7 @@ describe('config schema', () => {
     const config = parseConfig({
       ...minimal,
       role: 'regulator',
-      api: { host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } },
+      api: { host: '0.0.0.0', port: 9443, bodyLimit: 4096, batchMaxItems: 9, batchBodyLimit: 8192, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } },
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30, enrolmentTicketTtlSeconds: 5, maxOpenEnrolmentTickets: 7 },
       audit: { windowSeconds: 300, maxGroups: 50 },
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20, replicateAll: false },
@@ -63,7 +65,9 @@ describe('config schema', () => {
       verifyWorkers: 2,
       registryKey: key
     }, { baseDir: '/' })
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 9443, bodyLimit: 4096, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 } })
+    expect(config.api).toEqual({
+      host: '0.0.0.0', port: 9443, bodyLimit: 4096, batchMaxItems: 9, batchBodyLimit: 8192, rateLimit: { windowSeconds: 10, logins: 20, requests: 500 }
+    })
     expect(config.auth).toEqual({ tokenTtlSeconds: 60, challengeTtlSeconds: 30, enrolmentTicketTtlSeconds: 5, maxOpenEnrolmentTickets: 7 })
     expect(config.audit).toEqual({ windowSeconds: 300, maxGroups: 50 })
     expect(config.console).toEqual({ enabled: false, dir: '/console' })
@@ -127,6 +131,8 @@ describe('environment overrides', () => {
         HEALTHCHAIN_API_HOST: '0.0.0.0',
         HEALTHCHAIN_API_PORT: '9090',
         HEALTHCHAIN_API_BODY_LIMIT: '2048',
+        HEALTHCHAIN_API_BATCH_MAX_ITEMS: '50',
+        HEALTHCHAIN_API_BATCH_BODY_LIMIT: '4096',
         HEALTHCHAIN_TOKEN_TTL_SECONDS: '60',
         HEALTHCHAIN_CHALLENGE_TTL_SECONDS: '30',
         HEALTHCHAIN_RATE_LIMIT_WINDOW_SECONDS: '30',
@@ -148,7 +154,7 @@ describe('environment overrides', () => {
     expect(config).toMatchObject({
       name: 'hospital-b',
       role: 'inquirer',
-      api: { host: '0.0.0.0', port: 9090, bodyLimit: 2048, rateLimit: { windowSeconds: 30, logins: 100, requests: 1000 } },
+      api: { host: '0.0.0.0', port: 9090, bodyLimit: 2048, batchMaxItems: 50, batchBodyLimit: 4096, rateLimit: { windowSeconds: 30, logins: 100, requests: 1000 } },
       auth: { tokenTtlSeconds: 60, challengeTtlSeconds: 30 },
       audit: { windowSeconds: 120, maxGroups: 200 },
       p2p: {

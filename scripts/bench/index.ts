@@ -36,7 +36,7 @@ async function main (): Promise<void> {
     figures.push(...await benchLightCatchUp({ quick }))
   }
   if (runs('http')) {
-    console.log('http: sealed exam writes from 50 concurrent clients, beside the library rate …')
+    console.log('http: sealed exam writes from 50 concurrent clients, batches and FHIR Bundles, beside the crypto bound and the library rate …')
     figures.push(...httpFigures(await benchHttpWrites({ quick })))
   }
   if (runs('index')) {
@@ -54,20 +54,51 @@ async function main (): Promise<void> {
   console.log(`\nfigures written to ${file}`)
 }
 
-/** The HTTP benchmark's result as figures: the targets are absolute (≥ 3,000 writes/s, p99 < 50 ms on this machine). */
+/** The HTTP benchmark's result as figures: ratios against the crypto bound measured in the same run (target ≥ 0.6x, p99 < 50 ms). */
 function httpFigures (r: HttpBenchResult): Figure[] {
   const section = 'http API'
+  const bound = (value: number, target?: number): Figure['ratio'] => ({ against: 'crypto bound', value: value / r.cryptoBound, ...(target === undefined ? {} : { target }) })
+  const batchFigures = (name: string, b: HttpBenchResult['batch']): Figure[] => [
+    { section, name: `${name}, ${b.items} entries a request, ${b.connections} connections`, value: b.entriesPerSecond, unit: 'entries/s', ratio: bound(b.entriesPerSecond) },
+    { section, name: `${name}: latency p99 of one request`, value: b.latencyMs.p99, unit: 'ms' },
+    { section, name: `${name}: server CPU per entry (all threads)`, value: b.cpu.microsPerWrite, unit: 'µs' },
+    { section, name: `${name}: event loop busy`, value: b.cpu.eventLoop.utilization, unit: '' },
+    { section, name: `${name}: errors, timeouts and non-200 answers`, value: b.failures, unit: 'requests' }
+  ]
   return [
-    { section, name: `HTTP sealed exam writes, ${r.connections} connections (target ≥ ${r.target.writesPerSecond}/s)`, value: r.http.writesPerSecond, unit: 'writes/s', ratio: { against: 'library writes', value: r.ratio } },
+    { section, name: 'seal (3 recipients) + sign alone: crypto bound (one thread)', value: r.cryptoBound, unit: 'entries/s' },
+    {
+      section,
+      name: `HTTP sealed exam writes, ${r.connections} connections`,
+      value: r.http.writesPerSecond,
+      unit: 'writes/s',
+      ratio: bound(r.http.writesPerSecond, r.target.ratioToCryptoBound)
+    },
+    { section, name: 'HTTP writes against library writes', value: r.http.writesPerSecond, unit: 'writes/s', ratio: { against: 'library writes', value: r.ratio } },
     { section, name: 'HTTP write latency p50', value: r.http.latencyMs.p50, unit: 'ms' },
-    { section, name: `HTTP write latency p99 (target < ${r.target.p99Ms} ms)`, value: r.http.latencyMs.p99, unit: 'ms' },
-    { section, name: `library writes (the same exams appended directly, ${r.connections} callers)`, value: r.library.writesPerSecond, unit: 'writes/s' },
-    { section, name: 'CPU per HTTP write (all threads, autocannon included)', value: r.http.cpu.microsPerWrite, unit: 'µs', ratio: { against: 'library write', value: Math.round(r.http.cpu.microsPerWrite / r.library.cpu.microsPerWrite * 1000) / 1000 } },
-    { section, name: 'cores busy during the HTTP run', value: r.http.cpu.cores, unit: 'cores' },
+    {
+      section,
+      name: `HTTP write latency p99 (target < ${r.target.p99Ms} ms)`,
+      value: r.http.latencyMs.p99,
+      unit: 'ms',
+      // As a ratio of the target, so the table says meets or misses: at most 1.
+      ratio: { against: `${r.target.p99Ms} ms`, value: r.target.p99Ms / Math.max(r.http.latencyMs.p99, 1e-9), target: 1 }
+    },
+    { section, name: `library writes (the same exams appended directly, ${r.connections} callers)`, value: r.library.writesPerSecond, unit: 'writes/s', ratio: bound(r.library.writesPerSecond) },
+    {
+      section,
+      name: 'server CPU per HTTP write (all threads; the load generator is another process)',
+      value: r.http.cpu.microsPerWrite,
+      unit: 'µs',
+      ratio: { against: 'library write', value: Math.round(r.http.cpu.microsPerWrite / r.library.cpu.microsPerWrite * 1000) / 1000 }
+    },
+    { section, name: 'server cores busy during the HTTP run', value: r.http.cpu.cores, unit: 'cores' },
     ...(r.http.cpu.eventLoop.microsPerWrite === null ? [] : [{ section, name: 'event loop CPU per HTTP write (its thread alone)', value: r.http.cpu.eventLoop.microsPerWrite, unit: 'µs' }]),
     { section, name: 'event loop busy during the HTTP run (1 = saturated: the bottleneck)', value: r.http.cpu.eventLoop.utilization, unit: '' },
     { section, name: 'CPU per library write (all threads)', value: r.library.cpu.microsPerWrite, unit: 'µs' },
     ...(r.library.cpu.eventLoop.microsPerWrite === null ? [] : [{ section, name: 'event loop CPU per library write (its thread alone)', value: r.library.cpu.eventLoop.microsPerWrite, unit: 'µs' }]),
+    ...batchFigures('batch route (POST /v1/entries/batch)', r.batch),
+    ...batchFigures('FHIR transaction Bundle (POST /v1/fhir)', r.bundle),
     { section, name: `plain Hypercore appends of the same size (${r.users} cores, ${r.connections} callers)`, value: r.storage.appendsPerSecond, unit: 'appends/s' },
     { section, name: 'CPU per plain Hypercore append (all threads)', value: r.storage.cpu.microsPerWrite, unit: 'µs' },
     { section, name: 'HTTP errors, timeouts and non-2xx answers', value: r.http.errors + r.http.timeouts + r.http.non2xx, unit: 'requests' },

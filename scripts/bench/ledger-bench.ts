@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import {
-  buildExam, buildGenesis, encodeEntry, entrySigningMessage, seal, newRecoveryPhrase, signEntry, userKeysFromPhrase,
+  buildExam, buildGenesis, encodeEntry, entrySigningMessage, newRecoveryPhrase, signEntry, userKeysFromPhrase,
   type UnsignedEntry
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { VerifyPool, verifyChain } from '@healthchain/ledger'
 import { LedgerConsortium, coreOf, makeInstitution } from '@healthchain/ledger/testing'
+import { cryptoBoundRun } from './crypto-bound.js'
 import { interleavedRates, rate, type Figure } from './measure.js'
 
 const SECTION = 'ledger'
@@ -69,18 +70,9 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
     )
     figures.push({ section: SECTION, name: 'sealed exam entry size', value: encodeEntry(sample).length, unit: 'bytes' })
 
-    // The crypto bound: the same sealing (three recipients) and one Ed25519
-    // signature over a message as long as an entry's signing message — no
-    // entry model, no encoding, no storage.
-    const boundCtx = { chainKey: crypto.randomBytes(32), entryId: crypto.randomBytes(16) }
+    // The crypto bound (crypto-bound.ts): the same sealing (three recipients) and one Ed25519 signature, nothing else.
     const boundRecipients = [hospital.keys.box.publicKey, other.keys.box.publicKey, crypto.randomBytes(32)]
-    const boundMessage = crypto.randomBytes(entrySigningMessage(sample, { chainKey: boundCtx.chainKey, seq: 1 }).length)
-    const cryptoBoundRun = (): void => {
-      for (let i = 0; i < count; i++) {
-        seal(sealed, boundRecipients, boundCtx, crypto)
-        crypto.sign(boundMessage, hospital.keys.sign.secretKey)
-      }
-    }
+    const boundRun = cryptoBoundRun({ crypto, signSecretKey: hospital.keys.sign.secretKey, recipients: boundRecipients, sealed, sample }, count)
 
     // Chains are enrolled before the clock starts (deriving a user's keys from a phrase is deliberately slow).
     const chainsFor = async (n: number) => await Promise.all(Array.from({ length: n }, withGrant))
@@ -98,7 +90,7 @@ export async function ledgerBench (opts: { count: number }): Promise<Figure[]> {
       verifyTarget = { chain }
     }
     // The bound and batched appends are measured in turns (see interleavedRates), so their ratio compares them under the same load.
-    const [cryptoBound, batched] = await interleavedRates(count, [cryptoBoundRun, appendBatched], rounds)
+    const [cryptoBound, batched] = await interleavedRates(count, [boundRun, appendBatched], rounds)
     figures.push({ section: SECTION, name: 'seal (3 recipients) + sign alone: crypto bound', value: cryptoBound!, unit: 'entries/s' })
 
     const oneChains = await chainsFor(3)

@@ -8,6 +8,7 @@
  */
 export * from './common.js'
 export * from './chains.js'
+export * from './batch.js'
 export * from './node.js'
 export * from './insights.js'
 export * from './fhir.js'

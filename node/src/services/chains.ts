@@ -8,10 +8,10 @@
  * through the network node; they return only once durably appended.
  */
 import {
-  assembleExam, bytesToHex, can, decodeEntry, encodeEntry, newEntryId, signEntry, userIdFromKey,
+  assembleExam, bytesToHex, can, decodeEntry, encodeCanonical, encodeEntry, newEntryId, signEntry, userIdFromKey,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
 } from '@healthchain/core'
-import type { AppendResult, Ledger, ReadQuery, UserChain } from '@healthchain/ledger'
+import { LedgerError, type AppendResult, type Ledger, type ReadQuery, type UserChain } from '@healthchain/ledger'
 import type { NetworkNode, SignedHead } from '@healthchain/net'
 import type {
   ChainHeadReply, ChainKeyReply, ChainSummary, EntriesReply, FindUsersQuery, FindUsersReply, SignedHeadView, UserMatch, UserWrite, VerifyReply, WriteReply
@@ -34,8 +34,13 @@ export interface ChainsComponents {
   readonly access: AccessPolicy
 }
 
-/** An exam as an examiner sends it: the plain part, and what to seal. */
-export interface ExamInput { readonly plain: ExamPlain, readonly sealed?: ExamSealed }
+/**
+ * An exam as an examiner sends it: the plain part, what to seal, and
+ * optionally the entry id (16 bytes) the caller chose, so that a retry of
+ * the same write is answered with the first one's position (duplicate)
+ * instead of being written twice.
+ */
+export interface ExamInput { readonly plain: ExamPlain, readonly sealed?: ExamSealed, readonly id?: Uint8Array }
 
 export interface ChainService {
   /** The key this node gives `user`'s chain when it enrols them (the one it has, if it holds the chain). */
@@ -45,7 +50,11 @@ export interface ChainService {
   summary (caller: Caller, user: UserId): Promise<ChainSummary>
   /** A caller's write: an examiner's exam (signed and sealed here), or an entry a user signed for their own chain. */
   write (caller: Caller, user: UserId, body: (ExamInput & { type: 'exam' }) | UserWrite, fieldPrefix?: string): Promise<WriteReply>
-  /** An exam written as this institution; units are checked against UCUM first, a refusal naming the field under `fieldPrefix`. */
+  /**
+   * An exam written as this institution; units are checked against UCUM first, a refusal naming the field under `fieldPrefix`.
+   * With `exam.id` already in the chain: the same exam (this institution's, same plain part) is answered as a duplicate at
+   * its position; anything else under that id is DUPLICATE_ENTRY.
+   */
   writeExam (user: UserId, exam: ExamInput, fieldPrefix?: string): Promise<WriteReply>
   /**
    * The entries as the caller's role may see them (entry-view.ts); with
@@ -139,11 +148,15 @@ export function createChainService (components: ChainsComponents): ChainService 
       checkExamUnits(exam, fieldPrefix)
       const chain = await ledger.chain(user)
       const author = institution.id
+      if (exam.id !== undefined) {
+        const retry = await retryOf(chain, exam.id, exam)
+        if (retry !== undefined) return retry
+      }
       for (let attempt = 1; ; attempt++) {
         await institution.keys.refresh()
         // The keys the registry lists now; a rotation arriving while sealing is caught below, and the exam sealed again.
         const keys = institution.keys.inForce()
-        const id = newEntryId(crypto)
+        const id = exam.id ?? newEntryId(crypto)
         const sealed = await sealer.seal({
           payload: exam.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
         })
@@ -223,6 +236,23 @@ export function createChainService (components: ChainsComponents): ChainService 
     }
   }
 
+  /**
+   * A retried exam: its id is in the chain already. The sealed part cannot be compared (it is sealed again with a
+   * fresh data key every time), so the retry is the same write when the stored entry is this institution's exam
+   * with the same plain part. Only the custodian holds every id; elsewhere the custodian answers the forwarded write.
+   */
+  const retryOf = async (chain: UserChain, id: Uint8Array, exam: ExamInput): Promise<WriteReply | undefined> => {
+    if (!chain.writable) return undefined
+    const seq = chain.positionOf(id)
+    if (seq === undefined) return undefined
+    const stored = await chain.get(seq)
+    // An erased original holds no content to compare: the id is the caller's own, so it is its retry.
+    const same = stored === null ||
+      (stored.type === 'exam' && stored.author === institution.id && equalBytes(encodeCanonical(stored.plain), encodeCanonical(exam.plain)))
+    if (!same) throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq} by a different entry`)
+    return { seq, id: bytesToHex(id), duplicate: true }
+  }
+
   const writeUserEntry = async (user: UserId, body: UserWrite): Promise<WriteReply> => {
     const entry: Entry = decodeEntry(hexToBytes(body.entry))
     if (entry.author !== 'user') throw new NodeError('FORBIDDEN', 'a user writes entries authored by the user only')
@@ -255,4 +285,8 @@ export function headView (head: SignedHead): SignedHeadView {
 /** Hex the request schema already checked (even length, hex digits) as bytes. */
 export function hexToBytes (hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'))
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i])
 }

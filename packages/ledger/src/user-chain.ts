@@ -259,6 +259,9 @@ export class UserChain {
   get user (): ChainUser | undefined { return this.rules.user }
   get userId (): UserId | undefined { return this.rules.user?.userId }
 
+  /** The position of an entry id already in the chain (appended or replicated and checked), if any: a retry's original. */
+  positionOf (id: Uint8Array): number | undefined { return this.rules.positionOf(id) }
+
   /** The chain's consent state after its last entry. */
   get consent (): ChainRules['consent'] { return this.rules.consent }
 
