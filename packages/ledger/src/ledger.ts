@@ -306,7 +306,7 @@ export class Ledger {
       if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
       if (holder.chain !== undefined) this.noteSignKey(user, holder.chain)
       this.changes.emit({ user, length, kind })
-    }, layout, heldCoreOpener(this.store))
+    }, { layout, held: heldCoreOpener(this.store), pool: this.pool })
     const user = core.key === null ? undefined : this.catalog.userOf(core.key)
     if (user !== undefined) this.noteSignKey(user, opened)
     return opened

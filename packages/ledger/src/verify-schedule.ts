@@ -35,14 +35,15 @@ export interface ChunkRange {
 }
 
 export interface ScheduleOptions<R extends { readonly blocks: BlocksJob['blocks'] }> {
-  /** Blocks [0, length) are verified. */
+  /** Blocks [start, length) are verified; start defaults to 0. */
+  readonly start?: number
   readonly length: number
   /** Reads a chunk: its blocks, and whatever else fold needs (kept with it until folded). */
   readonly read: (range: ChunkRange) => Promise<R>
   /** The job for a chunk's blocks. */
   readonly job: (range: ChunkRange, blocks: BlocksJob['blocks']) => BlocksJob
-  /** Folds a chunk's verdict, in chain order. */
-  readonly fold: (range: ChunkRange, read: R, verdict: BlocksVerdict) => void
+  /** Folds a chunk's verdict, in chain order; false (or a promise of it) stops the run there: no later chunk is folded. */
+  readonly fold: (range: ChunkRange, read: R, verdict: BlocksVerdict) => boolean | void | Promise<boolean | void>
   readonly crypto: CryptoProvider
   /** Without one (or for a chain of one chunk), everything runs on the calling thread. */
   readonly pool?: VerifyPool
@@ -58,7 +59,8 @@ interface Chunk<R> extends ChunkRange {
 
 export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blocks'] }> (opts: ScheduleOptions<R>): Promise<void> {
   const { length, crypto } = opts
-  const pool = opts.pool !== undefined && opts.pool.size > 0 && length > CHUNK ? opts.pool : undefined
+  const first = opts.start ?? 0
+  const pool = opts.pool !== undefined && opts.pool.size > 0 && length - first > CHUNK ? opts.pool : undefined
   const chunks: Array<Chunk<R>> = []
   let folded = 0
   let queued = 0
@@ -76,7 +78,7 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
 
   /** Starts reads up to READ_AHEAD chunks past the fold, and gives read chunks to workers that have room. */
   const feed = (): void => {
-    for (let start = chunks.length * CHUNK; start < length && chunks.length - folded < READ_AHEAD; start += CHUNK) {
+    for (let start = first + chunks.length * CHUNK; start < length && chunks.length - folded < READ_AHEAD; start += CHUNK) {
       const chunk: Chunk<R> = { start, end: Math.min(length, start + CHUNK), taken: false }
       chunks.push(chunk)
       opts.read(chunk).then((read) => {
@@ -107,17 +109,19 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
     return undefined
   }
 
-  const total = Math.ceil(length / CHUNK)
+  const total = Math.ceil(Math.max(0, length - first) / CHUNK)
   while (folded < total) {
     feed()
     const next = chunks[folded]!
     if (next.failed !== undefined) throw next.failed.error
     if (next.verdict !== undefined) {
-      opts.fold(next, next.read!, next.verdict)
+      const more = await opts.fold(next, next.read!, next.verdict)
       // Let the blocks and the verdict go: only chunks past the fold are looked at again.
       next.read = undefined
       next.verdict = undefined
       folded++
+      // Stopped early: reads and jobs still out settle into chunks nobody looks at again.
+      if (more === false) return
       continue
     }
     const own = untaken()
