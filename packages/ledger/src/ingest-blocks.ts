@@ -135,7 +135,11 @@ export async function ingestBlocks (init: IngestBlocksInit, end: number): Promis
       return true
     },
     crypto,
-    pool: init.pool
+    pool: init.pool,
+    // While the transfer runs, the calling thread carries it: the workers verify, this thread folds. Until a worker is
+    // ready (its start takes seconds from the sources), this thread verifies rather than wait.
+    callerVerifies: init.arrivedOnly !== true,
+    whenReady: true
   })
   return problem
 }

@@ -202,6 +202,8 @@ export class UserChain {
    * for the rest. Passes stop at the first refusal (that `ingest()` reports).
    */
   ingestAsArriving (): () => Promise<number> {
+    // Started now, the workers are likely ready when the first range has arrived.
+    this.pool?.warm()
     return followArrivals(this.#core, async () => await this.queueIngest(true))
   }
 

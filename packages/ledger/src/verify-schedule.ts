@@ -47,6 +47,16 @@ export interface ScheduleOptions<R extends { readonly blocks: BlocksJob['blocks'
   readonly crypto: CryptoProvider
   /** Without one (or for a chain of one chunk), everything runs on the calling thread. */
   readonly pool?: VerifyPool
+  /**
+   * Whether the calling thread verifies chunks too when a pool is given (default true). False while it has other
+   * work to keep up with (a replica's ingest while the transfer runs): it then only reads, hands out and folds.
+   */
+  readonly callerVerifies?: boolean
+  /**
+   * Hand chunks to the pool only once a worker is ready (default false: jobs posted earlier wait for it). For a caller
+   * that would rather verify on its own thread than wait seconds for a worker's start (a replica's catch-up).
+   */
+  readonly whenReady?: boolean
 }
 
 interface Chunk<R> extends ChunkRange {
@@ -86,7 +96,7 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
         notify()
       }, fail(chunk))
     }
-    if (pool === undefined) return
+    if (pool === undefined || (opts.whenReady === true && !pool.ready)) return
     for (let c = folded; queued < pool.size * WORKER_QUEUE && c < chunks.length; c++) {
       const chunk = chunks[c]!
       if (chunk.taken || chunk.read === undefined) continue
@@ -124,7 +134,7 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
       if (more === false) return
       continue
     }
-    const own = untaken()
+    const own = pool !== undefined && pool.ready && opts.callerVerifies === false ? undefined : untaken()
     if (own !== undefined) {
       own.taken = true
       own.verdict = verifyBlocks(opts.job(own, own.read!.blocks), crypto)

@@ -111,6 +111,8 @@ export class Replication {
     })
     this.host.addEventListener('peer:connect', this.onConnect)
     this.followRegistry()
+    // A full node checks every block it fetches on the ledger's verification workers: started now, they are up by then.
+    if (!this.light) this.ledger.warmVerifyWorkers()
     if (!this.light) this.unwatchKeys = watchRetiredKeys(this.host, this.ledger, this)
     this.sweeper = setInterval(() => { this.closeIdleServed() }, Math.max(100, Math.floor(this.servedIdleMs / 2)))
     this.sweeper.unref()
