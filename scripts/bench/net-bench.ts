@@ -325,7 +325,13 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
       { section: SECTION, name: 'replicated block size (sealed exam)', value: blockBytes, unit: 'bytes' },
       { section: SECTION, name: `raw hypercore replication over plain TCP (${length} blocks, one process)`, value: tcpRate, unit: 'blocks/s' },
       { section: SECTION, name: 'libp2p fetchChain, transfer only (no ingest)', value: transferRate, unit: 'blocks/s', ratio: { against: 'plain TCP', value: transferRate / tcpRate, target: 0.9 } },
-      { section: SECTION, name: 'libp2p fetchChain, transfer + ingest (re-verification)', value: totalRate, unit: 'blocks/s', ratio: { against: 'plain TCP', value: totalRate / tcpRate, target: 0.7 } }
+      {
+        section: SECTION,
+        name: 'libp2p fetchChain, transfer + ingest (re-verification)',
+        value: totalRate,
+        unit: 'blocks/s',
+        ratio: { against: 'plain TCP', value: totalRate / tcpRate, target: 0.7 }
+      }
     ]
   } finally {
     for (const s of servers) s.close()
