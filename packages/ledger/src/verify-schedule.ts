@@ -53,8 +53,9 @@ export interface ScheduleOptions<R extends { readonly blocks: BlocksJob['blocks'
    */
   readonly callerVerifies?: boolean
   /**
-   * Hand chunks to the pool only once a worker is ready (default false: jobs posted earlier wait for it). For a caller
-   * that would rather verify on its own thread than wait seconds for a worker's start (a replica's catch-up).
+   * Hand chunks to the pool only once a worker is ready (default false: jobs posted earlier wait for it), and take a
+   * chunk back whose job failed rather than fail. For a caller that would rather verify on its own thread than wait
+   * seconds for a worker's start, or stop for a lost one (a replica's catch-up).
    */
   readonly whenReady?: boolean
 }
@@ -65,6 +66,8 @@ interface Chunk<R> extends ChunkRange {
   taken: boolean
   verdict?: BlocksVerdict
   failed?: { error: unknown }
+  /** Its job failed in a worker: verified on the calling thread (`whenReady` only). */
+  here?: boolean
 }
 
 export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blocks'] }> (opts: ScheduleOptions<R>): Promise<void> {
@@ -99,22 +102,30 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
     if (pool === undefined || (opts.whenReady === true && !pool.ready)) return
     for (let c = folded; queued < pool.size * WORKER_QUEUE && c < chunks.length; c++) {
       const chunk = chunks[c]!
-      if (chunk.taken || chunk.read === undefined) continue
+      if (chunk.taken || chunk.read === undefined || chunk.here === true) continue
       chunk.taken = true
       queued++
       pool.run(opts.job(chunk, chunk.read.blocks)).then((verdict) => {
         queued--
         chunk.verdict = verdict
         notify()
-      }, fail(chunk))
+      }, opts.whenReady === true
+        // A worker lost (or the pool closed under a catch-up): the chunk is verified again, on this thread.
+        ? () => {
+            queued--
+            chunk.taken = false
+            chunk.here = true
+            notify()
+          }
+        : fail(chunk))
     }
   }
 
-  /** A read chunk no one has taken, lowest first. */
-  const untaken = (): Chunk<R> | undefined => {
+  /** A read chunk no one has taken, lowest first (only one a worker failed on, if `failedOnly`). */
+  const untaken = (failedOnly = false): Chunk<R> | undefined => {
     for (let c = folded; c < chunks.length; c++) {
       const chunk = chunks[c]!
-      if (!chunk.taken && chunk.read !== undefined) return chunk
+      if (!chunk.taken && chunk.read !== undefined && (!failedOnly || chunk.here === true)) return chunk
     }
     return undefined
   }
@@ -134,7 +145,7 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
       if (more === false) return
       continue
     }
-    const own = pool !== undefined && pool.ready && opts.callerVerifies === false ? undefined : untaken()
+    const own = pool !== undefined && pool.ready && opts.callerVerifies === false ? untaken(true) : untaken()
     if (own !== undefined) {
       own.taken = true
       own.verdict = verifyBlocks(opts.job(own, own.read!.blocks), crypto)
