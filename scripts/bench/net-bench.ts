@@ -295,7 +295,8 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
       const id = 'hospital-b'
       const node = await net.start(id, { ledgerDir: `b-${round}`, replicateAll: false })
       try {
-        // A running node's verification workers are up (they start with it): not part of a catch-up.
+        // A node that caught up on a long chain before has its verification workers up: their start is not part of this one.
+        node.ledger.warmVerifyWorkers()
         if (node.ledger.verifyWorkers > 0) await waitFor(() => node.ledger.verifyWorkersReady, `${id}'s verification workers to start`, 60_000)
         const replica = await node.ledger.replicaOf(user.userId, chainKey)
         const complete = completion(coreOf(replica), length)

@@ -75,6 +75,9 @@ interface PeerChannel {
   readonly served: Map<string, ServedCore>
 }
 
+/** Blocks missing in a fetch from which the ledger's verification workers are started (if not already). */
+const WARM_WORKERS_AT = 256
+
 export class Replication {
   private readonly host: BaseHost
   private readonly ledger: Ledger
@@ -111,8 +114,6 @@ export class Replication {
     })
     this.host.addEventListener('peer:connect', this.onConnect)
     this.followRegistry()
-    // A full node checks every block it fetches on the ledger's verification workers: started now, they are up by then.
-    if (!this.light) this.ledger.warmVerifyWorkers()
     if (!this.light) this.unwatchKeys = watchRetiredKeys(this.host, this.ledger, this)
     this.sweeper = setInterval(() => { this.closeIdleServed() }, Math.max(100, Math.floor(this.servedIdleMs / 2)))
     this.sweeper.unref()
@@ -295,6 +296,9 @@ export class Replication {
       throw new NetError('INVALID_FIELD', `user ${user}'s chain here has another key than the one asked for`, { field: 'key' })
     }
     chain.hold()
+    // A long fetch checks its blocks on the ledger's verification workers: started at the first one (not with every node:
+    // most fetches are a few blocks, and a worker costs seconds of CPU to start), and checked here until they are up.
+    if (!this.light && (opts.length ?? Infinity) - chain.verifiedLength >= WARM_WORKERS_AT) this.ledger.warmVerifyWorkers()
     this.startFetching(chain)
     // Checked as it arrives: range k's signatures are verified (on the ledger's workers) while range k+1 transfers.
     const following = chain.ingestAsArriving()

@@ -68,7 +68,9 @@ describe('a replica catching up with its verification workers', () => {
       const node = await start(ledger, net.party(id), a)
       await node.dial(nodeA.addresses[0]!)
       await waitFor(() => ledger.registry.length === ledgerA.registry.length, `${id} to receive the registry`)
-      // The workers start with the node; from the sources that takes seconds, and until then the calling thread checks alone.
+      // A long fetch starts the workers; from the sources that takes seconds, and until then the calling thread checks alone.
+      // Started and awaited here, so that this fetch is checked on them.
+      ledger.warmVerifyWorkers()
       if (ledger.verifyWorkers > 0) await waitFor(() => ledger.verifyWorkersReady, `${id}'s verification worker to start`, 60_000)
       return { node, ingest: (await node.replication.fetchChain(user.userId, chainKey, { length, timeoutMs: 60_000 })).ingest }
     }
