@@ -151,6 +151,8 @@ declare module 'hypercore' {
       length?: number
       /** Explicit block indexes (then start/end are ignored). */
       blocks?: number[]
+      /** Ask for the blocks in order from `start` (default false: batches from random places in the range, to spread peers). */
+      linear?: boolean
       /** Download in order. */
       linear?: boolean
     }

@@ -145,6 +145,18 @@ export class Ledger {
   /** Verification jobs waiting on or running in the worker pool (the node's metrics report it). */
   get verifyQueueDepth (): number { return this.pool.queued }
 
+  /** Verification worker threads configured (0: everything is checked on the calling thread). */
+  get verifyWorkers (): number { return this.pool.size }
+
+  /** Whether a verification worker has started and takes jobs (false with none configured). */
+  get verifyWorkersReady (): boolean { return this.pool.ready }
+
+  /**
+   * Starts the verification workers now rather than on first use: a node that replicates checks every block it
+   * fetches on them, and a worker takes a while to start (ingest checks on the calling thread until one is up).
+   */
+  warmVerifyWorkers (): void { this.pool.warm() }
+
   /**
    * Creates the empty registry this node hosts, bound to the governance
    * public key (the store never holds the governance secret). Its block 0 is
@@ -306,7 +318,7 @@ export class Ledger {
       if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
       if (holder.chain !== undefined) this.noteSignKey(user, holder.chain)
       this.changes.emit({ user, length, kind })
-    }, layout, heldCoreOpener(this.store))
+    }, { layout, held: heldCoreOpener(this.store), pool: this.pool })
     const user = core.key === null ? undefined : this.catalog.userOf(core.key)
     if (user !== undefined) this.noteSignKey(user, opened)
     return opened

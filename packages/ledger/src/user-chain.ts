@@ -13,13 +13,13 @@ import {
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
 import { describeSegments, firstCoreLayout, keyAt, layoutWhenArrived, readLayout, type ChainLayout } from './chain-segments.js'
-import { LedgerError, asLedgerError } from './errors.js'
+import { LedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
 import { clearBlocks, clearInEarlierCores, presentIn, type HeldCoreOpener } from './clear-blocks.js'
 import { readConsistencyNodes } from './consistency.js'
 import { downloadUnerased } from './download-unerased.js'
-import { erasuresAhead } from './erasures-ahead.js'
+import { arrivedUntil, followArrivals, ingestBlocks } from './ingest-blocks.js'
 import type { MerkleNode } from './merkle.js'
 import { headInMemory, storedHead, storedTreeHash, writerHead, type StoredHead } from './tree-audit.js'
 import { verifyChain, type ChainReport } from './verify-chain.js'
@@ -62,6 +62,16 @@ export interface HeadWithRoot {
   readonly root: Uint8Array
 }
 
+/** What `UserChain.open` may be given besides the core and the registry. */
+export interface ChainOpenOptions {
+  /** The chain's segments, when the core cannot tell them yet (a new custodian's continuation before its migrate). */
+  readonly layout?: ChainLayout
+  /** Opens the chain's earlier cores held here. */
+  readonly held?: HeldCoreOpener
+  /** Verification workers for ingest; without, the calling thread checks every signature. */
+  readonly pool?: VerifyPool
+}
+
 /** Reads a chain's core; set by UserChain's static block, so only this module can (see coreOf). */
 let rawCore: (chain: UserChain) => Hypercore
 
@@ -95,16 +105,19 @@ export class UserChain {
   private readonly grown: ChainGrown
   /** Opens an earlier core of the chain held here, to clear the erased blocks it holds too. */
   private readonly held: HeldCoreOpener
+  /** Where ingest verifies signatures besides the calling thread (none: the calling thread alone). */
+  private readonly pool: VerifyPool | undefined
 
   static {
     rawCore = (chain) => chain.#core
   }
 
   private constructor (
-    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout, held: HeldCoreOpener
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout, opts: ChainOpenOptions
   ) {
     this.#core = core
-    this.held = held
+    this.held = opts.held ?? (async () => undefined)
+    this.pool = opts.pool
     this.grown = grown
     this.registry = registry
     this.erased = erased
@@ -132,18 +145,19 @@ export class UserChain {
    * does. `verify()` re-checks everything.
    *
    * A continuation core's layout (its segments) is read from its migrate
-   * (readLayout), unless `layout` is given: the new custodian's, before it
-   * appends that migrate. `held` opens the chain's earlier cores this node
-   * holds, so an erasure below a segment's end clears their copy too.
+   * (readLayout), unless `opts.layout` is given: the new custodian's, before
+   * it appends that migrate. `opts.held` opens the chain's earlier cores this
+   * node holds, so an erasure below a segment's end clears their copy too;
+   * `opts.pool` verifies ingested signatures on worker threads.
    */
   static async open (
-    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, layout?: ChainLayout,
-    held: HeldCoreOpener = async () => undefined
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, opts: ChainOpenOptions = {}
   ): Promise<UserChain> {
     await core.ready()
+    const { layout } = opts
     // A replica opened before anything arrived cannot know its segments yet: it learns them before folding anything.
     const pending = layout === undefined && core.manifest === null
-    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)), held)
+    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)), opts)
     chain.layoutKnown = !pending
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
@@ -176,9 +190,27 @@ export class UserChain {
    * more, and waiting for it would stop the chain for good.
    */
   ingest (): Promise<IngestResult> {
+    return this.queueIngest(false)
+  }
+
+  /**
+   * While a fetch brings blocks: ingests what has arrived (`ingest()`, up to
+   * the first block not here yet) each time enough more blocks came, so
+   * range k is checked — its signatures on the verification pool — while
+   * range k+1 transfers. Returns a stop that waits for the pass under way and
+   * gives the positions the passes folded; the caller then runs `ingest()`
+   * for the rest. Passes stop at the first refusal (that `ingest()` reports).
+   */
+  ingestAsArriving (): () => Promise<number> {
+    // Started now, the workers are likely ready when the first range has arrived.
+    this.pool?.warm()
+    return followArrivals(this.#core, async () => await this.queueIngest(true))
+  }
+
+  private queueIngest (arrivedOnly: boolean): Promise<IngestResult> {
     // One at a time: two ingests at once would both check the same next block.
     this.ingests++
-    const run = this.ingesting.then(async () => await this.ingestArrived()).finally(() => { this.ingests-- })
+    const run = this.ingesting.then(async () => await this.ingestArrived(arrivedOnly)).finally(() => { this.ingests-- })
     this.ingesting = run.then(() => {}, () => {})
     return run
   }
@@ -198,7 +230,7 @@ export class UserChain {
 
   release (): void { this.holds = Math.max(0, this.holds - 1) }
 
-  private async ingestArrived (): Promise<IngestResult> {
+  private async ingestArrived (arrivedOnly: boolean): Promise<IngestResult> {
     if (!this.layoutKnown && this.rules.length === 0) {
       // Nothing can be checked before the core's manifest (and a continuation's migrate) arrived.
       const layout = await layoutWhenArrived(this.#core)
@@ -207,29 +239,18 @@ export class UserChain {
       this.layoutKnown = true
     }
     const start = this.rules.length
-    const erasedHere = this.erased.of(this.key)
     await this.registry.refresh()
-    let problem: IngestResult['problem']
-    let erasedAhead: ReadonlySet<number> | undefined
-    for (let seq = start; seq < this.#core.length; seq++) {
-      const block = await this.#core.get(seq, { wait: false })
-      if (block === null) {
-        erasedAhead ??= await erasuresAhead(this.#core, seq + 1, this.rules.user, this.crypto, (at) => this.keyAt(at))
-        if (!erasedHere.has(seq) && !erasedAhead.has(seq)) break
-        this.rules.skip(seq)
-        continue
-      }
-      try {
-        const entry = decodeEntry(block)
-        this.rules.check(entry, seq, this.registry.state)
-        this.rules.apply(entry, seq)
-        if (entry.type === 'erasure') await this.clearBlocks(entry.plain.entries)
-      } catch (err) {
-        const e = asLedgerError(err)
-        problem = { seq, code: e instanceof LedgerError ? e.code : 'MALFORMED', message: e instanceof Error ? e.message : String(e) }
-        break
-      }
-    }
+    const problem = await ingestBlocks({
+      core: this.#core,
+      rules: this.rules,
+      registry: () => this.registry.state,
+      crypto: this.crypto,
+      pool: this.pool,
+      erasedHere: this.erased.of(this.key),
+      keyAt: (seq) => this.keyAt(seq),
+      clearBlocks: async (positions) => { await this.clearBlocks(positions) },
+      arrivedOnly
+    }, arrivedOnly ? await arrivedUntil(this.#core, start) : this.#core.length)
     await this.saveMark()
     if (this.rules.length > start) this.grown('ingest', this.rules.length)
     return { added: this.rules.length - start, problem }

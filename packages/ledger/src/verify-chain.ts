@@ -56,7 +56,8 @@ export interface VerifyOptions {
   readonly erasedLeaves?: ReadonlyMap<number, MerkleNode>
 }
 
-function snapshotOf (registry: RegistryState): RegistrySnapshot {
+/** The registry as verification workers need it (verify-blocks.ts). */
+export function snapshotOf (registry: RegistryState): RegistrySnapshot {
   // Keys copied into arrays of their own: a view into a shared buffer (a Node Buffer's pool) is cloned with all of it, for every job.
   return registry.institutions().flatMap((r) => registry.historyOf(r.id).map(({ id, sign, since }) => ({ id, sign: new Uint8Array(sign), since })))
 }

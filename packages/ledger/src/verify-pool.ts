@@ -30,6 +30,12 @@ export class VerifyPool {
   /** Jobs handed to the workers and not answered yet (none when verifying on the calling thread). */
   get queued (): number { return this.pool.queued }
 
+  /** Whether a worker is ready to take jobs (WorkerPool.ready). */
+  get ready (): boolean { return this.pool.ready }
+
+  /** Starts the workers ahead of the first job (WorkerPool.warm). */
+  warm (): void { this.pool.warm() }
+
   /**
    * Runs a job on the worker with the fewest jobs queued. The job's blocks
    * are copied into one buffer that is transferred (verify-codec.ts), so the

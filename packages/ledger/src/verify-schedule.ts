@@ -35,17 +35,29 @@ export interface ChunkRange {
 }
 
 export interface ScheduleOptions<R extends { readonly blocks: BlocksJob['blocks'] }> {
-  /** Blocks [0, length) are verified. */
+  /** Blocks [start, length) are verified; start defaults to 0. */
+  readonly start?: number
   readonly length: number
   /** Reads a chunk: its blocks, and whatever else fold needs (kept with it until folded). */
   readonly read: (range: ChunkRange) => Promise<R>
   /** The job for a chunk's blocks. */
   readonly job: (range: ChunkRange, blocks: BlocksJob['blocks']) => BlocksJob
-  /** Folds a chunk's verdict, in chain order. */
-  readonly fold: (range: ChunkRange, read: R, verdict: BlocksVerdict) => void
+  /** Folds a chunk's verdict, in chain order; false (or a promise of it) stops the run there: no later chunk is folded. */
+  readonly fold: (range: ChunkRange, read: R, verdict: BlocksVerdict) => boolean | void | Promise<boolean | void>
   readonly crypto: CryptoProvider
   /** Without one (or for a chain of one chunk), everything runs on the calling thread. */
   readonly pool?: VerifyPool
+  /**
+   * Whether the calling thread verifies chunks too when a pool is given (default true). False while it has other
+   * work to keep up with (a replica's ingest while the transfer runs): it then only reads, hands out and folds.
+   */
+  readonly callerVerifies?: boolean
+  /**
+   * Hand chunks to the pool only once a worker is ready (default false: jobs posted earlier wait for it), and take a
+   * chunk back whose job failed rather than fail. For a caller that would rather verify on its own thread than wait
+   * seconds for a worker's start, or stop for a lost one (a replica's catch-up).
+   */
+  readonly whenReady?: boolean
 }
 
 interface Chunk<R> extends ChunkRange {
@@ -54,11 +66,14 @@ interface Chunk<R> extends ChunkRange {
   taken: boolean
   verdict?: BlocksVerdict
   failed?: { error: unknown }
+  /** Its job failed in a worker: verified on the calling thread (`whenReady` only). */
+  here?: boolean
 }
 
 export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blocks'] }> (opts: ScheduleOptions<R>): Promise<void> {
   const { length, crypto } = opts
-  const pool = opts.pool !== undefined && opts.pool.size > 0 && length > CHUNK ? opts.pool : undefined
+  const first = opts.start ?? 0
+  const pool = opts.pool !== undefined && opts.pool.size > 0 && length - first > CHUNK ? opts.pool : undefined
   const chunks: Array<Chunk<R>> = []
   let folded = 0
   let queued = 0
@@ -76,7 +91,7 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
 
   /** Starts reads up to READ_AHEAD chunks past the fold, and gives read chunks to workers that have room. */
   const feed = (): void => {
-    for (let start = chunks.length * CHUNK; start < length && chunks.length - folded < READ_AHEAD; start += CHUNK) {
+    for (let start = first + chunks.length * CHUNK; start < length && chunks.length - folded < READ_AHEAD; start += CHUNK) {
       const chunk: Chunk<R> = { start, end: Math.min(length, start + CHUNK), taken: false }
       chunks.push(chunk)
       opts.read(chunk).then((read) => {
@@ -84,43 +99,53 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
         notify()
       }, fail(chunk))
     }
-    if (pool === undefined) return
+    if (pool === undefined || (opts.whenReady === true && !pool.ready)) return
     for (let c = folded; queued < pool.size * WORKER_QUEUE && c < chunks.length; c++) {
       const chunk = chunks[c]!
-      if (chunk.taken || chunk.read === undefined) continue
+      if (chunk.taken || chunk.read === undefined || chunk.here === true) continue
       chunk.taken = true
       queued++
       pool.run(opts.job(chunk, chunk.read.blocks)).then((verdict) => {
         queued--
         chunk.verdict = verdict
         notify()
-      }, fail(chunk))
+      }, opts.whenReady === true
+        // A worker lost (or the pool closed under a catch-up): the chunk is verified again, on this thread.
+        ? () => {
+            queued--
+            chunk.taken = false
+            chunk.here = true
+            notify()
+          }
+        : fail(chunk))
     }
   }
 
-  /** A read chunk no one has taken, lowest first. */
-  const untaken = (): Chunk<R> | undefined => {
+  /** A read chunk no one has taken, lowest first (only one a worker failed on, if `failedOnly`). */
+  const untaken = (failedOnly = false): Chunk<R> | undefined => {
     for (let c = folded; c < chunks.length; c++) {
       const chunk = chunks[c]!
-      if (!chunk.taken && chunk.read !== undefined) return chunk
+      if (!chunk.taken && chunk.read !== undefined && (!failedOnly || chunk.here === true)) return chunk
     }
     return undefined
   }
 
-  const total = Math.ceil(length / CHUNK)
+  const total = Math.ceil(Math.max(0, length - first) / CHUNK)
   while (folded < total) {
     feed()
     const next = chunks[folded]!
     if (next.failed !== undefined) throw next.failed.error
     if (next.verdict !== undefined) {
-      opts.fold(next, next.read!, next.verdict)
+      const more = await opts.fold(next, next.read!, next.verdict)
       // Let the blocks and the verdict go: only chunks past the fold are looked at again.
       next.read = undefined
       next.verdict = undefined
       folded++
+      // Stopped early: reads and jobs still out settle into chunks nobody looks at again.
+      if (more === false) return
       continue
     }
-    const own = untaken()
+    const own = pool !== undefined && pool.ready && opts.callerVerifies === false ? untaken(true) : untaken()
     if (own !== undefined) {
       own.taken = true
       own.verdict = verifyBlocks(opts.job(own, own.read!.blocks), crypto)

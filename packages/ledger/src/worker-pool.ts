@@ -1,8 +1,10 @@
 /**
  * A small pool of worker threads running one kind of job (verification,
  * sealing): each job goes to the worker with the fewest jobs queued, and its
- * answer comes back as a promise. Workers start on first use, keep the
- * process alive only while they have work, and are ended by close().
+ * answer comes back as a promise. Workers start on first use (or `warm()`),
+ * say when they are ready to take jobs (`ready`: loading their modules takes
+ * a while, seconds from the TypeScript sources), keep the process alive only
+ * while they have work, and are ended by close().
  *
  * The worker side is serveJobs (worker-serve.ts). A job that throws there is
  * answered with a WorkerFailure (name, code, message, field): `revive` turns
@@ -73,6 +75,8 @@ interface Pending<Result> {
 }
 
 interface Answer<Result> {
+  /** Set on a worker's first message alone: its modules are loaded. */
+  readonly ready?: true
   readonly id: number
   readonly result?: Result
   readonly failure?: WorkerFailure
@@ -87,6 +91,7 @@ export class WorkerPool<Job, Result> {
   private load: number[] = []
   private nextId = 0
   private closed = false
+  private readyWorkers = 0
 
   constructor (opts: WorkerPoolOptions) {
     this.opts = opts
@@ -96,10 +101,21 @@ export class WorkerPool<Job, Result> {
   /** Jobs posted and not answered yet (queued or running), for the node's metrics. */
   get queued (): number { return this.pending.size }
 
+  /** Whether a worker has loaded its modules: a job posted before waits for that (a caller in a hurry works inline meanwhile). */
+  get ready (): boolean { return this.readyWorkers > 0 }
+
+  /** Starts the workers now, not on the first job, so they are ready when work comes. */
+  warm (): void {
+    if (!this.closed && this.size > 0 && this.workers.length === 0) this.start()
+  }
+
   private start (): void {
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(this.opts.url, this.opts.execArgv === undefined ? {} : { execArgv: this.opts.execArgv })
-      worker.on('message', (answer: Answer<Result>) => { this.settle(answer) })
+      worker.on('message', (answer: Answer<Result>) => {
+        if (answer.ready === true) this.readyWorkers++
+        else this.settle(answer)
+      })
       worker.on('error', (err) => { this.failAll(err) })
       worker.unref()
       this.workers.push(worker)
@@ -156,6 +172,7 @@ export class WorkerPool<Job, Result> {
     this.closed = true
     const workers = this.workers
     this.workers = []
+    this.readyWorkers = 0
     this.failAll(new Error(`${this.opts.name} pool closed`))
     await Promise.all(workers.map((w) => w.terminate()))
   }

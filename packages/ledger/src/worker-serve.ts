@@ -1,8 +1,9 @@
 /**
- * The worker side of a WorkerPool (worker-pool.ts): answers every job its
- * pool posts with `handle`'s result, or with the error it threw as a
- * WorkerFailure (its name, message, and `code`/`field` when it is a
- * healthchain error, so the pool can rebuild it by code).
+ * The worker side of a WorkerPool (worker-pool.ts): says it is ready (its
+ * modules loaded: `{ ready: true }`), then answers every job its pool posts
+ * with `handle`'s result, or with the error it threw as a WorkerFailure (its
+ * name, message, and `code`/`field` when it is a healthchain error, so the
+ * pool can rebuild it by code).
  */
 import { parentPort } from 'node:worker_threads'
 import { isHealthchainError } from '@healthchain/core'
@@ -27,6 +28,7 @@ export function serveJobs<Job, Result> (handle: (job: Job) => Handled<Result>): 
     }
     port.postMessage({ id: message.id, result: handled.result }, (handled.transfer ?? []) as ArrayBuffer[])
   })
+  port.postMessage({ ready: true })
 }
 
 function failureOf (err: unknown): WorkerFailure {

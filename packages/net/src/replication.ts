@@ -23,7 +23,8 @@
  *
  * Every block Hypercore accepts has passed its own checks (tree hash, the
  * custodian's signature); the ledger then re-checks every entry
- * (`UserChain.ingest`) before it is folded and served.
+ * (`UserChain.ingest`) before it is folded and served — while the fetch
+ * still runs, in passes over what has arrived (`ingestAsArriving`).
  *
  * A chain this node does not hold yet is fetched by key alone
  * (`fetchGenesis`): block 0 names the user, so the node can become a replica
@@ -73,6 +74,9 @@ interface PeerChannel {
   /** Core sessions opened to serve this peer, by discovery key (hex), least recently used first. */
   readonly served: Map<string, ServedCore>
 }
+
+/** Blocks missing in a fetch from which the ledger's verification workers are started (if not already). */
+const WARM_WORKERS_AT = 256
 
 export class Replication {
   private readonly host: BaseHost
@@ -292,13 +296,21 @@ export class Replication {
       throw new NetError('INVALID_FIELD', `user ${user}'s chain here has another key than the one asked for`, { field: 'key' })
     }
     chain.hold()
+    // A long fetch checks its blocks on the ledger's verification workers: started at the first one (not with every node:
+    // most fetches are a few blocks, and a worker costs seconds of CPU to start), and checked here until they are up.
+    if (!this.light && (opts.length ?? Infinity) - chain.verifiedLength >= WARM_WORKERS_AT) this.ledger.warmVerifyWorkers()
     this.startFetching(chain)
+    // Checked as it arrives: range k's signatures are verified (on the ledger's workers) while range k+1 transfers.
+    const following = chain.ingestAsArriving()
     try {
       await this.bounded(this.download(chain, opts.length), opts, `fetching chain ${bytesToHex(key).slice(0, 12)}…`)
+      const early = await following()
       // UserChain.ingest runs one at a time per chain by itself.
-      return { chain, ingest: await chain.ingest() }
+      const rest = await chain.ingest()
+      return { chain, ingest: { added: early + rest.added, problem: rest.problem } }
     } catch (err) {
       // Stopped or timed out: what did arrive is checked now, not left stored and unchecked until the chain is next opened.
+      await following().catch(() => 0)
       await chain.ingest().catch(() => {})
       throw err
     } finally {
