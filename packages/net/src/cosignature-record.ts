@@ -27,6 +27,7 @@ export const COSIGNATURE_INDEX_NAME = 'healthchain/cosigned'
 
 /** Cosignatures a witness keeps in memory by default, at most: about 0.5 KB each. */
 export const DEFAULT_COSIGNATURES_IN_MEMORY = 10_000
+export const MIN_COSIGNATURES_IN_MEMORY = 16
 export const MAX_COSIGNATURES_IN_MEMORY = 10_000_000
 
 /** Blocks indexed per storage batch when `open` catches up. */
