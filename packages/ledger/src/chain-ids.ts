@@ -11,7 +11,15 @@
  *
  * The check itself is synchronous (a batch is checked inside a rules
  * transaction, with no await in between): so before a batch, `prefetch`
- * reads from disk the positions of the ids it names. Ids only move from
+ * reads from disk the positions of the ids it names. A new id (nearly every
+ * write) is usually known not to be on disk without reading: a Bloom filter
+ * of fixed size (32 bits per id of the bound) holds every id the chain has
+ * folded since it opened, which is every id of the chain, since opening
+ * folds every block. It is only a shortcut: past a few times the bound of
+ * ids it answers "maybe" ever more often, and then the disk is read; where
+ * opening found a block absent below the index's mark (erased) it cannot
+ * know that id, and every id is read from disk. An index with nothing on
+ * disk (a chain shorter than the bound) is never read. Ids only move from
  * memory to disk by `flush`, which the chain runs between batches (the
  * append queue) or between blocks (ingest), never between a prefetch and
  * the checks that use it.
@@ -32,6 +40,8 @@ export interface EntryIds {
   add (idHex: string, seq: number): void
   /** Undoes `add` (a rolled-back batch). */
   remove (idHex: string): void
+  /** Position `seq` was folded without its entry (its block is absent). */
+  skipped? (seq: number): void
 }
 
 export class MemoryIds implements EntryIds {
@@ -58,9 +68,35 @@ export const DEFAULT_IDS_IN_MEMORY = 4096
 export const MIN_IDS_IN_MEMORY = 256
 export const MAX_IDS_IN_MEMORY = 10_000_000
 
+/** A Bloom filter of entry ids (hex of random bytes: their first 24 hex digits are three independent hashes). */
+class IdFilter {
+  private readonly bits: Uint32Array
+  private readonly size: number
+
+  constructor (size: number) {
+    this.size = size
+    this.bits = new Uint32Array(Math.ceil(size / 32))
+  }
+
+  private positions (idHex: string): number[] {
+    return [0, 8, 16].map((at) => (Number.parseInt(idHex.slice(at, at + 8), 16) >>> 0) % this.size)
+  }
+
+  add (idHex: string): void {
+    for (const p of this.positions(idHex)) this.bits[p >>> 5]! |= 1 << (p & 31)
+  }
+
+  mayHave (idHex: string): boolean {
+    return this.positions(idHex).every((p) => (this.bits[p >>> 5]! & (1 << (p & 31))) !== 0)
+  }
+}
+
 export class IndexedIds implements EntryIds {
   private readonly index: BlockIndex
   readonly bound: number
+  private readonly filter: IdFilter
+  /** A position below the index's mark was folded without its id (an absent block): the filter is not complete. */
+  private filterIncomplete = false
   /** Ids of positions at or past the index's mark, folded here: written or being written, not on disk yet. */
   private readonly pending = new Map<string, number>()
   /** Positions read from disk by the last prefetch: at most one batch. */
@@ -69,6 +105,7 @@ export class IndexedIds implements EntryIds {
   private constructor (index: BlockIndex, bound: number) {
     this.index = index
     this.bound = bound
+    this.filter = new IdFilter(Math.max(1024, bound * 32))
   }
 
   static async open (core: Hypercore, bound: number): Promise<IndexedIds> {
@@ -89,18 +126,26 @@ export class IndexedIds implements EntryIds {
   }
 
   add (idHex: string, seq: number): void {
+    this.filter.add(idHex)
     // Below the mark: on disk already (a chain folded again as it opens).
     if (seq < this.index.indexed) return
     idHex.charCodeAt(0)
     this.pending.set(idHex, seq)
   }
 
+  // Left in the filter: a "maybe" only costs a read.
   remove (idHex: string): void { this.pending.delete(idHex) }
+
+  /** Position `seq` was folded without its entry (absent): below the mark, its id is on disk but unknown here. */
+  skipped (seq: number): void {
+    if (seq < this.index.indexed) this.filterIncomplete = true
+  }
 
   /** Reads the positions of `ids` (bytes) not in memory from the index, for the checks that follow. */
   async prefetch (ids: readonly Uint8Array[]): Promise<void> {
     this.found = new Map()
-    const asked = ids.map((id) => bytesToHex(id)).filter((hex) => !this.pending.has(hex))
+    if (this.index.indexed === 0) return
+    const asked = ids.map((id) => bytesToHex(id)).filter((hex) => !this.pending.has(hex) && (this.filterIncomplete || this.filter.mayHave(hex)))
     this.found = await this.index.lookup(asked)
   }
 

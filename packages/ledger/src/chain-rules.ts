@@ -301,6 +301,7 @@ export class ChainRules {
   /** Advances past a position whose block is not available (erased, or not stored here). */
   skip (seq: number): void {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `skip out of order: ${seq} after ${this.length}`)
+    this.ids.skipped?.(seq)
     this.types.push(undefined)
     this.undo?.push(() => { this.types.pop() })
   }

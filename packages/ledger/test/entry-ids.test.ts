@@ -11,13 +11,14 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
-import { bytesToHex, encodeEntry, type Entry } from '@healthchain/core'
+import { buildErasure, buildUserEntry, bytesToHex, encodeEntry, type Entry } from '@healthchain/core'
 import type { UserChain } from '../src/index.js'
 import {
-  enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, signerOf, within, writeExam, type TestConsortium
+  appendUser, crypto, enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, signerOf, within, writeExam, type TestConsortium
 } from './helpers/consortium.js'
 
 const BOUND = 4
+const T0 = Date.UTC(2026, 0, 1)
 
 let c: TestConsortium | undefined
 afterEach(async () => { await c?.cleanup() })
@@ -86,6 +87,25 @@ describe('entry ids kept in memory are bounded', () => {
     await expectAllRecognised(chain, entries)
     await expectCode(writeExam(ledger, chain, a, { id: entries[0]!.id }), 'DUPLICATE_ENTRY')
     expect(await writeExam(ledger, chain, a)).toBe(21)
+  })
+
+  it('an erased entry\'s id, far older than the bound, is still refused after a restart (its block is gone, its id is on disk)', async () => {
+    c = await makeConsortium({ idsInMemory: BOUND })
+    const a = c.institutions.hospitalA
+    const user = newUser()
+    let chain = await enrol(c.ledger, user)
+    const walk = buildUserEntry('exercise', { start: T0, end: T0 + 1000, observations: [{ code: '55423-8', value: 10 }] }, { time: T0 }, crypto)
+    const signed = signAs(user, walk, chain.key, 1)
+    expect(await chain.append(signed, 1)).toEqual({ seq: 1, duplicate: false })
+    for (let i = 0; i < 10; i++) await writeExam(c.ledger, chain, a)
+    expect((await appendUser(chain, user, buildErasure([1], {}, crypto))).seq).toBe(12)
+    expect(await chain.get(1)).toBeNull()
+    await c.ledger.close()
+    const ledger = await c.reopen()
+    chain = await ledger.chain(user.userId)
+    expect(chain.idsInMemory).toBeLessThanOrEqual(BOUND)
+    await expectCode(chain.append(signAs(user, walk, chain.key, 13), 13), 'DUPLICATE_ENTRY')
+    expect(chain.length).toBe(13)
   })
 
   it('after a SIGKILL between appends and the index write, every acknowledged entry is recognised after reopening', async () => {

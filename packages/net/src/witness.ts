@@ -183,7 +183,8 @@ export class WitnessService {
     const institution = this.ledger.institution
     const record = institution === undefined ? undefined : this.ledger.registry.state.institutionAt(institution)
     if (record?.role !== 'regulator' || record.status !== 'active' || !equal(record.sign, this.signer.publicKey)) return refuse('NOT_WITNESS')
-    const before = await this.record!.at(head.key, head.length)
+    if (this.record === undefined) throw new NetError('STOPPED', 'the witness service has not started')
+    const before = await this.record.at(head.key, head.length)
     if (before !== undefined) {
       if (!equal(before.head.root, head.root) || before.head.fork !== head.fork) return refuse('CONFLICT')
       // Made under a key since rotated out, it counts for nobody: the same head is cosigned again below, with the key the
@@ -200,7 +201,7 @@ export class WitnessService {
     this.signedWith.set(cosignature, bytesToHex(this.signer.publicKey))
     // The promise is on disk before the cosignature leaves this node. A later cosignature of the same head (made again under a
     // rotated key) takes over from the earlier one; one of another root never gets here (CONFLICT): the first promise stands.
-    await this.record!.add(cosignature)
+    await this.record.add(cosignature)
     this.stats.cosigned++
     return { cosigned: true, cosignature }
   }
