@@ -64,7 +64,7 @@ export const ID_INDEX_NAME = 'healthchain/ids'
 
 /** Entry ids an open chain keeps in memory by default, at most: about 0.2 KB each. */
 export const DEFAULT_IDS_IN_MEMORY = 4096
-/** The least: one full batch of appends (256 entries) fits. */
+/** The least the node's config accepts: one full batch of appends (256 entries). The ledger takes any bound from 1 (tests). */
 export const MIN_IDS_IN_MEMORY = 256
 export const MAX_IDS_IN_MEMORY = 10_000_000
 
