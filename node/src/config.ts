@@ -20,7 +20,10 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { INSTITUTION_ROLES, isInstitutionId, type InstitutionId, type InstitutionRole } from '@healthchain/core'
-import { DEFAULT_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES, MIN_WRITE_BUFFER_BYTES } from '@healthchain/ledger'
+import {
+  DEFAULT_IDS_IN_MEMORY, DEFAULT_WRITE_BUFFER_BYTES, MAX_IDS_IN_MEMORY, MAX_WRITE_BUFFER_BYTES, MIN_IDS_IN_MEMORY, MIN_WRITE_BUFFER_BYTES
+} from '@healthchain/ledger'
+import { DEFAULT_COSIGNATURES_IN_MEMORY, MAX_COSIGNATURES_IN_MEMORY, MIN_COSIGNATURES_IN_MEMORY } from '@healthchain/net'
 import { z } from 'zod'
 import { DEFAULT_BATCH_MAX_ITEMS } from './api/batch.js'
 import { ConfigError } from './errors.js'
@@ -144,7 +147,10 @@ export const configSchema = z.strictObject({
   }, { error: 'expected an object' }).optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
   storage: z.strictObject({
-    writeBufferBytes: intBetween(MIN_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES).default(DEFAULT_WRITE_BUFFER_BYTES)
+    writeBufferBytes: intBetween(MIN_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES).default(DEFAULT_WRITE_BUFFER_BYTES),
+    // The rest are on disk (each chain's id index, the witness's record): these bound only what memory holds of them.
+    idsInMemory: intBetween(MIN_IDS_IN_MEMORY, MAX_IDS_IN_MEMORY).default(DEFAULT_IDS_IN_MEMORY),
+    cosignaturesInMemory: intBetween(MIN_COSIGNATURES_IN_MEMORY, MAX_COSIGNATURES_IN_MEMORY).default(DEFAULT_COSIGNATURES_IN_MEMORY)
   }, { error: 'expected an object' }).prefault({}),
   // Absent: one per core but one, at least one and at most four (the sealer's and the ledger's own default); 0 works on the event loop.
   sealWorkers: intBetween(0, MAX_WORKERS).optional(),
@@ -193,8 +199,11 @@ export interface NodeConfig {
   readonly console: ConsoleConfig
   /** Milliseconds a chain may stay unused before it is closed; 0: never. */
   readonly chainIdleMs: number
-  /** The store's RocksDB: bytes of one memtable (at most four are held; see the ledger's checkedWriteBuffer). */
-  readonly storage: { readonly writeBufferBytes: number }
+  /**
+   * The store's RocksDB: bytes of one memtable (at most four are held; see the ledger's checkedWriteBuffer); entry ids each
+   * open chain keeps in memory for its duplicate check; cosignatures a witness keeps in memory (the rest of both on disk).
+   */
+  readonly storage: { readonly writeBufferBytes: number, readonly idsInMemory: number, readonly cosignaturesInMemory: number }
   /** Worker threads sealing examiners' exams (0: on the event loop); undefined: the sealer's default (defaultSealWorkers). */
   readonly sealWorkers: number | undefined
   /** Worker threads verifying replicated blocks (0: inline); undefined: the ledger's default (one per core but one, at most four). */
@@ -249,6 +258,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly variable: string, readonly 
   { variable: 'HEALTHCHAIN_CONSOLE_DIR', path: ['console', 'dir'], kind: 'string' },
   { variable: 'HEALTHCHAIN_CHAIN_IDLE_MS', path: ['chainIdleMs'], kind: 'int' },
   { variable: 'HEALTHCHAIN_STORAGE_WRITE_BUFFER_BYTES', path: ['storage', 'writeBufferBytes'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_STORAGE_IDS_IN_MEMORY', path: ['storage', 'idsInMemory'], kind: 'int' },
+  { variable: 'HEALTHCHAIN_STORAGE_COSIGNATURES_IN_MEMORY', path: ['storage', 'cosignaturesInMemory'], kind: 'int' },
   { variable: 'HEALTHCHAIN_SEAL_WORKERS', path: ['sealWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_VERIFY_WORKERS', path: ['verifyWorkers'], kind: 'int' },
   { variable: 'HEALTHCHAIN_REGISTRY_KEY', path: ['registryKey'], kind: 'string' },

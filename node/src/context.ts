@@ -106,6 +106,7 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
     institution: config.name,
     crypto,
     writeBufferBytes: config.storage.writeBufferBytes,
+    idsInMemory: config.storage.idsInMemory,
     ...(config.verifyWorkers === undefined ? {} : { verifyWorkers: config.verifyWorkers })
   })
   // Closed last to first; a start that fails part-way runs what it has so far.
@@ -144,7 +145,8 @@ export async function createNodeContext (config: NodeConfig, opts: NodeContextOp
       onInbound: auditNetworkLogins(auditSink),
       inboundLimit: { connections: config.p2p.inboundConnectionsPerSecond, seconds: 1 },
       replicateAll: config.p2p.replicateAll,
-      chainIdleMs: config.chainIdleMs
+      chainIdleMs: config.chainIdleMs,
+      cosignaturesInMemory: config.storage.cosignaturesInMemory
     })
     closers.unshift(async () => { await network.stop() })
     // Before anything can write: a restored node holds its own chains' writes until it caught up with its peers.

@@ -38,7 +38,7 @@ describe('config schema', () => {
       p2p: { listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'], bootstrap: [], inboundConnectionsPerSecond: 5, replicateAll: true },
       console: { enabled: true, dir: defaultConsoleDir() },
       chainIdleMs: 60_000,
-      storage: { writeBufferBytes: 16 * 1024 * 1024 },
+      storage: { writeBufferBytes: 16 * 1024 * 1024, idsInMemory: 4096, cosignaturesInMemory: 10_000 },
       sealWorkers: undefined,
       verifyWorkers: undefined,
       registryKey: undefined,
@@ -60,7 +60,7 @@ describe('config schema', () => {
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/10.0.0.2/tcp/4001/p2p/${PEER}`], inboundConnectionsPerSecond: 20, replicateAll: false },
       console: { enabled: false, dir: 'console' },
       chainIdleMs: 0,
-      storage: { writeBufferBytes: 4 * 1024 * 1024 },
+      storage: { writeBufferBytes: 4 * 1024 * 1024, idsInMemory: 1000, cosignaturesInMemory: 50 },
       sealWorkers: 0,
       verifyWorkers: 2,
       registryKey: key
@@ -75,7 +75,7 @@ describe('config schema', () => {
     expect(config.p2p.inboundConnectionsPerSecond).toBe(20)
     expect(config.p2p.replicateAll).toBe(false)
     expect(config.chainIdleMs).toBe(0)
-    expect(config.storage).toEqual({ writeBufferBytes: 4 * 1024 * 1024 })
+    expect(config.storage).toEqual({ writeBufferBytes: 4 * 1024 * 1024, idsInMemory: 1000, cosignaturesInMemory: 50 })
     expect(config.sealWorkers).toBe(0)
     expect(config.verifyWorkers).toBe(2)
     expect(config.registryKey).toBe(key.toLowerCase())
@@ -105,6 +105,10 @@ describe('config schema', () => {
     ['a negative chain idle time', { ...minimal, chainIdleMs: -1 }, 'chainIdleMs', 'chainIdleMs: expected an integer between 0 and 86400000'],
     ['a chain idle time over a day', { ...minimal, chainIdleMs: 86_400_001 }, 'chainIdleMs', 'chainIdleMs: expected an integer between 0 and 86400000'],
     ['a memtable under 1 MiB', { ...minimal, storage: { writeBufferBytes: 1000 } }, 'storage.writeBufferBytes', 'storage.writeBufferBytes: expected an integer between 1048576 and 1073741824'],
+    ['fewer ids in memory than one batch of appends', { ...minimal, storage: { idsInMemory: 100 } }, 'storage.idsInMemory',
+      'storage.idsInMemory: expected an integer between 256 and 10000000'],
+    ['no cosignatures in memory', { ...minimal, storage: { cosignaturesInMemory: 0 } }, 'storage.cosignaturesInMemory',
+      'storage.cosignaturesInMemory: expected an integer between 16 and 10000000'],
     ['unknown storage field', { ...minimal, storage: { blockCacheBytes: 5 } }, 'storage.blockCacheBytes', 'storage.blockCacheBytes: unknown field'],
     ['seal workers not an integer', { ...minimal, sealWorkers: 1.5 }, 'sealWorkers', 'sealWorkers: expected an integer between 0 and 64'],
     ['too many verify workers', { ...minimal, verifyWorkers: 65 }, 'verifyWorkers', 'verifyWorkers: expected an integer between 0 and 64'],
@@ -146,6 +150,8 @@ describe('environment overrides', () => {
         HEALTHCHAIN_P2P_REPLICATE_ALL: 'false',
         HEALTHCHAIN_CHAIN_IDLE_MS: '5000',
         HEALTHCHAIN_STORAGE_WRITE_BUFFER_BYTES: '2097152',
+        HEALTHCHAIN_STORAGE_IDS_IN_MEMORY: '512',
+        HEALTHCHAIN_STORAGE_COSIGNATURES_IN_MEMORY: '64',
         HEALTHCHAIN_SEAL_WORKERS: '0',
         HEALTHCHAIN_VERIFY_WORKERS: '3',
         HEALTHCHAIN_REGISTRY_KEY: 'cd'.repeat(32)
@@ -164,7 +170,7 @@ describe('environment overrides', () => {
         replicateAll: false
       },
       chainIdleMs: 5000,
-      storage: { writeBufferBytes: 2 * 1024 * 1024 },
+      storage: { writeBufferBytes: 2 * 1024 * 1024, idsInMemory: 512, cosignaturesInMemory: 64 },
       sealWorkers: 0,
       verifyWorkers: 3,
       registryKey: 'cd'.repeat(32)

@@ -21,9 +21,15 @@
  *   ago in this process; the key pair itself is checked once (it signs and
  *   verifies a probe).
  *
+ * The chain's entry ids are on disk but for the newest (chain-ids.ts): the
+ * ids a batch names are read from the id index before it is checked, and
+ * when the next batch would take the ids held in memory past their bound,
+ * the written ones go to the index first.
+ *
  * Flow: enqueue ─► kick (a microtask later, so requests of one turn share a
- * batch) ─► flush: prepareBatch (sign, validate, check: CPU) for the next
- * batch while writeBatch (Hypercore append: I/O) writes the one before ─►
+ * batch) ─► flush: ids prefetched (and flushed when full), prepareBatch (sign,
+ * validate, check: CPU) for the next batch while writeBatch (Hypercore
+ * append: I/O) writes the one before ─►
  * each request answered, retries once their original is settled
  * (answerDuplicates) ─► the chain told it grew.
  */
@@ -33,6 +39,7 @@ import {
   type CryptoProvider, type Entry, type SigningKeyPair, type UnsignedEntry
 } from '@healthchain/core'
 import type { ChainRules } from './chain-rules.js'
+import type { IndexedIds } from './chain-ids.js'
 import { LedgerError, asLedgerError } from './errors.js'
 import type { RegistryFeed } from './registry-feed.js'
 
@@ -47,6 +54,8 @@ export interface AppendResult {
 export interface AppendTarget {
   readonly core: Hypercore
   readonly rules: ChainRules
+  /** The ids `rules` checks against. */
+  readonly ids: IndexedIds
   readonly registry: RegistryFeed
   readonly crypto: CryptoProvider
   readonly key: Uint8Array
@@ -81,6 +90,12 @@ interface PendingAppend {
   readonly signer?: SigningKeyPair
   resolve (result: AppendResult): void
   reject (err: unknown): void
+}
+
+/** The id a request names, if it is well-formed enough to have one (prepareBatch refuses the rest). */
+function idOf (request: PendingAppend): Uint8Array | undefined {
+  const id: unknown = request.entry?.id ?? request.unsigned?.id
+  return id instanceof Uint8Array ? id : undefined
 }
 
 const KEY_PROBE = utf8ToBytes('healthchain/v1/key-pair-probe')
@@ -148,9 +163,21 @@ export class AppendQueue {
    */
   private async flush (): Promise<void> {
     let writing: Promise<void> | undefined
+    const ids = this.chain.ids
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH)
-      await this.chain.registry.refresh()
+      const batch = this.queue.splice(0, Math.min(MAX_BATCH, ids.bound))
+      try {
+        await this.chain.registry.refresh()
+        if (ids.full(batch.length)) {
+          // Only written ids go to the index: the batch being written first.
+          await writing
+          await ids.flush(this.chain.core.length)
+        }
+        await ids.prefetch(batch.map(idOf).filter((id) => id !== undefined))
+      } catch (err) {
+        for (const request of batch) request.reject(asLedgerError(err))
+        continue
+      }
       const prepared = this.prepareBatch(batch)
       writing = this.writeBatch(prepared, writing)
       // A turn of the event loop between batches: hypercore's append goes through several I/O steps, and

@@ -5,8 +5,9 @@
  *
  * State folded from the entries so far: the user's keys (genesis, then each
  * rekey) and custodian (genesis, then the migrate), consent grants, entry ids
- * (for idempotent retries), entry types by position (to check erasures), and
- * the positions erasures have named.
+ * (for idempotent retries: chain-ids.ts, in memory or in an index on disk),
+ * entry types by position (to check erasures), and the positions erasures
+ * have named.
  *
  * Each position is checked against the key of the core it was written in
  * (its segment, chain-segments.ts): a chain that moved to a continuation
@@ -17,6 +18,7 @@ import {
   type ConsentPlain, type CryptoProvider, type Entry, type EntryType, type ErasurePlain, type GenesisPlain, type InstitutionId,
   type MigratePlain, type RegistryState, type RekeyPlain
 } from '@healthchain/core'
+import { MemoryIds, type EntryIds } from './chain-ids.js'
 import { firstCoreLayout, keyAt, migrateSlotAt, type ChainLayout } from './chain-segments.js'
 import { LedgerError } from './errors.js'
 import { checkMigrateOf, checkReassignedMigrate } from './migrate-rule.js'
@@ -65,7 +67,7 @@ export class ChainRules {
   private readonly crypto: CryptoProvider
   private userInfo: ChainUser | undefined
   readonly consent = new ConsentState()
-  private readonly ids = new Map<string, number>()
+  private readonly ids: EntryIds
   /** Entry type by position; undefined where the block was not available. */
   private readonly types: Array<EntryType | undefined> = []
   private readonly erasureRequests = new Set<number>()
@@ -79,12 +81,16 @@ export class ChainRules {
   /** Undo logs of the open transactions, oldest first; each log newest last. */
   private readonly frames: Array<Array<() => void>> = []
 
-  /** `layout`: the chain's segments (readLayout); a chain's first core when left out. */
-  constructor (chainKey: Uint8Array, crypto: CryptoProvider, layout: ChainLayout = firstCoreLayout(chainKey)) {
+  /**
+   * `layout`: the chain's segments (readLayout); a chain's first core when left out. `ids`: where entry ids are kept
+   * (an open chain's are indexed on disk, chain-ids.ts); all in memory when left out.
+   */
+  constructor (chainKey: Uint8Array, crypto: CryptoProvider, layout: ChainLayout = firstCoreLayout(chainKey), ids: EntryIds = new MemoryIds()) {
     if (!equal(layout.key, chainKey)) throw new LedgerError('INVALID_FIELD', 'the layout is another core\'s', { field: 'layout' })
     this.chainKey = chainKey
     this.layout = layout
     this.crypto = crypto
+    this.ids = ids
   }
 
   /** Number of positions folded so far. */
@@ -95,15 +101,17 @@ export class ChainRules {
 
   typeAt (seq: number): EntryType | undefined { return this.types[seq] }
 
-  /** The position of an entry id already in the chain, if any. */
+  /** The position of an entry id already in the chain, if any (with indexed ids: once prefetched, see chain-ids.ts). */
   positionOf (id: Uint8Array): number | undefined {
-    return this.ids.get(bytesToHex(id))
+    return this.ids.positionOf(bytesToHex(id))
   }
 
   /** Throws LedgerError if `entry` may not stand at position `seq` (the next one). Changes nothing. */
   check (entry: Entry | RuleView, seq: number, registry: RegistryState, opts: CheckOptions = {}): void {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `entry is for position ${seq}, the chain's next position is ${this.length}`)
-    if (this.ids.has(bytesToHex(entry.id))) throw new LedgerError('DUPLICATE_ENTRY', `entry id already at position ${this.ids.get(bytesToHex(entry.id))}`)
+    // Only an earlier position counts: an index on disk may hold this very block's id (a replica checking it again after a restart).
+    const earlier = this.ids.positionOf(bytesToHex(entry.id))
+    if (earlier !== undefined && earlier < seq) throw new LedgerError('DUPLICATE_ENTRY', `entry id already at position ${earlier}`)
     const slot = { chainKey: keyAt(this.layout, seq), seq }
 
     if (seq === 0) {
@@ -285,18 +293,15 @@ export class ChainRules {
       undo?.push(() => { this.regMark = previous })
     }
     const idHex = bytesToHex(entry.id)
-    // Where Uint8Array#toHex is missing (Node 20), bytesToHex returns a chain of two-character pieces that V8 keeps as
-    // such until a character is read: about 390 bytes a key against 87 once flat (measured over 100,000 entry ids). The
-    // map keeps one per entry of every open chain; reading a character flattens it in place.
-    idHex.charCodeAt(0)
-    this.ids.set(idHex, seq)
+    this.ids.add(idHex, seq)
     this.types.push(entry.type)
-    undo?.push(() => { this.ids.delete(idHex); this.types.pop() })
+    undo?.push(() => { this.ids.remove(idHex); this.types.pop() })
   }
 
   /** Advances past a position whose block is not available (erased, or not stored here). */
   skip (seq: number): void {
     if (seq !== this.length) throw new LedgerError('STALE_POSITION', `skip out of order: ${seq} after ${this.length}`)
+    this.ids.skipped?.(seq)
     this.types.push(undefined)
     this.undo?.push(() => { this.types.pop() })
   }

@@ -1,4 +1,6 @@
 export { Ledger, DEFAULT_WRITE_BUFFER_BYTES, MAX_WRITE_BUFFER_BYTES, MIN_WRITE_BUFFER_BYTES, type LedgerOptions } from './ledger.js'
+export { DEFAULT_IDS_IN_MEMORY, MAX_IDS_IN_MEMORY, MIN_IDS_IN_MEMORY } from './chain-ids.js'
+export { BlockIndex } from './block-index.js'
 export { LOCAL_CORES, type LocalCoreName, type LocalCoreSource, type LocalCoreDeclaration } from './local-cores.js'
 export type { StoredChainHead, StoredLength, StoredSignedHead } from './stored-heads.js'
 export type { ChainChange, ChainChangeKind, ChainChangeListener } from './chain-changes.js'

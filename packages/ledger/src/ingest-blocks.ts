@@ -53,6 +53,8 @@ export interface IngestBlocksInit {
   readonly clearBlocks: (positions: readonly number[]) => Promise<void>
   /** Stop at the first absent block (a fetch still under way), without looking for erasures ahead. */
   readonly arrivedOnly?: boolean
+  /** Called with each entry's id before it is checked: the chain's duplicate check reads what it needs from its id index. */
+  readonly beforeCheck?: (id: Uint8Array) => Promise<void>
 }
 
 /** The first position from `start` whose block is not stored here (the core's length if none). */
@@ -113,6 +115,7 @@ export async function ingestBlocks (init: IngestBlocksInit, end: number): Promis
       return true
     }
     try {
+      if (init.beforeCheck !== undefined) await init.beforeCheck(result.status === 'decoded' ? result.view.id : decodeEntry(block).id)
       const folded = foldView(result, seq) ?? foldWhole(block, seq)
       if (folded.type === 'erasure') await init.clearBlocks(folded.plain.entries)
       return true

@@ -19,6 +19,7 @@ import { sodiumProvider } from '@healthchain/core/sodium'
 import { Catalog, type ClosedChain } from './catalog.js'
 import { heldCoreOpener } from './clear-blocks.js'
 import type { ChainLayout } from './chain-segments.js'
+import { DEFAULT_IDS_IN_MEMORY, MAX_IDS_IN_MEMORY } from './chain-ids.js'
 import { Continuations, type ContinuationOffer } from './continuation.js'
 import { ChainChanges, type ChainChangeListener } from './chain-changes.js'
 import { ErasedLeaves } from './erased-leaves.js'
@@ -44,6 +45,11 @@ export interface LedgerOptions {
   readonly verifyWorkers?: number
   /** Bytes of one RocksDB memtable (default DEFAULT_WRITE_BUFFER_BYTES; see checkedWriteBuffer). */
   readonly writeBufferBytes?: number
+  /**
+   * Entry ids each open chain keeps in memory for its duplicate check, at most (default DEFAULT_IDS_IN_MEMORY); the
+   * others are in the chain's id index on disk (chain-ids.ts), so a retry of any entry is still recognised.
+   */
+  readonly idsInMemory?: number
 }
 
 /** One RocksDB memtable by default: 16 MiB (RocksDB's own default is 64 MiB). */
@@ -69,6 +75,13 @@ function checkedWriteBuffer (writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES): num
   return writeBufferBytes
 }
 
+function checkedIdsInMemory (idsInMemory = DEFAULT_IDS_IN_MEMORY): number {
+  if (!Number.isSafeInteger(idsInMemory) || idsInMemory < 1 || idsInMemory > MAX_IDS_IN_MEMORY) {
+    throw new LedgerError('INVALID_FIELD', `idsInMemory is a whole number from 1 to ${MAX_IDS_IN_MEMORY}`, { field: 'idsInMemory' })
+  }
+  return idsInMemory
+}
+
 function chainName (user: UserId): string {
   return `chain/${user}`
 }
@@ -89,6 +102,7 @@ export class Ledger {
   /** Discovery keys (hex) of the local cores (local-cores.ts): never served to a peer. */
   private readonly localKeys: ReadonlySet<string>
   private readonly continuations: Continuations
+  private readonly idsInMemory: number
   private closed = false
 
   private constructor (store: Corestore, catalog: Catalog, erased: ErasedLeaves, localKeys: ReadonlySet<string>, opts: LedgerOptions) {
@@ -99,6 +113,7 @@ export class Ledger {
     this.crypto = opts.crypto ?? sodiumProvider
     this.institution = opts.institution
     this.pool = new VerifyPool(opts.verifyWorkers)
+    this.idsInMemory = checkedIdsInMemory(opts.idsInMemory)
     this.continuations = new Continuations({
       store,
       catalog,
@@ -114,6 +129,7 @@ export class Ledger {
 
   static async open (opts: LedgerOptions): Promise<Ledger> {
     const writeBufferBytes = checkedWriteBuffer(opts.writeBufferBytes)
+    checkedIdsInMemory(opts.idsInMemory)
     await mkdir(opts.dir, { recursive: true, mode: 0o700 })
     const store = new Corestore(Hypercore.defaultStorage(opts.dir, { writeBufferSize: writeBufferBytes }), { active: false })
     try {
@@ -318,7 +334,7 @@ export class Ledger {
       if (user === undefined || this.catalog.closedChain(core.key!) !== undefined) return
       if (holder.chain !== undefined) this.noteSignKey(user, holder.chain)
       this.changes.emit({ user, length, kind })
-    }, { layout, held: heldCoreOpener(this.store), pool: this.pool })
+    }, { layout, held: heldCoreOpener(this.store), pool: this.pool, idsInMemory: this.idsInMemory })
     const user = core.key === null ? undefined : this.catalog.userOf(core.key)
     if (user !== undefined) this.noteSignKey(user, opened)
     return opened

@@ -12,6 +12,7 @@ import {
 } from '@healthchain/core'
 import { AppendQueue, type AppendResult } from './append-queue.js'
 import { ChainRules, type ChainUser } from './chain-rules.js'
+import { DEFAULT_IDS_IN_MEMORY, IndexedIds } from './chain-ids.js'
 import { describeSegments, firstCoreLayout, keyAt, layoutWhenArrived, readLayout, type ChainLayout } from './chain-segments.js'
 import { LedgerError } from './errors.js'
 import type { ErasedLeaves } from './erased-leaves.js'
@@ -70,6 +71,8 @@ export interface ChainOpenOptions {
   readonly held?: HeldCoreOpener
   /** Verification workers for ingest; without, the calling thread checks every signature. */
   readonly pool?: VerifyPool
+  /** The most entry ids kept in memory for the duplicate check (chain-ids.ts); more stay on disk. */
+  readonly idsInMemory?: number
 }
 
 /** Reads a chain's core; set by UserChain's static block, so only this module can (see coreOf). */
@@ -107,25 +110,30 @@ export class UserChain {
   private readonly held: HeldCoreOpener
   /** Where ingest verifies signatures besides the calling thread (none: the calling thread alone). */
   private readonly pool: VerifyPool | undefined
+  /** The chain's entry ids: on disk, and in memory only the newest, at most a bound (chain-ids.ts). */
+  private readonly ids: IndexedIds
 
   static {
     rawCore = (chain) => chain.#core
   }
 
   private constructor (
-    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout, opts: ChainOpenOptions
+    core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown, layout: ChainLayout, opts: ChainOpenOptions,
+    ids: IndexedIds
   ) {
     this.#core = core
     this.held = opts.held ?? (async () => undefined)
     this.pool = opts.pool
+    this.ids = ids
     this.grown = grown
     this.registry = registry
     this.erased = erased
     this.crypto = crypto
-    this.rules = new ChainRules(core.key!, crypto, layout)
+    this.rules = new ChainRules(core.key!, crypto, layout, ids)
     this.appends = new AppendQueue({
       core,
       rules: this.rules,
+      ids,
       registry,
       crypto,
       key: core.key!,
@@ -149,6 +157,10 @@ export class UserChain {
    * it appends that migrate. `opts.held` opens the chain's earlier cores this
    * node holds, so an erasure below a segment's end clears their copy too;
    * `opts.pool` verifies ingested signatures on worker threads.
+   * `opts.idsInMemory` bounds the entry ids the chain keeps in memory
+   * (chain-ids.ts): the fold adds only those past the id index's mark, and
+   * writes them to the index whenever the bound is reached (a crash left
+   * them out of it).
    */
   static async open (
     core: Hypercore, registry: RegistryFeed, erased: ErasedLeaves, crypto: CryptoProvider, grown: ChainGrown = () => {}, opts: ChainOpenOptions = {}
@@ -157,7 +169,9 @@ export class UserChain {
     const { layout } = opts
     // A replica opened before anything arrived cannot know its segments yet: it learns them before folding anything.
     const pending = layout === undefined && core.manifest === null
-    const chain = new UserChain(core, registry, erased, crypto, grown, layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core)), opts)
+    const known = layout ?? (pending ? firstCoreLayout(core.key!) : await readLayout(core))
+    const ids = await IndexedIds.open(core, opts.idsInMemory ?? DEFAULT_IDS_IN_MEMORY)
+    const chain = new UserChain(core, registry, erased, crypto, grown, known, opts, ids)
     chain.layoutKnown = !pending
     const trusted = core.writable ? core.length : await readVerifiedLength(core)
     chain.marked = trusted
@@ -172,6 +186,7 @@ export class UserChain {
       // Absent below the mark: erased (its erasure is further on, or it was cleared here).
       if (entry === undefined) chain.rules.skip(seq)
       else chain.rules.apply(entry, seq)
+      if (ids.unindexed >= ids.bound) await ids.flush(seq + 1)
     }
     // Finish erasures a crash interrupted between appending the erasure and clearing its targets (earlier cores are cleared first, see clearBlocks).
     await chain.clearBlocks([...chain.rules.erasures].filter((target) => target < core.length), 'present')
@@ -235,7 +250,7 @@ export class UserChain {
       // Nothing can be checked before the core's manifest (and a continuation's migrate) arrived.
       const layout = await layoutWhenArrived(this.#core)
       if (layout === undefined) return { added: 0, problem: undefined }
-      this.rules = new ChainRules(this.key, this.crypto, layout)
+      this.rules = new ChainRules(this.key, this.crypto, layout, this.ids)
       this.layoutKnown = true
     }
     const start = this.rules.length
@@ -249,12 +264,33 @@ export class UserChain {
       erasedHere: this.erased.of(this.key),
       keyAt: (seq) => this.keyAt(seq),
       clearBlocks: async (positions) => { await this.clearBlocks(positions) },
+      beforeCheck: async (id) => {
+        if (this.ids.full(1)) await this.indexIds()
+        await this.ids.prefetch([id])
+      },
       arrivedOnly
     }, arrivedOnly ? await arrivedUntil(this.#core, start) : this.#core.length)
     await this.saveMark()
     if (this.rules.length > start) this.grown('ingest', this.rules.length)
     return { added: this.rules.length - start, problem }
   }
+
+  /**
+   * Writes the ids held in memory to the chain's id index, as far as they
+   * are written (a custodian) or checked and marked (a replica: the verified
+   * mark first, so the index never covers a block a restart checks again).
+   */
+  private async indexIds (): Promise<void> {
+    if (this.#core.writable) {
+      await this.ids.flush(this.#core.length)
+      return
+    }
+    await this.saveMark()
+    await this.ids.flush(Math.min(this.marked, this.rules.length))
+  }
+
+  /** Entry ids this chain holds in memory now (at most the bound it was opened with). */
+  get idsInMemory (): number { return this.ids.size }
 
   /** Records how far this replica has verified, so a reopen checks only what follows (never on a custodian's own chain). */
   private async saveMark (): Promise<void> {
@@ -384,6 +420,8 @@ export class UserChain {
 
   async close (): Promise<void> {
     await this.settled()
+    // What the id index lacks is found again by the next open's fold; written now, that fold holds fewer in memory.
+    if (!this.#core.closing) await this.indexIds().catch(() => {})
     await this.#core.close()
   }
 

@@ -16,6 +16,7 @@ export {
   type WitnessServiceComponents, type WitnessServiceInit, type WitnessStats, type WitnessVerdict, type WitnessRefusal,
   type QuorumOptions, type QuorumHead, type WitnessClientComponents
 } from './witness.js'
+export { CosignatureRecord, DEFAULT_COSIGNATURES_IN_MEMORY, MAX_COSIGNATURES_IN_MEMORY, MIN_COSIGNATURES_IN_MEMORY } from './cosignature-record.js'
 export { MembershipGate, DEFAULT_INBOUND_LIMIT, type MembershipGateInit, type InboundDecision, type InboundRefusal } from './membership-gate.js'
 export {
   MyChainService, askMyChain, findMyChain, DEFAULT_MY_CHAIN_TIMEOUT_MS,

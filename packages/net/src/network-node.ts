@@ -49,6 +49,8 @@ export interface NetworkNodeInit {
    * institution as an active regulator.
    */
   readonly signer?: SigningKeyPair
+  /** The witness's cosignatures kept in memory, at most (the rest are read from disk); default DEFAULT_COSIGNATURES_IN_MEMORY. */
+  readonly cosignaturesInMemory?: number
   /** Chains unused this long (and with nothing under way) are closed, reopened on next use (Ledger.closeIdle); 0 keeps them open. Default 60 s. */
   readonly chainIdleMs?: number
   /** Told of every inbound connection's verdict (full peer, light peer, refused), e.g. for an audit log. */
@@ -180,7 +182,8 @@ export class NetworkNode {
     await ContinuationService.start({ host, ledger: init.ledger, gate, replication })
     let witness: WitnessService | undefined
     if (init.signer !== undefined) {
-      witness = new WitnessService({ host, ledger: init.ledger, gate, isForked: (key) => heads.isForked(key) }, { signer: init.signer })
+      const witnessInit = { signer: init.signer, ...(init.cosignaturesInMemory === undefined ? {} : { cosignaturesInMemory: init.cosignaturesInMemory }) }
+      witness = new WitnessService({ host, ledger: init.ledger, gate, isForked: (key) => heads.isForked(key) }, witnessInit)
       await witness.start()
     }
     const dialer = new MemberDialer({ host, ledger: init.ledger, gate }, { intervalMs: init.redialIntervalMs ?? 5_000 })

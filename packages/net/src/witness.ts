@@ -26,8 +26,9 @@
  *      tree hash of the replica at `head.length` (for the replica's newest
  *      length that is exactly the head its stored head signature shows).
  * A cosignature is appended to the local core `local/cosignatures` (never
- * announced; one encoded Cosignature per block) and only then handed out, so
- * the promise of step 3 survives a restart. Decisions run one at a time.
+ * announced; one encoded Cosignature per block) and indexed there by (chain,
+ * length), and only then handed out, so the promise of step 3 survives a
+ * restart (cosignature-record.ts). Decisions run one at a time.
  *
  * Cosigning happens when asked: on each request the witness considers its
  * replica's current head, then answers its newest head and its cosignatures
@@ -45,21 +46,23 @@
  * stops counting as soon as the client holds the `rotate` entry; group by (length, root); the highest group with `quorum` distinct
  * witnesses wins, else NO_QUORUM.
  *
- * Memory: every cosignature made here is kept in memory (≈ 0.5 KB each);
- * one is made per (chain, length) a client asked about at a new length.
- * Only chains held here and verified to that length are cosigned (step 5),
- * so heads of made-up cores add nothing: this grows with the held chains'
- * real lengths, not with what peers send.
+ * Memory: one cosignature is made per (chain, length) a client asked about
+ * at a new length, so the record grows with the held chains' real lengths
+ * (only chains held here and verified to that length are cosigned, step 5:
+ * heads of made-up cores add nothing). It is on disk; in memory are only the
+ * most recently used, at most `cosignaturesInMemory` (≈ 0.5 KB each): step 3
+ * reads an older one from disk.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type Hypercore from 'hypercore'
 import { bytesToHex, equal, type InstitutionId, type SigningKeyPair } from '@healthchain/core'
 import type { Ledger, LocalCoreName } from '@healthchain/ledger'
+import { CosignatureRecord, DEFAULT_COSIGNATURES_IN_MEMORY } from './cosignature-record.js'
 import { NetError } from './errors.js'
 import type { BaseHost, Host } from './host.js'
 import type { MembershipGate } from './membership-gate.js'
-import { cosign, decodeCosignature, encodeCosignature, verifyCosignature, type Cosignature } from './wire/cosignature.js'
+import { cosign, verifyCosignature, type Cosignature } from './wire/cosignature.js'
 import { readFrame, writeFrame } from './wire/framing.js'
 import { headOf, verifyHead, type SignedHead } from './wire/head.js'
 import {
@@ -102,6 +105,8 @@ export interface WitnessServiceInit {
   readonly signer: SigningKeyPair
   /** Per request served; default 10 s. */
   readonly timeoutMs?: number
+  /** Cosignatures kept in memory, at most (default DEFAULT_COSIGNATURES_IN_MEMORY); the others are read from disk when asked. */
+  readonly cosignaturesInMemory?: number
 }
 
 export interface WitnessStats {
@@ -119,8 +124,9 @@ export class WitnessService {
   private readonly isForked: (chainKey: Uint8Array) => boolean
   private readonly signer: SigningKeyPair
   private readonly timeoutMs: number
-  /** Cosignatures made here, per chain (hex), by length. */
-  private readonly made = new Map<string, Map<number, Cosignature>>()
+  private readonly cosignaturesInMemory: number
+  /** Cosignatures made here: on disk, the most recently used in memory. */
+  private record: CosignatureRecord | undefined
   /** The signing key (hex) each cosignature is known to verify under, so an answer re-checks none until a rotation. */
   private readonly signedWith = new WeakMap<Cosignature, string>()
   private core: Hypercore | undefined
@@ -137,11 +143,12 @@ export class WitnessService {
     this.isForked = components.isForked
     this.signer = init.signer
     this.timeoutMs = init.timeoutMs ?? 10_000
+    this.cosignaturesInMemory = init.cosignaturesInMemory ?? DEFAULT_COSIGNATURES_IN_MEMORY
   }
 
   async start (): Promise<void> {
     this.core = await this.ledger.localCore('local/cosignatures')
-    for (const c of await loadCosignatures(this.core, this.ledger)) this.remember(c)
+    this.record = await CosignatureRecord.open(this.core, this.ledger.crypto, this.cosignaturesInMemory)
     await this.host.handle(WITNESS_PROTOCOL, (stream, connection) => {
       this.serve(stream, connection).catch((err: unknown) => {
         this.stats.failed++
@@ -151,25 +158,13 @@ export class WitnessService {
     this.started = true
   }
 
-  /**
-   * Keeps `c` as this witness's answer for its (chain, length). A later
-   * cosignature of the same head (made again under a rotated key) replaces the
-   * earlier one; one of another root never does: the first promise stands.
-   */
-  private remember (c: Cosignature): void {
-    const keyHex = bytesToHex(c.head.key)
-    let byLength = this.made.get(keyHex)
-    if (byLength === undefined) this.made.set(keyHex, byLength = new Map())
-    const before = byLength.get(c.head.length)
-    if (before === undefined || sameHead(before, c)) byLength.set(c.head.length, c)
+  /** This witness's cosignatures of a chain at `minLength` or more, newest first, at most `max` (none before `start`). */
+  async cosignaturesOf (chainKey: Uint8Array, minLength = 0, max = MAX_COSIGNATURES_PER_RESPONSE): Promise<Cosignature[]> {
+    return await this.record?.of(chainKey, minLength, max) ?? []
   }
 
-  /** This witness's cosignatures of a chain at `minLength` or more, newest first, at most `max`. */
-  cosignaturesOf (chainKey: Uint8Array, minLength = 0, max = MAX_COSIGNATURES_PER_RESPONSE): Cosignature[] {
-    const byLength = this.made.get(bytesToHex(chainKey))
-    if (byLength === undefined) return []
-    return [...byLength.values()].filter((c) => c.head.length >= minLength).sort((a, b) => b.head.length - a.head.length).slice(0, max)
-  }
+  /** Cosignatures held in memory now (at most `cosignaturesInMemory`). */
+  get cosignaturesHeld (): number { return this.record?.size ?? 0 }
 
   /** Decides whether to cosign `head` (see the DEV DOCS for the checks, in order); cosigns and persists it if so. */
   async consider (head: SignedHead): Promise<WitnessVerdict> {
@@ -188,7 +183,8 @@ export class WitnessService {
     const institution = this.ledger.institution
     const record = institution === undefined ? undefined : this.ledger.registry.state.institutionAt(institution)
     if (record?.role !== 'regulator' || record.status !== 'active' || !equal(record.sign, this.signer.publicKey)) return refuse('NOT_WITNESS')
-    const before = this.made.get(bytesToHex(head.key))?.get(head.length)
+    if (this.record === undefined) throw new NetError('STOPPED', 'the witness service has not started')
+    const before = await this.record.at(head.key, head.length)
     if (before !== undefined) {
       if (!equal(before.head.root, head.root) || before.head.fork !== head.fork) return refuse('CONFLICT')
       // Made under a key since rotated out, it counts for nobody: the same head is cosigned again below, with the key the
@@ -203,9 +199,9 @@ export class WitnessService {
     if (chain.fork !== head.fork || !equal(await chain.treeHashAt(head.length), head.root)) return refuse('NOT_OWN_HEAD')
     const cosignature = cosign(head, institution!, this.signer.secretKey, crypto)
     this.signedWith.set(cosignature, bytesToHex(this.signer.publicKey))
-    // The promise is on disk before the cosignature leaves this node.
-    await this.core!.append(encodeCosignature(cosignature))
-    this.remember(cosignature)
+    // The promise is on disk before the cosignature leaves this node. A later cosignature of the same head (made again under a
+    // rotated key) takes over from the earlier one; one of another root never gets here (CONFLICT): the first promise stands.
+    await this.record.add(cosignature)
     this.stats.cosigned++
     return { cosigned: true, cosignature }
   }
@@ -223,7 +219,7 @@ export class WitnessService {
         await this.consider(own)
       }
     }
-    return { v: 1, head, cosignatures: await this.current(this.cosignaturesOf(request.key, minLength)) }
+    return { v: 1, head, cosignatures: await this.current(await this.cosignaturesOf(request.key, minLength)) }
   }
 
   /**
@@ -280,31 +276,6 @@ export class WitnessService {
     await this.deciding
     await this.core?.close()
   }
-}
-
-/**
- * The cosignatures stored in the core, each with a head that verifies (a
- * damaged block is skipped). The witness signature is not checked: a
- * cosignature made under a key since rotated is still a promise kept.
- */
-async function loadCosignatures (core: Hypercore, ledger: Ledger): Promise<Cosignature[]> {
-  const out: Cosignature[] = []
-  for (let seq = 0; seq < core.length; seq++) {
-    const block = await core.get(seq, { wait: false })
-    if (block === null) continue
-    try {
-      const c = decodeCosignature(new Uint8Array(block))
-      if (verifyHead(c.head, ledger.crypto)) out.push(c)
-    } catch {
-      // A damaged block promises nothing: skipped.
-    }
-  }
-  return out
-}
-
-/** Whether two cosignatures are of the same head (chain, length, root, fork). */
-function sameHead (a: Cosignature, b: Cosignature): boolean {
-  return equal(a.head.key, b.head.key) && a.head.length === b.head.length && equal(a.head.root, b.head.root) && a.head.fork === b.head.fork
 }
 
 // ------------------------------------------------------------------ client

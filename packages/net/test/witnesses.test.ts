@@ -122,7 +122,7 @@ describe('witnesses between real nodes', () => {
     expect(await two.consider(real)).toEqual({ cosigned: false, reason: 'FORKED' })
     expect(await net.node(r1.id).witness!.consider(other)).toEqual({ cosigned: false, reason: 'CONFLICT' })
     for (const r of [r1, r2]) {
-      expect(net.node(r.id).witness!.cosignaturesOf(chainKey).some((x) => bytesToHex(x.head.root) === bytesToHex(other.root))).toBe(false)
+      expect((await net.node(r.id).witness!.cosignaturesOf(chainKey)).some((x) => bytesToHex(x.head.root) === bytesToHex(other.root))).toBe(false)
     }
 
     // regulator-one restarts: its promise for (chain, 3) comes from disk, checked before anything else.
@@ -131,7 +131,7 @@ describe('witnesses between real nodes', () => {
     await net.closeLedger(r1.id)
     const back = (await net.start(r1.id)).witness!
     expect(back.stats.cosigned).toBe(0)
-    expect(back.cosignaturesOf(chainKey, 3)).toEqual([promised])
+    expect(await back.cosignaturesOf(chainKey, 3)).toEqual([promised])
     expect(await back.consider(other)).toEqual({ cosigned: false, reason: 'CONFLICT' })
     expect(await back.consider(real)).toEqual({ cosigned: true, cosignature: promised })
     expect(back.stats.cosigned).toBe(0)

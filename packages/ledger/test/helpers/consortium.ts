@@ -46,6 +46,8 @@ export interface ConsortiumOptions {
   /** The provider hospital-a's ledger runs with (default libsodium). */
   readonly crypto?: CryptoProvider
   readonly verifyWorkers?: number
+  /** Entry ids each open chain of hospital-a keeps in memory (the ledger's default when left out). */
+  readonly idsInMemory?: number
 }
 
 export async function makeTempDir (prefix = 'healthchain-test-'): Promise<string> {
@@ -61,7 +63,8 @@ export async function makeConsortium (opts: ConsortiumOptions = {}): Promise<Tes
     regulator: makeInstitution('regulator', 'regulator')
   }
   const harness = await LedgerConsortium.create({
-    parties: Object.values(institutions), ledger: { crypto: opts.crypto ?? crypto, verifyWorkers: opts.verifyWorkers }
+    parties: Object.values(institutions),
+    ledger: { crypto: opts.crypto ?? crypto, verifyWorkers: opts.verifyWorkers, ...(opts.idsInMemory === undefined ? {} : { idsInMemory: opts.idsInMemory }) }
   })
   const host = institutions.hospitalA.id
   const consortium: TestConsortium = {

@@ -668,7 +668,7 @@ export class LifecycleWorld {
 
     // I2: the witness cosigns only lengths its own copy verifies.
     if (witness !== undefined) {
-      for (const cosignature of witness.cosignaturesOf(c.chainKey, 0, 1_000)) {
+      for (const cosignature of await witness.cosignaturesOf(c.chainKey, 0, 1_000)) {
         this.stats.checks++
         if (cosignature.head.length > firstBad) {
           throw new InvariantViolation('I2', `the regulator cosigned length ${cosignature.head.length} of chain ${c.index}, which a full verification refuses from ${firstBad} (${describe(report)})`)
