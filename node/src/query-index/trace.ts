@@ -73,9 +73,9 @@ export class TraceQuery {
     // One seek of (cell, time) per listed cell (a JSON array of cells); a row range of cells for boxes too wide to list.
     // Raw rows, and no join for the user id (looked up once per user below): the query runs once per point, and
     // building row objects was a good part of its time.
-    this.inCells = db.prepare(`SELECT uid, seq, time, lat, lon, acc FROM locations INDEXED BY locations_by_cell
+    this.inCells = db.prepare(`SELECT uid, seq, time, lat, lon, acc FROM locations
       WHERE cell IN (SELECT value FROM json_each(?)) AND time >= ? AND time <= ?`).raw()
-    this.inRange = db.prepare(`SELECT uid, seq, time, lat, lon, acc FROM locations INDEXED BY locations_by_cell
+    this.inRange = db.prepare(`SELECT uid, seq, time, lat, lon, acc FROM locations
       WHERE cell >= ? AND cell <= ? AND time >= ? AND time <= ?`).raw()
     this.userOf = db.prepare('SELECT user_id FROM chains WHERE uid = ?').pluck()
   }
