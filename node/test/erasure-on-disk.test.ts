@@ -1,23 +1,23 @@
 /**
  * Erasure on disk, on real daemons: the custodian and a replica each keep the
  * chain (RocksDB), a query index (SQLite: observation rows, location rows and
- * their R*Tree) and an audit log. After the user's erasure, no byte of the
+ * their grid cell index) and an audit log. After the user's erasure, no byte of the
  * erased entries' plain segments is in any file of either data directory —
  * after the daemons stop, and again after they restart and stop. The index
  * still answers for what was kept.
  *
  * Location points are found by their coordinates: as doubles (chain CBOR,
- * the `locations` rows) and as the R*Tree's pair of floats. An R*Tree node
- * keeps the bytes of a deleted cell past its cell count, so kept points are
- * written before and after the erased ones: they share nodes.
+ * the `locations` rows) and as their grid cell beside their time (the cell
+ * index's entries). Kept points are written before and after the erased
+ * ones, so they share pages with them.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildUserEntry, fromHex, type Observation, type UnsignedEntry, type UserKeys } from '@healthchain/core'
 import {
-  doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, rtreeMarker, textMarker, type Marker
+  cellMarker, doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, textMarker, type Marker
 } from '../../test/helpers/disk-scan.js'
 import { call, enrolOverHttp, startConsortium, staffToken, userToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
-import type { QueryIndex } from '../src/query-index/index.js'
+import { cellOf, type QueryIndex } from '../src/query-index/index.js'
 import { crypto } from './helpers/fixtures.js'
 import { signAsUser, userWriteBody, type TestChain } from './helpers/user-writes.js'
 
@@ -28,12 +28,12 @@ const T0 = Date.parse('2026-05-04T08:00:00Z')
 
 interface Points { readonly plain: { points: Array<{ lat: number, lon: number, acc: number, time: number }> }, readonly markers: Marker[] }
 
-/** `count` points with coordinates no other run shares; each point is a marker: its latitude as a double, and its R*Tree cell. */
+/** `count` points with coordinates no other run shares; each point is a marker: its latitude as a double, and its cell index entry. */
 function points (name: string, count: number, start: number): Points {
   const list = Array.from({ length: count }, (_, i) => ({
     lat: randomCoordinate(52.4, 52.6), lon: randomCoordinate(13.3, 13.5), acc: 5, time: start + i * 60_000
   }))
-  return { plain: { points: list }, markers: list.flatMap((p, i) => [doubleMarker(`${name} point ${i}`, p.lat), rtreeMarker(`${name} point ${i}`, p.lat, p.lon)]) }
+  return { plain: { points: list }, markers: list.flatMap((p, i) => [doubleMarker(`${name} point ${i}`, p.lat), cellMarker(`${name} point ${i}`, cellOf(p.lat, p.lon), p.time)]) }
 }
 
 async function userWrite (node: TestNode, chain: TestChain, unsigned: UnsignedEntry): Promise<number> {
@@ -120,8 +120,8 @@ describe('erasure on disk (daemons)', () => {
     a = net.node('hospital-a')
     const series = await call(a.url, 'GET', `/v1/users/${user.userId}/series?code=8480-6`, { token: await staffToken(a) })
     expect(series.body.count).toBe(0)
-    // The daemons run the default index, SQLite (its R*Tree checked here).
-    expect((a.daemon.index as QueryIndex).database.prepare("SELECT rtreecheck('location_rtree')").pluck().get()).toBe('ok')
+    // The daemons run the default index, SQLite (its tables and indexes checked here).
+    expect((a.daemon.index as QueryIndex).database.pragma('integrity_check', { simple: true })).toBe('ok')
     for (const id of [...ids].reverse()) await net.stop(id)
     for (const { id, root } of roots) expect(await findOnDisk(root, erased), `${id} after a restart and a stop`).toEqual([])
   }, 120_000)

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildErasure, buildUserEntry, signEntry, type UserId } from '@healthchain/core'
 import { Ledger, type UserChain } from '@healthchain/ledger'
 import { generateDataset, type Dataset, type DatasetUser } from '../src/testing/index.js'
-import { QueryIndex } from '../src/query-index/index.js'
+import { cellOf, QueryIndex } from '../src/query-index/index.js'
 import { rebuildUnderWay } from '../src/query-index/schema.js'
 import { crypto, makeTempDir, removeDir } from './helpers/fixtures.js'
 
@@ -76,15 +76,17 @@ describe('query index consistency', () => {
   const freshPath = (): string => join(dir, 'index', `index-${++fileCount}.sqlite`)
 
   /** What the index holds for a user, straight from its tables. */
-  function rowsOf (index: QueryIndex, user: UserId): { observations: number, locations: number, rtree: number, maxSeq: number } {
+  function rowsOf (index: QueryIndex, user: UserId): { observations: number, locations: number, inCell: number, maxSeq: number } {
     const db = index.database
     const uid = db.prepare('SELECT uid FROM chains WHERE user_id = ?').pluck().get(user) as number | undefined
-    if (uid === undefined) return { observations: 0, locations: 0, rtree: 0, maxSeq: -1 }
+    if (uid === undefined) return { observations: 0, locations: 0, inCell: 0, maxSeq: -1 }
     const one = (sql: string): number => (db.prepare(sql).pluck().get(uid) as number | null) ?? -1
     return {
       observations: one('SELECT count(*) FROM observations WHERE uid = ?'),
       locations: one('SELECT count(*) FROM locations WHERE uid = ?'),
-      rtree: one('SELECT count(*) FROM location_rtree WHERE id IN (SELECT id FROM locations WHERE uid = ?)'),
+      // Points whose grid cell is the one their coordinates give (the trace finds a point by its cell).
+      inCell: (db.prepare('SELECT cell, lat, lon FROM locations WHERE uid = ?').all(uid) as Array<{ cell: number, lat: number, lon: number }>)
+        .filter((p) => p.cell === cellOf(p.lat, p.lon)).length,
       maxSeq: Math.max(one('SELECT max(seq) FROM observations WHERE uid = ?'), one('SELECT max(seq) FROM locations WHERE uid = ?'))
     }
   }
@@ -102,13 +104,14 @@ describe('query index consistency', () => {
   }
 
   async function expectConsistent (index: QueryIndex): Promise<void> {
-    const rtreeTotal = index.database.prepare('SELECT count(*) FROM location_rtree').pluck().get()
-    expect(rtreeTotal).toBe(index.counts().locations)
+    // Every point is in the cell index (which a rebuild makes at its end).
+    const inIndex = index.database.prepare('SELECT count(*) FROM locations INDEXED BY locations_by_cell WHERE cell >= 0').pluck().get()
+    expect(inIndex).toBe(index.counts().locations)
     for (const u of users) {
       const cursor = index.indexedLength(u.userId)
       const rows = rowsOf(index, u.userId)
       expect({ observations: rows.observations, locations: rows.locations }).toEqual(await expectedRows(u.userId, cursor))
-      expect(rows.rtree).toBe(rows.locations)
+      expect(rows.inCell).toBe(rows.locations)
       expect(rows.maxSeq).toBeLessThan(Math.max(cursor, 0))
     }
   }
@@ -222,7 +225,7 @@ describe('query index consistency', () => {
     expect(out).not.toContain('finished')
 
     ledger = await Ledger.open({ dir: storeDir })
-    // The killed rebuild had committed 39 entries' rows without their R*Tree cells: such a file is never served as it is.
+    // The killed rebuild had committed 39 entries' rows without their secondary indexes: such a file is never served as it is.
     const index = QueryIndex.open(path)
     expect(rebuildUnderWay(index.database)).toBe(false)
     expect(index.counts()).toEqual({ chains: 0, observations: 0, locations: 0 })
@@ -233,7 +236,7 @@ describe('query index consistency', () => {
     await index.close()
   }, 60_000)
 
-  it('a chain indexed while a rebuild runs gets its R*Tree cells with the others when the rebuild ends', async () => {
+  it('a chain indexed while a rebuild runs is in the cell index with the others when the rebuild ends', async () => {
     const index = QueryIndex.open(freshPath())
     // The last chain the rebuild will reach: indexed now, by another caller, while the rebuild is on its first.
     const last = users[users.length - 1]!

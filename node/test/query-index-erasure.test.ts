@@ -2,16 +2,17 @@
  * The query index's file after rows go: an erasure, a chain indexed again
  * from the start, a schema reset (what `rebuild` does) leave none of the
  * removed rows' bytes in the database file or its WAL — observation texts,
- * location doubles, and the R*Tree's cells (which SQLite's R*Tree leaves
- * past a node's cell count, and rtree-tails.ts zeroes) — while the index
- * is open. What is kept still answers, and the R*Tree passes its own check.
+ * location doubles, and the cell index's entries (a point's grid cell
+ * beside its time) — while the index is open. What is kept is still found
+ * through the cell index, and the file passes SQLite's integrity check.
  */
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Entry, UserId } from '@healthchain/core'
 import { IndexWriter } from '../src/query-index/index-writer.js'
+import { cellOf } from '../src/query-index/grid.js'
 import { openDatabase, resetSchema, truncateWal, type Db } from '../src/query-index/schema.js'
-import { doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, rtreeMarker, textMarker, type Marker } from '../../test/helpers/disk-scan.js'
+import { cellMarker, doubleMarker, findOnDisk, markerText, missingOnDisk, randomCoordinate, textMarker, type Marker } from '../../test/helpers/disk-scan.js'
 import { makeTempDir, removeDir } from './helpers/fixtures.js'
 
 const T0 = Date.parse('2026-05-04T08:00:00Z')
@@ -34,13 +35,13 @@ async function openIndex (): Promise<{ dir: string, db: Db, writer: IndexWriter 
 
 interface Batch { readonly entry: Entry, readonly markers: Marker[] }
 
-/** A location entry of `count` points, each a marker (its latitude as a double, its R*Tree cell). */
+/** A location entry of `count` points, each a marker (its latitude as a double, its grid cell and time in the cell index). */
 function location (name: string, count: number, start: number): Batch {
   const points = Array.from({ length: count }, (_, i) => ({
     lat: randomCoordinate(-80, 80), lon: randomCoordinate(-170, 170), acc: 5, time: start + i * 60_000
   }))
   const entry = { type: 'location', plain: { points } } as unknown as Entry
-  return { entry, markers: points.flatMap((p, i) => [doubleMarker(`${name} ${i}`, p.lat), rtreeMarker(`${name} ${i}`, p.lat, p.lon)]) }
+  return { entry, markers: points.flatMap((p, i) => [doubleMarker(`${name} ${i}`, p.lat), cellMarker(`${name} ${i}`, cellOf(p.lat, p.lon), p.time)]) }
 }
 
 function exam (text: string): Batch {
@@ -77,12 +78,12 @@ describe('the query index after rows go', () => {
     expect(writer.applyBatch(USER, cursor, 6, [{ seq: 5, entry: erasure([1, 3]) }]).erased).toBe(200 + 2)
     expect(await findOnDisk(dir, erased.flatMap((b) => b.markers))).toEqual([])
     expect(await missingOnDisk(dir, kept.flatMap((b) => b.markers))).toEqual([])
-    expect(db.prepare("SELECT rtreecheck('location_rtree')").pluck().get()).toBe('ok')
-    expect(db.prepare('SELECT count(*) FROM location_rtree').pluck().get()).toBe(400)
-    // Every kept point is still found through the R*Tree.
-    const inBox = db.prepare('SELECT count(*) FROM location_rtree WHERE min_lat <= ? AND max_lat >= ? AND min_lon <= ? AND max_lon >= ?').pluck()
-    const points = [kept[0]!, kept[2]!].flatMap((b) => (b.entry.plain as { points: Array<{ lat: number, lon: number }> }).points)
-    expect(points.every((p) => (inBox.get(p.lat, p.lat, p.lon, p.lon) as number) >= 1)).toBe(true)
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+    expect(db.prepare('SELECT count(*) FROM locations INDEXED BY locations_by_cell WHERE cell >= 0').pluck().get()).toBe(400)
+    // Every kept point is still found through the cell index.
+    const inCell = db.prepare('SELECT count(*) FROM locations INDEXED BY locations_by_cell WHERE cell = ? AND time = ? AND lat = ? AND lon = ?').pluck()
+    const points = [kept[0]!, kept[2]!].flatMap((b) => (b.entry.plain as { points: Array<{ lat: number, lon: number, time: number }> }).points)
+    expect(points.every((p) => inCell.get(cellOf(p.lat, p.lon), p.time, p.lat, p.lon) === 1)).toBe(true)
   })
 
   it('a chain indexed again from the start (new key, or shrunk) leaves no byte of its old rows', async () => {
@@ -94,7 +95,7 @@ describe('the query index after rows go', () => {
     indexAll(writer, [fresh.entry], new Uint8Array(32).fill(1))
     expect(await findOnDisk(dir, old.flatMap((b) => b.markers))).toEqual([])
     expect(await missingOnDisk(dir, fresh.markers)).toEqual([])
-    expect(db.prepare("SELECT rtreecheck('location_rtree')").pluck().get()).toBe('ok')
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
 
     writer.restart(writer.cursorFor(USER, new Uint8Array(32).fill(1)))
     expect(await findOnDisk(dir, fresh.markers)).toEqual([])

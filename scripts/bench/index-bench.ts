@@ -10,7 +10,7 @@
  *   read whole with `chain.read` — every block fetched from storage and
  *   decoded and checked as any reader must, the rebuild's own read path.
  *   What the rebuild adds: rows built from the plain segments, SQLite's
- *   inserts, the R*Tree and secondary indexes made at the end, and the
+ *   inserts, the secondary indexes made at the end, and the
  *   empty file it starts from. One thing it has that the baseline has not:
  *   two chains under way at once (rebuild-loop.ts), so its reads may overlap.
  * - Contact tracing over 10 million location points (quick: 200,000) for
@@ -18,7 +18,7 @@
  *   queries. Writing 10 million points through Hypercores would take the
  *   better part of an hour and measure the chains, not the query, so the
  *   rows of this part are BULK-INSERTED straight into the index's SQLite
- *   tables (locations and the R*Tree, exactly the rows indexing writes):
+ *   `locations` table (with each point's grid cell, exactly the rows indexing writes):
  *   synthetic people with a home and a workplace in a city, a point every
  *   15 minutes from 07:00 to 23:00 over 28 days, and 30 colleagues sharing
  *   the traced user's workplace (so the query has real contacts to find).
@@ -31,7 +31,7 @@ import { join } from 'node:path'
 import { base32 } from '@scure/base'
 import type { UserId } from '@healthchain/core'
 import { QueryIndex } from '@healthchain/node'
-import { generateDataset, rtreeMinutes, Rng } from '@healthchain/node/testing'
+import { cellOf, generateDataset, Rng } from '@healthchain/node/testing'
 import { interleavedRates, median, type Figure } from './measure.js'
 
 const SECTION = 'query-index'
@@ -131,8 +131,7 @@ export function loadSyntheticLocations (index: QueryIndex, points: number, log: 
     phase: rng.int(15)
   }))
   const addChain = db.prepare('INSERT INTO chains (uid, user_id, chain_key, indexed_length) VALUES (?, ?, ?, ?)')
-  const addLocation = db.prepare('INSERT INTO locations (id, uid, seq, time, lat, lon, acc) VALUES (?, ?, ?, ?, ?, ?, ?)')
-  const addBox = db.prepare('INSERT INTO location_rtree (id, min_lat, max_lat, min_lon, max_lon, min_time, max_time) VALUES (?, ?, ?, ?, ?, ?, ?)')
+  const addLocation = db.prepare('INSERT INTO locations (id, uid, seq, time, cell, lat, lon, acc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
   db.transaction(() => {
     for (const p of persons) addChain.run(p.uid, base32.encode(randomBytes(20)).toLowerCase(), randomBytes(32), days + 1)
   })()
@@ -150,9 +149,7 @@ export function loadSyntheticLocations (index: QueryIndex, points: number, log: 
           const at = !weekend && h >= 9 && h < 17 ? p.work : p.home
           const lat = CITY.lat + (at.y + rng.normal(0, 8)) / M_LAT
           const lon = CITY.lon + (at.x + rng.normal(0, 8)) / M_LON
-          const minutes = rtreeMinutes(time)
-          addLocation.run(++id, p.uid, d + 1, time, lat, lon, 5 + rng.int(20))
-          addBox.run(id, lat, lat, lon, lon, minutes, minutes)
+          addLocation.run(++id, p.uid, d + 1, time, cellOf(lat, lon), lat, lon, 5 + rng.int(20))
         }
       }
     })()

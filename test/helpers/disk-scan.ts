@@ -2,8 +2,8 @@
  * Looks for data in the raw bytes of every file under a directory — the
  * check that an erasure left nothing recoverable behind. Health data is
  * stored as CBOR (UTF-8 text, IEEE 754 big-endian doubles) in the chains and
- * as SQLite records (UTF-8 text, big-endian doubles; the R*Tree's 32-bit
- * floats) in the query index, so a marker is looked for as those bytes.
+ * as SQLite records (UTF-8 text, big-endian doubles and integers) in the
+ * query index, so a marker is looked for as those bytes.
  *
  * Markers are random per test run, so a hit can only be the data a test
  * wrote, never a coincidence in unrelated bytes.
@@ -47,32 +47,25 @@ export function doubleMarker (name: string, value: number): Marker {
   return { name: `${name} (double ${value})`, bytes }
 }
 
-/** SQLite's R*Tree rounding factors (rtree.c: RNDTOWARDS, RNDAWAY). */
-const RND_TOWARDS = 1 - 1 / 8388608
-const RND_AWAY = 1 + 1 / 8388608
-
-/**
- * A value as SQLite's R*Tree stores it: 32-bit floats rounded down and up around it
- * (rtree.c's rtreeValueDown and rtreeValueUp), so the box always holds it.
- */
-function rtreeBounds (value: number): [number, number] {
-  let min = Math.fround(value)
-  if (min > value) min = Math.fround(value * (value < 0 ? RND_AWAY : RND_TOWARDS))
-  let max = Math.fround(value)
-  if (max < value) max = Math.fround(value * (value < 0 ? RND_TOWARDS : RND_AWAY))
-  return [min, max]
+/** An integer as an SQLite record stores it: big-endian in the fewest of 1, 2, 3, 4, 6 or 8 bytes that hold it (0 and 1 take none). */
+export function sqliteInteger (value: number): Buffer {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`expected a safe integer, got ${value}`)
+  if (value === 0 || value === 1) return Buffer.alloc(0)
+  const size = [1, 2, 3, 4, 6].find((n) => value >= -(2 ** (8 * n - 1)) && value < 2 ** (8 * n - 1)) ?? 8
+  const bytes = Buffer.alloc(size)
+  if (size === 8) bytes.writeBigInt64BE(BigInt(value))
+  else bytes.writeIntBE(value, 0, size)
+  return bytes
 }
 
 /**
- * A point as SQLite's R*Tree stores it in a cell: after the 8-byte id, the
- * latitude's and then the longitude's bounds, each min then max, as 32-bit
- * big-endian floats — 16 bytes side by side in the node's blob. (Both axes:
- * at 32-bit precision two nearby points' latitudes alone can coincide.)
+ * A point's entry in the query index's `locations_by_cell` index: its grid
+ * cell and then its time, side by side in the index record (the table row
+ * holds them the other way round, time first). `cell` is the index's
+ * `cellOf(lat, lon)`.
  */
-export function rtreeMarker (name: string, lat: number, lon: number): Marker {
-  const bytes = Buffer.alloc(16)
-  ;[...rtreeBounds(lat), ...rtreeBounds(lon)].forEach((f, i) => bytes.writeFloatBE(f, i * 4))
-  return { name: `${name} (R*Tree cell ${lat}, ${lon})`, bytes }
+export function cellMarker (name: string, cell: number, time: number): Marker {
+  return { name: `${name} (grid cell ${cell} at ${time})`, bytes: Buffer.concat([sqliteInteger(cell), sqliteInteger(time)]) }
 }
 
 /** Every regular file under `dir`, recursively. */

@@ -1,7 +1,7 @@
 /**
  * Distances on a spherical Earth, and the latitude/longitude boxes that
- * certainly contain every point within a distance of a centre (the R*Tree's
- * candidate search). The sphere's error against the WGS 84 ellipsoid is
+ * certainly contain every point within a distance of a centre (the trace's
+ * candidate search, grid.ts). The sphere's error against the WGS 84 ellipsoid is
  * below 0.5 % — far below a phone's location accuracy.
  */
 

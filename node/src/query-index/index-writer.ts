@@ -9,8 +9,8 @@
 import type { Entry, UserId } from '@healthchain/core'
 import { NodeError } from '../errors.js'
 import { rowsOf } from './rows.js'
-import { RtreeTails } from './rtree-tails.js'
-import { RTREE_DIMENSIONS, rtreeMinutes, truncateWal, type Db } from './schema.js'
+import { cellOf } from './grid.js'
+import { truncateWal, type Db } from './schema.js'
 
 export interface ChainCursor {
   readonly uid: number
@@ -46,17 +46,12 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
 
 export class IndexWriter {
   private readonly db: Db
-  private readonly tails: RtreeTails
   /** Rows were deleted and the WAL still holds their old pages (a checkpoint was kept from truncating it). */
   private walOwed = false
   private readonly stmts
-  /** A rebuild's writer: no R*Tree cells per row (finishRebuild makes them all at once from the rows). */
-  private readonly deferRtree: boolean
 
-  constructor (db: Db, opts: { deferRtree?: boolean } = {}) {
+  constructor (db: Db) {
     this.db = db
-    this.deferRtree = opts.deferRtree === true
-    this.tails = new RtreeTails(db, 'location_rtree', RTREE_DIMENSIONS)
     this.stmts = {
       cursor: db.prepare('SELECT uid, chain_key AS chainKey, indexed_length AS indexedLength FROM chains WHERE user_id = ?'),
       addChain: db.prepare('INSERT INTO chains (user_id, chain_key, indexed_length) VALUES (?, ?, 0)'),
@@ -64,12 +59,9 @@ export class IndexWriter {
       advance: db.prepare('UPDATE chains SET indexed_length = ? WHERE uid = ? AND indexed_length = ?'),
       observation: db.prepare(`INSERT INTO observations (uid, seq, ord, source, author, time, end_time, code, value, text_value, unit, low, high)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      location: db.prepare('INSERT INTO locations (uid, seq, time, lat, lon, acc) VALUES (?, ?, ?, ?, ?, ?)'),
-      rtree: db.prepare('INSERT INTO location_rtree (id, min_lat, max_lat, min_lon, max_lon, min_time, max_time) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      entryPoints: db.prepare('SELECT id FROM locations WHERE uid = ? AND seq = ?').pluck(),
+      location: db.prepare('INSERT INTO locations (uid, seq, time, cell, lat, lon, acc) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       eraseObservations: db.prepare('DELETE FROM observations WHERE uid = ? AND seq = ?'),
       eraseLocations: db.prepare('DELETE FROM locations WHERE uid = ? AND seq = ?'),
-      userPoints: db.prepare('SELECT id FROM locations WHERE uid = ?').pluck(),
       clearObservations: db.prepare('DELETE FROM observations WHERE uid = ?'),
       clearLocations: db.prepare('DELETE FROM locations WHERE uid = ?')
     }
@@ -116,8 +108,6 @@ export class IndexWriter {
 
   private clearUser (uid: number): void {
     this.stmts.clearObservations.run(uid)
-    // Through RtreeTails: a plain DELETE leaves the points' bytes in the R*Tree's nodes.
-    this.tails.deleteCells(this.stmts.userPoints.all(uid) as number[])
     this.stmts.clearLocations.run(uid)
   }
 
@@ -141,16 +131,10 @@ export class IndexWriter {
           s.observation.run(uid, seq, o.ord, o.source, o.author, o.time, o.endTime, o.code, o.value, o.textValue, o.unit, o.low, o.high)
         }
         observations += rows.observations.length
-        for (const p of rows.locations) {
-          const id = s.location.run(uid, seq, p.time, p.lat, p.lon, p.acc).lastInsertRowid
-          if (this.deferRtree) continue
-          const minutes = rtreeMinutes(p.time)
-          s.rtree.run(id, p.lat, p.lat, p.lon, p.lon, minutes, minutes)
-        }
+        for (const p of rows.locations) s.location.run(uid, seq, p.time, cellOf(p.lat, p.lon), p.lat, p.lon, p.acc)
         locations += rows.locations.length
         for (const target of rows.erases) {
           erased += s.eraseObservations.run(uid, target).changes
-          this.tails.deleteCells(s.entryPoints.all(uid, target) as number[])
           erased += s.eraseLocations.run(uid, target).changes
         }
       }

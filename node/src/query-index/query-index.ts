@@ -10,8 +10,8 @@
  *                    ─► IndexWriter.applyBatch: rows + erasures + new cursor,
  *                       one transaction per batch
  *   rebuild(ledger)  ─► empty every table (marked: a rebuild under way),
- *                       indexChain for every chain without R*Tree cells,
- *                       then the R*Tree and secondary indexes from the rows
+ *                       indexChain for every chain without secondary
+ *                       indexes, then the indexes from the rows (one sort each)
  *   series / exerciseSummary / trace / statistics ─► read-only SQL
  *
  * Only entries a node may serve as valid are indexed: up to
@@ -181,9 +181,9 @@ export class QueryIndex {
 
   /**
    * Empties the index and indexes every chain the ledger holds, reporting
-   * progress after each chain. The rows go in without their R*Tree cells and
-   * secondary indexes, which are made once at the end from the rows (cell by
-   * cell they were most of a rebuild's time); until then the file is marked
+   * progress after each chain. The rows go in without the secondary indexes,
+   * which are made once at the end from the rows (one sort each instead of
+   * keeping them in order row by row); until then the file is marked
    * as a rebuild under way, so a crash part-way leaves a file the next open
    * empties, and the catch-up at start indexes every chain again.
    */
@@ -192,13 +192,11 @@ export class QueryIndex {
     const started = Date.now()
     await Promise.allSettled(this.running.values())
     resetSchema(this.db, { rebuild: true })
-    // Every write until finishRebuild (the follower's too) leaves the R*Tree to it.
-    this.writer = new IndexWriter(this.db, { deferRtree: true })
+    this.writer = new IndexWriter(this.db)
     this.queries = QueryIndex.prepareQueries(this.db)
     const done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
     this.assertOpen()
     finishRebuild(this.db)
-    this.writer = new IndexWriter(this.db)
     // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
     truncateWal(this.db)
     return { ...done, ms: Date.now() - started }

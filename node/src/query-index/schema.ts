@@ -1,5 +1,5 @@
 /**
- * The query index's SQLite schema, version 1, and opening the database.
+ * The query index's SQLite schema, version 2, and opening the database.
  *
  * Everything here is derived from verified chain entries and can be thrown
  * away: a database whose schema version differs from SCHEMA_VERSION is
@@ -20,46 +20,35 @@
  *   is the observation's index in its entry. Numbers go to `value`, text
  *   to `text_value`. `low`/`high` are the reference range the author wrote,
  *   if any.
- * - `locations(id, uid, seq, time, lat, lon, acc)` and the R*Tree
- *   `location_rtree(id, min_lat, max_lat, min_lon, max_lon, min_time,
- *   max_time)` over the same ids (points: min = max). The R*Tree's time is
- *   in minutes since 2000-01-01: it stores 32-bit floats, which hold whole
- *   minutes exactly until 2031 (milliseconds since 1970 would be rounded to
- *   two minutes). Its boxes are rounded outwards, never inwards, so it only
- *   ever yields a superset of the candidates; exact values come from
- *   `locations`.
+ * - `locations(id, uid, seq, time, cell, lat, lon, acc)`: location points;
+ *   `cell` is the point's grid cell (grid.ts), indexed with the time
+ *   (`locations_by_cell`): a contact trace looks up the cells around each
+ *   point, the time window in each, and filters exactly. A cell costs what
+ *   a B-tree row costs — SQLite's R*Tree, which version 1 used, cost 5-7 µs
+ *   of CPU a point, more than reading the entry that holds it.
  *
  * Nothing sealed is ever written here (see rows.ts): the index is safe to
  * query for any role that may read plain segments.
  *
  * A full rebuild marks the file (`meta` key `rebuild_under_way`) while it
- * writes rows without their R*Tree cells; opening a file that still has the
- * mark (a rebuild killed part-way) empties it like a schema change does.
+ * writes rows without the secondary indexes; opening a file that still has
+ * the mark (a rebuild killed part-way) empties it like a schema change does.
  *
  * Erased entries leave no bytes behind: `secure_delete` makes SQLite zero
- * what a delete frees (cells, freed pages); R*Tree nodes keep deleted cells'
- * bytes past their cell count, which rtree-tails.ts zeroes; and the WAL,
+ * what a delete frees (table and index cells, freed pages); and the WAL,
  * which keeps the pages as they were before, is checkpointed and truncated
  * after every write that deleted rows (`truncateWal`) and when the file is
  * opened (a WAL a crash left behind).
  */
 import { chmodSync } from 'node:fs'
 import Database from 'better-sqlite3'
-import { MIN_TIME } from '@healthchain/core'
 import { NodeError } from '../errors.js'
 
 export type Db = Database.Database
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
-/** The R*Tree's dimensions: latitude, longitude, time. */
-export const RTREE_DIMENSIONS = 3
-
-/** The R*Tree's time axis: minutes since 2000-01-01 (see above). */
-export function rtreeMinutes (time: number): number {
-  return (time - MIN_TIME) / 60_000
-}
-
+/** Every table any version made (version 1's R*Tree too), so that a file of any version is emptied whole. */
 const TABLES = ['meta', 'chains', 'observations', 'locations', 'location_rtree'] as const
 
 const CREATE = `
@@ -97,13 +86,10 @@ CREATE TABLE IF NOT EXISTS locations (
   uid INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   time INTEGER NOT NULL,
+  cell INTEGER NOT NULL,
   lat REAL NOT NULL,
   lon REAL NOT NULL,
   acc REAL NOT NULL
-);
-
-CREATE VIRTUAL TABLE IF NOT EXISTS location_rtree USING rtree (
-  id, min_lat, max_lat, min_lon, max_lon, min_time, max_time
 );
 `
 
@@ -115,21 +101,18 @@ const INDEXES = `
 CREATE INDEX IF NOT EXISTS observations_by_user_code ON observations (uid, code, time);
 CREATE INDEX IF NOT EXISTS observations_by_code ON observations (code, time);
 CREATE INDEX IF NOT EXISTS locations_by_user ON locations (uid, time);
+CREATE INDEX IF NOT EXISTS locations_by_cell ON locations (cell, time);
 `
 
 /**
  * The `meta` key a full rebuild holds while it runs. Its rows go in without
- * their R*Tree cells and secondary indexes (both made once at the end:
- * inserting cell by cell is most of what a rebuild writes), so a file that
+ * the secondary indexes (made once at the end, one sort each instead of
+ * keeping each in order row by row), so a file that
  * still has the key after a crash is not an index a query may use: opening
  * it empties it (every cursor back at 0) and the catch-up at start indexes
  * every chain again.
  */
 const REBUILDING = 'rebuild_under_way'
-
-/** The R*Tree cells of every location row, in one statement (the same minutes as rtreeMinutes; SQLite's division is IEEE's, as JavaScript's). */
-const FILL_RTREE = `INSERT INTO location_rtree (id, min_lat, max_lat, min_lon, max_lon, min_time, max_time)
-  SELECT id, lat, lat, lon, lon, (time - ${MIN_TIME}) / 60000.0, (time - ${MIN_TIME}) / 60000.0 FROM locations ORDER BY id`
 
 /**
  * Opens (creating if missing) the index database at `path`: WAL journal
@@ -202,8 +185,7 @@ export function dropAll (db: Db): void {
 /**
  * Drops and recreates every table: an empty index, every cursor at 0.
  * With `rebuild`, the file is marked as a rebuild under way and left
- * without its secondary indexes: write the rows without R*Tree cells
- * (IndexWriter's `deferRtree`), then call finishRebuild.
+ * without its secondary indexes: write the rows, then call finishRebuild.
  */
 export function resetSchema (db: Db, opts: { rebuild?: boolean } = {}): void {
   db.transaction(() => {
@@ -215,10 +197,9 @@ export function resetSchema (db: Db, opts: { rebuild?: boolean } = {}): void {
   })()
 }
 
-/** Ends a rebuild resetSchema began: the R*Tree filled from the rows, the secondary indexes made, the mark gone — in one transaction. */
+/** Ends a rebuild resetSchema began: the secondary indexes made, the mark gone — in one transaction. */
 export function finishRebuild (db: Db): void {
   db.transaction(() => {
-    db.exec(FILL_RTREE)
     db.exec(INDEXES)
     db.prepare('DELETE FROM meta WHERE key = ?').run(REBUILDING)
   })()

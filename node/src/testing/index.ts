@@ -8,5 +8,5 @@ export {
   generateDataset, distanceMetres, Rng,
   type DatasetOptions, type Dataset, type DatasetUser, type DatasetInstitution, type GeoPoint, type PlantedPair, type PlantedNearMiss, type RawEntry
 } from './dataset/index.js'
-/** The query index's own time grid, for benchmarks that write location rows directly. */
-export { rtreeMinutes } from '../query-index/index.js'
+/** The query index's location grid, for benchmarks that write location rows directly. */
+export { cellOf } from '../query-index/index.js'
