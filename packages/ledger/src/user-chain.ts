@@ -18,6 +18,7 @@ import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
 import { clearBlocks, clearInEarlierCores, presentIn, type HeldCoreOpener } from './clear-blocks.js'
 import { readConsistencyNodes } from './consistency.js'
+import { RecentEntries } from './recent-entries.js'
 import { downloadUnerased } from './download-unerased.js'
 import { erasuresAhead } from './erasures-ahead.js'
 import type { MerkleNode } from './merkle.js'
@@ -85,6 +86,8 @@ export class UserChain {
   /** False while a replica waits for the manifest (and, for a continuation, its migrate) to know the chain's segments. */
   private layoutKnown = true
   private readonly appends: AppendQueue
+  /** What this process appended last, for the reads that follow an append (recent-entries.ts). */
+  private readonly recent = new RecentEntries()
   private ingesting: Promise<void> = Promise.resolve()
   /** Ingests queued or running. */
   private ingests = 0
@@ -118,8 +121,11 @@ export class UserChain {
       key: core.key!,
       applyErasures: async (seqs) => { await this.applyErasures(seqs) },
       get: async (seq) => await this.get(seq),
+      written: (entries) => { this.recent.add(entries) },
       grown: (kind, length) => { this.grown(kind, length) }
     })
+    // Closed by Hypercore itself too (a conflict): nothing is served from memory that the core would refuse.
+    core.once('close', () => { this.recent.clear() })
   }
 
   /**
@@ -286,6 +292,7 @@ export class UserChain {
       if (block === null) continue
       const entry = decodeEntry(block)
       if (entry.type !== 'erasure') continue
+      this.recent.forget(entry.plain.entries)
       await this.clearBlocks(entry.plain.entries)
     }
   }
@@ -315,6 +322,8 @@ export class UserChain {
     }
     // Erased: never served, even if a peer that had not cleared it yet sent it back.
     if (this.rules.erasures.has(seq)) return null
+    const recent = this.recent.get(seq)
+    if (recent !== undefined) return recent
     // wait: false — never fetch an erased block back from a peer.
     const block = await this.#core.get(seq, { wait: false })
     return block === null ? null : decodeEntry(block)
@@ -363,6 +372,7 @@ export class UserChain {
 
   async close (): Promise<void> {
     await this.settled()
+    this.recent.clear()
     await this.#core.close()
   }
 
