@@ -9,8 +9,9 @@
  * Bounded per chain: the newest batch is always kept whole (at most one
  * append's entries), older ones only while the total stays within
  * `capacity`; the chain drops it all when it closes. An erased position is
- * never served from here: UserChain.get checks erasures first, and
- * `forget` drops the entries an erasure clears.
+ * never served from here: UserChain.get checks erasures first, and that
+ * the block is still stored (a block cleared underneath is reported
+ * missing, as without the cache); `forget` drops what an erasure clears.
  */
 import type { Entry } from '@healthchain/core'
 

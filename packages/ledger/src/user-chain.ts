@@ -322,8 +322,9 @@ export class UserChain {
     }
     // Erased: never served, even if a peer that had not cleared it yet sent it back.
     if (this.rules.erasures.has(seq)) return null
+    // Just appended here: from memory, while the block is still stored (Hypercore's bitfield, in memory: no storage read).
     const recent = this.recent.get(seq)
-    if (recent !== undefined) return recent
+    if (recent !== undefined && await this.#core.has(seq)) return recent
     // wait: false — never fetch an erased block back from a peer.
     const block = await this.#core.get(seq, { wait: false })
     return block === null ? null : decodeEntry(block)
