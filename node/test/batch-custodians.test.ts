@@ -37,7 +37,8 @@ beforeAll(async () => {
   tokenA = await staffToken(a)
   atA = (await enrolOverHttp(a, tokenA)).user.userId
   atB = (await enrolOverHttp(b, await staffToken(b))).user.userId
-  await waitUntil(async () => a.daemon.ledger.hasChain(atB) && (await a.daemon.ledger.chain(atB)).verifiedLength >= 1, 'hospital-a to replicate the chain B enrolled')
+  const replicated = async (): Promise<boolean> => a.daemon.ledger.hasChain(atB) && (await a.daemon.ledger.chain(atB)).verifiedLength >= 1
+  await waitUntil(replicated, 'hospital-a to replicate the chain B enrolled')
   // A first write warms the sealing workers, so the timings below are the batch's own.
   expect((await call(a.url, 'POST', '/v1/entries/batch', { token: tokenA, body: { items: [item(atA, 99)] } })).body.written).toBe(1)
 }, 60_000)
