@@ -54,6 +54,7 @@ import {
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import { Daemon, parseConfig } from '@healthchain/node'
 import { prepareConsortium } from '@healthchain/node/testing'
+import { storeOf } from '@healthchain/ledger/testing'
 import { latencyFigures, round, startCpuMeter, type CpuFigures, type LatencyFigures } from './cpu-meter.js'
 import { cryptoBoundRun } from './crypto-bound.js'
 import { benchExamPlain, benchExamSealed } from './fixtures.js'
@@ -83,6 +84,8 @@ export interface HttpBenchResult {
     readonly writesPerSecond: number
     readonly writes: number
     readonly cpu: CpuFigures
+    /** RocksDB read batches the node's store ran per write (each one a read the event loop waits on or runs). */
+    readonly storageReadsPerWrite: number
     readonly latencyMs: LatencyFigures
     /** Connection errors and timeouts. */
     readonly errors: number
@@ -93,6 +96,7 @@ export interface HttpBenchResult {
     readonly writesPerSecond: number
     readonly writes: number
     readonly cpu: CpuFigures
+    readonly storageReadsPerWrite: number
     readonly latencyMs: LatencyFigures
     readonly errors: number
   }
@@ -238,6 +242,7 @@ async function request (daemon: Daemon, method: string, path: string, opts: { to
 // ---------------------------------------------------------------- HTTP
 
 async function httpWrites (bench: Bench, opts: { connections: number, seconds: number }): Promise<HttpBenchResult['http']> {
+  const reads = startReadCounter(bench.daemon)
   const cpu = startCpuMeter()
   // The user changes with every request, round robin across all connections, so no chain sees one writer only.
   const result = await runLoad({
@@ -253,6 +258,7 @@ async function httpWrites (bench: Bench, opts: { connections: number, seconds: n
     writesPerSecond: round(writes / result.duration, 0),
     writes,
     cpu: cpu.figures(writes, result.duration),
+    storageReadsPerWrite: reads.perWrite(writes),
     latencyMs: result.latencyMs,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -295,6 +301,7 @@ async function libraryWrites (bench: Bench, opts: { callers: number, seconds: nu
   const latencies: number[] = []
   let errors = 0
   let next = 0
+  const reads = startReadCounter(bench.daemon)
   const cpu = startCpuMeter()
   const start = performance.now()
   const deadline = start + opts.seconds * 1000
@@ -316,9 +323,20 @@ async function libraryWrites (bench: Bench, opts: { callers: number, seconds: nu
     writesPerSecond: round(latencies.length / seconds, 0),
     writes: latencies.length,
     cpu: cpu.figures(latencies.length, seconds),
+    storageReadsPerWrite: reads.perWrite(latencies.length),
     latencyMs: latencyFigures(latencies),
     errors
   }
+}
+
+/**
+ * Read batches the node's RocksDB ran from now on (its own count): unlike CPU time, a figure the other work on a
+ * shared machine does not move, so a read taken off the write path shows in any run.
+ */
+function startReadCounter (daemon: Daemon): { perWrite: (writes: number) => number } {
+  const stats = storeOf(daemon.ledger).storage.db.stats
+  const before = stats.readBatches
+  return { perWrite: (writes) => writes === 0 ? 0 : round((stats.readBatches - before) / writes, 2) }
 }
 
 // ---------------------------------------------------------------- storage alone

@@ -95,6 +95,8 @@ function httpFigures (r: HttpBenchResult): Figure[] {
     { section, name: 'server cores busy during the HTTP run', value: r.http.cpu.cores, unit: 'cores' },
     ...(r.http.cpu.eventLoop.microsPerWrite === null ? [] : [{ section, name: 'event loop CPU per HTTP write (its thread alone)', value: r.http.cpu.eventLoop.microsPerWrite, unit: 'µs' }]),
     { section, name: 'event loop busy during the HTTP run (1 = saturated: the bottleneck)', value: r.http.cpu.eventLoop.utilization, unit: '' },
+    { section, name: 'storage read batches per HTTP write (RocksDB\'s own count)', value: r.http.storageReadsPerWrite, unit: 'reads' },
+    { section, name: 'storage read batches per library write', value: r.library.storageReadsPerWrite, unit: 'reads' },
     { section, name: 'CPU per library write (all threads)', value: r.library.cpu.microsPerWrite, unit: 'µs' },
     ...(r.library.cpu.eventLoop.microsPerWrite === null ? [] : [{ section, name: 'event loop CPU per library write (its thread alone)', value: r.library.cpu.eventLoop.microsPerWrite, unit: 'µs' }]),
     ...batchFigures('batch route (POST /v1/entries/batch)', r.batch),

@@ -310,8 +310,14 @@ declare module 'hypercore' {
        * writes, its key pair, secret key included. Only what we read is typed.
        */
       getInfos(discoveryKeys: Uint8Array[], opts?: { auth?: boolean; head?: boolean; hints?: boolean }): Promise<Array<StoredCoreInfo | null>>
-      /** The store's RocksDB: a read batch, flushed with tryFlush(), whose gets resolve to the stored value or null. */
-      readonly db: { read(opts?: { autoDestroy?: boolean }): { get(key: Uint8Array): Promise<Buffer | null>; tryFlush(): void } }
+      /**
+       * The store's RocksDB: a read batch, flushed with tryFlush(), whose gets resolve to the stored value or null;
+       * `stats` counts the read batches and gets it ran (benches count storage reads per write with it).
+       */
+      readonly db: {
+        read(opts?: { autoDestroy?: boolean }): { get(key: Uint8Array): Promise<Buffer | null>; tryFlush(): void }
+        readonly stats: { readonly readBatches: number; readonly gets: number }
+      }
       /** Close the database. */
       close(): Promise<void>
     }

@@ -19,6 +19,7 @@ import type { ErasedLeaves } from './erased-leaves.js'
 import type { RegistryFeed } from './registry-feed.js'
 import { clearBlocks, clearInEarlierCores, presentIn, type HeldCoreOpener } from './clear-blocks.js'
 import { readConsistencyNodes } from './consistency.js'
+import { RecentEntries } from './recent-entries.js'
 import { downloadUnerased } from './download-unerased.js'
 import { arrivedUntil, followArrivals, ingestBlocks } from './ingest-blocks.js'
 import type { MerkleNode } from './merkle.js'
@@ -98,6 +99,8 @@ export class UserChain {
   /** False while a replica waits for the manifest (and, for a continuation, its migrate) to know the chain's segments. */
   private layoutKnown = true
   private readonly appends: AppendQueue
+  /** What this process appended last, for the reads that follow an append (recent-entries.ts). */
+  private readonly recent = new RecentEntries()
   private ingesting: Promise<void> = Promise.resolve()
   /** Ingests queued or running. */
   private ingests = 0
@@ -139,8 +142,11 @@ export class UserChain {
       key: core.key!,
       applyErasures: async (seqs) => { await this.applyErasures(seqs) },
       get: async (seq) => await this.get(seq),
+      written: (entries) => { this.recent.add(entries) },
       grown: (kind, length) => { this.grown(kind, length) }
     })
+    // Closed by Hypercore itself too (a conflict): nothing is served from memory that the core would refuse.
+    core.once('close', () => { this.recent.clear() })
   }
 
   /**
@@ -343,6 +349,7 @@ export class UserChain {
       if (block === null) continue
       const entry = decodeEntry(block)
       if (entry.type !== 'erasure') continue
+      this.recent.forget(entry.plain.entries)
       await this.clearBlocks(entry.plain.entries)
     }
   }
@@ -372,6 +379,9 @@ export class UserChain {
     }
     // Erased: never served, even if a peer that had not cleared it yet sent it back.
     if (this.rules.erasures.has(seq)) return null
+    // Just appended here: from memory, while the block is still stored (Hypercore's bitfield, in memory: no storage read).
+    const recent = this.recent.get(seq)
+    if (recent !== undefined && await this.#core.has(seq)) return recent
     // wait: false — never fetch an erased block back from a peer.
     const block = await this.#core.get(seq, { wait: false })
     return block === null ? null : decodeEntry(block)
@@ -422,6 +432,7 @@ export class UserChain {
     await this.settled()
     // What the id index lacks is found again by the next open's fold; written now, that fold holds fewer in memory.
     if (!this.#core.closing) await this.indexIds().catch(() => {})
+    this.recent.clear()
     await this.#core.close()
   }
 
