@@ -63,8 +63,8 @@ export interface AppendTarget {
   applyErasures (seqs: readonly number[]): Promise<void>
   /** The stored entry at `seq` (null if cleared). */
   get (seq: number): Promise<Entry | null>
-  /** The entries of a batch once Hypercore has written them, before any is acknowledged. */
-  written (entries: ReadonlyArray<{ readonly seq: number, readonly entry: Entry }>): void
+  /** The blocks of a batch once Hypercore has written them, before any is acknowledged. */
+  written (blocks: ReadonlyArray<{ readonly seq: number, readonly block: Uint8Array }>): void
   /** Told once per batch written, with the chain's new length. */
   grown (kind: 'append', length: number): void
 }
@@ -75,7 +75,7 @@ const MAX_BATCH = 256
 interface PreparedBatch {
   readonly generation: number
   readonly blocks: Uint8Array[]
-  readonly written: Array<{ request: PendingAppend, seq: number, entry: Entry }>
+  readonly written: Array<{ request: PendingAppend, seq: number, entry: Entry, block: Uint8Array }>
   /** Retries of entries already in the chain (or in a batch being written). */
   readonly duplicates: Array<{ request: PendingAppend, entry: Entry, seq: number }>
 }
@@ -223,7 +223,7 @@ export class AppendQueue {
         this.chain.rules.check(entry, seq, this.chain.registry.state, { verifiedKey, appending: true })
         this.chain.rules.apply(entry, seq)
         prepared.blocks.push(block)
-        prepared.written.push({ request, seq, entry })
+        prepared.written.push({ request, seq, entry, block })
       } catch (err) {
         request.reject(asLedgerError(err))
       }

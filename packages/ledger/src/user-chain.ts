@@ -142,7 +142,7 @@ export class UserChain {
       key: core.key!,
       applyErasures: async (seqs) => { await this.applyErasures(seqs) },
       get: async (seq) => await this.get(seq),
-      written: (entries) => { this.recent.add(entries) },
+      written: (blocks) => { this.recent.add(blocks) },
       grown: (kind, length) => { this.grown(kind, length) }
     })
     // Closed by Hypercore itself too (a conflict): nothing is served from memory that the core would refuse.
@@ -381,7 +381,7 @@ export class UserChain {
     if (this.rules.erasures.has(seq)) return null
     // Just appended here: from memory, while the block is still stored (Hypercore's bitfield, in memory: no storage read).
     const recent = this.recent.get(seq)
-    if (recent !== undefined && await this.#core.has(seq)) return recent
+    if (recent !== undefined && await this.#core.has(seq)) return decodeEntry(recent)
     // wait: false — never fetch an erased block back from a peer.
     const block = await this.#core.get(seq, { wait: false })
     return block === null ? null : decodeEntry(block)

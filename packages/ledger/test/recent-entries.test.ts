@@ -1,13 +1,13 @@
 /**
  * The entries a custodian appended last are read back from memory
  * (recent-entries.ts), and that changes nothing a reader can see: the
- * entry read is the stored block byte for byte, a block cleared underneath
+ * entry read is the stored block's, byte for byte and field for field, a block cleared underneath
  * still reads as missing, an erased one as erased, and after a reopen the
  * same entries come from disk. The cache itself stays within its bound.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
-import { buildErasure, buildUserEntry, encodeEntry, equal, type Entry, type UserKeys } from '@healthchain/core'
+import { buildErasure, buildUserEntry, decodeEntry, encodeEntry, equal, type Entry, type UserKeys } from '@healthchain/core'
 import type { UserChain } from '../src/index.js'
 import { RecentEntries } from '../src/recent-entries.js'
 import { appendUser, crypto, enrol, makeConsortium, newUser, writeExam, type TestConsortium } from './helpers/consortium.js'
@@ -38,6 +38,8 @@ describe('entries just appended', () => {
     for (const seq of seqs) {
       const entry = (await chain.get(seq))!
       expect(equal(encodeEntry(entry), (await storedBlock(seq))!)).toBe(true)
+      // Not only the same encoding: the same object a storage read decodes, field for field (readers serve it as it is).
+      expect(entry).toStrictEqual(decodeEntry((await storedBlock(seq))!))
       fromMemory.push(entry)
     }
     const read = await chain.read({ start: seqs[0] })
@@ -63,8 +65,9 @@ describe('entries just appended', () => {
 })
 
 describe('RecentEntries', () => {
-  const entry = { type: 'exam' } as unknown as Entry
-  const batch = (from: number, count: number): Array<{ seq: number, entry: Entry }> => Array.from({ length: count }, (_, i) => ({ seq: from + i, entry }))
+  const entry = new Uint8Array([1, 2, 3])
+  const batch = (from: number, count: number): Array<{ seq: number, block: Uint8Array }> =>
+    Array.from({ length: count }, (_, i) => ({ seq: from + i, block: entry }))
 
   it('keeps at most its capacity, oldest out first, but always the newest batch whole', () => {
     const recent = new RecentEntries(4)
