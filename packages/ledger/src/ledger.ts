@@ -154,6 +154,9 @@ export class Ledger {
 
   get hasRegistry (): boolean { return this.registryFeed !== undefined }
 
+  /** The catalog length its checkpoint covered when the ledger opened (0: the catalog was read in full), or has covered since. */
+  get catalogCheckpointLength (): number { return this.catalog.checkpointLength }
+
   /** Verification jobs waiting on or running in the worker pool (the node's metrics report it). */
   get verifyQueueDepth (): number { return this.pool.queued }
 
