@@ -189,7 +189,7 @@ export class Catalog {
   private tables (): CatalogTables {
     return {
       registryKey: this.registryKeyValue,
-      keys: this.keys.packed(),
+      keys: this.keys.packed(), // a view: slots added later are written past it, and a grown table is a new buffer
       userOfSlot: this.userOfSlot,
       chains: [...this.chainsByUser],
       closed: [...this.closedByKey].map(([from, closed]) => ({ from: hexToBytes(from), ...closed })),
@@ -204,11 +204,12 @@ export class Catalog {
     try {
       await this.core.append(records.map((r) => encodeCanonical(r)))
       for (const record of records) this.remember(record)
+      // Only here, with no other append under way, do the tables hold exactly the core's records: the snapshot is taken now.
+      const every = this.checkpoint?.every ?? CHECKPOINT_EVERY
+      if (this.appending === 1 && this.checkpoint !== undefined && this.core.length - this.checkpointedAt >= every) this.writeCheckpointSoon()
     } finally {
       this.appending--
     }
-    const every = this.checkpoint?.every ?? CHECKPOINT_EVERY
-    if (this.checkpoint !== undefined && this.core.length - this.checkpointedAt >= every) this.writeCheckpointSoon()
   }
 
   private writeCheckpointSoon (): void {
@@ -218,14 +219,18 @@ export class Catalog {
     }).finally(() => { this.checkpointWrite = undefined })
   }
 
-  /** Writes the checkpoint at the catalog's length, unless an append is under way or starts meanwhile (the next append tries again). */
+  /**
+   * Writes the checkpoint at the catalog's length. Called only when the
+   * tables hold exactly the core's records (no append under way): they are
+   * copied before the first await, so appends may go on while it is written.
+   */
   private async writeCheckpoint (): Promise<void> {
     const length = this.core.length
-    if (this.checkpoint === undefined || this.core.key === null || length === this.checkpointedAt || this.appending > 0) return
+    if (this.checkpoint === undefined || this.core.key === null || length === this.checkpointedAt) return
+    const catalogKey = this.core.key
+    const tables = { ...this.tables(), userOfSlot: this.userOfSlot.slice() }
     const treeHash = await storedTreeHash(this.core, length)
-    if (this.core.length !== length || this.appending > 0) return
-    const bytes = encodeCatalogCheckpoint({ catalogKey: this.core.key, length, treeHash, tables: this.tables() })
-    await writeFileAtomically(this.checkpoint.path, bytes)
+    await writeFileAtomically(this.checkpoint.path, encodeCatalogCheckpoint({ catalogKey, length, treeHash, tables }))
     this.checkpointedAt = length
   }
 

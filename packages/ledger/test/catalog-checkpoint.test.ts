@@ -5,7 +5,10 @@
  * reading every record gives, and a checkpoint that is not this catalog's
  * is told, ignored and written again.
  */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Corestore from 'corestore'
@@ -15,7 +18,10 @@ import { generatePartyKeys, userIdFromKey, type UserId } from '@healthchain/core
 import { Catalog, type CatalogCheckpointOptions } from '../src/catalog.js'
 import { decodeCatalogCheckpoint } from '../src/catalog-checkpoint.js'
 import { localCoresOf } from '../src/local-cores.js'
-import { crypto, makeTempDir, removeDir } from './helpers/consortium.js'
+import { crypto, makeTempDir, removeDir, within } from './helpers/consortium.js'
+
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+const WRITER = fileURLToPath(new URL('./fixtures/catalog-writer.ts', import.meta.url))
 
 const dirs: string[] = []
 const stores: Corestore[] = []
@@ -29,6 +35,10 @@ interface Store { readonly dir: string, readonly store: Corestore, readonly path
 async function newStore (): Promise<Store> {
   const dir = await makeTempDir('healthchain-checkpoint-')
   dirs.push(dir)
+  return await storeIn(dir)
+}
+
+async function storeIn (dir: string): Promise<Store> {
   const store = new Corestore(Hypercore.defaultStorage(join(dir, 'store')), { active: false })
   stores.push(store)
   await store.ready()
@@ -103,6 +113,34 @@ describe('catalog checkpoint', () => {
     expect(stateOf(again)).toEqual(await fullRead(s))
     await again.close()
     expect(decodeCatalogCheckpoint(await readFile(s.path)).length).toBe(21 + 10 + 5)
+  })
+
+  it('a writer killed (SIGKILL) while adding chains and writing checkpoints: reopens to the full read, every acknowledged chain in it', async () => {
+    const dir = await makeTempDir('healthchain-checkpoint-')
+    dirs.push(dir)
+    const proc = spawn(process.execPath, ['--import', TSX, WRITER, dir, '9'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const acked: string[] = []
+    let stderr = ''
+    let pending = ''
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => { resolve() }))
+    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    await within(new Promise<void>((resolve, reject) => {
+      proc.stdout.on('data', (d: Buffer) => {
+        const lines = (pending + d.toString()).split('\n')
+        pending = lines.pop()!
+        for (const line of lines) if (line !== 'ready') acked.push(line)
+        if (acked.length >= 200) { proc.kill('SIGKILL'); resolve() }
+      })
+      proc.once('exit', (code, signal) => { if (acked.length < 200) reject(new Error(`writer exited early (${code ?? signal}): ${stderr.slice(0, 2000)}`)) })
+    }), 60_000, '200 acknowledged chains')
+    await within(exited, 5_000, 'writer exit')
+    const s = await storeIn(dir)
+    const warnings: string[] = []
+    const opened = await openWith(s, warnings)
+    expect(opened.checkpointLength).toBeGreaterThan(0)
+    for (const u of acked) expect(opened.has(u as UserId)).toBe(true)
+    expect(stateOf(opened)).toEqual(await fullRead(s))
+    await opened.close()
   })
 
   it('moved chains and rekeys inside the checkpoint open to the full read; a record after it moves a chain again', async () => {
