@@ -160,6 +160,8 @@ export class Catalog {
     try {
       bytes = await readFile(opts.path)
     } catch (err) {
+      // A new store has neither records nor a checkpoint: nothing to tell.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && this.core.length === 0) return 0
       return ignored((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'there is none' : `unreadable: ${(err as Error).message}`)
     }
     try {

@@ -77,7 +77,9 @@ async function addChains (catalog: Catalog, n: number): Promise<UserId[]> {
 describe('catalog checkpoint', () => {
   it('is written at close and opens to what a full read gives, replaying nothing', async () => {
     const s = await newStore()
-    const catalog = await openWith(s)
+    const first: string[] = []
+    const catalog = await openWith(s, first)
+    expect(first).toEqual([]) // a new store: no checkpoint and nothing to read, nothing to tell
     await catalog.setRegistry(key())
     await addChains(catalog, 50)
     await catalog.close()
