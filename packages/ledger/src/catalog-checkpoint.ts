@@ -265,3 +265,13 @@ export async function writeFileAtomically (path: string, bytes: Uint8Array): Pro
   const dir = await open(dirname(path), 'r').catch(() => undefined)
   if (dir !== undefined) await dir.sync().catch(() => {}).finally(() => dir.close())
 }
+
+const warned = new Set<string>()
+
+/** Without a `warn`, each kind of message once a process, as a Node.js warning. */
+export function warnOnce (message: string): void {
+  const kind = message.replace(/\(.*\)/, '')
+  if (warned.has(kind)) return
+  warned.add(kind)
+  process.emitWarning(message, 'HealthchainLedgerWarning')
+}

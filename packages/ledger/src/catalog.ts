@@ -16,7 +16,7 @@
 import type Hypercore from 'hypercore'
 import { readFile } from 'node:fs/promises'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
-import { decodeCatalogCheckpoint, encodeCatalogCheckpoint, writeFileAtomically, type CatalogTables } from './catalog-checkpoint.js'
+import { decodeCatalogCheckpoint, encodeCatalogCheckpoint, warnOnce, writeFileAtomically, type CatalogTables } from './catalog-checkpoint.js'
 import { LedgerError } from './errors.js'
 import { KeyTable } from './key-table.js'
 import type { LocalCoreSource } from './local-cores.js'
@@ -389,13 +389,3 @@ export class Catalog {
 }
 
 function hexToBytes (hex: string): Uint8Array { return new Uint8Array(Buffer.from(hex, 'hex')) }
-
-const warned = new Set<string>()
-
-/** Without a `warn`, each kind of message once a process, as a Node.js warning. */
-function warnOnce (message: string): void {
-  const kind = message.replace(/\(.*\)/, '')
-  if (warned.has(kind)) return
-  warned.add(kind)
-  process.emitWarning(message, 'HealthchainLedgerWarning')
-}
