@@ -3,7 +3,11 @@
  * memory figure is the node's own.
  *
  *   tsx net-holder.ts build <dir> <count>    builds a ledger of <count> minimal chains (a genesis each) in <dir>
+ *   tsx net-holder.ts prepare <dir>          opens and closes it once: a store built before the catalog checkpoint gets one
  *   tsx net-holder.ts measure <dir>          opens it, starts a NetworkNode, reports memory and head-handling times
+ *
+ * HOLDER_STORAGE (JSON) adds options to the store's RocksDB storage (hypercore-storage's: `blockCache`,
+ * `maxOpenFiles`, `optimizeFiltersForMemory`, …), to measure what they do to its memory.
  *
  * The last stdout line is the JSON result; progress goes to stderr.
  * `measure` wants `--expose-gc` (memory after a full GC).
@@ -11,6 +15,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import Hypercore from 'hypercore'
 import {
   buildGenesis, bytesToHex, generatePartyKeys, signEntry, userIdFromKey,
   type InstitutionId, type UserKeys
@@ -29,10 +34,15 @@ const BATCH = 200
 export interface BuildMeta { readonly count: number, readonly buildMs: number, readonly date: string }
 export interface HolderResult {
   readonly chains: number
+  /** The catalog length its checkpoint covered at open (0: the catalog was read in full). */
+  readonly catalogCheckpointLength: number
   readonly openLedgerMs: number
   readonly startNodeMs: number
   /** From the start until the head log held every chain's stored head (seeded in the background). */
   readonly seedLogMs: number
+  /** After a full GC (if exposed): before the ledger opens, and once it is open (before the node starts). */
+  readonly rssBeforeOpenBytes: number
+  readonly rssOpenBytes: number
   /** After a full GC (if exposed): ledger open, node started, no chain open. */
   readonly rssIdleBytes: number
   readonly heapUsedIdleBytes: number
@@ -108,11 +118,35 @@ function gc (): void {
   if (g !== undefined) { g(); g() }
 }
 
+/** Extra storage options from HOLDER_STORAGE, handed to every RocksDB storage the process opens. */
+function withStorageOptions (): void {
+  const extra = process.env.HOLDER_STORAGE
+  if (extra === undefined || extra === '') return
+  const opts = JSON.parse(extra) as Record<string, unknown>
+  log(`storage options ${JSON.stringify(opts)}`)
+  const original = Hypercore.defaultStorage.bind(Hypercore)
+  Hypercore.defaultStorage = (directory, given = {}) => original(directory, { ...given, ...opts })
+}
+
+async function prepare (dir: string): Promise<void> {
+  const t = performance.now()
+  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: INSTITUTION, crypto, warn: log })
+  await ledger.close()
+  log(`opened and closed in ${(performance.now() - t).toFixed(0)} ms`)
+  console.log(JSON.stringify({ prepared: true }))
+}
+
 async function measure (dir: string): Promise<void> {
+  withStorageOptions()
   const announcements = (JSON.parse(await readFile(join(dir, 'announcements.json'), 'utf8')) as string[]).map((hex) => new Uint8Array(Buffer.from(hex, 'hex')))
+  gc()
+  const rssBeforeOpenBytes = process.memoryUsage().rss
   let t = performance.now()
-  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: INSTITUTION, crypto })
+  const ledger = await Ledger.open({ dir: join(dir, 'ledger'), institution: INSTITUTION, crypto, warn: log })
   const openLedgerMs = performance.now() - t
+  const catalogCheckpointLength = ledger.catalogCheckpointLength
+  gc()
+  const rssOpenBytes = process.memoryUsage().rss
   t = performance.now()
   const node = await NetworkNode.start({ ledger, privateKey: await generateKeyPair('Ed25519'), replicateAll: true })
   const startNodeMs = performance.now() - t
@@ -139,9 +173,12 @@ async function measure (dir: string): Promise<void> {
   const rssAfterBytes = process.memoryUsage().rss
   const result: HolderResult = {
     chains: ledger.chainCount,
+    catalogCheckpointLength,
     openLedgerMs,
     startNodeMs,
     seedLogMs,
+    rssBeforeOpenBytes,
+    rssOpenBytes,
     rssIdleBytes: idle.rss,
     heapUsedIdleBytes: idle.heapUsed,
     externalIdleBytes: idle.external,
@@ -156,8 +193,13 @@ async function measure (dir: string): Promise<void> {
 }
 
 const [mode, dir, count] = process.argv.slice(2)
-const run = mode === 'build' ? build(dir!, Number(count)) : mode === 'measure' ? measure(dir!) : Promise.reject(new Error('usage: net-holder.ts build|measure <dir> [count]'))
-run.then(() => { process.exit(0) }, (err) => {
+const modes: Record<string, () => Promise<void>> = {
+  build: async () => { await build(dir!, Number(count)) },
+  prepare: async () => { await prepare(dir!) },
+  measure: async () => { await measure(dir!) }
+}
+const run = modes[mode ?? ''] ?? (async () => { throw new Error('usage: net-holder.ts build|prepare|measure <dir> [count]') })
+run().then(() => { process.exit(0) }, (err) => {
   console.error(String((err as Error)?.stack ?? err).slice(0, 2000))
   process.exit(1)
 })

@@ -14,11 +14,13 @@
  * a store written before 'moved' or 'key' existed has none and opens as it did.
  */
 import type Hypercore from 'hypercore'
+import { readFile } from 'node:fs/promises'
 import { bytesToHex, decodeCanonical, encodeCanonical, type UserId } from '@healthchain/core'
+import { decodeCatalogCheckpoint, encodeCatalogCheckpoint, warnOnce, writeFileAtomically, type CatalogTables } from './catalog-checkpoint.js'
 import { LedgerError } from './errors.js'
 import { KeyTable } from './key-table.js'
 import type { LocalCoreSource } from './local-cores.js'
-import { readBlocks } from './tree-audit.js'
+import { readBlocks, storedTreeHash } from './tree-audit.js'
 
 const READ_BATCH = 4096
 
@@ -75,6 +77,22 @@ interface ChainWrite {
   readonly reject: (err: unknown) => void
 }
 
+/** The catalog's checkpoint file (catalog-checkpoint.ts): where it is, how often it is written, whom to tell when it is not used. */
+export interface CatalogCheckpointOptions {
+  readonly path: string
+  /** Records appended between two writes of it (default CHECKPOINT_EVERY); it is also written at close. */
+  readonly every?: number
+  /** Told why a checkpoint was not used at open (the catalog is then read in full), or could not be written. */
+  readonly warn?: (message: string) => void
+}
+
+/**
+ * 50,000 records: a write costs about what reading that many records at
+ * open does (a checkpoint of a million chains is ~70 MB, encoded in a few
+ * hundred milliseconds), so a crash costs at most that much more start-up.
+ */
+export const CHECKPOINT_EVERY = 50_000
+
 /** A chain core the user's chain moved away from: closed at `length`, continued by `successor`. */
 export interface ClosedChain {
   readonly user: UserId
@@ -86,8 +104,8 @@ export class Catalog {
   private readonly core: Hypercore
   private registryKeyValue: Uint8Array | undefined
   /** Every chain key recorded (key-table.ts), current or moved from; the user of each slot; each user's chain's slot. */
-  private readonly keys = new KeyTable()
-  private readonly userOfSlot: UserId[] = []
+  private keys = new KeyTable()
+  private userOfSlot: UserId[] = []
   private readonly chainsByUser = new Map<UserId, number>()
   private readonly closedByKey = new Map<string, ClosedChain>()
   /** A rekeyed user's signing key in force (hex) and its generation; and the user of each such key. */
@@ -96,23 +114,126 @@ export class Catalog {
   /** Chain records waiting to be decided and written (`oneChainWrite`), and whether a group is being written. */
   private readonly chainWrites: ChainWrite[] = []
   private writing = false
+  /** Appends under way: while any is, the tables may lag the core's length, so no checkpoint is taken. */
+  private appending = 0
+  private readonly checkpoint: CatalogCheckpointOptions | undefined
+  /** The catalog length of the checkpoint on disk (0: none), and the write under way. */
+  private checkpointedAt = 0
+  private checkpointWrite: Promise<void> | undefined
 
-  private constructor (core: Hypercore) {
+  private constructor (core: Hypercore, checkpoint: CatalogCheckpointOptions | undefined) {
     this.core = core
+    this.checkpoint = checkpoint
   }
 
-  static async open (cores: LocalCoreSource): Promise<Catalog> {
+  /**
+   * Opens the catalog: from its checkpoint and the records after it if the
+   * checkpoint is there and is this catalog's, else from every record (and
+   * then writes a checkpoint, in the background).
+   */
+  static async open (cores: LocalCoreSource, checkpoint?: CatalogCheckpointOptions): Promise<Catalog> {
     const core = await cores.localCore('local/catalog')
-    const catalog = new Catalog(core)
+    const catalog = new Catalog(core, checkpoint)
+    const from = checkpoint === undefined ? 0 : await catalog.loadCheckpoint(checkpoint)
+    catalog.checkpointedAt = from
     // Read in storage batches: one record at a time made start-up with 100,000 chains take seconds.
-    for (let start = 0; start < core.length; start += READ_BATCH) {
+    for (let start = from; start < core.length; start += READ_BATCH) {
       const blocks = await readBlocks(core, start, Math.min(core.length, start + READ_BATCH))
       blocks.forEach((block, i) => {
         if (block === null) throw new LedgerError('MISSING_BLOCK', `catalog block ${start + i} is missing`)
         catalog.remember(decodeRecord(block))
       })
     }
+    if (checkpoint !== undefined && (from === 0 ? core.length > 0 : core.length - from >= (checkpoint.every ?? CHECKPOINT_EVERY))) {
+      catalog.writeCheckpointSoon()
+    }
     return catalog
+  }
+
+  /** Loads the checkpoint into the (empty) tables if it is this catalog's: the length it covers, or 0 (told why). */
+  private async loadCheckpoint (opts: CatalogCheckpointOptions): Promise<number> {
+    const ignored = (why: string): number => {
+      (opts.warn ?? warnOnce)(`catalog checkpoint ${opts.path} not used (${why}): the catalog is read in full and the checkpoint written again`)
+      return 0
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = await readFile(opts.path)
+    } catch (err) {
+      // A new store has neither records nor a checkpoint: nothing to tell.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && this.core.length === 0) return 0
+      return ignored((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'there is none' : `unreadable: ${(err as Error).message}`)
+    }
+    try {
+      const { catalogKey, length, treeHash, tables } = decodeCatalogCheckpoint(bytes)
+      if (this.core.key === null || bytesToHex(catalogKey) !== bytesToHex(this.core.key)) return ignored('taken of another store\'s catalog')
+      if (length > this.core.length) return ignored(`it covers ${length} records, the catalog holds ${this.core.length}`)
+      if (bytesToHex(await storedTreeHash(this.core, length)) !== bytesToHex(treeHash)) {
+        return ignored(`the catalog's first ${length} records are not the ones it was taken of`)
+      }
+      this.adopt(tables)
+      return length
+    } catch (err) {
+      return ignored((err as Error).message)
+    }
+  }
+
+  private adopt (tables: CatalogTables): void {
+    this.keys = KeyTable.of(tables.keys)
+    this.registryKeyValue = tables.registryKey
+    this.userOfSlot = tables.userOfSlot.slice()
+    for (const [user, slot] of tables.chains) this.chainsByUser.set(user, slot)
+    for (const { from, ...closed } of tables.closed) this.closedByKey.set(bytesToHex(from), closed)
+    for (const [user, { sign, generation }] of tables.signs) this.signOfUser.set(user, { sign: bytesToHex(sign), generation })
+    for (const [sign, user] of tables.usersBySign) this.usersBySign.set(bytesToHex(sign), user)
+  }
+
+  private tables (): CatalogTables {
+    return {
+      registryKey: this.registryKeyValue,
+      keys: this.keys.packed(), // a view: slots added later are written past it, and a grown table is a new buffer
+      userOfSlot: this.userOfSlot,
+      chains: [...this.chainsByUser],
+      closed: [...this.closedByKey].map(([from, closed]) => ({ from: hexToBytes(from), ...closed })),
+      signs: [...this.signOfUser].map(([user, { sign, generation }]) => [user, { sign: hexToBytes(sign), generation }] as const),
+      usersBySign: [...this.usersBySign].map(([sign, user]) => [hexToBytes(sign), user] as const)
+    }
+  }
+
+  /** Appends `records` and remembers them; afterwards, a checkpoint if `every` records have been appended since the last. */
+  private async append (records: CatalogRecord[]): Promise<void> {
+    this.appending++
+    try {
+      await this.core.append(records.map((r) => encodeCanonical(r)))
+      for (const record of records) this.remember(record)
+      // Only here, with no other append under way, do the tables hold exactly the core's records: the snapshot is taken now.
+      const every = this.checkpoint?.every ?? CHECKPOINT_EVERY
+      if (this.appending === 1 && this.checkpoint !== undefined && this.core.length - this.checkpointedAt >= every) this.writeCheckpointSoon()
+    } finally {
+      this.appending--
+    }
+  }
+
+  private writeCheckpointSoon (): void {
+    if (this.checkpointWrite !== undefined) return
+    this.checkpointWrite = this.writeCheckpoint().catch((err: unknown) => {
+      (this.checkpoint?.warn ?? warnOnce)(`catalog checkpoint not written: ${(err as Error).message}`)
+    }).finally(() => { this.checkpointWrite = undefined })
+  }
+
+  /**
+   * Writes the checkpoint at the catalog's length. Called only when the
+   * tables hold exactly the core's records (no append under way): they are
+   * copied before the first await, so appends may go on while it is written.
+   */
+  private async writeCheckpoint (): Promise<void> {
+    const length = this.core.length
+    if (this.checkpoint === undefined || this.core.key === null || length === this.checkpointedAt) return
+    const catalogKey = this.core.key
+    const tables = { ...this.tables(), userOfSlot: this.userOfSlot.slice() }
+    const treeHash = await storedTreeHash(this.core, length)
+    await writeFileAtomically(this.checkpoint.path, encodeCatalogCheckpoint({ catalogKey, length, treeHash, tables }))
+    this.checkpointedAt = length
   }
 
   private remember (record: CatalogRecord): void {
@@ -140,10 +261,11 @@ export class Catalog {
 
   get registryKey (): Uint8Array | undefined { return this.registryKeyValue }
 
+  /** The catalog length the checkpoint on disk covers (0: none yet; at open, 0 if the catalog was read in full). */
+  get checkpointLength (): number { return this.checkpointedAt }
+
   async setRegistry (key: Uint8Array): Promise<void> {
-    const record: CatalogRecord = { v: 1, kind: 'registry', key }
-    await this.core.append(encodeCanonical(record))
-    this.remember(record)
+    await this.append([{ v: 1, kind: 'registry', key }])
   }
 
   async addChain (user: UserId, key: Uint8Array): Promise<void> {
@@ -215,8 +337,7 @@ export class Catalog {
           if (record.kind === 'moved') keys.add(bytesToHex(record.from))
         }
         try {
-          if (records.length > 0) await this.core.append(records.map((r) => encodeCanonical(r)))
-          for (const record of records) this.remember(record)
+          if (records.length > 0) await this.append(records)
           for (const write of accepted) write.resolve()
         } catch (err) {
           for (const write of accepted) write.reject(err)
@@ -232,9 +353,7 @@ export class Catalog {
   /** Records a rekeyed user's signing key in force, unless one of this generation or later is recorded. */
   async noteSignKey (user: UserId, sign: Uint8Array, generation: number): Promise<void> {
     if ((this.signOfUser.get(user)?.generation ?? 0) >= generation) return
-    const record: CatalogRecord = { v: 1, kind: 'key', user, sign: new Uint8Array(sign), generation }
-    await this.core.append(encodeCanonical(record))
-    this.remember(record)
+    await this.append([{ v: 1, kind: 'key', user, sign: new Uint8Array(sign), generation }])
   }
 
   /** The generation of the user's signing key recorded here (0: never rekeyed, or not recorded yet). */
@@ -257,5 +376,16 @@ export class Catalog {
   users (): UserId[] { return [...this.chainsByUser.keys()] }
   get chainCount (): number { return this.chainsByUser.size }
 
-  async close (): Promise<void> { await this.core.close() }
+  /** Closes the catalog's core, after a last checkpoint if records were appended since the one on disk. */
+  async close (): Promise<void> {
+    await this.checkpointWrite
+    if (this.checkpoint !== undefined && this.core.length > this.checkpointedAt) {
+      await this.writeCheckpoint().catch((err: unknown) => {
+        (this.checkpoint?.warn ?? warnOnce)(`catalog checkpoint not written: ${(err as Error).message}`)
+      })
+    }
+    await this.core.close()
+  }
 }
+
+function hexToBytes (hex: string): Uint8Array { return new Uint8Array(Buffer.from(hex, 'hex')) }

@@ -57,6 +57,27 @@ export class KeyTable {
     return slot
   }
 
+  /** A table of `keys`, 32 bytes a slot (a catalog checkpoint's): MALFORMED-free, but a key given twice throws a RangeError. */
+  static of (keys: Uint8Array): KeyTable {
+    if (keys.length % KEY_BYTES !== 0) throw new RangeError(`expected whole ${KEY_BYTES}-byte keys, got ${keys.length} bytes`)
+    const table = new KeyTable()
+    const slots = keys.length / KEY_BYTES
+    table.keys = new Uint8Array(Math.max(1024, Math.ceil(slots * 1.25)) * KEY_BYTES)
+    table.keys.set(keys)
+    table.buffers = new Uint8Array(table.keys.length / KEY_BYTES)
+    table.size = slots
+    let size = 4096
+    while (size < slots * 2) size *= 2
+    table.rehash(size)
+    for (let slot = 0; slot < slots; slot++) {
+      if (table.find(table.keys.subarray(slot * KEY_BYTES, (slot + 1) * KEY_BYTES)) !== slot) throw new RangeError(`key of slot ${slot} is given twice`)
+    }
+    return table
+  }
+
+  /** Every key, slot by slot (a view: copy it before the table grows again). */
+  packed (): Uint8Array { return this.keys.subarray(0, this.size * KEY_BYTES) }
+
   /** The key in `slot` (a copy). */
   key (slot: number): Uint8Array {
     const key = this.keys.slice(slot * KEY_BYTES, (slot + 1) * KEY_BYTES)

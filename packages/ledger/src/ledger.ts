@@ -10,6 +10,7 @@
  * catalog then names that core as the user's chain.
  */
 import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import Corestore from 'corestore'
 import Hypercore from 'hypercore'
 import {
@@ -50,7 +51,14 @@ export interface LedgerOptions {
    * others are in the chain's id index on disk (chain-ids.ts), so a retry of any entry is still recognised.
    */
   readonly idsInMemory?: number
+  /** Catalog records appended between two writes of its checkpoint (default CHECKPOINT_EVERY; also written at close). */
+  readonly catalogCheckpointEvery?: number
+  /** Told what the ledger does about a problem it works around (a catalog checkpoint not used); default: a Node.js warning, once. */
+  readonly warn?: (message: string) => void
 }
+
+/** The catalog's checkpoint, in the store's directory beside RocksDB's (catalog-checkpoint.ts). */
+export const CATALOG_CHECKPOINT_FILE = 'catalog-checkpoint'
 
 /** One RocksDB memtable by default: 16 MiB (RocksDB's own default is 64 MiB). */
 export const DEFAULT_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
@@ -134,7 +142,11 @@ export class Ledger {
     const store = new Corestore(Hypercore.defaultStorage(opts.dir, { writeBufferSize: writeBufferBytes }), { active: false })
     try {
       await store.ready()
-      const catalog = await Catalog.open(localCoresOf(store))
+      const catalog = await Catalog.open(localCoresOf(store), {
+        path: join(opts.dir, CATALOG_CHECKPOINT_FILE),
+        ...(opts.catalogCheckpointEvery === undefined ? {} : { every: opts.catalogCheckpointEvery }),
+        ...(opts.warn === undefined ? {} : { warn: opts.warn })
+      })
       const erased = await ErasedLeaves.open(localCoresOf(store))
       // Erased blocks whose scrub a stop cut short: off the disk before anything else runs.
       await scrubUnfinished(store, erased)
@@ -157,6 +169,9 @@ export class Ledger {
   }
 
   get hasRegistry (): boolean { return this.registryFeed !== undefined }
+
+  /** The catalog length its checkpoint covered when the ledger opened (0: the catalog was read in full), or has covered since. */
+  get catalogCheckpointLength (): number { return this.catalog.checkpointLength }
 
   /** Verification jobs waiting on or running in the worker pool (the node's metrics report it). */
   get verifyQueueDepth (): number { return this.pool.queued }
