@@ -95,6 +95,8 @@ const BASE_PORT = Math.round(numberOption('base-port', args['base-port'], MIN_BA
 const CONNECT_TIMEOUT_MS = 60_000
 /** Rows of the final table (evenly spaced samples). */
 const TABLE_ROWS = 13
+/** Every how many samples the memory map (where the RSS is) is read too. */
+const MAP_EVERY = 6
 
 const MiB = 1024 * 1024
 const mib = (bytes: number | null): string => bytes === null ? '-' : (bytes / MiB).toFixed(0)
@@ -172,8 +174,31 @@ function report (samples: readonly Sample[], nodes: readonly SoakNode[], duratio
   const seconds = durationMs / 1000
   console.log(`\nwritten ${last.written} (${(last.written / seconds).toFixed(1)}/s of ${RATE}/s asked), failed ${last.failed}, skipped ${last.skipped}`)
   if (last.failed > 0 || last.skipped > 0) console.log('note: failed or skipped writes mean the nodes did not take the asked rate; the memory figures are for the rate they took')
+  reportWhere(samples, nodes, durationMs)
   console.log(pass ? 'PASS' : 'FAIL')
   return pass
+}
+
+/**
+ * Where each node's RSS is at two thirds and at the end, from the samples with a memory map nearest each mark: glibc's
+ * main and thread arenas, V8's committed heap (the main thread's; worker threads' heaps count under other anonymous),
+ * the rest of anonymous memory, and mapped files. Says which kind grew when a node fails the verdict.
+ */
+function reportWhere (samples: readonly Sample[], nodes: readonly SoakNode[], durationMs: number): void {
+  const mapped = samples.filter((s) => Object.values(s.nodes).some((m) => m?.map !== null && m?.map !== undefined))
+  if (mapped.length === 0) return
+  const nearest = (t: number): Sample => mapped.reduce((a, b) => Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a)
+  const marks = [['2/3', nearest(durationMs * 2 / 3)], ['end', nearest(durationMs)]] as const
+  console.log('\nwhere the RSS is, MiB (main arena / thread arenas / V8 heap committed / other anonymous / files):')
+  for (const n of nodes) {
+    const cells = marks.map(([label, s]) => {
+      const m = s.nodes[n.name]
+      if (m === null || m === undefined || m.map === null) return `${label} -`
+      const otherAnonymous = m.map.otherAnonymous - (m.heapTotal ?? 0)
+      return `${label} (${clock(s.t)}) ${[m.map.mainArena, m.map.threadArenas, m.heapTotal, otherAnonymous, m.map.file].map(mib).join(' / ')}`
+    })
+    console.log(`  ${n.name.padEnd(10)}  ${cells.join('    ')}`)
+  }
 }
 
 async function main (): Promise<number> {
@@ -201,7 +226,7 @@ async function main (): Promise<number> {
         written: load.counts.written,
         failed: load.counts.failed,
         skipped: load.counts.skipped,
-        nodes: Object.fromEntries(nodes.map((n) => [n.name, n.sample()]))
+        nodes: Object.fromEntries(nodes.map((n) => [n.name, n.sample(samples.length % MAP_EVERY === 0)]))
       }
       samples.push(s)
       return s

@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEV_NODES, devPaths, devPorts, DEV_HOST } from '@healthchain/node/cli'
 import { DevProcess } from '../chaos-dev.js'
+import { memoryMapOf, type MemoryMap } from './memory-map.js'
 
 const BIN = fileURLToPath(new URL('../../node/bin/healthchain.mjs', import.meta.url))
 const PROBE = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url))
@@ -25,9 +26,12 @@ const LINES_KEPT = 100
 export interface MemorySample {
   /** Resident set size from /proc/<pid>/status (VmRSS), bytes. */
   readonly rss: number
-  /** From the probe: V8 heap in use, and memory of C++ objects bound to JS (external, array buffers included), bytes. */
+  /** From the probe: V8 heap in use and committed, and memory of C++ objects bound to JS (external, array buffers included), bytes. */
   readonly heapUsed: number | null
+  readonly heapTotal: number | null
   readonly external: number | null
+  /** Where the resident memory is (memory-map.ts); null if /proc/<pid>/smaps could not be read. */
+  readonly map: MemoryMap | null
 }
 
 export class SoakNode {
@@ -66,8 +70,11 @@ export class SoakNode {
   outputTail (n = 20): string { return this.lines.slice(-n).join('\n') }
   hasLine (part: string): boolean { return this.lines.some((l) => l.includes(part)) }
 
-  /** RSS now (from /proc), heap and external from the probe's last write (at most a second old); null if the process is gone. */
-  sample (): MemorySample | null {
+  /**
+   * RSS now (from /proc), heap and external from the probe's last write (at most a second old); null if the process is gone.
+   * With `withMap`, also where the resident memory is (reading smaps costs a few milliseconds of the node's kernel time).
+   */
+  sample (withMap: boolean): MemorySample | null {
     let rss: number
     try {
       const status = readFileSync(`/proc/${this.pid}/status`, 'utf8')
@@ -77,11 +84,12 @@ export class SoakNode {
     } catch {
       return null
     }
+    const map = withMap ? memoryMapOf(this.pid) : null
     try {
-      const probe = JSON.parse(readFileSync(this.memoryFile, 'utf8')) as { heapUsed: number, external: number }
-      return { rss, heapUsed: probe.heapUsed, external: probe.external }
+      const probe = JSON.parse(readFileSync(this.memoryFile, 'utf8')) as { heapUsed: number, heapTotal: number, external: number }
+      return { rss, heapUsed: probe.heapUsed, heapTotal: probe.heapTotal, external: probe.external, map }
     } catch {
-      return { rss, heapUsed: null, external: null }
+      return { rss, heapUsed: null, heapTotal: null, external: null, map }
     }
   }
 
