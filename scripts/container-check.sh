@@ -4,6 +4,7 @@
 # host networking (all traffic on 127.0.0.1), then checked and torn down:
 #   - every container's health check healthy (GET /readyz);
 #   - every node's GET /v1/status: its name and role, and the other three connected;
+#   - every node process running with jemalloc, the allocator the image preloads;
 #   - a write: a staff key at hospital-a, a user enrolled there (`healthchain user enrol`), an exam written through
 #     its API, and the exam read at the regulator once replicated (its plain part; the sealed part not readable).
 #
@@ -170,8 +171,15 @@ for spec in "${NODES[@]}"; do
 done
 phase "status: all four answer, each connected to the other three"
 
-# ---- a write at hospital-a, read at the regulator
+# ---- the allocator the image preloads (docker/Dockerfile): without it a node's memory creeps up under steady writes
 exec_in () { "${COMPOSE[@]}" exec -T "$@"; }
+for spec in "${NODES[@]}"; do
+  IFS=: read -r name _ _ <<< "$spec"
+  exec_in "$name" grep -q libjemalloc /proc/1/maps || fail "$name's node process does not run with jemalloc (LD_PRELOAD in docker/Dockerfile)"
+done
+phase "allocator: every node process runs with jemalloc"
+
+# ---- a write at hospital-a, read at the regulator
 staff_token () {
   local key
   key=$(exec_in "$1" healthchain apikey create --dir /data --label container-check --json | field apiKey)

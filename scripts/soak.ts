@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util'
 import { statusSchema } from '@healthchain/node/api'
 import { ApiClient, MAX_BASE_PORT, MIN_BASE_PORT } from '@healthchain/node/cli'
 import { demoArgs } from './demo-args.js'
+import { ALLOCATORS, chooseAllocator, findJemalloc, type Allocator, type AllocatorChoice } from './soak/allocator.js'
 import { SteadyLoad } from './soak/load.js'
 import { setUpDevNetwork, startNodes, type MemorySample, type SoakNode } from './soak/node-processes.js'
 
@@ -52,6 +53,9 @@ grew by --max-growth percent or more over the last third of the run.
   --sample-seconds <n>   seconds between memory samples (default 5)
   --max-growth <pct>     the last third's allowed RSS growth, percent (default 5)
   --max-in-flight <n>    writes outstanding at most; beyond, a due write is skipped (default 200)
+  --allocator <name>     the nodes' memory allocator: auto (default: jemalloc, as the container
+                         image runs nodes, when installed, else glibc-arenas), jemalloc,
+                         glibc-arenas (glibc with MALLOC_ARENA_MAX=2) or glibc (as it is)
   --heap-snapshots       write a heap snapshot of each node before the writes and after the
                          last sample (compare them with scripts/soak/heap-diff.ts)
   --out <file>           also write every sample as JSON to this file
@@ -68,6 +72,7 @@ const args = demoArgs(() => parseArgs({
     'sample-seconds': { type: 'string', default: '5' },
     'max-growth': { type: 'string', default: '5' },
     'max-in-flight': { type: 'string', default: '200' },
+    allocator: { type: 'string', default: 'auto' },
     'heap-snapshots': { type: 'boolean', default: false },
     out: { type: 'string' },
     dir: { type: 'string' },
@@ -92,6 +97,19 @@ const SAMPLE_MS = numberOption('sample-seconds', args['sample-seconds'], 1, 3600
 const MAX_GROWTH = numberOption('max-growth', args['max-growth'], 0, 1000)
 const MAX_IN_FLIGHT = Math.round(numberOption('max-in-flight', args['max-in-flight'], 1, 100_000))
 const BASE_PORT = Math.round(numberOption('base-port', args['base-port'], MIN_BASE_PORT, MAX_BASE_PORT))
+const ALLOCATOR = ((): Allocator => {
+  const choice = args.allocator
+  if (!(ALLOCATORS as readonly string[]).includes(choice)) {
+    console.error(`error USAGE: --allocator takes one of ${ALLOCATORS.join(', ')}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  try {
+    return chooseAllocator(choice as AllocatorChoice, findJemalloc() ?? null)
+  } catch (err) {
+    console.error(`error ${(err as Error).message}`)
+    process.exit(2)
+  }
+})()
 const CONNECT_TIMEOUT_MS = 60_000
 /** Rows of the final table (evenly spaced samples). */
 const TABLE_ROWS = 13
@@ -172,7 +190,7 @@ function report (samples: readonly Sample[], nodes: readonly SoakNode[], duratio
     console.log([n.name.padEnd(10), ...[start, third, twoThirds, end].map((v) => mib(v).padStart(7)), (growth === null ? '-' : `${growth.toFixed(1)}%`).padStart(7)].join('  '))
   }
   const seconds = durationMs / 1000
-  console.log(`\nwritten ${last.written} (${(last.written / seconds).toFixed(1)}/s of ${RATE}/s asked), failed ${last.failed}, skipped ${last.skipped}`)
+  console.log(`\nwritten ${last.written} (${(last.written / seconds).toFixed(1)}/s of ${RATE}/s asked), failed ${last.failed}, skipped ${last.skipped}; nodes' ${ALLOCATOR.note}`)
   if (last.failed > 0 || last.skipped > 0) console.log('note: failed or skipped writes mean the nodes did not take the asked rate; the memory figures are for the rate they took')
   reportWhere(samples, nodes, durationMs)
   console.log(pass ? 'PASS' : 'FAIL')
@@ -189,7 +207,8 @@ function reportWhere (samples: readonly Sample[], nodes: readonly SoakNode[], du
   if (mapped.length === 0) return
   const nearest = (t: number): Sample => mapped.reduce((a, b) => Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a)
   const marks = [['2/3', nearest(durationMs * 2 / 3)], ['end', nearest(durationMs)]] as const
-  console.log('\nwhere the RSS is, MiB (main arena / thread arenas / V8 heap committed / other anonymous / files):')
+  const arenas = ALLOCATOR.name === 'jemalloc' ? ' (jemalloc\'s memory counts as other anonymous)' : ''
+  console.log(`\nwhere the RSS is, MiB (glibc's main arena / its thread arenas / V8 heap committed / other anonymous / files)${arenas}:`)
   for (const n of nodes) {
     const cells = marks.map(([label, s]) => {
       const m = s.nodes[n.name]
@@ -214,7 +233,8 @@ async function main (): Promise<number> {
   try {
     progress(`setting up a fresh dev network in ${dir}`)
     await setUpDevNetwork(dir, BASE_PORT)
-    nodes = await startNodes(dir, BASE_PORT, [], progress)
+    progress(ALLOCATOR.note)
+    nodes = await startNodes(dir, BASE_PORT, [], ALLOCATOR.env, progress)
     await waitConnected(nodes)
     progress(`all four connected; enrolling ${USERS} users`)
     const load = await SteadyLoad.prepare(nodes, { users: USERS, rate: RATE, maxInFlight: MAX_IN_FLIGHT })

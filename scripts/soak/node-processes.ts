@@ -144,8 +144,10 @@ export async function setUpDevNetwork (dir: string, basePort: number): Promise<v
   }
 }
 
-/** Starts the dev network's nodes in `dir`, one process each, in order, each once it printed its ready line. */
-export async function startNodes (dir: string, basePort: number, nodeArgs: readonly string[], progress: (line: string) => void): Promise<SoakNode[]> {
+/** Starts the dev network's nodes in `dir`, one process each (`nodeEnv` added to their environment), in order, each once it printed its ready line. */
+export async function startNodes (
+  dir: string, basePort: number, nodeArgs: readonly string[], nodeEnv: Readonly<Record<string, string>>, progress: (line: string) => void
+): Promise<SoakNode[]> {
   const paths = devPaths(dir)
   const state = JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as { nodes: Array<{ name: string, apiKey: string }> }
   const nodes: SoakNode[] = []
@@ -158,7 +160,7 @@ export async function startNodes (dir: string, basePort: number, nodeArgs: reado
       const memoryFile = join(snapshotDir, 'memory.json')
       const child = spawn(process.execPath, [
         '--heapsnapshot-signal=SIGUSR2', '--import', PROBE, ...nodeArgs, BIN, 'start', '--config', paths.configFile(spec.name)
-      ], { cwd: snapshotDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HEALTHCHAIN_SOAK_MEMORY_FILE: memoryFile } })
+      ], { cwd: snapshotDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...nodeEnv, HEALTHCHAIN_SOAK_MEMORY_FILE: memoryFile } })
       const node = new SoakNode({
         name: spec.name, role: spec.role, api: `http://${DEV_HOST}:${devPorts(basePort, i).api}`, apiKey, child, memoryFile, snapshotDir
       })
