@@ -15,7 +15,7 @@ import { CatchUp, type CatchUpInit } from './catch-up.js'
 import type { ChainBehind, ReplicationLag } from './chain-fetcher.js'
 import { NetError } from './errors.js'
 import { ForwardLanes } from './forward-lanes.js'
-import { HeadsService, type ForkedChain, type HeadsBounds, type HeadsStats } from './heads.js'
+import { HeadsService, type ForkedChain, type HeadsBounds, type HeadsServiceInit, type HeadsStats } from './heads.js'
 import { createHost, type Host } from './host.js'
 import { MembershipGate, type MembershipGateInit } from './membership-gate.js'
 import { MemberDialer } from './member-dialer.js'
@@ -61,9 +61,10 @@ export interface NetworkNodeInit {
   readonly serving?: Pick<ReplicationInit, 'servedIdleMs' | 'maxServedPerPeer'>
   /**
    * Bounds on what heads of chains not held here make this node keep (head
-   * log, first-head memory, fetcher, fork proofs); defaults in heads.ts.
+   * log, first-head memory, fetcher, fork proofs), and how often it
+   * reconciles heads with every peer; defaults in heads.ts.
    */
-  readonly heads?: HeadsBounds
+  readonly heads?: HeadsBounds & Pick<HeadsServiceInit, 'reconcileIntervalMs'>
   /** How often to dial active registry members (with addresses) this node is not connected to; 0 turns it off. Default 5 s. */
   readonly redialIntervalMs?: number
 }

@@ -42,6 +42,8 @@ export const LOOPBACK_INBOUND = { connections: 1_000, seconds: 1 }
 export interface TestNetInit {
   /** The consortium's name in the registry (default 'Test network'). */
   readonly name?: string
+  /** Options every node of this network starts with (`start`'s own options override them). */
+  readonly nodeDefaults?: Partial<NetworkNodeInit>
 }
 
 export class TestNet {
@@ -49,8 +51,11 @@ export class TestNet {
   readonly consortium: LedgerConsortium<Party>
   private readonly running = new Map<string, NetworkNode>()
 
-  private constructor (consortium: LedgerConsortium<Party>) {
+  private readonly nodeDefaults: Partial<NetworkNodeInit>
+
+  private constructor (consortium: LedgerConsortium<Party>, nodeDefaults: Partial<NetworkNodeInit>) {
     this.consortium = consortium
+    this.nodeDefaults = nodeDefaults
   }
 
   /** A consortium of `specs` (the first hosts the registry), its teardown registered with `onCleanup`. */
@@ -59,7 +64,7 @@ export class TestNet {
     const consortium = await LedgerConsortium.create({
       parties, name: init.name ?? 'Test network', prefix: 'healthchain-net-', ledger: { crypto, verifyWorkers: 0 }
     })
-    const net = new TestNet(consortium)
+    const net = new TestNet(consortium, init.nodeDefaults ?? {})
     registerCleanup(onCleanup, async () => { await net.close() })
     return net
   }
@@ -98,7 +103,7 @@ export class TestNet {
     const party = this.party(id)
     const bootstrapPeers = only === undefined ? [this.parties[0]!.peer] : only.slice(0, 1).map((o) => this.party(o).peer)
     const node = await NetworkNode.start({
-      ledger, privateKey: party.p2p, bootstrapPeers, inboundLimit: LOOPBACK_INBOUND, ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...opts
+      ledger, privateKey: party.p2p, bootstrapPeers, inboundLimit: LOOPBACK_INBOUND, ...(party.role === 'regulator' ? { signer: party.keys.sign } : {}), ...this.nodeDefaults, ...opts
     })
     const others = only === undefined ? this.nodes : only.map((o) => this.node(o))
     this.running.set(id, node)
