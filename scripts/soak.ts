@@ -20,6 +20,12 @@
  * than --max-growth percent (default 5). A rate the nodes cannot keep up with
  * shows as skipped writes (more than --max-in-flight outstanding).
  *
+ * The nodes run with the allocator the container image gives them
+ * (jemalloc, preloaded) when it is installed here; `--allocator` picks
+ * another to compare (soak/allocator.ts). Every sixth sample also reads
+ * each node's memory map, and the report ends with where its RSS is
+ * (soak/memory-map.ts).
+ *
  * --heap-snapshots writes a V8 heap snapshot of every node just before
  * the writes begin and after the last sample (into <dir>/soak/<node>/; the
  * node pauses while it writes); `npx tsx scripts/soak/heap-diff.ts A B`
