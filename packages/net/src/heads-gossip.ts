@@ -8,7 +8,8 @@
  * object it validated.
  */
 import type { CryptoProvider } from '@healthchain/core'
-import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult, type Message, type SubscriptionChangeData } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
 import type { HostServices } from './host.js'
 import { decodeAnyForkProof, verifyAnyForkProof, type AnyForkProof } from './wire/any-fork-proof.js'
 import { verifyHead, type SignedHead } from './wire/head.js'
@@ -82,4 +83,17 @@ export function listenToHeadsGossip (init: HeadsGossipInit): () => void {
     pubsub.topicValidators.delete(FORKS_TOPIC)
     pubsub.removeEventListener('message', onMessage)
   }
+}
+
+/**
+ * Calls `onSubscriber` each time an admitted peer's subscription to the heads topic arrives: gossip published before
+ * that reached no one there (heads-announcer.ts announces its recent heads again). Returns what removes the listener.
+ */
+export function onHeadsSubscriber (pubsub: HostServices['pubsub'], admits: (peer: PeerId) => boolean, onSubscriber: () => void): () => void {
+  const listener = (event: CustomEvent<SubscriptionChangeData>): void => {
+    const { peerId, subscriptions } = event.detail
+    if (subscriptions.some((s) => s.topic === HEADS_TOPIC && s.subscribe) && admits(peerId)) onSubscriber()
+  }
+  pubsub.addEventListener('subscription-change', listener)
+  return () => { pubsub.removeEventListener('subscription-change', listener) }
 }

@@ -76,7 +76,7 @@ import { seedHeadLog } from './head-seeding.js'
 import { HeadsAnnouncer } from './heads-announcer.js'
 import { HeadForks } from './heads-forks.js'
 import { HeadsIntake } from './heads-intake.js'
-import { FORKS_TOPIC, listenToHeadsGossip } from './heads-gossip.js'
+import { FORKS_TOPIC, listenToHeadsGossip, onHeadsSubscriber } from './heads-gossip.js'
 import { HeadsReconciler } from './heads-reconcile.js'
 import { KnownForks } from './known-forks.js'
 import type { ForkedChain, HeadsServiceComponents, HeadsServiceInit, HeadsStats } from './heads-types.js'
@@ -237,6 +237,8 @@ export class HeadsService {
       observeOwn: async (head) => { await this.serially(async () => { await this.observe(head, false) }) }
     })
     this.cleanups.push(components.gate.onChange(() => { this.fetcher.retryStalled() }))
+    // A peer whose subscription just arrived missed what was published before it: the recent heads go out again.
+    this.cleanups.push(onHeadsSubscriber(components.host.services.pubsub, (peer) => components.gate.admits(peer), () => { this.announcer.requestReannounce() }))
     // Every chain the ledger opens from now on (and those open already) has its `conflict` heard.
     this.conflictWatch.start()
   }

@@ -4,6 +4,7 @@ export {
   type NetworkNodeInit, type AppendOptions, type NodeStatus, type ChainRead, type KnownCosignatures
 } from './network-node.js'
 export { HeadsService, FORKS_TOPIC, type HeadsServiceComponents, type HeadsServiceInit, type HeadsBounds, type HeadsStats, type DroppedStats, type ForkedChain } from './heads.js'
+export { REANNOUNCE_WITHIN_MS } from './heads-announcer.js'
 export type { ChainBehind, FetchStats, ReplicationLag } from './chain-fetcher.js'
 export { CatchUp, type CatchUpComponents, type CatchUpInit, type CatchUpStatus } from './catch-up.js'
 export type { ReconcileStats } from './heads-reconcile.js'

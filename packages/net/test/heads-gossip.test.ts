@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { buildExam, bytesToHex, encodeEntry, signEntry, utf8ToBytes } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
 import {
-  FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_SYNC, NetworkNode, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
+  FORKS_TOPIC, HEADS_TOPIC, MAX_HEADS_PER_SYNC, NetworkNode, REANNOUNCE_WITHIN_MS, encodeHeadsAnnouncement, headOf, verifyAnyForkProof, verifyHead,
   type SignedHead
 } from '@healthchain/net'
 import { converged, enrol, holds, TestNet, waitFor, writeExam, type Cleanup, type Party } from '@healthchain/net/testing'
@@ -173,6 +173,35 @@ describe('heads gossip and reconciliation between real nodes', () => {
       await again.stop()
     }
     expect(net.node(r.id).isForked(chainKey)).toBe(true)
+  }, 30_000)
+
+  it('a head published before a peer\'s subscription arrived is announced again once it arrives: the peer catches up without reconciling', async () => {
+    // No periodic reconciliation: only gossip can bring the replica the new head once the channel is open.
+    const net = await TestNet.create([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], cleanup, { nodeDefaults: { heads: { reconcileIntervalMs: 0 } } })
+    for (const p of net.parties) await net.start(p.id)
+    await net.meshed()
+    const a = net.party('hospital-a')
+    const [custodian, replica] = [net.node('hospital-a'), net.node('hospital-b')]
+    const { user, chainKey } = await enrol(net, a.id)
+    await converged(net.nodes, user.userId, 1, 'the replica to take the new chain')
+
+    // The replica leaves the heads topic and the custodian hears it: the next announcement reaches nobody there.
+    const subscribed = (): boolean => custodian.host.services.pubsub.getSubscribers(HEADS_TOPIC).map(String).includes(replica.peerId)
+    replica.host.services.pubsub.unsubscribe(HEADS_TOPIC)
+    await waitFor(() => !subscribed(), 'the custodian to see the replica leave the heads topic')
+    const announcedBefore = custodian.heads.stats.announced
+    expect(await writeExam(custodian, a, user, chainKey)).toBe(1)
+    await waitFor(() => custodian.heads.stats.announced > announcedBefore, 'the custodian to announce the exam')
+    // Past gossipsub's own message cache (5 heartbeats of 1 s), from which a peer back on the topic could still ask for
+    // the message itself; within the announcer's REANNOUNCE_WITHIN_MS.
+    await new Promise((resolve) => setTimeout(resolve, 6_000))
+    expect(REANNOUNCE_WITHIN_MS).toBeGreaterThan(6_000 + 2_000)
+    expect(await holds(replica.ledger, user.userId, 1)).toBe(true)
+
+    // Back on the topic, the replica is sent the head again and fetches the exam.
+    replica.host.services.pubsub.subscribe(HEADS_TOPIC)
+    await converged(net.nodes, user.userId, 2, 'the replica to fetch the exam announced while it was off the topic')
+    expect(custodian.heads.stats.announced).toBeGreaterThan(announcedBefore + 1)
   }, 30_000)
 
   it('a forged head (one flipped byte) is ignored and counted, and nothing is fetched', async () => {
