@@ -21,10 +21,9 @@
  *   SHA-256 of every byte before it (32)
  */
 import { createHash } from 'node:crypto'
-import { open, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import type { UserId } from '@healthchain/core'
 import { LedgerError } from './errors.js'
+import { replaceDurably } from './owner-only-file.js'
 
 export const CHECKPOINT_MAGIC = new TextEncoder().encode('HCCATCKP')
 export const CHECKPOINT_VERSION = 1
@@ -244,26 +243,11 @@ function digest (bytes: Uint8Array): Uint8Array { return new Uint8Array(createHa
 
 /**
  * Writes `bytes` to `path` so that a crash leaves the old file or the new
- * one: a temporary file beside it (one fixed name, so a crash leaves no
- * litter that grows), synced, renamed over, the directory synced.
+ * one (owner-only-file.ts), through a temporary file beside it of one fixed
+ * name, so that crashes leave no litter that grows.
  */
 export async function writeFileAtomically (path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`
-  try {
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(bytes)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {})
-    throw err
-  }
-  const dir = await open(dirname(path), 'r').catch(() => undefined)
-  if (dir !== undefined) await dir.sync().catch(() => {}).finally(() => dir.close())
+  await replaceDurably(path, `${path}.tmp`, bytes, 'w')
 }
 
 const warned = new Set<string>()

@@ -11,11 +11,18 @@ import { chmod, mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 export async function writeOwnerOnlyFile (path: string, contents: string): Promise<void> {
-  const dir = dirname(path)
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await replaceDurably(path, `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`, contents, 'wx')
+}
+
+/**
+ * Replaces `path` with `contents` so that a crash leaves the old file or the
+ * new one: written to `tmp` (opened with `flags`, owner-only), synced,
+ * renamed over `path`, the directory synced; `tmp` removed if any step fails.
+ */
+export async function replaceDurably (path: string, tmp: string, contents: string | Uint8Array, flags: 'w' | 'wx'): Promise<void> {
   try {
-    const handle = await open(tmp, 'wx', 0o600)
+    const handle = await open(tmp, flags, 0o600)
     try {
       await handle.writeFile(contents)
       await handle.sync()
@@ -29,7 +36,7 @@ export async function writeOwnerOnlyFile (path: string, contents: string): Promi
     throw err
   }
   // The rename is durable only once the directory entry is.
-  const dirHandle = await open(dir, 'r').catch(() => undefined)
+  const dirHandle = await open(dirname(path), 'r').catch(() => undefined)
   if (dirHandle !== undefined) await dirHandle.sync().catch(() => {}).finally(() => dirHandle.close())
 }
 
