@@ -2,64 +2,19 @@
  * Crash safety: a writer process killed with SIGKILL while appending loses
  * nothing it acknowledged, and the chain it leaves verifies.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
 import { bytesToHex } from '@healthchain/core'
 import { storedTreeHash, treeSignable } from '../src/index.js'
 import {
-  crypto, enrol, makeConsortium, newUser, within, writeExam, type TestConsortium
+  crypto, enrol, makeConsortium, newUser, writeExam, type TestConsortium
 } from './helpers/consortium.js'
-
-const require = createRequire(import.meta.url)
-const TSX = pathToFileURL(require.resolve('tsx')).href
-const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url))
+import { killWriterAfter } from './helpers/crash-writer.js'
 
 let c: TestConsortium | undefined
-let child: ChildProcess | undefined
 afterEach(async () => {
-  if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  child = undefined
   await c?.cleanup()
 })
-
-/** Starts the writer and resolves with the positions it acknowledged once it has acknowledged `count`, after killing it. */
-async function runAndKill (dir: string, user: string, signKey: Uint8Array, count: number): Promise<number[]> {
-  const proc = spawn(process.execPath, ['--import', TSX, WRITER, dir, user], {
-    env: { ...process.env, HC_TEST_SIGN_KEY: bytesToHex(signKey) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  child = proc
-  const acked: number[] = []
-  let stderr = ''
-  let pending = ''
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-  const enough = new Promise<void>((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-    proc.stdout!.on('data', (d: Buffer) => {
-      pending += d.toString()
-      const lines = pending.split('\n')
-      pending = lines.pop()!
-      for (const line of lines) {
-        if (line === 'ready' || acked.length >= count) continue
-        acked.push(Number(line))
-        if (acked.length === count) {
-          proc.kill('SIGKILL')
-          resolve()
-        }
-      }
-    })
-    proc.once('exit', (code, signal) => {
-      if (acked.length < count) reject(new Error(`writer exited early (${code ?? signal}): ${stderr.slice(0, 2000)}`))
-    })
-  })
-  await within(enough, 20_000, `${count} acknowledged appends`)
-  await within(exited, 5_000, 'writer exit')
-  expect(proc.signalCode).toBe('SIGKILL')
-  return acked
-}
 
 describe('crash safety', () => {
   it('every entry acknowledged before SIGKILL is present after reopening, and the chain verifies', async () => {
@@ -69,7 +24,8 @@ describe('crash safety', () => {
     await writeExam(c.ledger, chain, c.institutions.hospitalA)
     await c.ledger.close()
 
-    const acked = await runAndKill(c.ledgerDir, user.userId, c.institutions.hospitalA.keys.sign.secretKey, 300)
+    const { acked, signal } = await killWriterAfter(c.ledgerDir, user.userId, c.institutions.hospitalA.keys.sign.secretKey, 300)
+    expect(signal).toBe('SIGKILL')
     expect(new Set(acked).size).toBe(acked.length)
     expect(Math.min(...acked)).toBeGreaterThanOrEqual(2)
 

@@ -6,16 +6,14 @@
  * between the append and the index write, and on a replica, whose check
  * refuses a block reusing an id far older than the bound.
  */
-import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, buildUserEntry, bytesToHex, encodeEntry, type Entry } from '@healthchain/core'
 import type { UserChain } from '../src/index.js'
 import {
-  appendUser, crypto, enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, signerOf, within, writeExam, type TestConsortium
+  appendUser, crypto, enrol, examEntry, expectCode, link, makeConsortium, newUser, signAs, signerOf, writeExam, type TestConsortium
 } from './helpers/consortium.js'
+import { killWriterAfter } from './helpers/crash-writer.js'
 
 const BOUND = 4
 const T0 = Date.UTC(2026, 0, 1)
@@ -114,7 +112,8 @@ describe('entry ids kept in memory are bounded', () => {
     await enrol(c.ledger, user)
     await c.ledger.close()
 
-    const acked = await killedWriter(c.ledgerDir, user.userId, c.institutions.hospitalA.keys.sign.secretKey, 60)
+    const signKey = c.institutions.hospitalA.keys.sign.secretKey
+    const { acked } = await killWriterAfter(c.ledgerDir, user.userId, signKey, 60, { HC_TEST_IDS_IN_MEMORY: String(BOUND) })
     const ledger = await c.reopen()
     const chain = await ledger.chain(user.userId)
     expect(chain.length).toBeGreaterThan(Math.max(...acked))
@@ -159,45 +158,3 @@ describe('entry ids kept in memory are bounded', () => {
     expect(bytesToHex((await reopened.get(1))!.id)).toBe(bytesToHex(first.id))
   })
 })
-
-const require = createRequire(import.meta.url)
-const TSX = pathToFileURL(require.resolve('tsx')).href
-const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url))
-
-/** Runs the crash writer with the tiny bound and kills it once it acknowledged `count` appends; the positions acknowledged. */
-async function killedWriter (dir: string, user: string, signKey: Uint8Array, count: number): Promise<number[]> {
-  const proc = spawn(process.execPath, ['--import', TSX, WRITER, dir, user], {
-    env: { ...process.env, HC_TEST_SIGN_KEY: bytesToHex(signKey), HC_TEST_IDS_IN_MEMORY: String(BOUND) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const acked: number[] = []
-  let stderr = ''
-  let rest = ''
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-  const enough = new Promise<void>((resolve, reject) => {
-    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    proc.stdout.on('data', (d: Buffer) => {
-      rest += d.toString()
-      const lines = rest.split('\n')
-      rest = lines.pop()!
-      for (const line of lines) {
-        if (line === 'ready' || acked.length >= count) continue
-        acked.push(Number(line))
-        if (acked.length === count) {
-          proc.kill('SIGKILL')
-          resolve()
-        }
-      }
-    })
-    proc.once('exit', (code, signal) => {
-      if (acked.length < count) reject(new Error(`writer exited early (${code ?? signal}): ${stderr.slice(0, 2000)}`))
-    })
-  })
-  try {
-    await within(enough, 20_000, `${count} acknowledged appends`)
-  } finally {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
-  }
-  await within(exited, 5_000, 'writer exit')
-  return acked
-}
