@@ -6,9 +6,10 @@
  * their cursor or a cursor past rows that are missing, so the index is
  * consistent after a crash and a restart simply continues from the cursor.
  */
-import type { Entry, UserId } from '@healthchain/core'
+import { decodeBlock, type Entry, type UserId } from '@healthchain/core'
+import type { PositionedBlock } from '@healthchain/ledger'
 import { NodeError } from '../errors.js'
-import { rowsOf } from './rows.js'
+import { rowsOf, type EntryRows } from './rows.js'
 import { cellOf } from './grid.js'
 import { truncateWal, type Db } from './schema.js'
 
@@ -39,6 +40,31 @@ export interface BatchResult {
  * failed batch leaves nothing behind). Throwing rolls the batch back.
  */
 export type BatchHook = (batch: BatchInfo) => void
+
+/** One entry's rows at its position. */
+export interface RowsAt {
+  readonly seq: number
+  readonly rows: EntryRows
+}
+
+/**
+ * The rows of a batch of stored blocks, each decoded with decodeBlock: the
+ * checks every reader makes, without keeping the entry for re-encoding (the
+ * rows are all the index keeps). A block that fails them fails the batch.
+ */
+export function rowsOfBlocks (blocks: readonly PositionedBlock[]): RowsAt[] {
+  return rowsAt(blocks.map(({ seq, block }) => ({ seq, entry: decodeBlock(block).entry })))
+}
+
+/** The rows of a batch of entries; entries that give none (genesis, consent) are left out. */
+export function rowsAt (entries: ReadonlyArray<{ seq: number, entry: Entry }>): RowsAt[] {
+  const out: RowsAt[] = []
+  for (const { seq, entry } of entries) {
+    const rows = rowsOf(entry)
+    if (rows.observations.length > 0 || rows.locations.length > 0 || rows.erases.length > 0) out.push({ seq, rows })
+  }
+  return out
+}
 
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i])
@@ -118,15 +144,19 @@ export class IndexWriter {
    * positions it names — earlier batches' or this one's.
    */
   applyBatch (user: UserId, cursor: ChainCursor, to: number, entries: ReadonlyArray<{ seq: number, entry: Entry }>, hook?: BatchHook): BatchResult {
+    return this.applyRows(user, cursor, to, rowsAt(entries), hook)
+  }
+
+  /** applyBatch with each entry's rows made already (rowsAt): what a writing thread is sent. */
+  applyRows (user: UserId, cursor: ChainCursor, to: number, entries: readonly RowsAt[], hook?: BatchHook): BatchResult {
     const { uid, indexedLength: from } = cursor
     const s = this.stmts
     const result = this.db.transaction((): BatchResult => {
       let observations = 0
       let locations = 0
       let erased = 0
-      for (const { seq, entry } of entries) {
+      for (const { seq, rows } of entries) {
         if (seq < from || seq >= to) throw new NodeError('INTERNAL', `entry ${seq} is outside the batch [${from}, ${to})`)
-        const rows = rowsOf(entry)
         for (const o of rows.observations) {
           s.observation.run(uid, seq, o.ord, o.source, o.author, o.time, o.endTime, o.code, o.value, o.textValue, o.unit, o.low, o.high)
         }

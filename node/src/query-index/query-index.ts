@@ -6,12 +6,16 @@
  * Flow:
  *   indexChain(chain) ─► cursor (chains.indexed_length)
  *                    ─► read [cursor, verified end) in batches of 1,000
- *                       (chain.read: erased entries are left out)
- *                    ─► IndexWriter.applyBatch: rows + erasures + new cursor,
- *                       one transaction per batch
- *   rebuild(ledger)  ─► empty every table (marked: a rebuild under way),
- *                       indexChain for every chain without secondary
- *                       indexes, then the indexes from the rows (one sort each)
+ *                       (chain.readBlocks: stored blocks, erased ones left out)
+ *                    ─► decoded (decodeBlock) into the batch's rows (rows.ts),
+ *                       then IndexWriter.applyRows: rows + erasures + new
+ *                       cursor, one transaction per batch
+ *   rebuild(ledger)  ─► a writing thread started (index-write-thread.ts),
+ *                       every table emptied (marked: a rebuild under way),
+ *                       indexChain for every chain without the indexes
+ *                       across users, then those from the rows (one sort
+ *                       each); every write of the rebuild, and any
+ *                       indexChain meanwhile, committed by that thread
  *   series / exerciseSummary / trace / statistics ─► read-only SQL
  *
  * Only entries a node may serve as valid are indexed: up to
@@ -26,10 +30,11 @@
  */
 import { rm } from 'node:fs/promises'
 import type { UserId } from '@healthchain/core'
-import type { Ledger, UserChain } from '@healthchain/ledger'
+import type { Ledger, PositionedBlock, UserChain } from '@healthchain/ledger'
 import { NodeError } from '../errors.js'
 import { ExerciseSummaryQuery, type ExercisePeriodSummary, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
-import { IndexWriter, type BatchHook } from './index-writer.js'
+import { IndexWriter, rowsOfBlocks, type BatchHook, type BatchResult, type ChainCursor } from './index-writer.js'
+import { IndexWriteThread } from './index-write-thread.js'
 import { finishRebuild, openDatabase, resetSchema, truncateWal, type Db } from './schema.js'
 import { SeriesQuery, type Series, type SeriesOptions } from './series.js'
 import { StatisticsQuery, type Statistics, type StatisticsOptions } from './statistics.js'
@@ -75,6 +80,28 @@ export interface RebuildResult extends RebuildProgress {
   readonly failed: ReadonlyArray<{ user: UserId, error: unknown }>
 }
 
+/** Where a batch's writes go: this thread's IndexWriter, or a rebuild's writing thread. */
+interface IndexWrites {
+  cursorFor: (user: UserId, chainKey: Uint8Array) => ChainCursor | Promise<ChainCursor>
+  restart: (cursor: ChainCursor) => ChainCursor | Promise<ChainCursor>
+  applyBlocks: (user: UserId, cursor: ChainCursor, to: number, blocks: readonly PositionedBlock[]) => BatchResult | Promise<BatchResult>
+}
+
+interface ReadBatch {
+  /** The batch's end (exclusive). */
+  readonly to: number
+  /**
+   * Its blocks as stored (UserChain.readBlocks), decoded by whichever
+   * thread writes them; those an erasure named are left out, cleared here
+   * yet or not.
+   */
+  readonly blocks: readonly PositionedBlock[]
+}
+
+async function readBatch (chain: UserChain, start: number, to: number): Promise<ReadBatch> {
+  return { to, blocks: await chain.readBlocks(start, to) }
+}
+
 export class QueryIndex {
   readonly path: string
   private readonly db: Db
@@ -85,6 +112,11 @@ export class QueryIndex {
   private readonly uidOf
   /** One indexChain per user at a time: two would read the same batch and the second would find the cursor moved. */
   private readonly running = new Map<UserId, Promise<unknown>>()
+  /** Where indexChain writes: inline, or the writing thread while a rebuild runs. */
+  private writes: IndexWrites
+  private readonly inlineWrites: IndexWrites
+  /** Held while a rebuild switches where writes go: indexChain calls made meanwhile wait for it. */
+  private gate: Promise<void> | undefined
   private closed = false
 
   private constructor (path: string, db: Db, init: QueryIndexInit) {
@@ -93,8 +125,19 @@ export class QueryIndex {
     this.batchSize = init.batchSize ?? 1000
     this.onBatch = init.onBatch
     this.writer = new IndexWriter(db)
+    this.inlineWrites = this.inline()
+    this.writes = this.inlineWrites
     this.queries = QueryIndex.prepareQueries(db)
     this.uidOf = db.prepare('SELECT uid FROM chains WHERE user_id = ?').pluck()
+  }
+
+  /** Writes on this thread, through the current IndexWriter, with the batch hook. */
+  private inline (): IndexWrites {
+    return {
+      cursorFor: (user, chainKey) => this.writer.cursorFor(user, chainKey),
+      restart: (cursor) => this.writer.restart(cursor),
+      applyBlocks: (user, cursor, to, blocks) => this.writer.applyRows(user, cursor, to, rowsOfBlocks(blocks), this.onBatch)
+    }
   }
 
   private static prepareQueries (db: Db): QueryIndex['queries'] {
@@ -143,35 +186,51 @@ export class QueryIndex {
   async indexChain (chain: UserChain, user: UserId | undefined = chain.userId): Promise<IndexResult> {
     this.assertOpen()
     if (user === undefined) throw new NodeError('BAD_REQUEST', 'user: the chain has no genesis yet and no user was given', { field: 'user' })
-    const before = this.running.get(user) ?? Promise.resolve()
-    const run = before.then(async () => await this.indexNow(chain, user), async () => await this.indexNow(chain, user))
+    // The last run for this user never rejects (`settled` below), nor does the gate.
+    const before = Promise.all([this.running.get(user), this.gate])
+    const run = before.then(async () => await this.indexNow(chain, user))
     const settled = run.catch(() => {})
     this.running.set(user, settled)
     void settled.then(() => { if (this.running.get(user) === settled) this.running.delete(user) })
     return await run
   }
 
+  /**
+   * On the writing thread (a rebuild), each lane keeps both threads busy:
+   * the next batch is read while the last one is written, and the first
+   * while the cursor is asked for, from where it most likely is
+   * (guessCursor; read again from the cursor's answer if it is elsewhere).
+   * Inline, one thread does everything in turn anyway.
+   */
   private async indexNow (chain: UserChain, user: UserId): Promise<IndexResult> {
     this.assertOpen()
-    let cursor = this.writer.cursorFor(user, chain.key)
+    const writes = this.writes
+    const ahead = writes !== this.inlineWrites
     const end = Math.min(chain.verifiedLength, chain.length)
+    const readFrom = (start: number): { start: number, reading: Promise<ReadBatch> } => {
+      const reading = readBatch(chain, start, Math.min(start + this.batchSize, end))
+      // A read ahead may be dropped unawaited (the cursor was elsewhere, a write failed): its failure is not news.
+      reading.catch(() => {})
+      return { start, reading }
+    }
+    const guess = ahead ? this.guessCursor(user) : end
+    let next = guess < end ? readFrom(guess) : undefined
+    let cursor = await writes.cursorFor(user, chain.key)
     // A chain shorter than its cursor was replaced or truncated under us: index it again from the start.
-    if (end < cursor.indexedLength) cursor = this.writer.restart(cursor)
+    if (end < cursor.indexedLength) cursor = await writes.restart(cursor)
     const from = cursor.indexedLength
     let entries = 0
     let observations = 0
     let locations = 0
     let erased = 0
     while (cursor.indexedLength < end) {
-      const to = Math.min(cursor.indexedLength + this.batchSize, end)
-      const read = await chain.read({ start: cursor.indexedLength, end: to })
-      // Entries an erasure named but whose data this node has not cleared yet: never index them.
-      const erasedHere = chain.erasedPositions
-      const batch = erasedHere.size === 0 ? read : read.filter((e) => !erasedHere.has(e.seq))
+      const read = await (next !== undefined && next.start === cursor.indexedLength ? next : readFrom(cursor.indexedLength)).reading
       this.assertOpen()
-      const result = this.writer.applyBatch(user, cursor, to, batch, this.onBatch)
-      cursor = { ...cursor, indexedLength: to }
-      entries += batch.length
+      const writing = writes.applyBlocks(user, cursor, read.to, read.blocks)
+      next = ahead && read.to < end ? readFrom(read.to) : undefined
+      const result = await writing
+      cursor = { ...cursor, indexedLength: read.to }
+      entries += read.blocks.length
       observations += result.observations
       locations += result.locations
       erased += result.erased
@@ -179,27 +238,76 @@ export class QueryIndex {
     return { user, from, to: cursor.indexedLength, entries, observations, locations, erased }
   }
 
+  /** Where `user`'s cursor most likely is: where this thread's connection sees it (the writing thread may have moved it since). */
+  private guessCursor (user: UserId): number {
+    return this.writer.cursorOf(user)?.indexedLength ?? 0
+  }
+
   /**
    * Empties the index and indexes every chain the ledger holds, reporting
-   * progress after each chain. The rows go in without the secondary indexes,
-   * which are made once at the end from the rows (one sort each instead of
-   * keeping them in order row by row); until then the file is marked
+   * progress after each chain. The rows go in without the indexes across
+   * users, which are made once at the end from the rows (one sort each
+   * instead of keeping them in order row by row); until then the file is marked
    * as a rebuild under way, so a crash part-way leaves a file the next open
    * empties, and the catch-up at start indexes every chain again.
+   *
+   * A file index writes on its own thread meanwhile (index-write-thread.ts):
+   * this thread reads the chains, both decode them (whichever has the
+   * time), that one inserts and sorts.
    */
   async rebuild (ledger: Ledger, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
     this.assertOpen()
     const started = Date.now()
-    await Promise.allSettled(this.running.values())
-    resetSchema(this.db, { rebuild: true })
-    this.writer = new IndexWriter(this.db)
-    this.queries = QueryIndex.prepareQueries(this.db)
-    const done = await indexEveryChain(ledger, { indexChain: async (chain, user) => await this.indexChain(chain, user), closed: () => this.closed }, onProgress)
-    this.assertOpen()
-    finishRebuild(this.db)
-    // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
-    truncateWal(this.db)
-    return { ...done, ms: Date.now() - started }
+    let thread: IndexWriteThread | undefined
+    await this.exclusively(async () => {
+      // The writing thread starts loading while this one empties the tables (zeroing every page: secure_delete).
+      thread = this.db.memory ? undefined : IndexWriteThread.start(this.path, this.onBatch)
+      resetSchema(this.db, { rebuild: true })
+      this.writer = new IndexWriter(this.db)
+      this.writes = thread ?? this.inlineWrites
+    })
+    try {
+      const loop = { indexChain: async (chain: UserChain, user: UserId) => await this.indexChain(chain, user), closed: () => this.closed }
+      const done = await indexEveryChain(ledger, loop, onProgress)
+      this.assertOpen()
+      if (thread === undefined) {
+        finishRebuild(this.db)
+        // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
+        truncateWal(this.db)
+      } else {
+        await thread.finishRebuild()
+      }
+      return { ...done, ms: Date.now() - started }
+    } finally {
+      await this.exclusively(async () => {
+        this.writes = this.inlineWrites
+        await thread?.close()
+        if (!this.closed) {
+          this.writer = new IndexWriter(this.db)
+          this.queries = QueryIndex.prepareQueries(this.db)
+        }
+      })
+    }
+  }
+
+  /**
+   * Runs `change` with no indexChain under way: those running finish first,
+   * those asked for meanwhile wait until it is done (and then write where
+   * it left the writes going).
+   */
+  private async exclusively (change: () => Promise<void>): Promise<void> {
+    const inFlight = [...this.running.values()]
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => { open = resolve })
+    const outer = this.gate
+    this.gate = gate
+    try {
+      await Promise.all([outer, ...inFlight])
+      await change()
+    } finally {
+      if (this.gate === gate) this.gate = undefined
+      open()
+    }
   }
 
   /**

@@ -31,7 +31,7 @@
  * query for any role that may read plain segments.
  *
  * A full rebuild marks the file (`meta` key `rebuild_under_way`) while it
- * writes rows without the secondary indexes; opening a file that still has
+ * writes rows without the indexes across users; opening a file that still has
  * the mark (a rebuild killed part-way) empties it like a schema change does.
  *
  * Erased entries leave no bytes behind: `secure_delete` makes SQLite zero
@@ -94,19 +94,30 @@ CREATE TABLE IF NOT EXISTS locations (
 `
 
 /**
- * The secondary indexes. A rebuild drops them and makes them again at the
- * end (one sort each instead of keeping them in order row by row).
+ * The secondary indexes by user. A rebuild keeps them as it writes: it
+ * goes chain by chain, so their rows arrive almost in order, each insert
+ * near the end of the tree (and the rebuild's writing thread has the time).
  */
-const INDEXES = `
+const USER_INDEXES = `
 CREATE INDEX IF NOT EXISTS observations_by_user_code ON observations (uid, code, time);
-CREATE INDEX IF NOT EXISTS observations_by_code ON observations (code, time);
 CREATE INDEX IF NOT EXISTS locations_by_user ON locations (uid, time);
-CREATE INDEX IF NOT EXISTS locations_by_cell ON locations (cell, time);
 `
 
 /**
+ * The secondary indexes across users. A rebuild drops them and makes them
+ * again at the end (one sort each instead of keeping them in order row by
+ * row, where every insert lands somewhere else in the tree).
+ */
+const SORTED_INDEXES = `
+CREATE INDEX IF NOT EXISTS observations_by_code ON observations (code, time);
+CREATE INDEX IF NOT EXISTS locations_by_cell ON locations (cell, time);
+`
+
+const INDEXES = USER_INDEXES + SORTED_INDEXES
+
+/**
  * The `meta` key a full rebuild holds while it runs. Its rows go in without
- * the secondary indexes (made once at the end, one sort each instead of
+ * the indexes across users (made once at the end, one sort each instead of
  * keeping each in order row by row), so a file that
  * still has the key after a crash is not an index a query may use: opening
  * it empties it (every cursor back at 0) and the catch-up at start indexes
@@ -121,6 +132,26 @@ const REBUILDING = 'rebuild_under_way'
  * its entries are indexed again from the older cursor.
  */
 export function openDatabase (path: string): Db {
+  const db = openConnection(path)
+  try {
+    migrate(db)
+    // A WAL left by a crash still holds old pages, erased rows' among them.
+    truncateWal(db)
+    return db
+  } catch (cause) {
+    db.close()
+    if (cause instanceof NodeError) throw cause
+    throw new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
+  }
+}
+
+/**
+ * A second connection to an index another connection of this process
+ * opened (and migrated) already: the settings alone, no migration — a
+ * rebuild's writing thread must not empty the file whose rebuild it is
+ * part of.
+ */
+export function openConnection (path: string): Db {
   let db: Db
   try {
     db = new Database(path)
@@ -138,13 +169,9 @@ export function openDatabase (path: string): Db {
     // Rebuilds and bulk loads sort large indexes: give SQLite room (in KiB, negative = KiB).
     db.pragma('cache_size = -65536')
     db.pragma('temp_store = MEMORY')
-    migrate(db)
-    // A WAL left by a crash still holds old pages, erased rows' among them.
-    truncateWal(db)
     return db
   } catch (cause) {
     db.close()
-    if (cause instanceof NodeError) throw cause
     throw new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
   }
 }
@@ -185,19 +212,20 @@ export function dropAll (db: Db): void {
 /**
  * Drops and recreates every table: an empty index, every cursor at 0.
  * With `rebuild`, the file is marked as a rebuild under way and left
- * without its secondary indexes: write the rows, then call finishRebuild.
+ * without its indexes across users: write the rows, then call
+ * finishRebuild.
  */
 export function resetSchema (db: Db, opts: { rebuild?: boolean } = {}): void {
   db.transaction(() => {
     dropAll(db)
     db.exec(CREATE)
-    if (opts.rebuild !== true) db.exec(INDEXES)
+    db.exec(opts.rebuild === true ? USER_INDEXES : INDEXES)
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
     if (opts.rebuild === true) db.prepare("INSERT INTO meta (key, value) VALUES (?, 'yes')").run(REBUILDING)
   })()
 }
 
-/** Ends a rebuild resetSchema began: the secondary indexes made, the mark gone — in one transaction. */
+/** Ends a rebuild resetSchema began: the indexes across users made, the mark gone — in one transaction. */
 export function finishRebuild (db: Db): void {
   db.transaction(() => {
     db.exec(INDEXES)

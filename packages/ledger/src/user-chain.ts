@@ -45,6 +45,12 @@ export interface PositionedEntry {
   readonly entry: Entry
 }
 
+/** A block as stored, not decoded yet (UserChain.readBlocks). */
+export interface PositionedBlock {
+  readonly seq: number
+  readonly block: Uint8Array
+}
+
 export interface ReadQuery {
   /** First position, inclusive (default 1: after the genesis). */
   start?: number
@@ -418,6 +424,25 @@ export class UserChain {
       .filter((record) => record?.status === 'active')
       .map((record) => record!.box)
     return [user.box, authorBox, ...granted]
+  }
+
+  /**
+   * The stored blocks at [start, end), in position order, for a reader that
+   * decodes them itself with decodeBlock (the same checks as `get`, without
+   * keeping the entries for re-encoding): the query index's rebuild, which
+   * spreads decoding over two threads. Erased and absent blocks are left
+   * out, as `read` leaves them out.
+   */
+  async readBlocks (start: number, end: number): Promise<PositionedBlock[]> {
+    const last = Math.min(this.#core.length, end)
+    const out: PositionedBlock[] = []
+    for (let seq = Math.max(0, start); seq < last; seq++) {
+      if (this.rules.erasures.has(seq)) continue
+      // wait: false — never fetch an erased block back from a peer.
+      const block = await this.#core.get(seq, { wait: false })
+      if (block !== null) out.push({ seq, block })
+    }
+    return out
   }
 
   /** Positions whose data an erasure entry has asked to clear. */

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
-import { buildErasure, buildUserEntry, encodeEntry, type UserKeys } from '@healthchain/core'
+import { buildErasure, buildUserEntry, decodeBlock, encodeEntry, type UserKeys } from '@healthchain/core'
 import type { UserChain } from '../src/index.js'
 import {
   appendUser, crypto, enrol, makeConsortium, newUser, signAs, writeExam, type TestConsortium
@@ -51,6 +51,17 @@ describe('erasure', () => {
     // A later erasure adds to the earlier one.
     await appendUser(chain, user, buildErasure([5], {}, crypto))
     expect((await c.ledger.verify(user.userId))).toMatchObject({ valid: true, erased: [1, 3, 5], missing: [] })
+  })
+
+  it('readBlocks gives the stored bytes of what read() gives, erased blocks left out, within the chain', async () => {
+    await appendUser(chain, user, buildErasure([1, 3], {}, crypto))
+    const blocks = await chain.readBlocks(0, chain.length)
+    expect(blocks.map((b) => b.seq)).toEqual([0, 2, 4, 5, 6])
+    const read = await chain.read({ start: 0 })
+    expect(blocks.map((b) => decodeBlock(b.block).entry)).toEqual(read.map((p) => p.entry))
+    expect(blocks.map((b) => Buffer.from(b.block).equals(encodeEntry(read.find((p) => p.seq === b.seq)!.entry)))).toEqual([true, true, true, true, true])
+    expect((await chain.readBlocks(5, 1000)).map((b) => b.seq)).toEqual([5, 6])
+    expect(await chain.readBlocks(3, 4)).toEqual([])
   })
 
   it('stays erased, and the chain stays valid, after a restart', async () => {
