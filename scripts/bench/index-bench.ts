@@ -10,9 +10,13 @@
  *   read whole with `chain.read` — every block fetched from storage and
  *   decoded and checked as any reader must, the rebuild's own read path.
  *   What the rebuild adds: rows built from the plain segments, SQLite's
- *   inserts, the secondary indexes made at the end, and the
- *   empty file it starts from. One thing it has that the baseline has not:
- *   two chains under way at once (rebuild-loop.ts), so its reads may overlap.
+ *   inserts, the indexes made at the end, and the empty file it starts
+ *   from. What it has that the baseline has not: four chains under way at
+ *   once (rebuild-loop.ts), so its reads overlap; a second thread, which
+ *   writes the rows and decodes part of the blocks (index-write-thread.ts);
+ *   and decodeBlock, the same checks as chain.read's decodeEntry without
+ *   freezing and remembering each entry for re-encoding, which the index
+ *   never does. The baseline stays what any reader of a chain pays.
  * - Contact tracing over 10 million location points (quick: 200,000) for
  *   one user and 14 days, R = 25 m, T = 15 min: median and p99 of repeated
  *   queries. Writing 10 million points through Hypercores would take the
