@@ -1,20 +1,21 @@
 /**
  * A thread that writes the SQLite query index while the node's thread
- * reads and decodes chains: what a rebuild runs on. Inline, the rebuild's
- * one thread did both in turn — SQLite's inserts, and the secondary
- * indexes' sorts at the end, were time the chains waited (and an event
- * loop that answered nothing meanwhile). Here the calling thread makes each
- * batch's rows (rows.ts: plain segments only) and posts them, packed into
- * typed arrays (packed-rows.ts); the worker
- * (index-write-worker.ts) writes them with the cursor in one transaction,
- * on its own connection to the same file, exactly as IndexWriter does
- * inline. Queries keep the calling thread's connection and see each batch
- * once it has committed (WAL: readers never block the writer).
+ * reads chains: what a rebuild runs on. Inline, the rebuild's one thread
+ * did everything in turn — decoding, SQLite's inserts, and the indexes'
+ * sorts at the end. Here the calling thread reads each batch's stored
+ * blocks and either sends them as they are (packed-blocks.ts), for the
+ * worker (index-write-worker.ts) to decode, or decodes them itself and
+ * sends the rows (packed-rows.ts; rows.ts takes plain segments only):
+ * whichever thread has the time (applyBlocks). The worker writes them with
+ * the cursor in one transaction, on its own connection to the same file,
+ * exactly as IndexWriter does inline. Queries keep the calling thread's
+ * connection and see each batch once it has committed (WAL: readers never
+ * block the writer).
  *
  * Every method answers once the worker has committed, so the caller's
- * cursor is never ahead of the file. Two rebuild lanes (rebuild-loop.ts)
- * keep both threads busy: one lane waits for its batch to commit while the
- * other reads its chain.
+ * cursor is never ahead of the file. The rebuild's lanes (rebuild-loop.ts)
+ * keep both threads busy: some wait for their batch to commit while the
+ * others read and decode.
  *
  * A BatchHook, given, runs on the calling thread while the worker waits
  * inside the batch's open transaction (index-write-worker.ts): a hook that
@@ -22,9 +23,8 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { CORE_ERROR_CODES, CoreError, type UserId } from '@healthchain/core'
-import { WorkerPool, reviveByCode, workerEntry, type WorkerFailure } from '@healthchain/ledger'
+import { WorkerPool, reviveByCode, workerEntry, type PositionedBlock, type WorkerFailure } from '@healthchain/ledger'
 import { NodeError, NODE_ERROR_CODES } from '../errors.js'
-import type { PositionedBlock } from '@healthchain/ledger'
 import { rowsOfBlocks, type BatchHook, type BatchInfo, type BatchResult, type ChainCursor } from './index-writer.js'
 import { blocksTransferList, packBlocks, type PackedBlocks } from './packed-blocks.js'
 import { packRows, transferListOf, type PackedRows } from './packed-rows.js'
@@ -148,7 +148,7 @@ export class IndexWriteThread {
     return answer.result
   }
 
-  /** Makes the secondary indexes, clears the rebuild mark (schema.ts, finishRebuild) and truncates the WAL, on the writing thread. */
+  /** Makes the indexes across users, clears the rebuild mark (schema.ts, finishRebuild) and truncates the WAL, on the writing thread. */
   async finishRebuild (): Promise<void> {
     await this.run({ kind: 'finishRebuild' })
   }

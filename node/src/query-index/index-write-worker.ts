@@ -2,8 +2,10 @@
  * The query index's writing thread (see index-write-thread.ts): one SQLite
  * connection of its own to the index file, and the same IndexWriter the
  * node's thread uses, so every write keeps its one-transaction-per-batch
- * guarantee. It only writes rows the calling thread made from verified
- * entries; it never sees an entry, a key or anything sealed.
+ * guarantee. It is sent rows, or stored blocks to decode with the checks
+ * every reader makes (decodeBlock); from a block it takes the plain
+ * segment's rows only (rows.ts): a sealed segment stays ciphertext, and no
+ * key ever reaches this thread.
  *
  * A batch with a hook pauses inside its transaction and waits (Atomics.wait
  * on a shared cell) until the calling thread has run the hook: the hook
