@@ -18,6 +18,7 @@ import { PgQueries } from './pg-queries.js'
 import { createPgIndexes, inTransaction, openPool, resetPgSchema } from './pg-schema.js'
 import type { IndexResult, QueryIndexInit, RebuildProgress, RebuildResult } from './query-index.js'
 import { rowsOf } from './rows.js'
+import { cellOf } from './grid.js'
 
 interface Cursor { readonly uid: number, readonly chainKey: Uint8Array, readonly indexedLength: number }
 
@@ -136,7 +137,7 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
     const { uid, indexedLength: from } = cursor
     return await inTransaction(this.pool, async (client) => {
       const obs: unknown[][] = Array.from({ length: 12 }, () => [])
-      const loc: number[][] = Array.from({ length: 5 }, () => [])
+      const loc: number[][] = Array.from({ length: 6 }, () => [])
       const erases: number[] = []
       for (const { seq, entry } of entries) {
         if (seq < from || seq >= to) throw new NodeError('INTERNAL', `entry ${seq} is outside the batch [${from}, ${to})`)
@@ -145,7 +146,7 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
           const values = [seq, o.ord, o.source, o.author, o.time, o.endTime, o.code, o.value, o.textValue, o.unit, o.low, o.high]
           values.forEach((v, i) => obs[i]!.push(v))
         }
-        for (const p of rows.locations) [seq, p.time, p.lat, p.lon, p.acc].forEach((v, i) => loc[i]!.push(v))
+        for (const p of rows.locations) [seq, p.time, cellOf(p.lat, p.lon), p.lat, p.lon, p.acc].forEach((v, i) => loc[i]!.push(v))
         erases.push(...rows.erases)
       }
       // A rebuild's commits need not wait for the WAL to reach the disk: a server crash can lose only the last few,
@@ -158,9 +159,9 @@ export class PgQueryIndex extends PgQueries implements QueryIndexBackend {
             $9::float8[], $10::text[], $11::text[], $12::float8[], $13::float8[])`, [uid, ...obs])
       }
       if (loc[0]!.length > 0) {
-        await client.query(`INSERT INTO locations (uid, seq, time, lat, lon, acc, geom)
-          SELECT $1, s, t, la, lo, a, ST_SetSRID(ST_MakePoint(lo, la), 4326)
-          FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[]) AS p (s, t, la, lo, a)`, [uid, ...loc])
+        await client.query(`INSERT INTO locations (uid, seq, time, cell, lat, lon, acc, geom)
+          SELECT $1, s, t, c, la, lo, a, ST_SetSRID(ST_MakePoint(lo, la), 4326)
+          FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::float8[]) AS p (s, t, c, la, lo, a)`, [uid, ...loc])
       }
       let erased = 0
       if (erases.length > 0) {

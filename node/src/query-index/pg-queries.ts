@@ -9,7 +9,8 @@
 import type pg from 'pg'
 import type { UserId } from '@healthchain/core'
 import { EXERCISE_CODES, exerciseParams, summariseExercise, type ExercisePeriodSummary, type ExerciseRow, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
-import { boxesAround } from './geo.js'
+import { boxesAround, type LatLonBox } from './geo.js'
+import { cellsOf } from './grid.js'
 import { seriesParams, summariseSeries, type Series, type SeriesOptions, type SeriesRow } from './series.js'
 import { bucketStatistics, statisticsParams, type Statistics, type StatisticsOptions, type StatisticsPeriod, type StatisticsRow } from './statistics.js'
 import { TraceMatches, traceParams, type CandidateRow, type PointRow, type TraceContact, type TraceOptions } from './trace.js'
@@ -74,9 +75,10 @@ export abstract class PgQueries {
   }
 
   /**
-   * The user's points, then in ONE statement the candidates near each
-   * (a LATERAL join: the GiST index on `geom` and the time bounds select
-   * them), rather than a round trip per point.
+   * The user's points, then in ONE statement the candidates near each (a
+   * LATERAL join, one seek of `locations_by_cell` per cell of each point's
+   * box and its time window, as SQLite's TraceQuery makes), rather than a
+   * round trip per point.
    */
   async trace (user: UserId, opts: TraceOptions): Promise<TraceContact[]> {
     const { since, until, radius, windowMs } = traceParams(opts)
@@ -84,19 +86,23 @@ export abstract class PgQueries {
     if (uid === undefined) return []
     const mine = (await this.pool.query('SELECT uid, seq, time, lat, lon, acc FROM locations WHERE uid = $1 AND time >= $2 AND time < $3 ORDER BY time, seq, id',
       [uid, since, until])).rows as PointRow[]
-    const q: number[][] = Array.from({ length: 7 }, () => [])
+    const q: number[][] = Array.from({ length: 9 }, () => [])
     mine.forEach((me, i) => {
       for (const box of boxesAround(me.lat, me.lon, radius)) {
-        [i, box.minLon, box.minLat, box.maxLon, box.maxLat, me.time - windowMs, me.time + windowMs].forEach((v, j) => q[j]!.push(v))
+        for (const [first, last] of cellSpans(box)) {
+          [i, first, last, box.minLat, box.maxLat, box.minLon, box.maxLon, me.time - windowMs, me.time + windowMs].forEach((v, j) => q[j]!.push(v))
+        }
       }
     })
     const near = new Map<number, CandidateRow[]>()
     if (mine.length > 0) {
       const { rows } = await this.pool.query({
         text: `SELECT q.i, l.uid, l.seq, l.time, l.lat, l.lon, l.acc
-          FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[], $7::bigint[]) AS q (i, x0, y0, x1, y1, t0, t1)
+          FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::bigint[], $9::bigint[])
+            AS q (i, c0, c1, y0, y1, x0, x1, t0, t1)
           CROSS JOIN LATERAL (SELECT uid, seq, time, lat, lon, acc FROM locations
-            WHERE geom && ST_MakeEnvelope(q.x0, q.y0, q.x1, q.y1, 4326) AND time BETWEEN q.t0 AND q.t1) l`,
+            WHERE cell BETWEEN q.c0 AND q.c1 AND time BETWEEN q.t0 AND q.t1
+              AND lat BETWEEN q.y0 AND q.y1 AND lon BETWEEN q.x0 AND q.x1) l`,
         values: q,
         rowMode: 'array'
       })
@@ -124,4 +130,27 @@ export abstract class PgQueries {
       ORDER BY code COLLATE "C", unit COLLATE "C" NULLS FIRST, 3, value`, [since, until, code, source])
     return bucketStatistics(period, k, rows as StatisticsRow[])
   }
+}
+
+/** Cells listed one by one (each an exact seek of cell and time) up to this many a box; beyond, a range per grid row. */
+const SEEKS_PER_BOX = 16
+
+/**
+ * The cells of a box as [first, last] spans of `locations_by_cell`: each
+ * cell alone while there are few (a seek of one cell and the time window);
+ * for a wider box, one span per grid row (its cells are consecutive
+ * numbers), scanned with the time as a filter, so that the statement's
+ * parameters stay small for the widest radius a trace allows.
+ */
+function cellSpans (box: LatLonBox): Array<[number, number]> {
+  const cells = cellsOf(box)
+  if ('ranges' in cells) return cells.ranges
+  if (cells.cells.length <= SEEKS_PER_BOX) return cells.cells.map((c) => [c, c])
+  const spans: Array<[number, number]> = []
+  for (const c of cells.cells) {
+    const last = spans[spans.length - 1]
+    if (last !== undefined && last[1] === c - 1) last[1] = c
+    else spans.push([c, c])
+  }
+  return spans
 }
