@@ -9,8 +9,9 @@
  *   (`locations_by_cell`, grid.ts), one seek per cell of each point's box.
  *   Version 1 looked them up in a GiST index of `geom` alone, which made a
  *   trace visit every point ever recorded in the box (a home's, of every
- *   day) to keep the few in the time window: 60 users over 30 days, 300 ms
- *   a trace against SQLite's 30 ms. `locations.geom` stays, a PostGIS
+ *   day) to keep the few in the time window. 60 users over 30 days: 300 ms
+ *   a trace then, 100 ms with the grid and JIT off (openPool), 30 ms on
+ *   SQLite (node/test/query-index.test.ts). `locations.geom` stays, a PostGIS
  *   point (SRID 4326, x = longitude) under a GiST index, for an analyst's
  *   own spatial queries. The index only proposes candidates: the exact
  *   distance and time test is shared code (trace.ts), so both backends
