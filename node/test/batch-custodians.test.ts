@@ -65,21 +65,6 @@ describe('batch items for chains held elsewhere or nowhere', () => {
     expect(elapsed).toBeLessThan(PROMPT_MS)
   })
 
-  it('recognises a resend of a forwarded item by its id: the first position, duplicate, nothing written twice; other content under that id is refused', async () => {
-    const id = 'ab'.repeat(16)
-    const body = { items: [{ ...item(atB, 7), id }] }
-    const first = await call(a.url, 'POST', '/v1/entries/batch', { token: tokenA, body })
-    expect(first.body.items[0]).toMatchObject({ ok: true, duplicate: false, id })
-    const length = await lengthAt(b, atB)
-    // Signed and sealed again by hospital-a for the resend: a new seal, a new signature, the same exam.
-    const again = await call(a.url, 'POST', '/v1/entries/batch', { token: tokenA, body })
-    expect(again.body.items[0]).toMatchObject({ ok: true, duplicate: true, id, seq: first.body.items[0].seq })
-    expect(await lengthAt(b, atB)).toBe(length)
-    const other = await call(a.url, 'POST', '/v1/entries/batch', { token: tokenA, body: { items: [{ ...item(atB, 8), id }] } })
-    expect(other.body.items[0].error.code).toBe('DUPLICATE_ENTRY')
-    expect(await lengthAt(b, atB)).toBe(length)
-  })
-
   it('answers a batch of users held nowhere at once, writing nothing and holding no chain for them', async () => {
     const users = Array.from({ length: 6 }, stranger)
     const started = Date.now()

@@ -13,8 +13,7 @@
  *   or one forwarded by another institution). If the chain has moved past
  *   that position the request fails with STALE_POSITION and the author
  *   re-signs; a retry of an entry already in the chain (same id, same
- *   content; for an exam, the same author and plain part) returns its
- *   existing position instead.
+ *   content) returns its existing position instead.
  * - an unsigned entry the custodian's own institution writes: signed with
  *   `signer` for whatever position it lands at. The rules check that
  *   `signer` is the author's key in the registry (so a wrong or rotated-out
@@ -36,7 +35,7 @@
  */
 import type Hypercore from 'hypercore'
 import {
-  encodeCanonical, encodeEntry, encodeUnsignedEntry, equal, signEntry, unsignedPart, utf8ToBytes,
+  encodeEntry, encodeUnsignedEntry, equal, signEntry, unsignedPart, utf8ToBytes,
   type CryptoProvider, type Entry, type SigningKeyPair, type UnsignedEntry
 } from '@healthchain/core'
 import type { ChainRules } from './chain-rules.js'
@@ -275,24 +274,12 @@ export class AppendQueue {
     }
   }
 
-  /**
-   * A retried entry: same id and same signed content is the same entry. An
-   * exam is the same write when its author and plain part are: an
-   * institution that forwards a resend signs and seals it again, with a
-   * fresh data key and time, so only those can match — the custodian's own
-   * writes follow the same rule (the node's retry check). Anything else is
-   * a conflict.
-   */
+  /** A retried entry: same id and same signed content is the same entry; anything else is a conflict. */
   private async duplicateOf (entry: Entry, seq: number): Promise<AppendResult> {
     const stored = await this.chain.get(seq)
-    if (stored !== null && (equal(encodeUnsignedEntry(unsignedPart(stored)), encodeUnsignedEntry(unsignedPart(entry))) || sameExam(stored, entry))) {
+    if (stored !== null && equal(encodeUnsignedEntry(unsignedPart(stored)), encodeUnsignedEntry(unsignedPart(entry)))) {
       return { seq, duplicate: true }
     }
     throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq} by a different entry`)
   }
-}
-
-/** Two exams by one author with the same plain part (their sealed parts, sealed afresh, cannot be compared). */
-function sameExam (a: Entry, b: Entry): boolean {
-  return a.type === 'exam' && b.type === 'exam' && a.author === b.author && equal(encodeCanonical(a.plain), encodeCanonical(b.plain))
 }
