@@ -92,8 +92,8 @@ interface ReadBatch {
   readonly to: number
   /**
    * Its blocks as stored (UserChain.readBlocks), decoded by whichever
-   * thread writes them; those an erasure named are left out, cleared here
-   * yet or not.
+   * thread writes them; those an erasure named when they were read are
+   * left out (indexNow leaves out those named since, before writing).
    */
   readonly blocks: readonly PositionedBlock[]
 }
@@ -226,11 +226,14 @@ export class QueryIndex {
     while (cursor.indexedLength < end) {
       const read = await (next !== undefined && next.start === cursor.indexedLength ? next : readFrom(cursor.indexedLength)).reading
       this.assertOpen()
-      const writing = writes.applyBlocks(user, cursor, read.to, read.blocks)
+      // An erasure acknowledged while the batch was read (or waited here): its targets must not be indexed now.
+      const erasedHere = chain.erasedPositions
+      const blocks = erasedHere.size === 0 ? read.blocks : read.blocks.filter((b) => !erasedHere.has(b.seq))
+      const writing = writes.applyBlocks(user, cursor, read.to, blocks)
       next = ahead && read.to < end ? readFrom(read.to) : undefined
       const result = await writing
       cursor = { ...cursor, indexedLength: read.to }
-      entries += read.blocks.length
+      entries += blocks.length
       observations += result.observations
       locations += result.locations
       erased += result.erased
