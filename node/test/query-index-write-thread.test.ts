@@ -8,7 +8,8 @@
  * from a small generated data set.
  */
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Worker } from 'node:worker_threads'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CoreError, type UserId } from '@healthchain/core'
 import type { PositionedBlock } from '@healthchain/ledger'
 import { generateDataset, Rng, type Dataset } from '../src/testing/index.js'
@@ -180,6 +181,34 @@ describe('the index writing thread', () => {
       expect(index.database.prepare('SELECT max(seq) FROM locations l JOIN chains c USING (uid) WHERE c.user_id = ?').pluck().get(victim) ?? -1).toBeLessThan(7)
       for (const user of users.filter((u) => u !== victim)) expect(index.indexedLength(user)).toBe((await data.ledger.chain(user)).length)
     } finally {
+      await index.close()
+    }
+  })
+
+  it('a writing thread that dies mid-rebuild (out of memory: an error, then the thread gone) fails the rebuild with INTERNAL; close() then returns', async () => {
+    let thread: IndexWriteThread | undefined
+    const start = IndexWriteThread.start.bind(IndexWriteThread)
+    const spy = vi.spyOn(IndexWriteThread, 'start').mockImplementation((path, hook) => (thread = start(path, hook)))
+    let crashed = false
+    const index = QueryIndex.open(join(dir, 'crash.sqlite'), {
+      batchSize: 5,
+      onBatch: () => {
+        if (crashed || thread === undefined) return
+        crashed = true
+        // What Node does when a worker runs out of heap: 'error' (ERR_WORKER_OUT_OF_MEMORY), then the thread is gone.
+        const worker = (thread as unknown as { pool: { workers: Worker[] } }).pool.workers[0]!
+        worker.emit('error', Object.assign(new Error('Worker terminated due to reaching memory limit: JS heap out of memory'), { code: 'ERR_WORKER_OUT_OF_MEMORY' }))
+        void worker.terminate()
+      }
+    })
+    try {
+      const failure = await index.rebuild(data.ledger).then(() => undefined, (err: unknown) => err)
+      expect(crashed).toBe(true)
+      expect(failure).toBeInstanceOf(NodeError)
+      expect((failure as NodeError).code).toBe('INTERNAL')
+      expect((failure as NodeError).message).toContain('the index writing thread stopped')
+    } finally {
+      spy.mockRestore()
       await index.close()
     }
   })

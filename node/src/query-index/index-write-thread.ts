@@ -70,6 +70,8 @@ export class IndexWriteThread {
   private hookError: unknown
   /** Why the thread could not open the index, once known: every later job fails with it. */
   private openFailure: unknown
+  /** Set once the thread stopped unasked: a new one would hold no open index, so every later job fails with this. */
+  private stopped: NodeError | undefined
 
   private constructor (hook: BatchHook | undefined) {
     this.hook = hook
@@ -109,10 +111,15 @@ export class IndexWriteThread {
   }
 
   private async run (job: WriteJob, transfer: readonly unknown[] = []): Promise<WriteAnswer> {
+    if (this.stopped !== undefined) throw this.stopped
     this.hookError = undefined
     try {
       return await this.pool.run(job, transfer as ArrayBuffer[])
     } catch (err) {
+      if (this.pool.exits > 0) {
+        this.stopped ??= new NodeError('INTERNAL', `the index writing thread stopped: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+        throw this.stopped
+      }
       if (this.hookError !== undefined) throw this.hookError
       throw this.openFailure ?? err
     }

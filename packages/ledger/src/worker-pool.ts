@@ -13,6 +13,10 @@
  * An error's class does not survive the thread boundary (only its fields
  * do), so it is rebuilt by code (reviveByCode): each pool knows which class
  * its jobs throw.
+ *
+ * A worker that stops unasked (out of memory, a crash in native code) fails
+ * every job posted and not answered yet, and is dropped: the next job starts
+ * the pool's workers again, so no job waits for an answer that cannot come.
  */
 import { Worker } from 'node:worker_threads'
 
@@ -92,6 +96,7 @@ export class WorkerPool<Job, Result> {
   private nextId = 0
   private closed = false
   private readyWorkers = 0
+  private stopped = 0
 
   constructor (opts: WorkerPoolOptions) {
     this.opts = opts
@@ -100,6 +105,9 @@ export class WorkerPool<Job, Result> {
 
   /** Jobs posted and not answered yet (queued or running), for the node's metrics. */
   get queued (): number { return this.pending.size }
+
+  /** Workers that stopped unasked since the pool was made (each failed the jobs it had). */
+  get exits (): number { return this.stopped }
 
   /** Whether a worker has loaded its modules: a job posted before waits for that (a caller in a hurry works inline meanwhile). */
   get ready (): boolean { return this.readyWorkers > 0 }
@@ -117,10 +125,23 @@ export class WorkerPool<Job, Result> {
         else this.settle(answer)
       })
       worker.on('error', (err) => { this.failAll(err) })
+      worker.on('exit', (code) => { this.lost(worker, code) })
       worker.unref()
       this.workers.push(worker)
       this.load.push(0)
     }
+  }
+
+  /** A worker stopped: unless the pool is closing, every pending job fails, and the workers start again on the next job. */
+  private lost (worker: Worker, code: number): void {
+    if (this.closed || !this.workers.includes(worker)) return
+    this.stopped++
+    const others = this.workers.filter((w) => w !== worker)
+    this.workers = []
+    this.load = []
+    this.readyWorkers = 0
+    this.failAll(new Error(`${this.opts.name} worker stopped (exit code ${code})`))
+    for (const other of others) void other.terminate()
   }
 
   private settle (answer: Answer<Result>): void {
