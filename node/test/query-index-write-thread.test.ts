@@ -15,7 +15,7 @@ import type { PositionedBlock } from '@healthchain/ledger'
 import { generateDataset, Rng, type Dataset } from '../src/testing/index.js'
 import { QueryIndex, type EntryRows } from '../src/query-index/index.js'
 import { IndexWriteThread } from '../src/query-index/index-write-thread.js'
-import type { RowsAt } from '../src/query-index/index-writer.js'
+import type { ChainCursor, RowsAt } from '../src/query-index/index-writer.js'
 import { packBlocks, unpackBlocks } from '../src/query-index/packed-blocks.js'
 import { packRows, unpackRows } from '../src/query-index/packed-rows.js'
 import { NodeError } from '../src/errors.js'
@@ -181,6 +181,32 @@ describe('the index writing thread', () => {
       expect(index.database.prepare('SELECT max(seq) FROM locations l JOIN chains c USING (uid) WHERE c.user_id = ?').pluck().get(victim) ?? -1).toBeLessThan(7)
       for (const user of users.filter((u) => u !== victim)) expect(index.indexedLength(user)).toBe((await data.ledger.chain(user)).length)
     } finally {
+      await index.close()
+    }
+  })
+
+  it('a hook\'s error goes to its own batch only: a damaged batch sent with it fails with MALFORMED, not the hook\'s error', async () => {
+    const [victim, other] = users as [UserId, UserId]
+    const index = QueryIndex.open(join(dir, 'hook-error.sqlite'))
+    const thread = IndexWriteThread.start(index.path, (b) => { if (b.user === victim) throw new Error('hook refused the victim') })
+    try {
+      type Batch = { user: UserId, length: number, blocks: PositionedBlock[], cursor: ChainCursor }
+      const [v, o] = await Promise.all([victim, other].map(async (user): Promise<Batch> => {
+        const { key, length, blocks } = await blocksOf(user)
+        return { user, length, blocks, cursor: await thread.cursorFor(user, key) }
+      })) as [Batch, Batch]
+      const damaged = o.blocks.map((b, i) => i === o.blocks.length - 1 ? { seq: b.seq, block: b.block.subarray(0, b.block.length - 5) } : b)
+      // Both sent at once, both decoded there: the victim's batch runs the hook, which throws; then the other fails decoding.
+      const [first, second] = await Promise.allSettled([
+        thread.applyBlocks(v.user, v.cursor, v.length, v.blocks),
+        thread.applyBlocks(o.user, o.cursor, o.length, damaged)
+      ])
+      expect(String((first as PromiseRejectedResult).reason)).toContain('hook refused the victim')
+      const reason = (second as PromiseRejectedResult).reason as unknown
+      expect(reason).toBeInstanceOf(CoreError)
+      expect((reason as CoreError).code).toBe('MALFORMED')
+    } finally {
+      await thread.close()
       await index.close()
     }
   })

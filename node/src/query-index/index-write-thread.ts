@@ -66,8 +66,8 @@ export class IndexWriteThread {
   /** Batches of blocks decoded on the writing thread, and here. */
   readonly stats = { decodedThere: 0, decodedHere: 0 }
   private hookPort: MessagePort | undefined
-  /** The error the hook threw in the batch under way: the caller gets it rather than the worker's report of it. */
-  private hookError: unknown
+  /** Errors the hook threw, by batch (hookKey): that batch's caller gets it rather than the worker's report of it. */
+  private readonly hookErrors = new Map<string, unknown>()
   /** Why the thread could not open the index, once known: every later job fails with it. */
   private openFailure: unknown
   /** Set once the thread stopped unasked: a new one would hold no open index, so every later job fails with this. */
@@ -103,7 +103,7 @@ export class IndexWriteThread {
     try {
       this.hook?.(batch)
     } catch (err) {
-      this.hookError = err
+      this.hookErrors.set(hookKey(batch.user, batch.from), err)
       verdict = 2
     }
     Atomics.store(signal, 0, verdict)
@@ -112,7 +112,8 @@ export class IndexWriteThread {
 
   private async run (job: WriteJob, transfer: readonly unknown[] = []): Promise<WriteAnswer> {
     if (this.stopped !== undefined) throw this.stopped
-    this.hookError = undefined
+    // Only a batch runs the hook; its key names the one error that is its own.
+    const key = job.kind === 'apply' || job.kind === 'applyBlocks' ? hookKey(job.user, job.cursor.indexedLength) : undefined
     try {
       return await this.pool.run(job, transfer as ArrayBuffer[])
     } catch (err) {
@@ -120,8 +121,11 @@ export class IndexWriteThread {
         this.stopped ??= new NodeError('INTERNAL', `the index writing thread stopped: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
         throw this.stopped
       }
-      if (this.hookError !== undefined) throw this.hookError
+      const hooked = key === undefined ? undefined : this.hookErrors.get(key)
+      if (hooked !== undefined) throw hooked
       throw this.openFailure ?? err
+    } finally {
+      if (key !== undefined) this.hookErrors.delete(key)
     }
   }
 
@@ -171,6 +175,10 @@ export class IndexWriteThread {
       await this.pool.close()
     }
   }
+}
+
+function hookKey (user: string, from: number): string {
+  return `${user} ${from}`
 }
 
 function cursorOf (answer: WriteAnswer): ChainCursor {
