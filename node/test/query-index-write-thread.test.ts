@@ -239,6 +239,54 @@ describe('the index writing thread', () => {
     }
   })
 
+  it('close() during a rebuild stops it at its next chain (CLOSED) and ends its thread; the next open empties the marked file', async () => {
+    const path = join(dir, 'closed-mid-rebuild.sqlite')
+    const index = QueryIndex.open(path)
+    let thread: IndexWriteThread | undefined
+    const start = IndexWriteThread.start.bind(IndexWriteThread)
+    const spy = vi.spyOn(IndexWriteThread, 'start').mockImplementation((p, hook) => (thread = start(p, hook)))
+    // Settles when the close() asked for after the first chain has returned.
+    let asked!: (closing: Promise<void>) => void
+    const closed = new Promise<void>((resolve) => { asked = resolve })
+    const rebuilding = index.rebuild(data.ledger, (p) => { if (p.chainsDone === 1) asked(index.close()) })
+    try {
+      await closed
+      // Once close() has returned, no thread of this index may still write to the file.
+      expect((thread as unknown as { pool: { workers: Worker[] } }).pool.workers).toEqual([])
+      expect(index.isClosed).toBe(true)
+    } finally {
+      spy.mockRestore()
+    }
+    const failure = await rebuilding.then(() => undefined, (err: unknown) => err)
+    expect(failure).toBeInstanceOf(NodeError)
+    expect((failure as NodeError).code).toBe('CLOSED')
+    const reopened = QueryIndex.open(path)
+    try {
+      expect(reopened.counts()).toEqual({ chains: 0, observations: 0, locations: 0 })
+    } finally {
+      await reopened.close()
+    }
+  })
+
+  it('a second rebuild asked for while one runs waits for it, and both end with every chain indexed', async () => {
+    const index = QueryIndex.open(join(dir, 'two-rebuilds.sqlite'))
+    try {
+      const seen: string[] = []
+      const [first, second] = await Promise.all([
+        index.rebuild(data.ledger, (p) => { seen.push(`first ${p.chainsDone}`) }),
+        index.rebuild(data.ledger, (p) => { seen.push(`second ${p.chainsDone}`) })
+      ])
+      // The second began (its progress at 0 chains) only once the first had done every chain.
+      expect(seen.indexOf('second 0')).toBe(seen.indexOf(`first ${users.length}`) + 1)
+      expect(first.failed).toEqual([])
+      expect(second.failed).toEqual([])
+      for (const user of users) expect(index.indexedLength(user)).toBe((await data.ledger.chain(user)).length)
+      expect(index.database.prepare("SELECT count(*) FROM meta WHERE key = 'rebuild_under_way'").pluck().get()).toBe(0)
+    } finally {
+      await index.close()
+    }
+  })
+
   it('a thread that cannot open its index fails every job with the index\'s DATA_FILE error', async () => {
     const thread = IndexWriteThread.start(join(dir, 'no-such-directory', 'index.sqlite'))
     try {

@@ -117,6 +117,10 @@ export class QueryIndex {
   private readonly inlineWrites: IndexWrites
   /** Held while a rebuild switches where writes go: indexChain calls made meanwhile wait for it. */
   private gate: Promise<void> | undefined
+  /** The rebuild under way, if any (settles, never rejects): a second waits for it, and close() for it. */
+  private rebuilding: Promise<void> | undefined
+  /** close() was called: no new indexChain or rebuild, and a rebuild stops at its next chain. */
+  private closing = false
   private closed = false
 
   private constructor (path: string, db: Db, init: QueryIndexInit) {
@@ -184,7 +188,7 @@ export class QueryIndex {
    * A failed batch leaves the cursor where it was (the error is thrown).
    */
   async indexChain (chain: UserChain, user: UserId | undefined = chain.userId): Promise<IndexResult> {
-    this.assertOpen()
+    this.assertAccepting()
     if (user === undefined) throw new NodeError('BAD_REQUEST', 'user: the chain has no genesis yet and no user was given', { field: 'user' })
     // The last run for this user never rejects (`settled` below), nor does the gate.
     const before = Promise.all([this.running.get(user), this.gate])
@@ -259,20 +263,39 @@ export class QueryIndex {
    * time), that one inserts and sorts.
    */
   async rebuild (ledger: Ledger, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
-    this.assertOpen()
+    this.assertAccepting()
+    // One at a time: each empties the tables, and the first to end would switch the other's writes back inline.
+    const before = this.rebuilding
+    const run = (async () => {
+      await before
+      return await this.rebuildNow(ledger, onProgress)
+    })()
+    const settled = run.then(() => {}, () => {})
+    this.rebuilding = settled
+    void settled.then(() => { if (this.rebuilding === settled) this.rebuilding = undefined })
+    return await run
+  }
+
+  private async rebuildNow (ledger: Ledger, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
+    this.assertAccepting()
     const started = Date.now()
     let thread: IndexWriteThread | undefined
     await this.exclusively(async () => {
       // The writing thread starts loading while this one empties the tables (zeroing every page: secure_delete).
       thread = this.db.memory ? undefined : IndexWriteThread.start(this.path, this.onBatch)
-      resetSchema(this.db, { rebuild: true })
+      try {
+        resetSchema(this.db, { rebuild: true })
+      } catch (err) {
+        await thread?.close()
+        throw err
+      }
       this.writer = new IndexWriter(this.db)
       this.writes = thread ?? this.inlineWrites
     })
     try {
-      const loop = { indexChain: async (chain: UserChain, user: UserId) => await this.indexChain(chain, user), closed: () => this.closed }
+      const loop = { indexChain: async (chain: UserChain, user: UserId) => await this.indexChain(chain, user), closed: () => this.closing || this.closed }
       const done = await indexEveryChain(ledger, loop, onProgress)
-      this.assertOpen()
+      this.assertAccepting()
       if (thread === undefined) {
         finishRebuild(this.db)
         // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
@@ -360,10 +383,16 @@ export class QueryIndex {
   /** The database, for benchmarks and tests that load or inspect rows directly. */
   get database (): Db { return this.db }
 
-  /** Waits for indexing under way, then closes the database (a WAL checkpoint folds the log into the file). */
+  /**
+   * Waits for indexing under way and stops a rebuild at its next chain (its
+   * writing thread closed; the file stays marked, for the next open to
+   * empty), then closes the database (a WAL checkpoint folds the log into
+   * the file).
+   */
   async close (): Promise<void> {
     if (this.closed) return
-    await Promise.allSettled(this.running.values())
+    this.closing = true
+    await Promise.allSettled([...this.running.values(), this.rebuilding])
     this.closed = true
     this.db.close()
   }
@@ -372,5 +401,11 @@ export class QueryIndex {
 
   private assertOpen (): void {
     if (this.closed) throw new NodeError('CLOSED', 'the query index is closed')
+  }
+
+  /** assertOpen, and no new work once close() was called. */
+  private assertAccepting (): void {
+    if (this.closing) throw new NodeError('CLOSED', 'the query index is closing')
+    this.assertOpen()
   }
 }
