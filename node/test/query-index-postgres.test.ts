@@ -92,6 +92,21 @@ describe.skipIf(SKIP_POSTGRES)('a node whose query index is PostgreSQL', () => {
     expect(after.body).toMatchObject({ count: 3 })
   })
 
+  it('runs every session with JIT off, even when the URL asks for it on', async () => {
+    const url = await server.createDatabase('jit_check')
+    for (const given of [url, `${url}?options=${encodeURIComponent('-c jit=on')}`]) {
+      const index = await PgQueryIndex.open(given)
+      try {
+        const pool = (index as unknown as { pool: { query: (sql: string) => Promise<{ rows: Array<{ jit: string }> }> } }).pool
+        // More sessions than one: the pool's first and those it opens for queries at once.
+        const answers = await Promise.all(Array.from({ length: 4 }, async () => (await pool.query('SHOW jit')).rows[0]!.jit))
+        expect(answers).toEqual(['off', 'off', 'off', 'off'])
+      } finally {
+        await index.close()
+      }
+    }
+  })
+
   it('a database that cannot be reached is INDEX_DATABASE, naming the URL without its password', async () => {
     const dir = await makeTempDir('healthchain-pg-unreachable-')
     try {

@@ -105,11 +105,13 @@ export function redactUrl (url: string): string {
 
 /** A pool on `url`, the schema made (or remade if another version); INDEX_DATABASE when it cannot be reached or lacks PostGIS. */
 export async function openPool (url: string, max = 4): Promise<pg.Pool> {
-  // JIT off: every query here is a handful of index seeks, and a trace's plan costs enough to be compiled, which took
-  // 107 ms of a 169 ms trace (60 users, 30 days) — each time, since nothing keeps the compiled code.
-  const pool = new pg.Pool({ connectionString: url, max, types, application_name: 'healthchain-query-index', options: '-c jit=off' })
+  const pool = new pg.Pool({ connectionString: url, max, types, application_name: 'healthchain-query-index' })
   // An idle client whose server went away must not crash the node: the next query reports it.
   pool.on('error', () => {})
+  // JIT off: every query here is a handful of index seeks, and a trace's plan costs enough to be compiled, which took
+  // 107 ms of a 169 ms trace (60 users, 30 days), each time. Set on each new session, queued before any other query;
+  // not as a startup `options` parameter, which the URL's own would replace and a pooler such as PgBouncer refuses.
+  pool.on('connect', (client) => { client.query('SET jit = off').catch(() => {}) })
   try {
     await migrate(pool)
     return pool
