@@ -287,6 +287,22 @@ describe('the index writing thread', () => {
     }
   })
 
+  it('a batch holds at most batchBytes of blocks (at least one): with 1 byte, one block a batch, and the same rows', async () => {
+    const inline = QueryIndex.open(join(dir, 'bytes-inline.sqlite'))
+    for (const user of users) await inline.indexChain(await data.ledger.chain(user), user)
+    let batches = 0
+    const index = QueryIndex.open(join(dir, 'bytes.sqlite'), { batchBytes: 1, onBatch: () => { batches++ } })
+    try {
+      const result = await index.rebuild(data.ledger)
+      expect(result.failed).toEqual([])
+      expect(batches).toBe(result.entriesDone)
+      expect(dump(index)).toEqual(dump(inline))
+    } finally {
+      await index.close()
+      await inline.close()
+    }
+  })
+
   it('a thread that cannot open its index fails every job with the index\'s DATA_FILE error', async () => {
     const thread = IndexWriteThread.start(join(dir, 'no-such-directory', 'index.sqlite'))
     try {

@@ -48,6 +48,12 @@ export const INDEX_FILE_NAME = 'index.sqlite'
 export interface QueryIndexInit {
   /** Entries read and written per transaction (default 1,000). */
   readonly batchSize?: number
+  /**
+   * SQLite: bytes of stored blocks one batch holds at most (default 8 MiB),
+   * so that what a rebuild holds (four chains, a batch read ahead for each)
+   * stays bounded whatever the entries' sizes.
+   */
+  readonly batchBytes?: number
   /** Fault-injection seam for tests (see BatchHook). */
   readonly onBatch?: BatchHook
 }
@@ -98,14 +104,18 @@ interface ReadBatch {
   readonly blocks: readonly PositionedBlock[]
 }
 
-async function readBatch (chain: UserChain, start: number, to: number): Promise<ReadBatch> {
-  return { to, blocks: await chain.readBlocks(start, to) }
+/** The blocks at [start, end), or fewer when they reach `maxBytes` first: the batch then ends after the last one. */
+async function readBatch (chain: UserChain, start: number, end: number, maxBytes: number): Promise<ReadBatch> {
+  const blocks = await chain.readBlocks(start, end, { maxBytes })
+  const bytes = blocks.reduce((sum, b) => sum + b.block.byteLength, 0)
+  return { to: bytes >= maxBytes ? blocks[blocks.length - 1]!.seq + 1 : end, blocks }
 }
 
 export class QueryIndex {
   readonly path: string
   private readonly db: Db
   private readonly batchSize: number
+  private readonly batchBytes: number
   private readonly onBatch: BatchHook | undefined
   private writer: IndexWriter
   private queries: { series: SeriesQuery, exercise: ExerciseSummaryQuery, trace: TraceQuery, statistics: StatisticsQuery }
@@ -127,6 +137,7 @@ export class QueryIndex {
     this.path = path
     this.db = db
     this.batchSize = init.batchSize ?? 1000
+    this.batchBytes = init.batchBytes ?? 8 * 2 ** 20
     this.onBatch = init.onBatch
     this.writer = new IndexWriter(db)
     this.inlineWrites = this.inline()
@@ -152,6 +163,9 @@ export class QueryIndex {
   static open (path: string, init: QueryIndexInit = {}): QueryIndex {
     if (init.batchSize !== undefined && (!Number.isInteger(init.batchSize) || init.batchSize < 1)) {
       throw new NodeError('BAD_REQUEST', 'batchSize: expected a positive integer', { field: 'batchSize' })
+    }
+    if (init.batchBytes !== undefined && (!Number.isInteger(init.batchBytes) || init.batchBytes < 1)) {
+      throw new NodeError('BAD_REQUEST', 'batchBytes: expected a positive integer', { field: 'batchBytes' })
     }
     return new QueryIndex(path, openDatabase(path), init)
   }
@@ -212,7 +226,7 @@ export class QueryIndex {
     const ahead = writes !== this.inlineWrites
     const end = Math.min(chain.verifiedLength, chain.length)
     const readFrom = (start: number): { start: number, reading: Promise<ReadBatch> } => {
-      const reading = readBatch(chain, start, Math.min(start + this.batchSize, end))
+      const reading = readBatch(chain, start, Math.min(start + this.batchSize, end), this.batchBytes)
       // A read ahead may be dropped unawaited (the cursor was elsewhere, a write failed): its failure is not news.
       reading.catch(() => {})
       return { start, reading }

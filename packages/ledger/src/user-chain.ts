@@ -431,16 +431,23 @@ export class UserChain {
    * decodes them itself with decodeBlock (the same checks as `get`, without
    * keeping the entries for re-encoding): the query index's rebuild, which
    * spreads decoding over two threads. Erased and absent blocks are left
-   * out, as `read` leaves them out.
+   * out, as `read` leaves them out. With `maxBytes`, it stops after the
+   * block that brings the bytes read to it (so a reader holds a bounded
+   * amount whatever the entries' sizes): the next read starts after the
+   * last block returned.
    */
-  async readBlocks (start: number, end: number): Promise<PositionedBlock[]> {
+  async readBlocks (start: number, end: number, opts: { maxBytes?: number } = {}): Promise<PositionedBlock[]> {
     const last = Math.min(this.#core.length, end)
     const out: PositionedBlock[] = []
-    for (let seq = Math.max(0, start); seq < last; seq++) {
+    let bytes = 0
+    for (let seq = Math.max(0, start); seq < last && bytes < (opts.maxBytes ?? Infinity); seq++) {
       if (this.rules.erasures.has(seq)) continue
       // wait: false — never fetch an erased block back from a peer.
       const block = await this.#core.get(seq, { wait: false })
-      if (block !== null) out.push({ seq, block })
+      if (block !== null) {
+        out.push({ seq, block })
+        bytes += block.byteLength
+      }
     }
     return out
   }

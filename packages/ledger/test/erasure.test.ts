@@ -62,6 +62,11 @@ describe('erasure', () => {
     expect(blocks.map((b) => Buffer.from(b.block).equals(encodeEntry(read.find((p) => p.seq === b.seq)!.entry)))).toEqual([true, true, true, true, true])
     expect((await chain.readBlocks(5, 1000)).map((b) => b.seq)).toEqual([5, 6])
     expect(await chain.readBlocks(3, 4)).toEqual([])
+    // maxBytes: it stops after the block that reaches it, erased ones still left out.
+    expect((await chain.readBlocks(0, chain.length, { maxBytes: 1 })).map((b) => b.seq)).toEqual([0])
+    const firstTwo = blocks[0]!.block.byteLength + blocks[1]!.block.byteLength
+    expect((await chain.readBlocks(0, chain.length, { maxBytes: firstTwo })).map((b) => b.seq)).toEqual([0, 2])
+    expect((await chain.readBlocks(0, chain.length, { maxBytes: firstTwo + 1 })).map((b) => b.seq)).toEqual([0, 2, 4])
   })
 
   it('stays erased, and the chain stays valid, after a restart', async () => {
