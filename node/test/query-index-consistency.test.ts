@@ -240,10 +240,15 @@ describe('query index consistency', () => {
     const index = QueryIndex.open(freshPath())
     // The last chain the rebuild will reach: indexed now, by another caller, while the rebuild is on its first.
     const last = users[users.length - 1]!
-    const rebuilding = index.rebuild(ledger)
-    const during = index.indexChain(await ledger.chain(last.userId), last.userId)
-    expect(rebuildUnderWay(index.database)).toBe(true)
-    await Promise.all([rebuilding, during])
+    let during: Promise<unknown> | undefined
+    let underWay = false
+    await index.rebuild(ledger, (p) => {
+      if (p.chainsDone !== 0) return
+      underWay = rebuildUnderWay(index.database)
+      during = ledger.chain(last.userId).then(async (chain) => await index.indexChain(chain, last.userId))
+    })
+    await during
+    expect(underWay).toBe(true)
     expect(rebuildUnderWay(index.database)).toBe(false)
     await expectConsistent(index)
     for (const u of users) expect(index.indexedLength(u.userId)).toBe((await ledger.chain(u.userId)).length)

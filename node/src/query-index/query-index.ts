@@ -280,10 +280,7 @@ export class QueryIndex {
     this.assertAccepting()
     // One at a time: each empties the tables, and the first to end would switch the other's writes back inline.
     const before = this.rebuilding
-    const run = (async () => {
-      await before
-      return await this.rebuildNow(ledger, onProgress)
-    })()
+    const run = before === undefined ? this.rebuildNow(ledger, onProgress) : before.then(async () => await this.rebuildNow(ledger, onProgress))
     const settled = run.then(() => {}, () => {})
     this.rebuilding = settled
     void settled.then(() => { if (this.rebuilding === settled) this.rebuilding = undefined })
