@@ -46,12 +46,17 @@ export function cellsOf (box: LatLonBox): { cells: number[] } | { ranges: Array<
   const r1 = rowOf(box.maxLat)
   const c0 = colOf(box.minLon)
   const c1 = colOf(box.maxLon)
-  if ((r1 - r0 + 1) * (c1 - c0 + 1) > MAX_LISTED_CELLS) {
-    const ranges: Array<[number, number]> = []
-    for (let r = r0; r <= r1; r++) ranges.push([r * COLS + c0, r * COLS + c1])
-    return { ranges }
-  }
+  if ((r1 - r0 + 1) * (c1 - c0 + 1) > MAX_LISTED_CELLS) return { ranges: cellRowsOf(box) }
   const cells: number[] = []
   for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) cells.push(r * COLS + c)
   return { cells }
+}
+
+/** The cells a box covers as one [first, last] range per grid row (a row's cells are consecutive numbers). */
+export function cellRowsOf (box: LatLonBox): Array<[number, number]> {
+  const c0 = colOf(box.minLon)
+  const c1 = colOf(box.maxLon)
+  const ranges: Array<[number, number]> = []
+  for (let r = rowOf(box.minLat); r <= rowOf(box.maxLat); r++) ranges.push([r * COLS + c0, r * COLS + c1])
+  return ranges
 }

@@ -17,7 +17,7 @@ import { NodeError } from '../errors.js'
 import { IndexWriter, rowsOfBlocks, type ChainCursor } from './index-writer.js'
 import { unpackBlocks } from './packed-blocks.js'
 import { unpackRows } from './packed-rows.js'
-import { finishRebuild, openConnection, truncateWal, type Db } from './schema.js'
+import { finishRebuild, openConnection, type Db } from './schema.js'
 import type { HookSignal, WriteJob, WriteAnswer } from './index-write-thread.js'
 
 let db: Db | undefined
@@ -61,8 +61,6 @@ function handle (job: WriteJob): WriteAnswer {
     }
     case 'finishRebuild':
       finishRebuild(open().db)
-      // The dropped tables were zeroed (secure_delete), but the WAL still holds their pages as they were.
-      truncateWal(open().db)
       return { kind: 'done' }
     case 'close':
       closeIndex()

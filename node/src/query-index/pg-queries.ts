@@ -10,7 +10,7 @@ import type pg from 'pg'
 import type { UserId } from '@healthchain/core'
 import { EXERCISE_CODES, exerciseParams, summariseExercise, type ExercisePeriodSummary, type ExerciseRow, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
 import { boxesAround, type LatLonBox } from './geo.js'
-import { cellsOf } from './grid.js'
+import { cellRowsOf, cellsOf } from './grid.js'
 import { seriesParams, summariseSeries, type Series, type SeriesOptions, type SeriesRow } from './series.js'
 import { bucketStatistics, statisticsParams, type Statistics, type StatisticsOptions, type StatisticsPeriod, type StatisticsRow } from './statistics.js'
 import { TraceMatches, traceParams, type CandidateRow, type PointRow, type TraceContact, type TraceOptions } from './trace.js'
@@ -144,13 +144,5 @@ const SEEKS_PER_BOX = 16
  */
 function cellSpans (box: LatLonBox): Array<[number, number]> {
   const cells = cellsOf(box)
-  if ('ranges' in cells) return cells.ranges
-  if (cells.cells.length <= SEEKS_PER_BOX) return cells.cells.map((c) => [c, c])
-  const spans: Array<[number, number]> = []
-  for (const c of cells.cells) {
-    const last = spans[spans.length - 1]
-    if (last !== undefined && last[1] === c - 1) last[1] = c
-    else spans.push([c, c])
-  }
-  return spans
+  return 'cells' in cells && cells.cells.length <= SEEKS_PER_BOX ? cells.cells.map((c) => [c, c]) : cellRowsOf(box)
 }

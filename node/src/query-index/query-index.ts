@@ -35,7 +35,7 @@ import { NodeError } from '../errors.js'
 import { ExerciseSummaryQuery, type ExercisePeriodSummary, type ExerciseSummaryOptions, type SummaryPeriod } from './exercise-summary.js'
 import { IndexWriter, rowsOfBlocks, type BatchHook, type BatchResult, type ChainCursor } from './index-writer.js'
 import { IndexWriteThread } from './index-write-thread.js'
-import { finishRebuild, openDatabase, resetSchema, truncateWal, type Db } from './schema.js'
+import { finishRebuild, openDatabase, resetSchema, type Db } from './schema.js'
 import { SeriesQuery, type Series, type SeriesOptions } from './series.js'
 import { StatisticsQuery, type Statistics, type StatisticsOptions } from './statistics.js'
 import { TraceQuery, type TraceContact, type TraceOptions } from './trace.js'
@@ -307,13 +307,8 @@ export class QueryIndex {
       const loop = { indexChain: async (chain: UserChain, user: UserId) => await this.indexChain(chain, user), closed: () => this.closing || this.closed }
       const done = await indexEveryChain(ledger, loop, onProgress)
       this.assertAccepting()
-      if (thread === undefined) {
-        finishRebuild(this.db)
-        // The tables dropped above were zeroed (secure_delete), but the WAL still holds their pages as they were.
-        truncateWal(this.db)
-      } else {
-        await thread.finishRebuild()
-      }
+      if (thread === undefined) finishRebuild(this.db)
+      else await thread.finishRebuild()
       return { ...done, ms: Date.now() - started }
     } finally {
       await this.exclusively(async () => {

@@ -141,8 +141,12 @@ export function openDatabase (path: string): Db {
   } catch (cause) {
     db.close()
     if (cause instanceof NodeError) throw cause
-    throw new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
+    throw damaged(path, cause)
   }
+}
+
+function damaged (path: string, cause: unknown): NodeError {
+  return new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
 }
 
 /**
@@ -172,7 +176,7 @@ export function openConnection (path: string): Db {
     return db
   } catch (cause) {
     db.close()
-    throw new NodeError('DATA_FILE', `query index ${path} is damaged or not an index (delete it and run \`healthchain reindex\`)`, { cause })
+    throw damaged(path, cause)
   }
 }
 
@@ -225,12 +229,17 @@ export function resetSchema (db: Db, opts: { rebuild?: boolean } = {}): void {
   })()
 }
 
-/** Ends a rebuild resetSchema began: the indexes across users made, the mark gone — in one transaction. */
+/**
+ * Ends a rebuild resetSchema began: the indexes across users made, the mark
+ * gone — in one transaction — then the WAL truncated: the dropped tables were
+ * zeroed (secure_delete), but the WAL still holds their pages as they were.
+ */
 export function finishRebuild (db: Db): void {
   db.transaction(() => {
     db.exec(INDEXES)
     db.prepare('DELETE FROM meta WHERE key = ?').run(REBUILDING)
   })()
+  truncateWal(db)
 }
 
 /** Whether a rebuild is under way in this file (or stopped in it: the next open empties it). */
