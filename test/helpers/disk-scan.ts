@@ -3,7 +3,9 @@
  * check that an erasure left nothing recoverable behind. Health data is
  * stored as CBOR (UTF-8 text, IEEE 754 big-endian doubles) in the chains and
  * as SQLite records (UTF-8 text, big-endian doubles and integers) in the
- * query index, so a marker is looked for as those bytes.
+ * query index, so a marker is looked for as those bytes. RocksDB's logs are
+ * read twice: raw, and as their records joined (a record is cut at each
+ * 32 KiB block's end, see rocksdbLogPayloads).
  *
  * Markers are random per test run, so a hit can only be the data a test
  * wrote, never a coincidence in unrelated bytes.
@@ -99,14 +101,51 @@ export async function findOnDisk (dir: string, markers: readonly Marker[]): Prom
 async function scanOnce (dir: string, markers: readonly Marker[]): Promise<Hit[]> {
   const hits: Hit[] = []
   for (const path of await filesUnder(dir)) {
-    const bytes = await readFile(path)
+    const raw = await readFile(path)
+    const views = isRocksdbLog(path) ? [raw, rocksdbLogPayloads(raw)] : [raw]
     for (const marker of markers) {
-      if (bytes.includes(Buffer.from(marker.bytes.buffer, marker.bytes.byteOffset, marker.bytes.byteLength))) {
-        hits.push({ marker: marker.name, file: relative(dir, path) })
-      }
+      const needle = Buffer.from(marker.bytes.buffer, marker.bytes.byteOffset, marker.bytes.byteLength)
+      if (views.some((bytes) => bytes.includes(needle))) hits.push({ marker: marker.name, file: relative(dir, path) })
     }
   }
   return hits
+}
+
+/** RocksDB's write-ahead logs (`000123.log`) and manifests (`MANIFEST-000005`) share the log format below. */
+function isRocksdbLog (path: string): boolean {
+  return /(^|\/)(\d+\.log|MANIFEST-\d+)$/.test(path)
+}
+
+/**
+ * RocksDB's log format: 32 KiB blocks; a record is a header (checksum 4,
+ * length 2, type 1; then 4 bytes of log number in the recyclable types) and
+ * its payload.
+ */
+const LOG_BLOCK = 32 * 1024
+const RECYCLABLE_TYPES = new Set([5, 6, 7, 8, 11])
+
+/**
+ * The payloads of a RocksDB log's records, joined. A record that would
+ * cross a block's end is cut there, and its next piece starts the next
+ * block behind a header of its own: a value written once can sit in a log
+ * file in two pieces, with eleven bytes or so between them, and a scan of
+ * the raw bytes would not see it. Joined, each record's payload (a write
+ * batch, with its values whole) is in one piece.
+ */
+export function rocksdbLogPayloads (bytes: Uint8Array): Buffer {
+  const pieces: Uint8Array[] = []
+  let at = 0
+  while (at < bytes.length) {
+    const blockEnd = Math.min(bytes.length, (Math.floor(at / LOG_BLOCK) + 1) * LOG_BLOCK)
+    const type = bytes[at + 6]
+    const headerSize = type !== undefined && RECYCLABLE_TYPES.has(type) ? 11 : 7
+    if (blockEnd - at < headerSize) { at = blockEnd; continue } // the block's trailer: zeros, no record fits
+    const length = bytes[at + 4]! | (bytes[at + 5]! << 8)
+    if (type === 0 && length === 0) { at = blockEnd; continue } // preallocated space not written yet
+    pieces.push(bytes.subarray(at + headerSize, Math.min(blockEnd, at + headerSize + length)))
+    at += headerSize + length
+  }
+  return Buffer.concat(pieces)
 }
 
 /** The markers found nowhere under `dir`. */

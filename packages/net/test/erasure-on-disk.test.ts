@@ -68,7 +68,7 @@ describe('erasure on disk, over the network', () => {
     const length = erasedSeqs.at(-1)! + 1
     for (const id of ids) await verifiedAt(net.node(id), user, length, id)
 
-    // The replicas restart: what they received is flushed to table and blob files. The control: it is all there.
+    // The replicas restart: reopening replays RocksDB's log into table and blob files. The control, closed: it is all there (in the log).
     for (const id of ['hospital-b', 'regulator']) {
       await net.stop(id)
       await net.closeLedger(id)
