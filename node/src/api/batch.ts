@@ -11,7 +11,7 @@
  */
 import { examPlainSchema, examSealedSchema } from '@healthchain/core'
 import { z } from 'zod'
-import { hexSchema, userIdSchema } from './common.js'
+import { entryIdSchema, hexSchema, userIdSchema } from './common.js'
 
 /** Default for `api.batchMaxItems`: items one batch (or FHIR transaction Bundle) may hold. */
 export const DEFAULT_BATCH_MAX_ITEMS = 500
@@ -27,8 +27,7 @@ export const batchItemSchema = z.strictObject({
   type: z.string({ error: 'expected the entry type: exam' }).max(40),
   plain: examPlainSchema,
   sealed: examSealedSchema.optional(),
-  id: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'expected the entry id as 16 bytes of hex' }).optional()
-    .describe('the entry id the caller chose (16 bytes hex): a retry with the same id is answered as a duplicate, not written twice')
+  id: entryIdSchema.optional()
 })
 export type BatchItem = z.infer<typeof batchItemSchema>
 

@@ -6,7 +6,7 @@
  */
 import { ENTRY_TYPES, examPlainSchema, examSealedSchema } from '@healthchain/core'
 import { z } from 'zod'
-import { hexBytesSchema, hexSchema, instantSchema } from './common.js'
+import { entryIdSchema, hexBytesSchema, hexSchema, instantSchema } from './common.js'
 
 // ---- requests
 
@@ -15,7 +15,8 @@ export const enrolRequestSchema = z.strictObject({ genesis: hexBytesSchema('the 
 export const examWriteSchema = z.strictObject({
   type: z.literal('exam'),
   plain: examPlainSchema,
-  sealed: examSealedSchema.optional()
+  sealed: examSealedSchema.optional(),
+  id: entryIdSchema.optional()
 }).describe('examiner: the node signs as the institution and seals for the user, itself and the granted examiners')
 export type ExamWrite = z.infer<typeof examWriteSchema>
 

@@ -12,6 +12,10 @@ export const hexSchema = z.string().regex(/^([0-9a-f]{2})*$/, { error: 'expected
 /** Bytes as a request may send them: hex of either case, at least one byte; `what` names them in the error. */
 export const hexBytesSchema = (what: string): z.ZodString => z.string().regex(/^([0-9a-fA-F]{2})+$/, { error: `expected ${what} as hex` })
 
+/** An entry id the caller chose: 16 bytes of hex. A write sent again with it is answered as the first one (a duplicate), not written twice. */
+export const entryIdSchema = z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'expected the entry id as 16 bytes of hex' })
+  .describe('the entry id the caller chose (16 bytes hex): a retry with the same id is answered as a duplicate, not written twice')
+
 const USER_ID_ERROR = 'expected a 32-character user id'
 
 /**

@@ -14,12 +14,14 @@ import {
 import { LedgerError, type AppendResult, type Ledger, type ReadQuery, type UserChain } from '@healthchain/ledger'
 import type { NetworkNode, SignedHead } from '@healthchain/net'
 import type {
-  ChainHeadReply, ChainKeyReply, ChainSummary, EntriesReply, FindUsersQuery, FindUsersReply, SignedHeadView, UserMatch, UserWrite, VerifyReply, WriteReply
+  ChainHeadReply, ChainKeyReply, ChainSummary, EntriesReply, ExamWrite, FindUsersQuery, FindUsersReply, SignedHeadView, UserMatch, UserWrite,
+  VerifyReply, WriteReply
 } from '../api/chains.js'
 import { NodeError } from '../errors.js'
 import type { InstitutionKeyring } from '../institution-keyring.js'
 import type { ExamSealer } from '../sealing/exam-sealer.js'
 import { checkExamUnits } from '../ucum.js'
+import { examDigest, ForwardedExams } from './forwarded-exams.js'
 import type { AccessPolicy, Caller } from './access.js'
 import { grantedKeysFor, viewOf } from './entry-view.js'
 
@@ -49,7 +51,7 @@ export interface ChainService {
   enrol (genesis: Uint8Array): Promise<ChainSummary>
   summary (caller: Caller, user: UserId): Promise<ChainSummary>
   /** A caller's write: an examiner's exam (signed and sealed here), or an entry a user signed for their own chain. */
-  write (caller: Caller, user: UserId, body: (ExamInput & { type: 'exam' }) | UserWrite, fieldPrefix?: string): Promise<WriteReply>
+  write (caller: Caller, user: UserId, body: ExamWrite | UserWrite, fieldPrefix?: string): Promise<WriteReply>
   /**
    * An exam written as this institution; units are checked against UCUM first, a refusal naming the field under `fieldPrefix`.
    * With `exam.id` already in the chain: the same exam (this institution's, same plain part) is answered as a duplicate at
@@ -82,6 +84,7 @@ const KEY_ATTEMPTS = 3
 
 export function createChainService (components: ChainsComponents): ChainService {
   const { ledger, network, institution, crypto, sealer, access } = components
+  const forwarded = new ForwardedExams()
 
   const summaryOf = (chain: UserChain): ChainSummary => {
     const genesisUser = chain.user
@@ -111,6 +114,25 @@ export function createChainService (components: ChainsComponents): ChainService 
     return await chain.appendSigned(unsigned, keys.sign)
   }
 
+  /** An exam sent to the chain's custodian, signed for each position the forwarding tries. */
+  const forward = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry, keys: PartyKeys): Promise<AppendResult> =>
+    await network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, crypto))
+
+  /**
+   * A retry of an exam this node forwarded (forwarded-exams.ts): the exam sealed the first time, sent again, which
+   * the custodian answers as a duplicate at its position if it stored it. Undefined when it is not remembered, or
+   * when the key it was signed under is no longer in force (then it is sealed and signed afresh).
+   */
+  const resendForwarded = async (user: UserId, chain: UserChain, id: Uint8Array, digest: Uint8Array): Promise<WriteReply | undefined> => {
+    const unsigned = forwarded.recall(chain.key, id, digest)
+    if (unsigned === undefined || unsigned.reg === undefined) return undefined
+    await institution.keys.refresh()
+    const keys = institution.keys.inForce()
+    if (!inForceAt(unsigned.reg, keys)) return undefined
+    const result = await forward(user, chain, unsigned, keys)
+    return { seq: result.seq, id: bytesToHex(id), duplicate: result.duplicate }
+  }
+
   /** Whether `keys` are still the ones the registry lists at `length` (false also while a newer key file is not read yet). */
   const inForceAt = (length: number, keys: PartyKeys): boolean => {
     try {
@@ -137,7 +159,9 @@ export function createChainService (components: ChainsComponents): ChainService 
     async write (caller, user, body, fieldPrefix = '') {
       if (caller.role === 'examiner') {
         if (!('type' in body)) throw new NodeError('FORBIDDEN', 'an examiner sends { type: "exam", plain, sealed }: the node signs as the institution')
-        return await service.writeExam(user, body, fieldPrefix)
+        const { plain, sealed, id } = body
+        const exam: ExamInput = { plain, ...(sealed === undefined ? {} : { sealed }), ...(id === undefined ? {} : { id: hexToBytes(id) }) }
+        return await service.writeExam(user, exam, fieldPrefix)
       }
       if (caller.role !== 'user' || caller.subject !== user) throw new NodeError('FORBIDDEN', 'a user writes to their own chain only')
       if (!('entry' in body)) throw new NodeError('FORBIDDEN', 'a user sends an entry signed on their device: { entry, seq }')
@@ -148,9 +172,13 @@ export function createChainService (components: ChainsComponents): ChainService 
       checkExamUnits(exam, fieldPrefix)
       const chain = await ledger.chain(user)
       const author = institution.id
+      // Only an id the caller chose can come again (a retry): that exam is remembered once forwarded, and resent as it was.
+      const digest = exam.id === undefined || chain.writable ? undefined : examDigest(exam)
       if (exam.id !== undefined) {
         const retry = await retryOf(chain, exam.id, exam)
         if (retry !== undefined) return retry
+        const resent = digest === undefined ? undefined : await resendForwarded(user, chain, exam.id, digest)
+        if (resent !== undefined) return resent
       }
       for (let attempt = 1; ; attempt++) {
         await institution.keys.refresh()
@@ -164,9 +192,8 @@ export function createChainService (components: ChainsComponents): ChainService 
         const reg = ledger.registry.length
         if (attempt < KEY_ATTEMPTS && !inForceAt(reg, keys)) continue
         const unsigned = assembleExam({ id, author, reg, plain: exam.plain, sealed })
-        const result = chain.writable
-          ? await appendOwnExam(user, chain, unsigned, keys)
-          : await network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, crypto))
+        if (digest !== undefined) forwarded.remember(chain.key, unsigned, digest)
+        const result = chain.writable ? await appendOwnExam(user, chain, unsigned, keys) : await forward(user, chain, unsigned, keys)
         return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
       }
     },
