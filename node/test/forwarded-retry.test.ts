@@ -8,13 +8,15 @@
  * id is someone else's entry". Sealing again would give other ciphertext
  * (a fresh data key), which the custodian rightly refuses as a different
  * entry; so the forwarding node resends the exam it sealed the first time.
- * What is not the same write is still refused, by the custodian. The
- * forwarding node remembers in memory only: after it restarts, a retry is
- * refused as DUPLICATE_ENTRY (never written twice).
+ * Once the forwarding node holds the exam verified in its own copy of the
+ * chain, it answers a retry itself, also after a restart. What is not the
+ * same write is refused: at the custodian, which opens its own exam's
+ * sealed part to compare it, and through the other node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, type UserId } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { MIN_IDS_IN_MEMORY } from '@healthchain/ledger'
 import { call, enrolOverHttp, staffToken, startConsortium, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
 
 let consortium: TestConsortium
@@ -37,7 +39,7 @@ async function writeAtB (body: object): Promise<{ status: number, body: any }> {
 }
 
 beforeAll(async () => {
-  consortium = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']])
+  consortium = await startConsortium([['hospital-a', 'examiner'], ['hospital-b', 'examiner']], { config: { storage: { idsInMemory: MIN_IDS_IN_MEMORY } } })
   a = consortium.node('hospital-a')
   b = consortium.node('hospital-b')
   user = (await enrolOverHttp(a, await staffToken(a))).user.userId
@@ -88,19 +90,82 @@ describe('an exam retried through a node that is not the custodian', () => {
     expect(await lengthAt(a)).toBe(length)
   })
 
+  it('resends what it sealed while the first attempt is still on its way: both are answered with one position', async () => {
+    // The first attempt is held before it leaves hospital-b; the retry (the caller gave up waiting) overtakes it.
+    const network = b.daemon.network
+    const append = network.append.bind(network)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let calls = 0
+    network.append = async (...args) => {
+      if (++calls === 1) await gate
+      return await append(...args)
+    }
+    try {
+      const id = newId()
+      const length = await lengthAt(a)
+      const first = writeAtB({ ...exam(145), id })
+      await waitUntil(() => calls === 1, 'the first attempt to reach the forwarding')
+      const retry = await writeAtB({ ...exam(145), id })
+      release()
+      const answers = [await first, retry]
+      expect(answers.map((r) => r.status)).toEqual([201, 201])
+      expect(answers.map((r) => r.body.seq)).toEqual([length, length])
+      expect(answers.map((r) => r.body.duplicate).sort()).toEqual([false, true])
+      expect(await lengthAt(a)).toBe(length + 1)
+    } finally {
+      release()
+      network.append = append
+    }
+  })
+
   // Last: it restarts hospital-b.
-  it('after hospital-b restarts (nothing remembered), refuses the retry as DUPLICATE_ENTRY and writes nothing twice', async () => {
+  it('after hospital-b restarts, answers the retry from its verified copy of the chain', async () => {
     const id = newId()
-    expect((await writeAtB({ ...exam(150), id })).status).toBe(201)
+    const first = await writeAtB({ ...exam(150), id })
+    expect(first.status).toBe(201)
     const length = await lengthAt(a)
+    await waitUntil(async () => (await b.daemon.ledger.chain(user)).verifiedLength === length, 'hospital-b to verify the exam')
     await consortium.stop('hospital-b')
     b = await consortium.restart('hospital-b')
     await b.daemon.network.dial(a.daemon.network.addresses[0]!)
     await waitUntil(() => b.daemon.network.replication.peers.length === 1, 'hospital-b to reconnect')
     tokenB = await staffToken(b)
-    const again = await writeAtB({ ...exam(150), id })
-    expect(again.status).toBe(409)
-    expect(again.body.error.code).toBe('DUPLICATE_ENTRY')
+    expect((await writeAtB({ ...exam(150), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
+    const other = await writeAtB({ ...exam(150, 'not fasting'), id })
+    expect(other.status).toBe(409)
+    expect(other.body.error.code).toBe('DUPLICATE_ENTRY')
+    expect(await lengthAt(a)).toBe(length)
+  })
+})
+
+describe('an exam retried at its custodian', () => {
+  const writeAtA = async (body: object): Promise<{ status: number, body: any }> =>
+    await call(a.url, 'POST', `/v1/users/${user}/entries`, { token: await staffToken(a), body })
+
+  it('is a duplicate only with the same sealed part too: it is opened and compared, the ciphertext never matches', async () => {
+    const id = newId()
+    const first = await writeAtA({ ...exam(160), id })
+    expect(first.status).toBe(201)
+    const length = await lengthAt(a)
+    expect((await writeAtA({ ...exam(160), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
+    const other = await writeAtA({ ...exam(160, 'not fasting'), id })
+    expect(other.status).toBe(409)
+    expect(other.body.error.code).toBe('DUPLICATE_ENTRY')
+    expect(await lengthAt(a)).toBe(length)
+  })
+
+  it('finds the original in the chain\'s id index once its id has left memory', async () => {
+    const id = newId()
+    const first = await writeAtA({ ...exam(170), id })
+    // More exams than the chain keeps ids of in memory (storage.idsInMemory, set to its least here).
+    const token = await staffToken(a)
+    for (let round = 0; round < 2; round++) {
+      const items = Array.from({ length: 200 }, (_, i) => ({ user, ...exam(i) }))
+      expect((await call(a.url, 'POST', '/v1/entries/batch', { token, body: { items } })).body.written).toBe(200)
+    }
+    const length = await lengthAt(a)
+    expect((await writeAtA({ ...exam(170), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
     expect(await lengthAt(a)).toBe(length)
   })
 })

@@ -8,7 +8,8 @@
  * through the network node; they return only once durably appended.
  */
 import {
-  assembleExam, bytesToHex, can, decodeEntry, encodeCanonical, encodeEntry, newEntryId, signEntry, userIdFromKey,
+  assembleExam, bytesToHex, can, decodeEntry, encodeCanonical, encodeEntry, equal, isRecipient, newEntryId, openSealed, signEntry, userIdFromKey,
+  validateExamSealed,
   type CryptoProvider, type Entry, type ExamPlain, type ExamSealed, type InstitutionId, type PartyKeys, type UnsignedEntry, type UserId
 } from '@healthchain/core'
 import { LedgerError, type AppendResult, type Ledger, type ReadQuery, type UserChain } from '@healthchain/ledger'
@@ -264,20 +265,34 @@ export function createChainService (components: ChainsComponents): ChainService 
   }
 
   /**
-   * A retried exam: its id is in the chain already. The sealed part cannot be compared (it is sealed again with a
-   * fresh data key every time), so the retry is the same write when the stored entry is this institution's exam
-   * with the same plain part. Only the custodian holds every id; elsewhere the custodian answers the forwarded write.
+   * A retried exam: its id is in the chain already, as far as this node has it checked (a custodian: every entry; a
+   * replica: what it verified, which the custodian stored). It is the same write when the stored entry is this
+   * institution's exam with the same plain part and, opened with this institution's keys (the writer is always a
+   * recipient), the same sealed part: the ciphertext cannot be compared, sealing draws a fresh data key each time.
    */
   const retryOf = async (chain: UserChain, id: Uint8Array, exam: ExamInput): Promise<WriteReply | undefined> => {
-    if (!chain.writable) return undefined
-    const seq = chain.positionOf(id)
-    if (seq === undefined) return undefined
+    const seq = await chain.findId(id)
+    if (seq === undefined || (!chain.writable && seq >= chain.verifiedLength)) return undefined
     const stored = await chain.get(seq)
     // An erased original holds no content to compare: the id is the caller's own, so it is its retry.
-    const same = stored === null ||
-      (stored.type === 'exam' && stored.author === institution.id && equalBytes(encodeCanonical(stored.plain), encodeCanonical(exam.plain)))
+    const same = stored === null || (stored.type === 'exam' && stored.author === institution.id &&
+      equal(encodeCanonical(stored.plain), encodeCanonical(exam.plain)) && sealedPartIs(stored, chain.keyAt(seq), exam.sealed ?? {}))
     if (!same) throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq} by a different entry`)
     return { seq, id: bytesToHex(id), duplicate: true }
+  }
+
+  /** Whether a stored exam's sealed part opens, with one of this institution's key generations, to `sealed`. */
+  const sealedPartIs = (stored: Extract<Entry, { type: 'exam' }>, chainKey: Uint8Array, sealed: ExamSealed): boolean => {
+    const expected = encodeCanonical(validateExamSealed(sealed))
+    const envelope = stored.sealed
+    const box = envelope === undefined ? undefined : institution.keys.boxKeys().find((b) => isRecipient(envelope, b.publicKey))
+    if (envelope === undefined || box === undefined) return false
+    try {
+      return equal(encodeCanonical(openSealed(envelope, box, { chainKey, entryId: stored.id }, crypto)), expected)
+    } catch {
+      // Not this institution's to open after all (damaged, or sealed for another entry): not the same write.
+      return false
+    }
   }
 
   const writeUserEntry = async (user: UserId, body: UserWrite): Promise<WriteReply> => {
@@ -312,8 +327,4 @@ export function headView (head: SignedHead): SignedHeadView {
 /** Hex the request schema already checked (even length, hex digits) as bytes. */
 export function hexToBytes (hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'))
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i])
 }

@@ -149,6 +149,18 @@ export class IndexedIds implements EntryIds {
     this.found = await this.index.lookup(asked)
   }
 
+  /**
+   * The position of `idHex`, wherever it is (in memory, or read from the
+   * index): a lookup of its own, for a caller outside the checks, which
+   * leaves the last prefetch's positions as they are.
+   */
+  async find (idHex: string): Promise<number | undefined> {
+    const held = this.positionOf(idHex)
+    if (held !== undefined || this.index.indexed === 0) return held
+    if (!this.filterIncomplete && !this.filter.mayHave(idHex)) return undefined
+    return (await this.index.lookup([idHex])).get(idHex)
+  }
+
   /** Whether `more` ids would pass the bound: the caller flushes first. */
   full (more: number): boolean { return this.pending.size + more > this.bound }
 

@@ -328,8 +328,10 @@ export class UserChain {
   get user (): ChainUser | undefined { return this.rules.user }
   get userId (): UserId | undefined { return this.rules.user?.userId }
 
-  /** The position of an entry id already in the chain (appended or replicated and checked), if any: a retry's original. */
-  positionOf (id: Uint8Array): number | undefined { return this.rules.positionOf(id) }
+  /** The position of an entry id already in the chain (appended, or replicated and checked), if any: a retry's original. */
+  async findId (id: Uint8Array): Promise<number | undefined> {
+    return await this.ids.find(bytesToHex(id))
+  }
 
   /** The chain's consent state after its last entry. */
   get consent (): ChainRules['consent'] { return this.rules.consent }

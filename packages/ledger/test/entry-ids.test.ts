@@ -28,9 +28,14 @@ async function storedEntries (chain: UserChain): Promise<Entry[]> {
   return out
 }
 
-/** Appends each stored entry again, signed for the next position as a retry after STALE_POSITION is: each is a duplicate. */
+/**
+ * Finds each stored entry's id at its position (findId: a retry's lookup), then appends each again, signed for the
+ * next position as a retry after STALE_POSITION is: each is a duplicate.
+ */
 async function expectAllRecognised (chain: UserChain, entries: readonly Entry[]): Promise<void> {
   const length = chain.length
+  for (const [i, entry] of entries.entries()) expect(await chain.findId(entry.id)).toBe(i + 1)
+  expect(await chain.findId(crypto.randomBytes(16)), 'an id never written').toBeUndefined()
   for (const [i, entry] of entries.entries()) {
     expect(await chain.append(entry, i + 1)).toEqual({ seq: i + 1, duplicate: true })
     expect(chain.idsInMemory).toBeLessThanOrEqual(BOUND)
@@ -147,6 +152,8 @@ describe('entry ids kept in memory are bounded', () => {
       expect(result.problem).toMatchObject({ seq: length - 1, code: 'DUPLICATE_ENTRY' })
       expect(replica.verifiedLength).toBe(length - 1)
       expect(replica.idsInMemory).toBeLessThanOrEqual(BOUND)
+      // A retry's lookup on the replica finds the first exam's id where it was verified, not the refused block's.
+      expect(await replica.findId(first.id)).toBe(1)
     } finally {
       wire.destroy()
     }
@@ -156,5 +163,6 @@ describe('entry ids kept in memory are bounded', () => {
     expect(reopened.verifiedLength).toBe(length - 1)
     expect((await reopened.ingest()).problem).toMatchObject({ seq: length - 1, code: 'DUPLICATE_ENTRY' })
     expect(bytesToHex((await reopened.get(1))!.id)).toBe(bytesToHex(first.id))
+    expect(await reopened.findId(first.id)).toBe(1)
   })
 })
