@@ -55,8 +55,8 @@ export interface ChainService {
   write (caller: Caller, user: UserId, body: ExamWrite | UserWrite, fieldPrefix?: string): Promise<WriteReply>
   /**
    * An exam written as this institution; units are checked against UCUM first, a refusal naming the field under `fieldPrefix`.
-   * With `exam.id` already in the chain: the same exam (this institution's, same plain part) is answered as a duplicate at
-   * its position; anything else under that id is DUPLICATE_ENTRY.
+   * With `exam.id` already in the chain: the same exam (this institution's, same plain part, same sealed part once opened)
+   * is answered as a duplicate at its position; anything else under that id, an erased entry included, is DUPLICATE_ENTRY.
    */
   writeExam (user: UserId, exam: ExamInput, fieldPrefix?: string): Promise<WriteReply>
   /**
@@ -82,6 +82,9 @@ const ENCODED_READERS: ReadonlySet<string> = new Set(['user', 'examiner'])
 
 /** Times an exam is sealed again when a key rotation arrives while it is being sealed. */
 const KEY_ATTEMPTS = 3
+
+/** Forwarding errors after which the custodian may or may not have stored the exam (append-forwarding.ts). */
+const OUTCOME_UNKNOWN: ReadonlySet<string> = new Set(['TIMEOUT', 'CUSTODIAN_UNREACHABLE', 'STOPPED'])
 
 export function createChainService (components: ChainsComponents): ChainService {
   const { ledger, network, institution, crypto, sealer, access } = components
@@ -119,19 +122,14 @@ export function createChainService (components: ChainsComponents): ChainService 
   const forward = async (user: UserId, chain: UserChain, unsigned: UnsignedEntry, keys: PartyKeys): Promise<AppendResult> =>
     await network.append(user, (seq) => signEntry(unsigned, { chainKey: chain.key, seq }, keys.sign.secretKey, crypto))
 
-  /**
-   * A retry of an exam this node forwarded (forwarded-exams.ts): the exam sealed the first time, sent again, which
-   * the custodian answers as a duplicate at its position if it stored it. Undefined when it is not remembered, or
-   * when the key it was signed under is no longer in force (then it is sealed and signed afresh).
-   */
-  const resendForwarded = async (user: UserId, chain: UserChain, id: Uint8Array, digest: Uint8Array): Promise<WriteReply | undefined> => {
-    const unsigned = forwarded.recall(chain.key, id, digest)
-    if (unsigned === undefined || unsigned.reg === undefined) return undefined
-    await institution.keys.refresh()
-    const keys = institution.keys.inForce()
-    if (!inForceAt(unsigned.reg, keys)) return undefined
-    const result = await forward(user, chain, unsigned, keys)
-    return { seq: result.seq, id: bytesToHex(id), duplicate: result.duplicate }
+  /** An exam of this institution's, sealed for the user, itself and the examiners the chain's consent grants now; not signed. */
+  const sealExam = async (chain: UserChain, exam: ExamInput, keys: PartyKeys): Promise<UnsignedEntry> => {
+    const id = exam.id ?? newEntryId(crypto)
+    const sealed = await sealer.seal({
+      payload: exam.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
+    })
+    // The registry length is read after sealing, so the entry names the registry as it is when it is signed.
+    return assembleExam({ id, author: institution.id, reg: ledger.registry.length, plain: exam.plain, sealed })
   }
 
   /** Whether `keys` are still the ones the registry lists at `length` (false also while a newer key file is not read yet). */
@@ -172,30 +170,34 @@ export function createChainService (components: ChainsComponents): ChainService 
     async writeExam (user, exam, fieldPrefix = '') {
       checkExamUnits(exam, fieldPrefix)
       const chain = await ledger.chain(user)
-      const author = institution.id
-      // Only an id the caller chose can come again (a retry): that exam is remembered once forwarded, and resent as it was.
-      const digest = exam.id === undefined || chain.writable ? undefined : examDigest(exam)
       if (exam.id !== undefined) {
         const retry = await retryOf(chain, exam.id, exam)
         if (retry !== undefined) return retry
-        const resent = digest === undefined ? undefined : await resendForwarded(user, chain, exam.id, digest)
-        if (resent !== undefined) return resent
       }
+      // An exam under an id the caller chose, sent to the custodian: sealed once for all its sends (forwarded-exams.ts).
+      const retryable = exam.id !== undefined && !chain.writable ? { id: exam.id, digest: examDigest(exam) } : undefined
       for (let attempt = 1; ; attempt++) {
         await institution.keys.refresh()
         // The keys the registry lists now; a rotation arriving while sealing is caught below, and the exam sealed again.
         const keys = institution.keys.inForce()
-        const id = exam.id ?? newEntryId(crypto)
-        const sealed = await sealer.seal({
-          payload: exam.sealed ?? {}, recipients: chain.examRecipients(keys.box.publicKey), ctx: { chainKey: chain.key, entryId: id }
-        })
-        // The registry length is read after sealing, so the entry names the registry as it is when it is signed.
-        const reg = ledger.registry.length
-        if (attempt < KEY_ATTEMPTS && !inForceAt(reg, keys)) continue
-        const unsigned = assembleExam({ id, author, reg, plain: exam.plain, sealed })
-        if (digest !== undefined) forwarded.remember(chain.key, unsigned, digest)
-        const result = chain.writable ? await appendOwnExam(user, chain, unsigned, keys) : await forward(user, chain, unsigned, keys)
-        return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+        const seal = async (): Promise<UnsignedEntry> => await sealExam(chain, exam, keys)
+        const unsigned = retryable === undefined ? await seal() : await forwarded.sealedFor(chain.key, retryable.id, retryable.digest, seal)
+        if (attempt < KEY_ATTEMPTS && !inForceAt(unsigned.reg!, keys)) {
+          forwarded.forget(chain.key, unsigned)
+          continue
+        }
+        if (chain.writable) {
+          const result = await appendOwnExam(user, chain, unsigned, keys)
+          return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+        }
+        try {
+          const result = await forward(user, chain, unsigned, keys)
+          return { seq: result.seq, id: bytesToHex(unsigned.id), duplicate: result.duplicate }
+        } catch (err) {
+          // Refused, or never sent: the next send is sealed again, for the chain as it is then. Sent and not answered: kept.
+          if (!OUTCOME_UNKNOWN.has((err as { code?: string }).code ?? '')) forwarded.forget(chain.key, unsigned)
+          throw err
+        }
       }
     },
 
@@ -265,18 +267,23 @@ export function createChainService (components: ChainsComponents): ChainService 
   }
 
   /**
-   * A retried exam: its id is in the chain already, as far as this node has it checked (a custodian: every entry; a
-   * replica: what it verified, which the custodian stored). It is the same write when the stored entry is this
-   * institution's exam with the same plain part and, opened with this institution's keys (the writer is always a
-   * recipient), the same sealed part: the ciphertext cannot be compared, sealing draws a fresh data key each time.
+   * A retried exam: its id is in the chain already, as far as this node has it checked (a custodian: every entry
+   * written, once the appends under way are; a replica: what it verified, which the custodian stored). It is the same
+   * write when the stored entry is this institution's exam with the same plain part and, opened with this
+   * institution's keys (the writer is always a recipient), the same sealed part: the ciphertext cannot be compared,
+   * sealing draws a fresh data key each time. An erased original holds nothing to compare, not even its author:
+   * DUPLICATE_ENTRY, as for any other entry under that id (the id is taken; nothing is written again).
    */
   const retryOf = async (chain: UserChain, id: Uint8Array, exam: ExamInput): Promise<WriteReply | undefined> => {
     const seq = await chain.findId(id)
-    if (seq === undefined || (!chain.writable && seq >= chain.verifiedLength)) return undefined
+    if (seq === undefined) return undefined
+    // At the custodian, an id can be in an append batch being written: its answer decides.
+    if (chain.writable && seq >= chain.length) await chain.settled()
+    if (seq >= (chain.writable ? chain.length : chain.verifiedLength)) return undefined
     const stored = await chain.get(seq)
-    // An erased original holds no content to compare: the id is the caller's own, so it is its retry.
-    const same = stored === null || (stored.type === 'exam' && stored.author === institution.id &&
-      equal(encodeCanonical(stored.plain), encodeCanonical(exam.plain)) && sealedPartIs(stored, chain.keyAt(seq), exam.sealed ?? {}))
+    if (stored === null) throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq}, by an entry since erased`)
+    const same = stored.type === 'exam' && stored.author === institution.id &&
+      equal(encodeCanonical(stored.plain), encodeCanonical(exam.plain)) && sealedPartIs(stored, chain.keyAt(seq), exam.sealed ?? {})
     if (!same) throw new LedgerError('DUPLICATE_ENTRY', `entry id is already used at position ${seq} by a different entry`)
     return { seq, id: bytesToHex(id), duplicate: true }
   }

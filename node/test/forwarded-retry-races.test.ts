@@ -1,7 +1,12 @@
 /**
- * Review of the idempotent-retry change (caller-chosen exam ids, retries
- * through a forwarding node): cases the change gets wrong, over real HTTP
- * between three real daemons. hospital-a is the custodian of every chain
+ * Retries of exams under a caller-chosen id where timing and other writes
+ * meet them, over real HTTP between three real daemons: a first attempt
+ * the custodian refused (sealed again, not resent as refused), a
+ * conflicting send under the same id (the stored exam's retry still
+ * answered), two sends that overlap while sealing (one exam, one
+ * position), another institution's erased exam (never acknowledged as
+ * this institution's write), and a retry at the custodian while the first
+ * attempt is being written (answered once it is). hospital-a is the custodian of every chain
  * here; hospital-b forwards its examiners' exams to it; hospital-c is only
  * a grantee. Where a case needs hospital-b's copy of a chain to lag behind
  * the custodian (replication delay), its ingestion is held for that chain.
@@ -83,7 +88,8 @@ describe('a retry through the forwarding node after the first attempt was refuse
   it('is sealed again for the chain as it is now, not resent as it was refused (a revoked grantee)', async () => {
     const who = await enrol()
     const user = who.user.userId
-    await userWrites(who, buildGrant({ examiner: c.id as never, examinerBox: c.daemon.keys.box.publicKey, chainKey: who.chainKey, userBox: who.user.box }, crypto))
+    const grant = { examiner: c.id as never, examinerBox: c.daemon.keys.box.publicKey, chainKey: who.chainKey, userBox: who.user.box }
+    await userWrites(who, buildGrant(grant, crypto))
     await waitVerified(b, user)
     // hospital-b has not received the revocation yet when its examiner writes.
     const release = await holdIngest(b, user)
@@ -151,12 +157,13 @@ describe('the forwarding node\'s memory of what it sealed', () => {
       const first = writeAt(b, user, { ...exam(140), id })
       await waitUntil(() => gates.length === 1, 'the first attempt to seal')
       const second = writeAt(b, user, { ...exam(140), id })
-      await waitUntil(() => gates.length === 2, 'the second attempt to seal')
+      // The second send waits for the first one's sealing (nothing shows it is waiting: it has time to get there).
+      await new Promise((resolve) => setTimeout(resolve, 300))
       gates[0]!()
-      await waitUntil(() => forwarded === 1, 'the first attempt to be forwarded')
-      gates[1]!()
+      await waitUntil(() => forwarded === 2, 'both sends to be forwarded')
       const answers = [await first, await second]
       sealer.seal = seal
+      expect(gates.length, 'sealings').toBe(1)
       // A third send, once both are answered (hospital-b has not verified the exam yet).
       const late = await writeAt(b, user, { ...exam(140), id })
       expect(await lengthAt(a, user)).toBe(length + 1)
@@ -208,8 +215,11 @@ describe('a retry at the custodian while the first attempt is being written', ()
       const length = await lengthAt(a, user)
       const first = writeAt(a, user, { ...exam(160), id })
       await waitUntil(() => appends === 1, 'the first attempt to be written')
-      const retry = await writeAt(a, user, { ...exam(160), id })
+      const sent = writeAt(a, user, { ...exam(160), id })
+      // The retry finds the id in the batch being written and waits for it (nothing shows it is waiting: it has time to get there).
+      await new Promise((resolve) => setTimeout(resolve, 300))
       release()
+      const retry = await sent
       expect((await first).status).toBe(201)
       expect(await lengthAt(a, user)).toBe(length + 1)
       // It is stored, at `length`: the retry is that write (today: 422 INVALID_FIELD "position N is outside the chain").
