@@ -13,9 +13,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  buildErasure, buildGrant, buildRevoke, bytesToHex, fromHex, type UnsignedEntry, type UserId, type UserKeys
+  buildErasure, buildGrant, buildRevoke, fromHex, type UnsignedEntry, type UserId, type UserKeys
 } from '@healthchain/core'
 import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import { examBody, newEntryIdHex } from './helpers/exam-bodies.js'
 import { call, enrolOverHttp, staffToken, startConsortium, userToken, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
 import { signAsUser, userWriteBody, type TestChain } from './helpers/user-writes.js'
 
@@ -23,11 +24,6 @@ let consortium: TestConsortium
 let a: TestNode
 let b: TestNode
 let c: TestNode
-
-const exam = (value: number, notes = 'fasting'): { type: 'exam', plain: object, sealed: object } => ({
-  type: 'exam', plain: { title: 'check-up', observations: [{ code: '8480-6', value, unit: 'mm[Hg]' }] }, sealed: { notes }
-})
-const newId = (): string => bytesToHex(crypto.randomBytes(16))
 
 interface Enrolled extends TestChain { readonly user: UserKeys, readonly userToken: string }
 
@@ -94,8 +90,8 @@ describe('a retry through the forwarding node after the first attempt was refuse
     // hospital-b has not received the revocation yet when its examiner writes.
     const release = await holdIngest(b, user)
     await userWrites(who, buildRevoke(c.id as never, {}, crypto))
-    const id = newId()
-    const first = await writeAt(b, user, { ...exam(120), id })
+    const id = newEntryIdHex()
+    const first = await writeAt(b, user, { ...examBody(120), id })
     expect(first.status).toBe(403)
     expect(first.body.error.code).toBe('CONSENT_VIOLATION')
     // hospital-b catches up, and the hospital's system retries the write the custodian refused.
@@ -103,8 +99,8 @@ describe('a retry through the forwarding node after the first attempt was refuse
     await waitVerified(b, user)
     const length = await lengthAt(a, user)
     // Control: the same exam without an id is sealed for the chain as it is now, and written.
-    expect((await writeAt(b, user, exam(121))).status).toBe(201)
-    const retry = await writeAt(b, user, { ...exam(120), id })
+    expect((await writeAt(b, user, examBody(121))).status).toBe(201)
+    const retry = await writeAt(b, user, { ...examBody(120), id })
     expect(retry.body).toMatchObject({ id, duplicate: false })
     expect(retry.status).toBe(201)
     expect(await lengthAt(a, user)).toBe(length + 2)
@@ -117,14 +113,14 @@ describe('the forwarding node\'s memory of what it sealed', () => {
     const user = who.user.userId
     const release = await holdIngest(b, user)
     try {
-      const id = newId()
-      const first = await writeAt(b, user, { ...exam(130), id })
+      const id = newEntryIdHex()
+      const first = await writeAt(b, user, { ...examBody(130), id })
       expect(first.status).toBe(201)
       // Another exam under the same id: rightly refused.
-      const other = await writeAt(b, user, { ...exam(131), id })
+      const other = await writeAt(b, user, { ...examBody(131), id })
       expect(other.status).toBe(409)
       // The first exam's retry (its answer was lost): it is stored, at first.body.seq.
-      const retry = await writeAt(b, user, { ...exam(130), id })
+      const retry = await writeAt(b, user, { ...examBody(130), id })
       expect(retry.body).toEqual({ seq: first.body.seq, id, duplicate: true })
     } finally {
       await release()
@@ -151,12 +147,12 @@ describe('the forwarding node\'s memory of what it sealed', () => {
       return await append(...args)
     }
     try {
-      const id = newId()
+      const id = newEntryIdHex()
       const length = await lengthAt(a, user)
       // The caller gave up waiting and sent the same exam again while the first was still being sealed.
-      const first = writeAt(b, user, { ...exam(140), id })
+      const first = writeAt(b, user, { ...examBody(140), id })
       await waitUntil(() => gates.length === 1, 'the first attempt to seal')
-      const second = writeAt(b, user, { ...exam(140), id })
+      const second = writeAt(b, user, { ...examBody(140), id })
       // The second send waits for the first one's sealing (nothing shows it is waiting: it has time to get there).
       await new Promise((resolve) => setTimeout(resolve, 300))
       gates[0]!()
@@ -165,7 +161,7 @@ describe('the forwarding node\'s memory of what it sealed', () => {
       sealer.seal = seal
       expect(gates.length, 'sealings').toBe(1)
       // A third send, once both are answered (hospital-b has not verified the exam yet).
-      const late = await writeAt(b, user, { ...exam(140), id })
+      const late = await writeAt(b, user, { ...examBody(140), id })
       expect(await lengthAt(a, user)).toBe(length + 1)
       expect([...answers, late].map((r) => [r.status, r.body.seq])).toEqual([[201, length], [201, length], [201, length]])
     } finally {
@@ -181,14 +177,14 @@ describe('a retry answered from the forwarding node\'s own copy of the chain', (
   it('does not acknowledge another institution\'s erased exam as this institution\'s write', async () => {
     const who = await enrol()
     const user = who.user.userId
-    const id = newId()
-    const written = await writeAt(a, user, { ...exam(150), id })
+    const id = newEntryIdHex()
+    const written = await writeAt(a, user, { ...examBody(150), id })
     expect(written.status).toBe(201)
     await userWrites(who, buildErasure([written.body.seq], {}, crypto))
     await waitVerified(b, user)
     const length = await lengthAt(a, user)
     // hospital-b's exam under the id hospital-a's (erased) exam had: not hospital-b's, never written by it.
-    const reply = await writeAt(b, user, { ...exam(999, 'something else entirely'), id })
+    const reply = await writeAt(b, user, { ...examBody(999, 'something else entirely'), id })
     expect(await lengthAt(a, user)).toBe(length)
     expect(reply.body).not.toMatchObject({ duplicate: true })
     expect(reply.status).toBe(409)
@@ -211,11 +207,11 @@ describe('a retry at the custodian while the first attempt is being written', ()
       return await append(...args)
     }
     try {
-      const id = newId()
+      const id = newEntryIdHex()
       const length = await lengthAt(a, user)
-      const first = writeAt(a, user, { ...exam(160), id })
+      const first = writeAt(a, user, { ...examBody(160), id })
       await waitUntil(() => appends === 1, 'the first attempt to be written')
-      const sent = writeAt(a, user, { ...exam(160), id })
+      const sent = writeAt(a, user, { ...examBody(160), id })
       // The retry finds the id in the batch being written and waits for it (nothing shows it is waiting: it has time to get there).
       await new Promise((resolve) => setTimeout(resolve, 300))
       release()

@@ -14,9 +14,9 @@
  * sealed part to compare it, and through the other node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bytesToHex, type UserId } from '@healthchain/core'
-import { sodiumProvider as crypto } from '@healthchain/core/sodium'
+import type { UserId } from '@healthchain/core'
 import { MIN_IDS_IN_MEMORY } from '@healthchain/ledger'
+import { examBody, newEntryIdHex } from './helpers/exam-bodies.js'
 import { call, enrolOverHttp, staffToken, startConsortium, waitUntil, type TestConsortium, type TestNode } from './helpers/daemons.js'
 
 let consortium: TestConsortium
@@ -24,11 +24,6 @@ let a: TestNode
 let b: TestNode
 let tokenB: string
 let user: UserId
-
-const exam = (value: number, notes = 'fasting'): { type: 'exam', plain: object, sealed: object } => ({
-  type: 'exam', plain: { title: 'check-up', observations: [{ code: '8480-6', value, unit: 'mm[Hg]' }] }, sealed: { notes }
-})
-const newId = (): string => bytesToHex(crypto.randomBytes(16))
 
 async function lengthAt (node: TestNode): Promise<number> {
   return (await node.daemon.ledger.chain(user)).length
@@ -51,27 +46,27 @@ afterAll(async () => { await consortium?.close() })
 
 describe('an exam retried through a node that is not the custodian', () => {
   it('is answered as a duplicate at its first position, and stored once', async () => {
-    const id = newId()
-    const first = await writeAtB({ ...exam(120), id })
+    const id = newEntryIdHex()
+    const first = await writeAtB({ ...examBody(120), id })
     expect(first.status).toBe(201)
     expect(first.body).toMatchObject({ id, duplicate: false })
     const length = await lengthAt(a)
 
-    const again = await writeAtB({ ...exam(120), id })
+    const again = await writeAtB({ ...examBody(120), id })
     expect(again.body).toEqual({ seq: first.body.seq, id, duplicate: true })
     expect(await lengthAt(a)).toBe(length)
     // Once the chain has moved on past that position too.
-    expect((await writeAtB(exam(121))).status).toBe(201)
-    const late = await writeAtB({ ...exam(120), id })
+    expect((await writeAtB(examBody(121))).status).toBe(201)
+    const late = await writeAtB({ ...examBody(120), id })
     expect(late.body).toEqual({ seq: first.body.seq, id, duplicate: true })
     expect(await lengthAt(a)).toBe(length + 1)
   })
 
   it('refuses the same id with another plain part or other sealed content (409 DUPLICATE_ENTRY), writing nothing', async () => {
-    const id = newId()
-    expect((await writeAtB({ ...exam(130), id })).status).toBe(201)
+    const id = newEntryIdHex()
+    expect((await writeAtB({ ...examBody(130), id })).status).toBe(201)
     const length = await lengthAt(a)
-    for (const other of [exam(131), exam(130, 'not fasting')]) {
+    for (const other of [examBody(131), examBody(130, 'not fasting')]) {
       const reply = await writeAtB({ ...other, id })
       expect(reply.status).toBe(409)
       expect(reply.body.error.code).toBe('DUPLICATE_ENTRY')
@@ -80,7 +75,7 @@ describe('an exam retried through a node that is not the custodian', () => {
   })
 
   it('answers the items of a batch sent again as duplicates at their positions', async () => {
-    const items = [140, 141, 142].map((value) => ({ user, ...exam(value), id: newId() }))
+    const items = [140, 141, 142].map((value) => ({ user, ...examBody(value), id: newEntryIdHex() }))
     const first = await call(b.url, 'POST', '/v1/entries/batch', { token: tokenB, body: { items } })
     expect(first.body).toMatchObject({ written: 3, failed: 0 })
     const length = await lengthAt(a)
@@ -102,11 +97,11 @@ describe('an exam retried through a node that is not the custodian', () => {
       return await append(...args)
     }
     try {
-      const id = newId()
+      const id = newEntryIdHex()
       const length = await lengthAt(a)
-      const first = writeAtB({ ...exam(145), id })
+      const first = writeAtB({ ...examBody(145), id })
       await waitUntil(() => calls === 1, 'the first attempt to reach the forwarding')
-      const retry = await writeAtB({ ...exam(145), id })
+      const retry = await writeAtB({ ...examBody(145), id })
       release()
       const answers = [await first, retry]
       expect(answers.map((r) => r.status)).toEqual([201, 201])
@@ -121,8 +116,8 @@ describe('an exam retried through a node that is not the custodian', () => {
 
   // Last: it restarts hospital-b.
   it('after hospital-b restarts, answers the retry from its verified copy of the chain', async () => {
-    const id = newId()
-    const first = await writeAtB({ ...exam(150), id })
+    const id = newEntryIdHex()
+    const first = await writeAtB({ ...examBody(150), id })
     expect(first.status).toBe(201)
     const length = await lengthAt(a)
     await waitUntil(async () => (await b.daemon.ledger.chain(user)).verifiedLength === length, 'hospital-b to verify the exam')
@@ -131,8 +126,8 @@ describe('an exam retried through a node that is not the custodian', () => {
     await b.daemon.network.dial(a.daemon.network.addresses[0]!)
     await waitUntil(() => b.daemon.network.replication.peers.length === 1, 'hospital-b to reconnect')
     tokenB = await staffToken(b)
-    expect((await writeAtB({ ...exam(150), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
-    const other = await writeAtB({ ...exam(150, 'not fasting'), id })
+    expect((await writeAtB({ ...examBody(150), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
+    const other = await writeAtB({ ...examBody(150, 'not fasting'), id })
     expect(other.status).toBe(409)
     expect(other.body.error.code).toBe('DUPLICATE_ENTRY')
     expect(await lengthAt(a)).toBe(length)
@@ -144,28 +139,28 @@ describe('an exam retried at its custodian', () => {
     await call(a.url, 'POST', `/v1/users/${user}/entries`, { token: await staffToken(a), body })
 
   it('is a duplicate only with the same sealed part too: it is opened and compared, the ciphertext never matches', async () => {
-    const id = newId()
-    const first = await writeAtA({ ...exam(160), id })
+    const id = newEntryIdHex()
+    const first = await writeAtA({ ...examBody(160), id })
     expect(first.status).toBe(201)
     const length = await lengthAt(a)
-    expect((await writeAtA({ ...exam(160), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
-    const other = await writeAtA({ ...exam(160, 'not fasting'), id })
+    expect((await writeAtA({ ...examBody(160), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
+    const other = await writeAtA({ ...examBody(160, 'not fasting'), id })
     expect(other.status).toBe(409)
     expect(other.body.error.code).toBe('DUPLICATE_ENTRY')
     expect(await lengthAt(a)).toBe(length)
   })
 
   it('finds the original in the chain\'s id index once its id has left memory', async () => {
-    const id = newId()
-    const first = await writeAtA({ ...exam(170), id })
+    const id = newEntryIdHex()
+    const first = await writeAtA({ ...examBody(170), id })
     // More exams than the chain keeps ids of in memory (storage.idsInMemory, set to its least here).
     const token = await staffToken(a)
     for (let round = 0; round < 2; round++) {
-      const items = Array.from({ length: 200 }, (_, i) => ({ user, ...exam(i) }))
+      const items = Array.from({ length: 200 }, (_, i) => ({ user, ...examBody(i) }))
       expect((await call(a.url, 'POST', '/v1/entries/batch', { token, body: { items } })).body.written).toBe(200)
     }
     const length = await lengthAt(a)
-    expect((await writeAtA({ ...exam(170), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
+    expect((await writeAtA({ ...examBody(170), id })).body).toEqual({ seq: first.body.seq, id, duplicate: true })
     expect(await lengthAt(a)).toBe(length)
   })
 })
