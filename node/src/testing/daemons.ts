@@ -81,7 +81,12 @@ export async function enrolOverHttp (node: TestNode, token: string): Promise<{ u
 export interface ConsortiumOptions {
   /** Config sections laid over every node's test config, field by field (e.g. other limits). */
   readonly config?: {
-    readonly api?: object, readonly auth?: object, readonly audit?: object, readonly p2p?: object, readonly console?: object, readonly metrics?: object,
+    readonly api?: object,
+    readonly auth?: object,
+    readonly audit?: object,
+    readonly p2p?: object,
+    readonly console?: object,
+    readonly metrics?: object,
     readonly storage?: object
   }
   /** Each node's daemon options (e.g. where its JSON log goes). */
