@@ -336,7 +336,17 @@ export class Ledger {
     this.assertOpen()
     const key = this.catalog.chainKeyOf(user)
     if (key === undefined) throw new LedgerError('UNKNOWN_CHAIN', `no chain is held here for user ${user}`)
-    return await this.chains.ask(user, async () => await this.openChain(this.store.get({ key, active: false })))
+    const open = async (): Promise<UserChain> => await this.openChain(this.store.get({ key, active: false }))
+    let chain = await this.chains.ask(user, open)
+    // Hypercore closes a core by itself when it meets a conflicting signed head. Until the map forgets it (on its close
+    // event), such a chain would be handed out: every read of it empty, and a verification of it a valid chain of length
+    // 0. It is waited for and opened again from disk instead.
+    for (let reopened = 0; chain.coreClosed && reopened < 3; reopened++) {
+      await chain.closingDone()
+      this.chains.forgetIf(user, chain)
+      chain = await this.chains.ask(user, open)
+    }
+    return chain
   }
 
   /** Opens a chain's core as a UserChain whose growth is told to `onChange` subscribers, once the catalog lists it. */

@@ -15,6 +15,8 @@ export type ChainOpenedListener = (user: UserId, chain: UserChain) => void
 
 export class OpenChains {
   private readonly open = new Map<string, Promise<UserChain>>()
+  /** The chain each of `open`'s promises gave, once it did. */
+  private readonly resolved = new Map<string, UserChain>()
   /** When each open chain was last asked for, for closeIdle. */
   private readonly lastUsed = new Map<string, number>()
   /** The ticket of each open chain's last ask: a visit closes a chain only if nobody asked for it after it did. */
@@ -34,7 +36,11 @@ export class OpenChains {
     if (opening === undefined) {
       opening = open()
       this.open.set(user, opening)
-      opening.then((chain) => { this.opened(user, chain) }, () => this.open.delete(user))
+      const settling = opening
+      settling.then((chain) => {
+        if (this.open.get(user) === settling) this.resolved.set(user, chain)
+        this.opened(user, chain)
+      }, () => this.open.delete(user))
     }
     this.touch(user)
     return opening
@@ -43,6 +49,7 @@ export class OpenChains {
   /** A chain opened elsewhere (an enrolment), held open from now on as if just asked for. */
   add (user: UserId, chain: UserChain): void {
     this.open.set(user, Promise.resolve(chain))
+    this.resolved.set(user, chain)
     this.touch(user)
     this.opened(user, chain)
   }
@@ -109,8 +116,15 @@ export class OpenChains {
     for (const listener of this.listeners) notify(listener, user, chain)
   }
 
+  /** Forgets `chain` if it is the user's chain held now (one Hypercore closed under it): the next ask opens it again. */
+  forgetIf (user: UserId, chain: UserChain): void {
+    const current = this.open.get(user)
+    if (current !== undefined && this.resolved.get(user) === chain) this.forget(user)
+  }
+
   private forget (user: string): void {
     this.open.delete(user)
+    this.resolved.delete(user)
     this.lastUsed.delete(user)
     this.lastAsk.delete(user)
   }

@@ -504,6 +504,9 @@ export class UserChain {
   /** Calls `listener` once the chain's core is closed (by close(), or by Hypercore itself on a conflict). */
   onClosed (listener: () => void): void { this.#core.once('close', listener) }
 
+  /** Whether the chain's core is closed or closing (Hypercore closes it by itself after a conflict): nothing to hand out. */
+  get coreClosed (): boolean { return this.#core.closed || this.#core.closing !== null }
+
   /** Resolves once a close under way (Hypercore's, after a conflict) has ended; at once if none is. */
   async closingDone (): Promise<void> { await this.#core.closing?.catch(() => {}) }
 

@@ -191,13 +191,18 @@ describe('Hypercore conflicts become fork proofs', () => {
     const headB = await headOf(twin)
     const held = coreOf(await replica.ledger.chain(user.userId))
     const conflicts: number[] = []
-    held.on('conflict', (length) => { conflicts.push(length) })
+    // Verifications asked for while Hypercore closes the core (before the ledger has let it go): of the chain from disk, not of a closed core.
+    const during: Array<Promise<{ length: number, valid: boolean }>> = []
+    const verifyNow = (): void => { during.push(replica.ledger.verify(user.userId).then(({ length, valid }) => ({ length, valid }))) }
+    held.on('conflict', (length) => { conflicts.push(length); verifyNow() })
+    held.on('close', verifyNow)
     held.replicate(pipe(store, storeOf(replica.ledger)).two)
 
     // hospital-b is told of history B's head: longer than its copy, so nothing to compare yet; it fetches, and Hypercore finds the conflict.
     await replica.heads.receive([headB])
     await waitFor(() => replica.isForked(chainKey), 'hospital-b to flag the fork its Hypercore found', 15_000)
     expect(conflicts).toEqual([3])
+    expect(await Promise.all(during)).toEqual([{ length: 3, valid: true }, { length: 3, valid: true }])
     expect(replica.heads.stats.conflicts).toEqual({ seen: 1, proven: 1, unproven: 0 })
     // Its own head at 3 against history B's at 4, with the nodes Hypercore was sent.
     const proof = replica.forks[0]!
