@@ -145,8 +145,13 @@ export class IndexedIds implements EntryIds {
   async prefetch (ids: readonly Uint8Array[]): Promise<void> {
     this.found = new Map()
     if (this.index.indexed === 0) return
-    const asked = ids.map((id) => bytesToHex(id)).filter((hex) => !this.pending.has(hex) && (this.filterIncomplete || this.filter.mayHave(hex)))
+    const asked = ids.map((id) => bytesToHex(id)).filter((hex) => !this.pending.has(hex) && this.mayBeIndexed(hex))
     this.found = await this.index.lookup(asked)
+  }
+
+  /** Whether the index on disk may hold `idHex` (the filter answers "no" only for an id never folded, when it is complete). */
+  private mayBeIndexed (idHex: string): boolean {
+    return this.index.indexed > 0 && (this.filterIncomplete || this.filter.mayHave(idHex))
   }
 
   /**
@@ -156,8 +161,7 @@ export class IndexedIds implements EntryIds {
    */
   async find (idHex: string): Promise<number | undefined> {
     const held = this.positionOf(idHex)
-    if (held !== undefined || this.index.indexed === 0) return held
-    if (!this.filterIncomplete && !this.filter.mayHave(idHex)) return undefined
+    if (held !== undefined || !this.mayBeIndexed(idHex)) return held
     return (await this.index.lookup([idHex])).get(idHex)
   }
 

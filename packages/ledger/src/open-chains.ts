@@ -109,17 +109,13 @@ export class OpenChains {
     // signed head conflicting with its tree (its `conflict` event): the next
     // ask opens it again from disk (frozen by hypercore, still readable)
     // instead of handing out a closed chain for ever.
-    chain.onClosed(() => {
-      const current = this.open.get(user)
-      if (current !== undefined) void current.then((c) => { if (c === chain && this.open.get(user) === current) this.forget(user) }, () => {})
-    })
+    chain.onClosed(() => { this.forgetIf(user, chain) })
     for (const listener of this.listeners) notify(listener, user, chain)
   }
 
   /** Forgets `chain` if it is the user's chain held now (one Hypercore closed under it): the next ask opens it again. */
   forgetIf (user: UserId, chain: UserChain): void {
-    const current = this.open.get(user)
-    if (current !== undefined && this.resolved.get(user) === chain) this.forget(user)
+    if (this.resolved.get(user) === chain) this.forget(user)
   }
 
   private forget (user: string): void {
