@@ -42,6 +42,7 @@ import { LedgerConsortium, coreOf } from '@healthchain/ledger/testing'
 import { FORKS_TOPIC, HEADS_TOPIC, NetworkNode } from '@healthchain/net'
 import { makeParty, type Party } from '@healthchain/net/testing'
 import { median, type Figure } from './measure.js'
+import { profiled } from './profile.js'
 import type { BuildMeta, HolderResult } from './net-holder.js'
 
 const SECTION = 'net'
@@ -304,7 +305,7 @@ async function throughput (dir: string, count: number, rounds: { repeats: number
         const replica = await node.ledger.replicaOf(user.userId, chainKey)
         const complete = completion(coreOf(replica), length)
         const start = performance.now()
-        const { ingest } = await node.replication.fetchChain(user.userId, chainKey, { length, timeoutMs: 300_000 })
+        const { ingest } = await profiled('net-replication', async () => await node.replication.fetchChain(user.userId, chainKey, { length, timeoutMs: 300_000 }))
         const end = performance.now()
         if (ingest.problem !== undefined || replica.verifiedLength !== length) throw new Error(`bench: fetched chain did not ingest: ${JSON.stringify(ingest.problem)}`)
         return { transfer: await complete - start, total: end - start }

@@ -1,5 +1,17 @@
 import type Hypercore from 'hypercore'
 import { decodeEntry } from '@healthchain/core'
+import { readBlocks, readBlocksAt } from './tree-audit.js'
+
+/** How the type `erasure` is written in an entry (canonical CBOR: a text string of 7 bytes): a block without it names nothing. */
+const ERASURE_TYPE = Buffer.from([0x67, ...Buffer.from('erasure', 'ascii')])
+
+/** Whether a block may be an erasure entry: only those are decoded (most blocks are not, and decoding is most of the cost). */
+export function mayBeErasure (block: Uint8Array): boolean {
+  return Buffer.from(block.buffer, block.byteOffset, block.byteLength).indexOf(ERASURE_TYPE) !== -1
+}
+
+/** Blocks looked at in one storage batch while the range is first scanned. */
+const SCAN_BATCH = 1024
 
 /**
  * Downloads blocks [start, end) of a chain, except those its user erased: an
@@ -23,7 +35,7 @@ export async function downloadUnerased (core: Hypercore, start: number, end: num
   /** Blocks at or after `end` being fetched to look for erasures. */
   let beyond = end
   const noteErasures = (block: Uint8Array | null): void => {
-    if (block === null) return
+    if (block === null || !mayBeErasure(block)) return
     try {
       const entry = decodeEntry(new Uint8Array(block))
       if (entry.type === 'erasure') for (const target of entry.plain.entries) named.add(target)
@@ -32,10 +44,26 @@ export async function downloadUnerased (core: Hypercore, start: number, end: num
     }
   }
   const complete = (): boolean => missing.size <= named.size && [...missing].every((seq) => named.has(seq))
-  // Listen first: a block that arrives during the scan below is counted once it lands.
-  const arrived: number[] = []
-  let onDownload = (index: number): void => { arrived.push(index) }
-  const listener = (index: number): void => { onDownload(index) }
+  // Listen first: a block that arrives during the scan below is counted once it lands. Arrivals are read in one storage
+  // batch per turn of the event loop, not one read each: the transfer needs the calling thread.
+  let scanned = false
+  let arrived: number[] = []
+  let reading: Promise<void> | undefined
+  let fail: (err: unknown) => void = () => {}
+  let done: () => void = () => {}
+  const readArrivals = async (): Promise<void> => {
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const batch = arrived
+    arrived = []
+    reading = undefined
+    const toRead = batch.filter((index) => index >= end || (index >= start && missing.delete(index)))
+    for (const block of await readBlocksAt(core, toRead)) noteErasures(block)
+    if (complete()) done()
+  }
+  const listener = (index: number): void => {
+    arrived.push(index)
+    if (scanned && reading === undefined) reading = readArrivals().catch((err) => { fail(err) })
+  }
   const onAppend = (): void => {
     if (core.length <= beyond) return
     downloads.push(core.download({ start: beyond, end: core.length }))
@@ -45,19 +73,19 @@ export async function downloadUnerased (core: Hypercore, start: number, end: num
   core.on('append', onAppend)
   try {
     await new Promise<void>((resolve, reject) => {
-      const check = async (index: number): Promise<void> => {
-        if (index >= end) noteErasures(await core.get(index, { wait: false }))
-        else if (index >= start && missing.delete(index)) noteErasures(await core.get(index, { wait: false }))
-        if (complete()) resolve()
-      }
+      done = resolve
+      fail = reject
       void (async () => {
-        for (let seq = start; seq < end; seq++) {
-          const block = await core.get(seq, { wait: false })
-          if (block === null) missing.add(seq)
-          else noteErasures(block)
+        for (let from = start; from < end; from += SCAN_BATCH) {
+          const blocks = await readBlocks(core, from, Math.min(end, from + SCAN_BATCH))
+          blocks.forEach((block, i) => {
+            if (block === null) missing.add(from + i)
+            else noteErasures(block)
+          })
         }
-        for (const index of arrived.splice(0)) await check(index)
-        onDownload = (index) => { check(index).catch(reject) }
+        scanned = true
+        // Arrivals during the scan: those it found here are no longer missing, so they are not read twice.
+        if (arrived.length > 0) reading = readArrivals().catch(reject)
         if (complete()) resolve()
       })().catch(reject)
       downloads[0]!.done().then(() => { resolve() }, reject)

@@ -53,6 +53,8 @@ export interface IngestBlocksInit {
   readonly clearBlocks: (positions: readonly number[]) => Promise<void>
   /** Stop at the first absent block (a fetch still under way), without looking for erasures ahead. */
   readonly arrivedOnly?: boolean
+  /** With `arrivedOnly`: whether the transfer still runs (the calling thread carries it, so it leaves the signatures to the workers). */
+  readonly transferring?: () => boolean
   /** Called with each entry's id before it is checked: the chain's duplicate check reads what it needs from its id index. */
   readonly beforeCheck?: (id: Uint8Array) => Promise<void>
 }
@@ -140,8 +142,9 @@ export async function ingestBlocks (init: IngestBlocksInit, end: number): Promis
     crypto,
     pool: init.pool,
     // While the transfer runs, the calling thread carries it: the workers verify, this thread folds. Until a worker is
-    // ready (its start takes seconds from the sources), this thread verifies rather than wait.
-    callerVerifies: init.arrivedOnly !== true,
+    // ready (its start takes seconds from the sources), this thread verifies rather than wait; and from the moment the
+    // transfer ends, it takes its share again (a pass then may still have thousands of blocks ahead of it).
+    callerVerifies: () => init.arrivedOnly !== true || init.transferring?.() === false,
     whenReady: true
   })
   return problem

@@ -246,14 +246,18 @@ export async function restoreTreeNodes (core: Hypercore, nodes: readonly MerkleN
  * null means the block is not stored here.
  */
 export async function readBlocks (core: Hypercore, start: number, end: number): Promise<Array<Uint8Array | null>> {
+  return await readBlocksAt(core, Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i))
+}
+
+/** The stored blocks at `positions`, in one storage batch (as readBlocks). */
+export async function readBlocksAt (core: Hypercore, positions: readonly number[]): Promise<Array<Uint8Array | null>> {
   const session = core as unknown as InternalSession
   const plain = session.encryption === null && session.valueEncoding === null
   const storage = (core.state as unknown as { storage: InternalStorage }).storage
   const rx = plain ? storage.read() : null
-  const reads: Array<Promise<Uint8Array | null>> = []
-  for (let seq = start; seq < end; seq++) reads.push(rx === null ? core.get(seq, { wait: false }) : rx.getBlock(seq))
+  const reads: Array<Promise<Uint8Array | null>> = positions.map((seq) => rx === null ? core.get(seq, { wait: false }) : rx.getBlock(seq))
   rx?.tryFlush()
   const blocks = await Promise.all(reads)
   if (rx === null) return blocks
-  return await Promise.all(blocks.map(async (block, i) => block ?? await core.get(start + i, { wait: false })))
+  return await Promise.all(blocks.map(async (block, i) => block ?? await core.get(positions[i]!, { wait: false })))
 }

@@ -112,6 +112,8 @@ export class UserChain {
   private ingests = 0
   /** Holds taken by `hold()` and not released. */
   private holds = 0
+  /** Fetches following arrivals (`ingestAsArriving`) and not stopped: while there is one, a transfer runs. */
+  private followers = 0
   /** The verified length last recorded on disk (replicas only). */
   private marked = 0
   private readonly grown: ChainGrown
@@ -231,7 +233,15 @@ export class UserChain {
   ingestAsArriving (): () => Promise<number> {
     // Started now, the workers are likely ready when the first range has arrived.
     this.pool?.warm()
-    return followArrivals(this.#core, async () => await this.queueIngest(true))
+    this.followers++
+    const stop = followArrivals(this.#core, async () => await this.queueIngest(true))
+    let stopped = false
+    return async () => {
+      // Counted off before the pass under way ends: from now on it verifies on this thread too (see ingestBlocks).
+      if (!stopped) this.followers--
+      stopped = true
+      return await stop()
+    }
   }
 
   private queueIngest (arrivedOnly: boolean): Promise<IngestResult> {
@@ -280,7 +290,8 @@ export class UserChain {
         if (this.ids.full(1)) await this.indexIds()
         await this.ids.prefetch([id])
       },
-      arrivedOnly
+      arrivedOnly,
+      transferring: () => this.followers > 0
     }, arrivedOnly ? await arrivedUntil(this.#core, start) : this.#core.length)
     await this.saveMark()
     if (this.rules.length > start) this.grown('ingest', this.rules.length)

@@ -48,10 +48,11 @@ export interface ScheduleOptions<R extends { readonly blocks: BlocksJob['blocks'
   /** Without one (or for a chain of one chunk), everything runs on the calling thread. */
   readonly pool?: VerifyPool
   /**
-   * Whether the calling thread verifies chunks too when a pool is given (default true). False while it has other
-   * work to keep up with (a replica's ingest while the transfer runs): it then only reads, hands out and folds.
+   * Whether the calling thread verifies chunks too when a pool is given (default true), asked before each chunk. False
+   * while it has other work to keep up with (a replica's ingest while the transfer runs): it then only reads, hands out
+   * and folds.
    */
-  readonly callerVerifies?: boolean
+  readonly callerVerifies?: boolean | (() => boolean)
   /**
    * Hand chunks to the pool only once a worker is ready (default false: jobs posted earlier wait for it), and take a
    * chunk back whose job failed rather than fail. For a caller that would rather verify on its own thread than wait
@@ -145,7 +146,8 @@ export async function verifyInChunks<R extends { readonly blocks: BlocksJob['blo
       if (more === false) return
       continue
     }
-    const own = pool !== undefined && pool.ready && opts.callerVerifies === false ? untaken(true) : untaken()
+    const callerVerifies = typeof opts.callerVerifies === 'function' ? opts.callerVerifies() : opts.callerVerifies !== false
+    const own = pool !== undefined && pool.ready && !callerVerifies ? untaken(true) : untaken()
     if (own !== undefined) {
       own.taken = true
       own.verdict = verifyBlocks(opts.job(own, own.read!.blocks), crypto)

@@ -6,7 +6,7 @@
  * be the one the calling thread alone makes — on a chain of many chunks
  * mixing entry types, consent, erasures, and then damage.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { coreOf } from '@healthchain/ledger/testing'
 import { buildErasure, buildGrant, buildRevoke, buildUserEntry, type UserKeys } from '@healthchain/core'
 import { sodiumProvider } from '@healthchain/core/sodium'
@@ -14,8 +14,8 @@ import { VerifyPool, verifyChain, type UserChain } from '../src/index.js'
 import { readBlocks } from '../src/tree-audit.js'
 import { verifyBlocks } from '../src/verify-blocks.js'
 import { packJob, packVerdict, unpackVerdict } from '../src/verify-codec.js'
-import { CHUNK } from '../src/verify-schedule.js'
-import { appendUser, crypto, enrol, examEntry, makeConsortium, newUser, overwriteBlock, signerOf, type TestConsortium } from './helpers/consortium.js'
+import { CHUNK, verifyInChunks } from '../src/verify-schedule.js'
+import { appendUser, crypto, enrol, examEntry, makeConsortium, newUser, overwriteBlock, signerOf, within, type TestConsortium } from './helpers/consortium.js'
 
 let c: TestConsortium
 let user: UserKeys
@@ -110,4 +110,43 @@ describe('what crosses threads', () => {
     const packed = packVerdict(verdict)
     expect(unpackVerdict(structuredClone(packed.message, { transfer: packed.transfer }))).toEqual(verdict)
   })
+})
+
+describe('who verifies', () => {
+  it('the calling thread leaves every chunk to a ready worker while callerVerifies says no, and takes its share from the moment it says yes', async () => {
+    const pool = pools[0]!
+    pool.warm()
+    await within(new Promise<void>((resolve) => {
+      const poll = setInterval(() => { if (pool.ready) { clearInterval(poll); resolve() } }, 20)
+    }), 60_000, 'a verification worker to start')
+    const registry = c.ledger.registry.state.institutions().map(({ id, sign, since }) => ({ id, sign, since }))
+    const run = async (callerVerifies: () => boolean, onFold: () => void): Promise<{ toPool: number, folded: number }> => {
+      const spy = vi.spyOn(pool, 'run')
+      let folded = 0
+      try {
+        await verifyInChunks({
+          length: chain.length,
+          read: async ({ start, end }) => ({ blocks: await readBlocks(coreOf(chain), start, end) }),
+          job: ({ start }, blocks) => ({ segments: [{ key: chain.key, start: 0 }], start, blocks, userSigns: [user.sign.publicKey], registry }),
+          fold: () => { folded++; onFold() },
+          crypto: sodiumProvider,
+          pool,
+          callerVerifies,
+          whenReady: true
+        })
+        return { toPool: spy.mock.calls.length, folded }
+      } finally {
+        spy.mockRestore()
+      }
+    }
+    const chunks = Math.ceil(chain.length / CHUNK)
+    expect(chunks).toBeGreaterThan(8)
+    // A transfer under way the whole time: every chunk goes to the worker.
+    expect(await run(() => false, () => {})).toEqual({ toPool: chunks, folded: chunks })
+    // The transfer ends after the first chunk: the calling thread verifies some of the rest itself.
+    let transferring = true
+    const ended = await run(() => !transferring, () => { transferring = false })
+    expect(ended.folded).toBe(chunks)
+    expect(ended.toPool).toBeLessThan(chunks - 1)
+  }, 90_000)
 })
