@@ -106,13 +106,20 @@ describe('POST /v1/entries/batch', () => {
     expect(await lengthOf(u0)).toBe(lengths[0])
   })
 
-  it('refuses the second of two items with the same id in one request, writing the first', async () => {
+  it('refuses the second of two items with the same id for one user in one request, writing the first; another user\'s item may carry it', async () => {
     const [u0, u1] = users as [UserId, UserId]
     const lengths = await Promise.all([u0, u1].map(lengthOf))
-    const reply = await call(a.url, 'POST', '/v1/entries/batch', { token, body: { items: [item(u0, 301, { id: id(3) }), item(u1, 302, { id: id(3) })] } })
+    const reply = await call(a.url, 'POST', '/v1/entries/batch', {
+      token,
+      body: { items: [item(u0, 301, { id: id(3) }), item(u0, 302, { id: id(3) }), item(u1, 303, { id: id(3) })] }
+    })
     expect(reply.body.items[0].ok).toBe(true)
     expect(reply.body.items[1].error.code).toBe('DUPLICATE_ENTRY')
-    expect(await Promise.all([u0, u1].map(lengthOf))).toEqual([lengths[0]! + 1, lengths[1]])
+    // An id is unique within a chain: u1's exam is written, as a write of its own would be.
+    expect(reply.body.items[2].ok).toBe(true)
+    expect(await Promise.all([u0, u1].map(lengthOf))).toEqual([lengths[0]! + 1, lengths[1]! + 1])
+    expect((await examValues(u0)).filter((v) => v >= 301 && v <= 303)).toEqual([301])
+    expect((await examValues(u1)).filter((v) => v >= 301 && v <= 303)).toEqual([303])
   })
 
   it('refuses a whole request that is not a list, holds more than api.batchMaxItems, or comes from another role: nothing written', async () => {

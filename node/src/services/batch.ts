@@ -10,7 +10,7 @@
  * chain touched rather than one per item.
  *
  *   items ──parse each──► refused items answered now
- *         ──same id twice──► the later ones DUPLICATE_ENTRY
+ *         ──same id twice for one user──► the later ones DUPLICATE_ENTRY
  *         ──writeExam, up to CONCURRENCY at once──► { seq, id, duplicate } | the error
  */
 import { bytesToHex, parseUserId, type UserId } from '@healthchain/core'
@@ -60,11 +60,12 @@ export function createBatchService (components: BatchComponents, init: BatchInit
 
   /** Writes the parsed items; refusals already decided stay in `outcomes` at their index. */
   const run = async (parsed: readonly Parsed[], outcomes: ItemOutcome[]): Promise<ItemOutcome[]> => {
-    // The same id twice in one request: the first is written, the others refused (they would race for it).
+    // The same id twice for one user in one request: the first is written, the others refused (they would race for it).
+    // An id is unique within a chain, so other users' items may carry it too, as they may in writes of their own.
     const firstOf = new Map<string, number>()
     const todo: Parsed[] = []
     for (const item of parsed) {
-      const id = item.exam.id === undefined ? undefined : bytesToHex(item.exam.id)
+      const id = item.exam.id === undefined ? undefined : `${item.user}/${bytesToHex(item.exam.id)}`
       const first = id === undefined ? undefined : firstOf.get(id)
       if (first !== undefined) {
         outcomes[item.index] = {
