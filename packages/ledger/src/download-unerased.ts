@@ -1,5 +1,6 @@
 import type Hypercore from 'hypercore'
 import { decodeEntry } from '@healthchain/core'
+import { LedgerError } from './errors.js'
 import { readBlocks, readBlocksAt } from './tree-audit.js'
 
 /** How the type `erasure` is written in an entry (canonical CBOR: a text string of 7 bytes): a block without it names nothing. */
@@ -88,7 +89,11 @@ export async function downloadUnerased (core: Hypercore, start: number, end: num
         if (arrived.length > 0) reading = readArrivals().catch(reject)
         if (complete()) resolve()
       })().catch(reject)
-      downloads[0]!.done().then(() => { resolve() }, reject)
+      // False: the request was cancelled (the core closed), not done; the range is not here.
+      downloads[0]!.done().then((here) => {
+        if (here === false) reject(new LedgerError('CLOSED', 'the core was closed before the range was downloaded'))
+        else resolve()
+      }, reject)
     })
   } finally {
     core.off('download', listener)

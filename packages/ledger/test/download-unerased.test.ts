@@ -10,7 +10,7 @@ import { coreOf } from '@healthchain/ledger/testing'
 import {
   buildErasure, buildGrant, buildRevoke, buildUserEntry, decodeEntry, encodeEntry, ENTRY_TYPES, type UserKeys
 } from '@healthchain/core'
-import type { UserChain } from '../src/index.js'
+import { isLedgerError, type UserChain } from '../src/index.js'
 import { downloadUnerased, mayBeErasure } from '../src/download-unerased.js'
 import {
   appendUser, crypto, enrol, link, makeConsortium, newUser, samplePlain, signAs, waitForLength, within, writeExam, type TestConsortium
@@ -90,5 +90,28 @@ describe('downloadUnerased', () => {
     } finally {
       wire.destroy()
     }
+  })
+
+  it('rejects (CLOSED) when the core is closed mid-download, rather than resolving with the range not here', async () => {
+    const length = chain.length
+    const peer = await c.openPeer('hospital-b-closed', { institution: c.institutions.hospitalB.id, verifyWorkers: 0 })
+    await peer.followRegistry(c.ledger.registry.key)
+    const wire = link(c.ledger, peer)
+    await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
+    const replica = await peer.replicaOf(user.userId, chain.key)
+    const core = coreOf(replica)
+    core.replicate(wire.responder)
+    await waitForLength(core, length)
+    // No peer any more: no block of the range arrives.
+    wire.destroy()
+    const session = core.session()
+    await session.ready()
+    const download = downloadUnerased(session, 0, length)
+    const settled = download.then(() => 'resolved', (err: unknown) => err)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await session.close()
+    const outcome = await within(settled, 5000, 'the download to settle after the close')
+    expect(await coreOf(replica).get(1, { wait: false })).toBeNull()
+    expect(isLedgerError(outcome, 'CLOSED'), String(outcome)).toBe(true)
   })
 })
