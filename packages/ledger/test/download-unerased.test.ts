@@ -21,6 +21,8 @@ let user: UserKeys
 let chain: UserChain
 const T0 = Date.UTC(2026, 0, 1)
 const ERASED = [5, 100, 250]
+/** Where the erasure of ERASED stands. */
+let erasureAt = 0
 
 beforeAll(async () => {
   c = await makeConsortium()
@@ -36,6 +38,7 @@ beforeAll(async () => {
   await appendUser(chain, user, buildUserEntry('location', { points: [{ lat: 1, lon: 2, acc: 3, time: T0 }] }, { time: T0 }, crypto))
   await appendUser(chain, user, buildGrant({ examiner: b.id, examinerBox: b.keys.box.publicKey, chainKey: chain.key, userBox: user.box }, crypto))
   await appendUser(chain, user, buildRevoke(b.id, {}, crypto))
+  erasureAt = chain.length
   await appendUser(chain, user, buildErasure(ERASED, {}, crypto))
   for (let i = 0; i < 20; i++) await writeExam(c.ledger, chain, a)
 }, 120_000)
@@ -113,5 +116,44 @@ describe('downloadUnerased', () => {
     const outcome = await within(settled, 5000, 'the download to settle after the close')
     expect(await coreOf(replica).get(1, { wait: false })).toBeNull()
     expect(isLedgerError(outcome, 'CLOSED'), String(outcome)).toBe(true)
+  })
+
+  /** A replica of the chain on a fresh peer, knowing the whole length (no block fetched yet), and the wire to hospital-a. */
+  const replicaKnowingLength = async (name: string): Promise<{ core: ReturnType<typeof coreOf>, replica: UserChain, wire: ReturnType<typeof link> }> => {
+    const peer = await c.openPeer(name, { institution: c.institutions.hospitalB.id, verifyWorkers: 0 })
+    await peer.followRegistry(c.ledger.registry.key)
+    const wire = link(c.ledger, peer)
+    await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
+    const replica = await peer.replicaOf(user.userId, chain.key)
+    const core = coreOf(replica)
+    core.replicate(wire.responder)
+    await waitForLength(core, chain.length)
+    return { core, replica, wire }
+  }
+
+  it('finishes a range when the erasure naming its missing blocks stands after it and is already here', async () => {
+    const { core, wire } = await replicaKnowingLength('hospital-b-after-here')
+    try {
+      await within(core.download({ start: erasureAt, end: chain.length }).done(), 10_000, 'the blocks after the range')
+      await within(downloadUnerased(core, 0, erasureAt), 10_000, 'download of the unerased blocks before the erasure')
+      const absent: number[] = []
+      for (let seq = 0; seq < erasureAt; seq++) if (await core.get(seq, { wait: false }) === null) absent.push(seq)
+      expect(absent).toEqual(ERASED)
+    } finally {
+      wire.destroy()
+    }
+  })
+
+  it('finishes a range when the core already knew a longer length at the start, whose erasure after the range is not here yet', async () => {
+    const { core, wire } = await replicaKnowingLength('hospital-b-after-not-here')
+    try {
+      expect(core.length).toBeGreaterThan(erasureAt)
+      await within(downloadUnerased(core, 0, erasureAt), 10_000, 'download of the unerased blocks before the erasure')
+      const absent: number[] = []
+      for (let seq = 0; seq < erasureAt; seq++) if (await core.get(seq, { wait: false }) === null) absent.push(seq)
+      expect(absent).toEqual(ERASED)
+    } finally {
+      wire.destroy()
+    }
   })
 })
