@@ -19,10 +19,11 @@ const SCAN_BATCH = 1024
  * erasure entry names earlier positions whose data every node clears, so no
  * honest peer has them and a plain range download would wait for them for
  * ever. Done once every block of the range is here or named by an erasure
- * entry found in the range, or after it: when the core is longer than `end`
- * or grows past it while the range is not done (a newer head arrived), the
- * blocks after it are looked at and fetched too, since the erasure that names
- * a block still missing may stand there. Which erasures count is only a hint for when to stop asking:
+ * entry found in the range, or after it: the blocks after `end` already
+ * here are looked at, and when the core grows past `end` while the range is
+ * not done (a newer head arrived), the new blocks are fetched too, since the
+ * erasure that names a block still missing may stand there. Which erasures
+ * count is only a hint for when to stop asking:
  * `UserChain.ingest` passes over an absent block only for an erasure the
  * user signed, and checks every erasure with every rule.
  */
@@ -91,8 +92,6 @@ export async function downloadUnerased (core: Hypercore, start: number, end: num
         // Arrivals during the scan: those it found here are no longer missing, so they are not read twice.
         if (arrived.length > 0) reading = readArrivals().catch(reject)
         if (complete()) resolve()
-        // A core already longer than the range when it was asked for grows no more: fetch what follows it now.
-        else onAppend()
       })().catch(reject)
       // False: the request was cancelled (the core closed), not done; the range is not here.
       downloads[0]!.done().then((here) => {

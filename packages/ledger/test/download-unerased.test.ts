@@ -71,53 +71,6 @@ describe('which blocks may be erasures', () => {
 })
 
 describe('downloadUnerased', () => {
-  it('finishes a range whose erased blocks no peer has, finding the erasure among the blocks that arrived', async () => {
-    const length = chain.length
-    for (const seq of ERASED) expect(await coreOf(chain).get(seq, { wait: false })).toBeNull()
-    const peer = await c.openPeer('hospital-b', { institution: c.institutions.hospitalB.id, verifyWorkers: 0 })
-    await peer.followRegistry(c.ledger.registry.key)
-    const wire = link(c.ledger, peer)
-    try {
-      await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
-      const replica = await peer.replicaOf(user.userId, chain.key)
-      const core = coreOf(replica)
-      core.replicate(wire.responder)
-      await waitForLength(core, length)
-      await within(downloadUnerased(core, 0, length), 20_000, 'download of the unerased blocks')
-      const absent: number[] = []
-      for (let seq = 0; seq < length; seq++) if (await core.get(seq, { wait: false }) === null) absent.push(seq)
-      expect(absent).toEqual(ERASED)
-      const result = await replica.ingest()
-      expect(result.problem).toBeUndefined()
-      expect(replica.verifiedLength).toBe(length)
-    } finally {
-      wire.destroy()
-    }
-  })
-
-  it('rejects (CLOSED) when the core is closed mid-download, rather than resolving with the range not here', async () => {
-    const length = chain.length
-    const peer = await c.openPeer('hospital-b-closed', { institution: c.institutions.hospitalB.id, verifyWorkers: 0 })
-    await peer.followRegistry(c.ledger.registry.key)
-    const wire = link(c.ledger, peer)
-    await wire.fetch(peer.registry.core, c.ledger.registry.core.length)
-    const replica = await peer.replicaOf(user.userId, chain.key)
-    const core = coreOf(replica)
-    core.replicate(wire.responder)
-    await waitForLength(core, length)
-    // No peer any more: no block of the range arrives.
-    wire.destroy()
-    const session = core.session()
-    await session.ready()
-    const download = downloadUnerased(session, 0, length)
-    const settled = download.then(() => 'resolved', (err: unknown) => err)
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    await session.close()
-    const outcome = await within(settled, 5000, 'the download to settle after the close')
-    expect(await coreOf(replica).get(1, { wait: false })).toBeNull()
-    expect(isLedgerError(outcome, 'CLOSED'), String(outcome)).toBe(true)
-  })
-
   /** A replica of the chain on a fresh peer, knowing the whole length (no block fetched yet), and the wire to hospital-a. */
   const replicaKnowingLength = async (name: string): Promise<{ core: ReturnType<typeof coreOf>, replica: UserChain, wire: ReturnType<typeof link> }> => {
     const peer = await c.openPeer(name, { institution: c.institutions.hospitalB.id, verifyWorkers: 0 })
@@ -131,27 +84,48 @@ describe('downloadUnerased', () => {
     return { core, replica, wire }
   }
 
-  it('finishes a range when the erasure naming its missing blocks stands after it and is already here', async () => {
-    const { core, wire } = await replicaKnowingLength('hospital-b-after-here')
+  /** The positions below `end` the core does not hold. */
+  const absentBelow = async (core: ReturnType<typeof coreOf>, end: number): Promise<number[]> => {
+    const absent: number[] = []
+    for (let seq = 0; seq < end; seq++) if (await core.get(seq, { wait: false }) === null) absent.push(seq)
+    return absent
+  }
+
+  it('finishes a range whose erased blocks no peer has, finding the erasure among the blocks that arrived', async () => {
+    for (const seq of ERASED) expect(await coreOf(chain).get(seq, { wait: false })).toBeNull()
+    const { core, replica, wire } = await replicaKnowingLength('hospital-b')
     try {
-      await within(core.download({ start: erasureAt, end: chain.length }).done(), 10_000, 'the blocks after the range')
-      await within(downloadUnerased(core, 0, erasureAt), 10_000, 'download of the unerased blocks before the erasure')
-      const absent: number[] = []
-      for (let seq = 0; seq < erasureAt; seq++) if (await core.get(seq, { wait: false }) === null) absent.push(seq)
-      expect(absent).toEqual(ERASED)
+      await within(downloadUnerased(core, 0, chain.length), 20_000, 'download of the unerased blocks')
+      expect(await absentBelow(core, chain.length)).toEqual(ERASED)
+      const result = await replica.ingest()
+      expect(result.problem).toBeUndefined()
+      expect(replica.verifiedLength).toBe(chain.length)
     } finally {
       wire.destroy()
     }
   })
 
-  it('finishes a range when the core already knew a longer length at the start, whose erasure after the range is not here yet', async () => {
-    const { core, wire } = await replicaKnowingLength('hospital-b-after-not-here')
+  it('rejects (CLOSED) when the core is closed mid-download, rather than resolving with the range not here', async () => {
+    const { core, wire } = await replicaKnowingLength('hospital-b-closed')
+    // No peer any more: no block of the range arrives.
+    wire.destroy()
+    const session = core.session()
+    await session.ready()
+    const download = downloadUnerased(session, 0, chain.length)
+    const settled = download.then(() => 'resolved', (err: unknown) => err)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await session.close()
+    const outcome = await within(settled, 5000, 'the download to settle after the close')
+    expect(await core.get(1, { wait: false })).toBeNull()
+    expect(isLedgerError(outcome, 'CLOSED'), String(outcome)).toBe(true)
+  })
+
+  it('finishes a range when the erasure naming its missing blocks stands after it and is already here', async () => {
+    const { core, wire } = await replicaKnowingLength('hospital-b-after-here')
     try {
-      expect(core.length).toBeGreaterThan(erasureAt)
+      await within(core.download({ start: erasureAt, end: chain.length }).done(), 10_000, 'the blocks after the range')
       await within(downloadUnerased(core, 0, erasureAt), 10_000, 'download of the unerased blocks before the erasure')
-      const absent: number[] = []
-      for (let seq = 0; seq < erasureAt; seq++) if (await core.get(seq, { wait: false }) === null) absent.push(seq)
-      expect(absent).toEqual(ERASED)
+      expect(await absentBelow(core, erasureAt)).toEqual(ERASED)
     } finally {
       wire.destroy()
     }
