@@ -249,8 +249,13 @@ export async function readBlocks (core: Hypercore, start: number, end: number): 
   return await readBlocksAt(core, Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i))
 }
 
-/** The stored blocks at `positions`, in one storage batch (as readBlocks). */
-export async function readBlocksAt (core: Hypercore, positions: readonly number[]): Promise<Array<Uint8Array | null>> {
+/**
+ * The stored blocks at `positions`, in one storage batch (as readBlocks).
+ * `recheck: false` takes the batch's "nothing" as the answer, without
+ * core.get's look per absent block (one storage read each): for a caller
+ * that learns of blocks arriving later from Hypercore's events anyway.
+ */
+export async function readBlocksAt (core: Hypercore, positions: readonly number[], opts: { recheck?: boolean } = {}): Promise<Array<Uint8Array | null>> {
   const session = core as unknown as InternalSession
   const plain = session.encryption === null && session.valueEncoding === null
   const storage = (core.state as unknown as { storage: InternalStorage }).storage
@@ -258,6 +263,6 @@ export async function readBlocksAt (core: Hypercore, positions: readonly number[
   const reads: Array<Promise<Uint8Array | null>> = positions.map((seq) => rx === null ? core.get(seq, { wait: false }) : rx.getBlock(seq))
   rx?.tryFlush()
   const blocks = await Promise.all(reads)
-  if (rx === null) return blocks
+  if (rx === null || opts.recheck === false) return blocks
   return await Promise.all(blocks.map(async (block, i) => block ?? await core.get(positions[i]!, { wait: false })))
 }
