@@ -1,7 +1,7 @@
 import type Hypercore from 'hypercore'
 import { decodeEntry } from '@healthchain/core'
 import { LedgerError } from './errors.js'
-import { readBlocksAt } from './tree-audit.js'
+import { readBlocks, readBlocksAt } from './tree-audit.js'
 
 /** How the type `erasure` is written in an entry (canonical CBOR: a text string of 7 bytes): a block without it names nothing. */
 const ERASURE_TYPE = Buffer.from([0x67, ...Buffer.from('erasure', 'ascii')])
@@ -81,9 +81,8 @@ export async function downloadUnerased (core: Hypercore, start: number, end: num
         // The blocks after the range the core already has may hold the erasure too (no 'download' or 'append' comes for them).
         const scanEnd = Math.max(end, core.length)
         for (let from = start; from < scanEnd; from += SCAN_BATCH) {
-          const positions = Array.from({ length: Math.min(scanEnd, from + SCAN_BATCH) - from }, (_, i) => from + i)
           // A fetch's range is mostly absent: no second look per absent block. One that lands meanwhile comes as an arrival.
-          const blocks = await readBlocksAt(core, positions, { recheck: false })
+          const blocks = await readBlocks(core, from, Math.min(scanEnd, from + SCAN_BATCH), { recheck: false })
           blocks.forEach((block, i) => {
             if (block === null) {
               if (from + i < end) missing.add(from + i)

@@ -245,17 +245,21 @@ export async function restoreTreeNodes (core: Hypercore, nodes: readonly MerkleN
  * last word, as it also re-checks what it would before going to the network:
  * null means the block is not stored here.
  */
-export async function readBlocks (core: Hypercore, start: number, end: number): Promise<Array<Uint8Array | null>> {
-  return await readBlocksAt(core, Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i))
+export async function readBlocks (core: Hypercore, start: number, end: number, opts: ReadOptions = {}): Promise<Array<Uint8Array | null>> {
+  return await readBlocksAt(core, Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i), opts)
 }
 
-/**
- * The stored blocks at `positions`, in one storage batch (as readBlocks).
- * `recheck: false` takes the batch's "nothing" as the answer, without
- * core.get's look per absent block (one storage read each): for a caller
- * that learns of blocks arriving later from Hypercore's events anyway.
- */
-export async function readBlocksAt (core: Hypercore, positions: readonly number[], opts: { recheck?: boolean } = {}): Promise<Array<Uint8Array | null>> {
+export interface ReadOptions {
+  /**
+   * False: the batch's "nothing" is the answer, without core.get's look per
+   * absent block (one storage read each), for a caller that learns of blocks
+   * arriving later from Hypercore's events anyway.
+   */
+  readonly recheck?: boolean
+}
+
+/** The stored blocks at `positions`, in one storage batch (as readBlocks). */
+export async function readBlocksAt (core: Hypercore, positions: readonly number[], opts: ReadOptions = {}): Promise<Array<Uint8Array | null>> {
   const session = core as unknown as InternalSession
   const plain = session.encryption === null && session.valueEncoding === null
   const storage = (core.state as unknown as { storage: InternalStorage }).storage
